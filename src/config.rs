@@ -1,0 +1,254 @@
+//! The typed configuration a run works from. The command line is translated into it once
+//! (`Config::from_cli`); nothing below this module sees clap types.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::cli::{ColorChoice, Format, ScanArgs};
+use crate::time::{EpochMs, day_start, parse_date};
+
+/// What a scan root is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootKind {
+    /// A config home (`~/.claude`): `projects/` and `debug/` below it.
+    Home,
+    /// A folder of transcripts (a home's `projects/`, or any folder of `.jsonl` files).
+    Projects,
+    /// One file.
+    File,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    pub path: PathBuf,
+    pub kind: RootKind,
+}
+
+/// Which events count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// Inclusive start (start of the `--since` day, UTC).
+    pub since: Option<EpochMs>,
+    /// Exclusive end (start of the day after `--until`, UTC).
+    pub until: Option<EpochMs>,
+    pub project: Option<String>,
+    pub model: Option<String>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    /// Whether an event at `time` passes the date filters. Undated events pass only when no
+    /// date filter is set.
+    pub fn time_ok(&self, time: Option<EpochMs>) -> bool {
+        match time {
+            Some(t) => self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u),
+            None => self.since.is_none() && self.until.is_none(),
+        }
+    }
+
+    pub fn project_ok(&self, project: &str, cwd: Option<&str>) -> bool {
+        self.project.as_deref().is_none_or(|p| project.contains(p) || cwd.is_some_and(|c| c.contains(p)))
+    }
+
+    pub fn model_ok(&self, model: &str) -> bool {
+        self.model.as_deref().is_none_or(|m| model.to_lowercase().contains(&m.to_lowercase()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub roots: Vec<Root>,
+    pub filters: Filters,
+    pub format: OutputFormat,
+    pub color: bool,
+    pub threads: usize,
+}
+
+/// A command-line value that does not make sense (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}: no such file or folder")]
+    Missing(PathBuf),
+    #[error("--{flag} takes a date as YYYY-MM-DD, not {value:?}")]
+    BadDate { flag: &'static str, value: String },
+    #[error("--since {since} is after --until {until}")]
+    EmptyRange { since: String, until: String },
+    #[error(
+        "no Claude Code config home found: CLAUDE_CONFIG_DIR is not set and neither ~/.claude nor ~/.config/claude exists; name one: ccdoctor scan PATH"
+    )]
+    NoHome,
+    #[error("CLAUDE_CONFIG_DIR names no existing folder ({0})")]
+    NoConfigDir(String),
+}
+
+/// What the process environment offers; passed in so tests need not touch the real one.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub home: Option<PathBuf>,
+    pub claude_config_dir: Option<String>,
+    pub no_color: bool,
+    pub stdout_is_terminal: bool,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        use std::io::IsTerminal;
+        Self {
+            home: std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
+            claude_config_dir: std::env::var("CLAUDE_CONFIG_DIR").ok().filter(|v| !v.trim().is_empty()),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+impl ScanConfig {
+    pub fn from_cli(args: &ScanArgs, env: &Env) -> Result<Self, ConfigError> {
+        let roots = if args.paths.is_empty() {
+            default_roots(env)?
+        } else {
+            args.paths.iter().map(|p| classify_root(&expand_tilde(p, env))).collect::<Result<_, _>>()?
+        };
+        let since = args.since.as_deref().map(|s| date("since", s)).transpose()?;
+        let until = args.until.as_deref().map(|s| date("until", s)).transpose()?;
+        if let (Some(s), Some(u)) = (since, until)
+            && s > u
+        {
+            return Err(ConfigError::EmptyRange {
+                since: args.since.clone().unwrap_or_default(),
+                until: args.until.clone().unwrap_or_default(),
+            });
+        }
+        let filters = Filters {
+            since: since.map(day_start),
+            until: until.map(|d| day_start(d + 1)),
+            project: args.project.clone(),
+            model: args.model.clone(),
+        };
+        let format = match (args.json, args.format) {
+            (true, _) => OutputFormat::Json,
+            (false, Format::Table) => OutputFormat::Table,
+            (false, Format::Json) => OutputFormat::Json,
+            (false, Format::Markdown) => OutputFormat::Markdown,
+        };
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => env.stdout_is_terminal && !env.no_color,
+        } && format == OutputFormat::Table;
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self { roots, filters, format, color, threads })
+    }
+
+    /// Files last modified before this instant cannot hold an event inside the filters.
+    pub fn modified_since(&self) -> Option<SystemTime> {
+        let since = self.filters.since?;
+        let ms = u64::try_from(since).ok()?;
+        UNIX_EPOCH.checked_add(Duration::from_millis(ms))
+    }
+}
+
+fn date(flag: &'static str, value: &str) -> Result<i64, ConfigError> {
+    parse_date(value).ok_or_else(|| ConfigError::BadDate { flag, value: value.to_string() })
+}
+
+fn expand_tilde(p: &Path, env: &Env) -> PathBuf {
+    let s = p.to_string_lossy();
+    match (s.strip_prefix("~"), &env.home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => home.join(rest.trim_start_matches('/')),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Decides what kind of root a path is.
+pub fn classify_root(path: &Path) -> Result<Root, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|_| ConfigError::Missing(path.to_path_buf()))?;
+    let kind = if !meta.is_dir() {
+        RootKind::File
+    } else if path.join("projects").is_dir() || path.join("debug").is_dir() {
+        RootKind::Home
+    } else {
+        RootKind::Projects
+    };
+    Ok(Root { path: path.to_path_buf(), kind })
+}
+
+/// `CLAUDE_CONFIG_DIR` (comma-separated, `~` expanded), else `~/.claude` and
+/// `~/.config/claude` where they exist.
+fn default_roots(env: &Env) -> Result<Vec<Root>, ConfigError> {
+    if let Some(dirs) = &env.claude_config_dir {
+        let roots: Vec<Root> = dirs
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .filter_map(|d| {
+                let p = expand_tilde(Path::new(d), env);
+                p.is_dir().then_some(Root { path: p, kind: RootKind::Home })
+            })
+            .collect();
+        return if roots.is_empty() { Err(ConfigError::NoConfigDir(dirs.clone())) } else { Ok(roots) };
+    }
+    let home = env.home.as_ref().ok_or(ConfigError::NoHome)?;
+    let roots: Vec<Root> = [home.join(".claude"), home.join(".config").join("claude")]
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .map(|path| Root { path, kind: RootKind::Home })
+        .collect();
+    if roots.is_empty() { Err(ConfigError::NoHome) } else { Ok(roots) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_by_hand() {
+        let f = Filters { since: Some(100), until: Some(200), ..Filters::default() };
+        assert!(f.time_ok(Some(100)));
+        assert!(f.time_ok(Some(199)));
+        assert!(!f.time_ok(Some(200)));
+        assert!(!f.time_ok(Some(99)));
+        assert!(!f.time_ok(None));
+        assert!(Filters::default().time_ok(None));
+        let p = Filters { project: Some("app".into()), ..Filters::default() };
+        assert!(p.project_ok("-home-u-my-app", None));
+        assert!(p.project_ok("-x", Some("/srv/app")));
+        assert!(!p.project_ok("-x", Some("/srv/web")));
+    }
+
+    #[test]
+    fn tilde_and_config_dir_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a/projects")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("b")).unwrap();
+        let env = Env {
+            home: Some(tmp.path().to_path_buf()),
+            claude_config_dir: Some("~/a, ~/b ,~/missing".into()),
+            ..Env::default()
+        };
+        let roots = default_roots(&env).unwrap();
+        assert_eq!(
+            roots.iter().map(|r| r.path.clone()).collect::<Vec<_>>(),
+            vec![tmp.path().join("a"), tmp.path().join("b")]
+        );
+    }
+
+    #[test]
+    fn no_home_is_a_clear_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env { home: Some(tmp.path().to_path_buf()), ..Env::default() };
+        assert!(matches!(default_roots(&env), Err(ConfigError::NoHome)));
+        std::fs::create_dir_all(tmp.path().join(".config/claude")).unwrap();
+        assert_eq!(default_roots(&env).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,22 @@
+//! Exit statuses (documented in the README).
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// The scan finished (even if some lines or files could not be read).
+    Success,
+    /// An unexpected failure (for example stdout closed mid-report).
+    Failure,
+    /// A usage error, or nothing could be read.
+    Usage,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(c: ExitCode) -> Self {
+        std::process::ExitCode::from(match c {
+            ExitCode::Success => 0,
+            ExitCode::Failure => 1,
+            ExitCode::Usage => 2,
+        })
+    }
+}

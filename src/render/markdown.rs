@@ -1,0 +1,85 @@
+//! The report as GitHub-flavoured Markdown, for pasting into an issue.
+
+use std::io::Write;
+
+use super::{bin_label, error_rows, quality_line, thousands};
+use crate::report::Report;
+use crate::warning::escape_control;
+
+/// Escapes text for a Markdown table cell.
+fn cell(s: &str) -> String {
+    escape_control(s).replace('|', "\\|")
+}
+
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "## ccdoctor scan\n")?;
+    writeln!(out, "**{}**\n", cell(&report.verdict))?;
+
+    writeln!(out, "### Errors\n")?;
+    writeln!(out, "| Kind | Count | Meaning |\n|---|---:|---|")?;
+    for (label, n, note) in error_rows(&report.errors) {
+        writeln!(out, "| {} | {} | {} |", cell(&label), thousands(n), note)?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "### Output tokens per response\n")?;
+    writeln!(out, "| Model | Responses | Estimated | Mean | p50 | p90 | p95 | p99 | Max |")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for m in &report.by_model {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&m.model),
+            thousands(m.count),
+            thousands(m.estimated),
+            thousands(m.mean.round() as u64),
+            thousands(m.p50),
+            thousands(m.p90),
+            thousands(m.p95),
+            thousands(m.p99),
+            thousands(m.max)
+        )?;
+    }
+    let o = &report.output_tokens;
+    writeln!(
+        out,
+        "| **all** | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        thousands(o.count),
+        thousands(report.responses.estimated),
+        thousands(o.mean.round() as u64),
+        thousands(o.p50),
+        thousands(o.p90),
+        thousands(o.p95),
+        thousands(o.p99),
+        thousands(o.max)
+    )?;
+
+    writeln!(out, "### Response sizes (all models)\n")?;
+    writeln!(out, "| Output tokens | Responses |\n|---:|---:|")?;
+    for b in report.histogram.iter().filter(|b| b.count > 0) {
+        writeln!(out, "| {} | {} |", bin_label(b.from, b.to), thousands(b.count))?;
+    }
+    writeln!(out)?;
+
+    let days: Vec<_> = report.by_day.iter().filter(|d| d.errors.total() > 0).collect();
+    if !days.is_empty() {
+        writeln!(out, "### Errors by day (UTC)\n")?;
+        writeln!(out, "| Day | 429 | Cut | Usage limit | Other | Responses |\n|---|---:|---:|---:|---:|---:|")?;
+        for d in days {
+            let e = &d.errors;
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                d.day,
+                thousands(e.throttled() + e.rate_limit.per_day_quota),
+                thousands(e.cut_signs()),
+                thousands(e.usage_limit),
+                thousands(e.overloaded + e.other),
+                thousands(d.responses)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "_{}_", cell(&quality_line(report)))?;
+    Ok(())
+}

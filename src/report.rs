@@ -1,0 +1,385 @@
+//! The report: plain data built from a scan, rendered by `render::*`.
+//!
+//! The JSON renderer serialises these types as they are, so field names here are the JSON
+//! contract (`schema` 1). Add fields freely; never rename or remove one.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::config::{Filters, Root, RootKind};
+use crate::models;
+use crate::scan::classify::ErrorKind;
+use crate::scan::data::{Event, EventKind, ReadStats, Response, ScanData};
+use crate::stats::{Bin, Summary, histogram, summarize};
+use crate::time::day_of;
+
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub scan: ScanSection,
+    pub responses: ResponsesSection,
+    pub output_tokens: Summary,
+    pub by_model: Vec<ModelRow>,
+    pub histogram: Vec<Bin>,
+    pub errors: ErrorCounts,
+    pub by_day: Vec<DayRow>,
+    pub by_project: Vec<ProjectRow>,
+    /// `Capped from X to Y` debug lines: a max output setting Claude Code clamped.
+    pub capped: Vec<CappedRow>,
+    /// Plain-language summary, also the table's first line.
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSection {
+    pub roots: Vec<RootOut>,
+    pub files: u64,
+    pub transcript_files: u64,
+    pub debug_logs: u64,
+    pub bytes: u64,
+    pub lines: u64,
+    pub malformed_lines: u64,
+    pub unreadable: u64,
+    pub not_regular: u64,
+    pub older_than_since: u64,
+    pub filters: FiltersOut,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RootOut {
+    pub path: String,
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FiltersOut {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub project: Option<String>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponsesSection {
+    pub count: u64,
+    /// Responses whose recorded output was a stream-start placeholder, measured by the
+    /// content estimate instead.
+    pub estimated: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelRow {
+    /// The model family's name (`Sonnet 4.5`), or the canonical id of an unknown model.
+    pub model: String,
+    /// The ids as the transcripts spell them.
+    pub ids: Vec<String>,
+    pub count: u64,
+    pub estimated: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub histogram: Vec<Bin>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RateLimitCounts {
+    /// Requests that failed for good with a throttling 429.
+    #[serde(rename = "final")]
+    pub final_: u64,
+    /// Failed attempts Claude Code retried.
+    pub retries: u64,
+    /// Per-day tokens quota errors (final and retried), not in the two above.
+    pub per_day_quota: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OutputMaxCounts {
+    pub count: u64,
+    /// Errors per N of "exceeded the N output token maximum".
+    pub limits: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ErrorCounts {
+    pub rate_limit: RateLimitCounts,
+    pub usage_limit: u64,
+    pub output_token_maximum: OutputMaxCounts,
+    pub max_tokens_stops: u64,
+    pub recovery_prompts: u64,
+    /// 529 overloaded: final errors and retried attempts.
+    pub overloaded: u64,
+    /// Any other API error: final errors and retried attempts.
+    pub other: u64,
+}
+
+impl ErrorCounts {
+    fn add(&mut self, kind: EventKind) {
+        match kind {
+            EventKind::Final(k) | EventKind::Retry(k) => {
+                let retry = matches!(kind, EventKind::Retry(_));
+                match k {
+                    ErrorKind::RateLimit if retry => self.rate_limit.retries += 1,
+                    ErrorKind::RateLimit => self.rate_limit.final_ += 1,
+                    ErrorKind::PerDayQuota => self.rate_limit.per_day_quota += 1,
+                    ErrorKind::UsageLimit => self.usage_limit += 1,
+                    ErrorKind::OutputTokenMaximum(n) => {
+                        self.output_token_maximum.count += 1;
+                        *self.output_token_maximum.limits.entry(n.to_string()).or_default() += 1;
+                    }
+                    ErrorKind::Overloaded => self.overloaded += 1,
+                    ErrorKind::Other => self.other += 1,
+                }
+            }
+            EventKind::RecoveryPrompt => self.recovery_prompts += 1,
+            EventKind::MaxTokensStop => self.max_tokens_stops += 1,
+        }
+    }
+
+    /// Throttling 429s, final and retried.
+    pub fn throttled(&self) -> u64 {
+        self.rate_limit.final_ + self.rate_limit.retries
+    }
+
+    /// Every sign that a response was cut at the output limit.
+    pub fn cut_signs(&self) -> u64 {
+        self.output_token_maximum.count + self.max_tokens_stops + self.recovery_prompts
+    }
+
+    pub fn total(&self) -> u64 {
+        self.throttled()
+            + self.rate_limit.per_day_quota
+            + self.usage_limit
+            + self.cut_signs()
+            + self.overloaded
+            + self.other
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DayRow {
+    pub day: String,
+    pub responses: u64,
+    pub errors: ErrorCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectRow {
+    pub project: String,
+    pub cwd: Option<String>,
+    pub responses: u64,
+    pub errors: ErrorCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CappedRow {
+    pub from: u64,
+    pub to: u64,
+    pub count: u64,
+}
+
+/// Builds the report of a scan, applying the filters.
+pub fn build(data: &ScanData, roots: &[Root], filters: &Filters) -> Report {
+    let responses: Vec<&Response> = data
+        .responses
+        .iter()
+        .filter(|r| {
+            filters.time_ok(r.origin.time)
+                && filters.project_ok(&r.origin.project, r.origin.cwd.as_deref())
+                && (filters.model_ok(&r.model) || filters.model_ok(&models::display_name(&r.model)))
+        })
+        .collect();
+    let events: Vec<&Event> = data
+        .events
+        .iter()
+        .filter(|e| filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.project, e.origin.cwd.as_deref()))
+        .collect();
+
+    let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
+    all.sort_unstable();
+
+    let mut per_model: BTreeMap<String, (Vec<u64>, u64, BTreeSet<&str>)> = BTreeMap::new();
+    for r in &responses {
+        let e = per_model.entry(models::display_name(&r.model)).or_default();
+        e.0.push(r.output);
+        e.1 += u64::from(r.estimated);
+        e.2.insert(r.model.as_str());
+    }
+    let mut by_model: Vec<ModelRow> = per_model
+        .into_iter()
+        .map(|(model, (mut v, estimated, ids))| {
+            v.sort_unstable();
+            let s = summarize(&v);
+            ModelRow {
+                model,
+                ids: ids.into_iter().map(str::to_string).collect(),
+                count: s.count,
+                estimated,
+                mean: s.mean,
+                p50: s.p50,
+                p90: s.p90,
+                p95: s.p95,
+                p99: s.p99,
+                max: s.max,
+                histogram: histogram(&v),
+            }
+        })
+        .collect();
+    by_model.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.model.cmp(&b.model)));
+
+    let mut errors = ErrorCounts::default();
+    let mut days: BTreeMap<String, DayRow> = BTreeMap::new();
+    let mut projects: BTreeMap<String, ProjectRow> = BTreeMap::new();
+    for r in &responses {
+        let row = project_row(&mut projects, &r.origin.project, r.origin.cwd.as_deref());
+        row.responses += 1;
+        if r.max_tokens_stop {
+            row.errors.add(EventKind::MaxTokensStop);
+        }
+    }
+    for e in &events {
+        project_row(&mut projects, &e.origin.project, e.origin.cwd.as_deref()).errors.add(e.kind);
+    }
+    for r in &responses {
+        day_row(&mut days, r.origin.time).responses += 1;
+    }
+    for e in &events {
+        day_row(&mut days, e.origin.time).errors.add(e.kind);
+    }
+
+    let mut capped: HashMap<(u64, u64), u64> = HashMap::new();
+    for c in &data.capped {
+        *capped.entry((c.from, c.to)).or_default() += 1;
+    }
+    let mut capped: Vec<CappedRow> =
+        capped.into_iter().map(|((from, to), count)| CappedRow { from, to, count }).collect();
+    capped.sort_by_key(|c| (c.from, c.to));
+
+    for r in responses.iter().filter(|r| r.max_tokens_stop) {
+        errors.add(EventKind::MaxTokensStop);
+        day_row(&mut days, r.origin.time).errors.add(EventKind::MaxTokensStop);
+    }
+    for e in &events {
+        errors.add(e.kind);
+    }
+    let by_day: Vec<DayRow> = days.into_values().collect();
+    let estimated = responses.iter().filter(|r| r.estimated).count() as u64;
+    let verdict = verdict(&errors, &by_day, responses.len() as u64);
+    Report {
+        schema: SCHEMA,
+        scan: scan_section(&data.read, roots, filters),
+        responses: ResponsesSection { count: responses.len() as u64, estimated },
+        output_tokens: summarize(&all),
+        by_model,
+        histogram: histogram(&all),
+        errors,
+        by_day,
+        by_project: projects.into_values().collect(),
+        capped,
+        verdict,
+    }
+}
+
+fn project_row<'a>(
+    projects: &'a mut BTreeMap<String, ProjectRow>,
+    project: &str,
+    cwd: Option<&str>,
+) -> &'a mut ProjectRow {
+    let row = projects.entry(project.to_string()).or_insert_with(|| ProjectRow {
+        project: project.to_string(),
+        cwd: None,
+        responses: 0,
+        errors: ErrorCounts::default(),
+    });
+    if row.cwd.is_none() {
+        row.cwd = cwd.map(str::to_string);
+    }
+    row
+}
+
+fn day_row(days: &mut BTreeMap<String, DayRow>, time: Option<crate::time::EpochMs>) -> &mut DayRow {
+    let day = time.map_or_else(|| "unknown".to_string(), day_of);
+    days.entry(day.clone()).or_insert_with(|| DayRow { day, responses: 0, errors: ErrorCounts::default() })
+}
+
+fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSection {
+    ScanSection {
+        roots: roots
+            .iter()
+            .map(|r| RootOut {
+                path: r.path.to_string_lossy().into_owned(),
+                kind: match r.kind {
+                    RootKind::Home => "config_home",
+                    RootKind::Projects => "projects",
+                    RootKind::File => "file",
+                },
+            })
+            .collect(),
+        files: read.files,
+        transcript_files: read.transcript_files,
+        debug_logs: read.debug_logs,
+        bytes: read.bytes,
+        lines: read.lines,
+        malformed_lines: read.malformed_lines,
+        unreadable: read.unreadable,
+        not_regular: read.not_regular,
+        older_than_since: read.older_than_since,
+        filters: FiltersOut {
+            since: filters.since.map(day_of),
+            until: filters.until.map(|u| day_of(u - 1)),
+            project: filters.project.clone(),
+            model: filters.model.clone(),
+        },
+    }
+}
+
+use crate::render::count_of as plural;
+
+/// One line that says what happened, most important first.
+fn verdict(errors: &ErrorCounts, days: &[DayRow], responses: u64) -> String {
+    let mut parts = Vec::new();
+    let throttled = errors.throttled();
+    if throttled > 0 {
+        let on_days = days.iter().filter(|d| d.errors.throttled() > 0).count() as u64;
+        parts.push(format!(
+            "{} (429) on {} ({} failed for good, {} retried)",
+            plural(throttled, "throttled request", "throttled requests"),
+            plural(on_days, "day", "days"),
+            crate::render::thousands(errors.rate_limit.final_),
+            crate::render::thousands(errors.rate_limit.retries),
+        ));
+    }
+    if errors.rate_limit.per_day_quota > 0 {
+        parts.push(plural(errors.rate_limit.per_day_quota, "per-day quota error", "per-day quota errors"));
+    }
+    if errors.usage_limit > 0 {
+        parts.push(plural(errors.usage_limit, "subscription usage limit", "subscription usage limits"));
+    }
+    for (limit, n) in &errors.output_token_maximum.limits {
+        let limit = limit.parse::<u64>().map_or_else(|_| limit.clone(), crate::render::thousands);
+        parts.push(format!("{} cut at {limit} tokens", plural(*n, "response", "responses")));
+    }
+    let continued = errors.max_tokens_stops + errors.recovery_prompts;
+    if continued > 0 {
+        parts.push(format!("{} of hitting the output limit", plural(continued, "other sign", "other signs")));
+    }
+    if errors.overloaded > 0 {
+        parts.push(plural(errors.overloaded, "overloaded error (529)", "overloaded errors (529)"));
+    }
+    if parts.is_empty() {
+        if responses == 0 {
+            return "No responses found.".to_string();
+        }
+        return format!("No throttling or output-limit errors in {}.", plural(responses, "response", "responses"));
+    }
+    let mut s = parts.join("; ");
+    s.push('.');
+    let first = s.remove(0).to_ascii_uppercase();
+    s.insert(0, first);
+    s
+}

@@ -1,0 +1,86 @@
+//! What a scan produces: deduplicated responses and events, as plain data.
+
+use crate::estimate::ContentSize;
+use crate::scan::classify::ErrorKind;
+use crate::scan::line::Usage;
+use crate::time::EpochMs;
+
+/// Where an event happened: enough to group by day, project, model and version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub time: Option<EpochMs>,
+    /// Project folder name under `projects/`.
+    pub project: String,
+    /// Working directory from the line, when written.
+    pub cwd: Option<String>,
+    pub session: Option<String>,
+    pub version: Option<String>,
+}
+
+/// One real API response (all the lines that share its `message.id` + `requestId`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub origin: Origin,
+    pub model: String,
+    /// The request stream it belongs to: the subagent id, else the session.
+    pub stream: String,
+    /// The largest `output_tokens` recorded on any of its lines.
+    pub recorded_output: u64,
+    /// Output tokens used for statistics: the recorded value, or the content estimate when the
+    /// recorded one is a stream-start placeholder.
+    pub output: u64,
+    pub estimated: bool,
+    pub usage: Usage,
+    pub content: ContentSize,
+    pub max_tokens_stop: bool,
+}
+
+/// An error-like event, counted once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub origin: Origin,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    /// An `isApiErrorMessage` line: the request failed for good.
+    Final(ErrorKind),
+    /// One failed attempt that Claude Code retried (transcript `api_error` line or debug log).
+    Retry(ErrorKind),
+    /// A meta `Output token limit hit.` prompt.
+    RecoveryPrompt,
+    /// A response whose `stop_reason` is `max_tokens` (derived from responses by the report,
+    /// so that `--model` applies to it).
+    MaxTokensStop,
+}
+
+/// A `Capped from X to Y` debug line: a max output setting clamped by Claude Code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capped {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// Counts about the reading itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub files: u64,
+    pub transcript_files: u64,
+    pub debug_logs: u64,
+    pub bytes: u64,
+    pub lines: u64,
+    pub malformed_lines: u64,
+    pub unreadable: u64,
+    pub not_regular: u64,
+    pub older_than_since: u64,
+}
+
+/// Everything a scan found, before filters and statistics.
+#[derive(Debug, Default)]
+pub struct ScanData {
+    pub read: ReadStats,
+    pub responses: Vec<Response>,
+    pub events: Vec<Event>,
+    pub capped: Vec<Capped>,
+}

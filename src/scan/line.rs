@@ -1,0 +1,453 @@
+//! One transcript line: JSON to the few facts the report needs.
+//!
+//! Strings are borrowed from the line where JSON escapes allow; the bulky parts (tool
+//! results, message content of user lines) are only validated, never copied.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::classify::{ErrorKind, classify};
+use crate::estimate::ContentSize;
+
+/// A token count read leniently: numbers, numeric strings and fractions are accepted;
+/// negative numbers, `null` and other shapes read as "not stated" rather than spoiling the
+/// line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count(pub Option<u64>);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a token count")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(Some(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Count, E> {
+                Ok(Count(u64::try_from(v).ok()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Count, E> {
+                Ok(Count((v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Count, E> {
+                Ok(Count(v.trim().parse().ok()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_unit<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_none<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Count, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Count, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Count, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+type Str<'a> = Option<Cow<'a, str>>;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawLine<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    subtype: Str<'a>,
+    #[serde(borrow, default)]
+    uuid: Str<'a>,
+    #[serde(borrow, default)]
+    session_id: Str<'a>,
+    #[serde(borrow, default)]
+    timestamp: Str<'a>,
+    #[serde(borrow, default)]
+    version: Str<'a>,
+    #[serde(borrow, default)]
+    cwd: Str<'a>,
+    #[serde(default)]
+    is_sidechain: Option<bool>,
+    #[serde(borrow, default)]
+    agent_id: Str<'a>,
+    #[serde(borrow, default)]
+    request_id: Str<'a>,
+    #[serde(default)]
+    is_api_error_message: Option<bool>,
+    #[serde(default)]
+    is_meta: Option<bool>,
+    #[serde(borrow, default)]
+    message: Option<RawMessage<'a>>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    #[serde(default)]
+    api_error_status: Count,
+    #[serde(default)]
+    retry_attempt: Count,
+}
+
+#[derive(Deserialize)]
+struct RawMessage<'a> {
+    #[serde(borrow, default)]
+    id: Str<'a>,
+    #[serde(borrow, default)]
+    model: Str<'a>,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stop_reason: Str<'a>,
+    #[serde(default)]
+    usage: Option<RawUsage>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawUsage {
+    #[serde(default)]
+    input_tokens: Count,
+    #[serde(default)]
+    output_tokens: Count,
+    #[serde(default)]
+    cache_creation_input_tokens: Count,
+    #[serde(default)]
+    cache_read_input_tokens: Count,
+    #[serde(default)]
+    cache_creation: Option<RawCacheCreation>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawCacheCreation {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: Count,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Count,
+}
+
+#[derive(Deserialize)]
+struct RawBlock<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    text: Str<'a>,
+    #[serde(borrow, default)]
+    thinking: Str<'a>,
+    #[serde(borrow, default)]
+    name: Str<'a>,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+}
+
+/// The envelope fields every event keeps.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    pub uuid: Option<Cow<'a, str>>,
+    pub session_id: Option<Cow<'a, str>>,
+    pub timestamp: Option<Cow<'a, str>>,
+    pub version: Option<Cow<'a, str>>,
+    pub cwd: Option<Cow<'a, str>>,
+    pub is_sidechain: bool,
+    pub agent_id: Option<Cow<'a, str>>,
+}
+
+/// Token usage of one response line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+    pub cache_creation: u64,
+    pub cache_read: u64,
+}
+
+/// A line of a real API response (one content block of it).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ResponseLine<'a> {
+    pub message_id: Cow<'a, str>,
+    pub request_id: Option<Cow<'a, str>>,
+    pub model: Option<Cow<'a, str>>,
+    pub usage: Usage,
+    pub max_tokens_stop: bool,
+    pub content: ContentSize,
+}
+
+/// What a line means for the report.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Record<'a> {
+    Response(Envelope<'a>, ResponseLine<'a>),
+    /// An `isApiErrorMessage` line: a request that failed for good.
+    FinalError(Envelope<'a>, FinalError),
+    /// A `system`/`api_error` line: one retry sleep after a failed attempt.
+    Retry(Envelope<'a>, Retry),
+    /// The meta `Output token limit hit.` user line Claude Code injects to continue a cut
+    /// response.
+    RecoveryPrompt(Envelope<'a>),
+    /// Anything else: valid, but nothing to count.
+    Other,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct FinalError {
+    pub kind: ErrorKind,
+    /// `message.id` (a UUID on error lines), the fallback dedup key when `uuid` is missing.
+    pub message_id: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub kind: ErrorKind,
+    pub status: Option<u16>,
+    pub attempt: Option<u64>,
+}
+
+pub const RECOVERY_PREFIX: &str = "Output token limit hit.";
+
+/// Why a line could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("not a JSON object")]
+    NotObject,
+    #[error("invalid UTF-8 at byte {0}")]
+    Utf8(usize),
+}
+
+/// Parses one line (without its line ending). Blank lines are `Ok(Record::Other)`.
+pub fn parse(line: &[u8]) -> Result<Record<'_>, LineError> {
+    // The whole line must be UTF-8, including parts the scan would skip.
+    let line = std::str::from_utf8(line).map_err(|e| LineError::Utf8(e.valid_up_to()))?;
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return Ok(Record::Other);
+    }
+    if !trimmed.starts_with('{') {
+        // Still a JSON error if it is not JSON at all; a valid non-object is just odd.
+        serde_json::from_str::<IgnoredAny>(trimmed)?;
+        return Err(LineError::NotObject);
+    }
+    let raw: RawLine<'_> = serde_json::from_str(trimmed)?;
+    Ok(interpret(raw))
+}
+
+fn interpret(raw: RawLine<'_>) -> Record<'_> {
+    let env = Envelope {
+        uuid: raw.uuid,
+        session_id: raw.session_id,
+        timestamp: raw.timestamp,
+        version: raw.version,
+        cwd: raw.cwd,
+        is_sidechain: raw.is_sidechain.unwrap_or(false),
+        agent_id: raw.agent_id,
+    };
+    match raw.kind.as_deref() {
+        Some("assistant") => {
+            let Some(msg) = raw.message else { return Record::Other };
+            let is_error = raw.is_api_error_message == Some(true);
+            let synthetic = msg.model.as_deref() == Some("<synthetic>");
+            if is_error {
+                let text = content_text(msg.content).unwrap_or_default();
+                let code = raw.error.and_then(|e| serde_json::from_str::<String>(e.get()).ok());
+                let status = raw.api_error_status.0.and_then(|s| u16::try_from(s).ok());
+                let kind = classify(&text, status, code.as_deref());
+                return Record::FinalError(env, FinalError { kind, message_id: msg.id.map(Cow::into_owned), text });
+            }
+            if synthetic {
+                return Record::Other;
+            }
+            let Some(message_id) = msg.id else { return Record::Other };
+            let usage = msg.usage.map(usage_of).unwrap_or_default();
+            Record::Response(
+                env,
+                ResponseLine {
+                    message_id,
+                    request_id: raw.request_id,
+                    model: msg.model,
+                    usage,
+                    max_tokens_stop: msg.stop_reason.as_deref() == Some("max_tokens"),
+                    content: content_size(msg.content),
+                },
+            )
+        }
+        Some("system") if raw.subtype.as_deref() == Some("api_error") => {
+            let text = raw.error.map(RawValue::get).unwrap_or("");
+            let status = raw.error.and_then(status_of);
+            let kind = classify(text, status, None);
+            Record::Retry(env, Retry { kind, status, attempt: raw.retry_attempt.0 })
+        }
+        Some("user") if raw.is_meta == Some(true) => {
+            let text = raw.message.and_then(|m| content_text(m.content)).unwrap_or_default();
+            if text.trim_start().starts_with(RECOVERY_PREFIX) { Record::RecoveryPrompt(env) } else { Record::Other }
+        }
+        _ => Record::Other,
+    }
+}
+
+fn usage_of(u: RawUsage) -> Usage {
+    let flat = u.cache_creation_input_tokens.0;
+    // Since 2.1.152 the nested pair is authoritative when both are present.
+    let nested = u.cache_creation.and_then(|c| match (c.ephemeral_5m_input_tokens.0, c.ephemeral_1h_input_tokens.0) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+    });
+    Usage {
+        input: u.input_tokens.0.unwrap_or(0),
+        output: u.output_tokens.0.unwrap_or(0),
+        cache_creation: nested.or(flat).unwrap_or(0),
+        cache_read: u.cache_read_input_tokens.0.unwrap_or(0),
+    }
+}
+
+/// `error.status` of a `system`/`api_error` line.
+fn status_of(error: &RawValue) -> Option<u16> {
+    #[derive(Deserialize)]
+    struct S {
+        #[serde(default)]
+        status: Count,
+    }
+    let s: S = serde_json::from_str(error.get()).ok()?;
+    s.status.0.and_then(|v| u16::try_from(v).ok())
+}
+
+/// The text of a message's content: a plain string, or the `text` of its text blocks joined.
+fn content_text(content: Option<&RawValue>) -> Option<String> {
+    let raw = content?.get();
+    if raw.starts_with('"') {
+        return serde_json::from_str::<String>(raw).ok();
+    }
+    let blocks: Vec<RawBlock<'_>> = serde_json::from_str(raw).ok()?;
+    let texts: Vec<Cow<'_, str>> = blocks.into_iter().filter_map(|b| b.text).collect();
+    Some(texts.join("\n"))
+}
+
+/// Size of an assistant line's content, for the placeholder estimate.
+fn content_size(content: Option<&RawValue>) -> ContentSize {
+    let mut size = ContentSize::default();
+    let Some(raw) = content.map(RawValue::get) else { return size };
+    if raw.starts_with('"') {
+        if let Ok(s) = serde_json::from_str::<Cow<'_, str>>(raw) {
+            size.chars += s.chars().count() as u64;
+        }
+        return size;
+    }
+    let Ok(blocks) = serde_json::from_str::<Vec<RawBlock<'_>>>(raw) else { return size };
+    for b in blocks {
+        let chars = |s: &Option<Cow<'_, str>>| s.as_deref().map_or(0, |s| s.chars().count() as u64);
+        match b.kind.as_deref() {
+            Some("tool_use" | "server_tool_use") => {
+                size.tool_uses += 1;
+                size.chars += chars(&b.name) + b.input.map_or(0, |i| i.get().chars().count() as u64);
+            }
+            _ => size.chars += chars(&b.text) + chars(&b.thinking),
+        }
+    }
+    size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Record<'_> {
+        parse(s.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn assistant_line_with_spaces_and_split_usage() {
+        let line = r#"{"type": "assistant", "uuid": "u1", "sessionId": "s1", "requestId": "req_1",
+            "message": {"id": "msg_1", "model": "claude-opus-4-6", "content": [{"type": "text", "text": "héllo"}],
+            "stop_reason": "max_tokens", "usage": {"input_tokens": 3, "output_tokens": "120",
+            "cache_creation_input_tokens": 50, "cache_read_input_tokens": 7.0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 10, "ephemeral_1h_input_tokens": 30}}}}"#;
+        let line = line.replace('\n', " ");
+        let Record::Response(env, r) = p(&line) else { panic!("not a response") };
+        assert_eq!(env.uuid.as_deref(), Some("u1"));
+        assert_eq!(r.message_id, "msg_1");
+        assert_eq!(r.request_id.as_deref(), Some("req_1"));
+        assert_eq!(r.usage, Usage { input: 3, output: 120, cache_creation: 40, cache_read: 7 });
+        assert!(r.max_tokens_stop);
+        assert_eq!(r.content, ContentSize { chars: 5, tool_uses: 0 });
+    }
+
+    #[test]
+    fn tool_use_content_counts_name_and_input() {
+        let line = r#"{"type":"assistant","message":{"id":"m","content":[{"type":"thinking","thinking":"abc","signature":"zzzzzzzz"},{"type":"tool_use","id":"t","name":"Bash","input":{"a":1}}],"usage":{"output_tokens":1}}}"#;
+        let Record::Response(_, r) = p(line) else { panic!() };
+        // thinking 3 + name 4 + `{"a":1}` 7; the signature is not output text.
+        assert_eq!(r.content, ContentSize { chars: 14, tool_uses: 1 });
+    }
+
+    #[test]
+    fn negative_and_odd_counts_read_as_absent() {
+        let line = r#"{"type":"assistant","message":{"id":"m","usage":{"output_tokens":-5,"input_tokens":{"x":1},"cache_read_input_tokens":[1]}}}"#;
+        let Record::Response(_, r) = p(line) else { panic!() };
+        assert_eq!(r.usage, Usage::default());
+    }
+
+    #[test]
+    fn synthetic_and_error_lines_are_not_responses() {
+        let err = r#"{"type":"assistant","uuid":"e1","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429,"message":{"id":"0b7c","model":"<synthetic>","content":[{"type":"text","text":"API Error: 429 Too many tokens, please wait before trying again."}],"usage":{"output_tokens":0}}}"#;
+        let Record::FinalError(env, e) = p(err) else { panic!() };
+        assert_eq!(env.uuid.as_deref(), Some("e1"));
+        assert_eq!(e.kind, ErrorKind::RateLimit);
+        assert_eq!(e.message_id.as_deref(), Some("0b7c"));
+        let synthetic = r#"{"type":"assistant","message":{"id":"x","model":"<synthetic>","content":[{"type":"text","text":"No response requested."}]}}"#;
+        assert_eq!(p(synthetic), Record::Other);
+    }
+
+    #[test]
+    fn retry_line() {
+        let line = r#"{"type":"system","subtype":"api_error","level":"error","uuid":"r1","error":{"status":429,"error":{"type":"error","error":{"type":"rate_limit_error"}}},"retryAttempt":2,"maxRetries":10,"retryInMs":1000}"#;
+        let Record::Retry(_, r) = p(line) else { panic!() };
+        assert_eq!(r, Retry { kind: ErrorKind::RateLimit, status: Some(429), attempt: Some(2) });
+    }
+
+    #[test]
+    fn recovery_prompt_only_when_meta() {
+        let meta = r#"{"type":"user","isMeta":true,"uuid":"m1","message":{"role":"user","content":[{"type":"text","text":"Output token limit hit. Resume directly from where you left off."}]}}"#;
+        assert!(matches!(p(meta), Record::RecoveryPrompt(_)));
+        let typed = r#"{"type":"user","uuid":"m2","message":{"role":"user","content":"Output token limit hit. Resume directly"}}"#;
+        assert_eq!(p(typed), Record::Other);
+    }
+
+    #[test]
+    fn quoted_error_text_in_prompts_is_not_an_error() {
+        let prompt = r#"{"type":"user","message":{"role":"user","content":"why do I get API Error: 429 Too many tokens, please wait before trying again."}}"#;
+        assert_eq!(p(prompt), Record::Other);
+        let prose = r#"{"type":"assistant","message":{"id":"m9","model":"claude-sonnet-4-5","content":[{"type":"text","text":"The error `Claude's response exceeded the 32000 output token maximum` means..."}],"usage":{"output_tokens":40}}}"#;
+        assert!(matches!(p(prose), Record::Response(..)));
+    }
+
+    #[test]
+    fn progress_lines_do_not_count() {
+        let line = r#"{"type":"progress","data":{"type":"agent_progress","message":{"type":"assistant","message":{"id":"m","usage":{"output_tokens":999}}}}}"#;
+        assert_eq!(p(line), Record::Other);
+    }
+
+    #[test]
+    fn bad_lines_are_errors_blank_is_fine() {
+        assert!(parse(b"{\"type\":\"assistant\"").is_err());
+        assert!(parse(b"\0\0\0\0").is_err());
+        assert!(parse(b"[1,2]").is_err());
+        // Duplicate keys of a field the scan reads are ambiguous: a malformed line, named in a warning.
+        assert!(parse(b"{\"type\":\"assistant\",\"type\":\"y\"}").is_err());
+        assert!(parse(b"{\"text\":\"\xff\"}").is_err());
+        assert_eq!(parse(b"   ").unwrap(), Record::Other);
+        assert_eq!(parse(b"{\"type\":\"mystery-new-type\"}").unwrap(), Record::Other);
+    }
+}

@@ -1,0 +1,128 @@
+//! Merges per-file results so that each response and each event counts once across files
+//! (resumed and branched sessions copy their history into new files).
+
+use std::collections::{HashMap, HashSet};
+
+use super::data::{Event, EventKind, Response, ScanData};
+use super::file::{Attempt, FileResult, GroupPart, KeyedEvent, merge_group};
+use crate::estimate::{ContentSize, measured_output};
+
+/// A debug-log attempt and a transcript `api_error` line are the same failure when they are
+/// for the same session and attempt number and this close in time.
+const SAME_ATTEMPT_WINDOW_MS: i64 = 60_000;
+
+#[derive(Default)]
+pub struct Merger {
+    groups: Vec<GroupPart>,
+    group_index: HashMap<(String, Option<String>), usize>,
+    events: Vec<Event>,
+    event_keys: HashSet<(u8, String)>,
+    retries: Vec<KeyedEvent<Attempt>>,
+    debug_attempts: Vec<KeyedEvent<Attempt>>,
+    capped: Vec<super::data::Capped>,
+}
+
+impl Merger {
+    pub fn add(&mut self, r: FileResult) {
+        for g in r.groups {
+            let key = (g.message_id.clone(), g.request_id.clone());
+            match self.group_index.get(&key) {
+                Some(&i) => merge_group(&mut self.groups[i], g),
+                None => {
+                    self.group_index.insert(key, self.groups.len());
+                    self.groups.push(g);
+                }
+            }
+        }
+        for e in r.finals {
+            if self.event_keys.insert((0, e.key)) {
+                self.events.push(Event { origin: e.origin, kind: EventKind::Final(e.what) });
+            }
+        }
+        for e in r.recoveries {
+            if self.event_keys.insert((1, e.key)) {
+                self.events.push(Event { origin: e.origin, kind: EventKind::RecoveryPrompt });
+            }
+        }
+        for e in r.retries {
+            if self.event_keys.insert((2, e.key.clone())) {
+                self.retries.push(e);
+            }
+        }
+        self.debug_attempts.extend(r.debug_attempts);
+        self.capped.extend(r.capped);
+    }
+
+    pub fn finish_into(self, data: &mut ScanData) {
+        let Merger { groups, mut events, retries, debug_attempts, capped, .. } = self;
+
+        let mut session_project: HashMap<String, String> = HashMap::new();
+        let mut responses = Vec::with_capacity(groups.len());
+        for g in groups {
+            let content = g.lines.iter().fold(ContentSize::default(), |mut acc, (_, c)| {
+                acc += *c;
+                acc
+            });
+            let (output, estimated) = measured_output(g.recorded_output, content);
+            if let Some(s) = &g.origin.session {
+                session_project.entry(s.clone()).or_insert_with(|| g.origin.project.clone());
+            }
+            responses.push(Response {
+                model: g.model.unwrap_or_else(|| "unknown".to_string()),
+                stream: g.stream,
+                recorded_output: g.recorded_output,
+                output,
+                estimated,
+                usage: g.usage,
+                content,
+                max_tokens_stop: g.max_tokens_stop,
+                origin: g.origin,
+            });
+        }
+
+        // Debug-log attempts that a transcript already recorded count once.
+        let mut used = vec![false; retries.len()];
+        let mut by_session: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, r) in retries.iter().enumerate() {
+            if let Some(s) = &r.origin.session {
+                by_session.entry(s.as_str()).or_default().push(i);
+            }
+        }
+        let mut extra = Vec::new();
+        for d in &debug_attempts {
+            let twin = d
+                .origin
+                .session
+                .as_deref()
+                .and_then(|s| by_session.get(s))
+                .and_then(|cands| cands.iter().copied().find(|&i| !used[i] && same_attempt(&retries[i], d)));
+            match twin {
+                Some(i) => used[i] = true,
+                None => extra.push(d.clone()),
+            }
+        }
+        for mut r in retries.into_iter().chain(extra) {
+            if r.origin.project.is_empty()
+                && let Some(p) = r.origin.session.as_ref().and_then(|s| session_project.get(s))
+            {
+                r.origin.project = p.clone();
+            }
+            events.push(Event { origin: r.origin, kind: EventKind::Retry(r.what.kind) });
+        }
+
+        data.responses = responses;
+        data.events = events;
+        data.capped = capped;
+    }
+}
+
+fn same_attempt(t: &KeyedEvent<Attempt>, d: &KeyedEvent<Attempt>) -> bool {
+    let close = |window: i64| match (t.origin.time, d.origin.time) {
+        (Some(a), Some(b)) => (a - b).abs() <= window,
+        _ => false,
+    };
+    match (t.what.attempt, d.what.attempt) {
+        (Some(a), Some(b)) => a == b && close(SAME_ATTEMPT_WINDOW_MS),
+        _ => close(1_000),
+    }
+}

@@ -1,0 +1,151 @@
+//! Minimal UTC time handling: the ISO 8601 timestamps Claude Code writes
+//! (`2026-01-21T06:20:33.873Z`) to milliseconds since the epoch and back to days.
+//!
+//! Days are UTC days; the report says so. A full date-time crate is not needed for this.
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+pub type EpochMs = i64;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day number (inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn num(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0i64, |acc, &b| acc * 10 + i64::from(b - b'0')))
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    // Reject dates like 2026-02-31 that roll over into the next month.
+    (civil_from_days(days) == (y, m as u32, d as u32)).then_some(days)
+}
+
+/// Parses an ISO 8601 timestamp with a `Z` or `±HH:MM` suffix and optional fraction.
+pub fn parse_timestamp(s: &str) -> Option<EpochMs> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let days = parse_date(s.get(0..10)?)?;
+    let (h, mi, sec) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut ms = 0i64;
+    if rest.first() == Some(&b'.') {
+        let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let frac = &rest[1..1 + digits];
+        let first3: Vec<u8> = frac.iter().copied().chain(std::iter::repeat(b'0')).take(3).collect();
+        ms = num(&first3)?;
+        rest = &rest[1 + digits..];
+    }
+    let offset_min = match rest {
+        [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let v = num(&[*h1, *h2])? * 60 + num(&[*m1, *m2])?;
+            if *sign == b'+' { v } else { -v }
+        }
+        _ => return None,
+    };
+    Some(days * MS_PER_DAY + ((h * 60 + mi - offset_min) * 60 + sec) * 1000 + ms)
+}
+
+/// The UTC day (`YYYY-MM-DD`) of an instant.
+pub fn day_of(t: EpochMs) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(MS_PER_DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Start of a UTC day given as days since the epoch.
+pub fn day_start(days: i64) -> EpochMs {
+    days * MS_PER_DAY
+}
+
+/// The minute (since the epoch) an instant falls in.
+pub fn minute_of(t: EpochMs) -> i64 {
+    t.div_euclid(60_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_and_known_instants() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_timestamp("1970-01-02T00:00:00.001Z"), Some(86_400_001));
+        // 2026-01-21T06:20:33.873Z: 20,474 days after the epoch (checked with `date -d`).
+        assert_eq!(parse_timestamp("2026-01-21T06:20:33.873Z"), Some(1_768_976_433_873));
+        assert_eq!(parse_timestamp("2026-01-21T08:20:33.873+02:00"), Some(1_768_976_433_873));
+        assert_eq!(parse_timestamp("2026-01-21T06:20:33.8Z"), Some(1_768_976_433_800));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for s in [
+            "",
+            "2026-01-21",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-21T06:20:33",
+            "x026-01-21T06:20:33Z",
+            "2026-01-21T06:20:33.Z",
+        ] {
+            assert_eq!(parse_timestamp(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn days_round_trip() {
+        assert_eq!(day_of(1_768_976_433_873), "2026-01-21");
+        assert_eq!(day_of(-1), "1969-12-31");
+        assert_eq!(parse_date("2024-02-29").map(day_start).map(day_of).as_deref(), Some("2024-02-29"));
+        assert_eq!(parse_date("2023-02-29"), None);
+    }
+
+    #[test]
+    fn minutes() {
+        assert_eq!(minute_of(59_999), 0);
+        assert_eq!(minute_of(60_000), 1);
+        assert_eq!(minute_of(-1), -1);
+    }
+}

@@ -1,0 +1,59 @@
+//! Helpers shared by the integration tests: run the real binary with a controlled
+//! environment and read its output back.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+pub fn home() -> PathBuf {
+    testdata().join("claude-home")
+}
+
+/// A command for the binary with an empty, predictable environment: HOME points at `home`,
+/// and nothing from the developer's shell (CLAUDE_CONFIG_DIR, NO_COLOR, …) leaks in.
+pub fn ccdoctor(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ccdoctor"));
+    c.env_clear().env("HOME", home).env("PATH", "/usr/bin:/bin").current_dir(home);
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `ccdoctor ARGS` (HOME set to an empty temporary folder).
+pub fn run(args: &[&str]) -> Run {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    ccdoctor(tmp.path()).args(args).output().expect("binary runs").into()
+}
+
+/// Runs a scan with `--format json` and parses stdout, asserting a clean exit and no panic.
+pub fn scan_json(args: &[&str]) -> (serde_json::Value, String) {
+    let mut all = vec!["scan", "--format", "json"];
+    all.extend_from_slice(args);
+    let r = run(&all);
+    assert_eq!(r.code, 0, "exit status; stderr:\n{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "panic: {}", r.stderr);
+    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", r.stdout));
+    (v, r.stderr)
+}
+
+pub fn home_str() -> String {
+    home().to_string_lossy().into_owned()
+}

@@ -1,0 +1,109 @@
+//! Where the scan looks, and what it refuses to read.
+
+mod common;
+
+use std::fs;
+
+use common::{Run, ccdoctor, home, run};
+
+fn line(uuid: &str, out: u64) -> String {
+    format!(
+        r#"{{"type":"assistant","uuid":"{uuid}","sessionId":"s","timestamp":"2026-01-01T00:00:00Z","requestId":"req_{uuid}","message":{{"id":"msg_{uuid}","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"hi"}}],"usage":{{"output_tokens":{out}}}}}}}"#
+    ) + "\n"
+}
+
+fn mini_home(dir: &std::path::Path) -> std::path::PathBuf {
+    let h = dir.join("h");
+    fs::create_dir_all(h.join("projects/p")).unwrap();
+    fs::write(h.join("projects/p/s.jsonl"), line("a", 100)).unwrap();
+    h
+}
+
+#[test]
+fn no_path_uses_claude_config_dir_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = mini_home(tmp.path());
+    let r: Run = ccdoctor(tmp.path())
+        .args(["scan", "--json"])
+        .env("CLAUDE_CONFIG_DIR", format!("{}, {}", a.display(), home().display()))
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["scan"]["roots"].as_array().unwrap().len(), 2);
+    assert_eq!(v["responses"]["count"], 17);
+}
+
+#[test]
+fn no_path_falls_back_to_dot_claude() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = mini_home(tmp.path());
+    fs::rename(&h, tmp.path().join(".claude")).unwrap();
+    let r: Run = ccdoctor(tmp.path()).args(["scan", "--json"]).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("\"count\": 1"));
+}
+
+#[test]
+fn no_home_at_all_is_a_clear_error() {
+    let r = run(&["scan"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no Claude Code config home found"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn missing_path_and_empty_home_exit_2() {
+    let r = run(&["scan", "/definitely/not/here"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("/definitely/not/here: no such file or folder"), "{}", r.stderr);
+    let tmp = tempfile::tempdir().unwrap();
+    fs::create_dir_all(tmp.path().join("projects")).unwrap();
+    let r = run(&["scan", tmp.path().to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no transcripts"), "{}", r.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn fifo_symlink_loop_and_folder_named_jsonl_do_not_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = mini_home(tmp.path());
+    let p = h.join("projects/p");
+    let fifo = p.join("pipe.jsonl");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink("/dev/zero", p.join("zero.jsonl")).unwrap();
+    std::os::unix::fs::symlink(&p, p.join("loop")).unwrap();
+    fs::create_dir_all(p.join("folder.jsonl")).unwrap();
+    fs::write(p.join("folder.jsonl/inner.jsonl"), line("b", 200)).unwrap();
+    let r = run(&["scan", "--json", h.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["responses"]["count"], 2, "the real file and the one inside folder.jsonl");
+    assert_eq!(v["scan"]["not_regular"], 2, "the FIFO and /dev/zero");
+    assert!(r.stderr.contains("pipe.jsonl: not a regular file, skipped"), "{}", r.stderr);
+    assert!(r.stderr.contains("symbolic link loop"), "{}", r.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file_is_named_and_the_scan_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let h = mini_home(tmp.path());
+    let locked = h.join("projects/p/locked.jsonl");
+    fs::write(&locked, line("c", 300)).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&locked).is_ok() {
+        eprintln!("running as root: permissions do not stop reads, nothing to test here");
+        return;
+    }
+    let r = run(&["scan", "--json", h.to_str().unwrap()]);
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("locked.jsonl: cannot read"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["scan"]["unreadable"], 1);
+    assert_eq!(v["responses"]["count"], 1);
+}
