@@ -68,7 +68,42 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SUBSTRING")]
     pub project: Option<String>,
 
-    /// Only responses of models whose id contains this text.
+    /// Only responses of models whose id or name contains this text; also the model to
+    /// advise for (default: the one with the most responses).
     #[arg(long, value_name = "SUBSTRING")]
     pub model: Option<String>,
+
+    /// Your applied tokens-per-minute quota (Bedrock: Service Quotas). Default on Bedrock:
+    /// AWS's published default for the model.
+    #[arg(long, value_name = "N", help_heading = "Recommendation")]
+    pub quota_tpm: Option<u64>,
+
+    /// Requests in flight at once across sessions and subagents sharing the quota.
+    /// Default: the peak seen in one minute.
+    #[arg(long, value_name = "N", help_heading = "Recommendation")]
+    pub parallel: Option<u64>,
+
+    /// Quota tokens each output token burns. Default: 5 on Bedrock for Claude 3.7 and 4.x
+    /// models, 1 elsewhere.
+    #[arg(long, value_name = "X", help_heading = "Recommendation")]
+    pub burndown: Option<f64>,
+
+    /// The provider. Default: from the settings, else from the model ids, else anthropic.
+    #[arg(long, value_enum, help_heading = "Recommendation")]
+    pub provider: Option<ProviderArg>,
+
+    /// Share of responses the value must cover, in percent.
+    #[arg(long, value_name = "Q", default_value_t = 99.0, help_heading = "Recommendation")]
+    pub percentile: f64,
+
+    /// Share of the quota to plan for, 0 to 1.
+    #[arg(long, value_name = "U", default_value_t = 0.9, help_heading = "Recommendation")]
+    pub headroom: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Bedrock,
+    Vertex,
+    Anthropic,
 }

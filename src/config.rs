@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cli::{ColorChoice, Format, ScanArgs};
+use std::collections::HashMap;
+
+use crate::cli::{ColorChoice, Format, ProviderArg, ScanArgs};
+use crate::settings::{Provider, SHELL_KEYS, SettingsSources};
 use crate::time::{EpochMs, day_start, parse_date};
 
 /// What a scan root is.
@@ -65,6 +68,17 @@ pub enum OutputFormat {
     Markdown,
 }
 
+/// What the recommendation is computed for; `None` means "infer it".
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecommendConfig {
+    pub quota_tpm: Option<u64>,
+    pub parallel: Option<u64>,
+    pub burndown: Option<f64>,
+    pub provider: Option<Provider>,
+    pub percentile: f64,
+    pub headroom: f64,
+}
+
 #[derive(Debug, Clone)]
 pub struct ScanConfig {
     pub roots: Vec<Root>,
@@ -72,6 +86,8 @@ pub struct ScanConfig {
     pub format: OutputFormat,
     pub color: bool,
     pub threads: usize,
+    pub recommend: RecommendConfig,
+    pub settings: SettingsSources,
 }
 
 /// A command-line value that does not make sense (exit status 2).
@@ -89,6 +105,8 @@ pub enum ConfigError {
     NoHome,
     #[error("CLAUDE_CONFIG_DIR names no existing folder ({0})")]
     NoConfigDir(String),
+    #[error("--{flag} {value} is out of range: {expected}")]
+    OutOfRange { flag: &'static str, value: String, expected: &'static str },
 }
 
 /// What the process environment offers; passed in so tests need not touch the real one.
@@ -98,6 +116,20 @@ pub struct Env {
     pub claude_config_dir: Option<String>,
     pub no_color: bool,
     pub stdout_is_terminal: bool,
+    pub cwd: Option<PathBuf>,
+    /// Where managed settings live (`/etc/claude-code` on Linux).
+    pub managed_dir: PathBuf,
+    /// The shell's values of the variables Claude Code's settings resolution reads.
+    pub shell: HashMap<String, String>,
+}
+
+/// Managed settings folder of this platform.
+pub fn default_managed_dir() -> PathBuf {
+    if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/ClaudeCode")
+    } else {
+        PathBuf::from("/etc/claude-code")
+    }
 }
 
 impl Env {
@@ -108,6 +140,11 @@ impl Env {
             claude_config_dir: std::env::var("CLAUDE_CONFIG_DIR").ok().filter(|v| !v.trim().is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             stdout_is_terminal: std::io::stdout().is_terminal(),
+            cwd: std::env::current_dir().ok(),
+            // For tests and unusual installs; Claude Code itself reads the platform folder.
+            managed_dir: std::env::var_os("CCDOCTOR_MANAGED_SETTINGS_DIR")
+                .map_or_else(default_managed_dir, PathBuf::from),
+            shell: SHELL_KEYS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect(),
         }
     }
 }
@@ -147,7 +184,10 @@ impl ScanConfig {
             ColorChoice::Auto => env.stdout_is_terminal && !env.no_color,
         } && format == OutputFormat::Table;
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        Ok(Self { roots, filters, format, color, threads })
+        let recommend = recommend_config(args)?;
+        let homes: Vec<PathBuf> = roots.iter().filter(|r| r.kind == RootKind::Home).map(|r| r.path.clone()).collect();
+        let settings = SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone());
+        Ok(Self { roots, filters, format, color, threads, recommend, settings })
     }
 
     /// Files last modified before this instant cannot hold an event inside the filters.
@@ -156,6 +196,40 @@ impl ScanConfig {
         let ms = u64::try_from(since).ok()?;
         UNIX_EPOCH.checked_add(Duration::from_millis(ms))
     }
+}
+
+fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
+    let range = |flag: &'static str, value: String, ok: bool, expected: &'static str| {
+        if ok { Ok(()) } else { Err(ConfigError::OutOfRange { flag, value, expected }) }
+    };
+    range(
+        "percentile",
+        args.percentile.to_string(),
+        args.percentile > 0.0 && args.percentile <= 100.0,
+        "above 0, at most 100",
+    )?;
+    range("headroom", args.headroom.to_string(), args.headroom > 0.0 && args.headroom <= 1.0, "above 0, at most 1")?;
+    if let Some(p) = args.parallel {
+        range("parallel", p.to_string(), p >= 1, "at least 1")?;
+    }
+    if let Some(q) = args.quota_tpm {
+        range("quota-tpm", q.to_string(), q >= 1, "at least 1")?;
+    }
+    if let Some(b) = args.burndown {
+        range("burndown", b.to_string(), b.is_finite() && b > 0.0, "above 0")?;
+    }
+    Ok(RecommendConfig {
+        quota_tpm: args.quota_tpm,
+        parallel: args.parallel,
+        burndown: args.burndown,
+        provider: args.provider.map(|p| match p {
+            ProviderArg::Bedrock => Provider::Bedrock,
+            ProviderArg::Vertex => Provider::Vertex,
+            ProviderArg::Anthropic => Provider::Anthropic,
+        }),
+        percentile: args.percentile,
+        headroom: args.headroom,
+    })
 }
 
 fn date(flag: &'static str, value: &str) -> Result<i64, ConfigError> {

@@ -4,14 +4,17 @@
 //! The binary is a thin shell over [`run`]; everything else is plain functions over plain
 //! data: `scan` reads, `report` computes, `render` writes.
 
+pub mod advise;
 pub mod cli;
 pub mod config;
 pub mod estimate;
 pub mod exit_codes;
 pub mod models;
+pub mod recommend;
 pub mod render;
 pub mod report;
 pub mod scan;
+pub mod settings;
 pub mod stats;
 pub mod time;
 pub mod warning;
@@ -58,7 +61,11 @@ fn run_scan(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> an
         writeln!(err, "ccdoctor: error: nothing to report in {}: {why}", roots.join(", "))?;
         return Ok(ExitCode::Usage);
     }
-    let report = report::build(&scanned.data, &config.roots, &config.filters);
+    let (settings, settings_warnings) = settings::resolve(&config.settings);
+    for w in &settings_warnings {
+        writeln!(err, "ccdoctor: warning: {w}")?;
+    }
+    let report = report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings);
     match config.format {
         OutputFormat::Json => render::json::render(&report, out),
         OutputFormat::Markdown => render::markdown::render(&report, out),

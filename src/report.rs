@@ -7,10 +7,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::config::{Filters, Root, RootKind};
+use crate::advise::{SettingsOut, advise};
+use crate::config::{Filters, RecommendConfig, Root, RootKind};
 use crate::models;
+use crate::recommend::Recommendation;
 use crate::scan::classify::ErrorKind;
 use crate::scan::data::{Event, EventKind, ReadStats, Response, ScanData};
+use crate::settings::EffectiveSettings;
 use crate::stats::{Bin, Summary, histogram, summarize};
 use crate::time::day_of;
 
@@ -31,6 +34,9 @@ pub struct Report {
     pub capped: Vec<CappedRow>,
     /// Plain-language summary, also the table's first line.
     pub verdict: String,
+    pub settings: SettingsOut,
+    /// `null` when no response was measured.
+    pub recommendation: Option<Recommendation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,7 +190,13 @@ pub struct CappedRow {
 }
 
 /// Builds the report of a scan, applying the filters.
-pub fn build(data: &ScanData, roots: &[Root], filters: &Filters) -> Report {
+pub fn build(
+    data: &ScanData,
+    roots: &[Root],
+    filters: &Filters,
+    rec: &RecommendConfig,
+    settings: &EffectiveSettings,
+) -> Report {
     let responses: Vec<&Response> = data
         .responses
         .iter()
@@ -270,6 +282,7 @@ pub fn build(data: &ScanData, roots: &[Root], filters: &Filters) -> Report {
     let by_day: Vec<DayRow> = days.into_values().collect();
     let estimated = responses.iter().filter(|r| r.estimated).count() as u64;
     let verdict = verdict(&errors, &by_day, responses.len() as u64);
+    let (settings, recommendation) = advise(&responses, &events, &errors, rec, settings);
     Report {
         schema: SCHEMA,
         scan: scan_section(&data.read, roots, filters),
@@ -282,6 +295,8 @@ pub fn build(data: &ScanData, roots: &[Root], filters: &Filters) -> Report {
         by_project: projects.into_values().collect(),
         capped,
         verdict,
+        settings,
+        recommendation,
     }
 }
 

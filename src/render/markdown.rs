@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::recommendation as rec;
 use super::{bin_label, error_rows, quality_line, thousands};
 use crate::report::Report;
 use crate::warning::escape_control;
@@ -77,6 +78,33 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 thousands(e.overloaded + e.other),
                 thousands(d.responses)
             )?;
+        }
+        writeln!(out)?;
+    }
+    if let Some(r) = &report.recommendation {
+        writeln!(out, "### Recommendation\n")?;
+        writeln!(out, "`{}`\n", rec::headline(r))?;
+        for reason in &r.reasons {
+            writeln!(out, "- {}", cell(reason))?;
+        }
+        writeln!(out, "\n| Input | Value | Source |\n|---|---:|---|")?;
+        for (label, value, source) in rec::input_rows(report, r) {
+            writeln!(out, "| {} | {} | {} |", cell(&label), cell(&value), cell(&source))?;
+        }
+        writeln!(out, "\n| Max output | Responses cut | Worst-case charge | Fit in quota |\n|---:|---:|---:|---:|")?;
+        for w in &r.what_if {
+            writeln!(
+                out,
+                "| {}{} | {} | {} | {} |",
+                thousands(w.value),
+                w.label.map_or(String::new(), |l| format!(" ({l})")),
+                super::percent(w.truncated_share),
+                thousands(w.worst_case_charge),
+                w.max_parallel.map_or_else(|| "–".into(), thousands)
+            )?;
+        }
+        for a in &r.advice {
+            writeln!(out, "\n> {}", cell(a))?;
         }
         writeln!(out)?;
     }

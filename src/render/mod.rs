@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod recommendation;
 pub mod table;
 
 use crate::report::{ErrorCounts, Report};

@@ -5,7 +5,9 @@ use std::io::Write;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
+use super::recommendation as rec;
 use super::{bin_label, error_rows, quality_line, thousands, wrap};
+use crate::recommend::Recommendation;
 use crate::report::{ErrorCounts, Report};
 use crate::stats::Bin;
 use crate::warning::escape_control;
@@ -125,6 +127,14 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
         writeln!(out)?;
     }
 
+    if let Some(r) = &report.recommendation {
+        recommendation(report, r, &st, out)?;
+    } else {
+        writeln!(out, "{}", st.heading("Recommendation"))?;
+        writeln!(out, "No responses to measure, so no recommendation.")?;
+        writeln!(out)?;
+    }
+
     for c in &report.capped {
         writeln!(
             out,
@@ -137,6 +147,49 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     for line in wrap(&quality_line(report), WIDTH as usize) {
         writeln!(out, "{}", st.paint("2", &line))?;
     }
+    Ok(())
+}
+
+fn recommendation(report: &Report, r: &Recommendation, st: &Style, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{}", st.heading("Recommendation"))?;
+    writeln!(out, "{}", st.paint("1;36", &rec::headline(r)))?;
+    for reason in &r.reasons {
+        for (k, line) in wrap(&escape_control(reason), WIDTH as usize - 2).into_iter().enumerate() {
+            writeln!(out, "{}{line}", if k == 0 { "- " } else { "  " })?;
+        }
+    }
+    writeln!(out)?;
+    let mut t = table(&["Input", "Value", "Source"], &[1]);
+    for (label, value, source) in rec::input_rows(report, r) {
+        t.add_row(vec![Cell::new(label), Cell::new(escape_control(&value)), Cell::new(escape_control(&source))]);
+    }
+    writeln!(out, "{t}")?;
+    writeln!(out)?;
+    writeln!(out, "{}", st.heading("What if"))?;
+    let mut t = table(&["Max output", "Responses cut", "Worst-case charge", "Fit in quota"], &[0, 1, 2, 3]);
+    for w in &r.what_if {
+        let value = match w.label {
+            Some(l) => format!("{} ({l})", thousands(w.value)),
+            None => thousands(w.value),
+        };
+        t.add_row(vec![
+            Cell::new(value),
+            Cell::new(super::percent(w.truncated_share)),
+            Cell::new(thousands(w.worst_case_charge)),
+            Cell::new(w.max_parallel.map_or_else(|| "–".into(), thousands)),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    if !r.advice.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", st.heading("Advice"))?;
+        for a in &r.advice {
+            for (k, line) in wrap(&escape_control(a), WIDTH as usize - 2).into_iter().enumerate() {
+                writeln!(out, "{}{line}", if k == 0 { "- " } else { "  " })?;
+            }
+        }
+    }
+    writeln!(out)?;
     Ok(())
 }
 

@@ -1,0 +1,122 @@
+//! The burndown arithmetic of `quota-model.md`, as pure functions.
+//!
+//! Names follow the reference: quota `Q` (tokens per minute), burndown `B`, `P` requests in
+//! flight, `I_set` input charged per request (input + cache-write), `I_res` input reserved at
+//! the start (conservatively plus cache-read), headroom `u`, max output `M`.
+
+/// The quota-side inputs of one computation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub quota_tpm: u64,
+    pub headroom: f64,
+    pub parallel: u64,
+    pub burndown: f64,
+    pub input_set: u64,
+    pub input_reserved: u64,
+}
+
+impl Budget {
+    /// `u × Q`, the part of the quota planned for.
+    pub fn usable(&self) -> f64 {
+        self.headroom * self.quota_tpm as f64
+    }
+
+    /// Worst-case minute: `P × (I_set + B × M) ≤ u × Q` → `M ≤ (u × Q / P − I_set) / B`.
+    /// `None` when even `M = 0` does not fit.
+    pub fn worst_case_limit(&self) -> Option<u64> {
+        let room = self.usable() / self.parallel.max(1) as f64 - self.input_set as f64;
+        (room >= 0.0).then(|| (room / self.burndown.max(f64::MIN_POSITIVE)).floor() as u64)
+    }
+
+    /// Admission: `P × (I_res + M) ≤ u × Q` → `M ≤ u × Q / P − I_res`.
+    pub fn admission_limit(&self) -> Option<u64> {
+        let room = self.usable() / self.parallel.max(1) as f64 - self.input_reserved as f64;
+        (room >= 0.0).then(|| room.floor() as u64)
+    }
+
+    /// The ceiling: the largest `M` both rules allow.
+    pub fn ceiling(&self) -> Option<u64> {
+        Some(self.worst_case_limit()?.min(self.admission_limit()?))
+    }
+
+    /// Worst-case quota charge of one request that runs to `m`: `I_set + B × m`.
+    pub fn worst_case_charge(&self, m: u64) -> u64 {
+        (self.input_set as f64 + self.burndown * m as f64).ceil() as u64
+    }
+
+    /// How many requests in flight fit with max output `m` (both rules).
+    pub fn max_parallel(&self, m: u64) -> u64 {
+        let per_request = (self.worst_case_charge(m) as f64).max((self.input_reserved + m) as f64).max(1.0);
+        (self.usable() / per_request).floor() as u64
+    }
+
+    /// The quota that would let `parallel` requests run to `m`: the smallest `Q` with
+    /// `P × max(I_set + B·m, I_res + m) ≤ u × Q`.
+    pub fn quota_needed(&self, m: u64) -> u64 {
+        let per_request = (self.worst_case_charge(m) as f64).max((self.input_reserved + m) as f64);
+        (self.parallel.max(1) as f64 * per_request / self.headroom).ceil() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(q: u64, p: u64, i_set: u64, i_res: u64) -> Budget {
+        Budget { quota_tpm: q, headroom: 1.0, parallel: p, burndown: 5.0, input_set: i_set, input_reserved: i_res }
+    }
+
+    #[test]
+    fn seed_article_arithmetic() {
+        // Quota 100,000 TPM at 5× burndown: 10,000 output tokens burn 50,000, 20,000 burn it all.
+        let b = budget(100_000, 1, 0, 0);
+        assert_eq!(b.worst_case_charge(10_000), 50_000);
+        assert_eq!(b.worst_case_charge(20_000), 100_000);
+        assert_eq!(b.worst_case_limit(), Some(20_000));
+        // Claude Code's default 32,000 can be charged 160,000 in the worst case.
+        assert_eq!(b.worst_case_charge(32_000), 160_000);
+    }
+
+    #[test]
+    fn worst_case_by_hand() {
+        // u = 0.9, Q = 200,000, P = 2, I_set = 10,000, B = 5:
+        // (0.9 × 200,000 / 2 − 10,000) / 5 = (90,000 − 10,000) / 5 = 16,000.
+        let b = Budget { headroom: 0.9, ..budget(200_000, 2, 10_000, 60_000) };
+        assert_eq!(b.worst_case_limit(), Some(16_000));
+        // Admission: 90,000 − 60,000 = 30,000; the ceiling is the smaller, 16,000.
+        assert_eq!(b.admission_limit(), Some(30_000));
+        assert_eq!(b.ceiling(), Some(16_000));
+        // Check: 2 × (10,000 + 5 × 16,000) = 180,000 = 0.9 × 200,000.
+        assert_eq!(2 * b.worst_case_charge(16_000), 180_000);
+    }
+
+    #[test]
+    fn admission_binds_with_big_context() {
+        // Q = 200,000, P = 3, u = 1: per request 66,666.67. I_set 1,000 -> (66,666.67-1,000)/5 = 13,133.
+        // I_res 60,000 -> admission 6,666. Ceiling 6,666.
+        let b = budget(200_000, 3, 1_000, 60_000);
+        assert_eq!(b.worst_case_limit(), Some(13_133));
+        assert_eq!(b.admission_limit(), Some(6_666));
+        assert_eq!(b.ceiling(), Some(6_666));
+    }
+
+    #[test]
+    fn context_alone_fills_the_quota() {
+        // 4 requests of 60,000 reserved each exceed 200,000 before any output.
+        let b = budget(200_000, 4, 10_000, 60_000);
+        assert_eq!(b.admission_limit(), None);
+        assert_eq!(b.ceiling(), None);
+    }
+
+    #[test]
+    fn parallel_and_quota_needed() {
+        // Q 200,000, u 1: with M = 8,000, I_set 10,000: charge 50,000 -> 4 in flight;
+        // reservation I_res 20,000 + 8,000 = 28,000 is smaller.
+        let b = budget(200_000, 6, 10_000, 20_000);
+        assert_eq!(b.max_parallel(8_000), 4);
+        // 6 in flight at 50,000 each need 300,000.
+        assert_eq!(b.quota_needed(8_000), 300_000);
+        // With headroom 0.9: 300,000 / 0.9 = 333,333.3 -> 333,334.
+        assert_eq!(Budget { headroom: 0.9, ..b }.quota_needed(8_000), 333_334);
+    }
+}

@@ -1,0 +1,330 @@
+//! The effective Claude Code settings that matter here, resolved the way Claude Code
+//! resolves them: managed > local > project > user `settings.json`, each file's `env` object
+//! beating the shell environment. Only the keys below are ever read out of a file, so no
+//! other value (API keys, tokens) can reach any output.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::warning::Warning;
+
+pub const MAX_OUTPUT: &str = "CLAUDE_CODE_MAX_OUTPUT_TOKENS";
+pub const MAX_THINKING: &str = "MAX_THINKING_TOKENS";
+pub const USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";
+pub const USE_VERTEX: &str = "CLAUDE_CODE_USE_VERTEX";
+pub const MODEL: &str = "ANTHROPIC_MODEL";
+/// The shell variables this module reads.
+pub const SHELL_KEYS: [&str; 5] = [MAX_OUTPUT, MAX_THINKING, USE_BEDROCK, USE_VERTEX, MODEL];
+
+/// Settings files larger than this are not read (a settings file is a few KiB).
+const MAX_SETTINGS_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Bedrock,
+    Vertex,
+    Anthropic,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Bedrock => "bedrock",
+            Provider::Vertex => "vertex",
+            Provider::Anthropic => "anthropic",
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced<T> {
+    pub value: Option<T>,
+    pub source: Option<String>,
+}
+
+impl<T> Default for Sourced<T> {
+    fn default() -> Self {
+        Self { value: None, source: None }
+    }
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, source: impl Into<String>) -> Self {
+        Self { value: Some(value), source: Some(source.into()) }
+    }
+}
+
+/// Where settings may live, highest precedence first within each list.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsSources {
+    /// `managed-settings.json` and `managed-settings.d/*.json`.
+    pub managed: Vec<PathBuf>,
+    /// `<cwd>/.claude/settings.local.json`.
+    pub local: Option<PathBuf>,
+    /// `<cwd>/.claude/settings.json`.
+    pub project: Option<PathBuf>,
+    /// `<home>/settings.json` of each scanned config home.
+    pub user: Vec<PathBuf>,
+    /// The shell's values of [`SHELL_KEYS`].
+    pub shell: HashMap<String, String>,
+}
+
+impl SettingsSources {
+    /// The standard places: managed settings in `managed_dir`, project and local settings of
+    /// `cwd`, user settings of each config home.
+    pub fn standard(managed_dir: &Path, cwd: Option<&Path>, homes: &[PathBuf], shell: HashMap<String, String>) -> Self {
+        let mut managed = Vec::new();
+        // Drop-in files override the base file; later names override earlier ones.
+        if let Ok(rd) = std::fs::read_dir(managed_dir.join("managed-settings.d")) {
+            let mut d: Vec<PathBuf> =
+                rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+            d.sort();
+            d.reverse();
+            managed.extend(d);
+        }
+        managed.push(managed_dir.join("managed-settings.json"));
+        Self {
+            managed,
+            local: cwd.map(|c| c.join(".claude/settings.local.json")),
+            project: cwd.map(|c| c.join(".claude/settings.json")),
+            user: homes.iter().map(|h| h.join("settings.json")).collect(),
+            shell,
+        }
+    }
+
+    /// Every file, highest precedence first, with its scope.
+    pub fn files(&self) -> Vec<(&'static str, &Path)> {
+        let mut v: Vec<(&'static str, &Path)> = self.managed.iter().map(|p| ("managed", p.as_path())).collect();
+        v.extend(self.local.iter().map(|p| ("local", p.as_path())));
+        v.extend(self.project.iter().map(|p| ("project", p.as_path())));
+        v.extend(self.user.iter().map(|p| ("user", p.as_path())));
+        v
+    }
+}
+
+/// The resolved values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EffectiveSettings {
+    pub max_output_tokens: Sourced<u64>,
+    pub max_thinking_tokens: Sourced<u64>,
+    pub provider: Sourced<Provider>,
+    pub model: Sourced<String>,
+}
+
+/// One settings file's `env` values of interest and its `model`.
+#[derive(Debug, Default)]
+struct FileValues {
+    env: HashMap<&'static str, Value>,
+    model: Option<String>,
+}
+
+/// Reads one settings file. A missing file is `Ok(None)`; anything unusable is an error
+/// message for a warning.
+fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read settings: {e}")),
+    };
+    if meta.is_dir() {
+        return Err("is a folder, not a settings file".into());
+    }
+    if meta.len() > MAX_SETTINGS_BYTES {
+        return Err(format!("settings file of {} bytes is too large to be one; not read", meta.len()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read settings: {e}"))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON ({e}); ignored"))?;
+    let Value::Object(obj) = v else { return Err("not a JSON object; ignored".into()) };
+    let mut out =
+        FileValues { model: obj.get("model").and_then(Value::as_str).map(str::to_string), ..FileValues::default() };
+    match obj.get("env") {
+        None => {}
+        Some(Value::Object(env)) => {
+            for key in SHELL_KEYS {
+                if let Some(v) = env.get(key) {
+                    out.env.insert(key, v.clone());
+                }
+            }
+        }
+        Some(_) => return Err("`env` is not an object; ignored".into()),
+    }
+    Ok(Some(out))
+}
+
+fn as_count(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().filter(|&n| n > 0),
+        Value::String(s) => s.trim().parse::<u64>().ok().filter(|&n| n > 0),
+        _ => None,
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_u64().is_some_and(|n| n != 0),
+        Value::String(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"),
+        _ => false,
+    }
+}
+
+/// Resolves the effective values. Problems with a file become warnings; the file is skipped.
+pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
+    let mut warnings = Vec::new();
+    let mut layers: Vec<(String, FileValues)> = Vec::new();
+    for (scope, path) in sources.files() {
+        match read_file(path) {
+            Ok(Some(values)) => layers.push((format!("{scope}: {}", path.display()), values)),
+            Ok(None) => {}
+            Err(msg) => warnings.push(Warning::new(path.to_path_buf(), None, msg)),
+        }
+    }
+    // The shell environment is the lowest layer.
+    let shell = FileValues {
+        env: SHELL_KEYS.iter().filter_map(|k| sources.shell.get(*k).map(|v| (*k, Value::String(v.clone())))).collect(),
+        model: None,
+    };
+    layers.push(("environment".to_string(), shell));
+
+    let first = |key: &str| layers.iter().find_map(|(src, l)| l.env.get(key).map(|v| (src.clone(), v.clone())));
+    let count = |key: &str, warnings: &mut Vec<Warning>| -> Sourced<u64> {
+        match first(key) {
+            Some((src, v)) => match as_count(&v) {
+                Some(n) => Sourced::new(n, src),
+                None => {
+                    warnings.push(Warning::new(
+                        PathBuf::from(&src),
+                        None,
+                        format!("{key} = {v} is not a positive whole number; Claude Code ignores it"),
+                    ));
+                    Sourced::default()
+                }
+            },
+            None => Sourced::default(),
+        }
+    };
+    let mut eff = EffectiveSettings {
+        max_output_tokens: count(MAX_OUTPUT, &mut warnings),
+        max_thinking_tokens: count(MAX_THINKING, &mut warnings),
+        ..EffectiveSettings::default()
+    };
+    // Bedrock is checked before Vertex, as Claude Code does.
+    for (key, provider) in [(USE_BEDROCK, Provider::Bedrock), (USE_VERTEX, Provider::Vertex)] {
+        if let Some((src, v)) = first(key)
+            && truthy(&v)
+        {
+            eff.provider = Sourced::new(provider, src);
+            break;
+        }
+    }
+    eff.model = match first(MODEL).and_then(|(src, v)| v.as_str().map(|m| (src, m.to_string()))) {
+        Some((src, m)) if !m.trim().is_empty() => Sourced::new(m, src),
+        _ => layers
+            .iter()
+            .find_map(|(src, l)| l.model.clone().map(|m| Sourced::new(m, format!("{src} (model)"))))
+            .unwrap_or_default(),
+    };
+    (eff, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn precedence_managed_local_project_user_shell() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        write(
+            d,
+            "home/settings.json",
+            r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"4000","MAX_THINKING_TOKENS":1024,"ANTHROPIC_API_KEY":"sk-secret"}}"#,
+        );
+        write(d, "proj/.claude/settings.json", r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":6000}}"#);
+        let shell =
+            HashMap::from([(MAX_OUTPUT.to_string(), "9000".to_string()), (USE_BEDROCK.to_string(), "1".to_string())]);
+        let s = SettingsSources::standard(&d.join("etc"), Some(&d.join("proj")), &[d.join("home")], shell);
+        let (eff, w) = resolve(&s);
+        assert!(w.is_empty(), "{w:?}");
+        // Project beats user beats the shell.
+        assert_eq!(eff.max_output_tokens.value, Some(6000));
+        assert!(eff.max_output_tokens.source.as_deref().unwrap().starts_with("project: "));
+        assert_eq!(eff.max_thinking_tokens.value, Some(1024));
+        assert_eq!(eff.provider.value, Some(Provider::Bedrock));
+        assert_eq!(eff.provider.source.as_deref(), Some("environment"));
+
+        write(d, "proj/.claude/settings.local.json", r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"7000"}}"#);
+        assert_eq!(resolve(&s).0.max_output_tokens.value, Some(7000));
+        write(d, "etc/managed-settings.json", r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"8000"}}"#);
+        let s = SettingsSources::standard(&d.join("etc"), Some(&d.join("proj")), &[d.join("home")], HashMap::new());
+        let (eff, _) = resolve(&s);
+        assert_eq!(eff.max_output_tokens.value, Some(8000));
+        assert!(eff.max_output_tokens.source.as_deref().unwrap().starts_with("managed: "));
+        // No secret in anything resolved.
+        assert!(!format!("{eff:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn model_from_env_beats_settings_model() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        write(d, "home/settings.json", r#"{"model":"opus","env":{"CLAUDE_CODE_USE_VERTEX":"true"}}"#);
+        let s = SettingsSources::standard(&d.join("etc"), None, &[d.join("home")], HashMap::new());
+        let (eff, _) = resolve(&s);
+        assert_eq!(eff.model.value.as_deref(), Some("opus"));
+        assert_eq!(eff.provider.value, Some(Provider::Vertex));
+        let shell = HashMap::from([(MODEL.to_string(), "claude-sonnet-4-5".to_string())]);
+        let s = SettingsSources::standard(&d.join("etc"), None, &[d.join("home")], shell);
+        assert_eq!(resolve(&s).0.model.value.as_deref(), Some("claude-sonnet-4-5"));
+    }
+
+    #[test]
+    fn bad_files_warn_and_are_skipped() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        for (name, text, msg) in [
+            ("a", "{not json", "not valid JSON"),
+            ("b", "[1,2]", "not a JSON object"),
+            ("c", r#"{"env":"x"}"#, "`env` is not an object"),
+        ] {
+            write(d, &format!("{name}/settings.json"), text);
+            let s = SettingsSources::standard(&d.join("etc"), None, &[d.join(name)], HashMap::new());
+            let (eff, w) = resolve(&s);
+            assert_eq!(eff, EffectiveSettings::default());
+            assert!(w[0].message.contains(msg), "{name}: {w:?}");
+        }
+        std::fs::create_dir_all(d.join("dir/settings.json")).unwrap();
+        let s = SettingsSources::standard(&d.join("etc"), None, &[d.join("dir")], HashMap::new());
+        assert!(resolve(&s).1[0].message.contains("is a folder"));
+        write(d, "empty/settings.json", "");
+        let s = SettingsSources::standard(&d.join("etc"), None, &[d.join("empty")], HashMap::new());
+        assert!(resolve(&s).1.is_empty());
+    }
+
+    #[test]
+    fn invalid_values_are_ignored_like_claude_code() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        write(d, "h/settings.json", r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"lots","MAX_THINKING_TOKENS":0}}"#);
+        let s = SettingsSources::standard(&d.join("etc"), None, &[d.join("h")], HashMap::new());
+        let (eff, w) = resolve(&s);
+        assert_eq!(eff.max_output_tokens.value, None);
+        assert_eq!(eff.max_thinking_tokens.value, None);
+        assert_eq!(w.len(), 2);
+    }
+}
