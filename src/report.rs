@@ -42,15 +42,10 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanSection {
     pub roots: Vec<RootOut>,
-    pub files: u64,
-    pub transcript_files: u64,
-    pub debug_logs: u64,
-    pub bytes: u64,
-    pub lines: u64,
-    pub malformed_lines: u64,
-    pub unreadable: u64,
-    pub not_regular: u64,
-    pub older_than_since: u64,
+    /// files, transcript_files, debug_logs, bytes, lines, malformed_lines, unreadable,
+    /// not_regular, older_than_since.
+    #[serde(flatten)]
+    pub read: ReadStats,
     pub filters: FiltersOut,
 }
 
@@ -82,14 +77,10 @@ pub struct ModelRow {
     pub model: String,
     /// The ids as the transcripts spell them.
     pub ids: Vec<String>,
-    pub count: u64,
     pub estimated: u64,
-    pub mean: f64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p95: u64,
-    pub p99: u64,
-    pub max: u64,
+    /// count, mean, p50, p90, p95, p99, max.
+    #[serde(flatten)]
+    pub summary: Summary,
     pub histogram: Vec<Bin>,
 }
 
@@ -226,23 +217,16 @@ pub fn build(
         .into_iter()
         .map(|(model, (mut v, estimated, ids))| {
             v.sort_unstable();
-            let s = summarize(&v);
             ModelRow {
                 model,
                 ids: ids.into_iter().map(str::to_string).collect(),
-                count: s.count,
                 estimated,
-                mean: s.mean,
-                p50: s.p50,
-                p90: s.p90,
-                p95: s.p95,
-                p99: s.p99,
-                max: s.max,
+                summary: summarize(&v),
                 histogram: histogram(&v),
             }
         })
         .collect();
-    by_model.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.model.cmp(&b.model)));
+    by_model.sort_by(|a, b| b.summary.count.cmp(&a.summary.count).then_with(|| a.model.cmp(&b.model)));
 
     let mut errors = ErrorCounts::default();
     let mut days: BTreeMap<String, DayRow> = BTreeMap::new();
@@ -335,15 +319,7 @@ fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSect
                 },
             })
             .collect(),
-        files: read.files,
-        transcript_files: read.transcript_files,
-        debug_logs: read.debug_logs,
-        bytes: read.bytes,
-        lines: read.lines,
-        malformed_lines: read.malformed_lines,
-        unreadable: read.unreadable,
-        not_regular: read.not_regular,
-        older_than_since: read.older_than_since,
+        read: read.clone(),
         filters: FiltersOut {
             since: filters.since.map(day_of),
             until: filters.until.map(|u| day_of(u - 1)),

@@ -31,14 +31,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&m.model),
-            thousands(m.count),
+            thousands(m.summary.count),
             thousands(m.estimated),
-            thousands(m.mean.round() as u64),
-            thousands(m.p50),
-            thousands(m.p90),
-            thousands(m.p95),
-            thousands(m.p99),
-            thousands(m.max)
+            thousands(m.summary.mean.round() as u64),
+            thousands(m.summary.p50),
+            thousands(m.summary.p90),
+            thousands(m.summary.p95),
+            thousands(m.summary.p99),
+            thousands(m.summary.max)
         )?;
     }
     let o = &report.output_tokens;

@@ -97,21 +97,21 @@ pub fn quality_line(r: &Report) -> String {
     let s = &r.scan;
     let mut line = format!(
         "Read {} ({}, {}), {}, {} lines, {} malformed; {} of {} responses estimated from content (placeholder usage).",
-        count_of(s.files, "file", "files"),
-        count_of(s.transcript_files, "transcript", "transcripts"),
-        count_of(s.debug_logs, "debug log", "debug logs"),
-        bytes(s.bytes),
-        thousands(s.lines),
-        thousands(s.malformed_lines),
+        count_of(s.read.files, "file", "files"),
+        count_of(s.read.transcript_files, "transcript", "transcripts"),
+        count_of(s.read.debug_logs, "debug log", "debug logs"),
+        bytes(s.read.bytes),
+        thousands(s.read.lines),
+        thousands(s.read.malformed_lines),
         thousands(r.responses.estimated),
         thousands(r.responses.count),
     );
-    let skipped = s.unreadable + s.not_regular;
+    let skipped = s.read.unreadable + s.read.not_regular;
     if skipped > 0 {
         line.push_str(&format!(" {} unreadable or not regular (see warnings).", thousands(skipped)));
     }
-    if s.older_than_since > 0 {
-        line.push_str(&format!(" {} files older than --since not read.", thousands(s.older_than_since)));
+    if s.read.older_than_since > 0 {
+        line.push_str(&format!(" {} files older than --since not read.", thousands(s.read.older_than_since)));
     }
     line
 }

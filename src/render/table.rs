@@ -69,13 +69,13 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
         for m in &report.by_model {
             t.add_row(vec![
                 Cell::new(escape_control(&m.model)),
-                Cell::new(thousands(m.count)),
+                Cell::new(thousands(m.summary.count)),
                 Cell::new(thousands(m.estimated)),
-                Cell::new(thousands(m.mean.round() as u64)),
-                Cell::new(thousands(m.p50)),
-                Cell::new(thousands(m.p90)),
-                Cell::new(thousands(m.p99)),
-                Cell::new(thousands(m.max)),
+                Cell::new(thousands(m.summary.mean.round() as u64)),
+                Cell::new(thousands(m.summary.p50)),
+                Cell::new(thousands(m.summary.p90)),
+                Cell::new(thousands(m.summary.p99)),
+                Cell::new(thousands(m.summary.max)),
             ]);
         }
         if report.by_model.len() > 1 {

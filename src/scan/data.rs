@@ -63,7 +63,7 @@ pub struct Capped {
 }
 
 /// Counts about the reading itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ReadStats {
     pub files: u64,
     pub transcript_files: u64,
