@@ -119,3 +119,24 @@ fn recommendation_section_closes_the_table() {
     assert!(r.stdout.contains("What if"));
     assert!(!r.stdout.contains("FIXTURE-SECRET"));
 }
+
+#[test]
+fn managed_settings_outrank_the_user_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let managed = tmp.path().join("managed");
+    std::fs::create_dir_all(&managed).unwrap();
+    std::fs::write(
+        managed.join("managed-settings.json"),
+        r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"12000","CLAUDE_CODE_USE_BEDROCK":"1"}}"#,
+    )
+    .unwrap();
+    let out = common::ccdoctor(tmp.path())
+        .args(["scan", "--json", "--project", "web", &home_str()])
+        .env("CCDOCTOR_MANAGED_SETTINGS_DIR", &managed)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["settings"]["max_output_tokens"]["value"], 12000);
+    assert!(v["settings"]["max_output_tokens"]["source"].as_str().unwrap().starts_with("managed: "));
+    assert!(v["settings"]["provider_source"].as_str().unwrap().starts_with("managed: "));
+}

@@ -17,7 +17,12 @@ pub fn home() -> PathBuf {
 /// and nothing from the developer's shell (CLAUDE_CONFIG_DIR, NO_COLOR, …) leaks in.
 pub fn ccdoctor(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ccdoctor"));
-    c.env_clear().env("HOME", home).env("PATH", "/usr/bin:/bin").current_dir(home);
+    c.env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/bin:/bin")
+        // Keep the machine's managed settings (/etc/claude-code) out of the tests.
+        .env("CCDOCTOR_MANAGED_SETTINGS_DIR", home.join("no-managed-settings"))
+        .current_dir(home);
     c
 }
 
