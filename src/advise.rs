@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::config::RecommendConfig;
-use crate::models::{self, family_of, id};
+use crate::models::{self, family_of};
 use crate::recommend::{self, CutSignals, Inputs, Origin, Recommendation, peak_streams};
 use crate::report::ErrorCounts;
 use crate::scan::classify::ErrorKind;
@@ -39,18 +39,15 @@ fn provider_of_id(raw: &str) -> Option<Provider> {
     }
 }
 
+/// `groups`: the (filtered) responses by model name, as the report grouped them.
 pub fn advise(
-    responses: &[&Response],
+    groups: &BTreeMap<String, Vec<&Response>>,
     events: &[&Event],
     errors: &ErrorCounts,
     cfg: &RecommendConfig,
     settings: &EffectiveSettings,
 ) -> (SettingsOut, Option<Recommendation>) {
     // The model: the one with the most responses (after --model filtering), else the settings'.
-    let mut groups: BTreeMap<String, Vec<&Response>> = BTreeMap::new();
-    for r in responses {
-        groups.entry(models::display_name(&r.model)).or_default().push(r);
-    }
     let chosen = groups.iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| b.0.cmp(a.0)));
     let (model_name, model_source, group): (Option<String>, String, Vec<&Response>) = match chosen {
         Some((name, g)) => (Some(name.clone()), "inferred: most responses".to_string(), g.clone()),
@@ -126,12 +123,12 @@ pub fn advise(
             _ => {}
         }
     }
-    let display = model_name.unwrap_or_else(|| raw_ids.first().map_or_else(|| "unknown".into(), |m| id::canonical(m)));
     let inputs = Inputs {
         outputs: &outputs,
         cut,
         percentile: cfg.percentile,
-        model: display,
+        // No name means no responses and no model in the settings.
+        model: model_name.unwrap_or_else(|| "unknown".into()),
         family,
         provider,
         quota_tpm,

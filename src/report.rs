@@ -188,15 +188,20 @@ pub fn build(
     rec: &RecommendConfig,
     settings: &EffectiveSettings,
 ) -> Report {
-    let responses: Vec<&Response> = data
-        .responses
-        .iter()
-        .filter(|r| {
-            filters.time_ok(r.origin.time)
-                && filters.project_ok(&r.origin.project, r.origin.cwd.as_deref())
-                && (filters.model_ok(&r.model) || filters.model_ok(&models::display_name(&r.model)))
-        })
-        .collect();
+    // Each response is named (its model family) once: the name serves the --model filter, the
+    // per-model rows and the recommendation's choice of model.
+    let mut by_name: BTreeMap<String, Vec<&Response>> = BTreeMap::new();
+    let mut responses: Vec<&Response> = Vec::new();
+    for r in &data.responses {
+        if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
+            continue;
+        }
+        let name = models::display_name(&r.model);
+        if filters.model_ok(&r.model) || filters.model_ok(&name) {
+            by_name.entry(name).or_default().push(r);
+            responses.push(r);
+        }
+    }
     let events: Vec<&Event> = data
         .events
         .iter()
@@ -206,21 +211,16 @@ pub fn build(
     let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
     all.sort_unstable();
 
-    let mut per_model: BTreeMap<String, (Vec<u64>, u64, BTreeSet<&str>)> = BTreeMap::new();
-    for r in &responses {
-        let e = per_model.entry(models::display_name(&r.model)).or_default();
-        e.0.push(r.output);
-        e.1 += u64::from(r.estimated);
-        e.2.insert(r.model.as_str());
-    }
-    let mut by_model: Vec<ModelRow> = per_model
-        .into_iter()
-        .map(|(model, (mut v, estimated, ids))| {
+    let mut by_model: Vec<ModelRow> = by_name
+        .iter()
+        .map(|(model, group)| {
+            let mut v: Vec<u64> = group.iter().map(|r| r.output).collect();
             v.sort_unstable();
+            let ids: BTreeSet<&str> = group.iter().map(|r| r.model.as_str()).collect();
             ModelRow {
-                model,
+                model: model.clone(),
                 ids: ids.into_iter().map(str::to_string).collect(),
-                estimated,
+                estimated: group.iter().filter(|r| r.estimated).count() as u64,
                 summary: summarize(&v),
                 histogram: histogram(&v),
             }
@@ -266,7 +266,7 @@ pub fn build(
     let by_day: Vec<DayRow> = days.into_values().collect();
     let estimated = responses.iter().filter(|r| r.estimated).count() as u64;
     let verdict = verdict(&errors, &by_day, responses.len() as u64);
-    let (settings, recommendation) = advise(&responses, &events, &errors, rec, settings);
+    let (settings, recommendation) = advise(&by_name, &events, &errors, rec, settings);
     Report {
         schema: SCHEMA,
         scan: scan_section(&data.read, roots, filters),

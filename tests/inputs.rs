@@ -107,3 +107,19 @@ fn unreadable_file_is_named_and_the_scan_goes_on() {
     assert_eq!(v["scan"]["unreadable"], 1);
     assert_eq!(v["responses"]["count"], 1);
 }
+
+/// A read that fails after the file opened (here `/proc/self/mem`, which answers EIO at offset
+/// 0 even to root) is named and counted, and the other files are still read.
+#[cfg(target_os = "linux")]
+#[test]
+fn read_error_is_named_and_the_scan_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = mini_home(tmp.path());
+    std::os::unix::fs::symlink("/proc/self/mem", h.join("projects/p/mem.jsonl")).unwrap();
+    let r = run(&["scan", "--json", h.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("mem.jsonl:1: read error, rest of file skipped"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["scan"]["unreadable"], 1);
+    assert_eq!(v["responses"]["count"], 1);
+}

@@ -6,7 +6,7 @@ pub mod quota;
 use serde::Serialize;
 
 use crate::models::Family;
-use crate::render::thousands;
+use crate::render::{percent, thousands};
 use crate::settings::Provider;
 use crate::stats::{percentile, share_above};
 use quota::Budget;
@@ -17,8 +17,10 @@ pub const USEFUL_FLOOR: u64 = 1_000;
 pub const STEP: u64 = 1_000;
 /// Room the visible answer needs above the thinking budget.
 pub const THINKING_ROOM: u64 = 1_000;
-/// Max output assumed for a model missing from the model table.
+/// Upper limit assumed for a model missing from the model table.
 pub const UNKNOWN_MODEL_CAP: u64 = 32_000;
+/// Claude Code's default max output assumed for a model missing from the model table.
+pub const UNKNOWN_MODEL_DEFAULT: u64 = 32_000;
 /// Values always shown in the what-if table (where the model allows them).
 pub const WHAT_IF_VALUES: [u64; 5] = [4_096, 8_192, 16_000, 32_000, 64_000];
 
@@ -49,8 +51,6 @@ impl CutSignals {
 pub enum Origin {
     /// Given on the command line.
     Flag,
-    /// From the user's settings.
-    Settings,
     /// Measured in the transcripts.
     Inferred,
     /// A documented default.
@@ -136,10 +136,6 @@ fn down_to_step(n: u64) -> u64 {
     n / STEP * STEP
 }
 
-fn pct(x: f64) -> String {
-    crate::render::percent(x)
-}
-
 /// Computes the recommendation. `None` when there is no response to measure.
 pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
     let n = i.outputs.len() as u64;
@@ -159,11 +155,11 @@ pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
         target = target.max(limit + 1);
         reasons.push(format!(
             "{} of responses ({} of {}) were cut at the output limit{}, more than the {} the p{} target leaves out: real demand is above that limit, so raise it",
-            pct(cut_share),
+            percent(cut_share),
             thousands(cut),
             thousands(n + i.cut.errors),
             i.cut.limit.map_or(String::new(), |l| format!(" of {}", thousands(l))),
-            pct(tail),
+            percent(tail),
             fmt_q(i.percentile),
         ));
     }
@@ -180,15 +176,9 @@ pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
     // AWS's material disagrees on whether cache reads count in the start-of-request
     // reservation: plan for the conservative case (they do), and fall back to the other only
     // when the conservative one leaves no useful value, saying so.
-    let mut cache_read_reserved = true;
-    let mut ceiling = budget.and_then(|b| b.ceiling());
-    if let Some(b) = budget
-        && ceiling.is_none_or(|c| c < USEFUL_FLOOR)
-    {
-        let lenient = Budget { input_reserved: b.input_set, ..b };
-        if let Some(c) = lenient.ceiling().filter(|&c| c >= USEFUL_FLOOR) {
-            ceiling = Some(c);
-            cache_read_reserved = false;
+    let useful = |b: &Budget| b.ceiling().is_some_and(|c| c >= USEFUL_FLOOR);
+    let (budget, cache_read_reserved) = match budget {
+        Some(b) if !useful(&b) && useful(&b.without_cache_reads()) => {
             reasons.push(format!(
                 "If Bedrock reserves cache-read tokens at the start of a request ({} per request here), {} requests in flight fill the quota before any output; AWS's own material disagrees on it, so this ceiling assumes it does not",
                 thousands(b.input_reserved),
@@ -198,9 +188,11 @@ pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
                 "If 429s go on at this value, cache reads are being reserved: run at most {} requests at once.",
                 b.max_parallel(USEFUL_FLOOR).max(1)
             ));
+            (Some(b.without_cache_reads()), false)
         }
-    }
-    let budget = if cache_read_reserved { budget } else { budget.map(|b| Budget { input_reserved: b.input_set, ..b }) };
+        other => (other, true),
+    };
+    let ceiling = budget.and_then(|b| b.ceiling());
 
     // 3. Value.
     let mut value = up_to_step(target);
@@ -220,7 +212,7 @@ pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
                 "{} requests in flight with {} tokens of context each already fill {} of the {} TPM quota: no max output setting fixes that",
                 b.parallel,
                 thousands(b.input_reserved.max(b.input_set)),
-                pct(b.headroom),
+                percent(b.headroom),
                 thousands(b.quota_tpm)
             ));
             advice.push(format!(
@@ -241,7 +233,7 @@ pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
                 thousands(b.quota_tpm),
                 b.parallel,
                 thousands(value),
-                pct(share_above(i.outputs, value))
+                percent(share_above(i.outputs, value))
             ));
             advice.push(format!(
                 "To fit {} instead: run at most {} requests at once, or raise the quota to {} TPM.",
@@ -321,12 +313,13 @@ pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
             thousands(v)
         ));
     }
+    let in_force = i.current.unwrap_or(i.family.map_or(UNKNOWN_MODEL_DEFAULT, |f| f.default_max_output));
     if let Some(v) = max_output
-        && v > i.current.unwrap_or(i.family.map_or(32_000, |f| f.default_max_output))
+        && v > in_force
     {
         advice.push(format!(
             "A larger max output reserves more of the context window for the answer: auto-compaction starts about {} tokens earlier.",
-            thousands(v - i.current.unwrap_or(i.family.map_or(32_000, |f| f.default_max_output)))
+            thousands(v - in_force)
         ));
     }
 
@@ -352,7 +345,7 @@ pub fn recommend(i: &Inputs<'_>) -> Option<Recommendation> {
         .map(|(v, label)| WhatIf {
             value: v,
             truncated_share: share_above(i.outputs, v),
-            worst_case_charge: (i.input_set as f64 + i.burndown.0 * v as f64).ceil() as u64,
+            worst_case_charge: quota::worst_case_charge(i.input_set, i.burndown.0, v),
             max_parallel: budget.map(|b| b.max_parallel(v)),
             label,
         })
@@ -397,14 +390,7 @@ pub fn peak_streams<'a>(events: impl IntoIterator<Item = (i64, &'a str)>) -> u64
     let mut pairs: Vec<(i64, &str)> = events.into_iter().collect();
     pairs.sort_unstable();
     pairs.dedup();
-    let mut best = 0u64;
-    let mut i = 0;
-    while i < pairs.len() {
-        let j = pairs[i..].iter().position(|p| p.0 != pairs[i].0).map_or(pairs.len(), |k| i + k);
-        best = best.max((j - i) as u64);
-        i = j;
-    }
-    best
+    pairs.chunk_by(|a, b| a.0 == b.0).map(|minute| minute.len() as u64).max().unwrap_or(0)
 }
 
 #[cfg(test)]

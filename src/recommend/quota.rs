@@ -4,6 +4,11 @@
 //! flight, `I_set` input charged per request (input + cache-write), `I_res` input reserved at
 //! the start (conservatively plus cache-read), headroom `u`, max output `M`.
 
+/// Worst-case quota charge of one request that runs to `m`: `I_set + B × m`.
+pub fn worst_case_charge(input_set: u64, burndown: f64, m: u64) -> u64 {
+    (input_set as f64 + burndown * m as f64).ceil() as u64
+}
+
 /// The quota-side inputs of one computation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
@@ -39,9 +44,15 @@ impl Budget {
         Some(self.worst_case_limit()?.min(self.admission_limit()?))
     }
 
-    /// Worst-case quota charge of one request that runs to `m`: `I_set + B × m`.
+    /// Worst-case quota charge of one request that runs to `m`.
     pub fn worst_case_charge(&self, m: u64) -> u64 {
-        (self.input_set as f64 + self.burndown * m as f64).ceil() as u64
+        worst_case_charge(self.input_set, self.burndown, m)
+    }
+
+    /// The same budget under the reading that cache reads are not reserved at the start of a
+    /// request (`I_res = I_set`).
+    pub fn without_cache_reads(&self) -> Self {
+        Self { input_reserved: self.input_set, ..*self }
     }
 
     /// How many requests in flight fit with max output `m` (both rules).

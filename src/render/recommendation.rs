@@ -7,7 +7,6 @@ use crate::report::Report;
 fn origin(o: Option<Origin>) -> &'static str {
     match o {
         Some(Origin::Flag) => "given",
-        Some(Origin::Settings) => "from settings",
         Some(Origin::Inferred) => "inferred",
         Some(Origin::Default) => "default",
         None => "not set",

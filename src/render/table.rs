@@ -153,11 +153,7 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
 fn recommendation(report: &Report, r: &Recommendation, st: &Style, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{}", st.heading("Recommendation"))?;
     writeln!(out, "{}", st.paint("1;36", &rec::headline(r)))?;
-    for reason in &r.reasons {
-        for (k, line) in wrap(&escape_control(reason), WIDTH as usize - 2).into_iter().enumerate() {
-            writeln!(out, "{}{line}", if k == 0 { "- " } else { "  " })?;
-        }
-    }
+    bullets(&r.reasons, out)?;
     writeln!(out)?;
     let mut t = table(&["Input", "Value", "Source"], &[1]);
     for (label, value, source) in rec::input_rows(report, r) {
@@ -183,13 +179,19 @@ fn recommendation(report: &Report, r: &Recommendation, st: &Style, out: &mut dyn
     if !r.advice.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", st.heading("Advice"))?;
-        for a in &r.advice {
-            for (k, line) in wrap(&escape_control(a), WIDTH as usize - 2).into_iter().enumerate() {
-                writeln!(out, "{}{line}", if k == 0 { "- " } else { "  " })?;
-            }
-        }
+        bullets(&r.advice, out)?;
     }
     writeln!(out)?;
+    Ok(())
+}
+
+/// A bulleted list, each item wrapped to the table width.
+fn bullets(items: &[String], out: &mut dyn Write) -> std::io::Result<()> {
+    for item in items {
+        for (k, line) in wrap(&escape_control(item), WIDTH as usize - 2).into_iter().enumerate() {
+            writeln!(out, "{}{line}", if k == 0 { "- " } else { "  " })?;
+        }
+    }
     Ok(())
 }
 
