@@ -99,6 +99,24 @@ pub struct ScanArgs {
     /// Share of the quota to plan for, 0 to 1.
     #[arg(long, value_name = "U", default_value_t = 0.9, help_heading = "Recommendation")]
     pub headroom: f64,
+
+    /// Write the recommended CLAUDE_CODE_MAX_OUTPUT_TOKENS into the settings file (the
+    /// original is backed up beside it first).
+    #[arg(long, help_heading = "Settings file")]
+    pub write: bool,
+
+    /// Show what --write would change, and write nothing.
+    #[arg(long, help_heading = "Settings file")]
+    pub dry_run: bool,
+
+    /// Put back the newest backup that --write made (no scan is run).
+    #[arg(long, conflicts_with_all = ["write", "dry_run"], help_heading = "Settings file")]
+    pub revert: bool,
+
+    /// The settings file for --write, --dry-run and --revert. Default: settings.json in the
+    /// scanned config home.
+    #[arg(long, value_name = "PATH", help_heading = "Settings file")]
+    pub settings: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -79,6 +79,24 @@ pub struct RecommendConfig {
     pub headroom: f64,
 }
 
+/// What to do to a settings file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Write the recommended value.
+    Write,
+    /// Say what `Write` would do.
+    DryRun,
+    /// Put the newest backup back; no scan.
+    Revert,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteConfig {
+    pub mode: WriteMode,
+    /// The settings file as named (a symlink stays a link).
+    pub target: PathBuf,
+}
+
 #[derive(Debug, Clone)]
 pub struct ScanConfig {
     pub roots: Vec<Root>,
@@ -88,6 +106,8 @@ pub struct ScanConfig {
     pub threads: usize,
     pub recommend: RecommendConfig,
     pub settings: SettingsSources,
+    /// `--write`, `--dry-run` or `--revert`.
+    pub write: Option<WriteConfig>,
 }
 
 /// A command-line value that does not make sense (exit status 2).
@@ -105,6 +125,10 @@ pub enum ConfigError {
     NoHome,
     #[error("CLAUDE_CONFIG_DIR names no existing folder ({0})")]
     NoConfigDir(String),
+    #[error("--settings names the file that --write, --dry-run or --revert change; add one of them")]
+    SettingsAlone,
+    #[error("which settings file? {0}; name it with --settings PATH")]
+    NoWriteTarget(&'static str),
     #[error("--{flag} {value} is out of range: {expected}")]
     OutOfRange { flag: &'static str, value: String, expected: &'static str },
 }
@@ -151,7 +175,10 @@ impl Env {
 
 impl ScanConfig {
     pub fn from_cli(args: &ScanArgs, env: &Env) -> Result<Self, ConfigError> {
-        let roots = if args.paths.is_empty() {
+        let revert_only = args.revert && args.settings.is_some() && args.paths.is_empty();
+        let roots = if revert_only {
+            Vec::new()
+        } else if args.paths.is_empty() {
             default_roots(env)?
         } else {
             args.paths.iter().map(|p| classify_root(&expand_tilde(p, env))).collect::<Result<_, _>>()?
@@ -187,7 +214,8 @@ impl ScanConfig {
         let recommend = recommend_config(args)?;
         let homes: Vec<PathBuf> = roots.iter().filter(|r| r.kind == RootKind::Home).map(|r| r.path.clone()).collect();
         let settings = SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone());
-        Ok(Self { roots, filters, format, color, threads, recommend, settings })
+        let write = write_config(args, env, &homes)?;
+        Ok(Self { roots, filters, format, color, threads, recommend, settings, write })
     }
 
     /// Files last modified before this instant cannot hold an event inside the filters.
@@ -196,6 +224,23 @@ impl ScanConfig {
         let ms = u64::try_from(since).ok()?;
         UNIX_EPOCH.checked_add(Duration::from_millis(ms))
     }
+}
+
+fn write_config(args: &ScanArgs, env: &Env, homes: &[PathBuf]) -> Result<Option<WriteConfig>, ConfigError> {
+    let mode = match (args.write, args.dry_run, args.revert) {
+        (_, true, _) => WriteMode::DryRun,
+        (true, false, _) => WriteMode::Write,
+        (false, false, true) => WriteMode::Revert,
+        (false, false, false) if args.settings.is_some() => return Err(ConfigError::SettingsAlone),
+        (false, false, false) => return Ok(None),
+    };
+    let target = match (&args.settings, homes) {
+        (Some(p), _) => expand_tilde(p, env),
+        (None, [home]) => home.join("settings.json"),
+        (None, []) => return Err(ConfigError::NoWriteTarget("no config home was scanned")),
+        (None, _) => return Err(ConfigError::NoWriteTarget("more than one config home was scanned")),
+    };
+    Ok(Some(WriteConfig { mode, target }))
 }
 
 fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {

@@ -20,12 +20,15 @@ pub mod time;
 pub mod warning;
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context;
 
 use cli::{Cli, Command};
-use config::{Env, OutputFormat, ScanConfig};
+use config::{Env, OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use exit_codes::ExitCode;
+use report::Report;
+use settings::write::WriteError;
 
 /// Runs a parsed command line. Warnings go to `err`, the report to `out`.
 pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -38,9 +41,57 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
                     return Ok(ExitCode::Usage);
                 }
             };
-            run_scan(&config, out, err)
+            match &config.write {
+                Some(w) if w.mode == WriteMode::Revert => run_revert(&config, &w.target, out, err),
+                Some(w) => match settings::write::check(&w.target) {
+                    // Refused before a long scan, not after it.
+                    Err(e) => write_failed(&e, err),
+                    Ok(()) => run_scan(&config, out, err),
+                },
+                None => run_scan(&config, out, err),
+            }
         }
     }
+}
+
+fn write_failed(e: &WriteError, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    writeln!(err, "ccdoctor: error: {}", warning::escape_control(&e.to_string()))?;
+    Ok(if e.is_usage() { ExitCode::Usage } else { ExitCode::Failure })
+}
+
+fn stamp() -> String {
+    time::compact_stamp(time::now())
+}
+
+fn run_revert(
+    config: &ScanConfig,
+    target: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let outcome = match settings::write::revert(target, &stamp()) {
+        Ok(o) => o,
+        Err(e) => return write_failed(&e, err),
+    };
+    match config.format {
+        OutputFormat::Json => render::json::write_outcome(&outcome, out),
+        OutputFormat::Markdown => render::markdown::write_outcome(&outcome, out),
+        OutputFormat::Table => render::table::write_outcome(&outcome, config.color, out),
+    }
+    .context("writing the report")?;
+    Ok(ExitCode::Success)
+}
+
+/// Applies `--write` / `--dry-run` with the recommended value. The error, if any, is reported
+/// after the report.
+fn write_step(config: &ScanConfig, w: &WriteConfig, report: &mut Report) -> Result<(), WriteError> {
+    let Some(value) = report.recommendation.as_ref().and_then(|r| r.max_output_tokens) else {
+        return Err(WriteError::NoValue);
+    };
+    let dry_run = w.mode == WriteMode::DryRun;
+    report.write =
+        Some(settings::write::set_max_output(&w.target, value, dry_run, &stamp(), &config.settings, &mut |_| {})?);
+    Ok(())
 }
 
 fn run_scan(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -65,12 +116,19 @@ fn run_scan(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> an
     for w in &settings_warnings {
         writeln!(err, "ccdoctor: warning: {w}")?;
     }
-    let report = report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings);
+    let mut report = report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings);
+    let written = match &config.write {
+        Some(w) => write_step(config, w, &mut report),
+        None => Ok(()),
+    };
     match config.format {
         OutputFormat::Json => render::json::render(&report, out),
         OutputFormat::Markdown => render::markdown::render(&report, out),
         OutputFormat::Table => render::table::render(&report, config.color, out),
     }
     .context("writing the report")?;
-    Ok(ExitCode::Success)
+    match written {
+        Ok(()) => Ok(ExitCode::Success),
+        Err(e) => write_failed(&e, err),
+    }
 }

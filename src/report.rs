@@ -14,6 +14,7 @@ use crate::recommend::Recommendation;
 use crate::scan::classify::ErrorKind;
 use crate::scan::data::{Event, EventKind, ReadStats, Response, ScanData};
 use crate::settings::EffectiveSettings;
+use crate::settings::write::WriteOutcome;
 use crate::stats::{Bin, Summary, histogram, summarize};
 use crate::time::day_of;
 
@@ -37,6 +38,9 @@ pub struct Report {
     pub settings: SettingsOut,
     /// `null` when no response was measured.
     pub recommendation: Option<Recommendation>,
+    /// What `--write` or `--dry-run` did; absent without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write: Option<WriteOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -281,6 +285,7 @@ pub fn build(
         verdict,
         settings,
         recommendation,
+        write: None,
     }
 }
 

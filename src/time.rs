@@ -95,6 +95,20 @@ pub fn day_of(t: EpochMs) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The UTC instant as `YYYYMMDDTHHMMSS` (for file names that sort by time).
+pub fn compact_stamp(t: EpochMs) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(MS_PER_DAY));
+    let s = t.rem_euclid(MS_PER_DAY) / 1000;
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Now, in milliseconds since the epoch (0 if the clock is before 1970).
+pub fn now() -> EpochMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| EpochMs::try_from(d.as_millis()).unwrap_or(EpochMs::MAX))
+}
+
 /// Start of a UTC day given as days since the epoch.
 pub fn day_start(days: i64) -> EpochMs {
     days * MS_PER_DAY
@@ -108,6 +122,15 @@ pub fn minute_of(t: EpochMs) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_stamp_of_known_instants() {
+        assert_eq!(compact_stamp(0), "19700101T000000");
+        // 2026-11-25T10:15:00.999Z
+        let t = parse_timestamp("2026-11-25T10:15:00.999Z").unwrap();
+        assert_eq!(compact_stamp(t), "20261125T101500");
+        assert_eq!(compact_stamp(t + 3_599_001), "20261125T111500");
+    }
 
     #[test]
     fn epoch_and_known_instants() {

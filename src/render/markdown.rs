@@ -5,6 +5,7 @@ use std::io::Write;
 use super::recommendation as rec;
 use super::{bin_label, error_rows, quality_line, thousands};
 use crate::report::Report;
+use crate::settings::write::WriteOutcome;
 use crate::warning::escape_control;
 
 /// Escapes text for a Markdown table cell.
@@ -109,5 +110,18 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out)?;
     }
     writeln!(out, "_{}_", cell(&quality_line(report)))?;
+    if let Some(w) = &report.write {
+        writeln!(out)?;
+        write_outcome(w, out)?;
+    }
     Ok(())
+}
+
+/// The "Settings file" section.
+pub fn write_outcome(w: &WriteOutcome, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "### Settings file\n\n```text")?;
+    for line in super::write::lines(w) {
+        writeln!(out, "{}", escape_control(&line).replace("```", "` ` `"))?;
+    }
+    writeln!(out, "```")
 }

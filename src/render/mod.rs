@@ -5,6 +5,7 @@ pub mod json;
 pub mod markdown;
 pub mod recommendation;
 pub mod table;
+pub mod write;
 
 use crate::report::{ErrorCounts, Report};
 

@@ -9,6 +9,7 @@ use super::recommendation as rec;
 use super::{bin_label, error_rows, quality_line, thousands, wrap};
 use crate::recommend::Recommendation;
 use crate::report::{ErrorCounts, Report};
+use crate::settings::write::WriteOutcome;
 use crate::stats::Bin;
 use crate::warning::escape_control;
 
@@ -146,6 +147,21 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     }
     for line in wrap(&quality_line(report), WIDTH as usize) {
         writeln!(out, "{}", st.paint("2", &line))?;
+    }
+    if let Some(w) = &report.write {
+        writeln!(out)?;
+        write_outcome(w, color, out)?;
+    }
+    Ok(())
+}
+
+/// The "Settings file" section: what was written where, and how to undo it.
+pub fn write_outcome(w: &WriteOutcome, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let st = Style { color };
+    writeln!(out, "{}", st.heading("Settings file"))?;
+    // Not wrapped: paths and the undo command must survive copy and paste.
+    for line in super::write::lines(w) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

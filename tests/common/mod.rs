@@ -62,3 +62,33 @@ pub fn scan_json(args: &[&str]) -> (serde_json::Value, String) {
 pub fn home_str() -> String {
     home().to_string_lossy().into_owned()
 }
+
+/// Copies a folder tree (files and folders only) into `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// A writable copy of testdata/claude-home in a temporary folder: (guard, home).
+pub fn home_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("claude-home");
+    copy_tree(&self::home(), &home);
+    (tmp, home)
+}
+
+/// The names in a folder, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}

@@ -11,6 +11,11 @@ use serde_json::Value;
 
 use crate::warning::Warning;
 
+pub mod atomic;
+pub mod backup;
+pub mod edit;
+pub mod write;
+
 pub const MAX_OUTPUT: &str = "CLAUDE_CODE_MAX_OUTPUT_TOKENS";
 pub const MAX_THINKING: &str = "MAX_THINKING_TOKENS";
 pub const USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";
@@ -18,9 +23,6 @@ pub const USE_VERTEX: &str = "CLAUDE_CODE_USE_VERTEX";
 pub const MODEL: &str = "ANTHROPIC_MODEL";
 /// The shell variables this module reads.
 pub const SHELL_KEYS: [&str; 5] = [MAX_OUTPUT, MAX_THINKING, USE_BEDROCK, USE_VERTEX, MODEL];
-
-/// Settings files larger than this are not read (a settings file is a few KiB).
-const MAX_SETTINGS_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -123,38 +125,26 @@ struct FileValues {
     model: Option<String>,
 }
 
-/// Reads one settings file. A missing file is `Ok(None)`; anything unusable is an error
-/// message for a warning.
+/// Reads one settings file. A missing or blank file is `Ok(None)`; anything unusable is an
+/// error message for a warning.
 fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read settings: {e}")),
-    };
-    if meta.is_dir() {
-        return Err("is a folder, not a settings file".into());
-    }
-    if meta.len() > MAX_SETTINGS_BYTES {
-        return Err(format!("settings file of {} bytes is too large to be one; not read", meta.len()));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read settings: {e}"))?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let snap = atomic::read(path).map_err(|e| e.reason())?;
+    if snap.bytes.is_none() {
         return Ok(None);
     }
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON ({e}); ignored"))?;
-    let Value::Object(obj) = v else { return Err("not a JSON object; ignored".into()) };
+    let text = snap.text(path).map_err(|e| e.reason())?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let (obj, _) = edit::parse(text).map_err(|e| format!("{e}; ignored"))?;
     let mut out =
         FileValues { model: obj.get("model").and_then(Value::as_str).map(str::to_string), ..FileValues::default() };
-    match obj.get("env") {
-        None => {}
-        Some(Value::Object(env)) => {
-            for key in SHELL_KEYS {
-                if let Some(v) = env.get(key) {
-                    out.env.insert(key, v.clone());
-                }
+    if let Some(Value::Object(env)) = obj.get("env") {
+        for key in SHELL_KEYS {
+            if let Some(v) = env.get(key) {
+                out.env.insert(key, v.clone());
             }
         }
-        Some(_) => return Err("`env` is not an object; ignored".into()),
     }
     Ok(Some(out))
 }

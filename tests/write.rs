@@ -1,0 +1,287 @@
+//! `--write`, `--dry-run` and `--revert` on copies of testdata/claude-home. With `--project web`
+//! the recommendation is 9,000 (tests/recommend.rs derives it), so every write here sets
+//! `"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "9000"`.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{Run, ccdoctor, home_copy, names};
+
+const SECRET: &str = "sk-ant-WRITE-TEST-SECRET";
+
+/// A settings file as a user keeps it: keys in a deliberate order, a secret, odd spellings.
+fn settings_text() -> String {
+    format!(
+        "{{\n  \"model\": \"sonnet\",\n  \"permissions\": {{\n    \"allow\": [\"Bash(ls:*)\"],\n    \"deny\": []\n  }},\n  \"env\": {{\n    \"ANTHROPIC_API_KEY\": \"{SECRET}\",\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000,\n    \"RATIO\": 1.50\n  }},\n  \"hooks\": {{}},\n  \"zeta\": \"\\u00e9\"\n}}\n"
+    )
+}
+
+fn scan(home: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["scan", "--project", "web"];
+    all.extend_from_slice(args);
+    let home_arg = home.to_string_lossy().into_owned();
+    all.push(&home_arg);
+    ccdoctor(home.parent().unwrap()).args(&all).output().expect("binary runs").into()
+}
+
+fn backups(dir: &Path) -> Vec<String> {
+    names(dir).into_iter().filter(|n| n.contains(".ccdoctor-")).collect()
+}
+
+fn assert_clean(r: &Run) {
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    for s in [&r.stdout, &r.stderr] {
+        assert!(!s.contains(SECRET) && !s.contains("FIXTURE-SECRET"), "secret printed:\n{s}");
+    }
+}
+
+#[test]
+fn write_changes_only_the_value_and_keeps_a_byte_exact_backup() {
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    std::fs::write(&path, settings_text()).unwrap();
+    let r = scan(&home, &["--write"]);
+    assert_clean(&r);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Every other byte as it was: order, spacing, `1.50`, `\u00e9`; the value a JSON string.
+    let expected = settings_text()
+        .replace("\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000", "\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    let b = backups(&home);
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert!(b[0].starts_with("settings.json.ccdoctor-") && b[0].ends_with(".bak"), "{b:?}");
+    assert_eq!(std::fs::read_to_string(home.join(&b[0])).unwrap(), settings_text());
+    // The report ends with what was written where and how to undo it.
+    let tail: Vec<&str> = r.stdout.lines().rev().take(3).collect();
+    assert!(tail[0].starts_with("To undo: ccdoctor scan --revert --settings "), "{}", r.stdout);
+    assert!(tail[1].starts_with("Backup of the replaced file: "), "{}", r.stdout);
+    assert!(r.stdout.contains("\"9000\""), "{}", r.stdout);
+}
+
+#[test]
+fn json_output_describes_the_write() {
+    let (_t, home) = home_copy();
+    let r = scan(&home, &["--write", "--format", "json"]);
+    assert_clean(&r);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let w = &v["write"];
+    assert_eq!(w["action"], "written");
+    assert_eq!(w["key"], "CLAUDE_CODE_MAX_OUTPUT_TOKENS");
+    // testdata's settings.json holds "32000" as a string.
+    assert_eq!((w["old"].as_str(), w["new"].as_str()), (Some("\"32000\""), Some("\"9000\"")));
+    let backup = w["backup"].as_str().unwrap();
+    assert_eq!(std::fs::read(backup).unwrap(), std::fs::read(common::home().join("settings.json")).unwrap());
+    assert!(w["undo"].as_str().unwrap().contains("--revert"));
+}
+
+#[test]
+fn dry_run_shows_the_change_and_writes_nothing() {
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    std::fs::write(&path, settings_text()).unwrap();
+    for format in ["table", "markdown", "json"] {
+        let r = scan(&home, &["--dry-run", "--format", format]);
+        assert_clean(&r);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), settings_text());
+        assert!(backups(&home).is_empty());
+        if format == "json" {
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            assert_eq!(v["write"]["action"], "dry_run");
+        } else {
+            assert!(r.stdout.contains("- \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000\n"), "{}", r.stdout);
+            assert!(r.stdout.contains("+ \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"\n"), "{}", r.stdout);
+        }
+    }
+}
+
+#[test]
+fn nothing_to_do_writes_nothing_and_makes_no_backup() {
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    let text = "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"}}";
+    std::fs::write(&path, text).unwrap();
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let r = scan(&home, &["--write"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("already sets \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\""), "{}", r.stdout);
+    assert!(r.stdout.contains("nothing written, no backup made"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
+    assert!(backups(&home).is_empty());
+}
+
+#[test]
+fn unusable_files_are_refused_before_the_scan_and_left_untouched() {
+    for (text, problem) in [
+        ("{\"env\": {\"A\": 1,}}", "not valid JSON"),
+        ("[\"env\"]", "not a JSON object"),
+        ("{\"env\": [\"CLAUDE_CODE_MAX_OUTPUT_TOKENS=9000\"]}", "`env` is not an object (it is an array)"),
+        ("{\"env\": \"x\"}\n\u{0}", "not valid JSON"),
+    ] {
+        let (_t, home) = home_copy();
+        let path = home.join("settings.json");
+        std::fs::write(&path, text).unwrap();
+        let r = scan(&home, &["--write"]);
+        assert_clean(&r);
+        assert_eq!(r.code, 2, "{text}: {}", r.stderr);
+        assert!(r.stderr.contains(&format!("{}: {problem}", path.display())), "{text}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "refused before the scan: {}", r.stdout);
+        assert_eq!(std::fs::read(&path).unwrap(), text.as_bytes());
+        assert!(backups(&home).is_empty());
+    }
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let r = scan(&home, &["--write"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is a folder, not a settings file"), "{}", r.stderr);
+}
+
+#[test]
+fn a_missing_file_is_created_with_its_folders() {
+    let (_t, home) = home_copy();
+    let path = home.join("proj/.claude/settings.local.json");
+    let r = scan(&home, &["--write", "--settings", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"\n  }\n}\n"
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(r.stdout.contains("Created "), "{}", r.stdout);
+    assert!(backups(&home.join("proj/.claude")).is_empty());
+}
+
+#[test]
+fn revert_puts_the_original_back_and_keeps_what_it_replaces() {
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    std::fs::write(&path, settings_text()).unwrap();
+    assert_eq!(scan(&home, &["--write"]).code, 0);
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_ne!(written, settings_text());
+    let r: Run =
+        ccdoctor(&home).args(["scan", "--revert", "--settings", path.to_str().unwrap()]).output().unwrap().into();
+    assert_clean(&r);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), settings_text());
+    // The backup was used up; the replaced contents are kept aside, not lost.
+    let b = backups(&home);
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert!(b[0].ends_with(".pre-revert"));
+    assert_eq!(std::fs::read_to_string(home.join(&b[0])).unwrap(), written);
+    // Nothing further back: a clear refusal.
+    let r: Run =
+        ccdoctor(&home).args(["scan", "--revert", "--settings", path.to_str().unwrap()]).output().unwrap().into();
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no ccdoctor backup"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), settings_text());
+}
+
+#[test]
+fn a_symlinked_settings_file_stays_a_link() {
+    let (t, home) = home_copy();
+    let dots = t.path().join("dotfiles");
+    std::fs::create_dir(&dots).unwrap();
+    std::fs::write(dots.join("claude-settings.json"), settings_text()).unwrap();
+    let path = home.join("settings.json");
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("../dotfiles/claude-settings.json", &path).unwrap();
+    let r = scan(&home, &["--write"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(dots.join("claude-settings.json")).unwrap().contains("\"9000\""));
+    // The backup sits beside the link, not in the dotfiles repository.
+    assert_eq!(names(&dots), ["claude-settings.json"]);
+    assert_eq!(backups(&home).len(), 1);
+    assert!(r.stdout.contains("(a link to "), "{}", r.stdout);
+}
+
+#[test]
+fn permission_bits_are_kept() {
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(scan(&home, &["--write"]).code, 0);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o640);
+    let b = backups(&home);
+    assert_eq!(std::fs::metadata(home.join(&b[0])).unwrap().permissions().mode() & 0o7777, 0o640);
+}
+
+#[test]
+fn an_outranking_source_is_named() {
+    let (t, home) = home_copy();
+    let project = t.path().join("app");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    std::fs::write(
+        project.join(".claude/settings.local.json"),
+        "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"4000\"}}",
+    )
+    .unwrap();
+    let managed = t.path().join("managed");
+    std::fs::create_dir(&managed).unwrap();
+    std::fs::write(managed.join("managed-settings.json"), "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 2000}}")
+        .unwrap();
+    let r: Run = ccdoctor(&home)
+        .current_dir(&project)
+        .env("CCDOCTOR_MANAGED_SETTINGS_DIR", &managed)
+        .env("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "12000")
+        .args(["scan", "--project", "web", "--write", "--format", "json", home.to_str().unwrap()])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let notes: Vec<&str> = v["write"]["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    let local = project.join(".claude/settings.local.json");
+    assert!(
+        notes.iter().any(|n| n.starts_with("will not take effect: the local")
+            && n.contains(&local.display().to_string())
+            && n.contains("\"4000\"")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with("will not take effect: the managed") && n.contains("= 2000")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.starts_with("the shell sets CLAUDE_CODE_MAX_OUTPUT_TOKENS=12000")), "{notes:?}");
+}
+
+#[test]
+fn a_thinking_budget_at_or_above_the_value_is_pointed_out() {
+    // The recommendation keeps room above the effective thinking budget; this file is not the
+    // one in effect here (another project's), so its budget is checked at write time.
+    let (_t, home) = home_copy();
+    let path = home.join("other/.claude/settings.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "{\"env\": {\"MAX_THINKING_TOKENS\": \"9000\"}}\n").unwrap();
+    let r = scan(&home, &["--write", "--settings", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Note: MAX_THINKING_TOKENS = 9000 in this file is at or above"), "{}", r.stdout);
+    // Left to the user.
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"MAX_THINKING_TOKENS\": \"9000\""));
+}
+
+#[test]
+fn no_value_to_write_is_a_failure_and_writes_nothing() {
+    let (_t, home) = home_copy();
+    let r = scan(&home, &["--write", "--quota-tpm", "100000", "--parallel", "80"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing written"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(home.join("settings.json")).unwrap(),
+        std::fs::read(common::home().join("settings.json")).unwrap()
+    );
+}
+
+#[test]
+fn settings_without_an_action_is_a_usage_error() {
+    let (_t, home) = home_copy();
+    let r = scan(&home, &["--settings", "x.json"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("add one of them"), "{}", r.stderr);
+}
