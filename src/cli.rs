@@ -113,6 +113,11 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["write", "dry_run"], help_heading = "Settings file")]
     pub revert: bool,
 
+    /// Parse every transcript line instead of only those that can hold a response or an
+    /// error (slower; for checking the fast path).
+    #[arg(long, hide = true)]
+    pub full_parse: bool,
+
     /// The settings file for --write, --dry-run and --revert. Default: settings.json in the
     /// scanned config home.
     #[arg(long, value_name = "PATH", help_heading = "Settings file")]

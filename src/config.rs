@@ -104,6 +104,10 @@ pub struct ScanConfig {
     pub format: OutputFormat,
     pub color: bool,
     pub threads: usize,
+    /// Parse every line (`--full-parse`, hidden): the reference the fast path is checked against.
+    pub full_parse: bool,
+    /// Show a progress bar on stderr (a terminal) when the scan takes a while.
+    pub progress: bool,
     pub recommend: RecommendConfig,
     pub settings: SettingsSources,
     /// `--write`, `--dry-run` or `--revert`.
@@ -140,6 +144,7 @@ pub struct Env {
     pub claude_config_dir: Option<String>,
     pub no_color: bool,
     pub stdout_is_terminal: bool,
+    pub stderr_is_terminal: bool,
     pub cwd: Option<PathBuf>,
     /// Where managed settings live (`/etc/claude-code` on Linux).
     pub managed_dir: PathBuf,
@@ -164,6 +169,7 @@ impl Env {
             claude_config_dir: std::env::var("CLAUDE_CONFIG_DIR").ok().filter(|v| !v.trim().is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             stdout_is_terminal: std::io::stdout().is_terminal(),
+            stderr_is_terminal: std::io::stderr().is_terminal(),
             cwd: std::env::current_dir().ok(),
             // For tests and unusual installs; Claude Code itself reads the platform folder.
             managed_dir: std::env::var_os("CCDOCTOR_MANAGED_SETTINGS_DIR")
@@ -215,7 +221,19 @@ impl ScanConfig {
         let homes: Vec<PathBuf> = roots.iter().filter(|r| r.kind == RootKind::Home).map(|r| r.path.clone()).collect();
         let settings = SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone());
         let write = write_config(args, env, &homes)?;
-        Ok(Self { roots, filters, format, color, threads, recommend, settings, write })
+        let progress = env.stderr_is_terminal;
+        Ok(Self {
+            roots,
+            filters,
+            format,
+            color,
+            threads,
+            full_parse: args.full_parse,
+            progress,
+            recommend,
+            settings,
+            write,
+        })
     }
 
     /// Files last modified before this instant cannot hold an event inside the filters.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod estimate;
 pub mod exit_codes;
 pub mod models;
+pub mod progress;
 pub mod recommend;
 pub mod render;
 pub mod report;
@@ -95,7 +96,16 @@ fn write_step(config: &ScanConfig, w: &WriteConfig, report: &mut Report) -> Resu
 }
 
 fn run_scan(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let scanned = scan::scan(&config.roots, config.modified_since(), config.threads);
+    let options = scan::ScanOptions {
+        modified_since: config.modified_since(),
+        threads: config.threads,
+        full_parse: config.full_parse,
+    };
+    let scanned = if config.progress {
+        scan::scan(&config.roots, &options, &progress::Bar::new())
+    } else {
+        scan::scan(&config.roots, &options, &scan::Silent)
+    };
     for w in &scanned.warnings {
         writeln!(err, "ccdoctor: warning: {w}")?;
     }

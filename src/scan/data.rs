@@ -71,6 +71,8 @@ pub struct ReadStats {
     pub bytes: u64,
     pub lines: u64,
     pub malformed_lines: u64,
+    /// Lines too long to parse (over 8 MiB) that could have held a response or an error.
+    pub long_lines_skipped: u64,
     pub unreadable: u64,
     pub not_regular: u64,
     pub older_than_since: u64,

@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{BuildHasher, Hash};
-use std::io::{BufRead, BufReader};
 
 use super::data::{Capped, Origin};
 use super::debuglog::{self, DebugRecord};
 use super::discover::{FileKind, Input};
-use super::line::{self, Envelope, Record, ResponseLine, Usage};
+use super::line::{self, Envelope, LineError, Record, ResponseLine, Usage};
+use super::prefilter::{self, Streaming};
+use super::reader::{self, Line};
 use crate::estimate::ContentSize;
 use crate::scan::classify::ErrorKind;
 use crate::time::parse_timestamp;
@@ -16,7 +17,6 @@ use crate::warning::Warning;
 
 /// Malformed lines named one by one per file; the rest are summed up in one warning.
 const MALFORMED_NAMED_PER_FILE: u64 = 3;
-const READ_BUFFER: usize = 256 * 1024;
 
 /// The lines of one response found in one file.
 #[derive(Debug, Clone)]
@@ -55,6 +55,8 @@ pub struct FileResult {
     pub bytes: u64,
     pub lines: u64,
     pub malformed: u64,
+    /// Lines too long to parse that could have held a response or an error.
+    pub long_lines_skipped: u64,
     /// The file could not be opened or read to the end.
     pub unreadable: bool,
     pub warnings: Vec<Warning>,
@@ -66,46 +68,37 @@ pub struct FileResult {
     pub capped: Vec<Capped>,
 }
 
-/// Reads one file. Never fails: problems become warnings and counts.
-pub fn read(input: &Input) -> FileResult {
-    let mut out = FileResult::default();
+/// Reads one file. Never fails: problems become warnings and counts. `full_parse` parses every
+/// transcript line instead of only the candidates (see [`prefilter`](super::prefilter));
+/// `progress` is told how many bytes each read brought.
+pub fn read(input: &Input, full_parse: bool, progress: &dyn Fn(u64)) -> FileResult {
     let file = match File::open(&input.path) {
         Ok(f) => f,
         Err(e) => {
-            out.unreadable = true;
+            let mut out = FileResult { unreadable: true, ..FileResult::default() };
             out.warnings.push(Warning::new(input.path.clone(), None, format!("cannot read: {e}")));
             return out;
         }
     };
-    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
-    let mut acc = Accumulator::new(input);
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                line_no += 1;
-                acc.out.bytes += n as u64;
-                let mut l = buf.as_slice();
-                if line_no == 1 {
-                    l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
-                }
-                l = l.strip_suffix(b"\n").unwrap_or(l);
-                l = l.strip_suffix(b"\r").unwrap_or(l);
-                acc.line(line_no, l);
+    let mut acc = Accumulator::new(input, full_parse);
+    let read = reader::for_each_line(file, progress, |line_no, line| match line {
+        Line::Whole(mut l) => {
+            if line_no == 1 {
+                l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                acc.out.unreadable = true;
-                acc.out.warnings.push(Warning::new(
-                    input.path.clone(),
-                    Some(line_no + 1),
-                    format!("read error, rest of file skipped: {e}"),
-                ));
-                break;
-            }
+            acc.line(line_no, l.strip_suffix(b"\r").unwrap_or(l));
+        }
+        Line::TooLong(s) => acc.too_long(line_no, s),
+    });
+    match read {
+        Ok(bytes) => acc.out.bytes = bytes,
+        Err(e) => {
+            acc.out.unreadable = true;
+            acc.out.warnings.push(Warning::new(
+                input.path.clone(),
+                Some(e.line + 1),
+                format!("read error, rest of file skipped: {}", e.error),
+            ));
         }
     }
     acc.finish()
@@ -113,6 +106,7 @@ pub fn read(input: &Input) -> FileResult {
 
 struct Accumulator<'i> {
     input: &'i Input,
+    full_parse: bool,
     out: FileResult,
     group_index: HashMap<(String, Option<String>), usize>,
     /// Session id of a debug log: its file stem.
@@ -120,11 +114,11 @@ struct Accumulator<'i> {
 }
 
 impl<'i> Accumulator<'i> {
-    fn new(input: &'i Input) -> Self {
+    fn new(input: &'i Input, full_parse: bool) -> Self {
         let debug_session = (input.kind == FileKind::DebugLog)
             .then(|| input.path.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .flatten();
-        Self { input, out: FileResult::default(), group_index: HashMap::new(), debug_session }
+        Self { input, full_parse, out: FileResult::default(), group_index: HashMap::new(), debug_session }
     }
 
     fn line(&mut self, line_no: u64, bytes: &[u8]) {
@@ -135,20 +129,51 @@ impl<'i> Accumulator<'i> {
         }
     }
 
+    fn malformed(&mut self, line_no: u64, e: &LineError) {
+        self.out.malformed += 1;
+        if self.out.malformed <= MALFORMED_NAMED_PER_FILE {
+            self.out.warnings.push(Warning::new(
+                self.input.path.clone(),
+                Some(line_no),
+                format!("malformed line skipped ({e})"),
+            ));
+        }
+    }
+
+    /// A line too long to hold: checked, and counted only as a line.
+    fn too_long(&mut self, line_no: u64, s: Streaming) {
+        self.out.lines += 1;
+        if self.input.kind == FileKind::DebugLog {
+            return;
+        }
+        if s.candidate() {
+            self.out.long_lines_skipped += 1;
+            self.out.warnings.push(Warning::new(
+                self.input.path.clone(),
+                Some(line_no),
+                format!(
+                    "a line of {} MiB, longer than the {} MiB a line is parsed up to, was not read; if it held a response or an error, it is not counted",
+                    s.bytes >> 20,
+                    reader::MAX_PARSE_LINE >> 20
+                ),
+            ));
+            return;
+        }
+        if let Err(e) = s.finish() {
+            self.malformed(line_no, &e);
+        }
+    }
+
     fn transcript_line(&mut self, line_no: u64, bytes: &[u8]) {
+        if !self.full_parse && !prefilter::is_candidate(bytes) {
+            if let Err(e) = prefilter::check(bytes) {
+                self.malformed(line_no, &e);
+            }
+            return;
+        }
         let record = match line::parse(bytes) {
             Ok(r) => r,
-            Err(e) => {
-                self.out.malformed += 1;
-                if self.out.malformed <= MALFORMED_NAMED_PER_FILE {
-                    self.out.warnings.push(Warning::new(
-                        self.input.path.clone(),
-                        Some(line_no),
-                        format!("malformed line skipped ({e})"),
-                    ));
-                }
-                return;
-            }
+            Err(e) => return self.malformed(line_no, &e),
         };
         match record {
             Record::Response(env, r) => self.response(line_no, env, r),
@@ -318,5 +343,5 @@ fn hash_str(s: &str) -> u64 {
 /// Lines of a file, for tests of other modules.
 #[cfg(test)]
 pub fn read_path(path: &std::path::Path, kind: FileKind) -> FileResult {
-    read(&Input { path: path.to_path_buf(), kind, project: "p".into(), len: 0 })
+    read(&Input { path: path.to_path_buf(), kind, project: "p".into(), len: 0 }, false, &|_| {})
 }

@@ -226,12 +226,18 @@ pub enum LineError {
     NotObject,
     #[error("invalid UTF-8 at byte {0}")]
     Utf8(usize),
+    #[error("control byte at byte {0} (JSON allows none)")]
+    Control(usize),
+    #[error("not a whole JSON object: it does not start with {{ and end with }} (cut short?)")]
+    Unframed,
 }
 
 /// Parses one line (without its line ending). Blank lines are `Ok(Record::Other)`.
 pub fn parse(line: &[u8]) -> Result<Record<'_>, LineError> {
     // The whole line must be UTF-8, including parts the scan would skip.
-    let line = std::str::from_utf8(line).map_err(|e| LineError::Utf8(e.valid_up_to()))?;
+    let Ok(line) = simdutf8::basic::from_utf8(line) else {
+        return Err(LineError::Utf8(std::str::from_utf8(line).err().map_or(0, |e| e.valid_up_to())));
+    };
     let trimmed = line.trim_ascii();
     if trimmed.is_empty() {
         return Ok(Record::Other);

@@ -8,6 +8,8 @@ pub mod discover;
 pub mod file;
 pub mod line;
 mod merge;
+pub mod prefilter;
+pub mod reader;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
@@ -24,13 +26,36 @@ pub struct Scanned {
     pub warnings: Vec<Warning>,
 }
 
-/// Scans `roots` with `threads` workers (at least one).
-pub fn scan(roots: &[Root], modified_since: Option<SystemTime>, threads: usize) -> Scanned {
-    let found = discover(roots, modified_since);
+/// How to scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Files last modified before this are not opened.
+    pub modified_since: Option<SystemTime>,
+    /// Reader threads (at least one is used).
+    pub threads: usize,
+    /// Parse every transcript line, not only the candidates of the fast path.
+    pub full_parse: bool,
+}
+
+/// Told how far a scan has got (for a progress bar). Called from reader threads.
+pub trait Progress: Sync {
+    fn start(&self, _files: u64, _bytes: u64) {}
+    fn advance(&self, _bytes: u64) {}
+    fn finish(&self) {}
+}
+
+/// No progress reporting.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Scans `roots`.
+pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> Scanned {
+    let found = discover(roots, options.modified_since);
     let mut warnings = found.warnings;
     let inputs = found.files;
-
-    let results = read_all(&inputs, threads.max(1));
+    progress.start(inputs.len() as u64, inputs.iter().map(|i| i.len).sum());
+    let results = read_all(&inputs, options.threads.max(1), options.full_parse, progress);
+    progress.finish();
 
     let mut data = ScanData::default();
     data.read.unreadable = found.unreadable;
@@ -50,6 +75,7 @@ pub fn scan(roots: &[Root], modified_since: Option<SystemTime>, threads: usize) 
         data.read.bytes += result.bytes;
         data.read.lines += result.lines;
         data.read.malformed_lines += result.malformed;
+        data.read.long_lines_skipped += result.long_lines_skipped;
         merger.add(result);
     }
     merger.finish_into(&mut data);
@@ -57,20 +83,27 @@ pub fn scan(roots: &[Root], modified_since: Option<SystemTime>, threads: usize) 
 }
 
 /// Reads every input, in parallel, and returns the results in input order.
-fn read_all(inputs: &[discover::Input], threads: usize) -> Vec<file::FileResult> {
+fn read_all(
+    inputs: &[discover::Input],
+    threads: usize,
+    full_parse: bool,
+    progress: &dyn Progress,
+) -> Vec<file::FileResult> {
+    // Largest files first, so that a big file does not start last and leave one core idle.
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len));
     let next = AtomicUsize::new(0);
     let workers = threads.min(inputs.len()).max(1);
     let mut slots: Vec<Option<file::FileResult>> = Vec::with_capacity(inputs.len());
     slots.resize_with(inputs.len(), || None);
+    let advance = |n: u64| progress.advance(n);
     let chunks: Vec<Vec<(usize, file::FileResult)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
                     let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(input) = inputs.get(i) else { break };
-                        mine.push((i, file::read(input)));
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        mine.push((i, file::read(&inputs[i], full_parse, &advance)));
                     }
                     mine
                 })
