@@ -56,7 +56,7 @@ pub fn advise(
             None => (None, "none".to_string(), Vec::new()),
         },
     };
-    let raw_ids: Vec<&str> = group.iter().map(|r| r.model.as_str()).collect();
+    let raw_ids: Vec<&str> = group.iter().map(|r| &*r.model).collect();
     let family = raw_ids
         .iter()
         .find_map(|m| family_of(m))
@@ -92,8 +92,7 @@ pub fn advise(
     let parallel = match cfg.parallel {
         Some(p) => (p, Origin::Flag),
         None => {
-            let peak =
-                peak_streams(group.iter().filter_map(|r| r.origin.time.map(|t| (minute_of(t), r.stream.as_str()))));
+            let peak = peak_streams(group.iter().filter_map(|r| r.origin.time.map(|t| (minute_of(t), &*r.stream))));
             (peak.max(1), Origin::Inferred)
         }
     };

@@ -220,7 +220,7 @@ pub fn build(
         .map(|(model, group)| {
             let mut v: Vec<u64> = group.iter().map(|r| r.output).collect();
             v.sort_unstable();
-            let ids: BTreeSet<&str> = group.iter().map(|r| r.model.as_str()).collect();
+            let ids: BTreeSet<&str> = group.iter().map(|r| &*r.model).collect();
             ModelRow {
                 model: model.clone(),
                 ids: ids.into_iter().map(str::to_string).collect(),

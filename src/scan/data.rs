@@ -1,29 +1,36 @@
 //! What a scan produces: deduplicated responses and events, as plain data.
 
+use super::key::Name;
 use crate::estimate::ContentSize;
 use crate::scan::classify::ErrorKind;
 use crate::scan::line::Usage;
 use crate::time::EpochMs;
 
 /// Where an event happened: enough to group by day, project, model and version.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub time: Option<EpochMs>,
     /// Project folder name under `projects/`.
-    pub project: String,
+    pub project: Name,
     /// Working directory from the line, when written.
-    pub cwd: Option<String>,
-    pub session: Option<String>,
-    pub version: Option<String>,
+    pub cwd: Option<Name>,
+    pub session: Option<Name>,
+    pub version: Option<Name>,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Self { time: None, project: Name::from(""), cwd: None, session: None, version: None }
+    }
 }
 
 /// One real API response (all the lines that share its `message.id` + `requestId`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
     pub origin: Origin,
-    pub model: String,
+    pub model: Name,
     /// The request stream it belongs to: the subagent id, else the session.
-    pub stream: String,
+    pub stream: Name,
     /// The largest `output_tokens` recorded on any of its lines.
     pub recorded_output: u64,
     /// Output tokens used for statistics: the recorded value, or the content estimate when the

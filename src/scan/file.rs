@@ -1,12 +1,12 @@
 //! Reads one file, line by line, into the facts it holds (not yet deduplicated across files).
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasher, Hash};
+use std::os::unix::fs::FileExt;
 
 use super::data::{Capped, Origin};
 use super::debuglog::{self, DebugRecord};
 use super::discover::{FileKind, Input};
+use super::key::{Key, KeyMap, Name, Names, key};
 use super::line::{self, Envelope, LineError, Record, ResponseLine, Usage};
 use super::prefilter::{self, Streaming};
 use super::reader::{self, Line};
@@ -21,11 +21,11 @@ const MALFORMED_NAMED_PER_FILE: u64 = 3;
 /// The lines of one response found in one file.
 #[derive(Debug, Clone)]
 pub struct GroupPart {
-    pub message_id: String,
-    pub request_id: Option<String>,
-    pub model: Option<String>,
+    /// `message.id` and `requestId`.
+    pub key: Key,
+    pub model: Option<Name>,
     pub origin: Origin,
-    pub stream: String,
+    pub stream: Name,
     pub sidechain: bool,
     pub recorded_output: u64,
     pub usage: Usage,
@@ -38,7 +38,7 @@ pub struct GroupPart {
 /// An event with the key that identifies it across files.
 #[derive(Debug, Clone)]
 pub struct KeyedEvent<T> {
-    pub key: String,
+    pub key: Key,
     pub origin: Origin,
     pub what: T,
 }
@@ -68,10 +68,18 @@ pub struct FileResult {
     pub capped: Vec<Capped>,
 }
 
+/// What a reader thread reuses from file to file.
+#[derive(Default)]
+pub struct Buffers {
+    read: reader::Buffer,
+    /// A line longer than the read buffer, read again whole to be parsed.
+    line: Vec<u8>,
+}
+
 /// Reads one file. Never fails: problems become warnings and counts. `full_parse` parses every
 /// transcript line instead of only the candidates (see [`prefilter`](super::prefilter));
 /// `progress` is told how many bytes each read brought.
-pub fn read(input: &Input, full_parse: bool, progress: &dyn Fn(u64)) -> FileResult {
+pub fn read(input: &Input, full_parse: bool, buffers: &mut Buffers, progress: &dyn Fn(u64)) -> FileResult {
     let file = match File::open(&input.path) {
         Ok(f) => f,
         Err(e) => {
@@ -81,14 +89,30 @@ pub fn read(input: &Input, full_parse: bool, progress: &dyn Fn(u64)) -> FileResu
         }
     };
     let mut acc = Accumulator::new(input, full_parse);
-    let read = reader::for_each_line(file, progress, |line_no, line| match line {
-        Line::Whole(mut l) => {
-            if line_no == 1 {
-                l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
+    let Buffers { read: read_buffer, line: line_buffer } = buffers;
+    let read = reader::for_each_line(&file, read_buffer, progress, |line_no, line| match line {
+        Line::Whole(l) => acc.whole_line(line_no, l),
+        Line::Long { streamed, offset } => {
+            // Above the parse limit, the full parse falls back to the fast path's verdict.
+            if streamed.bytes > reader::MAX_PARSE_LINE as u64 {
+                return if streamed.candidate() {
+                    acc.too_long(line_no, &streamed)
+                } else {
+                    acc.streamed(line_no, streamed)
+                };
             }
-            acc.line(line_no, l.strip_suffix(b"\r").unwrap_or(l));
+            if !acc.must_parse(&streamed) {
+                return acc.streamed(line_no, streamed);
+            }
+            line_buffer.resize(streamed.bytes as usize, 0);
+            match file.read_exact_at(line_buffer, offset) {
+                Ok(()) => acc.whole_line(line_no, line_buffer),
+                Err(e) => acc.changed(line_no, &e),
+            }
+            if line_buffer.capacity() > 4 * reader::READ_BUFFER {
+                *line_buffer = Vec::new();
+            }
         }
-        Line::TooLong(s) => acc.too_long(line_no, s),
     });
     match read {
         Ok(bytes) => acc.out.bytes = bytes,
@@ -108,17 +132,28 @@ struct Accumulator<'i> {
     input: &'i Input,
     full_parse: bool,
     out: FileResult,
-    group_index: HashMap<(String, Option<String>), usize>,
+    group_index: KeyMap<usize>,
+    /// Strings shared by the file's responses and events.
+    names: Names,
+    project: Name,
     /// Session id of a debug log: its file stem.
-    debug_session: Option<String>,
+    debug_session: Option<Name>,
 }
 
 impl<'i> Accumulator<'i> {
     fn new(input: &'i Input, full_parse: bool) -> Self {
         let debug_session = (input.kind == FileKind::DebugLog)
-            .then(|| input.path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .then(|| input.path.file_stem().map(|s| Name::from(s.to_string_lossy())))
             .flatten();
-        Self { input, full_parse, out: FileResult::default(), group_index: HashMap::new(), debug_session }
+        Self {
+            input,
+            full_parse,
+            out: FileResult::default(),
+            group_index: KeyMap::default(),
+            names: Names::default(),
+            project: Name::from(input.project.as_str()),
+            debug_session,
+        }
     }
 
     fn line(&mut self, line_no: u64, bytes: &[u8]) {
@@ -140,28 +175,52 @@ impl<'i> Accumulator<'i> {
         }
     }
 
-    /// A line too long to hold: checked, and counted only as a line.
-    fn too_long(&mut self, line_no: u64, s: Streaming) {
+    fn whole_line(&mut self, line_no: u64, mut l: &[u8]) {
+        if line_no == 1 {
+            l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
+        }
+        self.line(line_no, l.strip_suffix(b"\r").unwrap_or(l));
+    }
+
+    /// Whether a line longer than the read buffer must be read again and parsed.
+    fn must_parse(&self, s: &Streaming) -> bool {
+        self.input.kind == FileKind::DebugLog || self.full_parse || s.candidate()
+    }
+
+    /// A long line that cannot hold anything countable: only the fast checks.
+    fn streamed(&mut self, line_no: u64, s: Streaming) {
+        self.out.lines += 1;
+        if let Err(e) = s.finish() {
+            self.malformed(line_no, &e);
+        }
+    }
+
+    /// A line longer than [`reader::MAX_PARSE_LINE`] that may hold something countable.
+    fn too_long(&mut self, line_no: u64, s: &Streaming) {
         self.out.lines += 1;
         if self.input.kind == FileKind::DebugLog {
             return;
         }
-        if s.candidate() {
-            self.out.long_lines_skipped += 1;
-            self.out.warnings.push(Warning::new(
-                self.input.path.clone(),
-                Some(line_no),
-                format!(
-                    "a line of {} MiB, longer than the {} MiB a line is parsed up to, was not read; if it held a response or an error, it is not counted",
-                    s.bytes >> 20,
-                    reader::MAX_PARSE_LINE >> 20
-                ),
-            ));
-            return;
-        }
-        if let Err(e) = s.finish() {
-            self.malformed(line_no, &e);
-        }
+        self.out.long_lines_skipped += 1;
+        self.out.warnings.push(Warning::new(
+            self.input.path.clone(),
+            Some(line_no),
+            format!(
+                "a line of {} MiB, longer than the {} MiB a line is parsed up to, was not read; if it held a response or an error, it is not counted",
+                s.bytes >> 20,
+                reader::MAX_PARSE_LINE >> 20
+            ),
+        ));
+    }
+
+    /// A long line could not be read again (the file was truncated or replaced meanwhile).
+    fn changed(&mut self, line_no: u64, e: &std::io::Error) {
+        self.out.lines += 1;
+        self.out.warnings.push(Warning::new(
+            self.input.path.clone(),
+            Some(line_no),
+            format!("the file changed while it was read; line skipped ({e})"),
+        ));
     }
 
     fn transcript_line(&mut self, line_no: u64, bytes: &[u8]) {
@@ -178,18 +237,18 @@ impl<'i> Accumulator<'i> {
         match record {
             Record::Response(env, r) => self.response(line_no, env, r),
             Record::FinalError(env, e) => {
-                let key = env.uuid.as_deref().or(e.message_id.as_deref()).map(str::to_string);
-                let key = key.unwrap_or_else(|| self.synthetic_key(line_no));
+                let id = env.uuid.as_deref().or(e.message_id.as_deref());
+                let key = id.map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env);
                 self.out.finals.push(KeyedEvent { key, origin, what: e.kind });
             }
             Record::Retry(env, r) => {
-                let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), str::to_string);
+                let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env);
                 self.out.retries.push(KeyedEvent { key, origin, what: Attempt { kind: r.kind, attempt: r.attempt } });
             }
             Record::RecoveryPrompt(env) => {
-                let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), str::to_string);
+                let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env);
                 self.out.recoveries.push(KeyedEvent { key, origin, what: () });
             }
@@ -198,20 +257,20 @@ impl<'i> Accumulator<'i> {
     }
 
     fn response(&mut self, line_no: u64, env: Envelope<'_>, r: ResponseLine<'_>) {
-        let key = (r.message_id.into_owned(), r.request_id.map(|s| s.into_owned()));
+        let group_key = key(&[Some(&r.message_id), r.request_id.as_deref()]);
+        // Lines are told apart by their uuid (64 bits are plenty within one response).
         let line_key = match env.uuid.as_deref() {
-            Some(u) => hash_str(u),
-            None => hash_str(&self.synthetic_key(line_no)),
-        };
-        let idx = match self.group_index.get(&key) {
+            Some(u) => key(&[Some(u)]),
+            None => self.synthetic_key(line_no),
+        } as u64;
+        let idx = match self.group_index.get(&group_key) {
             Some(&i) => i,
             None => {
                 let origin = self.origin(&env);
-                let stream = stream_of(&env);
+                let stream = self.stream_of(&env);
                 let i = self.out.groups.len();
                 self.out.groups.push(GroupPart {
-                    message_id: key.0.clone(),
-                    request_id: key.1.clone(),
+                    key: group_key,
                     model: None,
                     origin,
                     stream,
@@ -221,14 +280,15 @@ impl<'i> Accumulator<'i> {
                     max_tokens_stop: false,
                     lines: Vec::new(),
                 });
-                self.group_index.insert(key, i);
+                self.group_index.insert(group_key, i);
                 i
             }
         };
-        let g = &mut self.out.groups[idx];
-        if g.model.is_none() {
-            g.model = r.model.map(|m| m.into_owned());
+        if self.out.groups[idx].model.is_none() {
+            let model = r.model.as_deref().map(|m| self.names.get(m));
+            self.out.groups[idx].model = model;
         }
+        let g = &mut self.out.groups[idx];
         if g.origin.time.is_none() {
             g.origin.time = env.timestamp.as_deref().and_then(parse_timestamp);
         }
@@ -261,19 +321,29 @@ impl<'i> Accumulator<'i> {
         }
     }
 
-    fn origin(&self, env: &Envelope<'_>) -> Origin {
+    fn origin(&mut self, env: &Envelope<'_>) -> Origin {
         Origin {
             time: env.timestamp.as_deref().and_then(parse_timestamp),
-            project: self.input.project.clone(),
-            cwd: env.cwd.as_deref().map(str::to_string),
-            session: env.session_id.as_deref().map(str::to_string),
-            version: env.version.as_deref().map(str::to_string),
+            project: self.project.clone(),
+            cwd: env.cwd.as_deref().map(|s| self.names.get(s)),
+            session: env.session_id.as_deref().map(|s| self.names.get(s)),
+            version: env.version.as_deref().map(|s| self.names.get(s)),
         }
     }
 
     /// A key for an event that carries no id of its own: unique to this file and line.
-    fn synthetic_key(&self, line_no: u64) -> String {
-        format!("{}:{line_no}", self.input.path.display())
+    fn synthetic_key(&self, line_no: u64) -> Key {
+        key(&[Some(&self.input.path.to_string_lossy()), Some(&line_no.to_string())])
+    }
+
+    /// The request stream of a line: the subagent, else the session.
+    fn stream_of(&mut self, env: &Envelope<'_>) -> Name {
+        match (&env.agent_id, &env.session_id) {
+            (Some(a), _) if env.is_sidechain => self.names.get(&format!("agent:{a}")),
+            (_, Some(s)) => self.names.get(s),
+            (Some(a), None) => self.names.get(&format!("agent:{a}")),
+            (None, None) => self.names.get(""),
+        }
     }
 
     fn finish(mut self) -> FileResult {
@@ -286,15 +356,6 @@ impl<'i> Accumulator<'i> {
             ));
         }
         self.out
-    }
-}
-
-fn stream_of(env: &Envelope<'_>) -> String {
-    match (&env.agent_id, &env.session_id) {
-        (Some(a), _) if env.is_sidechain => format!("agent:{a}"),
-        (_, Some(s)) => s.to_string(),
-        (Some(a), None) => format!("agent:{a}"),
-        (None, None) => String::new(),
     }
 }
 
@@ -332,16 +393,13 @@ pub fn merge_group(into: &mut GroupPart, other: GroupPart) {
     };
 }
 
-fn hash_str(s: &str) -> u64 {
-    // A fixed hasher, so keys agree across threads and runs.
-    let state = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
-    let mut h = state.build_hasher();
-    s.hash(&mut h);
-    std::hash::Hasher::finish(&h)
-}
-
 /// Lines of a file, for tests of other modules.
 #[cfg(test)]
 pub fn read_path(path: &std::path::Path, kind: FileKind) -> FileResult {
-    read(&Input { path: path.to_path_buf(), kind, project: "p".into(), len: 0 }, false, &|_| {})
+    read(
+        &Input { path: path.to_path_buf(), kind, project: "p".into(), len: 0 },
+        false,
+        &mut Buffers::default(),
+        &|_| {},
+    )
 }

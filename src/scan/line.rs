@@ -11,6 +11,7 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::classify::{ErrorKind, classify};
+use super::content::Content;
 use crate::estimate::ContentSize;
 
 /// A token count read leniently: numbers, numeric strings and fractions are accepted;
@@ -66,28 +67,56 @@ impl<'de> Deserialize<'de> for Count {
 
 type Str<'a> = Option<Cow<'a, str>>;
 
+/// Reads a string borrowed from the line when it holds no escape (serde's own `Option<Cow>`
+/// always copies), `null` as `None`. Any other value is an error, as for a plain `String`.
+fn borrowed<'de, D: de::Deserializer<'de>>(d: D) -> Result<Str<'de>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Str<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Str<'de>, E> {
+            Ok(Some(Cow::Borrowed(s)))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Str<'de>, E> {
+            Ok(Some(Cow::Owned(s.to_string())))
+        }
+        fn visit_none<E>(self) -> Result<Str<'de>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Str<'de>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Str<'de>, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    d.deserialize_option(V)
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawLine<'a> {
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
     kind: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     subtype: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     uuid: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     session_id: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     timestamp: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     version: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     cwd: Str<'a>,
     #[serde(default)]
     is_sidechain: Option<bool>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     agent_id: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     request_id: Str<'a>,
     #[serde(default)]
     is_api_error_message: Option<bool>,
@@ -105,13 +134,13 @@ struct RawLine<'a> {
 
 #[derive(Deserialize)]
 struct RawMessage<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     id: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     model: Str<'a>,
-    #[serde(borrow, default)]
-    content: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(default)]
+    content: Content,
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     stop_reason: Str<'a>,
     #[serde(default)]
     usage: Option<RawUsage>,
@@ -139,18 +168,11 @@ struct RawCacheCreation {
     ephemeral_1h_input_tokens: Count,
 }
 
+/// A content block, for its text (error messages and recovery prompts).
 #[derive(Deserialize)]
 struct RawBlock<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     text: Str<'a>,
-    #[serde(borrow, default)]
-    thinking: Str<'a>,
-    #[serde(borrow, default)]
-    name: Str<'a>,
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
 }
 
 /// The envelope fields every event keeps.
@@ -248,10 +270,10 @@ pub fn parse(line: &[u8]) -> Result<Record<'_>, LineError> {
         return Err(LineError::NotObject);
     }
     let raw: RawLine<'_> = serde_json::from_str(trimmed)?;
-    Ok(interpret(raw))
+    Ok(interpret(raw, trimmed))
 }
 
-fn interpret(raw: RawLine<'_>) -> Record<'_> {
+fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
     let env = Envelope {
         uuid: raw.uuid,
         session_id: raw.session_id,
@@ -267,7 +289,7 @@ fn interpret(raw: RawLine<'_>) -> Record<'_> {
             let is_error = raw.is_api_error_message == Some(true);
             let synthetic = msg.model.as_deref() == Some("<synthetic>");
             if is_error {
-                let text = content_text(msg.content).unwrap_or_default();
+                let text = content_text(line).unwrap_or_default();
                 let code = raw.error.and_then(|e| serde_json::from_str::<String>(e.get()).ok());
                 let status = raw.api_error_status.0.and_then(|s| u16::try_from(s).ok());
                 let kind = classify(&text, status, code.as_deref());
@@ -286,7 +308,7 @@ fn interpret(raw: RawLine<'_>) -> Record<'_> {
                     model: msg.model,
                     usage,
                     max_tokens_stop: msg.stop_reason.as_deref() == Some("max_tokens"),
-                    content: content_size(msg.content),
+                    content: msg.content.0,
                 },
             )
         }
@@ -297,7 +319,7 @@ fn interpret(raw: RawLine<'_>) -> Record<'_> {
             Record::Retry(env, Retry { kind, status, attempt: raw.retry_attempt.0 })
         }
         Some("user") if raw.is_meta == Some(true) => {
-            let text = raw.message.and_then(|m| content_text(m.content)).unwrap_or_default();
+            let text = content_text(line).unwrap_or_default();
             if text.trim_start().starts_with(RECOVERY_PREFIX) { Record::RecoveryPrompt(env) } else { Record::Other }
         }
         _ => Record::Other,
@@ -330,39 +352,27 @@ fn status_of(error: &RawValue) -> Option<u16> {
     s.status.0.and_then(|v| u16::try_from(v).ok())
 }
 
-/// The text of a message's content: a plain string, or the `text` of its text blocks joined.
-fn content_text(content: Option<&RawValue>) -> Option<String> {
-    let raw = content?.get();
+/// The text of a line's `message.content`: a plain string, or the `text` of its text blocks
+/// joined. Read again from the line, only for the rare lines that need it (errors and
+/// recovery prompts), so that the common parse keeps no text.
+fn content_text(line: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow)]
+        message: Option<Message<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        content: Option<&'a RawValue>,
+    }
+    let raw = serde_json::from_str::<Line<'_>>(line).ok()?.message?.content?.get();
     if raw.starts_with('"') {
         return serde_json::from_str::<String>(raw).ok();
     }
     let blocks: Vec<RawBlock<'_>> = serde_json::from_str(raw).ok()?;
     let texts: Vec<Cow<'_, str>> = blocks.into_iter().filter_map(|b| b.text).collect();
     Some(texts.join("\n"))
-}
-
-/// Size of an assistant line's content, for the placeholder estimate.
-fn content_size(content: Option<&RawValue>) -> ContentSize {
-    let mut size = ContentSize::default();
-    let Some(raw) = content.map(RawValue::get) else { return size };
-    if raw.starts_with('"') {
-        if let Ok(s) = serde_json::from_str::<Cow<'_, str>>(raw) {
-            size.chars += s.chars().count() as u64;
-        }
-        return size;
-    }
-    let Ok(blocks) = serde_json::from_str::<Vec<RawBlock<'_>>>(raw) else { return size };
-    for b in blocks {
-        let chars = |s: &Option<Cow<'_, str>>| s.as_deref().map_or(0, |s| s.chars().count() as u64);
-        match b.kind.as_deref() {
-            Some("tool_use" | "server_tool_use") => {
-                size.tool_uses += 1;
-                size.chars += chars(&b.name) + b.input.map_or(0, |i| i.get().chars().count() as u64);
-            }
-            _ => size.chars += chars(&b.text) + chars(&b.thinking),
-        }
-    }
-    size
 }
 
 #[cfg(test)]

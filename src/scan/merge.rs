@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::data::{Event, EventKind, Response, ScanData};
 use super::file::{Attempt, FileResult, GroupPart, KeyedEvent, merge_group};
+use super::key::{Key, KeyMap, Name};
 use crate::estimate::{ContentSize, measured_output};
 
 /// A debug-log attempt and a transcript `api_error` line are the same failure when they are
@@ -14,22 +15,27 @@ const SAME_ATTEMPT_WINDOW_MS: i64 = 60_000;
 #[derive(Default)]
 pub struct Merger {
     groups: Vec<GroupPart>,
-    group_index: HashMap<(String, Option<String>), usize>,
+    group_index: KeyMap<usize>,
     events: Vec<Event>,
-    event_keys: HashSet<(u8, String)>,
+    /// Event kind (0 final, 1 recovery, 2 retry) and key.
+    event_keys: HashSet<(u8, Key)>,
     retries: Vec<KeyedEvent<Attempt>>,
     debug_attempts: Vec<KeyedEvent<Attempt>>,
     capped: Vec<super::data::Capped>,
 }
 
 impl Merger {
+    /// A merger for about `groups` responses (sized once instead of grown by doubling).
+    pub fn with_capacity(groups: usize) -> Self {
+        Self { groups: Vec::with_capacity(groups), ..Self::default() }
+    }
+
     pub fn add(&mut self, r: FileResult) {
         for g in r.groups {
-            let key = (g.message_id.clone(), g.request_id.clone());
-            match self.group_index.get(&key) {
+            match self.group_index.get(&g.key) {
                 Some(&i) => merge_group(&mut self.groups[i], g),
                 None => {
-                    self.group_index.insert(key, self.groups.len());
+                    self.group_index.insert(g.key, self.groups.len());
                     self.groups.push(g);
                 }
             }
@@ -45,7 +51,7 @@ impl Merger {
             }
         }
         for e in r.retries {
-            if self.event_keys.insert((2, e.key.clone())) {
+            if self.event_keys.insert((2, e.key)) {
                 self.retries.push(e);
             }
         }
@@ -56,36 +62,40 @@ impl Merger {
     pub fn finish_into(self, data: &mut ScanData) {
         let Merger { groups, mut events, retries, debug_attempts, capped, .. } = self;
 
-        let mut session_project: HashMap<String, String> = HashMap::new();
-        let mut responses = Vec::with_capacity(groups.len());
-        for g in groups {
-            let content = g.lines.iter().fold(ContentSize::default(), |mut acc, (_, c)| {
-                acc += *c;
-                acc
-            });
-            let (output, estimated) = measured_output(g.recorded_output, content);
-            if let Some(s) = &g.origin.session {
-                session_project.entry(s.clone()).or_insert_with(|| g.origin.project.clone());
-            }
-            responses.push(Response {
-                model: g.model.unwrap_or_else(|| "unknown".to_string()),
-                stream: g.stream,
-                recorded_output: g.recorded_output,
-                output,
-                estimated,
-                usage: g.usage,
-                content,
-                max_tokens_stop: g.max_tokens_stop,
-                origin: g.origin,
-            });
-        }
+        let mut session_project: HashMap<Name, Name> = HashMap::new();
+        // One map-and-collect, so that the responses reuse the groups' allocation.
+        let unknown = Name::from("unknown");
+        let responses: Vec<Response> = groups
+            .into_iter()
+            .map(|g| {
+                let content = g.lines.iter().fold(ContentSize::default(), |mut acc, (_, c)| {
+                    acc += *c;
+                    acc
+                });
+                let (output, estimated) = measured_output(g.recorded_output, content);
+                if let Some(s) = &g.origin.session {
+                    session_project.entry(s.clone()).or_insert_with(|| g.origin.project.clone());
+                }
+                Response {
+                    model: g.model.unwrap_or_else(|| unknown.clone()),
+                    stream: g.stream,
+                    recorded_output: g.recorded_output,
+                    output,
+                    estimated,
+                    usage: g.usage,
+                    content,
+                    max_tokens_stop: g.max_tokens_stop,
+                    origin: g.origin,
+                }
+            })
+            .collect();
 
         // Debug-log attempts that a transcript already recorded count once.
         let mut used = vec![false; retries.len()];
         let mut by_session: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, r) in retries.iter().enumerate() {
             if let Some(s) = &r.origin.session {
-                by_session.entry(s.as_str()).or_default().push(i);
+                by_session.entry(&**s).or_default().push(i);
             }
         }
         let mut extra = Vec::new();

@@ -2,10 +2,12 @@
 //! hold so that each response and each error event counts once.
 
 pub mod classify;
+mod content;
 pub mod data;
 pub mod debuglog;
 pub mod discover;
 pub mod file;
+pub mod key;
 pub mod line;
 mod merge;
 pub mod prefilter;
@@ -61,7 +63,7 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
     data.read.unreadable = found.unreadable;
     data.read.not_regular = found.not_regular;
     data.read.older_than_since = found.older_than_since;
-    let mut merger = merge::Merger::default();
+    let mut merger = merge::Merger::with_capacity(results.iter().map(|r| r.groups.len()).sum());
     for (input, mut result) in inputs.iter().zip(results) {
         warnings.append(&mut result.warnings);
         if result.unreadable {
@@ -102,8 +104,9 @@ fn read_all(
             .map(|_| {
                 s.spawn(|| {
                     let mut mine = Vec::new();
+                    let mut buffers = file::Buffers::default();
                     while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        mine.push((i, file::read(&inputs[i], full_parse, &advance)));
+                        mine.push((i, file::read(&inputs[i], full_parse, &mut buffers, &advance)));
                     }
                     mine
                 })

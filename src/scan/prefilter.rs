@@ -14,8 +14,6 @@
 
 use std::sync::LazyLock;
 
-use memchr::memmem::Finder;
-
 use super::line::{LineError, RECOVERY_PREFIX};
 
 /// Byte strings a countable line must contain. JSON could spell them with `\u` escapes;
@@ -24,13 +22,12 @@ const NEEDLES: [&str; 3] = ["\"assistant\"", "\"api_error\"", RECOVERY_PREFIX];
 /// The longest needle's length, minus one: the bytes carried across chunks.
 const CARRY: usize = RECOVERY_PREFIX.len() - 1;
 
-/// One SIMD substring search per needle: each is led by bytes rarer than the `"` that would
-/// slow a multi-pattern search down.
-static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| NEEDLES.map(Finder::new));
+static TEDDY: LazyLock<aho_corasick::packed::Searcher> =
+    LazyLock::new(|| aho_corasick::packed::Searcher::new(NEEDLES).expect("Teddy is available"));
 
 /// Whether the line may hold a response, an error or a recovery prompt.
 pub fn is_candidate(line: &[u8]) -> bool {
-    FINDERS.iter().any(|f| f.find(line).is_some())
+    TEDDY.find(line).is_some()
 }
 
 /// The offset of the first invalid UTF-8 byte: `simdutf8` for the fast yes, `std` for where.
@@ -46,16 +43,54 @@ fn is_bad_control(b: u8) -> bool {
     b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r'
 }
 
-/// Index of the first bad control byte, scanning 32 bytes at a time.
+/// Index of the first bad control byte. Blocks of 64 bytes are tested for any byte below
+/// 0x20 at once (SSE2 on x86-64, 8-byte words elsewhere); only a block that has one (tabs
+/// included) is looked at byte by byte.
 fn bad_control_at(bytes: &[u8]) -> Option<usize> {
+    let exact = |b: &[u8]| b.iter().position(|&b| is_bad_control(b));
     let mut base = 0;
-    for chunk in bytes.chunks(32) {
-        if chunk.iter().fold(false, |acc, &b| acc | is_bad_control(b)) {
-            return chunk.iter().position(|&b| is_bad_control(b)).map(|i| base + i);
+    while base + 64 <= bytes.len() {
+        let block = &bytes[base..base + 64];
+        if has_byte_below_0x20(block)
+            && let Some(i) = exact(block)
+        {
+            return Some(base + i);
         }
-        base += chunk.len();
+        base += 64;
     }
-    None
+    exact(&bytes[base..]).map(|i| base + i)
+}
+
+/// Whether a 64-byte block has a byte below 0x20.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn has_byte_below_0x20(block: &[u8]) -> bool {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    assert!(block.len() >= 64);
+    // SAFETY: SSE2 is part of the x86-64 baseline; the four unaligned 16-byte loads stay
+    // inside the 64 bytes asserted above.
+    unsafe {
+        let limit = _mm_set1_epi8(0x1f);
+        let p = block.as_ptr().cast::<__m128i>();
+        // max(x, 0x1f) == 0x1f exactly when x <= 0x1f (unsigned).
+        let low = |v: __m128i| _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+        let any = _mm_or_si128(
+            _mm_or_si128(low(_mm_loadu_si128(p)), low(_mm_loadu_si128(p.add(1)))),
+            _mm_or_si128(low(_mm_loadu_si128(p.add(2))), low(_mm_loadu_si128(p.add(3)))),
+        );
+        _mm_movemask_epi8(any) != 0
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn has_byte_below_0x20(block: &[u8]) -> bool {
+    const LOW: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Non-zero exactly when some byte of x is below 0x20.
+    let below = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
+    block.chunks_exact(8).fold(0, |acc, w| acc | below(u64::from_le_bytes(w.try_into().expect("8 bytes")))) != 0
 }
 
 /// The first of an invalid-UTF-8 and a control-byte position (relative to `base`).
@@ -210,6 +245,24 @@ mod tests {
             br#"{"type":"user","isMeta":true,"message":{"content":"Output token limit hit. Resume"}}"#
         ));
         assert!(!is_candidate(br#"{"type":"user","message":{"role":"user","content":"assistant api_error"}}"#));
+    }
+
+    #[test]
+    fn control_bytes_are_found_at_every_position() {
+        for len in [0usize, 1, 31, 32, 33, 64, 100] {
+            for at in 0..len {
+                for bad in [0u8, 1, 0x1f] {
+                    let mut v = vec![b'a'; len];
+                    v[at] = bad;
+                    assert_eq!(bad_control_at(&v), Some(at), "len {len} at {at} byte {bad}");
+                }
+                let mut v = "é\t\r\n".repeat(len).into_bytes();
+                assert_eq!(bad_control_at(&v), None);
+                v.push(0x7f);
+                v.push(0xff);
+                assert_eq!(bad_control_at(&v), None);
+            }
+        }
     }
 
     #[test]

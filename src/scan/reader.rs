@@ -1,10 +1,11 @@
 //! Splits a file into lines with bounded memory.
 //!
 //! Lines are found with `memchr` in one reusable read buffer and handed out in place. A line
-//! longer than the buffer is assembled in a second buffer up to [`MAX_PARSE_LINE`]; beyond
-//! that it is never held whole: its chunks go to [`Streaming`], which gathers what the
-//! report needs to know about such a line. Memory per reader is therefore at most about
-//! `READ_BUFFER + MAX_PARSE_LINE`, whatever the size of the file or its longest line.
+//! longer than the buffer is never held: its chunks go through [`Streaming`], which gathers
+//! what the fast path needs to know about it, and the caller gets its offset so that it can
+//! read the line again in one piece if it must be parsed (a candidate up to
+//! [`MAX_PARSE_LINE`]). Memory per reader is therefore the read buffer plus at most one
+//! candidate line, whatever the size of the file or its longest line.
 //!
 //! Files are read with `read`, not mapped: Claude Code may truncate a transcript while it is
 //! being scanned, which would kill a process reading a mapping (SIGBUS).
@@ -15,14 +16,18 @@ use super::prefilter::Streaming;
 
 /// The read buffer: small enough to stay in a core's L2 cache while its lines are checked.
 pub const READ_BUFFER: usize = 256 * 1024;
-/// Lines up to this size are held whole and may be parsed; longer ones are streamed.
+/// Lines up to this size may be read again whole and parsed; longer ones are only streamed.
 pub const MAX_PARSE_LINE: usize = 8 * 1024 * 1024;
 
 /// One line, without its `\n`.
 pub enum Line<'a> {
     Whole(&'a [u8]),
-    /// Longer than [`MAX_PARSE_LINE`]: only what [`Streaming`] gathered.
-    TooLong(Streaming),
+    /// Longer than the read buffer: what [`Streaming`] gathered, and where the line starts
+    /// in the file (its length is `streamed.bytes`).
+    Long {
+        streamed: Streaming,
+        offset: u64,
+    },
 }
 
 /// A read error after `line` complete lines.
@@ -32,30 +37,12 @@ pub struct ReadError {
     pub error: io::Error,
 }
 
-/// Where the line being assembled lives when it outgrows the read buffer.
-enum Spill {
-    None,
-    Held(Vec<u8>),
-    Streamed(Streaming),
-}
+/// The read buffer, allocated once per reader thread and reused for every file.
+pub struct Buffer(Vec<u8>);
 
-impl Spill {
-    fn push(&mut self, bytes: &[u8], held: &mut Vec<u8>) {
-        match self {
-            Spill::None => {
-                held.clear();
-                held.extend_from_slice(bytes);
-                *self = Spill::Held(std::mem::take(held));
-            }
-            Spill::Held(v) if v.len() + bytes.len() > MAX_PARSE_LINE => {
-                let mut s = Streaming::default();
-                s.feed(v);
-                s.feed(bytes);
-                *self = Spill::Streamed(s);
-            }
-            Spill::Held(v) => v.extend_from_slice(bytes),
-            Spill::Streamed(s) => s.feed(bytes),
-        }
+impl Default for Buffer {
+    fn default() -> Self {
+        Self(vec![0; READ_BUFFER])
     }
 }
 
@@ -63,33 +50,45 @@ impl Spill {
 /// `progress(bytes)` after every read. Returns the bytes read.
 pub fn for_each_line(
     mut src: impl Read,
+    buffer: &mut Buffer,
     mut progress: impl FnMut(u64),
     mut on_line: impl FnMut(u64, Line<'_>),
 ) -> Result<u64, ReadError> {
-    let mut buf = vec![0u8; READ_BUFFER];
-    // Reused for lines longer than the buffer.
-    let mut held: Vec<u8> = Vec::new();
-    let mut spill = Spill::None;
+    let buf = &mut buffer.0[..];
+    // The line being streamed, and its offset, once it outgrew the buffer.
+    let mut long: Option<(Streaming, u64)> = None;
     let (mut start, mut end, mut scanned) = (0usize, 0usize, 0usize);
+    // File offset of buf[0].
+    let mut base = 0u64;
     let mut line_no = 0u64;
-    let mut total = 0u64;
+    let mut finish = |line_no: u64, rest: &[u8], long: &mut Option<(Streaming, u64)>| match long.take() {
+        None => on_line(line_no, Line::Whole(rest)),
+        Some((mut streamed, offset)) => {
+            streamed.feed(rest);
+            on_line(line_no, Line::Long { streamed, offset });
+        }
+    };
     loop {
         if let Some(i) = memchr::memchr(b'\n', &buf[scanned..end]) {
             let nl = scanned + i;
             line_no += 1;
-            emit(&mut spill, &mut held, &buf[start..nl], line_no, &mut on_line);
+            finish(line_no, &buf[start..nl], &mut long);
             start = nl + 1;
             scanned = start;
             continue;
         }
         // No newline in buf[start..end]: keep the partial line and read more.
         if start == end {
+            base += end as u64;
             (start, end) = (0, 0);
-        } else if !matches!(spill, Spill::None) || (start == 0 && end == buf.len()) {
-            spill.push(&buf[start..end], &mut held);
+        } else if long.is_some() || (start == 0 && end == buf.len()) {
+            let (streamed, _) = long.get_or_insert_with(|| (Streaming::default(), base + start as u64));
+            streamed.feed(&buf[start..end]);
+            base += end as u64;
             (start, end) = (0, 0);
         } else if end == buf.len() {
             buf.copy_within(start..end, 0);
+            base += start as u64;
             end -= start;
             start = 0;
         }
@@ -102,33 +101,13 @@ pub fn for_each_line(
             }
         };
         if n == 0 {
-            if start < end || !matches!(spill, Spill::None) {
-                line_no += 1;
-                emit(&mut spill, &mut held, &buf[start..end], line_no, &mut on_line);
+            if start < end || long.is_some() {
+                finish(line_no + 1, &buf[start..end], &mut long);
             }
-            return Ok(total);
+            return Ok(base + end as u64);
         }
-        total += n as u64;
         progress(n as u64);
         end += n;
-    }
-}
-
-fn emit(spill: &mut Spill, held: &mut Vec<u8>, rest: &[u8], line_no: u64, on_line: &mut impl FnMut(u64, Line<'_>)) {
-    match std::mem::replace(spill, Spill::None) {
-        Spill::None => on_line(line_no, Line::Whole(rest)),
-        mut s => {
-            s.push(rest, held);
-            match s {
-                Spill::Held(v) => {
-                    on_line(line_no, Line::Whole(&v));
-                    // Kept for the next long line (at most MAX_PARSE_LINE).
-                    *held = v;
-                }
-                Spill::Streamed(st) => on_line(line_no, Line::TooLong(st)),
-                Spill::None => unreachable!("push never leaves None"),
-            }
-        }
     }
 }
 
@@ -147,17 +126,20 @@ mod tests {
         }
     }
 
-    fn lines(data: &[u8], step: usize) -> Vec<(u64, Result<Vec<u8>, u64>)> {
+    type Got = Vec<(u64, Result<Vec<u8>, (u64, u64)>)>;
+
+    fn lines(data: &[u8], step: usize) -> Got {
         let mut v = Vec::new();
         let total = for_each_line(
             Trickle(data, step),
+            &mut Buffer::default(),
             |_| {},
             |n, l| {
                 v.push((
                     n,
                     match l {
                         Line::Whole(b) => Ok(b.to_vec()),
-                        Line::TooLong(s) => Err(s.bytes),
+                        Line::Long { streamed, offset } => Err((offset, streamed.bytes)),
                     },
                 ))
             },
@@ -183,28 +165,27 @@ mod tests {
     }
 
     #[test]
-    fn lines_longer_than_the_buffer_are_assembled() {
+    fn lines_longer_than_the_buffer_are_streamed_with_their_offset() {
         let long = vec![b'x'; READ_BUFFER * 3 + 17];
         let mut data = b"{}\n".to_vec();
         data.extend_from_slice(&long);
         data.extend_from_slice(b"\n{\"c\":3}\n");
-        for step in [READ_BUFFER, 4096, READ_BUFFER + 1] {
+        for step in [READ_BUFFER, 4096, READ_BUFFER + 1, 100_000] {
             let got = lines(&data, step);
             assert_eq!(got.len(), 3);
-            assert_eq!(got[1], (2, Ok(long.clone())), "step {step}");
+            assert_eq!(got[1], (2, Err((3, long.len() as u64))), "step {step}");
             assert_eq!(got[2], (3, Ok(b"{\"c\":3}".to_vec())));
         }
-    }
-
-    #[test]
-    fn lines_above_the_parse_limit_are_streamed_not_held() {
-        let mut data = vec![b'{'; MAX_PARSE_LINE + 5];
-        data.extend_from_slice(b"\n{}");
+        // A long last line without a newline.
+        let got = lines(&data[..3 + long.len()], 100_000);
+        assert_eq!(got[1], (2, Err((3, long.len() as u64))));
+        // A line that only straddles a buffer boundary is whole.
+        let mut data = vec![b'a'; READ_BUFFER - 10];
+        data.push(b'\n');
+        data.extend_from_slice(&[b'b'; 100]);
+        data.push(b'\n');
         let got = lines(&data, READ_BUFFER);
-        assert_eq!(got, vec![(1, Err(MAX_PARSE_LINE as u64 + 5)), (2, Ok(b"{}".to_vec()))]);
-        // Without a final newline too.
-        let got = lines(&data[..MAX_PARSE_LINE + 5], 100_000);
-        assert_eq!(got, vec![(1, Err(MAX_PARSE_LINE as u64 + 5))]);
+        assert_eq!(got[1], (2, Ok(vec![b'b'; 100])));
     }
 
     #[test]
@@ -220,7 +201,7 @@ mod tests {
                 Ok(3)
             }
         }
-        let e = for_each_line(Fails(2), |_| {}, |_, _| {}).unwrap_err();
+        let e = for_each_line(Fails(2), &mut Buffer::default(), |_| {}, |_, _| {}).unwrap_err();
         assert_eq!(e.line, 2);
     }
 }

@@ -1,0 +1,291 @@
+//! The size of a message's `content`, measured while it is parsed: no string is copied (an
+//! escaped string is unescaped into the parser's scratch buffer and only counted), no block
+//! is kept. This is the bulk of an assistant line, so it is read once.
+//!
+//! What counts (see `estimate.rs`): the characters of text and thinking blocks, and of a tool
+//! call's name and raw JSON input, plus the number of tool calls. A string content counts its
+//! characters. Anything else (a number, an object, an array holding a non-object, a block with
+//! a repeated key or a non-string text) cannot be measured: the size is zero, and the line
+//! still counts.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::estimate::ContentSize;
+
+/// A `content` value's size; zero when it cannot be measured.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Content(pub ContentSize);
+
+fn chars(s: &str) -> u64 {
+    s.chars().count() as u64
+}
+
+/// Visitor methods that consume a scalar or an array and return `None` (not measurable).
+macro_rules! reject_scalars_and_arrays {
+    ($t:ty) => {
+        fn visit_bool<E>(self, _: bool) -> Result<$t, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<$t, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$t, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$t, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<$t, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<$t, A::Error> {
+            while a.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    };
+}
+
+/// The same, objects included.
+macro_rules! reject_all {
+    ($t:ty) => {
+        reject_scalars_and_arrays!($t);
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<$t, A::Error> {
+            while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Content;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("message content")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Content, E> {
+                Ok(Content(ContentSize { chars: chars(s), tool_uses: 0 }))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Content, A::Error> {
+                let mut total = Some(ContentSize::default());
+                while let Some(block) = a.next_element::<Block>()? {
+                    total = match (total, block.0) {
+                        (Some(mut t), Some(b)) => {
+                            t += b;
+                            Some(t)
+                        }
+                        _ => None,
+                    };
+                }
+                Ok(Content(total.unwrap_or_default()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Content, E> {
+                Ok(Content::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Content, E> {
+                Ok(Content::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Content, E> {
+                Ok(Content::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Content, E> {
+                Ok(Content::default())
+            }
+            fn visit_unit<E>(self) -> Result<Content, E> {
+                Ok(Content::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Content, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Content::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string field read leniently: `Some(None)` for `null`, `Some(Some(s))` for a string,
+/// `None` for any other value (consumed, so parsing goes on).
+struct Lenient<'de>(Option<Option<Cow<'de, str>>>);
+
+impl<'de> Deserialize<'de> for Lenient<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        type Out<'de> = Option<Option<Cow<'de, str>>>;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Out<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Out<'de>, E> {
+                Ok(Some(Some(Cow::Borrowed(s))))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Out<'de>, E> {
+                Ok(Some(Some(Cow::Owned(s.to_string()))))
+            }
+            fn visit_unit<E>(self) -> Result<Out<'de>, E> {
+                Ok(Some(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Out<'de>, E> {
+                Ok(None)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Out<'de>, E> {
+                Ok(None)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Out<'de>, E> {
+                Ok(None)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Out<'de>, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Out<'de>, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Out<'de>, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        }
+        d.deserialize_any(V).map(Lenient)
+    }
+}
+
+/// A string's character count without keeping the string: `Some(0)` for `null`, `None` for
+/// any other value.
+struct Chars(Option<u64>);
+
+impl<'de> Deserialize<'de> for Chars {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<u64>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Option<u64>, E> {
+                Ok(Some(chars(s)))
+            }
+            reject_all!(Option<u64>);
+        }
+        struct Opt;
+        impl<'de> Visitor<'de> for Opt {
+            type Value = Option<u64>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+            fn visit_none<E>(self) -> Result<Option<u64>, E> {
+                Ok(Some(0))
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
+                d.deserialize_any(V)
+            }
+        }
+        d.deserialize_option(Opt).map(Chars)
+    }
+}
+
+/// One content block's size; `None` when it cannot be measured.
+struct Block(Option<ContentSize>);
+
+impl<'de> Deserialize<'de> for Block {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<ContentSize>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a content block")
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Option<ContentSize>, E> {
+                Ok(None)
+            }
+            reject_scalars_and_arrays!(Option<ContentSize>);
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Option<ContentSize>, A::Error> {
+                let mut ok = true;
+                let mut kind: Option<Option<Cow<'de, str>>> = None;
+                let (mut text, mut thinking, mut name, mut input) = (None, None, None, None);
+                while let Some(key) = a.next_key::<Cow<'de, str>>()? {
+                    let slot = match key.as_ref() {
+                        "type" => {
+                            let Lenient(k) = a.next_value()?;
+                            ok &= kind.is_none() && k.is_some();
+                            kind = Some(k.flatten());
+                            continue;
+                        }
+                        "input" => {
+                            ok &= input.is_none();
+                            input = Some(chars(a.next_value::<&'de RawValue>()?.get()));
+                            continue;
+                        }
+                        "text" => &mut text,
+                        "thinking" => &mut thinking,
+                        "name" => &mut name,
+                        _ => {
+                            a.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    ok &= slot.is_none();
+                    let Chars(n) = a.next_value()?;
+                    ok &= n.is_some();
+                    *slot = Some(n.unwrap_or(0));
+                }
+                if !ok {
+                    return Ok(None);
+                }
+                let n = |x: Option<u64>| x.unwrap_or(0);
+                Ok(Some(match kind.flatten().as_deref() {
+                    Some("tool_use" | "server_tool_use") => ContentSize { chars: n(name) + n(input), tool_uses: 1 },
+                    _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
+                }))
+            }
+        }
+        d.deserialize_any(V).map(Block)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(json: &str) -> ContentSize {
+        serde_json::from_str::<Content>(json).expect("valid JSON").0
+    }
+
+    #[test]
+    fn counts_text_thinking_and_tool_calls() {
+        assert_eq!(size(r#""héllo""#), ContentSize { chars: 5, tool_uses: 0 });
+        assert_eq!(size(r#""a\nb\u00e9""#), ContentSize { chars: 4, tool_uses: 0 });
+        let blocks = r#"[{"type":"thinking","thinking":"abc","signature":"zzzz"},
+            {"type":"text","text":"hi\n"},
+            {"type":"tool_use","id":"t","name":"Bash","input":{"a":1}},
+            {"input":{"b":"é"},"name":"Web","type":"server_tool_use"}]"#;
+        // 3 + 3 + (4 + 7) + (3 + 9); two tool calls.
+        assert_eq!(size(blocks), ContentSize { chars: 29, tool_uses: 2 });
+        assert_eq!(size(r#"[{"type":null,"text":null},{"text":"ab"}]"#), ContentSize { chars: 2, tool_uses: 0 });
+    }
+
+    #[test]
+    fn unmeasurable_content_is_zero_not_an_error() {
+        for json in [
+            "5",
+            "null",
+            "true",
+            r#"{"text":"abc"}"#,
+            r#"[{"text":"abc"}, 7]"#,
+            r#"[{"text":"abc"}, "x"]"#,
+            r#"[{"text":1}]"#,
+            r#"[{"text":"a","text":"b"}]"#,
+            r#"[{"type":"tool_use","input":1,"input":2}]"#,
+        ] {
+            assert_eq!(size(json), ContentSize::default(), "{json}");
+        }
+        // Invalid JSON inside content is still an error for the line.
+        assert!(serde_json::from_str::<Content>(r#"[{"text":"a"]"#).is_err());
+    }
+}
