@@ -29,7 +29,7 @@ const MODELS: [&str; 4] = [
     "claude-haiku-4-5-20251001",
     "us.anthropic.claude-sonnet-4-20250514-v1:0",
 ];
-const WORDS: [&str; 24] = [
+const WORDS: [&str; 22] = [
     "the",
     "function",
     "returns",
@@ -42,7 +42,6 @@ const WORDS: [&str; 24] = [
     "line",
     "fix",
     "build",
-    "é",
     "struct",
     "impl",
     "\"quoted\"",
@@ -53,8 +52,9 @@ const WORDS: [&str; 24] = [
     "self",
     "cargo",
     "ok",
-    "→",
 ];
+/// Real transcripts are about 1% non-ASCII bytes (spotter-2.1.39: 1.2%), in clusters.
+const NON_ASCII: [&str; 3] = ["é", "→", "日本語"];
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -98,6 +98,12 @@ impl Rng {
 fn prose(rng: &mut Rng, len: usize) -> String {
     let mut s = String::with_capacity(len + 16);
     while s.len() < len {
+        if rng.chance(0.003) {
+            for _ in 0..1 + rng.below(30) {
+                s.push_str(NON_ASCII[rng.below(NON_ASCII.len() as u64) as usize]);
+                s.push(' ');
+            }
+        }
         s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
         s.push(if rng.chance(0.08) { '\n' } else { ' ' });
     }
@@ -354,6 +360,14 @@ impl Session<'_> {
         }
         if self.rng.chance(0.1) {
             self.other_lines();
+        }
+        // Progress lines (hook and tool output) are a third of real transcripts' bytes.
+        if self.rng.chance(0.6) {
+            let mut e = self.envelope("progress");
+            let n = self.rng.log_normal(1_500.0, 1.0) as usize;
+            let out = prose(self.rng, n);
+            e.insert("data".into(), json!({"type": "bash_progress", "output": out, "elapsedTimeSeconds": 3}));
+            self.emit(&e);
         }
     }
 }

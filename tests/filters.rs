@@ -47,3 +47,29 @@ fn bad_dates_are_usage_errors() {
     let r = run(&["scan", "--since", "2026-03-05", "--until", "2026-03-01", &home_str()]);
     assert_eq!(r.code, 2);
 }
+
+#[test]
+fn since_does_not_open_files_modified_before_it() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("home/projects/-p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = r#"{"type":"assistant","timestamp":"2026-03-05T10:00:00.000Z","message":{"id":"m1","model":"claude-sonnet-4-5","content":"hi","usage":{"output_tokens":900}}}"#;
+    let new = dir.join("new.jsonl");
+    std::fs::write(&new, format!("{line}\n")).unwrap();
+    // An old file whose lines would be warned about if it were read.
+    let old = dir.join("old.jsonl");
+    std::fs::write(&old, "{broken\n{also broken\n").unwrap();
+    let f = std::fs::File::options().write(true).open(&old).unwrap();
+    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)).unwrap();
+    let home = t.path().join("home");
+    let (v, stderr) = scan_json(&["--since", "2026-01-01", home.to_str().unwrap()]);
+    assert_eq!(v["scan"]["older_than_since"], 1);
+    assert_eq!(v["scan"]["files"], 1);
+    assert_eq!(v["scan"]["malformed_lines"], 0);
+    assert!(!stderr.contains("old.jsonl"), "{stderr}");
+    assert_eq!(v["responses"]["count"], 1);
+    // Without --since the old file is read, and its lines are named.
+    let (v, stderr) = scan_json(&[home.to_str().unwrap()]);
+    assert_eq!(v["scan"]["malformed_lines"], 2);
+    assert!(stderr.contains("old.jsonl:1"), "{stderr}");
+}

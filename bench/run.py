@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Benchmarks ccdoctor against `cat` and ccusage on synthetic config homes.
+
+    python3 bench/run.py [--runs 5] [--dir target/bench] [--sizes 256,512,1024] [--no-ccusage]
+
+Builds the release binary and examples/gen_corpus, writes the corpora (once; they are kept
+in --dir), installs ccusage@20.0.24 with npm into --dir (once), then for each size runs
+`cat FILES`, `ccdoctor scan --format json` and (on the largest size) ccusage alternately,
+--runs times each, and prints the median wall time, the ratios, and peak RSS (from
+/usr/bin/time -v). A last corpus holds one 516 MiB line and the 87 MB file, to show that
+memory does not grow with them. Not run in CI: the machines are noisy, so every ratio is
+measured within one run. Paste the output into BENCHMARKS.md.
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CCUSAGE = "ccusage@20.0.24"
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def timed(cmd, env=None):
+    """Wall seconds and peak RSS (KiB) of one run, output discarded."""
+    start = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       env=env, text=True)
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
+    rss = next(int(l.split()[-1]) for l in p.stderr.splitlines() if "Maximum resident set size" in l)
+    return wall, rss
+
+
+def corpus(dir_, mib, long_line_mib, name=None):
+    path = os.path.join(dir_, name or f"home-{mib}")
+    if not os.path.isdir(os.path.join(path, "projects")):
+        sh([os.path.join(ROOT, "target/release/examples/gen_corpus"), path, "--mib", str(mib),
+            "--long-line-mib", str(long_line_mib)])
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs)
+    return path, files
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--dir", default=os.path.join(ROOT, "target/bench"))
+    ap.add_argument("--sizes", default="256,512,1024")
+    ap.add_argument("--no-ccusage", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    sh(["cargo", "build", "--release", "--locked", "--bin", "ccdoctor", "--example", "gen_corpus"], cwd=ROOT)
+    ccdoctor = os.path.join(ROOT, "target/release/ccdoctor")
+    ccusage = os.path.join(a.dir, "ccusage/node_modules/.bin/ccusage")
+    if not a.no_ccusage and not os.path.exists(ccusage):
+        sh(["npm", "install", "--silent", "--prefix", os.path.join(a.dir, "ccusage"), CCUSAGE])
+
+    sizes = [int(s) for s in a.sizes.split(",")]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(f"runs: {a.runs} of each command, alternating; medians; page cache warmed by one untimed run\n")
+    rows = []
+    for mib in sizes:
+        home, files = corpus(a.dir, mib, 32)
+        total = sum(os.path.getsize(f) for f in files)
+        cmds = {
+            "cat": (["cat"] + files, None),
+            "ccdoctor": ([ccdoctor, "scan", "--format", "json", home], None),
+        }
+        if not a.no_ccusage and mib == max(sizes):
+            env = dict(os.environ, CLAUDE_CONFIG_DIR=home)
+            cmds["ccusage"] = ([ccusage, "claude", "daily", "--offline", "--json"], env)
+        for cmd, env in cmds.values():
+            timed(cmd, env)  # warm the page cache and the binaries
+        results = {k: [] for k in cmds}
+        for _ in range(a.runs):
+            for k, (cmd, env) in cmds.items():
+                results[k].append(timed(cmd, env))
+        med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in results.items()}
+        rows.append((mib, len(files), total, med))
+
+    print("| corpus | files | bytes | cat | ccdoctor | ccdoctor / cat | ccusage | ccusage / ccdoctor | ccdoctor peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for mib, n, total, med in rows:
+        cat, ccd = med["cat"][0], med["ccdoctor"][0]
+        cu = med.get("ccusage")
+        print(f"| {mib} MiB | {n} | {total:,} | {cat:.3f} s | {ccd:.3f} s | {ccd / cat:.2f}× | "
+              + (f"{cu[0]:.3f} s | {cu[0] / ccd:.2f}× | " if cu else "– | – | ")
+              + f"{med['ccdoctor'][1] / 1024:.1f} MiB |")
+    if len(rows) > 1:
+        base_mib, _, base_bytes, base_med = rows[0]
+        print("\nScaling (ccdoctor wall time per byte, relative to the smallest corpus):")
+        for mib, _, total, med in rows:
+            per = (med["ccdoctor"][0] / total) / (base_med["ccdoctor"][0] / base_bytes)
+            per_cat = (med["cat"][0] / total) / (base_med["cat"][0] / base_bytes)
+            print(f"- {mib} MiB: {per:.2f} (cat: {per_cat:.2f})")
+
+    # Memory with a 516 MiB line and the 87 MB file, against a corpus without them.
+    plain, _ = corpus(a.dir, 164, 0, "home-164-no-long-line")
+    hostile, _ = corpus(a.dir, 680, 516, "home-680-long-line")
+    print("\nPeak RSS (max over runs), the same shape with and without a 516 MiB line:")
+    for name, home in [("164 MiB with the 87 MB file", plain), ("680 MiB: the same plus one 516 MiB line", hostile)]:
+        timed([ccdoctor, "scan", "--format", "json", home])
+        runs = [timed([ccdoctor, "scan", "--format", "json", home]) for _ in range(a.runs)]
+        print(f"- {name}: {max(r for _, r in runs) / 1024:.1f} MiB, {statistics.median(w for w, _ in runs):.3f} s")
+
+
+if __name__ == "__main__":
+    main()
