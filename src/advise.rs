@@ -25,6 +25,8 @@ pub struct SettingsOut {
     /// The model advised for.
     pub model: Option<String>,
     pub model_source: String,
+    /// The settings files' `env`, merged, secrets redacted.
+    pub env: Vec<crate::settings::EnvEntry>,
 }
 
 /// The provider a model id implies, if its spelling says.
@@ -77,6 +79,7 @@ pub fn advise(
         provider_source,
         model: model_name.clone(),
         model_source,
+        env: settings.env.clone(),
     };
 
     let mut outputs: Vec<u64> = group.iter().map(|r| r.output).collect();

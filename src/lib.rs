@@ -12,6 +12,7 @@ pub mod exit_codes;
 pub mod models;
 pub mod progress;
 pub mod recommend;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod scan;

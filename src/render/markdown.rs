@@ -109,6 +109,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         }
         writeln!(out)?;
     }
+    if !report.settings.env.is_empty() {
+        writeln!(out, "### Settings env\n\n_As Claude Code merges it; secrets redacted._\n")?;
+        writeln!(out, "| Variable | Value | Set in |\n|---|---|---|")?;
+        for e in &report.settings.env {
+            writeln!(out, "| {} | {} | {} |", cell(&e.name), cell(&e.value), cell(&e.source))?;
+        }
+        writeln!(out)?;
+    }
     writeln!(out, "_{}_", cell(&quality_line(report)))?;
     if let Some(w) = &report.write {
         writeln!(out)?;

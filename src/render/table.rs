@@ -136,6 +136,15 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
         writeln!(out)?;
     }
 
+    if !report.settings.env.is_empty() {
+        writeln!(out, "{}", st.heading("Settings env (as Claude Code merges it; secrets redacted)"))?;
+        let mut t = table(&["Variable", "Value", "Set in"], &[]);
+        for e in &report.settings.env {
+            t.add_row(vec![escape_control(&e.name), escape_control(&e.value), escape_control(&e.source)]);
+        }
+        writeln!(out, "{t}\n")?;
+    }
+
     for c in &report.capped {
         writeln!(
             out,

@@ -260,7 +260,8 @@ pub fn parse(line: &[u8]) -> Result<Record<'_>, LineError> {
     let Ok(line) = simdutf8::basic::from_utf8(line) else {
         return Err(LineError::Utf8(std::str::from_utf8(line).err().map_or(0, |e| e.valid_up_to())));
     };
-    let trimmed = line.trim_ascii();
+    // JSON's whitespace only: a form feed is not blank, it makes the line malformed.
+    let trimmed = line.trim_matches([' ', '\t', '\n', '\r']);
     if trimmed.is_empty() {
         return Ok(Record::Other);
     }

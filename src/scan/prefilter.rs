@@ -170,31 +170,36 @@ impl Streaming {
         if self.error.is_some() {
             return;
         }
-        // UTF-8: the carried bytes joined with the chunk's start first, then the rest.
+        // UTF-8: first complete the character the previous chunk ended inside, then the rest.
         let control = bad_control_at(chunk);
-        let mut rest = chunk;
         let mut skipped = 0usize;
         if !self.utf8_tail.is_empty() {
             let had = self.utf8_tail.len();
-            let need = 4usize.saturating_sub(had).min(chunk.len());
+            // The tail starts with a lead byte (std reports incomplete sequences only so).
+            let width: usize = match self.utf8_tail[0] {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            let take = width.saturating_sub(had).min(chunk.len());
             let mut joined = std::mem::take(&mut self.utf8_tail);
-            joined.extend_from_slice(&chunk[..need]);
+            joined.extend_from_slice(&chunk[..take]);
+            let tail_at = offset as usize - had;
             match std::str::from_utf8(&joined) {
-                Ok(_) => skipped = need,
-                Err(e) if e.error_len().is_none() && need == chunk.len() => {
+                Ok(_) => skipped = take,
+                // Still incomplete: the chunk was shorter than the character.
+                Err(e) if e.error_len().is_none() => {
                     self.utf8_tail = joined;
                     self.error = earliest(None, control, offset as usize);
                     return;
                 }
-                Err(e) if e.valid_up_to() >= had => skipped = e.valid_up_to() - had,
-                Err(e) => {
-                    let at = (offset as usize + e.valid_up_to()).saturating_sub(had);
-                    self.error = Some(LineError::Utf8(at));
+                Err(_) => {
+                    self.error = Some(LineError::Utf8(tail_at));
                     return;
                 }
             }
-            rest = &chunk[skipped..];
         }
+        let rest = &chunk[skipped..];
         let utf8 = match utf8_error(rest) {
             None => None,
             Some(e) if e.error_len().is_none() => {
@@ -284,7 +289,7 @@ mod tests {
 
     #[test]
     fn streaming_agrees_with_the_whole_line_checks_at_every_chunk_size() {
-        let lines: [&[u8]; 8] = [
+        let lines: [&[u8]; 11] = [
             br#"{"type":"user","message":{"content":"caf\xc3\xa9 \xe2\x86\x92 ok"}}"#,
             b"{\"type\":\"user\",\"message\":\"\xe2\x86\"}",
             b"{\"x\":\"\x00\"}",
@@ -293,6 +298,10 @@ mod tests {
             br#"{"cut":"#,
             b"",
             b"{\"a\":\"\xf0\x9f\x98\x80\"}\xe2",
+            // Found by the fuzzer: a complete character, then an incomplete one, across chunks.
+            b"\n5oi\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef",
+            b"\xef\xbf\xbd\xef\xbf\xbd\xf0\x9f\x98\x80\xc3",
+            b"ab\xe2\x86\x92\xe2\x86",
         ];
         for line in lines {
             let whole = (is_candidate(line), check(line).map_err(|e| e.to_string()));

@@ -116,6 +116,18 @@ pub struct EffectiveSettings {
     pub max_thinking_tokens: Sourced<u64>,
     pub provider: Sourced<Provider>,
     pub model: Sourced<String>,
+    /// Every `env` variable the settings files set, as Claude Code merges them, with secrets
+    /// already redacted.
+    pub env: Vec<EnvEntry>,
+}
+
+/// One `env` variable of the settings, safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvEntry {
+    pub name: String,
+    /// The value, or `<redacted>` (see [`crate::redact`]).
+    pub value: String,
+    pub source: String,
 }
 
 /// One settings file's `env` values of interest and its `model`.
@@ -123,6 +135,8 @@ pub struct EffectiveSettings {
 struct FileValues {
     env: HashMap<&'static str, Value>,
     model: Option<String>,
+    /// Every `env` name with its value as it may be shown.
+    shown: Vec<(String, String)>,
 }
 
 /// Reads one settings file. A missing or blank file is `Ok(None)`; anything unusable is an
@@ -145,6 +159,7 @@ fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
                 out.env.insert(key, v.clone());
             }
         }
+        out.shown = env.iter().map(|(k, v)| (k.clone(), crate::redact::shown_value(k, v))).collect();
     }
     Ok(Some(out))
 }
@@ -180,7 +195,7 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
     // The shell environment is the lowest layer.
     let shell = FileValues {
         env: SHELL_KEYS.iter().filter_map(|k| sources.shell.get(*k).map(|v| (*k, Value::String(v.clone())))).collect(),
-        model: None,
+        ..FileValues::default()
     };
     layers.push(("environment".to_string(), shell));
 
@@ -201,7 +216,17 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
             None => Sourced::default(),
         }
     };
+    let mut env: Vec<EnvEntry> = Vec::new();
+    for (src, l) in &layers {
+        for (name, value) in &l.shown {
+            if !env.iter().any(|e| &e.name == name) {
+                env.push(EnvEntry { name: name.clone(), value: value.clone(), source: src.clone() });
+            }
+        }
+    }
+    env.sort_by(|a, b| a.name.cmp(&b.name));
     let mut eff = EffectiveSettings {
+        env,
         max_output_tokens: count(MAX_OUTPUT, &mut warnings),
         max_thinking_tokens: count(MAX_THINKING, &mut warnings),
         ..EffectiveSettings::default()

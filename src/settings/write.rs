@@ -28,6 +28,10 @@ pub enum WriteError {
     Busy { path: PathBuf, attempts: u32 },
     #[error("{0}: no ccdoctor backup beside it to revert to")]
     NoBackup(PathBuf),
+    #[error(
+        "{0}: the file is empty (Claude Code may be writing it); not changed: run again, or delete the file to have it created"
+    )]
+    Empty(PathBuf),
     #[error("nothing written: the recommendation has no value to set (see its advice)")]
     NoValue,
 }
@@ -38,7 +42,7 @@ impl WriteError {
     pub fn is_usage(&self) -> bool {
         match self {
             WriteError::File(FileError::Io { .. }) | WriteError::Busy { .. } | WriteError::NoValue => false,
-            WriteError::File(_) | WriteError::Edit { .. } | WriteError::NoBackup(_) => true,
+            WriteError::File(_) | WriteError::Edit { .. } | WriteError::NoBackup(_) | WriteError::Empty(_) => true,
         }
     }
 }
@@ -108,7 +112,15 @@ fn revert_command(path: &Path) -> String {
 pub fn check(path: &Path) -> Result<(), WriteError> {
     let real = atomic::real_path(path)?;
     let snap = atomic::read(&real)?;
-    edit::parse(snap.text(&real)?).map(|_| ()).map_err(|source| WriteError::Edit { path: path.to_path_buf(), source })
+    usable(path, &snap, snap.text(&real)?).map(|_| ())
+}
+
+/// Refuses an existing file that is blank (it may be half-written) or not a settings object.
+fn usable(path: &Path, snap: &Snapshot, text: &str) -> Result<(), WriteError> {
+    if snap.bytes.is_some() && text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(WriteError::Empty(path.to_path_buf()));
+    }
+    edit::parse(text).map(|_| ()).map_err(|source| WriteError::Edit { path: path.to_path_buf(), source })
 }
 
 /// Sets `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` to `value` (as a JSON string) in `path`.
@@ -139,6 +151,7 @@ pub fn set_max_output(
     for attempt in 0..ATTEMPTS {
         let snap = atomic::read(&real)?;
         let text = snap.text(&real)?;
+        usable(path, &snap, text)?;
         let edited = match &snap.bytes {
             None => edit::Edit { text: edit::new_document(MAX_OUTPUT, &value_text), old: None, changed: true },
             Some(_) => edit::set_env_string(text, MAX_OUTPUT, &value_text)

@@ -1,0 +1,61 @@
+//! The line parser, the classifier, the fast path's checks and the line reader on arbitrary
+//! bytes: no panic, and the fast path never disagrees with the parse where it must not.
+#![no_main]
+
+use std::io::Read;
+
+use ccdoctor::scan::classify::classify;
+use ccdoctor::scan::{line, prefilter, reader};
+use libfuzzer_sys::fuzz_target;
+
+/// Hands out the data in pieces of the sizes the data itself picks.
+struct Pieces<'a>(&'a [u8], usize);
+
+impl Read for Pieces<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(out.len()).min(1 + self.1 % 97);
+        self.1 = self.1.wrapping_mul(31).wrapping_add(7);
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    // The parser and the classifier take anything.
+    let parsed = line::parse(data);
+    let _ = classify(&String::from_utf8_lossy(data), data.first().map(|&b| u16::from(b) * 3), None);
+
+    // A line the full parse reads must pass the fast check (the check may pass more).
+    let checked = prefilter::check(data);
+    if parsed.is_ok() {
+        assert!(checked.is_ok(), "fast check rejects a valid line: {checked:?}");
+    }
+
+    // Streaming the line in pieces gives the whole-line verdicts.
+    let step = 1 + data.first().copied().unwrap_or(0) as usize;
+    let mut s = prefilter::Streaming::default();
+    for chunk in data.chunks(step) {
+        s.feed(chunk);
+    }
+    assert_eq!(s.candidate(), prefilter::is_candidate(data));
+    assert_eq!(s.finish().map_err(|e| e.to_string()), checked.map_err(|e| e.to_string()));
+
+    // The reader splits any bytes into lines that join back to them.
+    let mut joined = Vec::new();
+    let mut lines = 0u64;
+    let total = reader::for_each_line(Pieces(data, data.len()), &mut reader::Buffer::default(), |_| {}, |n, l| {
+        lines += 1;
+        assert_eq!(n, lines);
+        if let reader::Line::Whole(b) = l {
+            joined.extend_from_slice(b);
+            joined.push(b'\n');
+        }
+    })
+    .unwrap();
+    assert_eq!(total, data.len() as u64);
+    if !data.is_empty() && !data.ends_with(b"\n") {
+        joined.pop();
+    }
+    assert_eq!(joined, data);
+});
