@@ -14,6 +14,7 @@ measured within one run. Paste the output into BENCHMARKS.md.
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,21 @@ def corpus(dir_, mib, long_line_mib, name=None):
     return path, files
 
 
+def real_corpus(dir_):
+    """64 copies of ../shared/corpus/spotter-2.1.39 (real transcripts, MIT), when it is there:
+    1 GiB of real lines. Copies repeat message ids, so the report dedupes them; the reading
+    and parsing cost is that of 1 GiB."""
+    src = os.path.join(ROOT, "..", "shared", "corpus", "spotter-2.1.39", "projects")
+    if not os.path.isdir(src):
+        return None
+    home = os.path.join(dir_, "real-spotter-x64")
+    if not os.path.isdir(os.path.join(home, "projects")):
+        for i in range(64):
+            for p in os.listdir(src):
+                shutil.copytree(os.path.join(src, p), os.path.join(home, "projects", f"{p}-copy{i}"))
+    return home
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -63,6 +79,7 @@ def main():
         sh(["npm", "install", "--silent", "--prefix", os.path.join(a.dir, "ccusage"), CCUSAGE])
 
     sizes = [int(s) for s in a.sizes.split(",")]
+    real = real_corpus(a.dir)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"runs: {a.runs} of each command, alternating; medians; page cache warmed by one untimed run\n")
     rows = []
@@ -85,18 +102,34 @@ def main():
         med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in results.items()}
         rows.append((mib, len(files), total, med))
 
+    if real:
+        files = sorted(os.path.join(d, f) for d, _, fs in os.walk(real) for f in fs)
+        cmds = {"cat": (["cat"] + files, None), "ccdoctor": ([ccdoctor, "scan", "--format", "json", real], None)}
+        if not a.no_ccusage:
+            cmds["ccusage"] = ([ccusage, "claude", "daily", "--offline", "--json"], dict(os.environ, CLAUDE_CONFIG_DIR=real))
+        for cmd, env in cmds.values():
+            timed(cmd, env)
+        results = {k: [] for k in cmds}
+        for _ in range(a.runs):
+            for k, (cmd, env) in cmds.items():
+                results[k].append(timed(cmd, env))
+        med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in results.items()}
+        rows.append(("spotter ×64", len(files), sum(os.path.getsize(f) for f in files), med))
+
     print("| corpus | files | bytes | cat | ccdoctor | ccdoctor / cat | ccusage | ccusage / ccdoctor | ccdoctor peak RSS |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for mib, n, total, med in rows:
         cat, ccd = med["cat"][0], med["ccdoctor"][0]
         cu = med.get("ccusage")
-        print(f"| {mib} MiB | {n} | {total:,} | {cat:.3f} s | {ccd:.3f} s | {ccd / cat:.2f}× | "
+        name = f"{mib} MiB" if isinstance(mib, int) else mib
+        print(f"| {name} | {n} | {total:,} | {cat:.3f} s | {ccd:.3f} s | {ccd / cat:.2f}× | "
               + (f"{cu[0]:.3f} s | {cu[0] / ccd:.2f}× | " if cu else "– | – | ")
               + f"{med['ccdoctor'][1] / 1024:.1f} MiB |")
-    if len(rows) > 1:
-        base_mib, _, base_bytes, base_med = rows[0]
+    synthetic = [r for r in rows if isinstance(r[0], int)]
+    if len(synthetic) > 1:
+        base_mib, _, base_bytes, base_med = synthetic[0]
         print("\nScaling (ccdoctor wall time per byte, relative to the smallest corpus):")
-        for mib, _, total, med in rows:
+        for mib, _, total, med in synthetic:
             per = (med["ccdoctor"][0] / total) / (base_med["ccdoctor"][0] / base_bytes)
             per_cat = (med["cat"][0] / total) / (base_med["cat"][0] / base_bytes)
             print(f"- {mib} MiB: {per:.2f} (cat: {per_cat:.2f})")

@@ -112,6 +112,8 @@ fn logged_text_cannot_drive_the_terminal() {
             evil.replace('\u{1b}', "\\u001b").replace('\u{7}', "\\u0007"),
         ),
         "{\"bad\u{1b}[5m".to_string(),
+        // A model id with an escape sequence and a right-to-left override.
+        r#"{"type":"assistant","uuid":"m","requestId":"rm","message":{"id":"mm","model":"evil\u001b[31m\u202emodel","content":"x","usage":{"output_tokens":50}}}"#.to_string(),
     ];
     fs::write(project.join("s\u{1b}[1m.jsonl"), lines.join("\n")).unwrap();
     for format in ["table", "markdown", "json"] {
@@ -123,6 +125,11 @@ fn logged_text_cannot_drive_the_terminal() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         for (what, s) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
             assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{format} {what} holds a raw escape:\n{s}");
+            // JSON keeps text as data (serde_json escapes only control characters); the
+            // formats for people also escape right-to-left overrides.
+            if format != "json" || what == "stderr" {
+                assert!(!s.contains('\u{202e}'), "{format} {what} holds a bidi override:\n{s}");
+            }
         }
         assert!(r.stderr.contains("malformed line skipped"), "{}", r.stderr);
     }

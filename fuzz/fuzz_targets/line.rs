@@ -26,10 +26,15 @@ fuzz_target!(|data: &[u8]| {
     let parsed = line::parse(data);
     let _ = classify(&String::from_utf8_lossy(data), data.first().map(|&b| u16::from(b) * 3), None);
 
-    // A line the full parse reads must pass the fast check (the check may pass more).
+    // A line the full parse reads must pass the fast check (the check may pass more), and a
+    // line that holds something countable must be a candidate: what makes the fast path's
+    // report equal to the full parse's.
     let checked = prefilter::check(data);
-    if parsed.is_ok() {
+    if let Ok(record) = &parsed {
         assert!(checked.is_ok(), "fast check rejects a valid line: {checked:?}");
+        if !matches!(record, line::Record::Other) {
+            assert!(prefilter::is_candidate(data), "a countable line is not a candidate: {record:?}");
+        }
     }
 
     // Streaming the line in pieces gives the whole-line verdicts.

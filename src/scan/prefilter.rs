@@ -29,8 +29,74 @@ const CARRY: usize = RECOVERY_PREFIX.len() - 1;
 static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| NEEDLES.map(Finder::new));
 
 /// Whether the line may hold a response, an error or a recovery prompt.
+///
+/// Claude Code writes an event's scalar envelope fields (`parentUuid`, `cwd`, `sessionId`,
+/// `version`, `type`, …) before its nested ones, so the top-level `type` can usually be read
+/// off the line's start without parsing it: then only the needle that type can hold is
+/// searched for (none for `progress` and snapshot lines, a third of real transcripts). When
+/// the start does not tell, every needle is searched for.
 pub fn is_candidate(line: &[u8]) -> bool {
-    FINDERS.iter().any(|f| f.find(line).is_some())
+    Search::for_line(line).found(line)
+}
+
+/// Which needles a line can hold, from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// An assistant line: always parsed.
+    Always,
+    /// A line of another type that is never countable (progress, snapshots, …).
+    Never,
+    /// One needle: `"api_error"` for system lines, the recovery prompt for user lines.
+    One(usize),
+    /// The start does not tell.
+    All,
+}
+
+impl Search {
+    /// Decided on the line's first [`EARLY_TYPE_WINDOW`] bytes (or all of it, if shorter).
+    fn for_line(start: &[u8]) -> Self {
+        match early_type(start) {
+            Some(b"assistant") => Search::Always,
+            Some(b"system") => Search::One(1),
+            Some(b"user") => Search::One(2),
+            Some(_) => Search::Never,
+            None => Search::All,
+        }
+    }
+
+    fn found(self, hay: &[u8]) -> bool {
+        match self {
+            Search::Always => true,
+            Search::Never => false,
+            Search::One(i) => FINDERS[i].find(hay).is_some(),
+            Search::All => FINDERS.iter().any(|f| f.find(hay).is_some()),
+        }
+    }
+}
+
+/// How far into a line [`early_type`] looks.
+const EARLY_TYPE_WINDOW: usize = 4096;
+
+static TYPE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\":\""));
+
+/// The value of the line's top-level `type`, when the start of the line tells it cheaply:
+/// the first `"type":"` within [`EARLY_TYPE_WINDOW`] bytes, right after the opening `{` or a
+/// `,`, with no `{` or `[` before it (so it is a key of the top-level object: a quote inside a
+/// string is escaped, so the match cannot lie inside one), and a value without escapes.
+/// `None` when the start does not tell; the caller then searches for every needle.
+pub fn early_type(line: &[u8]) -> Option<&[u8]> {
+    let s = &line[..line.len().min(EARLY_TYPE_WINDOW)];
+    let open = s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
+    if s[open] != b'{' {
+        return None;
+    }
+    let at = TYPE_KEY.find(&s[open + 1..])? + open + 1;
+    if !matches!(s[at - 1], b'{' | b',') || memchr::memchr2(b'{', b'[', &s[open + 1..at]).is_some() {
+        return None;
+    }
+    let value = &s[at + 8..];
+    let end = memchr::memchr2(b'"', b'\\', value)?;
+    (value[end] == b'"').then(|| &value[..end])
 }
 
 /// The offset of the first invalid UTF-8 byte: `simdutf8` for the fast yes, `std` for where.
@@ -136,6 +202,9 @@ pub struct Streaming {
     utf8_tail: Vec<u8>,
     /// The previous chunk's last bytes, so a needle split across chunks is still found.
     window: Vec<u8>,
+    /// The line's first bytes, until the needles to look for are decided on them.
+    head: Vec<u8>,
+    search: Option<Search>,
 }
 
 impl Streaming {
@@ -145,15 +214,27 @@ impl Streaming {
         if chunk.is_empty() {
             return;
         }
-        if !self.candidate {
+        let mut rest = chunk;
+        if self.search.is_none() {
+            let take = rest.len().min(EARLY_TYPE_WINDOW - self.head.len());
+            self.head.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.head.len() == EARLY_TYPE_WINDOW {
+                self.decide();
+            }
+        }
+        if let Some(search) = self.search
+            && !self.candidate
+            && !rest.is_empty()
+        {
             let mut w = std::mem::take(&mut self.window);
-            let take = chunk.len().min(CARRY);
-            w.extend_from_slice(&chunk[..take]);
-            self.candidate = is_candidate(&w) || is_candidate(chunk);
+            let take = rest.len().min(CARRY);
+            w.extend_from_slice(&rest[..take]);
+            self.candidate = search.found(&w) || search.found(rest);
             // The last CARRY bytes seen so far.
-            if chunk.len() >= CARRY {
+            if rest.len() >= CARRY {
                 w.clear();
-                w.extend_from_slice(&chunk[chunk.len() - CARRY..]);
+                w.extend_from_slice(&rest[rest.len() - CARRY..]);
             } else {
                 w.drain(..w.len().saturating_sub(CARRY));
             }
@@ -211,9 +292,21 @@ impl Streaming {
         self.error = earliest(utf8, control, offset as usize);
     }
 
-    /// Whether the whole line may hold something countable.
+    /// Chooses the needles on the line's start and searches that start.
+    fn decide(&mut self) {
+        let search = Search::for_line(&self.head);
+        self.search = Some(search);
+        self.candidate = search.found(&self.head);
+        self.window = self.head[self.head.len().saturating_sub(CARRY)..].to_vec();
+    }
+
+    /// Whether the whole line may hold something countable (as [`is_candidate`] of the line).
     pub fn candidate(&self) -> bool {
-        self.candidate
+        match self.search {
+            Some(_) => self.candidate,
+            // A line shorter than the decision window: the window is the whole line.
+            None => Search::for_line(&self.head).found(&self.head),
+        }
     }
 
     /// The verdict of [`check`] for the whole line.
@@ -243,6 +336,66 @@ mod tests {
         }
         assert_eq!(s.bytes, line.len() as u64);
         (s.candidate(), s.finish())
+    }
+
+    #[test]
+    fn the_type_is_read_off_the_start_when_it_can_be() {
+        let t = |l: &str| early_type(l.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
+        assert_eq!(
+            t(r#"{"parentUuid":null,"isSidechain":false,"n":-1.5e3,"cwd":"C:\\x","type":"progress","data":{}}"#)
+                .as_deref(),
+            Some("progress")
+        );
+        assert_eq!(t(r#" {"type":"user"}"#).as_deref(), Some("user"));
+        // Spaced JSON (not what Claude Code writes) is not told.
+        assert_eq!(t(r#"{ "type" : "user" }"#), None);
+        // `"type":"` as a value, or after a nested value: not told.
+        assert_eq!(t(r#"{"a":"type","b":"type\":\"x"}"#), None);
+        assert_eq!(t(r#"{"a":[1],"type":"user"}"#), None);
+        // A nested value first, an escaped key or value, a non-string type: not told.
+        assert_eq!(t(r#"{"message":{"type":"assistant"},"type":"user"}"#), None);
+        assert_eq!(t(r#"{"\u0074ype":"assistant"}"#), None);
+        assert_eq!(t(r#"{"type":"\u0061ssistant"}"#), None);
+        assert_eq!(t(r#"{"type":42}"#), None);
+        assert_eq!(t(r#"{"a":1}"#), None);
+        assert_eq!(t("[1]"), None);
+        assert_eq!(t(r#"{"a":"unterminated"#), None);
+    }
+
+    #[test]
+    fn streaming_decides_on_the_same_start_as_the_whole_line() {
+        let pad = "x".repeat(2 * EARLY_TYPE_WINDOW);
+        let lines = [
+            format!(r#"{{"type":"progress","data":"{pad}","m":{{"type":"assistant"}}}}"#),
+            format!(r#"{{"type":"user","isMeta":true,"c":"{pad} Output token limit hit."}}"#),
+            format!(r#"{{"type":"user","c":"{pad}","r":"assistant"}}"#),
+            format!(r#"{{"m":{{"c":"{pad}"}},"type":"user","r":"assistant"}}"#),
+            format!(r#"{{"type":"system","c":"{pad}","subtype":"api_error"}}"#),
+        ];
+        for line in &lines {
+            let whole = is_candidate(line.as_bytes());
+            for chunk in [1, 7, 100, 4095, 4096, 4097, 5000, line.len()] {
+                let (c, _) = streamed(line.as_bytes(), chunk);
+                assert_eq!(c, whole, "{} in chunks of {chunk}", &line[..40]);
+            }
+        }
+        assert_eq!(
+            lines.iter().map(|l| is_candidate(l.as_bytes())).collect::<Vec<_>>(),
+            [false, true, false, true, true]
+        );
+    }
+
+    #[test]
+    fn candidates_by_type() {
+        // A progress line is never countable, whatever it quotes.
+        assert!(!is_candidate(br#"{"type":"progress","data":{"message":{"type":"assistant"}}}"#));
+        // A user line only through the recovery prompt; a system line only as api_error.
+        assert!(!is_candidate(br#"{"type":"user","message":{"content":[{"type":"tool_result","role":"assistant"}]}}"#));
+        assert!(is_candidate(br#"{"type":"user","isMeta":true,"message":{"content":"Output token limit hit. Go"}}"#));
+        assert!(!is_candidate(br#"{"type":"system","subtype":"local_command","content":"assistant"}"#));
+        assert!(is_candidate(br#"{"type":"system","subtype":"api_error"}"#));
+        // Type after a nested value: every needle.
+        assert!(is_candidate(br#"{"message":{"id":"m"},"type":"assistant"}"#));
     }
 
     #[test]
