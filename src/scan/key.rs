@@ -1,7 +1,8 @@
 //! Compact identities for the per-response index: ids and names are hashed to 128 bits
-//! (two SipHash-1-3 runs with fixed keys, so keys agree across threads and runs; a collision
-//! among a billion ids has odds below 10⁻²⁰), and repeated strings (projects, sessions,
-//! versions, models) are shared within a file instead of copied per response.
+//! (SipHash-1-3 with fixed keys for one half, FNV-1a for the other, so keys agree across
+//! threads and runs; two different ids collide only if both 64-bit hashes do), and repeated
+//! strings (projects, sessions, versions, models) are shared within a file instead of copied
+//! per response.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
@@ -15,13 +16,24 @@ pub type Key = u128;
 
 /// The key of a sequence of string parts (`None` parts count as absent, not empty).
 pub fn key(parts: &[Option<&str>]) -> Key {
-    let half = |seed: u8| {
-        let mut h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
-        seed.hash(&mut h);
-        parts.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+    let sip = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(parts);
+    let mut fnv = Fnv(0xcbf2_9ce4_8422_2325);
+    parts.hash(&mut fnv);
+    (u128::from(sip) << 64) | u128::from(fnv.0)
+}
+
+/// FNV-1a, 64 bits.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// Hashes a [`Key`] by taking its low half (it is already a hash): no second hash per lookup.
