@@ -44,6 +44,18 @@ fn hundred_megabyte_lines_use_bounded_memory() {
     writeln!(f, r#"","usage":{{"output_tokens":9}}}}}}"#).unwrap();
     writeln!(f, "{}", response("b", 200)).unwrap();
     drop(f);
+    // A debug log (text, not JSON) with a 100 MB line between two attempts.
+    let debug = t.path().join("home/debug");
+    fs::create_dir_all(&debug).unwrap();
+    let mut d = fs::File::create(debug.join("s.txt")).unwrap();
+    let attempt =
+        |k: u32| format!("2026-01-02T10:00:0{k}.000Z [ERROR] API error (attempt {k}/11): 429 429 Too many tokens\n");
+    d.write_all(attempt(1).as_bytes()).unwrap();
+    d.write_all(b"2026-01-02T10:00:02.000Z [DEBUG] ").unwrap();
+    filler(&mut d);
+    d.write_all(b"\n").unwrap();
+    d.write_all(attempt(3).as_bytes()).unwrap();
+    drop(d);
 
     let r: Run =
         ccdoctor(t.path()).args(["scan", "--json", t.path().join("home").to_str().unwrap()]).output().unwrap().into();
@@ -51,8 +63,9 @@ fn hundred_megabyte_lines_use_bounded_memory() {
     assert!(!r.stderr.contains("panicked"));
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["responses"]["count"], 2);
-    assert_eq!(v["scan"]["lines"], 4);
-    assert_eq!(v["scan"]["malformed_lines"], 0);
+    assert_eq!(v["scan"]["lines"], 4 + 3);
+    assert_eq!(v["scan"]["malformed_lines"], 0, "{}", r.stderr);
+    assert_eq!(v["errors"]["rate_limit"]["retries"], 2);
     assert_eq!(v["scan"]["long_lines_skipped"], 1);
     assert!(r.stderr.contains("s.jsonl:3: a line of 100 MiB"), "{}", r.stderr);
     let peak = children_peak_rss();
