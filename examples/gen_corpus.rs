@@ -124,6 +124,37 @@ fn base64ish(rng: &mut Rng, len: usize) -> String {
     String::from_utf8(v).expect("ASCII")
 }
 
+/// A JSON object whose keys keep the order they were inserted in.
+struct Event {
+    fields: Vec<(String, Value)>,
+    /// `type` of an assistant line, written after the body.
+    deferred_type: Option<String>,
+    tail: Vec<(String, Value)>,
+}
+
+impl Event {
+    fn insert(&mut self, key: String, value: Value) {
+        self.fields.push((key, value));
+    }
+
+    fn to_json(&self) -> Vec<u8> {
+        let ty = self.deferred_type.iter().map(|t| ("type".to_string(), Value::from(t.as_str())));
+        let all: Vec<(String, Value)> =
+            self.fields.iter().cloned().chain(ty).chain(self.tail.iter().cloned()).collect();
+        let mut out = b"{".to_vec();
+        for (i, (k, v)) in all.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend(serde_json::to_vec(k).expect("serializes"));
+            out.push(b':');
+            out.extend(serde_json::to_vec(v).expect("serializes"));
+        }
+        out.push(b'}');
+        out
+    }
+}
+
 struct Session<'a> {
     rng: &'a mut Rng,
     id: String,
@@ -151,29 +182,34 @@ impl Session<'_> {
         )
     }
 
-    fn envelope(&mut self, kind: &str) -> serde_json::Map<String, Value> {
+    /// An event in Claude Code's key order: the scalar envelope fields, then `type` (for an
+    /// assistant line, after `message` and `requestId`), the body, `uuid` and `timestamp`.
+    fn envelope(&mut self, kind: &str) -> Event {
         let uuid = self.rng.id();
-        let mut m = serde_json::Map::new();
-        m.insert("parentUuid".into(), self.parent.clone().map_or(Value::Null, Value::String));
-        m.insert("isSidechain".into(), Value::Bool(self.agent.is_some()));
-        m.insert("userType".into(), "external".into());
-        m.insert("cwd".into(), self.cwd.clone().into());
-        m.insert("sessionId".into(), self.id.clone().into());
-        m.insert("version".into(), self.version.into());
-        m.insert("gitBranch".into(), "main".into());
+        let mut e = Event { fields: Vec::new(), deferred_type: None, tail: Vec::new() };
+        e.insert("parentUuid".into(), self.parent.clone().map_or(Value::Null, Value::String));
+        e.insert("isSidechain".into(), Value::Bool(self.agent.is_some()));
+        e.insert("userType".into(), "external".into());
+        e.insert("cwd".into(), self.cwd.clone().into());
+        e.insert("sessionId".into(), self.id.clone().into());
+        e.insert("version".into(), self.version.into());
+        e.insert("gitBranch".into(), "main".into());
         if let Some(a) = &self.agent {
-            m.insert("agentId".into(), a.clone().into());
+            e.insert("agentId".into(), a.clone().into());
         }
-        m.insert("type".into(), kind.into());
-        m.insert("uuid".into(), uuid.clone().into());
+        if kind == "assistant" {
+            e.deferred_type = Some(kind.to_string());
+        } else {
+            e.insert("type".into(), kind.into());
+        }
         let ts = self.stamp();
-        m.insert("timestamp".into(), ts.into());
+        e.tail = vec![("uuid".into(), uuid.clone().into()), ("timestamp".into(), ts.into())];
         self.parent = Some(uuid);
-        m
+        e
     }
 
-    fn emit(&mut self, v: &serde_json::Map<String, Value>) {
-        let mut line = serde_json::to_vec(v).expect("serializes");
+    fn emit(&mut self, e: &Event) {
+        let mut line = e.to_json();
         line.push(b'\n');
         self.out.write_all(&line).expect("write");
         self.written += line.len() as u64;
@@ -305,10 +341,14 @@ impl Session<'_> {
                 self.emit(&e);
             }
             1 => {
-                let snap = json!({"type": "file-history-snapshot", "messageId": self.rng.id(),
-                                  "snapshot": {"trackedFileBackups": {"/src/a.rs": {"backupFileName": "x@v2", "version": 2}}}});
-                let map = snap.as_object().cloned().unwrap_or_default();
-                self.emit(&map);
+                let mut snap = Event { fields: Vec::new(), deferred_type: None, tail: Vec::new() };
+                snap.insert("type".into(), "file-history-snapshot".into());
+                snap.insert("messageId".into(), self.rng.id().into());
+                snap.insert(
+                    "snapshot".into(),
+                    json!({"trackedFileBackups": {"/src/a.rs": {"backupFileName": "x@v2", "version": 2}}}),
+                );
+                self.emit(&snap);
             }
             _ => {
                 let mut e = self.envelope("system");
