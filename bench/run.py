@@ -36,8 +36,10 @@ def timed(cmd, env=None):
     wall = time.perf_counter() - start
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
-    rss = next(int(l.split()[-1]) for l in p.stderr.splitlines() if "Maximum resident set size" in l)
-    return wall, rss
+    field = lambda name: next(l.split(": ")[-1] for l in p.stderr.splitlines() if name in l)
+    rss = int(field("Maximum resident set size"))
+    cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
+    return wall, rss, cpu
 
 
 def corpus(dir_, mib, long_line_mib, name=None):
@@ -99,7 +101,8 @@ def main():
         for _ in range(a.runs):
             for k, (cmd, env) in cmds.items():
                 results[k].append(timed(cmd, env))
-        med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in results.items()}
+        med = {k: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v), statistics.median(c for _, _, c in v))
+               for k, v in results.items()}
         rows.append((mib, len(files), total, med))
 
     if real:
@@ -113,7 +116,8 @@ def main():
         for _ in range(a.runs):
             for k, (cmd, env) in cmds.items():
                 results[k].append(timed(cmd, env))
-        med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in results.items()}
+        med = {k: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v), statistics.median(c for _, _, c in v))
+               for k, v in results.items()}
         rows.append(("spotter ×64", len(files), sum(os.path.getsize(f) for f in files), med))
 
     print("| corpus | files | bytes | cat | ccdoctor | ccdoctor / cat | ccusage | ccusage / ccdoctor | ccdoctor peak RSS |")
@@ -128,11 +132,11 @@ def main():
     synthetic = [r for r in rows if isinstance(r[0], int)]
     if len(synthetic) > 1:
         base_mib, _, base_bytes, base_med = synthetic[0]
-        print("\nScaling (ccdoctor wall time per byte, relative to the smallest corpus):")
+        print("\nScaling: time per byte relative to the smallest corpus, wall (CPU = user + system):")
         for mib, _, total, med in synthetic:
-            per = (med["ccdoctor"][0] / total) / (base_med["ccdoctor"][0] / base_bytes)
-            per_cat = (med["cat"][0] / total) / (base_med["cat"][0] / base_bytes)
-            print(f"- {mib} MiB: {per:.2f} (cat: {per_cat:.2f})")
+            rel = lambda k, i: (med[k][i] / total) / (base_med[k][i] / base_bytes)
+            print(f"- {mib} MiB: ccdoctor {rel('ccdoctor', 0):.2f} ({rel('ccdoctor', 2):.2f}), "
+                  f"cat {rel('cat', 0):.2f} ({rel('cat', 2):.2f})")
 
     # Memory with a 516 MiB line and the 87 MB file, against a corpus without them.
     plain, _ = corpus(a.dir, 164, 0, "home-164-no-long-line")
@@ -141,7 +145,7 @@ def main():
     for name, home in [("164 MiB with the 87 MB file", plain), ("680 MiB: the same plus one 516 MiB line", hostile)]:
         timed([ccdoctor, "scan", "--format", "json", home])
         runs = [timed([ccdoctor, "scan", "--format", "json", home]) for _ in range(a.runs)]
-        print(f"- {name}: {max(r for _, r in runs) / 1024:.1f} MiB, {statistics.median(w for w, _ in runs):.3f} s")
+        print(f"- {name}: {max(r for _, r, _ in runs) / 1024:.1f} MiB, {statistics.median(w for w, _, _ in runs):.3f} s")
 
 
 if __name__ == "__main__":
