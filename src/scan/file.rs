@@ -77,7 +77,7 @@ pub struct Buffers {
 }
 
 /// Reads one file. Never fails: problems become warnings and counts. `full_parse` parses every
-/// transcript line instead of only the candidates (see [`prefilter`](super::prefilter));
+/// transcript line instead of only the candidates (see [`super::prefilter`]);
 /// `progress` is told how many bytes each read brought.
 pub fn read(input: &Input, full_parse: bool, buffers: &mut Buffers, progress: &dyn Fn(u64)) -> FileResult {
     let file = match File::open(&input.path) {

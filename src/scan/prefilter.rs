@@ -2,7 +2,8 @@
 //!
 //! Only three kinds of line do: `"type":"assistant"` lines (responses and final errors),
 //! `"subtype":"api_error"` lines (retries) and the meta `Output token limit hit.` prompt. A
-//! line with none of those byte strings is not parsed; it is only checked, in one pass each
+//! line with none of those byte strings, or whose top-level `type` (read off its start, see
+//! [`early_type`]) cannot hold the ones it has, is not parsed; it is only checked, in one pass each
 //! for UTF-8 and control bytes, for the ways real files break: invalid UTF-8, NUL or other
 //! control bytes (a crash that left zeros), and a line that does not start with `{` and end
 //! with `}` (a write cut short). A line broken only in its middle passes this check: the full
@@ -75,7 +76,7 @@ impl Search {
 }
 
 /// How far into a line [`early_type`] looks.
-const EARLY_TYPE_WINDOW: usize = 4096;
+pub const EARLY_TYPE_WINDOW: usize = 4096;
 
 static TYPE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"type\":\""));
 

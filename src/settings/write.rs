@@ -1,7 +1,7 @@
 //! `--write`, `--dry-run` and `--revert`: put a value into a settings file's `env`, or put
 //! the newest backup back, as carefully as a package manager edits a config.
 //!
-//! A write reads the file, edits the text ([`edit`](super::edit)), stages the result beside
+//! A write reads the file, edits the text ([`super::edit`]), stages the result beside
 //! it, backs up the exact bytes it read, then checks that the file still holds those bytes
 //! before renaming over it. If something (Claude Code itself) changed the file meanwhile, the
 //! change is redone on the new contents, a few times, and then given up rather than clobbered.
