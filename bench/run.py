@@ -84,17 +84,15 @@ def main():
     real = real_corpus(a.dir)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"runs: {a.runs} of each command, alternating; medians; page cache warmed by one untimed run\n")
-    rows = []
-    for mib in sizes:
-        home, files = corpus(a.dir, mib, 32)
-        total = sum(os.path.getsize(f) for f in files)
+    def measure(name, home, with_ccusage):
+        """Times cat, ccdoctor (and ccusage) on one corpus, alternately; one row of the table."""
+        files = sorted(os.path.join(d, f) for d, _, fs in os.walk(home) for f in fs)
         cmds = {
             "cat": (["cat"] + files, None),
             "ccdoctor": ([ccdoctor, "scan", "--format", "json", home], None),
         }
-        if not a.no_ccusage and mib == max(sizes):
-            env = dict(os.environ, CLAUDE_CONFIG_DIR=home)
-            cmds["ccusage"] = ([ccusage, "claude", "daily", "--offline", "--json"], env)
+        if with_ccusage:
+            cmds["ccusage"] = ([ccusage, "claude", "daily", "--offline", "--json"], dict(os.environ, CLAUDE_CONFIG_DIR=home))
         for cmd, env in cmds.values():
             timed(cmd, env)  # warm the page cache and the binaries
         results = {k: [] for k in cmds}
@@ -103,22 +101,11 @@ def main():
                 results[k].append(timed(cmd, env))
         med = {k: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v), statistics.median(c for _, _, c in v))
                for k, v in results.items()}
-        rows.append((mib, len(files), total, med))
+        return (name, len(files), sum(os.path.getsize(f) for f in files), med)
 
+    rows = [measure(mib, corpus(a.dir, mib, 32)[0], not a.no_ccusage and mib == max(sizes)) for mib in sizes]
     if real:
-        files = sorted(os.path.join(d, f) for d, _, fs in os.walk(real) for f in fs)
-        cmds = {"cat": (["cat"] + files, None), "ccdoctor": ([ccdoctor, "scan", "--format", "json", real], None)}
-        if not a.no_ccusage:
-            cmds["ccusage"] = ([ccusage, "claude", "daily", "--offline", "--json"], dict(os.environ, CLAUDE_CONFIG_DIR=real))
-        for cmd, env in cmds.values():
-            timed(cmd, env)
-        results = {k: [] for k in cmds}
-        for _ in range(a.runs):
-            for k, (cmd, env) in cmds.items():
-                results[k].append(timed(cmd, env))
-        med = {k: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v), statistics.median(c for _, _, c in v))
-               for k, v in results.items()}
-        rows.append(("spotter ×64", len(files), sum(os.path.getsize(f) for f in files), med))
+        rows.append(measure("spotter ×64", real, not a.no_ccusage))
 
     print("| corpus | files | bytes | cat | ccdoctor | ccdoctor / cat | ccusage | ccusage / ccdoctor | ccdoctor peak RSS |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -170,16 +170,7 @@ struct Session<'a> {
 impl Session<'_> {
     fn stamp(&mut self) -> String {
         self.clock += 1_000 + self.rng.below(20_000) as i64;
-        let t = self.clock;
-        let (days, ms) = (t.div_euclid(86_400_000), t.rem_euclid(86_400_000));
-        let (y, m, d) = civil(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-            ms / 3_600_000,
-            ms / 60_000 % 60,
-            ms / 1000 % 60,
-            ms % 1000
-        )
+        ccdoctor::time::iso_timestamp(self.clock)
     }
 
     /// An event in Claude Code's key order: the scalar envelope fields, then `type` (for an
@@ -410,18 +401,6 @@ impl Session<'_> {
             self.emit(&e);
         }
     }
-}
-
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 struct Args {

@@ -95,6 +95,19 @@ pub fn day_of(t: EpochMs) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The UTC instant as Claude Code writes it: `2026-01-21T06:20:33.873Z`.
+pub fn iso_timestamp(t: EpochMs) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(MS_PER_DAY));
+    let ms = t.rem_euclid(MS_PER_DAY);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
 /// The UTC instant as `YYYYMMDDTHHMMSS` (for file names that sort by time).
 pub fn compact_stamp(t: EpochMs) -> String {
     let (y, m, d) = civil_from_days(t.div_euclid(MS_PER_DAY));
@@ -122,6 +135,13 @@ pub fn minute_of(t: EpochMs) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_timestamp_round_trips() {
+        for s in ["1970-01-01T00:00:00.000Z", "2026-01-21T06:20:33.873Z", "2024-02-29T23:59:59.999Z"] {
+            assert_eq!(iso_timestamp(parse_timestamp(s).unwrap()), s);
+        }
+    }
 
     #[test]
     fn compact_stamp_of_known_instants() {
