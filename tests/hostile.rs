@@ -191,6 +191,31 @@ fn hostile_settings_are_named_and_never_written() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn an_unreadable_settings_file_is_named_and_never_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let h = home(t.path());
+    fs::write(h.join("projects/p/s.jsonl"), response("a", 4000) + "\n").unwrap();
+    let path = h.join("settings.json");
+    fs::write(&path, "{\"env\": {}}").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&path).is_ok() {
+        eprintln!("running as root: permissions do not stop reads, nothing to test here");
+        return;
+    }
+    let (r, v) = scan(&h, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(v["responses"]["count"], 1);
+    assert!(r.stderr.contains("settings.json: cannot read settings"), "{}", r.stderr);
+    let (r, _) = scan(&h, &["--write"]);
+    assert_eq!(r.code, 2, "a settings file it cannot use: {}", r.stderr);
+    assert!(r.stderr.contains("settings.json"), "{}", r.stderr);
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "{\"env\": {}}");
+}
+
 #[test]
 fn secrets_in_settings_never_reach_any_output() {
     let t = tempfile::tempdir().unwrap();

@@ -142,7 +142,10 @@ struct FileValues {
 /// Reads one settings file. A missing or blank file is `Ok(None)`; anything unusable is an
 /// error message for a warning.
 fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
-    let snap = atomic::read(path).map_err(|e| e.reason())?;
+    let snap = atomic::read(path).map_err(|e| match e {
+        atomic::FileError::Io { .. } => format!("cannot read settings: {}", e.reason()),
+        other => other.reason(),
+    })?;
     if snap.bytes.is_none() {
         return Ok(None);
     }

@@ -41,7 +41,10 @@ impl WriteError {
     /// while doing the work (exit 1).
     pub fn is_usage(&self) -> bool {
         match self {
-            WriteError::File(FileError::Io { .. }) | WriteError::Busy { .. } | WriteError::NoValue => false,
+            // A file ccdoctor may not read or write is one it cannot use; other I/O errors are
+            // failures while working.
+            WriteError::File(FileError::Io { source, .. }) => source.kind() == std::io::ErrorKind::PermissionDenied,
+            WriteError::Busy { .. } | WriteError::NoValue => false,
             WriteError::File(_) | WriteError::Edit { .. } | WriteError::NoBackup(_) | WriteError::Empty(_) => true,
         }
     }
