@@ -25,8 +25,8 @@ fn chars(s: &str) -> u64 {
     s.chars().count() as u64
 }
 
-/// Visitor methods that consume a scalar or an array and return `None` (not measurable).
-macro_rules! reject_scalars_and_arrays {
+/// Visitor methods that consume a number, a boolean or `null` and return `None`.
+macro_rules! reject_scalars {
     ($t:ty) => {
         fn visit_bool<E>(self, _: bool) -> Result<$t, E> {
             Ok(None)
@@ -43,6 +43,12 @@ macro_rules! reject_scalars_and_arrays {
         fn visit_unit<E>(self) -> Result<$t, E> {
             Ok(None)
         }
+    };
+}
+
+/// The same for an array (its elements are consumed).
+macro_rules! reject_arrays {
+    ($t:ty) => {
         fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<$t, A::Error> {
             while a.next_element::<IgnoredAny>()?.is_some() {}
             Ok(None)
@@ -50,10 +56,9 @@ macro_rules! reject_scalars_and_arrays {
     };
 }
 
-/// The same, objects included.
-macro_rules! reject_all {
+/// The same for an object.
+macro_rules! reject_maps {
     ($t:ty) => {
-        reject_scalars_and_arrays!($t);
         fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<$t, A::Error> {
             while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             Ok(None)
@@ -61,18 +66,27 @@ macro_rules! reject_all {
     };
 }
 
+/// Anything but a string.
+macro_rules! reject_all {
+    ($t:ty) => {
+        reject_scalars!($t);
+        reject_arrays!($t);
+        reject_maps!($t);
+    };
+}
+
 impl<'de> Deserialize<'de> for Content {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Content;
+            type Value = Option<ContentSize>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("message content")
             }
-            fn visit_str<E>(self, s: &str) -> Result<Content, E> {
-                Ok(Content(ContentSize { chars: chars(s), tool_uses: 0 }))
+            fn visit_str<E>(self, s: &str) -> Result<Option<ContentSize>, E> {
+                Ok(Some(ContentSize { chars: chars(s), tool_uses: 0 }))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Content, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Option<ContentSize>, A::Error> {
                 let mut total = Some(ContentSize::default());
                 while let Some(block) = a.next_element::<Block>()? {
                     total = match (total, block.0) {
@@ -83,29 +97,12 @@ impl<'de> Deserialize<'de> for Content {
                         _ => None,
                     };
                 }
-                Ok(Content(total.unwrap_or_default()))
+                Ok(total)
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Content, E> {
-                Ok(Content::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Content, E> {
-                Ok(Content::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Content, E> {
-                Ok(Content::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Content, E> {
-                Ok(Content::default())
-            }
-            fn visit_unit<E>(self) -> Result<Content, E> {
-                Ok(Content::default())
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Content, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Content::default())
-            }
+            reject_scalars!(Option<ContentSize>);
+            reject_maps!(Option<ContentSize>);
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V).map(|size| Content(size.unwrap_or_default()))
     }
 }
 
@@ -115,44 +112,34 @@ struct Lenient<'de>(Option<Option<Cow<'de, str>>>);
 
 impl<'de> Deserialize<'de> for Lenient<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        type Out<'de> = Option<Option<Cow<'de, str>>>;
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Out<'de>;
+            type Value = Option<Cow<'de, str>>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Some(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Some(Cow::Owned(s.to_string())))
+            }
+            reject_all!(Option<Cow<'de, str>>);
+        }
+        struct Opt;
+        impl<'de> Visitor<'de> for Opt {
+            type Value = Option<Option<Cow<'de, str>>>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a string or null")
             }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Out<'de>, E> {
-                Ok(Some(Some(Cow::Borrowed(s))))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Out<'de>, E> {
-                Ok(Some(Some(Cow::Owned(s.to_string()))))
-            }
-            fn visit_unit<E>(self) -> Result<Out<'de>, E> {
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
                 Ok(Some(None))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Out<'de>, E> {
-                Ok(None)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Out<'de>, E> {
-                Ok(None)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Out<'de>, E> {
-                Ok(None)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Out<'de>, E> {
-                Ok(None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Out<'de>, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(None)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Out<'de>, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(None)
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(V).map(|s| s.map(Some))
             }
         }
-        d.deserialize_any(V).map(Lenient)
+        d.deserialize_option(Opt).map(Lenient)
     }
 }
 
@@ -204,7 +191,8 @@ impl<'de> Deserialize<'de> for Block {
             fn visit_str<E>(self, _: &str) -> Result<Option<ContentSize>, E> {
                 Ok(None)
             }
-            reject_scalars_and_arrays!(Option<ContentSize>);
+            reject_scalars!(Option<ContentSize>);
+            reject_arrays!(Option<ContentSize>);
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Option<ContentSize>, A::Error> {
                 let mut ok = true;
                 let mut kind: Option<Option<Cow<'de, str>>> = None;

@@ -33,7 +33,7 @@ pub struct Edit {
     pub changed: bool,
 }
 
-pub fn kind_of(v: &Value) -> &'static str {
+fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -86,6 +86,23 @@ pub struct WriteOutcome {
     pub undo: Option<String>,
 }
 
+impl WriteOutcome {
+    /// An outcome for `path` (which resolves to `real`) with nothing recorded yet.
+    fn new(action: Action, path: &Path, real: &Path) -> Self {
+        Self {
+            action,
+            path: display(path),
+            link_target: (real != path).then(|| display(real)),
+            key: MAX_OUTPUT,
+            old: None,
+            new: None,
+            backup: None,
+            notes: Vec::new(),
+            undo: None,
+        }
+    }
+}
+
 fn display(p: &Path) -> String {
     escape_control(&p.display().to_string())
 }
@@ -140,17 +157,8 @@ pub fn set_max_output(
 ) -> Result<WriteOutcome, WriteError> {
     let real = atomic::real_path(path)?;
     let value_text = value.to_string();
-    let mut outcome = WriteOutcome {
-        action: Action::DryRun,
-        path: display(path),
-        link_target: (real != path).then(|| display(&real)),
-        key: MAX_OUTPUT,
-        old: None,
-        new: Some(format!("\"{value_text}\"")),
-        backup: None,
-        notes: Vec::new(),
-        undo: None,
-    };
+    let mut outcome = WriteOutcome::new(Action::DryRun, path, &real);
+    outcome.new = Some(format!("\"{value_text}\""));
     for attempt in 0..ATTEMPTS {
         let snap = atomic::read(&real)?;
         let text = snap.text(&real)?;
@@ -206,17 +214,8 @@ pub fn revert(path: &Path, stamp: &str) -> Result<WriteOutcome, WriteError> {
     let backup = super::backup::newest(path).ok_or_else(|| WriteError::NoBackup(path.to_path_buf()))?;
     let saved = atomic::read(&backup)?;
     let bytes = saved.bytes.clone().unwrap_or_default();
-    let mut outcome = WriteOutcome {
-        action: Action::Unchanged,
-        path: display(path),
-        link_target: (real != path).then(|| display(&real)),
-        key: MAX_OUTPUT,
-        old: None,
-        new: None,
-        backup: Some(display(&backup)),
-        notes: Vec::new(),
-        undo: None,
-    };
+    let mut outcome = WriteOutcome::new(Action::Unchanged, path, &real);
+    outcome.backup = Some(display(&backup));
     let current = atomic::read(&real)?;
     if current.bytes.as_deref() == Some(&bytes[..]) {
         outcome.notes.push("the file already holds the backup's contents; nothing written".into());
