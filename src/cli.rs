@@ -113,8 +113,8 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["write", "dry_run"], help_heading = "Settings file")]
     pub revert: bool,
 
-    /// Parse every transcript line instead of only those that can hold a response or an
-    /// error (slower; for checking the fast path).
+    /// Parse every transcript line with serde_json alone, instead of only those that can hold
+    /// a response or an error with the fast reader (slower; for checking the fast path).
     #[arg(long, hide = true)]
     pub full_parse: bool,
 

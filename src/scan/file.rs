@@ -233,7 +233,8 @@ impl<'i> Accumulator<'i> {
             }
             return;
         }
-        let record = match line::parse(bytes) {
+        let parsed = if self.full_parse { line::parse_plain(bytes) } else { line::parse(bytes) };
+        let record = match parsed {
             Ok(r) => r,
             Err(e) => return self.malformed(line_no, &e),
         };

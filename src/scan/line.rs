@@ -14,6 +14,8 @@ use super::classify::{ErrorKind, classify};
 use super::content::Content;
 use crate::estimate::ContentSize;
 
+mod skim;
+
 /// A token count read leniently: numbers, numeric strings and fractions are accepted;
 /// negative numbers, `null` and other shapes read as "not stated" rather than spoiling the
 /// line.
@@ -255,7 +257,19 @@ pub enum LineError {
 }
 
 /// Parses one line (without its line ending). Blank lines are `Ok(Record::Other)`.
+///
+/// The common well-formed line is read by [`skim`], the rest by serde_json; the result is
+/// the same as [`parse_plain`]'s.
 pub fn parse(line: &[u8]) -> Result<Record<'_>, LineError> {
+    parse_with(line, true)
+}
+
+/// [`parse`] with serde_json alone: the reference (`--full-parse`).
+pub fn parse_plain(line: &[u8]) -> Result<Record<'_>, LineError> {
+    parse_with(line, false)
+}
+
+fn parse_with(line: &[u8], skim: bool) -> Result<Record<'_>, LineError> {
     // The whole line must be UTF-8, including parts the scan would skip.
     let Ok(line) = simdutf8::basic::from_utf8(line) else {
         return Err(LineError::Utf8(std::str::from_utf8(line).err().map_or(0, |e| e.valid_up_to())));
@@ -269,6 +283,9 @@ pub fn parse(line: &[u8]) -> Result<Record<'_>, LineError> {
         // Still a JSON error if it is not JSON at all; a valid non-object is just odd.
         serde_json::from_str::<IgnoredAny>(trimmed)?;
         return Err(LineError::NotObject);
+    }
+    if skim && let Some(raw) = skim::raw_line(trimmed) {
+        return Ok(interpret(raw, trimmed));
     }
     let raw: RawLine<'_> = serde_json::from_str(trimmed)?;
     Ok(interpret(raw, trimmed))

@@ -1,0 +1,775 @@
+//! A hand-written reader of the common transcript line, for the fast path: the same
+//! [`RawLine`] serde_json would build, read with a SIMD search for the end of each string
+//! instead of serde_json's 8-byte steps, and without unescaping or copying the content it
+//! only measures.
+//!
+//! It reads the well-formed lines Claude Code writes and gives up (`None`) on anything else:
+//! an escape in a key or a `\u` escape of a surrogate, a number other than a plain
+//! non-negative integer where a count is read, a value of an unexpected type, a repeated
+//! field, nesting deeper than [`MAX_DEPTH`], any syntax error. The caller then parses the line
+//! with serde_json, so every line gets serde_json's verdict: when this reader gives a
+//! `RawLine`, serde_json accepts the line and builds an equal one (checked by the tests
+//! below, `tests/properties.rs` and the `line` fuzz target).
+
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
+
+use super::{Count, RawCacheCreation, RawLine, RawMessage, RawUsage};
+use crate::estimate::ContentSize;
+use crate::scan::content::Content;
+
+/// Containers nested deeper than this are left to serde_json (whose limit is 128).
+pub const MAX_DEPTH: u32 = 64;
+
+/// Reads a line already known to be UTF-8 and trimmed; `None` when it is not the plain kind.
+pub fn raw_line(line: &str) -> Option<RawLine<'_>> {
+    let mut c = Cursor { s: line, b: line.as_bytes(), i: 0, depth: 0 };
+    let raw = c.top()?;
+    c.ws();
+    (c.i == c.b.len()).then_some(raw)
+}
+
+/// A JSON string's raw text between its quotes.
+#[derive(Clone, Copy)]
+struct JStr<'a> {
+    raw: &'a str,
+    /// Characters the escapes take beyond the one each stands for (0: no escape).
+    extra: u64,
+    escaped: bool,
+}
+
+impl<'a> JStr<'a> {
+    /// Characters of the unescaped string.
+    fn chars(self) -> u64 {
+        self.raw.chars().count() as u64 - self.extra
+    }
+
+    /// The unescaped string: borrowed when it has no escape, as serde_json does.
+    fn value(self, quoted: &'a str) -> Option<Cow<'a, str>> {
+        if !self.escaped {
+            return Some(Cow::Borrowed(self.raw));
+        }
+        serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
+    }
+}
+
+/// Field sets: a bit per field, to refuse repeated ones as serde's derive does.
+struct Seen(u32);
+
+impl Seen {
+    fn first(&mut self, bit: u32) -> Option<()> {
+        let m = 1 << bit;
+        if self.0 & m != 0 {
+            return None;
+        }
+        self.0 |= m;
+        Some(())
+    }
+}
+
+struct Cursor<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    depth: u32,
+}
+
+impl<'a> Cursor<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.i += 1)
+    }
+
+    /// Eats `literal` (after whitespace).
+    fn literal(&mut self, literal: &[u8]) -> Option<()> {
+        self.ws();
+        self.b[self.i..].starts_with(literal).then(|| self.i += literal.len())
+    }
+
+    /// A string; the cursor is on its opening quote (after whitespace).
+    fn string(&mut self) -> Option<JStr<'a>> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let (mut extra, mut escaped) = (0, false);
+        // The special bytes of the block at `base`, at or after the cursor.
+        let mut base = start;
+        let mut m = Masks::of(&self.b[base..]);
+        loop {
+            let special = m.quote | m.backslash | m.control;
+            if special == 0 {
+                base += BLOCK;
+                if base >= self.b.len() {
+                    return None;
+                }
+                m = Masks::of(&self.b[base..]);
+                continue;
+            }
+            let bit = special & special.wrapping_neg();
+            let at = base + bit.trailing_zeros() as usize;
+            if m.quote & bit != 0 {
+                self.i = at + 1;
+                return Some(JStr { raw: &self.s[start..at], extra, escaped });
+            }
+            if m.control & bit != 0 {
+                return None;
+            }
+            escaped = true;
+            let next = match *self.b.get(at + 1)? {
+                b'u' => {
+                    let hex = self.b.get(at + 2..at + 6)?;
+                    let code = hex.iter().try_fold(0u32, |n, &h| Some(n * 16 + (h as char).to_digit(16)?))?;
+                    // Surrogates (paired or lone) are left to serde_json.
+                    if (0xD800..=0xDFFF).contains(&code) {
+                        return None;
+                    }
+                    extra += 5;
+                    at + 6
+                }
+                c if SHORT_ESCAPE[usize::from(c)] => {
+                    extra += 1;
+                    at + 2
+                }
+                _ => return None,
+            };
+            if next - base < BLOCK {
+                m.keep_from(next - base);
+            } else {
+                base = next;
+                m = Masks::of(self.b.get(base..)?);
+            }
+        }
+    }
+
+    /// A string with its unescaped value.
+    fn string_value(&mut self) -> Option<(JStr<'a>, Cow<'a, str>)> {
+        self.ws();
+        let start = self.i;
+        let s = self.string()?;
+        Some((s, s.value(&self.s[start..self.i])?))
+    }
+
+    /// An object key (without escapes) and its colon.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        let k = self.string()?;
+        if k.escaped {
+            return None;
+        }
+        self.eat(b':')?;
+        Some(k.raw.as_bytes())
+    }
+
+    /// Walks an object's members, calling `member` with each key and the cursor on its
+    /// value; `member` must consume the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+        } else {
+            loop {
+                let key = self.key()?;
+                member(self, key)?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// Walks an array's elements the same way.
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.enter()?;
+        if self.peek()? == b']' {
+            self.i += 1;
+        } else {
+            loop {
+                element(self)?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b']' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// Any value, validated and skipped.
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|c, _| c.skip()),
+            b'[' => self.array(Self::skip),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number().map(drop),
+            _ => None,
+        }
+    }
+
+    /// Any value's raw text, as serde_json's `RawValue` holds it.
+    fn raw_value(&mut self) -> Option<&'a str> {
+        self.ws();
+        let start = self.i;
+        self.skip()?;
+        Some(&self.s[start..self.i])
+    }
+
+    /// A JSON number; its value when it is a plain non-negative integer that fits in u64.
+    fn number(&mut self) -> Option<Option<u64>> {
+        let negative = self.b[self.i] == b'-';
+        if negative {
+            self.i += 1;
+        }
+        let digits = |c: &mut Self| {
+            let from = c.i;
+            while c.b.get(c.i).is_some_and(u8::is_ascii_digit) {
+                c.i += 1;
+            }
+            c.i - from
+        };
+        let int_start = self.i;
+        match digits(self) {
+            0 => return None,
+            n if n > 1 && self.b[int_start] == b'0' => return None,
+            _ => {}
+        }
+        let int_end = self.i;
+        let mut plain = !negative;
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return None;
+            }
+            plain = false;
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+            plain = false;
+        }
+        // Exponents and fractions are numbers serde_json may read differently (or refuse as
+        // out of range): a count holding one is left to it.
+        Some(if plain { self.s[int_start..int_end].parse().ok() } else { None })
+    }
+
+    /// A string-or-null field (serde: `Option<Cow<str>>` read with `deserialize_str`).
+    fn opt_str(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(None);
+        }
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.string_value().map(|(_, v)| Some(v))
+    }
+
+    fn opt_bool(&mut self) -> Option<Option<bool>> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| Some(true)),
+            b'f' => self.literal(b"false").map(|()| Some(false)),
+            b'n' => self.literal(b"null").map(|()| None),
+            _ => None,
+        }
+    }
+
+    /// A token count: a plain integer or `null`; anything else is left to serde_json.
+    fn count(&mut self) -> Option<Count> {
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| Count(None)),
+            b'0'..=b'9' => Some(Count(Some(self.number()??))),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is `null` (consumed) rather than the object that follows.
+    fn null_instead_of_object(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| true),
+            b'{' => Some(false),
+            _ => None,
+        }
+    }
+
+    fn top(&mut self) -> Option<RawLine<'a>> {
+        let mut raw = RawLine {
+            kind: None,
+            subtype: None,
+            uuid: None,
+            session_id: None,
+            timestamp: None,
+            version: None,
+            cwd: None,
+            is_sidechain: None,
+            agent_id: None,
+            request_id: None,
+            is_api_error_message: None,
+            is_meta: None,
+            message: None,
+            error: None,
+            api_error_status: Count(None),
+            retry_attempt: Count(None),
+        };
+        let mut seen = Seen(0);
+        self.object(|c, key| {
+            let str_field = |c: &mut Self, seen: &mut Seen, bit, slot: &mut Option<Cow<'a, str>>| {
+                seen.first(bit)?;
+                *slot = c.opt_str()?;
+                Some(())
+            };
+            match key {
+                b"type" => str_field(c, &mut seen, 0, &mut raw.kind),
+                b"subtype" => str_field(c, &mut seen, 1, &mut raw.subtype),
+                b"uuid" => str_field(c, &mut seen, 2, &mut raw.uuid),
+                b"sessionId" => str_field(c, &mut seen, 3, &mut raw.session_id),
+                b"timestamp" => str_field(c, &mut seen, 4, &mut raw.timestamp),
+                b"version" => str_field(c, &mut seen, 5, &mut raw.version),
+                b"cwd" => str_field(c, &mut seen, 6, &mut raw.cwd),
+                b"agentId" => str_field(c, &mut seen, 7, &mut raw.agent_id),
+                b"requestId" => str_field(c, &mut seen, 8, &mut raw.request_id),
+                b"isSidechain" => {
+                    seen.first(9)?;
+                    raw.is_sidechain = c.opt_bool()?;
+                    Some(())
+                }
+                b"isApiErrorMessage" => {
+                    seen.first(10)?;
+                    raw.is_api_error_message = c.opt_bool()?;
+                    Some(())
+                }
+                b"isMeta" => {
+                    seen.first(11)?;
+                    raw.is_meta = c.opt_bool()?;
+                    Some(())
+                }
+                b"message" => {
+                    seen.first(12)?;
+                    raw.message = if c.null_instead_of_object()? { None } else { Some(c.message()?) };
+                    Some(())
+                }
+                b"error" => {
+                    seen.first(13)?;
+                    let text = c.raw_value()?;
+                    // serde_json's `Option<&RawValue>` reads `null` as `None`.
+                    if text != "null" {
+                        raw.error = Some(serde_json::from_str::<&RawValue>(text).ok()?);
+                    }
+                    Some(())
+                }
+                b"apiErrorStatus" => {
+                    seen.first(14)?;
+                    raw.api_error_status = c.count()?;
+                    Some(())
+                }
+                b"retryAttempt" => {
+                    seen.first(15)?;
+                    raw.retry_attempt = c.count()?;
+                    Some(())
+                }
+                _ => c.skip(),
+            }
+        })?;
+        Some(raw)
+    }
+
+    fn message(&mut self) -> Option<RawMessage<'a>> {
+        let mut m = RawMessage { id: None, model: None, content: Content::default(), stop_reason: None, usage: None };
+        let mut seen = Seen(0);
+        self.object(|c, key| match key {
+            b"id" => {
+                seen.first(0)?;
+                m.id = c.opt_str()?;
+                Some(())
+            }
+            b"model" => {
+                seen.first(1)?;
+                m.model = c.opt_str()?;
+                Some(())
+            }
+            b"content" => {
+                seen.first(2)?;
+                m.content = Content(c.content()?);
+                Some(())
+            }
+            b"stop_reason" => {
+                seen.first(3)?;
+                m.stop_reason = c.opt_str()?;
+                Some(())
+            }
+            b"usage" => {
+                seen.first(4)?;
+                m.usage = if c.null_instead_of_object()? { None } else { Some(c.usage()?) };
+                Some(())
+            }
+            _ => c.skip(),
+        })?;
+        Some(m)
+    }
+
+    fn usage(&mut self) -> Option<RawUsage> {
+        let mut u = RawUsage::default();
+        let mut seen = Seen(0);
+        self.object(|c, key| {
+            let (bit, slot) = match key {
+                b"input_tokens" => (0, &mut u.input_tokens),
+                b"output_tokens" => (1, &mut u.output_tokens),
+                b"cache_creation_input_tokens" => (2, &mut u.cache_creation_input_tokens),
+                b"cache_read_input_tokens" => (3, &mut u.cache_read_input_tokens),
+                b"cache_creation" => {
+                    seen.first(4)?;
+                    u.cache_creation = if c.null_instead_of_object()? { None } else { Some(c.cache_creation()?) };
+                    return Some(());
+                }
+                _ => return c.skip(),
+            };
+            seen.first(bit)?;
+            *slot = c.count()?;
+            Some(())
+        })?;
+        Some(u)
+    }
+
+    fn cache_creation(&mut self) -> Option<RawCacheCreation> {
+        let mut cc = RawCacheCreation::default();
+        let mut seen = Seen(0);
+        self.object(|c, key| {
+            let (bit, slot) = match key {
+                b"ephemeral_5m_input_tokens" => (0, &mut cc.ephemeral_5m_input_tokens),
+                b"ephemeral_1h_input_tokens" => (1, &mut cc.ephemeral_1h_input_tokens),
+                _ => return c.skip(),
+            };
+            seen.first(bit)?;
+            *slot = c.count()?;
+            Some(())
+        })?;
+        Some(cc)
+    }
+
+    /// `message.content`'s size, as [`Content`] measures it: a string's characters, or the
+    /// sum over an array of blocks (zero if any block cannot be measured); `null` is zero.
+    fn content(&mut self) -> Option<ContentSize> {
+        match self.peek()? {
+            b'"' => self.string().map(|s| ContentSize { chars: s.chars(), tool_uses: 0 }),
+            b'n' => self.literal(b"null").map(|()| ContentSize::default()),
+            b'[' => {
+                let mut total = Some(ContentSize::default());
+                self.array(|c| {
+                    let block = c.block()?;
+                    total = match (total, block) {
+                        (Some(mut t), Some(b)) => {
+                            t += b;
+                            Some(t)
+                        }
+                        _ => None,
+                    };
+                    Some(())
+                })?;
+                Some(total.unwrap_or_default())
+            }
+            _ => None,
+        }
+    }
+
+    /// One content block: `Some(None)` when it cannot be measured (as `content::Block`).
+    fn block(&mut self) -> Option<Option<ContentSize>> {
+        if self.peek()? != b'{' {
+            return None;
+        }
+        let mut ok = true;
+        let mut kind: Option<Option<Cow<'a, str>>> = None;
+        let (mut text, mut thinking, mut name, mut input) = (None, None, None, None);
+        self.object(|c, key| {
+            let slot = match key {
+                b"type" => {
+                    let k = match c.peek()? {
+                        b'"' => Some(Some(c.string_value()?.1)),
+                        b'n' => c.literal(b"null").map(|()| Some(None))?,
+                        _ => c.skip().map(|()| None)?,
+                    };
+                    ok &= kind.is_none() && k.is_some();
+                    kind = Some(k.flatten());
+                    return Some(());
+                }
+                b"input" => {
+                    ok &= input.is_none();
+                    input = Some(c.raw_value()?.chars().count() as u64);
+                    return Some(());
+                }
+                b"text" => &mut text,
+                b"thinking" => &mut thinking,
+                b"name" => &mut name,
+                _ => return c.skip(),
+            };
+            let n = match c.peek()? {
+                b'"' => Some(c.string()?.chars()),
+                b'n' => c.literal(b"null").map(|()| Some(0))?,
+                _ => c.skip().map(|()| None)?,
+            };
+            ok &= slot.is_none() && n.is_some();
+            *slot = Some(n.unwrap_or(0));
+            Some(())
+        })?;
+        if !ok {
+            return Some(None);
+        }
+        let n = |x: Option<u64>| x.unwrap_or(0);
+        Some(Some(match kind.flatten().as_deref() {
+            Some("tool_use" | "server_tool_use") => ContentSize { chars: n(name) + n(input), tool_uses: 1 },
+            _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
+        }))
+    }
+}
+
+/// Bytes a [`Masks`] covers.
+const BLOCK: usize = 64;
+
+/// The bytes that may follow a backslash in a two-byte JSON escape.
+static SHORT_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let chars = b"\"\\/bfnrt";
+    while i < chars.len() {
+        t[chars[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// A bit per byte of a block of [`BLOCK`] bytes, for each kind of byte that ends a string's
+/// plain run.
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    /// Bytes below 0x20, which JSON does not allow raw in a string.
+    control: u64,
+}
+
+impl Masks {
+    /// The masks of the first [`BLOCK`] bytes of `b`; past its end, bytes read as control
+    /// bytes (a string still open there is not closed on the line).
+    #[inline(always)]
+    fn of(b: &[u8]) -> Self {
+        if b.len() >= BLOCK {
+            return Self::of_block(b[..BLOCK].try_into().expect("BLOCK bytes"));
+        }
+        let mut padded = [0u8; BLOCK];
+        padded[..b.len()].copy_from_slice(b);
+        Self::of_block(&padded)
+    }
+
+    /// Clears the bits below `offset`.
+    fn keep_from(&mut self, offset: usize) {
+        let keep = u64::MAX << offset;
+        self.quote &= keep;
+        self.backslash &= keep;
+        self.control &= keep;
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn of_block(block: &[u8; BLOCK]) -> Self {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86-64 baseline; the four 16-byte loads lie inside the
+        // 64-byte array.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let limit = _mm_set1_epi8(0x1f);
+            let p = block.as_ptr().cast::<__m128i>();
+            let mut m = Masks { quote: 0, backslash: 0, control: 0 };
+            for k in 0..4 {
+                let v = _mm_loadu_si128(p.add(k));
+                let bits = |x: __m128i| u64::from(_mm_movemask_epi8(x) as u16) << (16 * k);
+                m.quote |= bits(_mm_cmpeq_epi8(v, quote));
+                m.backslash |= bits(_mm_cmpeq_epi8(v, backslash));
+                // max(x, 0x1f) == 0x1f exactly when x <= 0x1f (unsigned).
+                m.control |= bits(_mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit));
+            }
+            m
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of_block(block: &[u8; BLOCK]) -> Self {
+        let mut m = Masks { quote: 0, backslash: 0, control: 0 };
+        for (i, &c) in block.iter().enumerate() {
+            m.quote |= u64::from(c == b'"') << i;
+            m.backslash |= u64::from(c == b'\\') << i;
+            m.control |= u64::from(c < 0x20) << i;
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Record, parse, parse_plain};
+    use super::*;
+
+    /// What serde_json makes of the line, through the same interpretation.
+    fn plain(line: &str) -> String {
+        format!("{:?}", parse_plain(line.as_bytes()).map_err(|e| e.to_string()))
+    }
+
+    /// The line is read here (not left to serde_json) and the result is serde_json's.
+    fn skims(line: &str) {
+        let raw = raw_line(line).unwrap_or_else(|| panic!("left to serde_json: {line}"));
+        assert_eq!(format!("{:?}", Ok::<_, String>(super::super::interpret(raw, line))), plain(line), "{line}");
+    }
+
+    /// The line is left to serde_json.
+    fn leaves(line: &str) {
+        assert!(raw_line(line).is_none(), "read by skim: {line}");
+    }
+
+    fn response(line: &str) -> crate::scan::line::ResponseLine<'_> {
+        match parse(line.as_bytes()) {
+            Ok(Record::Response(_, r)) => r,
+            other => panic!("not a response: {other:?}"),
+        }
+    }
+
+    const REAL: &str = r#"{"parentUuid":"p","isSidechain":false,"userType":"external","cwd":"/home/u/p","sessionId":"s1","version":"2.1.39","message":{"model":"claude-opus-4-6","id":"msg_1","type":"message","role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"Edit","input":{"file_path":"/a.ex","old_string":"  a\n  b","new_string":"x\"y\""},"caller":{"type":"direct"}}],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1,"cache_creation_input_tokens":210,"cache_read_input_tokens":51799,"output_tokens":1493,"server_tool_use":{"web_search_requests":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":210,"ephemeral_5m_input_tokens":0},"inference_geo":"","iterations":[]}},"requestId":"req_1","type":"assistant","uuid":"a1","timestamp":"2026-02-11T20:37:46.513Z"}"#;
+
+    #[test]
+    fn reads_a_real_line_as_serde_does() {
+        skims(REAL);
+        let r = response(REAL);
+        // name "Edit" 4 + the input's raw text as written, escapes included: 1 + 11 + 1 + 7 + 1
+        // + 12 + 1 + 10 + 1 + 12 + 1 + 8 + 1 = 67 characters.
+        let input = r#"{"file_path":"/a.ex","old_string":"  a\n  b","new_string":"x\"y\""}"#;
+        assert_eq!(input.chars().count(), 67);
+        assert_eq!(r.content, ContentSize { chars: 4 + 67, tool_uses: 1 });
+        assert_eq!(r.usage.output, 1493);
+        assert_eq!(r.usage.cache_creation, 210);
+    }
+
+    #[test]
+    fn counts_characters_after_unescaping() {
+        // "a\nb\u00e9\"\\/" unescapes to a, LF, b, é, ", \, / : 7 characters; "ü€😀" to 3.
+        let line = r#"{"type":"assistant","message":{"id":"m","content":[{"type":"text","text":"a\nb\u00e9\"\\\/"},{"type":"thinking","thinking":"ü€😀","signature":"c2ln"}]}}"#;
+        skims(line);
+        assert_eq!(response(line).content, ContentSize { chars: 10, tool_uses: 0 });
+        let line = r#"{"type":"assistant","message":{"id":"m","content":"t\tab"}}"#;
+        skims(line);
+        assert_eq!(response(line).content.chars, 4);
+    }
+
+    #[test]
+    fn escaped_values_are_unescaped() {
+        let line = r#"{"type":"assistant","cwd":"C:\\Users\\u","message":{"id":"m\u0031","model":"claude-opus-4-6"}}"#;
+        skims(line);
+        let Ok(Record::Response(env, r)) = parse(line.as_bytes()) else { panic!() };
+        assert_eq!(env.cwd.as_deref(), Some(r"C:\Users\u"));
+        assert_eq!(r.message_id, "m1");
+    }
+
+    #[test]
+    fn strings_across_blocks() {
+        // Escapes and the closing quote on both sides of the 64-byte blocks.
+        for n in 55..75 {
+            let text = format!("{}\\n\\\"{}", "x".repeat(n), "y".repeat(n));
+            let line = format!(
+                r#"{{"type":"assistant","message":{{"id":"m","content":[{{"type":"text","text":"{text}"}}]}}}}"#
+            );
+            skims(&line);
+            assert_eq!(response(&line).content.chars, 2 * n as u64 + 2);
+        }
+    }
+
+    #[test]
+    fn unusual_lines_are_left_to_serde() {
+        let m = |inner: &str| format!(r#"{{"type":"assistant","message":{{"id":"m",{inner}}}}}"#);
+        for line in [
+            // Surrogate escapes, paired or not.
+            m(r#""content":"\ud83d\ude00""#),
+            m(r#""content":"\udc00""#),
+            // An escaped key (serde_json unescapes it and may match a field).
+            m(r#""c\u006fntent":"x""#),
+            // Counts that are not plain integers.
+            m(r#""usage":{"output_tokens":1.5}"#),
+            m(r#""usage":{"output_tokens":-1}"#),
+            m(r#""usage":{"output_tokens":"12"}"#),
+            m(r#""usage":{"output_tokens":99999999999999999999}"#),
+            // A repeated field.
+            m(r#""model":"a","model":"b""#),
+            // Values of types serde's derive reads differently.
+            m(r#""usage":[1,2]"#),
+            m(r#""content":{"text":"x"}"#),
+            m(r#""content":["x"]"#),
+            m(r#""id":5"#),
+            // Broken JSON.
+            m(r#""content":"a\qb""#),
+            m(r#""content":"a\u12g4""#),
+            m(r#""content":"tab	raw""#),
+            m(r#""x":01"#),
+            m(r#""x":1."#),
+            m(r#""x":[1,]"#),
+            m(r#""x":tru"#),
+            format!("{}x", m(r#""x":1"#)),
+            r#"{"type":"assistant","message":{"id":"m""#.to_string(),
+            // Deeper than MAX_DEPTH.
+            m(&format!(r#""x":{}{}"#, "[".repeat(70), "]".repeat(70))),
+        ] {
+            leaves(&line);
+        }
+    }
+
+    #[test]
+    fn odd_but_valid_values_are_read_as_serde_does() {
+        let m = |inner: &str| format!(r#"{{"type":"assistant", "message" : {{ "id" : "m" , {inner} }} }}"#);
+        for line in [
+            m(r#""content":null,"usage":null,"model":null"#),
+            m(r#""content":[{"type":"text","text":null},{"type":5,"text":"x"}]"#),
+            m(r#""content":[{"type":"text","text":"a","text":"b"}]"#),
+            m(r#""content":[{"type":"tool_use","name":"n","input":[1, 2 ,{"a":"\u00e9"}]}]"#),
+            m(r#""usage":{"output_tokens":0,"cache_creation":null,"x":{"y":[1e5,-2.5E-3,true,false,null]}}"#),
+            m(r#""stop_reason":"max_tokens","extra":"a","extra":"b""#),
+            r#"{"type":"system","subtype":"api_error","error":{"status":429},"retryAttempt":2}"#.to_string(),
+            r#"{"type":"assistant","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429,"message":{"id":"e","model":"<synthetic>","content":[{"type":"text","text":"API Error: 429 Too many tokens"}]}}"#.to_string(),
+            r#"{"type":"user","isMeta":true,"message":{"role":"user","content":[{"type":"text","text":"Output token limit hit. Resume"}]}}"#.to_string(),
+            r#"{"type":null,"error":null,"isSidechain":null}"#.to_string(),
+            m(&format!(r#""x":{}{}"#, "[".repeat(60), "]".repeat(60))),
+        ] {
+            skims(&line);
+        }
+    }
+}
