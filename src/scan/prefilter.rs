@@ -117,24 +117,46 @@ fn is_bad_control(b: u8) -> bool {
 /// 0x20 at once (SSE2 on x86-64, 8-byte words elsewhere); only a block that has one (tabs
 /// included) is looked at byte by byte.
 fn bad_control_at(bytes: &[u8]) -> Option<usize> {
+    scan_bytes(bytes).control
+}
+
+/// What one pass over a line's bytes finds.
+struct Scanned {
+    /// The first bad control byte.
+    control: Option<usize>,
+    /// The bytes before this offset are ASCII (so valid UTF-8, and a character boundary is
+    /// there): the UTF-8 check starts at it. At or past `control` if that comes first.
+    ascii_up_to: usize,
+}
+
+/// Looks for the first bad control byte and for any non-ASCII byte before it, 64 bytes at a
+/// time.
+fn scan_bytes(bytes: &[u8]) -> Scanned {
     let exact = |b: &[u8]| b.iter().position(|&b| is_bad_control(b));
+    let mut ascii_up_to = None;
     let mut base = 0;
     while base + 64 <= bytes.len() {
         let block = &bytes[base..base + 64];
-        if has_byte_below_0x20(block)
-            && let Some(i) = exact(block)
-        {
-            return Some(base + i);
+        let (low, high) = block_flags(block);
+        if high && ascii_up_to.is_none() {
+            ascii_up_to = Some(base);
+        }
+        if low && let Some(i) = exact(block) {
+            return Scanned { control: Some(base + i), ascii_up_to: ascii_up_to.unwrap_or(base + i) };
         }
         base += 64;
     }
-    exact(&bytes[base..]).map(|i| base + i)
+    let tail = &bytes[base..];
+    let control = exact(tail).map(|i| base + i);
+    let end = control.unwrap_or(bytes.len());
+    let ascii_up_to = ascii_up_to.unwrap_or(if bytes[base..end].is_ascii() { end } else { base });
+    Scanned { control, ascii_up_to }
 }
 
-/// Whether a 64-byte block has a byte below 0x20.
+/// Whether a 64-byte block has a byte below 0x20, and one above 0x7f.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn has_byte_below_0x20(block: &[u8]) -> bool {
+fn block_flags(block: &[u8]) -> (bool, bool) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -144,23 +166,26 @@ fn has_byte_below_0x20(block: &[u8]) -> bool {
     unsafe {
         let limit = _mm_set1_epi8(0x1f);
         let p = block.as_ptr().cast::<__m128i>();
+        let (a, b, c, d) =
+            (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)), _mm_loadu_si128(p.add(2)), _mm_loadu_si128(p.add(3)));
         // max(x, 0x1f) == 0x1f exactly when x <= 0x1f (unsigned).
         let low = |v: __m128i| _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-        let any = _mm_or_si128(
-            _mm_or_si128(low(_mm_loadu_si128(p)), low(_mm_loadu_si128(p.add(1)))),
-            _mm_or_si128(low(_mm_loadu_si128(p.add(2))), low(_mm_loadu_si128(p.add(3)))),
-        );
-        _mm_movemask_epi8(any) != 0
+        let any_low = _mm_or_si128(_mm_or_si128(low(a), low(b)), _mm_or_si128(low(c), low(d)));
+        // The top bit of each byte, OR-ed over the four loads.
+        let any_high = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
+        (_mm_movemask_epi8(any_low) != 0, _mm_movemask_epi8(any_high) != 0)
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn has_byte_below_0x20(block: &[u8]) -> bool {
+fn block_flags(block: &[u8]) -> (bool, bool) {
     const LOW: u64 = 0x2020_2020_2020_2020;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Non-zero exactly when some byte of x is below 0x20.
     let below = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
-    block.chunks_exact(8).fold(0, |acc, w| acc | below(u64::from_le_bytes(w.try_into().expect("8 bytes")))) != 0
+    let words = block.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    let (low, high) = words.fold((0, 0), |(l, h), x| (l | below(x), h | x));
+    (low != 0, high & HIGH != 0)
 }
 
 /// The first of an invalid-UTF-8 and a control-byte position (relative to `base`).
@@ -176,8 +201,11 @@ fn earliest(utf8: Option<usize>, control: Option<usize>, base: usize) -> Option<
 /// The fast check of a line that is not a candidate (already without its line ending).
 /// `Ok` means it looks like a whole JSON object (or is blank).
 pub fn check(line: &[u8]) -> Result<(), LineError> {
-    let utf8 = utf8_error(line).map(|e| e.valid_up_to());
-    if let Some(e) = earliest(utf8, bad_control_at(line), 0) {
+    // One pass for control bytes; the UTF-8 check only from the first non-ASCII block on,
+    // and not at all if a control byte comes first.
+    let Scanned { control, ascii_up_to: k } = scan_bytes(line);
+    let utf8 = if control.is_some_and(|c| c <= k) { None } else { utf8_error(&line[k..]).map(|e| k + e.valid_up_to()) };
+    if let Some(e) = earliest(utf8, control, 0) {
         return Err(e);
     }
     let trimmed = line.trim_ascii();
@@ -423,6 +451,40 @@ mod tests {
                 v.push(0x7f);
                 v.push(0xff);
                 assert_eq!(bad_control_at(&v), None);
+            }
+        }
+    }
+
+    /// `check`'s verdict the slow way: std's UTF-8 check and a byte-by-byte control search.
+    fn reference(line: &[u8]) -> Option<String> {
+        let utf8 = std::str::from_utf8(line).err().map(|e| e.valid_up_to());
+        let control = line.iter().position(|&b| is_bad_control(b));
+        earliest(utf8, control, 0).map(|e| e.to_string())
+    }
+
+    #[test]
+    fn one_pass_check_matches_the_slow_way_wherever_the_odd_bytes_are() {
+        // A non-ASCII character, an invalid byte and a control byte, each at every position
+        // (or absent) of a line spanning several 64-byte blocks.
+        let len = 150;
+        for (odd, what) in [(&b"\xc3\xa9"[..], "é"), (b"\xff", "invalid"), (b"\xe2\x86", "cut")] {
+            for at in (0..len).chain([usize::MAX]) {
+                for control in
+                    [None, Some(0), Some(63), Some(64), Some(at.saturating_add(1)), Some(at.wrapping_sub(1)), Some(149)]
+                {
+                    let mut v = vec![b'a'; len];
+                    if let Some(c) = control.filter(|&c| c < len) {
+                        v[c] = 0x01;
+                    }
+                    if at < len {
+                        v.splice(at..at, odd.iter().copied());
+                    }
+                    // Framed as an object, so that only the bytes decide.
+                    v.insert(0, b'{');
+                    v.push(b'}');
+                    let got = check(&v).err().map(|e| e.to_string());
+                    assert_eq!(got, reference(&v), "{what} at {at}, control at {control:?}");
+                }
             }
         }
     }

@@ -102,6 +102,11 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<JStr<'a>> {
         self.eat(b'"')?;
         let start = self.i;
+        // Most strings (keys, ids, names) end within 16 bytes: one load finds their end.
+        if let Some(at) = short_string_end(&self.b[start..]) {
+            self.i = start + at + 1;
+            return Some(JStr { raw: &self.s[start..start + at], extra: 0, escaped: false });
+        }
         let (mut extra, mut escaped) = (0, false);
         // The special bytes of the block at `base`, at or after the cursor.
         let mut base = start;
@@ -554,6 +559,33 @@ impl<'a> Cursor<'a> {
             _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
         }))
     }
+}
+
+/// Where a string that closes within the first 16 bytes of `b` without an escape or a control
+/// byte ends (the index of its closing quote); `None` otherwise, or where 16 bytes do not
+/// remain.
+#[inline(always)]
+fn short_string_end(b: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(chunk) = b.get(..16) {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86-64 baseline; the load reads the 16 bytes of `chunk`.
+        let (quote, other) = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let limit = _mm_set1_epi8(0x1f);
+            let quote = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)));
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+            let other = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)), control));
+            (quote as u32, other as u32)
+        };
+        let first = quote & quote.wrapping_neg();
+        // The first quote comes before any other special byte.
+        return (first != 0 && (first - 1) & other == 0).then(|| first.trailing_zeros() as usize);
+    }
+    let _ = b;
+    None
 }
 
 /// Bytes a [`Masks`] covers.
