@@ -97,7 +97,7 @@ fn borrowed<'de, D: de::Deserializer<'de>>(d: D) -> Result<Str<'de>, D::Error> {
     d.deserialize_option(V)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct RawLine<'a> {
     #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
@@ -134,7 +134,7 @@ struct RawLine<'a> {
     retry_attempt: Count,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawMessage<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed")]
     id: Str<'a>,
@@ -284,8 +284,11 @@ fn parse_with(line: &[u8], skim: bool) -> Result<Record<'_>, LineError> {
         serde_json::from_str::<IgnoredAny>(trimmed)?;
         return Err(LineError::NotObject);
     }
-    if skim && let Some(raw) = skim::raw_line(trimmed) {
-        return Ok(interpret(raw, trimmed));
+    if skim {
+        let mut raw = RawLine::default();
+        if skim::read_into(trimmed, &mut raw).is_some() {
+            return Ok(interpret(raw, trimmed));
+        }
     }
     let raw: RawLine<'_> = serde_json::from_str(trimmed)?;
     Ok(interpret(raw, trimmed))

@@ -121,6 +121,7 @@ fn bad_control_at(bytes: &[u8]) -> Option<usize> {
 }
 
 /// What one pass over a line's bytes finds.
+#[derive(Debug, PartialEq, Eq)]
 struct Scanned {
     /// The first bad control byte.
     control: Option<usize>,
@@ -130,8 +131,46 @@ struct Scanned {
 }
 
 /// Looks for the first bad control byte and for any non-ASCII byte before it, 64 bytes at a
-/// time.
+/// time: with AVX2 where the processor has it (two loads a block), SSE2 otherwise.
 fn scan_bytes(bytes: &[u8]) -> Scanned {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { scan_bytes_avx2(bytes) };
+    }
+    scan_bytes_with(bytes, block_flags)
+}
+
+/// [`scan_bytes`] compiled for AVX2.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scan_bytes_avx2(bytes: &[u8]) -> Scanned {
+    scan_bytes_with(bytes, |block| {
+        use std::arch::x86_64::{
+            __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8, _mm256_or_si256,
+            _mm256_set1_epi8,
+        };
+        assert!(block.len() >= 64);
+        // SAFETY: AVX2 is enabled for this function (its caller checked the processor); the
+        // two unaligned 32-byte loads stay inside the 64 bytes asserted above.
+        unsafe {
+            let limit = _mm256_set1_epi8(0x1f);
+            let p = block.as_ptr().cast::<__m256i>();
+            let (a, b) = (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)));
+            // max(x, 0x1f) == 0x1f exactly when x <= 0x1f (unsigned).
+            let low = |v: __m256i| _mm256_cmpeq_epi8(_mm256_max_epu8(v, limit), limit);
+            let any_low = _mm256_or_si256(low(a), low(b));
+            (_mm256_movemask_epi8(any_low) != 0, _mm256_movemask_epi8(_mm256_or_si256(a, b)) != 0)
+        }
+    })
+}
+
+/// The loop of [`scan_bytes`], with the block test given.
+#[inline(always)]
+fn scan_bytes_with(bytes: &[u8], block_flags: impl Fn(&[u8]) -> (bool, bool)) -> Scanned {
     let exact = |b: &[u8]| b.iter().position(|&b| is_bad_control(b));
     let mut ascii_up_to = None;
     let mut base = 0;
@@ -482,6 +521,12 @@ mod tests {
                     // Framed as an object, so that only the bytes decide.
                     v.insert(0, b'{');
                     v.push(b'}');
+                    // The SSE2 blocks (also the fallback where AVX2 is used) find the same.
+                    assert_eq!(
+                        scan_bytes_with(&v, block_flags),
+                        scan_bytes(&v),
+                        "{what} at {at}, control at {control:?}"
+                    );
                     let got = check(&v).err().map(|e| e.to_string());
                     assert_eq!(got, reference(&v), "{what} at {at}, control at {control:?}");
                 }

@@ -22,12 +22,14 @@ use crate::scan::content::Content;
 /// Containers nested deeper than this are left to serde_json (whose limit is 128).
 pub const MAX_DEPTH: u32 = 64;
 
-/// Reads a line already known to be UTF-8 and trimmed; `None` when it is not the plain kind.
-pub fn raw_line(line: &str) -> Option<RawLine<'_>> {
+/// Reads a line already known to be UTF-8 and trimmed into `raw` (a default one: the fields
+/// are filled in place, not moved); `None` when it is not the plain kind, and `raw` is then
+/// to be thrown away.
+pub fn read_into<'a>(line: &'a str, raw: &mut RawLine<'a>) -> Option<()> {
     let mut c = Cursor { s: line, b: line.as_bytes(), i: 0, depth: 0 };
-    let raw = c.top()?;
+    c.top(raw)?;
     c.ws();
-    (c.i == c.b.len()).then_some(raw)
+    (c.i == c.b.len()).then_some(())
 }
 
 /// A JSON string's raw text between its quotes.
@@ -328,25 +330,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn top(&mut self) -> Option<RawLine<'a>> {
-        let mut raw = RawLine {
-            kind: None,
-            subtype: None,
-            uuid: None,
-            session_id: None,
-            timestamp: None,
-            version: None,
-            cwd: None,
-            is_sidechain: None,
-            agent_id: None,
-            request_id: None,
-            is_api_error_message: None,
-            is_meta: None,
-            message: None,
-            error: None,
-            api_error_status: Count(None),
-            retry_attempt: Count(None),
-        };
+    fn top(&mut self, raw: &mut RawLine<'a>) -> Option<()> {
         let mut seen = Seen(0);
         self.object(|c, key| {
             let str_field = |c: &mut Self, seen: &mut Seen, bit, slot: &mut Option<Cow<'a, str>>| {
@@ -381,7 +365,11 @@ impl<'a> Cursor<'a> {
                 }
                 b"message" => {
                     seen.first(12)?;
-                    raw.message = if c.null_instead_of_object()? { None } else { Some(c.message()?) };
+                    if c.null_instead_of_object()? {
+                        raw.message = None;
+                    } else {
+                        c.message(raw.message.insert(RawMessage::default()))?;
+                    }
                     Some(())
                 }
                 b"error" => {
@@ -405,12 +393,10 @@ impl<'a> Cursor<'a> {
                 }
                 _ => c.skip(),
             }
-        })?;
-        Some(raw)
+        })
     }
 
-    fn message(&mut self) -> Option<RawMessage<'a>> {
-        let mut m = RawMessage { id: None, model: None, content: Content::default(), stop_reason: None, usage: None };
+    fn message(&mut self, m: &mut RawMessage<'a>) -> Option<()> {
         let mut seen = Seen(0);
         self.object(|c, key| match key {
             b"id" => {
@@ -439,8 +425,7 @@ impl<'a> Cursor<'a> {
                 Some(())
             }
             _ => c.skip(),
-        })?;
-        Some(m)
+        })
     }
 
     fn usage(&mut self) -> Option<RawUsage> {
@@ -700,13 +685,14 @@ mod tests {
 
     /// The line is read here (not left to serde_json) and the result is serde_json's.
     fn skims(line: &str) {
-        let raw = raw_line(line).unwrap_or_else(|| panic!("left to serde_json: {line}"));
+        let mut raw = RawLine::default();
+        read_into(line, &mut raw).unwrap_or_else(|| panic!("left to serde_json: {line}"));
         assert_eq!(format!("{:?}", Ok::<_, String>(super::super::interpret(raw, line))), plain(line), "{line}");
     }
 
     /// The line is left to serde_json.
     fn leaves(line: &str) {
-        assert!(raw_line(line).is_none(), "read by skim: {line}");
+        assert!(read_into(line, &mut RawLine::default()).is_none(), "read by skim: {line}");
     }
 
     fn response(line: &str) -> crate::scan::line::ResponseLine<'_> {
