@@ -194,15 +194,20 @@ pub fn build(
 ) -> Report {
     // Each response is named (its model family) once: the name serves the --model filter, the
     // per-model rows and the recommendation's choice of model.
+    // A name per distinct model id (there are few), not per response.
+    let mut names: HashMap<&str, String> = HashMap::new();
     let mut by_name: BTreeMap<String, Vec<&Response>> = BTreeMap::new();
     let mut responses: Vec<&Response> = Vec::new();
     for r in &data.responses {
         if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
             continue;
         }
-        let name = models::display_name(&r.model);
-        if filters.model_ok(&r.model) || filters.model_ok(&name) {
-            by_name.entry(name).or_default().push(r);
+        let name = names.entry(&r.model).or_insert_with(|| models::display_name(&r.model));
+        if filters.model_ok(&r.model) || filters.model_ok(name) {
+            match by_name.get_mut(name.as_str()) {
+                Some(group) => group.push(r),
+                None => drop(by_name.insert(name.clone(), vec![r])),
+            }
             responses.push(r);
         }
     }
@@ -233,7 +238,7 @@ pub fn build(
     by_model.sort_by(|a, b| b.summary.count.cmp(&a.summary.count).then_with(|| a.model.cmp(&b.model)));
 
     let mut errors = ErrorCounts::default();
-    let mut days: BTreeMap<String, DayRow> = BTreeMap::new();
+    let mut days: BTreeMap<DayKey, DayRow> = BTreeMap::new();
     let mut projects: BTreeMap<String, ProjectRow> = BTreeMap::new();
     for r in &responses {
         let row = project_row(&mut projects, &r.origin.project, r.origin.cwd.as_deref());
@@ -294,21 +299,28 @@ fn project_row<'a>(
     project: &str,
     cwd: Option<&str>,
 ) -> &'a mut ProjectRow {
-    let row = projects.entry(project.to_string()).or_insert_with(|| ProjectRow {
-        project: project.to_string(),
-        cwd: None,
-        responses: 0,
-        errors: ErrorCounts::default(),
-    });
+    if !projects.contains_key(project) {
+        let row = ProjectRow { project: project.to_string(), cwd: None, responses: 0, errors: ErrorCounts::default() };
+        projects.insert(project.to_string(), row);
+    }
+    let row = projects.get_mut(project).expect("inserted above");
     if row.cwd.is_none() {
         row.cwd = cwd.map(str::to_string);
     }
     row
 }
 
-fn day_row(days: &mut BTreeMap<String, DayRow>, time: Option<crate::time::EpochMs>) -> &mut DayRow {
-    let day = time.map_or_else(|| "unknown".to_string(), day_of);
-    days.entry(day.clone()).or_insert_with(|| DayRow { day, responses: 0, errors: ErrorCounts::default() })
+/// Orders days as their names sort: dates, then "unknown" (no time).
+type DayKey = (bool, i64);
+
+/// The row of a time's UTC day; its name is written once per day, not per response.
+fn day_row(days: &mut BTreeMap<DayKey, DayRow>, time: Option<crate::time::EpochMs>) -> &mut DayRow {
+    let key = time.map_or((true, 0), |t| (false, t.div_euclid(crate::time::MS_PER_DAY)));
+    days.entry(key).or_insert_with(|| DayRow {
+        day: time.map_or_else(|| "unknown".to_string(), day_of),
+        responses: 0,
+        errors: ErrorCounts::default(),
+    })
 }
 
 fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSection {

@@ -6,7 +6,8 @@
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type EpochMs = i64;
 
-const MS_PER_DAY: i64 = 86_400_000;
+/// Milliseconds in a UTC day.
+pub const MS_PER_DAY: i64 = 86_400_000;
 
 /// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

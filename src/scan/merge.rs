@@ -25,11 +25,6 @@ pub struct Merger {
 }
 
 impl Merger {
-    /// A merger for about `groups` responses (sized once instead of grown by doubling).
-    pub fn with_capacity(groups: usize) -> Self {
-        Self { groups: Vec::with_capacity(groups), ..Self::default() }
-    }
-
     pub fn add(&mut self, r: FileResult) {
         for g in r.groups {
             match self.group_index.get(&g.key) {

@@ -56,15 +56,14 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
     let mut warnings = found.warnings;
     let inputs = found.files;
     progress.start(inputs.len() as u64, inputs.iter().map(|i| i.len).sum());
-    let results = read_all(&inputs, options.threads.max(1), options.full_parse, progress);
-    progress.finish();
-
     let mut data = ScanData::default();
     data.read.unreadable = found.unreadable;
     data.read.not_regular = found.not_regular;
     data.read.older_than_since = found.older_than_since;
-    let mut merger = merge::Merger::with_capacity(results.iter().map(|r| r.groups.len()).sum());
-    for (input, mut result) in inputs.iter().zip(results) {
+    let mut merger = merge::Merger::default();
+    // Results are merged in input order (the first file to hold a response names its origin)
+    // while the other files are still being read.
+    read_all(&inputs, options.threads.max(1), options.full_parse, progress, |input, mut result| {
         warnings.append(&mut result.warnings);
         if result.unreadable {
             data.read.unreadable += 1;
@@ -79,43 +78,56 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
         data.read.malformed_lines += result.malformed;
         data.read.long_lines_skipped += result.long_lines_skipped;
         merger.add(result);
-    }
+    });
+    progress.finish();
     merger.finish_into(&mut data);
     Scanned { data, warnings }
 }
 
-/// Reads every input, in parallel, and returns the results in input order.
+/// Reads every input, in parallel, and hands each result to `on_result` on the calling
+/// thread, in input order, as soon as it and those before it are read.
 fn read_all(
     inputs: &[discover::Input],
     threads: usize,
     full_parse: bool,
     progress: &dyn Progress,
-) -> Vec<file::FileResult> {
+    mut on_result: impl FnMut(&discover::Input, file::FileResult),
+) {
     // Largest files first, so that a big file does not start last and leave one core idle.
     let mut order: Vec<usize> = (0..inputs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len));
     let next = AtomicUsize::new(0);
     let workers = threads.min(inputs.len()).max(1);
-    let mut slots: Vec<Option<file::FileResult>> = Vec::with_capacity(inputs.len());
-    slots.resize_with(inputs.len(), || None);
     let advance = |n: u64| progress.advance(n);
-    let chunks: Vec<Vec<(usize, file::FileResult)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    let mut buffers = file::Buffers::default();
-                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        mine.push((i, file::read(&inputs[i], full_parse, &mut buffers, &advance)));
+    // Results that came before their turn.
+    let mut waiting: Vec<Option<file::FileResult>> = Vec::with_capacity(inputs.len());
+    waiting.resize_with(inputs.len(), || None);
+    let mut turn = 0;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (order, next, advance) = (&order, &next, &advance);
+            s.spawn(move || {
+                let mut buffers = file::Buffers::default();
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = file::read(&inputs[i], full_parse, &mut buffers, advance);
+                    if tx.send((i, result)).is_err() {
+                        return;
                     }
-                    mine
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a reader thread panicked")).collect()
+                }
+            });
+        }
+        drop(tx);
+        // Ends when every worker has finished (a panic in one is re-raised by the scope).
+        for (i, result) in rx {
+            waiting[i] = Some(result);
+            while let Some(r) = waiting.get_mut(turn).and_then(Option::take) {
+                on_result(&inputs[turn], r);
+                turn += 1;
+            }
+        }
     });
-    for (i, r) in chunks.into_iter().flatten() {
-        slots[i] = Some(r);
-    }
-    slots.into_iter().map(Option::unwrap_or_default).collect()
+    // Only a panicked worker leaves results missing; the scope re-raised it already.
+    debug_assert_eq!(turn, inputs.len());
 }
