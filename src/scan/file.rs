@@ -299,9 +299,7 @@ impl<'i> Accumulator<'i> {
         g.recorded_output = g.recorded_output.max(r.usage.output);
         g.usage = max_usage(g.usage, r.usage);
         g.max_tokens_stop |= r.max_tokens_stop;
-        if !g.lines.iter().any(|(k, _)| *k == line_key) {
-            g.lines.push((line_key, r.content));
-        }
+        add_line(&mut g.lines, line_key, r.content);
     }
 
     fn debug_line(&mut self, line_no: u64, bytes: &[u8]) {
@@ -373,6 +371,16 @@ fn max_usage(a: Usage, b: Usage) -> Usage {
 }
 
 /// Merges another copy of the same response (from another file) into `into`.
+/// Adds a line's content to a response unless a line with its key is there. The list grows
+/// by exactly one: most responses have one to three lines, and a doubling list would
+/// allocate room for four for every one of the tens of thousands kept.
+fn add_line(lines: &mut Vec<(u64, ContentSize)>, key: u64, content: ContentSize) {
+    if !lines.iter().any(|&(k, _)| k == key) {
+        lines.reserve_exact(1);
+        lines.push((key, content));
+    }
+}
+
 pub fn merge_group(into: &mut GroupPart, other: GroupPart) {
     into.recorded_output = into.recorded_output.max(other.recorded_output);
     into.usage = max_usage(into.usage, other.usage);
@@ -380,10 +388,8 @@ pub fn merge_group(into: &mut GroupPart, other: GroupPart) {
     if into.model.is_none() {
         into.model = other.model.clone();
     }
-    for (k, c) in &other.lines {
-        if !into.lines.iter().any(|(k2, _)| k2 == k) {
-            into.lines.push((*k, *c));
-        }
+    for &(k, c) in &other.lines {
+        add_line(&mut into.lines, k, c);
     }
     // Prefer the main-session copy's attribution, and the earliest time.
     if into.sidechain && !other.sidechain {
