@@ -12,6 +12,7 @@ memory does not grow with them. Not run in CI: the machines are noisy, so every 
 measured within one run. Paste the output into BENCHMARKS.md.
 """
 import argparse
+import hashlib
 import os
 import platform
 import shutil
@@ -43,10 +44,19 @@ def timed(cmd, env=None):
 
 
 def corpus(dir_, mib, long_line_mib, name=None):
+    """A generated corpus, written again when the generator's source or arguments changed
+    (a stamp file beside it records both)."""
     path = os.path.join(dir_, name or f"home-{mib}")
-    if not os.path.isdir(os.path.join(path, "projects")):
+    with open(os.path.join(ROOT, "examples/gen_corpus.rs"), "rb") as f:
+        stamp = f"{hashlib.sha256(f.read()).hexdigest()} --mib {mib} --long-line-mib {long_line_mib}\n"
+    stamp_file = path + ".stamp"
+    current = open(stamp_file).read() if os.path.exists(stamp_file) else None
+    if current != stamp or not os.path.isdir(os.path.join(path, "projects")):
+        shutil.rmtree(path, ignore_errors=True)
         sh([os.path.join(ROOT, "target/release/examples/gen_corpus"), path, "--mib", str(mib),
             "--long-line-mib", str(long_line_mib)])
+        with open(stamp_file, "w") as f:
+            f.write(stamp)
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs)
     return path, files
 
