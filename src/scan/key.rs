@@ -1,11 +1,10 @@
 //! Compact identities for the per-response index: ids and names are hashed to 128 bits
-//! (SipHash-1-3 with fixed keys for one half, FNV-1a for the other, so keys agree across
-//! threads and runs; two different ids collide only if both 64-bit hashes do), and repeated
-//! strings (projects, sessions, versions, models) are shared within a file instead of copied
-//! per response.
+//! (XXH3-128, a fixed function, so keys agree across threads and runs; two ids collide with a
+//! chance of about 2^-128 per pair), and repeated strings (projects, sessions, versions,
+//! models) are shared within a file instead of copied per response.
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// A shared string.
@@ -15,25 +14,32 @@ pub type Name = Arc<str>;
 pub type Key = u128;
 
 /// The key of a sequence of string parts (`None` parts count as absent, not empty).
+///
+/// The parts are laid out as a presence byte, a length and the bytes (so that part
+/// boundaries count) and hashed at once: on the stack when they fit, as ids do.
 pub fn key(parts: &[Option<&str>]) -> Key {
-    let sip = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(parts);
-    let mut fnv = Fnv(0xcbf2_9ce4_8422_2325);
-    parts.hash(&mut fnv);
-    (u128::from(sip) << 64) | u128::from(fnv.0)
-}
-
-/// FNV-1a, 64 bits.
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    let len: usize = parts.iter().map(|p| 1 + p.map_or(0, |s| 8 + s.len())).sum();
+    let mut stack = [0u8; 256];
+    let mut heap = Vec::new();
+    let buf = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap[..]
+    };
+    let mut at = 0;
+    for part in parts {
+        match part {
+            None => at += 1,
+            Some(s) => {
+                buf[at] = 1;
+                buf[at + 1..at + 9].copy_from_slice(&(s.len() as u64).to_le_bytes());
+                buf[at + 9..at + 9 + s.len()].copy_from_slice(s.as_bytes());
+                at += 9 + s.len();
+            }
         }
     }
+    xxhash_rust::xxh3::xxh3_128(buf)
 }
 
 /// Hashes a [`Key`] by taking its low half (it is already a hash): no second hash per lookup.
@@ -63,15 +69,29 @@ pub type KeySet<K> = HashSet<K, BuildHasherDefault<KeyHasher>>;
 
 /// Shares equal strings.
 #[derive(Default)]
-pub struct Names(HashSet<Name>);
+pub struct Names {
+    all: HashSet<Name>,
+    /// The last few strings handed out, compared before the set is hashed: the lines of a
+    /// file mostly repeat the same session, folder, version and model.
+    recent: [Option<Name>; 4],
+    next: usize,
+}
 
 impl Names {
     pub fn get(&mut self, s: &str) -> Name {
-        if let Some(n) = self.0.get(s) {
+        if let Some(n) = self.recent.iter().flatten().find(|n| ***n == *s) {
             return n.clone();
         }
-        let n: Name = Arc::from(s);
-        self.0.insert(n.clone());
+        let n = match self.all.get(s) {
+            Some(n) => n.clone(),
+            None => {
+                let n: Name = Arc::from(s);
+                self.all.insert(n.clone());
+                n
+            }
+        };
+        self.recent[self.next] = Some(n.clone());
+        self.next = (self.next + 1) % self.recent.len();
         n
     }
 }
@@ -85,8 +105,17 @@ mod tests {
         assert_eq!(key(&[Some("a"), None]), key(&[Some("a"), None]));
         assert_ne!(key(&[Some("a"), None]), key(&[Some("a"), Some("")]));
         assert_ne!(key(&[Some("ab"), Some("c")]), key(&[Some("a"), Some("bc")]));
+        let long = "p".repeat(300);
+        assert_eq!(key(&[Some(&long)]), key(&[Some(&long)]));
+        assert_ne!(key(&[Some(&long)]), key(&[Some(&long[1..])]));
         let mut n = Names::default();
         let (a, b) = (n.get("x"), n.get("x"));
         assert!(Arc::ptr_eq(&a, &b));
+        // Beyond the recent ones, the set still shares.
+        let first = n.get("s0");
+        for i in 1..10 {
+            n.get(&format!("s{i}"));
+        }
+        assert!(Arc::ptr_eq(&first, &n.get("s0")));
     }
 }
