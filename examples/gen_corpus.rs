@@ -14,10 +14,11 @@
 //! one very long line (a tool result full of images).
 //!
 //! Lines (from the real transcripts of spotter-2.1.39, 10,155 lines): most are small progress
-//! lines (69% of lines, median 634 bytes, 36% of bytes); tool results are 11% of lines but
-//! 47% of bytes (median 2.3 KB, p90 21 KB, p99 58 KB); assistant lines 18% of lines and 15% of
-//! bytes (median 1.1 KB, p99 8.9 KB); line median 638 bytes, mean 1.6 KB. The generator's
-//! sizes and counts per turn follow these figures.
+//! lines (69% of lines, 36% of bytes: hook progress 56% of lines, median 634 bytes; tool
+//! output 10%; subagent progress 2%, which echoes the subagent's messages with their usage);
+//! tool results are 11% of lines but 47% of bytes (median 2.3 KB, p90 21 KB, p99 58 KB);
+//! assistant lines 18% of lines and 15% of bytes (median 1.1 KB, p99 8.9 KB); line median 638
+//! bytes, mean 1.6 KB. The generator's sizes, kinds and counts per turn follow these figures.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -398,14 +399,36 @@ impl Session<'_> {
         if self.rng.chance(0.1) {
             self.other_lines();
         }
-        // Progress lines (hooks, tool output): about six per turn, mostly small, a third of
-        // real transcripts' bytes.
+        // Progress lines: about six per turn, a third of real transcripts' bytes. In
+        // spotter-2.1.39: hook progress 56% of all lines (small), tool output 10%, and 2%
+        // subagent progress echoing the subagent's messages, usage included (not responses
+        // of the session: a trap for counting).
         for _ in 0..self.rng.below(12) {
             let mut e = self.envelope("progress");
-            let n =
-                if self.rng.chance(0.03) { self.rng.log_normal(3_000.0, 1.0) } else { self.rng.log_normal(230.0, 0.3) };
-            let out = prose(self.rng, n as usize);
-            e.insert("data".into(), json!({"type": "bash_progress", "output": out, "elapsedTimeSeconds": 3}));
+            let data = match self.rng.below(100) {
+                0..=81 => {
+                    let n = self.rng.log_normal(180.0, 0.3) as usize;
+                    json!({"type": "hook_progress", "hookEvent": "PostToolUse", "hookName": "PostToolUse:Bash",
+                           "command": prose(self.rng, n)})
+                }
+                82..=96 => {
+                    let n = self.rng.log_normal(500.0, 1.0) as usize;
+                    json!({"type": "bash_progress", "output": prose(self.rng, n), "elapsedTimeSeconds": 3})
+                }
+                _ => {
+                    let (n, m) = (self.rng.log_normal(1_000.0, 1.0) as usize, self.rng.log_normal(800.0, 0.8) as usize);
+                    let (text, prompt) = (prose(self.rng, n), prose(self.rng, m));
+                    json!({
+                        "message": {"type": "assistant", "message": {
+                            "model": MODELS[2], "id": format!("msg_{}", base64ish(self.rng, 24)), "type": "message",
+                            "role": "assistant", "content": [{"type": "text", "text": text}],
+                            "stop_reason": null, "usage": {"input_tokens": 3, "output_tokens": 1 + self.rng.below(900)}}},
+                        "normalizedMessages": [], "type": "agent_progress", "prompt": prompt,
+                    })
+                }
+            };
+            e.insert("data".into(), data);
+            e.insert("toolUseID".into(), "toolu_x".into());
             self.emit(&e);
         }
     }
