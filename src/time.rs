@@ -75,7 +75,10 @@ pub fn parse_timestamp(s: &str) -> Option<EpochMs> {
             return None;
         }
         let frac = &rest[1..1 + digits];
-        let first3: Vec<u8> = frac.iter().copied().chain(std::iter::repeat(b'0')).take(3).collect();
+        let mut first3 = [b'0'; 3];
+        for (d, &f) in first3.iter_mut().zip(frac) {
+            *d = f;
+        }
         ms = num(&first3)?;
         rest = &rest[1 + digits..];
     }
