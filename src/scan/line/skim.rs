@@ -61,12 +61,21 @@ impl<'a> JStr<'a> {
 struct Seen(u32);
 
 impl Seen {
+    /// Marks the field; `None` if it was met before.
     fn first(&mut self, bit: u32) -> Option<()> {
         let m = 1 << bit;
         if self.0 & m != 0 {
             return None;
         }
         self.0 |= m;
+        Some(())
+    }
+
+    /// Stores a field's value read the first time the field is met; `None` for a repeated
+    /// field or a value that could not be read.
+    fn set<T>(&mut self, bit: u32, slot: &mut T, value: Option<T>) -> Option<()> {
+        self.first(bit)?;
+        *slot = value?;
         Some(())
     }
 }
@@ -176,40 +185,29 @@ impl<'a> Cursor<'a> {
     /// Walks an object's members, calling `member` with each key and the cursor on its
     /// value; `member` must consume the value.
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.enter()?;
-        if self.peek()? == b'}' {
-            self.i += 1;
-        } else {
-            loop {
-                let key = self.key()?;
-                member(self, key)?;
-                match self.peek()? {
-                    b',' => self.i += 1,
-                    b'}' => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.container(b'{', b'}', |c| {
+            let key = c.key()?;
+            member(c, key)
+        })
     }
 
     /// Walks an array's elements the same way.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.container(b'[', b']', element)
+    }
+
+    /// An object or array: `open`, items separated by commas, `close`.
+    fn container(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
         self.enter()?;
-        if self.peek()? == b']' {
+        if self.peek()? == close {
             self.i += 1;
         } else {
             loop {
-                element(self)?;
+                item(self)?;
                 match self.peek()? {
                     b',' => self.i += 1,
-                    b']' => {
+                    c if c == close => {
                         self.i += 1;
                         break;
                     }
@@ -332,93 +330,50 @@ impl<'a> Cursor<'a> {
 
     fn top(&mut self, raw: &mut RawLine<'a>) -> Option<()> {
         let mut seen = Seen(0);
-        self.object(|c, key| {
-            let str_field = |c: &mut Self, seen: &mut Seen, bit, slot: &mut Option<Cow<'a, str>>| {
-                seen.first(bit)?;
-                *slot = c.opt_str()?;
+        self.object(|c, key| match key {
+            b"type" => seen.set(0, &mut raw.kind, c.opt_str()),
+            b"subtype" => seen.set(1, &mut raw.subtype, c.opt_str()),
+            b"uuid" => seen.set(2, &mut raw.uuid, c.opt_str()),
+            b"sessionId" => seen.set(3, &mut raw.session_id, c.opt_str()),
+            b"timestamp" => seen.set(4, &mut raw.timestamp, c.opt_str()),
+            b"version" => seen.set(5, &mut raw.version, c.opt_str()),
+            b"cwd" => seen.set(6, &mut raw.cwd, c.opt_str()),
+            b"agentId" => seen.set(7, &mut raw.agent_id, c.opt_str()),
+            b"requestId" => seen.set(8, &mut raw.request_id, c.opt_str()),
+            b"isSidechain" => seen.set(9, &mut raw.is_sidechain, c.opt_bool()),
+            b"isApiErrorMessage" => seen.set(10, &mut raw.is_api_error_message, c.opt_bool()),
+            b"isMeta" => seen.set(11, &mut raw.is_meta, c.opt_bool()),
+            b"message" => {
+                seen.first(12)?;
+                if c.null_instead_of_object()? {
+                    raw.message = None;
+                } else {
+                    c.message(raw.message.insert(RawMessage::default()))?;
+                }
                 Some(())
-            };
-            match key {
-                b"type" => str_field(c, &mut seen, 0, &mut raw.kind),
-                b"subtype" => str_field(c, &mut seen, 1, &mut raw.subtype),
-                b"uuid" => str_field(c, &mut seen, 2, &mut raw.uuid),
-                b"sessionId" => str_field(c, &mut seen, 3, &mut raw.session_id),
-                b"timestamp" => str_field(c, &mut seen, 4, &mut raw.timestamp),
-                b"version" => str_field(c, &mut seen, 5, &mut raw.version),
-                b"cwd" => str_field(c, &mut seen, 6, &mut raw.cwd),
-                b"agentId" => str_field(c, &mut seen, 7, &mut raw.agent_id),
-                b"requestId" => str_field(c, &mut seen, 8, &mut raw.request_id),
-                b"isSidechain" => {
-                    seen.first(9)?;
-                    raw.is_sidechain = c.opt_bool()?;
-                    Some(())
-                }
-                b"isApiErrorMessage" => {
-                    seen.first(10)?;
-                    raw.is_api_error_message = c.opt_bool()?;
-                    Some(())
-                }
-                b"isMeta" => {
-                    seen.first(11)?;
-                    raw.is_meta = c.opt_bool()?;
-                    Some(())
-                }
-                b"message" => {
-                    seen.first(12)?;
-                    if c.null_instead_of_object()? {
-                        raw.message = None;
-                    } else {
-                        c.message(raw.message.insert(RawMessage::default()))?;
-                    }
-                    Some(())
-                }
-                b"error" => {
-                    seen.first(13)?;
-                    let text = c.raw_value()?;
-                    // serde_json's `Option<&RawValue>` reads `null` as `None`.
-                    if text != "null" {
-                        raw.error = Some(serde_json::from_str::<&RawValue>(text).ok()?);
-                    }
-                    Some(())
-                }
-                b"apiErrorStatus" => {
-                    seen.first(14)?;
-                    raw.api_error_status = c.count()?;
-                    Some(())
-                }
-                b"retryAttempt" => {
-                    seen.first(15)?;
-                    raw.retry_attempt = c.count()?;
-                    Some(())
-                }
-                _ => c.skip(),
             }
+            b"error" => {
+                seen.first(13)?;
+                let text = c.raw_value()?;
+                // serde_json's `Option<&RawValue>` reads `null` as `None`.
+                if text != "null" {
+                    raw.error = Some(serde_json::from_str::<&RawValue>(text).ok()?);
+                }
+                Some(())
+            }
+            b"apiErrorStatus" => seen.set(14, &mut raw.api_error_status, c.count()),
+            b"retryAttempt" => seen.set(15, &mut raw.retry_attempt, c.count()),
+            _ => c.skip(),
         })
     }
 
     fn message(&mut self, m: &mut RawMessage<'a>) -> Option<()> {
         let mut seen = Seen(0);
         self.object(|c, key| match key {
-            b"id" => {
-                seen.first(0)?;
-                m.id = c.opt_str()?;
-                Some(())
-            }
-            b"model" => {
-                seen.first(1)?;
-                m.model = c.opt_str()?;
-                Some(())
-            }
-            b"content" => {
-                seen.first(2)?;
-                m.content = Content(c.content()?);
-                Some(())
-            }
-            b"stop_reason" => {
-                seen.first(3)?;
-                m.stop_reason = c.opt_str()?;
-                Some(())
-            }
+            b"id" => seen.set(0, &mut m.id, c.opt_str()),
+            b"model" => seen.set(1, &mut m.model, c.opt_str()),
+            b"content" => seen.set(2, &mut m.content, c.content().map(Content)),
+            b"stop_reason" => seen.set(3, &mut m.stop_reason, c.opt_str()),
             b"usage" => {
                 seen.first(4)?;
                 m.usage = if c.null_instead_of_object()? { None } else { Some(c.usage()?) };
@@ -431,22 +386,17 @@ impl<'a> Cursor<'a> {
     fn usage(&mut self) -> Option<RawUsage> {
         let mut u = RawUsage::default();
         let mut seen = Seen(0);
-        self.object(|c, key| {
-            let (bit, slot) = match key {
-                b"input_tokens" => (0, &mut u.input_tokens),
-                b"output_tokens" => (1, &mut u.output_tokens),
-                b"cache_creation_input_tokens" => (2, &mut u.cache_creation_input_tokens),
-                b"cache_read_input_tokens" => (3, &mut u.cache_read_input_tokens),
-                b"cache_creation" => {
-                    seen.first(4)?;
-                    u.cache_creation = if c.null_instead_of_object()? { None } else { Some(c.cache_creation()?) };
-                    return Some(());
-                }
-                _ => return c.skip(),
-            };
-            seen.first(bit)?;
-            *slot = c.count()?;
-            Some(())
+        self.object(|c, key| match key {
+            b"input_tokens" => seen.set(0, &mut u.input_tokens, c.count()),
+            b"output_tokens" => seen.set(1, &mut u.output_tokens, c.count()),
+            b"cache_creation_input_tokens" => seen.set(2, &mut u.cache_creation_input_tokens, c.count()),
+            b"cache_read_input_tokens" => seen.set(3, &mut u.cache_read_input_tokens, c.count()),
+            b"cache_creation" => {
+                seen.first(4)?;
+                u.cache_creation = if c.null_instead_of_object()? { None } else { Some(c.cache_creation()?) };
+                Some(())
+            }
+            _ => c.skip(),
         })?;
         Some(u)
     }
@@ -454,15 +404,10 @@ impl<'a> Cursor<'a> {
     fn cache_creation(&mut self) -> Option<RawCacheCreation> {
         let mut cc = RawCacheCreation::default();
         let mut seen = Seen(0);
-        self.object(|c, key| {
-            let (bit, slot) = match key {
-                b"ephemeral_5m_input_tokens" => (0, &mut cc.ephemeral_5m_input_tokens),
-                b"ephemeral_1h_input_tokens" => (1, &mut cc.ephemeral_1h_input_tokens),
-                _ => return c.skip(),
-            };
-            seen.first(bit)?;
-            *slot = c.count()?;
-            Some(())
+        self.object(|c, key| match key {
+            b"ephemeral_5m_input_tokens" => seen.set(0, &mut cc.ephemeral_5m_input_tokens, c.count()),
+            b"ephemeral_1h_input_tokens" => seen.set(1, &mut cc.ephemeral_1h_input_tokens, c.count()),
+            _ => c.skip(),
         })?;
         Some(cc)
     }
