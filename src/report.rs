@@ -4,6 +4,7 @@
 //! contract (`schema` 1). Add fields freely; never rename or remove one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ use crate::models;
 use crate::recommend::Recommendation;
 use crate::scan::classify::ErrorKind;
 use crate::scan::data::{Event, EventKind, ReadStats, Response, ScanData};
+use crate::scan::key::Name;
 use crate::settings::EffectiveSettings;
 use crate::settings::write::WriteOutcome;
 use crate::stats::{Bin, Summary, histogram, summarize};
@@ -192,25 +194,40 @@ pub fn build(
     rec: &RecommendConfig,
     settings: &EffectiveSettings,
 ) -> Report {
-    // Each response is named (its model family) once: the name serves the --model filter, the
-    // per-model rows and the recommendation's choice of model.
-    // A name per distinct model id (there are few), not per response.
-    let mut names: HashMap<&str, String> = HashMap::new();
-    let mut by_name: BTreeMap<String, Vec<&Response>> = BTreeMap::new();
+    // Each response is named (its model family): the name serves the --model filter, the
+    // per-model rows and the recommendation's choice of model. Names are worked out per
+    // distinct model id (there are few), and a run of responses with the same id (a file's
+    // share one string) is not looked up again.
+    let mut group_of_id: HashMap<&str, Option<usize>> = HashMap::new();
+    let mut groups: Vec<(String, Vec<&Response>)> = Vec::new();
+    let mut previous: Option<(&Name, Option<usize>)> = None;
     let mut responses: Vec<&Response> = Vec::new();
     for r in &data.responses {
         if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
             continue;
         }
-        let name = names.entry(&r.model).or_insert_with(|| models::display_name(&r.model));
-        if filters.model_ok(&r.model) || filters.model_ok(name) {
-            match by_name.get_mut(name.as_str()) {
-                Some(group) => group.push(r),
-                None => drop(by_name.insert(name.clone(), vec![r])),
+        let group = match previous {
+            Some((model, group)) if Arc::ptr_eq(model, &r.model) => group,
+            _ => {
+                let group = *group_of_id.entry(&r.model).or_insert_with(|| {
+                    let name = models::display_name(&r.model);
+                    (filters.model_ok(&r.model) || filters.model_ok(&name)).then(|| {
+                        groups.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
+                            groups.push((name, Vec::new()));
+                            groups.len() - 1
+                        })
+                    })
+                });
+                previous = Some((&r.model, group));
+                group
             }
+        };
+        if let Some(g) = group {
+            groups[g].1.push(r);
             responses.push(r);
         }
     }
+    let by_name: BTreeMap<String, Vec<&Response>> = groups.into_iter().collect();
     let events: Vec<&Event> = data
         .events
         .iter()
@@ -225,7 +242,12 @@ pub fn build(
         .map(|(model, group)| {
             let mut v: Vec<u64> = group.iter().map(|r| r.output).collect();
             v.sort_unstable();
-            let ids: BTreeSet<&str> = group.iter().map(|r| &*r.model).collect();
+            let mut ids: BTreeSet<&str> = BTreeSet::new();
+            for (i, r) in group.iter().enumerate() {
+                if i == 0 || !Arc::ptr_eq(&group[i - 1].model, &r.model) {
+                    ids.insert(&r.model);
+                }
+            }
             ModelRow {
                 model: model.clone(),
                 ids: ids.into_iter().map(str::to_string).collect(),
@@ -240,18 +262,21 @@ pub fn build(
     let mut errors = ErrorCounts::default();
     let mut days: BTreeMap<DayKey, DayRow> = BTreeMap::new();
     let mut projects: BTreeMap<String, ProjectRow> = BTreeMap::new();
-    for r in &responses {
-        let row = project_row(&mut projects, &r.origin.project, r.origin.cwd.as_deref());
-        row.responses += 1;
-        if r.max_tokens_stop {
+    // Consecutive responses mostly share a project (they come file by file): one row lookup
+    // per run of them.
+    for run in responses.chunk_by(|a, b| a.origin.project == b.origin.project) {
+        let cwd = run.iter().find_map(|r| r.origin.cwd.as_deref());
+        let row = project_row(&mut projects, &run[0].origin.project, cwd);
+        row.responses += run.len() as u64;
+        for _ in run.iter().filter(|r| r.max_tokens_stop) {
             row.errors.add(EventKind::MaxTokensStop);
         }
     }
     for e in &events {
         project_row(&mut projects, &e.origin.project, e.origin.cwd.as_deref()).errors.add(e.kind);
     }
-    for r in &responses {
-        day_row(&mut days, r.origin.time).responses += 1;
+    for run in responses.chunk_by(|a, b| day_key(a.origin.time) == day_key(b.origin.time)) {
+        day_row(&mut days, run[0].origin.time).responses += run.len() as u64;
     }
     for e in &events {
         day_row(&mut days, e.origin.time).errors.add(e.kind);
@@ -314,9 +339,12 @@ fn project_row<'a>(
 type DayKey = (bool, i64);
 
 /// The row of a time's UTC day; its name is written once per day, not per response.
+fn day_key(time: Option<crate::time::EpochMs>) -> DayKey {
+    time.map_or((true, 0), |t| (false, t.div_euclid(crate::time::MS_PER_DAY)))
+}
+
 fn day_row(days: &mut BTreeMap<DayKey, DayRow>, time: Option<crate::time::EpochMs>) -> &mut DayRow {
-    let key = time.map_or((true, 0), |t| (false, t.div_euclid(crate::time::MS_PER_DAY)));
-    days.entry(key).or_insert_with(|| DayRow {
+    days.entry(day_key(time)).or_insert_with(|| DayRow {
         day: time.map_or_else(|| "unknown".to_string(), day_of),
         responses: 0,
         errors: ErrorCounts::default(),
