@@ -21,8 +21,36 @@ use crate::estimate::ContentSize;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Content(pub ContentSize);
 
-fn chars(s: &str) -> u64 {
+/// Characters of a string (what the estimate counts).
+pub(crate) fn chars(s: &str) -> u64 {
     s.chars().count() as u64
+}
+
+/// A block's size from its measured fields: a tool call counts its name and raw input, any
+/// other block its text and thinking.
+pub(crate) fn block_size(
+    kind: Option<&str>,
+    text: Option<u64>,
+    thinking: Option<u64>,
+    name: Option<u64>,
+    input: Option<u64>,
+) -> ContentSize {
+    let n = |x: Option<u64>| x.unwrap_or(0);
+    match kind {
+        Some("tool_use" | "server_tool_use") => ContentSize { chars: n(name) + n(input), tool_uses: 1 },
+        _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
+    }
+}
+
+/// A running total of blocks: one block that cannot be measured spoils it.
+pub(crate) fn add_block(total: Option<ContentSize>, block: Option<ContentSize>) -> Option<ContentSize> {
+    match (total, block) {
+        (Some(mut t), Some(b)) => {
+            t += b;
+            Some(t)
+        }
+        _ => None,
+    }
 }
 
 /// Visitor methods that consume a number, a boolean or `null` and return `None`.
@@ -89,13 +117,7 @@ impl<'de> Deserialize<'de> for Content {
             fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Option<ContentSize>, A::Error> {
                 let mut total = Some(ContentSize::default());
                 while let Some(block) = a.next_element::<Block>()? {
-                    total = match (total, block.0) {
-                        (Some(mut t), Some(b)) => {
-                            t += b;
-                            Some(t)
-                        }
-                        _ => None,
-                    };
+                    total = add_block(total, block.0);
                 }
                 Ok(total)
             }
@@ -226,11 +248,7 @@ impl<'de> Deserialize<'de> for Block {
                 if !ok {
                     return Ok(None);
                 }
-                let n = |x: Option<u64>| x.unwrap_or(0);
-                Ok(Some(match kind.flatten().as_deref() {
-                    Some("tool_use" | "server_tool_use") => ContentSize { chars: n(name) + n(input), tool_uses: 1 },
-                    _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
-                }))
+                Ok(Some(block_size(kind.flatten().as_deref(), text, thinking, name, input)))
             }
         }
         d.deserialize_any(V).map(Block)

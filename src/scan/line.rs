@@ -269,7 +269,8 @@ pub fn parse_plain(line: &[u8]) -> Result<Record<'_>, LineError> {
     parse_with(line, false)
 }
 
-fn parse_with(line: &[u8], skim: bool) -> Result<Record<'_>, LineError> {
+/// `fast`: try [`skim`] before serde_json.
+fn parse_with(line: &[u8], fast: bool) -> Result<Record<'_>, LineError> {
     // The whole line must be UTF-8, including parts the scan would skip.
     let Ok(line) = simdutf8::basic::from_utf8(line) else {
         return Err(LineError::Utf8(std::str::from_utf8(line).err().map_or(0, |e| e.valid_up_to())));
@@ -284,7 +285,7 @@ fn parse_with(line: &[u8], skim: bool) -> Result<Record<'_>, LineError> {
         serde_json::from_str::<IgnoredAny>(trimmed)?;
         return Err(LineError::NotObject);
     }
-    if skim {
+    if fast {
         let mut raw = RawLine::default();
         if skim::read_into(trimmed, &mut raw).is_some() {
             return Ok(interpret(raw, trimmed));

@@ -8,6 +8,10 @@ use super::file::{Attempt, FileResult, GroupPart, KeyedEvent, merge_group};
 use super::key::{Key, KeyMap, Name};
 use crate::estimate::{ContentSize, measured_output};
 
+// `finish_into` turns the groups into responses in the groups' own memory, which the
+// standard library does only when the alignments match (see `Response`).
+const _: () = assert!(std::mem::align_of::<Response>() == std::mem::align_of::<GroupPart>());
+
 /// A debug-log attempt and a transcript `api_error` line are the same failure when they are
 /// for the same session and attempt number and this close in time.
 const SAME_ATTEMPT_WINDOW_MS: i64 = 60_000;

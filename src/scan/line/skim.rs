@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 
 use super::{Count, RawCacheCreation, RawLine, RawMessage, RawUsage};
 use crate::estimate::ContentSize;
-use crate::scan::content::Content;
+use crate::scan::content::{Content, add_block, block_size, chars};
 
 /// Containers nested deeper than this are left to serde_json (whose limit is 128).
 pub const MAX_DEPTH: u32 = 64;
@@ -45,7 +45,7 @@ struct JStr<'a> {
 impl<'a> JStr<'a> {
     /// Characters of the unescaped string.
     fn chars(self) -> u64 {
-        self.raw.chars().count() as u64 - self.extra
+        chars(self.raw) - self.extra
     }
 
     /// The unescaped string: borrowed when it has no escape, as serde_json does.
@@ -421,14 +421,7 @@ impl<'a> Cursor<'a> {
             b'[' => {
                 let mut total = Some(ContentSize::default());
                 self.array(|c| {
-                    let block = c.block()?;
-                    total = match (total, block) {
-                        (Some(mut t), Some(b)) => {
-                            t += b;
-                            Some(t)
-                        }
-                        _ => None,
-                    };
+                    total = add_block(total, c.block()?);
                     Some(())
                 })?;
                 Some(total.unwrap_or_default())
@@ -459,7 +452,7 @@ impl<'a> Cursor<'a> {
                 }
                 b"input" => {
                     ok &= input.is_none();
-                    input = Some(c.raw_value()?.chars().count() as u64);
+                    input = Some(chars(c.raw_value()?));
                     return Some(());
                 }
                 b"text" => &mut text,
@@ -479,11 +472,7 @@ impl<'a> Cursor<'a> {
         if !ok {
             return Some(None);
         }
-        let n = |x: Option<u64>| x.unwrap_or(0);
-        Some(Some(match kind.flatten().as_deref() {
-            Some("tool_use" | "server_tool_use") => ContentSize { chars: n(name) + n(input), tool_uses: 1 },
-            _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
-        }))
+        Some(Some(block_size(kind.flatten().as_deref(), text, thinking, name, input)))
     }
 }
 
