@@ -13,6 +13,7 @@ mod merge;
 pub mod prefilter;
 pub mod reader;
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
@@ -84,14 +85,19 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
     Scanned { data, warnings }
 }
 
-/// Reads every input, in parallel, and hands each result to `on_result` on the calling
-/// thread, in input order, as soon as it and those before it are read.
+/// Reads every input, in parallel, and hands each result to `on_result` in input order, as
+/// soon as it and those before it are read.
+///
+/// There is no merging thread: the worker that completes the next result in order hands it
+/// over, with those waiting behind it, under a lock. The calling thread is one of the
+/// workers. (A channel to a merging thread cost a wake-up per file and a third thread
+/// competing for the cores.)
 fn read_all(
     inputs: &[discover::Input],
     threads: usize,
     full_parse: bool,
     progress: &dyn Progress,
-    mut on_result: impl FnMut(&discover::Input, file::FileResult),
+    on_result: impl FnMut(&discover::Input, file::FileResult) + Send,
 ) {
     // Largest files first, so that a big file does not start last and leave one core idle.
     let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -99,35 +105,95 @@ fn read_all(
     let next = AtomicUsize::new(0);
     let workers = threads.min(inputs.len()).max(1);
     let advance = |n: u64| progress.advance(n);
-    // Results that came before their turn.
     let mut waiting: Vec<Option<file::FileResult>> = Vec::with_capacity(inputs.len());
     waiting.resize_with(inputs.len(), || None);
-    let mut turn = 0;
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (order, next, advance) = (&order, &next, &advance);
-            s.spawn(move || {
-                let mut buffers = file::Buffers::default();
-                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = file::read(&inputs[i], full_parse, &mut buffers, advance);
-                    if tx.send((i, result)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        // Ends when every worker has finished (a panic in one is re-raised by the scope).
-        for (i, result) in rx {
-            waiting[i] = Some(result);
-            while let Some(r) = waiting.get_mut(turn).and_then(Option::take) {
-                on_result(&inputs[turn], r);
-                turn += 1;
+    let turns = Mutex::new(Turns { waiting, turn: 0, on_result });
+    let work = || {
+        let mut buffers = file::Buffers::default();
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let result = file::read(&inputs[i], full_parse, &mut buffers, &advance);
+            // A panic while merging poisons the lock; the scope re-raises the panic.
+            let Ok(mut t) = turns.lock() else { return };
+            t.waiting[i] = Some(result);
+            let Turns { waiting, turn, on_result } = &mut *t;
+            while let Some(r) = waiting.get_mut(*turn).and_then(Option::take) {
+                on_result(&inputs[*turn], r);
+                *turn += 1;
             }
         }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..workers {
+            s.spawn(work);
+        }
+        work();
     });
-    // Only a panicked worker leaves results missing; the scope re-raised it already.
-    debug_assert_eq!(turn, inputs.len());
+    // Only a panicked worker leaves results missing, and the scope re-raised its panic.
+    debug_assert!(turns.lock().is_ok_and(|t| t.turn == inputs.len()));
+}
+
+/// The results that came before their turn, and whose turn it is.
+struct Turns<F> {
+    waiting: Vec<Option<file::FileResult>>,
+    turn: usize,
+    on_result: F,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RootKind;
+
+    fn assistant(id: &str, session: &str, output: u64, padding: usize) -> String {
+        format!(
+            concat!(
+                r#"{{"sessionId":"{s}","uuid":"u-{id}","timestamp":"2025-09-01T10:00:00.000Z","#,
+                r#""message":{{"model":"claude-sonnet-4-5-20250929","id":"msg_{id}","type":"message","#,
+                r#""role":"assistant","content":[{{"type":"text","text":"{pad}"}}],"#,
+                r#""usage":{{"input_tokens":3,"output_tokens":{output}}}}},"#,
+                r#""requestId":"req_{id}","type":"assistant"}}"#,
+                "\n"
+            ),
+            s = session,
+            id = id,
+            pad = "x".repeat(padding),
+            output = output
+        )
+    }
+
+    /// Each response names the first file (in path order) that holds it, whatever order the
+    /// files are read and finished in: largest first, on any number of threads.
+    #[test]
+    fn results_merge_in_path_order_whatever_the_threads() {
+        let home = tempfile::tempdir().unwrap();
+        let write = |project: &str, file: &str, body: &str| {
+            let dir = home.path().join("projects").join(project);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(file), body).unwrap();
+        };
+        // The shared response is in a small file that sorts first and in a big one that is read
+        // first (largest first) and so finishes first.
+        write("a-first", "s1.jsonl", &assistant("shared", "s1", 10, 10));
+        write("z-last", "s2.jsonl", &(assistant("shared", "s2", 10, 10) + &assistant("big", "s2", 20, 200_000)));
+        for i in 0..40 {
+            let body: String =
+                (0..i % 7 + 1).map(|j| assistant(&format!("r{i}-{j}"), "m", 5, 1000 * (i % 5))).collect();
+            write(&format!("m-{i:02}"), "s.jsonl", &body);
+        }
+        let roots = [Root { path: home.path().to_path_buf(), kind: RootKind::Home }];
+        let reports: Vec<String> = [1, 2, 3, 8]
+            .into_iter()
+            .map(|threads| {
+                let options = ScanOptions { threads, ..ScanOptions::default() };
+                let scanned = scan(&roots, &options, &Silent);
+                assert!(scanned.warnings.is_empty(), "{:?}", scanned.warnings);
+                let shared: Vec<_> = scanned.data.responses.iter().filter(|r| r.output == 10).collect();
+                assert_eq!(shared.len(), 1, "threads {threads}");
+                assert_eq!(&*shared[0].origin.project, "a-first", "threads {threads}");
+                format!("{:?}", scanned.data)
+            })
+            .collect();
+        assert!(reports.iter().all(|r| *r == reports[0]));
+        assert!(reports[0].matches("recorded_output: 5").count() > 100);
+    }
 }
