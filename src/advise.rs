@@ -2,6 +2,7 @@
 //! of the recommendation: which model, which provider, how many streams, how much input.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -11,8 +12,9 @@ use crate::recommend::{self, CutSignals, Inputs, Origin, Recommendation, peak_st
 use crate::report::ErrorCounts;
 use crate::scan::classify::ErrorKind;
 use crate::scan::data::{Event, EventKind, Response};
+use crate::scan::key::Name;
 use crate::settings::{EffectiveSettings, Provider, Sourced};
-use crate::stats::percentile;
+use crate::stats::percentile_of;
 use crate::time::minute_of;
 
 /// The settings as the report shows them (only the keys ccdoctor reads; never a secret).
@@ -58,7 +60,8 @@ pub fn advise(
             None => (None, "none".to_string(), Vec::new()),
         },
     };
-    let raw_ids: Vec<&str> = group.iter().map(|r| &*r.model).collect();
+    // The ids in order, a run of responses sharing one id string (a file's) counted once.
+    let raw_ids: Vec<&str> = runs(&group, |r| Some(&r.model)).map(|r| &*r.model).collect();
     let family = raw_ids
         .iter()
         .find_map(|m| family_of(m))
@@ -86,8 +89,7 @@ pub fn advise(
     outputs.sort_unstable();
     let p90 = |f: &dyn Fn(&Response) -> u64| {
         let mut v: Vec<u64> = group.iter().map(|r| f(r)).collect();
-        v.sort_unstable();
-        percentile(&v, 90.0).unwrap_or(0)
+        percentile_of(&mut v, 90.0).unwrap_or(0)
     };
     let input_set = p90(&|r| r.usage.input + r.usage.cache_creation);
     let input_reserved = p90(&|r| r.usage.input + r.usage.cache_creation + r.usage.cache_read);
@@ -111,7 +113,8 @@ pub fn advise(
     };
     // Error records carry no model: a cut-response sign counts for the chosen model when its
     // session had responses of that model (all of them when only one model was used).
-    let sessions: HashSet<&str> = group.iter().filter_map(|r| r.origin.session.as_deref()).collect();
+    let sessions: HashSet<&str> =
+        runs(&group, |r| r.origin.session.as_ref()).filter_map(|r| r.origin.session.as_deref()).collect();
     let mine = |e: &&&Event| groups.len() <= 1 || e.origin.session.as_deref().is_some_and(|s| sessions.contains(s));
     let mut cut =
         CutSignals { stops: group.iter().filter(|r| r.max_tokens_stop).count() as u64, ..CutSignals::default() };
@@ -145,6 +148,23 @@ pub fn advise(
         not_throttling_429: errors.usage_limit + errors.rate_limit.per_day_quota,
     };
     (settings_out, recommend::recommend(&inputs))
+}
+
+/// The first response of each run of responses whose `field` is the same string (the same
+/// allocation: a file's responses share their names).
+fn runs<'a>(
+    group: &'a [&'a Response],
+    field: impl Fn(&Response) -> Option<&Name> + 'a,
+) -> impl Iterator<Item = &'a Response> + 'a {
+    group.iter().enumerate().filter_map(move |(i, &r)| {
+        let same = i > 0
+            && match (field(group[i - 1]), field(r)) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+        (!same).then_some(r)
+    })
 }
 
 #[cfg(test)]

@@ -128,6 +128,9 @@ fn run_scan(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> an
         writeln!(err, "ccdoctor: warning: {w}")?;
     }
     let mut report = report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings);
+    // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
+    // freed on another thread, which the process's exit may cut short.
+    std::thread::spawn(move || drop(scanned));
     let written = match &config.write {
         Some(w) => write_step(config, w, &mut report),
         None => Ok(()),

@@ -24,14 +24,18 @@ pub struct Summary {
 /// `q` is in percent (0 < q <= 100). The rank is `ceil(q/100 * n)`, computed in integer
 /// arithmetic on hundredths of a percent so that `q = 99` over 100 values is exactly rank 99.
 pub fn percentile(sorted: &[u64], q: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let n = sorted.len() as u128;
+    (!sorted.is_empty()).then(|| sorted[rank(sorted.len(), q) - 1])
+}
+
+/// [`percentile`] of values in any order, which it reorders (in linear time, without sorting).
+pub fn percentile_of(values: &mut [u64], q: f64) -> Option<u64> {
+    (!values.is_empty()).then(|| *values.select_nth_unstable(rank(values.len(), q) - 1).1)
+}
+
+/// The nearest rank, `ceil(q/100 * n)` and at least 1, of `n` values (n > 0).
+fn rank(n: usize, q: f64) -> usize {
     let q_hundredths = (q.clamp(0.0, 100.0) * 100.0).round() as u128;
-    // rank = ceil(q_hundredths * n / 10_000), at least 1.
-    let rank = (q_hundredths * n).div_ceil(10_000).max(1);
-    Some(sorted[(rank - 1) as usize])
+    (q_hundredths * n as u128).div_ceil(10_000).max(1) as usize
 }
 
 /// Share of values strictly greater than `limit` (the responses a max-output setting of
@@ -119,6 +123,19 @@ mod tests {
         assert_eq!(percentile(&v, 99.0), Some(990));
         assert_eq!(percentile(&v, 99.5), Some(1000));
         assert_eq!(percentile(&v, 1.0), Some(10));
+    }
+
+    #[test]
+    fn percentile_of_unsorted_values_picks_the_same_rank() {
+        // 1..=10 shuffled: the 90th percentile is rank 9 = 9, the 91st rank ceil(9.1) = 10.
+        let shuffled = [7, 3, 10, 1, 9, 2, 8, 5, 4, 6];
+        for (q, want) in [(90.0, 9), (91.0, 10), (50.0, 5), (0.0, 1), (100.0, 10)] {
+            assert_eq!(percentile_of(&mut shuffled.clone(), q), Some(want), "q {q}");
+        }
+        // Repeated values: 5 5 5 9 -> p50 rank 2 = 5, p75 rank 3 = 5, p76 rank ceil(3.04) = 9.
+        assert_eq!(percentile_of(&mut [9, 5, 5, 5], 75.0), Some(5));
+        assert_eq!(percentile_of(&mut [9, 5, 5, 5], 76.0), Some(9));
+        assert_eq!(percentile_of(&mut [], 50.0), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (resumed and branched sessions copy their history into new files).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::data::{Event, EventKind, Response, ScanData};
 use super::file::{Attempt, FileResult, GroupPart, KeyedEvent, merge_group};
@@ -62,6 +63,7 @@ impl Merger {
         let Merger { groups, mut events, retries, debug_attempts, capped, .. } = self;
 
         let mut session_project: HashMap<Name, Name> = HashMap::new();
+        let mut last_session: Option<Name> = None;
         // One map-and-collect, so that the responses reuse the groups' allocation.
         let unknown = Name::from("unknown");
         let responses: Vec<Response> = groups
@@ -72,8 +74,12 @@ impl Merger {
                     acc
                 });
                 let (output, estimated) = measured_output(g.recorded_output, content);
-                if let Some(s) = &g.origin.session {
+                // A file's responses share one session string: one lookup per run of them.
+                if let Some(s) = &g.origin.session
+                    && !last_session.as_ref().is_some_and(|l| Arc::ptr_eq(l, s))
+                {
                     session_project.entry(s.clone()).or_insert_with(|| g.origin.project.clone());
+                    last_session = Some(s.clone());
                 }
                 Response {
                     model: g.model.unwrap_or_else(|| unknown.clone()),
