@@ -32,7 +32,6 @@ pub struct Input {
 
 #[derive(Debug, Default)]
 pub struct Discovery {
-    pub files: Vec<Input>,
     pub warnings: Vec<Warning>,
     /// Files and folders that could not be read.
     pub unreadable: u64,
@@ -42,24 +41,25 @@ pub struct Discovery {
     pub older_than_since: u64,
 }
 
-/// Lists the files under `roots`, sorted by path. `modified_since` skips files whose
-/// modification time is older (they cannot hold a newer event).
-pub fn discover(roots: &[Root], modified_since: Option<SystemTime>) -> Discovery {
-    let mut d = Discovery::default();
-    let mut seen = HashSet::new();
+/// Hands each file under `roots` to `on_file` as soon as it is found, in walk order (each
+/// folder's entries by name, depth first), so that reading can start before the walk ends.
+/// `modified_since` skips files whose modification time is older (they cannot hold a newer
+/// event). Returns what was not handed over: warnings and counts.
+pub fn discover(roots: &[Root], modified_since: Option<SystemTime>, on_file: &mut dyn FnMut(Input)) -> Discovery {
+    let mut w = Walker { d: Discovery::default(), seen: HashSet::new(), modified_since, on_file };
     for root in roots {
         match root.kind {
             RootKind::Home => {
                 let projects = root.path.join("projects");
                 if projects.is_dir() {
-                    walk(&mut d, &mut seen, &projects, FileKind::Transcript, usize::MAX, modified_since);
+                    w.walk(&projects, FileKind::Transcript, usize::MAX);
                 }
                 let debug = root.path.join("debug");
                 if debug.is_dir() {
-                    walk(&mut d, &mut seen, &debug, FileKind::DebugLog, 1, modified_since);
+                    w.walk(&debug, FileKind::DebugLog, 1);
                 }
             }
-            RootKind::Projects => walk(&mut d, &mut seen, &root.path, FileKind::Transcript, usize::MAX, modified_since),
+            RootKind::Projects => w.walk(&root.path, FileKind::Transcript, usize::MAX),
             RootKind::File => {
                 let project = root
                     .path
@@ -72,12 +72,11 @@ pub fn discover(roots: &[Root], modified_since: Option<SystemTime>) -> Discovery
                 } else {
                     FileKind::Transcript
                 };
-                consider(&mut d, &mut seen, &root.path, kind, project, modified_since);
+                w.consider(&root.path, kind, project);
             }
         }
     }
-    d.files.sort_by(|a, b| a.path.cmp(&b.path));
-    d
+    w.d
 }
 
 fn wanted(name: &OsStr, kind: FileKind) -> bool {
@@ -88,84 +87,81 @@ fn wanted(name: &OsStr, kind: FileKind) -> bool {
     Path::new(name).extension() == Some(OsStr::new(ext))
 }
 
-fn walk(
-    d: &mut Discovery,
-    seen: &mut HashSet<(u64, u64)>,
-    top: &Path,
-    kind: FileKind,
-    max_depth: usize,
+struct Walker<'a> {
+    d: Discovery,
+    /// Identities of the files found so far: a file reached twice is read once.
+    seen: HashSet<(u64, u64)>,
     modified_since: Option<SystemTime>,
-) {
-    let walker = WalkDir::new(top).follow_links(true).max_depth(max_depth).sort_by_file_name();
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(err) => {
-                let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| top.to_path_buf());
-                let message = if err.loop_ancestor().is_some() {
-                    "symbolic link loop, not followed".to_string()
-                } else {
-                    d.unreadable += 1;
-                    format!("cannot read: {}", err.io_error().map_or_else(|| err.to_string(), |e| e.to_string()))
-                };
-                d.warnings.push(Warning::new(path, None, message));
-                continue;
-            }
-        };
-        if entry.file_type().is_dir() || !wanted(entry.file_name(), kind) {
-            continue;
-        }
-        let project = match kind {
-            FileKind::Transcript => entry
-                .path()
-                .strip_prefix(top)
-                .ok()
-                .and_then(|rel| {
-                    let mut comps = rel.components();
-                    let first = comps.next()?;
-                    // A file directly in the folder belongs to the folder itself.
-                    comps.next().map(|_| first.as_os_str().to_string_lossy().into_owned())
-                })
-                .unwrap_or_else(|| top.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
-            FileKind::DebugLog => String::new(),
-        };
-        consider(d, seen, entry.path(), kind, project, modified_since);
-    }
+    on_file: &'a mut dyn FnMut(Input),
 }
 
-fn consider(
-    d: &mut Discovery,
-    seen: &mut HashSet<(u64, u64)>,
-    path: &Path,
-    kind: FileKind,
-    project: String,
-    modified_since: Option<SystemTime>,
-) {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => {
-            d.unreadable += 1;
-            d.warnings.push(Warning::new(path.to_path_buf(), None, format!("cannot read: {e}")));
+impl Walker<'_> {
+    fn walk(&mut self, top: &Path, kind: FileKind, max_depth: usize) {
+        let walker = WalkDir::new(top).follow_links(true).max_depth(max_depth).sort_by_file_name();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| top.to_path_buf());
+                    let message = if err.loop_ancestor().is_some() {
+                        "symbolic link loop, not followed".to_string()
+                    } else {
+                        self.d.unreadable += 1;
+                        format!("cannot read: {}", err.io_error().map_or_else(|| err.to_string(), |e| e.to_string()))
+                    };
+                    self.d.warnings.push(Warning::new(path, None, message));
+                    continue;
+                }
+            };
+            if entry.file_type().is_dir() || !wanted(entry.file_name(), kind) {
+                continue;
+            }
+            let project = match kind {
+                FileKind::Transcript => entry
+                    .path()
+                    .strip_prefix(top)
+                    .ok()
+                    .and_then(|rel| {
+                        let mut comps = rel.components();
+                        let first = comps.next()?;
+                        // A file directly in the folder belongs to the folder itself.
+                        comps.next().map(|_| first.as_os_str().to_string_lossy().into_owned())
+                    })
+                    .unwrap_or_else(|| top.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+                FileKind::DebugLog => String::new(),
+            };
+            self.consider(entry.path(), kind, project);
+        }
+    }
+
+    fn consider(&mut self, path: &Path, kind: FileKind, project: String) {
+        let d = &mut self.d;
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                d.unreadable += 1;
+                d.warnings.push(Warning::new(path.to_path_buf(), None, format!("cannot read: {e}")));
+                return;
+            }
+        };
+        if !meta.is_file() {
+            if !meta.is_dir() {
+                d.not_regular += 1;
+                d.warnings.push(Warning::new(path.to_path_buf(), None, "not a regular file, skipped".to_string()));
+            }
             return;
         }
-    };
-    if !meta.is_file() {
-        if !meta.is_dir() {
-            d.not_regular += 1;
-            d.warnings.push(Warning::new(path.to_path_buf(), None, "not a regular file, skipped".to_string()));
+        if !self.seen.insert(file_identity(&meta, path)) {
+            return;
         }
-        return;
+        if let (Some(since), Ok(mtime)) = (self.modified_since, meta.modified())
+            && mtime < since
+        {
+            d.older_than_since += 1;
+            return;
+        }
+        (self.on_file)(Input { path: path.to_path_buf(), kind, project, len: meta.len() });
     }
-    if !seen.insert(file_identity(&meta, path)) {
-        return;
-    }
-    if let (Some(since), Ok(mtime)) = (modified_since, meta.modified())
-        && mtime < since
-    {
-        d.older_than_since += 1;
-        return;
-    }
-    d.files.push(Input { path: path.to_path_buf(), kind, project, len: meta.len() });
 }
 
 #[cfg(unix)]

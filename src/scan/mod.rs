@@ -1,4 +1,4 @@
-//! Reading a config home: find the files, read them on every core, then merge what they
+//! Reading a config home: find the files and read them on every core, merging what they
 //! hold so that each response and each error event counts once.
 
 pub mod classify;
@@ -10,17 +10,16 @@ pub mod file;
 pub mod key;
 pub mod line;
 mod merge;
+mod pipeline;
 pub mod prefilter;
 pub mod reader;
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use crate::config::Root;
 use crate::warning::Warning;
 use data::ScanData;
-use discover::{FileKind, discover};
+use discover::FileKind;
 
 /// A finished scan and what could not be read along the way.
 #[derive(Debug)]
@@ -53,19 +52,20 @@ impl Progress for Silent {}
 
 /// Scans `roots`.
 pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> Scanned {
-    let found = discover(roots, options.modified_since);
-    let mut warnings = found.warnings;
-    let inputs = found.files;
-    progress.start(inputs.len() as u64, inputs.iter().map(|i| i.len).sum());
     let mut data = ScanData::default();
-    data.read.unreadable = found.unreadable;
-    data.read.not_regular = found.not_regular;
-    data.read.older_than_since = found.older_than_since;
+    let mut file_warnings = Vec::new();
     let mut merger = merge::Merger::default();
-    // Results are merged in input order (the first file to hold a response names its origin)
+    let pipeline = pipeline::Pipeline {
+        roots,
+        modified_since: options.modified_since,
+        threads: options.threads,
+        full_parse: options.full_parse,
+        progress,
+    };
+    // Results are merged in path order (the first file to hold a response names its origin)
     // while the other files are still being read.
-    read_all(&inputs, options.threads.max(1), options.full_parse, progress, |input, mut result| {
-        warnings.append(&mut result.warnings);
+    let found = pipeline.run(|input, mut result| {
+        file_warnings.append(&mut result.warnings);
         if result.unreadable {
             data.read.unreadable += 1;
         }
@@ -81,62 +81,13 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
         merger.add(result);
     });
     progress.finish();
+    data.read.unreadable += found.unreadable;
+    data.read.not_regular = found.not_regular;
+    data.read.older_than_since = found.older_than_since;
     merger.finish_into(&mut data);
+    let mut warnings = found.warnings;
+    warnings.append(&mut file_warnings);
     Scanned { data, warnings }
-}
-
-/// Reads every input, in parallel, and hands each result to `on_result` in input order, as
-/// soon as it and those before it are read.
-///
-/// There is no merging thread: the worker that completes the next result in order hands it
-/// over, with those waiting behind it, under a lock. The calling thread is one of the
-/// workers. (A channel to a merging thread cost a wake-up per file and a third thread
-/// competing for the cores.)
-fn read_all(
-    inputs: &[discover::Input],
-    threads: usize,
-    full_parse: bool,
-    progress: &dyn Progress,
-    on_result: impl FnMut(&discover::Input, file::FileResult) + Send,
-) {
-    // Largest files first, so that a big file does not start last and leave one core idle.
-    let mut order: Vec<usize> = (0..inputs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len));
-    let next = AtomicUsize::new(0);
-    let workers = threads.min(inputs.len()).max(1);
-    let advance = |n: u64| progress.advance(n);
-    let mut waiting: Vec<Option<file::FileResult>> = Vec::with_capacity(inputs.len());
-    waiting.resize_with(inputs.len(), || None);
-    let turns = Mutex::new(Turns { waiting, turn: 0, on_result });
-    let work = || {
-        let mut buffers = file::Buffers::default();
-        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let result = file::read(&inputs[i], full_parse, &mut buffers, &advance);
-            // A panic while merging poisons the lock; the scope re-raises the panic.
-            let Ok(mut t) = turns.lock() else { return };
-            t.waiting[i] = Some(result);
-            let Turns { waiting, turn, on_result } = &mut *t;
-            while let Some(r) = waiting.get_mut(*turn).and_then(Option::take) {
-                on_result(&inputs[*turn], r);
-                *turn += 1;
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        for _ in 1..workers {
-            s.spawn(work);
-        }
-        work();
-    });
-    // Only a panicked worker leaves results missing, and the scope re-raised its panic.
-    debug_assert!(turns.lock().is_ok_and(|t| t.turn == inputs.len()));
-}
-
-/// The results that came before their turn, and whose turn it is.
-struct Turns<F> {
-    waiting: Vec<Option<file::FileResult>>,
-    turn: usize,
-    on_result: F,
 }
 
 #[cfg(test)]
