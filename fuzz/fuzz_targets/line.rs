@@ -52,13 +52,18 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(s.candidate(), prefilter::is_candidate(data));
     assert_eq!(s.finish().map_err(|e| e.to_string()), checked.map_err(|e| e.to_string()));
 
-    // The reader splits any bytes into lines that join back to them.
+    // The reader splits any bytes, read in any pieces, into lines that join back to them, and
+    // the facts its search for each line's end gathered give the whole-line check's verdict.
     let mut joined = Vec::new();
     let mut lines = 0u64;
-    let total = reader::for_each_line(Pieces(data, data.len()), &mut reader::Buffer::default(), |_| {}, |n, l| {
+    let total = reader::for_each_line(Pieces(data, step), &mut reader::Buffer::default(), |_| {}, |n, l| {
         lines += 1;
         assert_eq!(n, lines);
-        if let reader::Line::Whole(b) = l {
+        if let reader::Line::Whole(b, facts) = l {
+            assert_eq!(
+                prefilter::check_scanned(b, facts).map_err(|e| e.to_string()),
+                prefilter::check(b).map_err(|e| e.to_string())
+            );
             joined.extend_from_slice(b);
             joined.push(b'\n');
         }

@@ -8,7 +8,7 @@ use super::debuglog::{self, DebugRecord};
 use super::discover::{FileKind, Input};
 use super::key::{Key, KeyMap, Name, Names, key};
 use super::line::{self, Envelope, LineError, Record, ResponseLine, Usage};
-use super::prefilter::{self, Streaming};
+use super::prefilter::{self, LineFacts, Streaming};
 use super::reader::{self, Line};
 use crate::estimate::ContentSize;
 use crate::scan::classify::ErrorKind;
@@ -91,7 +91,7 @@ pub fn read(input: &Input, full_parse: bool, buffers: &mut Buffers, progress: &d
     let mut acc = Accumulator::new(input, full_parse);
     let Buffers { read: read_buffer, line: line_buffer } = buffers;
     let read = reader::for_each_line(&file, read_buffer, progress, |line_no, line| match line {
-        Line::Whole(l) => acc.whole_line(line_no, l),
+        Line::Whole(l, facts) => acc.whole_line(line_no, l, Some(facts)),
         Line::Long { streamed, offset } => {
             // Above the parse limit, the full parse falls back to the fast path's verdict.
             if streamed.bytes > reader::MAX_PARSE_LINE as u64 {
@@ -106,7 +106,7 @@ pub fn read(input: &Input, full_parse: bool, buffers: &mut Buffers, progress: &d
             }
             line_buffer.resize(streamed.bytes as usize, 0);
             match file.read_exact_at(line_buffer, offset) {
-                Ok(()) => acc.whole_line(line_no, line_buffer),
+                Ok(()) => acc.whole_line(line_no, line_buffer, None),
                 Err(e) => acc.changed(line_no, &e),
             }
             if line_buffer.capacity() > 4 * reader::READ_BUFFER {
@@ -156,10 +156,11 @@ impl<'i> Accumulator<'i> {
         }
     }
 
-    fn line(&mut self, line_no: u64, bytes: &[u8]) {
+    /// `facts`: what the reader's pass found in the line, if it went over it.
+    fn line(&mut self, line_no: u64, bytes: &[u8], facts: Option<LineFacts>) {
         self.out.lines += 1;
         match self.input.kind {
-            FileKind::Transcript => self.transcript_line(line_no, bytes),
+            FileKind::Transcript => self.transcript_line(line_no, bytes, facts),
             FileKind::DebugLog => self.debug_line(line_no, bytes),
         }
     }
@@ -175,11 +176,14 @@ impl<'i> Accumulator<'i> {
         }
     }
 
-    fn whole_line(&mut self, line_no: u64, mut l: &[u8]) {
-        if line_no == 1 {
-            l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
+    fn whole_line(&mut self, line_no: u64, mut l: &[u8], mut facts: Option<LineFacts>) {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        if line_no == 1 && l.starts_with(BOM) {
+            l = &l[BOM.len()..];
+            facts = facts.map(|f| f.without_prefix(BOM.len()));
         }
-        self.line(line_no, l.strip_suffix(b"\r").unwrap_or(l));
+        // A CR is not a bad control byte: the facts hold for the line without it.
+        self.line(line_no, l.strip_suffix(b"\r").unwrap_or(l), facts);
     }
 
     /// Whether a line longer than the read buffer must be read again and parsed.
@@ -226,9 +230,13 @@ impl<'i> Accumulator<'i> {
         ));
     }
 
-    fn transcript_line(&mut self, line_no: u64, bytes: &[u8]) {
+    fn transcript_line(&mut self, line_no: u64, bytes: &[u8], facts: Option<LineFacts>) {
         if !self.full_parse && !prefilter::is_candidate(bytes) {
-            if let Err(e) = prefilter::check(bytes) {
+            let checked = match facts {
+                Some(f) => prefilter::check_scanned(bytes, f),
+                None => prefilter::check(bytes),
+            };
+            if let Err(e) = checked {
                 self.malformed(line_no, &e);
             }
             return;

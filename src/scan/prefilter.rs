@@ -108,47 +108,66 @@ fn utf8_error(bytes: &[u8]) -> Option<std::str::Utf8Error> {
     }
 }
 
-/// A control byte JSON never allows raw (tab, CR and LF may be whitespace between tokens).
-fn is_bad_control(b: u8) -> bool {
-    b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r'
-}
-
-/// Index of the first bad control byte. Blocks of 64 bytes are tested for any byte below
-/// 0x20 at once (SSE2 on x86-64, 8-byte words elsewhere); only a block that has one (tabs
-/// included) is looked at byte by byte.
-fn bad_control_at(bytes: &[u8]) -> Option<usize> {
-    scan_bytes(bytes).control
-}
-
-/// What one pass over a line's bytes finds.
-#[derive(Debug, PartialEq, Eq)]
-struct Scanned {
+/// What a pass over a line's bytes found, as offsets from the line's start.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LineFacts {
     /// The first bad control byte.
-    control: Option<usize>,
-    /// The bytes before this offset are ASCII (so valid UTF-8, and a character boundary is
-    /// there): the UTF-8 check starts at it. At or past `control` if that comes first.
-    ascii_up_to: usize,
+    pub control: Option<usize>,
+    /// Where the UTF-8 check starts: the start of the first 64-byte block that has a non-ASCII
+    /// byte (the bytes before it are ASCII, so it is a character boundary). `None` while
+    /// every byte seen is ASCII.
+    pub non_ascii_from: Option<usize>,
 }
 
-/// Looks for the first bad control byte and for any non-ASCII byte before it, 64 bytes at a
-/// time: with AVX2 where the processor has it (two loads a block), SSE2 otherwise.
-fn scan_bytes(bytes: &[u8]) -> Scanned {
+impl LineFacts {
+    /// The facts of the line without its first `n` bytes, which hold no control byte (a
+    /// byte-order mark).
+    pub fn without_prefix(self, n: usize) -> Self {
+        Self {
+            control: self.control.map(|c| c.saturating_sub(n)),
+            non_ascii_from: self.non_ascii_from.map(|a| a.saturating_sub(n)),
+        }
+    }
+}
+
+/// Scans `line[from..]` up to its first `\n`, adding what it passes to `facts`, and returns
+/// the `\n`'s offset (`None`: not in `line`; `facts` then cover all of it).
+///
+/// The reader finds each line's end with it, so that finding the end and the line's check
+/// are one pass over the bytes. `from` resumes a scan after more of the line was read (the
+/// bytes before it were scanned into `facts`).
+///
+/// 64 bytes at a time, as a mask of the bytes below 0x20 (LF, tab, CR and the bad control
+/// bytes) and a flag for any byte above 0x7f: with AVX2 where the processor has it, SSE2
+/// otherwise (8-byte words on other processors). Only the set bits of the mask are looked at
+/// one by one, and most blocks have none.
+pub fn scan_line(line: &[u8], from: usize, facts: &mut LineFacts) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2, checked just above.
-        return unsafe { scan_bytes_avx2(bytes) };
+        return unsafe { scan_line_avx2(line, from, facts) };
     }
-    scan_bytes_with(bytes, block_flags)
+    scan_line_with(line, from, facts, block_masks)
 }
 
-/// [`scan_bytes`] compiled for AVX2.
+/// The facts of all of `bytes`, newlines included (as whitespace).
+fn facts_of(bytes: &[u8]) -> LineFacts {
+    let mut facts = LineFacts::default();
+    let mut from = 0;
+    while let Some(nl) = scan_line(bytes, from, &mut facts) {
+        from = nl + 1;
+    }
+    facts
+}
+
+/// [`scan_line`] compiled for AVX2.
 ///
 /// # Safety
 /// The processor must have AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn scan_bytes_avx2(bytes: &[u8]) -> Scanned {
-    scan_bytes_with(bytes, |block| {
+unsafe fn scan_line_avx2(line: &[u8], from: usize, facts: &mut LineFacts) -> Option<usize> {
+    scan_line_with(line, from, facts, |block| {
         use std::arch::x86_64::{
             __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8, _mm256_or_si256,
             _mm256_set1_epi8,
@@ -161,41 +180,61 @@ unsafe fn scan_bytes_avx2(bytes: &[u8]) -> Scanned {
             let p = block.as_ptr().cast::<__m256i>();
             let (a, b) = (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)));
             // max(x, 0x1f) == 0x1f exactly when x <= 0x1f (unsigned).
-            let low = |v: __m256i| _mm256_cmpeq_epi8(_mm256_max_epu8(v, limit), limit);
-            let any_low = _mm256_or_si256(low(a), low(b));
-            (_mm256_movemask_epi8(any_low) != 0, _mm256_movemask_epi8(_mm256_or_si256(a, b)) != 0)
+            let low = |v: __m256i| _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(v, limit), limit)) as u32;
+            (u64::from(low(a)) | u64::from(low(b)) << 32, _mm256_movemask_epi8(_mm256_or_si256(a, b)) != 0)
         }
     })
 }
 
-/// The loop of [`scan_bytes`], with the block test given.
+/// The loop of [`scan_line`], with the block test given: the mask of a 64-byte block's bytes
+/// below 0x20, and whether it has one above 0x7f.
 #[inline(always)]
-fn scan_bytes_with(bytes: &[u8], block_flags: impl Fn(&[u8]) -> (bool, bool)) -> Scanned {
-    let exact = |b: &[u8]| b.iter().position(|&b| is_bad_control(b));
-    let mut ascii_up_to = None;
-    let mut base = 0;
-    while base + 64 <= bytes.len() {
-        let block = &bytes[base..base + 64];
-        let (low, high) = block_flags(block);
-        if high && ascii_up_to.is_none() {
-            ascii_up_to = Some(base);
+fn scan_line_with(
+    line: &[u8],
+    from: usize,
+    facts: &mut LineFacts,
+    block_masks: impl Fn(&[u8]) -> (u64, bool),
+) -> Option<usize> {
+    // A byte below 0x20: the end, whitespace, or a bad control byte.
+    // A control byte JSON never allows raw: all but tab, CR and LF (whitespace between tokens).
+    let low = |i: usize, facts: &mut LineFacts| match line[i] {
+        b'\n' => true,
+        b'\t' | b'\r' => false,
+        _ => {
+            facts.control.get_or_insert(i);
+            false
         }
-        if low && let Some(i) = exact(block) {
-            return Scanned { control: Some(base + i), ascii_up_to: ascii_up_to.unwrap_or(base + i) };
+    };
+    let mut base = from;
+    while base + 64 <= line.len() {
+        let (mut mask, high) = block_masks(&line[base..base + 64]);
+        if high && facts.non_ascii_from.is_none() {
+            facts.non_ascii_from = Some(base);
+        }
+        while mask != 0 {
+            let i = base + mask.trailing_zeros() as usize;
+            if low(i, facts) {
+                return Some(i);
+            }
+            mask &= mask - 1;
         }
         base += 64;
     }
-    let tail = &bytes[base..];
-    let control = exact(tail).map(|i| base + i);
-    let end = control.unwrap_or(bytes.len());
-    let ascii_up_to = ascii_up_to.unwrap_or(if bytes[base..end].is_ascii() { end } else { base });
-    Scanned { control, ascii_up_to }
+    for (i, &b) in line.iter().enumerate().skip(base) {
+        if b < 0x20 && low(i, facts) {
+            return Some(i);
+        }
+        if b > 0x7f && facts.non_ascii_from.is_none() {
+            facts.non_ascii_from = Some(i);
+        }
+    }
+    None
 }
 
-/// Whether a 64-byte block has a byte below 0x20, and one above 0x7f.
+/// [`scan_line_with`]'s block test with SSE2 (part of the x86-64 baseline).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block_flags(block: &[u8]) -> (bool, bool) {
+fn block_masks(block: &[u8]) -> (u64, bool) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -208,23 +247,17 @@ fn block_flags(block: &[u8]) -> (bool, bool) {
         let (a, b, c, d) =
             (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)), _mm_loadu_si128(p.add(2)), _mm_loadu_si128(p.add(3)));
         // max(x, 0x1f) == 0x1f exactly when x <= 0x1f (unsigned).
-        let low = |v: __m128i| _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-        let any_low = _mm_or_si128(_mm_or_si128(low(a), low(b)), _mm_or_si128(low(c), low(d)));
+        let low = |v: __m128i| u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit)) as u16);
         // The top bit of each byte, OR-ed over the four loads.
         let any_high = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
-        (_mm_movemask_epi8(any_low) != 0, _mm_movemask_epi8(any_high) != 0)
+        (low(a) | low(b) << 16 | low(c) << 32 | low(d) << 48, _mm_movemask_epi8(any_high) != 0)
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn block_flags(block: &[u8]) -> (bool, bool) {
-    const LOW: u64 = 0x2020_2020_2020_2020;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Non-zero exactly when some byte of x is below 0x20.
-    let below = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
-    let words = block.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
-    let (low, high) = words.fold((0, 0), |(l, h), x| (l | below(x), h | x));
-    (low != 0, high & HIGH != 0)
+fn block_masks(block: &[u8]) -> (u64, bool) {
+    let mask = block.iter().enumerate().fold(0u64, |m, (i, &b)| m | u64::from(b < 0x20) << i);
+    (mask, !block.is_ascii())
 }
 
 /// The first of an invalid-UTF-8 and a control-byte position (relative to `base`).
@@ -240,9 +273,15 @@ fn earliest(utf8: Option<usize>, control: Option<usize>, base: usize) -> Option<
 /// The fast check of a line that is not a candidate (already without its line ending).
 /// `Ok` means it looks like a whole JSON object (or is blank).
 pub fn check(line: &[u8]) -> Result<(), LineError> {
-    // One pass for control bytes; the UTF-8 check only from the first non-ASCII block on,
-    // and not at all if a control byte comes first.
-    let Scanned { control, ascii_up_to: k } = scan_bytes(line);
+    check_scanned(line, facts_of(line))
+}
+
+/// [`check`] of a line whose bytes [`scan_line`] already went over (the reader's pass).
+pub fn check_scanned(line: &[u8], facts: LineFacts) -> Result<(), LineError> {
+    // The UTF-8 check only from the first non-ASCII block on, and not at all if a control
+    // byte comes first.
+    let LineFacts { control, non_ascii_from } = facts;
+    let k = non_ascii_from.unwrap_or(line.len()).min(line.len());
     let utf8 = if control.is_some_and(|c| c <= k) { None } else { utf8_error(&line[k..]).map(|e| k + e.valid_up_to()) };
     if let Some(e) = earliest(utf8, control, 0) {
         return Err(e);
@@ -320,7 +359,7 @@ impl Streaming {
             return;
         }
         // UTF-8: first complete the character the previous chunk ended inside, then the rest.
-        let control = bad_control_at(chunk);
+        let control = facts_of(chunk).control;
         let mut skipped = 0usize;
         if !self.utf8_tail.is_empty() {
             let had = self.utf8_tail.len();
@@ -483,15 +522,19 @@ mod tests {
                 for bad in [0u8, 1, 0x1f] {
                     let mut v = vec![b'a'; len];
                     v[at] = bad;
-                    assert_eq!(bad_control_at(&v), Some(at), "len {len} at {at} byte {bad}");
+                    assert_eq!(facts_of(&v).control, Some(at), "len {len} at {at} byte {bad}");
                 }
                 let mut v = "é\t\r\n".repeat(len).into_bytes();
-                assert_eq!(bad_control_at(&v), None);
+                assert_eq!(facts_of(&v).control, None);
                 v.push(0x7f);
                 v.push(0xff);
-                assert_eq!(bad_control_at(&v), None);
+                assert_eq!(facts_of(&v).control, None);
             }
         }
+    }
+
+    fn is_bad_control(b: u8) -> bool {
+        b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r'
     }
 
     /// `check`'s verdict the slow way: std's UTF-8 check and a byte-by-byte control search.
@@ -522,13 +565,65 @@ mod tests {
                     v.insert(0, b'{');
                     v.push(b'}');
                     // The SSE2 blocks (also the fallback where AVX2 is used) find the same.
-                    assert_eq!(
-                        scan_bytes_with(&v, block_flags),
-                        scan_bytes(&v),
-                        "{what} at {at}, control at {control:?}"
-                    );
+                    let (mut sse2, mut chosen) = (LineFacts::default(), LineFacts::default());
+                    assert_eq!(scan_line_with(&v, 0, &mut sse2, block_masks), scan_line(&v, 0, &mut chosen));
+                    assert_eq!(sse2, chosen, "{what} at {at}, control at {control:?}");
                     let got = check(&v).err().map(|e| e.to_string());
                     assert_eq!(got, reference(&v), "{what} at {at}, control at {control:?}");
+                }
+            }
+        }
+    }
+
+    /// `scan_line` against the slow way, and resumed at every point a read could end.
+    #[test]
+    fn scan_line_finds_the_end_and_the_facts_before_it() {
+        let len = 140;
+        for nl in [None, Some(0), Some(1), Some(63), Some(64), Some(65), Some(100), Some(139)] {
+            let odd_bytes = [
+                (0x01u8, 5),
+                (0x1f, 64),
+                (b'\t', 70),
+                (0xc3, 3),
+                (0xc3, 66),
+                (0xc3, 130),
+                (0x80, 2),
+                (0x80, 131),
+                (b'a', 0),
+            ];
+            for (odd, at) in odd_bytes {
+                let mut v = vec![b'a'; len];
+                v[at] = odd;
+                v[10] = b'\r';
+                if let Some(n) = nl {
+                    v[n] = b'\n';
+                }
+                // A second line, whose bytes must not count for the first.
+                v.extend_from_slice(b"\x02\xc3\xa9\n");
+                let end = v.iter().position(|&b| b == b'\n').unwrap();
+                let line = &v[..end];
+                let mut facts = LineFacts::default();
+                assert_eq!(scan_line(&v, 0, &mut facts), Some(end), "nl {nl:?}, {odd:#x} at {at}");
+                assert_eq!(facts.control, line.iter().position(|&b| is_bad_control(b)), "nl {nl:?}, {odd:#x} at {at}");
+                let first_high = line.iter().position(|&b| b > 0x7f);
+                match facts.non_ascii_from {
+                    None => assert_eq!(first_high, None),
+                    Some(k) => assert!(k <= end && line[..k].is_ascii() && first_high.is_none_or(|h| k <= h)),
+                }
+                let mut sse2 = LineFacts::default();
+                assert_eq!(scan_line_with(&v, 0, &mut sse2, block_masks), Some(end));
+                assert_eq!(sse2, facts);
+                // Resumed where a read ended: the same end and verdict.
+                for cut in 0..=end {
+                    let mut resumed = LineFacts::default();
+                    assert_eq!(scan_line(&v[..cut], 0, &mut resumed), None);
+                    assert_eq!(scan_line(&v, cut, &mut resumed), Some(end));
+                    assert_eq!(resumed.control, facts.control, "cut at {cut}");
+                    assert_eq!(
+                        check_scanned(line, resumed).map_err(|e| e.to_string()),
+                        check(line).map_err(|e| e.to_string()),
+                        "cut at {cut}"
+                    );
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Splits a file into lines with bounded memory.
 //!
-//! Lines are found with `memchr` in one reusable read buffer and handed out in place. A line
+//! Lines are found with [`prefilter::scan_line`] in one reusable read buffer, which checks
+//! their bytes on the way, and handed out in place. A line
 //! longer than the buffer is never held: its chunks go through [`Streaming`], which gathers
 //! what the fast path needs to know about it, and the caller gets its offset so that it can
 //! read the line again in one piece if it must be parsed (a candidate up to
@@ -12,7 +13,7 @@
 
 use std::io::{self, Read};
 
-use super::prefilter::Streaming;
+use super::prefilter::{self, LineFacts, Streaming};
 
 /// The read buffer: small enough to stay in a core's L2 cache while its lines are checked.
 pub const READ_BUFFER: usize = 256 * 1024;
@@ -21,13 +22,11 @@ pub const MAX_PARSE_LINE: usize = 8 * 1024 * 1024;
 
 /// One line, without its `\n`.
 pub enum Line<'a> {
-    Whole(&'a [u8]),
+    /// The line, and what the search for its end found in it.
+    Whole(&'a [u8], LineFacts),
     /// Longer than the read buffer: what [`Streaming`] gathered, and where the line starts
     /// in the file (its length is `streamed.bytes`).
-    Long {
-        streamed: Streaming,
-        offset: u64,
-    },
+    Long { streamed: Streaming, offset: u64 },
 }
 
 /// A read error after `line` complete lines.
@@ -61,18 +60,21 @@ pub fn for_each_line(
     // File offset of buf[0].
     let mut base = 0u64;
     let mut line_no = 0u64;
-    let mut finish = |line_no: u64, rest: &[u8], long: &mut Option<(Streaming, u64)>| match long.take() {
-        None => on_line(line_no, Line::Whole(rest)),
-        Some((mut streamed, offset)) => {
-            streamed.feed(rest);
-            on_line(line_no, Line::Long { streamed, offset });
-        }
-    };
+    // What the search for the current line's end found in buf[start..scanned].
+    let mut facts = LineFacts::default();
+    let mut finish =
+        |line_no: u64, rest: &[u8], facts: LineFacts, long: &mut Option<(Streaming, u64)>| match long.take() {
+            None => on_line(line_no, Line::Whole(rest, facts)),
+            Some((mut streamed, offset)) => {
+                streamed.feed(rest);
+                on_line(line_no, Line::Long { streamed, offset });
+            }
+        };
     loop {
-        if let Some(i) = memchr::memchr(b'\n', &buf[scanned..end]) {
-            let nl = scanned + i;
+        if let Some(i) = prefilter::scan_line(&buf[start..end], scanned - start, &mut facts) {
+            let nl = start + i;
             line_no += 1;
-            finish(line_no, &buf[start..nl], &mut long);
+            finish(line_no, &buf[start..nl], std::mem::take(&mut facts), &mut long);
             start = nl + 1;
             scanned = start;
             continue;
@@ -84,6 +86,8 @@ pub fn for_each_line(
         } else if long.is_some() || (start == 0 && end == buf.len()) {
             let (streamed, _) = long.get_or_insert_with(|| (Streaming::default(), base + start as u64));
             streamed.feed(&buf[start..end]);
+            // A streamed line gets its facts from `Streaming`.
+            facts = LineFacts::default();
             base += end as u64;
             (start, end) = (0, 0);
         } else if end == buf.len() {
@@ -102,7 +106,7 @@ pub fn for_each_line(
         };
         if n == 0 {
             if start < end || long.is_some() {
-                finish(line_no + 1, &buf[start..end], &mut long);
+                finish(line_no + 1, &buf[start..end], facts, &mut long);
             }
             return Ok(base + end as u64);
         }
@@ -138,7 +142,7 @@ mod tests {
                 v.push((
                     n,
                     match l {
-                        Line::Whole(b) => Ok(b.to_vec()),
+                        Line::Whole(b, _) => Ok(b.to_vec()),
                         Line::Long { streamed, offset } => Err((offset, streamed.bytes)),
                     },
                 ))
