@@ -6,7 +6,9 @@
 Builds the release binary and examples/gen_corpus, writes the corpora (once; they are kept
 in --dir), installs ccusage@20.0.24 with npm into --dir (once), then for each size runs
 `cat FILES`, `ccdoctor scan --format json` and (on the largest size) ccusage alternately,
---runs times each, and prints the median wall time, the ratios, and peak RSS (from
+--runs times each (a smaller corpus proportionally more often: 4 times as often at a quarter
+of the size, so that each is timed for about as long and the scaling figures are not left to
+the noise of a few short runs), and prints the median wall time, the ratios, and peak RSS (from
 /usr/bin/time -v). A last corpus holds one 516 MiB line and the 87 MB file, to show that
 memory does not grow with them. Not run in CI: the machines are noisy, so every ratio is
 measured within one run. Paste the output into BENCHMARKS.md.
@@ -93,8 +95,9 @@ def main():
     sizes = [int(s) for s in a.sizes.split(",")]
     real = real_corpus(a.dir)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
-    print(f"runs: {a.runs} of each command, alternating; medians; page cache warmed by one untimed run\n")
-    def measure(name, home, with_ccusage):
+    print(f"runs: {a.runs} of each command on the largest corpus and on spotter, more on smaller ones "
+          "(runs × largest / size), alternating; medians; page cache warmed by one untimed run\n")
+    def measure(name, home, with_ccusage, runs):
         """Times cat, ccdoctor (and ccusage) on one corpus, alternately; one row of the table."""
         files = sorted(os.path.join(d, f) for d, _, fs in os.walk(home) for f in fs)
         cmds = {
@@ -106,31 +109,32 @@ def main():
         for cmd, env in cmds.values():
             timed(cmd, env)  # warm the page cache and the binaries
         results = {k: [] for k in cmds}
-        for _ in range(a.runs):
+        for _ in range(runs):
             for k, (cmd, env) in cmds.items():
                 results[k].append(timed(cmd, env))
         med = {k: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v), statistics.median(c for _, _, c in v))
                for k, v in results.items()}
-        return (name, len(files), sum(os.path.getsize(f) for f in files), med)
+        return (name, len(files), sum(os.path.getsize(f) for f in files), runs, med)
 
-    rows = [measure(mib, corpus(a.dir, mib, 32)[0], not a.no_ccusage and mib == max(sizes)) for mib in sizes]
+    rows = [measure(mib, corpus(a.dir, mib, 32)[0], not a.no_ccusage and mib == max(sizes), a.runs * max(sizes) // mib)
+            for mib in sizes]
     if real:
-        rows.append(measure("spotter ×64", real, not a.no_ccusage))
+        rows.append(measure("spotter ×64", real, not a.no_ccusage, a.runs))
 
-    print("| corpus | files | bytes | cat | ccdoctor | ccdoctor / cat | ccusage | ccusage / ccdoctor | ccdoctor peak RSS |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for mib, n, total, med in rows:
+    print("| corpus | files | bytes | runs | cat | ccdoctor | ccdoctor / cat | ccusage | ccusage / ccdoctor | ccdoctor peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for mib, n, total, runs, med in rows:
         cat, ccd = med["cat"][0], med["ccdoctor"][0]
         cu = med.get("ccusage")
         name = f"{mib} MiB" if isinstance(mib, int) else mib
-        print(f"| {name} | {n} | {total:,} | {cat:.3f} s | {ccd:.3f} s | {ccd / cat:.2f}× | "
+        print(f"| {name} | {n} | {total:,} | {runs} | {cat:.3f} s | {ccd:.3f} s | {ccd / cat:.2f}× | "
               + (f"{cu[0]:.3f} s | {cu[0] / ccd:.2f}× | " if cu else "– | – | ")
               + f"{med['ccdoctor'][1] / 1024:.1f} MiB |")
     synthetic = [r for r in rows if isinstance(r[0], int)]
     if len(synthetic) > 1:
-        base_mib, _, base_bytes, base_med = synthetic[0]
+        base_mib, _, base_bytes, _, base_med = synthetic[0]
         print("\nScaling: time per byte relative to the smallest corpus, wall (CPU = user + system):")
-        for mib, _, total, med in synthetic:
+        for mib, _, total, _, med in synthetic:
             rel = lambda k, i: (med[k][i] / total) / (base_med[k][i] / base_bytes)
             print(f"- {mib} MiB: ccdoctor {rel('ccdoctor', 0):.2f} ({rel('ccdoctor', 2):.2f}), "
                   f"cat {rel('cat', 0):.2f} ({rel('cat', 2):.2f})")

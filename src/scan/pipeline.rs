@@ -38,6 +38,9 @@ impl Pipeline<'_> {
             for _ in 1..self.threads.max(1) {
                 s.spawn(|| shared.work());
             }
+            // Should the walk panic, the workers waiting for it are let go, or the scope would
+            // wait for them forever instead of re-raising the panic.
+            let walking = EndOfWalk(&shared.found, &shared.wake);
             let discovery = discover(self.roots, self.modified_since, &mut |input| {
                 let mut found = lock(&shared.found);
                 found.inputs.push(input);
@@ -45,6 +48,7 @@ impl Pipeline<'_> {
                     shared.wake.notify_one();
                 }
             });
+            std::mem::forget(walking);
             shared.publish();
             shared.work();
             discovery
@@ -67,6 +71,16 @@ struct Found {
     done: bool,
     /// Workers waiting for the walk to find more.
     sleeping: usize,
+}
+
+/// Marks the walk done if dropped (when the walk panics), waking the workers waiting for it.
+struct EndOfWalk<'a>(&'a Mutex<Found>, &'a Condvar);
+
+impl Drop for EndOfWalk<'_> {
+    fn drop(&mut self) {
+        lock(self.0).done = true;
+        self.1.notify_all();
+    }
 }
 
 /// What to do once every file is known. Indices are into `inputs`, in walk order.
@@ -122,7 +136,8 @@ impl<'a, F: FnMut(&Input, FileResult)> Shared<'a, F> {
             let result = file::read(&input, self.full_parse, &mut buffers, &advance);
             self.hand_over(i, result);
         }
-        let plan = self.plan.get().expect("the plan is published before the walk is marked done");
+        // Not published only when the walk panicked.
+        let Some(plan) = self.plan.get() else { return };
         while let Some(&i) = plan.read_order.get(plan.next.fetch_add(1, Ordering::Relaxed)) {
             let result = file::read(&plan.inputs[i], self.full_parse, &mut buffers, &advance);
             self.hand_over(i, result);
@@ -251,6 +266,27 @@ mod tests {
         assert!(shared.plan.get().unwrap().read_order.is_empty());
         drop(shared);
         assert_eq!(got, ["a", "b"]);
+    }
+
+    /// A worker waiting for more files from a walk that panicked is let go (else the thread
+    /// scope would wait for it forever instead of re-raising the panic).
+    #[test]
+    fn workers_waiting_for_a_walk_that_panicked_are_let_go() {
+        let shared = std::sync::Arc::new(Shared::new(|_: &Input, _| {}, false, &Silent));
+        let (done, ended) = std::sync::mpsc::channel();
+        let worker = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                shared.work();
+                done.send(()).unwrap();
+            })
+        };
+        while lock(&shared.found).sleeping == 0 {
+            std::thread::yield_now();
+        }
+        drop(EndOfWalk(&shared.found, &shared.wake));
+        assert!(ended.recv_timeout(std::time::Duration::from_secs(10)).is_ok(), "the worker still waits");
+        worker.join().unwrap();
     }
 
     /// With no file at all, the workers end and nothing is handed over.

@@ -1,12 +1,12 @@
 //! Splits a file into lines with bounded memory.
 //!
-//! Lines are found with [`prefilter::scan_line`] in one reusable read buffer, which checks
-//! their bytes on the way, and handed out in place. A line
-//! longer than the buffer is never held: its chunks go through [`Streaming`], which gathers
-//! what the fast path needs to know about it, and the caller gets its offset so that it can
-//! read the line again in one piece if it must be parsed (a candidate up to
-//! [`MAX_PARSE_LINE`]). Memory per reader is therefore the read buffer plus at most one
-//! candidate line, whatever the size of the file or its longest line.
+//! Lines are found in one reusable read buffer by [`prefilter::scan_line`], which checks
+//! their bytes on the way, and handed out in place with what it found. A line longer than the
+//! buffer is never held: its chunks go through [`Streaming`], which gathers what the fast
+//! path needs to know about it, and the caller gets its offset so that it can read the line
+//! again in one piece if it must be parsed (a candidate up to [`MAX_PARSE_LINE`]). Memory per
+//! reader is therefore the read buffer plus at most one candidate line, whatever the size of
+//! the file or its longest line.
 //!
 //! Files are read with `read`, not mapped: Claude Code may truncate a transcript while it is
 //! being scanned, which would kill a process reading a mapping (SIGBUS).
