@@ -378,7 +378,6 @@ fn max_usage(a: Usage, b: Usage) -> Usage {
     }
 }
 
-/// Merges another copy of the same response (from another file) into `into`.
 /// Adds a line's content to a response unless a line with its key is there. The list grows
 /// by exactly one: most responses have one to three lines, and a doubling list would
 /// allocate room for four for every one of the tens of thousands kept.
@@ -389,6 +388,7 @@ fn add_line(lines: &mut Vec<(u64, ContentSize)>, key: u64, content: ContentSize)
     }
 }
 
+/// Merges another copy of the same response (from another file) into `into`.
 pub fn merge_group(into: &mut GroupPart, other: GroupPart) {
     into.recorded_output = into.recorded_output.max(other.recorded_output);
     into.usage = max_usage(into.usage, other.usage);
