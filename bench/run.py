@@ -112,7 +112,8 @@ def main():
         for _ in range(runs):
             for k, (cmd, env) in cmds.items():
                 results[k].append(timed(cmd, env))
-        med = {k: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v), statistics.median(c for _, _, c in v))
+        med = {k: (statistics.median(w for w, _, _ in v), max(r for _, r, _ in v), statistics.median(c for _, _, c in v),
+                   min(w for w, _, _ in v))
                for k, v in results.items()}
         return (name, len(files), sum(os.path.getsize(f) for f in files), runs, med)
 
@@ -133,11 +134,12 @@ def main():
     synthetic = [r for r in rows if isinstance(r[0], int)]
     if len(synthetic) > 1:
         base_mib, _, base_bytes, _, base_med = synthetic[0]
-        print("\nScaling: time per byte relative to the smallest corpus, wall (CPU = user + system):")
+        print("\nScaling: time per byte relative to the smallest corpus: median wall / fastest wall / median CPU "
+              "(user + system):")
         for mib, _, total, _, med in synthetic:
             rel = lambda k, i: (med[k][i] / total) / (base_med[k][i] / base_bytes)
-            print(f"- {mib} MiB: ccdoctor {rel('ccdoctor', 0):.2f} ({rel('ccdoctor', 2):.2f}), "
-                  f"cat {rel('cat', 0):.2f} ({rel('cat', 2):.2f})")
+            print(f"- {mib} MiB: ccdoctor {rel('ccdoctor', 0):.2f} / {rel('ccdoctor', 3):.2f} / {rel('ccdoctor', 2):.2f}, "
+                  f"cat {rel('cat', 0):.2f} / {rel('cat', 3):.2f} / {rel('cat', 2):.2f}")
 
     # Memory with a 516 MiB line and the 87 MB file, against a corpus without them.
     plain, _ = corpus(a.dir, 164, 0, "home-164-no-long-line")
