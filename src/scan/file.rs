@@ -3,12 +3,13 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+use super::bytes::LineFacts;
 use super::data::{Capped, Origin};
 use super::debuglog::{self, DebugRecord};
 use super::discover::{FileKind, Input};
 use super::key::{Key, KeyMap, Name, Names, key};
 use super::line::{self, Envelope, LineError, Record, ResponseLine, Usage};
-use super::prefilter::{self, LineFacts, Streaming};
+use super::prefilter::{self, Streaming};
 use super::reader::{self, Line};
 use crate::estimate::ContentSize;
 use crate::scan::classify::ErrorKind;

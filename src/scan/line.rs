@@ -258,8 +258,8 @@ pub enum LineError {
 
 /// Parses one line (without its line ending). Blank lines are `Ok(Record::Other)`.
 ///
-/// The common well-formed line is read by [`skim`], the rest by serde_json; the result is
-/// the same as [`parse_plain`]'s.
+/// The common well-formed line is read by `skim` (the hand-written reader), the rest by
+/// serde_json; the result is the same as [`parse_plain`]'s.
 pub fn parse(line: &[u8]) -> Result<Record<'_>, LineError> {
     parse_with(line, true)
 }

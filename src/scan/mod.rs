@@ -1,6 +1,7 @@
 //! Reading a config home: find the files and read them on every core, merging what they
 //! hold so that each response and each error event counts once.
 
+pub mod bytes;
 pub mod classify;
 mod content;
 pub mod data;

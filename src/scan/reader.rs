@@ -1,6 +1,6 @@
 //! Splits a file into lines with bounded memory.
 //!
-//! Lines are found in one reusable read buffer by [`prefilter::scan_line`], which checks
+//! Lines are found in one reusable read buffer by [`bytes::scan_line`], which checks
 //! their bytes on the way, and handed out in place with what it found. A line longer than the
 //! buffer is never held: its chunks go through [`Streaming`], which gathers what the fast
 //! path needs to know about it, and the caller gets its offset so that it can read the line
@@ -13,7 +13,8 @@
 
 use std::io::{self, Read};
 
-use super::prefilter::{self, LineFacts, Streaming};
+use super::bytes::{self, LineFacts};
+use super::prefilter::Streaming;
 
 /// The read buffer: small enough to stay in a core's L2 cache while its lines are checked.
 pub const READ_BUFFER: usize = 256 * 1024;
@@ -71,7 +72,7 @@ pub fn for_each_line(
             }
         };
     loop {
-        if let Some(i) = prefilter::scan_line(&buf[start..end], scanned - start, &mut facts) {
+        if let Some(i) = bytes::scan_line(&buf[start..end], scanned - start, &mut facts) {
             let nl = start + i;
             line_no += 1;
             finish(line_no, &buf[start..nl], std::mem::take(&mut facts), &mut long);
