@@ -2,17 +2,15 @@
 //! of the recommendation: which model, which provider, how many streams, how much input.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::config::RecommendConfig;
 use crate::models::{self, family_of};
 use crate::recommend::{self, CutSignals, Inputs, Origin, Recommendation, peak_streams};
-use crate::report::ErrorCounts;
+use crate::report::{ErrorCounts, runs};
 use crate::scan::classify::ErrorKind;
 use crate::scan::data::{Event, EventKind, Response};
-use crate::scan::key::Name;
 use crate::settings::{EffectiveSettings, Provider, Sourced};
 use crate::stats::percentile_of;
 use crate::time::minute_of;
@@ -148,23 +146,6 @@ pub fn advise(
         not_throttling_429: errors.usage_limit + errors.rate_limit.per_day_quota,
     };
     (settings_out, recommend::recommend(&inputs))
-}
-
-/// The first response of each run of responses whose `field` is the same string (the same
-/// allocation: a file's responses share their names).
-fn runs<'a>(
-    group: &'a [&'a Response],
-    field: impl Fn(&Response) -> Option<&Name> + 'a,
-) -> impl Iterator<Item = &'a Response> + 'a {
-    group.iter().enumerate().filter_map(move |(i, &r)| {
-        let same = i > 0
-            && match (field(group[i - 1]), field(r)) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            };
-        (!same).then_some(r)
-    })
 }
 
 #[cfg(test)]

@@ -242,12 +242,7 @@ pub fn build(
         .map(|(model, group)| {
             let mut v: Vec<u64> = group.iter().map(|r| r.output).collect();
             v.sort_unstable();
-            let mut ids: BTreeSet<&str> = BTreeSet::new();
-            for (i, r) in group.iter().enumerate() {
-                if i == 0 || !Arc::ptr_eq(&group[i - 1].model, &r.model) {
-                    ids.insert(&r.model);
-                }
-            }
+            let ids: BTreeSet<&str> = runs(group, |r| Some(&r.model)).map(|r| &*r.model).collect();
             ModelRow {
                 model: model.clone(),
                 ids: ids.into_iter().map(str::to_string).collect(),
@@ -317,6 +312,24 @@ pub fn build(
         recommendation,
         write: None,
     }
+}
+
+/// The first response of each run of responses whose `field` is the same string (the same
+/// allocation: a file's responses share their names), so that per-string work is done once
+/// per run instead of once per response.
+pub(crate) fn runs<'a>(
+    responses: &'a [&'a Response],
+    field: impl Fn(&Response) -> Option<&Name> + 'a,
+) -> impl Iterator<Item = &'a Response> + 'a {
+    responses.iter().enumerate().filter_map(move |(i, &r)| {
+        let same = i > 0
+            && match (field(responses[i - 1]), field(r)) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+        (!same).then_some(r)
+    })
 }
 
 fn project_row<'a>(
@@ -418,4 +431,45 @@ fn verdict(errors: &ErrorCounts, days: &[DayRow], responses: u64) -> String {
     let first = s.remove(0).to_ascii_uppercase();
     s.insert(0, first);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::data::Origin;
+
+    fn response(model: &Name, session: Option<&Name>) -> Response {
+        Response {
+            origin: Origin { session: session.cloned(), ..Origin::default() },
+            model: model.clone(),
+            stream: Name::from("s"),
+            recorded_output: 0,
+            output: 0,
+            estimated: false,
+            usage: Default::default(),
+            content: Default::default(),
+            max_tokens_stop: false,
+        }
+    }
+
+    #[test]
+    fn runs_are_of_one_string_not_of_equal_text() {
+        let (a, a_again, b) = (Name::from("m"), Name::from("m"), Name::from("n"));
+        let s = Name::from("s1");
+        let all = [
+            response(&a, Some(&s)),
+            response(&a, None),
+            response(&a_again, None),
+            response(&b, None),
+            response(&a, None),
+        ];
+        let refs: Vec<&Response> = all.iter().collect();
+        let firsts = |field: fn(&Response) -> Option<&Name>| -> Vec<usize> {
+            runs(&refs, field).map(|r| all.iter().position(|x| std::ptr::eq(x, r)).unwrap()).collect()
+        };
+        // Models a a | a' (equal text, another string) | b | a.
+        assert_eq!(firsts(|r| Some(&r.model)), [0, 2, 3, 4]);
+        // Sessions s1 | none none none none.
+        assert_eq!(firsts(|r| r.origin.session.as_ref()), [0, 1]);
+    }
 }

@@ -67,7 +67,7 @@ struct Found {
     inputs: Vec<Input>,
     /// `inputs[..taken]` are taken by workers.
     taken: usize,
-    /// The walk has ended and the plan is published.
+    /// The walk has ended: the plan is published (or the walk panicked, see [`EndOfWalk`]).
     done: bool,
     /// Workers waiting for the walk to find more.
     sleeping: usize,
