@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Times two or more ccdoctor binaries against each other on one corpus.
+
+    python3 bench/ab.py RUNS HOME BINARY [BINARY...]
+
+Runs `BINARY scan --format json HOME` for each binary in turn, RUNS times over (after one
+untimed run each to warm the page cache), and prints the median wall, user and system time
+of each, with its ratio to the first binary's. Alternating the binaries spreads the noise of
+a shared machine over all of them; the ratios within one run are what to compare. To compare
+two commits, build each (`cargo build --release`) and copy `target/release/ccdoctor` aside.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run(binary, home):
+    start = time.perf_counter()
+    p = subprocess.Popen([binary, "scan", "--format", "json", home], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    if status != 0:
+        sys.exit(f"{binary} failed on {home} (wait status {status})")
+    return time.perf_counter() - start, usage.ru_utime, usage.ru_stime
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    runs, home, binaries = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    times = {b: [] for b in binaries}
+    for b in binaries:
+        run(b, home)
+    for _ in range(runs):
+        for b in binaries:
+            times[b].append(run(b, home))
+    median = lambda b, i: statistics.median(t[i] for t in times[b])
+    base = [median(binaries[0], i) for i in range(3)]
+    ratio = lambda x, i: f"{x / base[i]:.3f}" if base[i] > 0 else "-"
+    for b in binaries:
+        wall, user, system = (median(b, i) for i in range(3))
+        print(f"{b}: wall {wall * 1000:.1f} ms ({ratio(wall, 0)}), user {user * 1000:.0f} ms ({ratio(user, 1)}), "
+              f"system {system * 1000:.0f} ms ({ratio(system, 2)})")
+
+
+if __name__ == "__main__":
+    main()
