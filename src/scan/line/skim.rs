@@ -319,6 +319,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// `null` (as `None`) or the object `read` reads; `None` (outer) if it is neither.
+    fn null_or<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.null_instead_of_object()? { Some(None) } else { read(self).map(Some) }
+    }
+
     /// Whether the value is `null` (consumed) rather than the object that follows.
     fn null_instead_of_object(&mut self) -> Option<bool> {
         match self.peek()? {
@@ -374,11 +379,7 @@ impl<'a> Cursor<'a> {
             b"model" => seen.set(1, &mut m.model, c.opt_str()),
             b"content" => seen.set(2, &mut m.content, c.content().map(Content)),
             b"stop_reason" => seen.set(3, &mut m.stop_reason, c.opt_str()),
-            b"usage" => {
-                seen.first(4)?;
-                m.usage = if c.null_instead_of_object()? { None } else { Some(c.usage()?) };
-                Some(())
-            }
+            b"usage" => seen.set(4, &mut m.usage, c.null_or(Self::usage)),
             _ => c.skip(),
         })
     }
@@ -391,11 +392,7 @@ impl<'a> Cursor<'a> {
             b"output_tokens" => seen.set(1, &mut u.output_tokens, c.count()),
             b"cache_creation_input_tokens" => seen.set(2, &mut u.cache_creation_input_tokens, c.count()),
             b"cache_read_input_tokens" => seen.set(3, &mut u.cache_read_input_tokens, c.count()),
-            b"cache_creation" => {
-                seen.first(4)?;
-                u.cache_creation = if c.null_instead_of_object()? { None } else { Some(c.cache_creation()?) };
-                Some(())
-            }
+            b"cache_creation" => seen.set(4, &mut u.cache_creation, c.null_or(Self::cache_creation)),
             _ => c.skip(),
         })?;
         Some(u)
