@@ -18,6 +18,7 @@ pub mod report;
 pub mod scan;
 pub mod settings;
 pub mod stats;
+pub mod text;
 pub mod time;
 pub mod warning;
 
@@ -57,7 +58,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
 }
 
 fn write_failed(e: &WriteError, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    writeln!(err, "ccdoctor: error: {}", warning::escape_control(&e.to_string()))?;
+    writeln!(err, "ccdoctor: error: {}", text::escape_control(&e.to_string()))?;
     Ok(if e.is_usage() { ExitCode::Usage } else { ExitCode::Failure })
 }
 

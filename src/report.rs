@@ -387,7 +387,7 @@ fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSect
     }
 }
 
-use crate::render::count_of as plural;
+use crate::text::count_of as plural;
 
 /// One line that says what happened, most important first.
 fn verdict(errors: &ErrorCounts, days: &[DayRow], responses: u64) -> String {
@@ -399,8 +399,8 @@ fn verdict(errors: &ErrorCounts, days: &[DayRow], responses: u64) -> String {
             "{} (429) on {} ({} failed for good, {} retried)",
             plural(throttled, "throttled request", "throttled requests"),
             plural(on_days, "day", "days"),
-            crate::render::thousands(errors.rate_limit.final_),
-            crate::render::thousands(errors.rate_limit.retries),
+            crate::text::thousands(errors.rate_limit.final_),
+            crate::text::thousands(errors.rate_limit.retries),
         ));
     }
     if errors.rate_limit.per_day_quota > 0 {
@@ -410,7 +410,7 @@ fn verdict(errors: &ErrorCounts, days: &[DayRow], responses: u64) -> String {
         parts.push(plural(errors.usage_limit, "subscription usage limit", "subscription usage limits"));
     }
     for (limit, n) in &errors.output_token_maximum.limits {
-        let limit = limit.parse::<u64>().map_or_else(|_| limit.clone(), crate::render::thousands);
+        let limit = limit.parse::<u64>().map_or_else(|_| limit.clone(), crate::text::thousands);
         parts.push(format!("{} cut at {limit} tokens", plural(*n, "response", "responses")));
     }
     let continued = errors.max_tokens_stops + errors.recovery_prompts;

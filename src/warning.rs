@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::text::escape_control;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     pub path: PathBuf,
@@ -27,41 +29,9 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Characters that drive a terminal or reorder what it shows: C0 and C1 controls (ESC, BEL,
-/// CR, CSI, …) and the bidirectional overrides that can make text read other than it is.
-fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Escapes control characters (ESC, BEL, CR, …) so text taken from a transcript or a file
-/// name cannot drive the terminal. Other characters, including non-ASCII, pass through.
-pub fn escape_control(s: &str) -> String {
-    if !s.chars().any(is_unsafe) {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_unsafe(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(escape_control("plain é"), "plain é");
-        assert_eq!(escape_control("a\u{1b}[31mred\u{7}"), "a\\u{1b}[31mred\\u{7}");
-        assert_eq!(escape_control("x\ny"), "x\\ny");
-        // C1 CSI and a right-to-left override.
-        assert_eq!(escape_control("a\u{9b}31m b\u{202e}cba"), "a\\u{9b}31m b\\u{202e}cba");
-    }
 
     #[test]
     fn display_names_file_and_line() {

@@ -6,9 +6,9 @@ pub mod quota;
 use serde::Serialize;
 
 use crate::models::Family;
-use crate::render::{percent, thousands};
 use crate::settings::Provider;
 use crate::stats::{percentile, share_above};
+use crate::text::{percent, thousands};
 use quota::Budget;
 
 /// Below this, a max output is of no use: the advice is fewer sessions or more quota.

@@ -3,10 +3,10 @@
 use std::io::Write;
 
 use super::recommendation as rec;
-use super::{bin_label, error_rows, quality_line, thousands};
+use super::{bin_label, error_rows, quality_line};
 use crate::report::Report;
 use crate::settings::write::WriteOutcome;
-use crate::warning::escape_control;
+use crate::text::{escape_control, percent, thousands};
 
 /// Escapes text for a Markdown table cell.
 fn cell(s: &str) -> String {
@@ -99,7 +99,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 "| {}{} | {} | {} | {} |",
                 thousands(w.value),
                 w.label.map_or(String::new(), |l| format!(" ({l})")),
-                super::percent(w.truncated_share),
+                percent(w.truncated_share),
                 thousands(w.worst_case_charge),
                 w.max_parallel.map_or_else(|| "–".into(), thousands)
             )?;

@@ -1,8 +1,8 @@
 //! The "Recommendation" section, shared by the table and Markdown renderers as plain lines.
 
-use super::{percent, thousands};
 use crate::recommend::{Origin, Recommendation};
 use crate::report::Report;
+use crate::text::{percent, thousands};
 
 fn origin(o: Option<Origin>) -> &'static str {
     match o {

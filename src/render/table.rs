@@ -6,12 +6,12 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use super::recommendation as rec;
-use super::{bin_label, error_rows, quality_line, thousands, wrap};
+use super::{bin_label, error_rows, quality_line};
 use crate::recommend::Recommendation;
 use crate::report::{ErrorCounts, Report};
 use crate::settings::write::WriteOutcome;
 use crate::stats::Bin;
-use crate::warning::escape_control;
+use crate::text::{count_of, escape_control, percent, thousands, wrap};
 
 const WIDTH: u16 = 80;
 const BAR_WIDTH: usize = 40;
@@ -151,7 +151,7 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
             "Claude Code capped a max output setting from {} to {} ({}).",
             thousands(c.from),
             thousands(c.to),
-            super::count_of(c.count, "time", "times")
+            count_of(c.count, "time", "times")
         )?;
     }
     for line in wrap(&quality_line(report), WIDTH as usize) {
@@ -195,7 +195,7 @@ fn recommendation(report: &Report, r: &Recommendation, st: &Style, out: &mut dyn
         };
         t.add_row(vec![
             Cell::new(value),
-            Cell::new(super::percent(w.truncated_share)),
+            Cell::new(percent(w.truncated_share)),
             Cell::new(thousands(w.worst_case_charge)),
             Cell::new(w.max_parallel.map_or_else(|| "–".into(), thousands)),
         ]);

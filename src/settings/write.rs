@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::atomic::{self, FileError, Snapshot};
 use super::edit::{self, EditError};
 use super::{MAX_OUTPUT, MAX_THINKING, SettingsSources, as_count, read_file};
-use crate::warning::escape_control;
+use crate::text::escape_control;
 
 /// Attempts before a file that keeps changing is given up on.
 pub const ATTEMPTS: u32 = 5;
