@@ -95,7 +95,8 @@ pub fn advise(
     let parallel = match cfg.parallel {
         Some(p) => (p, Origin::Flag),
         None => {
-            let peak = peak_streams(group.iter().filter_map(|r| r.origin.time.map(|t| (minute_of(t), &*r.stream))));
+            let peak =
+                peak_streams(group.iter().filter_map(|r| r.origin.time.map(|t| (minute_of(t), &*r.origin.stream))));
             (peak.max(1), Origin::Inferred)
         }
     };

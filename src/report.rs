@@ -442,7 +442,7 @@ mod tests {
         Response {
             origin: Origin { session: session.cloned(), ..Origin::default() },
             model: model.clone(),
-            stream: Name::from("s"),
+            end: None,
             recorded_output: 0,
             output: 0,
             estimated: false,

@@ -15,12 +15,26 @@ pub struct Origin {
     /// Working directory from the line, when written.
     pub cwd: Option<Name>,
     pub session: Option<Name>,
+    /// The request stream it belongs to: `agent:<id>` for a subagent, else the session id
+    /// (empty when the line names neither).
+    pub stream: Name,
     pub version: Option<Name>,
+    /// When the request it answers was sent: the time of the last user line (prompt, tool
+    /// result) before it in the same file, when there is one.
+    pub requested: Option<EpochMs>,
 }
 
 impl Default for Origin {
     fn default() -> Self {
-        Self { time: None, project: Name::from(""), cwd: None, session: None, version: None }
+        Self {
+            time: None,
+            project: Name::from(""),
+            cwd: None,
+            session: None,
+            stream: Name::from(""),
+            version: None,
+            requested: None,
+        }
     }
 }
 
@@ -33,8 +47,8 @@ impl Default for Origin {
 pub struct Response {
     pub origin: Origin,
     pub model: Name,
-    /// The request stream it belongs to: the subagent id, else the session.
-    pub stream: Name,
+    /// The time of its last line: when the response ended.
+    pub end: Option<EpochMs>,
     /// The largest `output_tokens` recorded on any of its lines.
     pub recorded_output: u64,
     /// Output tokens used for statistics: the recorded value, or the content estimate when the
@@ -51,6 +65,10 @@ pub struct Response {
 pub struct Event {
     pub origin: Origin,
     pub kind: EventKind,
+    /// The attempt number of a retried attempt (`retryAttempt`, the debug log's `attempt k/n`).
+    pub attempt: Option<u64>,
+    /// How long Claude Code waited before the next attempt (`retryInMs`).
+    pub retry_in_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

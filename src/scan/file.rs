@@ -26,7 +26,8 @@ pub struct GroupPart {
     pub key: Key,
     pub model: Option<Name>,
     pub origin: Origin,
-    pub stream: Name,
+    /// The time of its last line.
+    pub end: Option<crate::time::EpochMs>,
     pub sidechain: bool,
     pub recorded_output: u64,
     pub usage: Usage,
@@ -49,6 +50,7 @@ pub struct KeyedEvent<T> {
 pub struct Attempt {
     pub kind: ErrorKind,
     pub attempt: Option<u64>,
+    pub retry_in_ms: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -139,6 +141,8 @@ struct Accumulator<'i> {
     project: Name,
     /// Session id of a debug log: its file stem.
     debug_session: Option<Name>,
+    /// The time of the last user line read: when the next request was sent.
+    last_user_time: Option<crate::time::EpochMs>,
 }
 
 impl<'i> Accumulator<'i> {
@@ -154,6 +158,7 @@ impl<'i> Accumulator<'i> {
             names: Names::default(),
             project: Name::from(input.project.as_str()),
             debug_session,
+            last_user_time: None,
         }
     }
 
@@ -231,14 +236,24 @@ impl<'i> Accumulator<'i> {
         ));
     }
 
+    /// `facts` is `None` for a line longer than the read buffer, read again to be parsed: such
+    /// a line's time is not taken (the fast path streams it), so both paths agree.
     fn transcript_line(&mut self, line_no: u64, bytes: &[u8], facts: Option<LineFacts>) {
-        if !self.full_parse && !prefilter::is_candidate(bytes) {
+        let whole = facts.is_some();
+        let class = if self.full_parse { prefilter::Class::Candidate } else { prefilter::classify(bytes) };
+        if class != prefilter::Class::Candidate {
             let checked = match facts {
                 Some(f) => prefilter::check_scanned(bytes, f),
                 None => prefilter::check(bytes),
             };
-            if let Err(e) = checked {
-                self.malformed(line_no, &e);
+            match checked {
+                Err(e) => self.malformed(line_no, &e),
+                Ok(()) if class == prefilter::Class::User && whole => {
+                    if let Some(t) = prefilter::user_timestamp(bytes) {
+                        self.last_user_time = Some(t);
+                    }
+                }
+                Ok(()) => {}
             }
             return;
         }
@@ -258,12 +273,21 @@ impl<'i> Accumulator<'i> {
             Record::Retry(env, r) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env);
-                self.out.retries.push(KeyedEvent { key, origin, what: Attempt { kind: r.kind, attempt: r.attempt } });
+                let what = Attempt { kind: r.kind, attempt: r.attempt, retry_in_ms: r.retry_in_ms };
+                self.out.retries.push(KeyedEvent { key, origin, what });
             }
             Record::RecoveryPrompt(env) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env);
                 self.out.recoveries.push(KeyedEvent { key, origin, what: () });
+                if whole {
+                    self.last_user_time = env.timestamp.as_deref().and_then(parse_timestamp).or(self.last_user_time);
+                }
+            }
+            Record::User(env) => {
+                if whole && let Some(t) = env.timestamp.as_deref().and_then(parse_timestamp) {
+                    self.last_user_time = Some(t);
+                }
             }
             Record::Other => {}
         }
@@ -280,13 +304,12 @@ impl<'i> Accumulator<'i> {
             Some(&i) => i,
             None => {
                 let origin = self.origin(&env);
-                let stream = self.stream_of(&env);
                 let i = self.out.groups.len();
                 self.out.groups.push(GroupPart {
                     key: group_key,
                     model: None,
                     origin,
-                    stream,
+                    end: None,
                     sidechain: env.is_sidechain,
                     recorded_output: 0,
                     usage: Usage::default(),
@@ -302,9 +325,11 @@ impl<'i> Accumulator<'i> {
             self.out.groups[idx].model = model;
         }
         let g = &mut self.out.groups[idx];
+        let time = env.timestamp.as_deref().and_then(parse_timestamp);
         if g.origin.time.is_none() {
-            g.origin.time = env.timestamp.as_deref().and_then(parse_timestamp);
+            g.origin.time = time;
         }
+        g.end = g.end.max(time);
         g.recorded_output = g.recorded_output.max(r.usage.output);
         g.usage = max_usage(g.usage, r.usage);
         g.max_tokens_stop |= r.max_tokens_stop;
@@ -318,13 +343,14 @@ impl<'i> Accumulator<'i> {
                 let origin = Origin {
                     time: parse_timestamp(timestamp),
                     session: self.debug_session.clone(),
+                    stream: self.debug_session.clone().unwrap_or_else(|| Name::from("")),
                     ..Origin::default()
                 };
                 let key = self.synthetic_key(line_no);
                 self.out.debug_attempts.push(KeyedEvent {
                     key,
                     origin,
-                    what: Attempt { kind, attempt: Some(attempt) },
+                    what: Attempt { kind, attempt: Some(attempt), retry_in_ms: None },
                 });
             }
             DebugRecord::Capped { from, to, .. } => self.out.capped.push(Capped { from, to }),
@@ -338,7 +364,9 @@ impl<'i> Accumulator<'i> {
             project: self.project.clone(),
             cwd: env.cwd.as_deref().map(|s| self.names.get(s)),
             session: env.session_id.as_deref().map(|s| self.names.get(s)),
+            stream: self.stream_of(env),
             version: env.version.as_deref().map(|s| self.names.get(s)),
+            requested: self.last_user_time,
         }
     }
 
@@ -403,9 +431,10 @@ pub fn merge_group(into: &mut GroupPart, other: GroupPart) {
     // Prefer the main-session copy's attribution, and the earliest time.
     if into.sidechain && !other.sidechain {
         into.origin = other.origin.clone();
-        into.stream = other.stream;
+        into.end = other.end;
         into.sidechain = false;
     }
+    into.end = into.end.max(other.end);
     into.origin.time = match (into.origin.time, other.origin.time) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

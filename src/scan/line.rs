@@ -132,6 +132,8 @@ struct RawLine<'a> {
     api_error_status: Count,
     #[serde(default)]
     retry_attempt: Count,
+    #[serde(default)]
+    retry_in_ms: Count,
 }
 
 #[derive(Deserialize, Default)]
@@ -220,6 +222,8 @@ pub enum Record<'a> {
     /// The meta `Output token limit hit.` user line Claude Code injects to continue a cut
     /// response.
     RecoveryPrompt(Envelope<'a>),
+    /// Any other user line (a prompt, a tool result): the moment a request is sent.
+    User(Envelope<'a>),
     /// Anything else: valid, but nothing to count.
     Other,
 }
@@ -237,6 +241,7 @@ pub struct Retry {
     pub kind: ErrorKind,
     pub status: Option<u16>,
     pub attempt: Option<u64>,
+    pub retry_in_ms: Option<u64>,
 }
 
 pub const RECOVERY_PREFIX: &str = "Output token limit hit.";
@@ -338,11 +343,12 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
             let text = raw.error.map(RawValue::get).unwrap_or("");
             let status = raw.error.and_then(status_of);
             let kind = classify(text, status, None);
-            Record::Retry(env, Retry { kind, status, attempt: raw.retry_attempt.0 })
+            Record::Retry(env, Retry { kind, status, attempt: raw.retry_attempt.0, retry_in_ms: raw.retry_in_ms.0 })
         }
-        Some("user") if raw.is_meta == Some(true) => {
-            let text = content_text(line).unwrap_or_default();
-            if text.trim_start().starts_with(RECOVERY_PREFIX) { Record::RecoveryPrompt(env) } else { Record::Other }
+        Some("user") => {
+            let recovery = raw.is_meta == Some(true)
+                && content_text(line).is_some_and(|t| t.trim_start().starts_with(RECOVERY_PREFIX));
+            if recovery { Record::RecoveryPrompt(env) } else { Record::User(env) }
         }
         _ => Record::Other,
     }
@@ -452,7 +458,10 @@ mod tests {
     fn retry_line() {
         let line = r#"{"type":"system","subtype":"api_error","level":"error","uuid":"r1","error":{"status":429,"error":{"type":"error","error":{"type":"rate_limit_error"}}},"retryAttempt":2,"maxRetries":10,"retryInMs":1000}"#;
         let Record::Retry(_, r) = p(line) else { panic!() };
-        assert_eq!(r, Retry { kind: ErrorKind::RateLimit, status: Some(429), attempt: Some(2) });
+        assert_eq!(
+            r,
+            Retry { kind: ErrorKind::RateLimit, status: Some(429), attempt: Some(2), retry_in_ms: Some(1000) }
+        );
     }
 
     #[test]
@@ -460,13 +469,13 @@ mod tests {
         let meta = r#"{"type":"user","isMeta":true,"uuid":"m1","message":{"role":"user","content":[{"type":"text","text":"Output token limit hit. Resume directly from where you left off."}]}}"#;
         assert!(matches!(p(meta), Record::RecoveryPrompt(_)));
         let typed = r#"{"type":"user","uuid":"m2","message":{"role":"user","content":"Output token limit hit. Resume directly"}}"#;
-        assert_eq!(p(typed), Record::Other);
+        assert!(matches!(p(typed), Record::User(_)));
     }
 
     #[test]
     fn quoted_error_text_in_prompts_is_not_an_error() {
         let prompt = r#"{"type":"user","message":{"role":"user","content":"why do I get API Error: 429 Too many tokens, please wait before trying again."}}"#;
-        assert_eq!(p(prompt), Record::Other);
+        assert!(matches!(p(prompt), Record::User(_)));
         let prose = r#"{"type":"assistant","message":{"id":"m9","model":"claude-sonnet-4-5","content":[{"type":"text","text":"The error `Claude's response exceeded the 32000 output token maximum` means..."}],"usage":{"output_tokens":40}}}"#;
         assert!(matches!(p(prose), Record::Response(..)));
     }

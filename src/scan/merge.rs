@@ -42,12 +42,22 @@ impl Merger {
         }
         for e in r.finals {
             if self.event_keys.insert((0, e.key)) {
-                self.events.push(Event { origin: e.origin, kind: EventKind::Final(e.what) });
+                self.events.push(Event {
+                    origin: e.origin,
+                    kind: EventKind::Final(e.what),
+                    attempt: None,
+                    retry_in_ms: None,
+                });
             }
         }
         for e in r.recoveries {
             if self.event_keys.insert((1, e.key)) {
-                self.events.push(Event { origin: e.origin, kind: EventKind::RecoveryPrompt });
+                self.events.push(Event {
+                    origin: e.origin,
+                    kind: EventKind::RecoveryPrompt,
+                    attempt: None,
+                    retry_in_ms: None,
+                });
             }
         }
         for e in r.retries {
@@ -83,7 +93,7 @@ impl Merger {
                 }
                 Response {
                     model: g.model.unwrap_or_else(|| unknown.clone()),
-                    stream: g.stream,
+                    end: g.end,
                     recorded_output: g.recorded_output,
                     output,
                     estimated,
@@ -122,7 +132,12 @@ impl Merger {
             {
                 r.origin.project = p.clone();
             }
-            events.push(Event { origin: r.origin, kind: EventKind::Retry(r.what.kind) });
+            events.push(Event {
+                origin: r.origin,
+                kind: EventKind::Retry(r.what.kind),
+                attempt: r.what.attempt,
+                retry_in_ms: r.what.retry_in_ms,
+            });
         }
 
         data.responses = responses;

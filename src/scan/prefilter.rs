@@ -39,7 +39,51 @@ static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| NEEDLES.map(Fi
 /// searched for (none for `progress` and snapshot lines, a third of real transcripts). When
 /// the start does not tell, every needle is searched for.
 pub fn is_candidate(line: &[u8]) -> bool {
-    Search::for_line(line).found(line)
+    classify(line) == Class::Candidate
+}
+
+/// What the fast path does with a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// It may hold a response, an error or a recovery prompt: parse it.
+    Candidate,
+    /// A `user` line that holds none of those (a prompt, a tool result): only its time is
+    /// read, with [`user_timestamp`].
+    User,
+    /// Anything else: only checked.
+    Other,
+}
+
+/// [`is_candidate`], telling the user lines apart among the rest.
+pub fn classify(line: &[u8]) -> Class {
+    let search = Search::for_line(line);
+    if search.found(line) {
+        Class::Candidate
+    } else if search == Search::One(2) {
+        Class::User
+    } else {
+        Class::Other
+    }
+}
+
+const TIMESTAMP_KEY: &[u8] = b"\"timestamp\":\"";
+static TIMESTAMP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(TIMESTAMP_KEY));
+
+/// The `timestamp` of a user line, without parsing it: the first `"timestamp":"` key. Claude
+/// Code writes it after `message` and before `toolUseResult`, and neither holds such a key
+/// (a quote inside a JSON string is escaped, so the match is a key, not text); `--full-parse`
+/// reads the same value from the parsed line. `None` when there is none or it does not parse.
+pub fn user_timestamp(line: &[u8]) -> Option<crate::time::EpochMs> {
+    let at = TIMESTAMP.find(line)? + TIMESTAMP_KEY.len();
+    let value = &line[at..];
+    let end = memchr::memchr2(b'"', b'\\', &value[..value.len().min(64)])?;
+    if value[end] == b'"' {
+        return crate::time::parse_timestamp(std::str::from_utf8(&value[..end]).ok()?);
+    }
+    // An escaped value (not what Claude Code writes): JSON's reading of the string.
+    let mut de = serde_json::Deserializer::from_slice(&line[at - 1..]);
+    let text = <String as serde::Deserialize>::deserialize(&mut de).ok()?;
+    crate::time::parse_timestamp(&text)
 }
 
 /// Which needles a line can hold, from its start.

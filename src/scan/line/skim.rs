@@ -368,6 +368,7 @@ impl<'a> Cursor<'a> {
             }
             b"apiErrorStatus" => seen.set(14, &mut raw.api_error_status, c.count()),
             b"retryAttempt" => seen.set(15, &mut raw.retry_attempt, c.count()),
+            b"retryInMs" => seen.set(16, &mut raw.retry_in_ms, c.count()),
             _ => c.skip(),
         })
     }
