@@ -451,3 +451,43 @@ pub fn read_path(path: &std::path::Path, kind: FileKind) -> FileResult {
         &|_| {},
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response's request time is the last user line before its first line; its end is its
+    /// last line; an error line gets the request time too.
+    #[test]
+    fn requests_are_timed_by_the_user_line_before_them() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("s.jsonl");
+        let lines = [
+            r#"{"type":"user","sessionId":"s","message":{"role":"user","content":"go"},"uuid":"u1","timestamp":"2026-03-01T10:00:00.000Z"}"#,
+            r#"{"type":"progress","sessionId":"s","data":{},"uuid":"p1","timestamp":"2026-03-01T10:00:01.000Z"}"#,
+            r#"{"sessionId":"s","message":{"id":"m1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"a"}],"usage":{"output_tokens":5}},"requestId":"r1","type":"assistant","uuid":"a1","timestamp":"2026-03-01T10:00:03.000Z"}"#,
+            r#"{"type":"user","sessionId":"s","message":{"role":"user","content":[{"type":"tool_result","content":"x"}]},"uuid":"u2","timestamp":"2026-03-01T10:00:04.000Z"}"#,
+            r#"{"sessionId":"s","message":{"id":"m1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"b"}],"usage":{"output_tokens":9}},"requestId":"r1","type":"assistant","uuid":"a2","timestamp":"2026-03-01T10:00:06.000Z"}"#,
+            r#"{"type":"system","subtype":"api_error","sessionId":"s","error":{"status":429},"retryAttempt":1,"retryInMs":500,"uuid":"y1","timestamp":"2026-03-01T10:00:07.000Z"}"#,
+            r#"{"type":"assistant","sessionId":"s","isApiErrorMessage":true,"message":{"id":"e","model":"<synthetic>","content":[{"type":"text","text":"API Error: 429 Too many tokens"}]},"uuid":"e1","timestamp":"2026-03-01T10:00:09.000Z"}"#,
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let at = |s: &str| crate::time::parse_timestamp(s);
+        for full in [false, true] {
+            let r = read(
+                &Input { path: path.clone(), kind: FileKind::Transcript, project: "p".into(), len: 0 },
+                full,
+                &mut Buffers::default(),
+                &|_| {},
+            );
+            assert_eq!(r.groups.len(), 1);
+            let g = &r.groups[0];
+            assert_eq!(g.origin.requested, at("2026-03-01T10:00:00.000Z"), "full parse: {full}");
+            assert_eq!(g.origin.time, at("2026-03-01T10:00:03.000Z"));
+            assert_eq!(g.end, at("2026-03-01T10:00:06.000Z"));
+            assert_eq!(&*g.origin.stream, "s");
+            assert_eq!(r.retries[0].what.retry_in_ms, Some(500));
+            assert_eq!(r.finals[0].origin.requested, at("2026-03-01T10:00:04.000Z"));
+        }
+    }
+}

@@ -593,4 +593,23 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn user_lines_are_told_apart_and_their_time_read() {
+        let tool_result = br#"{"parentUuid":"p","isSidechain":false,"type":"user","message":{"role":"user","content":[{"tool_use_id":"t","type":"tool_result","content":"{\"timestamp\":\"1999-01-01T00:00:00.000Z\"}"}]},"uuid":"u","timestamp":"2026-03-01T10:00:02.500Z","toolUseResult":{"timestamp":"2000-01-01T00:00:00.000Z"}}"#;
+        assert_eq!(classify(tool_result), Class::User);
+        // The quoted key inside the tool output is escaped; the top-level key comes first.
+        assert_eq!(user_timestamp(tool_result), crate::time::parse_timestamp("2026-03-01T10:00:02.500Z"));
+        assert_eq!(classify(br#"{"type":"progress","timestamp":"2026-03-01T10:00:00Z"}"#), Class::Other);
+        assert_eq!(
+            classify(br#"{"type":"user","isMeta":true,"message":{"content":"Output token limit hit."}}"#),
+            Class::Candidate
+        );
+        assert_eq!(classify(br#"{"type":"assistant"}"#), Class::Candidate);
+        // An escaped value reads as JSON reads it; a bad one gives no time.
+        let escaped = br#"{"type":"user","timestamp":"2026-03-01T10:00:02\u002e500Z"}"#;
+        assert_eq!(user_timestamp(escaped), crate::time::parse_timestamp("2026-03-01T10:00:02.500Z"));
+        assert_eq!(user_timestamp(br#"{"type":"user","timestamp":"yesterday"}"#), None);
+        assert_eq!(user_timestamp(br#"{"type":"user"}"#), None);
+    }
 }
