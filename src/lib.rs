@@ -5,6 +5,7 @@
 //! data: `scan` reads, `report` computes, `render` writes.
 
 pub mod advise;
+pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod config;

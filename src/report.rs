@@ -9,11 +9,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::advise::{SettingsOut, advise};
+use crate::analysis::select::{Selection, select};
 use crate::config::{Filters, RecommendConfig, Root, RootKind};
-use crate::models;
+
 use crate::recommend::Recommendation;
 use crate::scan::classify::ErrorKind;
-use crate::scan::data::{Event, EventKind, ReadStats, Response, ScanData};
+use crate::scan::data::{EventKind, ReadStats, Response, ScanData};
 use crate::scan::key::Name;
 use crate::settings::EffectiveSettings;
 use crate::settings::write::WriteOutcome;
@@ -194,46 +195,7 @@ pub fn build(
     rec: &RecommendConfig,
     settings: &EffectiveSettings,
 ) -> Report {
-    // Each response is named (its model family): the name serves the --model filter, the
-    // per-model rows and the recommendation's choice of model. Names are worked out per
-    // distinct model id (there are few), and a run of responses with the same id (a file's
-    // share one string) is not looked up again.
-    let mut group_of_id: HashMap<&str, Option<usize>> = HashMap::new();
-    let mut groups: Vec<(String, Vec<&Response>)> = Vec::new();
-    let mut previous: Option<(&Name, Option<usize>)> = None;
-    let mut responses: Vec<&Response> = Vec::new();
-    for r in &data.responses {
-        if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
-            continue;
-        }
-        let group = match previous {
-            Some((model, group)) if Arc::ptr_eq(model, &r.model) => group,
-            _ => {
-                let group = *group_of_id.entry(&r.model).or_insert_with(|| {
-                    let name = models::display_name(&r.model);
-                    (filters.model_ok(&r.model) || filters.model_ok(&name)).then(|| {
-                        groups.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
-                            groups.push((name, Vec::new()));
-                            groups.len() - 1
-                        })
-                    })
-                });
-                previous = Some((&r.model, group));
-                group
-            }
-        };
-        if let Some(g) = group {
-            groups[g].1.push(r);
-            responses.push(r);
-        }
-    }
-    let by_name: BTreeMap<String, Vec<&Response>> = groups.into_iter().collect();
-    let events: Vec<&Event> = data
-        .events
-        .iter()
-        .filter(|e| filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.project, e.origin.cwd.as_deref()))
-        .collect();
-
+    let Selection { responses, by_model: by_name, events } = select(data, filters);
     let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
     all.sort_unstable();
 

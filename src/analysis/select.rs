@@ -1,0 +1,66 @@
+//! The first step after the scan: the responses and events that pass the filters, and the
+//! responses grouped by model.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::config::Filters;
+use crate::models;
+use crate::scan::data::{Event, Response, ScanData};
+use crate::scan::key::Name;
+
+/// What the filters let through.
+#[derive(Debug, Default)]
+pub struct Selection<'a> {
+    /// Responses that pass every filter, in scan order.
+    pub responses: Vec<&'a Response>,
+    /// The same responses by model name (the family's display name, else the canonical id).
+    pub by_model: BTreeMap<String, Vec<&'a Response>>,
+    /// Events that pass the date and project filters (error records carry no model).
+    pub events: Vec<&'a Event>,
+}
+
+/// Applies the filters to a scan.
+pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
+    // Each response is named (its model family): the name serves the --model filter, the
+    // per-model rows and the recommendation's choice of model. Names are worked out per
+    // distinct model id (there are few), and a run of responses with the same id (a file's
+    // share one string) is not looked up again.
+    let mut group_of_id: HashMap<&str, Option<usize>> = HashMap::new();
+    let mut groups: Vec<(String, Vec<&Response>)> = Vec::new();
+    let mut previous: Option<(&Name, Option<usize>)> = None;
+    let mut responses: Vec<&Response> = Vec::new();
+    for r in &data.responses {
+        if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
+            continue;
+        }
+        let group = match previous {
+            Some((model, group)) if Arc::ptr_eq(model, &r.model) => group,
+            _ => {
+                let group = *group_of_id.entry(&r.model).or_insert_with(|| {
+                    let name = models::display_name(&r.model);
+                    (filters.model_ok(&r.model) || filters.model_ok(&name)).then(|| {
+                        groups.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
+                            groups.push((name, Vec::new()));
+                            groups.len() - 1
+                        })
+                    })
+                });
+                previous = Some((&r.model, group));
+                group
+            }
+        };
+        if let Some(g) = group {
+            groups[g].1.push(r);
+            responses.push(r);
+        }
+    }
+    let by_model: BTreeMap<String, Vec<&Response>> = groups.into_iter().collect();
+    let events: Vec<&Event> = data
+        .events
+        .iter()
+        .filter(|e| filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.project, e.origin.cwd.as_deref()))
+        .collect();
+
+    Selection { responses, by_model, events }
+}
