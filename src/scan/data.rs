@@ -85,10 +85,13 @@ pub enum EventKind {
 }
 
 /// A `Capped from X to Y` debug line: a max output setting clamped by Claude Code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capped {
     pub from: u64,
     pub to: u64,
+    /// The session of the debug log it is in (the file's stem), and when.
+    pub session: Option<Name>,
+    pub time: Option<EpochMs>,
 }
 
 /// Counts about the reading itself.

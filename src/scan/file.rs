@@ -353,7 +353,12 @@ impl<'i> Accumulator<'i> {
                     what: Attempt { kind, attempt: Some(attempt), retry_in_ms: None },
                 });
             }
-            DebugRecord::Capped { from, to, .. } => self.out.capped.push(Capped { from, to }),
+            DebugRecord::Capped { timestamp, from, to } => self.out.capped.push(Capped {
+                from,
+                to,
+                session: self.debug_session.clone(),
+                time: parse_timestamp(timestamp),
+            }),
             DebugRecord::Other => {}
         }
     }

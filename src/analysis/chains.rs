@@ -1,0 +1,399 @@
+//! Request chains: each session's and each subagent's requests in the order they were sent,
+//! with when each was sent, got through and ended, what it carried, and how it ended.
+//!
+//! A stream (a session, or one subagent) sends one request at a time: request, response,
+//! tool and user time, next request. The time between a response's end and the next request
+//! (the gap) does not depend on max output; the response's duration does. Throttled
+//! attempts belong to the request they delayed, not to the gap: a request is sent at its
+//! first attempt and gets through after its last retry.
+//!
+//! Times come from the records: a request is sent when the last user line before its
+//! response was written (a prompt, a tool result, a recovery prompt), gets through after the
+//! last retry line before it (its time plus `retryInMs`), and ends with its response's last
+//! line. Where a record is missing the times are estimated, never placed before the previous
+//! request's end.
+
+use std::collections::HashMap;
+
+use super::retries;
+use crate::scan::classify::ErrorKind;
+use crate::scan::data::{Event, EventKind, Response};
+use crate::scan::key::Name;
+use crate::time::EpochMs;
+
+/// Assumed time to the first token when no record tells when a request was sent.
+pub const DEFAULT_FIRST_TOKEN_MS: i64 = 2_000;
+/// Assumed output speed where none can be measured: about 60 tokens a second.
+pub const DEFAULT_MS_PER_TOKEN: f64 = 16.0;
+
+/// How a request ended in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// A response came back (cut or not).
+    Response,
+    /// Refused on every attempt: a throttling 429 that failed for good.
+    Throttled,
+    /// An "exceeded the N output token maximum" error with no response record before it (the
+    /// response was cut at N and not kept).
+    CutError,
+}
+
+/// One request of a chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The model id as recorded; `None` for a request that never got a response (taken from
+    /// the stream's neighbours where there are some).
+    pub model: Option<Name>,
+    pub session: Option<Name>,
+    /// Sent: its first attempt.
+    pub start: EpochMs,
+    /// Its last attempt, the one that got through (`start` when none was refused; `end` for
+    /// a request that never got through).
+    pub admitted: EpochMs,
+    /// The response's last line, or the final error's time.
+    pub end: EpochMs,
+    /// Input charged: input plus cache-write tokens.
+    pub input: u64,
+    pub cache_read: u64,
+    /// Output tokens written (measured or estimated; 0 when no response was kept).
+    pub output: u64,
+    pub estimated: bool,
+    pub ended: Ended,
+    /// Cut at the output limit: stopped at `max_tokens`, followed by a recovery prompt, or by
+    /// an "exceeded" error.
+    pub cut: bool,
+    /// The limit a record names for the cut: the N of an "exceeded" error, or the output of a
+    /// response that stopped at `max_tokens`.
+    pub cut_limit: Option<u64>,
+    /// Continues the previous request's cut response (after a recovery prompt).
+    pub continues: bool,
+    /// The cut response this request belongs to ended in an "exceeded" error: Claude Code
+    /// stopped continuing it.
+    pub gave_up: bool,
+    /// Throttling 429s on its attempts (retried ones, and the last one if it failed).
+    pub throttled: u32,
+}
+
+impl Request {
+    /// How long its last attempt took to answer.
+    pub fn duration(&self) -> i64 {
+        (self.end - self.admitted).max(0)
+    }
+}
+
+/// The requests of one stream, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    /// The session id, or `agent:<id>` for a subagent.
+    pub stream: Name,
+    pub requests: Vec<Request>,
+}
+
+/// What a stream's records say, in time order.
+enum Item<'a> {
+    Response(&'a Response),
+    Final(&'a Event, ErrorKind),
+    Retry(&'a Event),
+    Recovery(&'a Event),
+}
+
+impl Item<'_> {
+    fn time(&self) -> Option<EpochMs> {
+        match self {
+            Item::Response(r) => r.origin.time,
+            Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => e.origin.time,
+        }
+    }
+    /// At equal times: a response's first line before what follows it.
+    fn order(&self) -> u8 {
+        match self {
+            Item::Response(_) => 0,
+            Item::Recovery(_) => 1,
+            Item::Final(..) => 2,
+            Item::Retry(_) => 3,
+        }
+    }
+}
+
+/// Builds the chains of every stream from the responses and events in scope (all models).
+/// Records without a time cannot be placed and are left out.
+pub fn build(responses: &[&Response], events: &[&Event]) -> Vec<Chain> {
+    let mut streams: HashMap<&str, Vec<Item<'_>>> = HashMap::new();
+    for r in responses.iter().filter(|r| r.origin.time.is_some()) {
+        streams.entry(&r.origin.stream).or_default().push(Item::Response(r));
+    }
+    for e in events.iter().filter(|e| e.origin.time.is_some()) {
+        let item = match e.kind {
+            EventKind::Final(k) => Item::Final(e, k),
+            EventKind::Retry(_) => Item::Retry(e),
+            EventKind::RecoveryPrompt => Item::Recovery(e),
+            EventKind::MaxTokensStop => continue,
+        };
+        streams.entry(&e.origin.stream).or_default().push(item);
+    }
+    let mut chains: Vec<Chain> = streams
+        .into_iter()
+        .map(|(stream, mut items)| {
+            items.sort_by_key(|i| (i.time(), i.order()));
+            Chain { stream: Name::from(stream), requests: requests_of(&items) }
+        })
+        .filter(|c| !c.requests.is_empty())
+        .collect();
+    for c in &mut chains {
+        fill_models(&mut c.requests);
+    }
+    // A fixed order (by first request, then name), whatever the hash map's.
+    chains.sort_by(|a, b| (a.requests[0].start, &a.stream).cmp(&(b.requests[0].start, &b.stream)));
+    chains
+}
+
+/// Walks one stream's records in time order.
+fn requests_of(items: &[Item<'_>]) -> Vec<Request> {
+    let mut out: Vec<Request> = Vec::new();
+    // Retry lines since the last request: they delayed the next one.
+    let mut retries: Vec<&Event> = Vec::new();
+    let mut continues = false;
+    for item in items {
+        let prev_end = out.last().map(|r| r.end);
+        match *item {
+            Item::Retry(e) => retries.push(e),
+            Item::Response(r) => {
+                out.push(response(r, &retries, prev_end, continues));
+                retries.clear();
+                continues = false;
+            }
+            Item::Recovery(_) => {
+                if let Some(last) = out.last_mut().filter(|l| l.ended == Ended::Response) {
+                    last.cut = true;
+                    continues = true;
+                }
+            }
+            Item::Final(e, ErrorKind::RateLimit) => {
+                out.push(failed(e, &retries, prev_end, Ended::Throttled, None));
+                retries.clear();
+                continues = false;
+            }
+            Item::Final(e, ErrorKind::OutputTokenMaximum(n)) => {
+                // The cut response it ends, if the record of it is the last thing before it.
+                let attach = out
+                    .last_mut()
+                    .filter(|l| l.ended == Ended::Response && !l.gave_up && (l.cut || (!l.estimated && l.output >= n)));
+                match attach {
+                    Some(last) => {
+                        last.cut = true;
+                        last.gave_up = true;
+                        last.cut_limit.get_or_insert(n);
+                    }
+                    None => out.push(failed(e, &retries, prev_end, Ended::CutError, Some(n))),
+                }
+                retries.clear();
+                continues = false;
+            }
+            // Other final errors (overloaded, usage limits, …) carry no load to replay.
+            Item::Final(..) => {}
+        }
+    }
+    out
+}
+
+/// When a request was sent: the user line before it when that lies after the previous
+/// request's end; else right after that end, or an estimate before its first line.
+fn sent_at(requested: Option<EpochMs>, first: EpochMs, prev_end: Option<EpochMs>) -> EpochMs {
+    let floor = prev_end.unwrap_or(EpochMs::MIN);
+    match requested {
+        Some(t) if t <= first && t >= floor => t,
+        _ => (first - DEFAULT_FIRST_TOKEN_MS).max(floor).min(first),
+    }
+}
+
+/// The first attempt's time and the last one's, given the retry lines before the request.
+fn attempts(start: EpochMs, retries: &[&Event], limit: EpochMs) -> (EpochMs, EpochMs, u32) {
+    let mut start = start;
+    let mut last = start;
+    let mut throttled = 0;
+    for e in retries {
+        let t = e.origin.time.unwrap_or(start);
+        start = start.min(t);
+        let wait = match e.retry_in_ms {
+            Some(ms) => i64::try_from(ms).unwrap_or(i64::MAX),
+            None => retries::delay_ms(e.attempt.map_or(1, |a| u32::try_from(a).unwrap_or(u32::MAX))),
+        };
+        last = last.max(t.saturating_add(wait));
+        if matches!(e.kind, EventKind::Retry(ErrorKind::RateLimit)) {
+            throttled += 1;
+        }
+    }
+    (start, last.min(limit).max(start), throttled)
+}
+
+fn response(r: &Response, retries: &[&Event], prev_end: Option<EpochMs>, continues: bool) -> Request {
+    let first = r.origin.time.unwrap_or_default();
+    let end = r.end.unwrap_or(first).max(first);
+    let start = sent_at(r.origin.requested, first, prev_end);
+    let (start, admitted, throttled) = attempts(start, retries, first);
+    Request {
+        model: Some(r.model.clone()),
+        session: r.origin.session.clone(),
+        start,
+        admitted,
+        end,
+        input: r.usage.input.saturating_add(r.usage.cache_creation),
+        cache_read: r.usage.cache_read,
+        output: r.output,
+        estimated: r.estimated,
+        ended: Ended::Response,
+        cut: r.max_tokens_stop,
+        cut_limit: (r.max_tokens_stop && !r.estimated).then_some(r.output),
+        continues,
+        gave_up: false,
+        throttled,
+    }
+}
+
+/// A request that got no response: failed after its retries, or cut and not kept.
+fn failed(e: &Event, retries: &[&Event], prev_end: Option<EpochMs>, ended: Ended, limit: Option<u64>) -> Request {
+    let at = e.origin.time.unwrap_or_default();
+    let start = sent_at(e.origin.requested, at, prev_end);
+    let (start, last, throttled) = attempts(start, retries, at);
+    let refused = u32::from(ended == Ended::Throttled);
+    Request {
+        model: None,
+        session: e.origin.session.clone(),
+        start,
+        admitted: if ended == Ended::Throttled { at } else { last },
+        end: at.max(start),
+        input: 0,
+        cache_read: 0,
+        output: 0,
+        estimated: false,
+        ended,
+        cut: ended == Ended::CutError,
+        cut_limit: limit,
+        continues: false,
+        gave_up: ended == Ended::CutError,
+        throttled: throttled + refused,
+    }
+}
+
+/// A request without a response takes the model of the stream's previous response, else of
+/// its next one.
+fn fill_models(requests: &mut [Request]) {
+    let mut last: Option<Name> = None;
+    for r in requests.iter_mut() {
+        match &r.model {
+            Some(m) => last = Some(m.clone()),
+            None => r.model = last.clone(),
+        }
+    }
+    let mut next: Option<Name> = None;
+    for r in requests.iter_mut().rev() {
+        match &r.model {
+            Some(m) => next = Some(m.clone()),
+            None => r.model = next.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::data::Origin;
+    use crate::scan::line::Usage;
+
+    const T0: EpochMs = 1_780_000_000_000;
+
+    fn origin(stream: &str, time: i64, requested: Option<i64>) -> Origin {
+        Origin {
+            time: Some(T0 + time),
+            stream: Name::from(stream),
+            session: Some(Name::from("s")),
+            requested: requested.map(|r| T0 + r),
+            ..Origin::default()
+        }
+    }
+
+    fn resp(stream: &str, first: i64, end: i64, requested: Option<i64>, output: u64, stop: bool) -> Response {
+        Response {
+            origin: origin(stream, first, requested),
+            model: Name::from("claude-sonnet-4-20250514"),
+            end: Some(T0 + end),
+            recorded_output: output,
+            output,
+            estimated: false,
+            usage: Usage { input: 10, output, cache_creation: 1_000, cache_read: 20_000 },
+            content: Default::default(),
+            max_tokens_stop: stop,
+        }
+    }
+
+    fn event(stream: &str, time: i64, kind: EventKind, attempt: Option<u64>, wait: Option<u64>) -> Event {
+        Event { origin: origin(stream, time, None), kind, attempt, retry_in_ms: wait }
+    }
+
+    #[test]
+    fn a_stream_with_a_throttled_request_a_cut_and_a_failure() {
+        let responses = [
+            // Sent at 0 (user line), lines at 3 s and 5 s.
+            resp("s", 3_000, 5_000, Some(0), 400, false),
+            // Sent at 10 s; two refused attempts (at 10 s waiting 0.5 s, at 10.6 s waiting 1 s);
+            // got through at 11.6 s, answered by 20 s, stopped at max_tokens.
+            resp("s", 14_000, 20_000, Some(10_000), 8_000, true),
+            // The continuation after the recovery prompt at 20 s.
+            resp("s", 22_000, 25_000, Some(20_000), 1_500, false),
+        ];
+        let events = [
+            event("s", 10_000, EventKind::Retry(ErrorKind::RateLimit), Some(1), Some(500)),
+            event("s", 10_600, EventKind::Retry(ErrorKind::RateLimit), Some(2), Some(1_000)),
+            event("s", 20_000, EventKind::RecoveryPrompt, None, None),
+            // Later: a request refused 11 times, failing at 100 s.
+            event("s", 60_000, EventKind::Retry(ErrorKind::RateLimit), Some(1), Some(500)),
+            event("s", 100_000, EventKind::Final(ErrorKind::RateLimit), None, None),
+            // Another stream is another chain.
+            event("agent:x", 5_000, EventKind::Final(ErrorKind::RateLimit), None, None),
+        ];
+        let rs: Vec<&Response> = responses.iter().collect();
+        let es: Vec<&Event> = events.iter().collect();
+        let chains = build(&rs, &es);
+        assert_eq!(chains.len(), 2);
+        let c = chains.iter().find(|c| &*c.stream == "s").unwrap();
+        let r = &c.requests;
+        assert_eq!(r.len(), 4);
+        assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (0, 0, 5_000, 0));
+        assert_eq!((r[1].start - T0, r[1].admitted - T0, r[1].end - T0, r[1].throttled), (10_000, 11_600, 20_000, 2));
+        assert_eq!((r[1].cut, r[1].cut_limit, r[1].input), (true, Some(8_000), 1_010));
+        assert_eq!((r[2].continues, r[2].start - T0), (true, 20_000));
+        assert_eq!(
+            (r[3].ended, r[3].throttled, r[3].start - T0, r[3].end - T0),
+            (Ended::Throttled, 2, 60_000, 100_000)
+        );
+        // The failed request takes the stream's model.
+        assert_eq!(r[3].model.as_deref(), Some("claude-sonnet-4-20250514"));
+        let other = chains.iter().find(|c| &*c.stream == "agent:x").unwrap();
+        assert_eq!(other.requests[0].model, None);
+    }
+
+    #[test]
+    fn an_exceeded_error_ends_the_cut_response_before_it_or_stands_alone() {
+        let out = |n: u64| EventKind::Final(ErrorKind::OutputTokenMaximum(n));
+        let responses = [resp("s", 1_000, 9_000, Some(0), 32_000, true)];
+        let events = [event("s", 9_500, out(32_000), None, None), event("s", 50_000, out(32_000), None, None)];
+        let rs: Vec<&Response> = responses.iter().collect();
+        let es: Vec<&Event> = events.iter().collect();
+        let r = &build(&rs, &es)[0].requests;
+        // One cut response, one event: the stop and the error are the same cut.
+        assert_eq!(r.len(), 2);
+        assert!(r[0].cut && r[0].gave_up && r[0].cut_limit == Some(32_000));
+        // The second error follows no cut response: a cut whose response was not kept.
+        assert_eq!((r[1].ended, r[1].cut_limit, r[1].output), (Ended::CutError, Some(32_000), 0));
+    }
+
+    #[test]
+    fn times_are_never_before_the_previous_end() {
+        // No user line recorded (requested None) and a user line older than the previous end.
+        let responses = [resp("s", 1_000, 30_000, None, 50, false), resp("s", 31_000, 40_000, Some(500), 50, false)];
+        let rs: Vec<&Response> = responses.iter().collect();
+        let r = &build(&rs, &[])[0].requests;
+        assert_eq!(r[0].start - T0, 1_000 - DEFAULT_FIRST_TOKEN_MS);
+        assert_eq!(r[1].start - T0, 30_000);
+    }
+}

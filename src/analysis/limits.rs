@@ -1,0 +1,236 @@
+//! The max output in effect for each request, and the responses a user asked for.
+//!
+//! The limit in effect comes from the records first: the N of an "exceeded the N output token
+//! maximum" error and the output of a response stopped at `max_tokens` (for that response and
+//! the rest of its session, for its model), a `Capped from X to Y` debug line (for its
+//! session); then the setting in effect now; then the model's default.
+//!
+//! A response cut at the limit and continued after a recovery prompt is one response the
+//! user asked for (a [`Unit`]): its demand is what all its parts wrote, known exactly when the
+//! last part completed, and only known to be larger when Claude Code gave up (the "exceeded"
+//! error) or the history ends before it completed.
+
+use std::collections::HashMap;
+
+use super::chains::{Chain, Ended};
+use super::demand::Observation;
+use crate::scan::data::Capped;
+use crate::scan::key::Name;
+use crate::time::EpochMs;
+
+/// One thing a user asked for: a response (with its continuations) or a request that was
+/// throttled until it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    pub chain: usize,
+    /// Its requests in the chain: `first..=last`.
+    pub first: usize,
+    pub last: usize,
+    pub kind: UnitKind,
+    /// The limit in effect for its first request.
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitKind {
+    /// A response: what all its parts wrote, whether it was cut, and whether the last part
+    /// completed (so the total is exactly what it wanted).
+    Response { output: u64, cut: bool, complete: bool, estimated: bool },
+    /// Throttled until it failed: nothing is known of what it wanted.
+    Failed,
+}
+
+impl Unit {
+    /// Its demand as the history shows it; `None` for a failed request.
+    pub fn observation(&self) -> Option<Observation> {
+        match self.kind {
+            UnitKind::Response { output, complete: true, .. } => Some(Observation::exact(output)),
+            UnitKind::Response { output, .. } => Some(Observation::cut_at(output.max(self.limit))),
+            UnitKind::Failed => None,
+        }
+    }
+}
+
+/// What the limit of a request without records of its own falls back to.
+pub trait Fallback {
+    /// The limit in effect now for a model id: the setting (clamped to the model's upper
+    /// limit), else the model's default.
+    fn now(&self, model: Option<&str>) -> u64;
+    /// The model's upper limit.
+    fn cap(&self, model: Option<&str>) -> u64;
+}
+
+/// Evidence of the limit in effect: when, and the value.
+type Evidence = Vec<(EpochMs, u64)>;
+
+/// The limit in effect for each request of each chain (same shape as the chains).
+pub fn in_effect(chains: &[Chain], capped: &[Capped], fallback: &dyn Fallback) -> Vec<Vec<u64>> {
+    // Records per session and model, and Capped lines per session.
+    let mut seen: HashMap<(Option<&str>, Option<&str>), Evidence> = HashMap::new();
+    for c in chains {
+        for r in &c.requests {
+            if let Some(l) = r.cut_limit {
+                seen.entry((r.session.as_deref(), r.model.as_deref())).or_default().push((r.start, l));
+            }
+        }
+    }
+    let mut clamps: HashMap<Option<&str>, Evidence> = HashMap::new();
+    for c in capped {
+        clamps.entry(c.session.as_deref()).or_default().push((c.time.unwrap_or(EpochMs::MIN), c.to));
+    }
+    for v in seen.values_mut().chain(clamps.values_mut()) {
+        v.sort_unstable();
+    }
+    chains
+        .iter()
+        .map(|c| {
+            c.requests
+                .iter()
+                .map(|r| {
+                    let model = r.model.as_deref();
+                    if let Some(l) = r.cut_limit {
+                        return l;
+                    }
+                    let from_records = seen.get(&(r.session.as_deref(), model)).and_then(|e| nearest(e, r.start));
+                    let from_clamp = clamps.get(&r.session.as_deref()).and_then(|e| nearest(e, r.start));
+                    match (from_records, from_clamp) {
+                        (Some(l), _) => l,
+                        (None, Some(l)) => l.min(fallback.cap(model)),
+                        (None, None) => fallback.now(model),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The evidence in effect at `t`: the latest at or before it, else the earliest after it.
+fn nearest(evidence: &Evidence, t: EpochMs) -> Option<u64> {
+    match evidence.partition_point(|&(at, _)| at <= t) {
+        0 => evidence.first().map(|e| e.1),
+        k => Some(evidence[k - 1].1),
+    }
+}
+
+/// The units of every chain, in chain order.
+pub fn units(chains: &[Chain], limits: &[Vec<u64>]) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for (ci, c) in chains.iter().enumerate() {
+        let mut i = 0;
+        while i < c.requests.len() {
+            let r = &c.requests[i];
+            let limit = limits[ci][i];
+            if r.ended == Ended::Throttled {
+                out.push(Unit { chain: ci, first: i, last: i, kind: UnitKind::Failed, limit });
+                i += 1;
+                continue;
+            }
+            // This request and the continuations after it.
+            let mut last = i;
+            while last + 1 < c.requests.len()
+                && c.requests[last + 1].continues
+                && c.requests[last + 1].ended == Ended::Response
+                && c.requests[last].cut
+                && !c.requests[last].gave_up
+            {
+                last += 1;
+            }
+            let parts = &c.requests[i..=last];
+            let tail = &parts[parts.len() - 1];
+            let output = parts.iter().map(|p| p.output).fold(0u64, u64::saturating_add);
+            let kind = UnitKind::Response {
+                output,
+                cut: parts.iter().any(|p| p.cut),
+                complete: tail.ended == Ended::Response && !tail.cut,
+                estimated: parts.iter().any(|p| p.estimated),
+            };
+            out.push(Unit { chain: ci, first: i, last, kind, limit });
+            i = last + 1;
+        }
+    }
+    out
+}
+
+/// The model a unit belongs to (its first request's).
+pub fn model_of<'a>(chains: &'a [Chain], u: &Unit) -> Option<&'a Name> {
+    chains[u.chain].requests[u.first].model.as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::chains::Request;
+
+    struct Now;
+    impl Fallback for Now {
+        fn now(&self, _: Option<&str>) -> u64 {
+            32_000
+        }
+        fn cap(&self, _: Option<&str>) -> u64 {
+            64_000
+        }
+    }
+
+    fn req(start: i64, session: &str, output: u64, cut: bool, cut_limit: Option<u64>, continues: bool) -> Request {
+        Request {
+            model: Some(Name::from("m")),
+            session: Some(Name::from(session)),
+            start,
+            admitted: start,
+            end: start + 10,
+            input: 0,
+            cache_read: 0,
+            output,
+            estimated: false,
+            ended: Ended::Response,
+            cut,
+            cut_limit,
+            continues,
+            gave_up: false,
+            throttled: 0,
+        }
+    }
+
+    /// Session A ran at 1,000 (an old setting: a cut there says so); session B has no record
+    /// and runs at the setting now; session C was clamped by Claude Code to 8,192.
+    #[test]
+    fn limits_from_records_then_clamps_then_now() {
+        let chains = vec![
+            Chain {
+                stream: "A".into(),
+                requests: vec![
+                    req(0, "A", 300, false, None, false),
+                    req(100, "A", 1_000, true, Some(1_000), false),
+                    req(200, "A", 700, false, None, true),
+                ],
+            },
+            Chain { stream: "B".into(), requests: vec![req(50, "B", 5_000, false, None, false)] },
+            Chain { stream: "C".into(), requests: vec![req(60, "C", 5_000, false, None, false)] },
+        ];
+        let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
+        let limits = in_effect(&chains, &capped, &Now);
+        assert_eq!(limits, vec![vec![1_000, 1_000, 1_000], vec![32_000], vec![8_192]]);
+        let units = units(&chains, &limits);
+        // A: 300 alone; 1,000 cut and continued with 700: one response of 1,700, complete.
+        assert_eq!(units.len(), 4);
+        assert_eq!(units[1].kind, UnitKind::Response { output: 1_700, cut: true, complete: true, estimated: false });
+        assert_eq!((units[1].first, units[1].last), (1, 2));
+        assert_eq!(units[1].observation(), Some(Observation::exact(1_700)));
+        assert_eq!(units[0].observation(), Some(Observation::exact(300)));
+    }
+
+    #[test]
+    fn a_cut_response_that_was_given_up_is_censored_at_its_limit() {
+        let mut gave_up = req(0, "A", 32_000, true, Some(32_000), false);
+        gave_up.gave_up = true;
+        let mut failed = req(50, "A", 0, false, None, false);
+        failed.ended = Ended::Throttled;
+        let chains = vec![Chain { stream: "A".into(), requests: vec![gave_up, failed] }];
+        let limits = in_effect(&chains, &[], &Now);
+        let units = units(&chains, &limits);
+        assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));
+        assert_eq!((units[1].kind, units[1].observation()), (UnitKind::Failed, None));
+        // Its session ran at 32,000: the failed request is placed there too.
+        assert_eq!(units[1].limit, 32_000);
+    }
+}

@@ -1,0 +1,473 @@
+//! The replay: the history's chains run again against a quota at another max output.
+//!
+//! The quota is a token bucket (`quota-model.md`): capacity `Q` tokens, refilled continuously
+//! at `Q` a minute, never above `Q`, full at the start. A request's attempt is admitted when
+//! the bucket holds its reservation (input and cache-write tokens, cache reads under one
+//! reading, and the max output at the burndown rate or plainly, under the other reading),
+//! which is taken out; when the response ends, the charge settles at
+//! `input + cache-write + burndown × output written` and the difference goes back. A refused
+//! attempt takes nothing and comes back on Claude Code's retry schedule; after the last retry
+//! the request fails for good. A response whose demand is above the max output is cut there
+//! and continued at once, up to three times ([`retries`]).
+//!
+//! Each chain keeps its own rhythm: its first request at the time it was sent, each next one
+//! the history's gap after the previous one ended. Throttling, durations and cuts come out of
+//! the replay; the gaps (tool and user time) do not depend on max output.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::chains::{Chain, DEFAULT_FIRST_TOKEN_MS, DEFAULT_MS_PER_TOKEN};
+use super::demand::{Draw, Estimate, spread};
+use super::limits::{Unit, UnitKind};
+use super::retries;
+use crate::time::EpochMs;
+
+/// Input tokens of a continuation request beyond the output it continues (the recovery prompt).
+const CONTINUATION_PROMPT: f64 = 30.0;
+/// Output speed measured on a response is kept within these bounds (ms per token).
+const MS_PER_TOKEN_RANGE: (f64, f64) = (1.0, 200.0);
+
+/// How a provider reserves at admission; both readings are in AWS's own material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Reading {
+    /// Cache-read tokens count in the reservation.
+    pub cache_reads_reserved: bool,
+    /// Max output is reserved at the burndown rate (`B × M`), else plainly (`M`).
+    pub burndown_reservation: bool,
+}
+
+/// The max output a replay runs at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// Each request at the limit in effect when it was sent: the history as it was.
+    AsRecorded,
+    /// Every request at this value.
+    Fixed(u64),
+}
+
+/// The quota side of a replay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quota {
+    /// Tokens a minute (the bucket's capacity and refill).
+    pub tpm: f64,
+    /// Quota tokens each output token burns.
+    pub burndown: f64,
+    pub reading: Reading,
+}
+
+/// One unit of work as the replay runs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Job {
+    /// Time after the previous job of the chain ended (for a chain's first job: its start).
+    gap: i64,
+    input: f64,
+    cache_read: f64,
+    demand: Draw,
+    first_token_ms: f64,
+    ms_per_token: f64,
+    /// The limit in effect in the history.
+    limit_then: u64,
+}
+
+/// The work of one model's chains, ready to replay any number of times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Chains by start: (start, first job, end of its jobs).
+    chains: Vec<(EpochMs, usize, usize)>,
+    jobs: Vec<Job>,
+    /// Above this the history cannot tell what responses wanted.
+    pub known_up_to: u64,
+}
+
+/// What a replay counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Outcome {
+    /// Requests sent, every attempt counted.
+    pub attempts: u64,
+    /// Attempts the bucket refused.
+    pub throttled_attempts: u64,
+    /// Requests refused on every attempt.
+    pub failed: u64,
+    /// Responses asked for (a cut and continued one counts once).
+    pub responses: u64,
+    /// Responses cut at least once.
+    pub cut: u64,
+    /// Responses whose demand lies above what the history shows, run to the max output: the
+    /// replay cannot tell whether they would be cut.
+    pub beyond: u64,
+    /// The most requests in flight at once.
+    pub peak_in_flight: u64,
+}
+
+impl Outcome {
+    /// Refused attempts as a share of all attempts.
+    pub fn throttled_share(&self) -> f64 {
+        if self.attempts == 0 { 0.0 } else { self.throttled_attempts as f64 / self.attempts as f64 }
+    }
+    pub fn cut_share(&self) -> f64 {
+        if self.responses == 0 { 0.0 } else { self.cut as f64 / self.responses as f64 }
+    }
+}
+
+impl Plan {
+    /// The plan of the units `mine` keeps (one model's), with demands drawn from `demand` for
+    /// the units whose demand the history does not show exactly.
+    pub fn new(chains: &[Chain], units: &[Unit], demand: &Estimate, mine: impl Fn(&Unit) -> bool) -> Self {
+        let kept: Vec<&Unit> = units.iter().filter(|u| mine(u)).collect();
+        // What a unit without a response gets: the model's medians.
+        let mut inputs: Vec<u64> = Vec::new();
+        let mut reads: Vec<u64> = Vec::new();
+        let mut speeds: Vec<f64> = Vec::new();
+        for u in kept.iter().filter(|u| matches!(u.kind, UnitKind::Response { .. })) {
+            let first = &chains[u.chain].requests[u.first];
+            inputs.push(first.input);
+            reads.push(first.cache_read);
+            if let (_, Some(mpt)) = speed(chains, u) {
+                speeds.push(mpt);
+            }
+        }
+        let median_u = |v: &mut Vec<u64>| {
+            v.sort_unstable();
+            v.get(v.len() / 2).copied().unwrap_or(0) as f64
+        };
+        let (input, read) = (median_u(&mut inputs), median_u(&mut reads));
+        speeds.sort_by(f64::total_cmp);
+        let mpt = speeds.get(speeds.len() / 2).copied().unwrap_or(DEFAULT_MS_PER_TOKEN);
+
+        let mut plan =
+            Plan { chains: Vec::new(), jobs: Vec::with_capacity(kept.len()), known_up_to: demand.known_up_to };
+        let mut draws = 0u64;
+        let mut draw = |above: u64| {
+            draws += 1;
+            demand.draw_above(above, spread(draws - 1))
+        };
+        let mut prev: Option<(usize, EpochMs)> = None;
+        for u in kept {
+            let c = &chains[u.chain];
+            let (start, end) = (c.requests[u.first].start, c.requests[u.last].end);
+            let gap = match prev {
+                Some((chain, prev_end)) if chain == u.chain => (start - prev_end).max(0),
+                _ => {
+                    plan.chains.push((start, plan.jobs.len(), plan.jobs.len()));
+                    start
+                }
+            };
+            prev = Some((u.chain, end));
+            let job = match u.kind {
+                UnitKind::Response { output, complete, .. } => {
+                    let first = &c.requests[u.first];
+                    let (first_token_ms, ms_per_token) = match speed(chains, u) {
+                        (ft, Some(mpt)) => (ft, mpt),
+                        (ft, None) => (ft, mpt),
+                    };
+                    Job {
+                        gap,
+                        input: first.input as f64,
+                        cache_read: first.cache_read as f64,
+                        demand: if complete { Draw::Known(output) } else { draw(output.max(u.limit)) },
+                        first_token_ms,
+                        ms_per_token,
+                        limit_then: u.limit,
+                    }
+                }
+                UnitKind::Failed => Job {
+                    gap,
+                    input,
+                    cache_read: read,
+                    demand: draw(0),
+                    first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
+                    ms_per_token: mpt,
+                    limit_then: u.limit,
+                },
+            };
+            plan.jobs.push(job);
+            if let Some(last) = plan.chains.last_mut() {
+                last.2 = plan.jobs.len();
+            }
+        }
+        plan.chains.sort_by_key(|c| c.0);
+        plan
+    }
+
+    /// Responses (and failed requests) in the plan.
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+}
+
+/// A unit's time to first token and output speed, from its parts' durations and outputs.
+fn speed(chains: &[Chain], u: &Unit) -> (f64, Option<f64>) {
+    let parts = &chains[u.chain].requests[u.first..=u.last];
+    let duration: i64 = parts.iter().map(|p| p.duration()).sum();
+    let output: u64 = parts.iter().map(|p| p.output).sum();
+    let first_token = (DEFAULT_FIRST_TOKEN_MS as f64).min(duration as f64 / 2.0);
+    if output == 0 || duration <= 0 {
+        return (first_token, None);
+    }
+    let mpt = ((duration as f64 - first_token) / output as f64).clamp(MS_PER_TOKEN_RANGE.0, MS_PER_TOKEN_RANGE.1);
+    (first_token, Some(mpt))
+}
+
+/// The bucket: a level refilled continuously, never above capacity.
+struct Bucket {
+    level: f64,
+    capacity: f64,
+    per_ms: f64,
+    at: EpochMs,
+}
+
+impl Bucket {
+    fn refill(&mut self, t: EpochMs) {
+        if t > self.at {
+            self.level = (self.level + (t - self.at) as f64 * self.per_ms).min(self.capacity);
+            self.at = t;
+        }
+    }
+}
+
+/// Where a chain is.
+#[derive(Clone, Copy)]
+struct State {
+    job: usize,
+    end: usize,
+    /// Attempts refused so far for the current request.
+    refused: u32,
+    /// Continuations sent for the current response.
+    continuations: u32,
+    /// The current request (a continuation has its own sizes and remaining demand).
+    input: f64,
+    cache_read: f64,
+    remaining: Draw,
+    /// Set while a response is in flight: what was reserved and what it will be charged.
+    flight: Option<(f64, f64, bool)>,
+}
+
+/// Runs the plan at `limit` against `quota`.
+pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
+    let mut out = Outcome::default();
+    let start = plan.chains.first().map_or(0, |c| c.0);
+    let mut bucket = Bucket { level: quota.tpm, capacity: quota.tpm, per_ms: quota.tpm / 60_000.0, at: start };
+    let mut states: Vec<State> = Vec::with_capacity(plan.chains.len());
+    let mut queue: BinaryHeap<Reverse<(EpochMs, u32)>> = BinaryHeap::new();
+    let mut next_chain = 0;
+    let mut in_flight = 0u64;
+    loop {
+        // Chains join the queue when their start comes, so that it stays short.
+        let top = queue.peek().map(|r| r.0.0);
+        if next_chain < plan.chains.len() && top.is_none_or(|t| plan.chains[next_chain].0 <= t) {
+            let (start, job, end) = plan.chains[next_chain];
+            states.push(State::at(plan, job, end));
+            queue.push(Reverse((start, (states.len() - 1) as u32)));
+            next_chain += 1;
+            continue;
+        }
+        let Some(Reverse((t, ci))) = queue.pop() else { break };
+        let st = &mut states[ci as usize];
+        let job = plan.jobs[st.job];
+        let max_output = match limit {
+            Limit::Fixed(m) => m,
+            Limit::AsRecorded => job.limit_then,
+        };
+        bucket.refill(t);
+        if let Some((reserved, charge, cut)) = st.flight.take() {
+            // The response ends: settle, then continue it, or go on after the gap.
+            bucket.level = (bucket.level + reserved - charge).min(bucket.capacity);
+            in_flight -= 1;
+            if cut && st.continuations < retries::MAX_CONTINUATIONS {
+                st.continuations += 1;
+                st.cache_read += st.input;
+                st.input = CONTINUATION_PROMPT + max_output as f64;
+                st.remaining = match st.remaining {
+                    Draw::Known(d) => Draw::Known(d.saturating_sub(max_output)),
+                    Draw::Beyond => Draw::Beyond,
+                };
+                queue.push(Reverse((t, ci)));
+            } else if st.next(plan) {
+                queue.push(Reverse((t + plan.jobs[st.job].gap, ci)));
+            }
+            continue;
+        }
+        // An attempt.
+        out.attempts += 1;
+        let out_reserved =
+            if quota.reading.burndown_reservation { quota.burndown * max_output as f64 } else { max_output as f64 };
+        let reservation =
+            st.input + if quota.reading.cache_reads_reserved { st.cache_read } else { 0.0 } + out_reserved;
+        if bucket.level >= reservation {
+            bucket.level -= reservation;
+            in_flight += 1;
+            out.peak_in_flight = out.peak_in_flight.max(in_flight);
+            let (written, cut) = match st.remaining {
+                Draw::Known(d) => (d.min(max_output), d > max_output),
+                // Above what the history shows: run to the max output; cut only where the
+                // history shows that demand is above it.
+                Draw::Beyond => (max_output, max_output <= plan.known_up_to),
+            };
+            if st.continuations == 0 {
+                out.responses += 1;
+                out.cut += u64::from(cut);
+                out.beyond += u64::from(st.remaining == Draw::Beyond && !cut);
+            }
+            let charge = st.input + quota.burndown * written as f64;
+            st.flight = Some((reservation, charge, cut));
+            st.refused = 0;
+            let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
+            let duration = (first + written as f64 * job.ms_per_token).round() as i64;
+            queue.push(Reverse((t + duration.max(1), ci)));
+            continue;
+        }
+        out.throttled_attempts += 1;
+        st.refused += 1;
+        if st.refused <= retries::MAX_RETRIES {
+            let delay = retries::delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
+            queue.push(Reverse((t + delay.round() as i64, ci)));
+            continue;
+        }
+        out.failed += 1;
+        if st.continuations == 0 {
+            out.responses += 1;
+        }
+        if st.next(plan) {
+            queue.push(Reverse((t + plan.jobs[st.job].gap, ci)));
+        }
+    }
+    out
+}
+
+impl State {
+    fn at(plan: &Plan, job: usize, end: usize) -> Self {
+        let j = plan.jobs[job];
+        State {
+            job,
+            end,
+            refused: 0,
+            continuations: 0,
+            input: j.input,
+            cache_read: j.cache_read,
+            remaining: j.demand,
+            flight: None,
+        }
+    }
+
+    /// Moves to the chain's next job; `false` when there is none.
+    fn next(&mut self, plan: &Plan) -> bool {
+        if self.job + 1 >= self.end {
+            return false;
+        }
+        *self = State::at(plan, self.job + 1, self.end);
+        true
+    }
+}
+
+/// A fixed pseudo-random share in `[0, 1)` for a job's attempt (SplitMix64's finaliser), so
+/// that retries are spread as Claude Code's jitter spreads them, the same in every run.
+fn jitter(job: usize, attempt: u32) -> f64 {
+    let mut z =
+        (job as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(attempt).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BURNDOWN: Reading = Reading { cache_reads_reserved: false, burndown_reservation: true };
+
+    fn job(gap: i64, demand: u64) -> Job {
+        Job {
+            gap,
+            input: 1_000.0,
+            cache_read: 50_000.0,
+            demand: Draw::Known(demand),
+            first_token_ms: 1_000.0,
+            ms_per_token: 10.0,
+            limit_then: 32_000,
+        }
+    }
+
+    fn plan(chains: Vec<Vec<Job>>, known_up_to: u64) -> Plan {
+        let mut p = Plan { chains: Vec::new(), jobs: Vec::new(), known_up_to };
+        for jobs in chains {
+            let from = p.jobs.len();
+            p.chains.push((jobs[0].gap, from, from + jobs.len()));
+            p.jobs.extend(jobs);
+        }
+        p
+    }
+
+    fn quota(tpm: f64) -> Quota {
+        Quota { tpm, burndown: 5.0, reading: BURNDOWN }
+    }
+
+    /// One request alone: reserved 1,000 + 5 × 32,000 = 161,000 of a 200,000 bucket: admitted.
+    /// At 120,000 it never fits: 11 refused attempts, failed.
+    #[test]
+    fn a_reservation_above_the_bucket_never_fits() {
+        let p = plan(vec![vec![job(0, 500)]], 32_000);
+        let ok = run(&p, &quota(200_000.0), Limit::Fixed(32_000));
+        assert_eq!((ok.attempts, ok.throttled_attempts, ok.failed, ok.cut), (1, 0, 0, 0));
+        let bad = run(&p, &quota(120_000.0), Limit::Fixed(32_000));
+        assert_eq!((bad.attempts, bad.throttled_attempts, bad.failed, bad.responses), (11, 11, 1, 1));
+        // With cache reads reserved, 50,000 more: 211,000 > 200,000.
+        let q = Quota { reading: Reading { cache_reads_reserved: true, ..BURNDOWN }, ..quota(200_000.0) };
+        assert_eq!(run(&p, &q, Limit::Fixed(32_000)).failed, 1);
+        // The plain reading reserves 1,000 + 32,000 = 33,000.
+        let q = Quota { reading: Reading { burndown_reservation: false, ..BURNDOWN }, ..quota(120_000.0) };
+        assert_eq!(run(&p, &q, Limit::Fixed(32_000)).failed, 0);
+    }
+
+    /// Two chains start together; each reserves 161,000 of 200,000: the second waits.
+    /// The first writes 500 tokens in 1 s + 5 s = 6 s, then settles at 1,000 + 2,500 = 3,500:
+    /// the bucket is at 200,000 − 161,000 + 157,500 = 196,500 plus the refill. The second's
+    /// retries come at 0.5 s, 1.5 s, 3.5 s (each plus up to a quarter), 7.5 s…: at the fourth
+    /// (about 7.5–9.4 s) the first has ended and it fits.
+    #[test]
+    fn the_second_of_two_waits_for_the_first_to_settle() {
+        let p = plan(vec![vec![job(0, 500)], vec![job(0, 500)]], 32_000);
+        let o = run(&p, &quota(200_000.0), Limit::Fixed(32_000));
+        assert_eq!((o.failed, o.throttled_attempts, o.attempts, o.peak_in_flight), (0, 4, 6, 1));
+        // At 16,000 both fit at once: 2 × 81,000.
+        let o = run(&p, &quota(200_000.0), Limit::Fixed(16_000));
+        assert_eq!((o.throttled_attempts, o.peak_in_flight), (0, 2));
+    }
+
+    /// A demand of 5,000 at a max output of 2,000: cut, continued with 3,000, cut again,
+    /// continued with 1,000: one response cut, three requests.
+    #[test]
+    fn cuts_are_continued_and_counted_once() {
+        let p = plan(vec![vec![job(0, 5_000), job(10_000, 100)]], 32_000);
+        let o = run(&p, &quota(1e9), Limit::Fixed(2_000));
+        assert_eq!((o.responses, o.cut, o.attempts), (2, 1, 4));
+        // 9,000 needs four parts of 2,000: three continuations, then Claude Code gives up.
+        let p = plan(vec![vec![job(0, 9_000)]], 32_000);
+        assert_eq!(run(&p, &quota(1e9), Limit::Fixed(2_000)).attempts, 4);
+    }
+
+    #[test]
+    fn demand_beyond_the_history_is_cut_below_it_and_unknown_above() {
+        let mut j = job(0, 0);
+        j.demand = Draw::Beyond;
+        let p = plan(vec![vec![j]], 200);
+        let low = run(&p, &quota(1e9), Limit::Fixed(200));
+        assert_eq!((low.cut, low.beyond), (1, 0));
+        let high = run(&p, &quota(1e9), Limit::Fixed(11_000));
+        assert_eq!((high.cut, high.beyond), (0, 1));
+    }
+
+    #[test]
+    fn jitter_is_fixed_and_in_range() {
+        let v: Vec<f64> = (0..1000).map(|j| jitter(j, 3)).collect();
+        assert!(v.iter().all(|&x| (0.0..1.0).contains(&x)));
+        assert_eq!(jitter(7, 2), jitter(7, 2));
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        assert!((mean - 0.5).abs() < 0.05, "{mean}");
+    }
+}
