@@ -47,11 +47,33 @@ pub fn estimate_tokens(size: ContentSize) -> u64 {
         .saturating_add(size.tool_uses.saturating_mul(TOOL_USE_OVERHEAD))
 }
 
-/// The output tokens to use for a response group, and whether they are estimated.
-pub fn measured_output(recorded: u64, size: ContentSize) -> (u64, bool) {
+/// The first Claude Code version that writes the final usage on every line of a response: a
+/// small recorded value from it on is a real small response, never a placeholder.
+pub const FINAL_USAGE_SINCE: (u64, u64, u64) = (2, 1, 97);
+
+/// Whether lines written by this Claude Code `version` carry the final usage (unknown or
+/// unreadable versions: no).
+pub fn writes_final_usage(version: Option<&str>) -> bool {
+    let Some(v) = version else { return false };
+    let mut parts = v.trim().split('.').map(|p| {
+        let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+        p[..digits].parse::<u64>().ok()
+    });
+    match (parts.next().flatten(), parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b), Some(c)) => (a, b, c) >= FINAL_USAGE_SINCE,
+        _ => false,
+    }
+}
+
+/// The output tokens to use for a response group, and whether they are estimated. `version`
+/// is the Claude Code version that wrote it.
+pub fn measured_output(recorded: u64, size: ContentSize, version: Option<&str>) -> (u64, bool) {
     let est = estimate_tokens(size);
     // est > 1.5 × recorded, in integers.
-    if recorded <= PLACEHOLDER_MAX_OUTPUT && est.saturating_mul(2) > recorded.saturating_mul(3) {
+    if recorded <= PLACEHOLDER_MAX_OUTPUT
+        && est.saturating_mul(2) > recorded.saturating_mul(3)
+        && !writes_final_usage(version)
+    {
         (est, true)
     } else {
         (recorded, false)
@@ -74,14 +96,36 @@ mod tests {
     #[test]
     fn placeholder_rule() {
         // 1 token recorded for 107 chars of prose (headless 2.1.14): est 43 -> estimated.
-        assert_eq!(measured_output(1, ContentSize { chars: 107, tool_uses: 0 }), (43, true));
+        assert_eq!(measured_output(1, ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.14")), (43, true));
         // 25 recorded for a small tool call of 47 chars: est 19 + 30 = 49 > 37.5.
-        assert_eq!(measured_output(25, ContentSize { chars: 47, tool_uses: 1 }), (49, true));
+        assert_eq!(measured_output(25, ContentSize { chars: 47, tool_uses: 1 }, None), (49, true));
         // 5 recorded for "OK." (3 chars, est 2): a real tiny response.
-        assert_eq!(measured_output(5, ContentSize { chars: 3, tool_uses: 0 }), (5, false));
+        assert_eq!(measured_output(5, ContentSize { chars: 3, tool_uses: 0 }, None), (5, false));
         // Est exactly 1.5 × recorded is not "more than": 20 recorded, 75 chars -> 30.
-        assert_eq!(measured_output(20, ContentSize { chars: 75, tool_uses: 0 }), (20, false));
+        assert_eq!(measured_output(20, ContentSize { chars: 75, tool_uses: 0 }, None), (20, false));
         // Above 30 a value is a real final figure whatever the content.
-        assert_eq!(measured_output(31, ContentSize { chars: 100_000, tool_uses: 0 }), (31, false));
+        assert_eq!(measured_output(31, ContentSize { chars: 100_000, tool_uses: 0 }, None), (31, false));
+        // From 2.1.97 every line carries the final usage: 1 token is 1 token.
+        assert_eq!(measured_output(1, ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.97")), (1, false));
+        assert_eq!(measured_output(1, ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.96")), (43, true));
+    }
+
+    #[test]
+    fn versions_that_write_the_final_usage() {
+        for (v, yes) in [
+            ("2.1.97", true),
+            ("2.1.150", true),
+            ("2.2.0", true),
+            ("3.0.1-beta", true),
+            ("2.1.96", false),
+            ("2.0.150", false),
+            ("1.0.30", false),
+            ("", false),
+            ("2.1", false),
+            ("x.y.z", false),
+        ] {
+            assert_eq!(writes_final_usage(Some(v)), yes, "{v}");
+        }
+        assert!(!writes_final_usage(None));
     }
 }

@@ -83,7 +83,7 @@ impl Merger {
                     acc += *c;
                     acc
                 });
-                let (output, estimated) = measured_output(g.recorded_output, content);
+                let (output, estimated) = measured_output(g.recorded_output, content, g.origin.version.as_deref());
                 // A file's responses share one session string: one lookup per run of them.
                 if let Some(s) = &g.origin.session
                     && !last_session.as_ref().is_some_and(|l| Arc::ptr_eq(l, s))
