@@ -5,6 +5,7 @@
 //! `demand` (what responses wanted, cut ones censored) → `replay` (the chains against a quota
 //! at a candidate max output). Nothing here writes prose: the renderers word the results.
 
+pub mod ceiling;
 pub mod chains;
 pub mod demand;
 pub mod limits;

@@ -1,15 +1,13 @@
 //! The recommendation: one `CLAUDE_CODE_MAX_OUTPUT_TOKENS` from the user's own responses and
 //! quota, and the arithmetic behind it. Pure: every input comes in through [`Inputs`].
 
-pub mod quota;
-
 use serde::Serialize;
 
+use crate::analysis::ceiling::{self as quota, Budget};
 use crate::models::Family;
 use crate::settings::Provider;
 use crate::stats::{percentile, share_above};
 use crate::text::{percent, thousands};
-use quota::Budget;
 
 /// Below this, a max output is of no use: the advice is fewer sessions or more quota.
 pub const USEFUL_FLOOR: u64 = 1_000;

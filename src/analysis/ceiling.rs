@@ -1,4 +1,5 @@
-//! The burndown arithmetic of `quota-model.md`, as pure functions.
+//! The burndown-safe ceiling of `quota-model.md`, as pure functions: the worst-case bound a user
+//! can check by hand, and the fallback where the history is too thin to replay.
 //!
 //! Names follow the reference: quota `Q` (tokens per minute), burndown `B`, `P` requests in
 //! flight, `I_set` input charged per request (input + cache-write), `I_res` input reserved at
