@@ -7,6 +7,7 @@
 
 pub mod ceiling;
 pub mod chains;
+pub mod choose;
 pub mod demand;
 pub mod limits;
 pub mod replay;

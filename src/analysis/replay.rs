@@ -68,14 +68,34 @@ struct Job {
     ms_per_token: f64,
     /// The limit in effect in the history.
     limit_then: u64,
+    /// The subagent chains it started (`Plan::children[from..to]`).
+    children: (u32, u32),
+    /// When the chain's next job waited for those subagents: how long after the last of them
+    /// ended it was sent.
+    join: Option<i64>,
+}
+
+/// One chain of the plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PlanChain {
+    /// When its first job was sent (a subagent's: see `anchor`).
+    start: EpochMs,
+    /// Its jobs: `Plan::jobs[first..end]`.
+    first: usize,
+    end: usize,
+    /// A subagent's start: this long after the parent's job (its index in `Plan::jobs`) ended.
+    anchor: Option<(usize, i64)>,
 }
 
 /// The work of one model's chains, ready to replay any number of times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// Chains by start: (start, first job, end of its jobs).
-    chains: Vec<(EpochMs, usize, usize)>,
+    chains: Vec<PlanChain>,
     jobs: Vec<Job>,
+    /// Chains started by the subagent tool of a job (indices into `chains`).
+    children: Vec<u32>,
+    /// The chains that start on their own, by start time.
+    roots: Vec<u32>,
     /// Above this the history cannot tell what responses wanted.
     pub known_up_to: u64,
 }
@@ -135,30 +155,37 @@ impl Plan {
         speeds.sort_by(f64::total_cmp);
         let mpt = speeds.get(speeds.len() / 2).copied().unwrap_or(DEFAULT_MS_PER_TOKEN);
 
-        let mut plan =
-            Plan { chains: Vec::new(), jobs: Vec::with_capacity(kept.len()), known_up_to: demand.known_up_to };
+        let mut plan = Plan {
+            chains: Vec::new(),
+            jobs: Vec::with_capacity(kept.len()),
+            children: Vec::new(),
+            roots: Vec::new(),
+            known_up_to: demand.known_up_to,
+        };
+        // Each job's history: its chain (in `chains`), when it was sent and when it ended.
+        let mut history: Vec<(usize, EpochMs, EpochMs)> = Vec::with_capacity(kept.len());
         let mut draws = 0u64;
         let mut draw = |above: u64| {
             draws += 1;
             demand.draw_above(above, spread(draws - 1))
         };
-        let mut prev: Option<(usize, EpochMs)> = None;
         for u in kept {
             let c = &chains[u.chain];
             let (start, end) = (c.requests[u.first].start, c.requests[u.last].end);
-            let gap = match prev {
-                Some((chain, prev_end)) if chain == u.chain => (start - prev_end).max(0),
+            let gap = match history.last() {
+                Some(&(chain, _, prev_end)) if chain == u.chain => (start - prev_end).max(0),
                 _ => {
-                    plan.chains.push((start, plan.jobs.len(), plan.jobs.len()));
+                    let at = plan.jobs.len();
+                    plan.chains.push(PlanChain { start, first: at, end: at, anchor: None });
                     start
                 }
             };
-            prev = Some((u.chain, end));
+            history.push((u.chain, start, end));
             let job = match u.kind {
                 UnitKind::Response { output, complete, .. } => {
                     let first = &c.requests[u.first];
                     let (first_token_ms, ms_per_token) = match speed(chains, u) {
-                        (ft, Some(mpt)) => (ft, mpt),
+                        (ft, Some(m)) => (ft, m),
                         (ft, None) => (ft, mpt),
                     };
                     Job {
@@ -169,6 +196,8 @@ impl Plan {
                         first_token_ms,
                         ms_per_token,
                         limit_then: u.limit,
+                        children: (0, 0),
+                        join: None,
                     }
                 }
                 UnitKind::Failed => Job {
@@ -179,15 +208,72 @@ impl Plan {
                     first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
                     ms_per_token: mpt,
                     limit_then: u.limit,
+                    children: (0, 0),
+                    join: None,
                 },
             };
             plan.jobs.push(job);
             if let Some(last) = plan.chains.last_mut() {
-                last.2 = plan.jobs.len();
+                last.end = plan.jobs.len();
             }
         }
-        plan.chains.sort_by_key(|c| c.0);
+        plan.anchor_subagents(chains, &history);
         plan
+    }
+
+    /// Ties each subagent's chain to the parent job that started it (the parent session's
+    /// job that ended last before the subagent's first request), and the parent's next job
+    /// to the subagents' ends when the history shows it waited for them. Throttling then
+    /// delays a subagent with its parent, as it does in Claude Code.
+    fn anchor_subagents(&mut self, chains: &[Chain], history: &[(usize, EpochMs, EpochMs)]) {
+        let stream_of = |pc: &PlanChain| &chains[history[pc.first].0].stream;
+        let session_of = |pc: &PlanChain| chains[history[pc.first].0].requests[0].session.clone();
+        let mut by_stream: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, pc) in self.chains.iter().enumerate() {
+            by_stream.insert(stream_of(pc), i);
+        }
+        // (parent job, child chain, offset), then grouped by parent job.
+        let mut links: Vec<(usize, usize, i64)> = Vec::new();
+        for (ci, pc) in self.chains.iter().enumerate() {
+            if !stream_of(pc).starts_with("agent:") {
+                continue;
+            }
+            let Some(parent) = session_of(pc).and_then(|s| by_stream.get(&*s).copied()) else { continue };
+            let p = &self.chains[parent];
+            let start = history[pc.first].1;
+            // The parent's last job that ended at or before this chain's start.
+            let k = history[p.first..p.end].partition_point(|h| h.2 <= start);
+            if k == 0 {
+                continue;
+            }
+            let job = p.first + k - 1;
+            links.push((job, ci, start - history[job].2));
+        }
+        links.sort_unstable();
+        for group in links.chunk_by(|a, b| a.0 == b.0) {
+            let job = group[0].0;
+            let from = self.children.len() as u32;
+            let mut last_end = EpochMs::MIN;
+            for &(_, child, offset) in group {
+                self.chains[child].anchor = Some((job, offset));
+                self.children.push(child as u32);
+                let c = &self.chains[child];
+                last_end = last_end.max(history[c.end - 1].2);
+            }
+            self.jobs[job].children = (from, self.children.len() as u32);
+            // The parent's next job waited for them if it was sent after the last one ended.
+            let parent_chain = self.chains.iter().position(|c| (c.first..c.end).contains(&job));
+            if let Some(pc) = parent_chain
+                && job + 1 < self.chains[pc].end
+                && history[job + 1].1 >= last_end
+            {
+                self.jobs[job].join = Some(history[job + 1].1 - last_end);
+            }
+        }
+        let mut roots: Vec<u32> =
+            (0..self.chains.len()).filter(|&i| self.chains[i].anchor.is_none()).map(|i| i as u32).collect();
+        roots.sort_by_key(|&i| self.chains[i as usize].start);
+        self.roots = roots;
     }
 
     /// Responses (and failed requests) in the plan.
@@ -243,31 +329,115 @@ struct State {
     input: f64,
     cache_read: f64,
     remaining: Draw,
-    /// Set while a response is in flight: what was reserved and what it will be charged.
+    /// Set while a response is in flight: what was reserved, what it will be charged, and
+    /// whether it is cut.
     flight: Option<(f64, f64, bool)>,
+    /// Subagents still running that the next job waits for.
+    waiting: u32,
+}
+
+impl State {
+    fn at(plan: &Plan, job: usize, end: usize) -> Self {
+        let j = plan.jobs[job];
+        State {
+            job,
+            end,
+            refused: 0,
+            continuations: 0,
+            input: j.input,
+            cache_read: j.cache_read,
+            remaining: j.demand,
+            flight: None,
+            waiting: 0,
+        }
+    }
+}
+
+/// The replay's clock and the chains on it.
+struct Run<'p> {
+    plan: &'p Plan,
+    states: Vec<State>,
+    queue: BinaryHeap<Reverse<(EpochMs, u32)>>,
+    /// The chain each job belongs to.
+    chain_of_job: Vec<u32>,
+}
+
+impl Run<'_> {
+    /// A job is done (answered, given up or failed) at `t`: start the subagents it started,
+    /// then go on to the chain's next job (after the gap, or after its subagents).
+    fn job_done(&mut self, ci: usize, t: EpochMs) {
+        let plan = self.plan;
+        let job = plan.jobs[self.states[ci].job];
+        let (from, to) = job.children;
+        for &child in &plan.children[from as usize..to as usize] {
+            let c = plan.chains[child as usize];
+            let offset = c.anchor.map_or(0, |a| a.1);
+            self.states[child as usize] = State::at(plan, c.first, c.end);
+            self.queue.push(Reverse((t + offset, child)));
+        }
+        let st = &mut self.states[ci];
+        if st.job + 1 >= st.end {
+            self.chain_done(ci, t);
+        } else if job.join.is_some() && to > from {
+            st.waiting = to - from;
+        } else {
+            let gap = plan.jobs[st.job + 1].gap;
+            self.advance(ci, t + gap);
+        }
+    }
+
+    /// Moves a chain to its next job, sent at `at`.
+    fn advance(&mut self, ci: usize, at: EpochMs) {
+        let st = &mut self.states[ci];
+        *st = State::at(self.plan, st.job + 1, st.end);
+        self.queue.push(Reverse((at, ci as u32)));
+    }
+
+    /// A chain has no more jobs: a parent waiting for it may go on.
+    fn chain_done(&mut self, ci: usize, t: EpochMs) {
+        let Some((parent_job, _)) = self.plan.chains[ci].anchor else { return };
+        let parent = self.chain_of_job[parent_job] as usize;
+        let st = &mut self.states[parent];
+        if st.job == parent_job && st.waiting > 0 {
+            st.waiting -= 1;
+            if st.waiting == 0 {
+                let join = self.plan.jobs[parent_job].join.unwrap_or(0);
+                self.advance(parent, t + join);
+            }
+        }
+    }
 }
 
 /// Runs the plan at `limit` against `quota`.
 pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
     let mut out = Outcome::default();
-    let start = plan.chains.first().map_or(0, |c| c.0);
+    let start = plan.roots.first().map_or(0, |&c| plan.chains[c as usize].start);
     let mut bucket = Bucket { level: quota.tpm, capacity: quota.tpm, per_ms: quota.tpm / 60_000.0, at: start };
-    let mut states: Vec<State> = Vec::with_capacity(plan.chains.len());
-    let mut queue: BinaryHeap<Reverse<(EpochMs, u32)>> = BinaryHeap::new();
-    let mut next_chain = 0;
+    let mut chain_of_job = vec![0u32; plan.jobs.len()];
+    for (ci, c) in plan.chains.iter().enumerate() {
+        chain_of_job[c.first..c.end].fill(ci as u32);
+    }
+    let mut r = Run {
+        plan,
+        states: plan.chains.iter().map(|c| State::at(plan, c.first, c.end)).collect(),
+        queue: BinaryHeap::new(),
+        chain_of_job,
+    };
+    let mut next_root = 0;
     let mut in_flight = 0u64;
     loop {
         // Chains join the queue when their start comes, so that it stays short.
-        let top = queue.peek().map(|r| r.0.0);
-        if next_chain < plan.chains.len() && top.is_none_or(|t| plan.chains[next_chain].0 <= t) {
-            let (start, job, end) = plan.chains[next_chain];
-            states.push(State::at(plan, job, end));
-            queue.push(Reverse((start, (states.len() - 1) as u32)));
-            next_chain += 1;
+        let top = r.queue.peek().map(|e| e.0.0);
+        if let Some(&root) = plan.roots.get(next_root)
+            && top.is_none_or(|t| plan.chains[root as usize].start <= t)
+        {
+            r.queue.push(Reverse((plan.chains[root as usize].start, root)));
+            next_root += 1;
             continue;
         }
-        let Some(Reverse((t, ci))) = queue.pop() else { break };
-        let st = &mut states[ci as usize];
+        let Some(Reverse((t, ci))) = r.queue.pop() else { break };
+        let ci = ci as usize;
+        let st = &mut r.states[ci];
         let job = plan.jobs[st.job];
         let max_output = match limit {
             Limit::Fixed(m) => m,
@@ -275,7 +445,7 @@ pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
         };
         bucket.refill(t);
         if let Some((reserved, charge, cut)) = st.flight.take() {
-            // The response ends: settle, then continue it, or go on after the gap.
+            // The response ends: settle, then continue it, or the job is done.
             bucket.level = (bucket.level + reserved - charge).min(bucket.capacity);
             in_flight -= 1;
             if cut && st.continuations < retries::MAX_CONTINUATIONS {
@@ -286,9 +456,9 @@ pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
                     Draw::Known(d) => Draw::Known(d.saturating_sub(max_output)),
                     Draw::Beyond => Draw::Beyond,
                 };
-                queue.push(Reverse((t, ci)));
-            } else if st.next(plan) {
-                queue.push(Reverse((t + plan.jobs[st.job].gap, ci)));
+                r.queue.push(Reverse((t, ci as u32)));
+            } else {
+                r.job_done(ci, t);
             }
             continue;
         }
@@ -318,50 +488,23 @@ pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
             st.refused = 0;
             let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
             let duration = (first + written as f64 * job.ms_per_token).round() as i64;
-            queue.push(Reverse((t + duration.max(1), ci)));
+            r.queue.push(Reverse((t + duration.max(1), ci as u32)));
             continue;
         }
         out.throttled_attempts += 1;
         st.refused += 1;
         if st.refused <= retries::MAX_RETRIES {
             let delay = retries::delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
-            queue.push(Reverse((t + delay.round() as i64, ci)));
+            r.queue.push(Reverse((t + delay.round() as i64, ci as u32)));
             continue;
         }
         out.failed += 1;
         if st.continuations == 0 {
             out.responses += 1;
         }
-        if st.next(plan) {
-            queue.push(Reverse((t + plan.jobs[st.job].gap, ci)));
-        }
+        r.job_done(ci, t);
     }
     out
-}
-
-impl State {
-    fn at(plan: &Plan, job: usize, end: usize) -> Self {
-        let j = plan.jobs[job];
-        State {
-            job,
-            end,
-            refused: 0,
-            continuations: 0,
-            input: j.input,
-            cache_read: j.cache_read,
-            remaining: j.demand,
-            flight: None,
-        }
-    }
-
-    /// Moves to the chain's next job; `false` when there is none.
-    fn next(&mut self, plan: &Plan) -> bool {
-        if self.job + 1 >= self.end {
-            return false;
-        }
-        *self = State::at(plan, self.job + 1, self.end);
-        true
-    }
 }
 
 /// A fixed pseudo-random share in `[0, 1)` for a job's attempt (SplitMix64's finaliser), so
@@ -390,14 +533,17 @@ mod tests {
             first_token_ms: 1_000.0,
             ms_per_token: 10.0,
             limit_then: 32_000,
+            children: (0, 0),
+            join: None,
         }
     }
 
     fn plan(chains: Vec<Vec<Job>>, known_up_to: u64) -> Plan {
-        let mut p = Plan { chains: Vec::new(), jobs: Vec::new(), known_up_to };
+        let mut p = Plan { chains: Vec::new(), jobs: Vec::new(), children: Vec::new(), roots: Vec::new(), known_up_to };
         for jobs in chains {
             let from = p.jobs.len();
-            p.chains.push((jobs[0].gap, from, from + jobs.len()));
+            p.chains.push(PlanChain { start: jobs[0].gap, first: from, end: from + jobs.len(), anchor: None });
+            p.roots.push(p.chains.len() as u32 - 1);
             p.jobs.extend(jobs);
         }
         p

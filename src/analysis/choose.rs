@@ -1,0 +1,303 @@
+//! The choice: which max output to recommend, from replays of the history.
+//!
+//! A value is **safe** when its replay against the planning quota has no failed request and
+//! at most 1% of attempts throttled. Safety is taken as a prefix: the values from the floor up
+//! to the largest one below which every value is safe (`safe_up_to`, found by bisection).
+//! Among the safe values, the fewest responses are cut at `safe_up_to` (cuts only fall as the
+//! value rises); every safe value from `fewest_cuts_from` up cuts that few. Of those, the one
+//! nearest Claude Code's default for the model is chosen, unless the value in effect now is
+//! one of them: then nothing would improve, and it is kept.
+//!
+//! When max output does not count against the quota (the Anthropic API) there is no quota
+//! side: only cuts matter, and the value is never lowered. When no value is safe, none is
+//! recommended: fewer requests in flight or more quota, with the figures, is the advice.
+//!
+//! Pure: the replays come in through an [`Evaluate`] closure, so the rule is tested here
+//! with made-up outcomes.
+
+use super::replay::Outcome;
+
+/// The recommendation is a multiple of this.
+pub const STEP: u64 = 1_000;
+/// A value below this is of no use.
+pub const FLOOR: u64 = 1_000;
+/// Room the visible answer needs above the thinking budget.
+pub const THINKING_ROOM: u64 = 1_000;
+/// Safe: at most this share of attempts throttled (and no failed request).
+pub const MAX_THROTTLED_SHARE: f64 = 0.01;
+/// Fewer measured responses than this say too little about demand to change the value for
+/// cuts.
+pub const MIN_RESPONSES: u64 = 30;
+
+/// What to do with the max output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Keep,
+    Lower,
+    Raise,
+    /// No value is safe: the fix is fewer requests in flight or more quota.
+    None,
+}
+
+/// Why the action was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The value in effect is safe and no safe value cuts fewer responses.
+    NothingWouldImprove,
+    /// The value in effect throttles (or fails requests) in the replay.
+    Throttles,
+    /// A safe value cuts fewer responses than the value in effect.
+    FewerCuts,
+    /// Too few responses to judge cuts by, and the value in effect is safe.
+    SmallSample,
+    /// Even the floor is not safe.
+    NoValueIsSafe,
+}
+
+/// What the rule works with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Setup {
+    /// The lowest candidate (at least [`FLOOR`], above the thinking budget).
+    pub floor: u64,
+    /// The model's upper limit.
+    pub cap: u64,
+    /// The value in effect now.
+    pub current: u64,
+    /// Claude Code's default for the model.
+    pub default: u64,
+    /// Whether max output counts against the quota (false on the Anthropic API, or without a
+    /// quota to plan against).
+    pub quota_counts: bool,
+    /// Fewer measured responses than [`MIN_RESPONSES`].
+    pub small_sample: bool,
+}
+
+/// The rule's result.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Choice {
+    pub action: Action,
+    pub basis: Basis,
+    /// The value to set; `None` when no value is safe.
+    pub value: Option<u64>,
+    /// Every candidate up to this one is safe (`None`: not even the floor).
+    pub safe_up_to: Option<u64>,
+    /// From this candidate up, the fewest responses are cut.
+    pub fewest_cuts_from: Option<u64>,
+}
+
+/// A replay at a value, and the responses cut there (cuts do not depend on the quota).
+pub trait Evaluate {
+    fn replay(&mut self, value: u64) -> Outcome;
+    fn cuts(&self, value: u64) -> u64;
+}
+
+/// Whether a replay is safe.
+pub fn is_safe(o: &Outcome) -> bool {
+    o.failed == 0 && o.throttled_share() <= MAX_THROTTLED_SHARE
+}
+
+/// The candidates: multiples of [`STEP`] from the floor to the cap (the cap itself when it
+/// is not a multiple).
+pub fn candidates(floor: u64, cap: u64) -> Vec<u64> {
+    let mut v: Vec<u64> = (floor.div_ceil(STEP)..=cap / STEP).map(|k| k * STEP).filter(|&m| m >= floor).collect();
+    if v.last().is_none_or(|&m| m < cap) && cap >= floor {
+        v.push(cap);
+    }
+    v
+}
+
+/// The floor for a thinking budget: at least [`FLOOR`] and [`THINKING_ROOM`] above it.
+pub fn floor_for(thinking: Option<u64>) -> u64 {
+    let need = thinking.map_or(FLOOR, |t| t.saturating_add(THINKING_ROOM));
+    need.div_ceil(STEP).saturating_mul(STEP).max(FLOOR)
+}
+
+/// Chooses.
+pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
+    let values = candidates(setup.floor, setup.cap);
+    let Some(&top) = values.last() else {
+        return Choice {
+            action: Action::None,
+            basis: Basis::NoValueIsSafe,
+            value: None,
+            safe_up_to: None,
+            fewest_cuts_from: None,
+        };
+    };
+    // The safe prefix.
+    let safe_up_to = if !setup.quota_counts {
+        Some(top)
+    } else {
+        let mut safe = |m: u64| is_safe(&eval.replay(m));
+        if !safe(values[0]) {
+            None
+        } else if safe(top) {
+            Some(top)
+        } else {
+            // values[lo] safe, values[hi] not.
+            let (mut lo, mut hi) = (0, values.len() - 1);
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if safe(values[mid]) { lo = mid } else { hi = mid }
+            }
+            Some(values[lo])
+        }
+    };
+    let Some(safe_up_to) = safe_up_to else {
+        return Choice {
+            action: Action::None,
+            basis: Basis::NoValueIsSafe,
+            value: None,
+            safe_up_to: None,
+            fewest_cuts_from: None,
+        };
+    };
+    let safe_values = &values[..=values.partition_point(|&m| m <= safe_up_to) - 1];
+    // With too few responses, cuts decide nothing: every safe value is as good.
+    let fewest = eval.cuts(safe_up_to);
+    let from = if setup.small_sample {
+        safe_values[0]
+    } else {
+        safe_values[safe_values.partition_point(|&m| eval.cuts(m) > fewest)]
+    };
+    let current_safe = !setup.quota_counts || (setup.current <= setup.cap && is_safe(&eval.replay(setup.current)));
+    let current_best = setup.current >= setup.floor && (setup.small_sample || eval.cuts(setup.current) <= fewest);
+    let choice = |action, basis, value| Choice {
+        action,
+        basis,
+        value: Some(value),
+        safe_up_to: Some(safe_up_to),
+        fewest_cuts_from: Some(from),
+    };
+    if current_safe && current_best {
+        let basis = if setup.small_sample { Basis::SmallSample } else { Basis::NothingWouldImprove };
+        return choice(Action::Keep, basis, setup.current);
+    }
+    // The value nearest the default among those that cut the fewest.
+    let value = setup.default.clamp(from, safe_up_to);
+    let value = values[values.partition_point(|&m| m < value).min(values.len() - 1)].min(safe_up_to);
+    // Never lower for cuts alone where the quota does not count.
+    let value = if setup.quota_counts { value } else { value.max(setup.current.min(setup.cap)) };
+    let basis = if current_safe { Basis::FewerCuts } else { Basis::Throttles };
+    let action = match value.cmp(&setup.current) {
+        std::cmp::Ordering::Less => Action::Lower,
+        std::cmp::Ordering::Greater => Action::Raise,
+        std::cmp::Ordering::Equal => Action::Keep,
+    };
+    choice(action, basis, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Made-up replays: throttled attempts rise past `knee`, cuts fall until `enough`.
+    struct Curve {
+        knee: u64,
+        fail_from: u64,
+        enough: u64,
+        replays: Vec<u64>,
+    }
+
+    impl Evaluate for Curve {
+        fn replay(&mut self, m: u64) -> Outcome {
+            self.replays.push(m);
+            let throttled = if m > self.knee { 50 } else { 0 };
+            Outcome {
+                attempts: 1_000,
+                throttled_attempts: throttled,
+                failed: u64::from(m >= self.fail_from),
+                ..Outcome::default()
+            }
+        }
+        fn cuts(&self, m: u64) -> u64 {
+            self.enough.saturating_sub(m) / 1_000
+        }
+    }
+
+    fn setup(current: u64) -> Setup {
+        Setup { floor: 1_000, cap: 64_000, current, default: 32_000, quota_counts: true, small_sample: false }
+    }
+
+    fn curve(knee: u64, enough: u64) -> Curve {
+        Curve { knee, fail_from: u64::MAX, enough, replays: Vec::new() }
+    }
+
+    #[test]
+    fn candidates_and_floor() {
+        assert_eq!(candidates(1_000, 4_000), [1_000, 2_000, 3_000, 4_000]);
+        assert_eq!(candidates(1_000, 8_192), [1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 8_192]);
+        assert!(candidates(5_000, 4_000).is_empty());
+        assert_eq!(floor_for(None), 1_000);
+        assert_eq!(floor_for(Some(31_999)), 33_000);
+        assert_eq!(floor_for(Some(200)), 2_000);
+    }
+
+    /// Throttling from 12,000 up, cuts gone from 5,000: the current 32,000 throttles; safe up
+    /// to 11,000, fewest cuts from 5,000: the value nearest the default 32,000 is 11,000.
+    #[test]
+    fn lowers_to_the_safe_value_nearest_the_default() {
+        let mut c = curve(11_500, 5_000);
+        let ch = choose(&setup(32_000), &mut c);
+        assert_eq!(
+            ch,
+            Choice {
+                action: Action::Lower,
+                basis: Basis::Throttles,
+                value: Some(11_000),
+                safe_up_to: Some(11_000),
+                fewest_cuts_from: Some(5_000),
+            }
+        );
+        // Bisection: a handful of replays, not one per candidate.
+        assert!(c.replays.len() <= 10, "{:?}", c.replays);
+    }
+
+    #[test]
+    fn keeps_a_safe_value_that_cuts_no_more_than_any() {
+        let ch = choose(&setup(32_000), &mut curve(40_000, 5_000));
+        assert_eq!((ch.action, ch.basis, ch.value), (Action::Keep, Basis::NothingWouldImprove, Some(32_000)));
+    }
+
+    #[test]
+    fn raises_a_value_that_cuts_when_a_safe_one_does_not() {
+        // Set to 2,000; cuts until 9,000; safe up to 20,000: raise to 20,000 (nearest 32,000).
+        let ch = choose(&setup(2_000), &mut curve(20_000, 9_000));
+        assert_eq!((ch.action, ch.basis, ch.value), (Action::Raise, Basis::FewerCuts, Some(20_000)));
+        // The seed story: set to 200, below the floor; safe up to 11,000: one step to 11,000.
+        let ch = choose(&setup(200), &mut curve(11_000, 64_000));
+        assert_eq!((ch.action, ch.value), (Action::Raise, Some(11_000)));
+    }
+
+    #[test]
+    fn no_safe_value_is_none() {
+        let mut c = Curve { knee: 0, fail_from: 0, enough: 5_000, replays: Vec::new() };
+        let ch = choose(&setup(32_000), &mut c);
+        assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::None, None, None));
+    }
+
+    #[test]
+    fn small_samples_do_not_move_a_safe_value() {
+        let s = Setup { small_sample: true, ..setup(4_000) };
+        let ch = choose(&s, &mut curve(20_000, 9_000));
+        assert_eq!((ch.action, ch.basis), (Action::Keep, Basis::SmallSample));
+        // But a value that throttles is still lowered.
+        let s = Setup { small_sample: true, ..setup(32_000) };
+        assert_eq!(choose(&s, &mut curve(20_000, 9_000)).value, Some(20_000));
+    }
+
+    /// Where max output does not count against the quota: never lower, raise for cuts.
+    #[test]
+    fn without_a_quota_only_cuts_count() {
+        let s = Setup { quota_counts: false, ..setup(6_000) };
+        let mut c = curve(0, 5_000);
+        let ch = choose(&s, &mut c);
+        assert_eq!((ch.action, ch.value), (Action::Keep, Some(6_000)));
+        assert!(c.replays.is_empty());
+        // Cuts until 40,000: raise to 40,000 (the default 32,000 cuts more).
+        let ch = choose(&Setup { quota_counts: false, ..setup(6_000) }, &mut curve(0, 40_000));
+        assert_eq!((ch.action, ch.value), (Action::Raise, Some(40_000)));
+    }
+}
