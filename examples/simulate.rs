@@ -2,7 +2,7 @@
 //!
 //! cargo run --example simulate -- DIR [--seed N] [--sessions N] [--quota TPM] [--max-output N]
 //!     [--burndown X] [--plain] [--cache-reads-reserved] [--p-task X] [--max-subagents N]
-//!     [--history M1,M2,…]   (per-session max outputs; runs "as configured")
+//!     [--turns LO,HI] [--history M1,M2,…]   (per-session max outputs; runs "as configured")
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -28,6 +28,10 @@ fn main() {
             "--max-output" => world.max_output = num(&value()),
             "--burndown" => world.burndown = num(&value()),
             "--p-task" => world.p_task = num(&value()),
+            "--turns" => {
+                let v: Vec<u32> = value().split(',').map(num).collect();
+                world.turns = (v[0], *v.get(1).unwrap_or(&v[0]));
+            }
             "--max-subagents" => world.max_subagents = num(&value()),
             "--history" => history = Some(value().split(',').map(num).collect()),
             "--plain" => world.reading.burndown_reservation = false,
@@ -64,7 +68,8 @@ fn usage(msg: &str) -> ! {
     }
     eprintln!(
         "usage: simulate DIR [--seed N] [--sessions N] [--quota TPM] [--max-output N] [--burndown X] \
-         [--plain] [--cache-reads-reserved] [--p-task X] [--max-subagents N] [--history M1,M2,...]"
+         [--plain] [--cache-reads-reserved] [--p-task X] [--max-subagents N] [--turns LO,HI] \
+         [--history M1,M2,...]"
     );
     std::process::exit(2)
 }

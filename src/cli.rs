@@ -92,13 +92,19 @@ pub struct ScanArgs {
     #[arg(long, value_enum, help_heading = "Recommendation")]
     pub provider: Option<ProviderArg>,
 
-    /// Share of responses the value must cover, in percent.
-    #[arg(long, value_name = "Q", default_value_t = 99.0, help_heading = "Recommendation")]
-    pub percentile: f64,
+    /// The share of demand the value should cover, in percent (default 99): a value that cuts
+    /// more is flagged as a conflict.
+    #[arg(long, value_name = "Q", help_heading = "Recommendation")]
+    pub percentile: Option<f64>,
 
-    /// Share of the quota to plan for, 0 to 1.
-    #[arg(long, value_name = "U", default_value_t = 0.9, help_heading = "Recommendation")]
-    pub headroom: f64,
+    /// Share of the quota to plan for, 0 to 1 (default 0.9).
+    #[arg(long, value_name = "U", help_heading = "Recommendation")]
+    pub headroom: Option<f64>,
+
+    /// Plan as if Bedrock reserves cache-read tokens when a request starts (AWS's material
+    /// disagrees on it; the report shows which reading your history fits).
+    #[arg(long, help_heading = "Recommendation")]
+    pub cache_reads_reserved: bool,
 
     /// Write the recommended CLAUDE_CODE_MAX_OUTPUT_TOKENS into the settings file (the
     /// original is backed up beside it first).

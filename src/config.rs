@@ -68,6 +68,11 @@ pub enum OutputFormat {
     Markdown,
 }
 
+/// The share of demand a value should cover, in percent.
+pub const DEFAULT_PERCENTILE: f64 = 99.0;
+/// The share of the quota planned for.
+pub const DEFAULT_HEADROOM: f64 = 0.9;
+
 /// What the recommendation is computed for; `None` means "infer it".
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecommendConfig {
@@ -77,6 +82,10 @@ pub struct RecommendConfig {
     pub provider: Option<Provider>,
     pub percentile: f64,
     pub headroom: f64,
+    /// `--headroom` was given (else the default).
+    pub headroom_given: bool,
+    /// Plan as if cache-read tokens count in the reservation at admission.
+    pub cache_reads_reserved: bool,
 }
 
 /// What to do to a settings file.
@@ -265,13 +274,10 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
     let range = |flag: &'static str, value: String, ok: bool, expected: &'static str| {
         if ok { Ok(()) } else { Err(ConfigError::OutOfRange { flag, value, expected }) }
     };
-    range(
-        "percentile",
-        args.percentile.to_string(),
-        args.percentile > 0.0 && args.percentile <= 100.0,
-        "above 0, at most 100",
-    )?;
-    range("headroom", args.headroom.to_string(), args.headroom > 0.0 && args.headroom <= 1.0, "above 0, at most 1")?;
+    let percentile = args.percentile.unwrap_or(DEFAULT_PERCENTILE);
+    let headroom = args.headroom.unwrap_or(DEFAULT_HEADROOM);
+    range("percentile", percentile.to_string(), percentile > 0.0 && percentile <= 100.0, "above 0, at most 100")?;
+    range("headroom", headroom.to_string(), headroom > 0.0 && headroom <= 1.0, "above 0, at most 1")?;
     if let Some(p) = args.parallel {
         range("parallel", p.to_string(), p >= 1, "at least 1")?;
     }
@@ -290,8 +296,10 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
             ProviderArg::Vertex => Provider::Vertex,
             ProviderArg::Anthropic => Provider::Anthropic,
         }),
-        percentile: args.percentile,
-        headroom: args.headroom,
+        percentile,
+        headroom,
+        headroom_given: args.headroom.is_some(),
+        cache_reads_reserved: args.cache_reads_reserved,
     })
 }
 

@@ -4,7 +4,6 @@
 //! The binary is a thin shell over [`run`]; everything else is plain functions over plain
 //! data: `scan` reads, `report` computes, `render` writes.
 
-pub mod advise;
 pub mod analysis;
 pub mod app;
 pub mod cli;
@@ -13,7 +12,6 @@ pub mod estimate;
 pub mod exit_codes;
 pub mod models;
 pub mod progress;
-pub mod recommend;
 pub mod redact;
 pub mod render;
 pub mod report;

@@ -8,16 +8,19 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::advise::{SettingsOut, advise};
-use crate::analysis::select::{Selection, select};
+use crate::analysis::Analysis;
+use crate::analysis::advice::{Advice, Origin};
+use crate::analysis::choose::{Action, Basis};
+use crate::analysis::load::ModelLoad;
+use crate::analysis::replay::{Outcome, Reading};
+use crate::analysis::select::Selection;
 use crate::config::{Filters, RecommendConfig, Root, RootKind};
 
-use crate::recommend::Recommendation;
 use crate::scan::classify::ErrorKind;
 use crate::scan::data::{EventKind, ReadStats, Response, ScanData};
 use crate::scan::key::Name;
-use crate::settings::EffectiveSettings;
 use crate::settings::write::WriteOutcome;
+use crate::settings::{EffectiveSettings, EnvEntry, Provider, Sourced};
 use crate::stats::{Bin, Summary, histogram, summarize};
 use crate::time::day_of;
 
@@ -36,14 +39,183 @@ pub struct Report {
     pub by_project: Vec<ProjectRow>,
     /// `Capped from X to Y` debug lines: a max output setting Claude Code clamped.
     pub capped: Vec<CappedRow>,
-    /// Plain-language summary, also the table's first line.
-    pub verdict: String,
     pub settings: SettingsOut,
-    /// `null` when no response was measured.
+    /// `null` when the history has no request of the model to advise for. The JSON renderer
+    /// writes it with its `reasons` and `advice` (sentences), after the top-level `verdict`.
+    #[serde(skip)]
     pub recommendation: Option<Recommendation>,
+    /// The figures of a quota-increase request.
+    pub load: LoadSection,
+    /// Responses cut at the output limit, each once (a stop, its recovery prompts and its
+    /// "exceeded" error are one cut), by the limit in effect when it was cut.
+    pub cuts: CutsSection,
     /// What `--write` or `--dry-run` did; absent without them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub write: Option<WriteOutcome>,
+    /// Everything the recommendation was made from, for the renderers' sentences.
+    #[serde(skip)]
+    pub advice: Option<Advice>,
+    /// Throttling 429s that failed for good and the attempts before them, for the verdict.
+    #[serde(skip)]
+    pub throttled_days: u64,
+}
+
+/// The settings as the report shows them (only the keys ccdoctor reads; never a secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsOut {
+    pub max_output_tokens: Sourced<u64>,
+    pub max_thinking_tokens: Sourced<u64>,
+    pub provider: Provider,
+    pub provider_source: String,
+    /// The model advised for.
+    pub model: Option<String>,
+    pub model_source: String,
+    /// The settings files' `env`, merged, secrets redacted.
+    pub env: Vec<EnvEntry>,
+}
+
+/// The recommendation's numbers (schema 1; the sentences are added by the renderers).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Recommendation {
+    /// The value to set; `null` when no value helps (the advice says what does).
+    pub max_output_tokens: Option<u64>,
+    pub action: Action,
+    /// Why: `throttles`, `fewer_cuts`, `nothing_would_improve`, `small_sample`,
+    /// `no_value_is_safe`.
+    pub basis: Basis,
+    /// The value in effect now.
+    pub current: u64,
+    /// The `--percentile` of demand; `null` when it lies above what the history can show.
+    pub target: Option<u64>,
+    pub percentile: f64,
+    /// Some responses were cut: demand is estimated with them as "more than their limit".
+    pub censored: bool,
+    /// The worst-case ceiling of `quota-model.md` (every request in flight running to the
+    /// max output at once): a bound to check by hand, not the choice.
+    pub ceiling: Option<u64>,
+    /// The reading planned with: cache-read tokens count in the reservation.
+    pub cache_read_reserved: bool,
+    /// The value still cuts more responses than the percentile allows.
+    pub conflict: bool,
+    /// Share of responses cut at the value.
+    pub truncated_share: f64,
+    pub inputs: InputsOut,
+    pub demand: DemandJson,
+    /// The history replayed at each value against the planning quota.
+    pub replay: Vec<ReplayRow>,
+    /// The history replayed as it was, against what it shows.
+    pub calibration: Option<CalibrationJson>,
+    /// The replay rows in the shape of earlier versions.
+    pub what_if: Vec<WhatIf>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InputsOut {
+    pub quota_tpm: Option<u64>,
+    pub quota_origin: Option<&'static str>,
+    /// Requests in flight planned for: `--parallel`, else the most seen at once.
+    pub parallel: u64,
+    pub parallel_origin: &'static str,
+    pub parallel_seen: u64,
+    pub burndown: f64,
+    pub burndown_origin: &'static str,
+    pub input_set: u64,
+    pub input_reserved: u64,
+    pub headroom: f64,
+    /// The bucket the replays of the choice run against.
+    pub planning_tpm: Option<f64>,
+    pub model: String,
+    pub model_cap: u64,
+    pub model_default: u64,
+    pub provider: Provider,
+    pub responses: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DemandJson {
+    pub estimator: &'static str,
+    pub responses: u64,
+    pub censored: u64,
+    pub estimated: u64,
+    pub known_up_to: u64,
+    pub beyond_share: f64,
+    pub p50: Option<u64>,
+    pub p90: Option<u64>,
+    pub p99: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplayRow {
+    pub value: u64,
+    pub attempts: u64,
+    pub throttled_attempts: u64,
+    pub failed: u64,
+    pub cut: u64,
+    pub cut_share: f64,
+    /// Responses whose demand lies above what the history shows (run to the value).
+    pub beyond: u64,
+    pub label: Option<&'static str>,
+    /// The same replay under the other cache-read reading.
+    pub other_reading: Option<ReadingOutcome>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReadingOutcome {
+    pub cache_reads_reserved: bool,
+    pub burndown_reservation: bool,
+    pub throttled_attempts: u64,
+    pub failed: u64,
+}
+
+impl ReadingOutcome {
+    fn of(r: Reading, o: &Outcome) -> Self {
+        Self {
+            cache_reads_reserved: r.cache_reads_reserved,
+            burndown_reservation: r.burndown_reservation,
+            throttled_attempts: o.throttled_attempts,
+            failed: o.failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CalibrationJson {
+    /// The limit most requests ran at.
+    pub value: u64,
+    pub observed_throttled: u64,
+    pub predicted_throttled: u64,
+    pub observed_failed: u64,
+    pub predicted_failed: u64,
+    /// Every reading's prediction; `best` is the nearest to what happened.
+    pub readings: Vec<ReadingOutcome>,
+    pub best: ReadingOutcome,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WhatIf {
+    pub value: u64,
+    pub truncated_share: f64,
+    pub worst_case_charge: u64,
+    /// Requests in flight that fit the quota by the worst-case bound; `null` without a quota.
+    pub max_parallel: Option<u64>,
+    pub label: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LoadSection {
+    pub per_model: Vec<ModelLoad>,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct CutsSection {
+    pub responses: u64,
+    pub by_limit: Vec<CutLimit>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CutLimit {
+    pub limit: u64,
+    pub responses: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -187,15 +359,17 @@ pub struct CappedRow {
     pub count: u64,
 }
 
-/// Builds the report of a scan, applying the filters.
+/// Builds the report of a scan and its analysis.
 pub fn build(
     data: &ScanData,
     roots: &[Root],
     filters: &Filters,
     rec: &RecommendConfig,
     settings: &EffectiveSettings,
+    analysis: Analysis<'_>,
 ) -> Report {
-    let Selection { responses, by_model: by_name, events } = select(data, filters);
+    let Analysis { selection, advice, load, cuts } = analysis;
+    let Selection { responses, by_model: by_name, events, .. } = selection;
     let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
     all.sort_unstable();
 
@@ -256,8 +430,7 @@ pub fn build(
     }
     let by_day: Vec<DayRow> = days.into_values().collect();
     let estimated = responses.iter().filter(|r| r.estimated).count() as u64;
-    let verdict = verdict(&errors, &by_day, responses.len() as u64);
-    let (settings, recommendation) = advise(&by_name, &events, &errors, rec, settings);
+    let throttled_days = by_day.iter().filter(|d| d.errors.throttled() > 0).count() as u64;
     Report {
         schema: SCHEMA,
         scan: scan_section(&data.read, roots, filters),
@@ -269,10 +442,169 @@ pub fn build(
         by_day,
         by_project: projects.into_values().collect(),
         capped,
-        verdict,
-        settings,
-        recommendation,
+        settings: settings_out(settings, advice.as_ref()),
+        recommendation: advice.as_ref().map(|a| recommendation(a, rec)),
+        load: LoadSection { per_model: load },
+        cuts: CutsSection {
+            responses: cuts.iter().map(|c| c.1).sum(),
+            by_limit: cuts.into_iter().map(|(limit, responses)| CutLimit { limit, responses }).collect(),
+        },
         write: None,
+        advice,
+        throttled_days,
+    }
+}
+
+/// A figure's origin as the JSON names it.
+pub fn origin_label(o: &Origin) -> &'static str {
+    match o {
+        Origin::Flag => "flag",
+        Origin::Settings(_) => "settings",
+        Origin::Records => "records",
+        Origin::Inferred => "inferred",
+        Origin::Default => "default",
+    }
+}
+
+fn settings_out(settings: &EffectiveSettings, advice: Option<&Advice>) -> SettingsOut {
+    let (provider, provider_source, model, model_source) = match advice {
+        Some(a) => (
+            a.provider,
+            source_text(&a.provider_origin, "model ids"),
+            Some(a.model.clone()),
+            source_text(&a.model_origin, "most responses"),
+        ),
+        None => (
+            settings.provider.value.unwrap_or(Provider::Anthropic),
+            settings.provider.source.clone().unwrap_or_else(|| "default".into()),
+            settings.model.value.clone(),
+            settings.model.source.clone().unwrap_or_else(|| "none".into()),
+        ),
+    };
+    SettingsOut {
+        max_output_tokens: settings.max_output_tokens.clone(),
+        max_thinking_tokens: settings.max_thinking_tokens.clone(),
+        provider,
+        provider_source,
+        model,
+        model_source,
+        env: settings.env.clone(),
+    }
+}
+
+/// An origin as the settings section names it: the flag, the file, or what it was inferred
+/// from.
+fn source_text(o: &Origin, inferred_from: &str) -> String {
+    match o {
+        Origin::Flag => "flag".into(),
+        Origin::Settings(src) => src.clone(),
+        Origin::Records => "records".into(),
+        Origin::Inferred => format!("inferred: {inferred_from}"),
+        Origin::Default => "default".into(),
+    }
+}
+
+fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
+    let tail = (100.0 - rec.percentile) / 100.0;
+    let q = a.quota.as_ref();
+    let budget = a.ceiling.as_ref();
+    let row_label = |current: bool, recommended: bool| match (recommended, current) {
+        (true, _) => Some("recommended"),
+        (false, true) => Some("current"),
+        _ => None,
+    };
+    let replay: Vec<ReplayRow> = a
+        .rows
+        .iter()
+        .map(|r| ReplayRow {
+            value: r.value,
+            attempts: r.outcome.attempts,
+            throttled_attempts: r.outcome.throttled_attempts,
+            failed: r.outcome.failed,
+            cut: r.outcome.cut,
+            cut_share: r.outcome.cut_share(),
+            beyond: r.outcome.beyond,
+            label: row_label(r.current, r.recommended),
+            other_reading: r.other_reading.as_ref().zip(q).map(|(o, q)| {
+                ReadingOutcome::of(Reading { cache_reads_reserved: !q.reading.cache_reads_reserved, ..q.reading }, o)
+            }),
+        })
+        .collect();
+    let what_if = a
+        .rows
+        .iter()
+        .map(|r| WhatIf {
+            value: r.value,
+            truncated_share: r.outcome.cut_share(),
+            worst_case_charge: crate::analysis::ceiling::worst_case_charge(
+                a.input_set,
+                q.map_or(1.0, |q| q.burndown),
+                r.value,
+            ),
+            max_parallel: budget.map(|b| b.max_parallel(r.value)),
+            label: row_label(r.current, r.recommended),
+        })
+        .collect();
+    let calibration = a.calibration.as_ref().zip(q).map(|(c, q)| {
+        let in_use = c.readings.iter().find(|r| r.0 == q.reading).map(|r| r.1).unwrap_or_default();
+        CalibrationJson {
+            value: c.value,
+            observed_throttled: c.observed_throttled,
+            predicted_throttled: in_use.throttled_attempts,
+            observed_failed: c.observed_failed,
+            predicted_failed: in_use.failed,
+            readings: c.readings.iter().map(|(r, o)| ReadingOutcome::of(*r, o)).collect(),
+            best: c
+                .readings
+                .iter()
+                .find(|r| r.0 == c.best)
+                .map_or_else(|| ReadingOutcome::of(c.best, &Outcome::default()), |(r, o)| ReadingOutcome::of(*r, o)),
+        }
+    });
+    Recommendation {
+        max_output_tokens: a.choice.value,
+        action: a.choice.action,
+        basis: a.choice.basis,
+        current: a.current,
+        target: a.demand.target,
+        percentile: rec.percentile,
+        censored: a.demand.censored > 0,
+        ceiling: budget.and_then(|b| b.ceiling()),
+        cache_read_reserved: q.is_some_and(|q| q.reading.cache_reads_reserved),
+        conflict: a.choice.value.is_some() && a.cut_share > tail + 1e-12,
+        truncated_share: a.cut_share,
+        inputs: InputsOut {
+            quota_tpm: q.map(|q| q.tpm),
+            quota_origin: q.map(|q| origin_label(&q.tpm_origin)),
+            parallel: q.and_then(|q| q.parallel).unwrap_or(q.map_or(1, |q| q.parallel_seen)),
+            parallel_origin: if q.is_some_and(|q| q.parallel.is_some()) { "flag" } else { "inferred" },
+            parallel_seen: q.map_or(0, |q| q.parallel_seen),
+            burndown: q.map_or(1.0, |q| q.burndown),
+            burndown_origin: q.map_or("default", |q| origin_label(&q.burndown_origin)),
+            input_set: a.input_set,
+            input_reserved: a.input_reserved,
+            headroom: rec.headroom,
+            planning_tpm: q.map(|q| q.planning_tpm),
+            model: a.model.clone(),
+            model_cap: a.cap,
+            model_default: a.default,
+            provider: a.provider,
+            responses: a.demand.responses,
+        },
+        demand: DemandJson {
+            estimator: a.demand.estimator,
+            responses: a.demand.responses,
+            censored: a.demand.censored,
+            estimated: a.demand.estimated,
+            known_up_to: a.demand.known_up_to,
+            beyond_share: a.demand.beyond_share,
+            p50: a.demand.p50,
+            p90: a.demand.p90,
+            p99: a.demand.p99,
+        },
+        replay,
+        calibration,
+        what_if,
     }
 }
 
@@ -347,52 +679,6 @@ fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSect
             model: filters.model.clone(),
         },
     }
-}
-
-use crate::text::count_of as plural;
-
-/// One line that says what happened, most important first.
-fn verdict(errors: &ErrorCounts, days: &[DayRow], responses: u64) -> String {
-    let mut parts = Vec::new();
-    let throttled = errors.throttled();
-    if throttled > 0 {
-        let on_days = days.iter().filter(|d| d.errors.throttled() > 0).count() as u64;
-        parts.push(format!(
-            "{} (429) on {} ({} failed for good, {} retried)",
-            plural(throttled, "throttled request", "throttled requests"),
-            plural(on_days, "day", "days"),
-            crate::text::thousands(errors.rate_limit.final_),
-            crate::text::thousands(errors.rate_limit.retries),
-        ));
-    }
-    if errors.rate_limit.per_day_quota > 0 {
-        parts.push(plural(errors.rate_limit.per_day_quota, "per-day quota error", "per-day quota errors"));
-    }
-    if errors.usage_limit > 0 {
-        parts.push(plural(errors.usage_limit, "subscription usage limit", "subscription usage limits"));
-    }
-    for (limit, n) in &errors.output_token_maximum.limits {
-        let limit = limit.parse::<u64>().map_or_else(|_| limit.clone(), crate::text::thousands);
-        parts.push(format!("{} cut at {limit} tokens", plural(*n, "response", "responses")));
-    }
-    let continued = errors.max_tokens_stops + errors.recovery_prompts;
-    if continued > 0 {
-        parts.push(format!("{} of hitting the output limit", plural(continued, "other sign", "other signs")));
-    }
-    if errors.overloaded > 0 {
-        parts.push(plural(errors.overloaded, "overloaded error (529)", "overloaded errors (529)"));
-    }
-    if parts.is_empty() {
-        if responses == 0 {
-            return "No responses found.".to_string();
-        }
-        return format!("No throttling or output-limit errors in {}.", plural(responses, "response", "responses"));
-    }
-    let mut s = parts.join("; ");
-    s.push('.');
-    let first = s.remove(0).to_ascii_uppercase();
-    s.insert(0, first);
-    s
 }
 
 #[cfg(test)]

@@ -41,14 +41,14 @@ fn a_scan_and_a_write_make_no_network_system_call() {
         eprintln!("strace is not installed; the dependency check above still holds");
         return;
     }
-    let (_t, home) = common::home_copy();
+    let (_t, home) = common::bedrock_copy();
     let log = home.parent().unwrap().join("strace.log");
     // File opens are traced too, to prove the tracing worked.
     let out = Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=%network,openat", "-o"])
         .arg(&log)
         .arg(env!("CARGO_BIN_EXE_ccdoctor"))
-        .args(["scan", "--write", "--project", "web", "--format", "json"])
+        .args(["scan", "--write", "--format", "json"])
         .arg(&home)
         .env_clear()
         .env("HOME", &home)

@@ -1,13 +1,13 @@
-//! `--write`, `--dry-run` and `--revert` on copies of testdata/claude-home. With `--project web`
-//! the recommendation is 9,000 (tests/recommend.rs derives it), so every write here sets
-//! `"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "9000"`.
+//! `--write`, `--dry-run` and `--revert` on copies of testdata/bedrock-home, whose
+//! recommendation is 11,000 (tests/recommend.rs), so every write here sets
+//! `"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "11000"`.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{Run, ccdoctor, home_copy, names};
+use common::{Run, bedrock_copy as home_copy, ccdoctor, names};
 
 const SECRET: &str = "sk-ant-WRITE-TEST-SECRET";
 
@@ -19,7 +19,7 @@ fn settings_text() -> String {
 }
 
 fn scan(home: &Path, args: &[&str]) -> Run {
-    let mut all = vec!["scan", "--project", "web"];
+    let mut all = vec!["scan"];
     all.extend_from_slice(args);
     let home_arg = home.to_string_lossy().into_owned();
     all.push(&home_arg);
@@ -47,7 +47,7 @@ fn write_changes_only_the_value_and_keeps_a_byte_exact_backup() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Every other byte as it was: order, spacing, `1.50`, `\u00e9`; the value a JSON string.
     let expected = settings_text()
-        .replace("\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000", "\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"");
+        .replace("\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000", "\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
     let b = backups(&home);
     assert_eq!(b.len(), 1, "{b:?}");
@@ -57,7 +57,7 @@ fn write_changes_only_the_value_and_keeps_a_byte_exact_backup() {
     let tail: Vec<&str> = r.stdout.lines().rev().take(3).collect();
     assert!(tail[0].starts_with("To undo: ccdoctor scan --revert --settings "), "{}", r.stdout);
     assert!(tail[1].starts_with("Backup of the replaced file: "), "{}", r.stdout);
-    assert!(r.stdout.contains("\"9000\""), "{}", r.stdout);
+    assert!(r.stdout.contains("\"11000\""), "{}", r.stdout);
 }
 
 #[test]
@@ -70,9 +70,9 @@ fn json_output_describes_the_write() {
     assert_eq!(w["action"], "written");
     assert_eq!(w["key"], "CLAUDE_CODE_MAX_OUTPUT_TOKENS");
     // testdata's settings.json holds "32000" as a string.
-    assert_eq!((w["old"].as_str(), w["new"].as_str()), (Some("\"32000\""), Some("\"9000\"")));
+    assert_eq!((w["old"].as_str(), w["new"].as_str()), (Some("\"32000\""), Some("\"11000\"")));
     let backup = w["backup"].as_str().unwrap();
-    assert_eq!(std::fs::read(backup).unwrap(), std::fs::read(common::home().join("settings.json")).unwrap());
+    assert_eq!(std::fs::read(backup).unwrap(), std::fs::read(common::bedrock_home().join("settings.json")).unwrap());
     assert!(w["undo"].as_str().unwrap().contains("--revert"));
 }
 
@@ -92,7 +92,7 @@ fn dry_run_shows_the_change_and_writes_nothing() {
             assert_eq!(v["write"]["action"], "dry_run");
         } else {
             assert!(r.stdout.contains("- \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000\n"), "{}", r.stdout);
-            assert!(r.stdout.contains("+ \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"\n"), "{}", r.stdout);
+            assert!(r.stdout.contains("+ \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"\n"), "{}", r.stdout);
         }
     }
 }
@@ -101,12 +101,12 @@ fn dry_run_shows_the_change_and_writes_nothing() {
 fn nothing_to_do_writes_nothing_and_makes_no_backup() {
     let (_t, home) = home_copy();
     let path = home.join("settings.json");
-    let text = "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"}}";
+    let text = "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"}}";
     std::fs::write(&path, text).unwrap();
     let before = std::fs::metadata(&path).unwrap().modified().unwrap();
     let r = scan(&home, &["--write"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("already sets \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\""), "{}", r.stdout);
+    assert!(r.stdout.contains("already sets \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\""), "{}", r.stdout);
     assert!(r.stdout.contains("nothing written, no backup made"), "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
@@ -118,7 +118,7 @@ fn unusable_files_are_refused_before_the_scan_and_left_untouched() {
     for (text, problem) in [
         ("{\"env\": {\"A\": 1,}}", "not valid JSON"),
         ("[\"env\"]", "not a JSON object"),
-        ("{\"env\": [\"CLAUDE_CODE_MAX_OUTPUT_TOKENS=9000\"]}", "`env` is not an object (it is an array)"),
+        ("{\"env\": [\"CLAUDE_CODE_MAX_OUTPUT_TOKENS=11000\"]}", "`env` is not an object (it is an array)"),
         ("{\"env\": \"x\"}\n\u{0}", "not valid JSON"),
     ] {
         let (_t, home) = home_copy();
@@ -149,7 +149,7 @@ fn a_missing_file_is_created_with_its_folders() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
-        "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"9000\"\n  }\n}\n"
+        "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"\n  }\n}\n"
     );
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(r.stdout.contains("Created "), "{}", r.stdout);
@@ -194,7 +194,7 @@ fn a_symlinked_settings_file_stays_a_link() {
     let r = scan(&home, &["--write"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
-    assert!(std::fs::read_to_string(dots.join("claude-settings.json")).unwrap().contains("\"9000\""));
+    assert!(std::fs::read_to_string(dots.join("claude-settings.json")).unwrap().contains("\"11000\""));
     // The backup sits beside the link, not in the dotfiles repository.
     assert_eq!(names(&dots), ["claude-settings.json"]);
     assert_eq!(backups(&home).len(), 1);
@@ -230,7 +230,7 @@ fn an_outranking_source_is_named() {
         .current_dir(&project)
         .env("CCDOCTOR_MANAGED_SETTINGS_DIR", &managed)
         .env("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "12000")
-        .args(["scan", "--project", "web", "--write", "--format", "json", home.to_str().unwrap()])
+        .args(["scan", "--write", "--format", "json", home.to_str().unwrap()])
         .output()
         .unwrap()
         .into();
@@ -258,12 +258,12 @@ fn a_thinking_budget_at_or_above_the_value_is_pointed_out() {
     let (_t, home) = home_copy();
     let path = home.join("other/.claude/settings.json");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, "{\"env\": {\"MAX_THINKING_TOKENS\": \"9000\"}}\n").unwrap();
+    std::fs::write(&path, "{\"env\": {\"MAX_THINKING_TOKENS\": \"11000\"}}\n").unwrap();
     let r = scan(&home, &["--write", "--settings", path.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Note: MAX_THINKING_TOKENS = 9000 in this file is at or above"), "{}", r.stdout);
+    assert!(r.stdout.contains("Note: MAX_THINKING_TOKENS = 11000 in this file is at or above"), "{}", r.stdout);
     // Left to the user.
-    assert!(std::fs::read_to_string(&path).unwrap().contains("\"MAX_THINKING_TOKENS\": \"9000\""));
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"MAX_THINKING_TOKENS\": \"11000\""));
 }
 
 #[test]
@@ -274,7 +274,7 @@ fn no_value_to_write_is_a_failure_and_writes_nothing() {
     assert!(r.stderr.contains("nothing written"), "{}", r.stderr);
     assert_eq!(
         std::fs::read(home.join("settings.json")).unwrap(),
-        std::fs::read(common::home().join("settings.json")).unwrap()
+        std::fs::read(common::bedrock_home().join("settings.json")).unwrap()
     );
 }
 

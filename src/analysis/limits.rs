@@ -3,7 +3,9 @@
 //! The limit in effect comes from the records first: the N of an "exceeded the N output token
 //! maximum" error and the output of a response stopped at `max_tokens` (for that response and
 //! the rest of its session, for its model), a `Capped from X to Y` debug line (for its
-//! session); then the setting in effect now; then the model's default.
+//! session); then the setting in effect now; then the model's default. A session that wrote a
+//! response longer than the setting now cannot have run at it (the setting came later): it ran
+//! at the model's default, or its upper limit if even that is shorter.
 //!
 //! A response cut at the limit and continued after a recovery prompt is one response the
 //! user asked for (a [`Unit`]): its demand is what all its parts wrote, known exactly when the
@@ -58,6 +60,8 @@ pub trait Fallback {
     fn now(&self, model: Option<&str>) -> u64;
     /// The model's upper limit.
     fn cap(&self, model: Option<&str>) -> u64;
+    /// Claude Code's default for the model.
+    fn default(&self, model: Option<&str>) -> u64;
 }
 
 /// Evidence of the limit in effect: when, and the value.
@@ -81,6 +85,12 @@ pub fn in_effect(chains: &[Chain], capped: &[Capped], fallback: &dyn Fallback) -
     for v in seen.values_mut().chain(clamps.values_mut()) {
         v.sort_unstable();
     }
+    // The longest measured response of each session and model: its limit was at least that.
+    let mut longest: HashMap<(Option<&str>, Option<&str>), u64> = HashMap::new();
+    for r in chains.iter().flat_map(|c| &c.requests).filter(|r| !r.estimated) {
+        let l = longest.entry((r.session.as_deref(), r.model.as_deref())).or_default();
+        *l = (*l).max(r.output);
+    }
     chains
         .iter()
         .map(|c| {
@@ -96,7 +106,17 @@ pub fn in_effect(chains: &[Chain], capped: &[Capped], fallback: &dyn Fallback) -
                     match (from_records, from_clamp) {
                         (Some(l), _) => l,
                         (None, Some(l)) => l.min(fallback.cap(model)),
-                        (None, None) => fallback.now(model),
+                        (None, None) => {
+                            let now = fallback.now(model);
+                            let at_least = longest.get(&(r.session.as_deref(), model)).copied().unwrap_or(0);
+                            if now >= at_least {
+                                now
+                            } else if fallback.default(model) >= at_least {
+                                fallback.default(model)
+                            } else {
+                                fallback.cap(model)
+                            }
+                        }
                     }
                 })
                 .collect()
@@ -169,6 +189,9 @@ mod tests {
         fn cap(&self, _: Option<&str>) -> u64 {
             64_000
         }
+        fn default(&self, _: Option<&str>) -> u64 {
+            32_000
+        }
     }
 
     fn req(start: i64, session: &str, output: u64, cut: bool, cut_limit: Option<u64>, continues: bool) -> Request {
@@ -217,6 +240,32 @@ mod tests {
         assert_eq!((units[1].first, units[1].last), (1, 2));
         assert_eq!(units[1].observation(), Some(Observation::exact(1_700)));
         assert_eq!(units[0].observation(), Some(Observation::exact(300)));
+    }
+
+    /// The setting now is 2,000, but a session with no record of its limit wrote 5,000 tokens
+    /// in one response: it ran before the setting, at the default (32,000).
+    #[test]
+    fn a_session_longer_than_the_setting_ran_before_it() {
+        struct Low;
+        impl Fallback for Low {
+            fn now(&self, _: Option<&str>) -> u64 {
+                2_000
+            }
+            fn cap(&self, _: Option<&str>) -> u64 {
+                64_000
+            }
+            fn default(&self, _: Option<&str>) -> u64 {
+                32_000
+            }
+        }
+        let chains = vec![
+            Chain {
+                stream: "A".into(),
+                requests: vec![req(0, "A", 300, false, None, false), req(9, "A", 5_000, false, None, false)],
+            },
+            Chain { stream: "B".into(), requests: vec![req(50, "B", 1_500, false, None, false)] },
+        ];
+        assert_eq!(in_effect(&chains, &[], &Low), vec![vec![32_000, 32_000], vec![2_000]]);
     }
 
     #[test]

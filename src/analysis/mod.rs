@@ -3,13 +3,85 @@
 //! `select` (filters, per-model views) → `chains` (each stream's requests in order) →
 //! `limits` (the max output in effect for each, and the responses a user asked for) →
 //! `demand` (what responses wanted, cut ones censored) → `replay` (the chains against a quota
-//! at a candidate max output). Nothing here writes prose: the renderers word the results.
+//! at a candidate max output) → `choose` (the value and its action) → `advice` (all of it for
+//! the model advised for) and `load` (the figures of a quota-increase request). Nothing here
+//! writes prose: the renderers word the results.
 
+pub mod advice;
 pub mod ceiling;
 pub mod chains;
 pub mod choose;
 pub mod demand;
 pub mod limits;
+pub mod load;
 pub mod replay;
 pub mod retries;
 pub mod select;
+
+use crate::config::{Filters, RecommendConfig};
+use crate::models;
+use crate::scan::data::ScanData;
+use crate::settings::{EffectiveSettings, Provider};
+use advice::Advice;
+use load::ModelLoad;
+use select::Selection;
+
+/// What the analysis found.
+#[derive(Debug)]
+pub struct Analysis<'a> {
+    pub selection: Selection<'a>,
+    /// `None` when the history has no request of any model to advise for.
+    pub advice: Option<Advice>,
+    pub load: Vec<ModelLoad>,
+    /// Responses cut at the output limit, each counted once however many records show it
+    /// (stop, recovery prompts, the "exceeded" error), by the limit they were cut at.
+    pub cuts: Vec<(u64, u64)>,
+}
+
+/// Runs every step on a scan.
+pub fn analyze<'a>(
+    data: &'a ScanData,
+    filters: &Filters,
+    cfg: &RecommendConfig,
+    settings: &EffectiveSettings,
+) -> Analysis<'a> {
+    let selection = select::select(data, filters);
+    let chains = chains::build(&selection.scoped, &selection.events);
+    let fallback = advice::Now { setting: settings.max_output_tokens.value };
+    let limits = limits::in_effect(&chains, &data.capped, &fallback);
+    let units = limits::units(&chains, &limits);
+    let responses_by_model: Vec<(String, u64)> =
+        selection.by_model.iter().map(|(name, rs)| (name.clone(), rs.len() as u64)).collect();
+    let inputs = advice::Inputs {
+        chains: &chains,
+        units: &units,
+        limits: &limits,
+        responses_by_model: &responses_by_model,
+        model_filter: filters.model.as_deref(),
+        cfg,
+        settings,
+    };
+    let advice = advice::advise(&inputs);
+    // Each model's load at its provider's burndown: Bedrock's where its ids or the settings
+    // say Bedrock.
+    let bedrock_settings =
+        settings.provider.value == Some(Provider::Bedrock) || cfg.provider == Some(Provider::Bedrock);
+    let burndown_of = |id: &str| match cfg.burndown {
+        Some(b) => b,
+        None if bedrock_settings || advice::provider_of_id(id) == Some(Provider::Bedrock) => {
+            models::family_of(id).map_or(advice::UNKNOWN_MODEL_BURNDOWN, |f| f.burndown as f64)
+        }
+        None => 1.0,
+    };
+    let mut load = load::per_model(&chains, &models::display_name, &burndown_of);
+    if filters.model.is_some() {
+        load.retain(|l| selection.by_model.contains_key(&l.model));
+    }
+    let mut cuts: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+    for u in &units {
+        if let limits::UnitKind::Response { cut: true, .. } = u.kind {
+            *cuts.entry(u.limit).or_default() += 1;
+        }
+    }
+    Analysis { selection, advice, load, cuts: cuts.into_iter().collect() }
+}

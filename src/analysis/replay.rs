@@ -276,6 +276,22 @@ impl Plan {
         self.roots = roots;
     }
 
+    /// Responses a max output of `m` cuts: demand above it (a demand beyond what the history
+    /// shows is cut only where the history shows that demand is above `m`). Cuts do not
+    /// depend on the quota.
+    pub fn cuts_at(&self, m: u64) -> u64 {
+        let cut = |j: &Job| match j.demand {
+            Draw::Known(d) => d > m,
+            Draw::Beyond => m <= self.known_up_to,
+        };
+        self.jobs.iter().filter(|j| cut(j)).count() as u64
+    }
+
+    /// Responses whose demand lies beyond what the history shows.
+    pub fn beyond(&self) -> u64 {
+        self.jobs.iter().filter(|j| j.demand == Draw::Beyond).count() as u64
+    }
+
     /// Responses (and failed requests) in the plan.
     pub fn len(&self) -> usize {
         self.jobs.len()
@@ -408,8 +424,14 @@ impl Run<'_> {
     }
 }
 
-/// Runs the plan at `limit` against `quota`.
+/// Runs the plan at `limit` against `quota`, throttling slowing the work down as it does in
+/// Claude Code: the history as it would have happened.
 pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
+    run_recording(plan, quota, limit, None)
+}
+
+/// [`run`], recording every request it admits when `record` is given.
+fn run_recording(plan: &Plan, quota: &Quota, limit: Limit, mut record: Option<&mut Vec<Scheduled>>) -> Outcome {
     let mut out = Outcome::default();
     let start = plan.roots.first().map_or(0, |&c| plan.chains[c as usize].start);
     let mut bucket = Bucket { level: quota.tpm, capacity: quota.tpm, per_ms: quota.tpm / 60_000.0, at: start };
@@ -488,6 +510,17 @@ pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
             st.refused = 0;
             let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
             let duration = (first + written as f64 * job.ms_per_token).round() as i64;
+            if let Some(rec) = record.as_deref_mut() {
+                rec.push(Scheduled {
+                    start: t,
+                    end: t + duration.max(1),
+                    input: st.input,
+                    cache_read: st.cache_read,
+                    written,
+                    max_output,
+                    job: st.job as u32,
+                });
+            }
             r.queue.push(Reverse((t + duration.max(1), ci as u32)));
             continue;
         }
@@ -503,6 +536,120 @@ pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
             out.responses += 1;
         }
         r.job_done(ci, t);
+    }
+    out
+}
+
+/// One request of the work at a max output, laid out at the pace the work asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scheduled {
+    start: EpochMs,
+    end: EpochMs,
+    input: f64,
+    cache_read: f64,
+    written: u64,
+    max_output: u64,
+    job: u32,
+}
+
+/// The history's work at one max output, at its own pace: every request when it asks to be
+/// sent, as if nothing were throttled. It depends on the max output, not on the quota, so
+/// one schedule serves every quota.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    requests: Vec<Scheduled>,
+    /// Responses, cuts and the peak in flight, which do not depend on the quota.
+    base: Outcome,
+}
+
+impl Schedule {
+    /// Lays out the plan's work at `limit`.
+    pub fn new(plan: &Plan, limit: Limit) -> Self {
+        let endless = Quota {
+            tpm: f64::INFINITY,
+            burndown: 1.0,
+            reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
+        };
+        let mut requests = Vec::with_capacity(plan.jobs.len());
+        let base = run_recording(plan, &endless, limit, Some(&mut requests));
+        Self { requests, base }
+    }
+}
+
+/// The work of a [`Schedule`] against `quota`, at its own pace: each request takes its
+/// reservation when it asks to, admitted or not, and is throttled while the bucket, less what
+/// the others hold, cannot hold it; it is retried on Claude Code's schedule and fails after
+/// the last retry. Throttling does not slow the work down here, so the counts are what the
+/// work asks of the quota; because of that they can only fall as the quota grows.
+pub fn at_pace(schedule: &Schedule, quota: &Quota) -> Outcome {
+    let q = quota.tpm;
+    let per_ms = q / 60_000.0;
+    let reserve = |r: &Scheduled| {
+        r.input
+            + if quota.reading.cache_reads_reserved { r.cache_read } else { 0.0 }
+            + if quota.reading.burndown_reservation {
+                quota.burndown * r.max_output as f64
+            } else {
+                r.max_output as f64
+            }
+    };
+    let charge = |r: &Scheduled| r.input + quota.burndown * r.written as f64;
+    let reqs = &schedule.requests;
+    // The level through time, every reservation taken when asked for: starts in order, ends
+    // sorted; at equal times ends first.
+    let mut ends: Vec<(EpochMs, u32)> = reqs.iter().enumerate().map(|(i, r)| (r.end, i as u32)).collect();
+    ends.sort_unstable();
+    let mut level = q;
+    let mut at = reqs.first().map_or(0, |r| r.start);
+    let mut before = vec![0.0f64; reqs.len()];
+    let mut marks: Vec<(EpochMs, f64)> = Vec::with_capacity(reqs.len() * 2);
+    let (mut si, mut ei) = (0, 0);
+    while si < reqs.len() || ei < ends.len() {
+        let end_first = ei < ends.len() && (si >= reqs.len() || ends[ei].0 <= reqs[si].start);
+        let t = if end_first { ends[ei].0 } else { reqs[si].start };
+        level = (level + (t - at).max(0) as f64 * per_ms).min(q);
+        at = at.max(t);
+        if end_first {
+            let r = &reqs[ends[ei].1 as usize];
+            level = (level + reserve(r) - charge(r)).min(q);
+            ei += 1;
+        } else {
+            before[si] = level;
+            level -= reserve(&reqs[si]);
+            si += 1;
+        }
+        marks.push((t, level));
+    }
+    let level_at = |t: EpochMs| match marks.partition_point(|m| m.0 <= t) {
+        0 => q,
+        k => (marks[k - 1].1 + (t - marks[k - 1].0) as f64 * per_ms).min(q),
+    };
+    let mut out = schedule.base;
+    out.attempts = 0;
+    for (i, r) in reqs.iter().enumerate() {
+        let need = reserve(r);
+        out.attempts += 1;
+        if before[i] >= need {
+            continue;
+        }
+        // What the bucket holds for it at a later attempt: the level plus what it holds itself.
+        let mut t = r.start;
+        let mut admitted = false;
+        for k in 1..=retries::MAX_RETRIES {
+            out.throttled_attempts += 1;
+            out.attempts += 1;
+            let delay = retries::delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
+            t += delay.round() as i64;
+            let holds = if t < r.end { need } else { charge(r) };
+            if (level_at(t) + holds).min(q) >= need {
+                admitted = true;
+                break;
+            }
+        }
+        if !admitted {
+            out.throttled_attempts += 1;
+            out.failed += 1;
+        }
     }
     out
 }

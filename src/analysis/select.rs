@@ -18,6 +18,9 @@ pub struct Selection<'a> {
     pub by_model: BTreeMap<String, Vec<&'a Response>>,
     /// Events that pass the date and project filters (error records carry no model).
     pub events: Vec<&'a Event>,
+    /// Responses of every model that pass the date and project filters: the requests the
+    /// chains are made of (another model's requests take time in a stream too).
+    pub scoped: Vec<&'a Response>,
 }
 
 /// Applies the filters to a scan.
@@ -30,10 +33,12 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
     let mut groups: Vec<(String, Vec<&Response>)> = Vec::new();
     let mut previous: Option<(&Name, Option<usize>)> = None;
     let mut responses: Vec<&Response> = Vec::new();
+    let mut scoped: Vec<&Response> = Vec::new();
     for r in &data.responses {
         if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
             continue;
         }
+        scoped.push(r);
         let group = match previous {
             Some((model, group)) if Arc::ptr_eq(model, &r.model) => group,
             _ => {
@@ -62,5 +67,5 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         .filter(|e| filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.project, e.origin.cwd.as_deref()))
         .collect();
 
-    Selection { responses, by_model, events }
+    Selection { responses, by_model, events, scoped }
 }

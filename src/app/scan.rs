@@ -54,7 +54,9 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     for w in &settings_warnings {
         writeln!(err, "ccdoctor: warning: {w}")?;
     }
-    let mut report = report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings);
+    let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
+    let mut report =
+        report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings, analysis);
     // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
     // freed on another thread, which the process's exit may cut short.
     std::thread::spawn(move || drop(scanned));

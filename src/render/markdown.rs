@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::recommendation as rec;
+use super::prose;
 use super::{bin_label, error_rows, quality_line};
 use crate::report::Report;
 use crate::settings::write::WriteOutcome;
@@ -15,7 +15,7 @@ fn cell(s: &str) -> String {
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "## ccdoctor scan\n")?;
-    writeln!(out, "**{}**\n", cell(&report.verdict))?;
+    writeln!(out, "**{}**\n", cell(&prose::verdict(report)))?;
 
     writeln!(out, "### Errors\n")?;
     writeln!(out, "| Kind | Count | Meaning |\n|---|---:|---|")?;
@@ -82,30 +82,61 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         }
         writeln!(out)?;
     }
-    if let Some(r) = &report.recommendation {
-        writeln!(out, "### Recommendation\n")?;
-        writeln!(out, "`{}`\n", rec::headline(r))?;
-        for reason in &r.reasons {
-            writeln!(out, "- {}", cell(reason))?;
+    if let (Some(r), Some(a)) = (&report.recommendation, &report.advice) {
+        writeln!(out, "### Recommendation for {}\n", cell(&a.model))?;
+        writeln!(out, "`{}`\n", prose::headline(a))?;
+        for reason in prose::reasons(report, a, r) {
+            writeln!(out, "- {}", cell(&reason))?;
         }
         writeln!(out, "\n| Input | Value | Source |\n|---|---:|---|")?;
-        for (label, value, source) in rec::input_rows(report, r) {
+        for (label, value, source) in prose::input_rows(a, r) {
             writeln!(out, "| {} | {} | {} |", cell(&label), cell(&value), cell(&source))?;
         }
-        writeln!(out, "\n| Max output | Responses cut | Worst-case charge | Fit in quota |\n|---:|---:|---:|---:|")?;
-        for w in &r.what_if {
+        if !r.replay.is_empty() {
             writeln!(
                 out,
-                "| {}{} | {} | {} | {} |",
-                thousands(w.value),
-                w.label.map_or(String::new(), |l| format!(" ({l})")),
-                percent(w.truncated_share),
-                thousands(w.worst_case_charge),
-                w.max_parallel.map_or_else(|| "–".into(), thousands)
+                "\n| Max output | Throttled attempts | Failed | Cut responses | Other cache-read reading |\n|---:|---:|---:|---:|---:|"
             )?;
+            for row in &r.replay {
+                writeln!(
+                    out,
+                    "| {} | {} of {} | {} | {} ({}) | {} |",
+                    prose::row_value(row.value, row.label),
+                    thousands(row.throttled_attempts),
+                    thousands(row.attempts),
+                    thousands(row.failed),
+                    thousands(row.cut),
+                    percent(row.cut_share),
+                    row.other_reading.as_ref().map_or_else(
+                        || "–".into(),
+                        |o| format!("{} throttled, {} failed", thousands(o.throttled_attempts), thousands(o.failed))
+                    ),
+                )?;
+            }
         }
-        for a in &r.advice {
-            writeln!(out, "\n> {}", cell(a))?;
+        for line in prose::advice(report, a, r) {
+            writeln!(out, "\n> {}", cell(&line))?;
+        }
+        writeln!(out)?;
+    }
+    if !report.load.per_model.is_empty() {
+        writeln!(out, "### Load per model\n")?;
+        writeln!(
+            out,
+            "| Model | TPM median | TPM peak | RPM median | RPM peak | Input / request | Output / request |\n|---|---:|---:|---:|---:|---:|---:|"
+        )?;
+        for l in &report.load.per_model {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                cell(&l.model),
+                thousands(l.tpm_p50),
+                thousands(l.tpm_peak),
+                thousands(l.rpm_p50),
+                thousands(l.rpm_peak),
+                thousands(l.input_mean.round() as u64),
+                thousands(l.output_mean.round() as u64)
+            )?;
         }
         writeln!(out)?;
     }

@@ -3,7 +3,7 @@
 
 pub mod json;
 pub mod markdown;
-pub mod recommendation;
+pub mod prose;
 pub mod table;
 pub mod write;
 

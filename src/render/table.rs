@@ -5,9 +5,9 @@ use std::io::Write;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
-use super::recommendation as rec;
+use super::prose;
 use super::{bin_label, error_rows, quality_line};
-use crate::recommend::Recommendation;
+use crate::analysis::advice::Advice;
 use crate::report::{ErrorCounts, Report};
 use crate::settings::write::WriteOutcome;
 use crate::stats::Bin;
@@ -49,7 +49,7 @@ fn table(header: &[&str], right: &[usize]) -> Table {
 pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let st = Style { color };
     let problems = report.errors.total() > 0;
-    for line in wrap(&escape_control(&report.verdict), WIDTH as usize) {
+    for line in wrap(&escape_control(&prose::verdict(report)), WIDTH as usize) {
         writeln!(out, "{}", if problems { st.paint("1;33", &line) } else { st.paint("1;32", &line) })?;
     }
     writeln!(out)?;
@@ -128,13 +128,15 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
         writeln!(out)?;
     }
 
-    if let Some(r) = &report.recommendation {
-        recommendation(report, r, &st, out)?;
-    } else {
-        writeln!(out, "{}", st.heading("Recommendation"))?;
-        writeln!(out, "No responses to measure, so no recommendation.")?;
-        writeln!(out)?;
+    match (&report.recommendation, &report.advice) {
+        (Some(r), Some(a)) => recommendation(report, a, r, &st, out)?,
+        _ => {
+            writeln!(out, "{}", st.heading("Recommendation"))?;
+            writeln!(out, "No request of any model to measure, so no recommendation.")?;
+            writeln!(out)?;
+        }
     }
+    load(report, &st, out)?;
 
     if !report.settings.env.is_empty() {
         writeln!(out, "{}", st.heading("Settings env (as Claude Code merges it; secrets redacted)"))?;
@@ -175,36 +177,93 @@ pub fn write_outcome(w: &WriteOutcome, color: bool, out: &mut dyn Write) -> std:
     Ok(())
 }
 
-fn recommendation(report: &Report, r: &Recommendation, st: &Style, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{}", st.heading("Recommendation"))?;
-    writeln!(out, "{}", st.paint("1;36", &rec::headline(r)))?;
-    bullets(&r.reasons, out)?;
+fn recommendation(
+    report: &Report,
+    a: &Advice,
+    r: &crate::report::Recommendation,
+    st: &Style,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(out, "{}", st.heading(&format!("Recommendation for {}", escape_control(&a.model))))?;
+    writeln!(out, "{}", st.paint("1;36", &prose::headline(a)))?;
+    bullets(&prose::reasons(report, a, r), out)?;
     writeln!(out)?;
     let mut t = table(&["Input", "Value", "Source"], &[1]);
-    for (label, value, source) in rec::input_rows(report, r) {
+    for (label, value, source) in prose::input_rows(a, r) {
         t.add_row(vec![Cell::new(label), Cell::new(escape_control(&value)), Cell::new(escape_control(&source))]);
     }
     writeln!(out, "{t}")?;
     writeln!(out)?;
-    writeln!(out, "{}", st.heading("What if"))?;
-    let mut t = table(&["Max output", "Responses cut", "Worst-case charge", "Fit in quota"], &[0, 1, 2, 3]);
-    for w in &r.what_if {
-        let value = match w.label {
-            Some(l) => format!("{} ({l})", thousands(w.value)),
-            None => thousands(w.value),
-        };
+    if !r.replay.is_empty() {
+        let against = a.quota.as_ref().map_or_else(
+            || "no quota: cuts only".to_string(),
+            |q| format!("against {} TPM", thousands(q.planning_tpm.round() as u64)),
+        );
+        writeln!(out, "{}", st.heading(&format!("Replay: your history at each value ({against})")))?;
+        let other = a
+            .quota
+            .as_ref()
+            .map(|q| if q.reading.cache_reads_reserved { "If cache reads are free" } else { "If cache reads count" });
+        let quota = a.quota.is_some();
+        let mut header = vec!["Max output"];
+        if quota {
+            header.extend(["Throttled attempts", "Failed"]);
+        }
+        header.push("Cut responses");
+        header.extend(other);
+        // The other reading's cell: throttled attempts / failed requests.
+        let mut t = table(&header, &[0, 1, 2, 3, 4]);
+        for row in &r.replay {
+            let mut cells = vec![Cell::new(prose::row_value(row.value, row.label))];
+            if quota {
+                cells.push(Cell::new(format!("{} of {}", thousands(row.throttled_attempts), thousands(row.attempts))));
+                cells.push(Cell::new(thousands(row.failed)));
+            }
+            cells.push(Cell::new(format!("{} ({})", thousands(row.cut), percent(row.cut_share))));
+            if other.is_some() {
+                cells.push(Cell::new(row.other_reading.as_ref().map_or_else(
+                    || "–".into(),
+                    |o| format!("{} / {}", thousands(o.throttled_attempts), thousands(o.failed)),
+                )));
+            }
+            t.add_row(cells);
+        }
+        writeln!(out, "{t}")?;
+    }
+    let advice = prose::advice(report, a, r);
+    if !advice.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", st.heading("Advice"))?;
+        bullets(&advice, out)?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The load per model: the figures of a quota-increase request.
+fn load(report: &Report, st: &Style, out: &mut dyn Write) -> std::io::Result<()> {
+    let rows = &report.load.per_model;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", st.heading("Load per model (what a quota increase request asks for)"))?;
+    let mut t =
+        table(&["Model", "TPM p50", "TPM peak", "RPM p50", "RPM peak", "In/req", "Out/req"], &[1, 2, 3, 4, 5, 6]);
+    for l in rows {
         t.add_row(vec![
-            Cell::new(value),
-            Cell::new(percent(w.truncated_share)),
-            Cell::new(thousands(w.worst_case_charge)),
-            Cell::new(w.max_parallel.map_or_else(|| "–".into(), thousands)),
+            Cell::new(escape_control(&l.model)),
+            Cell::new(thousands(l.tpm_p50)),
+            Cell::new(thousands(l.tpm_peak)),
+            Cell::new(thousands(l.rpm_p50)),
+            Cell::new(thousands(l.rpm_peak)),
+            Cell::new(thousands(l.input_mean.round() as u64)),
+            Cell::new(thousands(l.output_mean.round() as u64)),
         ]);
     }
     writeln!(out, "{t}")?;
-    if !r.advice.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", st.heading("Advice"))?;
-        bullets(&r.advice, out)?;
+    let note = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any.";
+    for line in wrap(note, WIDTH as usize) {
+        writeln!(out, "{}", st.paint("2", &line))?;
     }
     writeln!(out)?;
     Ok(())

@@ -13,6 +13,11 @@ pub fn home() -> PathBuf {
     testdata().join("claude-home")
 }
 
+/// The simulated Bedrock history (testdata/README.md): throttled at 32,000, recommended 11,000.
+pub fn bedrock_home() -> PathBuf {
+    testdata().join("bedrock-home")
+}
+
 /// A command for the binary with an empty, predictable environment: HOME points at `home`,
 /// and nothing from the developer's shell (CLAUDE_CONFIG_DIR, NO_COLOR, …) leaks in.
 pub fn ccdoctor(home: &Path) -> Command {
@@ -82,6 +87,14 @@ pub fn home_copy() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let home = tmp.path().join("claude-home");
     copy_tree(&self::home(), &home);
+    (tmp, home)
+}
+
+/// A writable copy of testdata/bedrock-home: (guard, home).
+pub fn bedrock_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("bedrock-home");
+    copy_tree(&bedrock_home(), &home);
     (tmp, home)
 }
 

@@ -1,0 +1,626 @@
+//! The steps of the analysis put together for one model: which model and provider, the value
+//! in effect, the quota to plan against, demand, the replays, the choice, and the figures
+//! behind them. Plain data out; the renderers word it.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::ceiling::Budget;
+use super::chains::Chain;
+use super::choose::{self, Action, Basis, Choice, Evaluate, Setup};
+use super::demand::Estimate;
+use super::limits::{self, Fallback, Unit, UnitKind};
+use super::replay::{self, Limit, Outcome, Plan, Quota, Reading, Schedule};
+use crate::config::RecommendConfig;
+use crate::models::{self, Family};
+use crate::settings::{EffectiveSettings, Provider};
+use crate::stats::percentile_of;
+
+/// Upper limit assumed for a model missing from the model table.
+pub const UNKNOWN_MODEL_CAP: u64 = 32_000;
+/// Claude Code's default max output assumed for a model missing from the model table.
+pub const UNKNOWN_MODEL_DEFAULT: u64 = 32_000;
+/// Burndown assumed on Bedrock for a model missing from the table (AWS: "burndown applies"
+/// to Claude 4.7 and later; probably 5×, unverified).
+pub const UNKNOWN_MODEL_BURNDOWN: f64 = 5.0;
+/// Values always replayed for the table, where the model allows them.
+pub const SHOWN_VALUES: [u64; 6] = [4_000, 8_000, 16_000, 32_000, 64_000, 128_000];
+
+/// Where a figure came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Given on the command line.
+    Flag,
+    /// A settings file or the environment (named).
+    Settings(String),
+    /// The user's own records.
+    Records,
+    /// Worked out from the history (most responses, peak seen).
+    Inferred,
+    /// A documented default.
+    Default,
+}
+
+/// The quota the replays plan against.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuotaPlan {
+    pub tpm: u64,
+    pub tpm_origin: Origin,
+    pub burndown: f64,
+    pub burndown_origin: Origin,
+    pub reading: Reading,
+    pub headroom: f64,
+    /// Requests in flight planned for (`--parallel`), if given.
+    pub parallel: Option<u64>,
+    /// The most requests of the model in flight at once in the history.
+    pub parallel_seen: u64,
+    /// The bucket the choice is replayed against: `headroom × tpm`, scaled by
+    /// `parallel_seen / parallel` when `--parallel` plans for another load.
+    pub planning_tpm: f64,
+}
+
+/// Demand as the history shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemandOut {
+    pub estimator: &'static str,
+    /// Responses measured (a cut and continued one once).
+    pub responses: u64,
+    /// Cut responses whose demand is only known to be above their limit.
+    pub censored: u64,
+    /// Responses measured by their content (placeholder usage).
+    pub estimated: u64,
+    /// The highest value the history can show.
+    pub known_up_to: u64,
+    /// The share of demand above `known_up_to`.
+    pub beyond_share: f64,
+    /// The `--percentile` of demand, `None` when it lies above `known_up_to`.
+    pub target: Option<u64>,
+    pub p50: Option<u64>,
+    pub p90: Option<u64>,
+    pub p99: Option<u64>,
+}
+
+/// One replayed value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub value: u64,
+    pub outcome: Outcome,
+    /// The same under the other cache-read reading.
+    pub other_reading: Option<Outcome>,
+    pub current: bool,
+    pub recommended: bool,
+}
+
+/// The replay of the history as it was, under each reading, against what it shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Calibration {
+    /// The limit most of the model's requests ran at.
+    pub value: u64,
+    pub observed_throttled: u64,
+    pub observed_failed: u64,
+    /// Each reading and its replay (at the full quota).
+    pub readings: Vec<(Reading, Outcome)>,
+    /// The reading whose predicted throttling is nearest what happened.
+    pub best: Reading,
+}
+
+/// What fixes it when no value is safe (or the chosen one still cuts): the quota that
+/// would make `value` safe, and the requests in flight that fit the quota given.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Needed {
+    pub value: u64,
+    pub quota_tpm: u64,
+    pub parallel: u64,
+}
+
+/// The advice for one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advice {
+    pub model: String,
+    pub model_origin: Origin,
+    pub family: Option<&'static Family>,
+    pub provider: Provider,
+    pub provider_origin: Origin,
+    pub current: u64,
+    pub current_origin: Origin,
+    pub cap: u64,
+    pub default: u64,
+    pub thinking: Option<u64>,
+    pub floor: u64,
+    pub quota: Option<QuotaPlan>,
+    pub demand: DemandOut,
+    /// Input per request (p90 of input + cache write) and the same plus cache reads.
+    pub input_set: u64,
+    pub input_reserved: u64,
+    /// The worst-case ceiling of `quota-model.md` at the planning figures.
+    pub ceiling: Option<Budget>,
+    pub choice: Choice,
+    pub rows: Vec<Row>,
+    pub calibration: Option<Calibration>,
+    pub needed: Option<Needed>,
+    /// Cut share at the recommended value (from the demand draws).
+    pub cut_share: f64,
+    /// No response of the model was measured: the value comes from the ceiling alone.
+    pub from_ceiling_only: bool,
+    /// Cut responses Claude Code gave up on (the "exceeded" error): each ended its turn, so
+    /// the work after it is missing from the history.
+    pub gave_up: u64,
+}
+
+/// Everything the advice is made from.
+pub struct Inputs<'a> {
+    pub chains: &'a [Chain],
+    pub units: &'a [Unit],
+    pub limits: &'a [Vec<u64>],
+    /// Response counts per model name (after the filters).
+    pub responses_by_model: &'a [(String, u64)],
+    pub model_filter: Option<&'a str>,
+    pub cfg: &'a RecommendConfig,
+    pub settings: &'a EffectiveSettings,
+}
+
+/// The settings' max output, clamped to the model's cap, else the model's default.
+pub struct Now {
+    pub setting: Option<u64>,
+}
+
+impl Fallback for Now {
+    fn now(&self, model: Option<&str>) -> u64 {
+        let f = model.and_then(models::family_of);
+        match self.setting {
+            Some(s) => s.min(cap_of(f)),
+            None => default_of(f),
+        }
+    }
+    fn cap(&self, model: Option<&str>) -> u64 {
+        cap_of(model.and_then(models::family_of))
+    }
+    fn default(&self, model: Option<&str>) -> u64 {
+        default_of(model.and_then(models::family_of))
+    }
+}
+
+pub fn cap_of(f: Option<&Family>) -> u64 {
+    f.map_or(UNKNOWN_MODEL_CAP, |f| f.max_output_cap)
+}
+
+pub fn default_of(f: Option<&Family>) -> u64 {
+    f.map_or(UNKNOWN_MODEL_DEFAULT, |f| f.default_max_output)
+}
+
+/// The model to advise for: `--model`, else the settings' model (an alias picks the matching
+/// model with the most responses), else the model with the most responses.
+fn pick_model(i: &Inputs<'_>) -> Option<(String, Origin)> {
+    let most = |want: &dyn Fn(&str) -> bool| {
+        i.responses_by_model.iter().filter(|(n, _)| want(n)).max_by_key(|(_, c)| *c).map(|(n, _)| n.clone())
+    };
+    if let Some(f) = i.model_filter {
+        let f = f.to_lowercase();
+        if let Some(m) = most(&|n| n.to_lowercase().contains(&f)) {
+            return Some((m, Origin::Flag));
+        }
+    }
+    if let (Some(m), Some(src)) = (&i.settings.model.value, &i.settings.model.source) {
+        let origin = Origin::Settings(src.clone());
+        let id = models::id::canonical(m);
+        let name = models::display_name(m);
+        if models::family_of(m).is_some() {
+            return Some((name, origin));
+        }
+        // An alias (`sonnet`, `opus[1m]`): the model of that name used most.
+        let alias = id.split('[').next().unwrap_or("").trim().to_string();
+        if !alias.is_empty()
+            && !alias.contains('-')
+            && let Some(n) = most(&|n| n.to_lowercase().contains(&alias))
+        {
+            return Some((n, origin));
+        }
+    }
+    most(&|_| true).map(|m| (m, Origin::Inferred)).or_else(|| {
+        // No response at all: the settings' model, else one no record names.
+        match (&i.settings.model.value, &i.settings.model.source) {
+            (Some(m), Some(src)) => Some((models::display_name(m), Origin::Settings(src.clone()))),
+            _ => (!i.units.is_empty()).then(|| (UNKNOWN_MODEL.to_string(), Origin::Inferred)),
+        }
+    })
+}
+
+/// The name of a model no record names (every request failed before a response said which).
+pub const UNKNOWN_MODEL: &str = "the model (no response names it)";
+
+/// The provider: `--provider`, the settings, the model ids' spelling, else the Anthropic API.
+fn pick_provider(i: &Inputs<'_>, raw_ids: &[&str]) -> (Provider, Origin) {
+    if let Some(p) = i.cfg.provider {
+        return (p, Origin::Flag);
+    }
+    if let (Some(p), Some(src)) = (i.settings.provider.value, &i.settings.provider.source) {
+        return (p, Origin::Settings(src.clone()));
+    }
+    match raw_ids.iter().find_map(|m| provider_of_id(m)) {
+        Some(p) => (p, Origin::Inferred),
+        None => (Provider::Anthropic, Origin::Default),
+    }
+}
+
+/// The provider a model id implies, if its spelling says.
+pub fn provider_of_id(raw: &str) -> Option<Provider> {
+    let l = raw.to_ascii_lowercase();
+    if l.starts_with("arn:aws") || l.contains("anthropic.claude") {
+        Some(Provider::Bedrock)
+    } else if l.contains('@') {
+        Some(Provider::Vertex)
+    } else {
+        None
+    }
+}
+
+/// The advice for the chosen model; `None` when the history has no request of it.
+pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
+    let (model, model_origin) = pick_model(i)?;
+    // The model's ids, and which units are its (a request with no model of its own belongs to
+    // the only model used, if there is one).
+    let mut name_of: HashMap<&str, String> = HashMap::new();
+    for c in i.chains {
+        for r in &c.requests {
+            if let Some(m) = &r.model {
+                name_of.entry(m).or_insert_with(|| models::display_name(m));
+            }
+        }
+    }
+    // With no response at all, every request belongs to the model advised for.
+    let only_model = i.responses_by_model.len() <= 1;
+    let mine = |u: &Unit| match limits::model_of(i.chains, u) {
+        Some(m) => name_of.get(&**m).is_some_and(|n| *n == model),
+        None => only_model,
+    };
+    let raw_ids: Vec<&str> = name_of.iter().filter(|(_, n)| **n == model).map(|(id, _)| *id).collect();
+    let family = raw_ids
+        .iter()
+        .find_map(|m| models::family_of(m))
+        .or_else(|| i.settings.model.value.as_deref().and_then(models::family_of).filter(|f| f.name == model));
+    let (provider, provider_origin) = pick_provider(i, &raw_ids);
+    let (cap, default) = (cap_of(family), default_of(family));
+    let thinking = i.settings.max_thinking_tokens.value;
+    let floor = choose::floor_for(thinking);
+
+    let my_units: Vec<&Unit> = i.units.iter().filter(|u| mine(u)).collect();
+    if my_units.is_empty() {
+        return None;
+    }
+    // The value in effect: the setting, else what the newest records show, else the default.
+    let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
+        (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
+        _ => match newest_recorded(i, &my_units) {
+            Some(l) => (l, Origin::Records),
+            None => (default, Origin::Default),
+        },
+    };
+
+    // Demand.
+    let observations: Vec<_> = my_units.iter().filter_map(|u| u.observation()).collect();
+    let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
+    let estimate = Estimate::new(&observations, highest);
+    let estimated =
+        my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { estimated: true, .. })).count() as u64;
+    let demand = DemandOut {
+        estimator: "kaplan-meier",
+        responses: estimate.observations,
+        censored: estimate.censored,
+        estimated,
+        known_up_to: estimate.known_up_to,
+        beyond_share: estimate.beyond_share(),
+        target: estimate.percentile(i.cfg.percentile),
+        p50: estimate.percentile(50.0),
+        p90: estimate.percentile(90.0),
+        p99: estimate.percentile(99.0),
+    };
+    let plan = Plan::new(i.chains, i.units, &estimate, |u| mine(u));
+
+    // Input per request, as the ceiling uses it.
+    let mut set: Vec<u64> = Vec::new();
+    let mut reserved: Vec<u64> = Vec::new();
+    for u in my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { .. })) {
+        let r = &i.chains[u.chain].requests[u.first];
+        set.push(r.input);
+        reserved.push(r.input.saturating_add(r.cache_read));
+    }
+    let input_set = percentile_of(&mut set, 90.0).unwrap_or(0);
+    let input_reserved = percentile_of(&mut reserved, 90.0).unwrap_or(0);
+
+    let parallel_seen = peak_in_flight(i.chains, &my_units).max(1);
+    let gave_up = my_units.iter().filter(|u| i.chains[u.chain].requests[u.last].gave_up).count() as u64;
+    let quota = quota_plan(i.cfg, provider, family, parallel_seen);
+    let quota_counts = quota.is_some() && provider != Provider::Anthropic;
+    let small_sample = demand.responses < choose::MIN_RESPONSES;
+    let setup = Setup { floor, cap, current, default, quota_counts, small_sample };
+
+    let ceiling = quota.as_ref().map(|q| Budget {
+        quota_tpm: q.tpm,
+        headroom: q.headroom,
+        parallel: q.parallel.unwrap_or(parallel_seen),
+        burndown: q.burndown,
+        input_set,
+        input_reserved: if q.reading.cache_reads_reserved { input_reserved } else { input_set },
+    });
+
+    // No response measured at all (every request throttled): the ceiling alone.
+    if demand.responses == 0 {
+        let choice = from_ceiling(ceiling.as_ref(), &setup);
+        return Some(Advice {
+            model,
+            model_origin,
+            family,
+            provider,
+            provider_origin,
+            current,
+            current_origin,
+            cap,
+            default,
+            thinking,
+            floor,
+            quota,
+            demand,
+            input_set,
+            input_reserved,
+            ceiling,
+            choice,
+            rows: Vec::new(),
+            calibration: None,
+            needed: None,
+            cut_share: 0.0,
+            from_ceiling_only: true,
+            gave_up,
+        });
+    }
+
+    let mut eval = Replays::new(&plan, quota.as_ref());
+    let choice = choose::choose(&setup, &mut eval);
+    let calibration = quota.as_ref().map(|q| calibrate(i, &plan, q, &my_units));
+    let rows = rows(&mut eval, &setup, &choice);
+    let needed = match (&choice.action, quota.as_ref()) {
+        (Action::None, Some(q)) => {
+            let value = floor.max(demand.p90.unwrap_or(floor)).min(cap);
+            Some(needed(eval.schedule(value), q, value))
+        }
+        _ => None,
+    };
+    let cut_share = choice.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
+    Some(Advice {
+        model,
+        model_origin,
+        family,
+        provider,
+        provider_origin,
+        current,
+        current_origin,
+        cap,
+        default,
+        thinking,
+        floor,
+        quota,
+        demand,
+        input_set,
+        input_reserved,
+        ceiling,
+        choice,
+        rows,
+        calibration,
+        needed,
+        cut_share,
+        from_ceiling_only: false,
+        gave_up,
+    })
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// The limit the model's newest request ran at, when records (not a fallback) say so.
+fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<u64> {
+    let newest = units.iter().filter(|u| i.chains[u.chain].requests[u.first].cut_limit.is_some()).max_by_key(|u| {
+        let r = &i.chains[u.chain].requests[u.first];
+        r.start
+    })?;
+    Some(i.limits[newest.chain][newest.first])
+}
+
+/// The most of the model's requests in flight at once in the history, from getting through
+/// to the end. When none got through, the most retrying at once (first attempt to last).
+fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
+    let answered = units.iter().any(|u| u.kind != UnitKind::Failed);
+    let mut edges: Vec<(i64, i32)> = Vec::new();
+    for u in units.iter().filter(|u| (u.kind != UnitKind::Failed) == answered) {
+        for r in &chains[u.chain].requests[u.first..=u.last] {
+            let from = if answered { r.admitted } else { r.start };
+            if r.end > from {
+                edges.push((from, 1));
+                edges.push((r.end, -1));
+            }
+        }
+    }
+    // Ends before starts at the same instant.
+    edges.sort_unstable();
+    let (mut now, mut peak) = (0i64, 0i64);
+    for (_, d) in edges {
+        now += i64::from(d);
+        peak = peak.max(now);
+    }
+    peak.max(0) as u64
+}
+
+/// The quota to plan against: `--quota-tpm`, else AWS's published default for the model on
+/// Bedrock; none elsewhere.
+fn quota_plan(
+    cfg: &RecommendConfig,
+    provider: Provider,
+    family: Option<&Family>,
+    parallel_seen: u64,
+) -> Option<QuotaPlan> {
+    let (tpm, tpm_origin) = match (cfg.quota_tpm, provider) {
+        (Some(q), _) => (q, Origin::Flag),
+        (None, Provider::Bedrock) => (family.and_then(|f| f.default_bedrock_tpm)?, Origin::Default),
+        (None, _) => return None,
+    };
+    let (burndown, burndown_origin) = match (cfg.burndown, provider) {
+        (Some(b), _) => (b, Origin::Flag),
+        (None, Provider::Bedrock) => (family.map_or(UNKNOWN_MODEL_BURNDOWN, |f| f.burndown as f64), Origin::Default),
+        (None, _) => (1.0, Origin::Default),
+    };
+    let reading = Reading { cache_reads_reserved: cfg.cache_reads_reserved, burndown_reservation: true };
+    let share = match cfg.parallel {
+        Some(p) => parallel_seen as f64 / p.max(1) as f64,
+        None => 1.0,
+    };
+    Some(QuotaPlan {
+        tpm,
+        tpm_origin,
+        burndown,
+        burndown_origin,
+        reading,
+        headroom: cfg.headroom,
+        parallel: cfg.parallel,
+        parallel_seen,
+        planning_tpm: cfg.headroom * tpm as f64 * share,
+    })
+}
+
+/// The replays the rule asks for: each value's work laid out once ([`Schedule`]), then
+/// measured against the planning quota at its own pace ([`replay::at_pace`]), which can only
+/// throttle less as the quota grows.
+struct Replays<'p> {
+    plan: &'p Plan,
+    quota: Option<Quota>,
+    schedules: HashMap<u64, Schedule>,
+}
+
+impl<'p> Replays<'p> {
+    fn new(plan: &'p Plan, q: Option<&QuotaPlan>) -> Self {
+        let quota = q.map(|q| Quota { tpm: q.planning_tpm, burndown: q.burndown, reading: q.reading });
+        Self { plan, quota, schedules: HashMap::new() }
+    }
+
+    fn schedule(&mut self, value: u64) -> &Schedule {
+        let plan = self.plan;
+        self.schedules.entry(value).or_insert_with(|| Schedule::new(plan, Limit::Fixed(value)))
+    }
+
+    /// The value's work against `quota` (none: an endless bucket, cuts only).
+    fn against(&mut self, value: u64, quota: Option<Quota>) -> Outcome {
+        let endless = Quota {
+            tpm: f64::INFINITY,
+            burndown: 1.0,
+            reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
+        };
+        replay::at_pace(self.schedule(value), &quota.unwrap_or(endless))
+    }
+
+    fn other_reading(&mut self, value: u64) -> Option<Outcome> {
+        let q = self.quota?;
+        let reading = Reading { cache_reads_reserved: !q.reading.cache_reads_reserved, ..q.reading };
+        Some(self.against(value, Some(Quota { reading, ..q })))
+    }
+}
+
+impl Evaluate for Replays<'_> {
+    fn replay(&mut self, value: u64) -> Outcome {
+        let quota = self.quota;
+        self.against(value, quota)
+    }
+
+    fn cuts(&self, value: u64) -> u64 {
+        self.plan.cuts_at(value)
+    }
+}
+
+/// The rows of the replay table: the value in effect, the recommended one, the largest safe
+/// one, and the usual values the model allows.
+fn rows(eval: &mut Replays<'_>, setup: &Setup, choice: &Choice) -> Vec<Row> {
+    let mut values: Vec<u64> = SHOWN_VALUES.iter().copied().filter(|&v| v >= setup.floor && v <= setup.cap).collect();
+    values.push(setup.current);
+    values.extend(choice.value);
+    values.extend(choice.safe_up_to);
+    values.sort_unstable();
+    values.dedup();
+    values
+        .into_iter()
+        .map(|value| Row {
+            value,
+            outcome: eval.replay(value),
+            other_reading: eval.other_reading(value),
+            current: value == setup.current,
+            recommended: choice.value == Some(value),
+        })
+        .collect()
+}
+
+/// Replays the history as it was under each reading, at the full quota.
+fn calibrate(i: &Inputs<'_>, plan: &Plan, q: &QuotaPlan, units: &[&Unit]) -> Calibration {
+    let mut observed_throttled = 0u64;
+    let mut observed_failed = 0u64;
+    let mut limits: HashMap<u64, u64> = HashMap::new();
+    for u in units {
+        for r in &i.chains[u.chain].requests[u.first..=u.last] {
+            observed_throttled += u64::from(r.throttled);
+        }
+        observed_failed += u64::from(u.kind == UnitKind::Failed);
+        *limits.entry(u.limit).or_default() += 1;
+    }
+    let value = limits.into_iter().max_by_key(|&(l, n)| (n, l)).map_or(0, |(l, _)| l);
+    let readings: Vec<(Reading, Outcome)> = [(false, true), (true, true), (false, false), (true, false)]
+        .into_iter()
+        .map(|(c, b)| {
+            let reading = Reading { cache_reads_reserved: c, burndown_reservation: b };
+            let quota = Quota { tpm: q.tpm as f64, burndown: q.burndown, reading };
+            (reading, replay::run(plan, &quota, Limit::AsRecorded))
+        })
+        .collect();
+    // Nearest in log terms; ties go to the first (the planning default).
+    let distance = |o: &Outcome| ((o.throttled_attempts as f64 + 1.0) / (observed_throttled as f64 + 1.0)).ln().abs();
+    let best = readings.iter().min_by(|a, b| distance(&a.1).total_cmp(&distance(&b.1))).map_or(q.reading, |r| r.0);
+    Calibration { value, observed_throttled, observed_failed, readings, best }
+}
+
+/// The quota at which `value` would be safe (bisection over the replay), and the requests in
+/// flight that the given quota fits at that value.
+fn needed(schedule: &Schedule, q: &QuotaPlan, value: u64) -> Needed {
+    let safe_at = |tpm: f64| {
+        choose::is_safe(&replay::at_pace(schedule, &Quota { tpm, burndown: q.burndown, reading: q.reading }))
+    };
+    let (mut lo, mut hi) = (q.planning_tpm, q.planning_tpm.max(1.0) * 2.0);
+    while !safe_at(hi) && hi < 1e12 {
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..20 {
+        let mid = (lo + hi) / 2.0;
+        if safe_at(mid) { hi = mid } else { lo = mid }
+    }
+    // Back from the planning bucket to the quota a user asks for.
+    let quota_tpm = (hi * q.tpm as f64 / q.planning_tpm.max(1e-9)).ceil() as u64;
+    let parallel =
+        ((q.parallel.unwrap_or(q.parallel_seen) as f64) * q.tpm as f64 / quota_tpm.max(1) as f64).floor() as u64;
+    Needed { value, quota_tpm, parallel }
+}
+
+/// The choice when no response was measured: the worst-case ceiling of `quota-model.md`
+/// (every request in flight running to the max output at once), or none.
+fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup) -> Choice {
+    let none = |action, basis, value| Choice { action, basis, value, safe_up_to: None, fewest_cuts_from: None };
+    let Some(budget) = ceiling else {
+        // Nothing to plan against and nothing measured: nothing to change.
+        return none(Action::Keep, Basis::SmallSample, Some(setup.current));
+    };
+    let safe = budget.ceiling().map(|c| c / choose::STEP * choose::STEP).filter(|&v| v >= setup.floor);
+    let Some(safe) = safe.map(|v| v.min(setup.cap)) else {
+        return none(Action::None, Basis::NoValueIsSafe, None);
+    };
+    let (action, basis, value) = if setup.current <= safe {
+        (Action::Keep, Basis::SmallSample, setup.current)
+    } else {
+        (Action::Lower, Basis::Throttles, safe)
+    };
+    Choice { action, basis, value: Some(value), safe_up_to: Some(safe), fewest_cuts_from: None }
+}

@@ -1,0 +1,152 @@
+//! The load AWS asks for in a quota-increase request, from the history's timeline: steady
+//! (median) and peak tokens a minute (output at the burndown rate) and requests a minute,
+//! average input and output per request, per model.
+//!
+//! A request's tokens count in the minute it ended (when Bedrock settles its charge), the
+//! request in the minute it was sent. Medians are over the minutes with any tokens (or
+//! requests): the steady rate while working, not over idle nights.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::chains::{Chain, Ended};
+use crate::time::EpochMs;
+
+/// One model's load.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelLoad {
+    pub model: String,
+    /// Quota tokens a minute: input + cache-write + burndown × output.
+    pub tpm_p50: u64,
+    pub tpm_peak: u64,
+    pub rpm_p50: u64,
+    pub rpm_peak: u64,
+    /// Input and cache-write tokens per request.
+    pub input_mean: f64,
+    pub output_mean: f64,
+    /// The burndown the token figures use.
+    pub burndown: f64,
+    pub requests: u64,
+}
+
+/// Per model name (as `name_of` names a model id), busiest first.
+pub fn per_model(
+    chains: &[Chain],
+    name_of: &dyn Fn(&str) -> String,
+    burndown_of: &dyn Fn(&str) -> f64,
+) -> Vec<ModelLoad> {
+    #[derive(Default)]
+    struct Acc {
+        tokens: HashMap<i64, f64>,
+        requests: HashMap<i64, u64>,
+        input: u128,
+        output: u128,
+        n: u64,
+        burndown: f64,
+    }
+    let minute = |t: EpochMs| t.div_euclid(60_000);
+    let mut by: BTreeMap<String, Acc> = BTreeMap::new();
+    // Names are worked out once per model id.
+    let mut names: HashMap<&str, String> = HashMap::new();
+    // A request that no response named (failed before one did) is the only model's, if
+    // there is only one.
+    let ids: std::collections::HashSet<&str> =
+        chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model.as_deref()).collect();
+    let only = if ids.iter().map(|id| name_of(id)).collect::<std::collections::HashSet<_>>().len() == 1 {
+        ids.iter().next().copied()
+    } else {
+        None
+    };
+    for r in chains.iter().flat_map(|c| &c.requests) {
+        let Some(model) = r.model.as_deref().or(only) else { continue };
+        let name = names.entry(model).or_insert_with(|| name_of(model));
+        if !by.contains_key(name.as_str()) {
+            by.insert(name.clone(), Acc { burndown: burndown_of(model), ..Acc::default() });
+        }
+        let acc = by.get_mut(name.as_str()).expect("inserted above");
+        *acc.requests.entry(minute(r.start)).or_default() += 1;
+        acc.n += 1;
+        if r.ended == Ended::Response {
+            let charge = r.input as f64 + acc.burndown * r.output as f64;
+            *acc.tokens.entry(minute(r.end)).or_default() += charge;
+            acc.input += u128::from(r.input);
+            acc.output += u128::from(r.output);
+        }
+    }
+    let mut out: Vec<ModelLoad> = by
+        .into_iter()
+        .map(|(model, a)| {
+            let mut tpm: Vec<u64> = a.tokens.values().map(|t| t.round() as u64).collect();
+            let mut rpm: Vec<u64> = a.requests.values().copied().collect();
+            let answered = a.n.max(1) as f64;
+            ModelLoad {
+                model,
+                tpm_p50: median(&mut tpm),
+                tpm_peak: tpm.iter().copied().max().unwrap_or(0),
+                rpm_p50: median(&mut rpm),
+                rpm_peak: rpm.iter().copied().max().unwrap_or(0),
+                input_mean: a.input as f64 / answered,
+                output_mean: a.output as f64 / answered,
+                burndown: a.burndown,
+                requests: a.n,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.model.cmp(&b.model)));
+    out
+}
+
+/// The nearest-rank median (0 when empty).
+fn median(v: &mut [u64]) -> u64 {
+    crate::stats::percentile_of(v, 50.0).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::chains::Request;
+    use crate::scan::key::Name;
+
+    fn req(start: i64, end: i64, input: u64, output: u64) -> Request {
+        Request {
+            model: Some(Name::from("m")),
+            session: None,
+            start,
+            admitted: start,
+            end,
+            input,
+            cache_read: 0,
+            output,
+            estimated: false,
+            ended: Ended::Response,
+            cut: false,
+            cut_limit: None,
+            continues: false,
+            gave_up: false,
+            throttled: 0,
+        }
+    }
+
+    /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other
+    /// ends (3,000 + 5 × 1,000 = 8,000) and one more is sent. Minute 5: it ends (500 + 5 × 100
+    /// = 1,000). TPM over minutes 0, 1, 5: 2,000, 8,000, 1,000: median 2,000, peak 8,000.
+    /// RPM over minutes 0 and 1: 2, 1: median 1 (nearest rank), peak 2.
+    #[test]
+    fn load_by_hand() {
+        let m = 60_000;
+        let chains = vec![Chain {
+            stream: "s".into(),
+            requests: vec![
+                req(0, 30_000, 1_000, 200),
+                req(10_000, m + 5_000, 3_000, 1_000),
+                req(m + 10_000, 5 * m, 500, 100),
+            ],
+        }];
+        let load = per_model(&chains, &|_| "M".to_string(), &|_| 5.0);
+        assert_eq!(load.len(), 1);
+        let l = &load[0];
+        assert_eq!((l.tpm_p50, l.tpm_peak, l.rpm_p50, l.rpm_peak), (2_000, 8_000, 1, 2));
+        assert_eq!((l.input_mean, l.output_mean, l.requests), (1_500.0, 1_300.0 / 3.0, 3));
+    }
+}

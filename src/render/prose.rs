@@ -1,0 +1,539 @@
+//! Every sentence the report says, built from the report's own numbers (the same ones its
+//! tables and JSON show): the verdict, the recommendation's headline, reasons and advice, and
+//! the rows of its inputs table. Shared by the table, Markdown and JSON renderers.
+
+use crate::analysis::advice::{Advice, Origin, Row};
+use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES};
+use crate::analysis::replay::Outcome;
+use crate::report::{Recommendation, Report};
+use crate::settings::Provider;
+use crate::text::{count_of, percent, thousands};
+
+/// One line that says what happened, most important first.
+pub fn verdict(report: &Report) -> String {
+    let e = &report.errors;
+    let mut parts = Vec::new();
+    let attempts = e.throttled();
+    if attempts > 0 {
+        let failed = e.rate_limit.final_;
+        parts.push(format!(
+            "{} (429) on {}; {} failed for good",
+            count_of(attempts, "throttled attempt", "throttled attempts"),
+            count_of(report.throttled_days, "day", "days"),
+            count_of(failed, "request", "requests"),
+        ));
+    }
+    if e.rate_limit.per_day_quota > 0 {
+        parts.push(count_of(e.rate_limit.per_day_quota, "per-day quota error", "per-day quota errors"));
+    }
+    if e.usage_limit > 0 {
+        parts.push(count_of(e.usage_limit, "subscription usage limit", "subscription usage limits"));
+    }
+    let cuts = &report.cuts;
+    if cuts.responses > 0 {
+        let at: Vec<String> =
+            cuts.by_limit.iter().map(|c| format!("{} at {}", thousands(c.responses), thousands(c.limit))).collect();
+        parts.push(format!(
+            "{} at the output limit ({})",
+            count_of(cuts.responses, "response cut", "responses cut"),
+            at.join(", ")
+        ));
+    }
+    if e.overloaded > 0 {
+        parts.push(count_of(e.overloaded, "overloaded error (529)", "overloaded errors (529)"));
+    }
+    if parts.is_empty() {
+        if report.responses.count == 0 {
+            return "No responses found.".to_string();
+        }
+        return format!(
+            "No throttling or output-limit errors in {}.",
+            count_of(report.responses.count, "response", "responses")
+        );
+    }
+    let mut s = parts.join("; ");
+    s.push('.');
+    let first = s.remove(0).to_ascii_uppercase();
+    s.insert(0, first);
+    s
+}
+
+/// The recommendation's first line.
+pub fn headline(a: &Advice) -> String {
+    let c = &a.choice;
+    match (c.value, c.action) {
+        (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
+        (Some(v), Action::Lower) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (lower from {})", thousands(a.current)),
+        (Some(v), Action::Raise) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (raise from {})", thousands(a.current)),
+        _ => "No max output value fixes it: see the advice.".to_string(),
+    }
+}
+
+/// `4,000` or `4,000 (in effect)`.
+fn value_in_effect(a: &Advice, v: u64) -> String {
+    if v == a.current { format!("{} (the value in effect)", thousands(v)) } else { thousands(v) }
+}
+
+fn row(a: &Advice, value: u64) -> Option<&Row> {
+    a.rows.iter().find(|r| r.value == value)
+}
+
+/// "12 of 1,000 attempts throttled (1.2%) and 3 failed requests".
+fn throttling(o: &Outcome) -> String {
+    let mut s = format!(
+        "{} of {} throttled ({})",
+        thousands(o.throttled_attempts),
+        count_of(o.attempts, "attempt", "attempts"),
+        percent(o.throttled_share())
+    );
+    s.push_str(&if o.failed == 0 {
+        ", no failed request".to_string()
+    } else {
+        format!(", {} failed for good", count_of(o.failed, "request", "requests"))
+    });
+    s
+}
+
+/// What the replays were run against.
+fn against(a: &Advice) -> String {
+    let Some(q) = &a.quota else { return String::new() };
+    let mut s = format!("{} of {} TPM", percent(q.headroom), thousands(q.tpm));
+    if let Some(p) = q.parallel {
+        s.push_str(&format!(
+            ", scaled for {} in flight instead of the {} seen",
+            count_of(p, "request", "requests"),
+            thousands(q.parallel_seen)
+        ));
+    }
+    s
+}
+
+/// "3 of 330 responses (0.9%)".
+fn share_of(n: u64, of: u64, what: (&str, &str)) -> String {
+    let pct = if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    format!("{} of {} ({})", thousands(n), count_of(of, what.0, what.1), percent(pct))
+}
+
+/// The replay's responses: every one the history asked for, those that failed included.
+const RESPONSES: (&str, &str) = ("response asked for", "responses asked for");
+
+/// The reasons, the one that decided first.
+pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
+    let mut out = Vec::new();
+    let c = &a.choice;
+    if a.from_ceiling_only {
+        out.extend(ceiling_only(a));
+    } else {
+        out.extend(lead(a));
+    }
+    // Demand.
+    if a.demand.responses > 0 {
+        out.push(demand_line(a, r));
+    }
+    if let (Some(v), Some(k)) = (c.value, Some(a.demand.known_up_to))
+        && v > k
+        && let Some(row) = row(a, v)
+        && row.outcome.beyond > 0
+    {
+        out.push(format!(
+            "{} wanted more than {}, the highest limit in effect: the history cannot tell how much more, so the replay runs them to the full {} (the safe side for the quota) and cannot tell whether {} cuts them.",
+            count_of(row.outcome.beyond, "response", "responses"),
+            thousands(k),
+            thousands(v),
+            thousands(v),
+        ));
+    }
+    if a.gave_up > 0 && c.value.is_some_and(|v| v > a.current) {
+        out.push(format!(
+            "{} ended in the \"exceeded\" error, which ends Claude Code's turn: the work that would have followed is not in your history, so the replay's load at a larger value is a lower bound.",
+            count_of(a.gave_up, "cut response", "cut responses")
+        ));
+    }
+    if let Some(cal) = &r.calibration {
+        out.push(format!(
+            "Check: the history replayed as it was (most requests at {}) against the full {} TPM predicts {} and {}; it shows {} and {}.",
+            thousands(cal.value),
+            thousands(a.quota.as_ref().map_or(0, |q| q.tpm)),
+            count_of(cal.predicted_throttled, "throttled attempt", "throttled attempts"),
+            count_of(cal.predicted_failed, "failed request", "failed requests"),
+            thousands(cal.observed_throttled),
+            thousands(cal.observed_failed),
+        ));
+    }
+    if let (Some(b), Some(q)) = (&a.ceiling, &a.quota)
+        && !a.from_ceiling_only
+    {
+        let res = if q.reading.cache_reads_reserved { "I_res" } else { "I_set" };
+        let mut s = format!(
+            "Worst case by hand, if {} in flight all ran to the max output at once: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + M) ≤ u·Q gives M ≤ {}.",
+            count_of(b.parallel, "request", "requests"),
+            b.headroom,
+            thousands(b.quota_tpm),
+            b.parallel,
+            thousands(b.input_set),
+            b.burndown,
+            b.worst_case_limit().map_or("none".into(), thousands),
+            b.admission_limit().map_or("none".into(), thousands),
+        );
+        if let (Some(v), Some(ceil)) = (c.value, b.ceiling())
+            && v > ceil
+        {
+            s.push_str(" The replay allows more: real requests rarely all run to the limit together.");
+        }
+        out.push(s);
+    }
+    let _ = report;
+    out
+}
+
+/// The sentences that say why this action, by its basis.
+fn lead(a: &Advice) -> Vec<String> {
+    let c = &a.choice;
+    // Cuts at a value, as a share of the responses the replay ran.
+    let cuts_at = |v: u64| row(a, v).map(|r| share_of(r.outcome.cut, r.outcome.responses, RESPONSES));
+    let mut out = Vec::new();
+    let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
+    let safe_range = |out: &mut Vec<String>| {
+        if let Some(s) = c.safe_up_to
+            && quota_counts
+        {
+            out.push(format!(
+                "Every value from {} up to {} replays safely against {} (no failed request, at most {} of attempts throttled).",
+                thousands(a.floor),
+                thousands(s),
+                against(a),
+                percent(MAX_THROTTLED_SHARE)
+            ));
+        }
+    };
+    let why_this = |out: &mut Vec<String>, v: u64| {
+        let Some(from) = c.fewest_cuts_from else { return };
+        let fewest = cuts_at(v).unwrap_or_default();
+        let place = if v == a.default {
+            format!("{} is Claude Code's default for {}", thousands(v), a.model)
+        } else if Some(v) == c.safe_up_to && v < a.default {
+            format!("{} is the largest, the nearest to Claude Code's default of {}", thousands(v), thousands(a.default))
+        } else if v == from && v > a.default {
+            format!(
+                "{} is the smallest, the nearest to Claude Code's default of {}",
+                thousands(v),
+                thousands(a.default)
+            )
+        } else {
+            format!("{} is the nearest to Claude Code's default of {}", thousands(v), thousands(a.default))
+        };
+        if quota_counts {
+            out.push(format!(
+                "Of those, every value from {} up cuts the fewest responses, {fewest}; {place}.",
+                thousands(from)
+            ));
+        } else {
+            out.push(format!("Every value from {} up cuts the fewest responses, {fewest}; {place}.", thousands(from)));
+        }
+    };
+    match c.basis {
+        Basis::Throttles => {
+            if let Some(r) = row(a, a.current) {
+                out.push(format!(
+                    "At {}, your history replayed against {} has {}.",
+                    value_in_effect(a, a.current),
+                    against(a),
+                    throttling(&r.outcome)
+                ));
+            }
+            safe_range(&mut out);
+            if let Some(v) = c.value {
+                why_this(&mut out, v);
+            }
+        }
+        Basis::FewerCuts => {
+            if let Some(cut) = cuts_at(a.current) {
+                out.push(format!("At {}, {cut} are cut.", value_in_effect(a, a.current)));
+            }
+            safe_range(&mut out);
+            if let Some(v) = c.value {
+                why_this(&mut out, v);
+            }
+        }
+        Basis::NothingWouldImprove => {
+            let cut = cuts_at(a.current).unwrap_or_default();
+            match row(a, a.current) {
+                Some(r) if quota_counts => out.push(format!(
+                    "{} replays safely against {}: {}; no safe value cuts fewer responses than its {cut}.",
+                    value_in_effect(a, a.current),
+                    against(a),
+                    throttling(&r.outcome)
+                )),
+                _ => out.push(format!(
+                    "{}; {} cuts {cut}, as few as any value.",
+                    no_quota_side(a),
+                    value_in_effect(a, a.current)
+                )),
+            }
+        }
+        Basis::SmallSample => {
+            let mut s = format!(
+                "Only {} of {}: too few (under {}) to judge cuts by, so the value in effect, {}, stays",
+                count_of(a.demand.responses, "response", "responses"),
+                a.model,
+                MIN_RESPONSES,
+                thousands(a.current)
+            );
+            match row(a, a.current) {
+                Some(r) if quota_counts => {
+                    s.push_str(&format!("; replayed against {} it has {}.", against(a), throttling(&r.outcome)))
+                }
+                _ => s.push('.'),
+            }
+            out.push(s);
+        }
+        Basis::NoValueIsSafe => {
+            if let Some(r) = row(a, a.floor) {
+                out.push(format!(
+                    "Even {} is not safe: your history replayed against {} at {} has {}. No max output fixes it.",
+                    thousands(a.floor),
+                    against(a),
+                    thousands(a.floor),
+                    throttling(&r.outcome)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Why only cuts count: the provider, or no quota to plan against.
+fn no_quota_side(a: &Advice) -> String {
+    match (a.provider, &a.quota) {
+        (Provider::Anthropic, _) => {
+            "On the Anthropic API max output does not count against the rate limits, so only cuts matter".into()
+        }
+        _ => "With no quota to plan against (--quota-tpm), only cuts are judged".into(),
+    }
+}
+
+/// The reasons when no response was measured: the worst-case bound alone.
+fn ceiling_only(a: &Advice) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(b) = &a.ceiling else {
+        out.push(format!(
+            "No request of {} got a response, and there is no quota to plan against (--quota-tpm): nothing to change the value by.",
+            a.model
+        ));
+        return out;
+    };
+    out.push(format!(
+        "No request of {} got a response, so there is nothing to replay: the value comes from the worst-case bound with the {} seen in flight at once and the input per request unknown (taken as 0).",
+        a.model,
+        count_of(b.parallel, "request", "requests"),
+    ));
+    out.push(format!(
+        "M ≤ (u·Q/P − I)/B = ({:.2}·{}/{} − 0)/{} = {}; admission P·(I + M) ≤ u·Q gives M ≤ {}.",
+        b.headroom,
+        thousands(b.quota_tpm),
+        b.parallel,
+        b.burndown,
+        b.worst_case_limit().map_or("none".into(), thousands),
+        b.admission_limit().map_or("none".into(), thousands),
+    ));
+    out
+}
+
+/// What demand looks like.
+fn demand_line(a: &Advice, r: &Recommendation) -> String {
+    let d = &a.demand;
+    let p = |v: Option<u64>| v.map_or_else(|| format!("above {}", thousands(d.known_up_to)), thousands);
+    let mut s = format!("Demand, from {}", count_of(d.responses, "response", "responses"));
+    let mut notes = Vec::new();
+    if d.censored > 0 {
+        notes.push(format!("{} counted as wanting more than their limit", count_of(d.censored, "cut one", "cut ones")));
+    }
+    if d.estimated > 0 {
+        notes.push(format!("{} estimated from content", thousands(d.estimated)));
+    }
+    if !notes.is_empty() {
+        s.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    s.push_str(&format!(": p50 {}, p90 {}, p99 {}", p(d.p50), p(d.p90), p(d.p99)));
+    if d.beyond_share > 0.0 {
+        s.push_str(&format!(
+            "; {} of it lies above {}, the highest limit in effect, where the history cannot see",
+            percent(d.beyond_share),
+            thousands(d.known_up_to)
+        ));
+    }
+    if r.percentile != 99.0 {
+        s.push_str(&format!("; p{} {}", fmt_q(r.percentile), p(r.target)));
+    }
+    s.push('.');
+    s
+}
+
+/// What else would help, and side effects to weigh.
+pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
+    let mut out = Vec::new();
+    let e = &report.errors;
+    let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
+    if let (Some(n), Some(q)) = (&a.needed, &a.quota) {
+        let had = match q.parallel {
+            Some(p) => format!("you plan for {}; your history had up to {}", thousands(p), thousands(q.parallel_seen)),
+            None => format!("your history had up to {}", thousands(q.parallel_seen)),
+        };
+        out.push(format!(
+            "Run at most {} at once ({had}), or raise the quota to {} TPM: then {} replays safely.",
+            count_of(n.parallel, "request", "requests"),
+            thousands(n.quota_tpm),
+            thousands(n.value),
+        ));
+    }
+    if r.conflict
+        && let Some(v) = r.max_output_tokens
+        && a.demand.responses >= MIN_RESPONSES
+    {
+        let tail = format!(
+            "{} of responses are still cut at {}, more than the {} the p{} target allows",
+            percent(r.truncated_share),
+            thousands(v),
+            percent((100.0 - r.percentile) / 100.0),
+            fmt_q(r.percentile)
+        );
+        out.push(if quota_counts {
+            format!(
+                "{tail}; Claude Code continues a cut response with a recovery prompt, at the cost of another request. More quota or fewer requests in flight allow a larger value."
+            )
+        } else {
+            format!("{tail}, and no value the model allows cuts fewer.")
+        });
+    }
+    if let (Some(cal), Some(q)) = (&a.calibration, &a.quota)
+        && cal.best != q.reading
+        && let (Some(best), Some(used)) =
+            (cal.readings.iter().find(|x| x.0 == cal.best), cal.readings.iter().find(|x| x.0 == q.reading))
+        && best.1.throttled_attempts.abs_diff(cal.observed_throttled) * 2
+            < used.1.throttled_attempts.abs_diff(cal.observed_throttled)
+    {
+        let how = match (best.0.cache_reads_reserved, best.0.burndown_reservation) {
+            (true, true) => "cache reads count in the reservation (plan with --cache-reads-reserved)",
+            (false, true) => "cache reads do not count in the reservation (plan without --cache-reads-reserved)",
+            (_, false) => {
+                "max output is reserved plainly, not at the burndown rate (AWS's prose says so; ccdoctor plans with the burndown reading, the safer one)"
+            }
+        };
+        out.push(format!(
+            "Your history fits another reading of how Bedrock reserves quota better: it predicts {} against the {} seen, where {how}.",
+            count_of(best.1.throttled_attempts, "throttled attempt", "throttled attempts"),
+            thousands(cal.observed_throttled),
+        ));
+    }
+    if e.throttled() == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
+        out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());
+    }
+    match (a.provider, &a.quota) {
+        (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Default => out.push(format!(
+            "The quota {} TPM is AWS's published default for {}; accounts often have less. Check the applied value in Service Quotas and pass it with --quota-tpm.",
+            thousands(q.tpm),
+            a.model
+        )),
+        (Provider::Bedrock, None) => out.push(format!(
+            "AWS publishes no default quota for {}: pass your applied quota with --quota-tpm to replay your history against it.",
+            a.model
+        )),
+        (Provider::Vertex, None) => out.push(
+            "Vertex quotas are per model and region and not published here: pass yours with --quota-tpm to replay your history against it (Vertex is assumed to reserve max output, which its documentation does not say).".into(),
+        ),
+        (Provider::Anthropic, _) if e.throttled() > 0 => out.push(
+            "On the Anthropic API max_tokens does not count against the output-token limit: lowering it cannot cure these 429s; fewer requests in flight or a higher tier can.".into(),
+        ),
+        _ => {}
+    }
+    if let Some(v) = a.choice.value
+        && v > a.current
+        && a.choice.action == Action::Raise
+    {
+        out.push(format!(
+            "A larger max output reserves more of the context window for the answer: auto-compaction starts about {} tokens earlier.",
+            thousands(v - a.current)
+        ));
+    }
+    out
+}
+
+/// The inputs table: label, value, where it came from.
+pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String)> {
+    let origin = |o: &Origin| match o {
+        Origin::Flag => "flag".to_string(),
+        Origin::Settings(src) => src.clone(),
+        Origin::Records => "your records".to_string(),
+        Origin::Inferred => "inferred".to_string(),
+        Origin::Default => "default".to_string(),
+    };
+    let model_from = match &a.model_origin {
+        Origin::Inferred => "most responses".to_string(),
+        o => origin(o),
+    };
+    let mut rows = vec![
+        ("Model".into(), a.model.clone(), model_from),
+        (
+            "Provider".into(),
+            a.provider.name().into(),
+            match &a.provider_origin {
+                Origin::Inferred => "model ids".to_string(),
+                o => origin(o),
+            },
+        ),
+        ("Max output in effect".into(), thousands(a.current), origin(&a.current_origin)),
+        ("Claude Code's default".into(), thousands(a.default), "model table".into()),
+        ("Model's upper limit".into(), thousands(a.cap), "model table".into()),
+        (
+            "Thinking budget".into(),
+            a.thinking.map_or_else(|| "none".into(), thousands),
+            if a.thinking.is_some() { "settings".into() } else { "not set".into() },
+        ),
+        (
+            format!("Demand p{}", fmt_q(r.percentile)),
+            r.target.map_or_else(|| format!("above {}", thousands(a.demand.known_up_to)), thousands),
+            count_of(a.demand.responses, "response", "responses"),
+        ),
+    ];
+    if let Some(q) = &a.quota {
+        rows.push(("Quota (TPM)".into(), thousands(q.tpm), origin(&q.tpm_origin)));
+        rows.push((
+            "Planned against".into(),
+            thousands(q.planning_tpm.round() as u64),
+            format!(
+                "{} headroom{}",
+                percent(q.headroom),
+                if r.inputs.parallel_origin == "flag" { ", --parallel" } else { "" }
+            ),
+        ));
+        rows.push(("In flight at once (most seen)".into(), thousands(q.parallel_seen), "your records".into()));
+        if let Some(p) = q.parallel {
+            rows.push(("In flight at once (planned)".into(), thousands(p), "flag".into()));
+        }
+        rows.push(("Burndown".into(), format!("{}×", q.burndown), origin(&q.burndown_origin)));
+        rows.push((
+            "Reserved at admission".into(),
+            if q.reading.cache_reads_reserved { "input + cache + B × M".into() } else { "input + B × M".into() },
+            if q.reading.cache_reads_reserved { "--cache-reads-reserved".into() } else { "default".into() },
+        ));
+    }
+    rows.push(("Input per request (I_set, p90)".into(), thousands(a.input_set), "your records".into()));
+    rows.push(("With cache reads (I_res, p90)".into(), thousands(a.input_reserved), "your records".into()));
+    if let Some(c) = r.ceiling {
+        rows.push(("Worst-case ceiling".into(), thousands(c), "formula".into()));
+    }
+    rows
+}
+
+/// A percentile as written after `p`: `99`, `99.5`.
+pub fn fmt_q(q: f64) -> String {
+    if q.fract() == 0.0 { format!("{q:.0}") } else { format!("{q}") }
+}
+
+/// A replay row's value label: `32,000 (current)`.
+pub fn row_value(value: u64, label: Option<&str>) -> String {
+    match label {
+        Some(l) => format!("{} ({l})", thousands(value)),
+        None => thousands(value),
+    }
+}
