@@ -2,7 +2,7 @@
 //! in effect, the quota to plan against, demand, the replays, the choice, and the figures
 //! behind them. Plain data out; the renderers word it.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use serde::Serialize;
 
@@ -25,7 +25,7 @@ pub const UNKNOWN_MODEL_DEFAULT: u64 = 32_000;
 /// to Claude 4.7 and later; probably 5×, unverified).
 pub const UNKNOWN_MODEL_BURNDOWN: f64 = 5.0;
 /// Values always replayed for the table, where the model allows them.
-pub const SHOWN_VALUES: [u64; 6] = [4_000, 8_000, 16_000, 32_000, 64_000, 128_000];
+pub const SHOWN_VALUES: [u64; 5] = [4_000, 8_000, 16_000, 32_000, 64_000];
 
 /// Where a figure came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -151,7 +151,7 @@ pub struct Advice {
 
 /// Everything the advice is made from.
 pub struct Inputs<'a> {
-    pub chains: &'a [Chain],
+    pub chains: &'a [Chain<'a>],
     pub units: &'a [Unit],
     pub limits: &'a [Vec<u64>],
     /// Response counts per model name (after the filters).
@@ -263,19 +263,32 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     // the only model used, if there is one).
     let mut name_of: HashMap<&str, String> = HashMap::new();
     for c in i.chains {
-        for r in &c.requests {
-            if let Some(m) = &r.model {
+        let mut last: Option<&str> = None;
+        for m in c.requests.iter().filter_map(|r| r.model) {
+            // A chain's requests mostly share one model string: one lookup per run.
+            if !last.is_some_and(|l| std::ptr::eq(l, m)) {
                 name_of.entry(m).or_insert_with(|| models::display_name(m));
+                last = Some(m);
             }
         }
     }
     // With no response at all, every request belongs to the model advised for.
     let only_model = i.responses_by_model.len() <= 1;
-    let mine = |u: &Unit| match limits::model_of(i.chains, u) {
-        Some(m) => name_of.get(&**m).is_some_and(|n| *n == model),
+    let mut last: Option<(&str, bool)> = None;
+    let mut mine = |u: &Unit| match limits::model_of(i.chains, u) {
+        Some(m) => match last {
+            Some((l, yes)) if std::ptr::eq(l, m) => yes,
+            _ => {
+                let yes = name_of.get(m).is_some_and(|n| *n == model);
+                last = Some((m, yes));
+                yes
+            }
+        },
         None => only_model,
     };
-    let raw_ids: Vec<&str> = name_of.iter().filter(|(_, n)| **n == model).map(|(id, _)| *id).collect();
+    let my_units: Vec<&Unit> = i.units.iter().filter(|u| mine(u)).collect();
+    let mut raw_ids: Vec<&str> = name_of.iter().filter(|(_, n)| **n == model).map(|(id, _)| *id).collect();
+    raw_ids.sort_unstable();
     let family = raw_ids
         .iter()
         .find_map(|m| models::family_of(m))
@@ -285,7 +298,6 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let thinking = i.settings.max_thinking_tokens.value;
     let floor = choose::floor_for(thinking);
 
-    let my_units: Vec<&Unit> = i.units.iter().filter(|u| mine(u)).collect();
     if my_units.is_empty() {
         return None;
     }
@@ -316,7 +328,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         p90: estimate.percentile(90.0),
         p99: estimate.percentile(99.0),
     };
-    let plan = Plan::new(i.chains, i.units, &estimate, |u| mine(u));
+    let plan = Plan::new(i.chains, &my_units, &estimate);
 
     // Input per request, as the ceiling uses it.
     let mut set: Vec<u64> = Vec::new();
@@ -375,14 +387,20 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         });
     }
 
-    let mut eval = Replays::new(&plan, quota.as_ref());
-    let choice = choose::choose(&setup, &mut eval);
-    let calibration = quota.as_ref().map(|q| calibrate(i, &plan, q, &my_units));
-    let rows = rows(&mut eval, &setup, &choice);
+    // The calibration (the history as it was) runs beside the choice.
+    let (calibration, (choice, rows)) = std::thread::scope(|s| {
+        let calibration = s.spawn(|| quota.as_ref().map(|q| calibrate(i, &plan, q, &my_units)));
+        let mut shown: Vec<u64> = SHOWN_VALUES.to_vec();
+        shown.push(current);
+        let mut eval = Replays::new(&plan, quota.as_ref(), shown);
+        let choice = choose::choose(&setup, &mut eval);
+        let rows = rows(&mut eval, &setup, &choice);
+        (calibration.join().expect("the calibration thread"), (choice, rows))
+    });
     let needed = match (&choice.action, quota.as_ref()) {
         (Action::None, Some(q)) => {
             let value = floor.max(demand.p90.unwrap_or(floor)).min(cap);
-            Some(needed(eval.schedule(value), q, value))
+            Some(needed(&Schedule::new(&plan, Limit::Fixed(value)), q, value))
         }
         _ => None,
     };
@@ -487,51 +505,81 @@ fn quota_plan(
     })
 }
 
-/// The replays the rule asks for: each value's work laid out once ([`Schedule`]), then
+/// The replays the rule asks for: each value's work laid out once ([`Schedule`]) and
 /// measured against the planning quota at its own pace ([`replay::at_pace`]), which can only
-/// throttle less as the quota grows.
+/// throttle less as the quota grows; under the other cache-read reading too, for the table.
 struct Replays<'p> {
     plan: &'p Plan,
     quota: Option<Quota>,
-    schedules: HashMap<u64, Schedule>,
+    done: HashMap<u64, (Outcome, Option<Outcome>)>,
+    /// The values the table will show: measured under the other reading too.
+    shown: Vec<u64>,
 }
 
 impl<'p> Replays<'p> {
-    fn new(plan: &'p Plan, q: Option<&QuotaPlan>) -> Self {
+    fn new(plan: &'p Plan, q: Option<&QuotaPlan>, shown: Vec<u64>) -> Self {
         let quota = q.map(|q| Quota { tpm: q.planning_tpm, burndown: q.burndown, reading: q.reading });
-        Self { plan, quota, schedules: HashMap::new() }
+        Self { plan, quota, done: HashMap::new(), shown }
     }
 
-    fn schedule(&mut self, value: u64) -> &Schedule {
-        let plan = self.plan;
-        self.schedules.entry(value).or_insert_with(|| Schedule::new(plan, Limit::Fixed(value)))
-    }
-
-    /// The value's work against `quota` (none: an endless bucket, cuts only).
-    fn against(&mut self, value: u64, quota: Option<Quota>) -> Outcome {
+    /// A value's outcome under the planning reading, and the other one if asked.
+    fn measure(plan: &Plan, quota: Option<Quota>, value: u64, other: bool) -> (Outcome, Option<Outcome>) {
+        let schedule = Schedule::new(plan, Limit::Fixed(value));
         let endless = Quota {
             tpm: f64::INFINITY,
             burndown: 1.0,
             reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
         };
-        replay::at_pace(self.schedule(value), &quota.unwrap_or(endless))
+        let planned = replay::at_pace(&schedule, &quota.unwrap_or(endless));
+        let other = quota.filter(|_| other).map(|q| {
+            let reading = Reading { cache_reads_reserved: !q.reading.cache_reads_reserved, ..q.reading };
+            replay::at_pace(&schedule, &Quota { reading, ..q })
+        });
+        (planned, other)
     }
 
-    fn other_reading(&mut self, value: u64) -> Option<Outcome> {
-        let q = self.quota?;
-        let reading = Reading { cache_reads_reserved: !q.reading.cache_reads_reserved, ..q.reading };
-        Some(self.against(value, Some(Quota { reading, ..q })))
+    /// Whether a value was measured as the table needs it.
+    fn measured(&self, value: u64, other: bool) -> bool {
+        self.done.get(&value).is_some_and(|d| !other || self.quota.is_none() || d.1.is_some())
+    }
+
+    /// Measures the values not measured yet, on two threads; `other`: under both readings.
+    fn measure_all(&mut self, values: &[u64], other: bool) {
+        let todo: Vec<(u64, bool)> = values
+            .iter()
+            .copied()
+            .filter(|&v| !self.measured(v, other))
+            .map(|v| (v, other || self.shown.contains(&v)))
+            .collect();
+        let (plan, quota) = (self.plan, self.quota);
+        let (a, b) = todo.split_at(todo.len() / 2);
+        let (left, right) = std::thread::scope(|s| {
+            let left = s.spawn(|| a.iter().map(|&(v, o)| (v, Self::measure(plan, quota, v, o))).collect::<Vec<_>>());
+            let right: Vec<_> = b.iter().map(|&(v, o)| (v, Self::measure(plan, quota, v, o))).collect();
+            (left.join().expect("a replay thread"), right)
+        });
+        self.done.extend(left.into_iter().chain(right));
+    }
+
+    fn get(&mut self, value: u64) -> (Outcome, Option<Outcome>) {
+        if !self.done.contains_key(&value) {
+            self.measure_all(&[value], false);
+        }
+        self.done[&value]
     }
 }
 
 impl Evaluate for Replays<'_> {
     fn replay(&mut self, value: u64) -> Outcome {
-        let quota = self.quota;
-        self.against(value, quota)
+        self.get(value).0
     }
 
     fn cuts(&self, value: u64) -> u64 {
         self.plan.cuts_at(value)
+    }
+
+    fn prefetch(&mut self, values: &[u64]) {
+        self.measure_all(values, false);
     }
 }
 
@@ -544,14 +592,18 @@ fn rows(eval: &mut Replays<'_>, setup: &Setup, choice: &Choice) -> Vec<Row> {
     values.extend(choice.safe_up_to);
     values.sort_unstable();
     values.dedup();
+    eval.measure_all(&values, true);
     values
         .into_iter()
-        .map(|value| Row {
-            value,
-            outcome: eval.replay(value),
-            other_reading: eval.other_reading(value),
-            current: value == setup.current,
-            recommended: choice.value == Some(value),
+        .map(|value| {
+            let (outcome, other_reading) = eval.get(value);
+            Row {
+                value,
+                outcome,
+                other_reading,
+                current: value == setup.current,
+                recommended: choice.value == Some(value),
+            }
         })
         .collect()
 }

@@ -13,7 +13,8 @@
 //! line. Where a record is missing the times are estimated, never placed before the previous
 //! request's end.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 
 use super::retries;
 use crate::scan::classify::ErrorKind;
@@ -38,13 +39,13 @@ pub enum Ended {
     CutError,
 }
 
-/// One request of a chain.
+/// One request of a chain (its strings borrowed from the scan).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Request {
+pub struct Request<'a> {
     /// The model id as recorded; `None` for a request that never got a response (taken from
     /// the stream's neighbours where there are some).
-    pub model: Option<Name>,
-    pub session: Option<Name>,
+    pub model: Option<&'a str>,
+    pub session: Option<&'a str>,
     /// Sent: its first attempt.
     pub start: EpochMs,
     /// Its last attempt, the one that got through (`start` when none was refused; `end` for
@@ -74,7 +75,7 @@ pub struct Request {
     pub throttled: u32,
 }
 
-impl Request {
+impl Request<'_> {
     /// How long its last attempt took to answer.
     pub fn duration(&self) -> i64 {
         (self.end - self.admitted).max(0)
@@ -83,10 +84,10 @@ impl Request {
 
 /// The requests of one stream, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Chain {
+pub struct Chain<'a> {
     /// The session id, or `agent:<id>` for a subagent.
-    pub stream: Name,
-    pub requests: Vec<Request>,
+    pub stream: &'a str,
+    pub requests: Vec<Request<'a>>,
 }
 
 /// What a stream's records say, in time order.
@@ -117,10 +118,23 @@ impl Item<'_> {
 
 /// Builds the chains of every stream from the responses and events in scope (all models).
 /// Records without a time cannot be placed and are left out.
-pub fn build(responses: &[&Response], events: &[&Event]) -> Vec<Chain> {
-    let mut streams: HashMap<&str, Vec<Item<'_>>> = HashMap::new();
+pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<'a>> {
+    let mut streams: HashMap<&'a str, Vec<Item<'a>>> = HashMap::new();
+    // A file's responses come together and share one stream string: one lookup per run.
+    let mut run: Option<(&'a Name, Vec<Item<'a>>)> = None;
     for r in responses.iter().filter(|r| r.origin.time.is_some()) {
-        streams.entry(&r.origin.stream).or_default().push(Item::Response(r));
+        match &mut run {
+            Some((s, items)) if std::sync::Arc::ptr_eq(s, &r.origin.stream) => items.push(Item::Response(r)),
+            _ => {
+                if let Some((s, items)) = run.take() {
+                    streams.entry(s).or_default().extend(items);
+                }
+                run = Some((&r.origin.stream, vec![Item::Response(r)]));
+            }
+        }
+    }
+    if let Some((s, items)) = run {
+        streams.entry(s).or_default().extend(items);
     }
     for e in events.iter().filter(|e| e.origin.time.is_some()) {
         let item = match e.kind {
@@ -131,25 +145,30 @@ pub fn build(responses: &[&Response], events: &[&Event]) -> Vec<Chain> {
         };
         streams.entry(&e.origin.stream).or_default().push(item);
     }
-    let mut chains: Vec<Chain> = streams
-        .into_iter()
-        .map(|(stream, mut items)| {
-            items.sort_by_key(|i| (i.time(), i.order()));
-            Chain { stream: Name::from(stream), requests: requests_of(&items) }
-        })
-        .filter(|c| !c.requests.is_empty())
-        .collect();
-    for c in &mut chains {
-        fill_models(&mut c.requests);
-    }
+    // Each stream on its own, half of them on another thread.
+    let streams: Vec<(&'a str, Vec<Item<'a>>)> = streams.into_iter().collect();
+    let chain_of = |(stream, mut items): (&'a str, Vec<Item<'a>>)| {
+        items.sort_unstable_by_key(|i| (i.time().unwrap_or_default(), i.order()));
+        let mut requests = requests_of(&items);
+        fill_models(&mut requests);
+        (!requests.is_empty()).then_some(Chain { stream, requests })
+    };
+    let mut chains: Vec<Chain> = std::thread::scope(|s| {
+        let mut streams = streams;
+        let half = streams.split_off(streams.len() / 2);
+        let other = s.spawn(move || half.into_iter().filter_map(chain_of).collect::<Vec<_>>());
+        let mut mine: Vec<Chain> = streams.into_iter().filter_map(chain_of).collect();
+        mine.extend(other.join().expect("a chain thread"));
+        mine
+    });
     // A fixed order (by first request, then name), whatever the hash map's.
-    chains.sort_by(|a, b| (a.requests[0].start, &a.stream).cmp(&(b.requests[0].start, &b.stream)));
+    chains.sort_by(|a, b| (a.requests[0].start, a.stream).cmp(&(b.requests[0].start, b.stream)));
     chains
 }
 
 /// Walks one stream's records in time order.
-fn requests_of(items: &[Item<'_>]) -> Vec<Request> {
-    let mut out: Vec<Request> = Vec::new();
+fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
+    let mut out: Vec<Request<'a>> = Vec::new();
     // Retry lines since the last request: they delayed the next one.
     let mut retries: Vec<&Event> = Vec::new();
     let mut continues = false;
@@ -226,14 +245,14 @@ fn attempts(start: EpochMs, retries: &[&Event], limit: EpochMs) -> (EpochMs, Epo
     (start, last.min(limit).max(start), throttled)
 }
 
-fn response(r: &Response, retries: &[&Event], prev_end: Option<EpochMs>, continues: bool) -> Request {
+fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, continues: bool) -> Request<'a> {
     let first = r.origin.time.unwrap_or_default();
     let end = r.end.unwrap_or(first).max(first);
     let start = sent_at(r.origin.requested, first, prev_end);
     let (start, admitted, throttled) = attempts(start, retries, first);
     Request {
-        model: Some(r.model.clone()),
-        session: r.origin.session.clone(),
+        model: Some(&r.model),
+        session: r.origin.session.as_deref(),
         start,
         admitted,
         end,
@@ -251,14 +270,20 @@ fn response(r: &Response, retries: &[&Event], prev_end: Option<EpochMs>, continu
 }
 
 /// A request that got no response: failed after its retries, or cut and not kept.
-fn failed(e: &Event, retries: &[&Event], prev_end: Option<EpochMs>, ended: Ended, limit: Option<u64>) -> Request {
+fn failed<'a>(
+    e: &'a Event,
+    retries: &[&Event],
+    prev_end: Option<EpochMs>,
+    ended: Ended,
+    limit: Option<u64>,
+) -> Request<'a> {
     let at = e.origin.time.unwrap_or_default();
     let start = sent_at(e.origin.requested, at, prev_end);
     let (start, last, throttled) = attempts(start, retries, at);
     let refused = u32::from(ended == Ended::Throttled);
     Request {
         model: None,
-        session: e.origin.session.clone(),
+        session: e.origin.session.as_deref(),
         start,
         admitted: if ended == Ended::Throttled { at } else { last },
         end: at.max(start),
@@ -277,19 +302,19 @@ fn failed(e: &Event, retries: &[&Event], prev_end: Option<EpochMs>, ended: Ended
 
 /// A request without a response takes the model of the stream's previous response, else of
 /// its next one.
-fn fill_models(requests: &mut [Request]) {
-    let mut last: Option<Name> = None;
+fn fill_models(requests: &mut [Request<'_>]) {
+    let mut last = None;
     for r in requests.iter_mut() {
-        match &r.model {
-            Some(m) => last = Some(m.clone()),
-            None => r.model = last.clone(),
+        match r.model {
+            Some(m) => last = Some(m),
+            None => r.model = last,
         }
     }
-    let mut next: Option<Name> = None;
+    let mut next = None;
     for r in requests.iter_mut().rev() {
-        match &r.model {
-            Some(m) => next = Some(m.clone()),
-            None => r.model = next.clone(),
+        match r.model {
+            Some(m) => next = Some(m),
+            None => r.model = next,
         }
     }
 }
@@ -355,7 +380,7 @@ mod tests {
         let es: Vec<&Event> = events.iter().collect();
         let chains = build(&rs, &es);
         assert_eq!(chains.len(), 2);
-        let c = chains.iter().find(|c| &*c.stream == "s").unwrap();
+        let c = chains.iter().find(|c| c.stream == "s").unwrap();
         let r = &c.requests;
         assert_eq!(r.len(), 4);
         assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (0, 0, 5_000, 0));
@@ -367,8 +392,8 @@ mod tests {
             (Ended::Throttled, 2, 60_000, 100_000)
         );
         // The failed request takes the stream's model.
-        assert_eq!(r[3].model.as_deref(), Some("claude-sonnet-4-20250514"));
-        let other = chains.iter().find(|c| &*c.stream == "agent:x").unwrap();
+        assert_eq!(r[3].model, Some("claude-sonnet-4-20250514"));
+        let other = chains.iter().find(|c| c.stream == "agent:x").unwrap();
         assert_eq!(other.requests[0].model, None);
     }
 

@@ -91,6 +91,8 @@ pub struct Choice {
 pub trait Evaluate {
     fn replay(&mut self, value: u64) -> Outcome;
     fn cuts(&self, value: u64) -> u64;
+    /// Replays that will be asked for next, which may be run together.
+    fn prefetch(&mut self, _values: &[u64]) {}
 }
 
 /// Whether a replay is safe.
@@ -130,17 +132,27 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     let safe_up_to = if !setup.quota_counts {
         Some(top)
     } else {
-        let mut safe = |m: u64| is_safe(&eval.replay(m));
-        if !safe(values[0]) {
+        eval.prefetch(&[values[0], top, setup.current.clamp(values[0], top)]);
+        let safe = |eval: &mut dyn Evaluate, m: u64| is_safe(&eval.replay(m));
+        if !safe(eval, values[0]) {
             None
-        } else if safe(top) {
+        } else if safe(eval, top) {
             Some(top)
         } else {
-            // values[lo] safe, values[hi] not.
+            // values[lo] safe, values[hi] not: two probes a round, run together.
             let (mut lo, mut hi) = (0, values.len() - 1);
             while hi - lo > 1 {
-                let mid = (lo + hi) / 2;
-                if safe(values[mid]) { lo = mid } else { hi = mid }
+                let (a, b) = (lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3);
+                let (a, b) = (a.max(lo + 1), b.max(a.max(lo + 1)).min(hi - 1));
+                eval.prefetch(&[values[a], values[b]]);
+                if !safe(eval, values[a]) {
+                    hi = a;
+                } else if !safe(eval, values[b]) {
+                    lo = a;
+                    hi = b;
+                } else {
+                    lo = b;
+                }
             }
             Some(values[lo])
         }

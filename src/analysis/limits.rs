@@ -12,12 +12,12 @@
 //! last part completed, and only known to be larger when Claude Code gave up (the "exceeded"
 //! error) or the history ends before it completed.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 
-use super::chains::{Chain, Ended};
+use super::chains::{Chain, Ended, Request};
 use super::demand::Observation;
 use crate::scan::data::Capped;
-use crate::scan::key::Name;
 use crate::time::EpochMs;
 
 /// One thing a user asked for: a response (with its continuations) or a request that was
@@ -68,13 +68,13 @@ pub trait Fallback {
 type Evidence = Vec<(EpochMs, u64)>;
 
 /// The limit in effect for each request of each chain (same shape as the chains).
-pub fn in_effect(chains: &[Chain], capped: &[Capped], fallback: &dyn Fallback) -> Vec<Vec<u64>> {
+pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallback) -> Vec<Vec<u64>> {
     // Records per session and model, and Capped lines per session.
     let mut seen: HashMap<(Option<&str>, Option<&str>), Evidence> = HashMap::new();
     for c in chains {
         for r in &c.requests {
             if let Some(l) = r.cut_limit {
-                seen.entry((r.session.as_deref(), r.model.as_deref())).or_default().push((r.start, l));
+                seen.entry((r.session, r.model)).or_default().push((r.start, l));
             }
         }
     }
@@ -86,42 +86,63 @@ pub fn in_effect(chains: &[Chain], capped: &[Capped], fallback: &dyn Fallback) -
         v.sort_unstable();
     }
     // The longest measured response of each session and model: its limit was at least that.
+    // A chain's requests mostly share their session and model strings: one lookup per run.
+    let same = |a: &Request, b: &Request| same_str(a.session, b.session) && same_str(a.model, b.model);
     let mut longest: HashMap<(Option<&str>, Option<&str>), u64> = HashMap::new();
-    for r in chains.iter().flat_map(|c| &c.requests).filter(|r| !r.estimated) {
-        let l = longest.entry((r.session.as_deref(), r.model.as_deref())).or_default();
-        *l = (*l).max(r.output);
+    for c in chains {
+        for run in c.requests.chunk_by(same) {
+            let most = run.iter().filter(|r| !r.estimated).map(|r| r.output).max().unwrap_or(0);
+            let l = longest.entry((run[0].session, run[0].model)).or_default();
+            *l = (*l).max(most);
+        }
     }
-    chains
-        .iter()
-        .map(|c| {
-            c.requests
-                .iter()
-                .map(|r| {
-                    let model = r.model.as_deref();
-                    if let Some(l) = r.cut_limit {
-                        return l;
-                    }
-                    let from_records = seen.get(&(r.session.as_deref(), model)).and_then(|e| nearest(e, r.start));
-                    let from_clamp = clamps.get(&r.session.as_deref()).and_then(|e| nearest(e, r.start));
-                    match (from_records, from_clamp) {
-                        (Some(l), _) => l,
-                        (None, Some(l)) => l.min(fallback.cap(model)),
-                        (None, None) => {
-                            let now = fallback.now(model);
-                            let at_least = longest.get(&(r.session.as_deref(), model)).copied().unwrap_or(0);
-                            if now >= at_least {
-                                now
-                            } else if fallback.default(model) >= at_least {
-                                fallback.default(model)
-                            } else {
-                                fallback.cap(model)
-                            }
-                        }
-                    }
-                })
-                .collect()
-        })
-        .collect()
+    // The fallback's figures (now, default, cap) per model id, worked out once.
+    let mut figures: HashMap<Option<&str>, (u64, u64, u64)> = HashMap::new();
+    for c in chains {
+        for run in c.requests.chunk_by(same) {
+            let m = run[0].model;
+            figures.entry(m).or_insert_with(|| (fallback.now(m), fallback.default(m), fallback.cap(m)));
+        }
+    }
+    let mut out: Vec<Vec<u64>> = Vec::with_capacity(chains.len());
+    for c in chains {
+        let mut limits = Vec::with_capacity(c.requests.len());
+        for run in c.requests.chunk_by(same) {
+            let key = (run[0].session, run[0].model);
+            let records = seen.get(&key);
+            let clamp = clamps.get(&key.0);
+            let (now, default, cap) = figures[&key.1];
+            let at_least = longest.get(&key).copied().unwrap_or(0);
+            // With nothing recorded, a session that wrote more than the setting ran before it.
+            let otherwise = if now >= at_least {
+                now
+            } else if default >= at_least {
+                default
+            } else {
+                cap
+            };
+            limits.extend(run.iter().map(|r| match r.cut_limit {
+                Some(l) => l,
+                None => match (records.and_then(|e| nearest(e, r.start)), clamp.and_then(|e| nearest(e, r.start))) {
+                    (Some(l), _) => l,
+                    (None, Some(l)) => l.min(cap),
+                    (None, None) => otherwise,
+                },
+            }));
+        }
+        out.push(limits);
+    }
+    out
+}
+
+/// Whether two optional strings are the same string (by address; equal text at two
+/// addresses is a different run, which only costs a lookup).
+fn same_str(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => std::ptr::eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 /// The evidence in effect at `t`: the latest at or before it, else the earliest after it.
@@ -133,7 +154,7 @@ fn nearest(evidence: &Evidence, t: EpochMs) -> Option<u64> {
 }
 
 /// The units of every chain, in chain order.
-pub fn units(chains: &[Chain], limits: &[Vec<u64>]) -> Vec<Unit> {
+pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
     let mut out = Vec::new();
     for (ci, c) in chains.iter().enumerate() {
         let mut i = 0;
@@ -172,8 +193,8 @@ pub fn units(chains: &[Chain], limits: &[Vec<u64>]) -> Vec<Unit> {
 }
 
 /// The model a unit belongs to (its first request's).
-pub fn model_of<'a>(chains: &'a [Chain], u: &Unit) -> Option<&'a Name> {
-    chains[u.chain].requests[u.first].model.as_ref()
+pub fn model_of<'a>(chains: &[Chain<'a>], u: &Unit) -> Option<&'a str> {
+    chains[u.chain].requests[u.first].model
 }
 
 #[cfg(test)]
@@ -194,10 +215,17 @@ mod tests {
         }
     }
 
-    fn req(start: i64, session: &str, output: u64, cut: bool, cut_limit: Option<u64>, continues: bool) -> Request {
+    fn req(
+        start: i64,
+        session: &'static str,
+        output: u64,
+        cut: bool,
+        cut_limit: Option<u64>,
+        continues: bool,
+    ) -> Request<'static> {
         Request {
-            model: Some(Name::from("m")),
-            session: Some(Name::from(session)),
+            model: Some("m"),
+            session: Some(session),
             start,
             admitted: start,
             end: start + 10,
@@ -220,15 +248,15 @@ mod tests {
     fn limits_from_records_then_clamps_then_now() {
         let chains = vec![
             Chain {
-                stream: "A".into(),
+                stream: "A",
                 requests: vec![
                     req(0, "A", 300, false, None, false),
                     req(100, "A", 1_000, true, Some(1_000), false),
                     req(200, "A", 700, false, None, true),
                 ],
             },
-            Chain { stream: "B".into(), requests: vec![req(50, "B", 5_000, false, None, false)] },
-            Chain { stream: "C".into(), requests: vec![req(60, "C", 5_000, false, None, false)] },
+            Chain { stream: "B", requests: vec![req(50, "B", 5_000, false, None, false)] },
+            Chain { stream: "C", requests: vec![req(60, "C", 5_000, false, None, false)] },
         ];
         let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
         let limits = in_effect(&chains, &capped, &Now);
@@ -260,10 +288,10 @@ mod tests {
         }
         let chains = vec![
             Chain {
-                stream: "A".into(),
+                stream: "A",
                 requests: vec![req(0, "A", 300, false, None, false), req(9, "A", 5_000, false, None, false)],
             },
-            Chain { stream: "B".into(), requests: vec![req(50, "B", 1_500, false, None, false)] },
+            Chain { stream: "B", requests: vec![req(50, "B", 1_500, false, None, false)] },
         ];
         assert_eq!(in_effect(&chains, &[], &Low), vec![vec![32_000, 32_000], vec![2_000]]);
     }
@@ -274,7 +302,7 @@ mod tests {
         gave_up.gave_up = true;
         let mut failed = req(50, "A", 0, false, None, false);
         failed.ended = Ended::Throttled;
-        let chains = vec![Chain { stream: "A".into(), requests: vec![gave_up, failed] }];
+        let chains = vec![Chain { stream: "A", requests: vec![gave_up, failed] }];
         let limits = in_effect(&chains, &[], &Now);
         let units = units(&chains, &limits);
         assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));

@@ -6,7 +6,9 @@
 //! request in the minute it was sent. Medians are over the minutes with any tokens (or
 //! requests): the steady rate while working, not over idle nights.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde::Serialize;
 
@@ -32,64 +34,72 @@ pub struct ModelLoad {
 
 /// Per model name (as `name_of` names a model id), busiest first.
 pub fn per_model(
-    chains: &[Chain],
+    chains: &[Chain<'_>],
     name_of: &dyn Fn(&str) -> String,
     burndown_of: &dyn Fn(&str) -> f64,
 ) -> Vec<ModelLoad> {
     #[derive(Default)]
     struct Acc {
-        tokens: HashMap<i64, f64>,
-        requests: HashMap<i64, u64>,
+        /// (minute it ended, charge) of each answered request, and the minute each was sent.
+        tokens: Vec<(i64, f64)>,
+        sent: Vec<i64>,
         input: u128,
         output: u128,
-        n: u64,
         burndown: f64,
     }
     let minute = |t: EpochMs| t.div_euclid(60_000);
     let mut by: BTreeMap<String, Acc> = BTreeMap::new();
-    // Names are worked out once per model id.
+    // Names are worked out once per model id; a chain's requests mostly share one id string.
     let mut names: HashMap<&str, String> = HashMap::new();
     // A request that no response named (failed before one did) is the only model's, if
     // there is only one.
-    let ids: std::collections::HashSet<&str> =
-        chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model.as_deref()).collect();
-    let only = if ids.iter().map(|id| name_of(id)).collect::<std::collections::HashSet<_>>().len() == 1 {
+    let ids: foldhash::HashSet<&str> = chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model).collect();
+    let only = if ids.iter().map(|id| name_of(id)).collect::<foldhash::HashSet<_>>().len() == 1 {
         ids.iter().next().copied()
     } else {
         None
     };
-    for r in chains.iter().flat_map(|c| &c.requests) {
-        let Some(model) = r.model.as_deref().or(only) else { continue };
-        let name = names.entry(model).or_insert_with(|| name_of(model));
-        if !by.contains_key(name.as_str()) {
-            by.insert(name.clone(), Acc { burndown: burndown_of(model), ..Acc::default() });
-        }
-        let acc = by.get_mut(name.as_str()).expect("inserted above");
-        *acc.requests.entry(minute(r.start)).or_default() += 1;
-        acc.n += 1;
-        if r.ended == Ended::Response {
-            let charge = r.input as f64 + acc.burndown * r.output as f64;
-            *acc.tokens.entry(minute(r.end)).or_default() += charge;
-            acc.input += u128::from(r.input);
-            acc.output += u128::from(r.output);
+    for c in chains {
+        for run in c.requests.chunk_by(|a, b| a.model.zip(b.model).is_some_and(|(x, y)| std::ptr::eq(x, y))) {
+            let Some(model) = run[0].model.or(only) else { continue };
+            let name = names.entry(model).or_insert_with(|| name_of(model));
+            if !by.contains_key(name.as_str()) {
+                by.insert(name.clone(), Acc { burndown: burndown_of(model), ..Acc::default() });
+            }
+            let acc = by.get_mut(name.as_str()).expect("inserted above");
+            for r in run {
+                acc.sent.push(minute(r.start));
+                if r.ended == Ended::Response {
+                    acc.tokens.push((minute(r.end), r.input as f64 + acc.burndown * r.output as f64));
+                    acc.input += u128::from(r.input);
+                    acc.output += u128::from(r.output);
+                }
+            }
         }
     }
     let mut out: Vec<ModelLoad> = by
         .into_iter()
-        .map(|(model, a)| {
-            let mut tpm: Vec<u64> = a.tokens.values().map(|t| t.round() as u64).collect();
-            let mut rpm: Vec<u64> = a.requests.values().copied().collect();
-            let answered = a.n.max(1) as f64;
+        .map(|(model, mut a)| {
+            a.tokens.sort_unstable_by_key(|t| t.0);
+            a.sent.sort_unstable();
+            let mut tpm: Vec<u64> = a
+                .tokens
+                .chunk_by(|x, y| x.0 == y.0)
+                .map(|m| m.iter().map(|t| t.1).sum::<f64>().round() as u64)
+                .collect();
+            let mut rpm: Vec<u64> = a.sent.chunk_by(|x, y| x == y).map(|m| m.len() as u64).collect();
+            let requests = a.sent.len() as u64;
+            let n = requests.max(1) as f64;
             ModelLoad {
                 model,
                 tpm_p50: median(&mut tpm),
                 tpm_peak: tpm.iter().copied().max().unwrap_or(0),
                 rpm_p50: median(&mut rpm),
                 rpm_peak: rpm.iter().copied().max().unwrap_or(0),
-                input_mean: a.input as f64 / answered,
-                output_mean: a.output as f64 / answered,
+                input_mean: a.input as f64 / n,
+                output_mean: a.output as f64 / n,
                 burndown: a.burndown,
-                requests: a.n,
+                requests,
             }
         })
         .collect();
@@ -106,11 +116,10 @@ fn median(v: &mut [u64]) -> u64 {
 mod tests {
     use super::*;
     use crate::analysis::chains::Request;
-    use crate::scan::key::Name;
 
-    fn req(start: i64, end: i64, input: u64, output: u64) -> Request {
+    fn req(start: i64, end: i64, input: u64, output: u64) -> Request<'static> {
         Request {
-            model: Some(Name::from("m")),
+            model: Some("m"),
             session: None,
             start,
             admitted: start,
@@ -136,7 +145,7 @@ mod tests {
     fn load_by_hand() {
         let m = 60_000;
         let chains = vec![Chain {
-            stream: "s".into(),
+            stream: "s",
             requests: vec![
                 req(0, 30_000, 1_000, 200),
                 req(10_000, m + 5_000, 3_000, 1_000),

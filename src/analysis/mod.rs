@@ -61,7 +61,6 @@ pub fn analyze<'a>(
         cfg,
         settings,
     };
-    let advice = advice::advise(&inputs);
     // Each model's load at its provider's burndown: Bedrock's where its ids or the settings
     // say Bedrock.
     let bedrock_settings =
@@ -73,7 +72,11 @@ pub fn analyze<'a>(
         }
         None => 1.0,
     };
-    let mut load = load::per_model(&chains, &models::display_name, &burndown_of);
+    // The load per model is worked out beside the advice.
+    let (advice, mut load) = std::thread::scope(|s| {
+        let load = s.spawn(|| load::per_model(&chains, &models::display_name, &burndown_of));
+        (advice::advise(&inputs), load.join().expect("the load thread"))
+    });
     if filters.model.is_some() {
         load.retain(|l| selection.by_model.contains_key(&l.model));
     }

@@ -131,10 +131,9 @@ impl Outcome {
 }
 
 impl Plan {
-    /// The plan of the units `mine` keeps (one model's), with demands drawn from `demand` for
-    /// the units whose demand the history does not show exactly.
-    pub fn new(chains: &[Chain], units: &[Unit], demand: &Estimate, mine: impl Fn(&Unit) -> bool) -> Self {
-        let kept: Vec<&Unit> = units.iter().filter(|u| mine(u)).collect();
+    /// The plan of `kept` (one model's units, in chain order), with demands drawn from
+    /// `demand` for the units whose demand the history does not show exactly.
+    pub fn new(chains: &[Chain], kept: &[&Unit], demand: &Estimate) -> Self {
         // What a unit without a response gets: the model's medians.
         let mut inputs: Vec<u64> = Vec::new();
         let mut reads: Vec<u64> = Vec::new();
@@ -169,7 +168,7 @@ impl Plan {
             draws += 1;
             demand.draw_above(above, spread(draws - 1))
         };
-        for u in kept {
+        for &u in kept {
             let c = &chains[u.chain];
             let (start, end) = (c.requests[u.first].start, c.requests[u.last].end);
             let gap = match history.last() {
@@ -227,8 +226,8 @@ impl Plan {
     /// delays a subagent with its parent, as it does in Claude Code.
     fn anchor_subagents(&mut self, chains: &[Chain], history: &[(usize, EpochMs, EpochMs)]) {
         let stream_of = |pc: &PlanChain| &chains[history[pc.first].0].stream;
-        let session_of = |pc: &PlanChain| chains[history[pc.first].0].requests[0].session.clone();
-        let mut by_stream: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let session_of = |pc: &PlanChain| chains[history[pc.first].0].requests[0].session;
+        let mut by_stream: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
         for (i, pc) in self.chains.iter().enumerate() {
             by_stream.insert(stream_of(pc), i);
         }
@@ -238,7 +237,7 @@ impl Plan {
             if !stream_of(pc).starts_with("agent:") {
                 continue;
             }
-            let Some(parent) = session_of(pc).and_then(|s| by_stream.get(&*s).copied()) else { continue };
+            let Some(parent) = session_of(pc).and_then(|s| by_stream.get(s).copied()) else { continue };
             let p = &self.chains[parent];
             let start = history[pc.first].1;
             // The parent's last job that ended at or before this chain's start.
@@ -250,6 +249,10 @@ impl Plan {
             links.push((job, ci, start - history[job].2));
         }
         links.sort_unstable();
+        let mut chain_of_job = vec![0usize; self.jobs.len()];
+        for (ci, c) in self.chains.iter().enumerate() {
+            chain_of_job[c.first..c.end].fill(ci);
+        }
         for group in links.chunk_by(|a, b| a.0 == b.0) {
             let job = group[0].0;
             let from = self.children.len() as u32;
@@ -262,11 +265,8 @@ impl Plan {
             }
             self.jobs[job].children = (from, self.children.len() as u32);
             // The parent's next job waited for them if it was sent after the last one ended.
-            let parent_chain = self.chains.iter().position(|c| (c.first..c.end).contains(&job));
-            if let Some(pc) = parent_chain
-                && job + 1 < self.chains[pc].end
-                && history[job + 1].1 >= last_end
-            {
+            let pc = chain_of_job[job];
+            if job + 1 < self.chains[pc].end && history[job + 1].1 >= last_end {
                 self.jobs[job].join = Some(history[job + 1].1 - last_end);
             }
         }
@@ -558,6 +558,8 @@ struct Scheduled {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     requests: Vec<Scheduled>,
+    /// The requests by end time.
+    by_end: Vec<u32>,
     /// Responses, cuts and the peak in flight, which do not depend on the quota.
     base: Outcome,
 }
@@ -572,7 +574,9 @@ impl Schedule {
         };
         let mut requests = Vec::with_capacity(plan.jobs.len());
         let base = run_recording(plan, &endless, limit, Some(&mut requests));
-        Self { requests, base }
+        let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();
+        by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
+        Self { requests, by_end, base }
     }
 }
 
@@ -597,32 +601,45 @@ pub fn at_pace(schedule: &Schedule, quota: &Quota) -> Outcome {
     let reqs = &schedule.requests;
     // The level through time, every reservation taken when asked for: starts in order, ends
     // sorted; at equal times ends first.
-    let mut ends: Vec<(EpochMs, u32)> = reqs.iter().enumerate().map(|(i, r)| (r.end, i as u32)).collect();
-    ends.sort_unstable();
+    let ends = &schedule.by_end;
     let mut level = q;
     let mut at = reqs.first().map_or(0, |r| r.start);
     let mut before = vec![0.0f64; reqs.len()];
+    // Where each request's start is among the marks, to look ahead from there.
+    let mut mark_of = vec![0u32; reqs.len()];
     let mut marks: Vec<(EpochMs, f64)> = Vec::with_capacity(reqs.len() * 2);
     let (mut si, mut ei) = (0, 0);
     while si < reqs.len() || ei < ends.len() {
-        let end_first = ei < ends.len() && (si >= reqs.len() || ends[ei].0 <= reqs[si].start);
-        let t = if end_first { ends[ei].0 } else { reqs[si].start };
+        let end_first = ei < ends.len() && (si >= reqs.len() || reqs[ends[ei] as usize].end <= reqs[si].start);
+        let t = if end_first { reqs[ends[ei] as usize].end } else { reqs[si].start };
         level = (level + (t - at).max(0) as f64 * per_ms).min(q);
         at = at.max(t);
         if end_first {
-            let r = &reqs[ends[ei].1 as usize];
+            let r = &reqs[ends[ei] as usize];
             level = (level + reserve(r) - charge(r)).min(q);
             ei += 1;
         } else {
             before[si] = level;
             level -= reserve(&reqs[si]);
+            mark_of[si] = marks.len() as u32;
             si += 1;
         }
         marks.push((t, level));
     }
-    let level_at = |t: EpochMs| match marks.partition_point(|m| m.0 <= t) {
-        0 => q,
-        k => (marks[k - 1].1 + (t - marks[k - 1].0) as f64 * per_ms).min(q),
+    // The level at `t`, at or after the mark `from`: the last mark at or before `t`, found by
+    // galloping ahead (retries come within minutes of their request).
+    let level_at = |from: usize, t: EpochMs| {
+        let mut step = 1;
+        let mut hi = from;
+        while hi < marks.len() && marks[hi].0 <= t {
+            hi = from + step;
+            step *= 2;
+        }
+        let lo = from + step / 4;
+        let hi = hi.min(marks.len());
+        let k = lo.min(hi) + marks[lo.min(hi)..hi].partition_point(|m| m.0 <= t);
+        let m = marks[k - 1];
+        (m.1 + (t - m.0) as f64 * per_ms).min(q)
     };
     let mut out = schedule.base;
     out.attempts = 0;
@@ -641,7 +658,7 @@ pub fn at_pace(schedule: &Schedule, quota: &Quota) -> Outcome {
             let delay = retries::delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
             t += delay.round() as i64;
             let holds = if t < r.end { need } else { charge(r) };
-            if (level_at(t) + holds).min(q) >= need {
+            if (level_at(mark_of[i] as usize, t) + holds).min(q) >= need {
                 admitted = true;
                 break;
             }

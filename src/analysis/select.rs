@@ -1,7 +1,9 @@
 //! The first step after the scan: the responses and events that pass the filters, and the
 //! responses grouped by model.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use crate::config::Filters;
