@@ -122,6 +122,7 @@ pub struct InputsOut {
     pub input_set: u64,
     pub input_reserved: u64,
     pub headroom: f64,
+    pub headroom_origin: &'static str,
     /// The bucket the replays of the choice run against.
     pub planning_tpm: Option<f64>,
     pub model: String,
@@ -367,6 +368,7 @@ pub fn build(
     rec: &RecommendConfig,
     settings: &EffectiveSettings,
     analysis: Analysis<'_>,
+    write: Option<WriteOutcome>,
 ) -> Report {
     let Analysis { selection, advice, load, cuts } = analysis;
     let Selection { responses, by_model: by_name, events, .. } = selection;
@@ -449,7 +451,7 @@ pub fn build(
             responses: cuts.iter().map(|c| c.1).sum(),
             by_limit: cuts.into_iter().map(|(limit, responses)| CutLimit { limit, responses }).collect(),
         },
-        write: None,
+        write,
         advice,
         throttled_days,
     }
@@ -584,6 +586,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             input_set: a.input_set,
             input_reserved: a.input_reserved,
             headroom: rec.headroom,
+            headroom_origin: if rec.headroom_given { "flag" } else { "default" },
             planning_tpm: q.map(|q| q.planning_tpm),
             model: a.model.clone(),
             model_cap: a.cap,

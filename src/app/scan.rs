@@ -7,20 +7,14 @@ use anyhow::Context;
 use super::{stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use crate::exit_codes::ExitCode;
-use crate::report::Report;
-use crate::settings::write::WriteError;
+use crate::settings::write::{WriteError, WriteOutcome};
 use crate::{progress, render, report, scan, settings};
 
-/// Applies `--write` / `--dry-run` with the recommended value. The error, if any, is reported
-/// after the report.
-fn write_step(config: &ScanConfig, w: &WriteConfig, report: &mut Report) -> Result<(), WriteError> {
-    let Some(value) = report.recommendation.as_ref().and_then(|r| r.max_output_tokens) else {
-        return Err(WriteError::NoValue);
-    };
+/// Applies `--write` / `--dry-run` with the recommended value, if there is one.
+fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Result<WriteOutcome, WriteError> {
+    let value = value.ok_or(WriteError::NoValue)?;
     let dry_run = w.mode == WriteMode::DryRun;
-    report.write =
-        Some(settings::write::set_max_output(&w.target, value, dry_run, &stamp(), &config.settings, &mut |_| {})?);
-    Ok(())
+    settings::write::set_max_output(&w.target, value, dry_run, &stamp(), &config.settings, &mut |_| {})
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -55,23 +49,26 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         writeln!(err, "ccdoctor: warning: {w}")?;
     }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
-    let mut report =
-        report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings, analysis);
+    // The write comes before the report, which tells what it did (an error is told after).
+    let value = analysis.advice.as_ref().and_then(|a| a.choice.value);
+    let (write, failed) = match config.write.as_ref().map(|w| write_step(config, w, value)) {
+        Some(Ok(outcome)) => (Some(outcome), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let report =
+        report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings, analysis, write);
     // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
     // freed on another thread, which the process's exit may cut short.
     std::thread::spawn(move || drop(scanned));
-    let written = match &config.write {
-        Some(w) => write_step(config, w, &mut report),
-        None => Ok(()),
-    };
     match config.format {
         OutputFormat::Json => render::json::render(&report, out),
         OutputFormat::Markdown => render::markdown::render(&report, out),
         OutputFormat::Table => render::table::render(&report, config.color, out),
     }
     .context("writing the report")?;
-    match written {
-        Ok(()) => Ok(ExitCode::Success),
-        Err(e) => write_failed(&e, err),
+    match failed {
+        None => Ok(ExitCode::Success),
+        Some(e) => write_failed(&e, err),
     }
 }

@@ -16,6 +16,9 @@ fn cell(s: &str) -> String {
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "## ccdoctor scan\n")?;
     writeln!(out, "**{}**\n", cell(&prose::verdict(report)))?;
+    if let Some(a) = &report.advice {
+        writeln!(out, "{}: `{}`\n", cell(&a.model), prose::headline(a))?;
+    }
 
     writeln!(out, "### Errors\n")?;
     writeln!(out, "| Kind | Count | Meaning |\n|---|---:|---|")?;

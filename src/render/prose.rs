@@ -379,12 +379,21 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             Some(p) => format!("you plan for {}; your history had up to {}", thousands(p), thousands(q.parallel_seen)),
             None => format!("your history had up to {}", thousands(q.parallel_seen)),
         };
-        out.push(format!(
-            "Run at most {} at once ({had}), or raise the quota to {} TPM: then {} replays safely.",
-            count_of(n.parallel, "request", "requests"),
-            thousands(n.quota_tpm),
-            thousands(n.value),
-        ));
+        out.push(if n.parallel == 0 {
+            format!(
+                "Not even one request at a time fits the quota at {} ({had}): raise the quota to {} TPM for {} to replay safely.",
+                thousands(n.value),
+                thousands(n.quota_tpm),
+                thousands(n.value),
+            )
+        } else {
+            format!(
+                "Run at most {} at once ({had}), or raise the quota to {} TPM: then {} replays safely.",
+                count_of(n.parallel, "request", "requests"),
+                thousands(n.quota_tpm),
+                thousands(n.value),
+            )
+        });
     }
     if r.conflict
         && let Some(v) = r.max_output_tokens

@@ -52,6 +52,15 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     for line in wrap(&escape_control(&prose::verdict(report)), WIDTH as usize) {
         writeln!(out, "{}", if problems { st.paint("1;33", &line) } else { st.paint("1;32", &line) })?;
     }
+    // The value and its action come right after the verdict; the reasons follow below.
+    if let Some(a) = &report.advice {
+        writeln!(
+            out,
+            "{} {}",
+            st.heading(&format!("{}:", escape_control(&a.model))),
+            st.paint("1;36", &prose::headline(a))
+        )?;
+    }
     writeln!(out)?;
 
     writeln!(out, "{}", st.heading("Errors"))?;
