@@ -7,25 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::collections::HashMap;
 
 use crate::cli::{ColorChoice, Format, ProviderArg, ScanArgs};
+pub use crate::scan::root::{Root, RootKind};
 use crate::settings::{Provider, SHELL_KEYS, SettingsSources};
 use crate::time::{EpochMs, day_start, parse_date};
-
-/// What a scan root is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RootKind {
-    /// A config home (`~/.claude`): `projects/` and `debug/` below it.
-    Home,
-    /// A folder of transcripts (a home's `projects/`, or any folder of `.jsonl` files).
-    Projects,
-    /// One file.
-    File,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root {
-    pub path: PathBuf,
-    pub kind: RootKind,
-}
 
 /// Which events count.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

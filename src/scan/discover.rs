@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use walkdir::WalkDir;
 
-use crate::config::{Root, RootKind};
+use super::root::{Root, RootKind};
 use crate::warning::Warning;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,13 +14,14 @@ mod merge;
 mod pipeline;
 pub mod prefilter;
 pub mod reader;
+pub mod root;
 
 use std::time::SystemTime;
 
-use crate::config::Root;
 use crate::warning::Warning;
 use data::ScanData;
 use discover::FileKind;
+use root::Root;
 
 /// A finished scan and what could not be read along the way.
 #[derive(Debug)]
@@ -93,8 +94,8 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
 
 #[cfg(test)]
 mod tests {
+    use super::root::RootKind;
     use super::*;
-    use crate::config::RootKind;
 
     fn assistant(id: &str, session: &str, output: u64, padding: usize) -> String {
         format!(

@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use super::Progress;
 use super::discover::{Discovery, Input, discover};
 use super::file::{self, FileResult};
-use crate::config::Root;
+use super::root::Root;
 
 /// How to find and read.
 pub struct Pipeline<'a> {
@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn an_empty_walk_ends() {
         let home = tempfile::tempdir().unwrap();
-        let roots = [Root { path: home.path().to_path_buf(), kind: crate::config::RootKind::Home }];
+        let roots = [Root { path: home.path().to_path_buf(), kind: crate::scan::root::RootKind::Home }];
         for threads in [1, 4] {
             let mut calls = 0;
             let pipeline =
