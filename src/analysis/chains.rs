@@ -148,7 +148,11 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
     // Each stream on its own, half of them on another thread.
     let streams: Vec<(&'a str, Vec<Item<'a>>)> = streams.into_iter().collect();
     let chain_of = |(stream, mut items): (&'a str, Vec<Item<'a>>)| {
-        items.sort_unstable_by_key(|i| (i.time().unwrap_or_default(), i.order()));
+        // Sort keys worked out once per item, not once per comparison.
+        let mut keyed: Vec<(EpochMs, u8, Item<'a>)> =
+            items.drain(..).map(|i| (i.time().unwrap_or_default(), i.order(), i)).collect();
+        keyed.sort_unstable_by_key(|k| (k.0, k.1));
+        items.extend(keyed.into_iter().map(|k| k.2));
         let mut requests = requests_of(&items);
         fill_models(&mut requests);
         (!requests.is_empty()).then_some(Chain { stream, requests })

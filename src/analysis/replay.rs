@@ -287,6 +287,20 @@ impl Plan {
         self.jobs.iter().filter(|j| cut(j)).count() as u64
     }
 
+    /// The value from which no response is cut: the largest demand, when every demand is
+    /// known. The work is then the same at every value from it up (only what each request
+    /// reserves differs), so one schedule serves them all.
+    pub fn uncut_from(&self) -> Option<u64> {
+        let mut most = 0;
+        for j in &self.jobs {
+            match j.demand {
+                Draw::Known(d) => most = most.max(d),
+                Draw::Beyond => return None,
+            }
+        }
+        Some(most)
+    }
+
     /// Responses whose demand lies beyond what the history shows.
     pub fn beyond(&self) -> u64 {
         self.jobs.iter().filter(|j| j.demand == Draw::Beyond).count() as u64
@@ -555,7 +569,7 @@ struct Scheduled {
 /// The history's work at one max output, at its own pace: every request when it asks to be
 /// sent, as if nothing were throttled. It depends on the max output, not on the quota, so
 /// one schedule serves every quota.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schedule {
     requests: Vec<Scheduled>,
     /// The requests by end time.
@@ -565,8 +579,49 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Lays out the plan's work at `limit`.
+    /// Lays out the plan's work at `limit`. Nothing slows it down, so no chain waits for
+    /// another but a parent for its subagents: each chain is walked on its own, a subagent's
+    /// from the end of the job that started it.
     pub fn new(plan: &Plan, limit: Limit) -> Self {
+        let mut s = Self::default();
+        s.lay_out(plan, limit);
+        s
+    }
+
+    /// [`Schedule::new`] into this schedule, reusing its memory: the large vectors of a
+    /// replay are allocated once per thread, not once per value.
+    pub fn lay_out(&mut self, plan: &Plan, limit: Limit) {
+        let mut requests = std::mem::take(&mut self.requests);
+        requests.clear();
+        let mut w = Walk { plan, limit, requests, base: Outcome::default() };
+        for &root in &plan.roots {
+            let c = plan.chains[root as usize];
+            w.chain(c.first, c.end, c.start);
+        }
+        let Walk { mut requests, mut base, .. } = w;
+        requests.sort_unstable_by_key(|r| (r.start, r.job));
+        let mut by_end = std::mem::take(&mut self.by_end);
+        by_end.clear();
+        by_end.extend(0..requests.len() as u32);
+        by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
+        // The most in flight at once: ends before starts at the same instant.
+        let (mut e, mut now) = (0, 0u64);
+        for r in &requests {
+            while e < by_end.len() && requests[by_end[e] as usize].end <= r.start {
+                now -= 1;
+                e += 1;
+            }
+            now += 1;
+            base.peak_in_flight = base.peak_in_flight.max(now);
+        }
+        base.attempts = requests.len() as u64;
+        *self = Self { requests, by_end, base };
+    }
+
+    /// The same work laid out by the replay's engine with an endless bucket (the reference
+    /// the walk is tested against).
+    #[cfg(test)]
+    fn by_engine(plan: &Plan, limit: Limit) -> Self {
         let endless = Quota {
             tpm: f64::INFINITY,
             burndown: 1.0,
@@ -574,9 +629,79 @@ impl Schedule {
         };
         let mut requests = Vec::with_capacity(plan.jobs.len());
         let base = run_recording(plan, &endless, limit, Some(&mut requests));
+        requests.sort_unstable_by_key(|r| (r.start, r.job));
         let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();
         by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
         Self { requests, by_end, base }
+    }
+}
+
+/// Lays chains out one by one for [`Schedule::new`].
+struct Walk<'p> {
+    plan: &'p Plan,
+    limit: Limit,
+    requests: Vec<Scheduled>,
+    base: Outcome,
+}
+
+impl Walk<'_> {
+    /// Lays out the chain of jobs `first..end` from `start`; returns when its last job ended.
+    fn chain(&mut self, first: usize, end: usize, start: EpochMs) -> EpochMs {
+        let mut t = start;
+        for k in first..end {
+            let done = self.job(k, t);
+            let job = self.plan.jobs[k];
+            let (from, to) = job.children;
+            let mut last_child = EpochMs::MIN;
+            for &child in &self.plan.children[from as usize..to as usize] {
+                let c = self.plan.chains[child as usize];
+                let offset = c.anchor.map_or(0, |a| a.1);
+                last_child = last_child.max(self.chain(c.first, c.end, done + offset));
+            }
+            t = if k + 1 >= end {
+                done
+            } else if let (Some(join), true) = (job.join, to > from) {
+                last_child + join
+            } else {
+                done + self.plan.jobs[k + 1].gap
+            };
+        }
+        t
+    }
+
+    /// Lays out one job (and its continuations) sent at `t`; returns when it was done.
+    fn job(&mut self, k: usize, mut t: EpochMs) -> EpochMs {
+        let job = self.plan.jobs[k];
+        let max_output = match self.limit {
+            Limit::Fixed(m) => m,
+            Limit::AsRecorded => job.limit_then,
+        };
+        let (mut input, mut cache_read, mut remaining) = (job.input, job.cache_read, job.demand);
+        for part in 0..=retries::MAX_CONTINUATIONS {
+            let (written, cut) = match remaining {
+                Draw::Known(d) => (d.min(max_output), d > max_output),
+                Draw::Beyond => (max_output, max_output <= self.plan.known_up_to),
+            };
+            if part == 0 {
+                self.base.responses += 1;
+                self.base.cut += u64::from(cut);
+                self.base.beyond += u64::from(remaining == Draw::Beyond && !cut);
+            }
+            let first = if part == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
+            let end = t + ((first + written as f64 * job.ms_per_token).round() as i64).max(1);
+            self.requests.push(Scheduled { start: t, end, input, cache_read, written, max_output, job: k as u32 });
+            t = end;
+            if !cut {
+                break;
+            }
+            cache_read += input;
+            input = CONTINUATION_PROMPT + max_output as f64;
+            remaining = match remaining {
+                Draw::Known(d) => Draw::Known(d.saturating_sub(max_output)),
+                Draw::Beyond => Draw::Beyond,
+            };
+        }
+        t
     }
 }
 
@@ -586,28 +711,52 @@ impl Schedule {
 /// the last retry. Throttling does not slow the work down here, so the counts are what the
 /// work asks of the quota; because of that they can only fall as the quota grows.
 pub fn at_pace(schedule: &Schedule, quota: &Quota) -> Outcome {
+    at_pace_reserving(schedule, quota, None)
+}
+
+/// [`at_pace`], each request reserving `max_output` instead of the value it was laid out at
+/// (the same work: see [`Plan::uncut_from`]).
+pub fn at_pace_reserving(schedule: &Schedule, quota: &Quota, max_output: Option<u64>) -> Outcome {
+    SCRATCH.with_borrow_mut(|scratch| at_pace_with(schedule, quota, max_output, scratch))
+}
+
+/// The memory [`at_pace`] works in: kept from one call to the next, so that the replays of
+/// many values do not each touch fresh pages.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    before: Vec<f64>,
+    mark_of: Vec<u32>,
+    marks: Vec<(EpochMs, f64)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// [`at_pace_reserving`] in the given memory.
+pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>, scratch: &mut Scratch) -> Outcome {
     let q = quota.tpm;
     let per_ms = q / 60_000.0;
     let reserve = |r: &Scheduled| {
+        let m = max_output.unwrap_or(r.max_output) as f64;
         r.input
             + if quota.reading.cache_reads_reserved { r.cache_read } else { 0.0 }
-            + if quota.reading.burndown_reservation {
-                quota.burndown * r.max_output as f64
-            } else {
-                r.max_output as f64
-            }
+            + if quota.reading.burndown_reservation { quota.burndown * m } else { m }
     };
     let charge = |r: &Scheduled| r.input + quota.burndown * r.written as f64;
     let reqs = &schedule.requests;
+    let Scratch { before, mark_of, marks } = scratch;
+    before.clear();
+    before.resize(reqs.len(), 0.0);
+    // Where each request's start is among the marks, to look ahead from there.
+    mark_of.clear();
+    mark_of.resize(reqs.len(), 0);
+    marks.clear();
     // The level through time, every reservation taken when asked for: starts in order, ends
     // sorted; at equal times ends first.
     let ends = &schedule.by_end;
     let mut level = q;
     let mut at = reqs.first().map_or(0, |r| r.start);
-    let mut before = vec![0.0f64; reqs.len()];
-    // Where each request's start is among the marks, to look ahead from there.
-    let mut mark_of = vec![0u32; reqs.len()];
-    let mut marks: Vec<(EpochMs, f64)> = Vec::with_capacity(reqs.len() * 2);
     let (mut si, mut ei) = (0, 0);
     while si < reqs.len() || ei < ends.len() {
         let end_first = ei < ends.len() && (si >= reqs.len() || reqs[ends[ei] as usize].end <= reqs[si].start);
@@ -770,6 +919,29 @@ mod tests {
         assert_eq!((low.cut, low.beyond), (1, 0));
         let high = run(&p, &quota(1e9), Limit::Fixed(11_000));
         assert_eq!((high.cut, high.beyond), (0, 1));
+    }
+
+    /// The walk lays the work out as the engine does with an endless bucket: subagents after
+    /// the job that started them, the parent after them, continuations at once.
+    #[test]
+    fn the_walk_is_the_engine_without_a_bucket() {
+        let mut p = plan(
+            vec![vec![job(0, 500), job(2_000, 9_000), job(1_000, 300)], vec![job(100, 40_000), job(5_000, 20)]],
+            32_000,
+        );
+        // A subagent chain of two jobs started by the parent's first job, 300 ms after it ended;
+        // the parent's second job waits for it and goes 700 ms after it ended.
+        let sub = p.jobs.len();
+        p.jobs.extend([job(0, 1_200), job(400, 64)]);
+        p.chains.push(PlanChain { start: 0, first: sub, end: sub + 2, anchor: Some((0, 300)) });
+        p.children.push(2);
+        p.jobs[0].children = (0, 1);
+        p.jobs[0].join = Some(700);
+        for m in [1_000, 4_000, 32_000] {
+            let (walk, engine) = (Schedule::new(&p, Limit::Fixed(m)), Schedule::by_engine(&p, Limit::Fixed(m)));
+            assert_eq!(walk.requests, engine.requests, "at {m}");
+            assert_eq!(walk.base, engine.base, "at {m}");
+        }
     }
 
     #[test]
