@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Times two or more ccdoctor binaries against each other on one corpus.
 
-    python3 bench/ab.py RUNS HOME BINARY [BINARY...]
+    python3 bench/ab.py [--args "SCAN FLAGS"] RUNS HOME BINARY [BINARY...]
 
-Runs `BINARY scan --format json HOME` for each binary in turn, RUNS times over (after one
+Runs `BINARY scan --format json [SCAN FLAGS] HOME` for each binary in turn, RUNS times over (after one
 untimed run each to warm the page cache), and prints the median wall, user and system time
 of each, with its ratio to the first binary's. Alternating the binaries spreads the noise of
 a shared machine over all of them; the ratios within one run are what to compare. To compare
@@ -16,9 +16,9 @@ import sys
 import time
 
 
-def run(binary, home):
+def run(binary, home, extra):
     start = time.perf_counter()
-    p = subprocess.Popen([binary, "scan", "--format", "json", home], stdout=subprocess.DEVNULL,
+    p = subprocess.Popen([binary, "scan", "--format", "json", *extra, home], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(p.pid, 0)
     if status != 0:
@@ -27,15 +27,19 @@ def run(binary, home):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    extra = []
+    if args[:1] == ["--args"]:
+        extra, args = args[1].split(), args[2:]
+    if len(args) < 3:
         sys.exit(__doc__)
-    runs, home, binaries = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    runs, home, binaries = int(args[0]), args[1], args[2:]
     times = {b: [] for b in binaries}
     for b in binaries:
-        run(b, home)
+        run(b, home, extra)
     for _ in range(runs):
         for b in binaries:
-            times[b].append(run(b, home))
+            times[b].append(run(b, home, extra))
     median = lambda b, i: statistics.median(t[i] for t in times[b])
     base = [median(binaries[0], i) for i in range(3)]
     ratio = lambda x, i: f"{x / base[i]:.3f}" if base[i] > 0 else "-"

@@ -25,7 +25,7 @@ pub const UNKNOWN_MODEL_DEFAULT: u64 = 32_000;
 /// to Claude 4.7 and later; probably 5×, unverified).
 pub const UNKNOWN_MODEL_BURNDOWN: f64 = 5.0;
 /// Values always replayed for the table, where the model allows them.
-pub const SHOWN_VALUES: [u64; 5] = [4_000, 8_000, 16_000, 32_000, 64_000];
+pub const SHOWN_VALUES: [u64; 4] = [4_000, 8_000, 16_000, 32_000];
 
 /// Where a figure came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -391,7 +391,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let (calibration, (choice, rows)) = std::thread::scope(|s| {
         let calibration = s.spawn(|| quota.as_ref().map(|q| calibrate(i, &plan, q, &my_units)));
         let mut shown: Vec<u64> = SHOWN_VALUES.to_vec();
-        shown.push(current);
+        shown.extend([current, default.min(cap)]);
         let mut eval = Replays::new(&plan, quota.as_ref(), shown);
         let choice = choose::choose(&setup, &mut eval);
         let rows = rows(&mut eval, &setup, &choice);
@@ -604,6 +604,7 @@ impl Evaluate for Replays<'_> {
 fn rows(eval: &mut Replays<'_>, setup: &Setup, choice: &Choice) -> Vec<Row> {
     let mut values: Vec<u64> = SHOWN_VALUES.iter().copied().filter(|&v| v >= setup.floor && v <= setup.cap).collect();
     values.push(setup.current);
+    values.push(setup.default.min(setup.cap));
     values.extend(choice.value);
     values.extend(choice.safe_up_to);
     values.sort_unstable();

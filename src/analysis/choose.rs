@@ -133,6 +133,7 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
         Some(top)
     } else {
         eval.prefetch(&[values[0], top, setup.current.clamp(values[0], top)]);
+
         let safe = |eval: &mut dyn Evaluate, m: u64| is_safe(&eval.replay(m));
         if !safe(eval, values[0]) {
             None
