@@ -510,8 +510,9 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             "Planned against".into(),
             thousands(q.planning_tpm.round() as u64),
             format!(
-                "{} headroom{}",
+                "{} headroom ({}){}",
                 percent(q.headroom),
+                if r.inputs.headroom_origin == "flag" { "flag" } else { "default" },
                 if r.inputs.parallel_origin == "flag" { ", --parallel" } else { "" }
             ),
         ));

@@ -209,10 +209,13 @@ fn recommendation(
             |q| format!("against {} TPM", thousands(q.planning_tpm.round() as u64)),
         );
         writeln!(out, "{}", st.heading(&format!("Replay: your history at each value ({against})")))?;
-        let other = a
-            .quota
-            .as_ref()
-            .map(|q| if q.reading.cache_reads_reserved { "If cache reads are free" } else { "If cache reads count" });
+        let other = a.quota.as_ref().map(|q| {
+            if q.reading.cache_reads_reserved {
+                "Cache reads free: throttled / failed"
+            } else {
+                "Cache reads reserved: throttled / failed"
+            }
+        });
         let quota = a.quota.is_some();
         let mut header = vec!["Max output"];
         if quota {
