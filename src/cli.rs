@@ -119,6 +119,12 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["write", "dry_run"], help_heading = "Settings file")]
     pub revert: bool,
 
+    /// A models file adding or overriding rows of the model table (JSON; see the README).
+    /// Default: $XDG_CONFIG_HOME/ccdoctor/models.json, else ~/.config/ccdoctor/models.json,
+    /// when it exists.
+    #[arg(long, value_name = "FILE", help_heading = "Recommendation")]
+    pub models: Option<PathBuf>,
+
     /// Parse every transcript line with serde_json alone, instead of only those that can hold
     /// a response or an error with the fast reader (slower; for checking the fast path).
     #[arg(long, hide = true)]

@@ -105,6 +105,9 @@ pub struct ScanConfig {
     pub settings: SettingsSources,
     /// `--write`, `--dry-run` or `--revert`.
     pub write: Option<WriteConfig>,
+    /// The models file to apply to the model table, and whether it was named (`--models`)
+    /// rather than found at the default location.
+    pub models: Option<(PathBuf, bool)>,
 }
 
 /// A command-line value that does not make sense (exit status 2).
@@ -134,6 +137,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     pub home: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
     pub claude_config_dir: Option<String>,
     pub no_color: bool,
     pub stdout_is_terminal: bool,
@@ -159,6 +163,7 @@ impl Env {
         use std::io::IsTerminal;
         Self {
             home: std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
+            xdg_config_home: std::env::var_os("XDG_CONFIG_HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
             claude_config_dir: std::env::var("CLAUDE_CONFIG_DIR").ok().filter(|v| !v.trim().is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             stdout_is_terminal: std::io::stdout().is_terminal(),
@@ -215,6 +220,12 @@ impl ScanConfig {
         let settings = SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone());
         let write = write_config(args, env, &homes)?;
         let progress = env.stderr_is_terminal;
+        let models = match &args.models {
+            Some(p) => Some((expand_tilde(p, env), true)),
+            None => crate::models::default_user_file(env.xdg_config_home.as_deref(), env.home.as_deref())
+                .filter(|p| p.is_file())
+                .map(|p| (p, false)),
+        };
         Ok(Self {
             roots,
             filters,
@@ -226,6 +237,7 @@ impl ScanConfig {
             recommend,
             settings,
             write,
+            models,
         })
     }
 

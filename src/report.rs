@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::analysis::advice::{Advice, Origin};
+use crate::analysis::advice::{Advice, FigureSource, Origin};
 use crate::analysis::choose::{Action, Basis};
 use crate::analysis::load::ModelLoad;
 use crate::analysis::replay::{Outcome, Reading};
@@ -85,6 +85,8 @@ pub struct Recommendation {
     pub basis: Basis,
     /// The value in effect now.
     pub current: u64,
+    /// Where it comes from: `settings`, `records` (a cut at it), `default`.
+    pub current_source: &'static str,
     /// The `--percentile` of demand; `null` when it lies above what the history can show.
     pub target: Option<u64>,
     pub percentile: f64,
@@ -127,7 +129,10 @@ pub struct InputsOut {
     pub planning_tpm: Option<f64>,
     pub model: String,
     pub model_cap: u64,
+    /// `table`, `table_unverified`, `debug_log` (a `Capped from X to Y` line), `unknown`.
+    pub model_cap_source: &'static str,
     pub model_default: u64,
+    pub model_default_source: &'static str,
     pub provider: Provider,
     pub responses: u64,
 }
@@ -284,11 +289,25 @@ pub struct OutputMaxCounts {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ErrorCounts {
+    /// The provider's throttling (the only 429 a lower max output can cure), and the per-day
+    /// quota apart.
     pub rate_limit: RateLimitCounts,
+    /// Plan usage limits (session, weekly, model, extra usage, usage credits).
     pub usage_limit: u64,
+    /// When the usage limits reset, as their texts say (distinct, in order of appearance).
+    pub usage_limit_resets: Vec<String>,
+    /// Spend caps and no credit left.
+    pub spend_cap: u64,
+    /// The server shedding load (`Server is temporarily limiting requests`): final and retried.
+    pub server_limiting: u64,
     pub output_token_maximum: OutputMaxCounts,
     pub max_tokens_stops: u64,
     pub recovery_prompts: u64,
+    /// 400s for asking more output than the model allows (`max_tokens: X > Y`): the setting
+    /// and the thinking budget conflict.
+    pub over_cap: u64,
+    /// The context window full: not a cut response.
+    pub context_window: u64,
     /// 529 overloaded: final errors and retried attempts.
     pub overloaded: u64,
     /// Any other API error: final errors and retried attempts.
@@ -305,6 +324,10 @@ impl ErrorCounts {
                     ErrorKind::RateLimit => self.rate_limit.final_ += 1,
                     ErrorKind::PerDayQuota => self.rate_limit.per_day_quota += 1,
                     ErrorKind::UsageLimit => self.usage_limit += 1,
+                    ErrorKind::SpendCap => self.spend_cap += 1,
+                    ErrorKind::ServerLimiting => self.server_limiting += 1,
+                    ErrorKind::OverCap => self.over_cap += 1,
+                    ErrorKind::ContextWindow => self.context_window += 1,
                     ErrorKind::OutputTokenMaximum(n) => {
                         self.output_token_maximum.count += 1;
                         *self.output_token_maximum.limits.entry(n.to_string()).or_default() += 1;
@@ -332,7 +355,11 @@ impl ErrorCounts {
         self.throttled()
             + self.rate_limit.per_day_quota
             + self.usage_limit
+            + self.spend_cap
+            + self.server_limiting
             + self.cut_signs()
+            + self.over_cap
+            + self.context_window
             + self.overloaded
             + self.other
     }
@@ -429,6 +456,11 @@ pub fn build(
     }
     for e in &events {
         errors.add(e.kind);
+        if let (EventKind::Final(ErrorKind::UsageLimit | ErrorKind::SpendCap), Some(reset)) = (e.kind, &e.reset)
+            && !errors.usage_limit_resets.iter().any(|r| **r == **reset)
+        {
+            errors.usage_limit_resets.push(reset.to_string());
+        }
     }
     let by_day: Vec<DayRow> = days.into_values().collect();
     let estimated = responses.iter().filter(|r| r.estimated).count() as u64;
@@ -465,6 +497,15 @@ pub fn origin_label(o: &Origin) -> &'static str {
         Origin::Records => "records",
         Origin::Inferred => "inferred",
         Origin::Default => "default",
+    }
+}
+
+fn figure_label(s: &FigureSource) -> &'static str {
+    match s {
+        FigureSource::Table { verified: true, .. } => "table",
+        FigureSource::Table { verified: false, .. } => "table_unverified",
+        FigureSource::Clamp(_) => "debug_log",
+        FigureSource::Unknown => "unknown",
     }
 }
 
@@ -568,6 +609,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
         action: a.choice.action,
         basis: a.choice.basis,
         current: a.current,
+        current_source: origin_label(&a.current_origin),
         target: a.demand.target,
         percentile: rec.percentile,
         censored: a.demand.censored > 0,
@@ -590,7 +632,9 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             planning_tpm: q.map(|q| q.planning_tpm),
             model: a.model.clone(),
             model_cap: a.cap,
+            model_cap_source: figure_label(&a.cap_source),
             model_default: a.default,
+            model_default_source: figure_label(&a.default_source),
             provider: a.provider,
             responses: a.demand.responses,
         },

@@ -78,19 +78,26 @@ fn errors_are_classified_and_counted_once() {
     // Per-day: the final E12 and the retry y5 = 2.
     // Usage limits: session limit, extra usage, 1.0.x "usage limit reached" = 3.
     // Output maximum: 32000 twice, 200 once (the context-window error is "other").
-    // Overloaded: E6, E15 (final) and y3 (retried) = 3. Other: context window, connection.
-    // None of the traps (prompt, tool result, prose, meta local command, system line, todos,
-    // NOTES.md, .meta.json) counts.
+    // Overloaded: E6, E15 (final) and y3 (retried) = 3. The context-window error (E5, which
+    // carries the max_output_tokens code) is its own kind, not a cut. Other: the connection
+    // error. None of the traps (prompt, tool result, prose, meta local command, system line,
+    // todos, NOTES.md, .meta.json) counts. Usage limits reset at the times their texts say (the
+    // 1.0.x one as epoch seconds 1752573600 = 2025-07-15T10:00:00Z), in path order.
     assert_eq!(
         v["errors"],
         json!({
             "rate_limit": {"final": 5, "retries": 4, "per_day_quota": 2},
             "usage_limit": 3,
+            "usage_limit_resets": ["2025-07-15T10:00:00 UTC", "1:40pm (Europe/Paris)", "9pm (Europe/Madrid)"],
+            "spend_cap": 0,
+            "server_limiting": 0,
             "output_token_maximum": {"count": 3, "limits": {"200": 1, "32000": 2}},
             "max_tokens_stops": 1,
             "recovery_prompts": 1,
+            "over_cap": 0,
+            "context_window": 1,
             "overloaded": 3,
-            "other": 2
+            "other": 1
         })
     );
 }

@@ -27,6 +27,26 @@ pub const UNKNOWN_MODEL_BURNDOWN: f64 = 5.0;
 /// Values always replayed for the table, where the model allows them.
 pub const SHOWN_VALUES: [u64; 4] = [4_000, 8_000, 16_000, 32_000];
 
+/// A record that shows a limit in effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub value: u64,
+    pub what: &'static str,
+    pub session: Option<String>,
+    pub time: Option<crate::time::EpochMs>,
+}
+
+/// Where a model's upper limit or default comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FigureSource {
+    /// The model table: published (verified) or assumed.
+    Table { verified: bool, source: String },
+    /// A `Capped from X to Y` line of the user's debug logs.
+    Clamp(limits::Clamp),
+    /// A model the table does not know.
+    Unknown,
+}
+
 /// Where a figure came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -125,6 +145,11 @@ pub struct Advice {
     pub provider_origin: Origin,
     pub current: u64,
     pub current_origin: Origin,
+    /// The record that shows the value in effect, when no setting does.
+    pub current_evidence: Option<Evidence>,
+    /// Where the upper limit and the default come from.
+    pub cap_source: FigureSource,
+    pub default_source: FigureSource,
     pub cap: u64,
     pub default: u64,
     pub thinking: Option<u64>,
@@ -157,25 +182,31 @@ pub struct Inputs<'a> {
     /// Response counts per model name (after the filters).
     pub responses_by_model: &'a [(String, u64)],
     pub model_filter: Option<&'a str>,
+    /// Upper limits the user's debug logs show, by model name.
+    pub learned_caps: &'a HashMap<String, limits::Clamp>,
     pub cfg: &'a RecommendConfig,
     pub settings: &'a EffectiveSettings,
 }
 
 /// The settings' max output, clamped to the model's cap, else the model's default.
-pub struct Now {
+pub struct Now<'c> {
     pub setting: Option<u64>,
+    /// Upper limits the user's debug logs show, by model name: they win over the table's.
+    pub learned: &'c HashMap<String, limits::Clamp>,
 }
 
-impl Fallback for Now {
+impl Fallback for Now<'_> {
     fn now(&self, model: Option<&str>) -> u64 {
         let f = model.and_then(models::family_of);
         match self.setting {
-            Some(s) => s.min(cap_of(f)),
-            None => default_of(f),
+            Some(s) => s.min(self.cap(model)),
+            None => default_of(f).min(self.cap(model)),
         }
     }
     fn cap(&self, model: Option<&str>) -> u64 {
-        cap_of(model.and_then(models::family_of))
+        let learned =
+            model.filter(|_| !self.learned.is_empty()).and_then(|m| self.learned.get(&models::display_name(m)));
+        learned.map_or_else(|| cap_of(model.and_then(models::family_of)), |c| c.to)
     }
     fn default(&self, model: Option<&str>) -> u64 {
         default_of(model.and_then(models::family_of))
@@ -183,11 +214,11 @@ impl Fallback for Now {
 }
 
 pub fn cap_of(f: Option<&Family>) -> u64 {
-    f.map_or(UNKNOWN_MODEL_CAP, |f| f.max_output_cap)
+    f.map_or(UNKNOWN_MODEL_CAP, |f| f.max_output_cap.value)
 }
 
 pub fn default_of(f: Option<&Family>) -> u64 {
-    f.map_or(UNKNOWN_MODEL_DEFAULT, |f| f.default_max_output)
+    f.map_or(UNKNOWN_MODEL_DEFAULT, |f| f.default_max_output.value)
 }
 
 /// The model to advise for: `--model`, else the settings' model (an alias picks the matching
@@ -294,7 +325,23 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         .find_map(|m| models::family_of(m))
         .or_else(|| i.settings.model.value.as_deref().and_then(models::family_of).filter(|f| f.name == model));
     let (provider, provider_origin) = pick_provider(i, &raw_ids);
-    let (cap, default) = (cap_of(family), default_of(family));
+    // The data wins over the table: a `Capped from X to Y` line names the upper limit.
+    let learned = i.learned_caps.get(&model).cloned();
+    let cap = learned.as_ref().map_or_else(|| cap_of(family), |c| c.to);
+    let default = default_of(family).min(cap);
+    let cap_source = match (&learned, family) {
+        (Some(c), _) => FigureSource::Clamp(c.clone()),
+        (None, Some(f)) => {
+            FigureSource::Table { verified: f.max_output_cap.verified, source: f.max_output_cap.source.clone() }
+        }
+        (None, None) => FigureSource::Unknown,
+    };
+    let default_source = match family {
+        Some(f) => {
+            FigureSource::Table { verified: f.default_max_output.verified, source: f.default_max_output.source.clone() }
+        }
+        None => FigureSource::Unknown,
+    };
     let thinking = i.settings.max_thinking_tokens.value;
     let floor = choose::floor_for(thinking);
 
@@ -302,10 +349,14 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         return None;
     }
     // The value in effect: the setting, else what the newest records show, else the default.
+    let current_evidence = match i.settings.max_output_tokens.value {
+        Some(_) => None,
+        None => newest_recorded(i, &my_units),
+    };
     let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
         (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
-        _ => match newest_recorded(i, &my_units) {
-            Some(l) => (l, Origin::Records),
+        _ => match &current_evidence {
+            Some(e) => (e.value, Origin::Records),
             None => (default, Origin::Default),
         },
     };
@@ -368,6 +419,9 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
             provider_origin,
             current,
             current_origin,
+            current_evidence,
+            cap_source,
+            default_source,
             cap,
             default,
             thinking,
@@ -413,6 +467,9 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         provider_origin,
         current,
         current_origin,
+        current_evidence,
+        cap_source,
+        default_source,
         cap,
         default,
         thinking,
@@ -437,12 +494,22 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 /// The limit the model's newest request ran at, when records (not a fallback) say so.
-fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<u64> {
-    let newest = units.iter().filter(|u| i.chains[u.chain].requests[u.first].cut_limit.is_some()).max_by_key(|u| {
+fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<Evidence> {
+    let newest = units.iter().filter(|u| i.chains[u.chain].requests[u.last].cut_limit.is_some()).max_by_key(|u| {
         let r = &i.chains[u.chain].requests[u.first];
         r.start
     })?;
-    Some(i.limits[newest.chain][newest.first])
+    let r = &i.chains[newest.chain].requests[newest.last];
+    Some(Evidence {
+        value: r.cut_limit.unwrap_or(i.limits[newest.chain][newest.last]),
+        what: if r.gave_up {
+            "an \"exceeded the N output token maximum\" error"
+        } else {
+            "a response stopped at max_tokens"
+        },
+        session: r.session.map(str::to_string),
+        time: Some(r.end),
+    })
 }
 
 /// The most of the model's requests in flight at once in the history, from getting through
@@ -479,12 +546,14 @@ fn quota_plan(
 ) -> Option<QuotaPlan> {
     let (tpm, tpm_origin) = match (cfg.quota_tpm, provider) {
         (Some(q), _) => (q, Origin::Flag),
-        (None, Provider::Bedrock) => (family.and_then(|f| f.default_bedrock_tpm)?, Origin::Default),
+        (None, Provider::Bedrock) => (family.and_then(|f| f.bedrock_default_tpm.as_ref())?.value, Origin::Default),
         (None, _) => return None,
     };
     let (burndown, burndown_origin) = match (cfg.burndown, provider) {
         (Some(b), _) => (b, Origin::Flag),
-        (None, Provider::Bedrock) => (family.map_or(UNKNOWN_MODEL_BURNDOWN, |f| f.burndown as f64), Origin::Default),
+        (None, Provider::Bedrock) => {
+            (family.map_or(UNKNOWN_MODEL_BURNDOWN, |f| f.bedrock_burndown.value), Origin::Default)
+        }
         (None, _) => (1.0, Origin::Default),
     };
     let reading = Reading { cache_reads_reserved: cfg.cache_reads_reserved, burndown_reservation: true };

@@ -153,6 +153,53 @@ fn nearest(evidence: &Evidence, t: EpochMs) -> Option<u64> {
     }
 }
 
+/// A `Capped from X to Y` line: Claude Code clamped a max output setting of X to Y, the
+/// upper limit it applies to the model the session used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clamp {
+    pub from: u64,
+    pub to: u64,
+    pub session: Option<String>,
+    pub time: Option<EpochMs>,
+}
+
+/// The upper limits the user's debug logs show, per model name (`name_of` names a model id):
+/// each `Capped from X to Y` line (X above Y) of a session is the limit of the model most of
+/// that session's requests used; the newest line of a model counts.
+pub fn learned_caps(
+    chains: &[Chain<'_>],
+    capped: &[Capped],
+    name_of: &dyn Fn(&str) -> String,
+) -> HashMap<String, Clamp> {
+    let mut out: HashMap<String, Clamp> = HashMap::new();
+    if capped.is_empty() {
+        return out;
+    }
+    // The model each session used most.
+    let mut uses: HashMap<(&str, &str), u64> = HashMap::new();
+    for r in chains.iter().flat_map(|c| &c.requests) {
+        if let (Some(s), Some(m)) = (r.session, r.model) {
+            *uses.entry((s, m)).or_default() += 1;
+        }
+    }
+    let mut model_of: HashMap<&str, (&str, u64)> = HashMap::new();
+    for ((s, m), n) in uses {
+        let best = model_of.entry(s).or_insert((m, 0));
+        if (n, m) > (best.1, best.0) {
+            *best = (m, n);
+        }
+    }
+    for c in capped.iter().filter(|c| c.from > c.to) {
+        let Some(&(model, _)) = c.session.as_deref().and_then(|s| model_of.get(s)) else { continue };
+        let clamp = Clamp { from: c.from, to: c.to, session: c.session.as_deref().map(str::to_string), time: c.time };
+        let entry = out.entry(name_of(model)).or_insert_with(|| clamp.clone());
+        if clamp.time > entry.time {
+            *entry = clamp;
+        }
+    }
+    out
+}
+
 /// The units of every chain, in chain order.
 pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
     let mut out = Vec::new();

@@ -47,7 +47,8 @@ pub fn analyze<'a>(
 ) -> Analysis<'a> {
     let selection = select::select(data, filters);
     let chains = chains::build(&selection.scoped, &selection.events);
-    let fallback = advice::Now { setting: settings.max_output_tokens.value };
+    let learned = limits::learned_caps(&chains, &data.capped, &models::display_name);
+    let fallback = advice::Now { setting: settings.max_output_tokens.value, learned: &learned };
     let limits = limits::in_effect(&chains, &data.capped, &fallback);
     let units = limits::units(&chains, &limits);
     let responses_by_model: Vec<(String, u64)> =
@@ -58,6 +59,7 @@ pub fn analyze<'a>(
         limits: &limits,
         responses_by_model: &responses_by_model,
         model_filter: filters.model.as_deref(),
+        learned_caps: &learned,
         cfg,
         settings,
     };
@@ -68,7 +70,7 @@ pub fn analyze<'a>(
     let burndown_of = |id: &str| match cfg.burndown {
         Some(b) => b,
         None if bedrock_settings || advice::provider_of_id(id) == Some(Provider::Bedrock) => {
-            models::family_of(id).map_or(advice::UNKNOWN_MODEL_BURNDOWN, |f| f.burndown as f64)
+            models::family_of(id).map_or(advice::UNKNOWN_MODEL_BURNDOWN, |f| f.bedrock_burndown.value)
         }
         None => 1.0,
     };

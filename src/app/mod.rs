@@ -23,6 +23,20 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
                     return Ok(ExitCode::Usage);
                 }
             };
+            if let Some((path, named)) = &config.models {
+                match crate::models::load_user_file(path) {
+                    Ok(table) => crate::models::install(table),
+                    Err(e) if *named => {
+                        writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+                        return Ok(ExitCode::Usage);
+                    }
+                    Err(e) => writeln!(
+                        err,
+                        "ccdoctor: warning: {}; the built-in model table is used",
+                        escape_control(&e.to_string())
+                    )?,
+                }
+            }
             match &config.write {
                 Some(w) if w.mode == WriteMode::Revert => revert::run(&config, &w.target, out, err),
                 Some(w) => match crate::settings::write::check(&w.target) {

@@ -11,6 +11,12 @@
 /// `claude-sonnet-4@20250514` → `claude-sonnet-4-20250514`. Unknown shapes come back trimmed.
 pub fn canonical(raw: &str) -> String {
     let mut s = raw.trim().to_ascii_lowercase();
+    // `claude-opus-4-6[1m]`: the 1M-context variant of the same model.
+    if s.ends_with(']')
+        && let Some(at) = s.rfind('[')
+    {
+        s.truncate(at);
+    }
     // ARN: keep what follows the last '/'.
     if s.starts_with("arn:")
         && let Some((_, tail)) = s.rsplit_once('/')

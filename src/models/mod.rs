@@ -1,131 +1,396 @@
-//! The model table: every per-model constant the report and the recommendation use, in one
-//! place. To add a model, add a row to [`FAMILIES`] (longer id prefixes before shorter ones).
+//! The model table: every per-model figure the report and the recommendation use, as data.
 //!
-//! Sources (see `claude-code-data.md` and `quota-model.md` in the project's reference):
-//! - default and upper max output: Claude Code 2.1.88's model table;
-//! - burndown: AWS Bedrock quota documentation (5× for Claude 3.7 Sonnet and every Claude 4.x
-//!   model, 1× for older Claude 3 models);
-//! - default Bedrock TPM quotas: AWS Service Quotas defaults (cross-region); `None` where
-//!   AWS publishes none. Accounts often have lower applied values.
+//! The table ccdoctor is built with is `models.json` beside this file, compiled in: one row
+//! per family, each figure with its value, whether a published source states it
+//! (`verified`) and that source. Where Claude Code's own default or upper limit for a model
+//! is not published, the row says so, and so does the report beside the figure. A user file
+//! ([`load_user_file`]) adds rows or overrides figures without a new release; the table in
+//! use is installed once at start ([`install`]) and read everywhere through [`table`].
 
 pub mod id;
 
-/// One model family and its constants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// A figure and where it comes from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Figure<T> {
+    pub value: T,
+    /// A published source states it (else it is an assumption, and the report says
+    /// "unverified").
+    pub verified: bool,
+    pub source: String,
+}
+
+impl<T> Figure<T> {
+    fn from_user(value: T, file: &Path) -> Self {
+        Self { value, verified: true, source: format!("your models file {}", file.display()) }
+    }
+}
+
+/// Service Quotas codes of a model's Bedrock tokens-per-minute quota, by endpoint type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct QuotaCodes {
+    pub in_region: Option<String>,
+    pub cross_region: Option<String>,
+    pub global: Option<String>,
+}
+
+/// One model family.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Family {
     /// Canonical id prefix (`claude-sonnet-4-5`).
-    pub key: &'static str,
-    /// Display name.
-    pub name: &'static str,
+    pub key: String,
+    /// Display name (`Sonnet 4.5`).
+    pub name: String,
+    /// The Claude Code version that added it, where known.
+    #[serde(default)]
+    pub since: Option<String>,
     /// Claude Code's default max output tokens for the family.
-    pub default_max_output: u64,
-    /// The family's upper limit: larger settings are clamped to it.
-    pub max_output_cap: u64,
-    /// Bedrock output burndown rate (quota tokens per output token).
-    pub burndown: u64,
-    /// Default Bedrock cross-region tokens-per-minute quota, where AWS publishes one.
-    pub default_bedrock_tpm: Option<u64>,
+    pub default_max_output: Figure<u64>,
+    /// The largest max output Claude Code sends for it: larger settings are clamped to it.
+    pub max_output_cap: Figure<u64>,
+    /// Quota tokens each output token burns on Bedrock.
+    pub bedrock_burndown: Figure<f64>,
+    /// AWS's published default Bedrock tokens-per-minute quota, where there is one.
+    #[serde(default)]
+    pub bedrock_default_tpm: Option<Figure<u64>>,
+    /// Depth of thinking follows the effort level; `MAX_THINKING_TOKENS` is ignored unless
+    /// adaptive thinking is turned off.
+    #[serde(default)]
+    pub adaptive_thinking: bool,
+    /// Vertex quota shared by a line of models (late-2026 models on global and multi-region
+    /// endpoints).
+    #[serde(default)]
+    pub vertex_quota_line: Option<String>,
+    #[serde(default)]
+    pub quota_codes: QuotaCodes,
 }
 
-const fn fam(
-    key: &'static str,
-    name: &'static str,
-    default_max_output: u64,
-    max_output_cap: u64,
-    burndown: u64,
-    default_bedrock_tpm: Option<u64>,
-) -> Family {
-    Family { key, name, default_max_output, max_output_cap, burndown, default_bedrock_tpm }
+/// The families, longest key first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelTable {
+    pub families: Vec<Family>,
 }
 
-/// The table. Longer keys first: `claude-opus-4-1` must be tried before `claude-opus-4`.
-pub const FAMILIES: &[Family] = &[
-    // Claude Code 2.1.88: Opus 4.6 64,000 / 128,000; Bedrock 5× (all 4.x); quota not published.
-    fam("claude-opus-4-6", "Opus 4.6", 64_000, 128_000, 5, None),
-    // Sonnet 4.6: 32,000 / 128,000; 5×; quota not published.
-    fam("claude-sonnet-4-6", "Sonnet 4.6", 32_000, 128_000, 5, None),
-    // Opus 4.5: 32,000 / 64,000; 5×; quota not published.
-    fam("claude-opus-4-5", "Opus 4.5", 32_000, 64_000, 5, None),
-    // Sonnet 4.5: 32,000 / 64,000; 5×; reported default 5,000,000 TPM.
-    fam("claude-sonnet-4-5", "Sonnet 4.5", 32_000, 64_000, 5, Some(5_000_000)),
-    // Haiku 4.5: 32,000 / 64,000; 5×; reported default 5,000,000 TPM.
-    fam("claude-haiku-4-5", "Haiku 4.5", 32_000, 64_000, 5, Some(5_000_000)),
-    // Opus 4.1: 32,000 / 32,000; 5×; quota not found.
-    fam("claude-opus-4-1", "Opus 4.1", 32_000, 32_000, 5, None),
-    // Opus 4: 32,000 / 32,000; 5×; 200,000 TPM cross-region.
-    fam("claude-opus-4", "Opus 4", 32_000, 32_000, 5, Some(200_000)),
-    // Sonnet 4: 32,000 / 64,000; 5×; 200,000 TPM cross-region.
-    fam("claude-sonnet-4", "Sonnet 4", 32_000, 64_000, 5, Some(200_000)),
-    // 3.7 Sonnet: 32,000 / 64,000; 5×; 1,000,000 TPM (US; EU 100,000, other 50,000).
-    fam("claude-3-7-sonnet", "Sonnet 3.7", 32_000, 64_000, 5, Some(1_000_000)),
-    // 3.5 models: 8,192 / 8,192; 1× (older Claude 3 generation).
-    fam("claude-3-5-sonnet", "Sonnet 3.5", 8_192, 8_192, 1, None),
-    fam("claude-3-5-haiku", "Haiku 3.5", 8_192, 8_192, 1, None),
-];
+#[derive(Deserialize)]
+struct TableFile {
+    families: Vec<Family>,
+}
 
-/// The family of a model id in any provider's spelling, if known.
+/// A row of a user's models file: a key, and any figures to set (plain numbers).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserRow {
+    key: String,
+    name: Option<String>,
+    default_max_output: Option<u64>,
+    max_output_cap: Option<u64>,
+    bedrock_burndown: Option<f64>,
+    bedrock_default_tpm: Option<u64>,
+    adaptive_thinking: Option<bool>,
+    vertex_quota_line: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    #[serde(default)]
+    about: Option<String>,
+    families: Vec<UserRow>,
+}
+
+/// Why a models file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsFileError {
+    #[error("{path}: cannot read the models file: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
+    #[error("{path}: not a models file (line {line}, column {column}): {what}")]
+    Parse { path: PathBuf, line: usize, column: usize, what: &'static str },
+    #[error("{path}: {what}")]
+    Invalid { path: PathBuf, what: String },
+}
+
+impl ModelTable {
+    /// The table ccdoctor is built with.
+    pub fn builtin() -> Self {
+        let file: TableFile = serde_json::from_str(include_str!("models.json")).expect("models.json is valid");
+        Self::sorted(file.families)
+    }
+
+    fn sorted(mut families: Vec<Family>) -> Self {
+        families.sort_by(|a, b| b.key.len().cmp(&a.key.len()).then_with(|| a.key.cmp(&b.key)));
+        Self { families }
+    }
+
+    /// This table with a user's rows applied: a row with a known key overrides the figures it
+    /// gives; a new key adds a family (which must then give name, default and cap).
+    pub fn with_user_file(&self, path: &Path, text: &str) -> Result<Self, ModelsFileError> {
+        let file: UserFile = serde_json::from_str(text).map_err(|e| ModelsFileError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            // The classification only: a parse error quotes the file's text otherwise.
+            what: match e.classify() {
+                serde_json::error::Category::Io => "read error",
+                serde_json::error::Category::Syntax => "invalid JSON",
+                serde_json::error::Category::Data => "a field of the wrong type or an unknown field",
+                serde_json::error::Category::Eof => "cut short",
+            },
+        })?;
+        let _ = file.about;
+        let mut families = self.families.clone();
+        for row in file.families {
+            let key = id::canonical(&row.key);
+            if key.is_empty() || !key.starts_with("claude-") {
+                return Err(ModelsFileError::Invalid {
+                    path: path.to_path_buf(),
+                    what: "each key must be a model id prefix such as claude-opus-5".into(),
+                });
+            }
+            let f = match families.iter_mut().find(|f| f.key == key) {
+                Some(f) => f,
+                None => {
+                    let (Some(name), Some(default), Some(cap)) =
+                        (&row.name, row.default_max_output, row.max_output_cap)
+                    else {
+                        return Err(ModelsFileError::Invalid {
+                            path: path.to_path_buf(),
+                            what: format!(
+                                "{key} is a new family: give its name, default_max_output and max_output_cap"
+                            ),
+                        });
+                    };
+                    families.push(Family {
+                        key: key.clone(),
+                        name: name.clone(),
+                        since: None,
+                        default_max_output: Figure::from_user(default, path),
+                        max_output_cap: Figure::from_user(cap, path),
+                        bedrock_burndown: Figure { value: 5.0, verified: false, source: "assumed 5x".into() },
+                        bedrock_default_tpm: None,
+                        adaptive_thinking: false,
+                        vertex_quota_line: None,
+                        quota_codes: QuotaCodes::default(),
+                    });
+                    families.last_mut().expect("pushed")
+                }
+            };
+            if let Some(n) = row.name {
+                f.name = n;
+            }
+            if let Some(v) = row.default_max_output {
+                f.default_max_output = Figure::from_user(v, path);
+            }
+            if let Some(v) = row.max_output_cap {
+                f.max_output_cap = Figure::from_user(v, path);
+            }
+            if let Some(v) = row.bedrock_burndown {
+                f.bedrock_burndown = Figure::from_user(v, path);
+            }
+            if let Some(v) = row.bedrock_default_tpm {
+                f.bedrock_default_tpm = Some(Figure::from_user(v, path));
+            }
+            if let Some(v) = row.adaptive_thinking {
+                f.adaptive_thinking = v;
+            }
+            if let Some(v) = row.vertex_quota_line {
+                f.vertex_quota_line = Some(v);
+            }
+        }
+        Ok(Self::sorted(families))
+    }
+
+    /// The family of a model id in any provider's spelling, if known: the longest key that
+    /// is the canonical id, or a prefix of it followed by a date or the `-0` alias.
+    pub fn family_of(&self, raw_id: &str) -> Option<&Family> {
+        let id = id::canonical(raw_id);
+        self.families.iter().find(|f| {
+            let Some(rest) = id.strip_prefix(f.key.as_str()) else { return false };
+            let Some(rest) = (if rest.is_empty() { Some("") } else { rest.strip_prefix('-') }) else { return false };
+            rest.is_empty()
+                || rest == "0"
+                || rest == "latest"
+                || rest.as_bytes().get(..8).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+        })
+    }
+}
+
+static TABLE: OnceLock<ModelTable> = OnceLock::new();
+
+/// Installs the table to use (the built-in one with a user's file applied). Only the first
+/// call has effect; before any, [`table`] is the built-in table.
+pub fn install(table: ModelTable) {
+    let _ = TABLE.set(table);
+}
+
+/// The table in use.
+pub fn table() -> &'static ModelTable {
+    TABLE.get_or_init(ModelTable::builtin)
+}
+
+/// Where a user's models file is looked for when `--models` names none:
+/// `$XDG_CONFIG_HOME/ccdoctor/models.json`, else `~/.config/ccdoctor/models.json`.
+pub fn default_user_file(xdg_config_home: Option<&Path>, home: Option<&Path>) -> Option<PathBuf> {
+    match xdg_config_home.filter(|p| p.is_absolute()) {
+        Some(x) => Some(x.join("ccdoctor/models.json")),
+        None => home.map(|h| h.join(".config/ccdoctor/models.json")),
+    }
+}
+
+/// Reads a user's models file and applies it to the built-in table.
+pub fn load_user_file(path: &Path) -> Result<ModelTable, ModelsFileError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| ModelsFileError::Read { path: path.to_path_buf(), error })?;
+    ModelTable::builtin().with_user_file(path, &text)
+}
+
+/// The family of a model id in the table in use.
 pub fn family_of(raw_id: &str) -> Option<&'static Family> {
-    let id = id::canonical(raw_id);
-    FAMILIES.iter().find(|f| {
-        let Some(rest) = id.strip_prefix(f.key) else { return false };
-        // What may follow the key: nothing, `-0` (alias), or `-<8-digit date>`.
-        rest.is_empty()
-            || rest == "-0"
-            || rest.strip_prefix('-').is_some_and(|d| d.len() >= 8 && d[..8].bytes().all(|b| b.is_ascii_digit()))
-    })
+    table().family_of(raw_id)
 }
 
 /// The name to group and show a model under: its family's display name when known,
 /// else its canonical id.
 pub fn display_name(raw_id: &str) -> String {
-    family_of(raw_id).map_or_else(|| id::canonical(raw_id), |f| f.name.to_string())
+    family_of(raw_id).map_or_else(|| id::canonical(raw_id), |f| f.name.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn name(id: &str) -> Option<&'static str> {
-        family_of(id).map(|f| f.name)
+    fn name(id: &str) -> Option<String> {
+        ModelTable::builtin().family_of(id).map(|f| f.name.clone())
     }
 
     #[test]
     fn families_in_every_spelling() {
-        assert_eq!(name("claude-sonnet-4-20250514"), Some("Sonnet 4"));
-        assert_eq!(name("claude-sonnet-4-0"), Some("Sonnet 4"));
-        assert_eq!(name("us.anthropic.claude-sonnet-4-20250514-v1:0"), Some("Sonnet 4"));
-        assert_eq!(name("claude-sonnet-4@20250514"), Some("Sonnet 4"));
-        assert_eq!(name("claude-sonnet-4-5-20250929"), Some("Sonnet 4.5"));
-        assert_eq!(name("claude-sonnet-4-5"), Some("Sonnet 4.5"));
-        assert_eq!(name("global.anthropic.claude-sonnet-4-5-20250929-v1:0"), Some("Sonnet 4.5"));
-        assert_eq!(name("claude-opus-4-1-20250805"), Some("Opus 4.1"));
-        assert_eq!(name("claude-opus-4-20250514"), Some("Opus 4"));
-        assert_eq!(name("claude-opus-4-6"), Some("Opus 4.6"));
-        assert_eq!(name("claude-opus-4-5-20251101"), Some("Opus 4.5"));
-        assert_eq!(name("claude-haiku-4-5-20251001"), Some("Haiku 4.5"));
-        assert_eq!(name("claude-3-7-sonnet-20250219"), Some("Sonnet 3.7"));
-        assert_eq!(name("claude-3-5-haiku@20241022"), Some("Haiku 3.5"));
-        assert_eq!(name("gpt-4o"), None);
-        assert_eq!(name("claude-opus-4-7-20270101"), None);
+        for (id, want) in [
+            ("claude-sonnet-4-20250514", Some("Sonnet 4")),
+            ("claude-sonnet-4-0", Some("Sonnet 4")),
+            ("us.anthropic.claude-sonnet-4-20250514-v1:0", Some("Sonnet 4")),
+            ("claude-sonnet-4@20250514", Some("Sonnet 4")),
+            ("claude-sonnet-4-5-20250929", Some("Sonnet 4.5")),
+            ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", Some("Sonnet 4.5")),
+            ("claude-opus-4-1-20250805", Some("Opus 4.1")),
+            ("claude-opus-4-20250514", Some("Opus 4")),
+            ("claude-opus-4-6", Some("Opus 4.6")),
+            ("claude-opus-4-6[1m]", Some("Opus 4.6")),
+            ("claude-haiku-4-5-20251001", Some("Haiku 4.5")),
+            ("claude-3-7-sonnet-20250219", Some("Sonnet 3.7")),
+            ("claude-3-5-haiku@20241022", Some("Haiku 3.5")),
+            // Late 2026: ids without dates, longest key first.
+            ("claude-opus-4-7", Some("Opus 4.7")),
+            ("claude-opus-4-8", Some("Opus 4.8")),
+            ("claude-opus-5", Some("Opus 5")),
+            ("claude-opus-5-5", Some("Opus 5.5")),
+            ("claude-opus-5-5[1m]", Some("Opus 5.5")),
+            ("claude-sonnet-5", Some("Sonnet 5")),
+            ("claude-sonnet-5-5", Some("Sonnet 5.5")),
+            ("claude-haiku-5-5", Some("Haiku 5.5")),
+            ("claude-fable-5", Some("Fable 5")),
+            ("claude-fable-5-1", Some("Fable 5.1")),
+            ("claude-fable-5-2", Some("Fable 5.2")),
+            ("claude-mythos-5", Some("Mythos 5")),
+            ("claude-mythos-5-1", Some("Mythos 5.1")),
+            ("claude-mythos-preview", Some("Mythos preview")),
+            // Bedrock with and without the version suffix, an inference-profile ARN, Mantle,
+            // Vertex with a date.
+            ("us.anthropic.claude-opus-5-v1:0", Some("Opus 5")),
+            ("global.anthropic.claude-opus-5-5", Some("Opus 5.5")),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-5-v1:0",
+                Some("Sonnet 5"),
+            ),
+            ("anthropic.claude-opus-4-8", Some("Opus 4.8")),
+            ("claude-opus-5@20261101", Some("Opus 5")),
+            // Not families: other vendors, aliases, an unknown suffix, a date cut short.
+            ("gpt-4o", None),
+            ("opus", None),
+            ("claude-opus-5-9", None),
+            ("claude-opus-4-6-2026010é", None),
+        ] {
+            assert_eq!(name(id).as_deref(), want, "{id}");
+        }
     }
 
     #[test]
-    fn caps_by_family() {
-        let cap = |id| family_of(id).map(|f| f.max_output_cap);
-        assert_eq!(cap("claude-opus-4-1-20250805"), Some(32_000));
-        assert_eq!(cap("claude-opus-4-20250514"), Some(32_000));
-        assert_eq!(cap("claude-sonnet-4-20250514"), Some(64_000));
-        assert_eq!(cap("claude-opus-4-6"), Some(128_000));
-        assert_eq!(cap("claude-sonnet-4-6"), Some(128_000));
-        assert_eq!(cap("claude-3-5-sonnet-20241022"), Some(8_192));
+    fn caps_defaults_and_what_is_verified() {
+        let t = ModelTable::builtin();
+        let f = |id| t.family_of(id).unwrap();
+        assert_eq!(f("claude-opus-4-1-20250805").max_output_cap.value, 32_000);
+        assert_eq!(f("claude-sonnet-4-20250514").max_output_cap.value, 64_000);
+        assert_eq!(f("claude-opus-4-6").default_max_output.value, 64_000);
+        assert!(f("claude-opus-4-6").max_output_cap.verified);
+        assert_eq!(f("claude-3-5-sonnet-20241022").max_output_cap.value, 8_192);
+        assert_eq!(f("claude-3-5-sonnet-20241022").bedrock_burndown.value, 1.0);
+        // Claude Code's figures for the late-2026 models are not published.
+        for id in ["claude-opus-5", "claude-sonnet-5-5", "claude-fable-5-2", "claude-mythos-preview"] {
+            assert!(!f(id).max_output_cap.verified && !f(id).default_max_output.verified, "{id}");
+            assert!(f(id).adaptive_thinking, "{id}");
+        }
+        assert_eq!(f("claude-sonnet-4-5").quota_codes.global.as_deref(), Some("L-27C57EE8"));
     }
 
     #[test]
-    fn keys_are_ordered_longest_first_where_they_overlap() {
-        for (i, a) in FAMILIES.iter().enumerate() {
-            for b in &FAMILIES[i + 1..] {
-                assert!(!b.key.starts_with(a.key), "{} must come after {}", a.key, b.key);
+    fn keys_are_ordered_longest_first() {
+        let t = ModelTable::builtin();
+        for (i, a) in t.families.iter().enumerate() {
+            for b in &t.families[i + 1..] {
+                assert!(!b.key.starts_with(&a.key) || b.key == a.key, "{} must come after {}", a.key, b.key);
+                assert_ne!(a.key, b.key);
             }
         }
+    }
+
+    #[test]
+    fn a_user_file_overrides_and_adds_rows() {
+        let path = Path::new("/home/u/.config/ccdoctor/models.json");
+        let text = r#"{"families": [
+            {"key": "claude-opus-5", "max_output_cap": 64000},
+            {"key": "claude-opus-6", "name": "Opus 6", "default_max_output": 64000, "max_output_cap": 256000, "adaptive_thinking": true}
+        ]}"#;
+        let t = ModelTable::builtin().with_user_file(path, text).unwrap();
+        let opus5 = t.family_of("claude-opus-5").unwrap();
+        assert_eq!(opus5.max_output_cap.value, 64_000);
+        assert!(opus5.max_output_cap.verified && opus5.max_output_cap.source.contains("your models file"));
+        // Figures the file does not give stay the table's.
+        assert_eq!(opus5.default_max_output.value, 64_000);
+        assert_eq!(t.family_of("us.anthropic.claude-opus-6-v1:0").unwrap().name, "Opus 6");
+        // And the new key does not swallow a longer known one.
+        assert_eq!(t.family_of("claude-opus-5-5").unwrap().name, "Opus 5.5");
+    }
+
+    #[test]
+    fn a_bad_user_file_is_named_and_its_text_not_quoted() {
+        let path = Path::new("m.json");
+        let bad = [
+            (r#"{"families": [{"key": "claude-x", "max_output_cap": "SECRETVALUE"}]}"#, "wrong type"),
+            (r#"{"families": [{"key": "claude-x", "colour": 1}]}"#, "unknown field"),
+            (r#"{"families": [{"key": "claude-new"}]}"#, "new family"),
+            (r#"{"families": [{"key": "sk-ant-123"}]}"#, "model id prefix"),
+            (r#"{"families": "#, "cut short"),
+        ];
+        for (text, want) in bad {
+            let e = ModelTable::builtin().with_user_file(path, text).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+            assert!(!e.contains("SECRETVALUE"), "{e}");
+        }
+    }
+
+    #[test]
+    fn default_file_location() {
+        assert_eq!(
+            default_user_file(Some(Path::new("/x/cfg")), Some(Path::new("/home/u"))),
+            Some(PathBuf::from("/x/cfg/ccdoctor/models.json"))
+        );
+        assert_eq!(
+            default_user_file(Some(Path::new("relative")), Some(Path::new("/home/u"))),
+            Some(PathBuf::from("/home/u/.config/ccdoctor/models.json"))
+        );
+        assert_eq!(default_user_file(None, None), None);
     }
 }

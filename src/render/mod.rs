@@ -24,7 +24,9 @@ pub fn error_rows(e: &ErrorCounts) -> Vec<(String, u64, &'static str)> {
         ("Throttled (429), failed for good".to_string(), e.rate_limit.final_, "lower max output or parallelism"),
         ("Throttled (429), retried".to_string(), e.rate_limit.retries, "each failed attempt"),
         ("Per-day tokens quota (429)".to_string(), e.rate_limit.per_day_quota, "max output does not help"),
-        ("Subscription usage limit".to_string(), e.usage_limit, "not throttling"),
+        ("Server limiting requests (429)".to_string(), e.server_limiting, "server side, not your quota"),
+        ("Plan usage limit".to_string(), e.usage_limit, "not throttling; wait for the reset"),
+        ("Spend cap or no credit".to_string(), e.spend_cap, "not throttling"),
     ];
     if e.output_token_maximum.limits.is_empty() {
         rows.push(("Exceeded the output token max".to_string(), 0, "response cut"));
@@ -35,6 +37,8 @@ pub fn error_rows(e: &ErrorCounts) -> Vec<(String, u64, &'static str)> {
     }
     rows.push(("Stopped at max_tokens".to_string(), e.max_tokens_stops, "response cut"));
     rows.push(("Recovery prompts (continued)".to_string(), e.recovery_prompts, "response cut"));
+    rows.push(("Over the model's max output (400)".to_string(), e.over_cap, "setting vs thinking budget"));
+    rows.push(("Context window full".to_string(), e.context_window, "not a cut"));
     rows.push(("Overloaded (529)".to_string(), e.overloaded, "server side"));
     rows.push(("Other API errors".to_string(), e.other, ""));
     rows

@@ -2,7 +2,7 @@
 //! tables and JSON show): the verdict, the recommendation's headline, reasons and advice, and
 //! the rows of its inputs table. Shared by the table, Markdown and JSON renderers.
 
-use crate::analysis::advice::{Advice, Origin, Row};
+use crate::analysis::advice::{Advice, Evidence, FigureSource, Origin, Row};
 use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES};
 use crate::analysis::replay::Outcome;
 use crate::report::{Recommendation, Report};
@@ -490,9 +490,16 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 o => origin(o),
             },
         ),
-        ("Max output in effect".into(), thousands(a.current), origin(&a.current_origin)),
-        ("Claude Code's default".into(), thousands(a.default), "model table".into()),
-        ("Model's upper limit".into(), thousands(a.cap), "model table".into()),
+        (
+            "Max output in effect".into(),
+            thousands(a.current),
+            match &a.current_evidence {
+                Some(e) => evidence_text(e),
+                None => origin(&a.current_origin),
+            },
+        ),
+        ("Claude Code's default".into(), thousands(a.default), figure_source(&a.default_source)),
+        ("Model's upper limit".into(), thousands(a.cap), figure_source(&a.cap_source)),
         (
             "Thinking budget".into(),
             a.thinking.map_or_else(|| "none".into(), thousands),
@@ -533,6 +540,26 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         rows.push(("Worst-case ceiling".into(), thousands(c), "formula".into()));
     }
     rows
+}
+
+/// Where a model figure comes from, for the inputs table.
+pub fn figure_source(s: &FigureSource) -> String {
+    match s {
+        FigureSource::Table { verified: true, .. } => "model table".into(),
+        FigureSource::Table { verified: false, source } => format!("model table, unverified ({source})"),
+        FigureSource::Clamp(c) => format!(
+            "your debug log: Capped from {} to {}{}",
+            thousands(c.from),
+            thousands(c.to),
+            c.time.map_or(String::new(), |t| format!(" on {}", crate::time::day_of(t)))
+        ),
+        FigureSource::Unknown => "not in the model table: assumed".into(),
+    }
+}
+
+/// A record that shows a limit, for the inputs table.
+pub fn evidence_text(e: &Evidence) -> String {
+    format!("your records: {}{}", e.what, e.time.map_or(String::new(), |t| format!(" on {}", crate::time::day_of(t))))
 }
 
 /// A percentile as written after `p`: `99`, `99.5`.

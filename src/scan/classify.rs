@@ -8,22 +8,55 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// What an error record means for the user.
+/// What an error record means for the user: one kind per cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
-    /// Throttling (HTTP 429 from a per-minute quota): what a lower max output can fix.
+    /// The provider throttled (HTTP 429 from a per-minute quota: `Too many tokens`,
+    /// `Request rejected (429)`, `RESOURCE_EXHAUSTED`, `rate_limit_error`): the only kind a
+    /// lower max output can cure.
     RateLimit,
+    /// The server shedding load (`Server is temporarily limiting requests (not your usage
+    /// limit)`), a 429 neither the user's quota nor max output causes.
+    ServerLimiting,
     /// A per-day tokens quota (`Too many tokens per day`): a lower max output does not help.
     PerDayQuota,
-    /// A subscription usage limit (also 429, not throttling).
+    /// A plan's usage limit (session, weekly, model, extra usage or usage credits; also 429).
     UsageLimit,
+    /// A spend cap or no credit left (`enforced_spend_limit_reached`, `spend limit reached`,
+    /// `Credit balance is too low`, `You have reached your specified API usage limits`).
+    SpendCap,
     /// `Claude's response exceeded the N output token maximum`, with N.
     OutputTokenMaximum(u64),
+    /// A 400 for asking more output than the model allows (`max_tokens: X > Y`): the setting
+    /// and the thinking budget conflict.
+    OverCap,
+    /// The context window is full (some versions give it the `max_output_tokens` code; it is
+    /// not a cut response).
+    ContextWindow,
     /// 529 overloaded.
     Overloaded,
-    /// Anything else (including the context-window error).
+    /// Anything else.
     Other,
 }
+
+static RESET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:resets\s+([^·\n()]+(?:\([^)\n]*\))?)|usage limit reached\|(\d{9,11}))").expect("valid regex")
+});
+
+static OVER_CAP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"max_tokens: \d+ > \d+, which is the maximum allowed").expect("valid regex"));
+
+const SPEND_CAP: &[&str] = &[
+    "enforced_spend_limit_reached",
+    "spend limit reached",
+    "Credit balance is too low",
+    "You have reached your specified API usage limits",
+];
+
+const SERVER_LIMITING: &str = "Server is temporarily limiting requests";
+
+const CONTEXT_WINDOW: &[&str] =
+    &["context window limit", "exceed context limit", "Prompt is too long", "prompt is too long"];
 
 static OUTPUT_MAX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"exceeded the ([0-9][0-9,]*) output token maximum").expect("valid regex"));
@@ -31,7 +64,7 @@ static OUTPUT_MAX: LazyLock<Regex> =
 static USAGE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
     // `You've` is written with a straight or a typographic apostrophe.
     Regex::new(
-        r"Claude AI usage limit reached|You(?:'|\u{2019})ve hit your [^.\n]*?limit|You(?:'|\u{2019})re out of extra usage",
+        r"Claude AI usage limit reached|You(?:'|\u{2019})ve hit your [^.\n]*?limit|You(?:'|\u{2019})re out of (?:extra usage|usage credits)|You(?:'|\u{2019})ve reached your |Your org is out of usage",
     )
     .expect("valid regex")
 });
@@ -58,11 +91,17 @@ pub fn classify(text: &str, status: Option<u16>, code: Option<&str>) -> ErrorKin
     if let Some(n) = output_token_maximum(text) {
         return ErrorKind::OutputTokenMaximum(n);
     }
+    if SPEND_CAP.iter().any(|m| text.contains(m)) {
+        return ErrorKind::SpendCap;
+    }
     if USAGE_LIMIT.is_match(text) {
         return ErrorKind::UsageLimit;
     }
     if text.contains(PER_DAY) {
         return ErrorKind::PerDayQuota;
+    }
+    if text.contains(SERVER_LIMITING) {
+        return ErrorKind::ServerLimiting;
     }
     if RATE_LIMIT_MARKERS.iter().any(|m| text.contains(m)) {
         return ErrorKind::RateLimit;
@@ -70,12 +109,30 @@ pub fn classify(text: &str, status: Option<u16>, code: Option<&str>) -> ErrorKin
     if OVERLOADED_MARKERS.iter().any(|m| text.contains(m)) {
         return ErrorKind::Overloaded;
     }
+    if OVER_CAP.is_match(text) {
+        return ErrorKind::OverCap;
+    }
+    if CONTEXT_WINDOW.iter().any(|m| text.contains(m)) {
+        return ErrorKind::ContextWindow;
+    }
     let status = status.or_else(|| status_in_text(text));
     match (status, code) {
         (Some(429), _) | (_, Some("rate_limit")) => ErrorKind::RateLimit,
         (Some(529), _) => ErrorKind::Overloaded,
         _ => ErrorKind::Other,
     }
+}
+
+/// When a usage limit resets, as its text says: `1:40pm (Europe/Paris)`, or the UTC time of
+/// the 1.0.x `usage limit reached|<epoch seconds>`.
+pub fn reset_of(text: &str) -> Option<String> {
+    let caps = RESET.captures(text)?;
+    if let Some(when) = caps.get(1) {
+        let s = when.as_str().trim();
+        return (!s.is_empty()).then(|| s.chars().take(60).collect());
+    }
+    let secs: i64 = caps.get(2)?.as_str().parse().ok()?;
+    Some(format!("{} UTC", crate::time::iso_timestamp(secs.checked_mul(1000)?).trim_end_matches(".000Z")))
 }
 
 /// The N of `exceeded the N output token maximum`, when the text says so.
@@ -163,9 +220,57 @@ mod tests {
                 Some(400),
                 Some("max_output_tokens")
             ),
-            Other
+            ContextWindow
         );
-        assert_eq!(classify("Prompt is too long", None, Some("invalid_request")), Other);
+        assert_eq!(
+            classify("API Error: The model has reached its context window limit.", None, Some("max_output_tokens")),
+            ContextWindow
+        );
+        assert_eq!(classify("Prompt is too long", None, Some("invalid_request")), ContextWindow);
+    }
+
+    #[test]
+    fn every_429_by_its_cause() {
+        assert_eq!(c("API Error: Server is temporarily limiting requests (not your usage limit)"), ServerLimiting);
+        assert_eq!(
+            classify(
+                "API Error: Server is temporarily limiting requests (not your usage limit)",
+                Some(429),
+                Some("rate_limit")
+            ),
+            ServerLimiting
+        );
+        assert_eq!(
+            c(
+                r#"API Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"enforced_spend_limit_reached"}}"#
+            ),
+            SpendCap
+        );
+        assert_eq!(c("API Error: 429 spend limit reached (daily; resets 00:00 UTC)"), SpendCap);
+        assert_eq!(c("Credit balance is too low"), SpendCap);
+        assert_eq!(c("API Error: 400 You have reached your specified API usage limits."), SpendCap);
+        assert_eq!(c("You're out of usage credits · resets 9pm (Europe/Madrid)"), UsageLimit);
+        assert_eq!(c("You've hit your Opus limit · resets 3am"), UsageLimit);
+        assert_eq!(c("You've hit your monthly spend limit"), UsageLimit);
+        assert_eq!(c("You've reached your weekly usage"), UsageLimit);
+        assert_eq!(c("Your org is out of usage"), UsageLimit);
+        assert_eq!(
+            c(
+                "API Error: 400 max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-opus-4-5-20251101"
+            ),
+            OverCap
+        );
+    }
+
+    #[test]
+    fn reset_times() {
+        assert_eq!(
+            reset_of("You've hit your session limit · resets 1:40pm (Europe/Paris)").as_deref(),
+            Some("1:40pm (Europe/Paris)")
+        );
+        assert_eq!(reset_of("spend limit reached (daily; resets 00:00 UTC)").as_deref(), Some("00:00 UTC"));
+        assert_eq!(reset_of("Claude AI usage limit reached|1752573600").as_deref(), Some("2025-07-15T10:00:00 UTC"));
+        assert_eq!(reset_of("You've hit your weekly limit"), None);
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct Event {
     pub attempt: Option<u64>,
     /// How long Claude Code waited before the next attempt (`retryInMs`).
     pub retry_in_ms: Option<u64>,
+    /// When a usage limit or spend cap resets, as its text says.
+    pub reset: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

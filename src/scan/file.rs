@@ -64,7 +64,7 @@ pub struct FileResult {
     pub unreadable: bool,
     pub warnings: Vec<Warning>,
     pub groups: Vec<GroupPart>,
-    pub finals: Vec<KeyedEvent<ErrorKind>>,
+    pub finals: Vec<KeyedEvent<(ErrorKind, Option<Box<str>>)>>,
     pub retries: Vec<KeyedEvent<Attempt>>,
     pub recoveries: Vec<KeyedEvent<()>>,
     pub debug_attempts: Vec<KeyedEvent<Attempt>>,
@@ -268,7 +268,7 @@ impl<'i> Accumulator<'i> {
                 let id = env.uuid.as_deref().or(e.message_id.as_deref());
                 let key = id.map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env);
-                self.out.finals.push(KeyedEvent { key, origin, what: e.kind });
+                self.out.finals.push(KeyedEvent { key, origin, what: (e.kind, e.reset.map(String::into_boxed_str)) });
             }
             Record::Retry(env, r) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));

@@ -231,6 +231,8 @@ pub enum Record<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct FinalError {
     pub kind: ErrorKind,
+    /// When a usage limit or spend cap resets, as its text says.
+    pub reset: Option<String>,
     /// `message.id` (a UUID on error lines), the fallback dedup key when `uuid` is missing.
     pub message_id: Option<String>,
     pub text: String,
@@ -320,7 +322,13 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
                 let code = raw.error.and_then(|e| serde_json::from_str::<String>(e.get()).ok());
                 let status = raw.api_error_status.0.and_then(|s| u16::try_from(s).ok());
                 let kind = classify(&text, status, code.as_deref());
-                return Record::FinalError(env, FinalError { kind, message_id: msg.id.map(Cow::into_owned), text });
+                let reset = matches!(kind, ErrorKind::UsageLimit | ErrorKind::SpendCap)
+                    .then(|| super::classify::reset_of(&text))
+                    .flatten();
+                return Record::FinalError(
+                    env,
+                    FinalError { kind, reset, message_id: msg.id.map(Cow::into_owned), text },
+                );
             }
             if synthetic {
                 return Record::Other;

@@ -44,9 +44,10 @@ impl Merger {
             if self.event_keys.insert((0, e.key)) {
                 self.events.push(Event {
                     origin: e.origin,
-                    kind: EventKind::Final(e.what),
+                    kind: EventKind::Final(e.what.0),
                     attempt: None,
                     retry_in_ms: None,
+                    reset: e.what.1,
                 });
             }
         }
@@ -57,6 +58,7 @@ impl Merger {
                     kind: EventKind::RecoveryPrompt,
                     attempt: None,
                     retry_in_ms: None,
+                    reset: None,
                 });
             }
         }
@@ -137,6 +139,7 @@ impl Merger {
                 kind: EventKind::Retry(r.what.kind),
                 attempt: r.what.attempt,
                 retry_in_ms: r.what.retry_in_ms,
+                reset: None,
             });
         }
 
