@@ -44,6 +44,11 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
+    /// A debug log to read besides the config homes' (Claude Code's --debug-file, or
+    /// CLAUDE_CODE_DEBUG_LOGS_DIR, which names a file). Repeatable.
+    #[arg(long = "debug-file", value_name = "FILE")]
+    pub debug_files: Vec<PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -139,6 +144,9 @@ pub struct ScanArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProviderArg {
     Bedrock,
+    /// Bedrock's Mantle endpoint (input and output quotas apart).
+    BedrockMantle,
     Vertex,
+    /// The Anthropic API, or Claude Platform on AWS.
     Anthropic,
 }

@@ -139,6 +139,9 @@ pub struct Env {
     pub home: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub claude_config_dir: Option<String>,
+    /// `CLAUDE_CODE_DEBUG_LOGS_DIR`: despite its name, the file Claude Code writes its debug
+    /// log to.
+    pub debug_logs_file: Option<PathBuf>,
     pub no_color: bool,
     pub stdout_is_terminal: bool,
     pub stderr_is_terminal: bool,
@@ -165,6 +168,9 @@ impl Env {
             home: std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
             xdg_config_home: std::env::var_os("XDG_CONFIG_HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
             claude_config_dir: std::env::var("CLAUDE_CONFIG_DIR").ok().filter(|v| !v.trim().is_empty()),
+            debug_logs_file: std::env::var_os("CLAUDE_CODE_DEBUG_LOGS_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             stdout_is_terminal: std::io::stdout().is_terminal(),
             stderr_is_terminal: std::io::stderr().is_terminal(),
@@ -172,7 +178,12 @@ impl Env {
             // For tests and unusual installs; Claude Code itself reads the platform folder.
             managed_dir: std::env::var_os("CCDOCTOR_MANAGED_SETTINGS_DIR")
                 .map_or_else(default_managed_dir, PathBuf::from),
-            shell: SHELL_KEYS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect(),
+            // Of the AWS API key only whether it is set is kept: it is a secret.
+            shell: SHELL_KEYS
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+                .map(|(k, v)| if k == crate::settings::AWS_API_KEY { (k, "set".to_string()) } else { (k, v) })
+                .collect(),
         }
     }
 }
@@ -187,6 +198,20 @@ impl ScanConfig {
         } else {
             args.paths.iter().map(|p| classify_root(&expand_tilde(p, env))).collect::<Result<_, _>>()?
         };
+        let mut roots = roots;
+        for f in &args.debug_files {
+            let path = expand_tilde(f, env);
+            if !path.is_file() {
+                return Err(ConfigError::Missing(path));
+            }
+            roots.push(Root { path, kind: RootKind::DebugLog });
+        }
+        // Claude Code's own debug-log file, when its variable names one and no PATH was given.
+        if args.paths.is_empty()
+            && let Some(f) = env.debug_logs_file.as_ref().map(|f| expand_tilde(f, env)).filter(|f| f.is_file())
+        {
+            roots.push(Root { path: f, kind: RootKind::DebugLog });
+        }
         let since = args.since.as_deref().map(|s| date("since", s)).transpose()?;
         let until = args.until.as_deref().map(|s| date("until", s)).transpose()?;
         if let (Some(s), Some(u)) = (since, until)
@@ -289,6 +314,7 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
         burndown: args.burndown,
         provider: args.provider.map(|p| match p {
             ProviderArg::Bedrock => Provider::Bedrock,
+            ProviderArg::BedrockMantle => Provider::BedrockMantle,
             ProviderArg::Vertex => Provider::Vertex,
             ProviderArg::Anthropic => Provider::Anthropic,
         }),

@@ -232,6 +232,19 @@ pub struct ScanSection {
     #[serde(flatten)]
     pub read: ReadStats,
     pub filters: FiltersOut,
+    /// The days the history covers (after the filters).
+    pub history: HistoryOut,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryOut {
+    pub first_day: Option<String>,
+    pub last_day: Option<String>,
+    /// Calendar days from the first to the last, both counted.
+    pub days: u64,
+    /// How many days of transcripts Claude Code keeps (`cleanupPeriodDays`, default 30).
+    pub kept_days: u64,
+    pub kept_days_source: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -267,6 +280,20 @@ pub struct ModelRow {
     #[serde(flatten)]
     pub summary: Summary,
     pub histogram: Vec<Bin>,
+    /// Thinking against visible output, over the responses whose usage splits them
+    /// (`output_tokens_details.thinking_tokens`); `null` when none does.
+    pub thinking: Option<ThinkingOut>,
+    /// Responses by the effort level they were asked at (2.1.212), where written.
+    pub effort: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThinkingOut {
+    pub responses: u64,
+    pub thinking_tokens: u64,
+    pub output_tokens: u64,
+    /// Thinking as a share of their output.
+    pub share: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -341,9 +368,29 @@ impl ErrorCounts {
         }
     }
 
+    /// Counts an event, and the reset time its text names (usage limits, spend caps).
+    fn add_event(&mut self, e: &crate::scan::data::Event) {
+        self.add(e.kind);
+        if let (EventKind::Final(ErrorKind::UsageLimit | ErrorKind::SpendCap), Some(reset)) = (e.kind, &e.reset)
+            && !self.usage_limit_resets.iter().any(|r| **r == **reset)
+        {
+            self.usage_limit_resets.push(reset.to_string());
+        }
+    }
+
     /// Throttling 429s, final and retried.
     pub fn throttled(&self) -> u64 {
         self.rate_limit.final_ + self.rate_limit.retries
+    }
+
+    /// Plan usage limits and spend caps: waits, not throttling.
+    pub fn limits(&self) -> u64 {
+        self.usage_limit + self.spend_cap
+    }
+
+    /// Errors neither throttling, cut, nor limit: server side, refused requests, the rest.
+    pub fn others(&self) -> u64 {
+        self.server_limiting + self.over_cap + self.context_window + self.overloaded + self.other
     }
 
     /// Every sign that a response was cut at the output limit.
@@ -369,6 +416,8 @@ impl ErrorCounts {
 pub struct DayRow {
     pub day: String,
     pub responses: u64,
+    /// Responses cut at the output limit, each once (the error counts hold every sign).
+    pub cut_responses: u64,
     pub errors: ErrorCounts,
 }
 
@@ -377,6 +426,8 @@ pub struct ProjectRow {
     pub project: String,
     pub cwd: Option<String>,
     pub responses: u64,
+    /// Responses cut at the output limit, each once.
+    pub cut_responses: u64,
     pub errors: ErrorCounts,
 }
 
@@ -408,12 +459,30 @@ pub fn build(
             let mut v: Vec<u64> = group.iter().map(|r| r.output).collect();
             v.sort_unstable();
             let ids: BTreeSet<&str> = runs(group, |r| Some(&r.model)).map(|r| &*r.model).collect();
+            let split: Vec<(u64, u64)> =
+                group.iter().filter_map(|r| r.usage.thinking.map(|t| (t.min(r.output), r.output))).collect();
+            let thinking = (!split.is_empty()).then(|| {
+                let (t, o) = split.iter().fold((0u64, 0u64), |a, b| (a.0 + b.0, a.1 + b.1));
+                ThinkingOut {
+                    responses: split.len() as u64,
+                    thinking_tokens: t,
+                    output_tokens: o,
+                    share: if o == 0 { 0.0 } else { t as f64 / o as f64 },
+                }
+            });
+            let mut efforts: BTreeMap<&str, u64> = BTreeMap::new();
+            for e in group.iter().filter_map(|r| r.effort.as_deref()) {
+                *efforts.entry(e).or_default() += 1;
+            }
+            let effort = efforts.into_iter().map(|(e, n)| (e.to_string(), n)).collect();
             ModelRow {
                 model: model.clone(),
                 ids: ids.into_iter().map(str::to_string).collect(),
                 estimated: group.iter().filter(|r| r.estimated).count() as u64,
                 summary: summarize(&v),
                 histogram: histogram(&v),
+                thinking,
+                effort,
             }
         })
         .collect();
@@ -424,8 +493,14 @@ pub fn build(
     let mut projects: BTreeMap<String, ProjectRow> = BTreeMap::new();
     // Consecutive responses mostly share a project (they come file by file): one row lookup
     // per run of them.
-    for run in responses.chunk_by(|a, b| a.origin.project == b.origin.project) {
-        let cwd = run.iter().find_map(|r| r.origin.cwd.as_deref());
+    // A project is its working directory (the folder name may be anything with
+    // CLAUDE_CODE_PROJECT_DIR_NAME); records without one take their folder's.
+    let mut cwd_of_folder: HashMap<&str, &str> = HashMap::new();
+    for run in responses.chunk_by(|a, b| a.origin.project == b.origin.project && a.origin.cwd == b.origin.cwd) {
+        let cwd = run[0].origin.cwd.as_deref().or_else(|| cwd_of_folder.get(&*run[0].origin.project).copied());
+        if let Some(c) = cwd {
+            cwd_of_folder.entry(&run[0].origin.project).or_insert(c);
+        }
         let row = project_row(&mut projects, &run[0].origin.project, cwd);
         row.responses += run.len() as u64;
         for _ in run.iter().filter(|r| r.max_tokens_stop) {
@@ -433,13 +508,21 @@ pub fn build(
         }
     }
     for e in &events {
-        project_row(&mut projects, &e.origin.project, e.origin.cwd.as_deref()).errors.add(e.kind);
+        let cwd = e.origin.cwd.as_deref().or_else(|| cwd_of_folder.get(&*e.origin.project).copied());
+        project_row(&mut projects, &e.origin.project, cwd).errors.add_event(e);
     }
     for run in responses.chunk_by(|a, b| day_key(a.origin.time) == day_key(b.origin.time)) {
         day_row(&mut days, run[0].origin.time).responses += run.len() as u64;
     }
     for e in &events {
-        day_row(&mut days, e.origin.time).errors.add(e.kind);
+        day_row(&mut days, e.origin.time).errors.add_event(e);
+    }
+    let mut by_limit: BTreeMap<u64, u64> = BTreeMap::new();
+    for c in &cuts {
+        *by_limit.entry(c.limit).or_default() += 1;
+        day_row(&mut days, Some(c.time)).cut_responses += 1;
+        let cwd = c.cwd.or_else(|| cwd_of_folder.get(c.project).copied());
+        project_row(&mut projects, c.project, cwd).cut_responses += 1;
     }
 
     let mut capped: HashMap<(u64, u64), u64> = HashMap::new();
@@ -455,19 +538,17 @@ pub fn build(
         day_row(&mut days, r.origin.time).errors.add(EventKind::MaxTokensStop);
     }
     for e in &events {
-        errors.add(e.kind);
-        if let (EventKind::Final(ErrorKind::UsageLimit | ErrorKind::SpendCap), Some(reset)) = (e.kind, &e.reset)
-            && !errors.usage_limit_resets.iter().any(|r| **r == **reset)
-        {
-            errors.usage_limit_resets.push(reset.to_string());
-        }
+        errors.add_event(e);
     }
     let by_day: Vec<DayRow> = days.into_values().collect();
     let estimated = responses.iter().filter(|r| r.estimated).count() as u64;
     let throttled_days = by_day.iter().filter(|d| d.errors.throttled() > 0).count() as u64;
     Report {
         schema: SCHEMA,
-        scan: scan_section(&data.read, roots, filters),
+        scan: ScanSection {
+            history: history(&responses, &events, settings),
+            ..scan_section(&data.read, roots, filters)
+        },
         responses: ResponsesSection { count: responses.len() as u64, estimated },
         output_tokens: summarize(&all),
         by_model,
@@ -480,8 +561,8 @@ pub fn build(
         recommendation: advice.as_ref().map(|a| recommendation(a, rec)),
         load: LoadSection { per_model: load },
         cuts: CutsSection {
-            responses: cuts.iter().map(|c| c.1).sum(),
-            by_limit: cuts.into_iter().map(|(limit, responses)| CutLimit { limit, responses }).collect(),
+            responses: cuts.len() as u64,
+            by_limit: by_limit.into_iter().map(|(limit, responses)| CutLimit { limit, responses }).collect(),
         },
         write,
         advice,
@@ -673,20 +754,24 @@ pub(crate) fn runs<'a>(
     })
 }
 
+/// The row of a project: its working directory when known, else its folder's name.
 fn project_row<'a>(
     projects: &'a mut BTreeMap<String, ProjectRow>,
-    project: &str,
+    folder: &str,
     cwd: Option<&str>,
 ) -> &'a mut ProjectRow {
-    if !projects.contains_key(project) {
-        let row = ProjectRow { project: project.to_string(), cwd: None, responses: 0, errors: ErrorCounts::default() };
-        projects.insert(project.to_string(), row);
+    let key = cwd.unwrap_or(folder);
+    if !projects.contains_key(key) {
+        let row = ProjectRow {
+            project: folder.to_string(),
+            cwd: cwd.map(str::to_string),
+            responses: 0,
+            cut_responses: 0,
+            errors: ErrorCounts::default(),
+        };
+        projects.insert(key.to_string(), row);
     }
-    let row = projects.get_mut(project).expect("inserted above");
-    if row.cwd.is_none() {
-        row.cwd = cwd.map(str::to_string);
-    }
-    row
+    projects.get_mut(key).expect("inserted above")
 }
 
 /// Orders days as their names sort: dates, then "unknown" (no time).
@@ -701,8 +786,28 @@ fn day_row(days: &mut BTreeMap<DayKey, DayRow>, time: Option<crate::time::EpochM
     days.entry(day_key(time)).or_insert_with(|| DayRow {
         day: time.map_or_else(|| "unknown".to_string(), day_of),
         responses: 0,
+        cut_responses: 0,
         errors: ErrorCounts::default(),
     })
+}
+
+/// Claude Code deletes transcripts older than this many days unless `cleanupPeriodDays` says
+/// otherwise.
+pub const DEFAULT_KEPT_DAYS: u64 = 30;
+
+fn history(responses: &[&Response], events: &[&crate::scan::data::Event], settings: &EffectiveSettings) -> HistoryOut {
+    let times = responses.iter().filter_map(|r| r.origin.time).chain(events.iter().filter_map(|e| e.origin.time));
+    let (lo, hi) = times.fold((None::<i64>, None::<i64>), |(lo, hi), t| {
+        (Some(lo.map_or(t, |l| l.min(t))), Some(hi.map_or(t, |h| h.max(t))))
+    });
+    let day = |t: i64| t.div_euclid(crate::time::MS_PER_DAY);
+    HistoryOut {
+        first_day: lo.map(day_of),
+        last_day: hi.map(day_of),
+        days: lo.zip(hi).map_or(0, |(l, h)| (day(h) - day(l) + 1) as u64),
+        kept_days: settings.cleanup_period_days.value.unwrap_or(DEFAULT_KEPT_DAYS),
+        kept_days_source: settings.cleanup_period_days.source.clone().unwrap_or_else(|| "default".into()),
+    }
 }
 
 fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSection {
@@ -715,6 +820,7 @@ fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSect
                     RootKind::Home => "config_home",
                     RootKind::Projects => "projects",
                     RootKind::File => "file",
+                    RootKind::DebugLog => "debug_log",
                 },
             })
             .collect(),
@@ -724,6 +830,13 @@ fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSect
             until: filters.until.map(|u| day_of(u - 1)),
             project: filters.project.clone(),
             model: filters.model.clone(),
+        },
+        history: HistoryOut {
+            first_day: None,
+            last_day: None,
+            days: 0,
+            kept_days: DEFAULT_KEPT_DAYS,
+            kept_days_source: "default".into(),
         },
     }
 }
@@ -744,6 +857,7 @@ mod tests {
             usage: Default::default(),
             content: Default::default(),
             max_tokens_stop: false,
+            effort: None,
         }
     }
 

@@ -2,7 +2,10 @@
 """Writes testdata/claude-home: a hand-built config home with every case the scanner must get
 right. The expected counts are stated (and derived by hand) in tests/scan_testdata.rs; change
 both together. Run from the repository root: python3 testdata/generate.py"""
-import json, os, shutil
+import os, shutil, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lines import agent, api_error, assistant, dump, env, retry, text, user, write as write_in  # noqa: E402
 
 HOME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "claude-home")
 SONNET45 = "claude-sonnet-4-5-20250929"
@@ -15,79 +18,8 @@ SW = "cccccccc-0000-4000-8000-000000000003"   # Bedrock project
 SO = "dddddddd-0000-4000-8000-000000000004"   # 1.0.x session
 
 
-def dump(o, spaced=False):
-    if spaced:
-        return json.dumps(o, ensure_ascii=False)
-    return json.dumps(o, separators=(",", ":"), ensure_ascii=False)
-
-
-def env(uuid, session, ts, cwd, version="2.1.39", **extra):
-    e = {"parentUuid": None, "isSidechain": False, "userType": "external", "cwd": cwd,
-         "sessionId": session, "version": version, "gitBranch": "main"}
-    e.update(extra)
-    e.update({"uuid": uuid, "timestamp": ts})
-    return e
-
-
-def assistant(uuid, session, ts, cwd, msg_id, req_id, model, content, out, stop=None, version="2.1.39", **extra):
-    e = env(uuid, session, ts, cwd, version, **extra)
-    e["message"] = {"model": model, "id": msg_id, "type": "message", "role": "assistant",
-                    "content": content, "stop_reason": stop, "stop_sequence": None,
-                    "usage": {"input_tokens": 3, "cache_creation_input_tokens": 1200,
-                              "cache_read_input_tokens": 15000, "output_tokens": out,
-                              "service_tier": "standard"}}
-    if req_id is not None:
-        e["requestId"] = req_id
-    e["type"] = "assistant"
-    return e
-
-
-def api_error(uuid, session, ts, cwd, text, code=None, status=None, version="2.1.39"):
-    e = env(uuid, session, ts, cwd, version)
-    e["message"] = {"id": uuid.replace("e", "f"), "model": "<synthetic>", "role": "assistant",
-                    "type": "message", "stop_reason": "stop_sequence", "stop_sequence": "",
-                    "usage": {"input_tokens": 0, "output_tokens": 0},
-                    "content": [{"type": "text", "text": text}]}
-    e["type"] = "assistant"
-    e["isApiErrorMessage"] = True
-    if code:
-        e["error"] = code
-    if status:
-        e["apiErrorStatus"] = status
-    return e
-
-
-def retry(uuid, session, ts, cwd, status, body, attempt, version="2.1.39"):
-    e = env(uuid, session, ts, cwd, version)
-    e.update({"type": "system", "subtype": "api_error", "level": "error",
-              "error": {"status": status, "headers": {}, "requestID": None, "error": body},
-              "retryInMs": 500 * 2 ** (attempt - 1), "retryAttempt": attempt, "maxRetries": 10})
-    return e
-
-
-def user(uuid, session, ts, cwd, content, meta=False, version="2.1.39"):
-    e = env(uuid, session, ts, cwd, version)
-    e["type"] = "user"
-    e["message"] = {"role": "user", "content": content}
-    if meta:
-        e["isMeta"] = True
-    return e
-
-
-def text(s):
-    return [{"type": "text", "text": s}]
-
-
-def write(path, lines, bom=False, final_newline=True, crlf_at=None):
-    path = os.path.join(HOME, path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    data = b"\xef\xbb\xbf" if bom else b""
-    for i, l in enumerate(lines):
-        b = l if isinstance(l, bytes) else l.encode("utf-8")
-        end = b"\r\n" if crlf_at == i else b"\n"
-        data += b + (end if (i < len(lines) - 1 or final_newline) else b"")
-    with open(path, "wb") as f:
-        f.write(data)
+def write(path, lines, **kw):
+    write_in(HOME, path, lines, **kw)
 
 
 shutil.rmtree(HOME, ignore_errors=True)
@@ -158,10 +90,6 @@ write(f"projects/-home-u-app/{SB}.jsonl",
 
 # --- Subagents --------------------------------------------------------------------------
 # 2.0.x: sibling agent file.
-def agent(l, agent_id):
-    l["isSidechain"] = True
-    l["agentId"] = agent_id
-    return l
 write("projects/-home-u-app/agent-1234abcd.jsonl", [
     dump(agent(assistant("g-r8", SA, "2026-03-01T10:00:10.000Z", APP, "msg_g8", "req_g8", HAIKU, text("h" * 600), 300, version="2.0.50"), "1234abcd")),
     dump(agent(assistant("g-r9", SA, "2026-03-01T10:00:40.000Z", APP, "msg_g9", "req_g9", HAIKU, text("h" * 1500), 700, version="2.0.50"), "1234abcd")),

@@ -25,8 +25,10 @@ fn assert_same(path: &Path) {
 }
 
 #[test]
-fn same_report_on_the_bundled_sample() {
+fn same_report_on_the_bundled_samples() {
     assert_same(&home());
+    assert_same(&common::testdata().join("late-home"));
+    assert_same(&common::bedrock_home());
 }
 
 #[test]

@@ -141,6 +141,31 @@ fn unusable_files_are_refused_before_the_scan_and_left_untouched() {
     assert!(r.stderr.contains("is a folder, not a settings file"), "{}", r.stderr);
 }
 
+/// Claude Code ignores a settings file over 2 MiB: a write that would leave one is refused,
+/// whether the file is already that large or only the edit makes it so.
+#[test]
+fn settings_claude_code_would_refuse_are_not_written() {
+    const LIMIT: usize = 2 * 1024 * 1024;
+    let padded = |len: usize| {
+        let head = "{\"notes\": \"";
+        let tail = "\", \"env\": {}}\n";
+        format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+    };
+    for (len, before_scan) in [(LIMIT + 1, true), (LIMIT - 10, false)] {
+        let (_t, home) = home_copy();
+        let path = home.join("settings.json");
+        let text = padded(len);
+        assert_eq!(text.len(), len);
+        std::fs::write(&path, &text).unwrap();
+        let r = scan(&home, &["--write"]);
+        assert_eq!(r.code, 2, "{len}: {}", r.stderr);
+        assert!(r.stderr.contains("Claude Code refuses settings files over 2 MiB"), "{len}: {}", r.stderr);
+        assert_eq!(r.stdout.is_empty(), before_scan, "{len}: {}", r.stdout);
+        assert_eq!(std::fs::read(&path).unwrap(), text.as_bytes());
+        assert!(backups(&home).is_empty());
+    }
+}
+
 #[test]
 fn a_missing_file_is_created_with_its_folders() {
     let (_t, home) = home_copy();

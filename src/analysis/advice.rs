@@ -79,6 +79,9 @@ pub struct QuotaPlan {
     /// The bucket the choice is replayed against: `headroom × tpm`, scaled by
     /// `parallel_seen / parallel` when `--parallel` plans for another load.
     pub planning_tpm: f64,
+    /// Whether cache reads may count in the reservation (AWS's material disagrees): then the
+    /// other reading is replayed and shown too.
+    pub reading_in_doubt: bool,
 }
 
 /// Demand as the history shows it.
@@ -172,6 +175,40 @@ pub struct Advice {
     /// Cut responses Claude Code gave up on (the "exceeded" error): each ended its turn, so
     /// the work after it is missing from the history.
     pub gave_up: u64,
+    /// The model reasons adaptively (its depth follows the effort level): the thinking
+    /// budget is ignored.
+    pub adaptive: bool,
+    /// Cut responses whose usage splits out thinking, and of those, how many spent more than
+    /// half their limit thinking.
+    pub cut_thinking: (u64, u64),
+    /// Who was in flight when requests were throttled.
+    pub crowding: Option<Crowding>,
+    /// The Service Quotas code to look the quota up by, where the endpoint type is known.
+    pub quota_code: Option<QuotaCode>,
+    /// `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`, where set.
+    pub max_subagents: Option<u64>,
+}
+
+/// Who was in flight when requests were throttled (the history as it was).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crowding {
+    /// Requests that were throttled at least once.
+    pub throttled_requests: u64,
+    /// On average over those, the requests in flight when each was first sent.
+    pub mean_in_flight: f64,
+    /// Of those in flight, on average, how many were subagents'.
+    pub mean_subagents: f64,
+    /// The most subagent requests in flight at once at such a moment.
+    pub most_subagents: u64,
+}
+
+/// Where a Bedrock quota is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaCode {
+    /// `in-region`, `cross-region` or `global`: the kind of inference endpoint the ids name.
+    pub endpoint: &'static str,
+    /// The Service Quotas code of its tokens-per-minute quota, where known.
+    pub code: Option<String>,
 }
 
 /// Everything the advice is made from.
@@ -303,21 +340,6 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
             }
         }
     }
-    // With no response at all, every request belongs to the model advised for.
-    let only_model = i.responses_by_model.len() <= 1;
-    let mut last: Option<(&str, bool)> = None;
-    let mut mine = |u: &Unit| match limits::model_of(i.chains, u) {
-        Some(m) => match last {
-            Some((l, yes)) if std::ptr::eq(l, m) => yes,
-            _ => {
-                let yes = name_of.get(m).is_some_and(|n| *n == model);
-                last = Some((m, yes));
-                yes
-            }
-        },
-        None => only_model,
-    };
-    let my_units: Vec<&Unit> = i.units.iter().filter(|u| mine(u)).collect();
     let mut raw_ids: Vec<&str> = name_of.iter().filter(|(_, n)| **n == model).map(|(id, _)| *id).collect();
     raw_ids.sort_unstable();
     let family = raw_ids
@@ -325,6 +347,28 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         .find_map(|m| models::family_of(m))
         .or_else(|| i.settings.model.value.as_deref().and_then(models::family_of).filter(|f| f.name == model));
     let (provider, provider_origin) = pick_provider(i, &raw_ids);
+    // On Vertex, late-2026 models of one line share one quota: their requests fill the same
+    // bucket.
+    let line = family.and_then(|f| f.vertex_quota_line.as_deref()).filter(|_| provider == Provider::Vertex);
+    let shares_quota = |name: &str, id: &str| {
+        name == model
+            || line.is_some_and(|l| models::family_of(id).and_then(|f| f.vertex_quota_line.as_deref()) == Some(l))
+    };
+    // With no response at all, every request belongs to the model advised for.
+    let only_model = i.responses_by_model.len() <= 1;
+    let mut last: Option<(&str, bool)> = None;
+    let mut mine = |u: &Unit| match limits::model_of(i.chains, u) {
+        Some(m) => match last {
+            Some((l, yes)) if std::ptr::eq(l, m) => yes,
+            _ => {
+                let yes = name_of.get(m).is_some_and(|n| shares_quota(n, m));
+                last = Some((m, yes));
+                yes
+            }
+        },
+        None => only_model,
+    };
+    let my_units: Vec<&Unit> = i.units.iter().filter(|u| mine(u)).collect();
     // The data wins over the table: a `Capped from X to Y` line names the upper limit.
     let learned = i.learned_caps.get(&model).cloned();
     let cap = learned.as_ref().map_or_else(|| cap_of(family), |c| c.to);
@@ -343,7 +387,10 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         None => FigureSource::Unknown,
     };
     let thinking = i.settings.max_thinking_tokens.value;
-    let floor = choose::floor_for(thinking);
+    // Adaptive-reasoning models ignore the thinking budget unless adaptive thinking is off.
+    let adaptive =
+        family.is_some_and(|f| f.adaptive_thinking) && i.settings.adaptive_thinking_disabled.value != Some(true);
+    let floor = choose::floor_for(if adaptive { None } else { thinking });
 
     if my_units.is_empty() {
         return None;
@@ -394,6 +441,9 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
 
     let parallel_seen = peak_in_flight(i.chains, &my_units).max(1);
     let gave_up = my_units.iter().filter(|u| i.chains[u.chain].requests[u.last].gave_up).count() as u64;
+    let cut_thinking = cut_thinking(i.chains, &my_units);
+    let crowding = crowding(i.chains, &my_units);
+    let quota_code = (provider == Provider::Bedrock).then(|| quota_code(&raw_ids, family)).flatten();
     let quota = quota_plan(i.cfg, provider, family, parallel_seen);
     let quota_counts = quota.is_some() && provider != Provider::Anthropic;
     let small_sample = demand.responses < choose::MIN_RESPONSES;
@@ -438,6 +488,11 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
             cut_share: 0.0,
             from_ceiling_only: true,
             gave_up,
+            adaptive,
+            cut_thinking,
+            crowding,
+            quota_code,
+            max_subagents: i.settings.max_subagents.value,
         });
     }
 
@@ -486,6 +541,11 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         cut_share,
         from_ceiling_only: false,
         gave_up,
+        adaptive,
+        cut_thinking,
+        crowding,
+        quota_code,
+        max_subagents: i.settings.max_subagents.value,
     })
 }
 
@@ -510,6 +570,77 @@ fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<Evidence> {
         session: r.session.map(str::to_string),
         time: Some(r.end),
     })
+}
+
+/// Cut responses whose usage splits out thinking, and how many of them spent more than half
+/// their limit thinking.
+fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
+    let mut with = 0;
+    let mut most = 0;
+    for u in units.iter().filter(|u| matches!(u.kind, UnitKind::Response { cut: true, .. })) {
+        if let Some(t) = chains[u.chain].requests[u.first].thinking {
+            with += 1;
+            most += u64::from(t.saturating_mul(2) > u.limit);
+        }
+    }
+    (with, most)
+}
+
+/// Who was in flight when the model's requests were first sent, for those that were
+/// throttled: a sweep over the requests' times (from getting through to the end).
+fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
+    let mut edges: Vec<(i64, i32, bool)> = Vec::new();
+    let mut asks: Vec<i64> = Vec::new();
+    for u in units {
+        let sub = chains[u.chain].stream.starts_with("agent:");
+        for r in &chains[u.chain].requests[u.first..=u.last] {
+            if r.throttled > 0 {
+                asks.push(r.start);
+            }
+            if r.end > r.admitted && u.kind != UnitKind::Failed {
+                edges.push((r.admitted, 1, sub));
+                edges.push((r.end, -1, sub));
+            }
+        }
+    }
+    if asks.is_empty() {
+        return None;
+    }
+    edges.sort_unstable_by_key(|e| (e.0, e.1));
+    asks.sort_unstable();
+    let (mut k, mut all, mut subs) = (0usize, 0i64, 0i64);
+    let (mut sum_all, mut sum_subs, mut most) = (0i64, 0i64, 0i64);
+    for &t in &asks {
+        while k < edges.len() && edges[k].0 <= t {
+            all += i64::from(edges[k].1);
+            if edges[k].2 {
+                subs += i64::from(edges[k].1);
+            }
+            k += 1;
+        }
+        sum_all += all;
+        sum_subs += subs;
+        most = most.max(subs);
+    }
+    let n = asks.len() as f64;
+    Some(Crowding {
+        throttled_requests: asks.len() as u64,
+        mean_in_flight: sum_all as f64 / n,
+        mean_subagents: sum_subs as f64 / n,
+        most_subagents: most.max(0) as u64,
+    })
+}
+
+/// The kind of Bedrock endpoint the model's ids name, and its quota's code where known.
+fn quota_code(raw_ids: &[&str], family: Option<&Family>) -> Option<QuotaCode> {
+    let endpoint = raw_ids.iter().find_map(|id| models::id::endpoint(id))?;
+    let codes = family.map(|f| &f.quota_codes);
+    let code = codes.and_then(|c| match endpoint {
+        "global" => c.global.clone(),
+        "cross-region" => c.cross_region.clone(),
+        _ => c.in_region.clone(),
+    });
+    Some(QuotaCode { endpoint, code })
 }
 
 /// The most of the model's requests in flight at once in the history, from getting through
@@ -550,13 +681,18 @@ fn quota_plan(
         (None, _) => return None,
     };
     let (burndown, burndown_origin) = match (cfg.burndown, provider) {
+        // Mantle's input quota is not charged for output (its output quota is).
+        (_, Provider::BedrockMantle) => (0.0, Origin::Default),
         (Some(b), _) => (b, Origin::Flag),
         (None, Provider::Bedrock) => {
             (family.map_or(UNKNOWN_MODEL_BURNDOWN, |f| f.bedrock_burndown.value), Origin::Default)
         }
         (None, _) => (1.0, Origin::Default),
     };
-    let reading = Reading { cache_reads_reserved: cfg.cache_reads_reserved, burndown_reservation: true };
+    // Mantle checks input + max output against the input quota, cache reads not counted: no
+    // reading to doubt. Elsewhere AWS's material disagrees on cache reads.
+    let mantle = provider == Provider::BedrockMantle;
+    let reading = Reading { cache_reads_reserved: cfg.cache_reads_reserved && !mantle, burndown_reservation: !mantle };
     let share = match cfg.parallel {
         Some(p) => parallel_seen as f64 / p.max(1) as f64,
         None => 1.0,
@@ -571,6 +707,7 @@ fn quota_plan(
         parallel: cfg.parallel,
         parallel_seen,
         planning_tpm: cfg.headroom * tpm as f64 * share,
+        reading_in_doubt: !mantle,
     })
 }
 
@@ -587,13 +724,16 @@ struct Replays<'p> {
     uncut: Option<(u64, std::sync::OnceLock<Schedule>)>,
     /// The memory of the two threads that replay, reused from value to value.
     memory: [std::sync::Mutex<(Schedule, replay::Scratch)>; 2],
+    /// Whether the other cache-read reading is replayed too.
+    in_doubt: bool,
 }
 
 impl<'p> Replays<'p> {
     fn new(plan: &'p Plan, q: Option<&QuotaPlan>, shown: Vec<u64>) -> Self {
         let quota = q.map(|q| Quota { tpm: q.planning_tpm, burndown: q.burndown, reading: q.reading });
         let uncut = plan.uncut_from().map(|d| (d, std::sync::OnceLock::new()));
-        Self { plan, quota, done: HashMap::new(), shown, uncut, memory: Default::default() }
+        let in_doubt = q.is_some_and(|q| q.reading_in_doubt);
+        Self { plan, quota, done: HashMap::new(), shown, uncut, memory: Default::default(), in_doubt }
     }
 
     /// A value's outcome under the planning reading, and the other one if asked, worked out
@@ -616,7 +756,7 @@ impl<'p> Replays<'p> {
             reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
         };
         let planned = replay::at_pace_with(schedule, &self.quota.unwrap_or(endless), reserving, scratch);
-        let other = self.quota.filter(|_| other).map(|q| {
+        let other = self.quota.filter(|_| other && self.in_doubt).map(|q| {
             let reading = Reading { cache_reads_reserved: !q.reading.cache_reads_reserved, ..q.reading };
             replay::at_pace_with(schedule, &Quota { reading, ..q }, reserving, scratch)
         });
@@ -625,7 +765,7 @@ impl<'p> Replays<'p> {
 
     /// Whether a value was measured as the table needs it.
     fn measured(&self, value: u64, other: bool) -> bool {
-        self.done.get(&value).is_some_and(|d| !other || self.quota.is_none() || d.1.is_some())
+        self.done.get(&value).is_some_and(|d| !other || self.quota.is_none() || !self.in_doubt || d.1.is_some())
     }
 
     /// Measures the values not measured yet, on two threads; `other`: under both readings.
@@ -709,8 +849,10 @@ fn calibrate(i: &Inputs<'_>, plan: &Plan, q: &QuotaPlan, units: &[&Unit]) -> Cal
     let value = limits.into_iter().max_by_key(|&(l, n)| (n, l)).map_or(0, |(l, _)| l);
     // Both readings of cache reads (AWS's material disagrees on them); max output reserved at
     // the burndown rate, the reading the reference plans with.
-    let readings: Vec<(Reading, Outcome)> = [q.reading.cache_reads_reserved, !q.reading.cache_reads_reserved]
-        .into_iter()
+    let doubt: &[bool] = if q.reading_in_doubt { &[false, true] } else { &[false] };
+    let readings: Vec<(Reading, Outcome)> = doubt
+        .iter()
+        .map(|&flip| q.reading.cache_reads_reserved ^ flip)
         .map(|c| {
             let reading = Reading { cache_reads_reserved: c, burndown_reservation: q.reading.burndown_reservation };
             let quota = Quota { tpm: q.tpm as f64, burndown: q.burndown, reading };

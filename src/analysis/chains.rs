@@ -73,6 +73,8 @@ pub struct Request<'a> {
     pub gave_up: bool,
     /// Throttling 429s on its attempts (retried ones, and the last one if it failed).
     pub throttled: u32,
+    /// Of its output, thinking, where the usage says.
+    pub thinking: Option<u64>,
 }
 
 impl Request<'_> {
@@ -87,6 +89,9 @@ impl Request<'_> {
 pub struct Chain<'a> {
     /// The session id, or `agent:<id>` for a subagent.
     pub stream: &'a str,
+    /// Its project folder and working directory (its first record's).
+    pub project: &'a str,
+    pub cwd: Option<&'a str>,
     pub requests: Vec<Request<'a>>,
 }
 
@@ -98,7 +103,16 @@ enum Item<'a> {
     Recovery(&'a Event),
 }
 
-impl Item<'_> {
+impl<'a> Item<'a> {
+    /// Its project folder and working directory.
+    fn place(&self) -> (&'a str, Option<&'a str>) {
+        let o = match self {
+            Item::Response(r) => &r.origin,
+            Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => &e.origin,
+        };
+        (&o.project, o.cwd.as_deref())
+    }
+
     fn time(&self) -> Option<EpochMs> {
         match self {
             Item::Response(r) => r.origin.time,
@@ -155,7 +169,8 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
         items.extend(keyed.into_iter().map(|k| k.2));
         let mut requests = requests_of(&items);
         fill_models(&mut requests);
-        (!requests.is_empty()).then_some(Chain { stream, requests })
+        let (project, cwd) = items.first().map_or(("", None), Item::place);
+        (!requests.is_empty()).then_some(Chain { stream, project, cwd, requests })
     };
     let mut chains: Vec<Chain> = std::thread::scope(|s| {
         let mut streams = streams;
@@ -270,6 +285,7 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         continues,
         gave_up: false,
         throttled,
+        thinking: r.usage.thinking,
     }
 }
 
@@ -301,6 +317,7 @@ fn failed<'a>(
         continues: false,
         gave_up: ended == Ended::CutError,
         throttled: throttled + refused,
+        thinking: None,
     }
 }
 
@@ -349,9 +366,10 @@ mod tests {
             recorded_output: output,
             output,
             estimated: false,
-            usage: Usage { input: 10, output, cache_creation: 1_000, cache_read: 20_000 },
+            usage: Usage { input: 10, output, cache_creation: 1_000, cache_read: 20_000, thinking: None },
             content: Default::default(),
             max_tokens_stop: stop,
+            effort: None,
         }
     }
 

@@ -163,9 +163,15 @@ pub struct Clamp {
     pub time: Option<EpochMs>,
 }
 
+/// How far from a request a `Capped` line of an unknown session may be and still name its
+/// model: Claude Code writes the line as it builds the request.
+const NEAR_MS: i64 = 10 * 60 * 1000;
+
 /// The upper limits the user's debug logs show, per model name (`name_of` names a model id):
 /// each `Capped from X to Y` line (X above Y) of a session is the limit of the model most of
-/// that session's requests used; the newest line of a model counts.
+/// that session's requests used; the newest line of a model counts. A line of a log not named
+/// after a session (`--debug-file`, `CLAUDE_CODE_DEBUG_LOGS_DIR`) belongs to the model of the
+/// request sent nearest it, within ten minutes.
 pub fn learned_caps(
     chains: &[Chain<'_>],
     capped: &[Capped],
@@ -189,8 +195,25 @@ pub fn learned_caps(
             *best = (m, n);
         }
     }
+    // Requests by start time, for lines of no known session.
+    let mut by_time: Vec<(EpochMs, &str)> = Vec::new();
+    if capped.iter().any(|c| c.session.as_deref().is_none_or(|s| !model_of.contains_key(s))) {
+        by_time = chains.iter().flat_map(|c| &c.requests).filter_map(|r| Some((r.start, r.model?))).collect();
+        by_time.sort_unstable();
+    }
+    let nearest_model = |t: EpochMs| {
+        let k = by_time.partition_point(|&(at, _)| at < t);
+        [k.checked_sub(1), Some(k)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| by_time.get(i))
+            .filter(|(at, _)| (at - t).abs() <= NEAR_MS)
+            .min_by_key(|(at, _)| (at - t).abs())
+            .map(|&(_, m)| m)
+    };
     for c in capped.iter().filter(|c| c.from > c.to) {
-        let Some(&(model, _)) = c.session.as_deref().and_then(|s| model_of.get(s)) else { continue };
+        let known = c.session.as_deref().and_then(|s| model_of.get(s)).map(|&(m, _)| m);
+        let Some(model) = known.or_else(|| c.time.and_then(nearest_model)) else { continue };
         let clamp = Clamp { from: c.from, to: c.to, session: c.session.as_deref().map(str::to_string), time: c.time };
         let entry = out.entry(name_of(model)).or_insert_with(|| clamp.clone());
         if clamp.time > entry.time {
@@ -286,6 +309,7 @@ mod tests {
             continues,
             gave_up: false,
             throttled: 0,
+            thinking: None,
         }
     }
 
@@ -296,14 +320,16 @@ mod tests {
         let chains = vec![
             Chain {
                 stream: "A",
+                project: "",
+                cwd: None,
                 requests: vec![
                     req(0, "A", 300, false, None, false),
                     req(100, "A", 1_000, true, Some(1_000), false),
                     req(200, "A", 700, false, None, true),
                 ],
             },
-            Chain { stream: "B", requests: vec![req(50, "B", 5_000, false, None, false)] },
-            Chain { stream: "C", requests: vec![req(60, "C", 5_000, false, None, false)] },
+            Chain { stream: "B", project: "", cwd: None, requests: vec![req(50, "B", 5_000, false, None, false)] },
+            Chain { stream: "C", project: "", cwd: None, requests: vec![req(60, "C", 5_000, false, None, false)] },
         ];
         let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
         let limits = in_effect(&chains, &capped, &Now);
@@ -336,9 +362,11 @@ mod tests {
         let chains = vec![
             Chain {
                 stream: "A",
+                project: "",
+                cwd: None,
                 requests: vec![req(0, "A", 300, false, None, false), req(9, "A", 5_000, false, None, false)],
             },
-            Chain { stream: "B", requests: vec![req(50, "B", 1_500, false, None, false)] },
+            Chain { stream: "B", project: "", cwd: None, requests: vec![req(50, "B", 1_500, false, None, false)] },
         ];
         assert_eq!(in_effect(&chains, &[], &Low), vec![vec![32_000, 32_000], vec![2_000]]);
     }
@@ -349,12 +377,42 @@ mod tests {
         gave_up.gave_up = true;
         let mut failed = req(50, "A", 0, false, None, false);
         failed.ended = Ended::Throttled;
-        let chains = vec![Chain { stream: "A", requests: vec![gave_up, failed] }];
+        let chains = vec![Chain { stream: "A", project: "", cwd: None, requests: vec![gave_up, failed] }];
         let limits = in_effect(&chains, &[], &Now);
         let units = units(&chains, &limits);
         assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));
         assert_eq!((units[1].kind, units[1].observation()), (UnitKind::Failed, None));
         // Its session ran at 32,000: the failed request is placed there too.
         assert_eq!(units[1].limit, 32_000);
+    }
+
+    /// A line names its session's main model; a line of a log named after no session names
+    /// the model of the request nearest it in time, within ten minutes, else nothing.
+    #[test]
+    fn learned_caps_by_session_then_by_time() {
+        let with =
+            |start, session, model| Request { model: Some(model), ..req(start, session, 10, false, None, false) };
+        let chains = vec![
+            Chain {
+                stream: "A",
+                project: "",
+                cwd: None,
+                requests: vec![with(0, "A", "m1"), with(10, "A", "m1"), with(20, "A", "m2")],
+            },
+            Chain { stream: "B", project: "", cwd: None, requests: vec![with(1_000_000, "B", "m3")] },
+        ];
+        let line = |from, to, session: Option<&str>, time| Capped { from, to, session: session.map(Into::into), time };
+        let capped = [
+            line(100_000, 64_000, Some("A"), Some(5)),
+            line(128_000, 64_000, Some("cc-debug"), Some(1_000_000 + 9 * 60_000)),
+            line(128_000, 32_000, Some("cc-debug"), Some(1_000_000 + 11 * 60_000 + 30_000_000)),
+            line(50_000, 60_000, Some("A"), Some(6)),
+        ];
+        let learned = learned_caps(&chains, &capped, &|m| m.to_uppercase());
+        let mut got: Vec<(&str, u64, u64)> = learned.iter().map(|(m, c)| (m.as_str(), c.from, c.to)).collect();
+        got.sort_unstable();
+        // A's line is m1's (two of A's three requests); the raise (50,000 to 60,000) is not a
+        // clamp; the late line of cc-debug is near no request.
+        assert_eq!(got, [("M1", 100_000, 64_000), ("M3", 128_000, 64_000)]);
     }
 }

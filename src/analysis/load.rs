@@ -134,6 +134,7 @@ mod tests {
             continues: false,
             gave_up: false,
             throttled: 0,
+            thinking: None,
         }
     }
 
@@ -146,6 +147,8 @@ mod tests {
         let m = 60_000;
         let chains = vec![Chain {
             stream: "s",
+            project: "",
+            cwd: None,
             requests: vec![
                 req(0, 30_000, 1_000, 200),
                 req(10_000, m + 5_000, 3_000, 1_000),

@@ -33,9 +33,20 @@ pub struct Analysis<'a> {
     /// `None` when the history has no request of any model to advise for.
     pub advice: Option<Advice>,
     pub load: Vec<ModelLoad>,
-    /// Responses cut at the output limit, each counted once however many records show it
-    /// (stop, recovery prompts, the "exceeded" error), by the limit they were cut at.
-    pub cuts: Vec<(u64, u64)>,
+    /// Responses cut at the output limit, each once however many records show it (stop,
+    /// recovery prompts, the "exceeded" error), in chain order.
+    pub cuts: Vec<Cut<'a>>,
+}
+
+/// A response cut at the output limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut<'a> {
+    /// The limit it was cut at.
+    pub limit: u64,
+    /// When its first part ended.
+    pub time: crate::time::EpochMs,
+    pub project: &'a str,
+    pub cwd: Option<&'a str>,
 }
 
 /// Runs every step on a scan.
@@ -82,11 +93,13 @@ pub fn analyze<'a>(
     if filters.model.is_some() {
         load.retain(|l| selection.by_model.contains_key(&l.model));
     }
-    let mut cuts: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
-    for u in &units {
-        if let limits::UnitKind::Response { cut: true, .. } = u.kind {
-            *cuts.entry(u.limit).or_default() += 1;
-        }
-    }
-    Analysis { selection, advice, load, cuts: cuts.into_iter().collect() }
+    let cuts = units
+        .iter()
+        .filter(|u| matches!(u.kind, limits::UnitKind::Response { cut: true, .. }))
+        .map(|u| {
+            let c = &chains[u.chain];
+            Cut { limit: u.limit, time: c.requests[u.first].end, project: c.project, cwd: c.cwd }
+        })
+        .collect();
+    Analysis { selection, advice, load, cuts }
 }

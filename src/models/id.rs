@@ -43,6 +43,24 @@ pub fn canonical(raw: &str) -> String {
     s
 }
 
+/// The kind of Bedrock inference endpoint a model id names: `global` (`global.anthropic.…`),
+/// `cross-region` (`us.`, `eu.`, `apac.`, `jp.`, `au.`, `us-gov.` before `anthropic.`) or
+/// `in-region` (`anthropic.…` alone); `None` for an id that is not Bedrock's (or an
+/// application inference profile, which hides it).
+pub fn endpoint(raw: &str) -> Option<&'static str> {
+    let s = raw.trim().to_ascii_lowercase();
+    let s = match s.rsplit_once('/') {
+        Some((_, tail)) if s.starts_with("arn:") => tail.to_string(),
+        _ => s,
+    };
+    let at = s.find("anthropic.claude")?;
+    Some(match &s[..at] {
+        "" => "in-region",
+        "global." => "global",
+        _ => "cross-region",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::canonical;
@@ -77,6 +95,20 @@ mod tests {
             canonical("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5"),
             "a1b2c3d4e5"
         );
+    }
+
+    #[test]
+    fn endpoints() {
+        use super::endpoint;
+        assert_eq!(endpoint("us.anthropic.claude-sonnet-4-5-20250929-v1:0"), Some("cross-region"));
+        assert_eq!(endpoint("global.anthropic.claude-sonnet-4-5-20250929-v1:0"), Some("global"));
+        assert_eq!(endpoint("anthropic.claude-opus-5"), Some("in-region"));
+        assert_eq!(
+            endpoint("arn:aws:bedrock:us-east-1:1:inference-profile/eu.anthropic.claude-opus-5-v1:0"),
+            Some("cross-region")
+        );
+        assert_eq!(endpoint("claude-opus-5"), None);
+        assert_eq!(endpoint("arn:aws:bedrock:us-east-1:1:application-inference-profile/abc"), None);
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let days: Vec<_> = report.by_day.iter().filter(|d| d.errors.total() > 0).collect();
     if !days.is_empty() {
         writeln!(out, "### Errors by day (UTC)\n")?;
-        writeln!(out, "| Day | 429 | Cut | Usage limit | Other | Responses |\n|---|---:|---:|---:|---:|---:|")?;
+        writeln!(out, "| Day | 429 | Cut | Limits | Other | Responses |\n|---|---:|---:|---:|---:|---:|")?;
         for d in days {
             let e = &d.errors;
             writeln!(
@@ -77,12 +77,13 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 "| {} | {} | {} | {} | {} | {} |",
                 d.day,
                 thousands(e.throttled() + e.rate_limit.per_day_quota),
-                thousands(e.cut_signs()),
-                thousands(e.usage_limit),
-                thousands(e.overloaded + e.other),
+                thousands(d.cut_responses),
+                thousands(e.limits()),
+                thousands(e.others()),
                 thousands(d.responses)
             )?;
         }
+        writeln!(out, "\n{}", super::table::COLUMNS_NOTE)?;
         writeln!(out)?;
     }
     if let (Some(r), Some(a)) = (&report.recommendation, &report.advice) {

@@ -62,6 +62,19 @@ pub fn quality_line(r: &Report) -> String {
     if skipped > 0 {
         line.push_str(&format!(" {} unreadable or not regular (see warnings).", thousands(skipped)));
     }
+    let h = &s.history;
+    if let (Some(first), Some(last)) = (&h.first_day, &h.last_day) {
+        line.push_str(&format!(
+            " The history covers {} ({first} to {last}); Claude Code keeps {} of transcripts{}.",
+            count_of(h.days, "day", "days"),
+            count_of(h.kept_days, "day", "days"),
+            if h.kept_days_source == "default" {
+                " by default (cleanupPeriodDays)".to_string()
+            } else {
+                " (cleanupPeriodDays)".to_string()
+            }
+        ));
+    }
     if s.read.older_than_since > 0 {
         line.push_str(&format!(" {} files older than --since not read.", thousands(s.read.older_than_since)));
     }

@@ -29,6 +29,9 @@ pub fn verdict(report: &Report) -> String {
     if e.usage_limit > 0 {
         parts.push(count_of(e.usage_limit, "subscription usage limit", "subscription usage limits"));
     }
+    if e.spend_cap > 0 {
+        parts.push(count_of(e.spend_cap, "spend cap or credit error", "spend cap or credit errors"));
+    }
     let cuts = &report.cuts;
     if cuts.responses > 0 {
         let at: Vec<String> =
@@ -39,8 +42,22 @@ pub fn verdict(report: &Report) -> String {
             at.join(", ")
         ));
     }
+    if e.server_limiting > 0 {
+        parts.push(count_of(
+            e.server_limiting,
+            "server load-shedding 429 (not your quota)",
+            "server load-shedding 429s (not your quota)",
+        ));
+    }
     if e.overloaded > 0 {
         parts.push(count_of(e.overloaded, "overloaded error (529)", "overloaded errors (529)"));
+    }
+    if e.over_cap > 0 {
+        parts.push(count_of(
+            e.over_cap,
+            "request refused for asking over the model's maximum (400)",
+            "requests refused for asking over the model's maximum (400)",
+        ));
     }
     if parts.is_empty() {
         if report.responses.count == 0 {
@@ -142,6 +159,22 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             thousands(v),
             thousands(v),
         ));
+    }
+    if let FigureSource::Clamp(clamp) = &a.cap_source {
+        let shows = format!(
+            "Your debug log shows Claude Code clamping {} at {} (Capped from {} to {})",
+            a.model,
+            thousands(clamp.to),
+            thousands(clamp.from),
+            thousands(clamp.to)
+        );
+        out.push(match a.family.map(|f| f.max_output_cap.value) {
+            Some(table) if table == clamp.to => format!("{shows}, as the model table says."),
+            Some(table) => {
+                format!("{shows}: that, not the model table's {}, is its upper limit here.", thousands(table))
+            }
+            None => format!("{shows}: that is its upper limit here (the model is not in the table)."),
+        });
     }
     if a.gave_up > 0 && c.value.is_some_and(|v| v > a.current) {
         out.push(format!(
@@ -454,6 +487,58 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             "On the Anthropic API max_tokens does not count against the output-token limit: lowering it cannot cure these 429s; fewer requests in flight or a higher tier can.".into(),
         ),
         _ => {}
+    }
+    if let (Some(t), true) = (a.thinking, a.adaptive) {
+        out.push(format!(
+            "MAX_THINKING_TOKENS ({}) has no effect on {}: it reasons adaptively, as deep as the effort level asks (CLAUDE_CODE_EFFORT_LEVEL, effortLevel, /effort), unless CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING is set.",
+            thousands(t),
+            a.model
+        ));
+    }
+    let (with, most) = a.cut_thinking;
+    if with > 0 && most * 2 > with {
+        let which = if with == 1 {
+            "the cut response that records its thinking".to_string()
+        } else {
+            format!("{} of the {} cut responses that record their thinking", thousands(most), thousands(with))
+        };
+        out.push(format!(
+            "Thinking took more than half the limit in {which}: the budget went to thinking before the answer. {} leaves room for the answer; so does a larger value.",
+            if a.adaptive { "A lower effort level" } else { "A smaller MAX_THINKING_TOKENS" }
+        ));
+    }
+    if report.errors.over_cap > 0 {
+        out.push(format!(
+            "{} refused (400) for a max_tokens over the model's maximum: the max output setting and the thinking budget conflict (some Claude Code versions sent the thinking budget + 1). Keep MAX_THINKING_TOKENS below CLAUDE_CODE_MAX_OUTPUT_TOKENS, and the value at or under the model's upper limit.",
+            count_of(report.errors.over_cap, "request was", "requests were")
+        ));
+    }
+    if let Some(c) = &a.crowding
+        && c.mean_in_flight >= 2.0
+        && c.mean_subagents * 2.0 >= c.mean_in_flight
+    {
+        out.push(format!(
+            "When requests were throttled, {:.1} were in flight on average, {:.1} of them subagents' (up to {} at once): CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS (default 20{}) caps how many run together, the other lever on these 429s.",
+            c.mean_in_flight,
+            c.mean_subagents,
+            thousands(c.most_subagents),
+            a.max_subagents.map_or(String::new(), |n| format!("; yours is {}", thousands(n)))
+        ));
+    }
+    if let Some(q) = &a.quota_code {
+        out.push(match &q.code {
+            Some(code) => format!(
+                "Your quota is in Service Quotas (Amazon Bedrock) under code {code}: {} {} tokens per minute.",
+                a.model, q.endpoint
+            ),
+            None => format!(
+                "Your quota is in Service Quotas (Amazon Bedrock): look for the {} tokens-per-minute quota of {}.",
+                q.endpoint, a.model
+            ),
+        });
+    }
+    if a.provider == Provider::BedrockMantle {
+        out.push("On Bedrock's Mantle endpoint a request is admitted when your input quota (--quota-tpm) holds its input plus max output; output counts against the output quota as it is written, which max output does not change.".into());
     }
     if let Some(v) = a.choice.value
         && v > a.current

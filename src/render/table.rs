@@ -113,11 +113,14 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     let error_days: Vec<_> = report.by_day.iter().filter(|d| d.errors.total() > 0).collect();
     if !error_days.is_empty() {
         writeln!(out, "{}", st.heading("Errors by day (UTC)"))?;
-        let mut t = table(&["Day", "429", "Cut", "Usage lim.", "Other", "Responses"], &[1, 2, 3, 4, 5]);
+        let mut t = table(&["Day", "429", "Cut", "Limits", "Other", "Responses"], &[1, 2, 3, 4, 5]);
         for d in error_days {
-            t.add_row(count_cells(&d.day, &d.errors, d.responses));
+            t.add_row(count_cells(&d.day, &d.errors, d.cut_responses, d.responses));
         }
         writeln!(out, "{t}")?;
+        for line in wrap(COLUMNS_NOTE, WIDTH as usize) {
+            writeln!(out, "{}", st.paint("2", &line))?;
+        }
         writeln!(out)?;
     }
 
@@ -125,10 +128,11 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     if !projects.is_empty() {
         projects.sort_by(|a, b| b.errors.total().cmp(&a.errors.total()).then_with(|| a.project.cmp(&b.project)));
         writeln!(out, "{}", st.heading("Errors by project"))?;
-        let mut t = table(&["Project", "429", "Cut", "Usage lim.", "Other", "Responses"], &[1, 2, 3, 4, 5]);
+        let mut t = table(&["Project", "429", "Cut", "Limits", "Other", "Responses"], &[1, 2, 3, 4, 5]);
         for p in projects.iter().take(PROJECT_ROWS) {
             let name = p.cwd.as_deref().unwrap_or(&p.project);
-            t.add_row(count_cells(&escape_control(name), &p.errors, p.responses));
+            let name = if name.is_empty() { "(no project: a debug log's own)" } else { name };
+            t.add_row(count_cells(&escape_control(name), &p.errors, p.cut_responses, p.responses));
         }
         writeln!(out, "{t}")?;
         if projects.len() > PROJECT_ROWS {
@@ -291,13 +295,16 @@ fn bullets(items: &[String], out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn count_cells(label: &str, e: &ErrorCounts, responses: u64) -> Vec<Cell> {
+/// What the columns of the by-day and by-project tables count.
+pub(super) const COLUMNS_NOTE: &str = "429: throttled attempts and per-day quota refusals; Cut: responses cut at the output limit, each once; Limits: plan usage limits and spend caps; Other: overloaded, server limiting, refused (400) and other errors.";
+
+fn count_cells(label: &str, e: &ErrorCounts, cut_responses: u64, responses: u64) -> Vec<Cell> {
     vec![
         Cell::new(label),
         Cell::new(thousands(e.throttled() + e.rate_limit.per_day_quota)),
-        Cell::new(thousands(e.cut_signs())),
-        Cell::new(thousands(e.usage_limit)),
-        Cell::new(thousands(e.overloaded + e.other)),
+        Cell::new(thousands(cut_responses)),
+        Cell::new(thousands(e.limits())),
+        Cell::new(thousands(e.others())),
         Cell::new(thousands(responses)),
     ]
 }

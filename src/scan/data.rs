@@ -58,6 +58,8 @@ pub struct Response {
     pub usage: Usage,
     pub content: ContentSize,
     pub max_tokens_stop: bool,
+    /// The effort level it was asked at, when written (2.1.212).
+    pub effort: Option<Name>,
 }
 
 /// An error-like event, counted once.

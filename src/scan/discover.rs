@@ -74,6 +74,7 @@ pub fn discover(roots: &[Root], modified_since: Option<SystemTime>, on_file: &mu
                 };
                 w.consider(&root.path, kind, project);
             }
+            RootKind::DebugLog => w.consider(&root.path, FileKind::DebugLog, String::new()),
         }
     }
     w.d
@@ -97,7 +98,13 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn walk(&mut self, top: &Path, kind: FileKind, max_depth: usize) {
-        let walker = WalkDir::new(top).follow_links(true).max_depth(max_depth).sort_by_file_name();
+        // `<session>/tool-results/` holds spilled tool output, not transcripts.
+        let walker = WalkDir::new(top)
+            .follow_links(true)
+            .max_depth(max_depth)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| !(e.file_type().is_dir() && e.depth() > 0 && e.file_name() == "tool-results"));
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,

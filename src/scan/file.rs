@@ -29,6 +29,11 @@ pub struct GroupPart {
     /// The time of its last line.
     pub end: Option<crate::time::EpochMs>,
     pub sidechain: bool,
+    /// `message.id` alone (64 bits of its key): a `/btw` side question replays parent
+    /// messages in a sidechain with the same id and another `requestId`.
+    pub message: u64,
+    /// The effort level it was asked at, when written.
+    pub effort: Option<Name>,
     pub recorded_output: u64,
     pub usage: Usage,
     pub max_tokens_stop: bool,
@@ -311,6 +316,8 @@ impl<'i> Accumulator<'i> {
                     origin,
                     end: None,
                     sidechain: env.is_sidechain,
+                    message: key(&[Some(&r.message_id)]) as u64,
+                    effort: None,
                     recorded_output: 0,
                     usage: Usage::default(),
                     max_tokens_stop: false,
@@ -323,6 +330,10 @@ impl<'i> Accumulator<'i> {
         if self.out.groups[idx].model.is_none() {
             let model = r.model.as_deref().map(|m| self.names.get(m));
             self.out.groups[idx].model = model;
+        }
+        if self.out.groups[idx].effort.is_none() && r.effort.is_some() {
+            let effort = r.effort.as_deref().map(|e| self.names.get(e));
+            self.out.groups[idx].effort = effort;
         }
         let g = &mut self.out.groups[idx];
         let time = env.timestamp.as_deref().and_then(parse_timestamp);
@@ -409,6 +420,7 @@ fn max_usage(a: Usage, b: Usage) -> Usage {
         output: a.output.max(b.output),
         cache_creation: a.cache_creation.max(b.cache_creation),
         cache_read: a.cache_read.max(b.cache_read),
+        thinking: a.thinking.max(b.thinking),
     }
 }
 
@@ -429,6 +441,9 @@ pub fn merge_group(into: &mut GroupPart, other: GroupPart) {
     into.max_tokens_stop |= other.max_tokens_stop;
     if into.model.is_none() {
         into.model = other.model.clone();
+    }
+    if into.effort.is_none() {
+        into.effort = other.effort.clone();
     }
     for &(k, c) in &other.lines {
         add_line(&mut into.lines, k, c);

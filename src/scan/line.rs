@@ -134,6 +134,8 @@ struct RawLine<'a> {
     retry_attempt: Count,
     #[serde(default)]
     retry_in_ms: Count,
+    #[serde(borrow, default, deserialize_with = "borrowed")]
+    effort: Str<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -162,6 +164,14 @@ struct RawUsage {
     cache_read_input_tokens: Count,
     #[serde(default)]
     cache_creation: Option<RawCacheCreation>,
+    #[serde(default)]
+    output_tokens_details: Option<RawOutputDetails>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawOutputDetails {
+    #[serde(default)]
+    thinking_tokens: Count,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,11 +208,15 @@ pub struct Usage {
     pub output: u64,
     pub cache_creation: u64,
     pub cache_read: u64,
+    /// Of the output, thinking (`output_tokens_details.thinking_tokens`), where written.
+    pub thinking: Option<u64>,
 }
 
 /// A line of a real API response (one content block of it).
 #[derive(Debug, PartialEq, Eq)]
 pub struct ResponseLine<'a> {
+    /// The effort level it was asked at (top-level `effort`, 2.1.212).
+    pub effort: Option<Cow<'a, str>>,
     pub message_id: Cow<'a, str>,
     pub request_id: Option<Cow<'a, str>>,
     pub model: Option<Cow<'a, str>>,
@@ -338,6 +352,7 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
             Record::Response(
                 env,
                 ResponseLine {
+                    effort: raw.effort,
                     message_id,
                     request_id: raw.request_id,
                     model: msg.model,
@@ -374,6 +389,7 @@ fn usage_of(u: RawUsage) -> Usage {
         output: u.output_tokens.0.unwrap_or(0),
         cache_creation: nested.or(flat).unwrap_or(0),
         cache_read: u.cache_read_input_tokens.0.unwrap_or(0),
+        thinking: u.output_tokens_details.and_then(|d| d.thinking_tokens.0),
     }
 }
 
@@ -431,7 +447,7 @@ mod tests {
         assert_eq!(env.uuid.as_deref(), Some("u1"));
         assert_eq!(r.message_id, "msg_1");
         assert_eq!(r.request_id.as_deref(), Some("req_1"));
-        assert_eq!(r.usage, Usage { input: 3, output: 120, cache_creation: 40, cache_read: 7 });
+        assert_eq!(r.usage, Usage { input: 3, output: 120, cache_creation: 40, cache_read: 7, thinking: None });
         assert!(r.max_tokens_stop);
         assert_eq!(r.content, ContentSize { chars: 5, tool_uses: 0 });
     }

@@ -16,6 +16,9 @@ const _: () = assert!(std::mem::align_of::<Response>() == std::mem::align_of::<G
 /// A debug-log attempt and a transcript `api_error` line are the same failure when they are
 /// for the same session and attempt number and this close in time.
 const SAME_ATTEMPT_WINDOW_MS: i64 = 60_000;
+/// A debug-log attempt of no known session belongs to the request of a transcript retry this
+/// close to it (ten retries back off about three minutes in all).
+const NEAR_RETRY_MS: i64 = 5 * 60_000;
 
 #[derive(Default)]
 pub struct Merger {
@@ -74,6 +77,13 @@ impl Merger {
     pub fn finish_into(self, data: &mut ScanData) {
         let Merger { groups, mut events, retries, debug_attempts, capped, .. } = self;
 
+        // A sidechain copy of a message a main session also holds (a `/btw` side question
+        // replays parent messages under another requestId) is not a new response.
+        let mut groups = groups;
+        if groups.iter().any(|g| g.sidechain) {
+            let main: foldhash::HashSet<u64> = groups.iter().filter(|g| !g.sidechain).map(|g| g.message).collect();
+            groups.retain(|g| !g.sidechain || !main.contains(&g.message));
+        }
         let mut session_project: HashMap<Name, Name> = HashMap::new();
         let mut last_session: Option<Name> = None;
         // One map-and-collect, so that the responses reuse the groups' allocation.
@@ -102,6 +112,7 @@ impl Merger {
                     usage: g.usage,
                     content,
                     max_tokens_stop: g.max_tokens_stop,
+                    effort: g.effort,
                     origin: g.origin,
                 }
             })
@@ -115,16 +126,52 @@ impl Merger {
                 by_session.entry(&**s).or_default().push(i);
             }
         }
+        // A log not named after a session (`--debug-file`): its attempts are matched by time.
+        let unnamed = |d: &KeyedEvent<Attempt>| d.origin.session.as_deref().is_none_or(|s| !by_session.contains_key(s));
+        let mut by_time: Vec<(crate::time::EpochMs, usize)> = Vec::new();
+        if debug_attempts.iter().any(unnamed) {
+            by_time = retries.iter().enumerate().filter_map(|(i, r)| Some((r.origin.time?, i))).collect();
+            by_time.sort_unstable();
+        }
         let mut extra = Vec::new();
         for d in &debug_attempts {
-            let twin = d
-                .origin
-                .session
-                .as_deref()
-                .and_then(|s| by_session.get(s))
-                .and_then(|cands| cands.iter().copied().find(|&i| !used[i] && same_attempt(&retries[i], d)));
+            let twin = if unnamed(d) {
+                d.origin.time.and_then(|t| {
+                    let from = by_time.partition_point(|&(at, _)| at < t - SAME_ATTEMPT_WINDOW_MS);
+                    by_time[from..]
+                        .iter()
+                        .take_while(|&&(at, _)| at <= t + SAME_ATTEMPT_WINDOW_MS)
+                        .map(|&(_, i)| i)
+                        .find(|&i| !used[i] && same_attempt(&retries[i], d))
+                })
+            } else {
+                d.origin
+                    .session
+                    .as_deref()
+                    .and_then(|s| by_session.get(s))
+                    .and_then(|cands| cands.iter().copied().find(|&i| !used[i] && same_attempt(&retries[i], d)))
+            };
             match twin {
                 Some(i) => used[i] = true,
+                None if unnamed(d) => {
+                    // Its request is the one a transcript retry near it belongs to, if any.
+                    let mut d = d.clone();
+                    let near = d.origin.time.and_then(|t| {
+                        let k = by_time.partition_point(|&(at, _)| at < t);
+                        [k.checked_sub(1), Some(k)]
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|k| by_time.get(k))
+                            .filter(|&&(at, _)| (at - t).abs() <= NEAR_RETRY_MS)
+                            .min_by_key(|&&(at, _)| (at - t).abs())
+                            .map(|&(_, i)| i)
+                    });
+                    if let Some(i) = near {
+                        let o = &retries[i].origin;
+                        d.origin = crate::scan::data::Origin { time: d.origin.time, requested: None, ..o.clone() };
+                    }
+                    extra.push(d);
+                }
                 None => extra.push(d.clone()),
             }
         }

@@ -9,8 +9,11 @@ pub enum RootKind {
     Home,
     /// A folder of transcripts (a home's `projects/`, or any folder of `.jsonl` files).
     Projects,
-    /// One file.
+    /// One file: a debug log if it ends in `.txt`, else a transcript.
     File,
+    /// One debug log, whatever its name (`CLAUDE_CODE_DEBUG_LOGS_DIR`, which despite its
+    /// name is a file, or `--debug-file`).
+    DebugLog,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

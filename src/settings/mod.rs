@@ -21,14 +21,34 @@ pub const MAX_THINKING: &str = "MAX_THINKING_TOKENS";
 pub const USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";
 pub const USE_VERTEX: &str = "CLAUDE_CODE_USE_VERTEX";
 pub const MODEL: &str = "ANTHROPIC_MODEL";
+pub const USE_MANTLE: &str = "CLAUDE_CODE_USE_MANTLE";
+/// Claude Platform on AWS: only whether it is set is ever read (it is a secret).
+pub const AWS_API_KEY: &str = "ANTHROPIC_AWS_API_KEY";
+pub const DISABLE_ADAPTIVE: &str = "CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING";
+pub const MAX_SUBAGENTS: &str = "CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS";
 /// The shell variables this module reads.
-pub const SHELL_KEYS: [&str; 5] = [MAX_OUTPUT, MAX_THINKING, USE_BEDROCK, USE_VERTEX, MODEL];
+pub const SHELL_KEYS: [&str; 9] = [
+    MAX_OUTPUT,
+    MAX_THINKING,
+    USE_BEDROCK,
+    USE_VERTEX,
+    MODEL,
+    USE_MANTLE,
+    AWS_API_KEY,
+    DISABLE_ADAPTIVE,
+    MAX_SUBAGENTS,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Provider {
+    /// Bedrock's runtime endpoint: one tokens-per-minute quota with burndown.
     Bedrock,
+    /// Bedrock's Mantle endpoint (`CLAUDE_CODE_USE_MANTLE`): input and output quotas apart;
+    /// admission checks input + max output against the input quota.
+    BedrockMantle,
     Vertex,
+    /// The Anthropic API, or Claude Platform on AWS (the same semantics).
     Anthropic,
 }
 
@@ -36,9 +56,15 @@ impl Provider {
     pub fn name(self) -> &'static str {
         match self {
             Provider::Bedrock => "bedrock",
+            Provider::BedrockMantle => "bedrock-mantle",
             Provider::Vertex => "vertex",
             Provider::Anthropic => "anthropic",
         }
+    }
+
+    /// Whether max output counts against a quota there (a reservation at admission).
+    pub fn reserves_max_output(self) -> bool {
+        self != Provider::Anthropic
     }
 }
 
@@ -116,6 +142,12 @@ pub struct EffectiveSettings {
     pub max_thinking_tokens: Sourced<u64>,
     pub provider: Sourced<Provider>,
     pub model: Sourced<String>,
+    /// `CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING`: the thinking budget applies again.
+    pub adaptive_thinking_disabled: Sourced<bool>,
+    /// `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`.
+    pub max_subagents: Sourced<u64>,
+    /// `cleanupPeriodDays`: how many days of transcripts Claude Code keeps.
+    pub cleanup_period_days: Sourced<u64>,
     /// Every `env` variable the settings files set, as Claude Code merges them, with secrets
     /// already redacted.
     pub env: Vec<EnvEntry>,
@@ -135,6 +167,7 @@ pub struct EnvEntry {
 struct FileValues {
     env: HashMap<&'static str, Value>,
     model: Option<String>,
+    cleanup_period_days: Option<u64>,
     /// Every `env` name with its value as it may be shown.
     shown: Vec<(String, String)>,
 }
@@ -154,8 +187,11 @@ fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
         return Ok(None);
     }
     let (obj, _) = edit::parse(text).map_err(|e| format!("{e}; ignored"))?;
-    let mut out =
-        FileValues { model: obj.get("model").and_then(Value::as_str).map(str::to_string), ..FileValues::default() };
+    let mut out = FileValues {
+        model: obj.get("model").and_then(Value::as_str).map(str::to_string),
+        cleanup_period_days: obj.get("cleanupPeriodDays").and_then(as_count),
+        ..FileValues::default()
+    };
     if let Some(Value::Object(env)) = obj.get("env") {
         for key in SHELL_KEYS {
             if let Some(v) = env.get(key) {
@@ -167,10 +203,16 @@ fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
     Ok(Some(out))
 }
 
-fn as_count(v: &Value) -> Option<u64> {
+/// A positive whole number as Claude Code reads one (2.1.211): `64000`, `"64000"`, `"64_000"`,
+/// `"6.4e4"`, `"1e6"`; fractions and values ≤ 0 are not.
+pub fn as_count(v: &Value) -> Option<u64> {
+    let whole = |x: f64| (x.is_finite() && x >= 1.0 && x.fract() == 0.0 && x < 1e15).then_some(x as u64);
     match v {
-        Value::Number(n) => n.as_u64().filter(|&n| n > 0),
-        Value::String(s) => s.trim().parse::<u64>().ok().filter(|&n| n > 0),
+        Value::Number(n) => n.as_u64().filter(|&n| n > 0).or_else(|| n.as_f64().and_then(whole)),
+        Value::String(s) => {
+            let s = s.trim().replace('_', "");
+            s.parse::<u64>().ok().filter(|&n| n > 0).or_else(|| s.parse::<f64>().ok().and_then(whole))
+        }
         _ => None,
     }
 }
@@ -234,14 +276,31 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
         max_thinking_tokens: count(MAX_THINKING, &mut warnings),
         ..EffectiveSettings::default()
     };
-    // Bedrock is checked before Vertex, as Claude Code does.
-    for (key, provider) in [(USE_BEDROCK, Provider::Bedrock), (USE_VERTEX, Provider::Vertex)] {
+    // Bedrock is checked before Vertex, as Claude Code does; Mantle is Bedrock's other
+    // endpoint; an AWS API key means Claude Platform on AWS, the Anthropic API's semantics.
+    for (key, provider) in [
+        (USE_MANTLE, Provider::BedrockMantle),
+        (USE_BEDROCK, Provider::Bedrock),
+        (USE_VERTEX, Provider::Vertex),
+        (AWS_API_KEY, Provider::Anthropic),
+    ] {
         if let Some((src, v)) = first(key)
-            && truthy(&v)
+            && (if key == AWS_API_KEY { v.as_str().is_some_and(|s| !s.trim().is_empty()) } else { truthy(&v) })
         {
+            let src =
+                if key == AWS_API_KEY { format!("{src} ({AWS_API_KEY} is set: Claude Platform on AWS)") } else { src };
             eff.provider = Sourced::new(provider, src);
             break;
         }
+    }
+    if let Some((src, v)) = first(DISABLE_ADAPTIVE)
+        && truthy(&v)
+    {
+        eff.adaptive_thinking_disabled = Sourced::new(true, src);
+    }
+    eff.max_subagents = count(MAX_SUBAGENTS, &mut warnings);
+    if let Some((src, days)) = layers.iter().find_map(|(src, l)| l.cleanup_period_days.map(|d| (src.clone(), d))) {
+        eff.cleanup_period_days = Sourced::new(days, src);
     }
     eff.model = match first(MODEL).and_then(|(src, v)| v.as_str().map(|m| (src, m.to_string()))) {
         Some((src, m)) if !m.trim().is_empty() => Sourced::new(m, src),

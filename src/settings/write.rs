@@ -17,6 +17,9 @@ use crate::text::escape_control;
 
 /// Attempts before a file that keeps changing is given up on.
 pub const ATTEMPTS: u32 = 5;
+/// Claude Code ignores a settings file larger than this, so a write that would leave one
+/// this large is refused: the value would never take effect.
+pub const CLAUDE_CODE_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -34,6 +37,10 @@ pub enum WriteError {
     Empty(PathBuf),
     #[error("nothing written: the recommendation has no value to set (see its advice)")]
     NoValue,
+    #[error(
+        "{path}: would be {len} bytes; Claude Code refuses settings files over 2 MiB, so the value would not take effect; not changed"
+    )]
+    TooLargeForClaude { path: PathBuf, len: u64 },
 }
 
 impl WriteError {
@@ -45,7 +52,11 @@ impl WriteError {
             // failures while working.
             WriteError::File(FileError::Io { source, .. }) => source.kind() == std::io::ErrorKind::PermissionDenied,
             WriteError::Busy { .. } | WriteError::NoValue => false,
-            WriteError::File(_) | WriteError::Edit { .. } | WriteError::NoBackup(_) | WriteError::Empty(_) => true,
+            WriteError::File(_)
+            | WriteError::Edit { .. }
+            | WriteError::NoBackup(_)
+            | WriteError::Empty(_)
+            | WriteError::TooLargeForClaude { .. } => true,
         }
     }
 }
@@ -140,6 +151,7 @@ fn usable(path: &Path, snap: &Snapshot, text: &str) -> Result<(), WriteError> {
     if snap.bytes.is_some() && text.trim_start_matches('\u{feff}').trim().is_empty() {
         return Err(WriteError::Empty(path.to_path_buf()));
     }
+    fits(path, text.len())?;
     edit::parse(text).map(|_| ()).map_err(|source| WriteError::Edit { path: path.to_path_buf(), source })
 }
 
@@ -168,6 +180,7 @@ pub fn set_max_output(
             Some(_) => edit::set_env_string(text, MAX_OUTPUT, &value_text)
                 .map_err(|source| WriteError::Edit { path: path.to_path_buf(), source })?,
         };
+        fits(path, edited.text.len())?;
         outcome.old = edited.old.as_deref().map(shown);
         outcome.notes = notes(path, &edited.text, value, sources);
         if !edited.changed {
@@ -199,6 +212,14 @@ pub fn set_max_output(
         }
     }
     Err(WriteError::Busy { path: path.to_path_buf(), attempts: ATTEMPTS })
+}
+
+/// Refuses contents Claude Code would not read.
+fn fits(path: &Path, len: usize) -> Result<(), WriteError> {
+    if len as u64 > CLAUDE_CODE_MAX_BYTES {
+        return Err(WriteError::TooLargeForClaude { path: path.to_path_buf(), len: len as u64 });
+    }
+    Ok(())
 }
 
 /// Whether the file still holds what `snap` read.

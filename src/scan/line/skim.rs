@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-use super::{Count, RawCacheCreation, RawLine, RawMessage, RawUsage};
+use super::{Count, RawCacheCreation, RawLine, RawMessage, RawOutputDetails, RawUsage};
 use crate::estimate::ContentSize;
 use crate::scan::content::{Content, add_block, block_size, chars};
 
@@ -369,6 +369,7 @@ impl<'a> Cursor<'a> {
             b"apiErrorStatus" => seen.set(14, &mut raw.api_error_status, c.count()),
             b"retryAttempt" => seen.set(15, &mut raw.retry_attempt, c.count()),
             b"retryInMs" => seen.set(16, &mut raw.retry_in_ms, c.count()),
+            b"effort" => seen.set(17, &mut raw.effort, c.opt_str()),
             _ => c.skip(),
         })
     }
@@ -394,9 +395,20 @@ impl<'a> Cursor<'a> {
             b"cache_creation_input_tokens" => seen.set(2, &mut u.cache_creation_input_tokens, c.count()),
             b"cache_read_input_tokens" => seen.set(3, &mut u.cache_read_input_tokens, c.count()),
             b"cache_creation" => seen.set(4, &mut u.cache_creation, c.null_or(Self::cache_creation)),
+            b"output_tokens_details" => seen.set(5, &mut u.output_tokens_details, c.null_or(Self::output_details)),
             _ => c.skip(),
         })?;
         Some(u)
+    }
+
+    fn output_details(&mut self) -> Option<RawOutputDetails> {
+        let mut d = RawOutputDetails::default();
+        let mut seen = Seen(0);
+        self.object(|c, key| match key {
+            b"thinking_tokens" => seen.set(0, &mut d.thinking_tokens, c.count()),
+            _ => c.skip(),
+        })?;
+        Some(d)
     }
 
     fn cache_creation(&mut self) -> Option<RawCacheCreation> {
