@@ -585,7 +585,8 @@ fn figure_label(s: &FigureSource) -> &'static str {
     match s {
         FigureSource::Table { verified: true, .. } => "table",
         FigureSource::Table { verified: false, .. } => "table_unverified",
-        FigureSource::Clamp(_) => "debug_log",
+        FigureSource::Clamp(c) if c.by == crate::analysis::limits::ClampBy::CappedLine => "debug_log",
+        FigureSource::Clamp(_) => "records",
         FigureSource::Unknown => "unknown",
     }
 }

@@ -161,6 +161,54 @@ pub struct Clamp {
     pub to: u64,
     pub session: Option<String>,
     pub time: Option<EpochMs>,
+    pub by: ClampBy,
+}
+
+/// The record that shows a model's upper limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClampBy {
+    /// A debug log's `Capped from X to Y` line: the limit is Y.
+    CappedLine,
+    /// An "exceeded the N output token maximum" error above the table's limit: the limit is
+    /// at least N.
+    ExceededError,
+    /// A response stopped at `max_tokens` after N tokens, above the table's limit.
+    MaxTokensStop,
+}
+
+/// The upper limits the user's data shows, by model name: [`learned_caps`], and records of a
+/// limit above what `table_cap` says (a request really ran at it, so the model allows at
+/// least that). The newer evidence of a model wins; at equal times, the larger.
+pub fn caps_from_data(
+    chains: &[Chain<'_>],
+    capped: &[Capped],
+    name_of: &dyn Fn(&str) -> String,
+    table_cap: &dyn Fn(&str) -> u64,
+) -> HashMap<String, Clamp> {
+    let mut out = learned_caps(chains, capped, name_of);
+    let mut records: HashMap<String, Clamp> = HashMap::new();
+    let mut caps: HashMap<&str, u64> = HashMap::new();
+    for r in chains.iter().flat_map(|c| &c.requests) {
+        let (Some(n), Some(m)) = (r.cut_limit, r.model) else { continue };
+        if n <= *caps.entry(m).or_insert_with(|| table_cap(m)) {
+            continue;
+        }
+        let by = if r.gave_up { ClampBy::ExceededError } else { ClampBy::MaxTokensStop };
+        let c = Clamp { from: n, to: n, session: r.session.map(str::to_string), time: Some(r.end), by };
+        let e = records.entry(name_of(m)).or_insert_with(|| c.clone());
+        if (c.to, c.time) > (e.to, e.time) {
+            *e = c;
+        }
+    }
+    for (model, rec) in records {
+        match out.get(&model) {
+            Some(line) if (line.time, line.to) >= (rec.time, rec.to) => {}
+            _ => {
+                out.insert(model, rec);
+            }
+        }
+    }
+    out
 }
 
 /// How far from a request a `Capped` line of an unknown session may be and still name its
@@ -214,7 +262,8 @@ pub fn learned_caps(
     for c in capped.iter().filter(|c| c.from > c.to) {
         let known = c.session.as_deref().and_then(|s| model_of.get(s)).map(|&(m, _)| m);
         let Some(model) = known.or_else(|| c.time.and_then(nearest_model)) else { continue };
-        let clamp = Clamp { from: c.from, to: c.to, session: c.session.as_deref().map(str::to_string), time: c.time };
+        let session = c.session.as_deref().map(str::to_string);
+        let clamp = Clamp { from: c.from, to: c.to, session, time: c.time, by: ClampBy::CappedLine };
         let entry = out.entry(name_of(model)).or_insert_with(|| clamp.clone());
         if clamp.time > entry.time {
             *entry = clamp;
@@ -414,5 +463,32 @@ mod tests {
         // A's line is m1's (two of A's three requests); the raise (50,000 to 60,000) is not a
         // clamp; the late line of cc-debug is near no request.
         assert_eq!(got, [("M1", 100_000, 64_000), ("M3", 128_000, 64_000)]);
+    }
+
+    /// A request that ran above the table's limit shows the model allows at least that; the
+    /// newer of it and a Capped line wins.
+    #[test]
+    fn records_above_the_table_raise_its_limit() {
+        let mut exceeded = req(1_000, "A", 0, true, Some(128_000), false);
+        exceeded.gave_up = true;
+        let stopped = req(2_000, "A", 100_000, true, Some(100_000), false);
+        let below = req(3_000, "A", 50_000, true, Some(50_000), false);
+        let chains = vec![Chain { stream: "A", project: "", cwd: None, requests: vec![exceeded, stopped, below] }];
+        let table = |_: &str| 64_000;
+        let name = |m: &str| m.to_string();
+        let line = |time| Capped { from: 200_000, to: 64_000, session: Some("A".into()), time: Some(time) };
+        let got = |capped: &[Capped]| {
+            let c = &caps_from_data(&chains, capped, &name, &table)["m"];
+            (c.to, c.by)
+        };
+        // The largest record above 64,000 (the 50,000 one is below it).
+        assert_eq!(got(&[]), (128_000, ClampBy::ExceededError));
+        // An older Capped line loses to it; a newer one wins.
+        assert_eq!(got(&[line(500)]), (128_000, ClampBy::ExceededError));
+        assert_eq!(got(&[line(5_000)]), (64_000, ClampBy::CappedLine));
+        // Nothing above the table and no line: nothing learned.
+        let chains =
+            vec![Chain { stream: "A", project: "", cwd: None, requests: vec![req(0, "A", 9, true, Some(9), false)] }];
+        assert!(caps_from_data(&chains, &[], &name, &table).is_empty());
     }
 }

@@ -58,7 +58,8 @@ pub fn analyze<'a>(
 ) -> Analysis<'a> {
     let selection = select::select(data, filters);
     let chains = chains::build(&selection.scoped, &selection.events);
-    let learned = limits::learned_caps(&chains, &data.capped, &models::display_name);
+    let table_cap = |m: &str| advice::cap_of(models::family_of(m));
+    let learned = limits::caps_from_data(&chains, &data.capped, &models::display_name, &table_cap);
     let fallback = advice::Now { setting: settings.max_output_tokens.value, learned: &learned };
     let limits = limits::in_effect(&chains, &data.capped, &fallback);
     let units = limits::units(&chains, &limits);

@@ -4,6 +4,7 @@
 
 use crate::analysis::advice::{Advice, Evidence, FigureSource, Origin, Row};
 use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES};
+use crate::analysis::limits::ClampBy;
 use crate::analysis::replay::Outcome;
 use crate::report::{Recommendation, Report};
 use crate::settings::Provider;
@@ -161,13 +162,27 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         ));
     }
     if let FigureSource::Clamp(clamp) = &a.cap_source {
-        let shows = format!(
-            "Your debug log shows Claude Code clamping {} at {} (Capped from {} to {})",
-            a.model,
-            thousands(clamp.to),
-            thousands(clamp.from),
-            thousands(clamp.to)
-        );
+        let on = clamp.time.map_or(String::new(), |t| format!(" on {}", crate::time::day_of(t)));
+        let shows = match clamp.by {
+            ClampBy::CappedLine => format!(
+                "Your debug log shows Claude Code clamping {} at {} (Capped from {} to {})",
+                a.model,
+                thousands(clamp.to),
+                thousands(clamp.from),
+                thousands(clamp.to)
+            ),
+            ClampBy::ExceededError => format!(
+                "Your records show a request of {} running at {} (an \"exceeded the {} output token maximum\" error{on}), so the model allows at least that",
+                a.model,
+                thousands(clamp.to),
+                clamp.to
+            ),
+            ClampBy::MaxTokensStop => format!(
+                "Your records show a response of {} stopping at max_tokens after {} tokens{on}, so the model allows at least that",
+                a.model,
+                thousands(clamp.to)
+            ),
+        };
         out.push(match a.family.map(|f| f.max_output_cap.value) {
             Some(table) if table == clamp.to => format!("{shows}, as the model table says."),
             Some(table) => {
@@ -632,12 +647,16 @@ pub fn figure_source(s: &FigureSource) -> String {
     match s {
         FigureSource::Table { verified: true, .. } => "model table".into(),
         FigureSource::Table { verified: false, source } => format!("model table, unverified ({source})"),
-        FigureSource::Clamp(c) => format!(
-            "your debug log: Capped from {} to {}{}",
-            thousands(c.from),
-            thousands(c.to),
-            c.time.map_or(String::new(), |t| format!(" on {}", crate::time::day_of(t)))
-        ),
+        FigureSource::Clamp(c) => {
+            let on = c.time.map_or(String::new(), |t| format!(" on {}", crate::time::day_of(t)));
+            match c.by {
+                ClampBy::CappedLine => {
+                    format!("your debug log: Capped from {} to {}{on}", thousands(c.from), thousands(c.to))
+                }
+                ClampBy::ExceededError => format!("your records: exceeded the {} output token maximum{on}", c.to),
+                ClampBy::MaxTokensStop => format!("your records: stopped at max_tokens after {}{on}", thousands(c.to)),
+            }
+        }
         FigureSource::Unknown => "not in the model table: assumed".into(),
     }
 }
