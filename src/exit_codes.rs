@@ -5,6 +5,9 @@
 pub enum ExitCode {
     /// The scan finished (even if some lines or files could not be read).
     Success,
+    /// A settings file was changed (`--write`, `--revert`): the run did what it was asked,
+    /// so a report that could not be printed afterwards is only a warning.
+    Changed,
     /// An unexpected failure (for example stdout closed mid-report).
     Failure,
     /// A usage error, or nothing could be read.
@@ -14,7 +17,7 @@ pub enum ExitCode {
 impl From<ExitCode> for std::process::ExitCode {
     fn from(c: ExitCode) -> Self {
         std::process::ExitCode::from(match c {
-            ExitCode::Success => 0,
+            ExitCode::Success | ExitCode::Changed => 0,
             ExitCode::Failure => 1,
             ExitCode::Usage => 2,
         })

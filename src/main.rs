@@ -21,6 +21,8 @@ fn main() -> std::process::ExitCode {
         }
     };
     match out.flush() {
+        // A settings file was changed: the run did its job (the report's failure was told).
+        Err(_) if code == ExitCode::Changed => code.into(),
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             let _ = writeln!(err, "ccdoctor: error: writing output: {e}");
             ExitCode::Failure.into()

@@ -267,6 +267,10 @@ pub struct ResponsesSection {
     /// Responses whose recorded output was a stream-start placeholder, measured by the
     /// content estimate instead.
     pub estimated: u64,
+    /// Responses left out of every figure: their output (recorded or estimated) is above
+    /// `plausible_up_to`, the largest limit of any model, so the count is corrupt.
+    pub implausible: u64,
+    pub plausible_up_to: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -449,7 +453,7 @@ pub fn build(
     write: Option<WriteOutcome>,
 ) -> Report {
     let Analysis { selection, advice, load, cuts } = analysis;
-    let Selection { responses, by_model: by_name, events, .. } = selection;
+    let Selection { responses, by_model: by_name, events, implausible, plausible_up_to, .. } = selection;
     let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
     all.sort_unstable();
 
@@ -549,7 +553,7 @@ pub fn build(
             history: history(&responses, &events, settings),
             ..scan_section(&data.read, roots, filters)
         },
-        responses: ResponsesSection { count: responses.len() as u64, estimated },
+        responses: ResponsesSection { count: responses.len() as u64, estimated, implausible, plausible_up_to },
         output_tokens: summarize(&all),
         by_model,
         histogram: histogram(&all),

@@ -42,7 +42,6 @@ fn bad_lines_are_named_and_the_rest_is_counted() {
         ("utf8", b"{\"type\":\"user\",\"message\":\"\xc3\x28\"}".to_vec()),
         ("nul", vec![0u8; 100]),
         ("nul-inside", b"{\"type\":\"user\",\"message\":\"a\x00b\"}".to_vec()),
-        ("deep", deep.into_bytes()),
         ("cut", br#"{"type":"assistant","message":{"id":"m-x","usage":{"output_tok"#.to_vec()),
         ("dup", br#"{"type":"assistant","type":"user","message":{"id":"m-d"}}"#.to_vec()),
         ("not-object", b"[\"assistant\"]".to_vec()),
@@ -60,6 +59,16 @@ fn bad_lines_are_named_and_the_rest_is_counted() {
         assert!(r.stderr.contains(&format!("{name}.jsonl:2: malformed line skipped")), "{name}: {}", r.stderr);
     }
     assert_eq!(v["responses"]["count"], 2 * bad.len());
+
+    // Valid JSON nested 100,000 deep where the message should be: read without overflowing
+    // the stack (it holds nothing countable), and the lines around it still count.
+    let t = tempfile::tempdir().unwrap();
+    let h = home(t.path());
+    let data = format!("{}\n{deep}\n{}\n", response("deep-a", 100), response("deep-b", 200));
+    fs::write(h.join("projects/p/deep.jsonl"), data).unwrap();
+    let (r, v) = scan(&h, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(v["responses"]["count"], 2);
 }
 
 #[test]
@@ -201,15 +210,22 @@ fn an_unreadable_settings_file_is_named_and_never_written() {
     let path = h.join("settings.json");
     fs::write(&path, "{\"env\": {}}").unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
-    if fs::read(&path).is_ok() {
-        eprintln!("running as root: permissions do not stop reads, nothing to test here");
-        return;
-    }
-    let (r, v) = scan(&h, &[]);
+    // As an unprivileged user when the tests run as root, who reads through permissions.
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--format", "json"];
+        args.extend_from_slice(extra);
+        let hs = h.to_string_lossy().into_owned();
+        args.push(&hs);
+        let r: Run = common::ccdoctor_as_user(&h, t.path()).args(&args).output().unwrap().into();
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        let v = serde_json::from_str(&r.stdout).unwrap_or(serde_json::Value::Null);
+        (r, v)
+    };
+    let (r, v) = scan(&[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(v["responses"]["count"], 1);
     assert!(r.stderr.contains("settings.json: cannot read settings"), "{}", r.stderr);
-    let (r, _) = scan(&h, &["--write"]);
+    let (r, _) = scan(&["--write"]);
     assert_eq!(r.code, 2, "a settings file it cannot use: {}", r.stderr);
     assert!(r.stderr.contains("settings.json"), "{}", r.stderr);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();

@@ -51,3 +51,43 @@ proptest! {
         prop_assert!(sh <= sl);
     }
 }
+
+/// Text from the data in any shape: ids with multi-byte characters where a date or a version
+/// would be, error texts cut anywhere.
+fn odd_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("claude-opus-4-6-".to_string()),
+        Just("anthropic.claude-sonnet-5".to_string()),
+        Just("-v1:0".to_string()),
+        Just("arn:aws:bedrock:us-east-1:1:inference-profile/".to_string()),
+        Just("@".to_string()),
+        Just("[1m]".to_string()),
+        Just("exceeded the ".to_string()),
+        Just(" output token maximum".to_string()),
+        Just("resets ".to_string()),
+        Just("usage limit reached|".to_string()),
+        Just("max_tokens: ".to_string()),
+        "[0-9]{0,12}",
+        "\\PC{0,6}",
+        "[é€😀\u{202e}\u{0}]{1,3}",
+    ];
+    prop::collection::vec(piece, 0..8).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Naming, classifying and reading limits never panic, whatever the text.
+    #[test]
+    fn naming_and_classifying_take_any_text(s in odd_text(), status in proptest::option::of(0u16..1000)) {
+        let _ = ccdoctor::models::display_name(&s);
+        let _ = ccdoctor::models::family_of(&s);
+        let _ = ccdoctor::models::id::canonical(&s);
+        let _ = ccdoctor::models::id::endpoint(&s);
+        let _ = ccdoctor::scan::classify::classify(&s, status, Some(&s));
+        let _ = ccdoctor::scan::classify::reset_of(&s);
+        let _ = ccdoctor::scan::classify::output_token_maximum(&s);
+        let _ = ccdoctor::settings::as_count(&serde_json::Value::String(s.clone()));
+        let _ = ccdoctor::estimate::writes_final_usage(Some(&s));
+    }
+}

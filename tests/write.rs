@@ -310,3 +310,37 @@ fn settings_without_an_action_is_a_usage_error() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("add one of them"), "{}", r.stderr);
 }
+
+/// The write decides the exit status: a report that cannot be printed afterwards (a full
+/// disk) is a warning, and the file is written all the same; without a write it is a failure.
+#[test]
+fn a_report_that_cannot_be_printed_does_not_undo_the_write() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full exists on Linux");
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    let home_arg = home.to_string_lossy().into_owned();
+    let r: Run = ccdoctor(home.parent().unwrap())
+        .args(["scan", "--write", &home_arg])
+        .stdout(full.try_clone().unwrap())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("warning: the report could not be printed"), "{}", r.stderr);
+    assert!(r.stderr.contains("was changed all the same (undo: ccdoctor scan --revert"), "{}", r.stderr);
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"11000\""));
+    // --revert likewise.
+    let r: Run = ccdoctor(home.parent().unwrap())
+        .args(["scan", "--revert", "--settings", path.to_str().unwrap()])
+        .stdout(full.try_clone().unwrap())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("11000"));
+    // Nothing changed (a dry run): the failed print is the run's failure.
+    let r: Run =
+        ccdoctor(home.parent().unwrap()).args(["scan", "--dry-run", &home_arg]).stdout(full).output().unwrap().into();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("error: writing the report"), "{}", r.stderr);
+}

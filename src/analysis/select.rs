@@ -23,6 +23,11 @@ pub struct Selection<'a> {
     /// Responses of every model that pass the date and project filters: the requests the
     /// chains are made of (another model's requests take time in a stream too).
     pub scoped: Vec<&'a Response>,
+    /// Responses left out because they record (or were estimated at) more output tokens than
+    /// any model allows: a corrupt count, not a measurement.
+    pub implausible: u64,
+    /// The bound they broke: the largest upper limit in the model table.
+    pub plausible_up_to: u64,
 }
 
 /// Applies the filters to a scan.
@@ -36,8 +41,14 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
     let mut previous: Option<(&Name, Option<usize>)> = None;
     let mut responses: Vec<&Response> = Vec::new();
     let mut scoped: Vec<&Response> = Vec::new();
+    let plausible_up_to = models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap_or(u64::MAX);
+    let mut implausible = 0;
     for r in &data.responses {
         if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
+            continue;
+        }
+        if r.output > plausible_up_to {
+            implausible += 1;
             continue;
         }
         scoped.push(r);
@@ -69,5 +80,5 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         .filter(|e| filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.project, e.origin.cwd.as_deref()))
         .collect();
 
-    Selection { responses, by_model, events, scoped }
+    Selection { responses, by_model, events, scoped, implausible, plausible_up_to }
 }

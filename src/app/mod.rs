@@ -56,6 +56,31 @@ fn write_failed(e: &WriteError, err: &mut dyn Write) -> anyhow::Result<ExitCode>
     Ok(if e.is_usage() { ExitCode::Usage } else { ExitCode::Failure })
 }
 
+/// Prints the report of a run; when the run changed a settings file, a report that cannot be
+/// printed (a full disk, a closed pipe) is a warning: the change is done, and its exit
+/// status says so.
+fn print_report(
+    changed: Option<&crate::settings::write::WriteOutcome>,
+    err: &mut dyn Write,
+    render: impl FnOnce() -> std::io::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    let printed = render();
+    match (printed, changed) {
+        (Ok(()), None) => Ok(ExitCode::Success),
+        (Ok(()), Some(_)) => Ok(ExitCode::Changed),
+        (Err(e), Some(o)) => {
+            let _ = writeln!(
+                err,
+                "ccdoctor: warning: the report could not be printed ({e}); {} was changed all the same{}",
+                o.path,
+                o.undo.as_deref().map_or(String::new(), |u| format!(" (undo: {u})"))
+            );
+            Ok(ExitCode::Changed)
+        }
+        (Err(e), None) => Err(anyhow::Error::new(e).context("writing the report")),
+    }
+}
+
 /// The UTC time stamp of backups made now.
 fn stamp() -> String {
     crate::time::compact_stamp(crate::time::now())

@@ -3,23 +3,24 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
-
-use super::{stamp, write_failed};
+use super::{print_report, stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig};
 use crate::exit_codes::ExitCode;
 use crate::render;
+use crate::settings::write::Action;
 
 pub fn run(config: &ScanConfig, target: &Path, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let outcome = match crate::settings::write::revert(target, &stamp()) {
         Ok(o) => o,
         Err(e) => return write_failed(&e, err),
     };
-    match config.format {
-        OutputFormat::Json => render::json::write_outcome(&outcome, out),
-        OutputFormat::Markdown => render::markdown::write_outcome(&outcome, out),
-        OutputFormat::Table => render::table::write_outcome(&outcome, config.color, out),
-    }
-    .context("writing the report")?;
-    Ok(ExitCode::Success)
+    let changed = (outcome.action == Action::Reverted).then_some(&outcome);
+    print_report(changed, err, || {
+        match config.format {
+            OutputFormat::Json => render::json::write_outcome(&outcome, out),
+            OutputFormat::Markdown => render::markdown::write_outcome(&outcome, out),
+            OutputFormat::Table => render::table::write_outcome(&outcome, config.color, out),
+        }?;
+        out.flush()
+    })
 }

@@ -2,12 +2,10 @@
 
 use std::io::Write;
 
-use anyhow::Context;
-
-use super::{stamp, write_failed};
+use super::{print_report, stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use crate::exit_codes::ExitCode;
-use crate::settings::write::{WriteError, WriteOutcome};
+use crate::settings::write::{Action, WriteError, WriteOutcome};
 use crate::{progress, render, report, scan, settings};
 
 /// Applies `--write` / `--dry-run` with the recommended value, if there is one.
@@ -61,14 +59,20 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
     // freed on another thread, which the process's exit may cut short.
     std::thread::spawn(move || drop(scanned));
-    match config.format {
-        OutputFormat::Json => render::json::render(&report, out),
-        OutputFormat::Markdown => render::markdown::render(&report, out),
-        OutputFormat::Table => render::table::render(&report, config.color, out),
-    }
-    .context("writing the report")?;
+    let changed = report.write.as_ref().filter(|w| matches!(w.action, Action::Written | Action::Created));
+    let printed = print_report(changed, err, || {
+        match config.format {
+            OutputFormat::Json => render::json::render(&report, out),
+            OutputFormat::Markdown => render::markdown::render(&report, out),
+            OutputFormat::Table => render::table::render(&report, config.color, out),
+        }?;
+        out.flush()
+    });
     match failed {
-        None => Ok(ExitCode::Success),
-        Some(e) => write_failed(&e, err),
+        None => printed,
+        Some(e) => {
+            printed?;
+            write_failed(&e, err)
+        }
     }
 }

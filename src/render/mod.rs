@@ -58,6 +58,13 @@ pub fn quality_line(r: &Report) -> String {
         thousands(r.responses.estimated),
         thousands(r.responses.count),
     );
+    if r.responses.implausible > 0 {
+        line.push_str(&format!(
+            " {} left out: more output tokens than any model allows (over {}), a corrupt count.",
+            count_of(r.responses.implausible, "response", "responses"),
+            thousands(r.responses.plausible_up_to)
+        ));
+    }
     let skipped = s.read.unreadable + s.read.not_regular;
     if skipped > 0 {
         line.push_str(&format!(" {} unreadable or not regular (see warnings).", thousands(skipped)));

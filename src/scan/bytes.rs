@@ -37,7 +37,7 @@ impl LineFacts {
 /// otherwise (8-byte words on other processors). Only the set bits of the mask are looked at
 /// one by one, and most blocks have none.
 pub fn scan_line(line: &[u8], from: usize, facts: &mut LineFacts) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor has AVX2, checked just above.
         return unsafe { scan_line_avx2(line, from, facts) };
@@ -59,7 +59,7 @@ pub fn facts_of(bytes: &[u8]) -> LineFacts {
 ///
 /// # Safety
 /// The processor must have AVX2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]
 #[target_feature(enable = "avx2")]
 unsafe fn scan_line_avx2(line: &[u8], from: usize, facts: &mut LineFacts) -> Option<usize> {
     scan_line_with(line, from, facts, |block| {
@@ -127,7 +127,7 @@ fn scan_line_with(
 }
 
 /// [`scan_line_with`]'s block test with SSE2 (part of the x86-64 baseline).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]
 #[inline(always)]
 fn block_masks(block: &[u8]) -> (u64, bool) {
     use std::arch::x86_64::{
@@ -149,7 +149,7 @@ fn block_masks(block: &[u8]) -> (u64, bool) {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(any(not(target_arch = "x86_64"), feature = "scalar"))]
 fn block_masks(block: &[u8]) -> (u64, bool) {
     let mask = block.iter().enumerate().fold(0u64, |m, (i, &b)| m | u64::from(b < 0x20) << i);
     (mask, !block.is_ascii())

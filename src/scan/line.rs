@@ -70,7 +70,8 @@ impl<'de> Deserialize<'de> for Count {
 type Str<'a> = Option<Cow<'a, str>>;
 
 /// Reads a string borrowed from the line when it holds no escape (serde's own `Option<Cow>`
-/// always copies), `null` as `None`. Any other value is an error, as for a plain `String`.
+/// always copies), `null` as `None`. A value of another type (a number, an object) reads as
+/// "not stated": a field the counts can do without never costs the line.
 fn borrowed<'de, D: de::Deserializer<'de>>(d: D) -> Result<Str<'de>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
@@ -91,10 +92,38 @@ fn borrowed<'de, D: de::Deserializer<'de>>(d: D) -> Result<Str<'de>, D::Error> {
             Ok(None)
         }
         fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Str<'de>, D::Error> {
-            d.deserialize_str(self)
+            d.deserialize_any(self)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Str<'de>, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Str<'de>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Str<'de>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Str<'de>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Str<'de>, A::Error> {
+            while a.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Str<'de>, A::Error> {
+            while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
         }
     }
     d.deserialize_option(V)
+}
+
+/// Reads `true`/`false`; `null` and values of another type read as "not stated".
+fn flag<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => Some(b),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -114,15 +143,15 @@ struct RawLine<'a> {
     version: Str<'a>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     cwd: Str<'a>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flag")]
     is_sidechain: Option<bool>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     agent_id: Str<'a>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     request_id: Str<'a>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flag")]
     is_api_error_message: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flag")]
     is_meta: Option<bool>,
     #[serde(borrow, default)]
     message: Option<RawMessage<'a>>,
@@ -265,7 +294,9 @@ pub const RECOVERY_PREFIX: &str = "Output token limit hit.";
 /// Why a line could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
-    #[error("invalid JSON: {0}")]
+    /// Named by its column and kind only: serde_json's own message quotes the line's data,
+    /// which may be anything (a secret pasted into a prompt).
+    #[error("invalid JSON at column {}: {}", .0.column(), json_kind(.0))]
     Json(#[from] serde_json::Error),
     #[error("not a JSON object")]
     NotObject,
@@ -275,6 +306,16 @@ pub enum LineError {
     Control(usize),
     #[error("not a whole JSON object: it does not start with {{ and end with }} (cut short?)")]
     Unframed,
+}
+
+/// What kind of JSON error it is, in words that quote nothing of the data.
+fn json_kind(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Eof => "cut short",
+        serde_json::error::Category::Data => "a value of the wrong shape",
+        serde_json::error::Category::Io => "read error",
+    }
 }
 
 /// Parses one line (without its line ending). Blank lines are `Ok(Record::Other)`.

@@ -115,10 +115,27 @@ impl Search {
         match self {
             Search::Always => true,
             Search::Never => false,
-            Search::One(i) => FINDERS[i].find(hay).is_some(),
-            Search::All => FINDERS.iter().any(|f| f.find(hay).is_some()),
+            Search::One(i) => FINDERS[i].find(hay).is_some() || ascii_escape(hay),
+            Search::All => FINDERS.iter().any(|f| f.find(hay).is_some()) || ascii_escape(hay),
         }
     }
+}
+
+static ESCAPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\u00"));
+
+/// Whether `hay` holds a `\u` escape of a printable ASCII character (`\u0073` for `s`), which
+/// could spell a needle in a way the searches do not see. No JSON writer escapes these
+/// (Claude Code escapes only control characters), so such a line is rare and simply parsed.
+fn ascii_escape(hay: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(k) = ESCAPE.find(&hay[from..]) {
+        let at = from + k + 4;
+        if hay.get(at).is_some_and(|b| (b'2'..=b'7').contains(b)) {
+            return true;
+        }
+        from = at;
+    }
+    false
 }
 
 /// How far into a line [`early_type`] looks.
@@ -134,7 +151,7 @@ static TYPE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(TYPE_K
 /// with the bracket search after it): on x86-64, one SSE2 pass tests 16 positions at a time
 /// for the key's `"`, `y` and `:` and for the brackets, and checks the rare candidates whole.
 fn type_key_before_nesting(s: &[u8], from: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]
     {
         use std::arch::x86_64::{
             __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
@@ -171,7 +188,7 @@ fn type_key_before_nesting(s: &[u8], from: usize) -> Option<usize> {
         }
         type_key_portable(s, i)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), feature = "scalar"))]
     type_key_portable(s, from)
 }
 

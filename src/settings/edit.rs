@@ -51,7 +51,15 @@ pub fn parse(text: &str) -> Result<(serde_json::Map<String, Value>, &str), EditE
     if body.trim().is_empty() {
         return Ok((serde_json::Map::new(), body));
     }
-    let v: Value = serde_json::from_str(body).map_err(|e| EditError::NotJson(e.to_string()))?;
+    // Where and what kind, never serde_json's message: it may quote the file (a secret).
+    let v: Value = serde_json::from_str(body).map_err(|e| {
+        let kind = match e.classify() {
+            serde_json::error::Category::Eof => "cut short",
+            serde_json::error::Category::Data => "a value of the wrong shape",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => "syntax error",
+        };
+        EditError::NotJson(format!("{kind} at line {}, column {}", e.line(), e.column()))
+    })?;
     match v {
         Value::Object(m) => {
             if let Some(env) = m.get("env")

@@ -105,3 +105,39 @@ pub fn names(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Whether the tests run as root, who reads and writes through file permissions.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// [`ccdoctor`] as an unprivileged user (uid and gid 65534) when the tests run as root, so
+/// that file permissions apply as they do for a user; as itself otherwise. `reach` is made
+/// traversable by that user (a temporary folder is 0700) and gets a copy of the binary, so
+/// the checkout's own permissions do not matter. Panics when privileges cannot be dropped:
+/// a permission test that quietly passes as root tests nothing.
+pub fn ccdoctor_as_user(home: &Path, reach: &Path) -> Command {
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        return ccdoctor(home);
+    }
+    std::fs::set_permissions(reach, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = reach.join("ccdoctor-unprivileged");
+    std::fs::copy(env!("CARGO_BIN_EXE_ccdoctor"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let probe = Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"]).status();
+    assert!(
+        probe.is_ok_and(|s| s.success()),
+        "running as root, and setpriv (util-linux) cannot drop privileges: this permission test cannot run"
+    );
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/bin:/bin")
+        .env("CCDOCTOR_MANAGED_SETTINGS_DIR", home.join("no-managed-settings"))
+        .current_dir(reach);
+    c
+}

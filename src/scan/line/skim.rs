@@ -491,7 +491,7 @@ impl<'a> Cursor<'a> {
 /// remain.
 #[inline(always)]
 fn short_string_end(b: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]
     if let Some(chunk) = b.get(..16) {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
@@ -579,7 +579,7 @@ impl Masks {
         Self::of_block(&padded)
     }
 
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]
     #[inline(always)]
     fn of_block(block: &[u8; BLOCK]) -> Self {
         use std::arch::x86_64::{
@@ -605,7 +605,7 @@ impl Masks {
         }
     }
 
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), feature = "scalar"))]
     fn of_block(block: &[u8; BLOCK]) -> Self {
         let mut m = Masks { quote: 0, backslash: 0, control: 0 };
         for (i, &c) in block.iter().enumerate() {

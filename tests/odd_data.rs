@@ -1,0 +1,142 @@
+//! Odd but possible data (issue 14, items 1–5): wrong types in fields the counts do without,
+//! impossible token counts, parse errors that must not quote the line, escaped spellings the
+//! fast path must see, and ids that are not ASCII.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Run, ccdoctor};
+use serde_json::{Value, json};
+
+fn line(i: usize, tweak: impl FnOnce(&mut Value)) -> String {
+    let mut v = json!({
+        "type": "assistant", "uuid": format!("u{i}"), "sessionId": "s1",
+        "timestamp": format!("2026-11-01T10:{:02}:00.000Z", i % 60), "cwd": "/x", "isSidechain": false,
+        "version": "2.1.230", "requestId": format!("req_{i}"),
+        "message": {"id": format!("msg_{i}"), "model": "claude-opus-4-8", "role": "assistant",
+                    "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn",
+                    "usage": {"input_tokens": 1, "output_tokens": 500}}
+    });
+    tweak(&mut v);
+    v.to_string()
+}
+
+fn home_with(lines: &[String]) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("projects/p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("s.jsonl"), lines.join("\n") + "\n").unwrap();
+    t
+}
+
+fn scan(home: &Path, full: bool) -> (Value, Run) {
+    let mut args = vec!["scan", "--format", "json", home.to_str().unwrap()];
+    if full {
+        args.push("--full-parse");
+    }
+    let r: Run = ccdoctor(home).args(&args).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    (serde_json::from_str(&r.stdout).unwrap(), r)
+}
+
+/// Both readings, which must agree on every count.
+fn both(home: &Path) -> (Value, Run) {
+    let (fast, r) = scan(home, false);
+    let (full, _) = scan(home, true);
+    assert_eq!(fast, full, "fast path and full parse differ");
+    (fast, r)
+}
+
+#[test]
+fn a_wrong_type_in_a_field_the_counts_do_without_keeps_the_line() {
+    let odd: [(&str, Value); 8] = [
+        ("timestamp", json!(123)),
+        ("cwd", json!(5)),
+        ("sessionId", json!([1])),
+        ("isSidechain", json!("yes")),
+        ("version", json!(2.1)),
+        ("uuid", json!({})),
+        ("gitBranch", json!(1)),
+        ("isMeta", json!("no")),
+    ];
+    let lines: Vec<String> = odd.into_iter().enumerate().map(|(i, (k, v))| line(i, |l| l[k] = v)).collect();
+    let t = home_with(&lines);
+    let (v, r) = both(t.path());
+    assert_eq!(v["responses"]["count"], 8, "{}", r.stderr);
+    assert_eq!(v["scan"]["malformed_lines"], 0);
+}
+
+#[test]
+fn impossible_counts_are_left_out_and_counted() {
+    let lines = vec![
+        line(0, |_| {}),
+        line(1, |l| l["message"]["usage"]["output_tokens"] = json!(u64::MAX)),
+        // A placeholder count (1) from a version that wrote no final usage, over 7 MB of
+        // text: estimated at ~2.9 million tokens, more than any model writes.
+        line(2, |l| {
+            l["version"] = json!("2.1.39");
+            l["message"]["usage"]["output_tokens"] = json!(1);
+            l["message"]["content"] = json!([{"type": "text", "text": "x".repeat(7_000_000)}]);
+        }),
+    ];
+    let t = home_with(&lines);
+    let (v, _) = both(t.path());
+    assert_eq!(v["responses"], json!({"count": 1, "estimated": 0, "implausible": 2, "plausible_up_to": 128000}));
+    assert_eq!(v["output_tokens"]["max"], 500);
+    let r: Run = ccdoctor(t.path()).args(["scan", t.path().to_str().unwrap()]).output().unwrap().into();
+    let text = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("2 responses left out: more output tokens than any model allows (over 128,000)"), "{text}");
+}
+
+#[test]
+fn parse_errors_name_the_place_never_the_data() {
+    let lines = vec![
+        line(0, |l| l["message"] = json!("SECRETVALUE123")),
+        line(1, |l| l["message"]["usage"] = json!("SECRETVALUE456")),
+        "{\"type\":\"assistant\",\"x\":\"SECRETVALUE789\"".to_string(),
+    ];
+    let t = home_with(&lines);
+    for full in [false, true] {
+        let (_, r) = scan(t.path(), full);
+        assert!(!r.stderr.contains("SECRETVALUE"), "{}", r.stderr);
+        assert!(r.stderr.contains("s.jsonl:1: malformed line skipped (invalid JSON at column"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn escaped_spellings_count_the_same_on_the_fast_path() {
+    let lines = vec![
+        line(0, |_| {}).replace("\"type\":\"assistant\"", "\"type\":\"a\\u0073sistant\""),
+        // An escaped key: the early type test cannot tell; the needle is still there.
+        line(1, |_| {}).replace("\"type\":\"assistant\"", "\"typ\\u0065\":\"assistant\""),
+        // A retry line whose subtype is escaped.
+        json!({"type": "system", "subtype": "api_error", "level": "error", "sessionId": "s1",
+               "timestamp": "2026-11-01T10:05:00.000Z", "cwd": "/x", "version": "2.1.230",
+               "error": {"status": 429}, "retryAttempt": 1, "maxRetries": 10, "retryInMs": 500})
+        .to_string()
+        .replace("\"api_error\"", "\"api\\u005ferror\""),
+    ];
+    assert!(lines[0].contains("a\\u0073sistant") && lines[2].contains("api\\u005ferror"));
+    let t = home_with(&lines);
+    let (v, _) = both(t.path());
+    assert_eq!(v["responses"]["count"], 2);
+    assert_eq!(v["errors"]["rate_limit"]["retries"], 1);
+}
+
+#[test]
+fn ids_that_are_not_ascii_are_named_not_a_crash() {
+    // A multi-byte character across byte 8 after the family key, where a date would be.
+    let ids = ["claude-opus-4-6-2026010é", "claude-opus-4-6-é", "claude-é", "é", "anthropic.claude-sonnet-4-é-v1:0"];
+    let lines: Vec<String> =
+        ids.iter().enumerate().map(|(i, id)| line(i, |l| l["message"]["model"] = json!(id))).collect();
+    let t = home_with(&lines);
+    let (v, _) = both(t.path());
+    assert_eq!(v["responses"]["count"], 5);
+    for format in ["table", "markdown"] {
+        let r: Run =
+            ccdoctor(t.path()).args(["scan", "--format", format, t.path().to_str().unwrap()]).output().unwrap().into();
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+    }
+}
