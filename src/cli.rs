@@ -19,26 +19,44 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan Claude Code transcripts and debug logs and report what happened.
+    /// Scan Claude Code transcripts and debug logs and report what happened, with the
+    /// recommended CLAUDE_CODE_MAX_OUTPUT_TOKENS and why.
     Scan(ScanArgs),
+    /// Scan, then write the recommended value into a settings file (backed up first).
+    Apply(ApplyArgs),
+    /// Put back the newest backup `apply` made of a settings file (no scan).
+    Revert(RevertArgs),
+    /// A fast verdict for scripts, CI and a Claude Code SessionStart hook: exit 0 when the
+    /// max output in effect is safe for the recorded load, 1 when it is not, 2 on error.
+    Check(CheckArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `ccdoctor man > ccdoctor.1`.
+    Man,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    #[default]
     Table,
     Json,
     Markdown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
+    #[default]
     Auto,
     Always,
     Never,
 }
 
-#[derive(Debug, Args)]
-pub struct ScanArgs {
+/// What every report reads and how it is shown: shared by `scan`, `apply` and `check`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReportArgs {
     /// Config homes (~/.claude), projects/ folders or single .jsonl files. Default: each
     /// entry of CLAUDE_CONFIG_DIR (comma-separated), else ~/.claude and ~/.config/claude.
     #[arg(value_name = "PATH")]
@@ -111,6 +129,23 @@ pub struct ScanArgs {
     #[arg(long, help_heading = "Recommendation")]
     pub cache_reads_reserved: bool,
 
+    /// A models file adding or overriding rows of the model table (JSON; see the README).
+    /// Default: $XDG_CONFIG_HOME/ccdoctor/models.json, else ~/.config/ccdoctor/models.json,
+    /// when it exists.
+    #[arg(long, value_name = "FILE", help_heading = "Recommendation")]
+    pub models: Option<PathBuf>,
+
+    /// Parse every transcript line with serde_json alone, instead of only those that can hold
+    /// a response or an error with the fast reader (slower; for checking the fast path).
+    #[arg(long, hide = true)]
+    pub full_parse: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
     /// Write the recommended CLAUDE_CODE_MAX_OUTPUT_TOKENS into the settings file (the
     /// original is backed up beside it first).
     #[arg(long, help_heading = "Settings file")]
@@ -124,21 +159,52 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["write", "dry_run"], help_heading = "Settings file")]
     pub revert: bool,
 
-    /// A models file adding or overriding rows of the model table (JSON; see the README).
-    /// Default: $XDG_CONFIG_HOME/ccdoctor/models.json, else ~/.config/ccdoctor/models.json,
-    /// when it exists.
-    #[arg(long, value_name = "FILE", help_heading = "Recommendation")]
-    pub models: Option<PathBuf>,
-
-    /// Parse every transcript line with serde_json alone, instead of only those that can hold
-    /// a response or an error with the fast reader (slower; for checking the fast path).
-    #[arg(long, hide = true)]
-    pub full_parse: bool,
-
     /// The settings file for --write, --dry-run and --revert. Default: settings.json in the
     /// scanned config home.
     #[arg(long, value_name = "PATH", help_heading = "Settings file")]
     pub settings: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Show what would change, and write nothing.
+    #[arg(long, help_heading = "Settings file")]
+    pub dry_run: bool,
+
+    /// The settings file to write. Default: settings.json in the scanned config home.
+    #[arg(long, value_name = "PATH", help_heading = "Settings file")]
+    pub settings: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct RevertArgs {
+    /// The settings file to put back. Default: settings.json in the config home
+    /// (CLAUDE_CONFIG_DIR, else ~/.claude).
+    #[arg(long, value_name = "PATH")]
+    pub settings: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Answer as a Claude Code SessionStart hook: a warning for the session (hook JSON on
+    /// stdout) when the value is unsafe, nothing when it is safe, and always exit 0 so that
+    /// a session never fails to start because of it.
+    #[arg(long)]
+    pub hook: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -190,16 +190,16 @@ impl Env {
 
 impl ScanConfig {
     pub fn from_cli(args: &ScanArgs, env: &Env) -> Result<Self, ConfigError> {
-        let revert_only = args.revert && args.settings.is_some() && args.paths.is_empty();
+        let revert_only = args.revert && args.settings.is_some() && args.report.paths.is_empty();
         let roots = if revert_only {
             Vec::new()
-        } else if args.paths.is_empty() {
+        } else if args.report.paths.is_empty() {
             default_roots(env)?
         } else {
-            args.paths.iter().map(|p| classify_root(&expand_tilde(p, env))).collect::<Result<_, _>>()?
+            args.report.paths.iter().map(|p| classify_root(&expand_tilde(p, env))).collect::<Result<_, _>>()?
         };
         let mut roots = roots;
-        for f in &args.debug_files {
+        for f in &args.report.debug_files {
             let path = expand_tilde(f, env);
             if !path.is_file() {
                 return Err(ConfigError::Missing(path));
@@ -207,34 +207,34 @@ impl ScanConfig {
             roots.push(Root { path, kind: RootKind::DebugLog });
         }
         // Claude Code's own debug-log file, when its variable names one and no PATH was given.
-        if args.paths.is_empty()
+        if args.report.paths.is_empty()
             && let Some(f) = env.debug_logs_file.as_ref().map(|f| expand_tilde(f, env)).filter(|f| f.is_file())
         {
             roots.push(Root { path: f, kind: RootKind::DebugLog });
         }
-        let since = args.since.as_deref().map(|s| date("since", s)).transpose()?;
-        let until = args.until.as_deref().map(|s| date("until", s)).transpose()?;
+        let since = args.report.since.as_deref().map(|s| date("since", s)).transpose()?;
+        let until = args.report.until.as_deref().map(|s| date("until", s)).transpose()?;
         if let (Some(s), Some(u)) = (since, until)
             && s > u
         {
             return Err(ConfigError::EmptyRange {
-                since: args.since.clone().unwrap_or_default(),
-                until: args.until.clone().unwrap_or_default(),
+                since: args.report.since.clone().unwrap_or_default(),
+                until: args.report.until.clone().unwrap_or_default(),
             });
         }
         let filters = Filters {
             since: since.map(day_start),
             until: until.map(|d| day_start(d + 1)),
-            project: args.project.clone(),
-            model: args.model.clone(),
+            project: args.report.project.clone(),
+            model: args.report.model.clone(),
         };
-        let format = match (args.json, args.format) {
+        let format = match (args.report.json, args.report.format) {
             (true, _) => OutputFormat::Json,
             (false, Format::Table) => OutputFormat::Table,
             (false, Format::Json) => OutputFormat::Json,
             (false, Format::Markdown) => OutputFormat::Markdown,
         };
-        let color = match args.color {
+        let color = match args.report.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => env.stdout_is_terminal && !env.no_color,
@@ -245,7 +245,7 @@ impl ScanConfig {
         let settings = SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone());
         let write = write_config(args, env, &homes)?;
         let progress = env.stderr_is_terminal;
-        let models = match &args.models {
+        let models = match &args.report.models {
             Some(p) => Some((expand_tilde(p, env), true)),
             None => crate::models::default_user_file(env.xdg_config_home.as_deref(), env.home.as_deref())
                 .filter(|p| p.is_file())
@@ -257,7 +257,7 @@ impl ScanConfig {
             format,
             color,
             threads,
-            full_parse: args.full_parse,
+            full_parse: args.report.full_parse,
             progress,
             recommend,
             settings,
@@ -295,24 +295,24 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
     let range = |flag: &'static str, value: String, ok: bool, expected: &'static str| {
         if ok { Ok(()) } else { Err(ConfigError::OutOfRange { flag, value, expected }) }
     };
-    let percentile = args.percentile.unwrap_or(DEFAULT_PERCENTILE);
-    let headroom = args.headroom.unwrap_or(DEFAULT_HEADROOM);
+    let percentile = args.report.percentile.unwrap_or(DEFAULT_PERCENTILE);
+    let headroom = args.report.headroom.unwrap_or(DEFAULT_HEADROOM);
     range("percentile", percentile.to_string(), percentile > 0.0 && percentile <= 100.0, "above 0, at most 100")?;
     range("headroom", headroom.to_string(), headroom > 0.0 && headroom <= 1.0, "above 0, at most 1")?;
-    if let Some(p) = args.parallel {
+    if let Some(p) = args.report.parallel {
         range("parallel", p.to_string(), p >= 1, "at least 1")?;
     }
-    if let Some(q) = args.quota_tpm {
+    if let Some(q) = args.report.quota_tpm {
         range("quota-tpm", q.to_string(), q >= 1, "at least 1")?;
     }
-    if let Some(b) = args.burndown {
+    if let Some(b) = args.report.burndown {
         range("burndown", b.to_string(), b.is_finite() && b > 0.0, "above 0")?;
     }
     Ok(RecommendConfig {
-        quota_tpm: args.quota_tpm,
-        parallel: args.parallel,
-        burndown: args.burndown,
-        provider: args.provider.map(|p| match p {
+        quota_tpm: args.report.quota_tpm,
+        parallel: args.report.parallel,
+        burndown: args.report.burndown,
+        provider: args.report.provider.map(|p| match p {
             ProviderArg::Bedrock => Provider::Bedrock,
             ProviderArg::BedrockMantle => Provider::BedrockMantle,
             ProviderArg::Vertex => Provider::Vertex,
@@ -320,8 +320,8 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
         }),
         percentile,
         headroom,
-        headroom_given: args.headroom.is_some(),
-        cache_reads_reserved: args.cache_reads_reserved,
+        headroom_given: args.report.headroom.is_some(),
+        cache_reads_reserved: args.report.cache_reads_reserved,
     })
 }
 

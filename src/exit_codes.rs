@@ -12,13 +12,15 @@ pub enum ExitCode {
     Failure,
     /// A usage error, or nothing could be read.
     Usage,
+    /// `check`: the max output in effect is not safe for the recorded load.
+    Unsafe,
 }
 
 impl From<ExitCode> for std::process::ExitCode {
     fn from(c: ExitCode) -> Self {
         std::process::ExitCode::from(match c {
             ExitCode::Success | ExitCode::Changed => 0,
-            ExitCode::Failure => 1,
+            ExitCode::Failure | ExitCode::Unsafe => 1,
             ExitCode::Usage => 2,
         })
     }

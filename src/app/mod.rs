@@ -1,12 +1,13 @@
 //! One file per command. This is the only layer that writes to stdout and stderr: everything
 //! below it returns plain data.
 
+pub mod check;
 pub mod revert;
 pub mod scan;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ReportArgs, ScanArgs};
 use crate::config::{Env, ScanConfig, WriteMode};
 use crate::exit_codes::ExitCode;
 use crate::settings::write::WriteError;
@@ -15,39 +16,86 @@ use crate::text::escape_control;
 /// Runs a parsed command line. Warnings go to `err`, the report to `out`.
 pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => {
-            let config = match ScanConfig::from_cli(&args, env) {
-                Ok(c) => c,
-                Err(e) => {
-                    writeln!(err, "ccdoctor: error: {e}")?;
-                    return Ok(ExitCode::Usage);
-                }
+        Command::Scan(args) => scan_like(&args, env, out, err),
+        Command::Apply(a) => {
+            let args = ScanArgs {
+                report: a.report,
+                write: !a.dry_run,
+                dry_run: a.dry_run,
+                revert: false,
+                settings: a.settings,
             };
-            if let Some((path, named)) = &config.models {
-                match crate::models::load_user_file(path) {
-                    Ok(table) => crate::models::install(table),
-                    Err(e) if *named => {
-                        writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
-                        return Ok(ExitCode::Usage);
-                    }
-                    Err(e) => writeln!(
-                        err,
-                        "ccdoctor: warning: {}; the built-in model table is used",
-                        escape_control(&e.to_string())
-                    )?,
-                }
+            scan_like(&args, env, out, err)
+        }
+        Command::Revert(r) => {
+            let report = ReportArgs { format: r.format, json: r.json, ..ReportArgs::default() };
+            scan_like(&ScanArgs { report, revert: true, settings: r.settings, ..ScanArgs::default() }, env, out, err)
+        }
+        Command::Check(c) => {
+            let mut args = ScanArgs { report: c.report.clone(), ..ScanArgs::default() };
+            let since_default = args.report.since.is_none();
+            if since_default {
+                let week_ago = crate::time::now() - check::DEFAULT_DAYS * 86_400_000;
+                args.report.since = Some(crate::time::day_of(week_ago));
             }
-            match &config.write {
-                Some(w) if w.mode == WriteMode::Revert => revert::run(&config, &w.target, out, err),
-                Some(w) => match crate::settings::write::check(&w.target) {
-                    // Refused before a long scan, not after it.
-                    Err(e) => write_failed(&e, err),
-                    Ok(()) => scan::run(&config, out, err),
-                },
-                None => scan::run(&config, out, err),
+            match configure(&args, env, err)? {
+                Ok(config) => check::run(&config, since_default, c.hook, out, err),
+                Err(code) => Ok(code),
             }
         }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "ccdoctor", out);
+            Ok(ExitCode::Success)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+            Ok(ExitCode::Success)
+        }
     }
+}
+
+/// `scan`, and the commands that are a scan with a settings action (`apply`, `revert`).
+fn scan_like(args: &ScanArgs, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let config = match configure(args, env, err)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    match &config.write {
+        Some(w) if w.mode == WriteMode::Revert => revert::run(&config, &w.target, out, err),
+        Some(w) => match crate::settings::write::check(&w.target) {
+            // Refused before a long scan, not after it.
+            Err(e) => write_failed(&e, err),
+            Ok(()) => scan::run(&config, out, err),
+        },
+        None => scan::run(&config, out, err),
+    }
+}
+
+/// The command line translated into a configuration, and the model table installed; `Err`
+/// holds the exit status of a usage error (already told).
+fn configure(args: &ScanArgs, env: &Env, err: &mut dyn Write) -> anyhow::Result<Result<ScanConfig, ExitCode>> {
+    let config = match ScanConfig::from_cli(args, env) {
+        Ok(c) => c,
+        Err(e) => {
+            writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+            return Ok(Err(ExitCode::Usage));
+        }
+    };
+    if let Some((path, named)) = &config.models {
+        match crate::models::load_user_file(path) {
+            Ok(table) => crate::models::install(table),
+            Err(e) if *named => {
+                writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+                return Ok(Err(ExitCode::Usage));
+            }
+            Err(e) => writeln!(
+                err,
+                "ccdoctor: warning: {}; the built-in model table is used",
+                escape_control(&e.to_string())
+            )?,
+        }
+    }
+    Ok(Ok(config))
 }
 
 /// Reports a settings write that could not be done, and the exit status it means.

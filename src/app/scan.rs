@@ -6,6 +6,7 @@ use super::{print_report, stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use crate::exit_codes::ExitCode;
 use crate::settings::write::{Action, WriteError, WriteOutcome};
+use crate::text::escape_control;
 use crate::{progress, render, report, scan, settings};
 
 /// Applies `--write` / `--dry-run` with the recommended value, if there is one.
@@ -16,32 +17,10 @@ fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Resul
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let options = scan::ScanOptions {
-        modified_since: config.modified_since(),
-        threads: config.threads,
-        full_parse: config.full_parse,
+    let scanned = match read(config, err)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
     };
-    let scanned = if config.progress {
-        scan::scan(&config.roots, &options, &progress::Bar::new())
-    } else {
-        scan::scan(&config.roots, &options, &scan::Silent)
-    };
-    for w in &scanned.warnings {
-        writeln!(err, "ccdoctor: warning: {w}")?;
-    }
-    let read = &scanned.data.read;
-    if read.files == 0 || read.files == read.unreadable {
-        let roots: Vec<String> = config.roots.iter().map(|r| r.path.display().to_string()).collect();
-        let why = if read.files == 0 && read.older_than_since > 0 {
-            "every transcript is older than --since"
-        } else if read.files == 0 {
-            "no transcripts (projects/**/*.jsonl) or debug logs (debug/*.txt) found"
-        } else {
-            "no file could be read"
-        };
-        writeln!(err, "ccdoctor: error: nothing to report in {}: {why}", roots.join(", "))?;
-        return Ok(ExitCode::Usage);
-    }
     let (settings, settings_warnings) = settings::resolve(&config.settings);
     for w in &settings_warnings {
         writeln!(err, "ccdoctor: warning: {w}")?;
@@ -75,4 +54,38 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             write_failed(&e, err)
         }
     }
+}
+
+/// Reads the history, printing the scan's warnings; `Err` holds the exit status when there
+/// was nothing to read.
+pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<Result<scan::Scanned, ExitCode>> {
+    let options = scan::ScanOptions {
+        modified_since: config.modified_since(),
+        threads: config.threads,
+        full_parse: config.full_parse,
+    };
+    let scanned = if config.progress {
+        scan::scan(&config.roots, &options, &progress::Bar::new())
+    } else {
+        scan::scan(&config.roots, &options, &scan::Silent)
+    };
+    for w in &scanned.warnings {
+        writeln!(err, "ccdoctor: warning: {w}")?;
+    }
+    let read = &scanned.data.read;
+    let roots = || config.roots.iter().map(|r| escape_control(&r.path.display().to_string())).collect::<Vec<_>>();
+    if read.files > 0 && read.files == read.unreadable {
+        writeln!(err, "ccdoctor: error: nothing to report in {}: no file could be read", roots().join(", "))?;
+        return Ok(Err(ExitCode::Usage));
+    }
+    // An empty history is an answer, not an error: the report says so, and the run succeeds.
+    if read.files == 0 {
+        let why = if read.older_than_since > 0 {
+            "every transcript is older than --since"
+        } else {
+            "no transcripts (projects/**/*.jsonl) or debug logs (debug/*.txt) found"
+        };
+        writeln!(err, "ccdoctor: note: nothing to report in {}: {why}", roots().join(", "))?;
+    }
+    Ok(Ok(scanned))
 }

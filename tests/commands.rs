@@ -1,0 +1,86 @@
+//! The subcommands: `apply`, `revert`, `check` (and as a Claude Code hook), `completions`,
+//! `man`; `scan --write` / `scan --revert` stay as aliases.
+
+mod common;
+
+use common::{Run, bedrock_copy, ccdoctor};
+use serde_json::Value;
+
+fn run_in(home: &std::path::Path, args: &[&str]) -> Run {
+    ccdoctor(home.parent().unwrap()).args(args).output().unwrap().into()
+}
+
+#[test]
+fn apply_then_check_then_revert() {
+    let (_t, home) = bedrock_copy();
+    let h = home.to_str().unwrap();
+    let path = home.join("settings.json");
+    let before = std::fs::read_to_string(&path).unwrap();
+    // The history (2026-11-02) is older than check's default week: name its window.
+    let r = run_in(&home, &["check", "--since", "2026-11-01", h]);
+    assert_eq!(r.code, 1, "32,000 is too high for the quota: {}", r.stdout);
+    assert!(r.stdout.starts_with("unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (Sonnet 4) is too high"), "{}", r.stdout);
+    assert_eq!(r.stdout.lines().count(), 1);
+
+    let r = run_in(&home, &["apply", "--dry-run", h]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "a dry run writes nothing");
+
+    let r = run_in(&home, &["apply", h]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"11000\""));
+
+    let r = run_in(&home, &["check", "--since", "2026-11-01", "--json", h]);
+    assert_eq!(r.code, 0, "11,000 is what the replay keeps: {}", r.stdout);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["current"].as_u64(), v["action"].as_str()),
+        (Some("ok"), Some(11000), Some("keep"))
+    );
+    assert_eq!(v["since"], "2026-11-01");
+
+    let r = run_in(&home, &["revert", "--settings", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}
+
+#[test]
+fn check_defaults_to_the_last_week_and_says_so() {
+    let (_t, home) = bedrock_copy();
+    let r = run_in(&home, &["check", home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("ok: nothing to check (the last 7 days (since "), "{}", r.stdout);
+}
+
+/// As a SessionStart hook: Claude Code shows a hook's `systemMessage` to the user; a safe
+/// value says nothing, and the hook always exits 0 so a session never fails to start.
+#[test]
+fn check_as_a_session_start_hook() {
+    let (_t, home) = bedrock_copy();
+    let h = home.to_str().unwrap();
+    let r = run_in(&home, &["check", "--hook", "--since", "2026-11-01", h]);
+    assert_eq!(r.code, 0);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(v["systemMessage"].as_str().unwrap().starts_with("ccdoctor: CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000"), "{v}");
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    run_in(&home, &["apply", h]);
+    let r = run_in(&home, &["check", "--hook", "--since", "2026-11-01", h]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+    // A misconfigured hook (a home that does not exist) is a usage error, exit 2: Claude Code
+    // shows its stderr and starts the session all the same.
+    let r = run_in(&home, &["check", "--hook", "/no/such/home"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn completions_and_man_page() {
+    let (_t, home) = bedrock_copy();
+    for shell in ["bash", "zsh", "fish"] {
+        let r = run_in(&home, &["completions", shell]);
+        assert_eq!(r.code, 0);
+        assert!(r.stdout.contains("ccdoctor") && r.stdout.contains("apply"), "{shell}");
+    }
+    let r = run_in(&home, &["man"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains(".TH ccdoctor 1"), "{}", &r.stdout[..200.min(r.stdout.len())]);
+}
