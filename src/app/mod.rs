@@ -1,5 +1,7 @@
 //! One file per command. This is the only layer that writes to stdout and stderr: everything
-//! below it returns plain data.
+//! below it returns plain data. Every line for stderr is made by [`message`], which passes it
+//! through [`escape_control`] whole, so a path, a value or an error text cannot drive the
+//! terminal.
 
 pub mod revert;
 pub mod scan;
@@ -19,7 +21,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             let config = match ScanConfig::from_cli(&args, env) {
                 Ok(c) => c,
                 Err(e) => {
-                    writeln!(err, "ccdoctor: error: {e}")?;
+                    say(err, "error", &e.to_string())?;
                     return Ok(ExitCode::Usage);
                 }
             };
@@ -27,14 +29,10 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
                 match crate::models::load_user_file(path) {
                     Ok(table) => crate::models::install(table),
                     Err(e) if *named => {
-                        writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+                        say(err, "error", &e.to_string())?;
                         return Ok(ExitCode::Usage);
                     }
-                    Err(e) => writeln!(
-                        err,
-                        "ccdoctor: warning: {}; the built-in model table is used",
-                        escape_control(&e.to_string())
-                    )?,
+                    Err(e) => say(err, "warning", &format!("{e}; the built-in model table is used"))?,
                 }
             }
             match &config.write {
@@ -52,8 +50,20 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
 
 /// Reports a settings write that could not be done, and the exit status it means.
 fn write_failed(e: &WriteError, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+    say(err, "error", &e.to_string())?;
     Ok(if e.is_usage() { ExitCode::Usage } else { ExitCode::Failure })
+}
+
+/// The line `ccdoctor: LEVEL: TEXT` for stderr, terminal-safe: control and bidirectional
+/// characters anywhere in it (a path from `CLAUDE_CONFIG_DIR` or the command line, a value, a
+/// file's text) are escaped, and it is one line.
+pub fn message(level: &str, text: &str) -> String {
+    escape_control(&format!("ccdoctor: {level}: {text}"))
+}
+
+/// Writes a [`message`] to stderr.
+pub(crate) fn say(err: &mut dyn Write, level: &str, text: &str) -> std::io::Result<()> {
+    writeln!(err, "{}", message(level, text))
 }
 
 /// The UTC time stamp of backups made now.

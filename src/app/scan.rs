@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use super::{stamp, write_failed};
+use super::{say, stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use crate::exit_codes::ExitCode;
 use crate::settings::write::{WriteError, WriteOutcome};
@@ -29,7 +29,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         scan::scan(&config.roots, &options, &scan::Silent)
     };
     for w in &scanned.warnings {
-        writeln!(err, "ccdoctor: warning: {w}")?;
+        say(err, "warning", &w.to_string())?;
     }
     let read = &scanned.data.read;
     if read.files == 0 || read.files == read.unreadable {
@@ -41,12 +41,12 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         } else {
             "no file could be read"
         };
-        writeln!(err, "ccdoctor: error: nothing to report in {}: {why}", roots.join(", "))?;
+        say(err, "error", &format!("nothing to report in {}: {why}", roots.join(", ")))?;
         return Ok(ExitCode::Usage);
     }
     let (settings, settings_warnings) = settings::resolve(&config.settings);
     for w in &settings_warnings {
-        writeln!(err, "ccdoctor: warning: {w}")?;
+        say(err, "warning", &w.to_string())?;
     }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
     // The write comes before the report, which tells what it did (an error is told after).
