@@ -87,6 +87,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
 
+    /// Show the value of every settings `env` variable. THIS PRINTS SECRETS (API keys, auth
+    /// headers, tokens, helper commands) into the report; without it only the values of known
+    /// harmless variables (counts, switches, regions, model ids; see the README) are shown.
+    #[arg(long)]
+    pub show_env: bool,
+
     /// Only projects whose folder name or working directory contains this text.
     #[arg(long, value_name = "SUBSTRING")]
     pub project: Option<String>,

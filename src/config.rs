@@ -242,7 +242,10 @@ impl ScanConfig {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let recommend = recommend_config(args)?;
         let homes: Vec<PathBuf> = roots.iter().filter(|r| r.kind == RootKind::Home).map(|r| r.path.clone()).collect();
-        let settings = SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone());
+        let settings = SettingsSources {
+            show_env: args.report.show_env,
+            ..SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone())
+        };
         let write = write_config(args, env, &homes)?;
         let progress = env.stderr_is_terminal;
         let models = match &args.report.models {

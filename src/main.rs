@@ -2,12 +2,16 @@ use std::io::Write;
 
 use clap::Parser;
 
+use ccdoctor::app::message;
 use ccdoctor::cli::Cli;
 use ccdoctor::config::Env;
 use ccdoctor::exit_codes::ExitCode;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     let env = Env::from_process();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -16,7 +20,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::Success,
         Err(e) => {
-            let _ = writeln!(err, "ccdoctor: error: {e:#}");
+            let _ = writeln!(err, "{}", message("error", &format!("{e:#}")));
             ExitCode::Failure
         }
     };
@@ -24,11 +28,24 @@ fn main() -> std::process::ExitCode {
         // A settings file was changed: the run did its job (the report's failure was told).
         Err(_) if code == ExitCode::Changed => code.into(),
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            let _ = writeln!(err, "ccdoctor: error: writing output: {e}");
+            let _ = writeln!(err, "{}", message("error", &format!("writing output: {e}")));
             ExitCode::Failure.into()
         }
         _ => code.into(),
     }
+}
+
+/// `--help` and `--version` as clap prints them; a usage error as plain text with each line
+/// terminal-safe, since clap quotes the arguments it refuses as they were typed.
+fn clap_exit(e: &clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+    } else {
+        let text = ccdoctor::text::escape_control_lines(e.render().to_string().trim_end());
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+    std::process::ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

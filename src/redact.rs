@@ -1,37 +1,90 @@
-//! What of a settings file may be shown. Values of `env` variables whose name says key, token,
-//! secret, password or credential, and values that look like a secret whatever their name,
-//! are replaced by `<redacted>` before they enter the report, so no renderer can print them.
+//! What of a settings file's `env` may be shown. The rule is an allow-list: a value is shown
+//! only when its variable is one of `SHOWN`, known to hold something harmless and useful for
+//! a diagnosis (a count, a switch, a region, a model id), and the value has that shape.
+//! Every other value, and any value of the wrong shape, is replaced by [`REDACTED`] when the
+//! file is read, before it enters the report, so no renderer can print it. `--show-env` shows
+//! every value as it is (secrets included).
+//!
+//! Why not a deny-list: secrets hide in variables no list of names foresees
+//! (`ANTHROPIC_CUSTOM_HEADERS: Authorization: Bearer …`, `OTEL_EXPORTER_OTLP_HEADERS`, a URL
+//! with `?key=…`, a helper command that echoes a token).
 
-/// Name segments that mark a secret when they stand alone (`ANTHROPIC_API_KEY`,
-/// `AWS_SESSION_TOKEN`), but not inside a longer word (`MAX_THINKING_TOKENS` is a count).
-const SECRET_WORDS: [&str; 8] = ["KEY", "TOKEN", "AUTH", "AUTHORIZATION", "COOKIE", "PAT", "PASS", "PWD"];
-/// Substrings that mark a secret anywhere in a name.
-const SECRET_PARTS: [&str; 7] = ["SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "APIKEY", "PRIVATEKEY", "ACCESSKEY"];
+use serde_json::Value;
+
+/// The placeholder of a value not shown. The JSON output carries it as it is; the Markdown
+/// output writes it escaped (`&lt;redacted&gt;`), which GitHub shows as `<redacted>`.
+pub const REDACTED: &str = "<redacted>";
+
+/// What a shown variable's value must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A number: a JSON number, or up to 20 characters of digits, `_`, `.`, `e`, `+`, `-`.
+    Count,
+    /// A switch: a JSON boolean or number, or `1`, `0`, `true`, `false`, `yes`, `no`, `on`,
+    /// `off` or empty.
+    Flag,
+    /// A short word: a JSON boolean or number, or 1 to 32 ASCII letters, digits, `_`, `-`.
+    Word,
+    /// A cloud region: 1 to 32 lowercase ASCII letters, digits and `-` (`us-east-1`, `global`).
+    Region,
+    /// A model id or alias: 1 to 200 ASCII letters, digits and `. _ - : / @ [ ]`
+    /// (`claude-sonnet-4-5`, `opus[1m]`, `us.anthropic.claude-…-v1:0`, Bedrock ARNs, Vertex's
+    /// `…@20250929`).
+    Model,
+}
+
+/// The variables whose values are shown (when of their shape): what Claude Code's max output,
+/// thinking, retries, concurrency, provider, region and models are set to.
+const SHOWN: [(&str, Shape); 36] = [
+    // Token counts and limits.
+    ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", Shape::Count),
+    ("MAX_THINKING_TOKENS", Shape::Count),
+    ("MAX_MCP_OUTPUT_TOKENS", Shape::Count),
+    ("CLAUDE_CODE_MAX_RETRIES", Shape::Count),
+    ("CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS", Shape::Count),
+    ("CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY", Shape::Count),
+    ("API_TIMEOUT_MS", Shape::Count),
+    ("BASH_DEFAULT_TIMEOUT_MS", Shape::Count),
+    ("BASH_MAX_TIMEOUT_MS", Shape::Count),
+    ("BASH_MAX_OUTPUT_LENGTH", Shape::Count),
+    ("MCP_TIMEOUT", Shape::Count),
+    ("MCP_TOOL_TIMEOUT", Shape::Count),
+    // Switches.
+    ("CLAUDE_CODE_USE_BEDROCK", Shape::Flag),
+    ("CLAUDE_CODE_USE_VERTEX", Shape::Flag),
+    ("CLAUDE_CODE_USE_MANTLE", Shape::Flag),
+    ("CLAUDE_CODE_USE_FOUNDRY", Shape::Flag),
+    ("CLAUDE_CODE_SKIP_BEDROCK_AUTH", Shape::Flag),
+    ("CLAUDE_CODE_SKIP_VERTEX_AUTH", Shape::Flag),
+    ("CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING", Shape::Flag),
+    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", Shape::Flag),
+    ("CLAUDE_CODE_ENABLE_TELEMETRY", Shape::Flag),
+    ("DISABLE_PROMPT_CACHING", Shape::Flag),
+    ("DISABLE_TELEMETRY", Shape::Flag),
+    ("DISABLE_ERROR_REPORTING", Shape::Flag),
+    ("DISABLE_AUTOUPDATER", Shape::Flag),
+    // Words.
+    ("CLAUDE_CODE_EFFORT_LEVEL", Shape::Word),
+    ("CLAUDE_CODE_RETRY_WATCHDOG", Shape::Word),
+    // Regions.
+    ("AWS_REGION", Shape::Region),
+    ("AWS_DEFAULT_REGION", Shape::Region),
+    ("CLOUD_ML_REGION", Shape::Region),
+    // Models.
+    ("ANTHROPIC_MODEL", Shape::Model),
+    ("ANTHROPIC_SMALL_FAST_MODEL", Shape::Model),
+    ("ANTHROPIC_DEFAULT_OPUS_MODEL", Shape::Model),
+    ("ANTHROPIC_DEFAULT_SONNET_MODEL", Shape::Model),
+    ("ANTHROPIC_DEFAULT_HAIKU_MODEL", Shape::Model),
+    ("CLAUDE_CODE_SUBAGENT_MODEL", Shape::Model),
+];
+
 /// Prefixes of well-known secret formats (Anthropic, OpenAI, GitHub, Slack, AWS, PEM).
 const SECRET_PREFIXES: [&str; 9] =
     ["sk-", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "AKIA", "ASIA", "-----BEGIN"];
 
-pub const REDACTED: &str = "<redacted>";
-
-/// Whether an environment variable's name says it holds a secret.
-pub fn is_secret_name(name: &str) -> bool {
-    // Split camelCase too: `apiKey` -> `api`, `Key`.
-    let mut spaced = String::with_capacity(name.len() + 8);
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if c.is_ascii_uppercase() && prev_lower {
-            spaced.push('_');
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        spaced.push(c.to_ascii_uppercase());
-    }
-    let squashed: String = spaced.chars().filter(char::is_ascii_alphanumeric).collect();
-    spaced.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| SECRET_WORDS.contains(&w))
-        || SECRET_PARTS.iter().any(|p| squashed.contains(p))
-}
-
-/// Whether a value looks like a secret whatever its name: a known key format, or a long
-/// opaque run of key characters with no spaces, colons or dots.
+/// Whether a value looks like a secret whatever its variable: a known key format, or a long
+/// opaque run of key characters with no spaces, colons or dots. Checked on top of the shape.
 pub fn looks_secret(value: &str) -> bool {
     let v = value.trim();
     if SECRET_PREFIXES.iter().any(|p| v.starts_with(p)) {
@@ -43,24 +96,62 @@ pub fn looks_secret(value: &str) -> bool {
         && v.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
-/// `scheme://user:password@host…` with the user part hidden.
-fn hide_userinfo(value: &str) -> Option<String> {
-    let (scheme, rest) = value.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let at = rest[..end].rfind('@')?;
-    Some(format!("{scheme}://{REDACTED}@{}", &rest[at + 1..]))
+/// Whether `s` has the shape of a model id or alias (and does not look like a secret).
+pub fn is_model_id(s: &str) -> bool {
+    (1..=200).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/@[]".contains(&b))
+        && !looks_secret(s)
 }
 
-/// The value of `env[name]` as it may be shown.
-pub fn shown_value(name: &str, value: &serde_json::Value) -> String {
-    let text = match value {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+fn fits(shape: Shape, value: &Value) -> bool {
+    let s = match value {
+        Value::String(s) => s.as_str(),
+        Value::Number(_) => return shape != Shape::Region && shape != Shape::Model,
+        Value::Bool(_) => return matches!(shape, Shape::Flag | Shape::Word),
+        _ => return false,
     };
-    if is_secret_name(name) || looks_secret(&text) {
-        return REDACTED.to_string();
+    let short = |max: usize, ok: fn(u8) -> bool| (1..=max).contains(&s.len()) && s.bytes().all(ok);
+    let ok = match shape {
+        Shape::Count => {
+            let t = s.trim();
+            (1..=20).contains(&t.len())
+                && t.bytes().all(|b| b.is_ascii_digit() || b"_.eE+-".contains(&b))
+                && t.bytes().any(|b| b.is_ascii_digit())
+        }
+        Shape::Flag => matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "1" | "true" | "false" | "yes" | "no" | "on" | "off"
+        ),
+        Shape::Word => short(32, |b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        Shape::Region => short(32, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+        Shape::Model => is_model_id(s),
+    };
+    ok && !looks_secret(s)
+}
+
+/// A JSON value as text: a string as it is, anything else as JSON.
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
-    hide_userinfo(&text).unwrap_or(text)
+}
+
+/// Whether the value of `env[name]` may be shown without `--show-env`.
+pub fn may_show(name: &str, value: &Value) -> bool {
+    SHOWN.iter().find(|(n, _)| *n == name).is_some_and(|(_, shape)| fits(*shape, value))
+}
+
+/// The value of `env[name]` as it may be shown: itself when `show_all` (`--show-env`) or when
+/// [`may_show`], else [`REDACTED`].
+pub fn shown_value(name: &str, value: &Value, show_all: bool) -> String {
+    if show_all || may_show(name, value) { text_of(value) } else { REDACTED.to_string() }
+}
+
+/// The same for a value given as JSON text (`32000`, `"32000"`), kept as JSON text when shown.
+pub fn shown_json(name: &str, json: &str, show_all: bool) -> String {
+    let shown = show_all || serde_json::from_str::<Value>(json).is_ok_and(|v| may_show(name, &v));
+    if shown { json.to_string() } else { REDACTED.to_string() }
 }
 
 #[cfg(test)]
@@ -69,55 +160,58 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn secret_names() {
-        for n in [
-            "ANTHROPIC_API_KEY",
-            "ANTHROPIC_AUTH_TOKEN",
-            "CLAUDE_CODE_OAUTH_TOKEN",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_BEARER_TOKEN_BEDROCK",
-            "GITHUB_PAT",
-            "DB_PASSWORD",
-            "apiKey",
-            "myApiKey",
-            "GOOGLE_APPLICATION_CREDENTIALS",
-            "http_proxy_pass",
+    fn only_listed_variables_of_their_shape_are_shown() {
+        for (name, v) in [
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", json!("6000")),
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", json!(6000)),
+            ("MAX_THINKING_TOKENS", json!("6.4e4")),
+            ("CLAUDE_CODE_USE_BEDROCK", json!("1")),
+            ("CLAUDE_CODE_USE_VERTEX", json!(true)),
+            ("DISABLE_PROMPT_CACHING", json!("TRUE")),
+            ("CLAUDE_CODE_EFFORT_LEVEL", json!("high")),
+            ("AWS_REGION", json!("us-east-1")),
+            ("CLOUD_ML_REGION", json!("global")),
+            ("ANTHROPIC_MODEL", json!("opus[1m]")),
+            ("ANTHROPIC_MODEL", json!("us.anthropic.claude-sonnet-4-5-20250929-v1:0")),
+            ("ANTHROPIC_MODEL", json!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/x")),
+            ("ANTHROPIC_SMALL_FAST_MODEL", json!("claude-haiku-4-5@20251001")),
         ] {
-            assert!(is_secret_name(n), "{n}");
-        }
-        for n in [
-            "CLAUDE_CODE_MAX_OUTPUT_TOKENS",
-            "MAX_THINKING_TOKENS",
-            "CLAUDE_CODE_USE_BEDROCK",
-            "AWS_REGION",
-            "ANTHROPIC_MODEL",
-            "KEYBOARD_LAYOUT",
-            "MONKEY_MODE",
-            "BASH_DEFAULT_TIMEOUT_MS",
-        ] {
-            assert!(!is_secret_name(n), "{n}");
+            assert_eq!(shown_value(name, &v, false), text_of(&v), "{name}");
         }
     }
 
     #[test]
-    fn secret_values_and_urls() {
-        assert_eq!(shown_value("X", &json!("sk-ant-api03-abc")), REDACTED);
-        assert_eq!(shown_value("X", &json!("AKIAIOSFODNN7EXAMPLE")), REDACTED);
-        assert_eq!(shown_value("X", &json!("c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZzEyMzQ1Njc4")), REDACTED);
-        assert_eq!(shown_value("ANTHROPIC_API_KEY", &json!(12345)), REDACTED);
-        assert_eq!(
-            shown_value("ANTHROPIC_BASE_URL", &json!("https://u:p@proxy.example/v1?x=1")),
-            "https://<redacted>@proxy.example/v1?x=1"
-        );
-        assert_eq!(shown_value("ANTHROPIC_BASE_URL", &json!("https://proxy.example/v1")), "https://proxy.example/v1");
-        assert_eq!(
-            shown_value("ANTHROPIC_MODEL", &json!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/x")),
-            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/x"
-        );
-        assert_eq!(shown_value("CLAUDE_CODE_MAX_OUTPUT_TOKENS", &json!("6000")), "6000");
-        assert_eq!(shown_value("AWS_REGION", &json!("us-east-1")), "us-east-1");
-        assert_eq!(shown_value("FLAG", &json!(true)), "true");
+    fn everything_else_is_redacted() {
+        for (name, v) in [
+            // Secrets under names no deny-list foresees.
+            ("ANTHROPIC_CUSTOM_HEADERS", json!("Authorization: Bearer abc")),
+            ("OTEL_EXPORTER_OTLP_HEADERS", json!("x-honeycomb-team=abc")),
+            ("ANTHROPIC_BASE_URL", json!("https://proxy.example/v1?key=abc")),
+            ("CLAUDE_CODE_OTEL_HEADERS_HELPER", json!("echo Bearer abc")),
+            ("ANTHROPIC_API_KEY", json!(12345)),
+            ("SOMETHING_NEW", json!(true)),
+            // Listed names with values of another shape.
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", json!("Bearer abc")),
+            ("CLAUDE_CODE_USE_BEDROCK", json!("yes please")),
+            ("AWS_REGION", json!("EU WEST")),
+            ("AWS_REGION", json!(1)),
+            ("ANTHROPIC_MODEL", json!("<img src=x onerror=alert(1)>")),
+            ("ANTHROPIC_MODEL", json!("sk-ant-api03-abc")),
+            ("ANTHROPIC_MODEL", json!("c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZzEyMzQ1Njc4")),
+            ("ANTHROPIC_MODEL", json!("x".repeat(201))),
+            ("ANTHROPIC_MODEL", json!({"a": 1})),
+            ("CLAUDE_CODE_EFFORT_LEVEL", json!("high\u{1b}[31m")),
+        ] {
+            assert_eq!(shown_value(name, &v, false), REDACTED, "{name} = {v}");
+            assert_eq!(shown_value(name, &v, true), text_of(&v), "--show-env shows {name}");
+        }
+    }
+
+    #[test]
+    fn json_text_is_kept_as_written() {
+        assert_eq!(shown_json("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "32000", false), "32000");
+        assert_eq!(shown_json("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "\"32000\"", false), "\"32000\"");
+        assert_eq!(shown_json("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "\"sk-ant-x\"", false), REDACTED);
+        assert_eq!(shown_json("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "\"sk-ant-x\"", true), "\"sk-ant-x\"");
     }
 }

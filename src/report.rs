@@ -70,7 +70,8 @@ pub struct SettingsOut {
     /// The model advised for.
     pub model: Option<String>,
     pub model_source: String,
-    /// The settings files' `env`, merged, secrets redacted.
+    /// The settings files' `env`, merged; every value not on the allow-list of
+    /// [`crate::redact`] is `<redacted>` (unless `--show-env`).
     pub env: Vec<EnvEntry>,
 }
 

@@ -56,14 +56,31 @@ pub fn bytes(n: u64) -> String {
     if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
-/// Characters that drive a terminal or reorder what it shows: C0 and C1 controls (ESC, BEL,
-/// CR, CSI, …) and the bidirectional overrides that can make text read other than it is.
+/// Characters that drive a terminal or hide or reorder what it shows: C0 and C1 controls and
+/// DEL (ESC, BEL, CR, CSI, …), the bidirectional marks, embeddings, overrides and isolates
+/// that can make text read other than it is (U+061C, U+200E–U+200F, U+202A–U+202E,
+/// U+2066–U+2069), zero-width and invisible characters (U+200B–U+200D, U+2060–U+2064,
+/// U+FEFF), the line and paragraph separators (U+2028–U+2029) and the interlinear annotation
+/// marks (U+FFF9–U+FFFB).
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
 }
 
-/// Escapes control characters (ESC, BEL, CR, …) so text taken from a transcript or a file
-/// name cannot drive the terminal. Other characters, including non-ASCII, pass through.
+/// Makes text safe for one line of a terminal: every character of `is_unsafe` is written
+/// escaped (`\u{1b}`, `\n`, `\u{202e}`); other characters, non-ASCII included, pass through.
+/// This is the one sanitizer for terminal output: every line ccdoctor writes to stdout (the
+/// table) or stderr (warnings, errors) goes through it, whatever it holds. It is idempotent
+/// (its output holds nothing it would escape), so text escaped twice reads the same.
 pub fn escape_control(s: &str) -> String {
     if !s.chars().any(is_unsafe) {
         return s.to_string();
@@ -74,6 +91,59 @@ pub fn escape_control(s: &str) -> String {
             out.extend(c.escape_default());
         } else {
             out.push(c);
+        }
+    }
+    out
+}
+
+/// [`escape_control`] applied to each line of a text of several lines (a rendered table, a
+/// clap message), keeping its line breaks.
+pub fn escape_control_lines(s: &str) -> String {
+    s.split('\n').map(escape_control).collect::<Vec<_>>().join("\n")
+}
+
+/// Serialized JSON made terminal-safe without changing the data: every character of
+/// `is_unsafe` from DEL up (DEL, C1 controls, bidirectional and invisible characters),
+/// which serde_json leaves as they are, becomes a `\uXXXX` escape. serde_json itself escapes
+/// the controls below U+0020 inside strings (the line breaks between members stay). Such
+/// characters occur only inside JSON strings, so the document parses to the same values.
+pub fn json_escape_unsafe(json: &str) -> String {
+    let escaped = |c: char| c >= '\u{7f}' && is_unsafe(c);
+    if !json.chars().any(escaped) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if escaped(c) {
+            // Every such character is in the Basic Multilingual Plane: one escape each.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text for Markdown (GitHub-flavoured): terminal-safe ([`escape_control`]), then every
+/// character Markdown or HTML could read as syntax made literal, so data renders as the text
+/// it is. `\`, `` ` ``, `*`, `_`, `[`, `]`, `(`, `)`, `!`, `#`, `|`, `{`, `}` and `~` get a
+/// backslash; `&`, `<` and `>` become `&amp;`, `&lt;` and `&gt;`. So `<img …>`, `<script>`,
+/// `![x](…)`, `[x](javascript:…)` and `<http://…>` show as text, and `|` cannot end a table
+/// cell. For table cells, list items, headings and quoted lines; not for code spans or fenced
+/// blocks, where backslashes are literal.
+pub fn markdown_text(s: &str) -> String {
+    let safe = escape_control(s);
+    let mut out = String::with_capacity(safe.len() + 8);
+    for c in safe.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '#' | '|' | '{' | '}' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
     }
     out
@@ -112,5 +182,40 @@ mod tests {
         assert_eq!(escape_control("x\ny"), "x\\ny");
         // C1 CSI and a right-to-left override.
         assert_eq!(escape_control("a\u{9b}31m b\u{202e}cba"), "a\\u{9b}31m b\\u{202e}cba");
+        // DEL, isolates, zero-width characters, the line separator, a BOM.
+        for c in ['\u{7f}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{2028}', '\u{feff}', '\u{61c}'] {
+            let s = escape_control(&format!("a{c}b"));
+            assert!(!s.contains(c) && s.starts_with("a\\u{"), "{c:?}: {s}");
+        }
+        // Idempotent: escaped text is escaped no further.
+        let once = escape_control("x\u{1b}[31m\u{202e}y\n");
+        assert_eq!(escape_control(&once), once);
+        assert_eq!(escape_control_lines("a\u{1b}\nb\u{7}"), "a\\u{1b}\nb\\u{7}");
+    }
+
+    #[test]
+    fn json_keeps_its_data_and_loses_its_invisibles() {
+        let v = serde_json::json!({"p": "a\u{1b}[31m\u{9b}\u{7f}\u{202e}b\u{2066}é"});
+        let text = json_escape_unsafe(&serde_json::to_string_pretty(&v).unwrap());
+        assert!(!text.chars().any(|c| c != '\n' && is_unsafe(c)), "{text}");
+        assert!(text.contains("\\u202e") && text.contains("é"), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
+    }
+
+    #[test]
+    fn markdown_text_renders_as_text() {
+        assert_eq!(markdown_text("Sonnet 4.5"), "Sonnet 4.5");
+        assert_eq!(markdown_text("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert\\(1\\)&gt;");
+        assert_eq!(markdown_text("![p](http://x/y.png)"), "\\!\\[p\\]\\(http://x/y.png\\)");
+        assert_eq!(
+            markdown_text("a|b *c* _d_ `e` ~f~ #g {h} &lt; \\"),
+            "a\\|b \\*c\\* \\_d\\_ \\`e\\` \\~f\\~ \\#g \\{h\\} &amp;lt; \\\\"
+        );
+        // Controls are escaped first, then the backslash of the escape itself.
+        assert_eq!(markdown_text("a\u{1b}b"), "a\\\\u\\{1b\\}b");
+        for hostile in ["<script>alert(1)</script>", "[x](javascript:alert(1))", "<img src=x onerror=alert(1)>"] {
+            let m = markdown_text(hostile);
+            assert!(!m.contains('<') && !m.contains("](") && !m.contains("[x]"), "{m}");
+        }
     }
 }

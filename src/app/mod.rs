@@ -1,5 +1,7 @@
 //! One file per command. This is the only layer that writes to stdout and stderr: everything
-//! below it returns plain data.
+//! below it returns plain data. Every line for stderr is made by [`message`], which passes it
+//! through [`escape_control`] whole, so a path, a value or an error text cannot drive the
+//! terminal.
 
 pub mod check;
 pub mod revert;
@@ -77,7 +79,7 @@ fn configure(args: &ScanArgs, env: &Env, err: &mut dyn Write) -> anyhow::Result<
     let config = match ScanConfig::from_cli(args, env) {
         Ok(c) => c,
         Err(e) => {
-            writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+            say(err, "error", &e.to_string())?;
             return Ok(Err(ExitCode::Usage));
         }
     };
@@ -85,14 +87,10 @@ fn configure(args: &ScanArgs, env: &Env, err: &mut dyn Write) -> anyhow::Result<
         match crate::models::load_user_file(path) {
             Ok(table) => crate::models::install(table),
             Err(e) if *named => {
-                writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+                say(err, "error", &e.to_string())?;
                 return Ok(Err(ExitCode::Usage));
             }
-            Err(e) => writeln!(
-                err,
-                "ccdoctor: warning: {}; the built-in model table is used",
-                escape_control(&e.to_string())
-            )?,
+            Err(e) => say(err, "warning", &format!("{e}; the built-in model table is used"))?,
         }
     }
     Ok(Ok(config))
@@ -100,7 +98,7 @@ fn configure(args: &ScanArgs, env: &Env, err: &mut dyn Write) -> anyhow::Result<
 
 /// Reports a settings write that could not be done, and the exit status it means.
 fn write_failed(e: &WriteError, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    writeln!(err, "ccdoctor: error: {}", escape_control(&e.to_string()))?;
+    say(err, "error", &e.to_string())?;
     Ok(if e.is_usage() { ExitCode::Usage } else { ExitCode::Failure })
 }
 
@@ -117,16 +115,31 @@ fn print_report(
         (Ok(()), None) => Ok(ExitCode::Success),
         (Ok(()), Some(_)) => Ok(ExitCode::Changed),
         (Err(e), Some(o)) => {
-            let _ = writeln!(
+            let _ = say(
                 err,
-                "ccdoctor: warning: the report could not be printed ({e}); {} was changed all the same{}",
-                o.path,
-                o.undo.as_deref().map_or(String::new(), |u| format!(" (undo: {u})"))
+                "warning",
+                &format!(
+                    "the report could not be printed ({e}); {} was changed all the same{}",
+                    o.path,
+                    o.undo.as_deref().map_or(String::new(), |u| format!(" (undo: {u})"))
+                ),
             );
             Ok(ExitCode::Changed)
         }
         (Err(e), None) => Err(anyhow::Error::new(e).context("writing the report")),
     }
+}
+
+/// The line `ccdoctor: LEVEL: TEXT` for stderr, terminal-safe: control and bidirectional
+/// characters anywhere in it (a path from `CLAUDE_CONFIG_DIR` or the command line, a value, a
+/// file's text) are escaped, and it is one line.
+pub fn message(level: &str, text: &str) -> String {
+    escape_control(&format!("ccdoctor: {level}: {text}"))
+}
+
+/// Writes a [`message`] to stderr.
+pub(crate) fn say(err: &mut dyn Write, level: &str, text: &str) -> std::io::Result<()> {
+    writeln!(err, "{}", message(level, text))
 }
 
 /// The UTC time stamp of backups made now.

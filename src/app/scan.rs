@@ -2,11 +2,10 @@
 
 use std::io::Write;
 
-use super::{print_report, stamp, write_failed};
+use super::{print_report, say, stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use crate::exit_codes::ExitCode;
 use crate::settings::write::{Action, WriteError, WriteOutcome};
-use crate::text::escape_control;
 use crate::{progress, render, report, scan, settings};
 
 /// Applies `--write` / `--dry-run` with the recommended value, if there is one.
@@ -23,7 +22,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     };
     let (settings, settings_warnings) = settings::resolve(&config.settings);
     for w in &settings_warnings {
-        writeln!(err, "ccdoctor: warning: {w}")?;
+        say(err, "warning", &w.to_string())?;
     }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
     // The write comes before the report, which tells what it did (an error is told after).
@@ -70,12 +69,12 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         scan::scan(&config.roots, &options, &scan::Silent)
     };
     for w in &scanned.warnings {
-        writeln!(err, "ccdoctor: warning: {w}")?;
+        say(err, "warning", &w.to_string())?;
     }
     let read = &scanned.data.read;
-    let roots = || config.roots.iter().map(|r| escape_control(&r.path.display().to_string())).collect::<Vec<_>>();
+    let roots = || config.roots.iter().map(|r| r.path.display().to_string()).collect::<Vec<_>>();
     if read.files > 0 && read.files == read.unreadable {
-        writeln!(err, "ccdoctor: error: nothing to report in {}: no file could be read", roots().join(", "))?;
+        say(err, "error", &format!("nothing to report in {}: no file could be read", roots().join(", ")))?;
         return Ok(Err(ExitCode::Usage));
     }
     // An empty history is an answer, not an error: the report says so, and the run succeeds.
@@ -85,7 +84,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         } else {
             "no transcripts (projects/**/*.jsonl) or debug logs (debug/*.txt) found"
         };
-        writeln!(err, "ccdoctor: note: nothing to report in {}: {why}", roots().join(", "))?;
+        say(err, "note", &format!("nothing to report in {}: {why}", roots().join(", ")))?;
     }
     Ok(Ok(scanned))
 }

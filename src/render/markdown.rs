@@ -1,4 +1,10 @@
 //! The report as GitHub-flavoured Markdown, for pasting into an issue.
+//!
+//! Every text cell, list item, heading text and quoted line goes through `md`
+//! ([`markdown_text`]): data from files (model ids, paths, project names, settings values and
+//! sources, sentences that name them) renders as the text it is, never as a link, an image or
+//! HTML. Only the literal structure written here (headings, table rules, emphasis around the
+//! verdict, the code span of the headline) is Markdown.
 
 use std::io::Write;
 
@@ -6,24 +12,25 @@ use super::prose;
 use super::{bin_label, error_rows, quality_line};
 use crate::report::Report;
 use crate::settings::write::WriteOutcome;
-use crate::text::{escape_control, percent, thousands};
+use crate::text::{escape_control, markdown_text, percent, thousands};
 
-/// Escapes text for a Markdown table cell.
-fn cell(s: &str) -> String {
-    escape_control(s).replace('|', "\\|")
+/// Text for Markdown: a table cell, a list item, a heading's or a quoted line's text.
+fn md(s: &str) -> String {
+    markdown_text(s)
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "## ccdoctor scan\n")?;
-    writeln!(out, "**{}**\n", cell(&prose::verdict(report)))?;
+    writeln!(out, "**{}**\n", md(&prose::verdict(report)))?;
     if let Some(a) = &report.advice {
-        writeln!(out, "{}: `{}`\n", cell(&a.model), prose::headline(a))?;
+        // The headline is ccdoctor's own text (a variable name and numbers): a code span.
+        writeln!(out, "{}: `{}`\n", md(&a.model), prose::headline(a))?;
     }
 
     writeln!(out, "### Errors\n")?;
     writeln!(out, "| Kind | Count | Meaning |\n|---|---:|---|")?;
     for (label, n, note) in error_rows(&report.errors) {
-        writeln!(out, "| {} | {} | {} |", cell(&label), thousands(n), note)?;
+        writeln!(out, "| {} | {} | {} |", md(&label), thousands(n), md(note))?;
     }
     writeln!(out)?;
 
@@ -34,7 +41,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&m.model),
+            md(&m.model),
             thousands(m.summary.count),
             thousands(m.estimated),
             thousands(m.summary.mean.round() as u64),
@@ -62,7 +69,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "### Response sizes (all models)\n")?;
     writeln!(out, "| Output tokens | Responses |\n|---:|---:|")?;
     for b in report.histogram.iter().filter(|b| b.count > 0) {
-        writeln!(out, "| {} | {} |", bin_label(b.from, b.to), thousands(b.count))?;
+        writeln!(out, "| {} | {} |", md(&bin_label(b.from, b.to)), thousands(b.count))?;
     }
     writeln!(out)?;
 
@@ -75,7 +82,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
-                d.day,
+                md(&d.day),
                 thousands(e.throttled() + e.rate_limit.per_day_quota),
                 thousands(d.cut_responses),
                 thousands(e.limits()),
@@ -83,18 +90,18 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 thousands(d.responses)
             )?;
         }
-        writeln!(out, "\n{}", super::table::COLUMNS_NOTE)?;
+        writeln!(out, "\n{}", md(super::table::COLUMNS_NOTE))?;
         writeln!(out)?;
     }
     if let (Some(r), Some(a)) = (&report.recommendation, &report.advice) {
-        writeln!(out, "### Recommendation for {}\n", cell(&a.model))?;
+        writeln!(out, "### Recommendation for {}\n", md(&a.model))?;
         writeln!(out, "`{}`\n", prose::headline(a))?;
         for reason in prose::reasons(report, a, r) {
-            writeln!(out, "- {}", cell(&reason))?;
+            writeln!(out, "- {}", md(&reason))?;
         }
         writeln!(out, "\n| Input | Value | Source |\n|---|---:|---|")?;
         for (label, value, source) in prose::input_rows(a, r) {
-            writeln!(out, "| {} | {} | {} |", cell(&label), cell(&value), cell(&source))?;
+            writeln!(out, "| {} | {} | {} |", md(&label), md(&value), md(&source))?;
         }
         if !r.replay.is_empty() {
             writeln!(
@@ -105,21 +112,21 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 writeln!(
                     out,
                     "| {} | {} of {} | {} | {} ({}) | {} |",
-                    prose::row_value(row.value, row.label),
+                    md(&prose::row_value(row.value, row.label)),
                     thousands(row.throttled_attempts),
                     thousands(row.attempts),
                     thousands(row.failed),
                     thousands(row.cut),
                     percent(row.cut_share),
-                    row.other_reading.as_ref().map_or_else(
+                    md(&row.other_reading.as_ref().map_or_else(
                         || "–".into(),
                         |o| format!("{} throttled, {} failed", thousands(o.throttled_attempts), thousands(o.failed))
-                    ),
+                    )),
                 )?;
             }
         }
         for line in prose::advice(report, a, r) {
-            writeln!(out, "\n> {}", cell(&line))?;
+            writeln!(out, "\n> {}", md(&line))?;
         }
         writeln!(out)?;
     }
@@ -133,7 +140,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                cell(&l.model),
+                md(&l.model),
                 thousands(l.tpm_p50),
                 thousands(l.tpm_peak),
                 thousands(l.rpm_p50),
@@ -145,14 +152,17 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out)?;
     }
     if !report.settings.env.is_empty() {
-        writeln!(out, "### Settings env\n\n_As Claude Code merges it; secrets redacted._\n")?;
+        writeln!(
+            out,
+            "### Settings env\n\n_As Claude Code merges it; values redacted unless known harmless (`--show-env` shows them)._\n"
+        )?;
         writeln!(out, "| Variable | Value | Set in |\n|---|---|---|")?;
         for e in &report.settings.env {
-            writeln!(out, "| {} | {} | {} |", cell(&e.name), cell(&e.value), cell(&e.source))?;
+            writeln!(out, "| {} | {} | {} |", md(&e.name), md(&e.value), md(&e.source))?;
         }
         writeln!(out)?;
     }
-    writeln!(out, "_{}_", cell(&quality_line(report)))?;
+    writeln!(out, "_{}_", md(&quality_line(report)))?;
     if let Some(w) = &report.write {
         writeln!(out)?;
         write_outcome(w, out)?;
@@ -160,7 +170,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The "Settings file" section.
+/// The "Settings file" section, in a fenced block (paths and the undo command copy as they
+/// are): each line terminal-safe, and no line can close the fence.
 pub fn write_outcome(w: &WriteOutcome, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "### Settings file\n\n```text")?;
     for line in super::write::lines(w) {

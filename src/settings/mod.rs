@@ -1,7 +1,9 @@
 //! The effective Claude Code settings that matter here, resolved the way Claude Code
 //! resolves them: managed > local > project > user `settings.json`, each file's `env` object
-//! beating the shell environment. Only the keys below are ever read out of a file, so no
-//! other value (API keys, tokens) can reach any output.
+//! beating the shell environment. Only the keys below are read out of a file for the
+//! analysis; the `env` list the report shows has every value not on [`crate::redact`]'s
+//! allow-list redacted as the file is read (unless `--show-env`), so no secret reaches any
+//! output.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -100,6 +102,9 @@ pub struct SettingsSources {
     pub user: Vec<PathBuf>,
     /// The shell's values of [`SHELL_KEYS`].
     pub shell: HashMap<String, String>,
+    /// `--show-env`: show every `env` value as it is, secrets included, instead of only the
+    /// allow-listed ones ([`crate::redact`]).
+    pub show_env: bool,
 }
 
 impl SettingsSources {
@@ -122,6 +127,7 @@ impl SettingsSources {
             project: cwd.map(|c| c.join(".claude/settings.json")),
             user: homes.iter().map(|h| h.join("settings.json")).collect(),
             shell,
+            show_env: false,
         }
     }
 
@@ -148,8 +154,8 @@ pub struct EffectiveSettings {
     pub max_subagents: Sourced<u64>,
     /// `cleanupPeriodDays`: how many days of transcripts Claude Code keeps.
     pub cleanup_period_days: Sourced<u64>,
-    /// Every `env` variable the settings files set, as Claude Code merges them, with secrets
-    /// already redacted.
+    /// Every `env` variable the settings files set, as Claude Code merges them, with every
+    /// value not on the allow-list already redacted (unless `--show-env`).
     pub env: Vec<EnvEntry>,
 }
 
@@ -157,7 +163,7 @@ pub struct EffectiveSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvEntry {
     pub name: String,
-    /// The value, or `<redacted>` (see [`crate::redact`]).
+    /// The value, or `<redacted>` ([`crate::redact::REDACTED`]).
     pub value: String,
     pub source: String,
 }
@@ -173,8 +179,9 @@ struct FileValues {
 }
 
 /// Reads one settings file. A missing or blank file is `Ok(None)`; anything unusable is an
-/// error message for a warning.
-fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
+/// error message for a warning, which names the problem (and a JSON error's line and column)
+/// but never quotes the file. `show_env`: keep every `env` value to show (`--show-env`).
+fn read_file(path: &Path, show_env: bool) -> Result<Option<FileValues>, String> {
     let snap = atomic::read(path).map_err(|e| match e {
         atomic::FileError::Io { .. } => format!("cannot read settings: {}", e.reason()),
         other => other.reason(),
@@ -198,7 +205,7 @@ fn read_file(path: &Path) -> Result<Option<FileValues>, String> {
                 out.env.insert(key, v.clone());
             }
         }
-        out.shown = env.iter().map(|(k, v)| (k.clone(), crate::redact::shown_value(k, v))).collect();
+        out.shown = env.iter().map(|(k, v)| (k.clone(), crate::redact::shown_value(k, v, show_env))).collect();
     }
     Ok(Some(out))
 }
@@ -231,7 +238,7 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
     let mut warnings = Vec::new();
     let mut layers: Vec<(String, FileValues)> = Vec::new();
     for (scope, path) in sources.files() {
-        match read_file(path) {
+        match read_file(path, sources.show_env) {
             Ok(Some(values)) => layers.push((format!("{scope}: {}", path.display()), values)),
             Ok(None) => {}
             Err(msg) => warnings.push(Warning::new(path.to_path_buf(), None, msg)),
@@ -250,11 +257,15 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
             Some((src, v)) => match as_count(&v) {
                 Some(n) => Sourced::new(n, src),
                 None => {
-                    warnings.push(Warning::new(
-                        PathBuf::from(&src),
-                        None,
-                        format!("{key} = {v} is not a positive whole number; Claude Code ignores it"),
-                    ));
+                    // The value as the report would show it: a secret put here by mistake
+                    // stays hidden.
+                    let message = match crate::redact::shown_value(key, &v, sources.show_env) {
+                        s if s == crate::redact::REDACTED => format!(
+                            "{key} is not a positive whole number (its value is not shown; --show-env shows it); Claude Code ignores it"
+                        ),
+                        s => format!("{key} = {s} is not a positive whole number; Claude Code ignores it"),
+                    };
+                    warnings.push(Warning::new(PathBuf::from(&src), None, message));
                     Sourced::default()
                 }
             },
@@ -309,6 +320,18 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
             .find_map(|(src, l)| l.model.clone().map(|m| Sourced::new(m, format!("{src} (model)"))))
             .unwrap_or_default(),
     };
+    // A model that is no model id (markup, a pasted secret) is not used, nor shown.
+    if let (Some(m), Some(src)) = (&eff.model.value, &eff.model.source)
+        && !crate::redact::is_model_id(m.trim())
+    {
+        let what = if src.ends_with(" (model)") { "`model`" } else { MODEL };
+        warnings.push(Warning::new(
+            PathBuf::from(src),
+            None,
+            format!("{what} does not look like a model id (its value is not shown); not used"),
+        ));
+        eff.model = Sourced::default();
+    }
     (eff, warnings)
 }
 
@@ -403,5 +426,33 @@ mod tests {
         assert_eq!(eff.max_output_tokens.value, None);
         assert_eq!(eff.max_thinking_tokens.value, None);
         assert_eq!(w.len(), 2);
+    }
+
+    #[test]
+    fn env_values_are_shown_only_when_allowed_and_warnings_quote_none() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        write(
+            d,
+            "h/settings.json",
+            r#"{"model":"<img src=x onerror=alert(1)>","env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"Bearer PLANTED-1","AWS_REGION":"eu-west-1","ANTHROPIC_CUSTOM_HEADERS":"Authorization: Bearer PLANTED-2"}}"#,
+        );
+        let mut s = SettingsSources::standard(&d.join("etc"), None, &[d.join("h")], HashMap::new());
+        let (eff, w) = resolve(&s);
+        let env: HashMap<&str, &str> = eff.env.iter().map(|e| (e.name.as_str(), e.value.as_str())).collect();
+        assert_eq!(env["AWS_REGION"], "eu-west-1");
+        assert_eq!(env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"], crate::redact::REDACTED);
+        assert_eq!(env["ANTHROPIC_CUSTOM_HEADERS"], crate::redact::REDACTED);
+        // A model that is no model id is not used; neither warning quotes a value.
+        assert_eq!(eff.model, Sourced::default());
+        assert_eq!(w.len(), 2, "{w:?}");
+        for w in &w {
+            assert!(!w.message.contains("PLANTED") && !w.message.contains("<img"), "{w:?}");
+        }
+        assert!(w.iter().any(|w| w.message.contains("`model` does not look like a model id")), "{w:?}");
+        s.show_env = true;
+        let (eff, w) = resolve(&s);
+        assert!(eff.env.iter().any(|e| e.value == "Authorization: Bearer PLANTED-2"));
+        assert!(w.iter().any(|w| w.message.contains("= Bearer PLANTED-1 is not a positive whole number")), "{w:?}");
     }
 }

@@ -13,7 +13,6 @@ use serde::Serialize;
 use super::atomic::{self, FileError, Snapshot};
 use super::edit::{self, EditError};
 use super::{MAX_OUTPUT, MAX_THINKING, SettingsSources, as_count, read_file};
-use crate::text::escape_control;
 
 /// Attempts before a file that keeps changing is given up on.
 pub const ATTEMPTS: u32 = 5;
@@ -76,7 +75,9 @@ pub enum Action {
     Reverted,
 }
 
-/// What a write, dry run or revert did: plain data for the renderers.
+/// What a write, dry run or revert did: plain data for the renderers. Paths and values are
+/// kept as they are (the JSON output writes them as JSON strings); the table and Markdown
+/// renderers escape them for the terminal. Values are shown only as [`crate::redact`] allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WriteOutcome {
     pub action: Action,
@@ -85,7 +86,8 @@ pub struct WriteOutcome {
     /// The file written, when `path` is a symlink.
     pub link_target: Option<String>,
     pub key: &'static str,
-    /// The old value's JSON text (`null`: the key was not there).
+    /// The old value's JSON text (`null`: the key was not there), or `<redacted>` when it is
+    /// not a count (and no `--show-env`).
     pub old: Option<String>,
     /// The new value's JSON text.
     pub new: Option<String>,
@@ -115,12 +117,17 @@ impl WriteOutcome {
 }
 
 fn display(p: &Path) -> String {
-    escape_control(&p.display().to_string())
+    p.display().to_string()
 }
 
-/// A JSON value's text for a message: control characters escaped, at most 60 characters.
-fn shown(raw: &str) -> String {
-    let s = escape_control(raw);
+/// A `CLAUDE_CODE_MAX_OUTPUT_TOKENS` value's JSON text for a message: `<redacted>` unless it
+/// may be shown ([`crate::redact`]), at most 60 characters.
+fn shown(raw: &str, show_env: bool) -> String {
+    short(crate::redact::shown_json(MAX_OUTPUT, raw, show_env))
+}
+
+/// At most 60 characters of `s`.
+fn short(s: String) -> String {
     if s.chars().count() > 60 { format!("{}…", s.chars().take(59).collect::<String>()) } else { s }
 }
 
@@ -135,7 +142,7 @@ fn shell_quote(path: &Path) -> String {
 }
 
 fn revert_command(path: &Path) -> String {
-    format!("ccdoctor scan --revert --settings {}", escape_control(&shell_quote(path)))
+    format!("ccdoctor scan --revert --settings {}", shell_quote(path))
 }
 
 /// Checks before a long scan that `path` can take the write: a missing file, or a regular
@@ -181,7 +188,7 @@ pub fn set_max_output(
                 .map_err(|source| WriteError::Edit { path: path.to_path_buf(), source })?,
         };
         fits(path, edited.text.len())?;
-        outcome.old = edited.old.as_deref().map(shown);
+        outcome.old = edited.old.as_deref().map(|old| shown(old, sources.show_env));
         outcome.notes = notes(path, &edited.text, value, sources);
         if !edited.changed {
             outcome.action = Action::Unchanged;
@@ -202,7 +209,7 @@ pub fn set_max_output(
             outcome.backup = backup.as_deref().map(display);
             outcome.undo = Some(match &backup {
                 Some(_) => revert_command(path),
-                None => format!("rm {}", escape_control(&shell_quote(path))),
+                None => format!("rm {}", shell_quote(path)),
             });
             return Ok(outcome);
         }
@@ -329,14 +336,14 @@ fn notes(target: &Path, new_text: &str, value: u64, sources: &SettingsSources) -
         notes.push(format!(
             "{} is not a file Claude Code reads by itself; it takes effect only as `claude --settings {}`",
             display(target),
-            escape_control(&shell_quote(target))
+            shell_quote(target)
         ));
     }
     for (label, path) in above {
         if same_file(&path, target) {
             continue;
         }
-        match read_file(&path) {
+        match read_file(&path, sources.show_env) {
             Ok(Some(v)) => {
                 if let Some(other) = v.env.get(MAX_OUTPUT)
                     && as_count(other) != Some(value)
@@ -344,7 +351,7 @@ fn notes(target: &Path, new_text: &str, value: u64, sources: &SettingsSources) -
                     notes.push(format!(
                         "will not take effect: the {label} settings {} set {MAX_OUTPUT} = {}, which outranks {}",
                         display(&path),
-                        shown(&other.to_string()),
+                        shown(&other.to_string(), sources.show_env),
                         display(target)
                     ));
                 }
@@ -358,7 +365,7 @@ fn notes(target: &Path, new_text: &str, value: u64, sources: &SettingsSources) -
     {
         notes.push(format!(
             "the shell sets {MAX_OUTPUT}={}; Claude Code 2.0.1 and later let the settings file's `env` override it (older versions keep the shell's value)",
-            shown(shell)
+            short(crate::redact::shown_value(MAX_OUTPUT, &serde_json::Value::String(shell.clone()), sources.show_env))
         ));
     }
     let thinking = edit::parse(new_text)
