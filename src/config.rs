@@ -108,6 +108,9 @@ pub struct ScanConfig {
     /// The models file to apply to the model table, and whether it was named (`--models`)
     /// rather than found at the default location.
     pub models: Option<(PathBuf, bool)>,
+    /// What the translation noticed and skipped (a `CLAUDE_CONFIG_DIR` entry naming nothing),
+    /// for the caller to print as warnings.
+    pub warnings: Vec<String>,
 }
 
 /// A command-line value that does not make sense (exit status 2).
@@ -191,14 +194,20 @@ impl Env {
 impl ScanConfig {
     pub fn from_cli(args: &ScanArgs, env: &Env) -> Result<Self, ConfigError> {
         let revert_only = args.revert && args.settings.is_some() && args.report.paths.is_empty();
+        let mut warnings = Vec::new();
         let roots = if revert_only {
             Vec::new()
         } else if args.report.paths.is_empty() {
-            default_roots(env)?
+            default_roots(env, &mut warnings)?
         } else {
             args.report.paths.iter().map(|p| classify_root(&expand_tilde(p, env))).collect::<Result<_, _>>()?
         };
-        let mut roots = roots;
+        // A folder reached twice (~/.config/claude linked to ~/.claude) is one home.
+        let mut seen = std::collections::HashSet::new();
+        let mut roots: Vec<Root> = roots
+            .into_iter()
+            .filter(|r| seen.insert(std::fs::canonicalize(&r.path).unwrap_or(r.path.clone())))
+            .collect();
         for f in &args.report.debug_files {
             let path = expand_tilde(f, env);
             if !path.is_file() {
@@ -266,6 +275,7 @@ impl ScanConfig {
             settings,
             write,
             models,
+            warnings,
         })
     }
 
@@ -355,7 +365,7 @@ pub fn classify_root(path: &Path) -> Result<Root, ConfigError> {
 
 /// `CLAUDE_CONFIG_DIR` (comma-separated, `~` expanded), else `~/.claude` and
 /// `~/.config/claude` where they exist.
-fn default_roots(env: &Env) -> Result<Vec<Root>, ConfigError> {
+fn default_roots(env: &Env, warnings: &mut Vec<String>) -> Result<Vec<Root>, ConfigError> {
     if let Some(dirs) = &env.claude_config_dir {
         let roots: Vec<Root> = dirs
             .split(',')
@@ -363,6 +373,9 @@ fn default_roots(env: &Env) -> Result<Vec<Root>, ConfigError> {
             .filter(|d| !d.is_empty())
             .filter_map(|d| {
                 let p = expand_tilde(Path::new(d), env);
+                if !p.is_dir() {
+                    warnings.push(format!("CLAUDE_CONFIG_DIR entry {} is not a folder; skipped", p.display()));
+                }
                 p.is_dir().then_some(Root { path: p, kind: RootKind::Home })
             })
             .collect();
@@ -406,10 +419,16 @@ mod tests {
             claude_config_dir: Some("~/a, ~/b ,~/missing".into()),
             ..Env::default()
         };
-        let roots = default_roots(&env).unwrap();
+        let mut warnings = Vec::new();
+        let roots = default_roots(&env, &mut warnings).unwrap();
         assert_eq!(
             roots.iter().map(|r| r.path.clone()).collect::<Vec<_>>(),
             vec![tmp.path().join("a"), tmp.path().join("b")]
+        );
+        // The typo is not skipped silently.
+        assert_eq!(
+            warnings,
+            [format!("CLAUDE_CONFIG_DIR entry {} is not a folder; skipped", tmp.path().join("missing").display())]
         );
     }
 
@@ -417,8 +436,22 @@ mod tests {
     fn no_home_is_a_clear_error() {
         let tmp = tempfile::tempdir().unwrap();
         let env = Env { home: Some(tmp.path().to_path_buf()), ..Env::default() };
-        assert!(matches!(default_roots(&env), Err(ConfigError::NoHome)));
+        assert!(matches!(default_roots(&env, &mut Vec::new()), Err(ConfigError::NoHome)));
         std::fs::create_dir_all(tmp.path().join(".config/claude")).unwrap();
-        assert_eq!(default_roots(&env).unwrap().len(), 1);
+        assert_eq!(default_roots(&env, &mut Vec::new()).unwrap().len(), 1);
+    }
+
+    /// ~/.config/claude linked to ~/.claude is one home: read once, and a write knows which.
+    #[test]
+    fn a_home_reached_twice_is_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join(".claude/projects")).unwrap();
+        std::fs::create_dir_all(tmp.path().join(".config")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join(".claude"), tmp.path().join(".config/claude")).unwrap();
+        let env = Env { home: Some(tmp.path().to_path_buf()), ..Env::default() };
+        let args = ScanArgs { write: true, ..ScanArgs::default() };
+        let config = ScanConfig::from_cli(&args, &env).unwrap();
+        assert_eq!(config.roots.len(), 1);
+        assert_eq!(config.write.unwrap().target, tmp.path().join(".claude/settings.json"));
     }
 }

@@ -315,8 +315,9 @@ pub struct RateLimitCounts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OutputMaxCounts {
     pub count: u64,
-    /// Errors per N of "exceeded the N output token maximum".
-    pub limits: BTreeMap<String, u64>,
+    /// Errors per N of "exceeded the N output token maximum", in numeric order (JSON keys
+    /// are the numbers as strings).
+    pub limits: BTreeMap<u64, u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -362,7 +363,7 @@ impl ErrorCounts {
                     ErrorKind::ContextWindow => self.context_window += 1,
                     ErrorKind::OutputTokenMaximum(n) => {
                         self.output_token_maximum.count += 1;
-                        *self.output_token_maximum.limits.entry(n.to_string()).or_default() += 1;
+                        *self.output_token_maximum.limits.entry(n).or_default() += 1;
                     }
                     ErrorKind::Overloaded => self.overloaded += 1,
                     ErrorKind::Other => self.other += 1,
@@ -388,9 +389,9 @@ impl ErrorCounts {
         self.rate_limit.final_ + self.rate_limit.retries
     }
 
-    /// Plan usage limits and spend caps: waits, not throttling.
+    /// Per-day quota, plan usage limits and spend caps: waits, not throttling.
     pub fn limits(&self) -> u64 {
-        self.usage_limit + self.spend_cap
+        self.rate_limit.per_day_quota + self.usage_limit + self.spend_cap
     }
 
     /// Errors neither throttling, cut, nor limit: server side, refused requests, the rest.

@@ -83,6 +83,9 @@ fn configure(args: &ScanArgs, env: &Env, err: &mut dyn Write) -> anyhow::Result<
             return Ok(Err(ExitCode::Usage));
         }
     };
+    for w in &config.warnings {
+        say(err, "warning", w)?;
+    }
     if let Some((path, named)) = &config.models {
         match crate::models::load_user_file(path) {
             Ok(table) => crate::models::install(table),

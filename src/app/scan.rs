@@ -25,10 +25,21 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         say(err, "warning", &w.to_string())?;
     }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
+    if let Some(p) = &config.filters.project
+        && analysis.selection.scoped.is_empty()
+        && analysis.selection.events.is_empty()
+    {
+        say(err, "warning", &unmatched_project(p, &scanned.data))?;
+    }
     // The write comes before the report, which tells what it did (an error is told after).
     let value = analysis.advice.as_ref().and_then(|a| a.choice.value);
     let (write, failed) = match config.write.as_ref().map(|w| write_step(config, w, value)) {
-        Some(Ok(outcome)) => (Some(outcome), None),
+        Some(Ok(mut outcome)) => {
+            if let Some(p) = &config.filters.project {
+                outcome.notes.push(project_note(p, &outcome, &analysis.selection));
+            }
+            (Some(outcome), None)
+        }
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
@@ -52,6 +63,36 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             printed?;
             write_failed(&e, err)
         }
+    }
+}
+
+/// `--project` matched nothing: the projects there are, so the next try can match.
+fn unmatched_project(p: &str, data: &scan::data::ScanData) -> String {
+    let mut names: Vec<&str> =
+        data.responses.iter().map(|r| r.origin.cwd.as_deref().unwrap_or(&r.origin.project)).collect();
+    names.sort_unstable();
+    names.dedup();
+    let shown: Vec<&str> = names.iter().copied().take(10).collect();
+    let more =
+        if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
+    format!("--project {p} matches no project; the history has: {}{more}", shown.join(", "))
+}
+
+/// With `--project`, the write still lands in a file every project reads (unless it is a
+/// project's own): say so, and name the project's local file.
+fn project_note(p: &str, outcome: &WriteOutcome, selection: &crate::analysis::select::Selection) -> String {
+    let cwd = selection.scoped.iter().find_map(|r| r.origin.cwd.as_deref());
+    let local = cwd.map_or_else(
+        || "<project>/.claude/settings.local.json".to_string(),
+        |c| format!("{}/.claude/settings.local.json", c.trim_end_matches('/')),
+    );
+    if outcome.path.contains("/.claude/settings") && cwd.is_some_and(|c| outcome.path.starts_with(c)) {
+        format!("--project {p}: this file is the project's own")
+    } else {
+        format!(
+            "--project {p} narrows the scan, not the write: {} applies to every project; for this project alone: ccdoctor apply --project {p} --settings {local}",
+            outcome.path
+        )
     }
 }
 

@@ -83,7 +83,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
                 md(&d.day),
-                thousands(e.throttled() + e.rate_limit.per_day_quota),
+                thousands(e.throttled()),
                 thousands(d.cut_responses),
                 thousands(e.limits()),
                 thousands(e.others()),

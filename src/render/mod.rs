@@ -32,8 +32,7 @@ pub fn error_rows(e: &ErrorCounts) -> Vec<(String, u64, &'static str)> {
         rows.push(("Exceeded the output token max".to_string(), 0, "response cut"));
     }
     for (limit, n) in &e.output_token_maximum.limits {
-        let limit = limit.parse::<u64>().map_or_else(|_| limit.clone(), thousands);
-        rows.push((format!("Exceeded {limit}-token output max"), *n, "response cut"));
+        rows.push((format!("Exceeded {}-token output max", thousands(*limit)), *n, "response cut"));
     }
     rows.push(("Stopped at max_tokens".to_string(), e.max_tokens_stops, "response cut"));
     rows.push(("Recovery prompts (continued)".to_string(), e.recovery_prompts, "response cut"));

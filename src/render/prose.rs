@@ -16,13 +16,16 @@ pub fn verdict(report: &Report) -> String {
     let mut parts = Vec::new();
     let attempts = e.throttled();
     if attempts > 0 {
+        // Attempts and requests are told apart: one request retried ten times is eleven
+        // attempts, not eleven requests.
         let failed = e.rate_limit.final_;
-        parts.push(format!(
-            "{} (429) on {}; {} failed for good",
-            count_of(attempts, "throttled attempt", "throttled attempts"),
-            count_of(report.throttled_days, "day", "days"),
-            count_of(failed, "request", "requests"),
-        ));
+        let days = count_of(report.throttled_days, "day", "days");
+        let throttled = count_of(attempts, "throttled attempt", "throttled attempts");
+        parts.push(if failed > 0 {
+            format!("{} failed after {throttled} (429) on {days}", count_of(failed, "request", "requests"))
+        } else {
+            format!("{throttled} (429) on {days}, each retried until it got through")
+        });
     }
     if e.rate_limit.per_day_quota > 0 {
         parts.push(count_of(e.rate_limit.per_day_quota, "per-day quota error", "per-day quota errors"));

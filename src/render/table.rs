@@ -165,9 +165,10 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
         }
         st.table(&t)?;
         if projects.len() > PROJECT_ROWS {
+            let more = (projects.len() - PROJECT_ROWS) as u64;
             st.line(&format!(
-                "… and {} more projects with errors (see --format json).",
-                projects.len() - PROJECT_ROWS
+                "… and {} with errors (see --format json).",
+                count_of(more, "more project", "more projects")
             ))?;
         }
         st.blank()?;
@@ -330,12 +331,12 @@ fn bullets(items: &[String], st: &mut Term<'_>) -> std::io::Result<()> {
 }
 
 /// What the columns of the by-day and by-project tables count.
-pub(super) const COLUMNS_NOTE: &str = "429: throttled attempts and per-day quota refusals; Cut: responses cut at the output limit, each once; Limits: plan usage limits and spend caps; Other: overloaded, server limiting, refused (400) and other errors.";
+pub(super) const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they add up to the first line's count); Cut: responses cut at the output limit, each once; Limits: per-day quota, plan usage limits and spend caps; Other: overloaded, server limiting, refused (400) and other errors.";
 
 fn count_cells(label: &str, e: &ErrorCounts, cut_responses: u64, responses: u64) -> Vec<Cell> {
     cells([
         label.to_string(),
-        thousands(e.throttled() + e.rate_limit.per_day_quota),
+        thousands(e.throttled()),
         thousands(cut_responses),
         thousands(e.limits()),
         thousands(e.others()),

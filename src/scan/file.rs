@@ -407,7 +407,11 @@ impl<'i> Accumulator<'i> {
             self.out.warnings.push(Warning::new(
                 self.input.path.clone(),
                 None,
-                format!("{more} more malformed lines skipped ({} in this file)", self.out.malformed),
+                format!(
+                    "{} skipped ({} in this file)",
+                    crate::text::count_of(more, "more malformed line", "more malformed lines"),
+                    self.out.malformed
+                ),
             ));
         }
         self.out
