@@ -89,7 +89,7 @@ pub struct ReportArgs {
 
     /// Show the value of every settings `env` variable. THIS PRINTS SECRETS (API keys, auth
     /// headers, tokens, helper commands) into the report; without it only the values of known
-    /// harmless variables (counts, switches, regions, model ids; see the README) are shown.
+    /// harmless variables (counts, switches, regions, model ids; see DESIGN.md) are shown.
     #[arg(long)]
     pub show_env: bool,
 
@@ -135,7 +135,7 @@ pub struct ReportArgs {
     #[arg(long, help_heading = "Recommendation")]
     pub cache_reads_reserved: bool,
 
-    /// A models file adding or overriding rows of the model table (JSON; see the README).
+    /// A models file adding or overriding rows of the model table (JSON; see DESIGN.md).
     /// Default: $XDG_CONFIG_HOME/ccdoctor/models.json, else ~/.config/ccdoctor/models.json,
     /// when it exists.
     #[arg(long, value_name = "FILE", help_heading = "Recommendation")]
