@@ -66,10 +66,12 @@ fn check_as_a_session_start_hook() {
     run_in(&home, &["apply", h]);
     let r = run_in(&home, &["check", "--hook", "--since", "2026-11-01", h]);
     assert_eq!((r.code, r.stdout.as_str()), (0, ""));
-    // A misconfigured hook (a home that does not exist) is a usage error, exit 2: Claude Code
-    // shows its stderr and starts the session all the same.
+    // A misconfigured hook (a home that does not exist) still exits 0: the error is the
+    // message the session shows.
     let r = run_in(&home, &["check", "--hook", "/no/such/home"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(v["systemMessage"].as_str().unwrap().contains("/no/such/home: no such file or folder"), "{v}");
 }
 
 #[test]
@@ -83,4 +85,22 @@ fn completions_and_man_page() {
     let r = run_in(&home, &["man"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains(".TH ccdoctor 1"), "{}", &r.stdout[..200.min(r.stdout.len())]);
+}
+
+/// A "keep" of Claude Code's own default (no settings file sets the value) writes nothing:
+/// pinning an unverified default into a file is not what the advice says.
+#[test]
+fn apply_keeps_a_default_by_writing_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    common::copy_tree(&common::testdata().join("late-home"), &home);
+    std::fs::remove_file(home.join("settings.json")).unwrap();
+    let r = run_in(&home, &["apply", home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("note: the advice is to keep Claude Code's default (64000): nothing written"),
+        "{}",
+        r.stderr
+    );
+    assert!(!home.join("settings.json").exists());
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use ccdoctor::analysis::advice::Advice;
-use ccdoctor::analysis::choose::{Action, MAX_THROTTLED_SHARE};
+use ccdoctor::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE};
 use ccdoctor::analysis::{self, Analysis};
 use ccdoctor::config::{DEFAULT_HEADROOM, DEFAULT_PERCENTILE, Filters, RecommendConfig, Root, RootKind};
 use ccdoctor::scan::data::ScanData;
@@ -315,4 +315,30 @@ fn the_bundled_bedrock_sample_gets_a_value_that_works() {
     let v = a.choice.value.unwrap();
     assert_eq!(a.choice.action, Action::Lower);
     assert!(worked(&sim::simulate(&world, v)));
+}
+
+/// A throttled Bedrock user whose model's published default quota (5,000,000 TPM for Sonnet
+/// 4.5) is not the quota they hit (200,000): the replay against the default predicts almost
+/// none of their 429s, so no value is advised (a raise would have been the worst advice)
+/// until the quota is given; given, the value works.
+#[test]
+fn a_default_quota_that_does_not_explain_the_429s_gets_no_value() {
+    let world = sim::World {
+        seed: 2,
+        sessions: 3,
+        turns: (2, 5),
+        p_task: 0.2,
+        max_subagents: 3,
+        model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
+        ..sim::World::default()
+    };
+    let h = history(&world, 32_000);
+    assert!(h.truth.throttled_attempts > 20, "the world must be throttled: {}", h.truth.throttled_attempts);
+    let a = advice(&h, &cfg(None));
+    assert_eq!((a.choice.action, a.choice.basis, a.choice.value), (Action::None, Basis::QuotaUnknown, None));
+    assert_eq!(a.throttled_seen, h.truth.throttled_attempts);
+    let given = advice(&h, &cfg(Some(200_000)));
+    let v = given.choice.value.expect("with the quota, a value");
+    assert_eq!(given.choice.action, Action::Lower, "{v}");
+    assert!(worked(&sim::simulate(&world, v)), "{v}");
 }

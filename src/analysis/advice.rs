@@ -187,6 +187,8 @@ pub struct Advice {
     pub quota_code: Option<QuotaCode>,
     /// `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`, where set.
     pub max_subagents: Option<u64>,
+    /// Throttled attempts the history records for the model.
+    pub throttled_seen: u64,
 }
 
 /// Who was in flight when requests were throttled (the history as it was).
@@ -493,6 +495,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
             crowding,
             quota_code,
             max_subagents: i.settings.max_subagents.value,
+            throttled_seen: observed_throttled(i, &my_units),
         });
     }
 
@@ -506,8 +509,33 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         let rows = rows(&mut eval, &setup, &choice);
         (calibration.join().expect("the calibration thread"), (choice, rows))
     });
+    // The history's own 429s test the quota assumed: one the user did not give (a published
+    // default, or none) that predicts far fewer of them than happened is not the user's quota,
+    // and a value chosen against it could raise a throttled user's max output.
+    let observed = observed_throttled(i, &my_units);
+    let quota_unknown = provider != Provider::Anthropic
+        && observed > 0
+        && match (&quota, &calibration) {
+            (None, _) => true,
+            (Some(q), Some(c)) if q.tpm_origin == Origin::Default => {
+                let predicted = c.readings.iter().find(|r| r.0 == c.best).map_or(0, |r| r.1.throttled_attempts);
+                predicted.saturating_mul(2) < observed
+            }
+            _ => false,
+        };
+    let choice = if quota_unknown {
+        choose::Choice {
+            action: Action::None,
+            basis: choose::Basis::QuotaUnknown,
+            value: None,
+            safe_up_to: None,
+            fewest_cuts_from: None,
+        }
+    } else {
+        choice
+    };
     let needed = match (&choice.action, quota.as_ref()) {
-        (Action::None, Some(q)) => {
+        (Action::None, Some(q)) if !quota_unknown => {
             let value = floor.max(demand.p90.unwrap_or(floor)).min(cap);
             Some(needed(&Schedule::new(&plan, Limit::Fixed(value)), q, value))
         }
@@ -546,6 +574,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         crowding,
         quota_code,
         max_subagents: i.settings.max_subagents.value,
+        throttled_seen: observed,
     })
 }
 
@@ -835,6 +864,11 @@ fn rows(eval: &mut Replays<'_>, setup: &Setup, choice: &Choice) -> Vec<Row> {
 }
 
 /// Replays the history as it was under each reading, at the full quota.
+/// Throttled attempts the history records for these units.
+fn observed_throttled(i: &Inputs<'_>, units: &[&Unit]) -> u64 {
+    units.iter().flat_map(|u| &i.chains[u.chain].requests[u.first..=u.last]).map(|r| u64::from(r.throttled)).sum()
+}
+
 fn calibrate(i: &Inputs<'_>, plan: &Plan, q: &QuotaPlan, units: &[&Unit]) -> Calibration {
     let mut observed_throttled = 0u64;
     let mut observed_failed = 0u64;

@@ -54,6 +54,9 @@ pub enum Basis {
     SmallSample,
     /// Even the floor is not safe.
     NoValueIsSafe,
+    /// The history shows throttling the quota assumed does not explain (a default quota
+    /// that predicts far fewer 429s, or no quota at all): no value until the quota is given.
+    QuotaUnknown,
 }
 
 /// What the rule works with.

@@ -114,6 +114,10 @@ pub fn run(
                         "{value} cuts responses that {v} would not, within the quota ({facts}): run `ccdoctor apply`"
                     )
                 }
+                _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {
+                    outcome.status = Status::Unsafe;
+                    format!("{value} is throttled and the quota is not known ({facts}): pass --quota-tpm")
+                }
                 _ => {
                     outcome.status = Status::Unsafe;
                     format!("{value}: no max output value is safe for this load ({facts}); see `ccdoctor scan`")

@@ -40,17 +40,36 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
                 let week_ago = crate::time::now() - check::DEFAULT_DAYS * 86_400_000;
                 args.report.since = Some(crate::time::day_of(week_ago));
             }
-            match configure(&args, env, err)? {
-                Ok(config) => check::run(&config, since_default, c.hook, out, err),
-                Err(code) => Ok(code),
+            if !c.hook {
+                return match configure(&args, env, err)? {
+                    Ok(config) => check::run(&config, since_default, false, out, err),
+                    Err(code) => Ok(code),
+                };
             }
+            // A hook never fails a session: an error becomes the message the session shows.
+            let mut said = Vec::new();
+            let code = match configure(&args, env, &mut said)? {
+                Ok(config) => check::run(&config, since_default, true, out, &mut said)?,
+                Err(code) => code,
+            };
+            if code != ExitCode::Success {
+                let text = String::from_utf8_lossy(&said);
+                let first = text.lines().next().unwrap_or("ccdoctor check failed");
+                writeln!(out, "{}", serde_json::json!({ "systemMessage": first }))?;
+            }
+            Ok(ExitCode::Success)
         }
+        // Both written whole from memory: clap_complete panics on a failed write (`| head`).
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "ccdoctor", out);
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "ccdoctor", &mut text);
+            out.write_all(&text)?;
             Ok(ExitCode::Success)
         }
         Command::Man => {
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+            let mut text = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text)?;
+            out.write_all(&text)?;
             Ok(ExitCode::Success)
         }
     }

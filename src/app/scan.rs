@@ -33,7 +33,16 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     }
     // The write comes before the report, which tells what it did (an error is told after).
     let value = analysis.advice.as_ref().and_then(|a| a.choice.value);
-    let (write, failed) = match config.write.as_ref().map(|w| write_step(config, w, value)) {
+    // A "keep" of a value no settings file sets changes nothing: writing it would pin a
+    // default (perhaps an unverified one) into the file, which is not what the advice says.
+    let keep = analysis.advice.as_ref().filter(|a| {
+        a.choice.action == crate::analysis::choose::Action::Keep
+            && !matches!(a.current_origin, crate::analysis::advice::Origin::Settings(_))
+    });
+    if let (Some(a), Some(_)) = (keep, &config.write) {
+        say(err, "note", &format!("the advice is to keep Claude Code's default ({}): nothing written", a.current))?;
+    }
+    let (write, failed) = match config.write.as_ref().filter(|_| keep.is_none()).map(|w| write_step(config, w, value)) {
         Some(Ok(mut outcome)) => {
             if let Some(p) = &config.filters.project {
                 outcome.notes.push(project_note(p, &outcome, &analysis.selection));

@@ -66,12 +66,15 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         thousands(o.max)
     )?;
 
-    writeln!(out, "### Response sizes (all models)\n")?;
-    writeln!(out, "| Output tokens | Responses |\n|---:|---:|")?;
-    for b in report.histogram.iter().filter(|b| b.count > 0) {
-        writeln!(out, "| {} | {} |", md(&bin_label(b.from, b.to)), thousands(b.count))?;
+    // One histogram a model, as the table has.
+    for m in &report.by_model {
+        writeln!(out, "### Response sizes, {} (output tokens)\n", md(&m.model))?;
+        writeln!(out, "| Output tokens | Responses |\n|---:|---:|")?;
+        for b in m.histogram.iter().filter(|b| b.count > 0) {
+            writeln!(out, "| {} | {} |", md(&bin_label(b.from, b.to)), thousands(b.count))?;
+        }
+        writeln!(out)?;
     }
-    writeln!(out)?;
 
     let days: Vec<_> = report.by_day.iter().filter(|d| d.errors.total() > 0).collect();
     if !days.is_empty() {
@@ -93,6 +96,29 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "\n{}", md(super::table::COLUMNS_NOTE))?;
         writeln!(out)?;
     }
+    let mut projects: Vec<_> = report.by_project.iter().filter(|p| p.errors.total() > 0).collect();
+    if !projects.is_empty() {
+        projects.sort_by(|a, b| b.errors.total().cmp(&a.errors.total()).then_with(|| a.project.cmp(&b.project)));
+        writeln!(out, "### Errors by project\n")?;
+        writeln!(out, "| Project | 429 | Cut | Limits | Other | Responses |\n|---|---:|---:|---:|---:|---:|")?;
+        for p in projects {
+            let e = &p.errors;
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                md(p.cwd.as_deref().unwrap_or(&p.project)),
+                thousands(e.throttled()),
+                thousands(p.cut_responses),
+                thousands(e.limits()),
+                thousands(e.others()),
+                thousands(p.responses)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    for c in &report.capped {
+        writeln!(out, "{}\n", md(&prose::capped(c)))?;
+    }
     if let (Some(r), Some(a)) = (&report.recommendation, &report.advice) {
         writeln!(out, "### Recommendation for {}\n", md(&a.model))?;
         writeln!(out, "`{}`\n", prose::headline(a))?;
@@ -100,9 +126,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "- {}", md(&reason))?;
         }
         writeln!(out, "\n| Input | Value | Source |\n|---|---:|---|")?;
+        let mut legend = super::Legend::default();
         for (label, value, source) in prose::input_rows(a, r) {
-            writeln!(out, "| {} | {} | {} |", md(&label), md(&value), md(&source))?;
+            writeln!(out, "| {} | {} | {} |", md(&label), md(&value), md(&legend.label(&source)))?;
         }
+        legend_lines(&legend, out)?;
         if !r.replay.is_empty() {
             writeln!(
                 out,
@@ -157,15 +185,28 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             "### Settings env\n\n_As Claude Code merges it; values redacted unless known harmless (`--show-env` shows them)._\n"
         )?;
         writeln!(out, "| Variable | Value | Set in |\n|---|---|---|")?;
+        let mut legend = super::Legend::default();
         for e in &report.settings.env {
-            writeln!(out, "| {} | {} | {} |", md(&e.name), md(&e.value), md(&e.source))?;
+            writeln!(out, "| {} | {} | {} |", md(&e.name), md(&e.value), md(&legend.label(&e.source)))?;
         }
+        legend_lines(&legend, out)?;
         writeln!(out)?;
     }
     writeln!(out, "_{}_", md(&quality_line(report)))?;
     if let Some(w) = &report.write {
         writeln!(out)?;
         write_outcome(w, out)?;
+    }
+    Ok(())
+}
+
+/// The files a table's short source labels stand for, below it.
+fn legend_lines(legend: &super::Legend, out: &mut dyn Write) -> std::io::Result<()> {
+    if !legend.lines().is_empty() {
+        writeln!(out)?;
+        for file in legend.lines() {
+            writeln!(out, "- {}", md(file))?;
+        }
     }
     Ok(())
 }

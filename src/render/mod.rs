@@ -43,6 +43,41 @@ pub fn error_rows(e: &ErrorCounts) -> Vec<(String, u64, &'static str)> {
     rows
 }
 
+/// Sources as short labels (`user`, `project`, `local`, `managed`), the files they name
+/// listed once below the table instead of in every cell.
+#[derive(Debug, Default)]
+pub struct Legend {
+    files: Vec<String>,
+}
+
+impl Legend {
+    /// The label for a source such as `user: /home/u/.claude/settings.json (model)`:
+    /// `user (model)`, with the file kept for the legend. Other sources stay as they are.
+    pub fn label(&mut self, source: &str) -> String {
+        let Some((scope, rest)) = source.split_once(": ") else { return source.to_string() };
+        if !matches!(scope, "user" | "project" | "local" | "managed") {
+            return source.to_string();
+        }
+        let (file, key) = match rest.rsplit_once(" (") {
+            Some((f, k)) if k.ends_with(')') => (f, Some(k.trim_end_matches(')'))),
+            _ => (rest, None),
+        };
+        let entry = format!("{scope}: {file}");
+        if !self.files.contains(&entry) {
+            self.files.push(entry);
+        }
+        match key {
+            Some(k) => format!("{scope} ({k})"),
+            None => scope.to_string(),
+        }
+    }
+
+    /// The files the labels stand for, one line each (none when no label named a file).
+    pub fn lines(&self) -> &[String] {
+        &self.files
+    }
+}
+
 /// The data-quality line.
 pub fn quality_line(r: &Report) -> String {
     let s = &r.scan;

@@ -79,6 +79,16 @@ pub fn verdict(report: &Report) -> String {
     s
 }
 
+/// A `Capped from X to Y` line of the debug logs, as a sentence.
+pub fn capped(c: &crate::report::CappedRow) -> String {
+    format!(
+        "Claude Code capped a max output setting from {} to {} ({}).",
+        thousands(c.from),
+        thousands(c.to),
+        count_of(c.count, "time", "times")
+    )
+}
+
 /// The recommendation's first line.
 pub fn headline(a: &Advice) -> String {
     let c = &a.choice;
@@ -86,6 +96,7 @@ pub fn headline(a: &Advice) -> String {
         (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
         (Some(v), Action::Lower) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (lower from {})", thousands(a.current)),
         (Some(v), Action::Raise) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (raise from {})", thousands(a.current)),
+        _ if c.basis == Basis::QuotaUnknown => "No value yet: your quota is needed (--quota-tpm).".to_string(),
         _ => "No max output value fixes it: see the advice.".to_string(),
     }
 }
@@ -337,6 +348,23 @@ fn lead(a: &Advice) -> Vec<String> {
                 _ => s.push('.'),
             }
             out.push(s);
+        }
+        Basis::QuotaUnknown => {
+            let seen = count_of(a.throttled_seen, "throttled attempt", "throttled attempts");
+            match (&a.quota, &a.calibration) {
+                (Some(q), Some(cal)) => {
+                    let predicted = cal.readings.iter().find(|r| r.0 == cal.best).map_or(0, |r| r.1.throttled_attempts);
+                    out.push(format!(
+                        "Your history shows {seen}, but replayed as it was against {} TPM ({}) it predicts {}: that is not the quota you hit, so no value chosen against it can be trusted. Pass your applied quota (Service Quotas) with --quota-tpm.",
+                        thousands(q.tpm),
+                        if a.provider == Provider::Bedrock { "AWS's published default" } else { "a default" },
+                        thousands(predicted)
+                    ));
+                }
+                _ => out.push(format!(
+                    "Your history shows {seen} and there is no quota to replay it against: pass your applied quota with --quota-tpm, and the replay chooses a value."
+                )),
+            }
         }
         Basis::NoValueIsSafe => {
             if let Some(r) = row(a, a.floor) {

@@ -104,7 +104,8 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     if report.responses.count == 0 {
         st.line("No responses.")?;
     } else {
-        let mut t = table(&["Model", "Responses", "Est.", "Mean", "p50", "p90", "p99", "Max"], &[1, 2, 3, 4, 5, 6, 7]);
+        let mut t =
+            table(&["Model", "Resp.", "Est.", "Mean", "p50", "p90", "p95", "p99", "Max"], &[1, 2, 3, 4, 5, 6, 7, 8]);
         for m in &report.by_model {
             t.add_row(cells([
                 m.model.clone(),
@@ -113,6 +114,7 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
                 thousands(m.summary.mean.round() as u64),
                 thousands(m.summary.p50),
                 thousands(m.summary.p90),
+                thousands(m.summary.p95),
                 thousands(m.summary.p99),
                 thousands(m.summary.max),
             ]));
@@ -120,12 +122,13 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
         if report.by_model.len() > 1 {
             let o = &report.output_tokens;
             t.add_row(cells([
-                "all models".to_string(),
+                "all".to_string(),
                 thousands(o.count),
                 thousands(report.responses.estimated),
                 thousands(o.mean.round() as u64),
                 thousands(o.p50),
                 thousands(o.p90),
+                thousands(o.p95),
                 thousands(o.p99),
                 thousands(o.max),
             ]));
@@ -187,20 +190,19 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     if !report.settings.env.is_empty() {
         st.heading("Settings env (as Claude Code merges it; values redacted unless known harmless)")?;
         let mut t = table(&["Variable", "Value", "Set in"], &[]);
+        let mut legend = super::Legend::default();
         for e in &report.settings.env {
-            t.add_row(cells([&e.name, &e.value, &e.source]));
+            t.add_row(cells([e.name.clone(), e.value.clone(), legend.label(&e.source)]));
         }
         st.table(&t)?;
+        for file in legend.lines() {
+            st.line(file)?;
+        }
         st.blank()?;
     }
 
     for c in &report.capped {
-        st.line(&format!(
-            "Claude Code capped a max output setting from {} to {} ({}).",
-            thousands(c.from),
-            thousands(c.to),
-            count_of(c.count, "time", "times")
-        ))?;
+        st.line(&prose::capped(c))?;
     }
     for line in wrap(&escape_control(&quality_line(report)), WIDTH as usize) {
         st.styled("2", &line)?;
@@ -237,10 +239,14 @@ fn recommendation(
     bullets(&prose::reasons(report, a, r), st)?;
     st.blank()?;
     let mut t = table(&["Input", "Value", "Source"], &[1]);
+    let mut legend = super::Legend::default();
     for (label, value, source) in prose::input_rows(a, r) {
-        t.add_row(cells([label, value, source]));
+        t.add_row(cells([label, value, legend.label(&source)]));
     }
     st.table(&t)?;
+    for file in legend.lines() {
+        st.line(file)?;
+    }
     st.blank()?;
     if !r.replay.is_empty() {
         let against = a.quota.as_ref().map_or_else(
