@@ -355,7 +355,14 @@ pub fn classify_root(path: &Path) -> Result<Root, ConfigError> {
     let meta = std::fs::metadata(path).map_err(|_| ConfigError::Missing(path.to_path_buf()))?;
     let kind = if !meta.is_dir() {
         RootKind::File
-    } else if path.join("projects").is_dir() || path.join("debug").is_dir() {
+    } else if path.join("projects").is_dir()
+        || path.join("debug").is_dir()
+        || path.join("settings.json").is_file()
+        || (path.file_name().is_some_and(|n| n != "projects")
+            && std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()))
+    {
+        // A config home: one with history, or settings, or a new, empty one (not a folder
+        // named projects), so that apply knows its settings.json.
         RootKind::Home
     } else {
         RootKind::Projects

@@ -49,7 +49,7 @@ fn check_defaults_to_the_last_week_and_says_so() {
     let (_t, home) = bedrock_copy();
     let r = run_in(&home, &["check", home.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.starts_with("ok: nothing to check (the last 7 days (since "), "{}", r.stdout);
+    assert!(r.stdout.starts_with("ok: nothing to check (the last 7 days, since "), "{}", r.stdout);
 }
 
 /// As a SessionStart hook: Claude Code shows a hook's `systemMessage` to the user; a safe

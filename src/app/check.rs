@@ -69,7 +69,7 @@ pub fn run(
     );
     let since = config.filters.since.map(crate::time::day_of);
     let window = match (&since, since_default) {
-        (Some(s), true) => format!("the last {DEFAULT_DAYS} days (since {s})"),
+        (Some(s), true) => format!("the last {DEFAULT_DAYS} days, since {s}"),
         (Some(s), false) => format!("since {s}"),
         (None, _) => "all of the history".to_string(),
     };

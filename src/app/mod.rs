@@ -37,7 +37,8 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             let mut args = ScanArgs { report: c.report.clone(), ..ScanArgs::default() };
             let since_default = args.report.since.is_none();
             if since_default {
-                let week_ago = crate::time::now() - check::DEFAULT_DAYS * 86_400_000;
+                // Today and the 6 days before it.
+                let week_ago = crate::time::now() - (check::DEFAULT_DAYS - 1) * 86_400_000;
                 args.report.since = Some(crate::time::day_of(week_ago));
             }
             if !c.hook {
