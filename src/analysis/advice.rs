@@ -461,87 +461,26 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     });
 
     // No response measured at all (every request throttled): the ceiling alone.
-    if demand.responses == 0 {
-        let choice = from_ceiling(ceiling.as_ref(), &setup);
-        return Some(Advice {
-            model,
-            model_origin,
-            family,
-            provider,
-            provider_origin,
-            current,
-            current_origin,
-            current_evidence,
-            cap_source,
-            default_source,
-            cap,
-            default,
-            thinking,
-            floor,
-            quota,
-            demand,
-            input_set,
-            input_reserved,
-            ceiling,
-            choice,
+    let observed = observed_throttled(i, &my_units);
+    let outcome = if demand.responses == 0 {
+        Outcomes {
+            choice: from_ceiling(ceiling.as_ref(), &setup),
             rows: Vec::new(),
             calibration: None,
             needed: None,
             cut_share: 0.0,
             from_ceiling_only: true,
-            gave_up,
-            adaptive,
-            cut_thinking,
-            crowding,
-            quota_code,
-            max_subagents: i.settings.max_subagents.value,
-            throttled_seen: observed_throttled(i, &my_units),
-        });
-    }
-
-    // The calibration (the history as it was) runs beside the choice.
-    let (calibration, (choice, rows)) = std::thread::scope(|s| {
-        let calibration = s.spawn(|| quota.as_ref().map(|q| calibrate(i, &plan, q, &my_units)));
-        let mut shown: Vec<u64> = SHOWN_VALUES.to_vec();
-        shown.extend([current, default.min(cap)]);
-        let mut eval = Replays::new(&plan, quota.as_ref(), shown);
-        let choice = choose::choose(&setup, &mut eval);
-        let rows = rows(&mut eval, &setup, &choice);
-        (calibration.join().expect("the calibration thread"), (choice, rows))
-    });
-    // The history's own 429s test the quota assumed: one the user did not give (a published
-    // default, or none) that predicts far fewer of them than happened is not the user's quota,
-    // and a value chosen against it could raise a throttled user's max output.
-    let observed = observed_throttled(i, &my_units);
-    let quota_unknown = provider != Provider::Anthropic
-        && observed > 0
-        && match (&quota, &calibration) {
-            (None, _) => true,
-            (Some(q), Some(c)) if q.tpm_origin == Origin::Default => {
-                let predicted = c.readings.iter().find(|r| r.0 == c.best).map_or(0, |r| r.1.throttled_attempts);
-                predicted.saturating_mul(2) < observed
-            }
-            _ => false,
-        };
-    let choice = if quota_unknown {
-        choose::Choice {
-            action: Action::None,
-            basis: choose::Basis::QuotaUnknown,
-            value: None,
-            safe_up_to: None,
-            fewest_cuts_from: None,
         }
     } else {
-        choice
+        replayed(
+            i,
+            &plan,
+            quota.as_ref(),
+            &setup,
+            &my_units,
+            Judged { current, default, cap, floor, provider, observed, demand_p90: demand.p90 },
+        )
     };
-    let needed = match (&choice.action, quota.as_ref()) {
-        (Action::None, Some(q)) if !quota_unknown => {
-            let value = floor.max(demand.p90.unwrap_or(floor)).min(cap);
-            Some(needed(&Schedule::new(&plan, Limit::Fixed(value)), q, value))
-        }
-        _ => None,
-    };
-    let cut_share = choice.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
     Some(Advice {
         model,
         model_origin,
@@ -562,12 +501,12 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         input_set,
         input_reserved,
         ceiling,
-        choice,
-        rows,
-        calibration,
-        needed,
-        cut_share,
-        from_ceiling_only: false,
+        choice: outcome.choice,
+        rows: outcome.rows,
+        calibration: outcome.calibration,
+        needed: outcome.needed,
+        cut_share: outcome.cut_share,
+        from_ceiling_only: outcome.from_ceiling_only,
         gave_up,
         adaptive,
         cut_thinking,
@@ -576,6 +515,84 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         max_subagents: i.settings.max_subagents.value,
         throttled_seen: observed,
     })
+}
+
+/// What the choice produced, for the advice.
+struct Outcomes {
+    choice: Choice,
+    rows: Vec<Row>,
+    calibration: Option<Calibration>,
+    needed: Option<Needed>,
+    cut_share: f64,
+    from_ceiling_only: bool,
+}
+
+/// The figures of the model the choice is judged by.
+#[derive(Clone, Copy)]
+struct Judged {
+    current: u64,
+    default: u64,
+    cap: u64,
+    floor: u64,
+    provider: Provider,
+    observed: u64,
+    demand_p90: Option<u64>,
+}
+
+/// The replays: the choice, the table's rows, the calibration, and what fixes it when no
+/// value does.
+fn replayed(
+    i: &Inputs<'_>,
+    plan: &Plan,
+    quota: Option<&QuotaPlan>,
+    setup: &Setup,
+    my_units: &[&Unit],
+    j: Judged,
+) -> Outcomes {
+    let Judged { current, default, cap, floor, provider, observed, .. } = j;
+    // The calibration (the history as it was) runs beside the choice.
+    let (calibration, (choice, rows)) = std::thread::scope(|s| {
+        let calibration = s.spawn(|| quota.map(|q| calibrate(i, plan, q, my_units)));
+        let mut shown: Vec<u64> = SHOWN_VALUES.to_vec();
+        shown.extend([current, default.min(cap)]);
+        let mut eval = Replays::new(plan, quota, shown);
+        let choice = choose::choose(setup, &mut eval);
+        let rows = rows(&mut eval, setup, &choice);
+        (calibration.join().expect("the calibration thread"), (choice, rows))
+    });
+    // The history's own 429s test the quota assumed: one the user did not give (a published
+    // default, or none) that predicts far fewer of them than happened is not the user's quota,
+    // and a value chosen against it could raise a throttled user's max output.
+    let quota_unknown = provider != Provider::Anthropic
+        && observed > 0
+        && match (quota, &calibration) {
+            (None, _) => true,
+            (Some(q), Some(c)) if q.tpm_origin == Origin::Default => {
+                let predicted = c.readings.iter().find(|r| r.0 == c.best).map_or(0, |r| r.1.throttled_attempts);
+                predicted.saturating_mul(2) < observed
+            }
+            _ => false,
+        };
+    let choice = if quota_unknown {
+        choose::Choice {
+            action: Action::None,
+            basis: choose::Basis::QuotaUnknown,
+            value: None,
+            safe_up_to: None,
+            fewest_cuts_from: None,
+        }
+    } else {
+        choice
+    };
+    let needed = match (&choice.action, quota) {
+        (Action::None, Some(q)) if !quota_unknown => {
+            let value = floor.max(j.demand_p90.unwrap_or(floor)).min(cap);
+            Some(needed(&Schedule::new(plan, Limit::Fixed(value)), q, value))
+        }
+        _ => None,
+    };
+    let cut_share = choice.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
+    Outcomes { choice, rows, calibration, needed, cut_share, from_ceiling_only: false }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
