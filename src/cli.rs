@@ -124,6 +124,12 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["write", "dry_run"], help_heading = "Settings file")]
     pub revert: bool,
 
+    /// With --write or --revert (or --dry-run, to preview): change a settings file that is
+    /// read-only, owned by another user (as root: any user's), or in another user's folder; its
+    /// owner and mode are kept. A symlink is still followed only to a file of the link's owner.
+    #[arg(long, help_heading = "Settings file")]
+    pub force: bool,
+
     /// A models file adding or overriding rows of the model table (JSON; see the README).
     /// Default: $XDG_CONFIG_HOME/ccdoctor/models.json, else ~/.config/ccdoctor/models.json,
     /// when it exists.

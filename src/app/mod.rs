@@ -38,8 +38,8 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
                 }
             }
             match &config.write {
-                Some(w) if w.mode == WriteMode::Revert => revert::run(&config, &w.target, out, err),
-                Some(w) => match crate::settings::write::check(&w.target) {
+                Some(w) if w.mode == WriteMode::Revert => revert::run(&config, w, out, err),
+                Some(w) => match crate::settings::write::check(&w.target, w.force, w.mode == WriteMode::Write) {
                     // Refused before a long scan, not after it.
                     Err(e) => write_failed(&e, err),
                     Ok(()) => scan::run(&config, out, err),
