@@ -165,6 +165,12 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["write", "dry_run"], help_heading = "Settings file")]
     pub revert: bool,
 
+    /// With --write or --revert (or --dry-run, to preview): change a settings file that is
+    /// read-only, owned by another user (as root: any user's), or in another user's folder; its
+    /// owner and mode are kept. A symlink is still followed only to a file of the link's owner.
+    #[arg(long, help_heading = "Settings file")]
+    pub force: bool,
+
     /// The settings file for --write, --dry-run and --revert. Default: settings.json in the
     /// scanned config home.
     #[arg(long, value_name = "PATH", help_heading = "Settings file")]
@@ -183,6 +189,12 @@ pub struct ApplyArgs {
     /// The settings file to write. Default: settings.json in the scanned config home.
     #[arg(long, value_name = "PATH", help_heading = "Settings file")]
     pub settings: Option<PathBuf>,
+
+    /// Change a settings file that is read-only, owned by another user (as root: any user's),
+    /// or in another user's folder; its owner and mode are kept. A symlink is still followed
+    /// only to a file of the link's owner.
+    #[arg(long, help_heading = "Settings file")]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -191,6 +203,11 @@ pub struct RevertArgs {
     /// (CLAUDE_CONFIG_DIR, else ~/.claude).
     #[arg(long, value_name = "PATH")]
     pub settings: Option<PathBuf>,
+
+    /// Put back a backup of a settings file that is read-only, owned by another user, or in
+    /// another user's folder.
+    #[arg(long)]
+    pub force: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -88,6 +88,8 @@ pub struct WriteConfig {
     pub mode: WriteMode,
     /// The settings file as named (a symlink stays a link).
     pub target: PathBuf,
+    /// `--force`: change a file that is read-only or someone else's.
+    pub force: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +132,8 @@ pub enum ConfigError {
     NoConfigDir(String),
     #[error("--settings names the file that --write, --dry-run or --revert change; add one of them")]
     SettingsAlone,
+    #[error("--force changes what --write, --dry-run or --revert may do; add one of them")]
+    ForceAlone,
     #[error("which settings file? {0}; name it with --settings PATH")]
     NoWriteTarget(&'static str),
     #[error("--{flag} {value} is out of range: {expected}")]
@@ -293,6 +297,7 @@ fn write_config(args: &ScanArgs, env: &Env, homes: &[PathBuf]) -> Result<Option<
         (true, false, _) => WriteMode::Write,
         (false, false, true) => WriteMode::Revert,
         (false, false, false) if args.settings.is_some() => return Err(ConfigError::SettingsAlone),
+        (false, false, false) if args.force => return Err(ConfigError::ForceAlone),
         (false, false, false) => return Ok(None),
     };
     let target = match (&args.settings, homes) {
@@ -301,7 +306,7 @@ fn write_config(args: &ScanArgs, env: &Env, homes: &[PathBuf]) -> Result<Option<
         (None, []) => return Err(ConfigError::NoWriteTarget("no config home was scanned")),
         (None, _) => return Err(ConfigError::NoWriteTarget("more than one config home was scanned")),
     };
-    Ok(Some(WriteConfig { mode, target }))
+    Ok(Some(WriteConfig { mode, target, force: args.force }))
 }
 
 fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {

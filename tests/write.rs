@@ -55,7 +55,7 @@ fn write_changes_only_the_value_and_keeps_a_byte_exact_backup() {
     assert_eq!(std::fs::read_to_string(home.join(&b[0])).unwrap(), settings_text());
     // The report ends with what was written where and how to undo it.
     let tail: Vec<&str> = r.stdout.lines().rev().take(3).collect();
-    assert!(tail[0].starts_with("To undo: ccdoctor scan --revert --settings "), "{}", r.stdout);
+    assert!(tail[0].starts_with("To undo: ccdoctor revert --settings "), "{}", r.stdout);
     assert!(tail[1].starts_with("Backup of the replaced file: "), "{}", r.stdout);
     assert!(r.stdout.contains("\"11000\""), "{}", r.stdout);
 }
@@ -73,7 +73,7 @@ fn json_output_describes_the_write() {
     assert_eq!((w["old"].as_str(), w["new"].as_str()), (Some("\"32000\""), Some("\"11000\"")));
     let backup = w["backup"].as_str().unwrap();
     assert_eq!(std::fs::read(backup).unwrap(), std::fs::read(common::bedrock_home().join("settings.json")).unwrap());
-    assert!(w["undo"].as_str().unwrap().contains("--revert"));
+    assert!(w["undo"].as_str().unwrap().starts_with("ccdoctor revert --settings "), "{w}");
 }
 
 #[test]
@@ -327,7 +327,7 @@ fn a_report_that_cannot_be_printed_does_not_undo_the_write() {
         .into();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("warning: the report could not be printed"), "{}", r.stderr);
-    assert!(r.stderr.contains("was changed all the same (undo: ccdoctor scan --revert"), "{}", r.stderr);
+    assert!(r.stderr.contains("was changed all the same (undo: ccdoctor revert"), "{}", r.stderr);
     assert!(std::fs::read_to_string(&path).unwrap().contains("\"11000\""));
     // --revert likewise.
     let r: Run = ccdoctor(home.parent().unwrap())

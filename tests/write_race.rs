@@ -16,7 +16,7 @@ fn a_concurrent_edit_survives_and_the_value_is_still_set() {
     let path = t.path().join("settings.json");
     std::fs::write(&path, "{\n  \"env\": {}\n}\n").unwrap();
     let mut calls = 0;
-    let o = set_max_output(&path, 6000, false, "20261125T101500", &sources(), &mut |attempt| {
+    let o = set_max_output(&path, 6000, false, false, "20261125T101500", &sources(), &mut |attempt| {
         calls += 1;
         if attempt == 0 {
             // What Claude Code might do while running: rewrite the file with a new key.
@@ -46,7 +46,7 @@ fn a_file_that_keeps_changing_is_given_up_on_not_clobbered() {
     let path = t.path().join("settings.json");
     std::fs::write(&path, "{}").unwrap();
     let mut n = 0;
-    let r = set_max_output(&path, 6000, false, "20261125T101500", &sources(), &mut |_| {
+    let r = set_max_output(&path, 6000, false, false, "20261125T101500", &sources(), &mut |_| {
         n += 1;
         std::fs::write(&path, format!("{{\"edit\": {n}}}")).unwrap();
     });

@@ -26,12 +26,14 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
                 dry_run: a.dry_run,
                 revert: false,
                 settings: a.settings,
+                force: a.force,
             };
             scan_like(&args, env, out, err)
         }
         Command::Revert(r) => {
             let report = ReportArgs { format: r.format, json: r.json, ..ReportArgs::default() };
-            scan_like(&ScanArgs { report, revert: true, settings: r.settings, ..ScanArgs::default() }, env, out, err)
+            let args = ScanArgs { report, revert: true, settings: r.settings, force: r.force, ..ScanArgs::default() };
+            scan_like(&args, env, out, err)
         }
         Command::Check(c) => {
             let mut args = ScanArgs { report: c.report.clone(), ..ScanArgs::default() };
@@ -83,8 +85,8 @@ fn scan_like(args: &ScanArgs, env: &Env, out: &mut dyn Write, err: &mut dyn Writ
         Err(code) => return Ok(code),
     };
     match &config.write {
-        Some(w) if w.mode == WriteMode::Revert => revert::run(&config, &w.target, out, err),
-        Some(w) => match crate::settings::write::check(&w.target) {
+        Some(w) if w.mode == WriteMode::Revert => revert::run(&config, w, out, err),
+        Some(w) => match crate::settings::write::check(&w.target, w.force, w.mode == WriteMode::Write) {
             // Refused before a long scan, not after it.
             Err(e) => write_failed(&e, err),
             Ok(()) => scan::run(&config, out, err),

@@ -1,16 +1,15 @@
-//! `scan --revert`: put the newest backup back; no scan.
+//! `revert` (and `scan --revert`): put the newest backup back; no scan.
 
 use std::io::Write;
-use std::path::Path;
 
 use super::{print_report, stamp, write_failed};
-use crate::config::{OutputFormat, ScanConfig};
+use crate::config::{OutputFormat, ScanConfig, WriteConfig};
 use crate::exit_codes::ExitCode;
 use crate::render;
 use crate::settings::write::Action;
 
-pub fn run(config: &ScanConfig, target: &Path, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let outcome = match crate::settings::write::revert(target, &stamp()) {
+pub fn run(config: &ScanConfig, w: &WriteConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let outcome = match crate::settings::write::revert(&w.target, &stamp(), w.force) {
         Ok(o) => o,
         Err(e) => return write_failed(&e, err),
     };

@@ -12,7 +12,7 @@ use crate::{progress, render, report, scan, settings};
 fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Result<WriteOutcome, WriteError> {
     let value = value.ok_or(WriteError::NoValue)?;
     let dry_run = w.mode == WriteMode::DryRun;
-    settings::write::set_max_output(&w.target, value, dry_run, &stamp(), &config.settings, &mut |_| {})
+    settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp(), &config.settings, &mut |_| {})
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {

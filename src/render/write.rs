@@ -31,7 +31,7 @@ pub fn lines(o: &WriteOutcome) -> Vec<String> {
             v
         }
         Action::Reverted => {
-            vec![format!("Put the backup back: {file} now holds what it held before the last --write.")]
+            vec![format!("Put the backup back: {file} now holds what it held before the last write by ccdoctor.")]
         }
     };
     v.extend(o.notes.iter().map(|n| format!("Note: {n}.")));

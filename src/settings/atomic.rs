@@ -1,12 +1,24 @@
 //! Reading and replacing a settings file without ever leaving it half-written: a temporary
-//! file in the same folder, flushed and synced, given the original's permission bits (and
-//! owner, where allowed), renamed over the original, then the folder synced. Symlinks are
-//! followed, so a link into a dotfiles repository stays a link.
+//! file in the same folder, flushed and synced, given the original's owner (where allowed) and
+//! permission bits, put in place of the original, then the folder synced. Symlinks are
+//! followed by hand, so a link into a dotfiles repository stays a link; and since the kernel's
+//! protected-symlink rule then never gets to look, [`real_path`] applies it itself.
+//!
+//! Another program (Claude Code) may rewrite the file at any moment and takes no lock, so no
+//! replacement can be made conditional on the file being unchanged. [`Staged::commit_if_unchanged`]
+//! makes the window as small as the system allows: it compares the contents and the file's
+//! identity immediately before the rename; on Linux it then swaps the files with
+//! `RENAME_EXCHANGE` and checks what came out, putting back a version someone else wrote in
+//! the microseconds between. RELIABILITY.md records what remains.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::CString;
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A settings file is a few KiB; anything above this is refused rather than read.
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -14,6 +26,13 @@ pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_HOPS: usize = 40;
 /// Mode of a file created from nothing: settings often end up holding API keys.
 pub const NEW_FILE_MODE: u32 = 0o600;
+/// A temporary file this old is left over even if a process of the number in its name runs
+/// (the number may have been reused); a write takes milliseconds.
+const STALE_AFTER: Duration = Duration::from_secs(600);
+/// Times a version someone else wrote is put back before giving up (each try needs yet another
+/// write to land within microseconds).
+#[cfg(target_os = "linux")]
+const PUT_BACK_TRIES: usize = 16;
 
 /// Why a settings file cannot be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +47,10 @@ pub enum FileError {
     NotText(PathBuf),
     #[error("{0}: symlinks loop or nest too deeply")]
     LinkLoop(PathBuf),
+    #[error(
+        "{link}: a symlink owned by uid {link_owner} to {target}, {whose} uid {target_owner}; not followed (the kernel's protected-symlink rule): name the file itself with --settings"
+    )]
+    LinkOwner { link: PathBuf, link_owner: u32, target: PathBuf, whose: &'static str, target_owner: u32 },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -46,10 +69,46 @@ impl FileError {
             | FileError::TooLarge { path: p, .. }
             | FileError::NotText(p)
             | FileError::LinkLoop(p)
+            | FileError::LinkOwner { link: p, .. }
             | FileError::Io { path: p, .. } => {
                 full.strip_prefix(&format!("{}: ", p.display())).map_or(full.clone(), str::to_string)
             }
         }
+    }
+}
+
+/// One version of a file: which file a path held and when it last changed. A program that
+/// renames a new file into place changes `ino`; one that writes in place changes the times
+/// (and usually the size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Version {
+    fn of(m: &Metadata) -> Self {
+        Self {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    fn same_file(&self, other: &Version) -> bool {
+        (self.dev, self.ino) == (other.dev, other.ino)
+    }
+
+    /// The same file, not written to since. The change time is left out: a rename sets it.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    fn same_contents(&self, other: &Version) -> bool {
+        self.same_file(other) && (self.size, self.mtime) == (other.size, other.mtime)
     }
 }
 
@@ -60,26 +119,87 @@ pub struct Snapshot {
     pub bytes: Option<Vec<u8>>,
     pub mode: u32,
     pub owner: Option<(u32, u32)>,
+    /// The file read (from the open file itself, so it is the one the bytes came from).
+    pub version: Option<Version>,
 }
 
 impl Snapshot {
+    fn missing() -> Self {
+        Snapshot { bytes: None, mode: NEW_FILE_MODE, owner: None, version: None }
+    }
+
     pub fn text(&self, path: &Path) -> Result<&str, FileError> {
         std::str::from_utf8(self.bytes.as_deref().unwrap_or_default()).map_err(|_| FileError::NotText(path.into()))
     }
 }
 
+/// The effective user id ccdoctor runs as: whose files are "yours".
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The folder `path` sits in (`.` for a bare name).
+pub fn folder_of(path: &Path) -> &Path {
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The nearest of `dir` and its ancestors that exists, and its owner: where a missing file
+/// and its folders would be created.
+pub fn existing_folder(dir: &Path) -> Option<(PathBuf, u32)> {
+    dir.ancestors()
+        .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+        .find_map(|d| std::fs::metadata(d).ok().map(|m| (d.to_path_buf(), m.uid())))
+}
+
+/// The folders of `dir` (itself and its ancestors) that do not exist, deepest first: what
+/// creating a file there makes, and what undoing it removes.
+pub fn missing_folders(dir: &Path) -> Vec<PathBuf> {
+    dir.ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// Whether ccdoctor may create files in `dir` (or in its nearest existing ancestor): a folder
+/// on a read-only file system, or one it may not write, is refused before a long scan.
+pub fn writable(dir: &Path) -> io::Result<()> {
+    let Some((folder, _)) = existing_folder(dir) else { return Ok(()) };
+    let c = c_path(&folder)?;
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    let r = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK | libc::X_OK, libc::AT_EACCESS) };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+fn c_path(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
+}
+
 /// The file a path ends at after following symlinks; it need not exist (a link may point to a
 /// file not written yet).
+///
+/// A link is followed only to something of the link's own owner (or, when the target does not
+/// exist yet, into a folder of the link's owner). The kernel applies this rule (fs.protected_symlinks)
+/// in world-writable sticky folders when it follows a link; following links by hand bypasses
+/// it, and without it another user's link could lead ccdoctor, run as root, to create or edit
+/// root's files. It is applied everywhere here, since a settings folder has no reason to hold
+/// such a link.
 pub fn real_path(path: &Path) -> Result<PathBuf, FileError> {
     let mut p = path.to_path_buf();
     for _ in 0..MAX_HOPS {
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => {
                 let target = std::fs::read_link(&p).map_err(|e| FileError::io(&p, e))?;
-                p = match p.parent() {
+                let next = match p.parent() {
                     Some(dir) if target.is_relative() => dir.join(target),
                     _ => target,
                 };
+                same_owner(&p, m.uid(), &next)?;
+                p = next;
             }
             Ok(_) => return Ok(p),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(p),
@@ -89,15 +209,72 @@ pub fn real_path(path: &Path) -> Result<PathBuf, FileError> {
     Err(FileError::LinkLoop(path.to_path_buf()))
 }
 
-/// Reads a file whole, refusing folders, devices, FIFOs and oversized files before opening.
+/// Refuses a link whose target (or, for a missing target, the folder it would be created in)
+/// has another owner than the link.
+fn same_owner(link: &Path, link_owner: u32, next: &Path) -> Result<(), FileError> {
+    let (whose, target_owner) = match std::fs::symlink_metadata(next) {
+        Ok(m) => ("owned by", m.uid()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match existing_folder(folder_of(next)) {
+            Some((_, uid)) => ("which does not exist, in a folder owned by", uid),
+            None => return Ok(()),
+        },
+        Err(e) => return Err(FileError::io(next, e)),
+    };
+    if target_owner == link_owner {
+        return Ok(());
+    }
+    Err(FileError::LinkOwner { link: link.into(), link_owner, target: next.into(), whose, target_owner })
+}
+
+/// Reads a file whole, following links, refusing folders, devices, FIFOs and oversized files
+/// before opening.
 pub fn read(path: &Path) -> Result<Snapshot, FileError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(Snapshot { bytes: None, mode: NEW_FILE_MODE, owner: None });
-        }
+    read_with(path, true)
+}
+
+/// Reads the file at `path` itself, never a link: for a path already resolved by [`real_path`],
+/// where a link that appeared since could only be someone else's doing.
+pub fn read_here(path: &Path) -> Result<Snapshot, FileError> {
+    read_with(path, false)
+}
+
+fn read_with(path: &Path, follow: bool) -> Result<Snapshot, FileError> {
+    let looked = if follow { std::fs::metadata(path) } else { std::fs::symlink_metadata(path) };
+    match looked {
+        Ok(m) => kind(path, &m)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Snapshot::missing()),
+        Err(e) => return Err(FileError::io(path, e)),
+    }
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = match OpenOptions::new().read(true).custom_flags(flags).open(path) {
+        Ok(f) => f,
+        // Gone between the look and the open: as if it had not been there.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Snapshot::missing()),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(FileError::NotRegular(path.into())),
         Err(e) => return Err(FileError::io(path, e)),
     };
+    // The file opened may not be the one looked at: check it again.
+    let meta = file.metadata().map_err(|e| FileError::io(path, e))?;
+    kind(path, &meta)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The limit holds even if the file grows after the size check.
+    file.take(MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| FileError::io(path, e))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(FileError::TooLarge { path: path.into(), len: bytes.len() as u64 });
+    }
+    Ok(Snapshot {
+        bytes: Some(bytes),
+        mode: meta.permissions().mode() & 0o7777,
+        owner: Some((meta.uid(), meta.gid())),
+        version: Some(Version::of(&meta)),
+    })
+}
+
+/// Refuses what is not a small regular file.
+fn kind(path: &Path, meta: &Metadata) -> Result<(), FileError> {
     if meta.is_dir() {
         return Err(FileError::Folder(path.into()));
     }
@@ -107,69 +284,281 @@ pub fn read(path: &Path) -> Result<Snapshot, FileError> {
     if meta.len() > MAX_BYTES {
         return Err(FileError::TooLarge { path: path.into(), len: meta.len() });
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // The limit holds even if the file grows after the size check.
-    File::open(path).and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes)).map_err(|e| FileError::io(path, e))?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(FileError::TooLarge { path: path.into(), len: bytes.len() as u64 });
+    Ok(())
+}
+
+/// The version the path holds now (`None`: nothing there), by the cheapest look there is.
+fn version_at(path: &Path) -> Result<Option<Version>, FileError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok(Some(Version::of(&m))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FileError::io(path, e)),
     }
-    Ok(Snapshot { bytes: Some(bytes), mode: meta.permissions().mode() & 0o7777, owner: Some((meta.uid(), meta.gid())) })
 }
 
-/// Writes `bytes` to a new file that did not exist (`create_new`), synced, with `mode`.
-pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FileError> {
-    let io = |e| FileError::io(path, e);
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(io)?;
-    f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io)?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io)
+/// The prefix and suffix of ccdoctor's temporary files beside a file named `name`:
+/// `.NAME.ccdoctor-PID-N.tmp`.
+fn temp_affixes(name: &str) -> (String, &'static str) {
+    (format!(".{name}.ccdoctor-"), ".tmp")
 }
 
-/// A temporary sibling of `real`, removed on drop unless committed.
-pub struct Staged {
+fn temp_path(dir: &Path, name: &str) -> PathBuf {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed) % 10_000;
+    let (prefix, suffix) = temp_affixes(name);
+    dir.join(format!("{prefix}{}-{nanos:09}{seq:04}{suffix}", std::process::id()))
+}
+
+/// A temporary file, removed when dropped unless it was put in place.
+pub struct Temp {
     path: PathBuf,
-    target: PathBuf,
-    committed: bool,
+    placed: bool,
 }
 
-/// Writes `bytes` to a temporary file beside `real`, with `like`'s mode and owner.
-pub fn stage(real: &Path, bytes: &[u8], like: &Snapshot) -> Result<Staged, FileError> {
-    let dir = real.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
-    let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".{name}.ccdoctor-{}-{nanos}.tmp", std::process::id()));
-    let staged = Staged { path: tmp.clone(), target: real.to_path_buf(), committed: false };
-    write_new(&tmp, bytes, like.mode)?;
-    if let Some((uid, gid)) = like.owner {
-        let f = File::open(&tmp).map_err(|e| FileError::io(&tmp, e))?;
-        // Keeps the owner when run as root over another user's file; otherwise a no-op or
-        // refused, which is fine: the file is then ours, as it would be after any editor.
-        let _ = std::os::unix::fs::fchown(&f, Some(uid), Some(gid));
+impl Temp {
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    Ok(staged)
-}
 
-impl Staged {
-    /// Renames the staged file over the target and syncs the folder.
-    pub fn commit(mut self) -> Result<(), FileError> {
-        std::fs::rename(&self.path, &self.target).map_err(|e| FileError::io(&self.target, e))?;
-        self.committed = true;
-        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Makes the rename itself durable; not every file system lets a folder be synced.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+    /// The file now has another name: nothing to remove.
+    pub fn placed(&mut self) {
+        self.placed = true;
     }
 }
 
-impl Drop for Staged {
+impl Drop for Temp {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.placed {
             let _ = std::fs::remove_file(&self.path);
         }
     }
+}
+
+/// Writes `bytes` to a new temporary file in `dir`, named after `name`, synced, with `owner`
+/// (where permitted) and `mode`. Also whether the owner could be given.
+pub fn write_temp(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<(Temp, bool), FileError> {
+    let path = temp_path(dir, name);
+    let io = |e| FileError::io(&path, e);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(io)?;
+    let temp = Temp { path: path.clone(), placed: false };
+    let owner_kept = match owner {
+        Some((uid, gid)) => {
+            let m = f.metadata().map_err(io)?;
+            // Root keeps another user's file theirs; a user keeps a group they belong to.
+            (m.uid(), m.gid()) == (uid, gid) || std::os::unix::fs::fchown(&f, Some(uid), Some(gid)).is_ok()
+        }
+        None => true,
+    };
+    // After the owner, since changing the owner may clear set-id bits.
+    f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io)?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io)?;
+    Ok((temp, owner_kept))
+}
+
+/// Makes a rename or a new name durable; not every file system lets a folder be synced.
+pub fn sync_folder(of: &Path) {
+    if let Ok(d) = File::open(folder_of(of)) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Removes ccdoctor's temporary files beside `name` in `dir` that a killed run left (each may
+/// hold a whole settings file): those whose process is gone, or that are older than
+/// [`STALE_AFTER`]. Another run's file in use is left alone. Returns how many were removed.
+pub fn clean_stale(dir: &Path, name: &str) -> usize {
+    let (prefix, suffix) = temp_affixes(name);
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix)?.strip_suffix(suffix)?.split_once('-'))
+            .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(meta) = e.metadata() else { continue };
+        let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+        let stale = pid != std::process::id() && (!alive(pid) || age > STALE_AFTER);
+        if stale && !meta.is_dir() && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether a process with this id exists (one that may not be signalled still exists).
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+/// Renames `from` to `to` unless `to` exists (then `AlreadyExists`): `RENAME_NOREPLACE` where
+/// the kernel and the file system have it, else a hard link and an unlink.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    match renameat2(from, to, libc::RENAME_NOREPLACE) {
+        Err(e) if unsupported(&e) => {}
+        r => return r,
+    }
+    match std::fs::hard_link(from, to) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(from);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        // No hard links here (some FUSE and FAT file systems): look, then rename.
+        Err(_) if std::fs::symlink_metadata(to).is_err() => std::fs::rename(from, to),
+        Err(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
+    let (f, t) = (c_path(from)?, c_path(to)?);
+    // SAFETY: both are valid NUL-terminated paths for the duration of the call.
+    let r = unsafe { libc::renameat2(libc::AT_FDCWD, f.as_ptr(), libc::AT_FDCWD, t.as_ptr(), flags) };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// The kernel or the file system does not offer the rename flag asked for.
+#[cfg(target_os = "linux")]
+fn unsupported(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP))
+}
+
+/// A new version of `target` written beside it, removed on drop unless put in place.
+pub struct Staged {
+    temp: Temp,
+    target: PathBuf,
+    /// The staged file itself, to recognise it after a swap.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    ours: Version,
+    /// Whether the staged file has the owner asked for (see [`write_temp`]).
+    pub owner_kept: bool,
+}
+
+/// Writes `bytes` to a temporary file beside `real`, with `like`'s owner and mode, creating the
+/// folders it needs.
+pub fn stage(real: &Path, bytes: &[u8], like: &Snapshot) -> Result<Staged, FileError> {
+    let dir = folder_of(real);
+    std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
+    let (temp, owner_kept) = write_temp(dir, &name_of(real), bytes, like.mode, like.owner)?;
+    let ours = version_at(temp.path())?.ok_or_else(|| FileError::io(temp.path(), io::ErrorKind::NotFound.into()))?;
+    Ok(Staged { temp, target: real.to_path_buf(), ours, owner_kept })
+}
+
+impl Staged {
+    /// Puts the staged file in place of the target if the target still holds what `was` read,
+    /// and syncs the folder. `false`: the target changed, and is as the other program left it.
+    pub fn commit_if_unchanged(mut self, was: &Snapshot) -> Result<bool, FileError> {
+        if !unchanged(&self.target, was)? {
+            return Ok(false);
+        }
+        let done = match &was.version {
+            None => self.create()?,
+            Some(v) => self.replace(was, *v)?,
+        };
+        if done {
+            sync_folder(&self.target);
+        }
+        Ok(done)
+    }
+
+    /// The target did not exist: create it, unless someone else just did.
+    fn create(&mut self) -> Result<bool, FileError> {
+        match rename_noreplace(&self.temp.path, &self.target) {
+            Ok(()) => {
+                self.temp.placed();
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(FileError::io(&self.target, e)),
+        }
+    }
+
+    /// Swaps the staged file with the target and checks that what came out is the version
+    /// read; if someone replaced the file between the last look and the swap, theirs is put
+    /// back. The old file, now under the temporary name, is removed on drop.
+    #[cfg(target_os = "linux")]
+    fn replace(&mut self, was: &Snapshot, read: Version) -> Result<bool, FileError> {
+        match renameat2(&self.temp.path, &self.target, libc::RENAME_EXCHANGE) {
+            Ok(()) => {}
+            Err(e) if unsupported(&e) => return self.rename_over(),
+            // Removed since the look: read again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(FileError::io(&self.target, e)),
+        }
+        // A link or folder put there meanwhile cannot be read as a file: it is not the version read.
+        let out = read_here(&self.temp.path).ok();
+        if out.as_ref().is_some_and(|o| o.version.is_some_and(|v| v.same_contents(&read)) && o.bytes == was.bytes) {
+            return Ok(true);
+        }
+        self.put_back()?;
+        Ok(false)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn replace(&mut self, _was: &Snapshot, _read: Version) -> Result<bool, FileError> {
+        self.rename_over()
+    }
+
+    /// A plain rename: what the target held between the last look and now is lost.
+    fn rename_over(&mut self) -> Result<bool, FileError> {
+        std::fs::rename(&self.temp.path, &self.target).map_err(|e| FileError::io(&self.target, e))?;
+        self.temp.placed();
+        Ok(true)
+    }
+
+    /// After a swap took out a version someone else had just written: swaps it back in, unless
+    /// an even newer one has replaced ours meanwhile (what is held is then obsolete). Each
+    /// swap is checked by what it takes out, so a write landing between the look and the swap
+    /// is put back in turn.
+    #[cfg(target_os = "linux")]
+    fn put_back(&mut self) -> Result<(), FileError> {
+        let mut placed = self.ours;
+        for _ in 0..PUT_BACK_TRIES {
+            if !version_at(&self.target)?.is_some_and(|v| v.same_file(&placed)) {
+                return Ok(());
+            }
+            let Some(held) = version_at(&self.temp.path)? else { return Ok(()) };
+            renameat2(&self.temp.path, &self.target, libc::RENAME_EXCHANGE)
+                .map_err(|e| FileError::io(&self.target, e))?;
+            if version_at(&self.temp.path)?.is_some_and(|v| v.same_file(&placed)) {
+                return Ok(());
+            }
+            // Another version landed between the look and the swap; the one just put back is
+            // older than it.
+            placed = held;
+        }
+        Err(FileError::io(&self.target, io::Error::other("kept changing while a concurrent change was put back")))
+    }
+}
+
+/// Whether `path` still holds what `was` read: the same contents from the same file, and then,
+/// as the last thing before the rename, the same file with the same times at the path.
+fn unchanged(path: &Path, was: &Snapshot) -> Result<bool, FileError> {
+    let now = read_here(path)?;
+    if now.bytes != was.bytes || now.version != was.version {
+        return Ok(false);
+    }
+    Ok(version_at(path)? == was.version)
 }
 
 #[cfg(test)]
@@ -185,9 +574,84 @@ mod tests {
         drop(stage(&target, b"new", &snap).unwrap());
         assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
-        stage(&target, b"new", &snap).unwrap().commit().unwrap();
+        assert!(stage(&target, b"new", &snap).unwrap().commit_if_unchanged(&snap).unwrap());
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_file_changed_or_created_since_the_read_is_not_replaced() {
+        let t = tempfile::tempdir().unwrap();
+        let target = t.path().join("s.json");
+        std::fs::write(&target, "old").unwrap();
+        let snap = read_here(&target).unwrap();
+        let staged = stage(&target, b"new", &snap).unwrap();
+        // Rewritten in place with the same length: the contents tell.
+        std::fs::write(&target, "odd").unwrap();
+        assert!(!staged.commit_if_unchanged(&snap).unwrap());
+        assert_eq!(std::fs::read(&target).unwrap(), b"odd");
+        // Replaced by another file with the same contents: the identity tells.
+        let snap = read_here(&target).unwrap();
+        let staged = stage(&target, b"new", &snap).unwrap();
+        std::fs::write(t.path().join("other"), "odd").unwrap();
+        std::fs::rename(t.path().join("other"), &target).unwrap();
+        assert!(!staged.commit_if_unchanged(&snap).unwrap());
+        // Created by someone else after it was found missing.
+        let fresh = t.path().join("new.json");
+        let missing = read_here(&fresh).unwrap();
+        let staged = stage(&fresh, b"ours", &missing).unwrap();
+        std::fs::write(&fresh, "theirs").unwrap();
+        assert!(!staged.commit_if_unchanged(&missing).unwrap());
+        assert_eq!(std::fs::read(&fresh).unwrap(), b"theirs");
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 2, "no temporary file left");
+    }
+
+    /// What the swap does when another program renames its file in after the last look: the
+    /// swap takes theirs out, sees it is not the version read, and puts it back.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_version_swapped_out_by_mistake_is_put_back() {
+        let t = tempfile::tempdir().unwrap();
+        let target = t.path().join("s.json");
+        std::fs::write(&target, "old").unwrap();
+        let snap = read_here(&target).unwrap();
+        let mut staged = stage(&target, b"new", &snap).unwrap();
+        std::fs::write(t.path().join("theirs"), "theirs").unwrap();
+        std::fs::rename(t.path().join("theirs"), &target).unwrap();
+        // As if the look had come just before their rename.
+        assert!(!staged.replace(&snap, snap.version.unwrap()).unwrap());
+        drop(staged);
+        assert_eq!(std::fs::read(&target).unwrap(), b"theirs");
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1, "ours removed");
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_and_live_ones_kept() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let live = std::os::unix::process::parent_id();
+        for name in [
+            format!(".s.json.ccdoctor-{dead}-123.tmp"),
+            format!(".s.json.ccdoctor-{live}-456.tmp"),
+            format!(".s.json.ccdoctor-{dead}-x.tmp"),
+            format!(".other.json.ccdoctor-{dead}-1.tmp"),
+        ] {
+            std::fs::write(d.join(name), "{}").unwrap();
+        }
+        assert_eq!(clean_stale(d, "s.json"), 1);
+        let mut left: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut expected = [
+            format!(".other.json.ccdoctor-{dead}-1.tmp"),
+            format!(".s.json.ccdoctor-{dead}-x.tmp"),
+            format!(".s.json.ccdoctor-{live}-456.tmp"),
+        ];
+        left.sort();
+        expected.sort();
+        assert_eq!(left, expected);
     }
 
     #[test]
@@ -200,6 +664,31 @@ mod tests {
         std::os::unix::fs::symlink("b", d.join("a")).unwrap();
         std::os::unix::fs::symlink("a", d.join("b")).unwrap();
         assert!(matches!(real_path(&d.join("a")), Err(FileError::LinkLoop(_))));
+    }
+
+    /// Needs root (as the tests run here and in CI) to give the link another owner.
+    #[test]
+    fn a_link_to_another_owners_file_or_folder_is_not_followed() {
+        assert_eq!(
+            euid(),
+            0,
+            "this test must run as root to give a link another owner; it cannot check anything otherwise"
+        );
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(d.join("roots.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("roots.json", d.join("link.json")).unwrap();
+        std::os::unix::fs::lchown(d.join("link.json"), Some(1000), Some(1000)).unwrap();
+        let e = real_path(&d.join("link.json")).unwrap_err();
+        assert!(matches!(e, FileError::LinkOwner { link_owner: 1000, target_owner: 0, .. }), "{e}");
+        assert!(e.to_string().contains("not followed"), "{e}");
+        // A link to a file not made yet: the folder it would be made in counts.
+        std::os::unix::fs::symlink("new.json", d.join("new-link.json")).unwrap();
+        std::os::unix::fs::lchown(d.join("new-link.json"), Some(1000), Some(1000)).unwrap();
+        assert!(matches!(real_path(&d.join("new-link.json")), Err(FileError::LinkOwner { .. })));
+        // The same owner on both sides: followed.
+        std::os::unix::fs::chown(d.join("roots.json"), Some(1000), Some(1000)).unwrap();
+        assert_eq!(real_path(&d.join("link.json")).unwrap(), d.join("roots.json"));
     }
 
     #[test]

@@ -3,14 +3,20 @@
 //!
 //! A write reads the file, edits the text ([`super::edit`]), stages the result beside
 //! it, backs up the exact bytes it read, then checks that the file still holds those bytes
-//! before renaming over it. If something (Claude Code itself) changed the file meanwhile, the
-//! change is redone on the new contents, a few times, and then given up rather than clobbered.
+//! before putting the new file in its place ([`atomic::Staged::commit_if_unchanged`]). If
+//! something (Claude Code itself) changed the file meanwhile, the change is redone on the new
+//! contents, a few times, and then given up rather than clobbered.
+//!
+//! Before any of it, a file that is not the user's to change is refused unless `--force` is
+//! given ([`permitted`]): one owned by someone else (as root, every other user's), a read-only
+//! one, or files to be made in a folder of someone who is neither the user nor root.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::atomic::{self, FileError, Snapshot};
+use super::atomic::{self, FileError, Snapshot, folder_of};
+use super::backup;
 use super::edit::{self, EditError};
 use super::{MAX_OUTPUT, MAX_THINKING, SettingsSources, as_count, read_file};
 
@@ -40,23 +46,71 @@ pub enum WriteError {
         "{path}: would be {len} bytes; Claude Code refuses settings files over 2 MiB, so the value would not take effect; not changed"
     )]
     TooLargeForClaude { path: PathBuf, len: u64 },
+    #[error(
+        "{path}: owned by uid {owner}, not by you (uid {me}); not changed: run as its owner, or add --force to change it anyway (its owner and mode are kept)"
+    )]
+    NotYours { path: PathBuf, owner: u32, me: u32 },
+    #[error("{path}: read-only (mode {mode:04o}); not changed: make it writable, or add --force to replace it anyway")]
+    ReadOnly { path: PathBuf, mode: u32 },
+    #[error(
+        "{path}: its folder {folder} belongs to uid {owner}, neither you (uid {me}) nor root; not changed: add --force if you trust that folder"
+    )]
+    ForeignFolder { path: PathBuf, folder: PathBuf, owner: u32, me: u32 },
+    #[error(
+        "{path}: the new file cannot be given the owner {uid}:{gid} the file has; not changed: run as root, or add --force to let the owner change"
+    )]
+    OwnerNotKept { path: PathBuf, uid: u32, gid: u32 },
+    #[error("{path}: {why}; not restored: remove it or move it away to revert to an older backup")]
+    BadBackup { path: PathBuf, why: String },
+    #[error("{path}: not permitted ({why}); not changed: {what_to_do}")]
+    NotPermitted { path: PathBuf, why: &'static str, what_to_do: &'static str },
 }
 
 impl WriteError {
-    /// Whether the problem is the file's content or kind (exit 2) rather than a failure
-    /// while doing the work (exit 1).
+    /// Whether the problem is the file's content, kind or permissions (exit 2) rather than a
+    /// failure while doing the work (exit 1).
     pub fn is_usage(&self) -> bool {
         match self {
             // A file ccdoctor may not read or write is one it cannot use; other I/O errors are
             // failures while working.
-            WriteError::File(FileError::Io { source, .. }) => source.kind() == std::io::ErrorKind::PermissionDenied,
+            WriteError::File(FileError::Io { source, .. }) => not_permitted(source).is_some(),
             WriteError::Busy { .. } | WriteError::NoValue => false,
             WriteError::File(_)
             | WriteError::Edit { .. }
             | WriteError::NoBackup(_)
             | WriteError::Empty(_)
-            | WriteError::TooLargeForClaude { .. } => true,
+            | WriteError::TooLargeForClaude { .. }
+            | WriteError::NotYours { .. }
+            | WriteError::ReadOnly { .. }
+            | WriteError::ForeignFolder { .. }
+            | WriteError::OwnerNotKept { .. }
+            | WriteError::BadBackup { .. }
+            | WriteError::NotPermitted { .. } => true,
         }
+    }
+
+    /// An I/O error that means "not permitted" told as such, with what to do.
+    fn refined(self) -> Self {
+        match self {
+            WriteError::File(FileError::Io { path, source }) => match not_permitted(&source) {
+                Some((why, what_to_do)) => WriteError::NotPermitted { path, why, what_to_do },
+                None => WriteError::File(FileError::Io { path, source }),
+            },
+            other => other,
+        }
+    }
+}
+
+/// Why an I/O error means ccdoctor may not change the file, and what to do about it.
+fn not_permitted(e: &std::io::Error) -> Option<(&'static str, &'static str)> {
+    match e.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            Some(("read-only file system", "remount it read-write, or name another file with --settings"))
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            Some(("permission denied", "run as a user who may write the file and its folder"))
+        }
+        _ => None,
     }
 }
 
@@ -141,16 +195,44 @@ fn shell_quote(path: &Path) -> String {
     }
 }
 
-fn revert_command(path: &Path) -> String {
-    format!("ccdoctor scan --revert --settings {}", shell_quote(path))
+/// `path` for a command line, quoted (kept as data: the renderers make it terminal-safe).
+fn arg(path: &Path) -> String {
+    shell_quote(path)
+}
+
+fn revert_command(path: &Path, force: bool) -> String {
+    let force = if force { " --force" } else { "" };
+    format!("ccdoctor revert{force} --settings {}", arg(path))
+}
+
+/// Undoes the creation of `real`: the file (not a link to it, which was there before), then
+/// the folders made for it, deepest first.
+fn remove_command(real: &Path, made: &[PathBuf]) -> String {
+    let mut cmd = format!("rm -- {}", arg(real));
+    if !made.is_empty() {
+        let dirs: Vec<String> = made.iter().map(|d| arg(d)).collect();
+        cmd.push_str(&format!(" && rmdir -- {}", dirs.join(" ")));
+    }
+    cmd
 }
 
 /// Checks before a long scan that `path` can take the write: a missing file, or a regular
-/// file holding a JSON object whose `env` (if any) is an object.
-pub fn check(path: &Path) -> Result<(), WriteError> {
-    let real = atomic::real_path(path)?;
-    let snap = atomic::read(&real)?;
-    usable(path, &snap, snap.text(&real)?).map(|_| ())
+/// file holding a JSON object whose `env` (if any) is an object, that is the user's to change
+/// (or `force`), and, when `writing`, in a folder ccdoctor may write.
+pub fn check(path: &Path, force: bool, writing: bool) -> Result<(), WriteError> {
+    let checked = || -> Result<(), WriteError> {
+        let real = atomic::real_path(path)?;
+        let snap = atomic::read_here(&real)?;
+        usable(path, &snap, snap.text(&real)?)?;
+        permitted(path, &real, &snap, force)?;
+        if writing {
+            for dir in [folder_of(&real), folder_of(path)] {
+                atomic::writable(dir).map_err(|e| FileError::io(&real, e))?;
+            }
+        }
+        Ok(())
+    };
+    checked().map_err(WriteError::refined)
 }
 
 /// Refuses an existing file that is blank (it may be half-written) or not a settings object.
@@ -162,7 +244,46 @@ fn usable(path: &Path, snap: &Snapshot, text: &str) -> Result<(), WriteError> {
     edit::parse(text).map(|_| ()).map_err(|source| WriteError::Edit { path: path.to_path_buf(), source })
 }
 
-/// Sets `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` to `value` (as a JSON string) in `path`.
+/// The refusals `--force` lifts. A file owned by someone else (as root, any user's file): run
+/// as root, ccdoctor would otherwise edit any user's settings unasked. A file without
+/// its owner's write bit: someone made it read-only, and a rename would replace it all the
+/// same. A folder, where files would be created, of someone who is neither the user nor root:
+/// whoever owns it can swap what is in it while ccdoctor works.
+fn permitted(path: &Path, real: &Path, snap: &Snapshot, force: bool) -> Result<(), WriteError> {
+    if force {
+        return Ok(());
+    }
+    let me = atomic::euid();
+    if let Some((owner, _)) = snap.owner {
+        if owner != me {
+            return Err(WriteError::NotYours { path: real.to_path_buf(), owner, me });
+        }
+        if snap.mode & 0o200 == 0 {
+            return Err(WriteError::ReadOnly { path: real.to_path_buf(), mode: snap.mode });
+        }
+    }
+    for dir in [folder_of(real), folder_of(path)] {
+        if let Some((folder, owner)) = atomic::existing_folder(dir)
+            && owner != me
+            && owner != 0
+        {
+            return Err(WriteError::ForeignFolder { path: path.to_path_buf(), folder, owner, me });
+        }
+    }
+    Ok(())
+}
+
+/// Removes what killed runs left beside the file and beside the link to it (once the file is
+/// known to be the user's to change).
+fn clean_leftovers(path: &Path, real: &Path) {
+    for p in [path, real] {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        atomic::clean_stale(folder_of(p), &name);
+    }
+}
+
+/// Sets `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` to `value` (as a JSON string) in `path`. `force`
+/// lifts the refusals of [`permitted`] and lets the owner change when it cannot be kept.
 ///
 /// `between` runs after each attempt has read and edited the file and before it commits;
 /// tests use it to change the file at the worst moment.
@@ -170,18 +291,34 @@ pub fn set_max_output(
     path: &Path,
     value: u64,
     dry_run: bool,
+    force: bool,
+    stamp: &str,
+    sources: &SettingsSources,
+    between: &mut dyn FnMut(u32),
+) -> Result<WriteOutcome, WriteError> {
+    write_value(path, value, dry_run, force, stamp, sources, between).map_err(WriteError::refined)
+}
+
+fn write_value(
+    path: &Path,
+    value: u64,
+    dry_run: bool,
+    force: bool,
     stamp: &str,
     sources: &SettingsSources,
     between: &mut dyn FnMut(u32),
 ) -> Result<WriteOutcome, WriteError> {
     let real = atomic::real_path(path)?;
+    // Folders missing now are made by the first attempt; the undo removes them.
+    let made_folders = atomic::missing_folders(folder_of(&real));
     let value_text = value.to_string();
     let mut outcome = WriteOutcome::new(Action::DryRun, path, &real);
     outcome.new = Some(format!("\"{value_text}\""));
     for attempt in 0..ATTEMPTS {
-        let snap = atomic::read(&real)?;
+        let snap = atomic::read_here(&real)?;
         let text = snap.text(&real)?;
         usable(path, &snap, text)?;
+        permitted(path, &real, &snap, force)?;
         let edited = match &snap.bytes {
             None => edit::Edit { text: edit::new_document(MAX_OUTPUT, &value_text), old: None, changed: true },
             Some(_) => edit::set_env_string(text, MAX_OUTPUT, &value_text)
@@ -197,28 +334,46 @@ pub fn set_max_output(
         if dry_run {
             return Ok(outcome);
         }
+        if attempt == 0 {
+            clean_leftovers(path, &real);
+        }
         let staged = atomic::stage(&real, edited.text.as_bytes(), &snap)?;
-        let backup = match &snap.bytes {
-            Some(bytes) => Some(super::backup::create(path, bytes, snap.mode, stamp, "bak")?),
-            None => None,
+        kept_owner(&real, &staged, &snap, force)?;
+        let (backup, made) = match (&snap.bytes, snap.owner) {
+            (Some(bytes), Some((owner, _))) => match backup::newest_holding(path, bytes, owner, stamp) {
+                // A killed run's backup of these very bytes: another would hide the older ones.
+                Some(b) => (Some(b), false),
+                None => (Some(backup::create(path, bytes, &snap, stamp, "bak")?), true),
+            },
+            _ => (None, false),
         };
         between(attempt);
-        if still(&real, &snap)? {
-            staged.commit()?;
+        if staged.commit_if_unchanged(&snap)? {
             outcome.action = if snap.bytes.is_some() { Action::Written } else { Action::Created };
             outcome.backup = backup.as_deref().map(display);
             outcome.undo = Some(match &backup {
-                Some(_) => revert_command(path),
-                None => format!("rm {}", shell_quote(path)),
+                Some(_) => revert_command(path, force),
+                None => remove_command(&real, &made_folders),
             });
             return Ok(outcome);
         }
         // Someone else wrote the file: this backup is of contents that were not replaced.
-        if let Some(b) = backup {
+        if let Some(b) = backup.filter(|_| made) {
             let _ = std::fs::remove_file(b);
         }
     }
     Err(WriteError::Busy { path: path.to_path_buf(), attempts: ATTEMPTS })
+}
+
+/// Refuses, unless `force`, a staged file that could not be given the owner of the file it
+/// replaces (a user who is not in the file's group).
+fn kept_owner(real: &Path, staged: &atomic::Staged, like: &Snapshot, force: bool) -> Result<(), WriteError> {
+    match like.owner {
+        Some((uid, gid)) if !staged.owner_kept && !force => {
+            Err(WriteError::OwnerNotKept { path: real.to_path_buf(), uid, gid })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Refuses contents Claude Code would not read.
@@ -229,41 +384,73 @@ fn fits(path: &Path, len: usize) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Whether the file still holds what `snap` read.
-fn still(real: &Path, snap: &Snapshot) -> Result<bool, WriteError> {
-    Ok(atomic::read(real)?.bytes == snap.bytes)
-}
-
 /// Puts the newest backup of `path` back. The current contents, when they differ, are kept as
 /// a `.pre-revert` file first; the backup used is then removed, so a second `--revert` goes
 /// one step further back.
-pub fn revert(path: &Path, stamp: &str) -> Result<WriteOutcome, WriteError> {
+///
+/// Newer backups identical to the file (a run killed between its backup and its rename leaves
+/// one) are stepped over, and removed with the one used. A backup ccdoctor could not have made
+/// ([`backup::load`]: a link, another owner's file, a future date, a file cut short) is refused,
+/// never stepped over silently: it is named so that the user can look at it.
+pub fn revert(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcome, WriteError> {
+    revert_to_backup(path, stamp, force).map_err(WriteError::refined)
+}
+
+fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcome, WriteError> {
     let real = atomic::real_path(path)?;
-    let backup = super::backup::newest(path).ok_or_else(|| WriteError::NoBackup(path.to_path_buf()))?;
-    let saved = atomic::read(&backup)?;
-    let bytes = saved.bytes.clone().unwrap_or_default();
+    let current = atomic::read_here(&real)?;
+    permitted(path, &real, &current, force)?;
+    clean_leftovers(path, &real);
+    // Whose backups to trust: the file's owner's, or, with no file, the folder's owner's.
+    let owner = current
+        .owner
+        .map(|(uid, _)| uid)
+        .or_else(|| atomic::existing_folder(folder_of(path)).map(|(_, uid)| uid))
+        .unwrap_or_else(atomic::euid);
+    let mut same = Vec::new();
+    let mut chosen = None;
+    for b in backup::candidates(path) {
+        let saved = backup::load(&b, owner, stamp).map_err(|why| WriteError::BadBackup { path: b.clone(), why })?;
+        if saved.bytes == current.bytes {
+            same.push(b);
+            continue;
+        }
+        chosen = Some((b, saved));
+        break;
+    }
     let mut outcome = WriteOutcome::new(Action::Unchanged, path, &real);
-    outcome.backup = Some(display(&backup));
-    let current = atomic::read(&real)?;
-    if current.bytes.as_deref() == Some(&bytes[..]) {
+    let Some((backup, saved)) = chosen else {
+        let newest = same.first().ok_or_else(|| WriteError::NoBackup(path.to_path_buf()))?;
+        outcome.backup = Some(display(newest));
         outcome.notes.push("the file already holds the backup's contents; nothing written".into());
         return Ok(outcome);
-    }
+    };
+    outcome.backup = Some(display(&backup));
+    let bytes = saved.bytes.clone().unwrap_or_default();
     let like = if current.bytes.is_some() { &current } else { &saved };
     let staged = atomic::stage(&real, &bytes, like)?;
+    kept_owner(&real, &staged, like, force)?;
     let kept = match &current.bytes {
-        Some(b) => Some(super::backup::create(path, b, current.mode, stamp, "pre-revert")?),
+        Some(b) => Some(backup::create(path, b, &current, stamp, "pre-revert")?),
         None => None,
     };
-    if !still(&real, &current)? {
+    if !staged.commit_if_unchanged(&current)? {
         if let Some(k) = kept {
             let _ = std::fs::remove_file(k);
         }
         return Err(WriteError::Busy { path: path.to_path_buf(), attempts: 1 });
     }
-    staged.commit()?;
     std::fs::remove_file(&backup).map_err(|e| FileError::io(&backup, e))?;
+    for s in &same {
+        let _ = std::fs::remove_file(s);
+    }
     outcome.action = Action::Reverted;
+    if !same.is_empty() {
+        outcome.notes.push(format!(
+            "stepped over {} newer backup(s) identical to the file (left by an interrupted --write), now removed",
+            same.len()
+        ));
+    }
     if let Some(k) = kept {
         outcome.notes.push(format!("the contents it replaced are kept in {}", display(&k)));
     }
@@ -379,4 +566,37 @@ fn notes(target: &Path, new_text: &str, value: u64, sources: &SettingsSources) -
         ));
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read-only file system or a denied write is "not permitted" (exit 2), told as such;
+    /// other I/O errors are failures while working (exit 1).
+    #[test]
+    fn io_errors_that_mean_not_permitted_are_usage_errors() {
+        let p = Path::new("/x/settings.json");
+        for (kind, why) in [
+            (std::io::ErrorKind::ReadOnlyFilesystem, "not permitted (read-only file system)"),
+            (std::io::ErrorKind::PermissionDenied, "not permitted (permission denied)"),
+        ] {
+            let e = WriteError::File(FileError::io(p, kind.into())).refined();
+            assert!(e.is_usage(), "{e}");
+            assert!(e.to_string().starts_with(&format!("/x/settings.json: {why}; not changed: ")), "{e}");
+        }
+        let e = WriteError::File(FileError::io(p, std::io::ErrorKind::StorageFull.into())).refined();
+        assert!(!e.is_usage(), "{e}");
+    }
+
+    #[test]
+    fn the_undo_of_a_created_file_names_the_file_and_the_folders_made() {
+        let made = [PathBuf::from("/d/a b/c"), PathBuf::from("/d/a b")];
+        assert_eq!(
+            remove_command(Path::new("/d/a b/c/s.json"), &made),
+            "rm -- '/d/a b/c/s.json' && rmdir -- '/d/a b/c' '/d/a b'"
+        );
+        assert_eq!(remove_command(Path::new("/d/s.json"), &[]), "rm -- /d/s.json");
+        assert_eq!(revert_command(Path::new("/d/s.json"), true), "ccdoctor revert --force --settings /d/s.json");
+    }
 }
