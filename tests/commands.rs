@@ -39,9 +39,12 @@ fn apply_then_check_then_revert() {
     );
     assert_eq!(v["since"], "2026-11-01");
 
-    let r = run_in(&home, &["revert", "--settings", path.to_str().unwrap()]);
+    let r = run_in(&home, &["revert", "--json", "--settings", path.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // Its JSON names the value it put back and the one it replaced.
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!((v["write"]["old"].as_str(), v["write"]["new"].as_str()), (Some("\"11000\""), Some("\"32000\"")));
 }
 
 #[test]

@@ -194,11 +194,23 @@ fn revert_puts_the_original_back_and_keeps_what_it_replaces() {
     assert_clean(&r);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), settings_text());
-    // The backup was used up; the replaced contents are kept aside, not lost.
+    // The backup was used up; the file held nothing but ccdoctor's write, so nothing else is
+    // kept: the backup had all of it.
+    assert!(backups(&home).is_empty(), "{:?}", backups(&home));
+    // Written again, then changed by someone else: the revert keeps what it replaces.
+    assert_eq!(scan(&home, &["--write"]).code, 0);
+    let changed = written.replace("\"model\": \"sonnet\"", "\"model\": \"opus\"");
+    assert_ne!(changed, written);
+    std::fs::write(&path, &changed).unwrap();
+    let r: Run =
+        ccdoctor(&home).args(["scan", "--revert", "--settings", path.to_str().unwrap()]).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), settings_text());
     let b = backups(&home);
     assert_eq!(b.len(), 1, "{b:?}");
     assert!(b[0].ends_with(".pre-revert"));
-    assert_eq!(std::fs::read_to_string(home.join(&b[0])).unwrap(), written);
+    assert_eq!(std::fs::read_to_string(home.join(&b[0])).unwrap(), changed);
+    std::fs::remove_file(home.join(&b[0])).unwrap();
     // Nothing further back: a clear refusal.
     let r: Run =
         ccdoctor(&home).args(["scan", "--revert", "--settings", path.to_str().unwrap()]).output().unwrap().into();

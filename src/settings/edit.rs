@@ -124,10 +124,8 @@ pub fn set_env_string(text: &str, key: &str, value: &str) -> Result<Edit, EditEr
             (insert(body, &top, &style, &member("env", &env_text)), None)
         }
     };
-    let mut new_text = format!("{bom}{new_body}");
-    if !new_text.ends_with('\n') {
-        new_text.push_str(style.newline);
-    }
+    // The file's own ending is kept: a file without a final newline stays without one.
+    let new_text = format!("{bom}{new_body}");
     verify(&doc, &new_text, key, wanted)?;
     Ok(Edit { text: new_text, old, changed: true })
 }
@@ -373,19 +371,16 @@ mod tests {
     fn adds_env_at_the_end_of_the_file_object() {
         assert_eq!(
             set("{\n    \"a\": {\"b\": \"}\"}\n}"),
-            "{\n    \"a\": {\"b\": \"}\"},\n    \"env\": {\n        \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"\n    }\n}\n"
+            "{\n    \"a\": {\"b\": \"}\"},\n    \"env\": {\n        \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"\n    }\n}"
         );
         assert_eq!(set("{}\n"), "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"\n  }\n}\n");
-        assert_eq!(set("{}"), "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"}}\n");
+        assert_eq!(set("{}"), "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"}}");
     }
 
     #[test]
     fn keeps_a_compact_one_line_layout() {
-        assert_eq!(set("{\"a\":1}"), "{\"a\":1,\"env\":{\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"6000\"}}\n");
-        assert_eq!(
-            set("{\"env\": {\"A\": 1}}"),
-            "{\"env\": {\"A\": 1, \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"}}\n"
-        );
+        assert_eq!(set("{\"a\":1}"), "{\"a\":1,\"env\":{\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"6000\"}}");
+        assert_eq!(set("{\"env\": {\"A\": 1}}"), "{\"env\": {\"A\": 1, \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"}}");
     }
 
     #[test]
@@ -430,7 +425,7 @@ mod tests {
         let text = "{\"f\": 1.50, \"s\": \"\\u00e9\\n\"}";
         assert_eq!(
             set(text),
-            "{\"f\": 1.50, \"s\": \"\\u00e9\\n\", \"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"}}\n"
+            "{\"f\": 1.50, \"s\": \"\\u00e9\\n\", \"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"}}"
         );
     }
 }

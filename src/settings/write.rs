@@ -384,6 +384,22 @@ fn fits(path: &Path, len: usize) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// Whether `current` is exactly `saved` with ccdoctor's one edit: its max output value set.
+fn only_our_write(saved: &[u8], current: &[u8]) -> bool {
+    let (Ok(saved), Ok(now)) = (std::str::from_utf8(saved), std::str::from_utf8(current)) else { return false };
+    let Ok((doc, _)) = edit::parse(now) else { return false };
+    let Some(serde_json::Value::String(v)) = doc.get("env").and_then(|e| e.get(MAX_OUTPUT)) else { return false };
+    edit::set_env_string(saved, MAX_OUTPUT, v).is_ok_and(|e| e.text == now)
+}
+
+/// The JSON text of `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` in a settings file's bytes, for a
+/// message (`None`: not there, or not a settings object).
+fn max_output_text(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (doc, _) = edit::parse(text).ok()?;
+    doc.get("env")?.get(MAX_OUTPUT).map(|v| shown(&v.to_string(), false))
+}
+
 /// Puts the newest backup of `path` back. The current contents, when they differ, are kept as
 /// a `.pre-revert` file first; the backup used is then removed, so a second `--revert` goes
 /// one step further back.
@@ -430,9 +446,11 @@ fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcom
     let like = if current.bytes.is_some() { &current } else { &saved };
     let staged = atomic::stage(&real, &bytes, like)?;
     kept_owner(&real, &staged, like, force)?;
+    // The current contents are kept only when they are more than ccdoctor's own write of
+    // the backup (someone changed the file since): otherwise the backup holds all of them.
     let kept = match &current.bytes {
-        Some(b) => Some(backup::create(path, b, &current, stamp, "pre-revert")?),
-        None => None,
+        Some(b) if !only_our_write(&bytes, b) => Some(backup::create(path, b, &current, stamp, "pre-revert")?),
+        _ => None,
     };
     if !staged.commit_if_unchanged(&current)? {
         if let Some(k) = kept {
@@ -445,6 +463,9 @@ fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcom
         let _ = std::fs::remove_file(s);
     }
     outcome.action = Action::Reverted;
+    // The value the revert put back and the one it replaced, as a write names them.
+    outcome.old = current.bytes.as_deref().and_then(max_output_text);
+    outcome.new = max_output_text(&bytes);
     if !same.is_empty() {
         outcome.notes.push(format!(
             "stepped over {} newer backup(s) identical to the file (left by an interrupted --write), now removed",
