@@ -102,17 +102,29 @@ pub fn run(
             outcome.recommended = c.value;
             outcome.action = Some(c.action);
             let value = format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({})", a.current, a.model);
+            // What the recommended value costs in cut responses, said beside it.
+            let cuts_at = |v: u64| {
+                a.rows.iter().find(|r| r.value == v).map_or(String::new(), |r| {
+                    format!(", cutting {} of {} responses", r.outcome.cut, r.outcome.responses)
+                })
+            };
             match (c.action, c.value) {
                 (Action::Keep, _) => format!("{value} is safe ({facts})"),
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
-                    format!("{value} is too high for the quota ({facts}); {v} would have worked: run `ccdoctor apply`")
+                    format!(
+                        "{value} is too high for the quota ({facts}); {v} would have worked{}: run `ccdoctor apply`",
+                        cuts_at(v)
+                    )
                 }
                 (Action::Raise, Some(v)) => {
                     outcome.status = Status::Unsafe;
-                    format!(
-                        "{value} cuts responses that {v} would not, within the quota ({facts}): run `ccdoctor apply`"
-                    )
+                    let within = if a.quota.is_some() && a.provider != crate::settings::Provider::Anthropic {
+                        ", within the quota"
+                    } else {
+                        ""
+                    };
+                    format!("{value} cuts responses that {v} would not{within} ({facts}): run `ccdoctor apply`")
                 }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {
                     outcome.status = Status::Unsafe;
