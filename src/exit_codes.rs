@@ -5,8 +5,9 @@
 pub enum ExitCode {
     /// The scan finished (even if some lines or files could not be read).
     Success,
-    /// A settings file was changed (`--write`, `--revert`): the run did what it was asked,
-    /// so a report that could not be printed afterwards is only a warning.
+    /// The run did what it was asked whatever becomes of its output (a settings file was
+    /// changed by `apply`/`revert`; `check --hook` answered): a print that fails afterwards
+    /// is not a failure.
     Changed,
     /// An unexpected failure (for example stdout closed mid-report).
     Failure,

@@ -80,8 +80,22 @@ const SHOWN: [(&str, Shape); 36] = [
 ];
 
 /// Prefixes of well-known secret formats (Anthropic, OpenAI, GitHub, Slack, AWS, PEM).
-const SECRET_PREFIXES: [&str; 9] =
-    ["sk-", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "AKIA", "ASIA", "-----BEGIN"];
+const SECRET_PREFIXES: [&str; 14] = [
+    "sk-",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "eyJ",
+    "-----BEGIN",
+];
 
 /// Whether a value looks like a secret whatever its variable: a known key format, or a long
 /// opaque run of key characters with no spaces, colons or dots. Checked on top of the shape.
@@ -96,11 +110,25 @@ pub fn looks_secret(value: &str) -> bool {
         && v.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
-/// Whether `s` has the shape of a model id or alias (and does not look like a secret).
+/// Whether `s` has the shape of a model id or alias (and does not look like a secret): no
+/// `user:password@` part (an ARN has colons, a Vertex id an `@`, never both in that order).
 pub fn is_model_id(s: &str) -> bool {
+    let userinfo = s.split_once('@').is_some_and(|(head, _)| head.contains(':') && !head.starts_with("arn:"));
     (1..=200).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/@[]".contains(&b))
+        && !userinfo
         && !looks_secret(s)
+}
+
+/// An `env` key as it may be shown: a variable name as shells spell them, else `<redacted>`
+/// (a key can hold a pasted secret too).
+pub fn shown_name(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.len() <= 100
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+        && !looks_secret(name);
+    if plain { name.to_string() } else { REDACTED.to_string() }
 }
 
 fn fits(shape: Shape, value: &Value) -> bool {
@@ -178,6 +206,23 @@ mod tests {
         ] {
             assert_eq!(shown_value(name, &v, false), text_of(&v), "{name}");
         }
+    }
+
+    /// From the adversarial review: a key holding a secret, tokens of other shapes, a
+    /// `user:password@host` where a model id should be.
+    #[test]
+    fn names_and_odd_tokens_are_redacted_too() {
+        assert_eq!(shown_name("Bearer LEAK23"), REDACTED);
+        assert_eq!(shown_name("ANTHROPIC_MODEL"), "ANTHROPIC_MODEL");
+        for secret in ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "glpat-LEAK03abc", "ghs_LEAK", "AIzaSyLEAK"] {
+            assert!(looks_secret(secret), "{secret}");
+            assert!(!is_model_id(secret), "{secret}");
+        }
+        assert!(!is_model_id("hunter2:LEAK04/pass@host"));
+        assert!(is_model_id("claude-sonnet-4@20250514"));
+        assert!(is_model_id(
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-v1:0"
+        ));
     }
 
     #[test]

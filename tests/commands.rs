@@ -107,3 +107,22 @@ fn apply_keeps_a_default_by_writing_nothing() {
     );
     assert!(!home.join("settings.json").exists());
 }
+
+/// From the adversarial review: the hook exits 0 even when its answer cannot be printed, and
+/// a models file that is a FIFO or a device is refused instead of read forever.
+#[test]
+fn the_hook_survives_a_full_disk_and_models_files_must_be_files() {
+    let (_t, home) = bedrock_copy();
+    let h = home.to_str().unwrap();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full exists on Linux");
+    let r: Run = ccdoctor(home.parent().unwrap())
+        .args(["check", "--hook", "--since", "2026-11-01", h])
+        .stdout(full)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(&home, &["scan", "--models", "/dev/zero", h]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("/dev/zero: not a regular file of at most 1024 KiB"), "{}", r.stderr);
+}

@@ -140,3 +140,30 @@ fn ids_that_are_not_ascii_are_named_not_a_crash() {
         assert_eq!(r.code, 0, "{format}: {}", r.stderr);
     }
 }
+
+/// A debug log's attempt k/k was not retried: its request failed. Alone it is a failed
+/// request; beside a transcript's final error for it, the same failure, counted once.
+#[test]
+fn the_last_attempt_of_a_debug_log_is_a_failed_request() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join("debug")).unwrap();
+    let mut log = String::new();
+    for k in 1..=11 {
+        log.push_str(&format!(
+            "2026-11-01T10:00:{k:02}.000Z [ERROR] API error (attempt {k}/11): 429 Too many tokens, please wait before trying again.\n"
+        ));
+    }
+    std::fs::write(t.path().join("debug/s1.txt"), &log).unwrap();
+    let (v, _) = scan(t.path(), false);
+    assert_eq!(v["errors"]["rate_limit"], json!({"final": 1, "retries": 10, "per_day_quota": 0}));
+    // With the transcript's own final error for it (same session, same moment): once.
+    let dir = t.path().join("projects/p");
+    std::fs::create_dir_all(&dir).unwrap();
+    let final_error = json!({"type": "assistant", "uuid": "e1", "sessionId": "s1", "timestamp": "2026-11-01T10:00:11.500Z",
+        "cwd": "/x", "version": "2.1.230", "isApiErrorMessage": true, "error": "rate_limit", "apiErrorStatus": 429,
+        "message": {"id": "e1", "model": "<synthetic>", "role": "assistant", "usage": {"input_tokens": 0, "output_tokens": 0},
+                    "content": [{"type": "text", "text": "API Error: 429 Too many tokens, please wait before trying again."}]}});
+    std::fs::write(dir.join("s1.jsonl"), final_error.to_string() + "\n").unwrap();
+    let (v, _) = scan(t.path(), false);
+    assert_eq!(v["errors"]["rate_limit"], json!({"final": 1, "retries": 10, "per_day_quota": 0}));
+}

@@ -146,12 +146,19 @@ pub fn run(
         // says nothing, so sessions are not cluttered.
         if outcome.status == Status::Unsafe {
             let msg = serde_json::json!({ "systemMessage": format!("ccdoctor: {}", outcome.message) });
-            writeln!(out, "{msg}")?;
+            // Claude Code shows it to the user: no invisible or bidirectional character raw.
+            writeln!(out, "{}", crate::text::json_escape_unsafe(&msg.to_string()))?;
         }
         return Ok(ExitCode::Success);
     }
     match config.format {
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&outcome)?)?,
+        OutputFormat::Json => writeln!(out, "{}", crate::text::json_escape_unsafe(&serde_json::to_string(&outcome)?))?,
+        OutputFormat::Markdown => writeln!(
+            out,
+            "{}: {}",
+            if outcome.status == Status::Ok { "ok" } else { "unsafe" },
+            crate::text::markdown_text(&escape_control(&outcome.message))
+        )?,
         _ => writeln!(
             out,
             "{}: {}",

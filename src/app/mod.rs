@@ -52,15 +52,19 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             // A hook never fails a session: an error becomes the message the session shows.
             let mut said = Vec::new();
             let code = match configure(&args, env, &mut said)? {
-                Ok(config) => check::run(&config, since_default, true, out, &mut said)?,
+                // Whatever goes wrong (a print to a full disk too), the session starts.
+                Ok(config) => check::run(&config, since_default, true, out, &mut said).unwrap_or(ExitCode::Failure),
                 Err(code) => code,
             };
             if code != ExitCode::Success {
                 let text = String::from_utf8_lossy(&said);
                 let first = text.lines().next().unwrap_or("ccdoctor check failed");
-                writeln!(out, "{}", serde_json::json!({ "systemMessage": first }))?;
+                let msg = serde_json::json!({ "systemMessage": first }).to_string();
+                // Even a failed print does not fail the session.
+                let _ = writeln!(out, "{}", crate::text::json_escape_unsafe(&msg)).and_then(|()| out.flush());
             }
-            Ok(ExitCode::Success)
+            let _ = out.flush();
+            Ok(ExitCode::Changed)
         }
         // Both written whole from memory: clap_complete panics on a failed write (`| head`).
         Command::Completions { shell } => {

@@ -240,10 +240,25 @@ pub fn default_user_file(xdg_config_home: Option<&Path>, home: Option<&Path>) ->
     }
 }
 
+/// The largest models file read: a table of families is a few KiB.
+const MAX_USER_FILE_BYTES: u64 = 1024 * 1024;
+
 /// Reads a user's models file and applies it to the built-in table.
 pub fn load_user_file(path: &Path) -> Result<ModelTable, ModelsFileError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|error| ModelsFileError::Read { path: path.to_path_buf(), error })?;
+    use std::io::Read;
+    // A regular file of a sane size: not a FIFO that blocks, nor /dev/zero.
+    let read_err = |error| ModelsFileError::Read { path: path.to_path_buf(), error };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if !meta.is_file() || meta.len() > MAX_USER_FILE_BYTES {
+        return Err(ModelsFileError::Invalid {
+            path: path.to_path_buf(),
+            what: format!("not a regular file of at most {} KiB", MAX_USER_FILE_BYTES / 1024),
+        });
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_USER_FILE_BYTES + 1).read_to_string(&mut text))
+        .map_err(read_err)?;
     ModelTable::builtin().with_user_file(path, &text)
 }
 

@@ -19,8 +19,19 @@ static CAPPED: LazyLock<Regex> =
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum DebugRecord<'a> {
-    FailedAttempt { timestamp: &'a str, attempt: u64, status: u16, kind: ErrorKind },
-    Capped { timestamp: &'a str, from: u64, to: u64 },
+    /// `attempt` of `of`: the last one (`attempt == of`) was not retried: the request failed.
+    FailedAttempt {
+        timestamp: &'a str,
+        attempt: u64,
+        of: u64,
+        status: u16,
+        kind: ErrorKind,
+    },
+    Capped {
+        timestamp: &'a str,
+        from: u64,
+        to: u64,
+    },
     Other,
 }
 
@@ -28,14 +39,18 @@ pub enum DebugRecord<'a> {
 pub fn parse(line: &str) -> DebugRecord<'_> {
     if line.contains("API error (attempt ") {
         if let Some(c) = ATTEMPT.captures(line) {
-            let (Some(ts), Some(attempt), Some(status), Some(rest)) = (c.get(1), c.get(2), c.get(4), c.get(5)) else {
+            let (Some(ts), Some(attempt), Some(of), Some(status), Some(rest)) =
+                (c.get(1), c.get(2), c.get(3), c.get(4), c.get(5))
+            else {
                 return DebugRecord::Other;
             };
-            let (Ok(attempt), Ok(status)) = (attempt.as_str().parse(), status.as_str().parse()) else {
+            let (Ok(attempt), Ok(of), Ok(status)) =
+                (attempt.as_str().parse(), of.as_str().parse(), status.as_str().parse())
+            else {
                 return DebugRecord::Other;
             };
             let kind = classify(rest.as_str(), Some(status), None);
-            return DebugRecord::FailedAttempt { timestamp: ts.as_str(), attempt, status, kind };
+            return DebugRecord::FailedAttempt { timestamp: ts.as_str(), attempt, of, status, kind };
         }
     } else if line.contains("Capped from ")
         && let Some(c) = CAPPED.captures(line)
@@ -58,6 +73,7 @@ mod tests {
             DebugRecord::FailedAttempt {
                 timestamp: "2026-03-02T10:00:01.250Z",
                 attempt: 3,
+                of: 11,
                 status: 429,
                 kind: ErrorKind::RateLimit
             }

@@ -56,6 +56,8 @@ pub struct Attempt {
     pub kind: ErrorKind,
     pub attempt: Option<u64>,
     pub retry_in_ms: Option<u64>,
+    /// A debug log's last attempt (`k/k`): not retried, so the request failed.
+    pub last: bool,
 }
 
 #[derive(Debug, Default)]
@@ -278,7 +280,7 @@ impl<'i> Accumulator<'i> {
             Record::Retry(env, r) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env);
-                let what = Attempt { kind: r.kind, attempt: r.attempt, retry_in_ms: r.retry_in_ms };
+                let what = Attempt { kind: r.kind, attempt: r.attempt, retry_in_ms: r.retry_in_ms, last: false };
                 self.out.retries.push(KeyedEvent { key, origin, what });
             }
             Record::RecoveryPrompt(env) => {
@@ -350,7 +352,7 @@ impl<'i> Accumulator<'i> {
     fn debug_line(&mut self, line_no: u64, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         match debuglog::parse(&text) {
-            DebugRecord::FailedAttempt { timestamp, attempt, status: _, kind } => {
+            DebugRecord::FailedAttempt { timestamp, attempt, of, status: _, kind } => {
                 let origin = Origin {
                     time: parse_timestamp(timestamp),
                     session: self.debug_session.clone(),
@@ -361,7 +363,7 @@ impl<'i> Accumulator<'i> {
                 self.out.debug_attempts.push(KeyedEvent {
                     key,
                     origin,
-                    what: Attempt { kind, attempt: Some(attempt), retry_in_ms: None },
+                    what: Attempt { kind, attempt: Some(attempt), retry_in_ms: None, last: attempt >= of },
                 });
             }
             DebugRecord::Capped { timestamp, from, to } => self.out.capped.push(Capped {

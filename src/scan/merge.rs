@@ -175,6 +175,45 @@ impl Merger {
                 None => extra.push(d.clone()),
             }
         }
+        // A debug log's last attempt (`k/k`) was not retried: the request failed. A transcript
+        // records that as its final error; where none is near, the attempt is the final error.
+        let finals: Vec<(Option<&str>, crate::time::EpochMs)> = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Final(_)))
+            .filter_map(|e| Some((e.origin.session.as_deref(), e.origin.time?)))
+            .collect();
+        let mut last_attempts = Vec::new();
+        let extra: Vec<KeyedEvent<Attempt>> = extra
+            .into_iter()
+            .filter_map(|d| {
+                if !d.what.last {
+                    return Some(d);
+                }
+                let recorded = d.origin.time.is_some_and(|t| {
+                    finals.iter().any(|&(s, at)| {
+                        (s == d.origin.session.as_deref() || unnamed(&d)) && (at - t).abs() <= SAME_ATTEMPT_WINDOW_MS
+                    })
+                });
+                if !recorded {
+                    last_attempts.push(d);
+                }
+                None
+            })
+            .collect();
+        for mut d in last_attempts {
+            if d.origin.project.is_empty()
+                && let Some(p) = d.origin.session.as_ref().and_then(|s| session_project.get(s))
+            {
+                d.origin.project = p.clone();
+            }
+            events.push(Event {
+                origin: d.origin,
+                kind: EventKind::Final(d.what.kind),
+                attempt: d.what.attempt,
+                retry_in_ms: None,
+                reset: None,
+            });
+        }
         for mut r in retries.into_iter().chain(extra) {
             if r.origin.project.is_empty()
                 && let Some(p) = r.origin.session.as_ref().and_then(|s| session_project.get(s))

@@ -205,7 +205,13 @@ fn read_file(path: &Path, show_env: bool) -> Result<Option<FileValues>, String> 
                 out.env.insert(key, v.clone());
             }
         }
-        out.shown = env.iter().map(|(k, v)| (k.clone(), crate::redact::shown_value(k, v, show_env))).collect();
+        out.shown = env
+            .iter()
+            .map(|(k, v)| {
+                let name = if show_env { k.clone() } else { crate::redact::shown_name(k) };
+                (name, crate::redact::shown_value(k, v, show_env))
+            })
+            .collect();
     }
     Ok(Some(out))
 }
