@@ -82,7 +82,7 @@ pub struct Recommendation {
     pub max_output_tokens: Option<u64>,
     pub action: Action,
     /// Why: `throttles`, `fewer_cuts`, `nothing_would_improve`, `small_sample`,
-    /// `no_value_is_safe`.
+    /// `no_value_is_safe`, `quota_unknown`.
     pub basis: Basis,
     /// The value in effect now.
     pub current: u64,
