@@ -126,3 +126,22 @@ fn the_hook_survives_a_full_disk_and_models_files_must_be_files() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("/dev/zero: not a regular file of at most 1024 KiB"), "{}", r.stderr);
 }
+
+/// A quota the history cannot have run against (it shows 237 throttled attempts; 10,000,000
+/// TPM predicts none) is said so beside the advice that assumes it.
+#[test]
+fn a_quota_the_history_does_not_fit_is_called_out() {
+    let (_t, home) = bedrock_copy();
+    let r = run_in(&home, &["scan", "--json", "--quota-tpm", "10000000", home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let advice: Vec<&str> =
+        v["recommendation"]["advice"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        advice.iter().any(|a| a.starts_with("Your history does not fit 10,000,000 TPM: replayed as it was, it predicts 0 throttled attempts where the history shows 237.")),
+        "{advice:?}"
+    );
+    // At the default quota (200,000), which it fits, nothing is said.
+    let r = run_in(&home, &["scan", "--json", home.to_str().unwrap()]);
+    assert!(!r.stdout.contains("Your history does not fit"), "{}", r.stdout);
+}

@@ -453,6 +453,20 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     let mut out = Vec::new();
     let e = &report.errors;
     let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
+    // The history replayed as it was should show about the 429s it has; far off either way,
+    // the quota, the provider or the reading is not the one the history ran against.
+    if let (Some(cal), Some(q), true) = (&a.calibration, &a.quota, a.choice.basis != Basis::QuotaUnknown) {
+        let predicted = cal.readings.iter().find(|r| r.0 == cal.best).map_or(0, |r| r.1.throttled_attempts);
+        let seen = cal.observed_throttled;
+        if predicted > 2 * seen + 10 || seen > 2 * predicted + 10 {
+            out.push(format!(
+                "Your history does not fit {} TPM: replayed as it was, it predicts {} where the history shows {}. The quota, the provider or the way the quota is counted is not the one your history ran against; the advice above assumes it is. Check --quota-tpm and --provider.",
+                thousands(q.tpm),
+                count_of(predicted, "throttled attempt", "throttled attempts"),
+                thousands(seen)
+            ));
+        }
+    }
     if let (Some(n), Some(q)) = (&a.needed, &a.quota) {
         let had = match q.parallel {
             Some(p) => format!("you plan for {}; your history had up to {}", thousands(p), thousands(q.parallel_seen)),
