@@ -103,7 +103,7 @@ pub struct Recommendation {
     /// Share of responses cut at the value.
     pub truncated_share: f64,
     pub inputs: InputsOut,
-    pub demand: DemandJson,
+    pub demand: crate::analysis::advice::DemandOut,
     /// The history replayed at each value against the planning quota.
     pub replay: Vec<ReplayRow>,
     /// The history replayed as it was, against what it shows.
@@ -130,25 +130,13 @@ pub struct InputsOut {
     pub planning_tpm: Option<f64>,
     pub model: String,
     pub model_cap: u64,
-    /// `table`, `table_unverified`, `debug_log` (a `Capped from X to Y` line), `unknown`.
+    /// `table`, `table_unverified`, `debug_log` (a `Capped from X to Y` line), `records` (a
+    /// request that ran above the table's limit), `unknown`.
     pub model_cap_source: &'static str,
     pub model_default: u64,
     pub model_default_source: &'static str,
     pub provider: Provider,
     pub responses: u64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DemandJson {
-    pub estimator: &'static str,
-    pub responses: u64,
-    pub censored: u64,
-    pub estimated: u64,
-    pub known_up_to: u64,
-    pub beyond_share: f64,
-    pub p50: Option<u64>,
-    pub p90: Option<u64>,
-    pub p99: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -726,17 +714,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             provider: a.provider,
             responses: a.demand.responses,
         },
-        demand: DemandJson {
-            estimator: a.demand.estimator,
-            responses: a.demand.responses,
-            censored: a.demand.censored,
-            estimated: a.demand.estimated,
-            known_up_to: a.demand.known_up_to,
-            beyond_share: a.demand.beyond_share,
-            p50: a.demand.p50,
-            p90: a.demand.p90,
-            p99: a.demand.p99,
-        },
+        demand: a.demand.clone(),
         replay,
         calibration,
         what_if,

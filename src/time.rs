@@ -99,6 +99,19 @@ pub fn day_of(t: EpochMs) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Of `(time, item)` pairs sorted by time, the item nearest `t`, if one lies within `within`
+/// of it.
+pub fn nearest<T>(sorted: &[(EpochMs, T)], t: EpochMs, within: i64) -> Option<&T> {
+    let k = sorted.partition_point(|(at, _)| *at < t);
+    [k.checked_sub(1), Some(k)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| sorted.get(i))
+        .filter(|(at, _)| (at - t).abs() <= within)
+        .min_by_key(|(at, _)| (at - t).abs())
+        .map(|(_, item)| item)
+}
+
 /// The UTC instant as Claude Code writes it: `2026-01-21T06:20:33.873Z`.
 pub fn iso_timestamp(t: EpochMs) -> String {
     let (y, m, d) = civil_from_days(t.div_euclid(MS_PER_DAY));
@@ -139,6 +152,16 @@ pub fn minute_of(t: EpochMs) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_within_a_window() {
+        let v = [(10, 'a'), (20, 'b'), (40, 'c')];
+        assert_eq!(nearest(&v, 14, 5), Some(&'a'));
+        assert_eq!(nearest(&v, 16, 5), Some(&'b'));
+        assert_eq!(nearest(&v, 30, 5), None);
+        assert_eq!(nearest(&v, 100, 60), Some(&'c'));
+        assert_eq!(nearest::<char>(&[], 0, 1), None);
+    }
 
     #[test]
     fn iso_timestamp_round_trips() {

@@ -98,7 +98,9 @@ pub struct DemandOut {
     pub known_up_to: u64,
     /// The share of demand above `known_up_to`.
     pub beyond_share: f64,
-    /// The `--percentile` of demand, `None` when it lies above `known_up_to`.
+    /// The `--percentile` of demand, `None` when it lies above `known_up_to` (in JSON as the
+    /// recommendation's `target`).
+    #[serde(skip)]
     pub target: Option<u64>,
     pub p50: Option<u64>,
     pub p90: Option<u64>,

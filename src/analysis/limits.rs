@@ -249,16 +249,7 @@ pub fn learned_caps(
         by_time = chains.iter().flat_map(|c| &c.requests).filter_map(|r| Some((r.start, r.model?))).collect();
         by_time.sort_unstable();
     }
-    let nearest_model = |t: EpochMs| {
-        let k = by_time.partition_point(|&(at, _)| at < t);
-        [k.checked_sub(1), Some(k)]
-            .into_iter()
-            .flatten()
-            .filter_map(|i| by_time.get(i))
-            .filter(|(at, _)| (at - t).abs() <= NEAR_MS)
-            .min_by_key(|(at, _)| (at - t).abs())
-            .map(|&(_, m)| m)
-    };
+    let nearest_model = |t: EpochMs| crate::time::nearest(&by_time, t, NEAR_MS).copied();
     for c in capped.iter().filter(|c| c.from > c.to) {
         let known = c.session.as_deref().and_then(|s| model_of.get(s)).map(|&(m, _)| m);
         let Some(model) = known.or_else(|| c.time.and_then(nearest_model)) else { continue };

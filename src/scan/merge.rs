@@ -156,17 +156,8 @@ impl Merger {
                 None if unnamed(d) => {
                     // Its request is the one a transcript retry near it belongs to, if any.
                     let mut d = d.clone();
-                    let near = d.origin.time.and_then(|t| {
-                        let k = by_time.partition_point(|&(at, _)| at < t);
-                        [k.checked_sub(1), Some(k)]
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|k| by_time.get(k))
-                            .filter(|&&(at, _)| (at - t).abs() <= NEAR_RETRY_MS)
-                            .min_by_key(|&&(at, _)| (at - t).abs())
-                            .map(|&(_, i)| i)
-                    });
-                    if let Some(i) = near {
+                    let near = d.origin.time.and_then(|t| crate::time::nearest(&by_time, t, NEAR_RETRY_MS));
+                    if let Some(&i) = near {
                         let o = &retries[i].origin;
                         d.origin = crate::scan::data::Origin { time: d.origin.time, requested: None, ..o.clone() };
                     }
@@ -182,38 +173,14 @@ impl Merger {
             .filter(|e| matches!(e.kind, EventKind::Final(_)))
             .filter_map(|e| Some((e.origin.session.as_deref(), e.origin.time?)))
             .collect();
-        let mut last_attempts = Vec::new();
-        let extra: Vec<KeyedEvent<Attempt>> = extra
-            .into_iter()
-            .filter_map(|d| {
-                if !d.what.last {
-                    return Some(d);
-                }
-                let recorded = d.origin.time.is_some_and(|t| {
-                    finals.iter().any(|&(s, at)| {
-                        (s == d.origin.session.as_deref() || unnamed(&d)) && (at - t).abs() <= SAME_ATTEMPT_WINDOW_MS
-                    })
-                });
-                if !recorded {
-                    last_attempts.push(d);
-                }
-                None
+        let recorded = |d: &KeyedEvent<Attempt>| {
+            d.origin.time.is_some_and(|t| {
+                finals.iter().any(|&(s, at)| {
+                    (s == d.origin.session.as_deref() || unnamed(d)) && (at - t).abs() <= SAME_ATTEMPT_WINDOW_MS
+                })
             })
-            .collect();
-        for mut d in last_attempts {
-            if d.origin.project.is_empty()
-                && let Some(p) = d.origin.session.as_ref().and_then(|s| session_project.get(s))
-            {
-                d.origin.project = p.clone();
-            }
-            events.push(Event {
-                origin: d.origin,
-                kind: EventKind::Final(d.what.kind),
-                attempt: d.what.attempt,
-                retry_in_ms: None,
-                reset: None,
-            });
-        }
+        };
+        let extra: Vec<KeyedEvent<Attempt>> = extra.into_iter().filter(|d| !d.what.last || !recorded(d)).collect();
         for mut r in retries.into_iter().chain(extra) {
             if r.origin.project.is_empty()
                 && let Some(p) = r.origin.session.as_ref().and_then(|s| session_project.get(s))
@@ -222,7 +189,7 @@ impl Merger {
             }
             events.push(Event {
                 origin: r.origin,
-                kind: EventKind::Retry(r.what.kind),
+                kind: if r.what.last { EventKind::Final(r.what.kind) } else { EventKind::Retry(r.what.kind) },
                 attempt: r.what.attempt,
                 retry_in_ms: r.what.retry_in_ms,
                 reset: None,
