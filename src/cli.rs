@@ -141,6 +141,24 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE", help_heading = "Recommendation")]
     pub models: Option<PathBuf>,
 
+    /// Claude Code's OpenTelemetry events: OTLP JSON files as the OpenTelemetry Collector's
+    /// file exporter writes them, or a warehouse's flat export (JSON lines or CSV with the
+    /// attribute names as columns), plain or .gz; a folder is searched for *.json, *.jsonl,
+    /// *.ndjson and *.csv. Repeatable. Without PATH, no config home is scanned.
+    #[arg(long, value_name = "FILE|DIR", num_args = 1.., help_heading = "Team")]
+    pub otel: Vec<PathBuf>,
+
+    /// The homes and telemetry given are different people drawing on one quota (an AWS
+    /// account and region): their requests are replayed together against it, one person a
+    /// home, and the report shows the load per person.
+    #[arg(long, help_heading = "Team")]
+    pub shared_quota: bool,
+
+    /// Name people by their e-mail or account id in the team view (personal data; hidden
+    /// behind a short hash by default).
+    #[arg(long, help_heading = "Team")]
+    pub show_users: bool,
+
     /// Parse every transcript line with serde_json alone, instead of only those that can hold
     /// a response or an error with the fast reader (slower; for checking the fast path).
     #[arg(long, hide = true)]

@@ -113,6 +113,16 @@ pub struct ScanConfig {
     /// What the translation noticed and skipped (a `CLAUDE_CONFIG_DIR` entry naming nothing),
     /// for the caller to print as warnings.
     pub warnings: Vec<String>,
+    pub team: TeamConfig,
+}
+
+/// `--otel`, `--shared-quota`, `--show-users`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamConfig {
+    pub otel: Vec<PathBuf>,
+    /// Each home is another person on the same quota.
+    pub shared_quota: bool,
+    pub show_users: bool,
 }
 
 /// A command-line value that does not make sense (exit status 2).
@@ -199,8 +209,17 @@ impl ScanConfig {
     pub fn from_cli(args: &ScanArgs, env: &Env) -> Result<Self, ConfigError> {
         let revert_only = args.revert && args.settings.is_some() && args.report.paths.is_empty();
         let mut warnings = Vec::new();
+        let otel: Vec<PathBuf> = args.report.otel.iter().map(|p| expand_tilde(p, env)).collect();
+        if let Some(missing) = otel.iter().find(|p| !p.exists()) {
+            return Err(ConfigError::Missing(missing.clone()));
+        }
+        // Telemetry alone: no home is scanned, but the settings in effect are still this
+        // user's (and the default file to write).
+        let telemetry_only = !otel.is_empty() && args.report.paths.is_empty();
         let roots = if revert_only {
             Vec::new()
+        } else if telemetry_only {
+            default_roots(env, &mut Vec::new()).unwrap_or_default()
         } else if args.report.paths.is_empty() {
             default_roots(env, &mut warnings)?
         } else {
@@ -255,6 +274,9 @@ impl ScanConfig {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let recommend = recommend_config(args)?;
         let homes: Vec<PathBuf> = roots.iter().filter(|r| r.kind == RootKind::Home).map(|r| r.path.clone()).collect();
+        if telemetry_only {
+            roots.clear();
+        }
         let settings = SettingsSources {
             show_env: args.report.show_env,
             ..SettingsSources::standard(&env.managed_dir, env.cwd.as_deref(), &homes, env.shell.clone())
@@ -280,7 +302,18 @@ impl ScanConfig {
             write,
             models,
             warnings,
+            team: TeamConfig { otel, shared_quota: args.report.shared_quota, show_users: args.report.show_users },
         })
+    }
+
+    /// What the report is asked for.
+    pub fn report_scope(&self) -> crate::report::Scope<'_> {
+        crate::report::Scope {
+            roots: &self.roots,
+            filters: &self.filters,
+            rec: &self.recommend,
+            show_users: self.team.show_users,
+        }
     }
 
     /// Files last modified before this instant cannot hold an event inside the filters.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod estimate;
 pub mod exit_codes;
 pub mod models;
+pub mod otel;
 pub mod progress;
 pub mod redact;
 pub mod render;

@@ -58,6 +58,78 @@ pub struct Report {
     /// Throttling 429s that failed for good and the attempts before them, for the verdict.
     #[serde(skip)]
     pub throttled_days: u64,
+    /// What telemetry files gave (`--otel`); absent without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<crate::otel::Summary>,
+    /// The load per person, when the input names people (telemetry, `--shared-quota`);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamSection>,
+}
+
+/// The team view: the load per person on the shared quota.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TeamSection {
+    pub people: u64,
+    pub sessions: u64,
+    pub unattributed_requests: u64,
+    /// Moments a request was refused (its first throttled attempt).
+    pub throttle_moments: u64,
+    /// People are named by e-mail or account (`--show-users`), else by a short hash of it.
+    pub names_shown: bool,
+    pub by_person: Vec<PersonRow>,
+    /// The managed settings files a value for everyone goes in (Linux, macOS).
+    pub managed_settings: [&'static str; 2],
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PersonRow {
+    pub person: String,
+    #[serde(flatten)]
+    pub load: crate::analysis::team::PersonLoad,
+}
+
+/// What the report was asked for: what was read, the filters, the recommendation's settings,
+/// and whether people are named.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub roots: &'a [Root],
+    pub filters: &'a Filters,
+    pub rec: &'a RecommendConfig,
+    pub show_users: bool,
+}
+
+/// Where managed settings live, Linux and macOS.
+pub const MANAGED_SETTINGS: [&str; 2] =
+    ["/etc/claude-code/managed-settings.json", "/Library/Application Support/ClaudeCode/managed-settings.json"];
+
+/// How a person is named: as written with `--show-users`, else `user-` and 8 hex digits of a
+/// hash of it (the same name gives the same label in every run).
+pub fn person_label(name: &str, show: bool) -> String {
+    if show {
+        crate::text::escape_control(name)
+    } else {
+        format!("user-{:08x}", xxhash_rust::xxh3::xxh3_64(name.as_bytes()) >> 32)
+    }
+}
+
+fn team_section(team: crate::analysis::team::Team, people: &crate::scan::data::People, show: bool) -> TeamSection {
+    TeamSection {
+        people: team.people,
+        sessions: team.sessions,
+        unattributed_requests: team.unattributed_requests,
+        throttle_moments: team.throttle_moments,
+        names_shown: show,
+        by_person: team
+            .by_person
+            .into_iter()
+            .map(|load| {
+                let name = people.names.get(load.person as usize).map_or("", |n| &**n);
+                PersonRow { person: person_label(name, show), load }
+            })
+            .collect(),
+        managed_settings: MANAGED_SETTINGS,
+    }
 }
 
 /// The settings as the report shows them (only the keys ccdoctor reads; never a secret).
@@ -435,14 +507,13 @@ pub struct CappedRow {
 /// Builds the report of a scan and its analysis.
 pub fn build(
     data: &ScanData,
-    roots: &[Root],
-    filters: &Filters,
-    rec: &RecommendConfig,
+    scope: &Scope,
     settings: &EffectiveSettings,
     analysis: Analysis<'_>,
     write: Option<WriteOutcome>,
 ) -> Report {
-    let Analysis { selection, advice, load, cuts } = analysis;
+    let Scope { roots, filters, rec, show_users } = *scope;
+    let Analysis { selection, advice, load, team, cuts } = analysis;
     let Selection { responses, by_model: by_name, events, implausible, plausible_up_to, .. } = selection;
     let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
     all.sort_unstable();
@@ -561,6 +632,8 @@ pub fn build(
         write,
         advice,
         throttled_days,
+        telemetry: data.telemetry.clone(),
+        team: team.map(|t| team_section(t, &data.people, show_users)),
     }
 }
 

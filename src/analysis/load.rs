@@ -34,7 +34,7 @@ pub struct ModelLoad {
 
 /// Per model name (as `name_of` names a model id), busiest first.
 pub fn per_model(
-    chains: &[Chain<'_>],
+    chains: &[&Chain<'_>],
     name_of: &dyn Fn(&str) -> String,
     burndown_of: &dyn Fn(&str) -> f64,
 ) -> Vec<ModelLoad> {
@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn load_by_hand() {
         let m = 60_000;
-        let chains = vec![Chain {
+        let chains = [Chain {
             stream: "s",
             project: "",
             cwd: None,
@@ -155,7 +155,7 @@ mod tests {
                 req(m + 10_000, 5 * m, 500, 100),
             ],
         }];
-        let load = per_model(&chains, &|_| "M".to_string(), &|_| 5.0);
+        let load = per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| 5.0);
         assert_eq!(load.len(), 1);
         let l = &load[0];
         assert_eq!((l.tpm_p50, l.tpm_peak, l.rpm_p50, l.rpm_peak), (2_000, 8_000, 1, 2));

@@ -17,6 +17,7 @@ pub mod load;
 pub mod replay;
 pub mod retries;
 pub mod select;
+pub mod team;
 
 use crate::config::{Filters, RecommendConfig};
 use crate::models;
@@ -33,6 +34,8 @@ pub struct Analysis<'a> {
     /// `None` when the history has no request of any model to advise for.
     pub advice: Option<Advice>,
     pub load: Vec<ModelLoad>,
+    /// The load per person, when the input names people.
+    pub team: Option<team::Team>,
     /// Responses cut at the output limit, each once however many records show it (stop,
     /// recovery prompts, the "exceeded" error), in chain order.
     pub cuts: Vec<Cut<'a>>,
@@ -87,10 +90,18 @@ pub fn analyze<'a>(
         None => 1.0,
     };
     // The load per model is worked out beside the advice.
-    let (advice, mut load) = std::thread::scope(|s| {
-        let load = s.spawn(|| load::per_model(&chains, &models::display_name, &burndown_of));
-        (advice::advise(&inputs), load.join().expect("the load thread"))
+    let (advice, load) = std::thread::scope(|s| {
+        let load = s.spawn(|| {
+            let all: Vec<&chains::Chain> = chains.iter().collect();
+            let load = load::per_model(&all, &models::display_name, &burndown_of);
+            let team = team::team(&chains, &data.people, &models::display_name, &burndown_of);
+            (load, team)
+        });
+        let advice = advice::advise(&inputs);
+        let (load, team) = load.join().expect("the load thread");
+        (advice, (load, team))
     });
+    let (mut load, team) = load;
     if filters.model.is_some() {
         load.retain(|l| selection.by_model.contains_key(&l.model));
     }
@@ -102,5 +113,5 @@ pub fn analyze<'a>(
             Cut { limit: u.limit, time: c.requests[u.first].end, project: c.project, cwd: c.cwd }
         })
         .collect();
-    Analysis { selection, advice, load, cuts }
+    Analysis { selection, advice, load, team, cuts }
 }

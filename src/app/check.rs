@@ -58,15 +58,7 @@ pub fn run(
     };
     let (settings, _) = crate::settings::resolve(&config.settings);
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
-    let report = crate::report::build(
-        &scanned.data,
-        &config.roots,
-        &config.filters,
-        &config.recommend,
-        &settings,
-        analysis,
-        None,
-    );
+    let report = crate::report::build(&scanned.data, &config.report_scope(), &settings, analysis, None);
     let since = config.filters.since.map(crate::time::day_of);
     let window = match (&since, since_default) {
         (Some(s), true) => format!("the last {DEFAULT_DAYS} days, since {s}"),

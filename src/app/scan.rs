@@ -52,8 +52,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
-    let report =
-        report::build(&scanned.data, &config.roots, &config.filters, &config.recommend, &settings, analysis, write);
+    let report = report::build(&scanned.data, &config.report_scope(), &settings, analysis, write);
     // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
     // freed on another thread, which the process's exit may cut short.
     std::thread::spawn(move || drop(scanned));
@@ -112,23 +111,61 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         modified_since: config.modified_since(),
         threads: config.threads,
         full_parse: config.full_parse,
+        keep_request_ids: !config.team.otel.is_empty(),
     };
-    let scanned = if config.progress {
-        scan::scan(&config.roots, &options, &progress::Bar::new())
+    let scan_roots = |roots: &[scan::root::Root]| {
+        if config.progress {
+            scan::scan(roots, &options, &progress::Bar::new())
+        } else {
+            scan::scan(roots, &options, &scan::Silent)
+        }
+    };
+    let homes: Vec<&scan::root::Root> = config.roots.iter().filter(|r| r.kind == scan::root::RootKind::Home).collect();
+    let mut scanned = if config.team.shared_quota && homes.len() > 1 {
+        // One person a home: each is read on its own, so that its sessions are its person's.
+        let others: Vec<scan::root::Root> =
+            config.roots.iter().filter(|r| r.kind != scan::root::RootKind::Home).cloned().collect();
+        let mut all = scan::Scanned { data: Default::default(), warnings: Vec::new() };
+        for (i, home) in homes.iter().enumerate() {
+            let mut roots = vec![(*home).clone()];
+            if i == 0 {
+                roots.extend(others.iter().cloned());
+            }
+            let mut one = scan_roots(&roots);
+            all.warnings.append(&mut one.warnings);
+            all.data.absorb(one.data, &home.path.display().to_string());
+        }
+        all
     } else {
-        scan::scan(&config.roots, &options, &scan::Silent)
+        scan_roots(&config.roots)
     };
+    if !config.team.otel.is_empty() {
+        let mut warnings = crate::otel::read_into(&config.team.otel, &mut scanned.data);
+        scanned.warnings.append(&mut warnings);
+    }
     for w in &scanned.warnings {
         say(err, "warning", &w.to_string())?;
     }
     let read = &scanned.data.read;
-    let roots = || config.roots.iter().map(|r| r.path.display().to_string()).collect::<Vec<_>>();
-    if read.files > 0 && read.files == read.unreadable {
+    let telemetry = scanned.data.telemetry.as_ref();
+    let mut sources: Vec<String> = config.roots.iter().map(|r| r.path.display().to_string()).collect();
+    sources.extend(config.team.otel.iter().map(|p| p.display().to_string()));
+    let roots = || sources.clone();
+    let telemetry_read = telemetry.is_some_and(|t| t.read.files > t.read.unreadable_files);
+    if read.files > 0 && read.files == read.unreadable && !telemetry_read {
         say(err, "error", &format!("nothing to report in {}: no file could be read", roots().join(", ")))?;
         return Ok(Err(ExitCode::Usage));
     }
+    if let Some(t) = telemetry
+        && t.read.files > 0
+        && t.read.files == t.read.unreadable_files
+        && read.files == 0
+    {
+        say(err, "error", &format!("nothing to report in {}: no telemetry file could be read", roots().join(", ")))?;
+        return Ok(Err(ExitCode::Usage));
+    }
     // An empty history is an answer, not an error: the report says so, and the run succeeds.
-    if read.files == 0 {
+    if read.files == 0 && telemetry.is_none_or(|t| t.read.requests + t.read.errors == 0) {
         let why = if read.older_than_since > 0 {
             "every transcript is older than --since"
         } else {

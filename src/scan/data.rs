@@ -114,6 +114,62 @@ pub struct ReadStats {
     pub older_than_since: u64,
 }
 
+/// Who sent the requests, where the input tells people apart: telemetry's accounts, or
+/// homes read with `--shared-quota` (one person a home).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct People {
+    /// Each person's identity as written (an account id, an e-mail, a home's path).
+    pub names: Vec<Box<str>>,
+    /// The person of each session.
+    pub of_session: std::collections::HashMap<Name, u32>,
+}
+
+impl ReadStats {
+    /// Adds another scan's counts.
+    pub fn add(&mut self, o: &ReadStats) {
+        self.files += o.files;
+        self.transcript_files += o.transcript_files;
+        self.debug_logs += o.debug_logs;
+        self.bytes += o.bytes;
+        self.lines += o.lines;
+        self.malformed_lines += o.malformed_lines;
+        self.long_lines_skipped += o.long_lines_skipped;
+        self.unreadable += o.unreadable;
+        self.not_regular += o.not_regular;
+        self.older_than_since += o.older_than_since;
+    }
+}
+
+impl ScanData {
+    /// Adds the scan of another person's home: its sessions are `person`'s.
+    pub fn absorb(&mut self, other: ScanData, person: &str) {
+        let id = match self.people.names.iter().position(|n| &**n == person) {
+            Some(i) => i as u32,
+            None => {
+                self.people.names.push(person.into());
+                (self.people.names.len() - 1) as u32
+            }
+        };
+        let sessions = other
+            .responses
+            .iter()
+            .filter_map(|r| r.origin.session.clone())
+            .chain(other.events.iter().filter_map(|e| e.origin.session.clone()));
+        for s in sessions {
+            self.people.of_session.entry(s).or_insert(id);
+        }
+        self.read.add(&other.read);
+        self.responses.extend(other.responses);
+        self.events.extend(other.events);
+        self.capped.extend(other.capped);
+        match (&mut self.request_ids, other.request_ids) {
+            (Some(mine), Some(theirs)) => mine.extend(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            _ => {}
+        }
+    }
+}
+
 /// Everything a scan found, before filters and statistics.
 #[derive(Debug, Default)]
 pub struct ScanData {
@@ -121,4 +177,10 @@ pub struct ScanData {
     pub responses: Vec<Response>,
     pub events: Vec<Event>,
     pub capped: Vec<Capped>,
+    /// The `requestId`s of the transcripts' responses (64-bit hashes), kept when telemetry is
+    /// read beside them so that a request both record counts once.
+    pub request_ids: Option<foldhash::HashSet<u64>>,
+    pub people: People,
+    /// What telemetry files gave, when some were read.
+    pub telemetry: Option<crate::otel::Summary>,
 }

@@ -32,6 +32,8 @@ pub struct GroupPart {
     /// `message.id` alone (64 bits of its key): a `/btw` side question replays parent
     /// messages in a sidechain with the same id and another `requestId`.
     pub message: u64,
+    /// `requestId` alone (its 64-bit hash, 0 when none): telemetry names requests by it.
+    pub request: u64,
     /// The effort level it was asked at, when written.
     pub effort: Option<Name>,
     pub recorded_output: u64,
@@ -319,6 +321,7 @@ impl<'i> Accumulator<'i> {
                     end: None,
                     sidechain: env.is_sidechain,
                     message: key(&[Some(&r.message_id)]) as u64,
+                    request: r.request_id.as_deref().map_or(0, crate::otel::record::request_hash),
                     effort: None,
                     recorded_output: 0,
                     usage: Usage::default(),

@@ -30,6 +30,7 @@ pub struct Merger {
     retries: Vec<KeyedEvent<Attempt>>,
     debug_attempts: Vec<KeyedEvent<Attempt>>,
     capped: Vec<super::data::Capped>,
+    pub keep_request_ids: bool,
 }
 
 impl Merger {
@@ -75,7 +76,10 @@ impl Merger {
     }
 
     pub fn finish_into(self, data: &mut ScanData) {
-        let Merger { groups, mut events, retries, debug_attempts, capped, .. } = self;
+        let Merger { groups, mut events, retries, debug_attempts, capped, keep_request_ids, .. } = self;
+        if keep_request_ids {
+            data.request_ids = Some(groups.iter().map(|g| g.request).filter(|&r| r != 0).collect());
+        }
 
         // A sidechain copy of a message a main session also holds (a `/btw` side question
         // replays parent messages under another requestId) is not a new response.

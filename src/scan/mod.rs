@@ -39,6 +39,8 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Parse every transcript line, not only the candidates of the fast path.
     pub full_parse: bool,
+    /// Keep the responses' `requestId`s (`ScanData::request_ids`).
+    pub keep_request_ids: bool,
 }
 
 /// Told how far a scan has got (for a progress bar). Called from reader threads.
@@ -57,6 +59,7 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
     let mut data = ScanData::default();
     let mut file_warnings = Vec::new();
     let mut merger = merge::Merger::default();
+    merger.keep_request_ids = options.keep_request_ids;
     let pipeline = pipeline::Pipeline {
         roots,
         modified_since: options.modified_since,

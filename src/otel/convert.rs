@@ -1,0 +1,397 @@
+//! From telemetry records to the responses and events every other step reads.
+//!
+//! Telemetry logs a request when it ends (`api_request`, with its `duration_ms`) and each
+//! failed attempt (`api_error`, with its `attempt`), but names no request stream: a session's
+//! main thread and its subagents share one `session.id`. Streams are rebuilt here: by the
+//! session and its `query_source`, and within that, requests that overlap in time are put on
+//! separate lanes (interval partitioning: the fewest lanes that hold them, as many as were in
+//! flight at the peak). An error followed, in its stream and prompt, by a request that started
+//! after it was a retried attempt of that request; the last of a run of errors no request
+//! follows ended its request for good.
+
+use std::collections::HashMap;
+
+use super::read::Collected;
+use super::record::{ErrorRec, NONE, RequestRec};
+use crate::scan::data::{Event, EventKind, Origin, People, Response};
+use crate::scan::key::Name;
+use crate::scan::line::Usage;
+use crate::time::EpochMs;
+
+/// An error and the request after it belong together when the request started this soon
+/// after it (ten retries back off about three minutes in all).
+const NEAR_RETRY_MS: i64 = 5 * 60_000;
+/// A telemetry error and a transcript's record of it are the same attempt when this close.
+const SAME_ATTEMPT_MS: i64 = 60_000;
+
+/// The project telemetry records are filed under (telemetry names no folder).
+pub const PROJECT: &str = "(telemetry)";
+
+/// What the transcripts already hold, so that telemetry adds only what they lack.
+#[derive(Debug, Default)]
+pub struct Known<'a> {
+    pub request_ids: Option<&'a foldhash::HashSet<u64>>,
+    pub events: &'a [Event],
+}
+
+/// How many telemetry records were left out as already counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Dedup {
+    /// Requests and errors the telemetry holds more than once (a collector that re-sent).
+    pub repeated: u64,
+    /// Requests whose `request_id` a transcript holds.
+    pub requests_in_transcripts: u64,
+    /// Errors a transcript records (same session, attempt and minute).
+    pub errors_in_transcripts: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Converted {
+    pub responses: Vec<Response>,
+    pub events: Vec<Event>,
+    pub people: People,
+    pub dedup: Dedup,
+}
+
+/// One request (with the errors before it) or one failed request, placed in time.
+struct Unit {
+    start: EpochMs,
+    end: EpochMs,
+    request: Option<usize>,
+    errors: Vec<usize>,
+}
+
+pub fn convert(c: Collected, known: &Known) -> Converted {
+    let Collected { tables, mut requests, mut errors, .. } = c;
+    let mut dedup = Dedup::default();
+
+    // The same request twice (by id, or as identical records) counts once; so does a request
+    // a transcript holds.
+    requests.sort_unstable_by_key(|r| (r.id, r.group, r.time, r.output));
+    let before = requests.len();
+    requests.dedup_by(|b, a| (a.id != 0 && a.id == b.id) || a == b);
+    dedup.repeated += (before - requests.len()) as u64;
+    if let Some(ids) = known.request_ids {
+        let before = requests.len();
+        requests.retain(|r| r.id == 0 || !ids.contains(&r.id));
+        dedup.requests_in_transcripts = (before - requests.len()) as u64;
+    }
+    errors.sort_unstable_by(|a, b| {
+        (a.group, a.sequence, a.time, a.attempt).cmp(&(b.group, b.sequence, b.time, b.attempt))
+    });
+    let before = errors.len();
+    errors.dedup_by(|b, a| a.group == b.group && a.time == b.time && a.attempt == b.attempt && a.kind == b.kind);
+    dedup.repeated += (before - errors.len()) as u64;
+    let recorded = transcript_attempts(known.events);
+    if !recorded.is_empty() {
+        let before = errors.len();
+        errors.retain(|e| {
+            let session = tables.sessions.get(tables.group(e.group).0).unwrap_or("");
+            !recorded.get(session).is_some_and(|v| {
+                v.iter().any(|&(t, a)| (t - e.time).abs() <= SAME_ATTEMPT_MS && (a.is_none() || a == e.attempt))
+            })
+        });
+        dedup.errors_in_transcripts = (before - errors.len()) as u64;
+    }
+
+    // Each session's people, once.
+    let mut people = People::default();
+    let mut person_ids: HashMap<&str, u32> = HashMap::new();
+    let session_names: Vec<Name> = tables.sessions.names.iter().map(|s| Name::from(&**s)).collect();
+    for (&session, person) in &tables.session_person {
+        if let Some(key) = person.key() {
+            let next = people.names.len() as u32;
+            // Told apart by account, shown (with --show-users) by e-mail where there is one.
+            let shown = person.email.as_deref().unwrap_or(key);
+            let id = *person_ids.entry(key).or_insert_with(|| {
+                people.names.push(shown.into());
+                next
+            });
+            people.of_session.insert(session_names[session as usize].clone(), id);
+        }
+    }
+
+    // Streams: by session and query source.
+    let mut groups: HashMap<u32, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    for (i, r) in requests.iter().enumerate() {
+        groups.entry(r.group).or_default().0.push(i);
+    }
+    for (i, e) in errors.iter().enumerate() {
+        groups.entry(e.group).or_default().1.push(i);
+    }
+    let mut keys: Vec<(u32, u32, u32)> = groups.keys().map(|&g| (tables.group(g).0, tables.group(g).1, g)).collect();
+    keys.sort_unstable();
+
+    let project = Name::from(PROJECT);
+    let models: Vec<Name> = tables.models.names.iter().map(|m| Name::from(&**m)).collect();
+    let efforts: Vec<Name> = tables.efforts.names.iter().map(|m| Name::from(&**m)).collect();
+    let versions: HashMap<u32, Name> = tables.session_version.iter().map(|(&s, v)| (s, Name::from(&**v))).collect();
+    let mut responses = Vec::with_capacity(requests.len());
+    let mut events = Vec::with_capacity(errors.len());
+    for key in keys {
+        let (mut rs, mut es) = groups.remove(&key.2).unwrap_or_default();
+        rs.sort_unstable_by_key(|&i| (start_of(&requests[i]), requests[i].time));
+        es.sort_unstable_by_key(|&i| errors[i].time);
+        let units = units_of(&requests, &errors, &rs, &es);
+        let lanes = lanes_of(&units);
+        let session = &session_names[key.0 as usize];
+        let source = tables.sources.get(key.1);
+        let mut lane_names: Vec<Name> = Vec::new();
+        let origin_of = |lane_names: &mut Vec<Name>, lane: usize, time: EpochMs, requested: Option<EpochMs>| {
+            while lane_names.len() <= lane {
+                let n = lane_names.len();
+                let name = match (source, n) {
+                    (None, 0) => session.to_string(),
+                    (None, n) => format!("{session}#{}", n + 1),
+                    (Some(s), 0) => format!("{session}/{s}"),
+                    (Some(s), n) => format!("{session}/{s}#{}", n + 1),
+                };
+                lane_names.push(Name::from(name));
+            }
+            Origin {
+                time: Some(time),
+                project: project.clone(),
+                cwd: None,
+                session: Some(session.clone()),
+                stream: lane_names[lane].clone(),
+                version: versions.get(&key.0).cloned(),
+                requested,
+            }
+        };
+        for (unit, &lane) in units.iter().zip(&lanes) {
+            let last_error = unit.errors.last().copied();
+            for &ei in &unit.errors {
+                let e = &errors[ei];
+                let final_ = unit.request.is_none() && Some(ei) == last_error;
+                events.push(Event {
+                    origin: origin_of(&mut lane_names, lane, e.time, None),
+                    kind: if final_ { EventKind::Final(e.kind) } else { EventKind::Retry(e.kind) },
+                    attempt: e.attempt.map(u64::from),
+                    retry_in_ms: None,
+                    reset: None,
+                });
+            }
+            if let Some(ri) = unit.request {
+                let r = &requests[ri];
+                let start = start_of(r);
+                responses.push(Response {
+                    origin: origin_of(&mut lane_names, lane, start, Some(start)),
+                    model: models[usize::from(r.model)].clone(),
+                    end: Some(r.time),
+                    recorded_output: u64::from(r.output),
+                    output: u64::from(r.output),
+                    estimated: false,
+                    usage: Usage {
+                        input: u64::from(r.input),
+                        output: u64::from(r.output),
+                        cache_creation: u64::from(r.cache_creation),
+                        cache_read: u64::from(r.cache_read),
+                        thinking: None,
+                    },
+                    content: Default::default(),
+                    max_tokens_stop: false,
+                    effort: efforts.get(usize::from(r.effort)).cloned(),
+                });
+            }
+        }
+    }
+    Converted { responses, events, people, dedup }
+}
+
+/// When a request's answered attempt started.
+fn start_of(r: &RequestRec) -> EpochMs {
+    r.time - i64::from(r.duration_ms)
+}
+
+/// Same prompt, where both name one.
+fn same_prompt(a: u32, b: u32) -> bool {
+    a == NONE || b == NONE || a == b
+}
+
+/// The errors before each request, and the failed requests: runs of errors no request
+/// follows.
+fn units_of(requests: &[RequestRec], errors: &[ErrorRec], rs: &[usize], es: &[usize]) -> Vec<Unit> {
+    let mut units: Vec<Unit> = rs
+        .iter()
+        .map(|&i| Unit { start: start_of(&requests[i]), end: requests[i].time, request: Some(i), errors: Vec::new() })
+        .collect();
+    let mut loose: Vec<usize> = Vec::new();
+    for &ei in es {
+        let e = &errors[ei];
+        // The first request (by start) that started after the error, soon enough, in its prompt.
+        let from = units.partition_point(|u| u.request.is_some() && u.start < e.time);
+        let next = units[from..]
+            .iter_mut()
+            .take_while(|u| u.start - e.time <= NEAR_RETRY_MS)
+            .find(|u| u.request.is_some_and(|r| same_prompt(requests[r].prompt, e.prompt)));
+        match next {
+            Some(u) => u.errors.push(ei),
+            None => loose.push(ei),
+        }
+    }
+    for u in &mut units {
+        if let Some(&first) = u.errors.first() {
+            u.start = u.start.min(errors[first].time - i64::from(errors[first].duration_ms));
+        }
+    }
+    // Runs of loose errors: a failed request each.
+    let mut run: Vec<usize> = Vec::new();
+    let flush = |run: &mut Vec<usize>, units: &mut Vec<Unit>| {
+        if let (Some(&first), Some(&last)) = (run.first(), run.last()) {
+            let start = errors[first].time - i64::from(errors[first].duration_ms);
+            units.push(Unit { start, end: errors[last].time, request: None, errors: std::mem::take(run) });
+        }
+    };
+    for ei in loose {
+        let e = &errors[ei];
+        let joins = run.last().is_some_and(|&p| {
+            let prev = &errors[p];
+            same_prompt(prev.prompt, e.prompt) && e.time - prev.time <= NEAR_RETRY_MS
+        });
+        if !joins {
+            flush(&mut run, &mut units);
+        }
+        run.push(ei);
+    }
+    flush(&mut run, &mut units);
+    units.sort_by_key(|u| (u.start, u.end));
+    units
+}
+
+/// The lane of each unit: the first lane free at its start (interval partitioning).
+fn lanes_of(units: &[Unit]) -> Vec<usize> {
+    let mut ends: Vec<EpochMs> = Vec::new();
+    units
+        .iter()
+        .map(|u| match ends.iter().position(|&end| end <= u.start) {
+            Some(l) => {
+                ends[l] = u.end;
+                l
+            }
+            None => {
+                ends.push(u.end);
+                ends.len() - 1
+            }
+        })
+        .collect()
+}
+
+/// The attempts a transcript (or debug log) records, by session: time and attempt number.
+fn transcript_attempts(events: &[Event]) -> HashMap<&str, Vec<(EpochMs, Option<u32>)>> {
+    let mut by: HashMap<&str, Vec<(EpochMs, Option<u32>)>> = HashMap::new();
+    for e in events {
+        if let (Some(s), Some(t), EventKind::Retry(_) | EventKind::Final(_)) =
+            (e.origin.session.as_deref(), e.origin.time, e.kind)
+        {
+            by.entry(s).or_default().push((t, e.attempt.and_then(|a| u32::try_from(a).ok())));
+        }
+    }
+    by
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otel::fields::{Fields, Val};
+    use crate::scan::classify::ErrorKind;
+    use std::borrow::Cow;
+
+    const T0: EpochMs = 1_780_000_000_000;
+
+    /// Builds a collection from (name, session, prompt, end time, duration, output, attempt).
+    fn collected(events: &[(&str, &str, &str, i64, u64, u64, u64)]) -> Collected {
+        let mut c = Collected::default();
+        for &(name, session, prompt, t, duration, output, attempt) in events {
+            let mut f = Fields::default();
+            f.push(Cow::Borrowed("session.id"), Val::Str(session.to_string().into()));
+            f.push(Cow::Borrowed("prompt.id"), Val::Str(prompt.to_string().into()));
+            f.push(Cow::Borrowed("model"), Val::Str("claude-sonnet-5".into()));
+            f.push(Cow::Borrowed("duration_ms"), Val::Int(duration as i64));
+            f.push(Cow::Borrowed("user.email"), Val::Str(format!("{session}@example.com").into()));
+            if name == "api_request" {
+                f.push(Cow::Borrowed("output_tokens"), Val::Int(output as i64));
+                f.push(Cow::Borrowed("request_id"), Val::Str(format!("req-{session}-{t}").into()));
+                let r = c.tables.request(&f, T0 + t);
+                c.requests.push(r);
+            } else {
+                f.push(Cow::Borrowed("error"), Val::Str("429 Too many tokens".into()));
+                f.push(Cow::Borrowed("attempt"), Val::Int(attempt as i64));
+                let e = c.tables.error(&f, T0 + t);
+                c.errors.push(e);
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn overlapping_requests_of_a_session_go_on_separate_lanes() {
+        // Main thread: 0–10 s, 12–20 s. Two subagents in parallel: 3–9 s and 4–15 s.
+        let c = collected(&[
+            ("api_request", "s", "p", 10_000, 10_000, 100, 0),
+            ("api_request", "s", "p", 20_000, 8_000, 100, 0),
+            ("api_request", "s", "p", 9_000, 6_000, 100, 0),
+            ("api_request", "s", "p", 15_000, 11_000, 100, 0),
+        ]);
+        let out = convert(c, &Known::default());
+        let mut streams: Vec<&str> = out.responses.iter().map(|r| &*r.origin.stream).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        // Three were in flight at 4–9 s: three lanes.
+        assert_eq!(streams, ["s", "s#2", "s#3"]);
+        let r = out.responses.iter().find(|r| r.end == Some(T0 + 20_000)).unwrap();
+        // The request that started at 12 s reuses the first lane free then.
+        assert_eq!((&*r.origin.stream, r.origin.requested), ("s", Some(T0 + 12_000)));
+        assert_eq!(out.people.names.len(), 1);
+    }
+
+    #[test]
+    fn errors_before_a_request_are_its_retries_and_a_run_with_none_after_fails() {
+        let c = collected(&[
+            ("api_error", "s", "p1", 1_000, 200, 0, 1),
+            ("api_error", "s", "p1", 2_000, 200, 0, 2),
+            ("api_request", "s", "p1", 10_000, 5_000, 300, 0),
+            ("api_error", "s", "p2", 60_000, 200, 0, 1),
+            ("api_error", "s", "p2", 61_000, 200, 0, 2),
+        ]);
+        let out = convert(c, &Known::default());
+        let kinds: Vec<(i64, EventKind)> = out.events.iter().map(|e| (e.origin.time.unwrap() - T0, e.kind)).collect();
+        let retry = EventKind::Retry(ErrorKind::RateLimit);
+        let last = EventKind::Final(ErrorKind::RateLimit);
+        assert_eq!(kinds, [(1_000, retry), (2_000, retry), (60_000, retry), (61_000, last)]);
+        // All in one stream: nothing overlapped.
+        assert!(out.events.iter().all(|e| &*e.origin.stream == "s"));
+        let chains = crate::analysis::chains::build(
+            &out.responses.iter().collect::<Vec<_>>(),
+            &out.events.iter().collect::<Vec<_>>(),
+        );
+        let r = &chains[0].requests;
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (1_000, 5_000, 10_000, 2));
+        assert_eq!((r[1].ended, r[1].throttled), (crate::analysis::chains::Ended::Throttled, 2));
+    }
+
+    #[test]
+    fn repeats_and_what_transcripts_hold_count_once() {
+        let mut c = collected(&[
+            ("api_request", "s", "p", 10_000, 1_000, 100, 0),
+            ("api_request", "s", "p", 20_000, 1_000, 100, 0),
+            ("api_error", "s", "p", 30_000, 100, 0, 1),
+        ]);
+        c.requests.push(c.requests[0]);
+        c.errors.push(c.errors[0].clone());
+        let in_transcript: foldhash::HashSet<u64> =
+            [super::super::record::request_hash("req-s-20000")].into_iter().collect();
+        let transcript_event = Event {
+            origin: Origin { time: Some(T0 + 30_500), session: Some(Name::from("s")), ..Origin::default() },
+            kind: EventKind::Retry(ErrorKind::RateLimit),
+            attempt: Some(1),
+            retry_in_ms: Some(500),
+            reset: None,
+        };
+        let events = [transcript_event];
+        let out = convert(c, &Known { request_ids: Some(&in_transcript), events: &events });
+        assert_eq!(out.responses.len(), 1);
+        assert!(out.events.is_empty());
+        assert_eq!(out.dedup, Dedup { repeated: 2, requests_in_transcripts: 1, errors_in_transcripts: 1 });
+    }
+}

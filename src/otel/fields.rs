@@ -1,0 +1,343 @@
+//! One telemetry event as named fields, whichever form it came in: an OTLP log record
+//! (`attributes: [{key, value: {stringValue | intValue | …}}]`), a flat JSON object, or a CSV
+//! row whose header names the attributes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A field's value. OTLP JSON writes 64-bit integers as strings (`"intValue": "512"`) and
+/// some exporters as numbers; flat forms write whatever their warehouse did. Numbers are
+/// read from any of them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// An array, a map or null: present, but of no use here.
+    Other,
+}
+
+impl Val<'_> {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A non-negative whole number, from a number or a numeric string (`"512"`, `"512.0"`).
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Val::Int(i) => u64::try_from(*i).ok(),
+            Val::Float(f) if f.is_finite() && *f >= 0.0 && *f < 1.8e19 => Some(f.round() as u64),
+            Val::Str(s) => {
+                let s = s.trim();
+                s.parse::<u64>().ok().or_else(|| Val::Float(s.parse::<f64>().ok()?).as_u64())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An event's fields, in the order read (a later duplicate key wins on lookup, so a record's
+/// own attributes override its resource's).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Fields<'a> {
+    pairs: Vec<(Cow<'a, str>, Val<'a>)>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn push(&mut self, key: Cow<'a, str>, val: Val<'a>) {
+        self.pairs.push((key, val));
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Val<'a>> {
+        self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Val::as_str).filter(|s| !s.is_empty())
+    }
+
+    pub fn u64(&self, key: &str) -> Option<u64> {
+        self.get(key).and_then(Val::as_u64)
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    pub fn truncate(&mut self, len: usize) {
+        self.pairs.truncate(len);
+    }
+
+    /// Renames keys (each key is looked at once).
+    pub fn rename_keys(&mut self, rename: impl Fn(&str) -> &str) {
+        for (k, _) in &mut self.pairs {
+            let to = rename(k);
+            if to != k.as_ref() {
+                *k = Cow::Owned(to.to_string());
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// OTLP JSON: one `ExportLogsServiceRequest` a line.
+
+/// `{resourceLogs: [{resource: {attributes}, scopeLogs: [{logRecords: [...]}]}]}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Export<'a> {
+    #[serde(borrow, default)]
+    pub resource_logs: Vec<ResourceLogs<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceLogs<'a> {
+    #[serde(borrow, default)]
+    pub resource: Option<Resource<'a>>,
+    #[serde(borrow, default)]
+    pub scope_logs: Vec<ScopeLogs<'a>>,
+}
+
+#[derive(Deserialize)]
+pub struct Resource<'a> {
+    #[serde(borrow, default)]
+    pub attributes: Vec<KeyValue<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeLogs<'a> {
+    #[serde(borrow, default)]
+    pub log_records: Vec<LogRecord<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRecord<'a> {
+    #[serde(default)]
+    pub time_unix_nano: Option<Nanos>,
+    #[serde(default)]
+    pub observed_time_unix_nano: Option<Nanos>,
+    #[serde(borrow, default)]
+    pub body: Option<AnyValue<'a>>,
+    #[serde(borrow, default)]
+    pub attributes: Vec<KeyValue<'a>>,
+}
+
+#[derive(Deserialize)]
+pub struct KeyValue<'a> {
+    #[serde(borrow)]
+    pub key: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub value: Option<AnyValue<'a>>,
+}
+
+/// OTLP's `AnyValue`: one of its fields is set.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AnyValue<'a> {
+    #[serde(borrow, default)]
+    pub string_value: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub int_value: Option<Number>,
+    #[serde(default)]
+    pub double_value: Option<Number>,
+    #[serde(default)]
+    pub bool_value: Option<bool>,
+}
+
+impl<'a> AnyValue<'a> {
+    pub fn into_val(self) -> Val<'a> {
+        if let Some(s) = self.string_value {
+            Val::Str(s)
+        } else if let Some(n) = self.int_value.or(self.double_value) {
+            n.0
+        } else if let Some(b) = self.bool_value {
+            Val::Bool(b)
+        } else {
+            Val::Other
+        }
+    }
+}
+
+/// A number written as a JSON number or as a string.
+pub struct Number(Val<'static>);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a numeric string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(Val::Int(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(i64::try_from(v).map_or(Val::Float(v as f64), Val::Int)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(Val::Float(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Number, E> {
+                let t = v.trim();
+                match (t.parse::<i64>(), t.parse::<f64>()) {
+                    (Ok(i), _) => Ok(Number(Val::Int(i))),
+                    (_, Ok(f)) => Ok(Number(Val::Float(f))),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Nanoseconds since the epoch, as a string (OTLP JSON) or a number.
+pub struct Nanos(pub Option<u64>);
+
+impl<'de> Deserialize<'de> for Nanos {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = Number::deserialize(d)?;
+        Ok(Nanos(n.0.as_u64().filter(|&n| n > 0)))
+    }
+}
+
+impl Nanos {
+    pub fn millis(&self) -> Option<i64> {
+        self.0.and_then(|n| i64::try_from(n / 1_000_000).ok())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Flat JSON: one object a line, the attribute names as keys.
+
+/// A flat JSON object's fields, strings borrowed where they need no unescaping.
+pub struct FlatObject<'a>(pub Fields<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FlatObject<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = FlatObject<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<FlatObject<'a>, M::Error> {
+                let mut fields = Fields::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let val = map.next_value::<FlatValue<'de>>()?;
+                    fields.push(key, val.0);
+                }
+                Ok(FlatObject(fields))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+struct FlatValue<'a>(Val<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FlatValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = FlatValue<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Str(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Str(Cow::Owned(v))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Int(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(i64::try_from(v).map_or(Val::Float(v as f64), Val::Int)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Float(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Bool(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Other))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<FlatValue<'a>, E> {
+                Ok(FlatValue(Val::Other))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<FlatValue<'a>, S::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(FlatValue(Val::Other))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<FlatValue<'a>, M::Error> {
+                while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(FlatValue(Val::Other))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_read_from_numbers_and_strings() {
+        let line = r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1780000000123000000","attributes":[
+            {"key":"a","value":{"intValue":"512"}},{"key":"b","value":{"intValue":512}},
+            {"key":"c","value":{"stringValue":"512"}},{"key":"d","value":{"doubleValue":511.6}},
+            {"key":"e","value":{"arrayValue":{"values":[]}}}]}]}]}]}"#;
+        let export: Export = serde_json::from_str(line).unwrap();
+        let record = export.resource_logs.into_iter().next().unwrap().scope_logs.into_iter().next().unwrap();
+        let record = record.log_records.into_iter().next().unwrap();
+        assert_eq!(record.time_unix_nano.unwrap().millis(), Some(1_780_000_000_123));
+        let mut f = Fields::default();
+        for kv in record.attributes {
+            f.push(kv.key, kv.value.unwrap_or_default().into_val());
+        }
+        assert_eq!([f.u64("a"), f.u64("b"), f.u64("c"), f.u64("d")], [Some(512); 4]);
+        assert_eq!(f.get("e"), Some(&Val::Other));
+        assert_eq!(f.u64("e"), None);
+    }
+
+    #[test]
+    fn a_flat_object_keeps_names_and_values() {
+        let line =
+            r#"{"event.name":"api_request","input_tokens":"12","output_tokens":7,"x":[1,{"y":2}],"n":null,"s":"a\"b"}"#;
+        let FlatObject(f) = serde_json::from_str(line).unwrap();
+        assert_eq!(f.str("event.name"), Some("api_request"));
+        assert_eq!((f.u64("input_tokens"), f.u64("output_tokens")), (Some(12), Some(7)));
+        assert_eq!(f.str("s"), Some("a\"b"));
+        assert_eq!(f.get("x"), Some(&Val::Other));
+        assert_eq!(f.len(), 6);
+    }
+
+    #[test]
+    fn negative_and_odd_numbers_are_not_token_counts() {
+        assert_eq!(Val::Int(-3).as_u64(), None);
+        assert_eq!(Val::Float(f64::NAN).as_u64(), None);
+        assert_eq!(Val::Str("twelve".into()).as_u64(), None);
+        assert_eq!(Val::Str(" 40 ".into()).as_u64(), Some(40));
+    }
+}

@@ -1,0 +1,63 @@
+//! Claude Code's OpenTelemetry events as a second input beside the transcripts: the
+//! `api_request` and `api_error` events of a whole team, read from the OpenTelemetry
+//! Collector's files (OTLP JSON) or a warehouse's flat export, turned into the same responses
+//! and events a scan of `~/.claude` gives.
+
+pub mod convert;
+pub mod fields;
+pub mod read;
+pub mod record;
+
+use std::path::PathBuf;
+
+use crate::scan::data::ScanData;
+use crate::warning::Warning;
+
+/// What the telemetry gave, for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub read: read::OtelStats,
+    #[serde(flatten)]
+    pub dedup: convert::Dedup,
+    /// Sessions and people the telemetry names.
+    pub sessions: u64,
+    pub people: u64,
+}
+
+/// Reads the telemetry files of `paths` into `data`, beside what the transcripts gave:
+/// requests and attempts the transcripts already hold count once. Returns the warnings.
+pub fn read_into(paths: &[PathBuf], data: &mut ScanData) -> Vec<Warning> {
+    let (files, mut warnings) = read::discover(paths);
+    let mut collected = read::Collected::read_all(&files);
+    warnings.append(&mut collected.warnings);
+    let stats = collected.stats.clone();
+    let sessions = collected.tables.sessions.names.len() as u64;
+    let known = convert::Known { request_ids: data.request_ids.as_ref(), events: &data.events };
+    let converted = convert::convert(collected, &known);
+    let summary =
+        Summary { read: stats, dedup: converted.dedup, sessions, people: converted.people.names.len() as u64 };
+    data.responses.extend(converted.responses);
+    data.events.extend(converted.events);
+    merge_people(&mut data.people, converted.people);
+    data.telemetry = Some(summary);
+    warnings
+}
+
+/// Adds `more`'s people to `into` (a person named in both is one).
+pub fn merge_people(into: &mut crate::scan::data::People, more: crate::scan::data::People) {
+    let mut ids: Vec<u32> = Vec::with_capacity(more.names.len());
+    for name in more.names {
+        let id = match into.names.iter().position(|n| *n == name) {
+            Some(i) => i as u32,
+            None => {
+                into.names.push(name);
+                (into.names.len() - 1) as u32
+            }
+        };
+        ids.push(id);
+    }
+    for (session, id) in more.of_session {
+        into.of_session.entry(session).or_insert(ids[id as usize]);
+    }
+}

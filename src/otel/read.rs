@@ -1,0 +1,389 @@
+//! Reading telemetry files: OTLP JSON lines as the OpenTelemetry Collector's file exporter
+//! writes them, or the flat form a warehouse query returns (JSON lines or CSV with the
+//! attribute names as columns); each plain or gzip-compressed. One pass, one line in memory
+//! at a time: what is kept is the compact records of `record`.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::fields::{Export, Fields, FlatObject, Val};
+use super::record::{ErrorRec, Kind, RequestRec, Tables, kind_of, names, time_of};
+use crate::time::EpochMs;
+use crate::warning::Warning;
+
+/// Malformed lines named by a warning per file; the rest are counted.
+const NAMED_BAD_LINES: u64 = 3;
+
+/// Counts about the reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OtelStats {
+    pub files: u64,
+    pub bytes: u64,
+    pub lines: u64,
+    /// Events read (of any name).
+    pub events: u64,
+    pub requests: u64,
+    pub errors: u64,
+    /// Events of other names (`user_prompt`, `tool_result`, …), skipped.
+    pub other_events: u64,
+    /// Events with no time, or no name.
+    pub unusable_events: u64,
+    /// Lines that are neither OTLP JSON nor a flat event.
+    pub bad_lines: u64,
+    pub unreadable_files: u64,
+}
+
+/// What the files hold.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub tables: Tables,
+    pub requests: Vec<RequestRec>,
+    pub errors: Vec<ErrorRec>,
+    pub stats: OtelStats,
+    pub warnings: Vec<Warning>,
+}
+
+/// The files of `paths`: a file as given; a folder's files (recursively) whose names end in
+/// `.json`, `.jsonl`, `.ndjson` or `.csv`, each optionally `.gz`, in path order.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>) {
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    for p in paths {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => {
+                let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
+                    .follow_links(false)
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_file() && is_telemetry_name(e.path()))
+                    .map(walkdir::DirEntry::into_path)
+                    .collect();
+                found.sort();
+                if found.is_empty() {
+                    warnings.push(Warning::new(
+                        p.clone(),
+                        None,
+                        "no telemetry files (*.json, *.jsonl, *.csv, optionally .gz) in this folder".into(),
+                    ));
+                }
+                files.extend(found);
+            }
+            Ok(_) => files.push(p.clone()),
+            Err(e) => warnings.push(Warning::new(p.clone(), None, format!("cannot read: {e}"))),
+        }
+    }
+    (files, warnings)
+}
+
+fn is_telemetry_name(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    [".json", ".jsonl", ".ndjson", ".csv"].iter().any(|ext| name.ends_with(ext))
+}
+
+fn is_csv(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.strip_suffix(".gz").unwrap_or(name).ends_with(".csv")
+}
+
+/// Counts the bytes read from the file (compressed or not).
+struct Counting<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+impl Collected {
+    /// Reads every file in turn.
+    pub fn read_all(files: &[PathBuf]) -> Self {
+        let mut c = Collected::default();
+        for f in files {
+            c.read_file(f);
+        }
+        c
+    }
+
+    fn warn(&mut self, path: &Path, line: Option<u64>, message: String) {
+        self.warnings.push(Warning::new(path.to_path_buf(), line, message));
+    }
+
+    /// Reads one file; a problem is a warning, and what was read before it is kept.
+    pub fn read_file(&mut self, path: &Path) {
+        self.stats.files += 1;
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.stats.unreadable_files += 1;
+                self.warn(path, None, format!("cannot read: {e}"));
+                return;
+            }
+        };
+        let mut raw = BufReader::with_capacity(1 << 18, Counting { inner: file, bytes: 0 });
+        let gzip = matches!(raw.fill_buf(), Ok(b) if b.starts_with(&[0x1f, 0x8b]));
+        let result = if gzip {
+            let decoded = BufReader::with_capacity(1 << 18, flate2::bufread::MultiGzDecoder::new(&mut raw));
+            self.read_stream(path, decoded)
+        } else {
+            self.read_stream(path, &mut raw)
+        };
+        self.stats.bytes += raw.get_ref().bytes;
+        if let Err(e) = result {
+            self.stats.unreadable_files += 1;
+            let what = if gzip { "stopped reading (gzip)" } else { "stopped reading" };
+            self.warn(path, None, format!("{what}: {e}; the events before it are kept"));
+        }
+    }
+
+    fn read_stream<R: BufRead>(&mut self, path: &Path, reader: R) -> std::io::Result<()> {
+        if is_csv(path) { self.read_csv(path, reader) } else { self.read_lines(path, reader) }
+    }
+
+    fn read_lines<R: BufRead>(&mut self, path: &Path, mut reader: R) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(1 << 16);
+        let mut number = 0u64;
+        let mut bad = 0u64;
+        loop {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            number += 1;
+            self.stats.lines += 1;
+            let line = buf.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            if let Err(why) = self.line(line) {
+                bad += 1;
+                self.stats.bad_lines += 1;
+                if bad <= NAMED_BAD_LINES {
+                    self.warn(path, Some(number), why);
+                }
+            }
+        }
+        if bad > NAMED_BAD_LINES {
+            let more = bad - NAMED_BAD_LINES;
+            let what = if more == 1 { "malformed line" } else { "malformed lines" };
+            self.warn(path, None, format!("{more} more {what}"));
+        }
+        Ok(())
+    }
+
+    /// One JSON line: an OTLP export (several events) or one flat event.
+    fn line(&mut self, line: &[u8]) -> Result<(), String> {
+        let describe = |e: serde_json::Error, what: &str| format!("not {what} ({} at column {})", kind(&e), e.column());
+        if memchr::memmem::find(line, b"\"resourceLogs\"").is_some() {
+            let export: Export = serde_json::from_slice(line).map_err(|e| describe(e, "an OTLP JSON export"))?;
+            let mut fields = Fields::default();
+            for rl in export.resource_logs {
+                fields.truncate(0);
+                for kv in rl.resource.map(|r| r.attributes).unwrap_or_default() {
+                    fields.push(kv.key, kv.value.unwrap_or_default().into_val());
+                }
+                let base = fields.len();
+                for record in rl.scope_logs.into_iter().flat_map(|s| s.log_records) {
+                    fields.truncate(base);
+                    for kv in record.attributes {
+                        fields.push(kv.key, kv.value.unwrap_or_default().into_val());
+                    }
+                    let body = record.body.and_then(|b| b.string_value);
+                    let record_ms = record.time_unix_nano.or(record.observed_time_unix_nano).and_then(|n| n.millis());
+                    self.event(&fields, body.as_deref(), record_ms);
+                }
+            }
+            Ok(())
+        } else {
+            let FlatObject(mut fields) =
+                serde_json::from_slice(line).map_err(|e| describe(e, "OTLP JSON or a flat event"))?;
+            normalize(&mut fields);
+            let body = fields.str("body").map(str::to_string);
+            self.event(&fields, body.as_deref(), None);
+            Ok(())
+        }
+    }
+
+    fn read_csv<R: BufRead>(&mut self, path: &Path, reader: R) -> std::io::Result<()> {
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let headers: Vec<String> = match csv.headers() {
+            Ok(h) => h.iter().map(|h| canonical(h.trim()).to_string()).collect(),
+            Err(e) => return Err(csv_io(e)),
+        };
+        let mut record = csv::StringRecord::new();
+        let mut bad = 0u64;
+        loop {
+            match csv.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    self.stats.lines += 1;
+                    let mut fields = Fields::default();
+                    for (name, value) in headers.iter().zip(record.iter()) {
+                        if !value.is_empty() {
+                            fields.push(Cow::Borrowed(name.as_str()), Val::Str(Cow::Borrowed(value)));
+                        }
+                    }
+                    let body = fields.str("body").map(str::to_string);
+                    self.event(&fields, body.as_deref(), None);
+                }
+                Err(e) if e.is_io_error() => return Err(csv_io(e)),
+                Err(e) => {
+                    self.stats.lines += 1;
+                    self.stats.bad_lines += 1;
+                    bad += 1;
+                    if bad <= NAMED_BAD_LINES {
+                        let line = e.position().map(|p| p.line());
+                        self.warn(path, line, "not a CSV row".into());
+                    }
+                }
+            }
+        }
+        if bad > NAMED_BAD_LINES {
+            let more = bad - NAMED_BAD_LINES;
+            let what = if more == 1 { "malformed row" } else { "malformed rows" };
+            self.warn(path, None, format!("{more} more {what}"));
+        }
+        Ok(())
+    }
+
+    /// One event, whatever form it came in.
+    fn event(&mut self, fields: &Fields, body: Option<&str>, record_ms: Option<EpochMs>) {
+        self.stats.events += 1;
+        let kind = kind_of(fields, body);
+        let time = || time_of(fields, record_ms).or_else(|| fields.get(names::TIMESTAMP).and_then(epoch_number));
+        match (kind, time()) {
+            (Kind::Request, Some(t)) => {
+                self.stats.requests += 1;
+                let r = self.tables.request(fields, t);
+                self.requests.push(r);
+            }
+            (Kind::Error, Some(t)) => {
+                self.stats.errors += 1;
+                let e = self.tables.error(fields, t);
+                self.errors.push(e);
+            }
+            (Kind::Other(_), _) => self.stats.other_events += 1,
+            _ => self.stats.unusable_events += 1,
+        }
+    }
+}
+
+/// A timestamp written as a number: seconds, milliseconds, microseconds or nanoseconds since
+/// the epoch, told apart by size.
+fn epoch_number(v: &Val) -> Option<EpochMs> {
+    let n = i64::try_from(v.as_u64()?).ok()?;
+    Some(match n {
+        n if n >= 100_000_000_000_000_000 => n / 1_000_000,
+        n if n >= 100_000_000_000_000 => n / 1_000,
+        n if n >= 100_000_000_000 => n,
+        n => n * 1_000,
+    })
+}
+
+fn kind(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Eof => "cut short",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "unexpected shape",
+        serde_json::error::Category::Io => "read error",
+    }
+}
+
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// Warehouses often turn `session.id` into `session_id`: the usual spellings are read as the
+/// attribute they stand for.
+fn canonical(name: &str) -> &str {
+    match name {
+        "event_name" => names::EVENT_NAME,
+        "event_timestamp" => names::TIMESTAMP,
+        "event_sequence" => names::SEQUENCE,
+        "session_id" => names::SESSION,
+        "user_account_uuid" => names::ACCOUNT,
+        "user_email" => names::EMAIL,
+        "organization_id" => names::ORGANIZATION,
+        "prompt_id" => names::PROMPT,
+        "service_version" => names::VERSION,
+        other => other,
+    }
+}
+
+fn normalize(fields: &mut Fields) {
+    fields.rename_keys(canonical);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(text: &str) -> Collected {
+        let mut c = Collected::default();
+        c.read_lines(Path::new("t.jsonl"), text.as_bytes()).unwrap();
+        c
+    }
+
+    const OTLP: &str = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.version","value":{"stringValue":"2.1.240"}},{"key":"user.email","value":{"stringValue":"a@example.com"}}]},"scopeLogs":[{"scope":{"name":"com.anthropic.claude_code.events"},"logRecords":[
+        {"timeUnixNano":"1780000005000000000","body":{"stringValue":"claude_code.api_request"},"attributes":[{"key":"event.name","value":{"stringValue":"api_request"}},{"key":"session.id","value":{"stringValue":"s1"}},{"key":"model","value":{"stringValue":"claude-sonnet-5"}},{"key":"output_tokens","value":{"intValue":"300"}},{"key":"input_tokens","value":{"intValue":12}},{"key":"duration_ms","value":{"intValue":"4000"}}]},
+        {"timeUnixNano":"1780000006000000000","attributes":[{"key":"event.name","value":{"stringValue":"tool_result"}}]},
+        {"attributes":[{"key":"event.name","value":{"stringValue":"api_error"}},{"key":"event.timestamp","value":{"stringValue":"2026-05-28T20:26:50.000Z"}},{"key":"error","value":{"stringValue":"429 Too many tokens"}},{"key":"status_code","value":{"stringValue":"429"}},{"key":"attempt","value":{"intValue":"1"}}]}
+    ]}]}]}"#;
+
+    #[test]
+    fn an_otlp_line_gives_its_requests_and_errors() {
+        let c = collect(&OTLP.replace('\n', ""));
+        assert_eq!((c.stats.events, c.stats.requests, c.stats.errors, c.stats.other_events), (3, 1, 1, 1));
+        let r = c.requests[0];
+        assert_eq!((r.time, r.output, r.input, r.duration_ms), (1_780_000_005_000, 300, 12, 4000));
+        assert_eq!(c.errors[0].time, crate::time::parse_timestamp("2026-05-28T20:26:50.000Z").unwrap());
+        // The resource's attributes belong to every record under it.
+        let session = c.tables.group(r.group).0;
+        let p = &c.tables.session_person[&session];
+        assert_eq!(p.email.as_deref(), Some("a@example.com"));
+        assert_eq!(c.tables.session_version[&session].as_ref(), "2.1.240");
+    }
+
+    #[test]
+    fn bad_lines_are_counted_and_named_and_the_rest_is_read() {
+        let good = OTLP.replace('\n', "");
+        let text = format!("{good}\n{{\"resourceLogs\":[{{\n\nnot json\n{good}\n[1,2]\n\"x\"\n");
+        let c = collect(&text);
+        assert_eq!((c.stats.bad_lines, c.stats.requests), (4, 2));
+        assert_eq!(c.warnings.len(), 4, "{:?}", c.warnings);
+        assert_eq!(c.warnings[0].line, Some(2));
+        assert!(c.warnings[0].message.contains("not an OTLP JSON export (cut short"), "{}", c.warnings[0]);
+        assert_eq!(c.warnings[3].message, "1 more malformed line");
+    }
+
+    #[test]
+    fn flat_json_and_csv_with_warehouse_column_names() {
+        let json = r#"{"event_name":"api_request","event_timestamp":"2026-05-28T20:26:50Z","session_id":"s","output_tokens":"9","duration_ms":100}"#;
+        let c = collect(json);
+        assert_eq!((c.stats.requests, c.requests[0].output), (1, 9));
+        let csv = "event.name,event.timestamp,session.id,output_tokens,input_tokens\napi_request,1780000000000,s,10,5\napi_error,2026-05-28T20:26:50Z,s,,\n";
+        let mut c = Collected::default();
+        c.read_csv(Path::new("t.csv"), csv.as_bytes()).unwrap();
+        assert_eq!((c.stats.requests, c.stats.errors), (1, 1));
+        assert_eq!((c.requests[0].time, c.requests[0].output, c.requests[0].input), (1_780_000_000_000, 10, 5));
+    }
+
+    #[test]
+    fn numeric_timestamps_in_any_unit() {
+        let ms = 1_780_000_000_123;
+        for n in [ms / 1000 * 1000 / 1000, ms, ms * 1000, ms * 1_000_000] {
+            let got = epoch_number(&Val::Int(n)).unwrap();
+            assert!((got - ms).abs() < 1000, "{n} → {got}");
+        }
+    }
+}

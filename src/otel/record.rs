@@ -1,0 +1,298 @@
+//! From an event's fields to the compact records kept for the replay.
+//!
+//! A request is kept in 48 bytes (checked below), so that ten million of them fit in under
+//! half a GiB: strings (sessions, prompts, models, query sources) are interned once and
+//! referred to by number, the request id by its 64-bit hash.
+
+use std::collections::HashMap;
+
+use super::fields::Fields;
+use crate::scan::classify::{self, ErrorKind};
+use crate::time::EpochMs;
+
+/// Names of the events and attributes read (Claude Code's telemetry, "Events").
+pub mod names {
+    pub const API_REQUEST: &str = "api_request";
+    pub const API_ERROR: &str = "api_error";
+    pub const EVENT_NAME: &str = "event.name";
+    pub const TIMESTAMP: &str = "event.timestamp";
+    pub const SEQUENCE: &str = "event.sequence";
+    pub const SESSION: &str = "session.id";
+    pub const ACCOUNT: &str = "user.account_uuid";
+    pub const EMAIL: &str = "user.email";
+    pub const ORGANIZATION: &str = "organization.id";
+    pub const PROMPT: &str = "prompt.id";
+    pub const VERSION: &str = "service.version";
+    pub const MODEL: &str = "model";
+    pub const INPUT: &str = "input_tokens";
+    pub const OUTPUT: &str = "output_tokens";
+    pub const CACHE_READ: &str = "cache_read_tokens";
+    pub const CACHE_CREATION: &str = "cache_creation_tokens";
+    pub const DURATION: &str = "duration_ms";
+    pub const REQUEST_ID: &str = "request_id";
+    pub const QUERY_SOURCE: &str = "query_source";
+    pub const EFFORT: &str = "effort";
+    pub const SPEED: &str = "speed";
+    pub const ERROR: &str = "error";
+    pub const STATUS: &str = "status_code";
+    pub const ATTEMPT: &str = "attempt";
+}
+
+/// "None" for an interned id.
+pub const NONE: u32 = u32::MAX;
+
+/// One `claude_code.api_request`: a request that got a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRec {
+    /// When it was logged: the response's end.
+    pub time: EpochMs,
+    /// The request id's hash (0 when none was written).
+    pub id: u64,
+    pub duration_ms: u32,
+    /// Its session and query source (main thread, a subagent, compaction): see
+    /// [`Tables::group`].
+    pub group: u32,
+    pub prompt: u32,
+    pub model: u16,
+    pub effort: u16,
+    pub input: u32,
+    pub output: u32,
+    pub cache_read: u32,
+    pub cache_creation: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<RequestRec>() <= 48);
+
+/// One `claude_code.api_error`: a refused or failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRec {
+    pub time: EpochMs,
+    pub duration_ms: u32,
+    pub group: u32,
+    pub prompt: u32,
+    pub model: u16,
+    pub attempt: Option<u32>,
+    pub kind: ErrorKind,
+    pub sequence: Option<u64>,
+}
+
+/// Strings seen once, referred to by number.
+#[derive(Debug, Default)]
+pub struct Interner {
+    map: HashMap<Box<str>, u32>,
+    pub names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).unwrap_or(NONE - 1);
+        self.map.insert(s.into(), i);
+        self.names.push(s.into());
+        i
+    }
+
+    pub fn get(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(|s| &**s)
+    }
+}
+
+/// Who a session belongs to: the account id and the e-mail, as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Person {
+    pub account: Option<Box<str>>,
+    pub email: Option<Box<str>>,
+    pub organization: Option<Box<str>>,
+}
+
+impl Person {
+    /// The identity people are told apart by (the account, else the e-mail).
+    pub fn key(&self) -> Option<&str> {
+        self.account.as_deref().or(self.email.as_deref())
+    }
+}
+
+/// What an event is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind<'f> {
+    Request,
+    Error,
+    /// Another event (`user_prompt`, `tool_result`, …): counted and skipped.
+    Other(&'f str),
+    /// No event name at all.
+    Unnamed,
+}
+
+/// The event's name without the `claude_code.` prefix, from `event.name` or the log body.
+pub fn kind_of<'f>(fields: &'f Fields, body: Option<&'f str>) -> Kind<'f> {
+    let Some(name) = fields.str(names::EVENT_NAME).or(body) else { return Kind::Unnamed };
+    match name.strip_prefix("claude_code.").unwrap_or(name) {
+        names::API_REQUEST => Kind::Request,
+        names::API_ERROR => Kind::Error,
+        _ => Kind::Other(name),
+    }
+}
+
+/// When an event was logged: `event.timestamp`, else the log record's time.
+pub fn time_of(fields: &Fields, record_ms: Option<EpochMs>) -> Option<EpochMs> {
+    fields.str(names::TIMESTAMP).and_then(crate::time::parse_timestamp).or(record_ms)
+}
+
+fn clamp32(n: Option<u64>) -> u32 {
+    n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// The 64-bit hash a request id is known by, here and in transcripts.
+pub fn request_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes()).max(1)
+}
+
+/// Interned ids of the strings a record refers to.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub sessions: Interner,
+    pub prompts: Interner,
+    pub sources: Interner,
+    pub models: Interner,
+    pub efforts: Interner,
+    /// Each session's person and Claude Code version (the first seen).
+    pub session_person: HashMap<u32, Person>,
+    pub session_version: HashMap<u32, Box<str>>,
+    /// (session, query source) pairs, by number.
+    group_ids: HashMap<(u32, u32), u32>,
+    pub groups: Vec<(u32, u32)>,
+}
+
+impl Tables {
+    fn opt(interner: &mut Interner, s: Option<&str>) -> u32 {
+        s.map_or(NONE, |s| interner.id(s))
+    }
+
+    /// The session and query source of a group.
+    pub fn group(&self, id: u32) -> (u32, u32) {
+        self.groups[id as usize]
+    }
+
+    fn common(&mut self, f: &Fields) -> (u32, u32, u16) {
+        let session = self.sessions.id(f.str(names::SESSION).unwrap_or(""));
+        // The first record that names each field names it for the session.
+        let person = self.session_person.entry(session).or_default();
+        for (field, name) in [
+            (&mut person.account, names::ACCOUNT),
+            (&mut person.email, names::EMAIL),
+            (&mut person.organization, names::ORGANIZATION),
+        ] {
+            if field.is_none() {
+                *field = f.str(name).map(Into::into);
+            }
+        }
+        if let Some(v) = f.str(names::VERSION) {
+            self.session_version.entry(session).or_insert_with(|| v.into());
+        }
+        let prompt = Self::opt(&mut self.prompts, f.str(names::PROMPT));
+        let source = Self::opt(&mut self.sources, f.str(names::QUERY_SOURCE));
+        let next = self.groups.len() as u32;
+        let group = *self.group_ids.entry((session, source)).or_insert(next);
+        if group == next {
+            self.groups.push((session, source));
+        }
+        let model = self.models.id(f.str(names::MODEL).unwrap_or("unknown"));
+        (group, prompt, u16::try_from(model).unwrap_or(u16::MAX))
+    }
+
+    /// A request's record, or why it cannot be used.
+    pub fn request(&mut self, f: &Fields, time: EpochMs) -> RequestRec {
+        let (group, prompt, model) = self.common(f);
+        let effort = f.str(names::EFFORT).map_or(u16::MAX, |e| u16::try_from(self.efforts.id(e)).unwrap_or(u16::MAX));
+        RequestRec {
+            time,
+            id: f.str(names::REQUEST_ID).map_or(0, request_hash),
+            duration_ms: clamp32(f.u64(names::DURATION)),
+            group,
+            prompt,
+            model,
+            effort,
+            input: clamp32(f.u64(names::INPUT)),
+            output: clamp32(f.u64(names::OUTPUT)),
+            cache_read: clamp32(f.u64(names::CACHE_READ)),
+            cache_creation: clamp32(f.u64(names::CACHE_CREATION)),
+        }
+    }
+
+    pub fn error(&mut self, f: &Fields, time: EpochMs) -> ErrorRec {
+        let (group, prompt, model) = self.common(f);
+        let status = f.u64(names::STATUS).and_then(|s| u16::try_from(s).ok());
+        let text = f.str(names::ERROR).unwrap_or("");
+        ErrorRec {
+            time,
+            duration_ms: clamp32(f.u64(names::DURATION)),
+            group,
+            prompt,
+            model,
+            attempt: f.u64(names::ATTEMPT).and_then(|a| u32::try_from(a).ok()),
+            kind: classify::classify(text, status, None),
+            sequence: f.u64(names::SEQUENCE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otel::fields::Val;
+    use std::borrow::Cow;
+
+    fn fields(pairs: &[(&'static str, Val<'static>)]) -> Fields<'static> {
+        let mut f = Fields::default();
+        for (k, v) in pairs {
+            f.push(Cow::Borrowed(k), v.clone());
+        }
+        f
+    }
+
+    #[test]
+    fn a_request_record_takes_every_count() {
+        let f = fields(&[
+            ("event.name", Val::Str("api_request".into())),
+            ("session.id", Val::Str("s1".into())),
+            ("model", Val::Str("claude-opus-4-8".into())),
+            ("input_tokens", Val::Str("1200".into())),
+            ("output_tokens", Val::Int(340)),
+            ("cache_read_tokens", Val::Int(50_000)),
+            ("cache_creation_tokens", Val::Float(700.0)),
+            ("duration_ms", Val::Str("8123".into())),
+            ("request_id", Val::Str("req_1".into())),
+        ]);
+        assert_eq!(kind_of(&f, None), Kind::Request);
+        let mut t = Tables::default();
+        let r = t.request(&f, 1_000);
+        assert_eq!((r.input, r.output, r.cache_read, r.cache_creation, r.duration_ms), (1200, 340, 50_000, 700, 8123));
+        assert_eq!(r.id, request_hash("req_1"));
+        assert_eq!(t.models.get(u32::from(r.model)), Some("claude-opus-4-8"));
+        assert_eq!((r.prompt, t.group(r.group).1), (NONE, NONE));
+    }
+
+    #[test]
+    fn event_names_with_or_without_the_prefix_and_from_the_body() {
+        let named = |n: &'static str| fields(&[("event.name", Val::Str(n.into()))]);
+        assert_eq!(kind_of(&named("claude_code.api_error"), None), Kind::Error);
+        assert_eq!(kind_of(&named("tool_result"), None), Kind::Other("tool_result"));
+        assert_eq!(kind_of(&Fields::default(), Some("claude_code.api_request")), Kind::Request);
+        assert_eq!(kind_of(&Fields::default(), None), Kind::Unnamed);
+    }
+
+    #[test]
+    fn an_error_is_classified_by_text_and_status() {
+        let f = fields(&[
+            ("error", Val::Str("429 Too many tokens, please wait before trying again.".into())),
+            ("status_code", Val::Str("429".into())),
+            ("attempt", Val::Int(3)),
+        ]);
+        let e = Tables::default().error(&f, 5);
+        assert_eq!((e.kind, e.attempt), (ErrorKind::RateLimit, Some(3)));
+        let cut = fields(&[("error", Val::Str("Claude's response exceeded the 8000 output token maximum.".into()))]);
+        assert_eq!(Tables::default().error(&cut, 5).kind, ErrorKind::OutputTokenMaximum(8000));
+    }
+}

@@ -1,0 +1,142 @@
+//! Telemetry as input (`--otel`): the fixtures of testdata/otel/ (written by
+//! testdata/generate_otel.py, whose comments say what each file holds). Every count below is
+//! derived by hand from that script.
+
+mod common;
+
+use common::{home_str, run, scan_json, testdata};
+use serde_json::Value;
+
+fn otel() -> String {
+    testdata().join("otel").to_string_lossy().into_owned()
+}
+
+fn u(v: &Value, path: &[&str]) -> u64 {
+    let mut at = v;
+    for p in path {
+        at = &at[*p];
+    }
+    at.as_u64().unwrap_or_else(|| panic!("{path:?} is not a count: {at}"))
+}
+
+#[test]
+fn every_form_is_read_and_counted() {
+    let (v, stderr) = scan_json(&["--otel", &otel()]);
+    let t = &v["telemetry"];
+    // Two collector files (one gzip), a CSV and a flat JSON lines file.
+    assert_eq!(u(t, &["files"]), 4);
+    // 3 + 1 lines of OTLP, 3 CSV rows, 2 JSON lines.
+    assert_eq!(u(t, &["lines"]), 9);
+    // Events: 5 + 7 in file 0 (the cut line holds none), 4 in file 1, 3 CSV rows, 2 flat.
+    assert_eq!(u(t, &["events"]), 21);
+    // Requests: Alice 5 + Bob 1, then Carol 2 + Bob's again + Olga's, Dave 2, Erin 1.
+    assert_eq!((u(t, &["requests"]), u(t, &["errors"]), u(t, &["other_events"])), (13, 6, 2));
+    assert_eq!((u(t, &["bad_lines"]), u(t, &["repeated"])), (1, 1));
+    assert_eq!((u(t, &["sessions"]), u(t, &["people"])), (6, 6));
+    // The cut line is named, by file and line, without its text.
+    assert!(stderr.contains("claude-code-0.jsonl:2: not an OTLP JSON export (cut short"), "{stderr}");
+    assert!(!stderr.contains("timeUnixNano"), "{stderr}");
+    // 13 requests, Bob's re-sent one once: 12 responses.
+    assert_eq!(u(&v, &["responses", "count"]), 12);
+    // Throttled: Alice's two retried attempts, Bob's three (the last failed for good), Dave's
+    // one (failed for good: nothing followed it).
+    let e = &v["errors"]["rate_limit"];
+    assert_eq!((u(e, &["final"]), u(e, &["retries"])), (2, 4));
+}
+
+#[test]
+fn integers_as_strings_or_numbers_and_gzip_give_the_same_counts() {
+    // File 1 is gzip with integers as numbers, file 0 plain with integers as strings: the
+    // sums of each model's output tokens are those the script wrote.
+    let (v, _) = scan_json(&["--otel", &otel(), "--model", "sonnet"]);
+    // Carol's two Sonnet 5 requests: 4,000 and 100 output tokens (gzip, numbers).
+    assert_eq!(u(&v, &["responses", "count"]), 2);
+    assert_eq!(u(&v, &["output_tokens", "max"]), 4_000);
+    let (v, _) = scan_json(&["--otel", &format!("{}/collector/claude-code-0.jsonl", otel())]);
+    // Alice's 300, 1,200, 2,000, 2,500, 800 and Bob's 50 (plain, strings).
+    assert_eq!(u(&v, &["responses", "count"]), 6);
+    assert_eq!(u(&v, &["output_tokens", "max"]), 2_500);
+    assert_eq!(u(&v, &["output_tokens", "p50"]), 800);
+}
+
+#[test]
+fn a_request_in_a_transcript_and_in_telemetry_counts_once() {
+    let (alone, _) = scan_json(&[&home_str()]);
+    let (both, _) = scan_json(&[&home_str(), "--otel", &otel()]);
+    // req_o13 is in testdata/claude-home and in the gzip file: 12 telemetry responses, 11 new.
+    assert_eq!(u(&both, &["telemetry", "requests_in_transcripts"]), 1);
+    assert_eq!(u(&both, &["responses", "count"]), u(&alone, &["responses", "count"]) + 11);
+}
+
+#[test]
+fn people_are_hashed_unless_asked_for() {
+    for format in ["table", "json", "markdown"] {
+        let r = run(&["scan", "--otel", &otel(), "--format", format]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stdout.contains("example.com"), "{format} shows an e-mail:\n{}", r.stdout);
+        assert!(!r.stdout.contains("acct-"), "{format} shows an account id:\n{}", r.stdout);
+        assert!(r.stdout.contains("user-"), "{format} names no person:\n{}", r.stdout);
+    }
+    let (v, _) = scan_json(&["--otel", &otel(), "--show-users"]);
+    let names: Vec<&str> =
+        v["team"]["by_person"].as_array().unwrap().iter().map(|p| p["person"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 6);
+    // Told apart by account id, shown by e-mail.
+    assert!(names.contains(&"alice@example.com") && names.contains(&"dave@example.com"), "{names:?}");
+}
+
+#[test]
+fn the_team_view_counts_each_persons_load() {
+    let (v, _) = scan_json(&["--otel", &otel(), "--show-users"]);
+    let team = &v["team"];
+    assert_eq!((u(team, &["people"]), u(team, &["sessions"]), u(team, &["unattributed_requests"])), (6, 6, 0));
+    let person = |name: &str| {
+        team["by_person"].as_array().unwrap().iter().find(|p| p["person"] == name).unwrap_or_else(|| panic!("{name}"))
+    };
+    let alice = person("alice@example.com");
+    // Five requests, two refused attempts before the fifth; her two subagents overlapped.
+    assert_eq!((u(alice, &["requests"]), u(alice, &["attempts"]), u(alice, &["throttled_attempts"])), (5, 7, 2));
+    assert_eq!(u(alice, &["peak_in_flight"]), 2);
+    let bob = person("bob@example.com");
+    // req_b1 once, and the request refused three times.
+    assert_eq!((u(bob, &["requests"]), u(bob, &["attempts"]), u(bob, &["throttled_attempts"])), (2, 4, 3));
+    assert_eq!(team["managed_settings"][0], "/etc/claude-code/managed-settings.json");
+}
+
+#[test]
+fn a_broken_gzip_file_keeps_what_came_before_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = std::fs::read(testdata().join("otel/collector/claude-code-1.jsonl.gz")).unwrap();
+    std::fs::write(dir.path().join("cut.jsonl.gz"), &gz[..gz.len() / 2]).unwrap();
+    std::fs::write(dir.path().join("not-telemetry.txt"), "ignored: not a telemetry name").unwrap();
+    let plain = testdata().join("otel/warehouse/events.jsonl");
+    std::fs::copy(plain, dir.path().join("events.jsonl")).unwrap();
+    let (v, stderr) = scan_json(&["--otel", &dir.path().to_string_lossy()]);
+    assert!(stderr.contains("cut.jsonl.gz: stopped reading (gzip)"), "{stderr}");
+    assert_eq!(u(&v, &["telemetry", "files"]), 2);
+    assert_eq!(u(&v, &["telemetry", "unreadable_files"]), 1);
+    // Erin's request from the intact file.
+    assert_eq!(u(&v, &["responses", "count"]), 1);
+}
+
+#[test]
+fn a_missing_telemetry_path_is_a_usage_error() {
+    let r = run(&["scan", "--otel", "/nonexistent/otel"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("/nonexistent/otel: no such file or folder"), "{}", r.stderr);
+}
+
+#[test]
+fn telemetry_alone_reads_no_config_home() {
+    // HOME holds a config home with a transcript; `--otel` without PATH leaves it out.
+    let home = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::home(), &home.path().join(".claude"));
+    let out = common::ccdoctor(home.path())
+        .args(["scan", "--json", "--otel", &format!("{}/warehouse/events.jsonl", otel())])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(u(&v, &["responses", "count"]), 1);
+    assert_eq!(u(&v, &["scan", "files"]), 0);
+}
