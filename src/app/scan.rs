@@ -140,7 +140,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         scan_roots(&config.roots)
     };
     if !config.team.otel.is_empty() {
-        let mut warnings = crate::otel::read_into(&config.team.otel, &mut scanned.data);
+        let mut warnings = crate::otel::read_into(&config.team.otel, config.threads, &mut scanned.data);
         scanned.warnings.append(&mut warnings);
     }
     for w in &scanned.warnings {

@@ -132,8 +132,20 @@ pub struct LogRecord<'a> {
     pub observed_time_unix_nano: Option<Nanos>,
     #[serde(borrow, default)]
     pub body: Option<AnyValue<'a>>,
+    /// Left unparsed until the body says the event is one ccdoctor reads: most events of an
+    /// export (`tool_result`, `user_prompt`, …) are only counted.
     #[serde(borrow, default)]
-    pub attributes: Vec<KeyValue<'a>>,
+    pub attributes: Option<&'a serde_json::value::RawValue>,
+}
+
+impl<'a> LogRecord<'a> {
+    /// The record's attributes.
+    pub fn attributes(&self) -> Result<Vec<KeyValue<'a>>, serde_json::Error> {
+        match self.attributes {
+            Some(raw) => serde_json::from_str(raw.get()),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -311,9 +323,9 @@ mod tests {
         let export: Export = serde_json::from_str(line).unwrap();
         let record = export.resource_logs.into_iter().next().unwrap().scope_logs.into_iter().next().unwrap();
         let record = record.log_records.into_iter().next().unwrap();
-        assert_eq!(record.time_unix_nano.unwrap().millis(), Some(1_780_000_000_123));
+        assert_eq!(record.time_unix_nano.as_ref().unwrap().millis(), Some(1_780_000_000_123));
         let mut f = Fields::default();
-        for kv in record.attributes {
+        for kv in record.attributes().unwrap() {
             f.push(kv.key, kv.value.unwrap_or_default().into_val());
         }
         assert_eq!([f.u64("a"), f.u64("b"), f.u64("c"), f.u64("d")], [Some(512); 4]);

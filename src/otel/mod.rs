@@ -27,9 +27,9 @@ pub struct Summary {
 
 /// Reads the telemetry files of `paths` into `data`, beside what the transcripts gave:
 /// requests and attempts the transcripts already hold count once. Returns the warnings.
-pub fn read_into(paths: &[PathBuf], data: &mut ScanData) -> Vec<Warning> {
+pub fn read_into(paths: &[PathBuf], threads: usize, data: &mut ScanData) -> Vec<Warning> {
     let (files, mut warnings) = read::discover(paths);
-    let mut collected = read::Collected::read_all(&files);
+    let mut collected = read::Collected::read_all(&files, threads);
     warnings.append(&mut collected.warnings);
     let stats = collected.stats.clone();
     let sessions = collected.tables.sessions.names.len() as u64;

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::fields::{Export, Fields, FlatObject, Val};
+use super::fields::{Export, Fields, FlatObject, Nanos, Val};
 use super::record::{ErrorRec, Kind, RequestRec, Tables, kind_of, names, time_of};
 use crate::time::EpochMs;
 use crate::warning::Warning;
@@ -103,13 +103,93 @@ impl<R: Read> Read for Counting<R> {
 }
 
 impl Collected {
-    /// Reads every file in turn.
-    pub fn read_all(files: &[PathBuf]) -> Self {
-        let mut c = Collected::default();
-        for f in files {
-            c.read_file(f);
+    /// Reads the files on `threads` threads (largest first to the least loaded), merged in
+    /// thread order so that the result does not depend on timing.
+    pub fn read_all(files: &[PathBuf], threads: usize) -> Self {
+        let threads = threads.clamp(1, files.len().max(1));
+        let mut sized: Vec<(u64, &PathBuf)> =
+            files.iter().map(|f| (std::fs::metadata(f).map_or(0, |m| m.len()), f)).collect();
+        sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let mut shares: Vec<(u64, Vec<&PathBuf>)> = vec![(0, Vec::new()); threads];
+        for (size, f) in sized {
+            let least = shares.iter_mut().min_by_key(|s| s.0).expect("one thread at least");
+            least.0 += size;
+            least.1.push(f);
         }
-        c
+        for s in &mut shares {
+            s.1.sort();
+        }
+        let parts: Vec<Collected> = std::thread::scope(|scope| {
+            let handles: Vec<_> = shares
+                .iter()
+                .map(|(_, files)| {
+                    scope.spawn(move || {
+                        let mut c = Collected::default();
+                        for f in files {
+                            c.read_file(f);
+                        }
+                        c
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a telemetry reader thread")).collect()
+        });
+        let mut parts = parts.into_iter();
+        let mut all = parts.next().unwrap_or_default();
+        for p in parts {
+            all.absorb(p);
+        }
+        all
+    }
+
+    /// Adds another reader's records, its interned ids mapped to this one's.
+    fn absorb(&mut self, other: Collected) {
+        let Collected { tables, requests, errors, stats, mut warnings } = other;
+        let sessions = self.tables.sessions.absorb(&tables.sessions);
+        let prompts = self.tables.prompts.absorb(&tables.prompts);
+        let sources = self.tables.sources.absorb(&tables.sources);
+        let models = self.tables.models.absorb(&tables.models);
+        let efforts = self.tables.efforts.absorb(&tables.efforts);
+        let map = |ids: &[u32], id: u32| if id == super::record::NONE { id } else { ids[id as usize] };
+        let groups: Vec<u32> = tables
+            .groups
+            .iter()
+            .map(|&(s, src)| self.tables.group_id(sessions[s as usize], map(&sources, src)))
+            .collect();
+        for (s, person) in tables.session_person {
+            self.tables.add_person(sessions[s as usize], person);
+        }
+        for (s, version) in tables.session_version {
+            self.tables.session_version.entry(sessions[s as usize]).or_insert(version);
+        }
+        let narrow = |ids: &[u32], id: u16| {
+            if id == u16::MAX { id } else { u16::try_from(ids[usize::from(id)]).unwrap_or(u16::MAX) }
+        };
+        self.requests.extend(requests.into_iter().map(|mut r| {
+            r.group = groups[r.group as usize];
+            r.prompt = map(&prompts, r.prompt);
+            r.model = narrow(&models, r.model);
+            r.effort = narrow(&efforts, r.effort);
+            r
+        }));
+        self.errors.extend(errors.into_iter().map(|mut e| {
+            e.group = groups[e.group as usize];
+            e.prompt = map(&prompts, e.prompt);
+            e.model = narrow(&models, e.model);
+            e
+        }));
+        let s = &mut self.stats;
+        s.files += stats.files;
+        s.bytes += stats.bytes;
+        s.lines += stats.lines;
+        s.events += stats.events;
+        s.requests += stats.requests;
+        s.errors += stats.errors;
+        s.other_events += stats.other_events;
+        s.unusable_events += stats.unusable_events;
+        s.bad_lines += stats.bad_lines;
+        s.unreadable_files += stats.unreadable_files;
+        self.warnings.append(&mut warnings);
     }
 
     fn warn(&mut self, path: &Path, line: Option<u64>, message: String) {
@@ -192,12 +272,25 @@ impl Collected {
                 let base = fields.len();
                 for record in rl.scope_logs.into_iter().flat_map(|s| s.log_records) {
                     fields.truncate(base);
-                    for kv in record.attributes {
+                    let body = record.body.as_ref().and_then(|b| b.string_value.as_deref());
+                    // An event the body names as one not read is counted, its attributes unread.
+                    if let Some(name) = body.filter(|b| b.starts_with("claude_code."))
+                        && matches!(kind_of(&Fields::default(), Some(name)), Kind::Other(_))
+                    {
+                        self.stats.events += 1;
+                        self.stats.other_events += 1;
+                        continue;
+                    }
+                    let attributes = record.attributes().map_err(|e| describe(e, "an OTLP JSON export"))?;
+                    for kv in attributes {
                         fields.push(kv.key, kv.value.unwrap_or_default().into_val());
                     }
-                    let body = record.body.and_then(|b| b.string_value);
-                    let record_ms = record.time_unix_nano.or(record.observed_time_unix_nano).and_then(|n| n.millis());
-                    self.event(&fields, body.as_deref(), record_ms);
+                    let record_ms = record
+                        .time_unix_nano
+                        .as_ref()
+                        .or(record.observed_time_unix_nano.as_ref())
+                        .and_then(Nanos::millis);
+                    self.event(&fields, body, record_ms);
                 }
             }
             Ok(())

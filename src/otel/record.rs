@@ -97,6 +97,11 @@ impl Interner {
     pub fn get(&self, id: u32) -> Option<&str> {
         self.names.get(id as usize).map(|s| &**s)
     }
+
+    /// Adds another interner's strings: the id each of its ids has here.
+    pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
+        other.names.iter().map(|n| self.id(n)).collect()
+    }
 }
 
 /// Who a session belongs to: the account id and the e-mail, as written.
@@ -175,29 +180,45 @@ impl Tables {
         self.groups[id as usize]
     }
 
-    fn common(&mut self, f: &Fields) -> (u32, u32, u16) {
-        let session = self.sessions.id(f.str(names::SESSION).unwrap_or(""));
-        // The first record that names each field names it for the session.
-        let person = self.session_person.entry(session).or_default();
-        for (field, name) in [
-            (&mut person.account, names::ACCOUNT),
-            (&mut person.email, names::EMAIL),
-            (&mut person.organization, names::ORGANIZATION),
-        ] {
-            if field.is_none() {
-                *field = f.str(name).map(Into::into);
-            }
-        }
-        if let Some(v) = f.str(names::VERSION) {
-            self.session_version.entry(session).or_insert_with(|| v.into());
-        }
-        let prompt = Self::opt(&mut self.prompts, f.str(names::PROMPT));
-        let source = Self::opt(&mut self.sources, f.str(names::QUERY_SOURCE));
+    /// The id of a (session, query source) pair.
+    pub fn group_id(&mut self, session: u32, source: u32) -> u32 {
         let next = self.groups.len() as u32;
         let group = *self.group_ids.entry((session, source)).or_insert(next);
         if group == next {
             self.groups.push((session, source));
         }
+        group
+    }
+
+    /// What a record tells of a session's person: the first record that names each field
+    /// names it for the session.
+    pub fn add_person(&mut self, session: u32, from: Person) {
+        let person = self.session_person.entry(session).or_default();
+        for (field, value) in [
+            (&mut person.account, from.account),
+            (&mut person.email, from.email),
+            (&mut person.organization, from.organization),
+        ] {
+            if field.is_none() {
+                *field = value;
+            }
+        }
+    }
+
+    fn common(&mut self, f: &Fields) -> (u32, u32, u16) {
+        let session = self.sessions.id(f.str(names::SESSION).unwrap_or(""));
+        let person = Person {
+            account: f.str(names::ACCOUNT).map(Into::into),
+            email: f.str(names::EMAIL).map(Into::into),
+            organization: f.str(names::ORGANIZATION).map(Into::into),
+        };
+        self.add_person(session, person);
+        if let Some(v) = f.str(names::VERSION) {
+            self.session_version.entry(session).or_insert_with(|| v.into());
+        }
+        let prompt = Self::opt(&mut self.prompts, f.str(names::PROMPT));
+        let source = Self::opt(&mut self.sources, f.str(names::QUERY_SOURCE));
+        let group = self.group_id(session, source);
         let model = self.models.id(f.str(names::MODEL).unwrap_or("unknown"));
         (group, prompt, u16::try_from(model).unwrap_or(u16::MAX))
     }
