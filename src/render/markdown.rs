@@ -1,6 +1,8 @@
-//! The report as GitHub-flavoured Markdown, for pasting into an issue.
+//! The report as GitHub-flavoured Markdown, for pasting into an issue: the sections of
+//! [`sections::document`], the same the table shows, each a `###` heading with its
+//! paragraphs, lists and table.
 //!
-//! Every text cell, list item, heading text and quoted line goes through `md`
+//! Every table cell and header, list item, heading text and paragraph goes through `md`
 //! ([`markdown_text`]): data from files (model ids, paths, project names, settings values and
 //! sources, sentences that name them) renders as the text it is, never as a link, an image or
 //! HTML. Only the literal structure written here (headings, table rules, emphasis around the
@@ -13,7 +15,7 @@ use crate::report::Report;
 use crate::settings::write::WriteOutcome;
 use crate::text::{escape_control, markdown_text};
 
-/// Text for Markdown: a table cell, a list item, a heading's or a quoted line's text.
+/// Text for Markdown: a table cell, a list item, a heading's text or a paragraph.
 fn md(s: &str) -> String {
     markdown_text(s)
 }
