@@ -34,8 +34,21 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `ccdoctor man > ccdoctor.1`.
-    Man,
+    /// Print the man page (roff) of ccdoctor or of one subcommand (`ccdoctor man scan >
+    /// ccdoctor-scan.1`), or write every page into a folder (`--dir`).
+    Man(ManArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (ccdoctor-SUBCOMMAND.1); without it, ccdoctor's own.
+    #[arg(value_name = "SUBCOMMAND", conflicts_with = "dir")]
+    pub subcommand: Option<String>,
+
+    /// Write every page (ccdoctor.1, ccdoctor-scan.1, …) into DIR, created if missing, each
+    /// file replaced whole, and list them.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -90,6 +90,108 @@ fn completions_and_man_page() {
     assert!(r.stdout.contains(".TH ccdoctor 1"), "{}", &r.stdout[..200.min(r.stdout.len())]);
 }
 
+/// The long option `--name` as clap_mangen writes it in roff: `\fB\-\-name\fR`.
+fn roff_option(name: &str) -> String {
+    format!("\\fB{}\\fR", format!("--{name}").replace('-', "\\-"))
+}
+
+/// Each subcommand has its page, with its own options and not another subcommand's.
+#[test]
+fn man_page_per_subcommand() {
+    let (_t, home) = bedrock_copy();
+    let cases: [(&str, &[&str], &[&str]); 6] = [
+        ("scan", &["write", "dry-run", "revert", "quota-tpm", "since", "format"], &["hook"]),
+        ("apply", &["dry-run", "settings", "force", "quota-tpm"], &["hook", "revert"]),
+        ("revert", &["settings"], &["quota-tpm", "hook"]),
+        ("check", &["hook", "json", "since", "quota-tpm"], &["write", "force"]),
+        ("completions", &[], &["since"]),
+        ("man", &["dir"], &["since"]),
+    ];
+    for (sub, has, lacks) in cases {
+        let r = run_in(&home, &["man", sub]);
+        assert_eq!(r.code, 0, "{sub}: {}", r.stderr);
+        assert!(r.stdout.contains(&format!(".TH ccdoctor-{sub} 1")), "{sub}: {}", r.stdout);
+        assert!(r.stdout.contains(&format!("ccdoctor\\-{sub} \\-")), "{sub}: the NAME line");
+        for o in has {
+            assert!(r.stdout.contains(&roff_option(o)), "{sub} page lacks --{o}");
+        }
+        for o in lacks {
+            assert!(!r.stdout.contains(&roff_option(o)), "{sub} page has --{o}");
+        }
+    }
+    // The top page names each subcommand's page, and no page for `help` (there is none).
+    let top = run_in(&home, &["man"]).stdout;
+    for sub in ["scan", "apply", "revert", "check", "completions", "man"] {
+        assert!(top.contains(&format!("ccdoctor\\-{sub}(1)")), "{sub}");
+    }
+    assert!(!top.contains("ccdoctor\\-help(1)"));
+
+    let r = run_in(&home, &["man", "scna"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert!(
+        r.stderr.contains("no man page for \"scna\"; the subcommands are: scan, apply, revert, check"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `man --dir` writes every page, each the same as the printed one, and nothing else;
+/// a page already there is replaced whole, a symlink there is replaced and not followed.
+#[test]
+fn man_dir_writes_every_page() {
+    let (t, home) = bedrock_copy();
+    let dir = t.path().join("share/man/man1");
+    let r = run_in(&home, &["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Sorted by byte: '-' comes before '.'.
+    let expected = [
+        "ccdoctor-apply.1",
+        "ccdoctor-check.1",
+        "ccdoctor-completions.1",
+        "ccdoctor-man.1",
+        "ccdoctor-revert.1",
+        "ccdoctor-scan.1",
+        "ccdoctor.1",
+    ];
+    let listing = |dir: &std::path::Path| {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listing(&dir), expected, "the pages and no temporary file");
+    let listed: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(listed.len(), expected.len(), "{}", r.stdout);
+    for name in expected {
+        assert!(listed.contains(&dir.join(name).to_str().unwrap()), "{name} not listed: {}", r.stdout);
+        let args: Vec<&str> = match name.strip_prefix("ccdoctor-").and_then(|n| n.strip_suffix(".1")) {
+            Some(sub) => vec!["man", sub],
+            None => vec!["man"],
+        };
+        assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), run_in(&home, &args).stdout, "{name}");
+    }
+
+    // Again, over a stale page and a symlink to a file that must stay as it is.
+    let outside = t.path().join("outside.txt");
+    std::fs::write(&outside, "not a man page").unwrap();
+    std::fs::write(dir.join("ccdoctor-check.1"), "stale").unwrap();
+    std::fs::remove_file(dir.join("ccdoctor-scan.1")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("ccdoctor-scan.1")).unwrap();
+    let r = run_in(&home, &["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(listing(&dir), expected);
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "not a man page");
+    assert!(!std::fs::symlink_metadata(dir.join("ccdoctor-scan.1")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(dir.join("ccdoctor-check.1")).unwrap(), run_in(&home, &["man", "check"]).stdout);
+
+    // A file where the folder should be: refused, said, exit 2.
+    let r = run_in(&home, &["man", "--dir", outside.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not a folder"), "{}", r.stderr);
+    // One page or all of them, not both.
+    assert_eq!(run_in(&home, &["man", "scan", "--dir", dir.to_str().unwrap()]).code, 2);
+}
+
 /// A "keep" of Claude Code's own default (no settings file sets the value) writes nothing:
 /// pinning an unverified default into a file is not what the advice says.
 #[test]

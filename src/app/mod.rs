@@ -4,6 +4,7 @@
 //! terminal.
 
 pub mod check;
+pub mod man;
 pub mod revert;
 pub mod scan;
 
@@ -73,12 +74,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             out.write_all(&text)?;
             Ok(ExitCode::Success)
         }
-        Command::Man => {
-            let mut text = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text)?;
-            out.write_all(&text)?;
-            Ok(ExitCode::Success)
-        }
+        Command::Man(args) => man::run(&args, out, err),
     }
 }
 

@@ -1,9 +1,12 @@
 //! Renderers: the report as a table for people, JSON for scripts, Markdown for issues.
-//! Each takes the finished `Report` and writes it; none computes anything of its own.
+//! Each takes the finished `Report` and writes it; none computes anything of its own. The
+//! table and Markdown walk the same sections (`sections::document`); JSON serializes the
+//! `Report` itself.
 
 pub mod json;
 pub mod markdown;
 pub mod prose;
+pub mod sections;
 pub mod table;
 pub mod write;
 

@@ -1,0 +1,545 @@
+//! The report for people as plain data: which sections there are, their titles, their
+//! columns and rows and the sentences around them, built once from the finished `Report` by
+//! [`document`]. The table and Markdown renderers both walk this [`Document`], so they show
+//! the same sections, columns and values and cannot drift apart; what stays in each renderer
+//! is only its form: the table's colours, widths and histogram bars, Markdown's escaping and
+//! heading levels. (The JSON renderer serializes the `Report` itself, the JSON contract.)
+//!
+//! Texts here are unescaped: data from files (model ids, paths, project names, settings
+//! values) is kept as it is, and each renderer makes every text safe for its own format.
+
+use super::{Legend, bin_label, error_rows, prose, quality_line};
+use crate::analysis::advice::Advice;
+use crate::report::{ErrorCounts, Recommendation, Report};
+use crate::stats::Bin;
+use crate::text::{count_of, percent, thousands};
+
+/// Rows of the per-project table; the rest are counted in a note.
+pub const PROJECT_ROWS: usize = 10;
+
+/// What the columns of the by-day and by-project tables count.
+pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they add up to the first line's count); Cut: responses cut at the output limit, each once; Limits: per-day quota, plan usage limits and spend caps; Other: overloaded, server limiting, refused (400) and other errors.";
+
+/// The note below the load table.
+pub const LOAD_NOTE: &str = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    /// Numbers.
+    Right,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    /// A shorter header for a narrow layout (the 80-column table), where there is one.
+    pub short: Option<&'static str>,
+    pub align: Align,
+}
+
+impl Column {
+    fn left(name: &'static str) -> Self {
+        Column { name, short: None, align: Align::Left }
+    }
+    fn right(name: &'static str) -> Self {
+        Column { name, short: None, align: Align::Right }
+    }
+    fn short(self, short: &'static str) -> Self {
+        Column { short: Some(short), ..self }
+    }
+}
+
+/// One section: a heading, then (each part optional, in this order) the value it stands
+/// for, sentences, a bulleted list, a table or histogram, the legend of the table's
+/// source labels, and notes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Section {
+    pub title: String,
+    /// The recommended setting, set apart from the text (the recommendation's section).
+    pub headline: Option<String>,
+    /// Sentences before the table.
+    pub text: Vec<String>,
+    pub bullets: Vec<String>,
+    pub columns: Vec<Column>,
+    /// One cell a column each; the first cell is the row's label.
+    pub rows: Vec<Vec<String>>,
+    /// When set, the rows are the bins of a histogram (label, count) and these are their
+    /// counts, one a row, for a bar chart.
+    pub bars: Option<Vec<u64>>,
+    /// The files the table's short source labels (`user`, `project`, …) stand for.
+    pub legend: Vec<String>,
+    /// Sentences after the table: what its columns count, rows left out.
+    pub notes: Vec<String>,
+}
+
+impl Section {
+    fn titled(title: impl Into<String>) -> Self {
+        Section { title: title.into(), ..Section::default() }
+    }
+}
+
+/// The whole report for people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// One line that says what happened.
+    pub verdict: String,
+    /// Whether the history has any error (the verdict is a warning).
+    pub problems: bool,
+    /// The model advised for and the recommended setting, right after the verdict.
+    pub headline: Option<(String, String)>,
+    pub sections: Vec<Section>,
+    /// Sentences after the sections (the settings debug logs show clamped).
+    pub closing: Vec<String>,
+    /// What was read, and how much of it could be used.
+    pub quality: String,
+}
+
+/// The report's document: every section the table and Markdown show.
+pub fn document(report: &Report) -> Document {
+    let mut sections = vec![errors(&report.errors)];
+    sections.extend(output_tokens(report));
+    sections.extend(by_day(report));
+    sections.extend(by_project(report));
+    match (&report.recommendation, &report.advice) {
+        (Some(r), Some(a)) => sections.extend(recommendation(report, a, r)),
+        _ => {
+            let mut s = Section::titled("Recommendation");
+            s.text.push("No request of any model to measure, so no recommendation.".into());
+            sections.push(s);
+        }
+    }
+    sections.extend(load(report));
+    sections.extend(env(report));
+    Document {
+        verdict: prose::verdict(report),
+        problems: report.errors.total() > 0,
+        headline: report.advice.as_ref().map(|a| (a.model.clone(), prose::headline(a))),
+        sections,
+        closing: report.capped.iter().map(prose::capped).collect(),
+        quality: quality_line(report),
+    }
+}
+
+fn errors(e: &ErrorCounts) -> Section {
+    Section {
+        columns: vec![Column::left("Kind"), Column::right("Count"), Column::left("Meaning")],
+        rows: error_rows(e).into_iter().map(|(label, n, note)| vec![label, thousands(n), note.to_string()]).collect(),
+        ..Section::titled("Errors")
+    }
+}
+
+/// The summary of output tokens per model (and of all, when there are several), then one
+/// histogram a model.
+fn output_tokens(report: &Report) -> Vec<Section> {
+    let mut s = Section::titled("Output tokens per response");
+    if report.responses.count == 0 {
+        s.text.push("No responses.".into());
+        return vec![s];
+    }
+    s.columns = vec![
+        Column::left("Model"),
+        Column::right("Responses").short("Resp."),
+        Column::right("Estimated").short("Est."),
+        Column::right("Mean"),
+        Column::right("p50"),
+        Column::right("p90"),
+        Column::right("p95"),
+        Column::right("p99"),
+        Column::right("Max"),
+    ];
+    let summary = |label: &str, estimated: u64, m: &crate::stats::Summary| {
+        vec![
+            label.to_string(),
+            thousands(m.count),
+            thousands(estimated),
+            thousands(m.mean.round() as u64),
+            thousands(m.p50),
+            thousands(m.p90),
+            thousands(m.p95),
+            thousands(m.p99),
+            thousands(m.max),
+        ]
+    };
+    for m in &report.by_model {
+        s.rows.push(summary(&m.model, m.estimated, &m.summary));
+    }
+    if report.by_model.len() > 1 {
+        s.rows.push(summary("all", report.responses.estimated, &report.output_tokens));
+    }
+    let mut out = vec![s];
+    out.extend(
+        report
+            .by_model
+            .iter()
+            .filter_map(|m| histogram(format!("Response sizes, {} (output tokens)", m.model), &m.histogram)),
+    );
+    out
+}
+
+/// The bins from the first to the last non-empty one; `None` when all are empty.
+fn histogram(title: String, bins: &[Bin]) -> Option<Section> {
+    let first = bins.iter().position(|b| b.count > 0)?;
+    let last = bins.iter().rposition(|b| b.count > 0)?;
+    let shown = &bins[first..=last];
+    Some(Section {
+        columns: vec![Column::right("Output tokens"), Column::right("Responses")],
+        rows: shown.iter().map(|b| vec![bin_label(b.from, b.to), thousands(b.count)]).collect(),
+        bars: Some(shown.iter().map(|b| b.count).collect()),
+        ..Section::titled(title)
+    })
+}
+
+/// The columns of the by-day and by-project tables, after the label's.
+fn count_columns(label: &'static str) -> Vec<Column> {
+    vec![
+        Column::left(label),
+        Column::right("429"),
+        Column::right("Cut"),
+        Column::right("Limits"),
+        Column::right("Other"),
+        Column::right("Responses"),
+    ]
+}
+
+fn count_row(label: &str, e: &ErrorCounts, cut_responses: u64, responses: u64) -> Vec<String> {
+    vec![
+        label.to_string(),
+        thousands(e.throttled()),
+        thousands(cut_responses),
+        thousands(e.limits()),
+        thousands(e.others()),
+        thousands(responses),
+    ]
+}
+
+/// The days with any error.
+fn by_day(report: &Report) -> Option<Section> {
+    let rows: Vec<Vec<String>> = report
+        .by_day
+        .iter()
+        .filter(|d| d.errors.total() > 0)
+        .map(|d| count_row(&d.day, &d.errors, d.cut_responses, d.responses))
+        .collect();
+    (!rows.is_empty()).then(|| Section {
+        columns: count_columns("Day"),
+        rows,
+        notes: vec![COLUMNS_NOTE.to_string()],
+        ..Section::titled("Errors by day (UTC)")
+    })
+}
+
+/// The projects with any error, most errors first, at most [`PROJECT_ROWS`].
+fn by_project(report: &Report) -> Option<Section> {
+    let mut projects: Vec<_> = report.by_project.iter().filter(|p| p.errors.total() > 0).collect();
+    if projects.is_empty() {
+        return None;
+    }
+    projects.sort_by(|a, b| b.errors.total().cmp(&a.errors.total()).then_with(|| a.project.cmp(&b.project)));
+    let rows = projects
+        .iter()
+        .take(PROJECT_ROWS)
+        .map(|p| {
+            let name = p.cwd.as_deref().unwrap_or(&p.project);
+            let name = if name.is_empty() { "(no project: a debug log's own)" } else { name };
+            count_row(name, &p.errors, p.cut_responses, p.responses)
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if projects.len() > PROJECT_ROWS {
+        let more = (projects.len() - PROJECT_ROWS) as u64;
+        notes.push(format!(
+            "… and {} with errors (see --format json).",
+            count_of(more, "more project", "more projects")
+        ));
+    }
+    Some(Section { columns: count_columns("Project"), rows, notes, ..Section::titled("Errors by project") })
+}
+
+/// The recommendation (its value, reasons and inputs), the replay at each value, the advice.
+fn recommendation(report: &Report, a: &Advice, r: &Recommendation) -> Vec<Section> {
+    let mut legend = Legend::default();
+    let rows = prose::input_rows(a, r)
+        .into_iter()
+        .map(|(label, value, source)| vec![label, value, legend.label(&source)])
+        .collect();
+    let mut out = vec![Section {
+        headline: Some(prose::headline(a)),
+        bullets: prose::reasons(report, a, r),
+        columns: vec![Column::left("Input"), Column::right("Value"), Column::left("Source")],
+        rows,
+        legend: legend.lines().to_vec(),
+        ..Section::titled(format!("Recommendation for {}", a.model))
+    }];
+    if !r.replay.is_empty() {
+        out.push(replay(a, r));
+    }
+    let advice = prose::advice(report, a, r);
+    if !advice.is_empty() {
+        out.push(Section { bullets: advice, ..Section::titled("Advice") });
+    }
+    out
+}
+
+/// The replay at each value: throttling and failures only against a quota; the other
+/// cache-read reading's throttled attempts / failed requests where it was replayed.
+fn replay(a: &Advice, r: &Recommendation) -> Section {
+    let against = a.quota.as_ref().map_or_else(
+        || "no quota: cuts only".to_string(),
+        |q| format!("against {} TPM", thousands(q.planning_tpm.round() as u64)),
+    );
+    let other = a.quota.as_ref().map(|q| {
+        if q.reading.cache_reads_reserved {
+            "Cache reads free: throttled / failed"
+        } else {
+            "Cache reads reserved: throttled / failed"
+        }
+    });
+    let quota = a.quota.is_some();
+    let mut columns = vec![Column::right("Max output")];
+    if quota {
+        columns.extend([Column::right("Throttled attempts"), Column::right("Failed")]);
+    }
+    columns.push(Column::right("Cut responses"));
+    columns.extend(other.map(Column::right));
+    let rows = r
+        .replay
+        .iter()
+        .map(|row| {
+            let mut cells = vec![prose::row_value(row.value, row.label)];
+            if quota {
+                cells.push(format!("{} of {}", thousands(row.throttled_attempts), thousands(row.attempts)));
+                cells.push(thousands(row.failed));
+            }
+            cells.push(format!("{} ({})", thousands(row.cut), percent(row.cut_share)));
+            if other.is_some() {
+                cells.push(row.other_reading.as_ref().map_or_else(
+                    || "–".into(),
+                    |o| format!("{} / {}", thousands(o.throttled_attempts), thousands(o.failed)),
+                ));
+            }
+            cells
+        })
+        .collect();
+    Section { columns, rows, ..Section::titled(format!("Replay: your history at each value ({against})")) }
+}
+
+/// The load per model: the figures of a quota-increase request.
+fn load(report: &Report) -> Option<Section> {
+    let per_model = &report.load.per_model;
+    (!per_model.is_empty()).then(|| Section {
+        columns: vec![
+            Column::left("Model"),
+            Column::right("TPM p50"),
+            Column::right("TPM peak"),
+            Column::right("RPM p50"),
+            Column::right("RPM peak"),
+            Column::right("Input / request").short("In/req"),
+            Column::right("Output / request").short("Out/req"),
+        ],
+        rows: per_model
+            .iter()
+            .map(|l| {
+                vec![
+                    l.model.clone(),
+                    thousands(l.tpm_p50),
+                    thousands(l.tpm_peak),
+                    thousands(l.rpm_p50),
+                    thousands(l.rpm_peak),
+                    thousands(l.input_mean.round() as u64),
+                    thousands(l.output_mean.round() as u64),
+                ]
+            })
+            .collect(),
+        notes: vec![LOAD_NOTE.to_string()],
+        ..Section::titled("Load per model (what a quota increase request asks for)")
+    })
+}
+
+/// The settings files' `env`, as Claude Code merges it.
+fn env(report: &Report) -> Option<Section> {
+    let entries = &report.settings.env;
+    if entries.is_empty() {
+        return None;
+    }
+    let mut legend = Legend::default();
+    let rows = entries.iter().map(|e| vec![e.name.clone(), e.value.clone(), legend.label(&e.source)]).collect();
+    Some(Section {
+        text: vec!["As Claude Code merges it; values redacted unless known harmless (--show-env shows them).".into()],
+        columns: vec![Column::left("Variable"), Column::left("Value"), Column::left("Set in")],
+        rows,
+        legend: legend.lines().to_vec(),
+        ..Section::titled("Settings env")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{ReportArgs, ScanArgs};
+    use crate::config::{Env, ScanConfig};
+
+    /// One assistant line of `output` tokens, as Claude Code writes it.
+    fn response(n: u32, model: &str, output: u64) -> String {
+        serde_json::json!({
+            "type": "assistant", "cwd": "/w/app", "sessionId": "s1", "version": "2.1.39",
+            "uuid": format!("u{n}"), "timestamp": format!("2026-03-01T10:0{n}:00.000Z"),
+            "requestId": format!("req_{n}"),
+            "message": {"model": model, "id": format!("msg_{n}"), "type": "message", "role": "assistant",
+                "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+                "usage": {"input_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                    "output_tokens": output}}
+        })
+        .to_string()
+    }
+
+    /// A 429 that failed for good (Claude Code's own error message in the transcript).
+    fn throttled(n: u32) -> String {
+        serde_json::json!({
+            "type": "assistant", "cwd": "/w/app", "sessionId": "s1", "version": "2.1.39",
+            "uuid": format!("e{n}"), "timestamp": format!("2026-03-01T10:0{n}:00.000Z"),
+            "isApiErrorMessage": true, "error": "rate_limit", "apiErrorStatus": 429,
+            "message": {"model": "<synthetic>", "id": format!("err_{n}"), "type": "message", "role": "assistant",
+                "content": [{"type": "text", "text": "API Error: 429 Too many tokens, please wait before trying again."}],
+                "stop_reason": "stop_sequence", "usage": {"input_tokens": 0, "output_tokens": 0}}
+        })
+        .to_string()
+    }
+
+    /// The report of a home holding one transcript of these lines.
+    fn report_of(lines: &[String]) -> Report {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("home/projects/-w-app");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("s1.jsonl"), lines.join("\n") + "\n").unwrap();
+        let args = ScanArgs {
+            report: ReportArgs { paths: vec![tmp.path().join("home")], ..ReportArgs::default() },
+            ..ScanArgs::default()
+        };
+        let env = Env { home: Some(tmp.path().to_path_buf()), ..Env::default() };
+        let config = ScanConfig::from_cli(&args, &env).unwrap();
+        let options = crate::scan::ScanOptions { modified_since: None, threads: 1, full_parse: config.full_parse };
+        let scanned = crate::scan::scan(&config.roots, &options, &crate::scan::Silent);
+        let (settings, _) = crate::settings::resolve(&config.settings);
+        let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
+        crate::report::build(
+            &scanned.data,
+            &config.roots,
+            &config.filters,
+            &config.recommend,
+            &settings,
+            analysis,
+            None,
+        )
+    }
+
+    /// Three Sonnet 4.5 responses of 100, 300 and 5,000 output tokens and one 429 that failed.
+    fn small() -> Report {
+        let model = "claude-sonnet-4-5-20250929";
+        report_of(&[response(1, model, 100), response(2, model, 300), response(3, model, 5000), throttled(4)])
+    }
+
+    fn section<'a>(doc: &'a Document, title: &str) -> &'a Section {
+        doc.sections.iter().find(|s| s.title == title).unwrap_or_else(|| panic!("no section {title:?}"))
+    }
+
+    fn row<'a>(s: &'a Section, label: &str) -> &'a [String] {
+        s.rows.iter().find(|r| r[0] == label).unwrap_or_else(|| panic!("no row {label:?} in {:?}", s.title))
+    }
+
+    #[test]
+    fn a_small_report_by_hand() {
+        let doc = document(&small());
+        let titles: Vec<&str> = doc.sections.iter().map(|s| s.title.as_str()).collect();
+        // No settings file: no env section. The order is the report's.
+        assert_eq!(
+            titles[..5],
+            [
+                "Errors",
+                "Output tokens per response",
+                "Response sizes, Sonnet 4.5 (output tokens)",
+                "Errors by day (UTC)",
+                "Errors by project"
+            ]
+        );
+        assert!(titles.contains(&"Recommendation for Sonnet 4.5"), "{titles:?}");
+        assert!(!titles.contains(&"Settings env"), "{titles:?}");
+        assert!(doc.problems);
+        assert_eq!(doc.headline.as_ref().map(|h| h.0.as_str()), Some("Sonnet 4.5"));
+
+        let errors = section(&doc, "Errors");
+        assert_eq!(errors.columns.iter().map(|c| c.name).collect::<Vec<_>>(), ["Kind", "Count", "Meaning"]);
+        assert_eq!(
+            errors.columns.iter().map(|c| c.align).collect::<Vec<_>>(),
+            [Align::Left, Align::Right, Align::Left]
+        );
+        assert_eq!(
+            row(errors, "Throttled (429), failed for good"),
+            ["Throttled (429), failed for good", "1", "lower max output or parallelism"]
+        );
+        assert_eq!(row(errors, "Throttled (429), retried")[1], "0");
+
+        // One model: no "all" row. Mean (100 + 300 + 5,000) / 3 = 1,800; the median 300.
+        let sizes = section(&doc, "Output tokens per response");
+        assert_eq!(sizes.rows.len(), 1);
+        assert_eq!(sizes.rows[0][..5], ["Sonnet 4.5", "3", "0", "1,800", "300"]);
+        assert_eq!(sizes.rows[0][8], "5,000");
+        assert_eq!(sizes.columns[1].short, Some("Resp."));
+
+        // 100 in 64–127, 300 in 256–511, 5,000 in 4,096–8,191; the empty bins between are shown.
+        let h = section(&doc, "Response sizes, Sonnet 4.5 (output tokens)");
+        let labels: Vec<&str> = h.rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(labels, ["64–127", "128–255", "256–511", "512–1,023", "1,024–2,047", "2,048–4,095", "4,096–8,191"]);
+        assert_eq!(h.bars.as_deref(), Some(&[1, 0, 1, 0, 0, 0, 1][..]));
+        assert_eq!(h.rows[2], ["256–511", "1"]);
+
+        // The 429 is one throttled attempt of the day and of the project; 3 responses each.
+        let day = section(&doc, "Errors by day (UTC)");
+        assert_eq!(day.rows, [["2026-03-01", "1", "0", "0", "0", "3"]]);
+        assert_eq!(day.notes, [COLUMNS_NOTE]);
+        let project = section(&doc, "Errors by project");
+        assert_eq!(project.rows, [["/w/app", "1", "0", "0", "0", "3"]]);
+        assert!(project.notes.is_empty());
+
+        let rec = section(&doc, "Recommendation for Sonnet 4.5");
+        assert_eq!(rec.headline.as_deref(), Some(doc.headline.as_ref().unwrap().1.as_str()));
+        assert_eq!(row(rec, "Model")[1], "Sonnet 4.5");
+        assert!(!rec.bullets.is_empty());
+    }
+
+    #[test]
+    fn several_models_get_an_all_row_and_many_projects_a_note() {
+        let mut report = small();
+        let mut other = report.by_model[0].clone();
+        other.model = "Haiku 4.5".into();
+        report.by_model.push(other);
+        let p = report.by_project[0].clone();
+        report.by_project =
+            (0..12).map(|i| crate::report::ProjectRow { cwd: Some(format!("/w/p{i:02}")), ..p.clone() }).collect();
+        let doc = document(&report);
+        let sizes = section(&doc, "Output tokens per response");
+        let labels: Vec<&str> = sizes.rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(labels, ["Sonnet 4.5", "Haiku 4.5", "all"]);
+        // The "all" row is the report's own summary of every response.
+        assert_eq!(sizes.rows[2][1], "3");
+        assert!(doc.sections.iter().any(|s| s.title == "Response sizes, Haiku 4.5 (output tokens)"));
+        let projects = section(&doc, "Errors by project");
+        // Equal error counts: by name; ten shown, two counted.
+        assert_eq!(projects.rows.len(), PROJECT_ROWS);
+        assert_eq!(projects.rows[0][0], "/w/p00");
+        assert_eq!(projects.rows[9][0], "/w/p09");
+        assert_eq!(projects.notes, ["… and 2 more projects with errors (see --format json)."]);
+    }
+
+    #[test]
+    fn no_responses_and_no_recommendation_are_said() {
+        let doc = document(&report_of(&[]));
+        let sizes = section(&doc, "Output tokens per response");
+        assert_eq!(sizes.text, ["No responses."]);
+        assert!(sizes.columns.is_empty() && sizes.rows.is_empty());
+        let rec = section(&doc, "Recommendation");
+        assert_eq!(rec.text, ["No request of any model to measure, so no recommendation."]);
+        assert!(doc.headline.is_none() && !doc.problems);
+        assert!(!doc.sections.iter().any(|s| s.title.starts_with("Errors by")));
+    }
+}
