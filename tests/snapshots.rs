@@ -22,6 +22,22 @@ fn json_reports() {
     }
 }
 
+/// Telemetry (testdata/otel) is a sample too: its report adds the team view.
+fn telemetry_report(format: &str) -> String {
+    let dir = testdata().join("otel");
+    let r: Run =
+        ccdoctor(&dir).args(["scan", "--format", format, "--otel", dir.to_str().unwrap()]).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout.replace(testdata().to_str().unwrap(), "<testdata>")
+}
+
+#[test]
+fn telemetry_reports() {
+    for format in ["json", "table", "markdown"] {
+        insta::assert_snapshot!(format!("otel.{format}"), telemetry_report(format));
+    }
+}
+
 #[test]
 fn table_and_markdown_reports() {
     for sample in ["claude-home", "bedrock-home"] {
@@ -97,11 +113,13 @@ fn markdown_outline(text: &str) -> (Vec<String>, Vec<String>) {
 /// Both formats walk one list of sections, so they show the same sections and the same rows.
 #[test]
 fn table_and_markdown_show_the_same_sections_and_rows() {
-    for sample in ["claude-home", "bedrock-home", "late-home"] {
+    for sample in ["claude-home", "bedrock-home", "late-home", "otel"] {
         let home = testdata().join(sample);
         let path = home.to_str().unwrap();
-        let table: Run = ccdoctor(&home).args(["scan", "--color", "always", path]).output().unwrap().into();
-        let markdown: Run = ccdoctor(&home).args(["scan", "--format", "markdown", path]).output().unwrap().into();
+        let input: Vec<&str> = if sample == "otel" { vec!["--otel", path] } else { vec![path] };
+        let table: Run = ccdoctor(&home).args(["scan", "--color", "always"]).args(&input).output().unwrap().into();
+        let markdown: Run =
+            ccdoctor(&home).args(["scan", "--format", "markdown"]).args(&input).output().unwrap().into();
         assert_eq!((table.code, markdown.code), (0, 0), "{sample}: {}{}", table.stderr, markdown.stderr);
         let (t_headings, t_labels) = table_outline(&table.stdout);
         let (m_headings, m_labels) = markdown_outline(&markdown.stdout);

@@ -98,7 +98,11 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
     let mut people = People::default();
     let mut person_ids: HashMap<&str, u32> = HashMap::new();
     let session_names: Vec<Name> = tables.sessions.names.iter().map(|s| Name::from(&**s)).collect();
-    for (&session, person) in &tables.session_person {
+    // In the order of the sessions' names, so that people are numbered alike in every run
+    // (whatever order the reader threads met them in).
+    let mut sessions: Vec<(&u32, &super::record::Person)> = tables.session_person.iter().collect();
+    sessions.sort_unstable_by_key(|(s, _)| &session_names[**s as usize]);
+    for (&session, person) in sessions {
         if let Some(key) = person.key() {
             let next = people.names.len() as u32;
             // Told apart by account, shown (with --show-users) by e-mail where there is one.
@@ -119,8 +123,12 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
     for (i, e) in errors.iter().enumerate() {
         groups.entry(e.group).or_default().1.push(i);
     }
+    // By names, not ids: the same order whatever order the files were read in.
     let mut keys: Vec<(u32, u32, u32)> = groups.keys().map(|&g| (tables.group(g).0, tables.group(g).1, g)).collect();
-    keys.sort_unstable();
+    keys.sort_unstable_by(|a, b| {
+        let names = |k: &(u32, u32, u32)| (tables.sessions.get(k.0), tables.sources.get(k.1));
+        names(a).cmp(&names(b))
+    });
 
     let project = Name::from(PROJECT);
     let models: Vec<Name> = tables.models.names.iter().map(|m| Name::from(&**m)).collect();

@@ -61,3 +61,30 @@ pub fn merge_people(into: &mut crate::scan::data::People, more: crate::scan::dat
         into.of_session.entry(session).or_insert(ids[id as usize]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reader threads split the files by size and merge in thread order; the result must
+    /// not depend on how many there are.
+    #[test]
+    fn the_same_result_on_any_number_of_threads() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/otel");
+        let (files, warnings) = read::discover(&[dir]);
+        assert!(warnings.is_empty() && files.len() == 4, "{files:?} {warnings:?}");
+        let outcome = |threads: usize| {
+            let c = read::Collected::read_all(&files, threads);
+            let stats = c.stats.clone();
+            let out = convert::convert(c, &convert::Known::default());
+            let mut sessions: Vec<_> = out.people.of_session.iter().map(|(s, p)| (s.clone(), *p)).collect();
+            sessions.sort();
+            format!("{stats:?} {:?} {:?} {:?} {sessions:?}", out.responses, out.events, out.people.names)
+        };
+        let one = outcome(1);
+        assert!(one.contains("req") || one.contains("Response"), "{one}");
+        for threads in [2, 3, 8] {
+            assert_eq!(outcome(threads), one, "{threads} threads");
+        }
+    }
+}

@@ -84,6 +84,12 @@ impl Legend {
 /// The data-quality line.
 pub fn quality_line(r: &Report) -> String {
     let s = &r.scan;
+    let telemetry = r.telemetry.as_ref().map(telemetry_sentence).unwrap_or_default();
+    // Telemetry alone: nothing about transcripts to say.
+    if s.read.files == 0 && !telemetry.is_empty() {
+        return format!("{telemetry} {} of them left out as corrupt counts.", thousands(r.responses.implausible))
+            .replace(" 0 of them left out as corrupt counts.", "");
+    }
     let mut line = format!(
         "Read {} ({}, {}), {}, {} lines, {} malformed; {} of {} responses estimated from content (placeholder usage).",
         count_of(s.read.files, "file", "files"),
@@ -122,5 +128,46 @@ pub fn quality_line(r: &Report) -> String {
     if s.read.older_than_since > 0 {
         line.push_str(&format!(" {} files older than --since not read.", thousands(s.read.older_than_since)));
     }
+    if !telemetry.is_empty() {
+        line.push(' ');
+        line.push_str(&telemetry);
+    }
     line
+}
+
+/// What the telemetry files gave, in one sentence or two.
+fn telemetry_sentence(t: &crate::otel::Summary) -> String {
+    let read = &t.read;
+    let mut s = format!(
+        "Telemetry: read {} ({}), {} ({} requests, {} errors; {} other skipped), {} malformed.",
+        count_of(read.files, "file", "files"),
+        bytes(read.bytes),
+        count_of(read.events, "event", "events"),
+        thousands(read.requests),
+        thousands(read.errors),
+        thousands(read.other_events),
+        count_of(read.bad_lines, "line", "lines"),
+    );
+    let in_transcripts = t.dedup.requests_in_transcripts + t.dedup.errors_in_transcripts;
+    let once: Vec<String> = [(t.dedup.repeated, "sent twice"), (in_transcripts, "also in transcripts")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{} {what}", thousands(*n)))
+        .collect();
+    if !once.is_empty() {
+        s.push_str(&format!(" Counted once: {}.", once.join(", ")));
+    }
+    if read.unusable_events > 0 {
+        s.push_str(&format!(
+            " {} without a name or a time left out.",
+            count_of(read.unusable_events, "event", "events")
+        ));
+    }
+    if read.unreadable_files > 0 {
+        s.push_str(&format!(
+            " {} not read to the end (see warnings).",
+            count_of(read.unreadable_files, "file", "files")
+        ));
+    }
+    s
 }

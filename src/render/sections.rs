@@ -110,6 +110,7 @@ pub fn document(report: &Report) -> Document {
         }
     }
     sections.extend(load(report));
+    sections.extend(team(report));
     sections.extend(env(report));
     Document {
         verdict: prose::verdict(report),
@@ -356,6 +357,79 @@ fn load(report: &Report) -> Option<Section> {
     })
 }
 
+/// People shown in the team view; the rest are counted in a note.
+const TEAM_ROWS: usize = 15;
+
+/// The load per person on the shared quota, one row a person and model.
+fn team(report: &Report) -> Option<Section> {
+    let team = report.team.as_ref()?;
+    let mut rows = Vec::new();
+    for p in team.by_person.iter().take(TEAM_ROWS) {
+        let l = &p.load;
+        let throttled = if l.attempts == 0 { 0.0 } else { l.throttled_attempts as f64 / l.attempts as f64 };
+        for (i, m) in l.models.iter().enumerate() {
+            let first = i == 0;
+            let person_cell = |s: String| if first { s } else { String::new() };
+            rows.push(vec![
+                person_cell(p.person.clone()),
+                m.model.clone(),
+                thousands(m.requests),
+                thousands(m.tpm_p50),
+                thousands(m.tpm_peak),
+                person_cell(thousands(l.peak_in_flight)),
+                person_cell(percent(throttled)),
+                person_cell(if team.throttle_moments == 0 { "–".into() } else { percent(l.share_at_throttle) }),
+            ]);
+        }
+    }
+    let mut notes = vec![format!(
+        "TPM counts output at the burndown rate. Throttled: refused attempts of the person's own. At 429s: their share of the requests in flight at the {} the quota refused one.",
+        count_of(team.throttle_moments, "moment", "moments")
+    )];
+    if team.by_person.len() > TEAM_ROWS {
+        notes.push(format!("… and {} more.", count_of((team.by_person.len() - TEAM_ROWS) as u64, "person", "people")));
+    }
+    if team.unattributed_requests > 0 {
+        notes.push(format!(
+            "{} of sessions no telemetry or home names are in no row.",
+            count_of(team.unattributed_requests, "request", "requests")
+        ));
+    }
+    if !team.names_shown {
+        notes.push("People are shown by a hash of their e-mail or home; --show-users names them.".into());
+    }
+    let value = report.recommendation.as_ref().and_then(|r| r.max_output_tokens);
+    let text = vec![format!(
+        "The load came from {} and {}, replayed together against one quota.",
+        count_of(team.people, "person", "people"),
+        count_of(team.sessions, "session", "sessions")
+    )];
+    let mut bullets = Vec::new();
+    if let Some(v) = value {
+        bullets.push(format!(
+            "For everyone on this quota, put CLAUDE_CODE_MAX_OUTPUT_TOKENS={v} in managed settings: ccdoctor apply --settings {} (macOS: {}), with the flags of this scan.",
+            team.managed_settings[0], team.managed_settings[1]
+        ));
+    }
+    Some(Section {
+        text,
+        bullets,
+        columns: vec![
+            Column::left("Person"),
+            Column::left("Model"),
+            Column::right("Requests").short("Req."),
+            Column::right("TPM p50"),
+            Column::right("TPM peak"),
+            Column::right("Peak in flight").short("Peak"),
+            Column::right("Throttled").short("Thr."),
+            Column::right("At 429s").short("429s"),
+        ],
+        rows,
+        notes,
+        ..Section::titled("Team: load per person on the shared quota")
+    })
+}
+
 /// The settings files' `env`, as Claude Code merges it.
 fn env(report: &Report) -> Option<Section> {
     let entries = &report.settings.env;
@@ -418,19 +492,11 @@ mod tests {
         };
         let env = Env { home: Some(tmp.path().to_path_buf()), ..Env::default() };
         let config = ScanConfig::from_cli(&args, &env).unwrap();
-        let options = crate::scan::ScanOptions { modified_since: None, threads: 1, full_parse: config.full_parse };
+        let options = crate::scan::ScanOptions { threads: 1, full_parse: config.full_parse, ..Default::default() };
         let scanned = crate::scan::scan(&config.roots, &options, &crate::scan::Silent);
         let (settings, _) = crate::settings::resolve(&config.settings);
         let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
-        crate::report::build(
-            &scanned.data,
-            &config.roots,
-            &config.filters,
-            &config.recommend,
-            &settings,
-            analysis,
-            None,
-        )
+        crate::report::build(&scanned.data, &config.report_scope(), &settings, analysis, None)
     }
 
     /// Three Sonnet 4.5 responses of 100, 300 and 5,000 output tokens and one 429 that failed.
