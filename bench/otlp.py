@@ -4,6 +4,7 @@ JSON `ExportLogsServiceRequest` a line, each a batch of a few seconds of one ses
 (`api_request`, `api_error` and the `tool_result` / `user_prompt` events ccdoctor skips).
 
     bench/otlp.py OUT_DIR --requests N [--people P] [--files F] [--gzip] [--ints string|number|mixed]
+                          [--tool-events K]
 
 Deterministic for a given seed. Sessions of each person run one after another, some with
 subagents in parallel; every tenth session meets a run of 429s (retried, and now and then
@@ -48,10 +49,14 @@ def record(name, ms, attrs):
 
 
 class Writer:
+    """Rotates to the next file every `per_file` requests, as a collector rotating by size
+    gives files of about equal size."""
+
     def __init__(self, out, files, compress, per_file):
         self.out, self.files, self.compress, self.per_file = out, files, compress, per_file
         self.index, self.lines, self.handle = 0, 0, None
         self.written = 0
+        self.requests = 0
 
     def _open(self):
         if self.handle:
@@ -61,9 +66,10 @@ class Writer:
         self.handle = gzip.open(name, "wt", compresslevel=1) if self.compress else open(name, "w")
         self.lines = 0
 
-    def line(self, text):
-        if self.handle is None or (self.lines >= self.per_file and self.index < self.files):
+    def line(self, text, requests):
+        if self.handle is None or (self.requests >= self.per_file * self.index and self.index < self.files):
             self._open()
+        self.requests += requests
         self.handle.write(text)
         self.handle.write("\n")
         self.lines += 1
@@ -80,9 +86,7 @@ def generate(args):
     people = [
         {"email": "dev%d@example.com" % i, "account": "acct-%08x" % rng.getrandbits(32)} for i in range(args.people)
     ]
-    # Batches a person's session writes: about 25 requests a line.
-    est_lines = max(1, args.requests // 25)
-    writer = Writer(args.out, args.files, args.gzip, max(1, est_lines // args.files))
+    writer = Writer(args.out, args.files, args.gzip, max(1, args.requests // args.files))
     resource = '{"attributes":[%s,%s]}' % (attr_str("service.name", "claude-code"), attr_str("service.version", "2.1.241"))
     scope = '{"name":"com.anthropic.claude_code.events","version":"2.1.241"}'
     made = 0
@@ -116,10 +120,22 @@ def generate(args):
                 attr_str("model", model),
             ]
 
+        def api_request(at, attrs, output, duration, cache_read, cache_write_max, extra=()):
+            """An api_request record: the common attributes, the counts, then `extra`."""
+            return record("api_request", at, attrs + [
+                attr_int("input_tokens", rng.randint(1, 50), args.ints, rng),
+                attr_int("output_tokens", output, args.ints, rng),
+                attr_int("cache_read_tokens", rng.randint(*cache_read), args.ints, rng),
+                attr_int("cache_creation_tokens", rng.randint(0, cache_write_max), args.ints, rng),
+                attr_int("duration_ms", duration, args.ints, rng),
+                attr_str("request_id", "req_%024x" % rng.getrandbits(96)),
+            ] + list(extra))
+
         def flush():
             if batch:
+                requests = sum(1 for r in batch if "claude_code.api_request" in r)
                 writer.line('{"resourceLogs":[{"resource":%s,"scopeLogs":[{"scope":%s,"logRecords":[%s]}]}]}' % (
-                    resource, scope, ",".join(batch)))
+                    resource, scope, ",".join(batch)), requests)
                 batch.clear()
 
         turns = rng.randint(3, 12)
@@ -150,13 +166,7 @@ def generate(args):
                 output = int(min(32_000, rng.lognormvariate(6.0, 1.2)))
                 duration = 1_500 + output * 16
                 t += duration
-                batch.append(record("api_request", t, common(prompt, "repl_main_thread") + [
-                    attr_int("input_tokens", rng.randint(1, 50), args.ints, rng),
-                    attr_int("output_tokens", output, args.ints, rng),
-                    attr_int("cache_read_tokens", rng.randint(10_000, 150_000), args.ints, rng),
-                    attr_int("cache_creation_tokens", rng.randint(0, 5_000), args.ints, rng),
-                    attr_int("duration_ms", duration, args.ints, rng),
-                    attr_str("request_id", "req_%024x" % rng.getrandbits(96)),
+                batch.append(api_request(t, common(prompt, "repl_main_thread"), output, duration, (10_000, 150_000), 5_000, [
                     attr_str("cost_usd", "%.4f" % (output * 0.000075)),
                     attr_str("effort", "high"),
                     attr_str("speed", "normal"),
@@ -171,16 +181,9 @@ def generate(args):
                             d = 1_000 + out * 16
                             sub_t += d
                             made += 1
-                            batch.append(record("api_request", sub_t, common(prompt, "agent:custom") + [
-                                attr_int("input_tokens", rng.randint(1, 50), args.ints, rng),
-                                attr_int("output_tokens", out, args.ints, rng),
-                                attr_int("cache_read_tokens", rng.randint(5_000, 60_000), args.ints, rng),
-                                attr_int("cache_creation_tokens", rng.randint(0, 3_000), args.ints, rng),
-                                attr_int("duration_ms", d, args.ints, rng),
-                                attr_str("request_id", "req_%024x" % rng.getrandbits(96)),
-                            ]))
+                            batch.append(api_request(sub_t, common(prompt, "agent:custom"), out, d, (5_000, 60_000), 3_000))
                     t = sub_t
-                for _ in range(2):
+                for _ in range(args.tool_events):
                     t += rng.randint(50, 3_000)
                     batch.append(record("tool_result", t, common(prompt, "repl_main_thread") + [
                         attr_str("tool_name", "Bash"), attr_str("success", "true"),
@@ -202,6 +205,7 @@ def main():
     ap.add_argument("--gzip", action="store_true")
     ap.add_argument("--ints", choices=["string", "number", "mixed"], default="string")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--tool-events", type=int, default=2, help="tool_result events after each request")
     args = ap.parse_args()
     made, written = generate(args)
     print("%d requests, %d bytes (uncompressed) in %s" % (made, written, args.out))

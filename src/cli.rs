@@ -161,6 +161,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE|DIR", num_args = 1.., help_heading = "Team")]
     pub otel: Vec<PathBuf>,
 
+    /// Only telemetry events whose attribute (of the record or its resource) KEY has the value
+    /// VALUE, e.g. aws.account=123456789012 to keep one quota's events. Repeatable: all must
+    /// hold.
+    #[arg(long, value_name = "KEY=VALUE", help_heading = "Team")]
+    pub otel_where: Vec<String>,
+
     /// The homes and telemetry given are different people drawing on one quota (an AWS
     /// account and region): their requests are replayed together against it, one person a
     /// home, and the report shows the load per person.

@@ -120,6 +120,8 @@ pub struct ScanConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TeamConfig {
     pub otel: Vec<PathBuf>,
+    /// `--otel-where KEY=VALUE`: every pair must hold for an event to be read.
+    pub otel_where: Vec<(String, String)>,
     /// Each home is another person on the same quota.
     pub shared_quota: bool,
     pub show_users: bool,
@@ -132,6 +134,8 @@ pub enum ConfigError {
     Missing(PathBuf),
     #[error("--{flag} takes a date as YYYY-MM-DD, not {value:?}")]
     BadDate { flag: &'static str, value: String },
+    #[error("--otel-where takes KEY=VALUE (e.g. aws.account=123456789012), not {0:?}")]
+    BadWhere(String),
     #[error("--since {since} is after --until {until}")]
     EmptyRange { since: String, until: String },
     #[error(
@@ -210,7 +214,10 @@ impl ScanConfig {
         let revert_only = args.revert && args.settings.is_some() && args.report.paths.is_empty();
         let mut warnings = Vec::new();
         let otel: Vec<PathBuf> = args.report.otel.iter().map(|p| expand_tilde(p, env)).collect();
-        if let Some(missing) = otel.iter().find(|p| !p.exists()) {
+        // Only what is not there is a usage error; what cannot be read is a warning of the scan.
+        let missing =
+            |p: &&PathBuf| std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        if let Some(missing) = otel.iter().find(missing) {
             return Err(ConfigError::Missing(missing.clone()));
         }
         // Telemetry alone: no home is scanned, but the settings in effect are still this
@@ -302,7 +309,20 @@ impl ScanConfig {
             write,
             models,
             warnings,
-            team: TeamConfig { otel, shared_quota: args.report.shared_quota, show_users: args.report.show_users },
+            team: TeamConfig {
+                otel,
+                otel_where: args
+                    .report
+                    .otel_where
+                    .iter()
+                    .map(|w| match w.split_once('=') {
+                        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+                        _ => Err(ConfigError::BadWhere(w.clone())),
+                    })
+                    .collect::<Result<_, _>>()?,
+                shared_quota: args.report.shared_quota,
+                show_users: args.report.show_users,
+            },
         })
     }
 

@@ -103,14 +103,11 @@ pub struct Scope<'a> {
 pub const MANAGED_SETTINGS: [&str; 2] =
     ["/etc/claude-code/managed-settings.json", "/Library/Application Support/ClaudeCode/managed-settings.json"];
 
-/// How a person is named: as written with `--show-users`, else `user-` and 8 hex digits of a
-/// hash of it (the same name gives the same label in every run).
-pub fn person_label(name: &str, show: bool) -> String {
-    if show {
-        crate::text::escape_control(name)
-    } else {
-        format!("user-{:08x}", xxhash_rust::xxh3::xxh3_64(name.as_bytes()) >> 32)
-    }
+/// How a person is named: as written with `--show-users`, else by their place in the team
+/// view (`person 1` had the most in flight when the quota refused requests). Not a hash of
+/// the e-mail: anyone with the team's list of e-mails could recompute one.
+pub fn person_label(name: &str, rank: usize, show: bool) -> String {
+    if show { crate::text::escape_control(name) } else { format!("person {}", rank + 1) }
 }
 
 fn team_section(team: crate::analysis::team::Team, people: &crate::scan::data::People, show: bool) -> TeamSection {
@@ -123,9 +120,10 @@ fn team_section(team: crate::analysis::team::Team, people: &crate::scan::data::P
         by_person: team
             .by_person
             .into_iter()
-            .map(|load| {
+            .enumerate()
+            .map(|(rank, load)| {
                 let name = people.names.get(load.person as usize).map_or("", |n| &**n);
-                PersonRow { person: person_label(name, show), load }
+                PersonRow { person: person_label(name, rank, show), load }
             })
             .collect(),
         managed_settings: MANAGED_SETTINGS,

@@ -203,7 +203,7 @@ fn apply_keeps_a_default_by_writing_nothing() {
     let r = run_in(&home, &["apply", home.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("note: the advice is to keep Claude Code's default (64000): nothing written"),
+        r.stderr.contains("note: the advice is to keep Claude Code's default (64,000): nothing written"),
         "{}",
         r.stderr
     );

@@ -75,7 +75,7 @@ fn people_are_hashed_unless_asked_for() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(!r.stdout.contains("example.com"), "{format} shows an e-mail:\n{}", r.stdout);
         assert!(!r.stdout.contains("acct-"), "{format} shows an account id:\n{}", r.stdout);
-        assert!(r.stdout.contains("user-"), "{format} names no person:\n{}", r.stdout);
+        assert!(r.stdout.contains("person 1"), "{format} names no person:\n{}", r.stdout);
     }
     let (v, _) = scan_json(&["--otel", &otel(), "--show-users"]);
     let names: Vec<&str> =
@@ -114,9 +114,40 @@ fn a_broken_gzip_file_keeps_what_came_before_and_the_scan_goes_on() {
     let (v, stderr) = scan_json(&["--otel", &dir.path().to_string_lossy()]);
     assert!(stderr.contains("cut.jsonl.gz: stopped reading (gzip)"), "{stderr}");
     assert_eq!(u(&v, &["telemetry", "files"]), 2);
-    assert_eq!(u(&v, &["telemetry", "unreadable_files"]), 1);
+    assert_eq!(u(&v, &["telemetry", "cut_short_files"]), 1);
+    assert_eq!(u(&v, &["telemetry", "unreadable_files"]), 0);
     // Erin's request from the intact file.
     assert_eq!(u(&v, &["responses", "count"]), 1);
+}
+
+#[test]
+fn a_home_beside_telemetry_is_a_person_and_its_model_setting_not_the_teams() {
+    // claude-home's settings.json says "model": "sonnet": alone, that picks the model.
+    let (alone, _) = scan_json(&[&home_str()]);
+    assert!(alone["settings"]["model_source"].as_str().unwrap().starts_with("user:"), "{}", alone["settings"]);
+    let (v, _) = scan_json(&[&home_str(), "--otel", &otel(), "--shared-quota"]);
+    let team = &v["team"];
+    // Five telemetry people with requests left (Olga's only request is the home's too, and
+    // her session is the home's) and the home: every request has a person.
+    assert_eq!((u(team, &["people"]), u(team, &["unattributed_requests"])), (6, 0));
+    // One person's setting does not choose the team's model: the most responses do.
+    assert!(v["settings"]["model_source"].as_str().unwrap().starts_with("inferred"), "{}", v["settings"]);
+}
+
+#[test]
+fn otel_where_keeps_one_accounts_events() {
+    let (v, _) = scan_json(&["--otel", &otel(), "--otel-where", "user.email=alice@example.com"]);
+    // Alice's five requests and two retried attempts; the other 14 events left out.
+    assert_eq!(u(&v, &["responses", "count"]), 5);
+    assert_eq!(u(&v, &["errors", "rate_limit", "retries"]), 2);
+    assert_eq!(u(&v, &["telemetry", "filtered_out"]), 21 - 5 - 2 - 1);
+    // An integer attribute compares as its decimal text; every pair must hold.
+    let (v, _) = scan_json(&["--otel", &otel(), "--otel-where", "status_code=429", "--otel-where", "attempt=3"]);
+    assert_eq!(u(&v, &["errors", "rate_limit", "final"]), 1);
+    assert_eq!(u(&v, &["responses", "count"]), 0);
+    let r = run(&["scan", "--otel", &otel(), "--otel-where", "aws.account"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--otel-where takes KEY=VALUE"), "{}", r.stderr);
 }
 
 #[test]

@@ -77,7 +77,31 @@ pub struct Request<'a> {
     pub thinking: Option<u64>,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// A request of `model` sent at `start` and answered in full at `end`, nothing else
+    /// recorded: the base the unit tests change what they test from.
+    #[cfg(test)]
+    pub fn answered(model: &'a str, start: EpochMs, end: EpochMs) -> Self {
+        Request {
+            model: Some(model),
+            session: None,
+            start,
+            admitted: start,
+            end,
+            input: 0,
+            cache_read: 0,
+            output: 0,
+            estimated: false,
+            ended: Ended::Response,
+            cut: false,
+            cut_limit: None,
+            continues: false,
+            gave_up: false,
+            throttled: 0,
+            thinking: None,
+        }
+    }
+
     /// How long its last attempt took to answer.
     pub fn duration(&self) -> i64 {
         (self.end - self.admitted).max(0)

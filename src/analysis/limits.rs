@@ -334,22 +334,12 @@ mod tests {
         continues: bool,
     ) -> Request<'static> {
         Request {
-            model: Some("m"),
             session: Some(session),
-            start,
-            admitted: start,
-            end: start + 10,
-            input: 0,
-            cache_read: 0,
             output,
-            estimated: false,
-            ended: Ended::Response,
             cut,
             cut_limit,
             continues,
-            gave_up: false,
-            throttled: 0,
-            thinking: None,
+            ..Request::answered("m", start, start + 10)
         }
     }
 

@@ -118,24 +118,7 @@ mod tests {
     use crate::analysis::chains::Request;
 
     fn req(start: i64, end: i64, input: u64, output: u64) -> Request<'static> {
-        Request {
-            model: Some("m"),
-            session: None,
-            start,
-            admitted: start,
-            end,
-            input,
-            cache_read: 0,
-            output,
-            estimated: false,
-            ended: Ended::Response,
-            cut: false,
-            cut_limit: None,
-            continues: false,
-            gave_up: false,
-            throttled: 0,
-            thinking: None,
-        }
+        Request { input, output, ..Request::answered("m", start, end) }
     }
 
     /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other

@@ -59,6 +59,15 @@ pub fn analyze<'a>(
     cfg: &RecommendConfig,
     settings: &EffectiveSettings,
 ) -> Analysis<'a> {
+    // A team's load (people named): one home's `model` setting is one person's choice, not
+    // the model the team's load comes from, which is then the one with the most responses.
+    let team_settings;
+    let settings = if data.people.names.is_empty() {
+        settings
+    } else {
+        team_settings = EffectiveSettings { model: Default::default(), ..settings.clone() };
+        &team_settings
+    };
     let selection = select::select(data, filters);
     let chains = chains::build(&selection.scoped, &selection.events);
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));

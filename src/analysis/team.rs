@@ -149,22 +149,11 @@ mod tests {
 
     fn req(session: &'static str, start: i64, end: i64, throttled: u32) -> Request<'static> {
         Request {
-            model: Some("claude-sonnet-5"),
             session: Some(session),
-            start,
-            admitted: start,
-            end,
             input: 100,
-            cache_read: 0,
             output: 50,
-            estimated: false,
-            ended: Ended::Response,
-            cut: false,
-            cut_limit: None,
-            continues: false,
-            gave_up: false,
             throttled,
-            thinking: None,
+            ..Request::answered("claude-sonnet-5", start, end)
         }
     }
 

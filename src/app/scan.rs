@@ -39,11 +39,38 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         a.choice.action == crate::analysis::choose::Action::Keep
             && !matches!(a.current_origin, crate::analysis::advice::Origin::Settings(_))
     });
-    if let (Some(a), Some(_)) = (keep, &config.write) {
-        say(err, "note", &format!("the advice is to keep Claude Code's default ({}): nothing written", a.current))?;
+    if let (Some(a), Some(w)) = (keep, &config.write) {
+        let current = crate::text::thousands(a.current);
+        say(err, "note", &format!("the advice is to keep Claude Code's default ({current}): nothing written"))?;
+        // The file named may hold a value this history did not run at (one Claude Code does
+        // not read here, such as managed settings written from another machine).
+        let preview = WriteConfig { mode: WriteMode::DryRun, ..w.clone() };
+        if let Ok(o) = write_step(config, &preview, Some(a.current))
+            && let Some(held) = held_value(&o).filter(|&v| v != a.current)
+        {
+            say(
+                err,
+                "note",
+                &format!(
+                    "{} holds {}, not the {} this history ran at: Claude Code did not read it for these sessions; it is left as it is",
+                    o.path,
+                    crate::text::thousands(held),
+                    crate::text::thousands(a.current)
+                ),
+            )?;
+        }
     }
     let (write, failed) = match config.write.as_ref().filter(|_| keep.is_none()).map(|w| write_step(config, w, value)) {
         Some(Ok(mut outcome)) => {
+            if let Some(a) = &analysis.advice
+                && let Some(held) = held_value(&outcome).filter(|&v| v != a.current)
+            {
+                outcome.notes.push(format!(
+                    "This file held {}, not the {} this history ran at (the advice compares with that): Claude Code did not read it for these sessions",
+                    crate::text::thousands(held),
+                    crate::text::thousands(a.current)
+                ));
+            }
             if let Some(p) = &config.filters.project {
                 outcome.notes.push(project_note(p, &outcome, &analysis.selection));
             }
@@ -72,6 +99,11 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             write_failed(&e, err)
         }
     }
+}
+
+/// The count a settings file held before a write, when it held one.
+fn held_value(o: &WriteOutcome) -> Option<u64> {
+    o.old.as_deref()?.trim_matches('"').parse().ok()
 }
 
 /// `--project` matched nothing: the projects there are, so the next try can match.
@@ -121,7 +153,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         }
     };
     let homes: Vec<&scan::root::Root> = config.roots.iter().filter(|r| r.kind == scan::root::RootKind::Home).collect();
-    let mut scanned = if config.team.shared_quota && homes.len() > 1 {
+    let mut scanned = if config.team.shared_quota && !homes.is_empty() {
         // One person a home: each is read on its own, so that its sessions are its person's.
         let others: Vec<scan::root::Root> =
             config.roots.iter().filter(|r| r.kind != scan::root::RootKind::Home).cloned().collect();
@@ -140,7 +172,8 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         scan_roots(&config.roots)
     };
     if !config.team.otel.is_empty() {
-        let mut warnings = crate::otel::read_into(&config.team.otel, config.threads, &mut scanned.data);
+        let mut warnings =
+            crate::otel::read_into(&config.team.otel, &config.team.otel_where, config.threads, &mut scanned.data);
         scanned.warnings.append(&mut warnings);
     }
     for w in &scanned.warnings {
@@ -166,7 +199,9 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
     }
     // An empty history is an answer, not an error: the report says so, and the run succeeds.
     if read.files == 0 && telemetry.is_none_or(|t| t.read.requests + t.read.errors == 0) {
-        let why = if read.older_than_since > 0 {
+        let why = if telemetry.is_some() && config.roots.is_empty() {
+            "no api_request or api_error event in the telemetry could be used (see the warnings)"
+        } else if read.older_than_since > 0 {
             "every transcript is older than --since"
         } else {
             "no transcripts (projects/**/*.jsonl) or debug logs (debug/*.txt) found"

@@ -21,8 +21,13 @@ use crate::time::EpochMs;
 /// An error and the request after it belong together when the request started this soon
 /// after it (ten retries back off about three minutes in all).
 const NEAR_RETRY_MS: i64 = 5 * 60_000;
+/// Requests after an error looked at for the one it was an attempt of.
+const RETRY_CANDIDATES: usize = 64;
 /// A telemetry error and a transcript's record of it are the same attempt when this close.
 const SAME_ATTEMPT_MS: i64 = 60_000;
+
+/// The model of responses past the 65,535th model name.
+pub const OTHER_MODELS: &str = "(other models)";
 
 /// The project telemetry records are filed under (telemetry names no folder).
 pub const PROJECT: &str = "(telemetry)";
@@ -67,7 +72,16 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
 
     // The same request twice (by id, or as identical records) counts once; so does a request
     // a transcript holds.
-    requests.sort_unstable_by_key(|r| (r.id, r.group, r.time, r.output));
+    // Sorted by content and names, not by ids the reader threads gave out in the order they
+    // met them: which copy of a request stays must not depend on the number of cores.
+    let names = |g: u32| {
+        let (session, source) = tables.group(g);
+        (tables.sessions.get(session), tables.sources.get(source))
+    };
+    requests.sort_unstable_by(|a, b| {
+        let key = |r: &RequestRec| (r.id, r.time, r.output, r.input, r.cache_read, r.cache_creation, r.duration_ms);
+        key(a).cmp(&key(b)).then_with(|| names(a.group).cmp(&names(b.group)))
+    });
     let before = requests.len();
     requests.dedup_by(|b, a| (a.id != 0 && a.id == b.id) || a == b);
     dedup.repeated += (before - requests.len()) as u64;
@@ -76,11 +90,13 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
         requests.retain(|r| r.id == 0 || !ids.contains(&r.id));
         dedup.requests_in_transcripts = (before - requests.len()) as u64;
     }
-    errors.sort_unstable_by(|a, b| {
-        (a.group, a.sequence, a.time, a.attempt).cmp(&(b.group, b.sequence, b.time, b.attempt))
-    });
+    // The same attempt from two sources (a collector's files and a warehouse export, which
+    // may lack `event.sequence` or `query_source`) counts once: told apart by session, time,
+    // attempt and kind.
+    let key = |e: &ErrorRec| (tables.group(e.group).0, e.time, e.attempt, e.kind);
+    errors.sort_unstable_by(|a, b| key(a).cmp(&key(b)).then(a.group.cmp(&b.group)));
     let before = errors.len();
-    errors.dedup_by(|b, a| a.group == b.group && a.time == b.time && a.attempt == b.attempt && a.kind == b.kind);
+    errors.dedup_by(|b, a| key(a) == key(b));
     dedup.repeated += (before - errors.len()) as u64;
     let recorded = transcript_attempts(known.events);
     if !recorded.is_empty() {
@@ -131,7 +147,11 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
     });
 
     let project = Name::from(PROJECT);
-    let models: Vec<Name> = tables.models.names.iter().map(|m| Name::from(&**m)).collect();
+    // Ids past what a record holds (u16) are all "other models": no real export has 65,535
+    // model names, but a hostile one must not file responses under another model.
+    let mut models: Vec<Name> =
+        tables.models.names.iter().take(usize::from(u16::MAX)).map(|m| Name::from(&**m)).collect();
+    models.resize(usize::from(u16::MAX) + 1, Name::from(OTHER_MODELS));
     let efforts: Vec<Name> = tables.efforts.names.iter().map(|m| Name::from(&**m)).collect();
     let versions: HashMap<u32, Name> = tables.session_version.iter().map(|(&s, v)| (s, Name::from(&**v))).collect();
     let mut responses = Vec::with_capacity(requests.len());
@@ -198,7 +218,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                     },
                     content: Default::default(),
                     max_tokens_stop: false,
-                    effort: efforts.get(usize::from(r.effort)).cloned(),
+                    effort: efforts.get(usize::from(r.effort)).filter(|_| r.effort != u16::MAX).cloned(),
                 });
             }
         }
@@ -228,8 +248,11 @@ fn units_of(requests: &[RequestRec], errors: &[ErrorRec], rs: &[usize], es: &[us
         let e = &errors[ei];
         // The first request (by start) that started after the error, soon enough, in its prompt.
         let from = units.partition_point(|u| u.request.is_some() && u.start < e.time);
+        // Looking at a bounded number of requests, so that many errors among many requests
+        // of other prompts cost linear time.
         let next = units[from..]
             .iter_mut()
+            .take(RETRY_CANDIDATES)
             .take_while(|u| u.start - e.time <= NEAR_RETRY_MS)
             .find(|u| u.request.is_some_and(|r| same_prompt(requests[r].prompt, e.prompt)));
         match next {
@@ -266,20 +289,34 @@ fn units_of(requests: &[RequestRec], errors: &[ErrorRec], rs: &[usize], es: &[us
     units
 }
 
-/// The lane of each unit: the first lane free at its start (interval partitioning).
+/// The lane of each unit (sorted by start): the lowest-numbered lane free at its start, else
+/// a new one (interval partitioning: as many lanes as units in flight at the peak; a
+/// session's main thread keeps the first lane).
 fn lanes_of(units: &[Unit]) -> Vec<usize> {
-    let mut ends: Vec<EpochMs> = Vec::new();
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // (end, lane) of the lanes in use, the earliest end on top; the free lanes, lowest on top.
+    let mut busy: BinaryHeap<Reverse<(EpochMs, usize)>> = BinaryHeap::new();
+    let mut free: BinaryHeap<Reverse<usize>> = BinaryHeap::new();
+    let mut lanes = 0;
     units
         .iter()
-        .map(|u| match ends.iter().position(|&end| end <= u.start) {
-            Some(l) => {
-                ends[l] = u.end;
-                l
+        .map(|u| {
+            while let Some(&Reverse((end, lane))) = busy.peek()
+                && end <= u.start
+            {
+                busy.pop();
+                free.push(Reverse(lane));
             }
-            None => {
-                ends.push(u.end);
-                ends.len() - 1
-            }
+            let lane = match free.pop() {
+                Some(Reverse(lane)) => lane,
+                None => {
+                    lanes += 1;
+                    lanes - 1
+                }
+            };
+            busy.push(Reverse((u.end.max(u.start), lane)));
+            lane
         })
         .collect()
 }
@@ -376,6 +413,38 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (1_000, 5_000, 10_000, 2));
         assert_eq!((r[1].ended, r[1].throttled), (crate::analysis::chains::Ended::Throttled, 2));
+    }
+
+    #[test]
+    fn past_the_record_s_model_ids_every_model_is_other_models() {
+        let mut c = Collected::default();
+        let n = usize::from(u16::MAX) + 2;
+        for i in 0..n {
+            let mut f = Fields::default();
+            f.push(Cow::Borrowed("session.id"), Val::Str("s".into()));
+            f.push(Cow::Borrowed("model"), Val::Str(format!("m{i}").into()));
+            let r = c.tables.request(&f, T0 + i as i64 * 1_000);
+            c.requests.push(r);
+        }
+        let out = convert(c, &Known::default());
+        let model_of = |i: i64| &*out.responses.iter().find(|r| r.end == Some(T0 + i * 1_000)).unwrap().model;
+        assert_eq!(model_of(0), "m0");
+        assert_eq!(model_of(65_534), "m65534");
+        // The 65,536th and 65,537th names are not filed under another model.
+        assert_eq!(model_of(65_535), OTHER_MODELS);
+        assert_eq!(model_of(65_536), OTHER_MODELS);
+    }
+
+    #[test]
+    fn as_many_lanes_as_were_in_flight_at_the_peak() {
+        // 500 requests each lasting 100 s, one sent every 10 s: ten in flight at the peak.
+        let events: Vec<(&str, &str, &str, i64, u64, u64, u64)> =
+            (0..500).map(|i| ("api_request", "s", "p", i * 10_000 + 100_000, 100_000, 1, 0)).collect();
+        let out = convert(collected(&events), &Known::default());
+        let mut lanes: Vec<&str> = out.responses.iter().map(|r| &*r.origin.stream).collect();
+        lanes.sort_unstable();
+        lanes.dedup();
+        assert_eq!(lanes.len(), 10);
     }
 
     #[test]

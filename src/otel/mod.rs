@@ -27,10 +27,22 @@ pub struct Summary {
 
 /// Reads the telemetry files of `paths` into `data`, beside what the transcripts gave:
 /// requests and attempts the transcripts already hold count once. Returns the warnings.
-pub fn read_into(paths: &[PathBuf], threads: usize, data: &mut ScanData) -> Vec<Warning> {
+pub fn read_into(paths: &[PathBuf], only: &[(String, String)], threads: usize, data: &mut ScanData) -> Vec<Warning> {
     let (files, mut warnings) = read::discover(paths);
-    let mut collected = read::Collected::read_all(&files, threads);
+    let mut collected = read::Collected::read_all(&files, threads, only);
     warnings.append(&mut collected.warnings);
+    if collected.tables.models.names.len() >= usize::from(u16::MAX) {
+        let first = files.first().cloned().unwrap_or_default();
+        warnings.push(Warning::new(
+            first,
+            None,
+            format!(
+                "{} model names: those past the first 65,534 are counted as {}",
+                crate::text::thousands(collected.tables.models.names.len() as u64),
+                convert::OTHER_MODELS
+            ),
+        ));
+    }
     let stats = collected.stats.clone();
     let sessions = collected.tables.sessions.names.len() as u64;
     let known = convert::Known { request_ids: data.request_ids.as_ref(), events: &data.events };
@@ -46,15 +58,15 @@ pub fn read_into(paths: &[PathBuf], threads: usize, data: &mut ScanData) -> Vec<
 
 /// Adds `more`'s people to `into` (a person named in both is one).
 pub fn merge_people(into: &mut crate::scan::data::People, more: crate::scan::data::People) {
+    let mut known: std::collections::HashMap<Box<str>, u32> =
+        into.names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
     let mut ids: Vec<u32> = Vec::with_capacity(more.names.len());
     for name in more.names {
-        let id = match into.names.iter().position(|n| *n == name) {
-            Some(i) => i as u32,
-            None => {
-                into.names.push(name);
-                (into.names.len() - 1) as u32
-            }
-        };
+        let next = into.names.len() as u32;
+        let id = *known.entry(name.clone()).or_insert_with(|| {
+            into.names.push(name);
+            next
+        });
         ids.push(id);
     }
     for (session, id) in more.of_session {
@@ -74,7 +86,7 @@ mod tests {
         let (files, warnings) = read::discover(&[dir]);
         assert!(warnings.is_empty() && files.len() == 4, "{files:?} {warnings:?}");
         let outcome = |threads: usize| {
-            let c = read::Collected::read_all(&files, threads);
+            let c = read::Collected::read_all(&files, threads, &[]);
             let stats = c.stats.clone();
             let out = convert::convert(c, &convert::Known::default());
             let mut sessions: Vec<_> = out.people.of_session.iter().map(|(s, p)| (s.clone(), *p)).collect();

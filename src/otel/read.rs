@@ -10,11 +10,18 @@ use std::path::{Path, PathBuf};
 
 use super::fields::{Export, Fields, FlatObject, Nanos, Val};
 use super::record::{ErrorRec, Kind, RequestRec, Tables, kind_of, names, time_of};
+use crate::text::count_of;
 use crate::time::EpochMs;
 use crate::warning::Warning;
 
 /// Malformed lines named by a warning per file; the rest are counted.
 const NAMED_BAD_LINES: u64 = 3;
+/// The longest line (or CSV row) read: an OTLP export batches a few seconds of one process,
+/// far less than this; a longer line is skipped, so that memory stays bounded whatever the
+/// input (a gzip stream of one endless line, a device).
+pub const MAX_LINE: usize = 64 << 20;
+/// Times before this (2020-01-01) or from this (2100-01-01) on are not a Claude Code event's.
+const PLAUSIBLE_MS: std::ops::Range<EpochMs> = 1_577_836_800_000..4_102_444_800_000;
 
 /// Counts about the reading.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -30,9 +37,17 @@ pub struct OtelStats {
     pub other_events: u64,
     /// Events with no time, or no name.
     pub unusable_events: u64,
+    /// Events `--otel-where` left out.
+    pub filtered_out: u64,
     /// Lines that are neither OTLP JSON nor a flat event.
     pub bad_lines: u64,
+    /// Lines longer than [`MAX_LINE`], skipped.
+    pub long_lines: u64,
+    /// Files that could not be opened.
     pub unreadable_files: u64,
+    /// Files read up to an error (a gzip stream cut short, as a file still being written is):
+    /// the events before it count.
+    pub cut_short_files: u64,
 }
 
 /// What the files hold.
@@ -43,23 +58,56 @@ pub struct Collected {
     pub errors: Vec<ErrorRec>,
     pub stats: OtelStats,
     pub warnings: Vec<Warning>,
+    /// The file being read: why its events could not be used, told once at its end.
+    file: FileNotes,
+    /// `--otel-where`: attribute values every event read must have.
+    pub only: Vec<(String, String)>,
 }
+
+/// Per file: events left out, by why, and lines of another OpenTelemetry signal.
+#[derive(Debug, Default, Clone, Copy)]
+struct FileNotes {
+    no_name: u64,
+    no_time: u64,
+    bad_count: u64,
+    other_signal: u64,
+}
+
+/// Counts read from an `api_request`: a value present but not a non-negative whole number
+/// makes the event unusable rather than a response of 0 tokens.
+const COUNTS: [&str; 5] = [names::INPUT, names::OUTPUT, names::CACHE_READ, names::CACHE_CREATION, names::DURATION];
 
 /// The files of `paths`: a file as given; a folder's files (recursively) whose names end in
 /// `.json`, `.jsonl`, `.ndjson` or `.csv`, each optionally `.gz`, in path order.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
+    let not_regular =
+        |p: &Path| Warning::new(p.to_path_buf(), None, "not a regular file (a FIFO or a device?): skipped".into());
     for p in paths {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
-                let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
-                    .follow_links(false)
-                    .into_iter()
-                    .filter_map(Result::ok)
-                    .filter(|e| e.file_type().is_file() && is_telemetry_name(e.path()))
-                    .map(walkdir::DirEntry::into_path)
-                    .collect();
+                let mut found: Vec<PathBuf> = Vec::new();
+                // Links inside are not followed into folders (no loops); a link to a file is read.
+                for entry in walkdir::WalkDir::new(p).follow_links(false) {
+                    let entry = match entry {
+                        Ok(e) => e,
+                        Err(e) => {
+                            let at = e.path().unwrap_or(p).to_path_buf();
+                            let why = e.io_error().map_or_else(|| e.to_string(), ToString::to_string);
+                            warnings.push(Warning::new(at, None, format!("cannot read: {why}")));
+                            continue;
+                        }
+                    };
+                    if !is_telemetry_name(entry.path()) || entry.file_type().is_dir() {
+                        continue;
+                    }
+                    match std::fs::metadata(entry.path()) {
+                        Ok(m) if m.is_file() => found.push(entry.into_path()),
+                        Ok(_) => warnings.push(not_regular(entry.path())),
+                        Err(e) => warnings.push(Warning::new(entry.into_path(), None, format!("cannot read: {e}"))),
+                    }
+                }
                 found.sort();
                 if found.is_empty() {
                     warnings.push(Warning::new(
@@ -70,7 +118,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>) {
                 }
                 files.extend(found);
             }
-            Ok(_) => files.push(p.clone()),
+            Ok(m) if m.is_file() => files.push(p.clone()),
+            Ok(_) => warnings.push(not_regular(p)),
             Err(e) => warnings.push(Warning::new(p.clone(), None, format!("cannot read: {e}"))),
         }
     }
@@ -105,7 +154,7 @@ impl<R: Read> Read for Counting<R> {
 impl Collected {
     /// Reads the files on `threads` threads (largest first to the least loaded), merged in
     /// thread order so that the result does not depend on timing.
-    pub fn read_all(files: &[PathBuf], threads: usize) -> Self {
+    pub fn read_all(files: &[PathBuf], threads: usize, only: &[(String, String)]) -> Self {
         let threads = threads.clamp(1, files.len().max(1));
         let mut sized: Vec<(u64, &PathBuf)> =
             files.iter().map(|f| (std::fs::metadata(f).map_or(0, |m| m.len()), f)).collect();
@@ -124,7 +173,7 @@ impl Collected {
                 .iter()
                 .map(|(_, files)| {
                     scope.spawn(move || {
-                        let mut c = Collected::default();
+                        let mut c = Collected { only: only.to_vec(), ..Collected::default() };
                         for f in files {
                             c.read_file(f);
                         }
@@ -144,7 +193,7 @@ impl Collected {
 
     /// Adds another reader's records, its interned ids mapped to this one's.
     fn absorb(&mut self, other: Collected) {
-        let Collected { tables, requests, errors, stats, mut warnings } = other;
+        let Collected { tables, requests, errors, stats, mut warnings, .. } = other;
         let sessions = self.tables.sessions.absorb(&tables.sessions);
         let prompts = self.tables.prompts.absorb(&tables.prompts);
         let sources = self.tables.sources.absorb(&tables.sources);
@@ -156,8 +205,9 @@ impl Collected {
             .iter()
             .map(|&(s, src)| self.tables.group_id(sessions[s as usize], map(&sources, src)))
             .collect();
-        for (s, person) in tables.session_person {
-            self.tables.add_person(sessions[s as usize], person);
+        for (s, p) in tables.session_person {
+            let (account, email, organization) = (p.account.as_deref(), p.email.as_deref(), p.organization.as_deref());
+            self.tables.add_person(sessions[s as usize], account, email, organization);
         }
         for (s, version) in tables.session_version {
             self.tables.session_version.entry(sessions[s as usize]).or_insert(version);
@@ -187,8 +237,11 @@ impl Collected {
         s.errors += stats.errors;
         s.other_events += stats.other_events;
         s.unusable_events += stats.unusable_events;
+        s.filtered_out += stats.filtered_out;
         s.bad_lines += stats.bad_lines;
+        s.long_lines += stats.long_lines;
         s.unreadable_files += stats.unreadable_files;
+        s.cut_short_files += stats.cut_short_files;
         self.warnings.append(&mut warnings);
     }
 
@@ -217,10 +270,11 @@ impl Collected {
         };
         self.stats.bytes += raw.get_ref().bytes;
         if let Err(e) = result {
-            self.stats.unreadable_files += 1;
+            self.stats.cut_short_files += 1;
             let what = if gzip { "stopped reading (gzip)" } else { "stopped reading" };
             self.warn(path, None, format!("{what}: {e}; the events before it are kept"));
         }
+        self.file_notes(path);
     }
 
     fn read_stream<R: BufRead>(&mut self, path: &Path, reader: R) -> std::io::Result<()> {
@@ -231,16 +285,24 @@ impl Collected {
         let mut buf = Vec::with_capacity(1 << 16);
         let mut number = 0u64;
         let mut bad = 0u64;
-        loop {
-            buf.clear();
-            if reader.read_until(b'\n', &mut buf)? == 0 {
-                break;
-            }
+        let mut first_line: Option<Vec<u8>> = None;
+        while let Some(whole) = next_line(&mut reader, &mut buf, MAX_LINE)? {
             number += 1;
             self.stats.lines += 1;
-            let line = buf.trim_ascii();
+            if !whole {
+                self.stats.long_lines += 1;
+                let mib = MAX_LINE >> 20;
+                self.warn(path, Some(number), format!("longer than {mib} MiB: skipped"));
+                continue;
+            }
+            // A byte-order mark before the first line.
+            let text = if number == 1 { buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf) } else { &buf[..] };
+            let line = text.trim_ascii();
             if line.is_empty() {
                 continue;
+            }
+            if first_line.is_none() {
+                first_line = Some(line.iter().copied().take(2).collect());
             }
             if let Err(why) = self.line(line) {
                 bad += 1;
@@ -255,13 +317,61 @@ impl Collected {
             let what = if more == 1 { "malformed line" } else { "malformed lines" };
             self.warn(path, None, format!("{more} more {what}"));
         }
+        // `{` or `[` alone on the first line: JSON laid out over many lines.
+        if bad > 0 && matches!(first_line.as_deref(), Some(b"{") | Some(b"[")) {
+            self.warn(
+                path,
+                None,
+                "looks like pretty-printed JSON: one export (or event) a line is expected (`jq -c .` writes that)"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// Says, once a file is read, why some of its events could not be used.
+    fn file_notes(&mut self, path: &Path) {
+        let n = std::mem::take(&mut self.file);
+        let mut why = Vec::new();
+        if n.no_name > 0 {
+            why.push(format!("{} without a name (event.name, or the body)", count_of(n.no_name, "event", "events")));
+        }
+        if n.no_time > 0 {
+            why.push(format!(
+                "{} without a time this reads (event.timestamp as ISO 8601 or a number since the epoch, or the record's timeUnixNano)",
+                count_of(n.no_time, "event", "events")
+            ));
+        }
+        if n.bad_count > 0 {
+            why.push(format!(
+                "{} with a token count or duration that is not a whole number",
+                count_of(n.bad_count, "request", "requests")
+            ));
+        }
+        if !why.is_empty() {
+            self.warn(path, None, format!("left out: {}", why.join("; ")));
+        }
+        if n.other_signal > 0 {
+            self.warn(
+                path,
+                None,
+                format!(
+                    "{} of metrics or traces skipped: ccdoctor reads the log signal (Claude Code's events)",
+                    count_of(n.other_signal, "line", "lines")
+                ),
+            );
+        }
     }
 
     /// One JSON line: an OTLP export (several events) or one flat event.
     fn line(&mut self, line: &[u8]) -> Result<(), String> {
         let describe = |e: serde_json::Error, what: &str| format!("not {what} ({} at column {})", kind(&e), e.column());
-        if memchr::memmem::find(line, b"\"resourceLogs\"").is_some() {
+        let has = |key: &[u8]| memchr::memmem::find(line, key).is_some();
+        if !has(b"\"resourceLogs\"") && (has(b"\"resourceMetrics\"") || has(b"\"resourceSpans\"")) {
+            self.file.other_signal += 1;
+            return Ok(());
+        }
+        if has(b"\"resourceLogs\"") {
             let export: Export = serde_json::from_slice(line).map_err(|e| describe(e, "an OTLP JSON export"))?;
             let mut fields = Fields::default();
             for rl in export.resource_logs {
@@ -305,6 +415,7 @@ impl Collected {
     }
 
     fn read_csv<R: BufRead>(&mut self, path: &Path, reader: R) -> std::io::Result<()> {
+        let reader = LineCapped { inner: reader, run: 0, cap: MAX_LINE };
         let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
         let headers: Vec<String> = match csv.headers() {
             Ok(h) => h.iter().map(|h| canonical(h.trim()).to_string()).collect(),
@@ -312,11 +423,19 @@ impl Collected {
         };
         let mut record = csv::StringRecord::new();
         let mut bad = 0u64;
+        // The row whose last field holds a line break, if the last row read does: a quote
+        // left open runs to the end of the file.
+        let mut open_quote: Option<u64> = None;
         loop {
             match csv.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     self.stats.lines += 1;
+                    open_quote = record
+                        .iter()
+                        .next_back()
+                        .filter(|f| f.contains('\n'))
+                        .and_then(|_| record.position().map(csv::Position::line));
                     let mut fields = Fields::default();
                     for (name, value) in headers.iter().zip(record.iter()) {
                         if !value.is_empty() {
@@ -343,15 +462,41 @@ impl Collected {
             let what = if more == 1 { "malformed row" } else { "malformed rows" };
             self.warn(path, None, format!("{more} more {what}"));
         }
+        if let Some(line) = open_quote {
+            self.warn(path, Some(line), "a quoted field runs to the end of the file (a quote left open?)".into());
+        }
         Ok(())
     }
 
     /// One event, whatever form it came in.
     fn event(&mut self, fields: &Fields, body: Option<&str>, record_ms: Option<EpochMs>) {
         self.stats.events += 1;
+        if !self.only.iter().all(|(k, v)| fields.get(k).is_some_and(|f| value_is(f, v))) {
+            self.stats.filtered_out += 1;
+            return;
+        }
         let kind = kind_of(fields, body);
         let time = || time_of(fields, record_ms).or_else(|| fields.get(names::TIMESTAMP).and_then(epoch_number));
-        match (kind, time()) {
+        let time = match (&kind, time()) {
+            (Kind::Other(_), _) => None,
+            (Kind::Unnamed, _) => {
+                self.file.no_name += 1;
+                self.stats.unusable_events += 1;
+                return;
+            }
+            (_, t) if t.is_none_or(|t| !PLAUSIBLE_MS.contains(&t)) => {
+                self.file.no_time += 1;
+                self.stats.unusable_events += 1;
+                return;
+            }
+            (_, t) => t,
+        };
+        if kind == Kind::Request && COUNTS.iter().any(|c| fields.get(c).is_some_and(|v| v.as_u64().is_none())) {
+            self.file.bad_count += 1;
+            self.stats.unusable_events += 1;
+            return;
+        }
+        match (kind, time) {
             (Kind::Request, Some(t)) => {
                 self.stats.requests += 1;
                 let r = self.tables.request(fields, t);
@@ -365,6 +510,16 @@ impl Collected {
             (Kind::Other(_), _) => self.stats.other_events += 1,
             _ => self.stats.unusable_events += 1,
         }
+    }
+}
+
+/// Whether a field holds `want` (a number compares as its decimal text).
+fn value_is(v: &Val, want: &str) -> bool {
+    match v {
+        Val::Str(s) => s == want,
+        Val::Int(i) => want.parse::<i64>().is_ok_and(|w| w == *i),
+        Val::Bool(b) => want.parse::<bool>().is_ok_and(|w| w == *b),
+        Val::Float(_) | Val::Other => false,
     }
 }
 
@@ -390,9 +545,75 @@ fn kind(e: &serde_json::Error) -> &'static str {
 }
 
 fn csv_io(e: csv::Error) -> std::io::Error {
+    if !e.is_io_error() {
+        let line = e.position().map_or(String::new(), |p| format!(" (line {})", p.line()));
+        let what = match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => "not UTF-8 text",
+            _ => "not CSV",
+        };
+        return std::io::Error::other(format!("{what}{line}"));
+    }
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
-        other => std::io::Error::other(format!("{other:?}")),
+        _ => std::io::Error::other("a read error"),
+    }
+}
+
+/// Reads the next line into `buf` without its line break, keeping at most `cap` bytes:
+/// `None` at the end, else whether the line was whole (a longer one is read to its end and
+/// dropped, so that memory stays bounded).
+fn next_line<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>, cap: usize) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let (mut any, mut whole) = (false, true);
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(whole));
+        }
+        any = true;
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        if whole {
+            if take > cap - buf.len() {
+                whole = false;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        reader.consume(if done { take + 1 } else { take });
+        if done {
+            return Ok(Some(whole));
+        }
+    }
+}
+
+/// Refuses (an error) a line longer than `cap` bytes, so that a CSV row cannot grow without
+/// bound; quoted line breaks start a new line.
+struct LineCapped<R> {
+    inner: R,
+    run: usize,
+    cap: usize,
+}
+
+impl<R: Read> Read for LineCapped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.run = match memchr::memrchr(b'\n', &buf[..n]) {
+            Some(i) => n - i - 1,
+            None => self.run + n,
+        };
+        if self.run > self.cap {
+            let mib = self.cap >> 20;
+            return Err(std::io::Error::other(format!("a row longer than {mib} MiB")));
+        }
+        Ok(n)
     }
 }
 

@@ -73,7 +73,6 @@ pub struct ErrorRec {
     pub model: u16,
     pub attempt: Option<u32>,
     pub kind: ErrorKind,
-    pub sequence: Option<u64>,
 }
 
 /// Strings seen once, referred to by number.
@@ -142,7 +141,32 @@ pub fn kind_of<'f>(fields: &'f Fields, body: Option<&'f str>) -> Kind<'f> {
 
 /// When an event was logged: `event.timestamp`, else the log record's time.
 pub fn time_of(fields: &Fields, record_ms: Option<EpochMs>) -> Option<EpochMs> {
-    fields.str(names::TIMESTAMP).and_then(crate::time::parse_timestamp).or(record_ms)
+    fields
+        .str(names::TIMESTAMP)
+        .and_then(loose_timestamp)
+        .or(record_ms)
+        // A warehouse table's own time column (the Collector's ClickHouse `otel_logs`).
+        .or_else(|| ["Timestamp", "timestamp"].iter().find_map(|k| fields.str(k).and_then(loose_timestamp)))
+}
+
+/// ISO 8601 as Claude Code writes it, and as warehouses print times: a space for the `T`
+/// (`2026-06-10 14:02:38.171000000`), no zone (UTC), or a ` UTC` suffix.
+pub fn loose_timestamp(s: &str) -> Option<EpochMs> {
+    let s = s.trim();
+    if let Some(t) = crate::time::parse_timestamp(s) {
+        return Some(t);
+    }
+    let s = s.strip_suffix(" UTC").or_else(|| s.strip_suffix("UTC")).unwrap_or(s);
+    let mut t = s.replacen(' ', "T", 1);
+    if t.len() < 19 || t.as_bytes().get(10) != Some(&b'T') {
+        return None;
+    }
+    // No zone after the seconds (and fraction): UTC.
+    let tail = &t[19..];
+    if tail.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        t.push('Z');
+    }
+    crate::time::parse_timestamp(&t)
 }
 
 fn clamp32(n: Option<u64>) -> u32 {
@@ -190,29 +214,24 @@ impl Tables {
         group
     }
 
-    /// What a record tells of a session's person: the first record that names each field
-    /// names it for the session.
-    pub fn add_person(&mut self, session: u32, from: Person) {
+    /// What a record tells of a session's person. Records that disagree (they should not)
+    /// settle on the least value, whatever order they were read in.
+    pub fn add_person(&mut self, session: u32, account: Option<&str>, email: Option<&str>, organization: Option<&str>) {
         let person = self.session_person.entry(session).or_default();
-        for (field, value) in [
-            (&mut person.account, from.account),
-            (&mut person.email, from.email),
-            (&mut person.organization, from.organization),
-        ] {
-            if field.is_none() {
-                *field = value;
+        for (field, value) in
+            [(&mut person.account, account), (&mut person.email, email), (&mut person.organization, organization)]
+        {
+            if let Some(v) = value
+                && field.as_deref().is_none_or(|f| v < f)
+            {
+                *field = Some(v.into());
             }
         }
     }
 
     fn common(&mut self, f: &Fields) -> (u32, u32, u16) {
         let session = self.sessions.id(f.str(names::SESSION).unwrap_or(""));
-        let person = Person {
-            account: f.str(names::ACCOUNT).map(Into::into),
-            email: f.str(names::EMAIL).map(Into::into),
-            organization: f.str(names::ORGANIZATION).map(Into::into),
-        };
-        self.add_person(session, person);
+        self.add_person(session, f.str(names::ACCOUNT), f.str(names::EMAIL), f.str(names::ORGANIZATION));
         if let Some(v) = f.str(names::VERSION) {
             self.session_version.entry(session).or_insert_with(|| v.into());
         }
@@ -254,7 +273,6 @@ impl Tables {
             model,
             attempt: f.u64(names::ATTEMPT).and_then(|a| u32::try_from(a).ok()),
             kind: classify::classify(text, status, None),
-            sequence: f.u64(names::SEQUENCE),
         }
     }
 }
@@ -302,6 +320,25 @@ mod tests {
         assert_eq!(kind_of(&named("tool_result"), None), Kind::Other("tool_result"));
         assert_eq!(kind_of(&Fields::default(), Some("claude_code.api_request")), Kind::Request);
         assert_eq!(kind_of(&Fields::default(), None), Kind::Unnamed);
+    }
+
+    #[test]
+    fn warehouse_timestamps() {
+        let z = crate::time::parse_timestamp("2026-06-10T14:02:38.171Z");
+        for s in [
+            "2026-06-10T14:02:38.171Z",
+            "2026-06-10 14:02:38.171000000",
+            "2026-06-10 14:02:38.171",
+            "2026-06-10T14:02:38.171",
+            "2026-06-10 14:02:38.171 UTC",
+            "2026-06-10T16:02:38.171+02:00",
+        ] {
+            assert_eq!(loose_timestamp(s), z, "{s}");
+        }
+        assert_eq!(loose_timestamp("2026-06-10 14:02:38"), crate::time::parse_timestamp("2026-06-10T14:02:38Z"));
+        for bad in ["", "yesterday", "2026-06-10", "2026-06-10 14:02", "2026-13-10 14:02:38"] {
+            assert_eq!(loose_timestamp(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -139,23 +139,26 @@ pub fn quality_line(r: &Report) -> String {
 fn telemetry_sentence(t: &crate::otel::Summary) -> String {
     let read = &t.read;
     let mut s = format!(
-        "Telemetry: read {} ({}), {} ({} requests, {} errors; {} other skipped), {} malformed.",
+        "Telemetry: read {} ({}), {} ({}, {}; {} skipped), {} malformed.",
         count_of(read.files, "file", "files"),
         bytes(read.bytes),
         count_of(read.events, "event", "events"),
-        thousands(read.requests),
-        thousands(read.errors),
-        thousands(read.other_events),
+        count_of(read.requests, "request", "requests"),
+        count_of(read.errors, "error", "errors"),
+        count_of(read.other_events, "other", "others"),
         count_of(read.bad_lines, "line", "lines"),
     );
     let in_transcripts = t.dedup.requests_in_transcripts + t.dedup.errors_in_transcripts;
-    let once: Vec<String> = [(t.dedup.repeated, "sent twice"), (in_transcripts, "also in transcripts")]
+    let once: Vec<String> = [(t.dedup.repeated, "repeated in the telemetry"), (in_transcripts, "also in transcripts")]
         .iter()
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{} {what}", thousands(*n)))
         .collect();
     if !once.is_empty() {
         s.push_str(&format!(" Counted once: {}.", once.join(", ")));
+    }
+    if read.filtered_out > 0 {
+        s.push_str(&format!(" {} left out by --otel-where.", count_of(read.filtered_out, "event", "events")));
     }
     if read.unusable_events > 0 {
         s.push_str(&format!(
@@ -164,10 +167,16 @@ fn telemetry_sentence(t: &crate::otel::Summary) -> String {
         ));
     }
     if read.unreadable_files > 0 {
+        s.push_str(&format!(" {} could not be opened.", count_of(read.unreadable_files, "file", "files")));
+    }
+    if read.cut_short_files > 0 {
         s.push_str(&format!(
-            " {} not read to the end (see warnings).",
-            count_of(read.unreadable_files, "file", "files")
+            " {} read up to an error (see warnings).",
+            count_of(read.cut_short_files, "file", "files")
         ));
+    }
+    if read.long_lines > 0 {
+        s.push_str(&format!(" {} over 64 MiB skipped.", count_of(read.long_lines, "line", "lines")));
     }
     s
 }

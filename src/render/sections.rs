@@ -367,6 +367,7 @@ fn team(report: &Report) -> Option<Section> {
     for p in team.by_person.iter().take(TEAM_ROWS) {
         let l = &p.load;
         let throttled = if l.attempts == 0 { 0.0 } else { l.throttled_attempts as f64 / l.attempts as f64 };
+        let throttled = format!("{} ({:.0}%)", thousands(l.throttled_attempts), throttled * 100.0);
         for (i, m) in l.models.iter().enumerate() {
             let first = i == 0;
             let person_cell = |s: String| if first { s } else { String::new() };
@@ -374,16 +375,15 @@ fn team(report: &Report) -> Option<Section> {
                 person_cell(p.person.clone()),
                 m.model.clone(),
                 thousands(m.requests),
-                thousands(m.tpm_p50),
                 thousands(m.tpm_peak),
                 person_cell(thousands(l.peak_in_flight)),
-                person_cell(percent(throttled)),
+                person_cell(throttled.clone()),
                 person_cell(if team.throttle_moments == 0 { "–".into() } else { percent(l.share_at_throttle) }),
             ]);
         }
     }
     let mut notes = vec![format!(
-        "TPM counts output at the burndown rate. Throttled: refused attempts of the person's own. At 429s: their share of the requests in flight at the {} the quota refused one.",
+        "Requests: sent, answered or not. TPM peak: the busiest minute's tokens, output at the burndown rate (the JSON has the median too). Throttled: their attempts the quota refused (and that share of their attempts). At 429s: their share of all requests in flight at the {} the quota refused one.",
         count_of(team.throttle_moments, "moment", "moments")
     )];
     if team.by_person.len() > TEAM_ROWS {
@@ -396,7 +396,7 @@ fn team(report: &Report) -> Option<Section> {
         ));
     }
     if !team.names_shown {
-        notes.push("People are shown by a hash of their e-mail or home; --show-users names them.".into());
+        notes.push("People are numbered in this report's order; --show-users names them.".into());
     }
     let value = report.recommendation.as_ref().and_then(|r| r.max_output_tokens);
     let text = vec![format!(
@@ -405,7 +405,8 @@ fn team(report: &Report) -> Option<Section> {
         count_of(team.sessions, "session", "sessions")
     )];
     let mut bullets = Vec::new();
-    if let Some(v) = value {
+    // Not while `apply` writes it: the report then says where it went.
+    if let Some(v) = value.filter(|_| report.write.is_none()) {
         bullets.push(format!(
             "For everyone on this quota, put CLAUDE_CODE_MAX_OUTPUT_TOKENS={v} in managed settings: ccdoctor apply --settings {} (macOS: {}), with the flags of this scan.",
             team.managed_settings[0], team.managed_settings[1]
@@ -418,11 +419,10 @@ fn team(report: &Report) -> Option<Section> {
             Column::left("Person"),
             Column::left("Model"),
             Column::right("Requests").short("Req."),
-            Column::right("TPM p50"),
             Column::right("TPM peak"),
             Column::right("Peak in flight").short("Peak"),
             Column::right("Throttled").short("Thr."),
-            Column::right("At 429s").short("429s"),
+            Column::right("At 429s"),
         ],
         rows,
         notes,
