@@ -57,7 +57,7 @@ def main():
     sizes = [int(s) for s in args.requests.split(",")]
     otlps = [(n, otlp_corpus(args.dir, n)) for n in sizes]
     first_mib = max(1, size_of(otlps[0][1]) // (1 << 20))
-    home = bench.corpus(args.dir, first_mib, 0, name=f"home-otel-{first_mib}")
+    home, _ = bench.corpus(args.dir, first_mib, 0, name=f"home-otel-{first_mib}")
     home_bytes = size_of(os.path.join(home, "projects"))
     env = dict(os.environ, HOME=args.dir)
     print(f"machine: {os.cpu_count()} cores; ccdoctor {subprocess.run([exe, '--version'], capture_output=True, text=True).stdout.strip()}")
