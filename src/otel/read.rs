@@ -692,6 +692,42 @@ mod tests {
         assert_eq!((c.requests[0].time, c.requests[0].output, c.requests[0].input), (1_780_000_000_000, 10, 5));
     }
 
+    proptest::proptest! {
+        /// Any damage to an export (bytes dropped, changed or added anywhere) is a counted
+        /// bad line or events counted one way or another: never a panic, and every event is
+        /// accounted for.
+        #[test]
+        fn damaged_exports_are_counted_never_fatal(
+            cuts in proptest::collection::vec((0usize..4000, 0u8..=255, 0u8..3), 0..6)
+        ) {
+            let mut line = OTLP.replace('\n', "").into_bytes();
+            for (at, byte, how) in cuts {
+                let at = at % (line.len() + 1);
+                match how {
+                    0 if at < line.len() => { line.remove(at); }
+                    1 if at < line.len() => line[at] = byte,
+                    _ => line.insert(at, byte),
+                }
+            }
+            let mut text = line.clone();
+            text.push(b'\n');
+            text.extend_from_slice(OTLP.replace('\n', "").as_bytes());
+            let mut c = Collected::default();
+            c.read_lines(Path::new("t.jsonl"), &text[..]).unwrap();
+            let s = &c.stats;
+            proptest::prop_assert_eq!(s.events, s.requests + s.errors + s.other_events + s.unusable_events + s.filtered_out);
+            // The intact line after the damaged one (which a new line break may split) is read.
+            let c2 = {
+                let mut c2 = Collected::default();
+                c2.read_lines(Path::new("t.jsonl"), &line[..]).unwrap();
+                c2
+            };
+            proptest::prop_assert_eq!(s.requests, c2.stats.requests + 1);
+            proptest::prop_assert!(s.lines > c2.stats.lines);
+            proptest::prop_assert!(s.bad_lines <= c2.stats.lines);
+        }
+    }
+
     #[test]
     fn numeric_timestamps_in_any_unit() {
         let ms = 1_780_000_000_123;

@@ -20,13 +20,22 @@ fn md(s: &str) -> String {
     markdown_text(s)
 }
 
+/// The recommended setting as a code span (ccdoctor's own text, copied as it is), what it
+/// does after it in words: `CLAUDE_CODE_MAX_OUTPUT_TOKENS=9000` (lower from 32,000).
+fn setting(headline: &str) -> String {
+    match headline.split_once("  (") {
+        Some((set, note)) if set.starts_with("CLAUDE_CODE_") => format!("`{set}` {}", md(&format!("({note}"))),
+        _ if headline.starts_with("CLAUDE_CODE_") => format!("`{headline}`"),
+        _ => md(headline),
+    }
+}
+
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let doc = sections::document(report);
     writeln!(out, "## ccdoctor scan\n")?;
     writeln!(out, "**{}**\n", md(&doc.verdict))?;
     if let Some((model, headline)) = &doc.headline {
-        // The headline is ccdoctor's own text (a variable name and numbers): a code span.
-        writeln!(out, "{}: `{}`\n", md(model), headline)?;
+        writeln!(out, "{}: {}\n", md(model), setting(headline))?;
     }
     for s in &doc.sections {
         section(s, out)?;
@@ -47,8 +56,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 fn section(s: &Section, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "### {}\n", md(&s.title))?;
     if let Some(h) = &s.headline {
-        // The recommended setting is ccdoctor's own text: a code span, as at the top.
-        writeln!(out, "`{h}`\n")?;
+        writeln!(out, "{}\n", setting(h))?;
     }
     for text in &s.text {
         writeln!(out, "{}\n", md(text))?;
