@@ -69,7 +69,7 @@ fn a_request_in_a_transcript_and_in_telemetry_counts_once() {
 }
 
 #[test]
-fn people_are_hashed_unless_asked_for() {
+fn people_are_numbered_unless_asked_for() {
     for format in ["table", "json", "markdown"] {
         let r = run(&["scan", "--otel", &otel(), "--format", format]);
         assert_eq!(r.code, 0, "{}", r.stderr);

@@ -172,8 +172,12 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         scan_roots(&config.roots)
     };
     if !config.team.otel.is_empty() {
-        let mut warnings =
-            crate::otel::read_into(&config.team.otel, &config.team.otel_where, config.threads, &mut scanned.data);
+        let (only, threads) = (&config.team.otel_where, config.threads);
+        let mut warnings = if config.progress {
+            crate::otel::read_into(&config.team.otel, only, threads, &progress::Bar::new(), &mut scanned.data)
+        } else {
+            crate::otel::read_into(&config.team.otel, only, threads, &scan::Silent, &mut scanned.data)
+        };
         scanned.warnings.append(&mut warnings);
     }
     for w in &scanned.warnings {

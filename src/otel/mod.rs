@@ -27,9 +27,15 @@ pub struct Summary {
 
 /// Reads the telemetry files of `paths` into `data`, beside what the transcripts gave:
 /// requests and attempts the transcripts already hold count once. Returns the warnings.
-pub fn read_into(paths: &[PathBuf], only: &[(String, String)], threads: usize, data: &mut ScanData) -> Vec<Warning> {
+pub fn read_into(
+    paths: &[PathBuf],
+    only: &[(String, String)],
+    threads: usize,
+    progress: &dyn crate::scan::Progress,
+    data: &mut ScanData,
+) -> Vec<Warning> {
     let (files, mut warnings) = read::discover(paths);
-    let mut collected = read::Collected::read_all(&files, threads, only);
+    let mut collected = read::Collected::read_all(&files, threads, only, progress);
     warnings.append(&mut collected.warnings);
     if collected.tables.models.names.len() >= usize::from(u16::MAX) {
         let first = files.first().cloned().unwrap_or_default();
@@ -86,7 +92,7 @@ mod tests {
         let (files, warnings) = read::discover(&[dir]);
         assert!(warnings.is_empty() && files.len() == 4, "{files:?} {warnings:?}");
         let outcome = |threads: usize| {
-            let c = read::Collected::read_all(&files, threads, &[]);
+            let c = read::Collected::read_all(&files, threads, &[], &crate::scan::Silent);
             let stats = c.stats.clone();
             let out = convert::convert(c, &convert::Known::default());
             let mut sessions: Vec<_> = out.people.of_session.iter().map(|(s, p)| (s.clone(), *p)).collect();

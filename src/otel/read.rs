@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::fields::{Export, Fields, FlatObject, Nanos, Val};
 use super::record::{ErrorRec, Kind, RequestRec, Tables, kind_of, names, time_of};
+use crate::scan::Progress;
 use crate::text::count_of;
 use crate::time::EpochMs;
 use crate::warning::Warning;
@@ -137,16 +138,18 @@ fn is_csv(p: &Path) -> bool {
     name.strip_suffix(".gz").unwrap_or(name).ends_with(".csv")
 }
 
-/// Counts the bytes read from the file (compressed or not).
-struct Counting<R> {
+/// Counts the bytes read from the file (compressed or not), and tells the progress bar.
+struct Counting<'p, R> {
     inner: R,
     bytes: u64,
+    progress: &'p dyn Progress,
 }
 
-impl<R: Read> Read for Counting<R> {
+impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bytes += n as u64;
+        self.progress.advance(n as u64);
         Ok(n)
     }
 }
@@ -154,10 +157,11 @@ impl<R: Read> Read for Counting<R> {
 impl Collected {
     /// Reads the files on `threads` threads (largest first to the least loaded), merged in
     /// thread order so that the result does not depend on timing.
-    pub fn read_all(files: &[PathBuf], threads: usize, only: &[(String, String)]) -> Self {
+    pub fn read_all(files: &[PathBuf], threads: usize, only: &[(String, String)], progress: &dyn Progress) -> Self {
         let threads = threads.clamp(1, files.len().max(1));
         let mut sized: Vec<(u64, &PathBuf)> =
             files.iter().map(|f| (std::fs::metadata(f).map_or(0, |m| m.len()), f)).collect();
+        progress.start(files.len() as u64, sized.iter().map(|s| s.0).sum());
         sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
         let mut shares: Vec<(u64, Vec<&PathBuf>)> = vec![(0, Vec::new()); threads];
         for (size, f) in sized {
@@ -175,7 +179,7 @@ impl Collected {
                     scope.spawn(move || {
                         let mut c = Collected { only: only.to_vec(), ..Collected::default() };
                         for f in files {
-                            c.read_file(f);
+                            c.read_file(f, progress);
                         }
                         c
                     })
@@ -183,6 +187,7 @@ impl Collected {
                 .collect();
             handles.into_iter().map(|h| h.join().expect("a telemetry reader thread")).collect()
         });
+        progress.finish();
         let mut parts = parts.into_iter();
         let mut all = parts.next().unwrap_or_default();
         for p in parts {
@@ -250,7 +255,7 @@ impl Collected {
     }
 
     /// Reads one file; a problem is a warning, and what was read before it is kept.
-    pub fn read_file(&mut self, path: &Path) {
+    pub fn read_file(&mut self, path: &Path, progress: &dyn Progress) {
         self.stats.files += 1;
         let file = match File::open(path) {
             Ok(f) => f,
@@ -260,7 +265,7 @@ impl Collected {
                 return;
             }
         };
-        let mut raw = BufReader::with_capacity(1 << 18, Counting { inner: file, bytes: 0 });
+        let mut raw = BufReader::with_capacity(1 << 18, Counting { inner: file, bytes: 0, progress });
         let gzip = matches!(raw.fill_buf(), Ok(b) if b.starts_with(&[0x1f, 0x8b]));
         let result = if gzip {
             let decoded = BufReader::with_capacity(1 << 18, flate2::bufread::MultiGzDecoder::new(&mut raw));
