@@ -157,26 +157,16 @@ fn telemetry_sentence(t: &crate::otel::Summary) -> String {
     if !once.is_empty() {
         s.push_str(&format!(" Counted once: {}.", once.join(", ")));
     }
-    if read.filtered_out > 0 {
-        s.push_str(&format!(" {} left out by --otel-where.", count_of(read.filtered_out, "event", "events")));
-    }
-    if read.unusable_events > 0 {
-        s.push_str(&format!(
-            " {} without a name or a time left out.",
-            count_of(read.unusable_events, "event", "events")
-        ));
-    }
-    if read.unreadable_files > 0 {
-        s.push_str(&format!(" {} could not be opened.", count_of(read.unreadable_files, "file", "files")));
-    }
-    if read.cut_short_files > 0 {
-        s.push_str(&format!(
-            " {} read up to an error (see warnings).",
-            count_of(read.cut_short_files, "file", "files")
-        ));
-    }
-    if read.long_lines > 0 {
-        s.push_str(&format!(" {} over 64 MiB skipped.", count_of(read.long_lines, "line", "lines")));
+    // What was left out, each only when there is some.
+    let left_out: [(u64, &str, &str, &str); 5] = [
+        (read.filtered_out, "event", "events", "left out by --otel-where"),
+        (read.unusable_events, "event", "events", "without a name, a time or a whole count left out (see warnings)"),
+        (read.unreadable_files, "file", "files", "could not be opened"),
+        (read.cut_short_files, "file", "files", "read up to an error (see warnings)"),
+        (read.long_lines, "line", "lines", "over 64 MiB skipped"),
+    ];
+    for (n, one, many, what) in left_out.into_iter().filter(|l| l.0 > 0) {
+        s.push_str(&format!(" {} {what}.", count_of(n, one, many)));
     }
     s
 }

@@ -382,9 +382,15 @@ fn team(report: &Report) -> Option<Section> {
             ]);
         }
     }
+    let at_429s = match team.throttle_moments {
+        0 => "At 429s: the quota refused no request, so no one has a share.".to_string(),
+        n => format!(
+            "At 429s: their share of all requests in flight at the {} the quota refused one.",
+            count_of(n, "moment", "moments")
+        ),
+    };
     let mut notes = vec![format!(
-        "Requests: sent, answered or not. TPM peak: the busiest minute's tokens, output at the burndown rate (the JSON has the median too). Throttled: their attempts the quota refused (and that share of their attempts). At 429s: their share of all requests in flight at the {} the quota refused one.",
-        count_of(team.throttle_moments, "moment", "moments")
+        "Requests: sent, answered or not. TPM peak: the busiest minute's tokens, output at the burndown rate (the JSON has the median too). Throttled: their attempts the quota refused (and that share of their attempts). {at_429s}"
     )];
     if team.by_person.len() > TEAM_ROWS {
         notes.push(format!("… and {} more.", count_of((team.by_person.len() - TEAM_ROWS) as u64, "person", "people")));
