@@ -142,9 +142,13 @@ fn otel_where_keeps_one_accounts_events() {
     assert_eq!(u(&v, &["errors", "rate_limit", "retries"]), 2);
     assert_eq!(u(&v, &["telemetry", "filtered_out"]), 21 - 5 - 2 - 1);
     // An integer attribute compares as its decimal text; every pair must hold.
-    let (v, _) = scan_json(&["--otel", &otel(), "--otel-where", "status_code=429", "--otel-where", "attempt=3"]);
+    let (v, stderr) = scan_json(&["--otel", &otel(), "--otel-where", "status_code=429", "--otel-where", "attempt=3"]);
     assert_eq!(u(&v, &["errors", "rate_limit", "final"]), 1);
     assert_eq!(u(&v, &["responses", "count"]), 0);
+    // Attributes of single events make a history of refusals without their requests: said.
+    assert!(stderr.contains("--otel-where kept refused attempts but no request"), "{stderr}");
+    let (_, stderr) = scan_json(&["--otel", &otel(), "--otel-where", "user.email=ALICE@example.com"]);
+    assert!(stderr.contains("--otel-where left out all 20 events: none has user.email=ALICE@example.com"), "{stderr}");
     let r = run(&["scan", "--otel", &otel(), "--otel-where", "aws.account"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--otel-where takes KEY=VALUE"), "{}", r.stderr);

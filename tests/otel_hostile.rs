@@ -124,6 +124,22 @@ fn a_byte_order_mark_and_impossible_times() {
 }
 
 #[test]
+fn a_day_long_request_and_a_semicolon_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = ERIN.replace("\"duration_ms\":4000", "\"duration_ms\":9e15");
+    std::fs::write(dir.path().join("long.jsonl"), format!("{long}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("semi.csv"),
+        "event.name;event.timestamp;output_tokens\napi_request;2026-11-20T10:00:00Z;5\n",
+    )
+    .unwrap();
+    let (v, stderr) = scan_json(&["--otel", dir.path().to_str().unwrap()]);
+    assert_eq!(responses(&v), 0, "{stderr}");
+    assert!(stderr.contains("1 request with a token count or duration that is not a whole number"), "{stderr}");
+    assert!(stderr.contains("semi.csv:1: the header is separated by semicolons"), "{stderr}");
+}
+
+#[test]
 fn a_link_loop_named_on_the_command_line_is_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.jsonl");
@@ -135,4 +151,8 @@ fn a_link_loop_named_on_the_command_line_is_a_warning() {
     let (v, stderr) = scan_json(&["--otel", a.to_str().unwrap(), "--otel", good.to_str().unwrap()]);
     assert!(stderr.contains("a.jsonl: cannot read"), "{stderr}");
     assert_eq!(responses(&v), 1);
+    // Alone, nothing could be read: an error, as for transcripts.
+    let r = common::run(&["scan", "--otel", a.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no telemetry file could be read"), "{}", r.stderr);
 }

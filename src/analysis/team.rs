@@ -70,22 +70,16 @@ pub fn team(
     let mut moments: Vec<EpochMs> =
         chains.iter().flat_map(|c| &c.requests).filter(|r| r.throttled > 0).map(|r| r.start).collect();
     moments.sort_unstable();
-    // Each person's requests as sorted starts and ends, for counting those in flight.
-    let spans: Vec<(u32, Vec<EpochMs>, Vec<EpochMs>)> = by
-        .iter()
-        .map(|(&p, cs)| {
-            let mut starts: Vec<EpochMs> = cs.iter().flat_map(|c| &c.requests).map(|r| r.start).collect();
-            let mut ends: Vec<EpochMs> = cs.iter().flat_map(|c| &c.requests).map(|r| r.end.max(r.start)).collect();
-            starts.sort_unstable();
-            ends.sort_unstable();
-            (p, starts, ends)
-        })
-        .collect();
-    let in_flight = |starts: &[EpochMs], ends: &[EpochMs], t: EpochMs| {
-        (starts.partition_point(|&s| s <= t) - ends.partition_point(|&e| e <= t)) as u64
+    // A request is in flight at a moment `t` when `start <= t < end`: summed over a person's
+    // requests, the moments inside each one (two binary searches a request, whatever the
+    // number of people).
+    let moments_in = |start: EpochMs, end: EpochMs| {
+        (moments.partition_point(|&m| m < end.max(start)) - moments.partition_point(|&m| m < start)) as u64
     };
-    let at: HashMap<u32, u64> =
-        spans.iter().map(|(p, s, e)| (*p, moments.iter().map(|&t| in_flight(s, e, t)).sum())).collect();
+    let at: HashMap<u32, u64> = by
+        .iter()
+        .map(|(&p, cs)| (p, cs.iter().flat_map(|c| &c.requests).map(|r| moments_in(r.start, r.end)).sum()))
+        .collect();
     let total_at: u64 = at.values().sum();
     let mut rows: Vec<PersonLoad> = by
         .iter()
@@ -94,7 +88,10 @@ pub fn team(
             let throttled: u64 = requests.iter().map(|r| u64::from(r.throttled)).sum();
             let answered = requests.iter().filter(|r| r.ended != Ended::Throttled).count() as u64;
             let sessions: HashSet<&str> = requests.iter().filter_map(|r| r.session).collect();
-            let (_, starts, ends) = spans.iter().find(|s| s.0 == p).expect("every person has spans");
+            let mut starts: Vec<EpochMs> = requests.iter().map(|r| r.start).collect();
+            let mut ends: Vec<EpochMs> = requests.iter().map(|r| r.end.max(r.start)).collect();
+            starts.sort_unstable();
+            ends.sort_unstable();
             let mine = at.get(&p).copied().unwrap_or(0);
             PersonLoad {
                 person: p,
@@ -102,7 +99,7 @@ pub fn team(
                 requests: requests.len() as u64,
                 attempts: throttled + answered,
                 throttled_attempts: throttled,
-                peak_in_flight: peak(starts, ends),
+                peak_in_flight: peak(&starts, &ends),
                 in_flight_at_throttle: if moments.is_empty() { 0.0 } else { mine as f64 / moments.len() as f64 },
                 share_at_throttle: if total_at == 0 { 0.0 } else { mine as f64 / total_at as f64 },
                 models: load::per_model(cs, name_of, burndown_of),

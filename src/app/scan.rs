@@ -203,7 +203,9 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
     }
     // An empty history is an answer, not an error: the report says so, and the run succeeds.
     if read.files == 0 && telemetry.is_none_or(|t| t.read.requests + t.read.errors == 0) {
-        let why = if telemetry.is_some() && config.roots.is_empty() {
+        let why = if telemetry.is_some_and(|t| t.read.events == 0) && config.roots.is_empty() {
+            "the telemetry holds no event"
+        } else if telemetry.is_some() && config.roots.is_empty() {
             "no api_request or api_error event in the telemetry could be used (see the warnings)"
         } else if read.older_than_since > 0 {
             "every transcript is older than --since"

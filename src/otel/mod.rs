@@ -34,16 +34,38 @@ pub fn read_into(
     progress: &dyn crate::scan::Progress,
     data: &mut ScanData,
 ) -> Vec<Warning> {
-    let (files, mut warnings) = read::discover(paths);
+    let (files, mut warnings, failed) = read::discover(paths);
     let mut collected = read::Collected::read_all(&files, threads, only, progress);
+    collected.stats.files += failed;
+    collected.stats.unreadable_files += failed;
     warnings.append(&mut collected.warnings);
+    let s = &collected.stats;
+    let first = || paths.first().cloned().unwrap_or_default();
+    if !only.is_empty() && s.filtered_out > 0 && s.requests + s.errors == 0 {
+        let wanted: Vec<String> = only.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        warnings.push(Warning::new(
+            first(),
+            None,
+            format!(
+                "--otel-where left out all {} events: none has {} (names and values must match exactly)",
+                crate::text::thousands(s.filtered_out),
+                wanted.join(" and ")
+            ),
+        ));
+    } else if !only.is_empty() && s.requests == 0 && s.errors > 0 {
+        warnings.push(Warning::new(
+            first(),
+            None,
+            "--otel-where kept refused attempts but no request: it should pick whole accounts or sessions (aws.account, user.email, session.id), not attributes of single events (status_code, attempt, event.name)".into(),
+        ));
+    }
     if collected.tables.models.names.len() >= usize::from(u16::MAX) {
         let first = files.first().cloned().unwrap_or_default();
         warnings.push(Warning::new(
             first,
             None,
             format!(
-                "{} model names: those past the first 65,534 are counted as {}",
+                "{} model names: those past the first 65,535 are counted as {}",
                 crate::text::thousands(collected.tables.models.names.len() as u64),
                 convert::OTHER_MODELS
             ),
@@ -89,7 +111,7 @@ mod tests {
     #[test]
     fn the_same_result_on_any_number_of_threads() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/otel");
-        let (files, warnings) = read::discover(&[dir]);
+        let (files, warnings, _) = read::discover(&[dir]);
         assert!(warnings.is_empty() && files.len() == 4, "{files:?} {warnings:?}");
         let outcome = |threads: usize| {
             let c = read::Collected::read_all(&files, threads, &[], &crate::scan::Silent);

@@ -21,6 +21,9 @@ const NAMED_BAD_LINES: u64 = 3;
 /// far less than this; a longer line is skipped, so that memory stays bounded whatever the
 /// input (a gzip stream of one endless line, a device).
 pub const MAX_LINE: usize = 64 << 20;
+/// A request longer than a day is a corrupt duration (Claude Code times a request out after
+/// minutes).
+const MAX_DURATION_MS: u64 = 86_400_000;
 /// Times before this (2020-01-01) or from this (2100-01-01) on are not a Claude Code event's.
 const PLAUSIBLE_MS: std::ops::Range<EpochMs> = 1_577_836_800_000..4_102_444_800_000;
 
@@ -80,9 +83,11 @@ const COUNTS: [&str; 5] = [names::INPUT, names::OUTPUT, names::CACHE_READ, names
 
 /// The files of `paths`: a file as given; a folder's files (recursively) whose names end in
 /// `.json`, `.jsonl`, `.ndjson` or `.csv`, each optionally `.gz`, in path order.
-pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>) {
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>, u64) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
+    // Paths that could not even be looked at (counted as unreadable files).
+    let mut failed = 0u64;
     let not_regular =
         |p: &Path| Warning::new(p.to_path_buf(), None, "not a regular file (a FIFO or a device?): skipped".into());
     for p in paths {
@@ -97,6 +102,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>) {
                             let at = e.path().unwrap_or(p).to_path_buf();
                             let why = e.io_error().map_or_else(|| e.to_string(), ToString::to_string);
                             warnings.push(Warning::new(at, None, format!("cannot read: {why}")));
+                            failed += 1;
                             continue;
                         }
                     };
@@ -106,7 +112,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>) {
                     match std::fs::metadata(entry.path()) {
                         Ok(m) if m.is_file() => found.push(entry.into_path()),
                         Ok(_) => warnings.push(not_regular(entry.path())),
-                        Err(e) => warnings.push(Warning::new(entry.into_path(), None, format!("cannot read: {e}"))),
+                        Err(e) => {
+                            warnings.push(Warning::new(entry.into_path(), None, format!("cannot read: {e}")));
+                            failed += 1;
+                        }
                     }
                 }
                 found.sort();
@@ -121,10 +130,13 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Warning>) {
             }
             Ok(m) if m.is_file() => files.push(p.clone()),
             Ok(_) => warnings.push(not_regular(p)),
-            Err(e) => warnings.push(Warning::new(p.clone(), None, format!("cannot read: {e}"))),
+            Err(e) => {
+                warnings.push(Warning::new(p.clone(), None, format!("cannot read: {e}")));
+                failed += 1;
+            }
         }
     }
-    (files, warnings)
+    (files, warnings, failed)
 }
 
 fn is_telemetry_name(p: &Path) -> bool {
@@ -426,6 +438,14 @@ impl Collected {
             Ok(h) => h.iter().map(|h| canonical(h.trim()).to_string()).collect(),
             Err(e) => return Err(csv_io(e)),
         };
+        if headers.len() == 1 && headers[0].contains(';') {
+            self.warn(
+                path,
+                Some(1),
+                "the header is separated by semicolons: ccdoctor reads comma-separated CSV".into(),
+            );
+            return Ok(());
+        }
         let mut record = csv::StringRecord::new();
         let mut bad = 0u64;
         // The row whose last field holds a line break, if the last row read does: a quote
@@ -496,7 +516,8 @@ impl Collected {
             }
             (_, t) => t,
         };
-        if kind == Kind::Request && COUNTS.iter().any(|c| fields.get(c).is_some_and(|v| v.as_u64().is_none())) {
+        let bad_count = COUNTS.iter().any(|c| fields.get(c).is_some_and(|v| v.as_u64().is_none()));
+        if kind == Kind::Request && (bad_count || fields.u64(names::DURATION).is_some_and(|d| d > MAX_DURATION_MS)) {
             self.file.bad_count += 1;
             self.stats.unusable_events += 1;
             return;

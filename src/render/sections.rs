@@ -385,8 +385,8 @@ fn team(report: &Report) -> Option<Section> {
     let at_429s = match team.throttle_moments {
         0 => "At 429s: the quota refused no request, so no one has a share.".to_string(),
         n => format!(
-            "At 429s: their share of all requests in flight at the {} the quota refused one.",
-            count_of(n, "moment", "moments")
+            "At 429s: their share of all requests in flight when each of the {} was first refused.",
+            count_of(n, "throttled request", "throttled requests")
         ),
     };
     let mut notes = vec![format!(
