@@ -4,7 +4,7 @@
 //! half a GiB: strings (sessions, prompts, models, query sources) are interned once and
 //! referred to by number, the request id by its 64-bit hash.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::fields::Fields;
 use crate::scan::classify::{self, ErrorKind};
