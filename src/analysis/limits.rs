@@ -265,7 +265,8 @@ pub fn learned_caps(
 
 /// The units of every chain, in chain order.
 pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
-    let mut out = Vec::new();
+    // At most one a request: sized once, not grown by doubling (a copy at each step).
+    let mut out = Vec::with_capacity(chains.iter().map(|c| c.requests.len()).sum());
     for (ci, c) in chains.iter().enumerate() {
         let mut i = 0;
         while i < c.requests.len() {

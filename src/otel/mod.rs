@@ -77,8 +77,17 @@ pub fn read_into(
     let converted = convert::convert(collected, &known);
     let summary =
         Summary { read: stats, dedup: converted.dedup, sessions, people: converted.people.names.len() as u64 };
-    data.responses.extend(converted.responses);
-    data.events.extend(converted.events);
+    // Telemetry alone: the responses move, rather than being copied beside themselves.
+    if data.responses.is_empty() {
+        data.responses = converted.responses;
+    } else {
+        data.responses.extend(converted.responses);
+    }
+    if data.events.is_empty() {
+        data.events = converted.events;
+    } else {
+        data.events.extend(converted.events);
+    }
     merge_people(&mut data.people, converted.people);
     data.telemetry = Some(summary);
     warnings
