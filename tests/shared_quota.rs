@@ -67,7 +67,7 @@ fn homes_that_fit_apart_throttle_together() {
     let team = &v["team"];
     assert_eq!((team["people"].as_u64(), team["sessions"].as_u64()), (Some(2), Some(4)));
     assert_eq!(team["unattributed_requests"].as_u64(), Some(0));
-    // Home paths are personal data too: hashed unless asked for.
+    // Home paths are personal data too: people are numbered unless asked for.
     assert!(!team.to_string().contains("home-31"), "{team}");
     assert_eq!(team["by_person"][1]["person"], "person 2", "{team}");
 }

@@ -90,6 +90,19 @@ pub struct Choice {
     pub fewest_cuts_from: Option<u64>,
 }
 
+impl Choice {
+    /// No candidate replays safely: no value.
+    fn no_value_is_safe() -> Self {
+        Choice {
+            action: Action::None,
+            basis: Basis::NoValueIsSafe,
+            value: None,
+            safe_up_to: None,
+            fewest_cuts_from: None,
+        }
+    }
+}
+
 /// A replay at a value, and the responses cut there (cuts do not depend on the quota).
 pub trait Evaluate {
     fn replay(&mut self, value: u64) -> Outcome;
@@ -122,15 +135,7 @@ pub fn floor_for(thinking: Option<u64>) -> u64 {
 /// Chooses.
 pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     let values = candidates(setup.floor, setup.cap);
-    let Some(&top) = values.last() else {
-        return Choice {
-            action: Action::None,
-            basis: Basis::NoValueIsSafe,
-            value: None,
-            safe_up_to: None,
-            fewest_cuts_from: None,
-        };
-    };
+    let Some(&top) = values.last() else { return Choice::no_value_is_safe() };
     // The safe prefix.
     let safe_up_to = if !setup.quota_counts {
         Some(top)
@@ -161,15 +166,7 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
             Some(values[lo])
         }
     };
-    let Some(safe_up_to) = safe_up_to else {
-        return Choice {
-            action: Action::None,
-            basis: Basis::NoValueIsSafe,
-            value: None,
-            safe_up_to: None,
-            fewest_cuts_from: None,
-        };
-    };
+    let Some(safe_up_to) = safe_up_to else { return Choice::no_value_is_safe() };
     let safe_values = &values[..=values.partition_point(|&m| m <= safe_up_to) - 1];
     // With too few responses, cuts decide nothing: every safe value is as good.
     let fewest = eval.cuts(safe_up_to);

@@ -101,6 +101,12 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     }
 }
 
+/// Runs `f` with a progress bar on stderr when the configuration asks for one (a new bar each
+/// time: a bar is finished by the reading it shows).
+fn with_progress<T>(config: &ScanConfig, f: impl FnOnce(&dyn scan::Progress) -> T) -> T {
+    if config.progress { f(&progress::Bar::new()) } else { f(&scan::Silent) }
+}
+
 /// The count a settings file held before a write, when it held one.
 fn held_value(o: &WriteOutcome) -> Option<u64> {
     o.old.as_deref()?.trim_matches('"').parse().ok()
@@ -145,13 +151,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         full_parse: config.full_parse,
         keep_request_ids: !config.team.otel.is_empty(),
     };
-    let scan_roots = |roots: &[scan::root::Root]| {
-        if config.progress {
-            scan::scan(roots, &options, &progress::Bar::new())
-        } else {
-            scan::scan(roots, &options, &scan::Silent)
-        }
-    };
+    let scan_roots = |roots: &[scan::root::Root]| with_progress(config, |p| scan::scan(roots, &options, p));
     let homes: Vec<&scan::root::Root> = config.roots.iter().filter(|r| r.kind == scan::root::RootKind::Home).collect();
     let mut scanned = if config.team.shared_quota && !homes.is_empty() {
         // One person a home: each is read on its own, so that its sessions are its person's.
@@ -172,12 +172,8 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         scan_roots(&config.roots)
     };
     if !config.team.otel.is_empty() {
-        let (only, threads) = (&config.team.otel_where, config.threads);
-        let mut warnings = if config.progress {
-            crate::otel::read_into(&config.team.otel, only, threads, &progress::Bar::new(), &mut scanned.data)
-        } else {
-            crate::otel::read_into(&config.team.otel, only, threads, &scan::Silent, &mut scanned.data)
-        };
+        let (otel, only, threads) = (&config.team.otel, &config.team.otel_where, config.threads);
+        let mut warnings = with_progress(config, |p| crate::otel::read_into(otel, only, threads, p, &mut scanned.data));
         scanned.warnings.append(&mut warnings);
     }
     for w in &scanned.warnings {
@@ -187,10 +183,10 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
     let telemetry = scanned.data.telemetry.as_ref();
     let mut sources: Vec<String> = config.roots.iter().map(|r| r.path.display().to_string()).collect();
     sources.extend(config.team.otel.iter().map(|p| p.display().to_string()));
-    let roots = || sources.clone();
+    let sources = sources.join(", ");
     let telemetry_read = telemetry.is_some_and(|t| t.read.files > t.read.unreadable_files);
     if read.files > 0 && read.files == read.unreadable && !telemetry_read {
-        say(err, "error", &format!("nothing to report in {}: no file could be read", roots().join(", ")))?;
+        say(err, "error", &format!("nothing to report in {}: no file could be read", sources))?;
         return Ok(Err(ExitCode::Usage));
     }
     if let Some(t) = telemetry
@@ -198,7 +194,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         && t.read.files == t.read.unreadable_files
         && read.files == 0
     {
-        say(err, "error", &format!("nothing to report in {}: no telemetry file could be read", roots().join(", ")))?;
+        say(err, "error", &format!("nothing to report in {}: no telemetry file could be read", sources))?;
         return Ok(Err(ExitCode::Usage));
     }
     // An empty history is an answer, not an error: the report says so, and the run succeeds.
@@ -212,7 +208,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         } else {
             "no transcripts (projects/**/*.jsonl) or debug logs (debug/*.txt) found"
         };
-        say(err, "note", &format!("nothing to report in {}: {why}", roots().join(", ")))?;
+        say(err, "note", &format!("nothing to report in {}: {why}", sources))?;
     }
     Ok(Ok(scanned))
 }

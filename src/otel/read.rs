@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::fields::{Export, Fields, FlatObject, Nanos, Val};
-use super::record::{ErrorRec, Kind, RequestRec, Tables, kind_of, names, time_of};
+use super::record::{ErrorRec, Kind, RequestRec, Tables, kind_named, kind_of, names, time_of};
 use crate::scan::Progress;
 use crate::text::count_of;
 use crate::time::EpochMs;
@@ -402,7 +402,7 @@ impl Collected {
                     let body = record.body.as_ref().and_then(|b| b.string_value.as_deref());
                     // An event the body names as one not read is counted, its attributes unread.
                     if let Some(name) = body.filter(|b| b.starts_with("claude_code."))
-                        && matches!(kind_of(&Fields::default(), Some(name)), Kind::Other(_))
+                        && matches!(kind_named(name), Kind::Other(_))
                     {
                         self.stats.events += 1;
                         self.stats.other_events += 1;
@@ -501,40 +501,37 @@ impl Collected {
             return;
         }
         let kind = kind_of(fields, body);
-        let time = || time_of(fields, record_ms).or_else(|| fields.get(names::TIMESTAMP).and_then(epoch_number));
-        let time = match (&kind, time()) {
-            (Kind::Other(_), _) => None,
-            (Kind::Unnamed, _) => {
+        match kind {
+            Kind::Other(_) => {
+                self.stats.other_events += 1;
+                return;
+            }
+            Kind::Unnamed => {
                 self.file.no_name += 1;
                 self.stats.unusable_events += 1;
                 return;
             }
-            (_, t) if t.is_none_or(|t| !PLAUSIBLE_MS.contains(&t)) => {
-                self.file.no_time += 1;
+            Kind::Request | Kind::Error => {}
+        }
+        let Some(time) = time_of(fields, record_ms).filter(|t| PLAUSIBLE_MS.contains(t)) else {
+            self.file.no_time += 1;
+            self.stats.unusable_events += 1;
+            return;
+        };
+        if kind == Kind::Request {
+            let bad_count = COUNTS.iter().any(|c| fields.get(c).is_some_and(|v| v.as_u64().is_none()));
+            if bad_count || fields.u64(names::DURATION).is_some_and(|d| d > MAX_DURATION_MS) {
+                self.file.bad_count += 1;
                 self.stats.unusable_events += 1;
                 return;
             }
-            (_, t) => t,
-        };
-        let bad_count = COUNTS.iter().any(|c| fields.get(c).is_some_and(|v| v.as_u64().is_none()));
-        if kind == Kind::Request && (bad_count || fields.u64(names::DURATION).is_some_and(|d| d > MAX_DURATION_MS)) {
-            self.file.bad_count += 1;
-            self.stats.unusable_events += 1;
-            return;
-        }
-        match (kind, time) {
-            (Kind::Request, Some(t)) => {
-                self.stats.requests += 1;
-                let r = self.tables.request(fields, t);
-                self.requests.push(r);
-            }
-            (Kind::Error, Some(t)) => {
-                self.stats.errors += 1;
-                let e = self.tables.error(fields, t);
-                self.errors.push(e);
-            }
-            (Kind::Other(_), _) => self.stats.other_events += 1,
-            _ => self.stats.unusable_events += 1,
+            self.stats.requests += 1;
+            let r = self.tables.request(fields, time);
+            self.requests.push(r);
+        } else {
+            self.stats.errors += 1;
+            let e = self.tables.error(fields, time);
+            self.errors.push(e);
         }
     }
 }
@@ -547,18 +544,6 @@ fn value_is(v: &Val, want: &str) -> bool {
         Val::Bool(b) => want.parse::<bool>().is_ok_and(|w| w == *b),
         Val::Float(_) | Val::Other => false,
     }
-}
-
-/// A timestamp written as a number: seconds, milliseconds, microseconds or nanoseconds since
-/// the epoch, told apart by size.
-fn epoch_number(v: &Val) -> Option<EpochMs> {
-    let n = i64::try_from(v.as_u64()?).ok()?;
-    Some(match n {
-        n if n >= 100_000_000_000_000_000 => n / 1_000_000,
-        n if n >= 100_000_000_000_000 => n / 1_000,
-        n if n >= 100_000_000_000 => n,
-        n => n * 1_000,
-    })
 }
 
 fn kind(e: &serde_json::Error) -> &'static str {
@@ -649,7 +634,6 @@ fn canonical(name: &str) -> &str {
     match name {
         "event_name" => names::EVENT_NAME,
         "event_timestamp" => names::TIMESTAMP,
-        "event_sequence" => names::SEQUENCE,
         "session_id" => names::SESSION,
         "user_account_uuid" => names::ACCOUNT,
         "user_email" => names::EMAIL,
@@ -756,6 +740,7 @@ mod tests {
 
     #[test]
     fn numeric_timestamps_in_any_unit() {
+        use crate::otel::record::epoch_number;
         let ms = 1_780_000_000_123;
         for n in [ms / 1000 * 1000 / 1000, ms, ms * 1000, ms * 1_000_000] {
             let got = epoch_number(&Val::Int(n)).unwrap();

@@ -16,7 +16,6 @@ pub mod names {
     pub const API_ERROR: &str = "api_error";
     pub const EVENT_NAME: &str = "event.name";
     pub const TIMESTAMP: &str = "event.timestamp";
-    pub const SEQUENCE: &str = "event.sequence";
     pub const SESSION: &str = "session.id";
     pub const ACCOUNT: &str = "user.account_uuid";
     pub const EMAIL: &str = "user.email";
@@ -131,7 +130,11 @@ pub enum Kind<'f> {
 
 /// The event's name without the `claude_code.` prefix, from `event.name` or the log body.
 pub fn kind_of<'f>(fields: &'f Fields, body: Option<&'f str>) -> Kind<'f> {
-    let Some(name) = fields.str(names::EVENT_NAME).or(body) else { return Kind::Unnamed };
+    fields.str(names::EVENT_NAME).or(body).map_or(Kind::Unnamed, kind_named)
+}
+
+/// What an event name (with or without the `claude_code.` prefix) stands for.
+pub fn kind_named(name: &str) -> Kind<'_> {
     match name.strip_prefix("claude_code.").unwrap_or(name) {
         names::API_REQUEST => Kind::Request,
         names::API_ERROR => Kind::Error,
@@ -139,14 +142,28 @@ pub fn kind_of<'f>(fields: &'f Fields, body: Option<&'f str>) -> Kind<'f> {
     }
 }
 
-/// When an event was logged: `event.timestamp`, else the log record's time.
+/// When an event was logged: `event.timestamp` as a date and time, else the log record's
+/// time, else a warehouse table's own time column (the Collector's ClickHouse `otel_logs`),
+/// else `event.timestamp` as a number since the epoch.
 pub fn time_of(fields: &Fields, record_ms: Option<EpochMs>) -> Option<EpochMs> {
     fields
         .str(names::TIMESTAMP)
         .and_then(loose_timestamp)
         .or(record_ms)
-        // A warehouse table's own time column (the Collector's ClickHouse `otel_logs`).
         .or_else(|| ["Timestamp", "timestamp"].iter().find_map(|k| fields.str(k).and_then(loose_timestamp)))
+        .or_else(|| fields.get(names::TIMESTAMP).and_then(epoch_number))
+}
+
+/// A timestamp written as a number: seconds, milliseconds, microseconds or nanoseconds since
+/// the epoch, told apart by size.
+pub fn epoch_number(v: &super::fields::Val) -> Option<EpochMs> {
+    let n = i64::try_from(v.as_u64()?).ok()?;
+    Some(match n {
+        n if n >= 100_000_000_000_000_000 => n / 1_000_000,
+        n if n >= 100_000_000_000_000 => n / 1_000,
+        n if n >= 100_000_000_000 => n,
+        n => n * 1_000,
+    })
 }
 
 /// ISO 8601 as Claude Code writes it, and as warehouses print times: a space for the `T`

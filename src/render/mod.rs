@@ -87,8 +87,10 @@ pub fn quality_line(r: &Report) -> String {
     let telemetry = r.telemetry.as_ref().map(telemetry_sentence).unwrap_or_default();
     // Telemetry alone: nothing about transcripts to say.
     if s.read.files == 0 && !telemetry.is_empty() {
-        return format!("{telemetry} {} of them left out as corrupt counts.", thousands(r.responses.implausible))
-            .replace(" 0 of them left out as corrupt counts.", "");
+        return match r.responses.implausible {
+            0 => telemetry,
+            n => format!("{telemetry} {} of them left out as corrupt counts.", thousands(n)),
+        };
     }
     let mut line = format!(
         "Read {} ({}, {}), {}, {} lines, {} malformed; {} of {} responses estimated from content (placeholder usage).",

@@ -143,21 +143,12 @@ impl ReadStats {
 impl ScanData {
     /// Adds the scan of another person's home: its sessions are `person`'s.
     pub fn absorb(&mut self, other: ScanData, person: &str) {
-        let id = match self.people.names.iter().position(|n| &**n == person) {
-            Some(i) => i as u32,
-            None => {
-                self.people.names.push(person.into());
-                (self.people.names.len() - 1) as u32
-            }
-        };
         let sessions = other
             .responses
             .iter()
             .filter_map(|r| r.origin.session.clone())
             .chain(other.events.iter().filter_map(|e| e.origin.session.clone()));
-        for s in sessions {
-            self.people.of_session.entry(s).or_insert(id);
-        }
+        self.people.merge(People { names: vec![person.into()], of_session: sessions.map(|s| (s, 0)).collect() });
         self.read.add(&other.read);
         self.responses.extend(other.responses);
         self.events.extend(other.events);
@@ -166,6 +157,27 @@ impl ScanData {
             (Some(mine), Some(theirs)) => mine.extend(theirs),
             (mine @ None, theirs) => *mine = theirs,
             _ => {}
+        }
+    }
+}
+
+impl People {
+    /// Adds `more`'s people (a person named in both is one; a session already someone's
+    /// stays theirs).
+    pub fn merge(&mut self, more: People) {
+        let mut known: std::collections::HashMap<Box<str>, u32> =
+            self.names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
+        let mut ids: Vec<u32> = Vec::with_capacity(more.names.len());
+        for name in more.names {
+            let next = self.names.len() as u32;
+            let id = *known.entry(name.clone()).or_insert_with(|| {
+                self.names.push(name);
+                next
+            });
+            ids.push(id);
+        }
+        for (session, id) in more.of_session {
+            self.of_session.entry(session).or_insert(ids[id as usize]);
         }
     }
 }
