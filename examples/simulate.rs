@@ -2,7 +2,7 @@
 //!
 //! cargo run --example simulate -- DIR [--seed N] [--sessions N] [--quota TPM] [--max-output N]
 //!     [--burndown X] [--plain] [--cache-reads-reserved] [--p-task X] [--max-subagents N]
-//!     [--turns LO,HI] [--history M1,M2,…]   (per-session max outputs; runs "as configured")
+//!     [--turns LO,HI] [--reask P] [--history M1,M2,…]   (per-session max outputs; runs "as configured")
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -36,6 +36,7 @@ fn main() {
             "--history" => history = Some(value().split(',').map(num).collect()),
             "--plain" => world.reading.burndown_reservation = false,
             "--cache-reads-reserved" => world.reading.cache_reads_reserved = true,
+            "--reask" => world.p_reask = num(&value()),
             "-h" | "--help" => usage(""),
             _ if a.starts_with('-') => usage(&format!("unknown flag {a}")),
             _ => dir = Some(PathBuf::from(a)),
@@ -69,7 +70,7 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: simulate DIR [--seed N] [--sessions N] [--quota TPM] [--max-output N] [--burndown X] \
          [--plain] [--cache-reads-reserved] [--p-task X] [--max-subagents N] [--turns LO,HI] \
-         [--history M1,M2,...]"
+         [--reask P] [--history M1,M2,...]"
     );
     std::process::exit(2)
 }

@@ -143,9 +143,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "U", help_heading = "Recommendation")]
     pub headroom: Option<f64>,
 
-    /// Plan as if Bedrock reserves cache-read tokens when a request starts (AWS's material
-    /// disagrees on it; the report shows which reading your history fits).
-    #[arg(long, help_heading = "Recommendation")]
+    /// How the quota counts a request when it starts (AWS's texts disagree). Default: each
+    /// reading is fitted to your history's 429s, and those that fit advise.
+    #[arg(long, value_enum, value_name = "READING", help_heading = "Recommendation")]
+    pub reading: Option<ReadingArg>,
+
+    /// Only the readings in which Bedrock reserves cache-read tokens when a request starts.
+    #[arg(long, conflicts_with = "reading", help_heading = "Recommendation")]
     pub cache_reads_reserved: bool,
 
     /// A models file adding or overriding rows of the model table (JSON; see DESIGN.md).
@@ -265,6 +269,19 @@ pub struct CheckArgs {
     /// a session never fails to start because of it.
     #[arg(long)]
     pub hook: bool,
+}
+
+/// What a request reserves when it starts: input and cache writes, plus…
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadingArg {
+    /// max output at the burndown rate (AWS's quota script)
+    Burndown,
+    /// max output at the burndown rate and cache reads
+    BurndownCache,
+    /// max output once (AWS's prose)
+    Plain,
+    /// max output once and cache reads (AWS's quota guidance for agents)
+    PlainCache,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

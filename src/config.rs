@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use std::collections::HashMap;
 
-use crate::cli::{ColorChoice, Format, ProviderArg, ScanArgs};
+use crate::cli::{ColorChoice, Format, ProviderArg, ReadingArg, ScanArgs};
+use crate::reading::{READINGS, Reading};
 pub use crate::scan::root::{Root, RootKind};
 use crate::settings::{Provider, SHELL_KEYS, SettingsSources};
 use crate::time::{EpochMs, day_start, parse_date};
@@ -68,8 +69,9 @@ pub struct RecommendConfig {
     pub headroom: f64,
     /// `--headroom` was given (else the default).
     pub headroom_given: bool,
-    /// Plan as if cache-read tokens count in the reservation at admission.
-    pub cache_reads_reserved: bool,
+    /// The readings of the reservation at admission the fit may choose from (`--reading`,
+    /// `--cache-reads-reserved`); all four by default.
+    pub readings: Vec<Reading>,
 }
 
 /// What to do to a settings file.
@@ -392,8 +394,20 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
         percentile,
         headroom,
         headroom_given: args.report.headroom.is_some(),
-        cache_reads_reserved: args.report.cache_reads_reserved,
+        readings: readings(args.report.reading, args.report.cache_reads_reserved),
     })
+}
+
+/// The readings a user allows: the one named, those with cache reads, or all.
+fn readings(reading: Option<ReadingArg>, cache_reads_reserved: bool) -> Vec<Reading> {
+    let one = |cache_reads_reserved, burndown_reservation| vec![Reading { cache_reads_reserved, burndown_reservation }];
+    match reading {
+        Some(ReadingArg::Burndown) => one(false, true),
+        Some(ReadingArg::BurndownCache) => one(true, true),
+        Some(ReadingArg::Plain) => one(false, false),
+        Some(ReadingArg::PlainCache) => one(true, false),
+        None => READINGS.iter().copied().filter(|r| !cache_reads_reserved || r.cache_reads_reserved).collect(),
+    }
 }
 
 fn date(flag: &'static str, value: &str) -> Result<i64, ConfigError> {

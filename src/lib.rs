@@ -13,6 +13,7 @@ pub mod exit_codes;
 pub mod models;
 pub mod otel;
 pub mod progress;
+pub mod reading;
 pub mod redact;
 pub mod render;
 pub mod report;

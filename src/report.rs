@@ -9,8 +9,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::analysis::advice::{Advice, FigureSource, Origin};
+use crate::analysis::advice::{Advice, FigureSource, Origin, ReadingView};
 use crate::analysis::choose::{Action, Basis};
+use crate::analysis::fit::{Bound, Contradiction, Standing};
 use crate::analysis::load::ModelLoad;
 use crate::analysis::replay::{Outcome, Reading};
 use crate::analysis::select::Selection;
@@ -248,12 +249,71 @@ pub struct CalibrationJson {
     /// The limit most requests ran at.
     pub value: u64,
     pub observed_throttled: u64,
+    /// The reading the advice uses, at the quota the advice uses.
     pub predicted_throttled: u64,
     pub observed_failed: u64,
     pub predicted_failed: u64,
-    /// Every reading's prediction; `best` is the nearest to what happened.
-    pub readings: Vec<ReadingOutcome>,
-    pub best: ReadingOutcome,
+    /// Failures the user's next prompt asked again (one response with it at a value).
+    pub reasked: u64,
+    /// The quota the fit is judged against (`--quota-tpm`, else AWS's published default).
+    pub reference_tpm: Option<u64>,
+    pub reference_origin: Option<&'static str>,
+    /// Every reading fitted.
+    pub readings: Vec<ReadingFitJson>,
+    /// The reading the advice uses.
+    pub best: ReadingFitJson,
+}
+
+/// One reading's fit.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReadingFitJson {
+    pub cache_reads_reserved: bool,
+    pub burndown_reservation: bool,
+    /// The quota at which the history replayed as it was shows its throttled attempts
+    /// (`fit`), or the smallest at which it shows none when it has none (`at_least`).
+    pub effective_quota_tpm: u64,
+    pub quota_bound: Bound,
+    /// The quotas at which the history replayed as it was shows about its throttled
+    /// attempts (the effective quota is the reference where this range holds it, else its
+    /// nearest end); `quota_high_tpm` is `null` without an upper end.
+    pub quota_low_tpm: u64,
+    pub quota_high_tpm: Option<u64>,
+    /// The history as it was at the reference quota (at the effective quota without one).
+    pub throttled_attempts: u64,
+    pub failed: u64,
+    /// `fits`, `plausible`, `far` or `contradicted` (see DESIGN.md).
+    pub standing: Standing,
+    /// It was among the readings the advice is chosen from (within twice the reference, or
+    /// all when none is).
+    pub advising: bool,
+    /// The value it advises there; `null` when it advises none (no value is safe under it) or
+    /// is not advising.
+    pub advises: Option<u64>,
+    /// The limit of a period its quota does not explain.
+    pub contradicted_at: Option<u64>,
+}
+
+impl ReadingFitJson {
+    fn of(v: &ReadingView) -> Self {
+        let o = v.fit.at_reference.unwrap_or(v.fit.at_fit);
+        Self {
+            cache_reads_reserved: v.fit.reading.cache_reads_reserved,
+            burndown_reservation: v.fit.reading.burndown_reservation,
+            effective_quota_tpm: v.fit.quota_tpm,
+            quota_bound: v.fit.bound,
+            quota_low_tpm: v.fit.low_tpm,
+            quota_high_tpm: v.fit.high_tpm,
+            throttled_attempts: o.throttled_attempts,
+            failed: o.failed,
+            standing: v.standing,
+            advising: v.choice.is_some(),
+            advises: v.choice.and_then(|c| c.value),
+            contradicted_at: match v.fit.contradiction {
+                Some(Contradiction::Period { limit, .. }) => Some(limit),
+                _ => None,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -715,9 +775,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             cut_share: r.outcome.cut_share(),
             beyond: r.outcome.beyond,
             label: row_label(r.current, r.recommended),
-            other_reading: r.other_reading.as_ref().zip(q).map(|(o, q)| {
-                ReadingOutcome::of(Reading { cache_reads_reserved: !q.reading.cache_reads_reserved, ..q.reading }, o)
-            }),
+            other_reading: r.other_reading.as_ref().map(|(reading, o)| ReadingOutcome::of(*reading, o)),
         })
         .collect();
     let what_if = a
@@ -735,20 +793,19 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             label: row_label(r.current, r.recommended),
         })
         .collect();
-    let calibration = a.calibration.as_ref().zip(q).map(|(c, q)| {
-        let in_use = c.readings.iter().find(|r| r.0 == q.reading).map(|r| r.1).unwrap_or_default();
+    let calibration = a.calibration.as_ref().map(|c| {
+        let best = c.best();
         CalibrationJson {
             value: c.value,
             observed_throttled: c.observed_throttled,
-            predicted_throttled: in_use.throttled_attempts,
+            predicted_throttled: best.fit.at_fit.throttled_attempts,
             observed_failed: c.observed_failed,
-            predicted_failed: in_use.failed,
-            readings: c.readings.iter().map(|(r, o)| ReadingOutcome::of(*r, o)).collect(),
-            best: c
-                .readings
-                .iter()
-                .find(|r| r.0 == c.best)
-                .map_or_else(|| ReadingOutcome::of(c.best, &Outcome::default()), |(r, o)| ReadingOutcome::of(*r, o)),
+            predicted_failed: best.fit.at_fit.failed,
+            reasked: c.reasked,
+            reference_tpm: c.reference.as_ref().map(|r| r.tpm),
+            reference_origin: c.reference.as_ref().map(|r| origin_label(&r.origin)),
+            readings: c.readings.iter().map(ReadingFitJson::of).collect(),
+            best: ReadingFitJson::of(best),
         }
     });
     Recommendation {

@@ -28,14 +28,14 @@ fn apply_then_check_then_revert() {
 
     let r = run_in(&home, &["apply", h]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(std::fs::read_to_string(&path).unwrap().contains("\"11000\""));
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"7000\""));
 
     let r = run_in(&home, &["check", "--since", "2026-11-01", "--json", h]);
-    assert_eq!(r.code, 0, "11,000 is what the replay keeps: {}", r.stdout);
+    assert_eq!(r.code, 0, "7,000 is what the replay keeps: {}", r.stdout);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(
         (v["status"].as_str(), v["current"].as_u64(), v["action"].as_str()),
-        (Some("ok"), Some(11000), Some("keep"))
+        (Some("ok"), Some(7000), Some("keep"))
     );
     assert_eq!(v["since"], "2026-11-01");
 
@@ -44,7 +44,7 @@ fn apply_then_check_then_revert() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     // Its JSON names the value it put back and the one it replaced.
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!((v["write"]["old"].as_str(), v["write"]["new"].as_str()), (Some("\"11000\""), Some("\"32000\"")));
+    assert_eq!((v["write"]["old"].as_str(), v["write"]["new"].as_str()), (Some("\"7000\""), Some("\"32000\"")));
 }
 
 #[test]
@@ -229,21 +229,28 @@ fn the_hook_survives_a_full_disk_and_models_files_must_be_files() {
     assert!(r.stderr.contains("/dev/zero: not a regular file of at most 1024 KiB"), "{}", r.stderr);
 }
 
-/// A quota the history cannot have run against (it shows 237 throttled attempts; 10,000,000
-/// TPM predicts none) is said so beside the advice that assumes it.
+/// A quota the history cannot have run against (it shows 237 throttled attempts; no reading
+/// explains them within twice 10,000,000 TPM) is said so, with the quotas the 429s do fit,
+/// and the value is the one safe under each of those.
 #[test]
 fn a_quota_the_history_does_not_fit_is_called_out() {
     let (_t, home) = bedrock_copy();
     let r = run_in(&home, &["scan", "--json", "--quota-tpm", "10000000", home.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    let advice: Vec<&str> =
-        v["recommendation"]["advice"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let rec = &v["recommendation"];
+    assert_eq!(rec["basis"].as_str(), Some("throttles"));
+    assert!(rec["inputs"]["quota_tpm"].as_u64().unwrap() < 1_000_000, "{}", rec["inputs"]);
+    assert_eq!(rec["inputs"]["quota_origin"].as_str(), Some("inferred"));
+    let reasons: Vec<&str> = rec["reasons"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(reasons.iter().any(|a| a.starts_with("Your history does not fit the quota you gave")), "{reasons:?}");
     assert!(
-        advice.iter().any(|a| a.starts_with("Your history does not fit 10,000,000 TPM: replayed as it was, it predicts 0 throttled attempts where the history shows 237.")),
-        "{advice:?}"
+        reasons
+            .iter()
+            .any(|a| a.starts_with("Your 237 throttled attempts fit ") && a.contains("with max output reserved at 5×")),
+        "{reasons:?}"
     );
     // At the default quota (200,000), which it fits, nothing is said.
     let r = run_in(&home, &["scan", "--json", home.to_str().unwrap()]);
-    assert!(!r.stdout.contains("Your history does not fit"), "{}", r.stdout);
+    assert!(!r.stdout.contains("does not fit the quota"), "{}", r.stdout);
 }

@@ -1,6 +1,6 @@
 //! `--write`, `--dry-run` and `--revert` on copies of testdata/bedrock-home, whose
-//! recommendation is 11,000 (tests/recommend.rs), so every write here sets
-//! `"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "11000"`.
+//! recommendation is 7,000 (tests/recommend.rs), so every write here sets
+//! `"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "7000"`.
 
 mod common;
 
@@ -47,7 +47,7 @@ fn write_changes_only_the_value_and_keeps_a_byte_exact_backup() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Every other byte as it was: order, spacing, `1.50`, `\u00e9`; the value a JSON string.
     let expected = settings_text()
-        .replace("\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000", "\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"");
+        .replace("\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000", "\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\"");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
     let b = backups(&home);
     assert_eq!(b.len(), 1, "{b:?}");
@@ -57,7 +57,7 @@ fn write_changes_only_the_value_and_keeps_a_byte_exact_backup() {
     let tail: Vec<&str> = r.stdout.lines().rev().take(3).collect();
     assert!(tail[0].starts_with("To undo: ccdoctor revert --settings "), "{}", r.stdout);
     assert!(tail[1].starts_with("Backup of the replaced file: "), "{}", r.stdout);
-    assert!(r.stdout.contains("\"11000\""), "{}", r.stdout);
+    assert!(r.stdout.contains("\"7000\""), "{}", r.stdout);
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn json_output_describes_the_write() {
     assert_eq!(w["action"], "written");
     assert_eq!(w["key"], "CLAUDE_CODE_MAX_OUTPUT_TOKENS");
     // testdata's settings.json holds "32000" as a string.
-    assert_eq!((w["old"].as_str(), w["new"].as_str()), (Some("\"32000\""), Some("\"11000\"")));
+    assert_eq!((w["old"].as_str(), w["new"].as_str()), (Some("\"32000\""), Some("\"7000\"")));
     let backup = w["backup"].as_str().unwrap();
     assert_eq!(std::fs::read(backup).unwrap(), std::fs::read(common::bedrock_home().join("settings.json")).unwrap());
     assert!(w["undo"].as_str().unwrap().starts_with("ccdoctor revert --settings "), "{w}");
@@ -92,7 +92,7 @@ fn dry_run_shows_the_change_and_writes_nothing() {
             assert_eq!(v["write"]["action"], "dry_run");
         } else {
             assert!(r.stdout.contains("- \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000\n"), "{}", r.stdout);
-            assert!(r.stdout.contains("+ \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"\n"), "{}", r.stdout);
+            assert!(r.stdout.contains("+ \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\"\n"), "{}", r.stdout);
         }
     }
 }
@@ -101,12 +101,12 @@ fn dry_run_shows_the_change_and_writes_nothing() {
 fn nothing_to_do_writes_nothing_and_makes_no_backup() {
     let (_t, home) = home_copy();
     let path = home.join("settings.json");
-    let text = "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"}}";
+    let text = "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\"}}";
     std::fs::write(&path, text).unwrap();
     let before = std::fs::metadata(&path).unwrap().modified().unwrap();
     let r = scan(&home, &["--write"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("already sets \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\""), "{}", r.stdout);
+    assert!(r.stdout.contains("already sets \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\""), "{}", r.stdout);
     assert!(r.stdout.contains("nothing written, no backup made"), "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
@@ -118,7 +118,7 @@ fn unusable_files_are_refused_before_the_scan_and_left_untouched() {
     for (text, problem) in [
         ("{\"env\": {\"A\": 1,}}", "not valid JSON"),
         ("[\"env\"]", "not a JSON object"),
-        ("{\"env\": [\"CLAUDE_CODE_MAX_OUTPUT_TOKENS=11000\"]}", "`env` is not an object (it is an array)"),
+        ("{\"env\": [\"CLAUDE_CODE_MAX_OUTPUT_TOKENS=7000\"]}", "`env` is not an object (it is an array)"),
         ("{\"env\": \"x\"}\n\u{0}", "not valid JSON"),
     ] {
         let (_t, home) = home_copy();
@@ -174,7 +174,7 @@ fn a_missing_file_is_created_with_its_folders() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
-        "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"11000\"\n  }\n}\n"
+        "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\"\n  }\n}\n"
     );
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(r.stdout.contains("Created "), "{}", r.stdout);
@@ -231,7 +231,7 @@ fn a_symlinked_settings_file_stays_a_link() {
     let r = scan(&home, &["--write"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
-    assert!(std::fs::read_to_string(dots.join("claude-settings.json")).unwrap().contains("\"11000\""));
+    assert!(std::fs::read_to_string(dots.join("claude-settings.json")).unwrap().contains("\"7000\""));
     // The backup sits beside the link, not in the dotfiles repository.
     assert_eq!(names(&dots), ["claude-settings.json"]);
     assert_eq!(backups(&home).len(), 1);
@@ -340,7 +340,7 @@ fn a_report_that_cannot_be_printed_does_not_undo_the_write() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("warning: the report could not be printed"), "{}", r.stderr);
     assert!(r.stderr.contains("was changed all the same (undo: ccdoctor revert"), "{}", r.stderr);
-    assert!(std::fs::read_to_string(&path).unwrap().contains("\"11000\""));
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"7000\""));
     // --revert likewise.
     let r: Run = ccdoctor(home.parent().unwrap())
         .args(["scan", "--revert", "--settings", path.to_str().unwrap()])
@@ -349,7 +349,7 @@ fn a_report_that_cannot_be_printed_does_not_undo_the_write() {
         .unwrap()
         .into();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!std::fs::read_to_string(&path).unwrap().contains("11000"));
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("7000"));
     // Nothing changed (a dry run): the failed print is the run's failure.
     let r: Run =
         ccdoctor(home.parent().unwrap()).args(["scan", "--dry-run", &home_arg]).stdout(full).output().unwrap().into();

@@ -17,7 +17,7 @@ use common::{Run, bedrock_copy, ccdoctor, names};
 /// The uid the "other user" files belong to.
 const USER: u32 = 1000;
 /// The value every write here sets (tests/recommend.rs).
-const NEW: &str = "\"11000\"";
+const NEW: &str = "\"7000\"";
 
 fn must_be_root() {
     // SAFETY: geteuid has no preconditions.

@@ -8,22 +8,20 @@ use serde::Serialize;
 
 use super::ceiling::Budget;
 use super::chains::Chain;
-use super::choose::{self, Action, Basis, Choice, Evaluate, Setup};
+use super::choose::{self, Action, Basis, Choice, Setup};
 use super::demand::Estimate;
+use super::fit::{self, Period, ReadingFit, Standing};
 use super::limits::{self, Fallback, Unit, UnitKind};
-use super::replay::{self, Limit, Outcome, Plan, Quota, Reading, Schedule};
+pub use super::origin::Origin;
+use super::quota::{self, Needed, QuotaPlan, Reference, Side};
+use super::replay::{Limit, Outcome, Plan, Reading, Schedule};
+use super::seen::{self, Crowding, QuotaCode};
+use super::values::Values;
 use crate::config::RecommendConfig;
-use crate::models::{self, Family};
+use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
 use crate::settings::{EffectiveSettings, Provider};
 use crate::stats::percentile_of;
 
-/// Upper limit assumed for a model missing from the model table.
-pub const UNKNOWN_MODEL_CAP: u64 = 32_000;
-/// Claude Code's default max output assumed for a model missing from the model table.
-pub const UNKNOWN_MODEL_DEFAULT: u64 = 32_000;
-/// Burndown assumed on Bedrock for a model missing from the table (AWS: "burndown applies"
-/// to Claude 4.7 and later; probably 5×, unverified).
-pub const UNKNOWN_MODEL_BURNDOWN: f64 = 5.0;
 /// Values always replayed for the table, where the model allows them.
 pub const SHOWN_VALUES: [u64; 4] = [4_000, 8_000, 16_000, 32_000];
 
@@ -45,43 +43,6 @@ pub enum FigureSource {
     Clamp(limits::Clamp),
     /// A model the table does not know.
     Unknown,
-}
-
-/// Where a figure came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Origin {
-    /// Given on the command line.
-    Flag,
-    /// A settings file or the environment (named).
-    Settings(String),
-    /// The user's own records.
-    Records,
-    /// Worked out from the history (most responses, peak seen).
-    Inferred,
-    /// A documented default.
-    Default,
-}
-
-/// The quota the replays plan against.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct QuotaPlan {
-    pub tpm: u64,
-    pub tpm_origin: Origin,
-    pub burndown: f64,
-    pub burndown_origin: Origin,
-    pub reading: Reading,
-    pub headroom: f64,
-    /// Requests in flight planned for (`--parallel`), if given.
-    pub parallel: Option<u64>,
-    /// The most requests of the model in flight at once in the history.
-    pub parallel_seen: u64,
-    /// The bucket the choice is replayed against: `headroom × tpm`, scaled by
-    /// `parallel_seen / parallel` when `--parallel` plans for another load.
-    pub planning_tpm: f64,
-    /// Whether cache reads may count in the reservation (AWS's material disagrees): then the
-    /// other reading is replayed and shown too.
-    pub reading_in_doubt: bool,
 }
 
 /// Demand as the history shows it.
@@ -108,36 +69,57 @@ pub struct DemandOut {
 }
 
 /// One replayed value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub value: u64,
+    /// Under the reading the advice uses, at its planning quota.
     pub outcome: Outcome,
-    /// The same under the other cache-read reading.
-    pub other_reading: Option<Outcome>,
+    /// Under the next reading that fits or is plausible, at its own planning quota.
+    pub other_reading: Option<(Reading, Outcome)>,
     pub current: bool,
     pub recommended: bool,
 }
 
-/// The replay of the history as it was, under each reading, against what it shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The fit of the history's 429s under each reading, and what each advises.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     /// The limit most of the model's requests ran at.
     pub value: u64,
     pub observed_throttled: u64,
     pub observed_failed: u64,
-    /// Each reading and its replay (at the full quota).
-    pub readings: Vec<(Reading, Outcome)>,
-    /// The reading whose predicted throttling is nearest what happened.
+    /// Failures the user's next prompt asked again, counted once with it at a value.
+    pub reasked: u64,
+    pub reference: Option<Reference>,
+    /// The periods at one limit the fit checks each reading against.
+    pub periods: Vec<Period>,
+    /// Every reading fitted, in [`crate::reading::READINGS`] order.
+    pub readings: Vec<ReadingView>,
+    /// The reading the advice uses.
     pub best: Reading,
 }
 
-/// What fixes it when no value is safe (or the chosen one still cuts): the quota that
-/// would make `value` safe, and the requests in flight that fit the quota given.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Needed {
-    pub value: u64,
-    pub quota_tpm: u64,
-    pub parallel: u64,
+impl Calibration {
+    /// The view of the reading the advice uses.
+    pub fn best(&self) -> &ReadingView {
+        self.view(self.best).expect("the best reading is one of them")
+    }
+
+    pub fn view(&self, r: Reading) -> Option<&ReadingView> {
+        self.readings.iter().find(|v| v.fit.reading == r)
+    }
+}
+
+/// One reading: its fit, where it stands against the reference, the quota it plans with,
+/// and (where it fits or, none fitting, is plausible) what it advises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingView {
+    pub fit: ReadingFit,
+    pub standing: Standing,
+    pub plan: QuotaPlan,
+    /// Its choice, where it advises.
+    pub choice: Option<Choice>,
+    /// It advises: the value is safe under it.
+    pub advises: bool,
 }
 
 /// The advice for one model.
@@ -191,28 +173,6 @@ pub struct Advice {
     pub max_subagents: Option<u64>,
     /// Throttled attempts the history records for the model.
     pub throttled_seen: u64,
-}
-
-/// Who was in flight when requests were throttled (the history as it was).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Crowding {
-    /// Requests that were throttled at least once.
-    pub throttled_requests: u64,
-    /// On average over those, the requests in flight when each was first sent.
-    pub mean_in_flight: f64,
-    /// Of those in flight, on average, how many were subagents'.
-    pub mean_subagents: f64,
-    /// The most subagent requests in flight at once at such a moment.
-    pub most_subagents: u64,
-}
-
-/// Where a Bedrock quota is looked up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuotaCode {
-    /// `in-region`, `cross-region` or `global`: the kind of inference endpoint the ids name.
-    pub endpoint: &'static str,
-    /// The Service Quotas code of its tokens-per-minute quota, where known.
-    pub code: Option<String>,
 }
 
 /// Everything the advice is made from.
@@ -394,7 +354,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     // Adaptive-reasoning models ignore the thinking budget unless adaptive thinking is off.
     let adaptive =
         family.is_some_and(|f| f.adaptive_thinking) && i.settings.adaptive_thinking_disabled.value != Some(true);
-    let floor = choose::floor_for(if adaptive { None } else { thinking });
+    let thinking_floor = choose::floor_for(if adaptive { None } else { thinking });
 
     if my_units.is_empty() {
         return None;
@@ -431,6 +391,14 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         p99: estimate.percentile(99.0),
     };
     let plan = Plan::new(i.chains, &my_units, &estimate);
+    // The smallest useful value: one that cuts at most a tenth of the responses (demand's
+    // p90) and leaves the thinking budget room. Below it a value is no cure, whatever it
+    // does for throttling.
+    // (With too few responses to judge cuts by, demand says nothing of it.)
+    let small_sample = demand.responses < choose::MIN_RESPONSES;
+    let useful =
+        demand.p90.filter(|_| !small_sample).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
+    let floor = thinking_floor.max(useful.min(cap));
 
     // Input per request, as the ceiling uses it.
     let mut set: Vec<u64> = Vec::new();
@@ -443,30 +411,39 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let input_set = percentile_of(&mut set, 90.0).unwrap_or(0);
     let input_reserved = percentile_of(&mut reserved, 90.0).unwrap_or(0);
 
-    let parallel_seen = peak_in_flight(i.chains, &my_units).max(1);
+    let parallel_seen = seen::peak_in_flight(i.chains, &my_units).max(1);
     let gave_up = my_units.iter().filter(|u| i.chains[u.chain].requests[u.last].gave_up).count() as u64;
-    let cut_thinking = cut_thinking(i.chains, &my_units);
-    let crowding = crowding(i.chains, &my_units);
-    let quota_code = (provider == Provider::Bedrock).then(|| quota_code(&raw_ids, family)).flatten();
-    let quota = quota_plan(i.cfg, provider, family, parallel_seen);
-    let quota_counts = quota.is_some() && provider != Provider::Anthropic;
-    let small_sample = demand.responses < choose::MIN_RESPONSES;
-    let setup = Setup { floor, cap, current, default, quota_counts, small_sample };
-
-    let ceiling = quota.as_ref().map(|q| Budget {
-        quota_tpm: q.tpm,
-        headroom: q.headroom,
-        parallel: q.parallel.unwrap_or(parallel_seen),
-        burndown: q.burndown,
-        input_set,
-        input_reserved: if q.reading.cache_reads_reserved { input_reserved } else { input_set },
-    });
-
-    // No response measured at all (every request throttled): the ceiling alone.
-    let observed = observed_throttled(i, &my_units);
+    let cut_thinking = seen::cut_thinking(i.chains, &my_units);
+    let crowding = seen::crowding(i.chains, &my_units);
+    let quota_code = (provider == Provider::Bedrock).then(|| seen::quota_code(&raw_ids, family)).flatten();
+    let observed = seen::observed_throttled(i.chains, &my_units);
+    let side = quota::side(i.cfg, provider, family, observed);
+    // The history ran at the value in effect without a 429: at its own load, that value is
+    // safe whatever the replay says.
+    let failed = my_units.iter().any(|u| u.kind == UnitKind::Failed);
+    let proven = observed == 0 && !failed && most_common_limit(&my_units) == current;
+    let seen_setup = Setup {
+        floor,
+        cap,
+        current,
+        default,
+        quota_counts: side.is_some(),
+        small_sample,
+        known_up_to: demand.known_up_to,
+        proven,
+    };
+    // At the load planned for, if it is more than the history's (--parallel), it proves
+    // nothing.
+    let setup = Setup { proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen), ..seen_setup };
+    let inputs = (input_set, input_reserved);
     let outcome = if demand.responses == 0 {
+        // No response measured at all (every request throttled): the ceiling alone, at the
+        // reference quota.
+        let quota = side.as_ref().and_then(|s| reference_plan(s, i.cfg, parallel_seen));
+        let ceiling = quota.as_ref().map(|q| budget(q, inputs));
         Outcomes {
-            choice: from_ceiling(ceiling.as_ref(), &setup),
+            choice: choose::from_ceiling(ceiling.as_ref(), &setup),
+            quota,
             rows: Vec::new(),
             calibration: None,
             needed: None,
@@ -474,15 +451,9 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
             from_ceiling_only: true,
         }
     } else {
-        replayed(
-            i,
-            &plan,
-            quota.as_ref(),
-            &setup,
-            &my_units,
-            Judged { current, default, cap, floor, provider, observed, demand_p90: demand.p90 },
-        )
+        replayed(i, &plan, side.as_ref(), [&setup, &seen_setup], &my_units, (parallel_seen, demand.p90))
     };
+    let ceiling = outcome.quota.as_ref().map(|q| budget(q, inputs));
     Some(Advice {
         model,
         model_origin,
@@ -498,7 +469,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         default,
         thinking,
         floor,
-        quota,
+        quota: outcome.quota,
         demand,
         input_set,
         input_reserved,
@@ -522,6 +493,8 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
 /// What the choice produced, for the advice.
 struct Outcomes {
     choice: Choice,
+    /// The quota the advice uses.
+    quota: Option<QuotaPlan>,
     rows: Vec<Row>,
     calibration: Option<Calibration>,
     needed: Option<Needed>,
@@ -529,72 +502,220 @@ struct Outcomes {
     from_ceiling_only: bool,
 }
 
-/// The figures of the model the choice is judged by.
-#[derive(Clone, Copy)]
-struct Judged {
-    current: u64,
-    default: u64,
-    cap: u64,
-    floor: u64,
-    provider: Provider,
-    observed: u64,
-    demand_p90: Option<u64>,
+/// The worst-case ceiling of `quota-model.md` at a quota plan; `inputs`: input per request
+/// (p90) without and with cache reads.
+fn budget(q: &QuotaPlan, (input_set, input_reserved): (u64, u64)) -> Budget {
+    Budget {
+        quota_tpm: q.tpm,
+        headroom: q.headroom,
+        parallel: q.parallel.unwrap_or(q.parallel_seen),
+        burndown: q.burndown,
+        input_set,
+        input_reserved: if q.reading.cache_reads_reserved { input_reserved } else { input_set },
+    }
 }
 
-/// The replays: the choice, the table's rows, the calibration, and what fixes it when no
-/// value does.
+/// The plan at the reference quota, under the first reading fitted.
+fn reference_plan(side: &Side, cfg: &RecommendConfig, seen: u64) -> Option<QuotaPlan> {
+    let r = side.reference.as_ref()?;
+    Some(QuotaPlan::new(side, *side.readings.first()?, (r.tpm, r.origin.clone()), cfg, seen))
+}
+
+/// The replays: the fit of each reading, the choice under those that fit, the table's rows,
+/// and what fixes it when no value does. `(parallel_seen, demand_p90)`.
+/// (`setups`: the choice's at the load planned for, and at the history's own.)
 fn replayed(
     i: &Inputs<'_>,
     plan: &Plan,
-    quota: Option<&QuotaPlan>,
-    setup: &Setup,
+    side: Option<&Side>,
+    [setup, seen_setup]: [&Setup; 2],
     my_units: &[&Unit],
-    j: Judged,
+    (parallel_seen, demand_p90): (u64, Option<u64>),
 ) -> Outcomes {
-    let Judged { current, default, cap, floor, provider, observed, .. } = j;
-    // The calibration (the history as it was) runs beside the choice.
-    let (calibration, (choice, rows)) = std::thread::scope(|s| {
-        let calibration = s.spawn(|| quota.map(|q| calibrate(i, plan, q, my_units)));
-        let mut shown: Vec<u64> = SHOWN_VALUES.to_vec();
-        shown.extend([current, default.min(cap)]);
-        let mut eval = Replays::new(plan, quota, shown);
-        let choice = choose::choose(setup, &mut eval);
-        let rows = rows(&mut eval, setup, &choice);
-        (calibration.join().expect("the calibration thread"), (choice, rows))
-    });
-    // The history's own 429s test the quota assumed: one the user did not give (a published
-    // default, or none) that predicts far fewer of them than happened is not the user's quota,
-    // and a value chosen against it could raise a throttled user's max output.
-    let quota_unknown = provider != Provider::Anthropic
-        && observed > 0
-        && match (quota, &calibration) {
-            (None, _) => true,
-            (Some(q), Some(c)) if q.tpm_origin == Origin::Default => {
-                let predicted = c.readings.iter().find(|r| r.0 == c.best).map_or(0, |r| r.1.throttled_attempts);
-                predicted.saturating_mul(2) < observed
-            }
-            _ => false,
+    let cut_share = |c: &Choice| c.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
+    let Some(side) = side else {
+        // No quota side: cuts alone.
+        let mut values = Values::new(plan, Vec::new());
+        let choice = choose::choose(setup, &mut values.under(0));
+        let rows = rows(&mut values, setup, &choice, 0, None);
+        let cut_share = cut_share(&choice);
+        return Outcomes {
+            choice,
+            quota: None,
+            rows,
+            calibration: None,
+            needed: None,
+            cut_share,
+            from_ceiling_only: false,
         };
-    let choice = if quota_unknown {
-        choose::Choice {
+    };
+    let reference = side.reference.as_ref().map(|r| r.tpm as f64);
+    let fitted = fit::fit(plan, side.burndown, &side.readings, reference);
+    let mut views: Vec<ReadingView> = fitted
+        .readings
+        .iter()
+        .map(|f| ReadingView {
+            standing: fit::standing(f, reference),
+            plan: QuotaPlan::of_fit(side, f, i.cfg, parallel_seen),
+            fit: f.clone(),
+            choice: None,
+            advises: false,
+        })
+        .collect();
+    // The readings within twice the reference advise (when none is, every reading that is not
+    // contradicted: the history implies another quota). The best fit first: the nearest the
+    // reference, then the one whose throttled requests' context is nearest the history's.
+    let plausible = |k: usize| fit::distance(&views[k].fit, reference) <= fit::PLAUSIBLE_WITHIN * (1.0 + 1e-9);
+    let open = |k: usize| views[k].standing != Standing::Contradicted;
+    let mut shown: Vec<usize> = (0..views.len()).filter(|&k| open(k) && plausible(k)).collect();
+    if shown.is_empty() {
+        shown = (0..views.len()).filter(|&k| open(k)).collect();
+    }
+    shown.sort_by(|&a, &b| {
+        let key = |k: usize| (fit::distance(&views[k].fit, reference), views[k].fit.context_gap());
+        key(a).0.total_cmp(&key(b).0).then(key(a).1.total_cmp(&key(b).1)).then(a.cmp(&b))
+    });
+    let mut calibration = Calibration {
+        value: most_common_limit(my_units),
+        observed_throttled: fitted.observed_throttled,
+        observed_failed: fitted.observed_failed,
+        reasked: plan.reasked(),
+        reference: side.reference.clone(),
+        periods: fitted.periods.clone(),
+        best: side.readings[0],
+        readings: Vec::new(),
+    };
+    if shown.is_empty() {
+        // No reading explains the 429s at a quota near the reference: no value.
+        let quota = reference_plan(side, i.cfg, parallel_seen);
+        let mut values = Values::new(plan, quota.iter().map(QuotaPlan::planning).collect());
+        let choice = Choice {
             action: Action::None,
-            basis: choose::Basis::QuotaUnknown,
+            basis: Basis::QuotaUnknown,
             value: None,
             safe_up_to: None,
             fewest_cuts_from: None,
+        };
+        let rows = rows(&mut values, setup, &choice, 0, None);
+        calibration.best = views
+            .iter()
+            .min_by(|a, b| fit::distance(&a.fit, reference).total_cmp(&fit::distance(&b.fit, reference)))
+            .map_or(side.readings[0], |v| v.fit.reading);
+        calibration.readings = views;
+        return Outcomes {
+            choice,
+            quota,
+            rows,
+            calibration: Some(calibration),
+            needed: None,
+            cut_share: 0.0,
+            from_ceiling_only: false,
+        };
+    }
+    let mut values = choose_all(plan, setup, &mut views, &shown);
+    let planned = i.cfg.parallel.is_some_and(|p| p != parallel_seen);
+    let mut hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
+    // No value leaves the default headroom under any reading: the full quota, where one may
+    // still replay safely (the report says there is no room to spare).
+    if !i.cfg.headroom_given && i.cfg.headroom < 1.0 && hopeless.iter().all(|&h| h) {
+        for &k in &shown {
+            views[k].plan = views[k].plan.without_headroom();
         }
-    } else {
-        choice
-    };
-    let needed = match (&choice.action, quota) {
-        (Action::None, Some(q)) if !quota_unknown => {
-            let value = floor.max(j.demand_p90.unwrap_or(floor)).min(cap);
-            Some(needed(&Schedule::new(plan, Limit::Fixed(value)), q, value))
-        }
-        _ => None,
-    };
-    let cut_share = choice.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
-    Outcomes { choice, rows, calibration, needed, cut_share, from_ceiling_only: false }
+        values = choose_all(plan, setup, &mut views, &shown);
+        hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
+    }
+    let choices: Vec<Choice> = shown.iter().map(|&k| views[k].choice.expect("chosen")).collect();
+    let best_slot = choose::binding(&choices, &hopeless);
+    let best = shown[best_slot];
+    for (&k, &h) in shown.iter().zip(&hopeless) {
+        views[k].advises = !h && views[k].choice.is_some_and(|c| c.value.is_some());
+    }
+    let choice = views[best].choice.expect("chosen");
+    let other = shown.iter().position(|&k| k != best).map(|slot| (slot, views[shown[slot]].fit.reading));
+    let rows = rows(&mut values, setup, &choice, best_slot, other);
+    let quota = views[best].plan.clone();
+    let needed = (choice.basis == Basis::NoValueIsSafe).then(|| {
+        let value = setup.floor.max(demand_p90.unwrap_or(setup.floor)).min(setup.cap);
+        quota::needed(&Schedule::new(plan, Limit::Fixed(value)), &quota, value)
+    });
+    calibration.best = views[best].fit.reading;
+    calibration.readings = views;
+    Outcomes {
+        cut_share: cut_share(&choice),
+        choice,
+        quota: Some(quota),
+        rows,
+        calibration: Some(calibration),
+        needed,
+        from_ceiling_only: false,
+    }
+}
+
+/// For each shown reading, whether no value is safe under it at its quota for the history's
+/// own load: it speaks for more quota or fewer requests in flight, not for a value. With
+/// `--parallel` (`planned`), judged without it, so that planning for more requests in flight
+/// can take a reading's value away but never make the reading stop counting.
+fn hopeless_readings(plan: &Plan, seen: &Setup, views: &[ReadingView], shown: &[usize], planned: bool) -> Vec<bool> {
+    if !planned {
+        return shown.iter().map(|&k| views[k].choice.is_some_and(|c| c.value.is_none())).collect();
+    }
+    let mut at_seen = views.to_vec();
+    for &k in shown {
+        at_seen[k].plan = at_seen[k].plan.at_parallel_seen();
+    }
+    choose_all(plan, seen, &mut at_seen, shown);
+    shown.iter().map(|&k| at_seen[k].choice.is_some_and(|c| c.value.is_none())).collect()
+}
+
+/// Each shown reading's choice, at its plan; the replays they share.
+fn choose_all<'p>(plan: &'p Plan, setup: &Setup, views: &mut [ReadingView], shown: &[usize]) -> Values<'p> {
+    let mut values = Values::new(plan, shown.iter().map(|&k| views[k].plan.planning()).collect());
+    for (slot, &k) in shown.iter().enumerate() {
+        views[k].choice = Some(choose::choose(setup, &mut values.under(slot)));
+    }
+    values
+}
+
+/// The rows of the replay table: the value in effect, the recommended one, the largest safe
+/// one, and the usual values the model allows; each under the quota `slot` of `values`, and
+/// the `other` reading's beside it.
+fn rows(
+    values: &mut Values<'_>,
+    setup: &Setup,
+    choice: &Choice,
+    slot: usize,
+    other: Option<(usize, Reading)>,
+) -> Vec<Row> {
+    let mut shown: Vec<u64> = SHOWN_VALUES.iter().copied().filter(|&v| v >= setup.floor && v <= setup.cap).collect();
+    shown.push(setup.current);
+    shown.push(setup.default.min(setup.cap));
+    shown.extend(choice.value);
+    shown.extend(choice.safe_up_to);
+    shown.sort_unstable();
+    shown.dedup();
+    values.measure_all(&shown);
+    shown
+        .into_iter()
+        .map(|value| {
+            let outcomes = values.get(value);
+            Row {
+                value,
+                outcome: outcomes[slot],
+                other_reading: other.map(|(k, r)| (r, outcomes[k])),
+                current: value == setup.current,
+                recommended: choice.value == Some(value),
+            }
+        })
+        .collect()
+}
+
+/// The limit most of the units ran at (the larger on a tie).
+fn most_common_limit(units: &[&Unit]) -> u64 {
+    let mut limits: HashMap<u64, u64> = HashMap::new();
+    for u in units {
+        *limits.entry(u.limit).or_default() += 1;
+    }
+    limits.into_iter().max_by_key(|&(l, n)| (n, l)).map_or(0, |(l, _)| l)
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -618,344 +739,4 @@ fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<Evidence> {
         session: r.session.map(str::to_string),
         time: Some(r.end),
     })
-}
-
-/// Cut responses whose usage splits out thinking, and how many of them spent more than half
-/// their limit thinking.
-fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
-    let mut with = 0;
-    let mut most = 0;
-    for u in units.iter().filter(|u| matches!(u.kind, UnitKind::Response { cut: true, .. })) {
-        if let Some(t) = chains[u.chain].requests[u.first].thinking {
-            with += 1;
-            most += u64::from(t.saturating_mul(2) > u.limit);
-        }
-    }
-    (with, most)
-}
-
-/// Who was in flight when the model's requests were first sent, for those that were
-/// throttled: a sweep over the requests' times (from getting through to the end).
-fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
-    let mut edges: Vec<(i64, i32, bool)> = Vec::new();
-    let mut asks: Vec<i64> = Vec::new();
-    for u in units {
-        let sub = chains[u.chain].stream.starts_with("agent:");
-        for r in &chains[u.chain].requests[u.first..=u.last] {
-            if r.throttled > 0 {
-                asks.push(r.start);
-            }
-            if r.end > r.admitted && u.kind != UnitKind::Failed {
-                edges.push((r.admitted, 1, sub));
-                edges.push((r.end, -1, sub));
-            }
-        }
-    }
-    if asks.is_empty() {
-        return None;
-    }
-    edges.sort_unstable_by_key(|e| (e.0, e.1));
-    asks.sort_unstable();
-    let (mut k, mut all, mut subs) = (0usize, 0i64, 0i64);
-    let (mut sum_all, mut sum_subs, mut most) = (0i64, 0i64, 0i64);
-    for &t in &asks {
-        while k < edges.len() && edges[k].0 <= t {
-            all += i64::from(edges[k].1);
-            if edges[k].2 {
-                subs += i64::from(edges[k].1);
-            }
-            k += 1;
-        }
-        sum_all += all;
-        sum_subs += subs;
-        most = most.max(subs);
-    }
-    let n = asks.len() as f64;
-    Some(Crowding {
-        throttled_requests: asks.len() as u64,
-        mean_in_flight: sum_all as f64 / n,
-        mean_subagents: sum_subs as f64 / n,
-        most_subagents: most.max(0) as u64,
-    })
-}
-
-/// The kind of Bedrock endpoint the model's ids name, and its quota's code where known.
-fn quota_code(raw_ids: &[&str], family: Option<&Family>) -> Option<QuotaCode> {
-    let endpoint = raw_ids.iter().find_map(|id| models::id::endpoint(id))?;
-    let codes = family.map(|f| &f.quota_codes);
-    let code = codes.and_then(|c| match endpoint {
-        "global" => c.global.clone(),
-        "cross-region" => c.cross_region.clone(),
-        _ => c.in_region.clone(),
-    });
-    Some(QuotaCode { endpoint, code })
-}
-
-/// The most of the model's requests in flight at once in the history, from getting through
-/// to the end. When none got through, the most retrying at once (first attempt to last).
-fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
-    let answered = units.iter().any(|u| u.kind != UnitKind::Failed);
-    let mut edges: Vec<(i64, i32)> = Vec::new();
-    for u in units.iter().filter(|u| (u.kind != UnitKind::Failed) == answered) {
-        for r in &chains[u.chain].requests[u.first..=u.last] {
-            let from = if answered { r.admitted } else { r.start };
-            if r.end > from {
-                edges.push((from, 1));
-                edges.push((r.end, -1));
-            }
-        }
-    }
-    // Ends before starts at the same instant.
-    edges.sort_unstable();
-    let (mut now, mut peak) = (0i64, 0i64);
-    for (_, d) in edges {
-        now += i64::from(d);
-        peak = peak.max(now);
-    }
-    peak.max(0) as u64
-}
-
-/// The quota to plan against: `--quota-tpm`, else AWS's published default for the model on
-/// Bedrock; none elsewhere.
-fn quota_plan(
-    cfg: &RecommendConfig,
-    provider: Provider,
-    family: Option<&Family>,
-    parallel_seen: u64,
-) -> Option<QuotaPlan> {
-    let (tpm, tpm_origin) = match (cfg.quota_tpm, provider) {
-        (Some(q), _) => (q, Origin::Flag),
-        (None, Provider::Bedrock) => (family.and_then(|f| f.bedrock_default_tpm.as_ref())?.value, Origin::Default),
-        (None, _) => return None,
-    };
-    let (burndown, burndown_origin) = match (cfg.burndown, provider) {
-        // Mantle's input quota is not charged for output (its output quota is).
-        (_, Provider::BedrockMantle) => (0.0, Origin::Default),
-        (Some(b), _) => (b, Origin::Flag),
-        (None, Provider::Bedrock) => {
-            (family.map_or(UNKNOWN_MODEL_BURNDOWN, |f| f.bedrock_burndown.value), Origin::Default)
-        }
-        (None, _) => (1.0, Origin::Default),
-    };
-    // Mantle checks input + max output against the input quota, cache reads not counted: no
-    // reading to doubt. Elsewhere AWS's material disagrees on cache reads.
-    let mantle = provider == Provider::BedrockMantle;
-    let reading = Reading { cache_reads_reserved: cfg.cache_reads_reserved && !mantle, burndown_reservation: !mantle };
-    let share = match cfg.parallel {
-        Some(p) => parallel_seen as f64 / p.max(1) as f64,
-        None => 1.0,
-    };
-    Some(QuotaPlan {
-        tpm,
-        tpm_origin,
-        burndown,
-        burndown_origin,
-        reading,
-        headroom: cfg.headroom,
-        parallel: cfg.parallel,
-        parallel_seen,
-        planning_tpm: cfg.headroom * tpm as f64 * share,
-        reading_in_doubt: !mantle,
-    })
-}
-
-/// The replays the rule asks for: each value's work laid out once ([`Schedule`]) and
-/// measured against the planning quota at its own pace ([`replay::at_pace`]), which can only
-/// throttle less as the quota grows; under the other cache-read reading too, for the table.
-struct Replays<'p> {
-    plan: &'p Plan,
-    quota: Option<Quota>,
-    done: HashMap<u64, (Outcome, Option<Outcome>)>,
-    /// The values the table will show: measured under the other reading too.
-    shown: Vec<u64>,
-    /// From this value up no response is cut, and one schedule serves every value.
-    uncut: Option<(u64, std::sync::OnceLock<Schedule>)>,
-    /// The memory of the two threads that replay, reused from value to value.
-    memory: [std::sync::Mutex<(Schedule, replay::Scratch)>; 2],
-    /// Whether the other cache-read reading is replayed too.
-    in_doubt: bool,
-}
-
-impl<'p> Replays<'p> {
-    fn new(plan: &'p Plan, q: Option<&QuotaPlan>, shown: Vec<u64>) -> Self {
-        let quota = q.map(|q| Quota { tpm: q.planning_tpm, burndown: q.burndown, reading: q.reading });
-        let uncut = plan.uncut_from().map(|d| (d, std::sync::OnceLock::new()));
-        let in_doubt = q.is_some_and(|q| q.reading_in_doubt);
-        Self { plan, quota, done: HashMap::new(), shown, uncut, memory: Default::default(), in_doubt }
-    }
-
-    /// A value's outcome under the planning reading, and the other one if asked, worked out
-    /// in the memory of `slot` (one per thread).
-    fn measure(&self, value: u64, other: bool, slot: usize) -> (Outcome, Option<Outcome>) {
-        let mut memory = self.memory[slot].lock().expect("replay memory");
-        let (own, scratch) = &mut *memory;
-        let (schedule, reserving) = match &self.uncut {
-            Some((from, shared)) if value >= *from => {
-                (shared.get_or_init(|| Schedule::new(self.plan, Limit::Fixed(*from))), Some(value))
-            }
-            _ => {
-                own.lay_out(self.plan, Limit::Fixed(value));
-                (&*own, None)
-            }
-        };
-        let endless = Quota {
-            tpm: f64::INFINITY,
-            burndown: 1.0,
-            reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
-        };
-        let planned = replay::at_pace_with(schedule, &self.quota.unwrap_or(endless), reserving, scratch);
-        let other = self.quota.filter(|_| other && self.in_doubt).map(|q| {
-            let reading = Reading { cache_reads_reserved: !q.reading.cache_reads_reserved, ..q.reading };
-            replay::at_pace_with(schedule, &Quota { reading, ..q }, reserving, scratch)
-        });
-        (planned, other)
-    }
-
-    /// Whether a value was measured as the table needs it.
-    fn measured(&self, value: u64, other: bool) -> bool {
-        self.done.get(&value).is_some_and(|d| !other || self.quota.is_none() || !self.in_doubt || d.1.is_some())
-    }
-
-    /// Measures the values not measured yet, on two threads; `other`: under both readings.
-    fn measure_all(&mut self, values: &[u64], other: bool) {
-        let todo: Vec<(u64, bool)> = values
-            .iter()
-            .copied()
-            .filter(|&v| !self.measured(v, other))
-            .map(|v| (v, other || self.shown.contains(&v)))
-            .collect();
-        let (a, b) = todo.split_at(todo.len() / 2);
-        let this = &*self;
-        let (left, right) = std::thread::scope(|s| {
-            let left = s.spawn(|| a.iter().map(|&(v, o)| (v, this.measure(v, o, 1))).collect::<Vec<_>>());
-            let right: Vec<_> = b.iter().map(|&(v, o)| (v, this.measure(v, o, 0))).collect();
-            (left.join().expect("a replay thread"), right)
-        });
-        self.done.extend(left.into_iter().chain(right));
-    }
-
-    fn get(&mut self, value: u64) -> (Outcome, Option<Outcome>) {
-        if !self.done.contains_key(&value) {
-            self.measure_all(&[value], false);
-        }
-        self.done[&value]
-    }
-}
-
-impl Evaluate for Replays<'_> {
-    fn replay(&mut self, value: u64) -> Outcome {
-        self.get(value).0
-    }
-
-    fn cuts(&self, value: u64) -> u64 {
-        self.plan.cuts_at(value)
-    }
-
-    fn prefetch(&mut self, values: &[u64]) {
-        self.measure_all(values, false);
-    }
-}
-
-/// The rows of the replay table: the value in effect, the recommended one, the largest safe
-/// one, and the usual values the model allows.
-fn rows(eval: &mut Replays<'_>, setup: &Setup, choice: &Choice) -> Vec<Row> {
-    let mut values: Vec<u64> = SHOWN_VALUES.iter().copied().filter(|&v| v >= setup.floor && v <= setup.cap).collect();
-    values.push(setup.current);
-    values.push(setup.default.min(setup.cap));
-    values.extend(choice.value);
-    values.extend(choice.safe_up_to);
-    values.sort_unstable();
-    values.dedup();
-    eval.measure_all(&values, true);
-    values
-        .into_iter()
-        .map(|value| {
-            let (outcome, other_reading) = eval.get(value);
-            Row {
-                value,
-                outcome,
-                other_reading,
-                current: value == setup.current,
-                recommended: choice.value == Some(value),
-            }
-        })
-        .collect()
-}
-
-/// Replays the history as it was under each reading, at the full quota.
-/// Throttled attempts the history records for these units.
-fn observed_throttled(i: &Inputs<'_>, units: &[&Unit]) -> u64 {
-    units.iter().flat_map(|u| &i.chains[u.chain].requests[u.first..=u.last]).map(|r| u64::from(r.throttled)).sum()
-}
-
-fn calibrate(i: &Inputs<'_>, plan: &Plan, q: &QuotaPlan, units: &[&Unit]) -> Calibration {
-    let mut observed_throttled = 0u64;
-    let mut observed_failed = 0u64;
-    let mut limits: HashMap<u64, u64> = HashMap::new();
-    for u in units {
-        for r in &i.chains[u.chain].requests[u.first..=u.last] {
-            observed_throttled += u64::from(r.throttled);
-        }
-        observed_failed += u64::from(u.kind == UnitKind::Failed);
-        *limits.entry(u.limit).or_default() += 1;
-    }
-    let value = limits.into_iter().max_by_key(|&(l, n)| (n, l)).map_or(0, |(l, _)| l);
-    // Both readings of cache reads (AWS's material disagrees on them); max output reserved at
-    // the burndown rate, the reading the reference plans with.
-    let doubt: &[bool] = if q.reading_in_doubt { &[false, true] } else { &[false] };
-    let readings: Vec<(Reading, Outcome)> = doubt
-        .iter()
-        .map(|&flip| q.reading.cache_reads_reserved ^ flip)
-        .map(|c| {
-            let reading = Reading { cache_reads_reserved: c, burndown_reservation: q.reading.burndown_reservation };
-            let quota = Quota { tpm: q.tpm as f64, burndown: q.burndown, reading };
-            (reading, replay::run(plan, &quota, Limit::AsRecorded))
-        })
-        .collect();
-    // Nearest in log terms; ties go to the first (the planning default).
-    let distance = |o: &Outcome| ((o.throttled_attempts as f64 + 1.0) / (observed_throttled as f64 + 1.0)).ln().abs();
-    let best = readings.iter().min_by(|a, b| distance(&a.1).total_cmp(&distance(&b.1))).map_or(q.reading, |r| r.0);
-    Calibration { value, observed_throttled, observed_failed, readings, best }
-}
-
-/// The quota at which `value` would be safe (bisection over the replay), and the requests in
-/// flight that the given quota fits at that value.
-fn needed(schedule: &Schedule, q: &QuotaPlan, value: u64) -> Needed {
-    let safe_at = |tpm: f64| {
-        choose::is_safe(&replay::at_pace(schedule, &Quota { tpm, burndown: q.burndown, reading: q.reading }))
-    };
-    let (mut lo, mut hi) = (q.planning_tpm, q.planning_tpm.max(1.0) * 2.0);
-    while !safe_at(hi) && hi < 1e12 {
-        lo = hi;
-        hi *= 2.0;
-    }
-    for _ in 0..20 {
-        let mid = (lo + hi) / 2.0;
-        if safe_at(mid) { hi = mid } else { lo = mid }
-    }
-    // Back from the planning bucket to the quota a user asks for.
-    let quota_tpm = (hi * q.tpm as f64 / q.planning_tpm.max(1e-9)).ceil() as u64;
-    let parallel =
-        ((q.parallel.unwrap_or(q.parallel_seen) as f64) * q.tpm as f64 / quota_tpm.max(1) as f64).floor() as u64;
-    Needed { value, quota_tpm, parallel }
-}
-
-/// The choice when no response was measured: the worst-case ceiling of `quota-model.md`
-/// (every request in flight running to the max output at once), or none.
-fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup) -> Choice {
-    let none = |action, basis, value| Choice { action, basis, value, safe_up_to: None, fewest_cuts_from: None };
-    let Some(budget) = ceiling else {
-        // Nothing to plan against and nothing measured: nothing to change.
-        return none(Action::Keep, Basis::SmallSample, Some(setup.current));
-    };
-    let safe = budget.ceiling().map(|c| c / choose::STEP * choose::STEP).filter(|&v| v >= setup.floor);
-    let Some(safe) = safe.map(|v| v.min(setup.cap)) else {
-        return none(Action::None, Basis::NoValueIsSafe, None);
-    };
-    let (action, basis, value) = if setup.current <= safe {
-        (Action::Keep, Basis::SmallSample, setup.current)
-    } else {
-        (Action::Lower, Basis::Throttles, safe)
-    };
-    Choice { action, basis, value: Some(value), safe_up_to: Some(safe), fewest_cuts_from: None }
 }

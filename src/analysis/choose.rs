@@ -15,6 +15,7 @@
 //! Pure: the replays come in through an [`Evaluate`] closure, so the rule is tested here
 //! with made-up outcomes.
 
+use super::ceiling::Budget;
 use super::replay::Outcome;
 
 /// The recommendation is a multiple of this.
@@ -75,6 +76,12 @@ pub struct Setup {
     pub quota_counts: bool,
     /// Fewer measured responses than [`MIN_RESPONSES`].
     pub small_sample: bool,
+    /// The highest limit ever in effect: the history cannot see what responses wanted above
+    /// it.
+    pub known_up_to: u64,
+    /// The history ran at the value in effect without a 429, at the load planned for: the
+    /// value is safe whatever the replay says.
+    pub proven: bool,
 }
 
 /// The rule's result.
@@ -111,6 +118,23 @@ pub trait Evaluate {
     fn prefetch(&mut self, _values: &[u64]) {}
 }
 
+/// Of the choices of the readings that advise (the best fit first), the one the advice takes.
+/// When the best fit is `hopeless` (no value is safe under it at the history's own load), max
+/// output is not the lever: it, and no value. Otherwise the smallest value of the others that
+/// are not hopeless (which speak for more quota, not for a value), safe under each of them
+/// (safe values run from the floor up); the first on a tie; and one of them with no safe
+/// value at the load planned for (`--parallel`) is the one taken: then no value is safe.
+pub fn binding(choices: &[Choice], hopeless: &[bool]) -> usize {
+    if hopeless.first().is_none_or(|&h| h) {
+        return 0;
+    }
+    let counted = || (0..choices.len()).filter(|&k| !hopeless[k]);
+    if let Some(k) = counted().find(|&k| choices[k].value.is_none()) {
+        return k;
+    }
+    counted().min_by_key(|&k| (choices[k].value, k)).unwrap_or(0)
+}
+
 /// Whether a replay is safe.
 pub fn is_safe(o: &Outcome) -> bool {
     o.failed == 0 && o.throttled_share() <= MAX_THROTTLED_SHARE
@@ -142,7 +166,8 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     } else {
         eval.prefetch(&[values[0], top, setup.current.clamp(values[0], top)]);
 
-        let safe = |eval: &mut dyn Evaluate, m: u64| is_safe(&eval.replay(m));
+        // A value the history ran at without a 429 is safe, and those below it.
+        let safe = |eval: &mut dyn Evaluate, m: u64| (setup.proven && m <= setup.current) || is_safe(&eval.replay(m));
         if !safe(eval, values[0]) {
             None
         } else if safe(eval, top) {
@@ -175,7 +200,8 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     } else {
         safe_values[safe_values.partition_point(|&m| eval.cuts(m) > fewest)]
     };
-    let current_safe = !setup.quota_counts || (setup.current <= setup.cap && is_safe(&eval.replay(setup.current)));
+    let current_safe =
+        !setup.quota_counts || setup.proven || (setup.current <= setup.cap && is_safe(&eval.replay(setup.current)));
     let current_best = setup.current >= setup.floor && (setup.small_sample || eval.cuts(setup.current) <= fewest);
     let choice = |action, basis, value| Choice {
         action,
@@ -191,6 +217,15 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     // The value nearest the default among those that cut the fewest.
     let value = setup.default.clamp(from, safe_up_to);
     let value = values[values.partition_point(|&m| m < value).min(values.len() - 1)].min(safe_up_to);
+    // Above the highest limit ever in effect the history cannot tell how much more the cut
+    // responses wanted: a raise there goes at least to twice that limit (or the model's upper
+    // limit), not a step above it, and the next history shows whether that is enough.
+    let value = if value > setup.known_up_to && value > setup.current {
+        let twice = setup.known_up_to.saturating_mul(2).min(setup.cap).clamp(from, safe_up_to);
+        value.max(values[values.partition_point(|&m| m <= twice) - 1])
+    } else {
+        value
+    };
     // Never lower for cuts alone where the quota does not count.
     let value = if setup.quota_counts { value } else { value.max(setup.current.min(setup.cap)) };
     let basis = if current_safe { Basis::FewerCuts } else { Basis::Throttles };
@@ -200,6 +235,26 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
         std::cmp::Ordering::Equal => Action::Keep,
     };
     choice(action, basis, value)
+}
+
+/// The choice when no response was measured: the worst-case ceiling of `quota-model.md`
+/// (every request in flight running to the max output at once), or none.
+pub fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup) -> Choice {
+    let none = |action, basis, value| Choice { action, basis, value, safe_up_to: None, fewest_cuts_from: None };
+    let Some(budget) = ceiling else {
+        // Nothing to plan against and nothing measured: nothing to change.
+        return none(Action::Keep, Basis::SmallSample, Some(setup.current));
+    };
+    let safe = budget.ceiling().map(|c| c / STEP * STEP).filter(|&v| v >= setup.floor);
+    let Some(safe) = safe.map(|v| v.min(setup.cap)) else {
+        return none(Action::None, Basis::NoValueIsSafe, None);
+    };
+    let (action, basis, value) = if setup.current <= safe {
+        (Action::Keep, Basis::SmallSample, setup.current)
+    } else {
+        (Action::Lower, Basis::Throttles, safe)
+    };
+    Choice { action, basis, value: Some(value), safe_up_to: Some(safe), fewest_cuts_from: None }
 }
 
 #[cfg(test)]
@@ -231,7 +286,16 @@ mod tests {
     }
 
     fn setup(current: u64) -> Setup {
-        Setup { floor: 1_000, cap: 64_000, current, default: 32_000, quota_counts: true, small_sample: false }
+        Setup {
+            floor: 1_000,
+            cap: 64_000,
+            current,
+            default: 32_000,
+            quota_counts: true,
+            small_sample: false,
+            known_up_to: 64_000,
+            proven: false,
+        }
     }
 
     fn curve(knee: u64, enough: u64) -> Curve {
@@ -282,6 +346,57 @@ mod tests {
         // The seed story: set to 200, below the floor; safe up to 11,000: one step to 11,000.
         let ch = choose(&setup(200), &mut curve(11_000, 64_000));
         assert_eq!((ch.action, ch.value), (Action::Raise, Some(11_000)));
+    }
+
+    /// A value the history ran at without a 429 is kept, even where the replay would throttle,
+    /// and so are the values below it.
+    #[test]
+    fn a_proven_value_is_kept() {
+        let s = Setup { proven: true, ..setup(32_000) };
+        let ch = choose(&s, &mut curve(11_500, 5_000));
+        assert_eq!((ch.action, ch.basis, ch.value), (Action::Keep, Basis::NothingWouldImprove, Some(32_000)));
+        // Even where the replay throttles at every value.
+        let ch = choose(&s, &mut curve(0, 5_000));
+        assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::Keep, Some(32_000), Some(32_000)));
+    }
+
+    /// A raise above the highest limit ever in effect goes at least to twice that limit, not a
+    /// step above it: the history cannot see how much more the cut responses wanted.
+    #[test]
+    fn a_raise_above_what_the_history_sees_doubles() {
+        // At 64,000 (Claude Code's default here), one response wanted "more than 64,000": the
+        // fewest cuts from 65,000; twice 64,000 is the upper limit, 128,000.
+        let s = Setup { known_up_to: 64_000, cap: 128_000, default: 64_000, ..setup(64_000) };
+        let ch = choose(&s, &mut curve(200_000, 65_000));
+        assert_eq!((ch.action, ch.value), (Action::Raise, Some(128_000)));
+        // Not above what is safe.
+        assert_eq!(choose(&s, &mut curve(100_500, 65_000)).value, Some(100_000));
+        // The value nearest the default, when that is more: at 8,000, cuts until 9,000, the
+        // default 32,000 is safe and above twice 8,000.
+        let s = Setup { known_up_to: 8_000, ..setup(8_000) };
+        assert_eq!(choose(&s, &mut curve(40_000, 9_000)).value, Some(32_000));
+    }
+
+    #[test]
+    fn the_binding_choice_is_the_smallest_value() {
+        let c = |value| Choice {
+            action: Action::Lower,
+            basis: Basis::Throttles,
+            value,
+            safe_up_to: value,
+            fewest_cuts_from: None,
+        };
+        assert_eq!(
+            binding(&[c(Some(9_000)), c(Some(7_000)), c(None), c(Some(7_000))], &[false, false, true, false]),
+            1
+        );
+        assert_eq!(binding(&[c(None), c(None)], &[true, true]), 0);
+        // The best fit hopeless: max output is not the lever, whatever the others say.
+        assert_eq!(binding(&[c(None), c(Some(3_000))], &[true, false]), 0);
+        // Another hopeless reading does not hold the value down.
+        assert_eq!(binding(&[c(Some(9_000)), c(None)], &[false, true]), 0);
+        // A reading that counts and has no value at the load planned for: no value.
+        assert_eq!(binding(&[c(Some(9_000)), c(None)], &[false, false]), 1);
     }
 
     #[test]

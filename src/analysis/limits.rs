@@ -67,10 +67,13 @@ pub trait Fallback {
 /// Evidence of the limit in effect: when, and the value.
 type Evidence = Vec<(EpochMs, u64)>;
 
+/// A session and a model id: the limit in effect is kept per pair.
+type Key<'a> = (Option<&'a str>, Option<&'a str>);
+
 /// The limit in effect for each request of each chain (same shape as the chains).
 pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallback) -> Vec<Vec<u64>> {
     // Records per session and model, and Capped lines per session.
-    let mut seen: HashMap<(Option<&str>, Option<&str>), Evidence> = HashMap::new();
+    let mut seen: HashMap<Key, Evidence> = HashMap::new();
     for c in chains {
         for r in &c.requests {
             if let Some(l) = r.cut_limit {
@@ -85,25 +88,55 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     for v in seen.values_mut().chain(clamps.values_mut()) {
         v.sort_unstable();
     }
-    // The longest measured response of each session and model: its limit was at least that.
+    // The longest measured response of each session and model (its limit was at least
+    // that), and when the session first sent a request of the model.
     // A chain's requests mostly share their session and model strings: one lookup per run.
     let same = |a: &Request, b: &Request| same_str(a.session, b.session) && same_str(a.model, b.model);
-    let mut longest: HashMap<(Option<&str>, Option<&str>), u64> = HashMap::new();
+    let mut longest: HashMap<Key, (u64, EpochMs)> = HashMap::new();
     for c in chains {
         for run in c.requests.chunk_by(same) {
             let most = run.iter().filter(|r| !r.estimated).map(|r| r.output).max().unwrap_or(0);
-            let l = longest.entry((run[0].session, run[0].model)).or_default();
-            *l = (*l).max(most);
+            let l = longest.entry((run[0].session, run[0].model)).or_insert((0, EpochMs::MAX));
+            l.0 = l.0.max(most);
+            l.1 = l.1.min(run[0].start);
         }
     }
     // The fallback's figures (now, default, cap) per model id, worked out once.
     let mut figures: HashMap<Option<&str>, (u64, u64, u64)> = HashMap::new();
-    for c in chains {
-        for run in c.requests.chunk_by(same) {
-            let m = run[0].model;
-            figures.entry(m).or_insert_with(|| (fallback.now(m), fallback.default(m), fallback.cap(m)));
+    for &(_, m) in longest.keys() {
+        figures.entry(m).or_insert_with(|| (fallback.now(m), fallback.default(m), fallback.cap(m)));
+    }
+    // What each session shows of its own limit: a record, a Capped line, or a response
+    // longer than the setting now (it ran before the setting: at the model's default, or its
+    // upper limit if even that is shorter).
+    let own = |key: &Key, at_least: u64| -> Option<u64> {
+        let (now, default, cap) = figures[&key.1];
+        if let Some(e) = seen.get(key) {
+            return e.first().map(|x| x.1);
+        }
+        if let Some(e) = clamps.get(&key.0) {
+            return e.first().map(|x| x.1.min(cap));
+        }
+        (at_least > now).then_some(if default >= at_least { default } else { cap })
+    };
+    // Per model, the sessions that show their limit, by time: a session that shows nothing
+    // ran at the limit of the nearest of them (a setting holds for a while), where that
+    // limit allows its longest response; with none, at the setting now.
+    let mut timeline: HashMap<Option<&str>, Vec<(EpochMs, u64)>> = HashMap::new();
+    for (key, &(at_least, start)) in &longest {
+        if let Some(l) = own(key, at_least) {
+            timeline.entry(key.1).or_default().push((start, l));
         }
     }
+    for v in timeline.values_mut() {
+        v.sort_unstable();
+    }
+    let limit_of = |key: &Key| -> u64 {
+        let (at_least, start) = longest.get(key).copied().unwrap_or((0, 0));
+        own(key, at_least)
+            .or_else(|| timeline.get(&key.1).and_then(|line| nearest_allowing(line, start, at_least)))
+            .unwrap_or(figures[&key.1].0)
+    };
     let mut out: Vec<Vec<u64>> = Vec::with_capacity(chains.len());
     for c in chains {
         let mut limits = Vec::with_capacity(c.requests.len());
@@ -111,16 +144,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             let key = (run[0].session, run[0].model);
             let records = seen.get(&key);
             let clamp = clamps.get(&key.0);
-            let (now, default, cap) = figures[&key.1];
-            let at_least = longest.get(&key).copied().unwrap_or(0);
-            // With nothing recorded, a session that wrote more than the setting ran before it.
-            let otherwise = if now >= at_least {
-                now
-            } else if default >= at_least {
-                default
-            } else {
-                cap
-            };
+            let cap = figures[&key.1].2;
+            let otherwise = limit_of(&key);
             limits.extend(run.iter().map(|r| match r.cut_limit {
                 Some(l) => l,
                 None => match (records.and_then(|e| nearest(e, r.start)), clamp.and_then(|e| nearest(e, r.start))) {
@@ -150,6 +175,18 @@ fn nearest(evidence: &Evidence, t: EpochMs) -> Option<u64> {
     match evidence.partition_point(|&(at, _)| at <= t) {
         0 => evidence.first().map(|e| e.1),
         k => Some(evidence[k - 1].1),
+    }
+}
+
+/// Of evidence sorted by time, the limit nearest `t` that allows a response of `at_least`
+/// (looking a bounded number of points each way).
+fn nearest_allowing(line: &[(EpochMs, u64)], t: EpochMs, at_least: u64) -> Option<u64> {
+    let k = line.partition_point(|&(at, _)| at < t);
+    let before = line[..k].iter().rev().take(256).find(|e| e.1 >= at_least);
+    let after = line[k..].iter().take(256).find(|e| e.1 >= at_least);
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if t - b.0 <= a.0 - t { b.1 } else { a.1 }),
+        (b, a) => b.or(a).map(|e| e.1),
     }
 }
 
@@ -344,8 +381,11 @@ mod tests {
         }
     }
 
-    /// Session A ran at 1,000 (an old setting: a cut there says so); session B has no record
-    /// and runs at the setting now; session C was clamped by Claude Code to 8,192.
+    const DAY: i64 = 86_400_000;
+
+    /// Session A ran at 1,000 (an old setting: a cut there says so); session C was clamped by
+    /// Claude Code to 8,192; session B has no record and ran at the limit of the nearest
+    /// session that shows one and allows its 5,000-token response: C's.
     #[test]
     fn limits_from_records_then_clamps_then_now() {
         let chains = vec![
@@ -364,7 +404,7 @@ mod tests {
         ];
         let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
         let limits = in_effect(&chains, &capped, &Now);
-        assert_eq!(limits, vec![vec![1_000, 1_000, 1_000], vec![32_000], vec![8_192]]);
+        assert_eq!(limits, vec![vec![1_000, 1_000, 1_000], vec![8_192], vec![8_192]]);
         let units = units(&chains, &limits);
         // A: 300 alone; 1,000 cut and continued with 700: one response of 1,700, complete.
         assert_eq!(units.len(), 4);
@@ -375,7 +415,9 @@ mod tests {
     }
 
     /// The setting now is 2,000, but a session with no record of its limit wrote 5,000 tokens
-    /// in one response: it ran before the setting, at the default (32,000).
+    /// in one response: it ran before the setting, at the default (32,000). A session that
+    /// shows nothing ran at the limit of the nearest one that does: B beside A, at 32,000; D,
+    /// a day later, beside C's cut at 2,000.
     #[test]
     fn a_session_longer_than_the_setting_ran_before_it() {
         struct Low;
@@ -398,8 +440,20 @@ mod tests {
                 requests: vec![req(0, "A", 300, false, None, false), req(9, "A", 5_000, false, None, false)],
             },
             Chain { stream: "B", project: "", cwd: None, requests: vec![req(50, "B", 1_500, false, None, false)] },
+            Chain {
+                stream: "C",
+                project: "",
+                cwd: None,
+                requests: vec![req(DAY, "C", 2_000, true, Some(2_000), false)],
+            },
+            Chain {
+                stream: "D",
+                project: "",
+                cwd: None,
+                requests: vec![req(DAY + 50, "D", 1_500, false, None, false)],
+            },
         ];
-        assert_eq!(in_effect(&chains, &[], &Low), vec![vec![32_000, 32_000], vec![2_000]]);
+        assert_eq!(in_effect(&chains, &[], &Low), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
     }
 
     #[test]

@@ -12,12 +12,17 @@ pub mod ceiling;
 pub mod chains;
 pub mod choose;
 pub mod demand;
+pub mod fit;
 pub mod limits;
 pub mod load;
+pub mod origin;
+pub mod quota;
 pub mod replay;
 pub mod retries;
+pub mod seen;
 pub mod select;
 pub mod team;
+pub mod values;
 
 use crate::config::{Filters, RecommendConfig};
 use crate::models;
@@ -94,7 +99,7 @@ pub fn analyze<'a>(
     let burndown_of = |id: &str| match cfg.burndown {
         Some(b) => b,
         None if bedrock_settings || advice::provider_of_id(id) == Some(Provider::Bedrock) => {
-            models::family_of(id).map_or(advice::UNKNOWN_MODEL_BURNDOWN, |f| f.bedrock_burndown.value)
+            models::family_of(id).map_or(models::UNKNOWN_MODEL_BURNDOWN, |f| f.bedrock_burndown.value)
         }
         None => 1.0,
     };

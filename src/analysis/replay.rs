@@ -28,14 +28,7 @@ const CONTINUATION_PROMPT: f64 = 30.0;
 /// Output speed measured on a response is kept within these bounds (ms per token).
 const MS_PER_TOKEN_RANGE: (f64, f64) = (1.0, 200.0);
 
-/// How a provider reserves at admission; both readings are in AWS's own material.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct Reading {
-    /// Cache-read tokens count in the reservation.
-    pub cache_reads_reserved: bool,
-    /// Max output is reserved at the burndown rate (`B × M`), else plainly (`M`).
-    pub burndown_reservation: bool,
-}
+pub use crate::reading::Reading;
 
 /// The max output a replay runs at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,6 +61,15 @@ struct Job {
     ms_per_token: f64,
     /// The limit in effect in the history.
     limit_then: u64,
+    /// The history's throttled attempts of this unit of work (every request of it), and
+    /// whether it failed for good.
+    throttled_then: u32,
+    failed_then: bool,
+    /// It failed for good and the user's next prompt in its chain asked again: at a value
+    /// where it had succeeded neither the failure nor the second asking would exist, so
+    /// replays at a value ([`Limit::Fixed`]) leave it out and send the next job in its
+    /// place. The history as it was ([`Limit::AsRecorded`]) keeps it.
+    reasked: bool,
     /// The subagent chains it started (`Plan::children[from..to]`).
     children: (u32, u32),
     /// When the chain's next job waited for those subagents: how long after the last of them
@@ -168,7 +170,8 @@ impl Plan {
             draws += 1;
             demand.draw_above(above, spread(draws - 1))
         };
-        for &u in kept {
+        for (k, &u) in kept.iter().enumerate() {
+            let next = kept.get(k + 1);
             let c = &chains[u.chain];
             let (start, end) = (c.requests[u.first].start, c.requests[u.last].end);
             let gap = match history.last() {
@@ -195,6 +198,9 @@ impl Plan {
                         first_token_ms,
                         ms_per_token,
                         limit_then: u.limit,
+                        throttled_then: throttled_of(c, u),
+                        failed_then: false,
+                        reasked: false,
                         children: (0, 0),
                         join: None,
                     }
@@ -207,6 +213,10 @@ impl Plan {
                     first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
                     ms_per_token: mpt,
                     limit_then: u.limit,
+                    throttled_then: throttled_of(c, u),
+                    failed_then: true,
+                    // A failure the user asked again after: the chain's next unit.
+                    reasked: next.is_some_and(|n| n.chain == u.chain),
                     children: (0, 0),
                     join: None,
                 },
@@ -284,7 +294,26 @@ impl Plan {
             Draw::Known(d) => d > m,
             Draw::Beyond => m <= self.known_up_to,
         };
-        self.jobs.iter().filter(|j| cut(j)).count() as u64
+        self.asked().filter(|j| cut(j)).count() as u64
+    }
+
+    /// The jobs a replay at a value runs: every job but the failures asked again.
+    fn asked(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.iter().filter(|j| !j.reasked)
+    }
+
+    /// Whether a replay at `limit` leaves job `k` out (a failure asked again, at a value).
+    fn skips(&self, k: usize, limit: Limit) -> bool {
+        matches!(limit, Limit::Fixed(_)) && self.jobs[k].reasked
+    }
+
+    /// The first job from `k` on that a replay at `limit` runs (a failure asked again is
+    /// never its chain's last job).
+    fn next_asked(&self, mut k: usize, limit: Limit) -> usize {
+        while k < self.jobs.len() && self.skips(k, limit) {
+            k += 1;
+        }
+        k
     }
 
     /// The value from which no response is cut: the largest demand, when every demand is
@@ -292,7 +321,7 @@ impl Plan {
     /// reserves differs), so one schedule serves them all.
     pub fn uncut_from(&self) -> Option<u64> {
         let mut most = 0;
-        for j in &self.jobs {
+        for j in self.asked() {
             match j.demand {
                 Draw::Known(d) => most = most.max(d),
                 Draw::Beyond => return None,
@@ -303,17 +332,51 @@ impl Plan {
 
     /// Responses whose demand lies beyond what the history shows.
     pub fn beyond(&self) -> u64 {
-        self.jobs.iter().filter(|j| j.demand == Draw::Beyond).count() as u64
+        self.asked().filter(|j| j.demand == Draw::Beyond).count() as u64
     }
 
-    /// Responses (and failed requests) in the plan.
+    /// Responses a replay at a value asks for: the plan's jobs but the failures asked again.
     pub fn len(&self) -> usize {
-        self.jobs.len()
+        self.asked().count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty()
+        self.len() == 0
     }
+
+    /// Failures that the user's next prompt asked again, counted once with it.
+    pub fn reasked(&self) -> u64 {
+        self.jobs.iter().filter(|j| j.reasked).count() as u64
+    }
+
+    /// What the history shows of each job, in the order of the jobs' indices (as a
+    /// [`Schedule`]'s requests name them).
+    pub fn history(&self) -> impl Iterator<Item = Then> + '_ {
+        self.jobs.iter().map(|j| Then {
+            limit: j.limit_then,
+            throttled: j.throttled_then,
+            failed: j.failed_then,
+            cache_read: j.cache_read,
+        })
+    }
+}
+
+/// What the history shows of one job of a plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Then {
+    /// The limit in effect.
+    pub limit: u64,
+    /// Throttled attempts (every request of the unit).
+    pub throttled: u32,
+    /// Failed for good.
+    pub failed: bool,
+    /// Cache-read tokens of its first request.
+    pub cache_read: f64,
+}
+
+/// The throttled attempts the history records for a unit (every request of it).
+fn throttled_of(c: &Chain, u: &Unit) -> u32 {
+    c.requests[u.first..=u.last].iter().map(|r| r.throttled).fold(0, u32::saturating_add)
 }
 
 /// A unit's time to first token and output speed, from its parts' durations and outputs.
@@ -390,6 +453,7 @@ struct Run<'p> {
     queue: BinaryHeap<Reverse<(EpochMs, u32)>>,
     /// The chain each job belongs to.
     chain_of_job: Vec<u32>,
+    limit: Limit,
 }
 
 impl Run<'_> {
@@ -402,7 +466,7 @@ impl Run<'_> {
         for &child in &plan.children[from as usize..to as usize] {
             let c = plan.chains[child as usize];
             let offset = c.anchor.map_or(0, |a| a.1);
-            self.states[child as usize] = State::at(plan, c.first, c.end);
+            self.states[child as usize] = State::at(plan, plan.next_asked(c.first, self.limit), c.end);
             self.queue.push(Reverse((t + offset, child)));
         }
         let st = &mut self.states[ci];
@@ -416,10 +480,11 @@ impl Run<'_> {
         }
     }
 
-    /// Moves a chain to its next job, sent at `at`.
+    /// Moves a chain to its next job, sent at `at` (a failure asked again is skipped at a
+    /// value: the job after it is sent in its place).
     fn advance(&mut self, ci: usize, at: EpochMs) {
         let st = &mut self.states[ci];
-        *st = State::at(self.plan, st.job + 1, st.end);
+        *st = State::at(self.plan, self.plan.next_asked(st.job + 1, self.limit), st.end);
         self.queue.push(Reverse((at, ci as u32)));
     }
 
@@ -441,11 +506,23 @@ impl Run<'_> {
 /// Runs the plan at `limit` against `quota`, throttling slowing the work down as it does in
 /// Claude Code: the history as it would have happened.
 pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
-    run_recording(plan, quota, limit, None)
+    run_recording(plan, quota, limit, None, |_| {})
+}
+
+/// [`run`], telling `refused` the job (an index into the plan's jobs, as [`Plan::history`]
+/// lists them) of every refused attempt.
+pub fn run_tally(plan: &Plan, quota: &Quota, limit: Limit, refused: impl FnMut(usize)) -> Outcome {
+    run_recording(plan, quota, limit, None, refused)
 }
 
 /// [`run`], recording every request it admits when `record` is given.
-fn run_recording(plan: &Plan, quota: &Quota, limit: Limit, mut record: Option<&mut Vec<Scheduled>>) -> Outcome {
+fn run_recording(
+    plan: &Plan,
+    quota: &Quota,
+    limit: Limit,
+    mut record: Option<&mut Vec<Scheduled>>,
+    mut refused: impl FnMut(usize),
+) -> Outcome {
     let mut out = Outcome::default();
     let start = plan.roots.first().map_or(0, |&c| plan.chains[c as usize].start);
     let mut bucket = Bucket { level: quota.tpm, capacity: quota.tpm, per_ms: quota.tpm / 60_000.0, at: start };
@@ -455,9 +532,10 @@ fn run_recording(plan: &Plan, quota: &Quota, limit: Limit, mut record: Option<&m
     }
     let mut r = Run {
         plan,
-        states: plan.chains.iter().map(|c| State::at(plan, c.first, c.end)).collect(),
+        states: plan.chains.iter().map(|c| State::at(plan, plan.next_asked(c.first, limit), c.end)).collect(),
         queue: BinaryHeap::new(),
         chain_of_job,
+        limit,
     };
     let mut next_root = 0;
     let mut in_flight = 0u64;
@@ -539,6 +617,7 @@ fn run_recording(plan: &Plan, quota: &Quota, limit: Limit, mut record: Option<&m
             continue;
         }
         out.throttled_attempts += 1;
+        refused(st.job);
         st.refused += 1;
         if st.refused <= retries::MAX_RETRIES {
             let delay = retries::delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
@@ -628,7 +707,7 @@ impl Schedule {
             reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
         };
         let mut requests = Vec::with_capacity(plan.jobs.len());
-        let base = run_recording(plan, &endless, limit, Some(&mut requests));
+        let base = run_recording(plan, &endless, limit, Some(&mut requests), |_| {});
         requests.sort_unstable_by_key(|r| (r.start, r.job));
         let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();
         by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
@@ -649,6 +728,10 @@ impl Walk<'_> {
     fn chain(&mut self, first: usize, end: usize, start: EpochMs) -> EpochMs {
         let mut t = start;
         for k in first..end {
+            // A failure asked again: the next job is sent in its place, at its time.
+            if self.plan.skips(k, self.limit) {
+                continue;
+            }
             let done = self.job(k, t);
             let job = self.plan.jobs[k];
             let (from, to) = job.children;
@@ -846,9 +929,17 @@ mod tests {
             first_token_ms: 1_000.0,
             ms_per_token: 10.0,
             limit_then: 32_000,
+            throttled_then: 0,
+            failed_then: false,
+            reasked: false,
             children: (0, 0),
             join: None,
         }
+    }
+
+    /// A request that failed for good and that the user asked again.
+    fn reasked(gap: i64) -> Job {
+        Job { throttled_then: 11, failed_then: true, reasked: true, ..job(gap, 700) }
     }
 
     fn plan(chains: Vec<Vec<Job>>, known_up_to: u64) -> Plan {
@@ -937,11 +1028,36 @@ mod tests {
         p.children.push(2);
         p.jobs[0].children = (0, 1);
         p.jobs[0].join = Some(700);
-        for m in [1_000, 4_000, 32_000] {
-            let (walk, engine) = (Schedule::new(&p, Limit::Fixed(m)), Schedule::by_engine(&p, Limit::Fixed(m)));
-            assert_eq!(walk.requests, engine.requests, "at {m}");
-            assert_eq!(walk.base, engine.base, "at {m}");
+        // A failure asked again in the second chain, and one that starts a chain of its own.
+        p.jobs.insert(4, reasked(3_000));
+        p.chains[1].end += 1;
+        p.chains[2].first += 1;
+        p.chains[2].end += 1;
+        let lone = p.jobs.len();
+        p.jobs.extend([reasked(0), job(40_000, 900)]);
+        p.chains.push(PlanChain { start: 500, first: lone, end: lone + 2, anchor: None });
+        p.roots.push(3);
+        for limit in [Limit::Fixed(1_000), Limit::Fixed(4_000), Limit::Fixed(32_000), Limit::AsRecorded] {
+            let (walk, engine) = (Schedule::new(&p, limit), Schedule::by_engine(&p, limit));
+            assert_eq!(walk.requests, engine.requests, "at {limit:?}");
+            assert_eq!(walk.base, engine.base, "at {limit:?}");
         }
+    }
+
+    /// At a value, a failure the user asked again is left out and the job after it is sent at
+    /// its time; the history as it was keeps it.
+    #[test]
+    fn a_failure_asked_again_is_one_demand_at_a_value() {
+        let p = plan(vec![vec![job(0, 500), reasked(5_000), job(60_000, 800), job(2_000, 100)]], 32_000);
+        let at = Schedule::new(&p, Limit::Fixed(32_000));
+        // 500 tokens at 10 ms: the first ends at 1 s + 5 s = 6 s; the re-ask is sent 5 s later,
+        // at 11 s (where the failed request was sent), not 60 s after the failure.
+        let starts: Vec<EpochMs> = at.requests.iter().map(|r| r.start).collect();
+        assert_eq!(starts, [0, 11_000, 11_000 + 9_000 + 2_000]);
+        assert_eq!((at.base.responses, p.len(), p.cuts_at(600)), (3, 3, 1));
+        let then = Schedule::new(&p, Limit::AsRecorded);
+        assert_eq!((then.requests.len(), then.base.responses), (4, 4));
+        assert_eq!(p.reasked(), 1);
     }
 
     #[test]

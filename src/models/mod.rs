@@ -220,6 +220,13 @@ impl ModelTable {
 
 static TABLE: OnceLock<ModelTable> = OnceLock::new();
 
+/// Upper limit assumed for a model missing from the model table.
+pub const UNKNOWN_MODEL_CAP: u64 = 32_000;
+/// Claude Code's default max output assumed for a model missing from the model table.
+pub const UNKNOWN_MODEL_DEFAULT: u64 = 32_000;
+/// Burndown assumed on Bedrock for a model missing from the table (AWS: "burndown applies"
+/// to Claude 4.7 and later; probably 5×, unverified).
+pub const UNKNOWN_MODEL_BURNDOWN: f64 = 5.0;
 /// Installs the table to use (the built-in one with a user's file applied). Only the first
 /// call has effect; before any, [`table`] is the built-in table.
 pub fn install(table: ModelTable) {

@@ -63,7 +63,7 @@ fn section(s: &Section, out: &mut dyn Write) -> std::io::Result<()> {
     }
     list(&s.bullets, out)?;
     if !s.columns.is_empty() {
-        let header: Vec<String> = s.columns.iter().map(|c| md(c.name)).collect();
+        let header: Vec<String> = s.columns.iter().map(|c| md(&c.name)).collect();
         let rule: Vec<&str> = s.columns.iter().map(|c| if c.align == Align::Right { "---:" } else { "---" }).collect();
         writeln!(out, "| {} |\n|{}|", header.join(" | "), rule.join("|"))?;
         for row in &s.rows {

@@ -6,6 +6,7 @@
 pub mod json;
 pub mod markdown;
 pub mod prose;
+pub mod readings;
 pub mod sections;
 pub mod table;
 pub mod write;

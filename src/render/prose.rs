@@ -4,8 +4,10 @@
 
 use crate::analysis::advice::{Advice, Evidence, FigureSource, Origin, Row};
 use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES};
+use crate::analysis::fit::Standing;
 use crate::analysis::limits::ClampBy;
 use crate::analysis::replay::Outcome;
+use crate::render::readings;
 use crate::report::{Recommendation, Report};
 use crate::settings::Provider;
 use crate::text::{count_of, percent, thousands};
@@ -96,6 +98,11 @@ pub fn headline(a: &Advice) -> String {
         (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
         (Some(v), Action::Lower) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (lower from {})", thousands(a.current)),
         (Some(v), Action::Raise) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (raise from {})", thousands(a.current)),
+        _ if c.basis == Basis::QuotaUnknown
+            && a.quota.as_ref().is_some_and(|q| q.reference.as_ref().is_some_and(|r| r.origin == Origin::Flag)) =>
+        {
+            "No value: your history does not fit the quota you gave (--quota-tpm).".to_string()
+        }
         _ if c.basis == Basis::QuotaUnknown => "No value yet: your quota is needed (--quota-tpm).".to_string(),
         _ => "No max output value fixes it: see the advice.".to_string(),
     }
@@ -211,19 +218,24 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             count_of(a.gave_up, "cut response", "cut responses")
         ));
     }
-    if let Some(cal) = &r.calibration {
-        out.push(format!(
-            "Check: the history replayed as it was (most requests at {}) against the full {} TPM predicts {} and {}; it shows {} and {}.",
-            thousands(cal.value),
-            thousands(a.quota.as_ref().map_or(0, |q| q.tpm)),
-            count_of(cal.predicted_throttled, "throttled attempt", "throttled attempts"),
-            count_of(cal.predicted_failed, "failed request", "failed requests"),
-            thousands(cal.observed_throttled),
-            thousands(cal.observed_failed),
-        ));
+    if let Some(cal) = &a.calibration
+        && c.basis != Basis::QuotaUnknown
+    {
+        out.push(readings::check(a, cal));
+        if cal.reasked > 0 {
+            out.push(format!(
+                "{} failed for good and the next prompt in the same session asked again: at a value where it got through, the failure and the second asking are one response.",
+                count_of(cal.reasked, "request", "requests")
+            ));
+        }
+        out.extend(readings::others(a, cal));
+        if !cal.readings.iter().any(|v| v.standing == Standing::Fits) {
+            out.extend(readings::none_fits(a, cal));
+        }
     }
     if let (Some(b), Some(q)) = (&a.ceiling, &a.quota)
         && !a.from_ceiling_only
+        && c.basis != Basis::QuotaUnknown
     {
         let res = if q.reading.cache_reads_reserved { "I_res" } else { "I_set" };
         let mut s = format!(
@@ -244,7 +256,7 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         }
         out.push(s);
     }
-    let _ = report;
+    let _ = (report, r);
     out
 }
 
@@ -349,23 +361,20 @@ fn lead(a: &Advice) -> Vec<String> {
             }
             out.push(s);
         }
-        Basis::QuotaUnknown => {
-            let seen = count_of(a.throttled_seen, "throttled attempt", "throttled attempts");
-            match (&a.quota, &a.calibration) {
-                (Some(q), Some(cal)) => {
-                    let predicted = cal.readings.iter().find(|r| r.0 == cal.best).map_or(0, |r| r.1.throttled_attempts);
-                    out.push(format!(
-                        "Your history shows {seen}, but replayed as it was against {} TPM ({}) it predicts {}: that is not the quota you hit, so no value chosen against it can be trusted. Pass your applied quota (Service Quotas) with --quota-tpm.",
-                        thousands(q.tpm),
-                        if a.provider == Provider::Bedrock { "AWS's published default" } else { "a default" },
-                        thousands(predicted)
-                    ));
-                }
-                _ => out.push(format!(
-                    "Your history shows {seen} and there is no quota to replay it against: pass your applied quota with --quota-tpm, and the replay chooses a value."
-                )),
+        Basis::QuotaUnknown => match &a.calibration {
+            Some(cal) => {
+                out.push(format!(
+                    "Your history shows {}, and no reading of how the quota is counted explains them at a quota near the one assumed: no value chosen against it can be trusted.",
+                    count_of(a.throttled_seen, "throttled attempt", "throttled attempts")
+                ));
+                out.extend(readings::none_fits(a, cal));
+                out.push("Pass your applied quota with --quota-tpm.".into());
             }
-        }
+            None => out.push(format!(
+                "Your history shows {} and there is no quota to replay it against: pass your applied quota with --quota-tpm, and the replay chooses a value.",
+                count_of(a.throttled_seen, "throttled attempt", "throttled attempts")
+            )),
+        },
         Basis::NoValueIsSafe => {
             if let Some(r) = row(a, a.floor) {
                 out.push(format!(
@@ -453,20 +462,6 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     let mut out = Vec::new();
     let e = &report.errors;
     let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
-    // The history replayed as it was should show about the 429s it has; far off either way,
-    // the quota, the provider or the reading is not the one the history ran against.
-    if let (Some(cal), Some(q), true) = (&a.calibration, &a.quota, a.choice.basis != Basis::QuotaUnknown) {
-        let predicted = cal.readings.iter().find(|r| r.0 == cal.best).map_or(0, |r| r.1.throttled_attempts);
-        let seen = cal.observed_throttled;
-        if predicted > 2 * seen + 10 || seen > 2 * predicted + 10 {
-            out.push(format!(
-                "Your history does not fit {} TPM: replayed as it was, it predicts {} where the history shows {}. The quota, the provider or the way the quota is counted is not the one your history ran against; the advice above assumes it is. Check --quota-tpm and --provider.",
-                thousands(q.tpm),
-                count_of(predicted, "throttled attempt", "throttled attempts"),
-                thousands(seen)
-            ));
-        }
-    }
     if let (Some(n), Some(q)) = (&a.needed, &a.quota) {
         let had = match q.parallel {
             Some(p) => format!("you plan for {}; your history had up to {}", thousands(p), thousands(q.parallel_seen)),
@@ -507,26 +502,6 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             format!("{tail}, and no value the model allows cuts fewer.")
         });
     }
-    if let (Some(cal), Some(q)) = (&a.calibration, &a.quota)
-        && cal.best != q.reading
-        && let (Some(best), Some(used)) =
-            (cal.readings.iter().find(|x| x.0 == cal.best), cal.readings.iter().find(|x| x.0 == q.reading))
-        && best.1.throttled_attempts.abs_diff(cal.observed_throttled) * 2
-            < used.1.throttled_attempts.abs_diff(cal.observed_throttled)
-    {
-        let how = match (best.0.cache_reads_reserved, best.0.burndown_reservation) {
-            (true, true) => "cache reads count in the reservation (plan with --cache-reads-reserved)",
-            (false, true) => "cache reads do not count in the reservation (plan without --cache-reads-reserved)",
-            (_, false) => {
-                "max output is reserved plainly, not at the burndown rate (AWS's prose says so; ccdoctor plans with the burndown reading, the safer one)"
-            }
-        };
-        out.push(format!(
-            "Your history fits another reading of how Bedrock reserves quota better: it predicts {} against the {} seen, where {how}.",
-            count_of(best.1.throttled_attempts, "throttled attempt", "throttled attempts"),
-            thousands(cal.observed_throttled),
-        ));
-    }
     if e.throttled() == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
         out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());
     }
@@ -536,6 +511,16 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             thousands(q.tpm),
             a.model
         )),
+        (Provider::Bedrock, Some(q))
+            if q.tpm_origin == Origin::Inferred && q.reference.as_ref().is_some_and(|r| r.origin == Origin::Default) =>
+        {
+            out.push(format!(
+                "The quota {} TPM is fitted to your 429s; AWS's published default for {} is {} TPM. Your applied value is in Service Quotas: pass it with --quota-tpm to judge the fit by it.",
+                thousands(q.tpm),
+                a.model,
+                thousands(q.reference.as_ref().map_or(0, |r| r.tpm))
+            ))
+        }
         (Provider::Bedrock, None) => out.push(format!(
             "AWS publishes no default quota for {}: pass your applied quota with --quota-tpm to replay your history against it.",
             a.model
@@ -657,7 +642,15 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         ),
     ];
     if let Some(q) = &a.quota {
-        rows.push(("Quota (TPM)".into(), thousands(q.tpm), origin(&q.tpm_origin)));
+        let fitted = |what: &str| match &q.reference {
+            Some(r) => format!("{what} (reference {}, {})", thousands(r.tpm), origin(&r.origin)),
+            None => what.to_string(),
+        };
+        let quota_from = match &q.tpm_origin {
+            Origin::Inferred => fitted("fitted to your 429s"),
+            o => origin(o),
+        };
+        rows.push(("Quota (TPM)".into(), thousands(q.tpm), quota_from));
         rows.push((
             "Planned against".into(),
             thousands(q.planning_tpm.round() as u64),
@@ -673,10 +666,17 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             rows.push(("In flight at once (planned)".into(), thousands(p), "flag".into()));
         }
         rows.push(("Burndown".into(), format!("{}×", q.burndown), origin(&q.burndown_origin)));
+        let several = a.calibration.as_ref().is_some_and(|c| c.readings.len() > 1);
         rows.push((
             "Reserved at admission".into(),
-            if q.reading.cache_reads_reserved { "input + cache + B × M".into() } else { "input + B × M".into() },
-            if q.reading.cache_reads_reserved { "--cache-reads-reserved".into() } else { "default".into() },
+            readings::formula(q.reading, a.provider),
+            if several {
+                "fitted to your 429s".into()
+            } else if a.provider == Provider::BedrockMantle {
+                "Mantle".into()
+            } else {
+                "--reading".into()
+            },
         ));
     }
     rows.push(("Input per request (I_set, p90)".into(), thousands(a.input_set), "your records".into()));

@@ -10,6 +10,7 @@
 
 use super::{Legend, bin_label, error_rows, prose, quality_line};
 use crate::analysis::advice::Advice;
+use crate::render::readings;
 use crate::report::{ErrorCounts, Recommendation, Report};
 use crate::stats::Bin;
 use crate::text::{count_of, percent, thousands};
@@ -32,7 +33,7 @@ pub enum Align {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
-    pub name: &'static str,
+    pub name: std::borrow::Cow<'static, str>,
     /// A shorter header for a narrow layout (the 80-column table), where there is one.
     pub short: Option<&'static str>,
     pub align: Align,
@@ -40,10 +41,10 @@ pub struct Column {
 
 impl Column {
     fn left(name: &'static str) -> Self {
-        Column { name, short: None, align: Align::Left }
+        Column { name: name.into(), short: None, align: Align::Left }
     }
-    fn right(name: &'static str) -> Self {
-        Column { name, short: None, align: Align::Right }
+    fn right(name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Column { name: name.into(), short: None, align: Align::Right }
     }
     fn short(self, short: &'static str) -> Self {
         Column { short: Some(short), ..self }
@@ -282,27 +283,36 @@ fn recommendation(report: &Report, a: &Advice, r: &Recommendation) -> Vec<Sectio
     out
 }
 
-/// The replay at each value: throttling and failures only against a quota; the other
-/// cache-read reading's throttled attempts / failed requests where it was replayed.
+/// The replay at each value: throttling and failures only against a quota; another
+/// reading's throttled attempts / failed requests (at its own quota) where one fits or is
+/// plausible.
 fn replay(a: &Advice, r: &Recommendation) -> Section {
     let against = a.quota.as_ref().map_or_else(
         || "no quota: cuts only".to_string(),
-        |q| format!("against {} TPM", thousands(q.planning_tpm.round() as u64)),
+        |q| {
+            let reading = match &a.calibration {
+                Some(c) if c.readings.len() > 1 => format!(", {}", readings::short(q.reading, q.burndown, a.provider)),
+                _ => String::new(),
+            };
+            format!("against {} TPM{reading}", thousands(q.planning_tpm.round() as u64))
+        },
     );
-    let other = a.quota.as_ref().map(|q| {
-        if q.reading.cache_reads_reserved {
-            "Cache reads free: throttled / failed"
-        } else {
-            "Cache reads reserved: throttled / failed"
-        }
-    });
+    let other =
+        a.rows.iter().find_map(|row| row.other_reading.map(|o| o.0)).zip(a.calibration.as_ref()).map(|(o, c)| {
+            let planning = c.view(o).map_or(0, |v| v.plan.planning_tpm.round() as u64);
+            format!(
+                "{} ({} TPM): throttled / failed",
+                readings::short(o, a.quota.as_ref().map_or(1.0, |q| q.burndown), a.provider),
+                thousands(planning)
+            )
+        });
     let quota = a.quota.is_some();
     let mut columns = vec![Column::right("Max output")];
     if quota {
         columns.extend([Column::right("Throttled attempts"), Column::right("Failed")]);
     }
     columns.push(Column::right("Cut responses"));
-    columns.extend(other.map(Column::right));
+    columns.extend(other.clone().map(Column::right));
     let rows = r
         .replay
         .iter()
@@ -540,7 +550,7 @@ mod tests {
         assert_eq!(doc.headline.as_ref().map(|h| h.0.as_str()), Some("Sonnet 4.5"));
 
         let errors = section(&doc, "Errors");
-        assert_eq!(errors.columns.iter().map(|c| c.name).collect::<Vec<_>>(), ["Kind", "Count", "Meaning"]);
+        assert_eq!(errors.columns.iter().map(|c| &*c.name).collect::<Vec<_>>(), ["Kind", "Count", "Meaning"]);
         assert_eq!(
             errors.columns.iter().map(|c| c.align).collect::<Vec<_>>(),
             [Align::Left, Align::Right, Align::Left]

@@ -121,7 +121,7 @@ fn section(s: &Section, st: &mut Term<'_>) -> std::io::Result<()> {
         if !s.bullets.is_empty() {
             st.blank()?;
         }
-        let header: Vec<&str> = s.columns.iter().map(|c| c.short.unwrap_or(c.name)).collect();
+        let header: Vec<&str> = s.columns.iter().map(|c| c.short.unwrap_or(&c.name)).collect();
         let right: Vec<usize> =
             s.columns.iter().enumerate().filter(|(_, c)| c.align == Align::Right).map(|(i, _)| i).collect();
         let mut t = table(&header, &right);

@@ -13,7 +13,7 @@ pub fn home() -> PathBuf {
     testdata().join("claude-home")
 }
 
-/// The simulated Bedrock history (testdata/README.md): throttled at 32,000, recommended 11,000.
+/// The simulated Bedrock history (testdata/README.md): throttled at 32,000, recommended 7,000.
 pub fn bedrock_home() -> PathBuf {
     testdata().join("bedrock-home")
 }

@@ -39,6 +39,8 @@
 //! - Tool calls per response: 1–3 (drawn); a Task response has one call per subagent.
 #![allow(dead_code)]
 
+pub mod worlds;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::fs;
@@ -167,6 +169,14 @@ pub struct World {
     /// Claude Code version written on every line (2.1.97 and later write the final usage on
     /// every line of a response).
     pub version: String,
+    /// Probability that the user, after a main session's request failed for good on 429s,
+    /// asks again: a new prompt after `reask_ms`, and the turn goes on from the failed request
+    /// (the same request again). 0: the turn is dropped, as before.
+    pub p_reask: f64,
+    /// The time between the failure and the user's new prompt.
+    pub reask_ms: (i64, i64),
+    /// At most this many re-asks in one turn; then the turn is dropped.
+    pub max_reasks: u32,
 }
 
 impl Default for World {
@@ -202,6 +212,9 @@ impl Default for World {
             max_output_by_session: None,
             model: "us.anthropic.claude-sonnet-4-20250514-v1:0".to_string(),
             version: "2.1.150".to_string(),
+            p_reask: 0.0,
+            reask_ms: (5_000, 60_000),
+            max_reasks: 3,
         }
     }
 }
@@ -786,6 +799,8 @@ pub struct Outcome {
     pub resume_prompts: u64,
     /// Logical responses that ran out of continuations (`exceeded the N …` errors).
     pub max_output_errors: u64,
+    /// Prompts a user sent again after a request failed for good (see [`World::p_reask`]).
+    pub reasks: u64,
     /// Most requests admitted and not yet finished at once.
     pub peak_in_flight: u32,
     /// Time of the last event.
@@ -803,7 +818,7 @@ impl Outcome {
     pub fn summary(&self) -> String {
         format!(
             "attempts {} throttled {} retries {} failed {} responses {} logical {} cut {} (api {}) \
-             max_output_errors {} peak_in_flight {}",
+             max_output_errors {} peak_in_flight {} reasks {}",
             self.attempts,
             self.throttled_attempts,
             self.retries,
@@ -813,7 +828,8 @@ impl Outcome {
             self.cut_responses,
             self.cut_api_responses,
             self.max_output_errors,
-            self.peak_in_flight
+            self.peak_in_flight,
+            self.reasks
         )
     }
 }
@@ -851,6 +867,8 @@ enum EvKind {
     Finish,
     /// A turn (main) or a subagent starts with its prompt.
     Start,
+    /// The user asks again after a request failed: a prompt, then the same request.
+    Reask,
     /// An attempt is sent; `results` writes the previous response's tool results first.
     Send { results: bool },
 }
@@ -883,6 +901,8 @@ struct Chain {
     output: u64,
     cut_seen: bool,
     waiting: usize,
+    /// Re-asks in the current turn.
+    reasks: u32,
     log: Vec<LogEvent>,
 }
 
@@ -905,6 +925,7 @@ impl Chain {
             output: 0,
             cut_seen: false,
             waiting: 0,
+            reasks: 0,
             log: Vec::new(),
         }
     }
@@ -985,6 +1006,7 @@ impl<'a> Sim<'a> {
             self.now = ev.t;
             match ev.kind {
                 EvKind::Start => self.on_start(ev.chain, ev.t),
+                EvKind::Reask => self.on_reask(ev.chain, ev.t),
                 EvKind::Send { results } => self.on_send(ev.chain, ev.t, results),
                 EvKind::Finish => self.on_finish(ev.chain, ev.t),
             }
@@ -1040,6 +1062,14 @@ impl<'a> Sim<'a> {
         self.push(t, EvKind::Send { results: false }, c);
     }
 
+    /// The user's new prompt after a failure: the prompt line, then the failed request again.
+    fn on_reask(&mut self, c: usize, t: i64) {
+        let ch = &mut self.chains[c];
+        ch.attempt = 0;
+        ch.log.push(LogEvent::Prompt { t });
+        self.push(t, EvKind::Send { results: false }, c);
+    }
+
     /// One attempt: admitted (the response is queued to finish) or refused (retry or fail).
     fn on_send(&mut self, c: usize, t: i64, results: bool) {
         let ch = &mut self.chains[c];
@@ -1084,8 +1114,30 @@ impl<'a> Sim<'a> {
             ch.log.push(LogEvent::RateLimitError { t });
             ch.reserved = reserved;
             self.record(c, None, t, 0, false, true);
-            self.stop_chain_unit(c, t);
+            match self.reask_delay(c) {
+                Some(delay) => {
+                    self.chains[c].reasks += 1;
+                    self.out.reasks += 1;
+                    self.push(t + delay, EvKind::Reask, c);
+                }
+                None => self.stop_chain_unit(c, t),
+            }
         }
+    }
+
+    /// Whether the user of main chain `c` asks again after its request failed, and after how
+    /// long (drawn from a hash, like the retry jitter).
+    fn reask_delay(&self, c: usize) -> Option<i64> {
+        let ch = &self.chains[c];
+        let w = self.world;
+        if ch.agent.is_some() || ch.reasks >= w.max_reasks || w.p_reask <= 0.0 {
+            return None;
+        }
+        let h = |k: u64| hash64(&[w.seed, 0x4ea5, ch.jitter_id, ch.request_index(), u64::from(ch.reasks), k]);
+        (unit_from(h(0)) < w.p_reask).then(|| {
+            let (lo, hi) = w.reask_ms;
+            lo + (unit_from(h(1)) * (hi - lo).max(0) as f64) as i64
+        })
     }
 
     /// A response ends: settle, log it, then continue (cut) or move on.
@@ -1214,6 +1266,7 @@ impl<'a> Sim<'a> {
     fn end_turn(&mut self, c: usize, t: i64) {
         let session = &self.script.sessions[self.chains[c].session];
         let next = self.chains[c].turn + 1;
+        self.chains[c].reasks = 0;
         if next < session.turns.len() {
             self.chains[c].turn = next;
             self.push(t + session.turns[next].think_ms, EvKind::Start, c);
@@ -1257,9 +1310,17 @@ impl<'a> Sim<'a> {
 /// `projects/-sim-<project>/<sessionId>/subagents/agent-<agentId>.jsonl` per subagent, and
 /// `settings.json` with Bedrock on and the newest session's max output.
 pub fn write_home(outcome: &Outcome, dir: &Path) -> io::Result<()> {
+    write_homes(outcome, &[dir], |_| 0)
+}
+
+/// Lays out the sessions of one world in several config homes: session `i` (and its
+/// subagents) in `dirs[home_of(i)]`, each home with the settings file. People who shared one
+/// quota, each with a home of their own.
+pub fn write_homes(outcome: &Outcome, dirs: &[&Path], home_of: impl Fn(usize) -> usize) -> io::Result<()> {
     let mut ids = Ids::new(outcome.seed);
     for chain in &outcome.chains {
         let session = &outcome.sessions[chain.session];
+        let dir = dirs[home_of(chain.session)];
         let project_dir = dir.join("projects").join(sanitize_path(&session.cwd));
         let path = match &chain.agent_id {
             None => project_dir.join(format!("{}.jsonl", session.id)),
@@ -1277,8 +1338,11 @@ pub fn write_home(outcome: &Outcome, dir: &Path) -> io::Result<()> {
         }
         fs::write(&path, text)?;
     }
-    fs::create_dir_all(dir)?;
-    fs::write(dir.join("settings.json"), settings_json(outcome))
+    for dir in dirs {
+        fs::create_dir_all(dir)?;
+        fs::write(dir.join("settings.json"), settings_json(outcome))?;
+    }
+    Ok(())
 }
 
 /// `{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"<newest>"}}`.

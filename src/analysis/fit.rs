@@ -1,0 +1,541 @@
+//! The fit: how the quota is counted and how much of it the history ran against, from the
+//! history's own 429s.
+//!
+//! AWS's own texts disagree on what Bedrock reserves when a request starts
+//! (`quota-model.md`): max output at the burndown rate or plainly, cache reads in or out.
+//! That makes four *readings*. For each, the history as it was (every request at the limit
+//! in effect then, throttling delaying the work as it did: [`replay::run`]) is replayed
+//! against quotas found by bisection: the throttled attempts it predicts fall as the quota
+//! grows. The quotas at which they come within the noise of what the history shows
+//! ([`slack`]) are the reading's *range*: narrow where the history pins the quota down, wide
+//! where it cannot (at Claude Code's default on Bedrock, one request fills a 200,000 bucket
+//! whatever its exact size, so the count hardly moves between 170,000 and 250,000). A history
+//! with no 429 (or a handful) gives only a lower end. The reading's *effective quota* is the
+//! reference quota where the range holds it, else the nearest end of the range; without a
+//! reference, where the replay shows exactly the history's count.
+//!
+//! One setting in a whole history often fits two readings equally well, each at its own
+//! quota. Several settings tell them apart: each period at one limit must fit the same range.
+//! A reading whose range explains the 429s overall but predicts many at one limit where the
+//! history shows none (or none where it shows many) is contradicted.
+//!
+//! Plain data out; which readings advise is [`standing`]'s answer against the reference.
+
+use super::replay::{self, Limit, Outcome, Plan, Quota, Reading};
+pub use crate::reading::READINGS;
+
+/// A reading fits when its range comes within this factor of the reference quota.
+pub const FITS_WITHIN: f64 = 1.35;
+/// Within this factor it is plausible: it advises beside those that fit.
+pub const PLAUSIBLE_WITHIN: f64 = 2.0;
+/// A period at one limit with fewer units of work than this is too small to contradict a
+/// reading on its own.
+pub const MIN_PERIOD_UNITS: u64 = 20;
+/// The bisection stops when the quota is known to within this factor.
+const PRECISION: f64 = 1.02;
+/// The quotas the bisection searches (tokens a minute).
+const LOWEST: f64 = 1_000.0;
+const HIGHEST: f64 = 1e11;
+
+/// How far a replayed count of throttled attempts may lie from the history's `n` and still
+/// agree with it: counts of the same work vary by about their square root from run to run
+/// and more (retries come in runs of up to eleven), and the replay is a model of Claude Code,
+/// not Claude Code: a fifth of the count besides.
+pub fn slack(n: u64) -> u64 {
+    5 + 2 * (n as f64).sqrt() as u64 + n / 5
+}
+
+/// What the effective quota is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// The history's throttled attempts pin the quota within a range.
+    Fit,
+    /// The history shows no 429 (or too few to bound it from above): the quota is at least
+    /// the range's lower end.
+    AtLeast,
+}
+
+/// A reading's place against the reference quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Its range comes within [`FITS_WITHIN`] of the reference.
+    Fits,
+    /// It needs more quota than that: the quota may be larger than the reference (a raise
+    /// the user does not know of, a published default below the applied one).
+    Above,
+    /// It needs less: at the reference it would throttle less than the history shows, so the
+    /// history does not fit it there.
+    Below,
+    /// Its periods at different limits, or the requests it throttles, are not the
+    /// history's.
+    Contradicted,
+}
+
+impl Standing {
+    /// Whether a reading of this standing advises: it fits, or the quota may be larger.
+    pub fn advises(self) -> bool {
+        matches!(self, Standing::Fits | Standing::Above)
+    }
+}
+
+/// A period of the history at one limit (a setting in effect for a while).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub limit: u64,
+    /// Units of work (responses and failed requests) at that limit.
+    pub units: u64,
+    /// Their throttled attempts in the history.
+    pub throttled: u64,
+}
+
+/// What rules a reading out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Contradiction {
+    /// A period at one limit its range does not explain: the throttled attempts the history
+    /// shows there, and what the reading predicts at the end of its range nearest to
+    /// agreeing.
+    Period { limit: u64, observed: u64, predicted: u64 },
+    /// The requests it throttles are not those the history shows throttled: the cache reads
+    /// (the context) of a throttled attempt's request, on average, as a multiple of all the
+    /// requests' average, in the history and as predicted. A reading that reserves cache
+    /// reads throttles the requests with the largest context first.
+    Context { observed: f64, predicted: f64 },
+}
+
+/// One reading's fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadingFit {
+    pub reading: Reading,
+    /// The quotas at which the history replayed as it was shows about its throttled attempts:
+    /// from `low_tpm` to `high_tpm` (`None`: no upper end).
+    pub low_tpm: u64,
+    pub high_tpm: Option<u64>,
+    /// The quota the advice under this reading uses (see the module's documentation).
+    pub quota_tpm: u64,
+    pub bound: Bound,
+    /// The history as it was, replayed at the effective quota, and at the reference quota.
+    pub at_fit: Outcome,
+    pub at_reference: Option<Outcome>,
+    /// What rules it out, if anything.
+    pub contradiction: Option<Contradiction>,
+    /// The context of the requests it throttles at the effective quota, and the history's.
+    context: Context,
+    seen_context: f64,
+}
+
+impl ReadingFit {
+    /// How far the context of the requests it throttles lies from the history's, as a share
+    /// of the average context (see [`Contradiction::Context`]).
+    pub fn context_gap(&self) -> f64 {
+        (self.context.ratio - self.seen_context).abs()
+    }
+}
+
+/// Every reading's fit, and what the history shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    pub observed_throttled: u64,
+    pub observed_failed: u64,
+    /// The periods at one limit large enough to judge by, most units first.
+    pub periods: Vec<Period>,
+    pub readings: Vec<ReadingFit>,
+}
+
+/// Fits each of `readings` to the history of `plan` (burndown `burndown`), judged against
+/// the reference quota where there is one.
+pub fn fit(plan: &Plan, burndown: f64, readings: &[Reading], reference: Option<f64>) -> Fit {
+    let history: Vec<_> = plan.history().collect();
+    let observed_throttled = history.iter().map(|h| u64::from(h.throttled)).sum();
+    let observed_failed = history.iter().filter(|h| h.failed).count() as u64;
+    let periods = periods(history.iter().map(|h| (h.limit, h.throttled)));
+    let cache_reads: Vec<f64> = history.iter().map(|h| h.cache_read).collect();
+    let seen_context = context(&cache_reads, history.iter().map(|h| u64::from(h.throttled)));
+    let spread = coefficient_of_variation(&cache_reads);
+    // Each job's period (an index into `periods`), or none.
+    let period_of: Vec<Option<u8>> =
+        history.iter().map(|h| periods.iter().position(|p| p.limit == h.limit).map(|i| i as u8)).collect();
+    let one = |reading: Reading| {
+        // The history as it was at `tpm`, and its throttled attempts by period.
+        let eval = |tpm: f64, by_period: &mut Vec<u64>| {
+            by_period.clear();
+            by_period.resize(periods.len(), 0);
+            replay::run_tally(plan, &Quota { tpm, burndown, reading }, Limit::AsRecorded, |job| {
+                if let Some(p) = period_of[job] {
+                    by_period[p as usize] += 1;
+                }
+            })
+        };
+        let mut scratch = Vec::new();
+        let mut count = |q: f64| eval(q, &mut scratch).throttled_attempts;
+        // Searched from the same place whatever the reference: the replay's count is not
+        // strictly monotone in the quota, and a search that started from the reference would
+        // find a range that moved with it.
+        let start = 200_000.0;
+        let band = slack(observed_throttled);
+        // Known to a few percent at best: three figures (a figure shown is the one used).
+        let low = significant(crossing(observed_throttled + band, start, &mut count));
+        // Above `high` the replay shows fewer than the band allows; with a band that reaches
+        // 0 there is no upper end.
+        let high = (observed_throttled > band)
+            .then(|| significant(crossing(observed_throttled - band - 1, low, &mut count)).max(low));
+        let quota = match reference {
+            Some(r) => r.clamp(low, high.unwrap_or(f64::INFINITY)),
+            None => {
+                significant(crossing(observed_throttled, low, &mut count)).clamp(low, high.unwrap_or(f64::INFINITY))
+            }
+        };
+        // At the effective quota, the attempts each request had refused, for their context.
+        let mut attempts = vec![0u64; history.len()];
+        let at_fit = replay::run_tally(plan, &Quota { tpm: quota, burndown, reading }, Limit::AsRecorded, |job| {
+            attempts[job] += 1;
+        });
+        let context = context(&cache_reads, attempts.iter().copied());
+        let mut fewer = Vec::new();
+        let at_reference = reference.map(|q| eval(q, &mut fewer));
+        let contradiction = if periods.len() < 2 {
+            None
+        } else {
+            // The most throttling the range allows is at its lower end, the least at its upper
+            // end (none without one).
+            let mut more = Vec::new();
+            eval(low, &mut more);
+            match high {
+                Some(h) => eval(h, &mut fewer),
+                None => {
+                    fewer.iter_mut().for_each(|f| *f = 0);
+                    Outcome::default()
+                }
+            };
+            period_contradiction(&periods, &fewer, &more)
+        };
+        ReadingFit {
+            reading,
+            low_tpm: low.ceil() as u64,
+            high_tpm: high.map(|h| h.ceil() as u64),
+            quota_tpm: quota.ceil() as u64,
+            bound: if high.is_some() { Bound::Fit } else { Bound::AtLeast },
+            at_fit,
+            at_reference,
+            contradiction,
+            context,
+            seen_context: seen_context.ratio,
+        }
+    };
+    // Two readings at a time, on the two cores.
+    let (left, right) = readings.split_at(readings.len().div_ceil(2));
+    let readings = std::thread::scope(|s| {
+        let other = s.spawn(|| right.iter().map(|&r| one(r)).collect::<Vec<_>>());
+        let mut mine: Vec<ReadingFit> = left.iter().map(|&r| one(r)).collect();
+        mine.extend(other.join().expect("a fit thread"));
+        mine
+    });
+    let mut readings = readings;
+    // The context rules a reading out only against another that explains it better.
+    let best = readings.iter().map(|r| (r.context.ratio - seen_context.ratio).abs()).fold(f64::INFINITY, f64::min);
+    for r in readings.iter_mut().filter(|r| r.contradiction.is_none()) {
+        r.contradiction = context_contradiction(seen_context, r.context, spread, best);
+    }
+    Fit { observed_throttled, observed_failed, periods, readings }
+}
+
+/// The periods at one limit with at least [`MIN_PERIOD_UNITS`] units, most units first; at
+/// most 255 (the rest are too small to matter).
+fn periods(jobs: impl Iterator<Item = (u64, u32)>) -> Vec<Period> {
+    let mut all: Vec<Period> = Vec::new();
+    for (limit, throttled) in jobs {
+        match all.iter_mut().find(|p| p.limit == limit) {
+            Some(p) => {
+                p.units += 1;
+                p.throttled += u64::from(throttled);
+            }
+            None => all.push(Period { limit, units: 1, throttled: u64::from(throttled) }),
+        }
+        // Each limit found once a period: few distinct limits in any history.
+        if all.len() > 4_096 {
+            break;
+        }
+    }
+    all.retain(|p| p.units >= MIN_PERIOD_UNITS);
+    all.sort_by_key(|p| (std::cmp::Reverse(p.units), p.limit));
+    all.truncate(255);
+    all
+}
+
+/// The first period whose throttled attempts the range cannot explain: more than twice what
+/// it shows predicted even at the range's upper end (`fewer` holds the predictions there),
+/// or under half even at its lower end (`more`), beyond the [`slack`] of the period's count.
+/// (Periods differ in more than their limit, and the replay is a model: only a gross
+/// mismatch rules a reading out.)
+fn period_contradiction(periods: &[Period], fewer: &[u64], more: &[u64]) -> Option<Contradiction> {
+    periods.iter().enumerate().find_map(|(i, p)| {
+        let (seen, s) = (p.throttled, slack(p.throttled));
+        let period = |predicted| Some(Contradiction::Period { limit: p.limit, observed: seen, predicted });
+        if fewer[i] > 2 * seen + s {
+            period(fewer[i])
+        } else if 2 * more[i] + s < seen {
+            period(more[i])
+        } else {
+            None
+        }
+    })
+}
+
+/// The context of throttled requests: the cache reads of a throttled attempt's request, on
+/// average (each attempt counted), as a multiple of the average over all requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Context {
+    ratio: f64,
+    /// Requests throttled at least once.
+    requests: u64,
+}
+
+fn context(cache_reads: &[f64], attempts: impl Iterator<Item = u64>) -> Context {
+    let mean = cache_reads.iter().sum::<f64>() / cache_reads.len().max(1) as f64;
+    let (mut sum, mut n, mut requests) = (0.0, 0u64, 0u64);
+    for (c, a) in cache_reads.iter().zip(attempts) {
+        sum += c * a as f64;
+        n += a;
+        requests += u64::from(a > 0);
+    }
+    let ratio = if n == 0 || mean <= 0.0 { 1.0 } else { sum / n as f64 / mean };
+    Context { ratio, requests }
+}
+
+/// Whether the context of the requests a reading throttles differs from the history's by
+/// more than chance allows, and by that much more than the reading that comes nearest
+/// (`best`: its difference): three standard errors of a mean over the fewer of the two sets
+/// of throttled requests (`spread`: the requests' cache reads' coefficient of variation), and
+/// at least 0.25 of the average. Too few throttled requests (under 10) say nothing.
+fn context_contradiction(seen: Context, predicted: Context, spread: f64, best: f64) -> Option<Contradiction> {
+    let n = seen.requests.min(predicted.requests);
+    if n < 10 {
+        return None;
+    }
+    let allowed = (3.0 * spread / (n as f64).sqrt()).max(0.25);
+    let off = (seen.ratio - predicted.ratio).abs();
+    (off > allowed && off - best > allowed)
+        .then_some(Contradiction::Context { observed: seen.ratio, predicted: predicted.ratio })
+}
+
+/// `x` to three significant figures.
+fn significant(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return x;
+    }
+    let step = 10f64.powi(x.log10().floor() as i32 - 2);
+    (x / step).round() * step
+}
+
+/// The standard deviation of `x` over its mean (0 for an empty or all-zero `x`).
+fn coefficient_of_variation(x: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n.max(1.0);
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt() / mean
+}
+
+/// The smallest quota at which `predicted` (which falls as the quota grows) is at most
+/// `target`, to within [`PRECISION`], searched from `start`.
+pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64) -> f64 {
+    let mut fits = |q: f64| predicted(q) <= target;
+    let first = if start.is_finite() { start.clamp(LOWEST, HIGHEST) } else { 200_000.0 };
+    // Bracket: `lo` does not fit, `hi` does.
+    let (mut lo, mut hi) = if fits(first) {
+        let mut hi = first;
+        loop {
+            let lo = (hi / 2.0).max(LOWEST);
+            if lo == hi {
+                return LOWEST;
+            }
+            if !fits(lo) {
+                break (lo, hi);
+            }
+            hi = lo;
+        }
+    } else {
+        let mut lo = first;
+        loop {
+            let hi = (lo * 2.0).min(HIGHEST);
+            if hi == lo {
+                return HIGHEST;
+            }
+            if fits(hi) {
+                break (lo, hi);
+            }
+            lo = hi;
+        }
+    };
+    while hi / lo > PRECISION {
+        let mid = (lo * hi).sqrt();
+        if fits(mid) { hi = mid } else { lo = mid }
+    }
+    hi
+}
+
+/// How far a reading's range lies from the reference, as the factor to its nearest end (1
+/// when the range holds the reference, or without a reference).
+pub fn distance(r: &ReadingFit, reference: Option<f64>) -> f64 {
+    let Some(reference) = reference else { return 1.0 };
+    let low = (r.low_tpm as f64).max(1.0);
+    if reference < low {
+        return low / reference;
+    }
+    match r.high_tpm {
+        Some(h) if reference > h as f64 => reference / (h as f64).max(1.0),
+        _ => 1.0,
+    }
+}
+
+/// Where a reading stands against the reference (`None`: no reference, where a range
+/// stands on its own and a lower bound says nothing).
+pub fn standing(r: &ReadingFit, reference: Option<f64>) -> Standing {
+    if r.contradiction.is_some() {
+        return Standing::Contradicted;
+    }
+    let Some(reference) = reference else {
+        return if r.bound == Bound::Fit { Standing::Fits } else { Standing::Below };
+    };
+    if distance(r, Some(reference)) <= FITS_WITHIN * (1.0 + 1e-9) {
+        Standing::Fits
+    } else if r.low_tpm as f64 > reference {
+        Standing::Above
+    } else {
+        Standing::Below
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A made-up prediction: 1,000 throttled attempts at 100,000 TPM, halving with every 10%
+    /// more quota, none from 400,000 up.
+    fn curve(q: f64) -> u64 {
+        if q >= 400_000.0 { 0 } else { (1_000.0 * 0.5f64.powf((q / 100_000.0).ln() / 1.1f64.ln())) as u64 }
+    }
+
+    #[test]
+    fn the_crossing_is_found_from_either_side() {
+        // 1,000 · 0.5^k = 250 at k = 2: 100,000 · 1.1² = 121,000.
+        for start in [20_000.0, 121_000.0, 5e6] {
+            let q = crossing(250, start, &mut curve);
+            assert!((q / 121_000.0 - 1.0).abs() < 0.021, "from {start}: {q}");
+            assert!(curve(q) <= 250 && curve(q / PRECISION) > 250, "{q}");
+        }
+        // None at all: from where 1,000 · 0.5^k falls under 1, k ≥ 9.97: 100,000 · 1.1^9.97
+        // = 258,900.
+        let q = crossing(0, 200_000.0, &mut curve);
+        assert!(curve(q) == 0 && curve(q / PRECISION) > 0 && (q / 258_900.0 - 1.0).abs() < 0.021, "{q}");
+    }
+
+    #[test]
+    fn the_crossing_stays_within_its_range() {
+        assert_eq!(crossing(5, 200_000.0, &mut |_| 0), LOWEST);
+        assert_eq!(crossing(5, 200_000.0, &mut |_| 10), HIGHEST);
+        assert_eq!(crossing(0, f64::NAN, &mut |_| 0), LOWEST);
+    }
+
+    #[test]
+    fn three_figures() {
+        assert_eq!(
+            [significant(213_429.0), significant(166_368.0), significant(1_004.0)],
+            [213_000.0, 166_000.0, 1_000.0]
+        );
+        assert_eq!([significant(99_950.0), significant(0.0)], [100_000.0, 0.0]);
+    }
+
+    #[test]
+    fn slack_by_hand() {
+        // 5 + 2·⌊√n⌋ + n/5.
+        assert_eq!([slack(0), slack(10), slack(100), slack(1_553)], [5, 13, 45, 5 + 2 * 39 + 310]);
+    }
+
+    fn fitted(low_tpm: u64, high_tpm: Option<u64>) -> ReadingFit {
+        ReadingFit {
+            reading: READINGS[0],
+            low_tpm,
+            high_tpm,
+            quota_tpm: low_tpm,
+            bound: if high_tpm.is_some() { Bound::Fit } else { Bound::AtLeast },
+            at_fit: Outcome::default(),
+            at_reference: None,
+            contradiction: None,
+            context: Context { ratio: 1.0, requests: 0 },
+            seen_context: 1.0,
+        }
+    }
+
+    #[test]
+    fn standing_against_the_reference() {
+        let at = |lo, hi| standing(&fitted(lo, hi), Some(200_000.0));
+        // A range that holds the reference, or comes within 35% of it.
+        assert_eq!(at(170_000, Some(260_000)), Standing::Fits);
+        assert_eq!(at(235_000, Some(300_000)), Standing::Fits);
+        assert_eq!(at(270_000, Some(300_000)), Standing::Fits);
+        assert_eq!(at(100_000, Some(150_000)), Standing::Fits);
+        // Beyond: the quota may be larger than the reference; it cannot be smaller.
+        assert_eq!(at(271_000, Some(300_000)), Standing::Above);
+        assert_eq!(at(60_000, Some(148_000)), Standing::Below);
+        assert_eq!(at(401_000, Some(500_000)), Standing::Above);
+        // A lower bound below the reference agrees with it, however far below; above it, the
+        // quota is larger than the reference.
+        assert_eq!(at(10_000, None), Standing::Fits);
+        assert_eq!(at(300_000, None), Standing::Above);
+        assert_eq!(distance(&fitted(150_000, Some(300_000)), Some(200_000.0)), 1.0);
+        assert_eq!(distance(&fitted(300_000, Some(400_000)), Some(200_000.0)), 1.5);
+        assert_eq!(distance(&fitted(50_000, Some(100_000)), Some(200_000.0)), 2.0);
+        // Without a reference, a range stands on its own; a lower bound says nothing.
+        assert_eq!(standing(&fitted(10_000, Some(20_000)), None), Standing::Fits);
+        assert_eq!(standing(&fitted(10_000, None), None), Standing::Below);
+        let mut c = fitted(150_000, Some(250_000));
+        c.contradiction = Some(Contradiction::Period { limit: 5_000, observed: 0, predicted: 400 });
+        assert_eq!(standing(&c, Some(200_000.0)), Standing::Contradicted);
+        assert!(Standing::Fits.advises() && Standing::Above.advises() && !Standing::Below.advises());
+    }
+
+    #[test]
+    fn periods_and_contradictions_by_hand() {
+        // 30 units at 32,000 with 3 throttled attempts each, 25 at 5,000 with none, 5 at 200.
+        let jobs = (0..30).map(|_| (32_000, 3)).chain((0..25).map(|_| (5_000, 0))).chain((0..5).map(|_| (200, 0)));
+        let p = periods(jobs);
+        assert_eq!(
+            p,
+            [Period { limit: 32_000, units: 30, throttled: 90 }, Period { limit: 5_000, units: 25, throttled: 0 }]
+        );
+        // Slack 5 + 2·9 + 18 = 41 at 90, 5 at 0; a period is out beyond twice or half plus the
+        // slack: 32,000 may be predicted 25..=221 at the range's ends, 5,000 at most 5.
+        let period = |limit, observed, predicted| Some(Contradiction::Period { limit, observed, predicted });
+        assert_eq!(period_contradiction(&p, &[221, 5], &[25, 9]), None);
+        // 6 at 5,000 even at the upper end: more than the history's none.
+        assert_eq!(period_contradiction(&p, &[80, 6], &[104, 9]), period(5_000, 0, 6));
+        // 24 at 32,000 even at the lower end: under half its 90.
+        assert_eq!(period_contradiction(&p, &[10, 0], &[24, 0]), period(32_000, 90, 24));
+        assert_eq!(period_contradiction(&p, &[222, 0], &[300, 0]), period(32_000, 90, 222));
+    }
+
+    #[test]
+    fn the_context_of_throttled_requests_by_hand() {
+        // Cache reads 10, 20, 30, 40 (mean 25); attempts refused 0, 1, 0, 3: (20 + 120) / 4 =
+        // 35, 1.4 times the mean, over 2 requests.
+        let reads = [10.0, 20.0, 30.0, 40.0];
+        let c = context(&reads, [0, 1, 0, 3].into_iter());
+        assert!((c.ratio - 1.4).abs() < 1e-9 && c.requests == 2, "{c:?}");
+        assert_eq!(context(&reads, [0; 4].into_iter()).ratio, 1.0);
+        // √(((−15)² + (−5)² + 5² + 15²) / 4) = √125 = 11.18: 0.447 of the mean.
+        assert!((coefficient_of_variation(&reads) - 125f64.sqrt() / 25.0).abs() < 1e-12);
+        // 3 · 0.447 / √20 = 0.30: 1.4 against 1.0 is out, 1.25 is not; 9 requests say nothing.
+        let at = |ratio, requests| Context { ratio, requests };
+        assert_eq!(
+            context_contradiction(at(1.0, 20), at(1.4, 30), 0.447, 0.0),
+            Some(Contradiction::Context { observed: 1.0, predicted: 1.4 })
+        );
+        assert_eq!(context_contradiction(at(1.0, 20), at(1.25, 30), 0.447, 0.0), None);
+        assert_eq!(context_contradiction(at(1.0, 9), at(2.0, 30), 0.447, 0.0), None);
+        // Not when the nearest reading is nearly as far off.
+        assert_eq!(context_contradiction(at(1.0, 20), at(1.4, 30), 0.447, 0.2), None);
+    }
+}

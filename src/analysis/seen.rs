@@ -1,0 +1,129 @@
+//! What the history shows of one model's requests, beyond their sizes: how many were in
+//! flight at once, who was in flight when some were throttled, how much of a cut response
+//! was thinking, which Bedrock endpoint the ids name.
+
+use super::chains::Chain;
+use super::limits::{Unit, UnitKind};
+use crate::models::{self, Family};
+
+/// Who was in flight when requests were throttled (the history as it was).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crowding {
+    /// Requests that were throttled at least once.
+    pub throttled_requests: u64,
+    /// On average over those, the requests in flight when each was first sent.
+    pub mean_in_flight: f64,
+    /// Of those in flight, on average, how many were subagents'.
+    pub mean_subagents: f64,
+    /// The most subagent requests in flight at once at such a moment.
+    pub most_subagents: u64,
+}
+
+/// Where a Bedrock quota is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaCode {
+    /// `in-region`, `cross-region` or `global`: the kind of inference endpoint the ids name.
+    pub endpoint: &'static str,
+    /// The Service Quotas code of its tokens-per-minute quota, where known.
+    pub code: Option<String>,
+}
+
+/// Cut responses whose usage splits out thinking, and how many of them spent more than half
+/// their limit thinking.
+pub fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
+    let mut with = 0;
+    let mut most = 0;
+    for u in units.iter().filter(|u| matches!(u.kind, UnitKind::Response { cut: true, .. })) {
+        if let Some(t) = chains[u.chain].requests[u.first].thinking {
+            with += 1;
+            most += u64::from(t.saturating_mul(2) > u.limit);
+        }
+    }
+    (with, most)
+}
+
+/// Who was in flight when the model's requests were first sent, for those that were
+/// throttled: a sweep over the requests' times (from getting through to the end).
+pub fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
+    let mut edges: Vec<(i64, i32, bool)> = Vec::new();
+    let mut asks: Vec<i64> = Vec::new();
+    for u in units {
+        let sub = chains[u.chain].stream.starts_with("agent:");
+        for r in &chains[u.chain].requests[u.first..=u.last] {
+            if r.throttled > 0 {
+                asks.push(r.start);
+            }
+            if r.end > r.admitted && u.kind != UnitKind::Failed {
+                edges.push((r.admitted, 1, sub));
+                edges.push((r.end, -1, sub));
+            }
+        }
+    }
+    if asks.is_empty() {
+        return None;
+    }
+    edges.sort_unstable_by_key(|e| (e.0, e.1));
+    asks.sort_unstable();
+    let (mut k, mut all, mut subs) = (0usize, 0i64, 0i64);
+    let (mut sum_all, mut sum_subs, mut most) = (0i64, 0i64, 0i64);
+    for &t in &asks {
+        while k < edges.len() && edges[k].0 <= t {
+            all += i64::from(edges[k].1);
+            if edges[k].2 {
+                subs += i64::from(edges[k].1);
+            }
+            k += 1;
+        }
+        sum_all += all;
+        sum_subs += subs;
+        most = most.max(subs);
+    }
+    let n = asks.len() as f64;
+    Some(Crowding {
+        throttled_requests: asks.len() as u64,
+        mean_in_flight: sum_all as f64 / n,
+        mean_subagents: sum_subs as f64 / n,
+        most_subagents: most.max(0) as u64,
+    })
+}
+
+/// The kind of Bedrock endpoint the model's ids name, and its quota's code where known.
+pub fn quota_code(raw_ids: &[&str], family: Option<&Family>) -> Option<QuotaCode> {
+    let endpoint = raw_ids.iter().find_map(|id| models::id::endpoint(id))?;
+    let codes = family.map(|f| &f.quota_codes);
+    let code = codes.and_then(|c| match endpoint {
+        "global" => c.global.clone(),
+        "cross-region" => c.cross_region.clone(),
+        _ => c.in_region.clone(),
+    });
+    Some(QuotaCode { endpoint, code })
+}
+
+/// The most of the model's requests in flight at once in the history, from getting through
+/// to the end. When none got through, the most retrying at once (first attempt to last).
+pub fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
+    let answered = units.iter().any(|u| u.kind != UnitKind::Failed);
+    let mut edges: Vec<(i64, i32)> = Vec::new();
+    for u in units.iter().filter(|u| (u.kind != UnitKind::Failed) == answered) {
+        for r in &chains[u.chain].requests[u.first..=u.last] {
+            let from = if answered { r.admitted } else { r.start };
+            if r.end > from {
+                edges.push((from, 1));
+                edges.push((r.end, -1));
+            }
+        }
+    }
+    // Ends before starts at the same instant.
+    edges.sort_unstable();
+    let (mut now, mut peak) = (0i64, 0i64);
+    for (_, d) in edges {
+        now += i64::from(d);
+        peak = peak.max(now);
+    }
+    peak.max(0) as u64
+}
+
+/// Throttled attempts the history records for these units.
+pub fn observed_throttled(chains: &[Chain], units: &[&Unit]) -> u64 {
+    units.iter().flat_map(|u| &chains[u.chain].requests[u.first..=u.last]).map(|r| u64::from(r.throttled)).sum()
+}

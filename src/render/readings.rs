@@ -1,0 +1,247 @@
+//! The words of the fit (`analysis::fit`): each reading's name, the Check line that says which
+//! reading and quota the history's 429s fit, what the other readings would advise or why they
+//! are ruled out, and what to do when none fits the reference quota.
+
+use crate::analysis::advice::{Advice, Calibration, Origin, ReadingView};
+use crate::analysis::fit::{Bound, Contradiction, FITS_WITHIN, Standing};
+use crate::analysis::replay::Reading;
+use crate::settings::Provider;
+use crate::text::{count_of, percent, thousands};
+
+/// A reading in a few words for a table: `5×`, `5× + cache reads`, `1×`, `1× + cache reads`.
+pub fn short(r: Reading, burndown: f64, provider: Provider) -> String {
+    if provider == Provider::BedrockMantle {
+        return "input + max output".into();
+    }
+    let times = if r.burndown_reservation { burndown } else { 1.0 };
+    let cache = if r.cache_reads_reserved { " + cache reads" } else { "" };
+    format!("{}×{cache}", number(times))
+}
+
+/// A reading in a sentence: "max output reserved at 5×", "… at 1× and cache reads reserved".
+pub fn name(r: Reading, burndown: f64, provider: Provider) -> String {
+    if provider == Provider::BedrockMantle {
+        return "input and max output counted against the input quota".into();
+    }
+    let times = if r.burndown_reservation { burndown } else { 1.0 };
+    let cache = if r.cache_reads_reserved { " and cache reads reserved" } else { "" };
+    format!("max output reserved at {}×{cache}", number(times))
+}
+
+/// What a request reserves under a reading, as a formula for the inputs table.
+pub fn formula(r: Reading, provider: Provider) -> String {
+    if provider == Provider::BedrockMantle {
+        return "input + M (input quota)".into();
+    }
+    let cache = if r.cache_reads_reserved { " + cache" } else { "" };
+    let m = if r.burndown_reservation { "B × M" } else { "M" };
+    format!("input{cache} + {m}")
+}
+
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") }
+}
+
+/// The reference quota in words: "the 200,000 TPM you gave", "AWS's published default of
+/// 200,000 TPM".
+fn reference(cal: &Calibration) -> Option<String> {
+    let r = cal.reference.as_ref()?;
+    Some(if r.origin == Origin::Default {
+        format!("AWS's published default of {} TPM", thousands(r.tpm))
+    } else {
+        format!("the {} TPM you gave", thousands(r.tpm))
+    })
+}
+
+/// The quotas a reading's fit allows: "166,000 to 268,000 TPM", "at least 300,000 TPM".
+pub fn range(v: &ReadingView) -> String {
+    match v.fit.high_tpm {
+        Some(h) if h > v.fit.low_tpm => format!("{} to {} TPM", thousands(v.fit.low_tpm), thousands(h)),
+        Some(_) => format!("{} TPM", thousands(v.fit.low_tpm)),
+        None => format!("at least {} TPM", thousands(v.fit.low_tpm)),
+    }
+}
+
+/// The Check line: what the history's 429s fit, and what the replay predicts at the quota
+/// the advice uses.
+pub fn check(a: &Advice, cal: &Calibration) -> String {
+    let best = cal.best();
+    let name = name(best.fit.reading, best.plan.burndown, a.provider);
+    let p = best.fit.at_fit;
+    let predicted = format!(
+        "{} and {}",
+        count_of(p.throttled_attempts, "throttled attempt", "throttled attempts"),
+        count_of(p.failed, "failed request", "failed requests")
+    );
+    let used = thousands(best.plan.tpm);
+    let with = match (reference(cal), &cal.reference) {
+        (Some(r), Some(q)) if q.tpm == best.plan.tpm => {
+            format!("which holds {r}: there the replay predicts {predicted}")
+        }
+        (Some(r), Some(q)) => format!(
+            "the advice takes {used}, the nearest to {r} (which predicts {}): there the replay predicts {predicted}",
+            best.fit.at_reference.map_or_else(|| "–".into(), |o| thousands(o.throttled_attempts)),
+            r = if q.origin == Origin::Default { format!("AWS's default of {}", thousands(q.tpm)) } else { r },
+        ),
+        _ => format!("the advice takes {used}, where the replay predicts {predicted}"),
+    };
+    match best.fit.bound {
+        Bound::Fit => format!(
+            "Check: replayed as it was (most requests at {}), your history's {} and {} fit {} with {name}; {with}.",
+            thousands(cal.value),
+            count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
+            count_of(cal.observed_failed, "failed request", "failed requests"),
+            range(best),
+        ),
+        Bound::AtLeast => {
+            let against = match (reference(cal), &cal.reference) {
+                (Some(r), Some(q)) if q.tpm >= best.fit.low_tpm => format!(", which {r} is"),
+                (Some(r), _) => format!(": more than {r}, so your quota is larger"),
+                _ => String::new(),
+            };
+            format!(
+                "Check: your history has {}; with {name} that takes {}{against}.",
+                if cal.observed_throttled == 0 {
+                    "no throttled attempt".to_string()
+                } else {
+                    format!("only {}", count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"))
+                },
+                range(best),
+            )
+        }
+    }
+}
+
+/// What the readings other than the advice's say: what each that fits (or is plausible)
+/// would advise, what rules others out, and why several advise one value.
+pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
+    let mut out = Vec::new();
+    let best = cal.best();
+    let b = best.plan.burndown;
+    // Other readings that agree on the advice, when the history has no 429 to tell them
+    // apart by, are not worth a sentence each.
+    let same = |v: &ReadingView| v.choice.is_some_and(|c| c.value == a.choice.value) && v.fit.bound == Bound::AtLeast;
+    for v in cal.readings.iter().filter(|v| v.fit.reading != best.fit.reading && !same(v)) {
+        let n = name(v.fit.reading, b, a.provider);
+        let reference = reference(cal).unwrap_or_else(|| "the quota assumed".into());
+        let advice = |c: Option<crate::analysis::choose::Choice>| match c.and_then(|c| c.value) {
+            Some(x) if Some(x) == a.choice.value => format!("advises {} as well", thousands(x)),
+            Some(x) => format!("would advise {}", thousands(x)),
+            None => "no max output cures these 429s (more quota or fewer requests in flight does)".into(),
+        };
+        match (v.standing, v.choice) {
+            (Standing::Contradicted, _) => match v.fit.contradiction {
+                Some(Contradiction::Period { limit, observed, predicted }) => out.push(format!(
+                    "Not {n}: with {} it explains the 429s overall but predicts {} at {}, where your history shows {}.",
+                    range(v),
+                    count_of(predicted, "throttled attempt", "throttled attempts"),
+                    thousands(limit),
+                    thousands(observed),
+                )),
+                Some(Contradiction::Context { observed, predicted }) => out.push(format!(
+                    "Not {n}: it throttles the requests with the most context first (their cache reads {predicted:.1} times the average), but yours were throttled whatever their context ({observed:.1} times)."
+                )),
+                None => {}
+            },
+            // It advises too.
+            (standing, Some(c)) => out.push(format!(
+                "With {n} your history fits {}{}, and {}.",
+                range(v),
+                if standing == Standing::Fits { " too" } else { "" },
+                advice(Some(c)).replace("no max output", "then no max output")
+            )),
+            (Standing::Below, None) => out.push(format!(
+                "With {n} it would take {}: at {reference} it predicts fewer 429s than your history shows.",
+                range(v)
+            )),
+            (_, None) => out.push(format!(
+                "With {n} it would take {}, more than twice {reference}.",
+                range(v)
+            )),
+        }
+    }
+    let safe = cal.readings.iter().filter(|v| v.advises).count();
+    let differ = cal.readings.iter().any(|v| v.advises && v.choice.is_some_and(|c| c.value != a.choice.value));
+    if safe > 1
+        && differ
+        && let Some(value) = a.choice.value
+    {
+        out.push(format!(
+            "Your history fits {} readings of how the quota is counted: {} is the smallest value any of them advises, safe under each. The history at it will tell them apart (`ccdoctor check`).",
+            ["two", "three", "four"].get(safe - 2).copied().unwrap_or("several"),
+            thousands(value)
+        ));
+    }
+    out
+}
+
+/// When no reading fits the reference: which quota each implies, and where to read the real
+/// one.
+pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
+    let mut out = Vec::new();
+    let implied: Vec<String> = cal
+        .readings
+        .iter()
+        .filter(|v| v.standing != Standing::Contradicted)
+        .map(|v| format!("{} with {}", range(v), name(v.fit.reading, v.plan.burndown, a.provider)))
+        .collect();
+    if implied.is_empty() {
+        out.push(
+            "No reading of how the quota is counted explains your history's periods at different limits with one quota (did the quota, or who shared it, change?)."
+                .into(),
+        );
+    } else {
+        let within = match reference(cal) {
+            Some(r) => format!(": none comes within {} of {r}", percent(FITS_WITHIN - 1.0)),
+            None => String::new(),
+        };
+        out.push(format!(
+            "Your {} fit {}{within}.",
+            count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
+            list(&implied)
+        ));
+    }
+    if cal.reference.as_ref().is_some_and(|r| r.origin == Origin::Flag) {
+        out.push("Your history does not fit the quota you gave: check it, and whether others draw on the same quota (their load is not in this history).".into());
+    }
+    if matches!(a.provider, Provider::Bedrock | Provider::BedrockMantle) {
+        out.push(format!("Read your applied quota with {}.", service_quotas_command(a)));
+    }
+    out
+}
+
+/// The AWS CLI command that prints the applied quota.
+pub fn service_quotas_command(a: &Advice) -> String {
+    match a.quota_code.as_ref().and_then(|q| q.code.as_deref()) {
+        Some(code) => format!("`aws service-quotas get-service-quota --service-code bedrock --quota-code {code}`"),
+        None => format!(
+            "`aws service-quotas list-service-quotas --service-code bedrock --query \"Quotas[?contains(QuotaName, '{}') && contains(QuotaName, 'tokens per minute')].[QuotaName,Value]\"`",
+            a.model.replace(['\'', '"', '`'], "")
+        ),
+    }
+}
+
+/// "a, b and c".
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reading::READINGS;
+
+    #[test]
+    fn names_by_hand() {
+        let names: Vec<String> = READINGS.iter().map(|&r| short(r, 5.0, Provider::Bedrock)).collect();
+        assert_eq!(names, ["5×", "5× + cache reads", "1×", "1× + cache reads"]);
+        assert_eq!(name(READINGS[3], 5.0, Provider::Bedrock), "max output reserved at 1× and cache reads reserved");
+        assert_eq!(formula(READINGS[1], Provider::Bedrock), "input + cache + B × M");
+        assert_eq!(short(READINGS[0], 1.0, Provider::Vertex), "1×");
+        assert_eq!(list(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+    }
+}
