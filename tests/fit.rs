@@ -6,6 +6,7 @@
 //! at most 2 points more responses than the world's best value, and the fit finds the world's
 //! reading and quota where the history can tell them.
 
+mod common;
 mod sim;
 
 use ccdoctor::analysis::advice::Advice;
@@ -131,4 +132,29 @@ fn a_failure_asked_again_is_one_response() {
     for row in &a.rows {
         assert_eq!(row.outcome.responses, responses + failed - reasks, "{row:?}");
     }
+}
+
+/// After the change (32,000, then 200, then 5,000), `check` says which reading held: the
+/// periods at the three values tell them apart.
+#[test]
+fn check_says_which_reading_held_after_the_change() {
+    let s = &worlds::issue_20(1)[1];
+    assert_eq!(s.periods.len(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    s.write(dir.path()).unwrap();
+    let home = dir.path().to_str().unwrap();
+    let r: common::Run =
+        common::ccdoctor(dir.path()).args(["check", "--json", "--since", "2026-11-01", home]).output().unwrap().into();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let reading = &v["reading"];
+    assert_eq!(
+        (
+            reading["burndown_reservation"].as_bool(),
+            reading["cache_reads_reserved"].as_bool(),
+            reading["told_apart"].as_bool()
+        ),
+        (Some(true), Some(false), Some(true)),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("the 429s fit max output reserved at 5× with "), "{v}");
 }

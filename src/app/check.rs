@@ -38,7 +38,19 @@ pub struct CheckOutcome {
     pub throttled_attempts: u64,
     pub failed_requests: u64,
     pub cut_responses: u64,
+    /// The reading of the reservation the advice follows, and whether the window told it
+    /// apart from the others (they are ruled out: after a change of the value, the periods
+    /// at the two values say which held).
+    pub reading: Option<HeldReading>,
     pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldReading {
+    pub cache_reads_reserved: bool,
+    pub burndown_reservation: bool,
+    pub quota_tpm: u64,
+    pub told_apart: bool,
 }
 
 pub fn run(
@@ -77,6 +89,7 @@ pub fn run(
         throttled_attempts: e.throttled(),
         failed_requests: e.rate_limit.final_,
         cut_responses: report.cuts.responses,
+        reading: None,
         message: String::new(),
     };
     let facts = format!(
@@ -94,6 +107,25 @@ pub fn run(
             outcome.recommended = c.value;
             outcome.action = Some(c.action);
             let value = format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({})", a.current, a.model);
+            // Which reading held: after a change, periods at two values tell them apart.
+            let mut facts = facts.clone();
+            if let (Some(cal), Some(q)) = (&a.calibration, &a.quota) {
+                let best = cal.best();
+                let told_apart = cal.readings.iter().all(|v| v.fit.reading == best.fit.reading || v.choice.is_none());
+                outcome.reading = Some(HeldReading {
+                    cache_reads_reserved: best.fit.reading.cache_reads_reserved,
+                    burndown_reservation: best.fit.reading.burndown_reservation,
+                    quota_tpm: q.tpm,
+                    told_apart,
+                });
+                if told_apart && cal.readings.len() > 1 && cal.observed_throttled > 0 {
+                    facts.push_str(&format!(
+                        "; the 429s fit {} with {}",
+                        crate::render::readings::name(best.fit.reading, q.burndown, a.provider),
+                        crate::render::readings::range(best)
+                    ));
+                }
+            }
             // What the recommended value costs in cut responses, said beside it.
             let cuts_at = |v: u64| {
                 a.rows.iter().find(|r| r.value == v).map_or(String::new(), |r| {

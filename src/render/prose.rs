@@ -309,7 +309,7 @@ fn lead(a: &Advice) -> Vec<String> {
         Basis::Throttles => {
             if let Some(r) = row(a, a.current) {
                 out.push(format!(
-                    "At {}, your history replayed against {} has {}.",
+                    "At {}, your history's work sent at its own pace (as if nothing were throttled) against {} has {}.",
                     value_in_effect(a, a.current),
                     against(a),
                     throttling(&r.outcome)
@@ -378,7 +378,7 @@ fn lead(a: &Advice) -> Vec<String> {
         Basis::NoValueIsSafe => {
             if let Some(r) = row(a, a.floor) {
                 out.push(format!(
-                    "Even {} is not safe: your history replayed against {} at {} has {}. No max output fixes it.",
+                    "Even {} is not safe: your history's work sent at its own pace against {} at {} has {}. No max output fixes it.",
                     thousands(a.floor),
                     against(a),
                     thousands(a.floor),

@@ -87,7 +87,7 @@ pub fn check(a: &Advice, cal: &Calibration) -> String {
     };
     match best.fit.bound {
         Bound::Fit => format!(
-            "Check: replayed as it was (most requests at {}), your history's {} and {} fit {} with {name}; {with}.",
+            "Check: replayed as it was (most requests at {}, throttling delaying the work as it did), your history's {} and {} fit {} with {name}; {with}.",
             thousands(cal.value),
             count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
             count_of(cal.observed_failed, "failed request", "failed requests"),
