@@ -10,6 +10,7 @@
 //! lock), so some window remains; RELIABILITY.md ("Settings files") records the rates measured
 //! before and after the check moved to just before a checked swap, and why the bound below is
 //! what it is. Needs Linux (inotify) and a tmpfs at /dev/shm, and fails saying so without them.
+#![cfg(target_os = "linux")]
 
 use std::collections::HashMap;
 use std::ffi::CString;
