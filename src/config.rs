@@ -100,6 +100,8 @@ pub struct ScanConfig {
     pub filters: Filters,
     pub format: OutputFormat,
     pub color: bool,
+    /// Columns the table is laid out in: `COLUMNS`, else the terminal's, else 80.
+    pub width: u16,
     pub threads: usize,
     /// Parse every line (`--full-parse`, hidden): the reference the fast path is checked against.
     pub full_parse: bool,
@@ -168,11 +170,26 @@ pub struct Env {
     pub no_color: bool,
     pub stdout_is_terminal: bool,
     pub stderr_is_terminal: bool,
+    /// `COLUMNS`, as the shell set it.
+    pub columns: Option<String>,
+    /// The width of the terminal standard output is, if it is one.
+    pub terminal_width: Option<u16>,
     pub cwd: Option<PathBuf>,
     /// Where managed settings live (`/etc/claude-code` on Linux).
     pub managed_dir: PathBuf,
     /// The shell's values of the variables Claude Code's settings resolution reads.
     pub shell: HashMap<String, String>,
+}
+
+/// Columns the report for people is laid out in when neither `COLUMNS` nor a terminal says.
+pub const DEFAULT_WIDTH: u16 = 80;
+
+/// The width of the terminal standard output is, if it is one (the kernel's window size).
+fn terminal_width() -> Option<u16> {
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, on the descriptor of standard output.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col)
 }
 
 /// Managed settings folder of this platform.
@@ -197,6 +214,8 @@ impl Env {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             stdout_is_terminal: std::io::stdout().is_terminal(),
             stderr_is_terminal: std::io::stderr().is_terminal(),
+            columns: std::env::var("COLUMNS").ok(),
+            terminal_width: terminal_width(),
             cwd: std::env::current_dir().ok(),
             // For tests and unusual installs; Claude Code itself reads the platform folder.
             managed_dir: std::env::var_os("CCDOCTOR_MANAGED_SETTINGS_DIR")
@@ -280,6 +299,13 @@ impl ScanConfig {
             ColorChoice::Never => false,
             ColorChoice::Auto => env.stdout_is_terminal && !env.no_color,
         } && format == OutputFormat::Table;
+        let width = env
+            .columns
+            .as_deref()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|&c| c > 0)
+            .or(env.terminal_width.filter(|_| env.stdout_is_terminal))
+            .unwrap_or(DEFAULT_WIDTH);
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let recommend = recommend_config(args)?;
         let homes: Vec<PathBuf> = roots.iter().filter(|r| r.kind == RootKind::Home).map(|r| r.path.clone()).collect();
@@ -303,6 +329,7 @@ impl ScanConfig {
             filters,
             format,
             color,
+            width,
             threads,
             full_parse: args.report.full_parse,
             progress,

@@ -254,3 +254,25 @@ fn a_quota_the_history_does_not_fit_is_called_out() {
     let r = run_in(&home, &["scan", "--json", home.to_str().unwrap()]);
     assert!(!r.stdout.contains("does not fit the quota"), "{}", r.stdout);
 }
+
+/// The table fits the width `COLUMNS` gives (here 60), and 80 columns without it (the
+/// output is not a terminal here).
+#[test]
+fn the_report_fits_the_columns_it_is_given() {
+    let (_t, home) = bedrock_copy();
+    let widest = |columns: Option<&str>| {
+        let mut c = ccdoctor(&home);
+        if let Some(n) = columns {
+            c.env("COLUMNS", n);
+        }
+        let r: Run = c.args(["scan", home.to_str().unwrap()]).output().unwrap().into();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout.lines().map(|l| l.chars().count()).max().unwrap()
+    };
+    assert_eq!(widest(None), 80);
+    assert!(widest(Some("60")) <= 60, "{}", widest(Some("60")));
+    assert_eq!(widest(Some("120")), 120);
+    // Nonsense is 80, and no width goes under 40.
+    assert_eq!(widest(Some("wide")), 80);
+    assert!(widest(Some("10")) <= 55);
+}

@@ -88,7 +88,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         match config.format {
             OutputFormat::Json => render::json::render(&report, out),
             OutputFormat::Markdown => render::markdown::render(&report, out),
-            OutputFormat::Table => render::table::render(&report, config.color, out),
+            OutputFormat::Table => render::table::render(&report, config.color, config.width, out),
         }?;
         out.flush()
     });

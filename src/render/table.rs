@@ -1,4 +1,5 @@
-//! The report for people: a verdict line, then tables, fitting an 80-column terminal.
+//! The report for people: a verdict line, then tables, fitting the terminal's width (80
+//! columns when the output is not a terminal and `COLUMNS` says nothing).
 //!
 //! Every line goes out through `Term`, which passes its text through [`escape_control`]
 //! before any colour is added, so no text from a file can drive the terminal. Table cells are
@@ -14,13 +15,15 @@ use crate::report::Report;
 use crate::settings::write::WriteOutcome;
 use crate::text::{escape_control, wrap};
 
-const WIDTH: u16 = 80;
-const BAR_WIDTH: usize = 40;
+/// Narrower than this, a table cannot show its columns: the report is laid out at it.
+pub const MIN_WIDTH: u16 = 40;
 
 /// The terminal the table is written to: every line is sanitized, then painted.
 struct Term<'a> {
     out: &'a mut dyn Write,
     color: bool,
+    /// Columns of the terminal.
+    width: u16,
 }
 
 impl Term<'_> {
@@ -46,6 +49,10 @@ impl Term<'_> {
     fn blank(&mut self) -> std::io::Result<()> {
         writeln!(self.out)
     }
+    /// `s` wrapped to the width, less `indent` columns.
+    fn wrapped(&self, s: &str, indent: usize) -> Vec<String> {
+        wrap(&escape_control(s), (self.width as usize).saturating_sub(indent))
+    }
     /// A table, line by line.
     fn table(&mut self, t: &Table) -> std::io::Result<()> {
         for line in t.lines() {
@@ -60,12 +67,12 @@ fn cells<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> Vec<Cell> {
     texts.into_iter().map(|s| Cell::new(escape_control(s.as_ref()))).collect()
 }
 
-/// A table whose columns listed in `right` are right-aligned (numbers).
-fn table(header: &[&str], right: &[usize]) -> Table {
+/// A table `width` columns wide whose columns listed in `right` are right-aligned (numbers).
+fn table(header: &[&str], right: &[usize], width: u16) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH)
+        .set_width(width)
         .set_header(cells(header.iter()));
     for (i, col) in t.column_iter_mut().enumerate() {
         if right.contains(&i) {
@@ -75,15 +82,22 @@ fn table(header: &[&str], right: &[usize]) -> Table {
     t
 }
 
-pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+/// The report, laid out `width` columns wide (at least [`MIN_WIDTH`]).
+pub fn render(report: &Report, color: bool, width: u16, out: &mut dyn Write) -> std::io::Result<()> {
     let doc = sections::document(report);
-    let mut st = Term { out, color };
-    for line in wrap(&escape_control(&doc.verdict), WIDTH as usize) {
+    let mut st = Term { out, color, width: width.max(MIN_WIDTH) };
+    for line in st.wrapped(&doc.verdict, 0) {
         st.styled(if doc.problems { "1;33" } else { "1;32" }, &line)?;
     }
     // The value and its action come right after the verdict; the reasons follow below.
     if let Some((model, headline)) = &doc.headline {
-        st.spans(&[("1", &format!("{model}:")), ("", " "), ("1;36", headline)])?;
+        // On one line where it fits; the setting itself is never broken (it is copied).
+        if model.chars().count() + 2 + headline.chars().count() <= st.width as usize {
+            st.spans(&[("1", &format!("{model}:")), ("", " "), ("1;36", headline)])?;
+        } else {
+            st.styled("1", &format!("{model}:"))?;
+            st.styled("1;36", headline)?;
+        }
     }
     st.blank()?;
     for s in &doc.sections {
@@ -92,7 +106,7 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
     for line in &doc.closing {
         st.line(line)?;
     }
-    for line in wrap(&escape_control(&doc.quality), WIDTH as usize) {
+    for line in st.wrapped(&doc.quality, 0) {
         st.styled("2", &line)?;
     }
     if let Some(w) = &report.write {
@@ -105,12 +119,14 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Res
 /// One section: its heading, the value it stands for, its text, bullets, table (or bars),
 /// legend and notes, then a blank line.
 fn section(s: &Section, st: &mut Term<'_>) -> std::io::Result<()> {
-    st.heading(&s.title)?;
+    for line in st.wrapped(&s.title, 0) {
+        st.heading(&line)?;
+    }
     if let Some(h) = &s.headline {
         st.styled("1;36", h)?;
     }
     for text in &s.text {
-        for line in wrap(&escape_control(text), WIDTH as usize) {
+        for line in st.wrapped(text, 0) {
             st.line(&line)?;
         }
     }
@@ -124,7 +140,7 @@ fn section(s: &Section, st: &mut Term<'_>) -> std::io::Result<()> {
         let header: Vec<&str> = s.columns.iter().map(|c| c.short.unwrap_or(&c.name)).collect();
         let right: Vec<usize> =
             s.columns.iter().enumerate().filter(|(_, c)| c.align == Align::Right).map(|(i, _)| i).collect();
-        let mut t = table(&header, &right);
+        let mut t = table(&header, &right, st.width);
         for row in &s.rows {
             t.add_row(cells(row));
         }
@@ -134,7 +150,7 @@ fn section(s: &Section, st: &mut Term<'_>) -> std::io::Result<()> {
         st.line(file)?;
     }
     for note in &s.notes {
-        for line in wrap(&escape_control(note), WIDTH as usize) {
+        for line in st.wrapped(note, 0) {
             st.styled("2", &line)?;
         }
     }
@@ -143,7 +159,7 @@ fn section(s: &Section, st: &mut Term<'_>) -> std::io::Result<()> {
 
 /// The "Settings file" section: what was written where, and how to undo it.
 pub fn write_outcome(w: &WriteOutcome, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    outcome(w, &mut Term { out, color })
+    outcome(w, &mut Term { out, color, width: crate::config::DEFAULT_WIDTH })
 }
 
 fn outcome(w: &WriteOutcome, st: &mut Term<'_>) -> std::io::Result<()> {
@@ -158,21 +174,24 @@ fn outcome(w: &WriteOutcome, st: &mut Term<'_>) -> std::io::Result<()> {
 /// A bulleted list, each item wrapped to the table width.
 fn bullets(items: &[String], st: &mut Term<'_>) -> std::io::Result<()> {
     for item in items {
-        for (k, line) in wrap(&escape_control(item), WIDTH as usize - 2).into_iter().enumerate() {
+        for (k, line) in st.wrapped(item, 2).into_iter().enumerate() {
             st.line(&format!("{}{line}", if k == 0 { "- " } else { "  " }))?;
         }
     }
     Ok(())
 }
 
-/// A bar chart of histogram rows (label, count), one bar a row, the longest full width.
+/// A bar chart of histogram rows (label, count), one bar a row, the longest half the width.
 fn histogram(rows: &[Vec<String>], counts: &[u64], st: &mut Term<'_>) -> std::io::Result<()> {
     let max = counts.iter().copied().max().unwrap_or(1).max(1);
     let label_w = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+    let count_w = rows.iter().map(|r| r[1].chars().count()).max().unwrap_or(0);
+    // Half of 80 columns at 80; never so wide that a line runs over.
+    let bar_width = (st.width as usize / 2).min((st.width as usize).saturating_sub(label_w + count_w + 4)).max(1);
     for (row, &count) in rows.iter().zip(counts) {
         let label = &row[0];
         // Eighths of a block for a smooth bar; a non-empty bin always shows something.
-        let eighths = (count as u128 * (BAR_WIDTH as u128) * 8).div_ceil(max as u128) as usize;
+        let eighths = (count as u128 * (bar_width as u128) * 8).div_ceil(max as u128) as usize;
         let mut bar = "█".repeat(eighths / 8);
         if !eighths.is_multiple_of(8) {
             bar.push(['▏', '▎', '▍', '▌', '▋', '▊', '▉'][eighths % 8 - 1]);
