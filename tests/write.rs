@@ -181,6 +181,59 @@ fn a_missing_file_is_created_with_its_folders() {
     assert!(backups(&home.join("proj/.claude")).is_empty());
 }
 
+/// A managed settings file is for every user's Claude Code: created readable by all, and an
+/// existing one that others cannot read is said so (issue 23, item 1).
+#[test]
+fn a_managed_settings_file_is_readable_by_everyone() {
+    let (_t, home) = home_copy();
+    // The managed folder of these tests (common::ccdoctor's CCDOCTOR_MANAGED_SETTINGS_DIR).
+    let managed = home.parent().unwrap().join("no-managed-settings/managed-settings.json");
+    let r = scan(&home, &["--write", "--settings", managed.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&managed).unwrap().permissions().mode() & 0o777, 0o644);
+    assert!(!r.stdout.contains("readable by its owner only"), "{}", r.stdout);
+    // Made unreadable by others, then written again: kept so, and said.
+    std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&managed, "{\"env\": {}}\n").unwrap();
+    let r = scan(&home, &["--write", "--settings", managed.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&managed).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(
+        r.stdout.contains("is readable by its owner only (mode 0600): other users' Claude Code cannot read"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `revert` undoes an `apply` that created the file: the file, unchanged since, is removed;
+/// changed since, it is not ccdoctor's to remove (issue 23, item 8).
+#[test]
+fn revert_undoes_a_creation_by_removing_the_file() {
+    let (_t, home) = home_copy();
+    let path = home.join("proj/.claude/settings.local.json");
+    assert_eq!(scan(&home, &["--write", "--settings", path.to_str().unwrap()]).code, 0);
+    let revert = || -> Run {
+        ccdoctor(&home).args(["revert", "--json", "--settings", path.to_str().unwrap()]).output().unwrap().into()
+    };
+    let r = revert();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!path.exists());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!((v["write"]["action"].as_str(), v["write"]["old"].as_str()), (Some("reverted"), Some("\"7000\"")));
+    // Nothing left to undo.
+    assert_eq!(revert().code, 2);
+    // Created, then changed by someone: not removed.
+    assert_eq!(scan(&home, &["--write", "--settings", path.to_str().unwrap()]).code, 0);
+    std::fs::write(
+        &path,
+        "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\",\n    \"X\": \"1\"\n  }\n}\n",
+    )
+    .unwrap();
+    let r = revert();
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(path.exists());
+}
+
 #[test]
 fn revert_puts_the_original_back_and_keeps_what_it_replaces() {
     let (_t, home) = home_copy();

@@ -26,6 +26,8 @@ pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_HOPS: usize = 40;
 /// Mode of a file created from nothing: settings often end up holding API keys.
 pub const NEW_FILE_MODE: u32 = 0o600;
+/// Mode of a managed settings file created from nothing: every user's Claude Code reads it.
+pub const SHARED_FILE_MODE: u32 = 0o644;
 /// A temporary file this old is left over even if a process of the number in its name runs
 /// (the number may have been reused); a write takes milliseconds.
 const STALE_AFTER: Duration = Duration::from_secs(600);

@@ -314,8 +314,13 @@ fn write_value(
     let value_text = value.to_string();
     let mut outcome = WriteOutcome::new(Action::DryRun, path, &real);
     outcome.new = Some(format!("\"{value_text}\""));
+    // Managed settings are read by every user's Claude Code: a new file is made readable by
+    // all (0644), an existing one keeps its mode, with a note when others cannot read it.
+    let managed = scope_of(path, sources) == Scope::Managed;
     for attempt in 0..ATTEMPTS {
         let snap = atomic::read_here(&real)?;
+        let snap =
+            if managed && snap.bytes.is_none() { Snapshot { mode: atomic::SHARED_FILE_MODE, ..snap } } else { snap };
         let text = snap.text(&real)?;
         usable(path, &snap, text)?;
         permitted(path, &real, &snap, force)?;
@@ -327,6 +332,13 @@ fn write_value(
         fits(path, edited.text.len())?;
         outcome.old = edited.old.as_deref().map(|old| shown(old, sources.show_env));
         outcome.notes = notes(path, &edited.text, value, sources);
+        if managed && snap.bytes.is_some() && snap.mode & 0o044 == 0 {
+            outcome.notes.push(format!(
+                "{} is readable by its owner only (mode {:04o}): other users' Claude Code cannot read these managed settings (chmod 644 lets it)",
+                display(&real),
+                snap.mode & 0o7777
+            ));
+        }
         if !edited.changed {
             outcome.action = Action::Unchanged;
             return Ok(outcome);
@@ -392,6 +404,14 @@ fn only_our_write(saved: &[u8], current: &[u8]) -> bool {
     edit::set_env_string(saved, MAX_OUTPUT, v).is_ok_and(|e| e.text == now)
 }
 
+/// Whether `bytes` are exactly what `apply` writes into a file it creates, whatever the value.
+fn created_by_us(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else { return false };
+    let Ok((doc, _)) = edit::parse(text) else { return false };
+    let Some(serde_json::Value::String(v)) = doc.get("env").and_then(|e| e.get(MAX_OUTPUT)) else { return false };
+    text == edit::new_document(MAX_OUTPUT, v)
+}
+
 /// The JSON text of `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` in a settings file's bytes, for a
 /// message (`None`: not there, or not a settings object).
 fn max_output_text(bytes: &[u8]) -> Option<String> {
@@ -436,6 +456,17 @@ fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcom
     }
     let mut outcome = WriteOutcome::new(Action::Unchanged, path, &real);
     let Some((backup, saved)) = chosen else {
+        // No backup: a file `apply` created, unchanged since, is undone by removing it.
+        if same.is_empty()
+            && let Some(value) = current.bytes.as_deref().filter(|b| created_by_us(b)).and_then(max_output_text)
+        {
+            std::fs::remove_file(&real).map_err(|e| FileError::io(&real, e))?;
+            atomic::sync_folder(&real);
+            outcome.action = Action::Reverted;
+            outcome.old = Some(value);
+            outcome.notes.push("ccdoctor created this file and it is unchanged since: removed".into());
+            return Ok(outcome);
+        }
         let newest = same.first().ok_or_else(|| WriteError::NoBackup(path.to_path_buf()))?;
         outcome.backup = Some(display(newest));
         outcome.notes.push("the file already holds the backup's contents; nothing written".into());
