@@ -703,6 +703,7 @@ pub fn origin_label(o: &Origin) -> &'static str {
         Origin::Records => "records",
         Origin::Inferred => "inferred",
         Origin::Default => "default",
+        Origin::ModelsFile(_) => "models_file",
     }
 }
 
@@ -751,6 +752,7 @@ fn source_text(o: &Origin, inferred_from: &str) -> String {
         Origin::Records => "records".into(),
         Origin::Inferred => format!("inferred: {inferred_from}"),
         Origin::Default => "default".into(),
+        Origin::ModelsFile(src) => src.clone(),
     }
 }
 

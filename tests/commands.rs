@@ -276,3 +276,22 @@ fn the_report_fits_the_columns_it_is_given() {
     assert_eq!(widest(Some("wide")), 80);
     assert!(widest(Some("10")) <= 55);
 }
+
+/// A default quota from a models file is named as the file's, not as AWS's (issue 23, item 6).
+#[test]
+fn a_default_quota_from_a_models_file_names_the_file() {
+    let (_t, home) = bedrock_copy();
+    let models = home.join("my-models.json");
+    std::fs::write(&models, r#"{"families": [{"key": "claude-sonnet-4", "bedrock_default_tpm": 210000}]}"#).unwrap();
+    let r = run_in(&home, &["scan", "--json", "--models", models.to_str().unwrap(), home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rec = &v["recommendation"];
+    assert_eq!(
+        (rec["calibration"]["reference_tpm"].as_u64(), rec["calibration"]["reference_origin"].as_str()),
+        (Some(210_000), Some("models_file"))
+    );
+    let text = format!("{}{}", rec["advice"], rec["reasons"]);
+    assert!(!text.contains("AWS's published default"), "{text}");
+    assert!(text.contains(&format!("the default your models file {} gives", models.display())), "{text}");
+}

@@ -16,4 +16,6 @@ pub enum Origin {
     Inferred,
     /// A documented default.
     Default,
+    /// A figure of the user's models file (`--models`, or the default one), named.
+    ModelsFile(String),
 }

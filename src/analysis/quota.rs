@@ -30,6 +30,16 @@ pub struct Side {
     pub readings: Vec<Reading>,
 }
 
+/// Where a figure of the model table comes from: a default AWS publishes, or the user's
+/// models file (which names itself in the figure's source).
+fn figure_origin(source: &str) -> Origin {
+    if source.starts_with(crate::models::MODELS_FILE_SOURCE) {
+        Origin::ModelsFile(source.to_string())
+    } else {
+        Origin::Default
+    }
+}
+
 /// The quota side, where max output counts against a quota: on Bedrock (runtime or
 /// Mantle) and Vertex, when there is a quota to judge by or 429s to fit one to. `None` on the
 /// Anthropic API, where max output does not count against the rate limits.
@@ -41,7 +51,7 @@ pub fn side(cfg: &RecommendConfig, provider: Provider, family: Option<&Family>, 
         (Some(q), _) => Some(Reference { tpm: q, origin: Origin::Flag }),
         (None, Provider::Bedrock) => family
             .and_then(|f| f.bedrock_default_tpm.as_ref())
-            .map(|d| Reference { tpm: d.value, origin: Origin::Default }),
+            .map(|d| Reference { tpm: d.value, origin: figure_origin(&d.source) }),
         (None, _) => None,
     };
     if reference.is_none() && throttled == 0 {

@@ -14,6 +14,9 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+/// How a figure of the user's models file names its source.
+pub const MODELS_FILE_SOURCE: &str = "your models file";
+
 /// A figure and where it comes from.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Figure<T> {
@@ -26,7 +29,7 @@ pub struct Figure<T> {
 
 impl<T> Figure<T> {
     fn from_user(value: T, file: &Path) -> Self {
-        Self { value, verified: true, source: format!("your models file {}", file.display()) }
+        Self { value, verified: true, source: format!("{MODELS_FILE_SOURCE} {}", file.display()) }
     }
 }
 

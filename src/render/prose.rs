@@ -506,19 +506,24 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());
     }
     match (a.provider, &a.quota) {
-        (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Default => out.push(format!(
-            "The quota {} TPM is AWS's published default for {}; accounts often have less. Check the applied value in Service Quotas and pass it with --quota-tpm.",
-            thousands(q.tpm),
-            a.model
-        )),
+        (Provider::Bedrock, Some(q)) if matches!(q.tpm_origin, Origin::Default | Origin::ModelsFile(_)) => {
+            out.push(format!(
+                "The quota {} TPM is {} for {}; accounts often have less. Check the applied value in Service Quotas and pass it with --quota-tpm.",
+                thousands(q.tpm),
+                default_named(&q.tpm_origin),
+                a.model
+            ))
+        }
         (Provider::Bedrock, Some(q))
-            if q.tpm_origin == Origin::Inferred && q.reference.as_ref().is_some_and(|r| r.origin == Origin::Default) =>
+            if q.tpm_origin == Origin::Inferred
+                && let Some(r) = q.reference.as_ref().filter(|r| matches!(r.origin, Origin::Default | Origin::ModelsFile(_))) =>
         {
             out.push(format!(
-                "The quota {} TPM is fitted to your 429s; AWS's published default for {} is {} TPM. Your applied value is in Service Quotas: pass it with --quota-tpm to judge the fit by it.",
+                "The quota {} TPM is fitted to your 429s; {} for {} is {} TPM. Your applied value is in Service Quotas: pass it with --quota-tpm to judge the fit by it.",
                 thousands(q.tpm),
+                default_named(&r.origin),
                 a.model,
-                thousands(q.reference.as_ref().map_or(0, |r| r.tpm))
+                thousands(r.tpm)
             ))
         }
         (Provider::Bedrock, None) => out.push(format!(
@@ -597,6 +602,14 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     out
 }
 
+/// A default quota as the report names it: AWS's, or the models file's that gave it.
+pub fn default_named(o: &Origin) -> String {
+    match o {
+        Origin::ModelsFile(src) => format!("the default {src} gives"),
+        _ => "AWS's published default".to_string(),
+    }
+}
+
 /// The inputs table: label, value, where it came from.
 pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String)> {
     let origin = |o: &Origin| match o {
@@ -605,6 +618,7 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         Origin::Records => "your records".to_string(),
         Origin::Inferred => "inferred".to_string(),
         Origin::Default => "default".to_string(),
+        Origin::ModelsFile(src) => src.clone(),
     };
     let model_from = match &a.model_origin {
         Origin::Inferred => "most responses".to_string(),

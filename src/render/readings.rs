@@ -46,10 +46,9 @@ fn number(x: f64) -> String {
 /// 200,000 TPM".
 fn reference(cal: &Calibration) -> Option<String> {
     let r = cal.reference.as_ref()?;
-    Some(if r.origin == Origin::Default {
-        format!("AWS's published default of {} TPM", thousands(r.tpm))
-    } else {
-        format!("the {} TPM you gave", thousands(r.tpm))
+    Some(match &r.origin {
+        Origin::Flag => format!("the {} TPM you gave", thousands(r.tpm)),
+        o => format!("{} of {} TPM", super::prose::default_named(o), thousands(r.tpm)),
     })
 }
 
@@ -81,7 +80,11 @@ pub fn check(a: &Advice, cal: &Calibration) -> String {
         (Some(r), Some(q)) => format!(
             "the advice takes {used}, the nearest to {r} (which predicts {}): there the replay predicts {predicted}",
             best.fit.at_reference.map_or_else(|| "–".into(), |o| thousands(o.throttled_attempts)),
-            r = if q.origin == Origin::Default { format!("AWS's default of {}", thousands(q.tpm)) } else { r },
+            r = if q.origin == Origin::Flag {
+                r
+            } else {
+                format!("{} of {}", super::prose::default_named(&q.origin), thousands(q.tpm))
+            },
         ),
         _ => format!("the advice takes {used}, where the replay predicts {predicted}"),
     };
