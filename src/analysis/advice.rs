@@ -465,8 +465,16 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     // No response measured at all (every request throttled): the ceiling alone.
     let observed = observed_throttled(i, &my_units);
     let outcome = if demand.responses == 0 {
+        // Refused throughout: the quota is in doubt unless it was given.
+        let refused = (observed > 0).then_some(
+            if provider != Provider::Anthropic && quota.as_ref().is_none_or(|q| q.tpm_origin != Origin::Flag) {
+                Basis::QuotaUnknown
+            } else {
+                Basis::NoValueIsSafe
+            },
+        );
         Outcomes {
-            choice: from_ceiling(ceiling.as_ref(), &setup),
+            choice: from_ceiling(ceiling.as_ref(), &setup, refused),
             rows: Vec::new(),
             calibration: None,
             needed: None,
@@ -942,16 +950,27 @@ fn needed(schedule: &Schedule, q: &QuotaPlan, value: u64) -> Needed {
 
 /// The choice when no response was measured: the worst-case ceiling of `quota-model.md`
 /// (every request in flight running to the max output at once), or none.
-fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup) -> Choice {
+///
+/// `refused` (the basis to give) when the history shows throttled attempts: then the value
+/// in effect is never kept. The ceiling takes input as 0 (no response says what it was),
+/// so a ceiling that allows the value in effect does not explain why every request was
+/// refused: the input, the quota or others' load on it is not what was assumed.
+fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup, refused: Option<Basis>) -> Choice {
     let none = |action, basis, value| Choice { action, basis, value, safe_up_to: None, fewest_cuts_from: None };
     let Some(budget) = ceiling else {
-        // Nothing to plan against and nothing measured: nothing to change.
-        return none(Action::Keep, Basis::SmallSample, Some(setup.current));
+        // Nothing to plan against and nothing measured: nothing to change, unless refused.
+        return match refused {
+            Some(basis) => none(Action::None, basis, None),
+            None => none(Action::Keep, Basis::SmallSample, Some(setup.current)),
+        };
     };
     let safe = budget.ceiling().map(|c| c / choose::STEP * choose::STEP).filter(|&v| v >= setup.floor);
     let Some(safe) = safe.map(|v| v.min(setup.cap)) else {
         return none(Action::None, Basis::NoValueIsSafe, None);
     };
+    if let Some(basis) = refused.filter(|_| setup.current <= safe) {
+        return none(Action::None, basis, None);
+    }
     let (action, basis, value) = if setup.current <= safe {
         (Action::Keep, Basis::SmallSample, setup.current)
     } else {

@@ -117,8 +117,10 @@ pub fn is_safe(o: &Outcome) -> bool {
 }
 
 /// The candidates: multiples of [`STEP`] from the floor to the cap (the cap itself when it
-/// is not a multiple).
+/// is not a multiple). The cap is taken at most [`crate::models::MAX_OUTPUT_LIMIT`], so that
+/// there are at most 1,000 candidates whatever the input says.
 pub fn candidates(floor: u64, cap: u64) -> Vec<u64> {
+    let cap = cap.min(crate::models::MAX_OUTPUT_LIMIT);
     let mut v: Vec<u64> = (floor.div_ceil(STEP)..=cap / STEP).map(|k| k * STEP).filter(|&m| m >= floor).collect();
     if v.last().is_none_or(|&m| m < cap) && cap >= floor {
         v.push(cap);
@@ -243,6 +245,8 @@ mod tests {
         assert_eq!(candidates(1_000, 4_000), [1_000, 2_000, 3_000, 4_000]);
         assert_eq!(candidates(1_000, 8_192), [1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 8_192]);
         assert!(candidates(5_000, 4_000).is_empty());
+        // Bounded whatever the cap says (a limit from data no model allows).
+        assert_eq!(candidates(1_000, 99_999_999_999_999).len(), 1_000);
         assert_eq!(floor_for(None), 1_000);
         assert_eq!(floor_for(Some(31_999)), 33_000);
         assert_eq!(floor_for(Some(200)), 2_000);
