@@ -353,6 +353,11 @@ pub struct ScanSection {
     pub filters: FiltersOut,
     /// The days the history covers (after the filters).
     pub history: HistoryOut,
+    /// Records of a max output limit no model allows (a `Capped from X to Y` line whose Y,
+    /// or an "exceeded the N output token maximum" error whose N, is 0 or above
+    /// `plausible_limits_up_to`): left out of every figure.
+    pub implausible_limits: u64,
+    pub plausible_limits_up_to: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -390,6 +395,11 @@ pub struct ResponsesSection {
     /// `plausible_up_to`, the largest limit of any model, so the count is corrupt.
     pub implausible: u64,
     pub plausible_up_to: u64,
+    /// Responses left out of every figure because they record more input tokens (input,
+    /// cache writes and cache reads together) than `plausible_input_up_to`, ten times the
+    /// largest context window: a corrupt count.
+    pub implausible_input: u64,
+    pub plausible_input_up_to: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -445,8 +455,12 @@ pub struct ErrorCounts {
     pub rate_limit: RateLimitCounts,
     /// Plan usage limits (session, weekly, model, extra usage, usage credits).
     pub usage_limit: u64,
-    /// When the usage limits reset, as their texts say (distinct, in order of appearance).
+    /// When the usage limits reset, as times parsed from their texts (distinct, in order of
+    /// appearance); never the texts themselves.
     pub usage_limit_resets: Vec<String>,
+    /// The resets already listed: a set, so that many distinct ones cost linear time.
+    #[serde(skip)]
+    resets_seen: std::collections::HashSet<Box<str>>,
     /// Spend caps and no credit left.
     pub spend_cap: u64,
     /// The server shedding load (`Server is temporarily limiting requests`): final and retried.
@@ -496,7 +510,7 @@ impl ErrorCounts {
     fn add_event(&mut self, e: &crate::scan::data::Event) {
         self.add(e.kind);
         if let (EventKind::Final(ErrorKind::UsageLimit | ErrorKind::SpendCap), Some(reset)) = (e.kind, &e.reset)
-            && !self.usage_limit_resets.iter().any(|r| **r == **reset)
+            && self.resets_seen.insert(reset.clone())
         {
             self.usage_limit_resets.push(reset.to_string());
         }
@@ -572,7 +586,17 @@ pub fn build(
 ) -> Report {
     let Scope { roots, filters, rec, show_users } = *scope;
     let Analysis { selection, advice, load, team, cuts } = analysis;
-    let Selection { responses, by_model: by_name, events, implausible, plausible_up_to, .. } = selection;
+    let Selection {
+        responses,
+        by_model: by_name,
+        events,
+        implausible,
+        plausible_up_to,
+        implausible_input,
+        capped,
+        implausible_limits,
+        ..
+    } = selection;
     let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
     all.sort_unstable();
 
@@ -609,7 +633,9 @@ pub fn build(
             }
         })
         .collect();
-    by_model.sort_by(|a, b| b.summary.count.cmp(&a.summary.count).then_with(|| a.model.cmp(&b.model)));
+    // The busiest first, the other models' row last.
+    let other = |m: &ModelRow| m.model == crate::models::OTHER_MODELS;
+    by_model.sort_by(|a, b| (other(a), b.summary.count, &a.model).cmp(&(other(b), a.summary.count, &b.model)));
 
     let mut errors = ErrorCounts::default();
     let mut days: BTreeMap<DayKey, DayRow> = BTreeMap::new();
@@ -648,12 +674,12 @@ pub fn build(
         project_row(&mut projects, c.project, cwd).cut_responses += 1;
     }
 
-    let mut capped: HashMap<(u64, u64), u64> = HashMap::new();
-    for c in &data.capped {
-        *capped.entry((c.from, c.to)).or_default() += 1;
+    let mut capped_rows: HashMap<(u64, u64), u64> = HashMap::new();
+    for c in &capped {
+        *capped_rows.entry((c.from, c.to)).or_default() += 1;
     }
     let mut capped: Vec<CappedRow> =
-        capped.into_iter().map(|((from, to), count)| CappedRow { from, to, count }).collect();
+        capped_rows.into_iter().map(|((from, to), count)| CappedRow { from, to, count }).collect();
     capped.sort_by_key(|c| (c.from, c.to));
 
     for r in responses.iter().filter(|r| r.max_tokens_stop) {
@@ -670,9 +696,17 @@ pub fn build(
         schema: SCHEMA,
         scan: ScanSection {
             history: history(&responses, &events, settings),
+            implausible_limits,
             ..scan_section(&data.read, roots, filters)
         },
-        responses: ResponsesSection { count: responses.len() as u64, estimated, implausible, plausible_up_to },
+        responses: ResponsesSection {
+            count: responses.len() as u64,
+            estimated,
+            implausible,
+            plausible_up_to,
+            implausible_input,
+            plausible_input_up_to: crate::models::MAX_INPUT_TOKENS,
+        },
         output_tokens: summarize(&all),
         by_model,
         histogram: histogram(&all),
@@ -953,12 +987,36 @@ fn scan_section(read: &ReadStats, roots: &[Root], filters: &Filters) -> ScanSect
             kept_days: DEFAULT_KEPT_DAYS,
             kept_days_source: "default".into(),
         },
+        implausible_limits: 0,
+        plausible_limits_up_to: crate::models::MAX_OUTPUT_LIMIT,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Item 10 of issue 22: 100,000 distinct reset times are listed in linear time (each
+    /// was compared with every one before it: minutes unoptimised), each once, in order.
+    #[test]
+    fn many_distinct_reset_times_are_listed_in_linear_time() {
+        let event = |reset: String| crate::scan::data::Event {
+            origin: Default::default(),
+            kind: EventKind::Final(ErrorKind::UsageLimit),
+            attempt: None,
+            retry_in_ms: None,
+            reset: Some(reset.into()),
+        };
+        let mut counts = ErrorCounts::default();
+        let started = std::time::Instant::now();
+        for i in 0..100_000u32 {
+            counts.add_event(&event(format!("{}:{:02}am ({i})", i % 12 + 1, i % 60)));
+        }
+        counts.add_event(&event("1:00am (0)".into()));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert_eq!(counts.usage_limit_resets.len(), 100_000);
+        assert_eq!((counts.usage_limit_resets[0].as_str(), counts.usage_limit), ("1:00am (0)", 100_001));
+    }
     use crate::scan::data::Origin;
 
     fn response(model: &Name, session: Option<&Name>) -> Response {

@@ -96,6 +96,19 @@ pub fn escape_control(s: &str) -> String {
     out
 }
 
+/// Text from data quoted in a one-line message: terminal-safe ([`escape_control`]), then cut
+/// to at most `max` characters (the last one `…` when cut), so that no invisible, reordering
+/// or line-breaking character reaches the reader, and one long field cannot fill the line.
+pub fn one_line(s: &str, max: usize) -> String {
+    let safe = escape_control(s);
+    if safe.chars().count() <= max {
+        return safe;
+    }
+    let mut out: String = safe.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// [`escape_control`] applied to each line of a text of several lines (a rendered table, a
 /// clap message), keeping its line breaks.
 pub fn escape_control_lines(s: &str) -> String {
@@ -191,6 +204,16 @@ mod tests {
         let once = escape_control("x\u{1b}[31m\u{202e}y\n");
         assert_eq!(escape_control(&once), once);
         assert_eq!(escape_control_lines("a\u{1b}\nb\u{7}"), "a\\u{1b}\nb\\u{7}");
+    }
+
+    #[test]
+    fn one_line_is_safe_and_bounded() {
+        assert_eq!(one_line("Sonnet 4.5", 80), "Sonnet 4.5");
+        let hostile = format!("claude-x\u{202e}\n\u{200b}\u{0}{}", "A".repeat(500_000));
+        let line = one_line(&hostile, 80);
+        assert_eq!(line.chars().count(), 80);
+        assert!(line.ends_with('…') && !line.chars().any(is_unsafe), "{line}");
+        assert!(line.starts_with("claude-x\\u{202e}\\n\\u{200b}\\u{0}AAA"), "{line}");
     }
 
     #[test]

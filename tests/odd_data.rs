@@ -83,7 +83,11 @@ fn impossible_counts_are_left_out_and_counted() {
     ];
     let t = home_with(&lines);
     let (v, _) = both(t.path());
-    assert_eq!(v["responses"], json!({"count": 1, "estimated": 0, "implausible": 2, "plausible_up_to": 128000}));
+    assert_eq!(
+        v["responses"],
+        json!({"count": 1, "estimated": 0, "implausible": 2, "plausible_up_to": 128000,
+               "implausible_input": 0, "plausible_input_up_to": 10_000_000})
+    );
     assert_eq!(v["output_tokens"]["max"], 500);
     let r: Run = ccdoctor(t.path()).args(["scan", t.path().to_str().unwrap()]).output().unwrap().into();
     let text = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -65,6 +65,9 @@ fn odd_text() -> impl Strategy<Value = String> {
         Just("exceeded the ".to_string()),
         Just(" output token maximum".to_string()),
         Just("resets ".to_string()),
+        // Reset times, and a letter a case-insensitive match folds to `s` (U+017F).
+        Just("Sep 3, 1:40pm (Europe/Paris)".to_string()),
+        Just("\u{17f}ep 3, ".to_string()),
         Just("usage limit reached|".to_string()),
         Just("max_tokens: ".to_string()),
         "[0-9]{0,12}",

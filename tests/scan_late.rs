@@ -46,7 +46,11 @@ fn the_btw_replay_is_not_a_second_response() {
     // L1: r1, r2, r3 and the aside's own answer (its replay of r1, same message id under
     // another request id, is the parent's); L2: r4, r5; L3: r6, r7 = 8.
     // Outputs: 3000 64000 1500 150 900 700 2000 2600; sum 74,850 / 8 = 9,356.25.
-    assert_eq!(v["responses"], json!({"count": 8, "estimated": 0, "implausible": 0, "plausible_up_to": 128000}));
+    assert_eq!(
+        v["responses"],
+        json!({"count": 8, "estimated": 0, "implausible": 0, "plausible_up_to": 128000,
+               "implausible_input": 0, "plausible_input_up_to": 10_000_000})
+    );
     assert_eq!(v["output_tokens"]["mean"], 9356.25);
 }
 

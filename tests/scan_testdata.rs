@@ -35,7 +35,11 @@ fn responses_are_deduplicated_and_placeholders_estimated() {
     // file), R10/R11 (2.1.x subagent), R12 (compaction agent), R13/R14 (1.0.x inline
     // sidechain), R15/R16 (Bedrock). Not responses: the <synthetic> line, the error lines,
     // the progress line's embedded usage (99,999).
-    assert_eq!(v["responses"], json!({"count": 16, "estimated": 2, "implausible": 0, "plausible_up_to": 128000}));
+    assert_eq!(
+        v["responses"],
+        json!({"count": 16, "estimated": 2, "implausible": 0, "plausible_up_to": 128000,
+               "implausible_input": 0, "plausible_input_up_to": 10_000_000})
+    );
     // Estimated: R2 (1 recorded, 1,000 chars -> 400) and R11 (2 recorded, 250 chars -> 100).
     // Sorted outputs: 5 50 90 100 200 300 400 412 700 800 1500 2500 4000 6000 9000 32000.
     // Sum 58,057 / 16 = 3,628.5625. p50 = 8th = 412; p90 = ceil(14.4) = 15th = 9,000;

@@ -438,11 +438,18 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let inputs = (input_set, input_reserved);
     let outcome = if demand.responses == 0 {
         // No response measured at all (every request throttled): the ceiling alone, at the
-        // reference quota.
+        // reference quota; refused throughout, the quota is in doubt unless it was given.
         let quota = side.as_ref().and_then(|s| reference_plan(s, i.cfg, parallel_seen));
         let ceiling = quota.as_ref().map(|q| budget(q, inputs));
+        let refused = (observed > 0).then_some(
+            if provider != Provider::Anthropic && quota.as_ref().is_none_or(|q| q.tpm_origin != Origin::Flag) {
+                Basis::QuotaUnknown
+            } else {
+                Basis::NoValueIsSafe
+            },
+        );
         Outcomes {
-            choice: choose::from_ceiling(ceiling.as_ref(), &setup),
+            choice: choose::from_ceiling(ceiling.as_ref(), &setup, refused),
             quota,
             rows: Vec::new(),
             calibration: None,
@@ -614,16 +621,7 @@ fn replayed(
     }
     let mut values = choose_all(plan, setup, &mut views, &shown);
     let planned = i.cfg.parallel.is_some_and(|p| p != parallel_seen);
-    let mut hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
-    // No value leaves the default headroom under any reading: the full quota, where one may
-    // still replay safely (the report says there is no room to spare).
-    if !i.cfg.headroom_given && i.cfg.headroom < 1.0 && hopeless.iter().all(|&h| h) {
-        for &k in &shown {
-            views[k].plan = views[k].plan.without_headroom();
-        }
-        values = choose_all(plan, setup, &mut views, &shown);
-        hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
-    }
+    let hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
     let choices: Vec<Choice> = shown.iter().map(|&k| views[k].choice.expect("chosen")).collect();
     let best_slot = choose::binding(&choices, &hopeless);
     let best = shown[best_slot];

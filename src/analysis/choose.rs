@@ -141,8 +141,10 @@ pub fn is_safe(o: &Outcome) -> bool {
 }
 
 /// The candidates: multiples of [`STEP`] from the floor to the cap (the cap itself when it
-/// is not a multiple).
+/// is not a multiple). The cap is taken at most [`crate::models::MAX_OUTPUT_LIMIT`], so that
+/// there are at most 1,000 candidates whatever the input says.
 pub fn candidates(floor: u64, cap: u64) -> Vec<u64> {
+    let cap = cap.min(crate::models::MAX_OUTPUT_LIMIT);
     let mut v: Vec<u64> = (floor.div_ceil(STEP)..=cap / STEP).map(|k| k * STEP).filter(|&m| m >= floor).collect();
     if v.last().is_none_or(|&m| m < cap) && cap >= floor {
         v.push(cap);
@@ -239,16 +241,27 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
 
 /// The choice when no response was measured: the worst-case ceiling of `quota-model.md`
 /// (every request in flight running to the max output at once), or none.
-pub fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup) -> Choice {
+///
+/// `refused` (the basis to give) when the history shows throttled attempts: then the value
+/// in effect is never kept. The ceiling takes input as 0 (no response says what it was),
+/// so a ceiling that allows the value in effect does not explain why every request was
+/// refused: the input, the quota or others' load on it is not what was assumed.
+pub fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup, refused: Option<Basis>) -> Choice {
     let none = |action, basis, value| Choice { action, basis, value, safe_up_to: None, fewest_cuts_from: None };
     let Some(budget) = ceiling else {
-        // Nothing to plan against and nothing measured: nothing to change.
-        return none(Action::Keep, Basis::SmallSample, Some(setup.current));
+        // Nothing to plan against and nothing measured: nothing to change, unless refused.
+        return match refused {
+            Some(basis) => none(Action::None, basis, None),
+            None => none(Action::Keep, Basis::SmallSample, Some(setup.current)),
+        };
     };
     let safe = budget.ceiling().map(|c| c / STEP * STEP).filter(|&v| v >= setup.floor);
     let Some(safe) = safe.map(|v| v.min(setup.cap)) else {
         return none(Action::None, Basis::NoValueIsSafe, None);
     };
+    if let Some(basis) = refused.filter(|_| setup.current <= safe) {
+        return none(Action::None, basis, None);
+    }
     let (action, basis, value) = if setup.current <= safe {
         (Action::Keep, Basis::SmallSample, setup.current)
     } else {
@@ -307,6 +320,8 @@ mod tests {
         assert_eq!(candidates(1_000, 4_000), [1_000, 2_000, 3_000, 4_000]);
         assert_eq!(candidates(1_000, 8_192), [1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 8_192]);
         assert!(candidates(5_000, 4_000).is_empty());
+        // Bounded whatever the cap says (a limit from data no model allows).
+        assert_eq!(candidates(1_000, 99_999_999_999_999).len(), 1_000);
         assert_eq!(floor_for(None), 1_000);
         assert_eq!(floor_for(Some(31_999)), 33_000);
         assert_eq!(floor_for(Some(200)), 2_000);

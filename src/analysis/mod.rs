@@ -76,12 +76,17 @@ pub fn analyze<'a>(
     let selection = select::select(data, filters);
     let chains = chains::build(&selection.scoped, &selection.events);
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));
-    let learned = limits::caps_from_data(&chains, &data.capped, &models::display_name, &table_cap);
+    let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
     let fallback = advice::Now { setting: settings.max_output_tokens.value, learned: &learned };
-    let limits = limits::in_effect(&chains, &data.capped, &fallback);
+    let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
-    let responses_by_model: Vec<(String, u64)> =
-        selection.by_model.iter().map(|(name, rs)| (name.clone(), rs.len() as u64)).collect();
+    // The models advised for are real ones: the other models' row gathers many.
+    let responses_by_model: Vec<(String, u64)> = selection
+        .by_model
+        .iter()
+        .filter(|(name, _)| *name != models::OTHER_MODELS)
+        .map(|(name, rs)| (name.clone(), rs.len() as u64))
+        .collect();
     let inputs = advice::Inputs {
         chains: &chains,
         units: &units,
@@ -103,12 +108,13 @@ pub fn analyze<'a>(
         }
         None => 1.0,
     };
-    // The load per model is worked out beside the advice.
+    // The load per model is worked out beside the advice, in the rows the report shows.
+    let row_of = |id: &str| selection.row_of(models::display_name(id));
     let (advice, load) = std::thread::scope(|s| {
         let load = s.spawn(|| {
             let all: Vec<&chains::Chain> = chains.iter().collect();
-            let load = load::per_model(&all, &models::display_name, &burndown_of);
-            let team = team::team(&chains, &data.people, &models::display_name, &burndown_of);
+            let load = load::per_model(&all, &row_of, &burndown_of);
+            let team = team::team(&chains, &data.people, &row_of, &burndown_of);
             (load, team)
         });
         let advice = advice::advise(&inputs);

@@ -143,12 +143,6 @@ impl QuotaPlan {
         Self::new(side, f.reading, tpm, cfg, seen)
     }
 
-    /// The same plan with no headroom: against the whole quota.
-    pub fn without_headroom(&self) -> Self {
-        let share = self.planning_tpm / (self.headroom * self.tpm as f64).max(f64::MIN_POSITIVE);
-        QuotaPlan { headroom: 1.0, planning_tpm: self.tpm as f64 * share, ..self.clone() }
-    }
-
     /// The same plan for the requests in flight the history had (no `--parallel`).
     pub fn at_parallel_seen(&self) -> Self {
         QuotaPlan { parallel: None, planning_tpm: self.headroom * self.tpm as f64, ..self.clone() }

@@ -1,24 +1,39 @@
 //! The first step after the scan: the responses and events that pass the filters, and the
 //! responses grouped by model.
+//!
+//! It is also where figures no model allows are left out, each counted: a response recording
+//! more output or input tokens than any request carries, and a limit (a `Capped from X to Y`
+//! line, an "exceeded the N output token maximum" error) above what any model allows. One
+//! corrupt or hostile record (a colleague's telemetry) must not become the limit in effect, a
+//! team's peak load, or the upper end of the replay.
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::Filters;
 use crate::models;
-use crate::scan::data::{Event, Response, ScanData};
+use crate::scan::classify::ErrorKind;
+use crate::scan::data::{Capped, Event, EventKind, Response, ScanData};
 use crate::scan::key::Name;
+
+/// Models shown one by one, the busiest first; the others share one row
+/// ([`models::OTHER_MODELS`]), so that a history of many model ids (200,000 distinct ones in
+/// one file is possible) gives a report of bounded size.
+pub const MODEL_ROWS: usize = 10;
 
 /// What the filters let through.
 #[derive(Debug, Default)]
 pub struct Selection<'a> {
     /// Responses that pass every filter, in scan order.
     pub responses: Vec<&'a Response>,
-    /// The same responses by model name (the family's display name, else the canonical id).
+    /// The same responses by model name (the family's display name, else the canonical id):
+    /// the [`MODEL_ROWS`] models with the most responses, and the rest under
+    /// [`models::OTHER_MODELS`].
     pub by_model: BTreeMap<String, Vec<&'a Response>>,
-    /// Events that pass the date and project filters (error records carry no model).
+    /// Events that pass the date and project filters (error records carry no model), without
+    /// the "exceeded" errors whose limit no model allows.
     pub events: Vec<&'a Event>,
     /// Responses of every model that pass the date and project filters: the requests the
     /// chains are made of (another model's requests take time in a stream too).
@@ -28,21 +43,34 @@ pub struct Selection<'a> {
     pub implausible: u64,
     /// The bound they broke: the largest upper limit in the model table.
     pub plausible_up_to: u64,
+    /// Responses left out because they record more input tokens (input, cache writes and
+    /// cache reads) than [`models::MAX_INPUT_TOKENS`].
+    pub implausible_input: u64,
+    /// `Capped from X to Y` lines whose Y some model allows.
+    pub capped: Vec<Capped>,
+    /// Records of a limit no model allows (0, or above [`models::MAX_OUTPUT_LIMIT`]), left
+    /// out: `Capped` lines and "exceeded the N output token maximum" errors.
+    pub implausible_limits: u64,
+    /// The model names shown one by one (the keys of `by_model` but the other models').
+    shown: HashSet<String>,
+}
+
+impl Selection<'_> {
+    /// The row a model name is shown under: its own, else [`models::OTHER_MODELS`].
+    pub fn row_of(&self, name: String) -> String {
+        if self.shown.contains(&name) { name } else { models::OTHER_MODELS.to_string() }
+    }
 }
 
 /// Applies the filters to a scan.
 pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
-    // Each response is named (its model family): the name serves the --model filter, the
-    // per-model rows and the recommendation's choice of model. Names are worked out per
-    // distinct model id (there are few), and a run of responses with the same id (a file's
-    // share one string) is not looked up again.
-    let mut group_of_id: HashMap<&str, Option<usize>> = HashMap::new();
-    let mut groups: Vec<(String, Vec<&Response>)> = Vec::new();
-    let mut previous: Option<(&Name, Option<usize>)> = None;
-    let mut responses: Vec<&Response> = Vec::new();
-    let mut scoped: Vec<&Response> = Vec::new();
     let plausible_up_to = models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap_or(u64::MAX);
     let mut implausible = 0;
+    let mut implausible_input = 0;
+    let mut scoped: Vec<&Response> = Vec::new();
+    let mut names = Names::default();
+    // Each response that passes every filter, with the number of its model's name.
+    let mut named: Vec<(&Response, u32)> = Vec::new();
     for r in &data.responses {
         if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
             continue;
@@ -51,34 +79,218 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
             implausible += 1;
             continue;
         }
+        if input_of(r) > models::MAX_INPUT_TOKENS {
+            implausible_input += 1;
+            continue;
+        }
         scoped.push(r);
-        let group = match previous {
-            Some((model, group)) if Arc::ptr_eq(model, &r.model) => group,
-            _ => {
-                let group = *group_of_id.entry(&r.model).or_insert_with(|| {
-                    let name = models::display_name(&r.model);
-                    (filters.model_ok(&r.model) || filters.model_ok(&name)).then(|| {
-                        groups.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
-                            groups.push((name, Vec::new()));
-                            groups.len() - 1
-                        })
-                    })
-                });
-                previous = Some((&r.model, group));
-                group
-            }
-        };
-        if let Some(g) = group {
-            groups[g].1.push(r);
-            responses.push(r);
+        if let Some(name) = names.of(&r.model, filters) {
+            named.push((r, name));
         }
     }
-    let by_model: BTreeMap<String, Vec<&Response>> = groups.into_iter().collect();
-    let events: Vec<&Event> = data
+    let (by_model, shown) = names.rows(&named);
+    let responses = named.into_iter().map(|(r, _)| r).collect();
+    let (events, capped, implausible_limits) = plausible_limits(data, filters);
+    Selection {
+        responses,
+        by_model,
+        events,
+        scoped,
+        implausible,
+        plausible_up_to,
+        implausible_input,
+        capped,
+        implausible_limits,
+        shown,
+    }
+}
+
+/// The tokens a response's request carried: input, cache writes and cache reads.
+fn input_of(r: &Response) -> u64 {
+    r.usage.input.saturating_add(r.usage.cache_creation).saturating_add(r.usage.cache_read)
+}
+
+/// The events that pass the date and project filters and the `Capped` lines, without the
+/// records of a limit no model allows; and how many of those were left out.
+fn plausible_limits<'a>(data: &'a ScanData, filters: &Filters) -> (Vec<&'a Event>, Vec<Capped>, u64) {
+    let mut left_out = 0u64;
+    let mut plausible = |limit: Option<u64>| {
+        let ok = limit.is_none_or(models::plausible_limit);
+        left_out += u64::from(!ok);
+        ok
+    };
+    let events = data
         .events
         .iter()
         .filter(|e| filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.project, e.origin.cwd.as_deref()))
+        .filter(|e| plausible(limit_of(e.kind)))
         .collect();
+    let capped = data.capped.iter().filter(|c| plausible(Some(c.to))).cloned().collect();
+    (events, capped, left_out)
+}
 
-    Selection { responses, by_model, events, scoped, implausible, plausible_up_to }
+/// The limit an event names: the N of "exceeded the N output token maximum".
+fn limit_of(kind: EventKind) -> Option<u64> {
+    match kind {
+        EventKind::Final(ErrorKind::OutputTokenMaximum(n)) | EventKind::Retry(ErrorKind::OutputTokenMaximum(n)) => {
+            Some(n)
+        }
+        _ => None,
+    }
+}
+
+/// The model names of the responses, each worked out once per distinct model id (a run of
+/// responses of one file shares one id string, and is not looked up again), and how many
+/// responses each has: hash lookups, so that many ids cost linear time.
+#[derive(Default)]
+struct Names<'a> {
+    /// Each id's name number; `None` when `--model` leaves the id out.
+    of_id: HashMap<&'a str, Option<u32>>,
+    number: HashMap<String, u32>,
+    names: Vec<String>,
+    counts: Vec<u64>,
+    last: Option<(&'a Name, Option<u32>)>,
+}
+
+impl<'a> Names<'a> {
+    /// The number of the name of a response's model, counted; `None` when `--model` leaves
+    /// it out.
+    fn of(&mut self, model: &'a Name, filters: &Filters) -> Option<u32> {
+        let n = match self.last {
+            Some((m, n)) if Arc::ptr_eq(m, model) => n,
+            _ => {
+                let n = match self.of_id.get(&**model) {
+                    Some(&n) => n,
+                    None => {
+                        let name = models::display_name(model);
+                        let n = (filters.model_ok(model) || filters.model_ok(&name)).then(|| self.numbered(name));
+                        self.of_id.insert(model, n);
+                        n
+                    }
+                };
+                self.last = Some((model, n));
+                n
+            }
+        };
+        if let Some(i) = n {
+            self.counts[i as usize] += 1;
+        }
+        n
+    }
+
+    fn numbered(&mut self, name: String) -> u32 {
+        if let Some(&i) = self.number.get(&name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.number.insert(name.clone(), i);
+        self.names.push(name);
+        self.counts.push(0);
+        i
+    }
+
+    /// The responses by row: the [`MODEL_ROWS`] names with the most responses (ties by
+    /// name), each its own row, and the rest together; and the names shown one by one.
+    fn rows<'r>(&self, named: &[(&'r Response, u32)]) -> (BTreeMap<String, Vec<&'r Response>>, HashSet<String>) {
+        let mut busiest: Vec<usize> =
+            (0..self.names.len()).filter(|&i| self.counts[i] > 0 && self.names[i] != models::OTHER_MODELS).collect();
+        busiest.sort_unstable_by(|&a, &b| {
+            self.counts[b].cmp(&self.counts[a]).then_with(|| self.names[a].cmp(&self.names[b]))
+        });
+        busiest.truncate(MODEL_ROWS);
+        let mut rows: Vec<(String, Vec<&Response>)> = Vec::new();
+        // Each name's row: its own for the busiest, else the other models' (made when needed).
+        let mut row_of: Vec<Option<usize>> = vec![None; self.names.len()];
+        for &i in &busiest {
+            row_of[i] = Some(rows.len());
+            rows.push((self.names[i].clone(), Vec::with_capacity(self.counts[i] as usize)));
+        }
+        let mut other: Option<usize> = None;
+        for &(r, name) in named {
+            let row = *row_of[name as usize].get_or_insert_with(|| {
+                *other.get_or_insert_with(|| {
+                    rows.push((models::OTHER_MODELS.to_string(), Vec::new()));
+                    rows.len() - 1
+                })
+            });
+            rows[row].1.push(r);
+        }
+        let shown = busiest.iter().map(|&i| self.names[i].clone()).collect::<HashSet<String>>();
+        (rows.into_iter().collect(), shown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::data::{Origin, Response};
+
+    fn response(model: &str, output: u64, input: u64) -> Response {
+        Response {
+            origin: Origin { time: Some(1_780_000_000_000), ..Origin::default() },
+            model: Name::from(model),
+            end: Some(1_780_000_001_000),
+            recorded_output: output,
+            output,
+            estimated: false,
+            usage: crate::scan::line::Usage { input, output, ..Default::default() },
+            content: Default::default(),
+            max_tokens_stop: false,
+            effort: None,
+        }
+    }
+
+    /// Many model ids (each its own name): the busiest [`MODEL_ROWS`] are rows of their own,
+    /// the others one row, whatever their number; every response is in a row.
+    #[test]
+    fn the_busiest_models_are_rows_and_the_rest_one() {
+        let mut data = ScanData::default();
+        for i in 0..3_000u64 {
+            // Model k has k + 1 responses for the first twelve, one for every other.
+            let n = if i < 12 { i + 1 } else { 1 };
+            for _ in 0..n {
+                data.responses.push(response(&format!("vendor-model-{i:04}"), 100, 10));
+            }
+        }
+        let s = select(&data, &Filters::default());
+        assert_eq!(s.by_model.len(), MODEL_ROWS + 1);
+        assert_eq!(s.by_model.values().map(Vec::len).sum::<usize>(), data.responses.len());
+        // The ten busiest: models 2 to 11 (12 down to 3 responses).
+        for i in 2..12 {
+            let name = format!("vendor-model-{i:04}");
+            assert_eq!(s.by_model[&name].len(), i + 1, "{name}");
+            assert_eq!(s.row_of(name.clone()), name);
+        }
+        assert_eq!(s.by_model[models::OTHER_MODELS].len(), 1 + 2 + 2_988);
+        assert_eq!(s.row_of("vendor-model-0000".into()), models::OTHER_MODELS);
+        // Few models: each its own row, no other row.
+        data.responses.truncate(3);
+        let s = select(&data, &Filters::default());
+        assert_eq!(s.by_model.keys().collect::<Vec<_>>(), ["vendor-model-0000", "vendor-model-0001"]);
+    }
+
+    /// Input above any context window, and limits above any model's, are left out and
+    /// counted; the rest stays.
+    #[test]
+    fn figures_no_model_allows_are_left_out_and_counted() {
+        let mut data = ScanData::default();
+        data.responses.push(response("claude-sonnet-4-5", 500, 1_000));
+        data.responses.push(response("claude-sonnet-4-5", 500, 1_000_000_000_000));
+        data.responses.push(response("claude-sonnet-4-5", 500, models::MAX_INPUT_TOKENS));
+        let event = |n: u64| Event {
+            origin: Origin::default(),
+            kind: EventKind::Final(ErrorKind::OutputTokenMaximum(n)),
+            attempt: None,
+            retry_in_ms: None,
+            reset: None,
+        };
+        data.events = vec![event(32_000), event(99_999_999_999_999), event(0)];
+        let capped = |to: u64| Capped { from: to.saturating_add(1), to, session: None, time: None };
+        data.capped = vec![capped(64_000), capped(99_999_999_999_999), capped(models::MAX_OUTPUT_LIMIT)];
+        let s = select(&data, &Filters::default());
+        assert_eq!((s.scoped.len(), s.implausible_input, s.implausible), (2, 1, 0));
+        assert_eq!(s.events.len(), 1);
+        assert_eq!(s.capped.iter().map(|c| c.to).collect::<Vec<_>>(), [64_000, models::MAX_OUTPUT_LIMIT]);
+        assert_eq!(s.implausible_limits, 3);
+    }
 }

@@ -5,14 +5,45 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::analysis::advice::{Advice, Origin};
 use crate::analysis::choose::Action;
 use crate::config::{OutputFormat, ScanConfig};
 use crate::exit_codes::ExitCode;
-use crate::text::{count_of, escape_control};
+use crate::text::{count_of, escape_control, one_line};
 
 /// The history `check` reads when `--since` is not given: the recent load is what the value
 /// in effect meets next, and a week of files is read in well under a second.
 pub const DEFAULT_DAYS: i64 = 7;
+
+/// The most characters of one piece of data (a model id, a path) a message quotes.
+const MAX_QUOTED: usize = 80;
+/// The most characters of the message a hook gives Claude Code, which shows it to the user
+/// (and its model) at every session: a few sentences of ccdoctor's own, whatever the data.
+pub const MAX_HOOK_MESSAGE: usize = 600;
+
+/// What a hook prints for `message`: `{"systemMessage": …}` whose text holds nothing
+/// invisible, reordering or line-breaking and is bounded. Escaping such characters as
+/// `\uXXXX` in the JSON would not do: Claude Code decodes them.
+pub fn hook_output(message: &str) -> String {
+    let msg = serde_json::json!({ "systemMessage": one_line(message, MAX_HOOK_MESSAGE) });
+    crate::text::json_escape_unsafe(&msg.to_string())
+}
+
+/// What changes the value in effect, for the message. `ccdoctor apply` writes the user's
+/// settings, which a value from managed settings outranks (and `apply` cannot change it for
+/// everyone), and which a project's or local settings outrank too: those files are named.
+fn how_to_change(a: &Advice) -> String {
+    let Origin::Settings(source) = &a.current_origin else { return "run `ccdoctor apply`".into() };
+    let path = |p: &str| one_line(&crate::settings::write::shell_quote(std::path::Path::new(p)), MAX_QUOTED);
+    match source.split_once(": ") {
+        Some(("managed", p)) => format!(
+            "it is set in managed settings, which `ccdoctor apply` cannot override: whoever administers this machine can change it (`sudo ccdoctor apply --settings {}`)",
+            path(p)
+        ),
+        Some(("local" | "project", p)) => format!("run `ccdoctor apply --settings {}`", path(p)),
+        _ => "run `ccdoctor apply`".into(),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +60,8 @@ pub struct CheckOutcome {
     pub status: Status,
     /// The UTC day the history read starts on (`null`: all of it).
     pub since: Option<String>,
+    /// The last UTC day read (`--until`; `null`: up to now).
+    pub until: Option<String>,
     pub model: Option<String>,
     pub current: Option<u64>,
     pub recommended: Option<u64>,
@@ -64,23 +97,39 @@ pub fn run(
     let mut sink = std::io::sink();
     let scanned = match super::scan::read(config, if hook { &mut sink } else { err })? {
         Ok(s) => s,
-        // A hook never fails a session: nothing to say, exit 0.
-        Err(_) if hook => return Ok(ExitCode::Success),
+        // A hook never fails a session; what could not be read becomes the message the
+        // session shows (in words of ccdoctor's own: the paths are the user's to look up).
+        Err(code) if hook => {
+            super::say(err, "error", "the history could not be read; run `ccdoctor check` to see why")?;
+            return Ok(code);
+        }
         Err(code) => return Ok(code),
     };
-    let (settings, _) = crate::settings::resolve(&config.settings);
+    let (settings, settings_warnings) = crate::settings::resolve(&config.settings);
+    if !hook {
+        // A settings file that is not in effect (not JSON, over 2 MiB) changes the verdict.
+        for w in &settings_warnings {
+            super::say(err, "warning", &w.to_string())?;
+        }
+    }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
     let report = crate::report::build(&scanned.data, &config.report_scope(), &settings, analysis, None);
     let since = config.filters.since.map(crate::time::day_of);
-    let window = match (&since, since_default) {
-        (Some(s), true) => format!("the last {DEFAULT_DAYS} days, since {s}"),
-        (Some(s), false) => format!("since {s}"),
-        (None, _) => "all of the history".to_string(),
+    // `--until` is exclusive inside (the start of the day after).
+    let until = config.filters.until.map(|u| crate::time::day_of(u - 1));
+    let window = match (&since, since_default, &until) {
+        (Some(s), true, None) => format!("the last {DEFAULT_DAYS} days, since {s}"),
+        (Some(s), true, Some(u)) => format!("the {DEFAULT_DAYS} days to {u}, since {s}"),
+        (Some(s), false, None) => format!("since {s}"),
+        (Some(s), false, Some(u)) => format!("since {s} to {u}"),
+        (None, _, Some(u)) => format!("up to {u}"),
+        (None, _, None) => "all of the history".to_string(),
     };
     let e = &report.errors;
     let mut outcome = CheckOutcome {
         status: Status::Ok,
         since,
+        until,
         model: None,
         current: None,
         recommended: None,
@@ -106,7 +155,8 @@ pub fn run(
             outcome.current = Some(a.current);
             outcome.recommended = c.value;
             outcome.action = Some(c.action);
-            let value = format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({})", a.current, a.model);
+            // The model's name is data when the table does not know the model (its id).
+            let value = format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({})", a.current, one_line(&a.model, MAX_QUOTED));
             // Which reading held: after a change, periods at two values tell them apart.
             let mut facts = facts.clone();
             if let (Some(cal), Some(q)) = (&a.calibration, &a.quota) {
@@ -137,8 +187,9 @@ pub fn run(
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
                     format!(
-                        "{value} is too high for the quota ({facts}); {v} would have worked{}: run `ccdoctor apply`",
-                        cuts_at(v)
+                        "{value} is too high for the quota ({facts}); {v} would have worked{}: {}",
+                        cuts_at(v),
+                        how_to_change(a)
                     )
                 }
                 (Action::Raise, Some(v)) => {
@@ -148,7 +199,7 @@ pub fn run(
                     } else {
                         ""
                     };
-                    format!("{value} cuts responses that {v} would not{within} ({facts}): run `ccdoctor apply`")
+                    format!("{value} cuts responses that {v} would not{within} ({facts}): {}", how_to_change(a))
                 }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {
                     outcome.status = Status::Unsafe;
@@ -169,9 +220,7 @@ pub fn run(
         // Claude Code shows `systemMessage` to the user when the session starts; a safe value
         // says nothing, so sessions are not cluttered.
         if outcome.status == Status::Unsafe {
-            let msg = serde_json::json!({ "systemMessage": format!("ccdoctor: {}", outcome.message) });
-            // Claude Code shows it to the user: no invisible or bidirectional character raw.
-            writeln!(out, "{}", crate::text::json_escape_unsafe(&msg.to_string()))?;
+            writeln!(out, "{}", hook_output(&format!("ccdoctor: {}", outcome.message)))?;
         }
         return Ok(ExitCode::Success);
     }

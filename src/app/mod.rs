@@ -40,9 +40,15 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             let mut args = ScanArgs { report: c.report.clone(), ..ScanArgs::default() };
             let since_default = args.report.since.is_none();
             if since_default {
-                // Today and the 6 days before it.
-                let week_ago = crate::time::now() - (check::DEFAULT_DAYS - 1) * 86_400_000;
-                args.report.since = Some(crate::time::day_of(week_ago));
+                // The week that ends on `--until` (the day itself and the 6 before it), else
+                // today and the 6 days before it. An `--until` that is no date is left for
+                // the configuration to refuse.
+                let last = match args.report.until.as_deref().map(crate::time::parse_date) {
+                    Some(Some(day)) => crate::time::day_start(day),
+                    _ => crate::time::now(),
+                };
+                let week_before = last - (check::DEFAULT_DAYS - 1) * crate::time::MS_PER_DAY;
+                args.report.since = Some(crate::time::day_of(week_before));
             }
             if !c.hook {
                 return match configure(&args, env, err)? {
@@ -59,10 +65,11 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             };
             if code != ExitCode::Success {
                 let text = String::from_utf8_lossy(&said);
-                let first = text.lines().next().unwrap_or("ccdoctor check failed");
-                let msg = serde_json::json!({ "systemMessage": first }).to_string();
+                // The error, not a warning told before it.
+                let first = text.lines().find(|l| l.contains(": error: ")).or(text.lines().next());
+                let first = first.unwrap_or("ccdoctor check failed");
                 // Even a failed print does not fail the session.
-                let _ = writeln!(out, "{}", crate::text::json_escape_unsafe(&msg)).and_then(|()| out.flush());
+                let _ = writeln!(out, "{}", check::hook_output(first)).and_then(|()| out.flush());
             }
             let _ = out.flush();
             Ok(ExitCode::Changed)

@@ -185,7 +185,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
     sources.extend(config.team.otel.iter().map(|p| p.display().to_string()));
     let sources = sources.join(", ");
     let telemetry_read = telemetry.is_some_and(|t| t.read.files > t.read.unreadable_files);
-    if read.files > 0 && read.files == read.unreadable && !telemetry_read {
+    if read.nothing_readable() && !telemetry_read {
         say(err, "error", &format!("nothing to report in {}: no file could be read", sources))?;
         return Ok(Err(ExitCode::Usage));
     }

@@ -17,6 +17,29 @@ use serde::Deserialize;
 /// How a figure of the user's models file names its source.
 pub const MODELS_FILE_SOURCE: &str = "your models file";
 
+/// The largest max output limit believed when data or a file states one (a `Capped from X
+/// to Y` line, an "exceeded the N output token maximum" error, a models file): 1,000,000
+/// tokens. The largest limit of any model today is 128,000; the bound leaves nearly eight
+/// times that for models newer than the table, and keeps out what no model allows (a
+/// corrupt or hostile 99,999,999,999,999, which would otherwise become the limit in effect
+/// and make the candidates of the replay without end). Larger figures are left out and
+/// counted, never clamped: a clamped corrupt figure would still look like evidence.
+pub const MAX_OUTPUT_LIMIT: u64 = 1_000_000;
+
+/// Whether a max output limit read from data or a file is one some model allows.
+pub fn plausible_limit(n: u64) -> bool {
+    (1..=MAX_OUTPUT_LIMIT).contains(&n)
+}
+
+/// The most input tokens one request is believed to carry (input, cache writes and cache
+/// reads together: the prompt, which must fit the context window): 10,000,000, ten times
+/// the largest context window (1,000,000). A response recording more is a corrupt count,
+/// left out of every figure and counted.
+pub const MAX_INPUT_TOKENS: u64 = 10_000_000;
+
+/// The row that gathers the models the report does not show one by one.
+pub const OTHER_MODELS: &str = "(other models)";
+
 /// A figure and where it comes from.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Figure<T> {
@@ -97,6 +120,23 @@ struct UserRow {
     vertex_quota_line: Option<String>,
 }
 
+impl UserRow {
+    /// A limit no model allows is refused with the file, not clamped: the rest of the
+    /// file may be as wrong, and the user who wrote it is told ([`MAX_OUTPUT_LIMIT`]).
+    fn check_limits(&self, key: &str) -> Result<(), String> {
+        for (field, value) in [("default_max_output", self.default_max_output), ("max_output_cap", self.max_output_cap)]
+        {
+            if let Some(v) = value.filter(|&v| !plausible_limit(v)) {
+                return Err(format!(
+                    "{key}: {field} {v} is not a limit any model allows (1 to {})",
+                    crate::text::thousands(MAX_OUTPUT_LIMIT)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserFile {
@@ -153,6 +193,7 @@ impl ModelTable {
                     what: "each key must be a model id prefix such as claude-opus-5".into(),
                 });
             }
+            row.check_limits(&key).map_err(|what| ModelsFileError::Invalid { path: path.to_path_buf(), what })?;
             let f = match families.iter_mut().find(|f| f.key == key) {
                 Some(f) => f,
                 None => {
@@ -398,6 +439,10 @@ mod tests {
             (r#"{"families": [{"key": "claude-new"}]}"#, "new family"),
             (r#"{"families": [{"key": "sk-ant-123"}]}"#, "model id prefix"),
             (r#"{"families": "#, "cut short"),
+            // A limit no model allows (it would become the upper limit of the replay).
+            (r#"{"families": [{"key": "claude-opus-5", "max_output_cap": 99999999999999}]}"#, "not a limit any model"),
+            (r#"{"families": [{"key": "claude-opus-5", "default_max_output": 1000001}]}"#, "1 to 1,000,000"),
+            (r#"{"families": [{"key": "claude-opus-5", "max_output_cap": 0}]}"#, "not a limit any model"),
         ];
         for (text, want) in bad {
             let e = ModelTable::builtin().with_user_file(path, text).unwrap_err().to_string();

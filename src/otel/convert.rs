@@ -26,8 +26,9 @@ const RETRY_CANDIDATES: usize = 64;
 /// A telemetry error and a transcript's record of it are the same attempt when this close.
 const SAME_ATTEMPT_MS: i64 = 60_000;
 
-/// The model of responses past the 65,535th model name.
-pub const OTHER_MODELS: &str = "(other models)";
+/// The model of responses past the 65,535th model name: the report's row of the models it
+/// does not show one by one.
+pub const OTHER_MODELS: &str = crate::models::OTHER_MODELS;
 
 /// The project telemetry records are filed under (telemetry names no folder).
 pub const PROJECT: &str = "(telemetry)";

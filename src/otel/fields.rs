@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use foldhash::HashMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -45,9 +46,18 @@ impl Val<'_> {
 
 /// An event's fields, in the order read (a later duplicate key wins on lookup, so a record's
 /// own attributes override its resource's).
+///
+/// The fields an OTLP resource gives every record under it are [`shared`](Fields::share):
+/// indexed by key once, so that each record's lookups cost the same however many
+/// attributes its resource has (a search through them for every lookup of every record made
+/// time grow with records × resource attributes).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Fields<'a> {
     pairs: Vec<(Cow<'a, str>, Val<'a>)>,
+    /// The first `shared` pairs are the shared ones, found through `index`.
+    shared: usize,
+    /// Each shared key's last pair.
+    index: HashMap<Cow<'a, str>, usize>,
 }
 
 impl<'a> Fields<'a> {
@@ -56,7 +66,8 @@ impl<'a> Fields<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<&Val<'a>> {
-        self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+        let own = self.pairs[self.shared..].iter().rev().find(|(k, _)| k == key).map(|(_, v)| v);
+        own.or_else(|| self.index.get(key).map(|&i| &self.pairs[i].1))
     }
 
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -75,8 +86,26 @@ impl<'a> Fields<'a> {
         self.pairs.is_empty()
     }
 
-    pub fn truncate(&mut self, len: usize) {
-        self.pairs.truncate(len);
+    /// Forgets every field, shared ones too.
+    pub fn clear(&mut self) {
+        self.pairs.clear();
+        self.index.clear();
+        self.shared = 0;
+    }
+
+    /// Makes the fields so far shared by the events read next (a resource's attributes):
+    /// indexed once.
+    pub fn share(&mut self) {
+        self.index.clear();
+        for (i, (k, _)) in self.pairs.iter().enumerate() {
+            self.index.insert(k.clone(), i);
+        }
+        self.shared = self.pairs.len();
+    }
+
+    /// Forgets the fields of the last event, keeping the shared ones.
+    pub fn keep_shared(&mut self) {
+        self.pairs.truncate(self.shared);
     }
 
     /// Renames keys (each key is looked at once).
@@ -343,6 +372,24 @@ mod tests {
         assert_eq!(f.str("s"), Some("a\"b"));
         assert_eq!(f.get("x"), Some(&Val::Other));
         assert_eq!(f.len(), 6);
+    }
+
+    /// A record's own field wins over its resource's, a later duplicate over an earlier one,
+    /// and the shared fields stay for the next record.
+    #[test]
+    fn shared_fields_are_found_beneath_a_records_own() {
+        let mut f = Fields::default();
+        f.push("model".into(), Val::Str("resource".into()));
+        f.push("a".into(), Val::Int(1));
+        f.push("a".into(), Val::Int(2));
+        f.share();
+        assert_eq!(f.get("a"), Some(&Val::Int(2)));
+        f.push("model".into(), Val::Str("record".into()));
+        assert_eq!((f.str("model"), f.u64("a")), (Some("record"), Some(2)));
+        f.keep_shared();
+        assert_eq!((f.str("model"), f.len()), (Some("resource"), 3));
+        f.clear();
+        assert_eq!((f.get("a"), f.len()), (None, 0));
     }
 
     #[test]

@@ -78,8 +78,13 @@ struct FileNotes {
 }
 
 /// Counts read from an `api_request`: a value present but not a non-negative whole number
-/// makes the event unusable rather than a response of 0 tokens.
+/// makes the event unusable rather than a response of 0 tokens; so does one of 2^32 or more,
+/// which no request carries and a record could only hold clamped (a corrupt count kept as
+/// a different one).
 const COUNTS: [&str; 5] = [names::INPUT, names::OUTPUT, names::CACHE_READ, names::CACHE_CREATION, names::DURATION];
+
+/// The largest count a request record holds (32 bits).
+const MAX_COUNT: u64 = u32::MAX as u64;
 
 /// The files of `paths`: a file as given; a folder's files (recursively) whose names end in
 /// `.json`, `.jsonl`, `.ndjson` or `.csv`, each optionally `.gz`, in path order.
@@ -361,7 +366,7 @@ impl Collected {
         }
         if n.bad_count > 0 {
             why.push(format!(
-                "{} with a token count or duration that is not a whole number",
+                "{} with a token count or duration that is not a whole number below 2^32",
                 count_of(n.bad_count, "request", "requests")
             ));
         }
@@ -392,13 +397,14 @@ impl Collected {
             let export: Export = serde_json::from_slice(line).map_err(|e| describe(e, "an OTLP JSON export"))?;
             let mut fields = Fields::default();
             for rl in export.resource_logs {
-                fields.truncate(0);
+                fields.clear();
                 for kv in rl.resource.map(|r| r.attributes).unwrap_or_default() {
                     fields.push(kv.key, kv.value.unwrap_or_default().into_val());
                 }
-                let base = fields.len();
+                // The resource's attributes belong to every record under it: indexed once.
+                fields.share();
                 for record in rl.scope_logs.into_iter().flat_map(|s| s.log_records) {
-                    fields.truncate(base);
+                    fields.keep_shared();
                     let body = record.body.as_ref().and_then(|b| b.string_value.as_deref());
                     // An event the body names as one not read is counted, its attributes unread.
                     if let Some(name) = body.filter(|b| b.starts_with("claude_code."))
@@ -519,7 +525,8 @@ impl Collected {
             return;
         };
         if kind == Kind::Request {
-            let bad_count = COUNTS.iter().any(|c| fields.get(c).is_some_and(|v| v.as_u64().is_none()));
+            let bad_count =
+                COUNTS.iter().any(|c| fields.get(c).is_some_and(|v| v.as_u64().is_none_or(|n| n > MAX_COUNT)));
             if bad_count || fields.u64(names::DURATION).is_some_and(|d| d > MAX_DURATION_MS) {
                 self.file.bad_count += 1;
                 self.stats.unusable_events += 1;

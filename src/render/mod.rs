@@ -88,10 +88,12 @@ pub fn quality_line(r: &Report) -> String {
     let telemetry = r.telemetry.as_ref().map(telemetry_sentence).unwrap_or_default();
     // Telemetry alone: nothing about transcripts to say.
     if s.read.files == 0 && !telemetry.is_empty() {
-        return match r.responses.implausible {
+        let mut line = match r.responses.implausible + r.responses.implausible_input {
             0 => telemetry,
             n => format!("{telemetry} {} of them left out as corrupt counts.", thousands(n)),
         };
+        line.push_str(&implausible_limits(r));
+        return line;
     }
     let mut line = format!(
         "Read {} ({}, {}), {}, {} lines, {} malformed; {} of {} responses estimated from content (placeholder usage).",
@@ -111,6 +113,14 @@ pub fn quality_line(r: &Report) -> String {
             thousands(r.responses.plausible_up_to)
         ));
     }
+    if r.responses.implausible_input > 0 {
+        line.push_str(&format!(
+            " {} left out: more input tokens than any context window holds (over {}), a corrupt count.",
+            count_of(r.responses.implausible_input, "response", "responses"),
+            thousands(r.responses.plausible_input_up_to)
+        ));
+    }
+    line.push_str(&implausible_limits(r));
     let skipped = s.read.unreadable + s.read.not_regular;
     if skipped > 0 {
         line.push_str(&format!(" {} unreadable or not regular (see warnings).", thousands(skipped)));
@@ -136,6 +146,18 @@ pub fn quality_line(r: &Report) -> String {
         line.push_str(&telemetry);
     }
     line
+}
+
+/// Records of a limit no model allows, left out: a sentence, or nothing.
+fn implausible_limits(r: &Report) -> String {
+    match r.scan.implausible_limits {
+        0 => String::new(),
+        n => format!(
+            " {} of a max output limit no model allows (0, or over {}) left out.",
+            count_of(n, "record", "records"),
+            thousands(r.scan.plausible_limits_up_to)
+        ),
+    }
 }
 
 /// What the telemetry files gave, in one sentence or two.

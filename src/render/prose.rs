@@ -424,6 +424,13 @@ fn ceiling_only(a: &Advice) -> Vec<String> {
         b.worst_case_limit().map_or("none".into(), thousands),
         b.admission_limit().map_or("none".into(), thousands),
     ));
+    if a.choice.value.is_none() && a.throttled_seen > 0 && b.ceiling().is_some_and(|c| c >= a.current) {
+        out.push(format!(
+            "That bound allows the {} in effect, yet {} refused: the input per request, the quota or others' load on it is not what the bound assumes, so it cannot tell a safe value.",
+            thousands(a.current),
+            count_of(a.throttled_seen, "attempt was", "attempts were"),
+        ));
+    }
     out
 }
 

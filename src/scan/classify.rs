@@ -39,8 +39,25 @@ pub enum ErrorKind {
     Other,
 }
 
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// A reset time as the texts write one (`resets 1:40pm (Europe/Paris)`, `resets Oct 9,
+/// 10am`, `resets 00:00 UTC`), each part in a closed shape: a month name and day, an hour,
+/// minutes, am or pm, a zone (UTC, GMT, or an IANA name of letters); the 1.0.x `usage limit
+/// reached|<epoch seconds>`. What follows the time must not run on as a word, so nothing
+/// after it is read.
 static RESET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:resets\s+([^·\n()]+(?:\([^)\n]*\))?)|usage limit reached\|(\d{9,11}))").expect("valid regex")
+    const ZONE: &str = r"UTC|GMT|(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)(?:/[A-Za-z_-]{2,30}){1,2}";
+    let pattern = [
+        r"resets\s+(?:at\s+)?",
+        r"(?:(?i:(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))[a-z]*\.?\s+(?P<day>\d{1,2}),?\s*(?:at\s+)?)?",
+        r"(?:(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s?(?P<half>(?i:am|pm))?)?",
+        &format!(r"(?:\s+(?P<zone>{ZONE})|\s*\((?P<pzone>{ZONE})\))?"),
+        r"(?:$|[^\w:/@.+-]|[.](?:$|\s))",
+        r"|usage limit reached\|(?P<epoch>\d{9,11})",
+    ]
+    .concat();
+    Regex::new(&pattern).expect("valid regex")
 });
 
 static OVER_CAP: LazyLock<Regex> =
@@ -123,16 +140,49 @@ pub fn classify(text: &str, status: Option<u16>, code: Option<&str>) -> ErrorKin
     }
 }
 
-/// When a usage limit resets, as its text says: `1:40pm (Europe/Paris)`, or the UTC time of
-/// the 1.0.x `usage limit reached|<epoch seconds>`.
+/// When a usage limit resets, as its text says (`1:40pm (Europe/Paris)`, `Oct 9, 10am`,
+/// `00:00 UTC`), or the UTC time of the 1.0.x `usage limit reached|<epoch seconds>`.
+///
+/// Parsed, then written anew from the parts: never text copied from the error, which may be
+/// anything (an access key, a URL with `?key=`, an e-mail address after "resets"). `None`
+/// when no time of that shape follows.
 pub fn reset_of(text: &str) -> Option<String> {
     let caps = RESET.captures(text)?;
-    if let Some(when) = caps.get(1) {
-        let s = when.as_str().trim();
-        return (!s.is_empty()).then(|| s.chars().take(60).collect());
+    if let Some(epoch) = caps.name("epoch") {
+        let secs: i64 = epoch.as_str().parse().ok()?;
+        return Some(format!("{} UTC", crate::time::iso_timestamp(secs.checked_mul(1000)?).trim_end_matches(".000Z")));
     }
-    let secs: i64 = caps.get(2)?.as_str().parse().ok()?;
-    Some(format!("{} UTC", crate::time::iso_timestamp(secs.checked_mul(1000)?).trim_end_matches(".000Z")))
+    let num = |name: &str| caps.name(name).and_then(|m| m.as_str().parse::<u32>().ok());
+    let (hour, minute, day) = (num("hour"), num("minute"), num("day"));
+    let half = caps.name("half").map(|m| m.as_str().to_ascii_lowercase());
+    let mut out = String::new();
+    if let (Some(month), Some(day)) = (caps.name("month"), day) {
+        // Written as the list spells it; a case-insensitive match may be another letter
+        // folding to an ASCII one (`ſ` to `s`).
+        let name = MONTHS.iter().find(|m| m.eq_ignore_ascii_case(month.as_str()))?;
+        if !(1..=31).contains(&day) {
+            return None;
+        }
+        out.push_str(&format!("{name} {day}"));
+    }
+    // A bare number is no time (`resets 3 days`): minutes or am/pm make it one.
+    match (hour, minute, &half) {
+        (Some(h), m, Some(half)) if (1..=12).contains(&h) && m.is_none_or(|m| m < 60) => {
+            let minutes = m.map_or(String::new(), |m| format!(":{m:02}"));
+            out.push_str(&format!("{}{h}{minutes}{half}", if out.is_empty() { "" } else { ", " }));
+        }
+        (Some(h), Some(m), None) if h < 24 && m < 60 => {
+            out.push_str(&format!("{}{h:02}:{m:02}", if out.is_empty() { "" } else { ", " }));
+        }
+        (None, None, None) if !out.is_empty() => {}
+        _ => return None,
+    }
+    if let Some(zone) = caps.name("zone") {
+        out.push_str(&format!(" {}", zone.as_str()));
+    } else if let Some(zone) = caps.name("pzone") {
+        out.push_str(&format!(" ({})", zone.as_str()));
+    }
+    Some(out)
 }
 
 /// The N of `exceeded the N output token maximum`, when the text says so.
@@ -271,6 +321,41 @@ mod tests {
         assert_eq!(reset_of("spend limit reached (daily; resets 00:00 UTC)").as_deref(), Some("00:00 UTC"));
         assert_eq!(reset_of("Claude AI usage limit reached|1752573600").as_deref(), Some("2025-07-15T10:00:00 UTC"));
         assert_eq!(reset_of("You've hit your weekly limit"), None);
+        assert_eq!(reset_of("You've hit your weekly limit · resets Oct 9, 10am").as_deref(), Some("Oct 9, 10am"));
+        assert_eq!(
+            reset_of("You're out of extra usage · resets 9pm (Europe/Madrid)").as_deref(),
+            Some("9pm (Europe/Madrid)")
+        );
+        assert_eq!(reset_of("resets 3am (UTC)").as_deref(), Some("3am (UTC)"));
+        assert_eq!(reset_of("resets Dec 3, 9am (UTC)").as_deref(), Some("Dec 3, 9am (UTC)"));
+        assert_eq!(reset_of("resets 3pm. Upgrade for more").as_deref(), Some("3pm"));
+        assert_eq!(reset_of("resets 3 days from now"), None);
+        assert_eq!(reset_of("resets 25:00"), None);
+        assert_eq!(reset_of("resets SEP 3, 1AM").as_deref(), Some("Sep 3, 1am"));
+        // A letter that folds to an ASCII one is not that letter (nor a reason to panic).
+        assert_eq!(reset_of("resets \u{17f}ep 3, 1am"), None);
+    }
+
+    /// Whatever follows "resets" in an error text, only a time parsed from it is kept: no
+    /// key, token, URL or address, and nothing longer than a time and a zone.
+    #[test]
+    fn reset_times_never_copy_the_text() {
+        for (text, want) in [
+            ("You've hit your session limit · resets 3pm AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG", Some("3pm")),
+            ("You've hit your session limit · resets https://x.example/?key=sk-ant-api03-SECRET", None),
+            ("You've hit your session limit · resets 3pm?key=sk-ant-api03-SECRET", Some("3pm")),
+            ("spend limit reached (daily; resets when bob@example.com says so)", None),
+            ("You've hit your limit · resets Bearer eyJhbGciOiJIUzI1NiJ9.e30.x", None),
+            ("You've hit your limit · resets 4pm (Europe/AKIAIOSFODNN7EXAMPLE)", Some("4pm")),
+            (
+                "You've hit your limit · resets 1:40pm (Europe/Paris) for user bob@example.com",
+                Some("1:40pm (Europe/Paris)"),
+            ),
+            ("You've hit your limit · resets 10am bob@example.com", Some("10am")),
+            ("You've hit your limit · resets 10:00 sk-ant-api03-SECRET", Some("10:00")),
+        ] {
+            assert_eq!(reset_of(text).as_deref(), want, "{text}");
+        }
     }
 
     #[test]

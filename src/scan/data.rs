@@ -112,6 +112,9 @@ pub struct ReadStats {
     pub unreadable: u64,
     pub not_regular: u64,
     pub older_than_since: u64,
+    /// Of `files`, those that could not be read (`unreadable` also counts folders).
+    #[serde(skip)]
+    pub unreadable_files: u64,
 }
 
 /// Who sent the requests, where the input tells people apart: telemetry's accounts, or
@@ -137,6 +140,13 @@ impl ReadStats {
         self.unreadable += o.unreadable;
         self.not_regular += o.not_regular;
         self.older_than_since += o.older_than_since;
+        self.unreadable_files += o.unreadable_files;
+    }
+
+    /// Something could not be read and nothing else was: no file, or only unreadable ones
+    /// (a `projects/` folder without permission, say).
+    pub fn nothing_readable(&self) -> bool {
+        self.unreadable > 0 && self.files == self.unreadable_files
     }
 }
 

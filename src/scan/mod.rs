@@ -73,6 +73,7 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
         file_warnings.append(&mut result.warnings);
         if result.unreadable {
             data.read.unreadable += 1;
+            data.read.unreadable_files += 1;
         }
         data.read.files += 1;
         match input.kind {

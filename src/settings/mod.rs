@@ -28,6 +28,18 @@ pub const USE_MANTLE: &str = "CLAUDE_CODE_USE_MANTLE";
 pub const AWS_API_KEY: &str = "ANTHROPIC_AWS_API_KEY";
 pub const DISABLE_ADAPTIVE: &str = "CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING";
 pub const MAX_SUBAGENTS: &str = "CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS";
+
+/// Claude Code refuses a settings file larger than this (`Settings file exceeds the 2MiB
+/// limit`): one rule for reading and writing. Such a file's values are not in effect
+/// ([`read_file`] ignores it, with a warning), and `--write` leaves no file this large
+/// ([`write`]), since the value in it would never take effect.
+pub const CLAUDE_CODE_MAX_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Whether Claude Code reads a settings file of `len` bytes.
+pub fn claude_code_reads(len: usize) -> bool {
+    len as u64 <= CLAUDE_CODE_MAX_BYTES
+}
+
 /// The shell variables this module reads.
 pub const SHELL_KEYS: [&str; 9] = [
     MAX_OUTPUT,
@@ -192,6 +204,12 @@ fn read_file(path: &Path, show_env: bool) -> Result<Option<FileValues>, String> 
     let text = snap.text(path).map_err(|e| e.reason())?;
     if text.trim().is_empty() {
         return Ok(None);
+    }
+    if !claude_code_reads(text.len()) {
+        return Err(format!(
+            "{} bytes: Claude Code refuses settings files over 2 MiB, so none of its values is in effect; ignored",
+            text.len()
+        ));
     }
     let (obj, _) = edit::parse(text).map_err(|e| format!("{e}; ignored"))?;
     let mut out = FileValues {

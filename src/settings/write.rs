@@ -18,13 +18,10 @@ use serde::Serialize;
 use super::atomic::{self, FileError, Snapshot, folder_of};
 use super::backup;
 use super::edit::{self, EditError};
-use super::{MAX_OUTPUT, MAX_THINKING, SettingsSources, as_count, read_file};
+use super::{MAX_OUTPUT, MAX_THINKING, SettingsSources, as_count, claude_code_reads, read_file};
 
 /// Attempts before a file that keeps changing is given up on.
 pub const ATTEMPTS: u32 = 5;
-/// Claude Code ignores a settings file larger than this, so a write that would leave one
-/// this large is refused: the value would never take effect.
-pub const CLAUDE_CODE_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -186,7 +183,7 @@ fn short(s: String) -> String {
 }
 
 /// `path` quoted for a POSIX shell when it needs it.
-fn shell_quote(path: &Path) -> String {
+pub(crate) fn shell_quote(path: &Path) -> String {
     let s = path.display().to_string();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b)) {
         s
@@ -390,7 +387,7 @@ fn kept_owner(real: &Path, staged: &atomic::Staged, like: &Snapshot, force: bool
 
 /// Refuses contents Claude Code would not read.
 fn fits(path: &Path, len: usize) -> Result<(), WriteError> {
-    if len as u64 > CLAUDE_CODE_MAX_BYTES {
+    if !claude_code_reads(len) {
         return Err(WriteError::TooLargeForClaude { path: path.to_path_buf(), len: len as u64 });
     }
     Ok(())
@@ -530,7 +527,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn scope_of(target: &Path, sources: &SettingsSources) -> Scope {
     let is = |p: &Option<PathBuf>| p.as_deref().is_some_and(|p| same_file(p, target));
-    if sources.managed.iter().any(|p| same_file(p, target)) {
+    if sources.managed.iter().any(|p| same_file(p, target)) || is_new_drop_in(target, sources) {
         return Scope::Managed;
     }
     if sources.user.iter().any(|p| same_file(p, target)) {
@@ -554,6 +551,33 @@ fn scope_of(target: &Path, sources: &SettingsSources) -> Scope {
     }
 }
 
+/// The managed-settings drop-in folder (`managed-settings.d/` beside
+/// `managed-settings.json`), where the sources name one.
+fn drop_in_folder(sources: &SettingsSources) -> Option<PathBuf> {
+    let base = sources.managed.last().filter(|p| p.file_name().is_some_and(|n| n == "managed-settings.json"))?;
+    Some(folder_of(base).join("managed-settings.d"))
+}
+
+/// A `*.json` file to be made in the managed-settings drop-in folder: managed settings too.
+fn is_new_drop_in(target: &Path, sources: &SettingsSources) -> bool {
+    let in_folder = drop_in_folder(sources).is_some_and(|d| same_file(folder_of(target), &d));
+    in_folder && target.extension().is_some_and(|e| e == "json")
+}
+
+/// The managed files that outrank `target`, itself managed: the drop-ins of
+/// `managed-settings.d/` outrank `managed-settings.json`, and among them a later name an
+/// earlier one (Claude Code's precedence, as [`SettingsSources::standard`] resolves it).
+fn managed_above(target: &Path, sources: &SettingsSources) -> Vec<PathBuf> {
+    let Some(folder) = drop_in_folder(sources) else { return Vec::new() };
+    // The drop-ins, highest first, then the base file.
+    let drop_ins = &sources.managed[..sources.managed.len() - 1];
+    if !same_file(folder_of(target), &folder) {
+        return drop_ins.to_vec();
+    }
+    let name = target.file_name();
+    drop_ins.iter().filter(|p| p.file_name() > name).cloned().collect()
+}
+
 /// What keeps the written value from taking effect, and what it collides with.
 fn notes(target: &Path, new_text: &str, value: u64, sources: &SettingsSources) -> Vec<String> {
     let mut notes = Vec::new();
@@ -561,7 +585,9 @@ fn notes(target: &Path, new_text: &str, value: u64, sources: &SettingsSources) -
     let mut above: Vec<(String, PathBuf)> =
         sources.managed.iter().map(|p| ("managed".to_string(), p.clone())).collect();
     match &scope {
-        Scope::Managed => above.clear(),
+        Scope::Managed => {
+            above = managed_above(target, sources).into_iter().map(|p| ("managed".to_string(), p)).collect();
+        }
         Scope::Local(_) | Scope::Other => {}
         Scope::Project(p) => above.push(("local".into(), p.join(".claude/settings.local.json"))),
         Scope::User => {
