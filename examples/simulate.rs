@@ -3,6 +3,7 @@
 //! cargo run --example simulate -- DIR [--seed N] [--sessions N] [--quota TPM] [--max-output N]
 //!     [--burndown X] [--plain] [--cache-reads-reserved] [--p-task X] [--max-subagents N]
 //!     [--turns LO,HI] [--reask P] [--history M1,M2,…]   (per-session max outputs; runs "as configured")
+//!     [--mantle-output TPM]   (Bedrock Mantle: --quota is the input quota, this the output one)
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -37,6 +38,10 @@ fn main() {
             "--plain" => world.reading.burndown_reservation = false,
             "--cache-reads-reserved" => world.reading.cache_reads_reserved = true,
             "--reask" => world.p_reask = num(&value()),
+            "--mantle-output" => {
+                world.output_quota_tpm = Some(num(&value()));
+                world.model = "anthropic.claude-sonnet-4-5".into();
+            }
             "-h" | "--help" => usage(""),
             _ if a.starts_with('-') => usage(&format!("unknown flag {a}")),
             _ => dir = Some(PathBuf::from(a)),

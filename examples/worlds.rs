@@ -2,7 +2,9 @@
 //! and each seed, what ccdoctor advises on the history, what the same work meets at that
 //! value, and the best value of the world.
 //!
-//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME]
+//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME] [--mantle]
+//!
+//! `--mantle`: the scenarios of Bedrock's Mantle endpoint (issue 21) instead.
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -13,6 +15,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut seeds: Vec<u64> = (1..=6).collect();
     let mut only: Option<String> = None;
+    let mut set: fn(u64) -> Vec<Scenario> = worlds::issue_20;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -20,6 +23,7 @@ fn main() {
                 i += 1;
                 seeds = args[i].split(',').map(|s| s.trim().parse().expect("a seed")).collect();
             }
+            "--mantle" => set = worlds::mantle,
             "--only" => {
                 i += 1;
                 only = Some(args[i].clone());
@@ -37,7 +41,7 @@ fn main() {
         return;
     }
     for &seed in &seeds {
-        for s in worlds::issue_20(seed) {
+        for s in set(seed) {
             if only.as_ref().is_some_and(|o| !s.name.contains(o.as_str())) {
                 continue;
             }
@@ -47,7 +51,7 @@ fn main() {
 }
 
 fn row(s: &Scenario, seed: u64) {
-    let (a, history) = worlds::advise(s, &worlds::config(s.quota_given));
+    let (a, history) = worlds::advise(s, &s.config());
     let (t, f, c, n) = history.iter().fold((0, 0, 0, 0), |acc, o| {
         (acc.0 + o.throttled_attempts, acc.1 + o.failed_requests, acc.2 + o.cut_responses, acc.3 + o.logical_responses)
     });

@@ -120,6 +120,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", help_heading = "Recommendation")]
     pub quota_tpm: Option<u64>,
 
+    /// Bedrock Mantle's output tokens-per-minute quota (Mantle counts input and output
+    /// against two quotas; --quota-tpm is then the input one). Default: not replayed.
+    #[arg(long, value_name = "N", help_heading = "Recommendation")]
+    pub output_quota_tpm: Option<u64>,
+
     /// Requests in flight at once across sessions and subagents sharing the quota.
     /// Default: the peak seen in one minute.
     #[arg(long, value_name = "N", help_heading = "Recommendation")]

@@ -62,6 +62,8 @@ pub const DEFAULT_HEADROOM: f64 = 0.9;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecommendConfig {
     pub quota_tpm: Option<u64>,
+    /// Bedrock Mantle's output quota (`--output-quota-tpm`).
+    pub output_quota_tpm: Option<u64>,
     pub parallel: Option<u64>,
     pub burndown: Option<f64>,
     pub provider: Option<Provider>,
@@ -405,11 +407,15 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
     if let Some(q) = args.report.quota_tpm {
         range("quota-tpm", q.to_string(), q >= 1, "at least 1")?;
     }
+    if let Some(q) = args.report.output_quota_tpm {
+        range("output-quota-tpm", q.to_string(), q >= 1, "at least 1")?;
+    }
     if let Some(b) = args.report.burndown {
         range("burndown", b.to_string(), b.is_finite() && b > 0.0, "above 0")?;
     }
     Ok(RecommendConfig {
         quota_tpm: args.report.quota_tpm,
+        output_quota_tpm: args.report.output_quota_tpm,
         parallel: args.report.parallel,
         burndown: args.report.burndown,
         provider: args.report.provider.map(|p| match p {

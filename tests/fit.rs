@@ -28,7 +28,7 @@ fn reading_of(w: &sim::World) -> Reading {
 
 /// What ccdoctor advises on the scenario, the world at that value, and the world's best.
 fn judge(s: &Scenario) -> (Advice, Option<Truth>, Option<Truth>) {
-    let (a, _) = worlds::advise(s, &worlds::config(s.quota_given));
+    let (a, _) = worlds::advise(s, &s.config());
     let sweep = s.sweep(1_000, 32_000);
     let at = a.choice.value.map(|v| s.at(v));
     (a, at, Scenario::best(&sweep))
@@ -66,7 +66,7 @@ fn the_advice_works_in_every_world() {
 fn the_fit_finds_the_reading_and_the_quota() {
     for seed in SEEDS {
         for s in worlds::issue_20(seed) {
-            let (a, _) = worlds::advise(&s, &worlds::config(s.quota_given));
+            let (a, _) = worlds::advise(&s, &s.config());
             let Some(cal) = &a.calibration else { continue };
             let world = reading_of(s.world());
             let best = cal.best();
@@ -122,7 +122,7 @@ fn the_worlds_own_reading_and_quota_change_nothing() {
 fn a_failure_asked_again_is_one_response() {
     let s = &worlds::issue_20(1)[2];
     assert!(s.name.contains("ask again"));
-    let (a, history) = worlds::advise(s, &worlds::config(s.quota_given));
+    let (a, history) = worlds::advise(s, &s.config());
     let reasks: u64 = history.iter().map(|o| o.reasks).sum();
     assert!(reasks > 0, "the world has users who ask again");
     let cal = a.calibration.as_ref().unwrap();

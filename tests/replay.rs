@@ -50,6 +50,7 @@ fn history(world: &sim::World, max_output: u64) -> History {
 fn cfg(quota: Option<u64>) -> RecommendConfig {
     RecommendConfig {
         quota_tpm: quota,
+        output_quota_tpm: None,
         parallel: None,
         burndown: None,
         provider: None,

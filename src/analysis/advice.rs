@@ -557,7 +557,7 @@ fn replayed(
         };
     };
     let reference = side.reference.as_ref().map(|r| r.tpm as f64);
-    let fitted = fit::fit(plan, side.burndown, &side.readings, reference);
+    let fitted = fit::fit(plan, side.burndown, side.output_tpm(), &side.readings, reference);
     let mut views: Vec<ReadingView> = fitted
         .readings
         .iter()
@@ -634,7 +634,15 @@ fn replayed(
     let quota = views[best].plan.clone();
     let needed = (choice.basis == Basis::NoValueIsSafe).then(|| {
         let value = setup.floor.max(demand_p90.unwrap_or(setup.floor)).min(setup.cap);
-        quota::needed(&Schedule::new(plan, Limit::Fixed(value)), &quota, value)
+        let n = quota::needed(&Schedule::new(plan, Limit::Fixed(value)), &quota, value);
+        // An output quota that throttles at every value: what it takes at the value in
+        // effect, since max output is not the lever there.
+        match n.output_tpm {
+            Some(_) if setup.current != value && setup.current <= setup.cap => {
+                quota::needed(&Schedule::new(plan, Limit::Fixed(setup.current)), &quota, setup.current)
+            }
+            _ => n,
+        }
     });
     calibration.best = views[best].fit.reading;
     calibration.readings = views;

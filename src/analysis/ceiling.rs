@@ -27,11 +27,17 @@ impl Budget {
         self.headroom * self.quota_tpm as f64
     }
 
+    /// Whether output counts against this quota at all (not Mantle's input quota, burndown 0).
+    pub fn charges_output(&self) -> bool {
+        self.burndown > 0.0
+    }
+
     /// Worst-case minute: `P × (I_set + B × M) ≤ u × Q` → `M ≤ (u × Q / P − I_set) / B`.
-    /// `None` when even `M = 0` does not fit.
+    /// `None` when even `M = 0` does not fit, or when output does not count against the
+    /// quota ([`Budget::charges_output`]): then this rule does not bound `M`.
     pub fn worst_case_limit(&self) -> Option<u64> {
         let room = self.usable() / self.parallel.max(1) as f64 - self.input_set as f64;
-        (room >= 0.0).then(|| (room / self.burndown.max(f64::MIN_POSITIVE)).floor() as u64)
+        (room >= 0.0 && self.charges_output()).then(|| (room / self.burndown).floor() as u64)
     }
 
     /// Admission: `P × (I_res + M) ≤ u × Q` → `M ≤ u × Q / P − I_res`.
@@ -40,9 +46,14 @@ impl Budget {
         (room >= 0.0).then(|| room.floor() as u64)
     }
 
-    /// The ceiling: the largest `M` both rules allow.
+    /// The ceiling: the largest `M` both rules allow (admission alone where output does not
+    /// count against the quota).
     pub fn ceiling(&self) -> Option<u64> {
-        Some(self.worst_case_limit()?.min(self.admission_limit()?))
+        let admission = self.admission_limit()?;
+        if !self.charges_output() {
+            return Some(admission);
+        }
+        Some(self.worst_case_limit()?.min(admission))
     }
 
     /// Worst-case quota charge of one request that runs to `m`.
@@ -118,6 +129,21 @@ mod tests {
         let b = budget(200_000, 4, 10_000, 60_000);
         assert_eq!(b.admission_limit(), None);
         assert_eq!(b.ceiling(), None);
+    }
+
+    #[test]
+    fn mantle_input_quota_is_admission_alone() {
+        // Mantle: output not charged to the input quota (B = 0). Q 400,000, u 0.9, P 6,
+        // I_set 4,479: the worst-case rule does not bound M; admission gives
+        // 0.9 × 400,000 / 6 − 4,479 = 60,000 − 4,479 = 55,521.
+        let b = Budget { headroom: 0.9, burndown: 0.0, ..budget(400_000, 6, 4_479, 4_479) };
+        assert!(!b.charges_output());
+        assert_eq!(b.worst_case_limit(), None);
+        assert_eq!(b.admission_limit(), Some(55_521));
+        assert_eq!(b.ceiling(), Some(55_521));
+        // Not even M = 0 fits when the inputs alone exceed the quota.
+        let full = Budget { input_set: 70_000, input_reserved: 70_000, ..b };
+        assert_eq!(full.ceiling(), None);
     }
 
     #[test]

@@ -143,9 +143,9 @@ pub struct Fit {
     pub readings: Vec<ReadingFit>,
 }
 
-/// Fits each of `readings` to the history of `plan` (burndown `burndown`), judged against
-/// the reference quota where there is one.
-pub fn fit(plan: &Plan, burndown: f64, readings: &[Reading], reference: Option<f64>) -> Fit {
+/// Fits each of `readings` to the history of `plan` (burndown `burndown`; on Mantle the
+/// output quota `output_tpm` as given), judged against the reference quota where there is one.
+pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Reading], reference: Option<f64>) -> Fit {
     let history: Vec<_> = plan.history().collect();
     let observed_throttled = history.iter().map(|h| u64::from(h.throttled)).sum();
     let observed_failed = history.iter().filter(|h| h.failed).count() as u64;
@@ -161,7 +161,7 @@ pub fn fit(plan: &Plan, burndown: f64, readings: &[Reading], reference: Option<f
         let eval = |tpm: f64, by_period: &mut Vec<u64>| {
             by_period.clear();
             by_period.resize(periods.len(), 0);
-            replay::run_tally(plan, &Quota { tpm, burndown, reading }, Limit::AsRecorded, |job| {
+            replay::run_tally(plan, &Quota { tpm, burndown, reading, output_tpm }, Limit::AsRecorded, |job| {
                 if let Some(p) = period_of[job] {
                     by_period[p as usize] += 1;
                 }
@@ -178,8 +178,12 @@ pub fn fit(plan: &Plan, burndown: f64, readings: &[Reading], reference: Option<f
         let low = significant(crossing(observed_throttled + band, start, &mut count));
         // Above `high` the replay shows fewer than the band allows; with a band that reaches
         // 0 there is no upper end.
+        // A crossing at the top of the search is none: on Mantle, an output quota that
+        // throttles as much whatever the input quota.
         let high = (observed_throttled > band)
-            .then(|| significant(crossing(observed_throttled - band - 1, low, &mut count)).max(low));
+            .then(|| crossing(observed_throttled - band - 1, low, &mut count))
+            .filter(|&h| h < HIGHEST)
+            .map(|h| significant(h).max(low));
         let quota = match reference {
             Some(r) => r.clamp(low, high.unwrap_or(f64::INFINITY)),
             None => {
@@ -188,9 +192,10 @@ pub fn fit(plan: &Plan, burndown: f64, readings: &[Reading], reference: Option<f
         };
         // At the effective quota, the attempts each request had refused, for their context.
         let mut attempts = vec![0u64; history.len()];
-        let at_fit = replay::run_tally(plan, &Quota { tpm: quota, burndown, reading }, Limit::AsRecorded, |job| {
-            attempts[job] += 1;
-        });
+        let at_fit =
+            replay::run_tally(plan, &Quota { tpm: quota, burndown, reading, output_tpm }, Limit::AsRecorded, |job| {
+                attempts[job] += 1;
+            });
         let context = context(&cache_reads, attempts.iter().copied());
         let mut fewer = Vec::new();
         let at_reference = reference.map(|q| eval(q, &mut fewer));

@@ -28,6 +28,15 @@ pub struct Side {
     pub burndown_origin: Origin,
     /// The readings to fit, in [`crate::reading::READINGS`] order.
     pub readings: Vec<Reading>,
+    /// Mantle's output quota, as given (`--output-quota-tpm`); `None` elsewhere or unknown.
+    pub output: Option<Reference>,
+}
+
+impl Side {
+    /// The output quota the replay runs a second bucket of, if any.
+    pub fn output_tpm(&self) -> Option<f64> {
+        self.output.as_ref().map(|o| o.tpm as f64)
+    }
 }
 
 /// Where a figure of the model table comes from: a default AWS publishes, or the user's
@@ -82,7 +91,11 @@ pub fn side(cfg: &RecommendConfig, provider: Provider, family: Option<&Family>, 
         }
         r
     };
-    Some(Side { reference, burndown, burndown_origin, readings })
+    let output = match (cfg.output_quota_tpm, mantle) {
+        (Some(o), true) => Some(Reference { tpm: o, origin: Origin::Flag }),
+        _ => None,
+    };
+    Some(Side { reference, burndown, burndown_origin, readings, output })
 }
 
 /// The quota one reading plans with.
@@ -104,6 +117,11 @@ pub struct QuotaPlan {
     /// The bucket the choice is replayed against: `headroom × tpm`, scaled by
     /// `parallel_seen / parallel` when `--parallel` plans for another load.
     pub planning_tpm: f64,
+    /// Mantle's output quota, as given, and the output bucket planned for (scaled as
+    /// `planning_tpm` is).
+    pub output: Option<Reference>,
+    #[serde(skip)]
+    pub planning_output_tpm: Option<f64>,
 }
 
 impl QuotaPlan {
@@ -130,6 +148,8 @@ impl QuotaPlan {
             parallel: cfg.parallel,
             parallel_seen: seen,
             planning_tpm: cfg.headroom * tpm as f64 * share,
+            output: side.output.clone(),
+            planning_output_tpm: side.output.as_ref().map(|o| cfg.headroom * o.tpm as f64 * share),
         }
     }
 
@@ -145,41 +165,82 @@ impl QuotaPlan {
 
     /// The same plan for the requests in flight the history had (no `--parallel`).
     pub fn at_parallel_seen(&self) -> Self {
-        QuotaPlan { parallel: None, planning_tpm: self.headroom * self.tpm as f64, ..self.clone() }
+        QuotaPlan {
+            parallel: None,
+            planning_tpm: self.headroom * self.tpm as f64,
+            planning_output_tpm: self.output.as_ref().map(|o| self.headroom * o.tpm as f64),
+            ..self.clone()
+        }
     }
 
     /// The bucket the choice replays against.
     pub fn planning(&self) -> Quota {
-        Quota { tpm: self.planning_tpm, burndown: self.burndown, reading: self.reading }
+        Quota {
+            tpm: self.planning_tpm,
+            burndown: self.burndown,
+            reading: self.reading,
+            output_tpm: self.planning_output_tpm,
+        }
     }
 }
 
 /// What fixes it when no value is safe (or the chosen one still cuts): the quota that
-/// would make `value` safe, and the requests in flight that fit the quota given.
+/// would make `value` safe, and the requests in flight that fit the quota given. On Mantle,
+/// where the output quota throttles whatever the input quota, the output quota that would
+/// (`output_tpm`), and the input quota needed beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Needed {
     pub value: u64,
     pub quota_tpm: u64,
     pub parallel: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tpm: Option<u64>,
 }
 
-/// The quota at which `value` would be safe (bisection over the replay), and the requests in
-/// flight that the given quota fits at that value.
-pub fn needed(schedule: &Schedule, q: &QuotaPlan, value: u64) -> Needed {
-    let safe_at =
-        |tpm: f64| is_safe(&replay::at_pace(schedule, &Quota { tpm, burndown: q.burndown, reading: q.reading }));
-    let (mut lo, mut hi) = (q.planning_tpm, q.planning_tpm.max(1.0) * 2.0);
-    while !safe_at(hi) && hi < 1e12 {
+/// The smallest bucket of a `planning`-sized start at which `safe` holds (doubling, then
+/// bisection); `None` when not even a million times more would do.
+fn smallest_safe(planning: f64, safe: impl Fn(f64) -> bool) -> Option<f64> {
+    if safe(planning) {
+        return Some(planning);
+    }
+    let (mut lo, mut hi) = (planning, planning.max(1.0) * 2.0);
+    while !safe(hi) {
+        if hi > planning.max(1.0) * 1e6 {
+            return None;
+        }
         lo = hi;
         hi *= 2.0;
     }
     for _ in 0..20 {
         let mid = (lo + hi) / 2.0;
-        if safe_at(mid) { hi = mid } else { lo = mid }
+        if safe(mid) { hi = mid } else { lo = mid }
     }
-    // Back from the planning bucket to the quota a user asks for.
-    let quota_tpm = (hi * q.tpm as f64 / q.planning_tpm.max(1e-9)).ceil() as u64;
+    Some(hi)
+}
+
+/// The quota at which `value` would be safe (bisection over the replay), and the requests in
+/// flight that the given quota fits at that value. On Mantle the output quota first: when it
+/// throttles with the input quota endless, the output quota that would not, then the input
+/// quota beside it.
+pub fn needed(schedule: &Schedule, q: &QuotaPlan, value: u64) -> Needed {
+    let planned = q.planning();
+    let safe = |input: f64, output: Option<f64>| {
+        is_safe(&replay::at_pace(schedule, &Quota { tpm: input, output_tpm: output, ..planned }))
+    };
+    // Back from a planning bucket to the quota a user asks for.
+    let asked = |planning: f64, given: u64, planned: f64| (planning * given as f64 / planned.max(1e-9)).ceil() as u64;
+    let mut output_tpm = None;
+    let mut output = planned.output_tpm;
+    if let (Some(o), Some(given)) = (planned.output_tpm, &q.output)
+        && !safe(f64::INFINITY, Some(o))
+    {
+        let at = smallest_safe(o, |x| safe(f64::INFINITY, Some(x))).unwrap_or(o * 1e6);
+        output = Some(at);
+        output_tpm = Some(asked(at, given.tpm, o));
+    }
+    let input = smallest_safe(q.planning_tpm, |x| safe(x, output)).unwrap_or(q.planning_tpm * 1e6);
+    let quota_tpm = asked(input, q.tpm, q.planning_tpm).max(if output_tpm.is_some() { q.tpm } else { 0 });
     let parallel =
         ((q.parallel.unwrap_or(q.parallel_seen) as f64) * q.tpm as f64 / quota_tpm.max(1) as f64).floor() as u64;
-    Needed { value, quota_tpm, parallel }
+    Needed { value, quota_tpm, parallel, output_tpm }
 }

@@ -47,6 +47,18 @@ pub struct Quota {
     /// Quota tokens each output token burns.
     pub burndown: f64,
     pub reading: Reading,
+    /// Bedrock Mantle's output quota (tokens a minute), a second bucket: output counts
+    /// against it as it is written (here: when the response ends), and a request is refused
+    /// while it is empty. `tpm` is then the input quota, charged nothing for output
+    /// (`burndown` 0). `None`: one bucket.
+    pub output_tpm: Option<f64>,
+}
+
+impl Quota {
+    /// One bucket of `tpm` a minute.
+    pub const fn new(tpm: f64, burndown: f64, reading: Reading) -> Self {
+        Quota { tpm, burndown, reading, output_tpm: None }
+    }
 }
 
 /// One unit of work as the replay runs it.
@@ -401,6 +413,11 @@ struct Bucket {
 }
 
 impl Bucket {
+    /// A full bucket of `tpm` a minute at `at`.
+    fn full(tpm: f64, at: EpochMs) -> Self {
+        Bucket { level: tpm, capacity: tpm, per_ms: tpm / 60_000.0, at }
+    }
+
     fn refill(&mut self, t: EpochMs) {
         if t > self.at {
             self.level = (self.level + (t - self.at) as f64 * self.per_ms).min(self.capacity);
@@ -422,9 +439,9 @@ struct State {
     input: f64,
     cache_read: f64,
     remaining: Draw,
-    /// Set while a response is in flight: what was reserved, what it will be charged, and
-    /// whether it is cut.
-    flight: Option<(f64, f64, bool)>,
+    /// Set while a response is in flight: what was reserved, what it will be charged,
+    /// whether it is cut, and what it writes.
+    flight: Option<(f64, f64, bool, u64)>,
     /// Subagents still running that the next job waits for.
     waiting: u32,
 }
@@ -525,7 +542,8 @@ fn run_recording(
 ) -> Outcome {
     let mut out = Outcome::default();
     let start = plan.roots.first().map_or(0, |&c| plan.chains[c as usize].start);
-    let mut bucket = Bucket { level: quota.tpm, capacity: quota.tpm, per_ms: quota.tpm / 60_000.0, at: start };
+    let mut bucket = Bucket::full(quota.tpm, start);
+    let mut output = quota.output_tpm.map(|o| Bucket::full(o, start));
     let mut chain_of_job = vec![0u32; plan.jobs.len()];
     for (ci, c) in plan.chains.iter().enumerate() {
         chain_of_job[c.first..c.end].fill(ci as u32);
@@ -558,9 +576,16 @@ fn run_recording(
             Limit::AsRecorded => job.limit_then,
         };
         bucket.refill(t);
-        if let Some((reserved, charge, cut)) = st.flight.take() {
+        if let Some(o) = output.as_mut() {
+            o.refill(t);
+        }
+        if let Some((reserved, charge, cut, written)) = st.flight.take() {
             // The response ends: settle, then continue it, or the job is done.
             bucket.level = (bucket.level + reserved - charge).min(bucket.capacity);
+            // What it wrote counts against an output quota, which may run into debt.
+            if let Some(o) = output.as_mut() {
+                o.level -= written as f64;
+            }
             in_flight -= 1;
             if cut && st.continuations < retries::MAX_CONTINUATIONS {
                 st.continuations += 1;
@@ -582,7 +607,7 @@ fn run_recording(
             if quota.reading.burndown_reservation { quota.burndown * max_output as f64 } else { max_output as f64 };
         let reservation =
             st.input + if quota.reading.cache_reads_reserved { st.cache_read } else { 0.0 } + out_reserved;
-        if bucket.level >= reservation {
+        if bucket.level >= reservation && output.as_ref().is_none_or(|o| o.level > 0.0) {
             bucket.level -= reservation;
             in_flight += 1;
             out.peak_in_flight = out.peak_in_flight.max(in_flight);
@@ -598,7 +623,7 @@ fn run_recording(
                 out.beyond += u64::from(st.remaining == Draw::Beyond && !cut);
             }
             let charge = st.input + quota.burndown * written as f64;
-            st.flight = Some((reservation, charge, cut));
+            st.flight = Some((reservation, charge, cut, written));
             st.refused = 0;
             let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
             let duration = (first + written as f64 * job.ms_per_token).round() as i64;
@@ -701,11 +726,8 @@ impl Schedule {
     /// the walk is tested against).
     #[cfg(test)]
     fn by_engine(plan: &Plan, limit: Limit) -> Self {
-        let endless = Quota {
-            tpm: f64::INFINITY,
-            burndown: 1.0,
-            reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
-        };
+        let endless =
+            Quota::new(f64::INFINITY, 1.0, Reading { cache_reads_reserved: false, burndown_reservation: false });
         let mut requests = Vec::with_capacity(plan.jobs.len());
         let base = run_recording(plan, &endless, limit, Some(&mut requests), |_| {});
         requests.sort_unstable_by_key(|r| (r.start, r.job));
@@ -873,12 +895,19 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         let m = marks[k - 1];
         (m.1 + (t - m.0) as f64 * per_ms).min(q)
     };
+    // An output quota's level through time: what each response wrote, taken when it ended.
+    let output = quota.output_tpm.map(|o| OutputLevel::new(schedule, o));
+    // Whether the output quota lets request `r` in at `t` (what it wrote itself, if it ended
+    // by then, given back).
+    let output_open = |r: &Scheduled, t: EpochMs| {
+        output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { r.written as f64 } else { 0.0 } > 0.0)
+    };
     let mut out = schedule.base;
     out.attempts = 0;
     for (i, r) in reqs.iter().enumerate() {
         let need = reserve(r);
         out.attempts += 1;
-        if before[i] >= need {
+        if before[i] >= need && output_open(r, r.start) {
             continue;
         }
         // What the bucket holds for it at a later attempt: the level plus what it holds itself.
@@ -890,7 +919,7 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             let delay = retries::delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
             t += delay.round() as i64;
             let holds = if t < r.end { need } else { charge(r) };
-            if (level_at(mark_of[i] as usize, t) + holds).min(q) >= need {
+            if (level_at(mark_of[i] as usize, t) + holds).min(q) >= need && output_open(r, t) {
                 admitted = true;
                 break;
             }
@@ -901,6 +930,37 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         }
     }
     out
+}
+
+/// The level of an output quota through a schedule: full at the first request, each
+/// response's output taken when it ends (it may run into debt), refilled in between.
+struct OutputLevel {
+    marks: Vec<(EpochMs, f64)>,
+    capacity: f64,
+    per_ms: f64,
+}
+
+impl OutputLevel {
+    fn new(schedule: &Schedule, tpm: f64) -> Self {
+        let per_ms = tpm / 60_000.0;
+        let mut at = schedule.requests.first().map_or(0, |r| r.start);
+        let mut level = tpm;
+        let mut marks = vec![(at, level)];
+        for &e in &schedule.by_end {
+            let r = &schedule.requests[e as usize];
+            level = (level + (r.end - at).max(0) as f64 * per_ms).min(tpm) - r.written as f64;
+            at = at.max(r.end);
+            marks.push((at, level));
+        }
+        OutputLevel { marks, capacity: tpm, per_ms }
+    }
+
+    /// The level at `t`: the last mark at or before it, refilled since.
+    fn at(&self, t: EpochMs) -> f64 {
+        let k = self.marks.partition_point(|m| m.0 <= t);
+        let (at, level) = self.marks[k.saturating_sub(1)];
+        (level + (t - at).max(0) as f64 * self.per_ms).min(self.capacity)
+    }
 }
 
 /// A fixed pseudo-random share in `[0, 1)` for a job's attempt (SplitMix64's finaliser), so
@@ -954,7 +1014,7 @@ mod tests {
     }
 
     fn quota(tpm: f64) -> Quota {
-        Quota { tpm, burndown: 5.0, reading: BURNDOWN }
+        Quota::new(tpm, 5.0, BURNDOWN)
     }
 
     /// One request alone: reserved 1,000 + 5 × 32,000 = 161,000 of a 200,000 bucket: admitted.
@@ -1058,6 +1118,24 @@ mod tests {
         let then = Schedule::new(&p, Limit::AsRecorded);
         assert_eq!((then.requests.len(), then.base.responses), (4, 4));
         assert_eq!(p.reasked(), 1);
+    }
+
+    /// Mantle: an output quota of 6,000 a minute (100 a second), the input quota endless. The
+    /// first response writes 10,000 tokens in 1 s + 100 s, taken when it ends: 6,000 − 10,000
+    /// = −4,000. The next, sent at once, waits 40 s for the level to come back above 0; its
+    /// first attempt is refused, its retries come at 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s (at most
+    /// 39.4 s with the jitter), then 63.5 s: seven attempts refused, the seventh retry
+    /// admitted (nine attempts in all). The replay and the pace agree.
+    #[test]
+    fn an_output_quota_refuses_while_it_is_in_debt() {
+        let p = plan(vec![vec![job(0, 10_000), job(0, 100)]], 32_000);
+        let q = Quota { output_tpm: Some(6_000.0), ..Quota::new(f64::INFINITY, 0.0, BURNDOWN) };
+        let o = run(&p, &q, Limit::Fixed(32_000));
+        assert_eq!((o.throttled_attempts, o.failed, o.attempts), (7, 0, 9));
+        let paced = at_pace(&Schedule::new(&p, Limit::Fixed(32_000)), &q);
+        assert_eq!((paced.throttled_attempts, paced.failed, paced.attempts), (7, 0, 9));
+        // Without the output quota nothing waits.
+        assert_eq!(run(&p, &Quota { output_tpm: None, ..q }, Limit::Fixed(32_000)).throttled_attempts, 0);
     }
 
     #[test]

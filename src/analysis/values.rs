@@ -10,11 +10,8 @@ use super::choose::Evaluate;
 use super::replay::{self, Limit, Outcome, Plan, Quota, Reading, Schedule, Scratch};
 
 /// A bucket nothing ever exhausts: the work at a value without a quota side (cuts only).
-pub const ENDLESS: Quota = Quota {
-    tpm: f64::INFINITY,
-    burndown: 1.0,
-    reading: Reading { cache_reads_reserved: false, burndown_reservation: false },
-};
+pub const ENDLESS: Quota =
+    Quota::new(f64::INFINITY, 1.0, Reading { cache_reads_reserved: false, burndown_reservation: false });
 
 /// The replays of candidate values against one quota a view.
 pub struct Values<'p> {

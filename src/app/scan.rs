@@ -31,6 +31,18 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     {
         say(err, "warning", &unmatched_project(p, &scanned.data))?;
     }
+    if let (Some(_), Some(a)) = (config.recommend.output_quota_tpm, &analysis.advice)
+        && a.provider != crate::settings::Provider::BedrockMantle
+    {
+        say(
+            err,
+            "warning",
+            &format!(
+                "--output-quota-tpm applies to Bedrock's Mantle endpoint; this history is on {}: ignored",
+                a.provider.name()
+            ),
+        )?;
+    }
     // The write comes before the report, which tells what it did (an error is told after).
     let value = analysis.advice.as_ref().and_then(|a| a.choice.value);
     // A "keep" of a value no settings file sets changes nothing: writing it would pin a

@@ -238,17 +238,30 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         && c.basis != Basis::QuotaUnknown
     {
         let res = if q.reading.cache_reads_reserved { "I_res" } else { "I_set" };
-        let mut s = format!(
-            "Worst case by hand, if {} in flight all ran to the max output at once: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + M) ≤ u·Q gives M ≤ {}.",
-            count_of(b.parallel, "request", "requests"),
-            b.headroom,
-            thousands(b.quota_tpm),
-            b.parallel,
-            thousands(b.input_set),
-            b.burndown,
-            b.worst_case_limit().map_or("none".into(), thousands),
-            b.admission_limit().map_or("none".into(), thousands),
-        );
+        let mut s = if !b.charges_output() {
+            // Mantle's input quota: output does not count against it, admission alone bounds M.
+            format!(
+                "Admission by hand, if {} in flight all asked at once: P·(I_set + M) ≤ u·Q gives M ≤ {:.2}·{}/{} − {} = {}; output does not count against the input quota, so no worst case bounds M there.",
+                count_of(b.parallel, "request", "requests"),
+                b.headroom,
+                thousands(b.quota_tpm),
+                b.parallel,
+                thousands(b.input_set),
+                b.admission_limit().map_or("none".into(), thousands),
+            )
+        } else {
+            format!(
+                "Worst case by hand, if {} in flight all ran to the max output at once: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + M) ≤ u·Q gives M ≤ {}.",
+                count_of(b.parallel, "request", "requests"),
+                b.headroom,
+                thousands(b.quota_tpm),
+                b.parallel,
+                thousands(b.input_set),
+                b.burndown,
+                b.worst_case_limit().map_or("none".into(), thousands),
+                b.admission_limit().map_or("none".into(), thousands),
+            )
+        };
         if let (Some(v), Some(ceil)) = (c.value, b.ceiling())
             && v > ceil
         {
@@ -415,15 +428,25 @@ fn ceiling_only(a: &Advice) -> Vec<String> {
         a.model,
         count_of(b.parallel, "request", "requests"),
     ));
-    out.push(format!(
-        "M ≤ (u·Q/P − I)/B = ({:.2}·{}/{} − 0)/{} = {}; admission P·(I + M) ≤ u·Q gives M ≤ {}.",
-        b.headroom,
-        thousands(b.quota_tpm),
-        b.parallel,
-        b.burndown,
-        b.worst_case_limit().map_or("none".into(), thousands),
-        b.admission_limit().map_or("none".into(), thousands),
-    ));
+    out.push(if b.charges_output() {
+        format!(
+            "M ≤ (u·Q/P − I)/B = ({:.2}·{}/{} − 0)/{} = {}; admission P·(I + M) ≤ u·Q gives M ≤ {}.",
+            b.headroom,
+            thousands(b.quota_tpm),
+            b.parallel,
+            b.burndown,
+            b.worst_case_limit().map_or("none".into(), thousands),
+            b.admission_limit().map_or("none".into(), thousands),
+        )
+    } else {
+        format!(
+            "Admission P·(I + M) ≤ u·Q gives M ≤ {:.2}·{}/{} − 0 = {}; output does not count against the input quota.",
+            b.headroom,
+            thousands(b.quota_tpm),
+            b.parallel,
+            b.admission_limit().map_or("none".into(), thousands),
+        )
+    });
     if a.choice.value.is_none() && a.throttled_seen > 0 && b.ceiling().is_some_and(|c| c >= a.current) {
         out.push(format!(
             "That bound allows the {} in effect, yet {} refused: the input per request, the quota or others' load on it is not what the bound assumes, so it cannot tell a safe value.",
@@ -469,7 +492,21 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     let mut out = Vec::new();
     let e = &report.errors;
     let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
-    if let (Some(n), Some(q)) = (&a.needed, &a.quota) {
+    if let (Some(n), Some(q)) = (&a.needed, &a.quota)
+        && let (Some(need), Some(given)) = (n.output_tpm, &q.output)
+    {
+        let input = if n.quota_tpm > q.tpm {
+            format!(" and the input quota to {} TPM", thousands(n.quota_tpm))
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "Your output quota ({} TPM) throttles at every max output: the work writes more in a minute than it allows, and max output does not change what a response writes. Raise the output quota to {} TPM{input}: then {} replays safely.",
+            thousands(given.tpm),
+            thousands(need),
+            thousands(n.value),
+        ));
+    } else if let (Some(n), Some(q)) = (&a.needed, &a.quota) {
         let had = match q.parallel {
             Some(p) => format!("you plan for {}; your history had up to {}", thousands(p), thousands(q.parallel_seen)),
             None => format!("your history had up to {}", thousands(q.parallel_seen)),
@@ -596,6 +633,9 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     if a.provider == Provider::BedrockMantle {
         out.push("On Bedrock's Mantle endpoint a request is admitted when your input quota (--quota-tpm) holds its input plus max output; output counts against the output quota as it is written, which max output does not change.".into());
+        if a.quota.as_ref().is_some_and(|q| q.output.is_none()) && a.throttled_seen > 0 {
+            out.push("Your output quota was not given, so the replay reads every 429 as the input quota's: give it with --output-quota-tpm to replay both.".into());
+        }
     }
     if let Some(v) = a.choice.value
         && v > a.current
@@ -671,7 +711,14 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             Origin::Inferred => fitted("fitted to your 429s"),
             o => origin(o),
         };
-        rows.push(("Quota (TPM)".into(), thousands(q.tpm), quota_from));
+        let mantle = a.provider == Provider::BedrockMantle;
+        rows.push((if mantle { "Input quota (TPM)" } else { "Quota (TPM)" }.into(), thousands(q.tpm), quota_from));
+        if mantle {
+            rows.push(match &q.output {
+                Some(o) => ("Output quota (TPM)".into(), thousands(o.tpm), origin(&o.origin)),
+                None => ("Output quota (TPM)".into(), "not replayed".into(), "--output-quota-tpm".into()),
+            });
+        }
         rows.push((
             "Planned against".into(),
             thousands(q.planning_tpm.round() as u64),
@@ -686,7 +733,9 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         if let Some(p) = q.parallel {
             rows.push(("In flight at once (planned)".into(), thousands(p), "flag".into()));
         }
-        rows.push(("Burndown".into(), format!("{}×", q.burndown), origin(&q.burndown_origin)));
+        if !mantle {
+            rows.push(("Burndown".into(), format!("{}×", q.burndown), origin(&q.burndown_origin)));
+        }
         let several = a.calibration.as_ref().is_some_and(|c| c.readings.len() > 1);
         rows.push((
             "Reserved at admission".into(),

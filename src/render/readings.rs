@@ -65,7 +65,11 @@ pub fn range(v: &ReadingView) -> String {
 /// the advice uses.
 pub fn check(a: &Advice, cal: &Calibration) -> String {
     let best = cal.best();
-    let name = name(best.fit.reading, best.plan.burndown, a.provider);
+    let mut name = name(best.fit.reading, best.plan.burndown, a.provider);
+    let output = best.plan.output.as_ref().filter(|_| a.provider == Provider::BedrockMantle);
+    if let Some(o) = output {
+        name.push_str(&format!(", output against the {} TPM output quota you gave", thousands(o.tpm)));
+    }
     let p = best.fit.at_fit;
     let predicted = format!(
         "{} and {}",
@@ -91,6 +95,14 @@ pub fn check(a: &Advice, cal: &Calibration) -> String {
     match best.fit.bound {
         Bound::Fit => format!(
             "Check: replayed as it was (most requests at {}, throttling delaying the work as it did), your history's {} and {} fit {} with {name}; {with}.",
+            thousands(cal.value),
+            count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
+            count_of(cal.observed_failed, "failed request", "failed requests"),
+            range(best),
+        ),
+        // The output quota throttles as much whatever the input quota.
+        Bound::AtLeast if output.is_some() && cal.observed_throttled > 0 => format!(
+            "Check: replayed as it was (most requests at {}, throttling delaying the work as it did), your history's {} and {} fit any input quota of {} with {name}: the output quota explains them; {with}.",
             thousands(cal.value),
             count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
             count_of(cal.observed_failed, "failed request", "failed requests"),

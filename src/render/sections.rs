@@ -294,7 +294,14 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
                 Some(c) if c.readings.len() > 1 => format!(", {}", readings::short(q.reading, q.burndown, a.provider)),
                 _ => String::new(),
             };
-            format!("against {} TPM{reading}", thousands(q.planning_tpm.round() as u64))
+            match q.planning_output_tpm {
+                Some(o) => format!(
+                    "against {} TPM input, {} TPM output",
+                    thousands(q.planning_tpm.round() as u64),
+                    thousands(o.round() as u64)
+                ),
+                None => format!("against {} TPM{reading}", thousands(q.planning_tpm.round() as u64)),
+            }
         },
     );
     let other =

@@ -158,6 +158,14 @@ pub struct World {
     pub quota_tpm: u64,
     /// Output burndown B (quota tokens per output token).
     pub burndown: f64,
+    /// Bedrock Mantle (`CLAUDE_CODE_USE_MANTLE`): its output tokens-per-minute quota, a
+    /// second bucket; `quota_tpm` is then the input quota. A request is admitted when the
+    /// input bucket holds `input + cache_write + max_output` and the output bucket is not
+    /// empty; it is charged its input and cache write on the input side, and its output on
+    /// the output side when it is admitted (the world knows what it will write; the replay
+    /// charges output when the response ends, so the two differ). `reading` and `burndown`
+    /// play no part. `None`: Bedrock's runtime endpoint, one bucket.
+    pub output_quota_tpm: Option<u64>,
     /// Reservation reading.
     pub reading: Reading,
     /// Max output (`CLAUDE_CODE_MAX_OUTPUT_TOKENS`) for [`simulate_as_configured`]'s fallback.
@@ -207,6 +215,7 @@ impl Default for World {
             p_thinking: 0.5,
             quota_tpm: 200_000,
             burndown: 5.0,
+            output_quota_tpm: None,
             reading: Reading::default(),
             max_output: 32_000,
             max_output_by_session: None,
@@ -613,6 +622,9 @@ impl Bucket {
 /// Start-of-request reservation: `input + cache_write (+ cache_read) + B × max_output`
 /// (or `+ max_output` under the plain reading). B × tokens is rounded to whole tokens.
 pub fn reservation(world: &World, req: &RequestScript, max_output: u64) -> u64 {
+    if world.output_quota_tpm.is_some() {
+        return req.input + req.cache_write + max_output;
+    }
     let reads = if world.reading.cache_reads_reserved { req.cache_read } else { 0 };
     let out = if world.reading.burndown_reservation { burn(world.burndown, max_output) } else { max_output };
     req.input + req.cache_write + reads + out
@@ -620,6 +632,9 @@ pub fn reservation(world: &World, req: &RequestScript, max_output: u64) -> u64 {
 
 /// Settled charge: `input + cache_write + B × output` (cache reads never count).
 pub fn charge(world: &World, req: &RequestScript, output: u64) -> u64 {
+    if world.output_quota_tpm.is_some() {
+        return req.input + req.cache_write;
+    }
     req.input + req.cache_write + burn(world.burndown, output)
 }
 
@@ -778,6 +793,8 @@ pub struct Outcome {
     pub model: String,
     /// Claude Code version written.
     pub version: String,
+    /// A Mantle world (the settings name `CLAUDE_CODE_USE_MANTLE`).
+    pub mantle: bool,
     /// All API attempts, admitted or refused.
     pub attempts: u64,
     /// Refused attempts.
@@ -940,6 +957,8 @@ struct Sim<'a> {
     world: &'a World,
     script: &'a Script,
     bucket: Bucket,
+    /// Mantle's output bucket.
+    output: Option<Bucket>,
     chains: Vec<Chain>,
     queue: BinaryHeap<Reverse<Event>>,
     seq: u64,
@@ -966,6 +985,7 @@ impl<'a> Sim<'a> {
             seed: world.seed,
             model: world.model.clone(),
             version: world.version.clone(),
+            mantle: world.output_quota_tpm.is_some(),
             end_ms: world.start,
             sessions,
             ..Outcome::default()
@@ -974,6 +994,7 @@ impl<'a> Sim<'a> {
             world,
             script,
             bucket: Bucket::new(world.quota_tpm, world.start),
+            output: world.output_quota_tpm.map(|o| Bucket::new(o, world.start)),
             chains: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
@@ -1082,7 +1103,8 @@ impl<'a> Sim<'a> {
         ch.attempt += 1;
         self.out.attempts += 1;
         let reserved = reservation(self.world, &ch.req, ch.max_output);
-        if self.bucket.try_take(t, reserved) {
+        let output_open = self.output.as_mut().is_none_or(|o| o.level_at(t) > 0.0);
+        if output_open && self.bucket.try_take(t, reserved) {
             self.admit(c, t, reserved);
         } else {
             self.refuse(c, t, reserved);
@@ -1094,6 +1116,9 @@ impl<'a> Sim<'a> {
         ch.admitted_at = t;
         ch.reserved = reserved;
         ch.output = ch.req.demand.min(ch.max_output);
+        if let Some(o) = self.output.as_mut() {
+            o.settle(t, 0, ch.output);
+        }
         let end = t + ch.req.duration_ms(ch.output);
         self.in_flight += 1;
         self.out.peak_in_flight = self.out.peak_in_flight.max(self.in_flight);
@@ -1345,10 +1370,12 @@ pub fn write_homes(outcome: &Outcome, dirs: &[&Path], home_of: impl Fn(usize) ->
     Ok(())
 }
 
-/// `{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"<newest>"}}`.
+/// `{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"<newest>"}}`
+/// (`CLAUDE_CODE_USE_MANTLE` in a Mantle world).
 pub fn settings_json(outcome: &Outcome) -> String {
     let newest = outcome.sessions.iter().max_by_key(|s| s.start_ms).map(|s| s.max_output).unwrap_or(32_000);
-    format!("{{\"env\":{{\"CLAUDE_CODE_USE_BEDROCK\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{newest}\"}}}}\n")
+    let provider = if outcome.mantle { "CLAUDE_CODE_USE_MANTLE" } else { "CLAUDE_CODE_USE_BEDROCK" };
+    format!("{{\"env\":{{\"{provider}\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{newest}\"}}}}\n")
 }
 
 /// Claude Code's project folder name: every non-alphanumeric character becomes `-`.

@@ -29,6 +29,8 @@ pub struct Scenario {
     pub periods: Vec<(World, u64)>,
     /// The quota the user knows and gives (`--quota-tpm`); `None`: the user gives none.
     pub quota_given: Option<u64>,
+    /// On Mantle, the output quota the user gives (`--output-quota-tpm`).
+    pub output_given: Option<u64>,
 }
 
 /// What the work of a scenario meets at one value, summed over its periods.
@@ -67,7 +69,7 @@ impl Truth {
 impl Scenario {
     /// One period: `world` at `max_output`.
     pub fn one(name: &str, world: World, max_output: u64) -> Self {
-        Scenario { name: name.into(), periods: vec![(world, max_output)], quota_given: None }
+        Scenario { name: name.into(), periods: vec![(world, max_output)], quota_given: None, output_given: None }
     }
 
     /// Periods of the same kind of work, a day apart, at each of `values` in turn (each
@@ -85,12 +87,22 @@ impl Scenario {
                 (w, m)
             })
             .collect();
-        Scenario { name: name.into(), periods, quota_given: None }
+        Scenario { name: name.into(), periods, quota_given: None, output_given: None }
     }
 
     /// The same, the user giving `--quota-tpm`.
     pub fn given(self, quota: u64) -> Self {
         Scenario { quota_given: Some(quota), ..self }
+    }
+
+    /// The same, the user giving `--output-quota-tpm` (Mantle).
+    pub fn output_given(self, quota: u64) -> Self {
+        Scenario { output_given: Some(quota), ..self }
+    }
+
+    /// ccdoctor's configuration for the user of this scenario: the quotas they give.
+    pub fn config(&self) -> RecommendConfig {
+        RecommendConfig { output_quota_tpm: self.output_given, ..config(self.quota_given) }
     }
 
     /// The history as it was.
@@ -176,10 +188,31 @@ pub fn issue_20(seed: u64) -> Vec<Scenario> {
     ]
 }
 
+/// The scenarios of issue 21 (Bedrock's Mantle endpoint), each at `seed`: an input quota
+/// and an output quota apart, the user giving both; giving neither; and an output quota so
+/// small that no max output helps.
+pub fn mantle(seed: u64) -> Vec<Scenario> {
+    let world = |input: u64, output: u64| World {
+        quota_tpm: input,
+        output_quota_tpm: Some(output),
+        burndown: 1.0,
+        model: "anthropic.claude-sonnet-4-5".into(),
+        version: "2.1.150".into(),
+        sessions: 4,
+        ..base(seed)
+    };
+    vec![
+        Scenario::one("Mantle, both quotas given", world(100_000, 60_000), 32_000).given(100_000).output_given(60_000),
+        Scenario::one("Mantle, no quota given", world(100_000, 60_000), 32_000),
+        Scenario::one("Mantle, output quota binds", world(400_000, 8_000), 32_000).given(400_000).output_given(8_000),
+    ]
+}
+
 /// ccdoctor's configuration for a user who gives `quota` (or none), everything else default.
 pub fn config(quota: Option<u64>) -> RecommendConfig {
     RecommendConfig {
         quota_tpm: quota,
+        output_quota_tpm: None,
         parallel: None,
         burndown: None,
         provider: None,
