@@ -4,6 +4,7 @@
 //!     [--burndown X] [--plain] [--cache-reads-reserved] [--p-task X] [--max-subagents N]
 //!     [--turns LO,HI] [--reask P] [--history M1,M2,…]   (per-session max outputs; runs "as configured")
 //!     [--mantle-output TPM]   (Bedrock Mantle: --quota is the input quota, this the output one)
+//!     [--escalation]   (the Anthropic API, no max output set: 8,000 escalated to 64,000)
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -38,6 +39,13 @@ fn main() {
             "--plain" => world.reading.burndown_reservation = false,
             "--cache-reads-reserved" => world.reading.cache_reads_reserved = true,
             "--reask" => world.p_reask = num(&value()),
+            "--escalation" => {
+                world.escalation = true;
+                world.quota_tpm = 100_000_000;
+                world.burndown = 1.0;
+                world.model = "claude-sonnet-4-5-20250929".into();
+            }
+            "--sigma" => world.demand_sigma = num(&value()),
             "--mantle-output" => {
                 world.output_quota_tpm = Some(num(&value()));
                 world.model = "anthropic.claude-sonnet-4-5".into();

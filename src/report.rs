@@ -181,6 +181,10 @@ pub struct Recommendation {
     pub calibration: Option<CalibrationJson>,
     /// The replay rows in the shape of earlier versions.
     pub what_if: Vec<WhatIf>,
+    /// Claude Code's capped default on the Anthropic API, where the history shows it in force:
+    /// `current` is then the escalated limit; writing any value ends the escalation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<crate::analysis::advice::Escalation>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -193,6 +197,9 @@ pub struct InputsOut {
     pub parallel_seen: u64,
     pub burndown: f64,
     pub burndown_origin: &'static str,
+    /// Bedrock Mantle's output quota, where given (`--output-quota-tpm`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_quota_tpm: Option<u64>,
     pub input_set: u64,
     pub input_reserved: u64,
     pub headroom: f64,
@@ -865,6 +872,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             parallel_seen: q.map_or(0, |q| q.parallel_seen),
             burndown: q.map_or(1.0, |q| q.burndown),
             burndown_origin: q.map_or("default", |q| origin_label(&q.burndown_origin)),
+            output_quota_tpm: q.and_then(|q| q.output.as_ref().map(|o| o.tpm)),
             input_set: a.input_set,
             input_reserved: a.input_reserved,
             headroom: rec.headroom,
@@ -882,6 +890,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
         replay,
         calibration,
         what_if,
+        escalation: a.escalation,
     }
 }
 

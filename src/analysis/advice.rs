@@ -34,6 +34,19 @@ pub struct Evidence {
     pub time: Option<crate::time::EpochMs>,
 }
 
+/// Claude Code's capped default on the Anthropic API, where the history shows it in force
+/// (no max output set; [`limits::CAPPED_DEFAULT`]): every request asks for 8,000 and a
+/// response cut there is sent again once at the escalated limit. Writing any value ends it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Escalation {
+    pub capped: u64,
+    /// The limit a cut response is sent again at (the model's upper limit if lower).
+    pub escalated: u64,
+    /// Responses that wrote more than the capped default: each was sent twice, the first
+    /// attempt cut and withheld.
+    pub responses: u64,
+}
+
 /// Where a model's upper limit or default comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FigureSource {
@@ -173,6 +186,9 @@ pub struct Advice {
     pub max_subagents: Option<u64>,
     /// Throttled attempts the history records for the model.
     pub throttled_seen: u64,
+    /// Claude Code's capped default and its escalation, where the history shows them in
+    /// force; `current` is then the escalated limit (what a response can reach).
+    pub escalation: Option<Escalation>,
 }
 
 /// Everything the advice is made from.
@@ -194,9 +210,15 @@ pub struct Now<'c> {
     pub setting: Option<u64>,
     /// Upper limits the user's debug logs show, by model name: they win over the table's.
     pub learned: &'c HashMap<String, limits::Clamp>,
+    /// The history may be on the Anthropic API with no max output set: Claude Code's capped
+    /// default and its escalation ([`limits::CAPPED_DEFAULT`]).
+    pub escalates: bool,
 }
 
 impl Fallback for Now<'_> {
+    fn escalates(&self) -> bool {
+        self.escalates
+    }
     fn now(&self, model: Option<&str>) -> u64 {
         let f = model.and_then(models::family_of);
         match self.setting {
@@ -364,6 +386,16 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         Some(_) => None,
         None => newest_recorded(i, &my_units),
     };
+    let escalation = escalation(i, provider, &my_units, default, cap);
+    let current_evidence = match escalation {
+        Some(e) => Some(Evidence {
+            value: e.escalated,
+            what: "Claude Code's capped default, 8,000, sent again at the escalated limit when cut (no max output set)",
+            session: None,
+            time: None,
+        }),
+        None => current_evidence,
+    };
     let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
         (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
         _ => match &current_evidence {
@@ -494,6 +526,27 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         quota_code,
         max_subagents: i.settings.max_subagents.value,
         throttled_seen: observed,
+        escalation,
+    })
+}
+
+/// Claude Code's capped default in force: on the Anthropic API with no max output set, the
+/// history shows a request at the capped default, or one above the model's default (only
+/// the escalation sends those).
+fn escalation(i: &Inputs<'_>, provider: Provider, units: &[&Unit], default: u64, cap: u64) -> Option<Escalation> {
+    if provider != Provider::Anthropic || i.settings.max_output_tokens.value.is_some() {
+        return None;
+    }
+    let output = |u: &Unit| match u.kind {
+        UnitKind::Response { output, .. } => output,
+        UnitKind::Failed => 0,
+    };
+    let capped = units.iter().any(|u| u.limit == limits::CAPPED_DEFAULT);
+    let above_default = units.iter().any(|u| u.limit > default || output(u) > default);
+    (capped || above_default && default < limits::ESCALATED).then(|| Escalation {
+        capped: limits::CAPPED_DEFAULT,
+        escalated: limits::ESCALATED.min(cap),
+        responses: units.iter().filter(|u| output(u) > limits::CAPPED_DEFAULT).count() as u64,
     })
 }
 

@@ -53,6 +53,15 @@ impl Unit {
     }
 }
 
+/// Claude Code's capped default on the Anthropic API: with no max output set, 2.1.x sends
+/// this (behind a remote flag, on by default for first-party users only) and retries a
+/// response cut there once at [`ESCALATED`] before any recovery prompt (the 2.1.88 source;
+/// `testdata/error-texts/FACTS.md`, section 1). The cut first attempt is withheld, not written:
+/// the transcript shows the escalated response alone.
+pub const CAPPED_DEFAULT: u64 = 8_000;
+/// The limit a response cut at [`CAPPED_DEFAULT`] is retried at.
+pub const ESCALATED: u64 = 64_000;
+
 /// What the limit of a request without records of its own falls back to.
 pub trait Fallback {
     /// The limit in effect now for a model id: the setting (clamped to the model's upper
@@ -62,6 +71,11 @@ pub trait Fallback {
     fn cap(&self, model: Option<&str>) -> u64;
     /// Claude Code's default for the model.
     fn default(&self, model: Option<&str>) -> u64;
+    /// Whether Claude Code may have escalated a response cut at [`CAPPED_DEFAULT`] (the
+    /// Anthropic API, no max output set).
+    fn escalates(&self) -> bool {
+        false
+    }
 }
 
 /// Evidence of the limit in effect: when, and the value.
@@ -137,6 +151,16 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             .or_else(|| timeline.get(&key.1).and_then(|line| nearest_allowing(line, start, at_least)))
             .unwrap_or(figures[&key.1].0)
     };
+    // A response longer than the capped default that the records show in effect was
+    // escalated: it ran at the escalated limit, one request, not a cut one.
+    let escalates = fallback.escalates();
+    let escalated = |r: &Request, l: u64| {
+        if escalates && l == CAPPED_DEFAULT && r.output > l && !r.estimated && r.cut_limit.is_none() {
+            ESCALATED.max(r.output)
+        } else {
+            l
+        }
+    };
     let mut out: Vec<Vec<u64>> = Vec::with_capacity(chains.len());
     for c in chains {
         let mut limits = Vec::with_capacity(c.requests.len());
@@ -149,9 +173,9 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             limits.extend(run.iter().map(|r| match r.cut_limit {
                 Some(l) => l,
                 None => match (records.and_then(|e| nearest(e, r.start)), clamp.and_then(|e| nearest(e, r.start))) {
-                    (Some(l), _) => l,
+                    (Some(l), _) => escalated(r, l),
                     (None, Some(l)) => l.min(cap),
-                    (None, None) => otherwise,
+                    (None, None) => escalated(r, otherwise),
                 },
             }));
         }
@@ -454,6 +478,47 @@ mod tests {
             },
         ];
         assert_eq!(in_effect(&chains, &[], &Low), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
+    }
+
+    /// On the Anthropic API with no max output set, a session shows Claude Code's capped
+    /// default (a response stopped at 8,000) and a response of 20,000 after it: that one was
+    /// escalated, run at 64,000, one response and not a cut. Elsewhere (no escalation) the
+    /// same records keep 8,000.
+    #[test]
+    fn a_response_above_the_capped_default_was_escalated() {
+        struct FirstParty(bool);
+        impl Fallback for FirstParty {
+            fn now(&self, _: Option<&str>) -> u64 {
+                32_000
+            }
+            fn cap(&self, _: Option<&str>) -> u64 {
+                64_000
+            }
+            fn default(&self, _: Option<&str>) -> u64 {
+                32_000
+            }
+            fn escalates(&self) -> bool {
+                self.0
+            }
+        }
+        let chains = vec![Chain {
+            stream: "A",
+            project: "",
+            cwd: None,
+            requests: vec![
+                req(0, "A", 8_000, true, Some(8_000), false),
+                req(100, "A", 2_000, false, None, true),
+                req(200, "A", 20_000, false, None, false),
+                req(300, "A", 700, false, None, false),
+            ],
+        }];
+        let limits = in_effect(&chains, &[], &FirstParty(true));
+        assert_eq!(limits, vec![vec![8_000, 8_000, 64_000, 8_000]]);
+        let u = units(&chains, &limits);
+        assert_eq!(u.len(), 3);
+        assert_eq!(u[1].kind, UnitKind::Response { output: 20_000, cut: false, complete: true, estimated: false });
+        assert_eq!(u[1].limit, ESCALATED);
+        assert_eq!(in_effect(&chains, &[], &FirstParty(false)), vec![vec![8_000, 8_000, 8_000, 8_000]]);
     }
 
     #[test]

@@ -57,6 +57,23 @@ pub struct Cut<'a> {
     pub cwd: Option<&'a str>,
 }
 
+/// Whether the history may be on the Anthropic API: `--provider` or the settings say so, or
+/// they say nothing and no model id is spelled as Bedrock's or Vertex's.
+fn first_party(chains: &[chains::Chain], cfg: &RecommendConfig, settings: &EffectiveSettings) -> bool {
+    match cfg.provider.or(settings.provider.value) {
+        Some(p) => p == Provider::Anthropic,
+        None => {
+            let mut last: Option<&str> = None;
+            !chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model).any(|m| {
+                // A chain's requests mostly share one model string: one look a run.
+                let new = !last.is_some_and(|l| std::ptr::eq(l, m));
+                last = Some(m);
+                new && advice::provider_of_id(m).is_some()
+            })
+        }
+    }
+}
+
 /// Runs every step on a scan.
 pub fn analyze<'a>(
     data: &'a ScanData,
@@ -77,7 +94,11 @@ pub fn analyze<'a>(
     let chains = chains::build(&selection.scoped, &selection.events);
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));
     let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
-    let fallback = advice::Now { setting: settings.max_output_tokens.value, learned: &learned };
+    let fallback = advice::Now {
+        setting: settings.max_output_tokens.value,
+        learned: &learned,
+        escalates: settings.max_output_tokens.value.is_none() && first_party(&chains, cfg, settings),
+    };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
     // The models advised for are real ones: the other models' row gathers many.

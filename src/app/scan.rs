@@ -86,6 +86,9 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             if let Some(p) = &config.filters.project {
                 outcome.notes.push(project_note(p, &outcome, &analysis.selection));
             }
+            if let Some(note) = analysis.advice.as_ref().and_then(escalation_ends) {
+                outcome.notes.push(note);
+            }
             (Some(outcome), None)
         }
         Some(Err(e)) => (None, Some(e)),
@@ -134,6 +137,27 @@ fn unmatched_project(p: &str, data: &scan::data::ScanData) -> String {
     let more =
         if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
     format!("--project {p} matches no project; the history has: {}{more}", shown.join(", "))
+}
+
+/// On the Anthropic API with no max output set, a value written ends Claude Code's capped
+/// default and its escalation: say so, as a fact where the history shows it, else as what
+/// Claude Code 2.1.x may do.
+fn escalation_ends(a: &crate::analysis::advice::Advice) -> Option<String> {
+    use crate::analysis::advice::Origin;
+    if a.provider != crate::settings::Provider::Anthropic || matches!(a.current_origin, Origin::Settings(_)) {
+        return None;
+    }
+    let v = crate::text::thousands(a.choice.value?);
+    Some(match &a.escalation {
+        Some(e) => format!(
+            "this ends Claude Code's escalation: your history ran at its capped default ({}, a response cut there sent again at {}); every request now asks for {v}, and a response above it is cut",
+            crate::text::thousands(e.capped),
+            crate::text::thousands(e.escalated)
+        ),
+        None => format!(
+            "with no max output set, Claude Code 2.1.x on the Anthropic API may ask for 8,000 and send a response cut there again at 64,000 (a setting on Anthropic's side decides); a value set ends that: every request now asks for {v}"
+        ),
+    })
 }
 
 /// With `--project`, the write still lands in a file every project reads (unless it is a

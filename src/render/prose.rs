@@ -95,6 +95,9 @@ pub fn capped(c: &crate::report::CappedRow) -> String {
 pub fn headline(a: &Advice) -> String {
     let c = &a.choice;
     match (c.value, c.action) {
+        (Some(_), Action::Keep) if a.escalation.is_some() => {
+            "Set no value: keep Claude Code's capped default and its escalation".to_string()
+        }
         (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
         (Some(v), Action::Lower) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (lower from {})", thousands(a.current)),
         (Some(v), Action::Raise) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (raise from {})", thousands(a.current)),
@@ -110,7 +113,13 @@ pub fn headline(a: &Advice) -> String {
 
 /// `4,000` or `4,000 (in effect)`.
 fn value_in_effect(a: &Advice, v: u64) -> String {
-    if v == a.current { format!("{} (the value in effect)", thousands(v)) } else { thousands(v) }
+    match &a.escalation {
+        Some(e) if v == a.current => {
+            format!("{} (reached by Claude Code's escalation from {})", thousands(v), thousands(e.capped))
+        }
+        _ if v == a.current => format!("{} (the value in effect)", thousands(v)),
+        _ => thousands(v),
+    }
 }
 
 fn row(a: &Advice, value: u64) -> Option<&Row> {
@@ -413,6 +422,24 @@ fn no_quota_side(a: &Advice) -> String {
     }
 }
 
+/// What a user with Claude Code's capped default in force gives up by writing a value.
+pub fn escalation_note(e: &crate::analysis::advice::Escalation) -> String {
+    let seen = if e.responses > 0 {
+        format!(
+            " ({} of yours did: each after a first attempt cut at {}, generated and not shown)",
+            thousands(e.responses),
+            thousands(e.capped)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "With no max output set, Claude Code asks for {} and sends a response cut there again at {}{seen}. Writing any value ends that: every request then asks for the value, and a response above it is cut instead.",
+        thousands(e.capped),
+        thousands(e.escalated),
+    )
+}
+
 /// The reasons when no response was measured: the worst-case bound alone.
 fn ceiling_only(a: &Advice) -> Vec<String> {
     let mut out = Vec::new();
@@ -545,6 +572,9 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         } else {
             format!("{tail}, and no value the model allows cuts fewer.")
         });
+    }
+    if let Some(esc) = &a.escalation {
+        out.push(escalation_note(esc));
     }
     if e.throttled() == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
         out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());

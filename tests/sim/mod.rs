@@ -66,6 +66,10 @@ pub const THROTTLE_MESSAGE: &str = "Too many tokens, please wait before trying a
 /// Text of the meta user line Claude Code injects after a cut response.
 pub const RESUME_PROMPT: &str =
     "Output token limit hit. Resume directly from where you left off. No apology, no recap of what you were doing.";
+/// Claude Code's capped default on the Anthropic API, and the limit a response cut there is
+/// sent again at (see [`World::escalation`]).
+pub const CAPPED_DEFAULT: u64 = 8_000;
+pub const ESCALATED: u64 = 64_000;
 /// Bucket units per token: with 60,000 units a token, a quota of Q tokens a minute refills
 /// exactly Q units a millisecond, so the bucket needs no floating point.
 const UNITS_PER_TOKEN: i128 = 60_000;
@@ -166,6 +170,12 @@ pub struct World {
     /// charges output when the response ends, so the two differ). `reading` and `burndown`
     /// play no part. `None`: Bedrock's runtime endpoint, one bucket.
     pub output_quota_tpm: Option<u64>,
+    /// The Anthropic API with no max output set (Claude Code 2.1.x's capped default, 2.1.88
+    /// source; testdata/error-texts/FACTS.md section 1): every request asks for
+    /// [`CAPPED_DEFAULT`]; a response cut there is withheld (not written) and the same request
+    /// is sent again at once at [`ESCALATED`]; continuations after that ask for
+    /// [`ESCALATED`] too. The sessions' max outputs are not used; the settings name none.
+    pub escalation: bool,
     /// Reservation reading.
     pub reading: Reading,
     /// Max output (`CLAUDE_CODE_MAX_OUTPUT_TOKENS`) for [`simulate_as_configured`]'s fallback.
@@ -216,6 +226,7 @@ impl Default for World {
             quota_tpm: 200_000,
             burndown: 5.0,
             output_quota_tpm: None,
+            escalation: false,
             reading: Reading::default(),
             max_output: 32_000,
             max_output_by_session: None,
@@ -795,6 +806,9 @@ pub struct Outcome {
     pub version: String,
     /// A Mantle world (the settings name `CLAUDE_CODE_USE_MANTLE`).
     pub mantle: bool,
+    /// An Anthropic API world with the capped default and its escalation (the settings name
+    /// no provider and no max output).
+    pub escalation: bool,
     /// All API attempts, admitted or refused.
     pub attempts: u64,
     /// Refused attempts.
@@ -818,6 +832,9 @@ pub struct Outcome {
     pub max_output_errors: u64,
     /// Prompts a user sent again after a request failed for good (see [`World::p_reask`]).
     pub reasks: u64,
+    /// Responses cut at the capped default and sent again at the escalated limit (see
+    /// [`World::escalation`]); the cut attempts are not written.
+    pub escalations: u64,
     /// Most requests admitted and not yet finished at once.
     pub peak_in_flight: u32,
     /// Time of the last event.
@@ -917,6 +934,8 @@ struct Chain {
     reserved: u64,
     output: u64,
     cut_seen: bool,
+    /// The current logical response was escalated (see [`World::escalation`]).
+    escalated: bool,
     waiting: usize,
     /// Re-asks in the current turn.
     reasks: u32,
@@ -941,10 +960,16 @@ impl Chain {
             reserved: 0,
             output: 0,
             cut_seen: false,
+            escalated: false,
             waiting: 0,
             reasks: 0,
             log: Vec::new(),
         }
+    }
+
+    /// The max output the current request asks for.
+    fn limit(&self) -> u64 {
+        if self.escalated { ESCALATED } else { self.max_output }
     }
 
     /// Stable index of the current API request in its chain, for jitter hashing.
@@ -978,7 +1003,11 @@ impl<'a> Sim<'a> {
                 project: s.project.clone(),
                 cwd: format!("/sim/{}", s.project),
                 start_ms: s.start,
-                max_output: max_output_by_session.get(i).copied().unwrap_or(world.max_output),
+                max_output: if world.escalation {
+                    CAPPED_DEFAULT
+                } else {
+                    max_output_by_session.get(i).copied().unwrap_or(world.max_output)
+                },
             })
             .collect();
         let out = Outcome {
@@ -986,6 +1015,7 @@ impl<'a> Sim<'a> {
             model: world.model.clone(),
             version: world.version.clone(),
             mantle: world.output_quota_tpm.is_some(),
+            escalation: world.escalation,
             end_ms: world.start,
             sessions,
             ..Outcome::default()
@@ -1072,6 +1102,7 @@ impl<'a> Sim<'a> {
         ch.req = req;
         ch.attempt = 0;
         ch.cut_seen = false;
+        ch.escalated = false;
     }
 
     // ---- events ---------------------------------------------------------------------------
@@ -1102,7 +1133,7 @@ impl<'a> Sim<'a> {
         }
         ch.attempt += 1;
         self.out.attempts += 1;
-        let reserved = reservation(self.world, &ch.req, ch.max_output);
+        let reserved = reservation(self.world, &ch.req, ch.limit());
         let output_open = self.output.as_mut().is_none_or(|o| o.level_at(t) > 0.0);
         if output_open && self.bucket.try_take(t, reserved) {
             self.admit(c, t, reserved);
@@ -1115,7 +1146,7 @@ impl<'a> Sim<'a> {
         let ch = &mut self.chains[c];
         ch.admitted_at = t;
         ch.reserved = reserved;
-        ch.output = ch.req.demand.min(ch.max_output);
+        ch.output = ch.req.demand.min(ch.limit());
         if let Some(o) = self.output.as_mut() {
             o.settle(t, 0, ch.output);
         }
@@ -1171,8 +1202,17 @@ impl<'a> Sim<'a> {
         let charged = charge(self.world, &ch.req, ch.output);
         self.bucket.settle(t, ch.reserved, charged);
         self.in_flight -= 1;
-        self.out.responses += 1;
         let cut = ch.req.demand > ch.output;
+        if self.world.escalation && cut && !ch.escalated && ch.seg == 0 {
+            // Cut at the capped default: withheld, and sent again at once at the escalated limit.
+            self.out.escalations += 1;
+            let ch = &mut self.chains[c];
+            ch.escalated = true;
+            ch.attempt = 0;
+            self.push(t, EvKind::Send { results: false }, c);
+            return;
+        }
+        self.out.responses += 1;
         if ch.seg == 0 {
             self.out.logical_responses += 1;
         }
@@ -1228,7 +1268,7 @@ impl<'a> Sim<'a> {
             self.out.resume_prompts += 1;
             self.push(t, EvKind::Send { results: false }, c);
         } else {
-            ch.log.push(LogEvent::MaxOutputError { t, max_output: ch.max_output });
+            ch.log.push(LogEvent::MaxOutputError { t, max_output: ch.limit() });
             self.out.max_output_errors += 1;
             self.stop_chain_unit(c, t);
         }
@@ -1314,7 +1354,7 @@ impl<'a> Sim<'a> {
             demand: ch.req.demand,
             output: if failed { 0 } else { ch.output },
             attempts: ch.attempt,
-            max_output: ch.max_output,
+            max_output: ch.limit(),
             reserved: ch.reserved,
             charged,
             input: ch.req.input,
@@ -1374,6 +1414,9 @@ pub fn write_homes(outcome: &Outcome, dirs: &[&Path], home_of: impl Fn(usize) ->
 /// (`CLAUDE_CODE_USE_MANTLE` in a Mantle world).
 pub fn settings_json(outcome: &Outcome) -> String {
     let newest = outcome.sessions.iter().max_by_key(|s| s.start_ms).map(|s| s.max_output).unwrap_or(32_000);
+    if outcome.escalation {
+        return "{\"env\":{}}\n".to_string();
+    }
     let provider = if outcome.mantle { "CLAUDE_CODE_USE_MANTLE" } else { "CLAUDE_CODE_USE_BEDROCK" };
     format!("{{\"env\":{{\"{provider}\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{newest}\"}}}}\n")
 }

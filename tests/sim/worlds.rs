@@ -119,11 +119,11 @@ impl Scenario {
         Ok(outcomes)
     }
 
-    /// The same work, every period at `value`.
+    /// The same work, every period at `value` (a value set ends Claude Code's escalation).
     pub fn at(&self, value: u64) -> Truth {
         let mut t = Truth { value, ..Truth::default() };
         for (w, _) in &self.periods {
-            let o = simulate(w, value);
+            let o = simulate(&World { escalation: false, ..w.clone() }, value);
             t.attempts += o.attempts;
             t.throttled += o.throttled_attempts;
             t.failed += o.failed_requests;
@@ -206,6 +206,21 @@ pub fn mantle(seed: u64) -> Vec<Scenario> {
         Scenario::one("Mantle, no quota given", world(100_000, 60_000), 32_000),
         Scenario::one("Mantle, output quota binds", world(400_000, 8_000), 32_000).given(400_000).output_given(8_000),
     ]
+}
+
+/// The Anthropic API with no max output set, at `seed`: Claude Code's capped default (8,000)
+/// and its escalation (64,000), with responses long enough to be escalated now and then and
+/// a quota nothing exhausts (on the Anthropic API max output is no rate-limit risk).
+pub fn escalation(seed: u64) -> Scenario {
+    let world = World {
+        escalation: true,
+        quota_tpm: 100_000_000,
+        burndown: 1.0,
+        demand_sigma: 1.7,
+        model: "claude-sonnet-4-5-20250929".into(),
+        ..base(seed)
+    };
+    Scenario::one("Anthropic API, escalation", world, 8_000)
 }
 
 /// ccdoctor's configuration for a user who gives `quota` (or none), everything else default.
