@@ -77,7 +77,12 @@ pub fn analyze<'a>(
     let chains = chains::build(&selection.scoped, &selection.events);
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));
     let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
-    let fallback = advice::Now { setting: settings.max_output_tokens.value, learned: &learned };
+    let fallback = advice::Now {
+        setting: settings.max_output_tokens.value,
+        learned: &learned,
+        people: &settings.people,
+        of_session: &data.people.of_session,
+    };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
     // The models advised for are real ones: the other models' row gathers many.
