@@ -182,8 +182,8 @@ pub struct ReportArgs {
     #[arg(long, help_heading = "Team")]
     pub shared_quota: bool,
 
-    /// Name people by their e-mail or account id in the team view (personal data; hidden
-    /// behind a short hash by default).
+    /// Name people by their e-mail, account id or home path in the team view (personal data;
+    /// by default they are numbered person 1, person 2, … in the team view's order).
     #[arg(long, help_heading = "Team")]
     pub show_users: bool,
 

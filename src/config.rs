@@ -156,6 +156,12 @@ pub enum ConfigError {
     ForceAlone,
     #[error("which settings file? {0}; name it with --settings PATH")]
     NoWriteTarget(&'static str),
+    #[error(
+        "{} is a Claude Code settings file, not a history: scan the config home that holds it (ccdoctor scan {})",
+        .0.display(),
+        holding_folder(.0)
+    )]
+    SettingsFile(PathBuf),
     #[error("--{flag} {value} is out of range: {expected}")]
     OutOfRange { flag: &'static str, value: String, expected: &'static str },
 }
@@ -458,6 +464,11 @@ fn expand_tilde(p: &Path, env: &Env) -> PathBuf {
 /// Decides what kind of root a path is.
 pub fn classify_root(path: &Path) -> Result<Root, ConfigError> {
     let meta = std::fs::metadata(path).map_err(|_| ConfigError::Missing(path.to_path_buf()))?;
+    // Read as transcript lines, a settings file is line after line of broken JSON: one clear
+    // error instead (the config home holding it is what was meant).
+    if !meta.is_dir() && is_settings_file(path) {
+        return Err(ConfigError::SettingsFile(path.to_path_buf()));
+    }
     let kind = if !meta.is_dir() {
         RootKind::File
     } else if path.join("projects").is_dir()
@@ -473,6 +484,23 @@ pub fn classify_root(path: &Path) -> Result<Root, ConfigError> {
         RootKind::Projects
     };
     Ok(Root { path: path.to_path_buf(), kind })
+}
+
+/// Whether a file is one of Claude Code's settings files, by its name: `settings.json`,
+/// `settings.local.json`, `managed-settings.json`, or a drop-in of `managed-settings.d/`.
+fn is_settings_file(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy());
+    let drop_in = path.parent().and_then(Path::file_name).is_some_and(|d| d == "managed-settings.d");
+    matches!(name.as_deref(), Some("settings.json" | "settings.local.json" | "managed-settings.json"))
+        || (drop_in && name.is_some_and(|n| n.ends_with(".json")))
+}
+
+/// The folder a file named on the command line is in, as a PATH to give instead.
+fn holding_folder(file: &Path) -> String {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+        _ => ".".into(),
+    }
 }
 
 /// `CLAUDE_CONFIG_DIR` (comma-separated, `~` expanded), else `~/.claude` and

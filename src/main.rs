@@ -41,6 +41,14 @@ fn clap_exit(e: &clap::Error) -> std::process::ExitCode {
     use clap::error::ErrorKind;
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
+    } else if ccdoctor::app::check::hook_requested(std::env::args_os().skip(1)) {
+        // A hook never fails a session, not even on a usage error (a typo in the settings
+        // file that runs it): the error becomes the message the session shows.
+        let first = e.render().to_string();
+        let first = first.lines().find(|l| !l.trim().is_empty()).unwrap_or("ccdoctor check failed");
+        let text = format!("ccdoctor: {}", first.trim());
+        let _ = writeln!(std::io::stdout(), "{}", ccdoctor::app::check::hook_output(&text));
+        return std::process::ExitCode::SUCCESS;
     } else {
         let text = ccdoctor::text::escape_control_lines(e.render().to_string().trim_end());
         let _ = writeln!(std::io::stderr(), "{text}");

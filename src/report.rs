@@ -76,7 +76,7 @@ pub struct TeamSection {
     pub unattributed_requests: u64,
     /// Moments a request was refused (its first throttled attempt).
     pub throttle_moments: u64,
-    /// People are named by e-mail or account (`--show-users`), else by a short hash of it.
+    /// People are named by e-mail, account or home path (`--show-users`), else numbered.
     pub names_shown: bool,
     pub by_person: Vec<PersonRow>,
     /// The managed settings files a value for everyone goes in (Linux, macOS).
@@ -142,8 +142,12 @@ pub struct SettingsOut {
     pub model: Option<String>,
     pub model_source: String,
     /// The settings files' `env`, merged; every value not on the allow-list of
-    /// [`crate::redact`] is `<redacted>` (unless `--show-env`).
+    /// [`crate::redact`] is `<redacted>` (unless `--show-env`). A team's people (named by
+    /// their homes) each have their own: every person's entries are listed.
     pub env: Vec<EnvEntry>,
+    /// The settings are each person's own (a team's homes), not one set.
+    #[serde(skip)]
+    pub each_persons: bool,
 }
 
 /// The recommendation's numbers (schema 1; the sentences are added by the renderers).
@@ -195,6 +199,9 @@ pub struct InputsOut {
     pub parallel: u64,
     pub parallel_origin: &'static str,
     pub parallel_seen: u64,
+    /// The most requests sent at once (waiting on the quota or running): the worst-case
+    /// ceiling's `P` without `--parallel`.
+    pub sent_at_once_seen: u64,
     pub burndown: f64,
     pub burndown_origin: &'static str,
     /// Bedrock Mantle's output quota, where given (`--output-quota-tpm`).
@@ -781,6 +788,7 @@ fn settings_out(settings: &EffectiveSettings, advice: Option<&Advice>) -> Settin
         model,
         model_source,
         env: settings.env.clone(),
+        each_persons: !settings.people.is_empty(),
     }
 }
 
@@ -870,6 +878,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             parallel: q.and_then(|q| q.parallel).unwrap_or(q.map_or(1, |q| q.parallel_seen)),
             parallel_origin: if q.is_some_and(|q| q.parallel.is_some()) { "flag" } else { "inferred" },
             parallel_seen: q.map_or(0, |q| q.parallel_seen),
+            sent_at_once_seen: q.map_or(0, |_| a.sent_at_once),
             burndown: q.map_or(1.0, |q| q.burndown),
             burndown_origin: q.map_or("default", |q| origin_label(&q.burndown_origin)),
             output_quota_tpm: q.and_then(|q| q.output.as_ref().map(|o| o.tpm)),

@@ -3,7 +3,8 @@
 by hand from this file).
 
 collector/claude-code-0.jsonl     OTLP JSON, integers as strings ("intValue": "300"), one line
-                                  cut short on purpose
+                                  cut short on purpose; the collector's exports carry the quota's
+                                  tags as resource attributes (aws.account, aws.region)
 collector/claude-code-1.jsonl.gz  OTLP JSON gzip-compressed, integers as numbers; re-sends one
                                   request of file 0 and holds one request (req_o13) that
                                   testdata/claude-home's transcripts also hold
@@ -52,6 +53,10 @@ def export(records, user):
                 "resource": {"attributes": [
                     {"key": "service.name", "value": {"stringValue": "claude-code"}},
                     {"key": "service.version", "value": {"stringValue": "2.1.241"}},
+                    # The quota's tags the README tells a team to set in OTEL_RESOURCE_ATTRIBUTES
+                    # (its --otel-where example selects these events).
+                    {"key": "aws.account", "value": {"stringValue": "123456789012"}},
+                    {"key": "aws.region", "value": {"stringValue": "us-east-1"}},
                 ]},
                 "scopeLogs": [{"scope": {"name": "com.anthropic.claude_code.events"}, "logRecords": records}],
             }

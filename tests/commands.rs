@@ -77,6 +77,38 @@ fn check_as_a_session_start_hook() {
     assert!(v["systemMessage"].as_str().unwrap().contains("/no/such/home: no such file or folder"), "{v}");
 }
 
+/// Issue 23, item 9: a usage error clap finds (a quota that is no number) is a hook's
+/// message too, sanitised and bounded like the others, and the hook exits 0; without
+/// `--hook` it stays a usage error (exit 2).
+#[test]
+fn a_hooks_usage_error_is_its_message() {
+    let (_t, home) = bedrock_copy();
+    let r = run_in(&home, &["check", "--hook", "--quota-tpm", "abc\u{202e}"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let message = v["systemMessage"].as_str().unwrap();
+    assert!(message.starts_with("ccdoctor: error: invalid value 'abc"), "{message}");
+    assert!(message.contains("--quota-tpm") && !message.contains('\u{202e}'), "{message}");
+    assert!(message.chars().count() <= 600, "{message}");
+    let r = run_in(&home, &["check", "--quota-tpm", "abc"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{}", r.stderr);
+}
+
+/// Issue 23, item 9: `--show-users` says what people are called without it (numbered), not
+/// a hash, in the help and the man page alike.
+#[test]
+fn show_users_help_says_people_are_numbered() {
+    let (_t, home) = bedrock_copy();
+    for args in [&["scan", "--help"][..], &["man", "scan"]] {
+        let r = run_in(&home, args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let text = r.stdout.replace("\\-", "-");
+        let at = text.rfind("show-users").unwrap_or_else(|| panic!("{args:?}: no --show-users"));
+        let help: String = text[at..].chars().take(300).collect();
+        assert!(help.contains("person 1") && !help.contains("hash"), "{args:?}: {help}");
+    }
+}
+
 #[test]
 fn completions_and_man_page() {
     let (_t, home) = bedrock_copy();

@@ -120,6 +120,19 @@ fn a_broken_gzip_file_keeps_what_came_before_and_the_scan_goes_on() {
     assert_eq!(u(&v, &["responses", "count"]), 1);
 }
 
+/// Issue 23, item 3: a home given beside telemetry is a person, without --shared-quota: its
+/// 136 requests and 237 throttled attempts are its row, none is left out of the team.
+#[test]
+fn a_home_beside_telemetry_is_a_person_without_shared_quota() {
+    let bedrock = common::bedrock_home();
+    let (v, _) = scan_json(&[bedrock.to_str().unwrap(), "--otel", &otel()]);
+    let team = &v["team"];
+    assert_eq!((u(team, &["people"]), u(team, &["unattributed_requests"])), (7, 0));
+    let first = &team["by_person"][0];
+    assert_eq!((u(first, &["requests"]), u(first, &["throttled_attempts"])), (136, 237));
+    assert!(first["share_at_throttle"].as_f64().unwrap() > 0.9, "{first}");
+}
+
 #[test]
 fn a_home_beside_telemetry_is_a_person_and_its_model_setting_not_the_teams() {
     // claude-home's settings.json says "model": "sonnet": alone, that picks the model.
@@ -152,6 +165,45 @@ fn otel_where_keeps_one_accounts_events() {
     let r = run(&["scan", "--otel", &otel(), "--otel-where", "aws.account"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--otel-where takes KEY=VALUE"), "{}", r.stderr);
+}
+
+/// Issue 23, item 4: for a team, pinning the value in managed settings is the point: `apply`
+/// writes what the team view says to put there, even Claude Code's default.
+#[test]
+fn apply_writes_the_teams_value_the_team_view_names() {
+    let t = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| -> common::Run { common::ccdoctor(t.path()).args(args).output().unwrap().into() };
+    let scan = run(&["scan", "--otel", &otel()]);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    // Opus 4.8's default, kept.
+    assert!(scan.stdout.contains("(keep)"), "{}", scan.stdout);
+    let said = "put CLAUDE_CODE_MAX_OUTPUT_TOKENS=64000 in managed";
+    assert!(scan.stdout.split_whitespace().collect::<Vec<_>>().join(" ").contains(said), "{}", scan.stdout);
+    let managed = t.path().join("no-managed-settings/managed-settings.json");
+    let r = run(&["apply", "--otel", &otel(), "--settings", managed.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("nothing written"), "{}", r.stderr);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&managed).unwrap()).unwrap();
+    assert_eq!(written["env"]["CLAUDE_CODE_MAX_OUTPUT_TOKENS"], "64000");
+}
+
+/// Issue 23, item 9: the README's `--otel-where` example selects the sample's collector
+/// exports (tagged with the quota's account and region, as the README tells a team to tag
+/// them) and leaves out the warehouse's rows, which carry no such tags.
+#[test]
+fn the_readmes_otel_where_example_selects_the_samples_tagged_events() {
+    let readme = std::fs::read_to_string(testdata().join("../README.md")).unwrap();
+    let example = "--otel-where aws.account=123456789012 --otel-where aws.region=us-east-1";
+    assert!(readme.contains(example), "the README's example changed");
+    let dir = otel();
+    let mut args = vec!["--otel", dir.as_str()];
+    args.extend(example.split(' '));
+    let (v, stderr) = scan_json(&args);
+    assert!(!stderr.contains("--otel-where"), "{stderr}");
+    // The collector's Alice 5, Bob 1 (and his re-sent copy), Carol 2 and Olga 1 requests; not
+    // Dave's and Erin's from the warehouse (3 CSV rows and 2 JSON lines).
+    assert_eq!(u(&v, &["responses", "count"]), 9);
+    assert_eq!(u(&v, &["telemetry", "filtered_out"]), 5);
 }
 
 #[test]

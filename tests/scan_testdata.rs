@@ -158,6 +158,25 @@ fn warnings_name_file_and_line_on_stderr_only() {
     assert!(stderr.contains(".jsonl:13: malformed line skipped"), "{stderr}");
 }
 
+/// Issue 23, item 9: a settings file named as PATH is one clear error naming the config
+/// home that holds it, not a warning for each of its lines read as a transcript.
+#[test]
+fn a_settings_file_as_path_is_one_clear_error() {
+    let settings = home().join("settings.json");
+    let r = run(&["scan", settings.to_str().unwrap()]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("malformed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "is a Claude Code settings file, not a history: scan the config home that holds it (ccdoctor scan {})",
+            home().display()
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_single_file_and_a_projects_folder() {
     let file = home().join("projects/-home-u-web/cccccccc-0000-4000-8000-000000000003.jsonl");

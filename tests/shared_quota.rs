@@ -72,3 +72,44 @@ fn people_on_one_quota_are_advised_together() {
     assert!(!team.to_string().contains("home-1"), "{team}");
     assert_eq!(team["by_person"][1]["person"], "person 2", "{team}");
 }
+
+/// Issue 23, item 2: people and their settings are one set. The order the homes are given
+/// in changes nothing but the list of roots; each home's 429s count as when it is scanned
+/// alone; each person's settings stay theirs (bedrock-home's 32,000, late-home's 64,000), and
+/// the value for everyone must suit every person's thinking budget (late-home's 31,999).
+#[test]
+fn the_order_of_the_homes_changes_nothing_and_settings_stay_each_persons() {
+    let (bedrock, late) = (common::testdata().join("bedrock-home"), common::testdata().join("late-home"));
+    let (bedrock, late) = (bedrock.to_str().unwrap(), late.to_str().unwrap());
+    let team = |homes: [&str; 2]| {
+        let mut v = common::scan_json(&["--shared-quota", homes[0], homes[1]]).0;
+        v["scan"]["roots"] = Value::Null;
+        v
+    };
+    let one = team([bedrock, late]);
+    assert_eq!(one, team([late, bedrock]), "the order of the homes changed the report");
+    // The Check counts bedrock-home's 429s as bedrock-home alone does: its subagent refused
+    // until it failed is its session's Sonnet 4 request, whatever other models the team used.
+    let alone = common::scan_json(&[bedrock]).0;
+    for key in ["observed_throttled", "observed_failed"] {
+        let cal = |v: &Value| v["recommendation"]["calibration"][key].as_u64();
+        assert_eq!(cal(&one), cal(&alone), "{key}");
+    }
+    assert_eq!(alone["recommendation"]["calibration"]["observed_throttled"], 237);
+    let rec = &one["recommendation"];
+    // The verdict counts late-home's 429s too (240): the Check line says whose its 237 are.
+    let check = rec["reasons"].as_array().unwrap().iter().filter_map(Value::as_str).find(|r| r.starts_with("Check:"));
+    let check = check.expect("a Check line");
+    assert!(
+        check.contains("237 throttled attempts and 1 failed request of Sonnet 4 (the first line counts every model's)"),
+        "{check}"
+    );
+    assert!(one["verdict"].as_str().unwrap().contains("after 240 throttled attempts"), "{}", one["verdict"]);
+    // Sonnet 4's requests ran at bedrock-home's 32,000 (not late-home's 64,000).
+    assert_eq!((rec["current"].as_u64(), rec["current_source"].as_str()), (Some(32_000), Some("settings")));
+    assert_eq!(rec["calibration"]["value"], 32_000);
+    // The thinking budget is the largest person's, and no value for everyone leaves it less
+    // than the room the code keeps (1,000 above it, in thousands).
+    assert_eq!(one["settings"]["max_thinking_tokens"]["value"], 31_999);
+    assert!(rec["max_output_tokens"].as_u64().is_none_or(|v| v >= 33_000), "{rec}");
+}

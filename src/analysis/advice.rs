@@ -7,7 +7,7 @@ use foldhash::{HashMap, HashMapExt};
 use serde::Serialize;
 
 use super::ceiling::Budget;
-use super::chains::Chain;
+use super::chains::{Chain, Ended};
 use super::choose::{self, Action, Basis, Choice, Setup};
 use super::demand::Estimate;
 use super::fit::{self, Period, ReadingFit, Standing};
@@ -19,6 +19,7 @@ use super::seen::{self, Crowding, QuotaCode};
 use super::values::Values;
 use crate::config::RecommendConfig;
 use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
+use crate::settings::team::PersonSettings;
 use crate::settings::{EffectiveSettings, Provider};
 use crate::stats::percentile_of;
 
@@ -72,6 +73,17 @@ pub struct DemandOut {
     pub known_up_to: u64,
     /// The share of demand above `known_up_to`.
     pub beyond_share: f64,
+    /// How `responses` relate to the output table's count of the model's responses: the
+    /// response records they hold, the records that continue a cut response (one response
+    /// with it), and the cut responses known only by their "exceeded" error (no record):
+    /// `responses = recorded − continuations + known_by_error`.
+    pub recorded: u64,
+    pub continuations: u64,
+    pub known_by_error: u64,
+    /// The responses a replay at a value asks for: these and the requests that failed for
+    /// good (where one gets through, its response is drawn from demand), less the failures
+    /// the next prompt asked again (one response with it).
+    pub asked: u64,
     /// The `--percentile` of demand, `None` when it lies above `known_up_to` (in JSON as the
     /// recommendation's `target`).
     #[serde(skip)]
@@ -153,6 +165,8 @@ pub struct Advice {
     pub cap: u64,
     pub default: u64,
     pub thinking: Option<u64>,
+    /// The thinking budget is the largest of several people's own (a team's homes).
+    pub thinking_of_people: bool,
     pub floor: u64,
     pub quota: Option<QuotaPlan>,
     pub demand: DemandOut,
@@ -180,6 +194,9 @@ pub struct Advice {
     pub cut_thinking: (u64, u64),
     /// Who was in flight when requests were throttled.
     pub crowding: Option<Crowding>,
+    /// The most of the model's requests sent at once (waiting on the quota or running), the
+    /// worst case's `P`; the plan's `parallel_seen` counts those running.
+    pub sent_at_once: u64,
     /// The Service Quotas code to look the quota up by, where the endpoint type is known.
     pub quota_code: Option<QuotaCode>,
     /// `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`, where set.
@@ -205,11 +222,16 @@ pub struct Inputs<'a> {
     pub settings: &'a EffectiveSettings,
 }
 
-/// The settings' max output, clamped to the model's cap, else the model's default.
+/// The settings' max output, clamped to the model's cap, else the model's default; a
+/// person's own setting for their sessions, where people have their own.
 pub struct Now<'c> {
     pub setting: Option<u64>,
     /// Upper limits the user's debug logs show, by model name: they win over the table's.
     pub learned: &'c HashMap<String, limits::Clamp>,
+    /// Each person's own settings (a team's homes; a person without them, telemetry's,
+    /// has `setting`), and whose each session is (empty when no one is named).
+    pub people: &'c [PersonSettings],
+    pub of_session: &'c std::collections::HashMap<crate::scan::key::Name, u32>,
     /// The history may be on the Anthropic API with no max output set: Claude Code's capped
     /// default and its escalation ([`limits::CAPPED_DEFAULT`]).
     pub escalates: bool,
@@ -219,12 +241,17 @@ impl Fallback for Now<'_> {
     fn escalates(&self) -> bool {
         self.escalates
     }
-    fn now(&self, model: Option<&str>) -> u64 {
+    fn now(&self, model: Option<&str>, person: Option<u32>) -> u64 {
         let f = model.and_then(models::family_of);
-        match self.setting {
+        let own = person.and_then(|p| self.people.iter().find(|s| s.person == p));
+        let setting = own.map_or(self.setting, |p| p.settings.max_output_tokens.value);
+        match setting {
             Some(s) => s.min(self.cap(model)),
             None => default_of(f).min(self.cap(model)),
         }
+    }
+    fn person(&self, session: Option<&str>) -> Option<u32> {
+        session.and_then(|s| self.of_session.get(s)).copied()
     }
     fn cap(&self, model: Option<&str>) -> u64 {
         let learned =
@@ -283,6 +310,35 @@ fn pick_model(i: &Inputs<'_>) -> Option<(String, Origin)> {
 
 /// The name of a model no record names (every request failed before a response said which).
 pub const UNKNOWN_MODEL: &str = "the model (no response names it)";
+
+/// Where the value in effect comes from when a team's people set different ones.
+pub const EACH_PERSONS_OWN: &str = "people: each person's own; the value most requests ran at";
+
+/// A team's people whose own settings give different max outputs (one unset among them too).
+fn people_differ(settings: &EffectiveSettings) -> bool {
+    let mut values: Vec<Option<u64>> = settings.people.iter().map(|p| p.settings.max_output_tokens.value).collect();
+    values.sort_unstable();
+    values.dedup();
+    values.len() > 1
+}
+
+/// The thinking budget the value must leave room for, and whether the model ignores every
+/// budget (it reasons adaptively, unless that is turned off). For a team, a budget counts
+/// where that person's Claude Code uses it, and the largest of those (the value is
+/// everyone's); the model ignores budgets only when it ignores every person's.
+fn thinking_budget(settings: &EffectiveSettings, family: Option<&Family>) -> (Option<u64>, bool) {
+    let adaptive_for = |s: &EffectiveSettings| {
+        family.is_some_and(|f| f.adaptive_thinking) && s.adaptive_thinking_disabled.value != Some(true)
+    };
+    if settings.people.is_empty() {
+        return (settings.max_thinking_tokens.value, adaptive_for(settings));
+    }
+    let people = || settings.people.iter().map(|p| &p.settings);
+    if people().all(adaptive_for) {
+        return (people().filter_map(|s| s.max_thinking_tokens.value).max(), true);
+    }
+    (people().filter(|s| !adaptive_for(s)).filter_map(|s| s.max_thinking_tokens.value).max(), false)
+}
 
 /// The provider: `--provider`, the settings, the model ids' spelling, else the Anthropic API.
 fn pick_provider(i: &Inputs<'_>, raw_ids: &[&str]) -> (Provider, Origin) {
@@ -372,18 +428,19 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         }
         None => FigureSource::Unknown,
     };
-    let thinking = i.settings.max_thinking_tokens.value;
-    // Adaptive-reasoning models ignore the thinking budget unless adaptive thinking is off.
-    let adaptive =
-        family.is_some_and(|f| f.adaptive_thinking) && i.settings.adaptive_thinking_disabled.value != Some(true);
+    let (thinking, adaptive) = thinking_budget(i.settings, family);
     let thinking_floor = choose::floor_for(if adaptive { None } else { thinking });
 
     if my_units.is_empty() {
         return None;
     }
     // The value in effect: the setting, else what the newest records show, else the default.
+    // People whose own settings differ have no one value: the one most of the model's
+    // requests ran at (each under its person's setting) stands for theirs.
+    let people_differ = people_differ(i.settings);
     let current_evidence = match i.settings.max_output_tokens.value {
         Some(_) => None,
+        None if people_differ => None,
         None => newest_recorded(i, &my_units),
     };
     let escalation = escalation(i, provider, &my_units, default, cap);
@@ -398,6 +455,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     };
     let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
         (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
+        _ if people_differ => (most_common_limit(&my_units), Origin::Settings(EACH_PERSONS_OWN.into())),
         _ => match &current_evidence {
             Some(e) => (e.value, Origin::Records),
             None => (default, Origin::Default),
@@ -410,6 +468,8 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let estimate = Estimate::new(&observations, highest);
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { estimated: true, .. })).count() as u64;
+    let plan = Plan::new(i.chains, &my_units, &estimate);
+    let records = records_of(i.chains, &my_units);
     let demand = DemandOut {
         estimator: "kaplan-meier",
         responses: estimate.observations,
@@ -417,12 +477,15 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         estimated,
         known_up_to: estimate.known_up_to,
         beyond_share: estimate.beyond_share(),
+        recorded: records.recorded,
+        continuations: records.continuations,
+        known_by_error: records.known_by_error,
+        asked: plan.len() as u64,
         target: estimate.percentile(i.cfg.percentile),
         p50: estimate.percentile(50.0),
         p90: estimate.percentile(90.0),
         p99: estimate.percentile(99.0),
     };
-    let plan = Plan::new(i.chains, &my_units, &estimate);
     // The smallest useful value: one that cuts at most a tenth of the responses (demand's
     // p90) and leaves the thinking budget room. Below it a value is no cure, whatever it
     // does for throttling.
@@ -444,6 +507,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let input_reserved = percentile_of(&mut reserved, 90.0).unwrap_or(0);
 
     let parallel_seen = seen::peak_in_flight(i.chains, &my_units).max(1);
+    let sent_at_once = seen::peak_sent(i.chains, &my_units).max(1);
     let gave_up = my_units.iter().filter(|u| i.chains[u.chain].requests[u.last].gave_up).count() as u64;
     let cut_thinking = seen::cut_thinking(i.chains, &my_units);
     let crowding = seen::crowding(i.chains, &my_units);
@@ -467,7 +531,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
     let setup = Setup { proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen), ..seen_setup };
-    let inputs = (input_set, input_reserved);
+    let inputs = (input_set, input_reserved, sent_at_once);
     let outcome = if demand.responses == 0 {
         // No response measured at all (every request throttled): the ceiling alone, at the
         // reference quota; refused throughout, the quota is in doubt unless it was given.
@@ -507,6 +571,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         cap,
         default,
         thinking,
+        thinking_of_people: !i.settings.people.is_empty(),
         floor,
         quota: outcome.quota,
         demand,
@@ -523,6 +588,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         adaptive,
         cut_thinking,
         crowding,
+        sent_at_once,
         quota_code,
         max_subagents: i.settings.max_subagents.value,
         throttled_seen: observed,
@@ -550,6 +616,24 @@ fn escalation(i: &Inputs<'_>, provider: Provider, units: &[&Unit], default: u64,
     })
 }
 
+/// What the responses of demand are made of (see [`DemandOut`]).
+struct Records {
+    recorded: u64,
+    continuations: u64,
+    known_by_error: u64,
+}
+
+fn records_of(chains: &[Chain], units: &[&Unit]) -> Records {
+    let mut r = Records { recorded: 0, continuations: 0, known_by_error: 0 };
+    for u in units.iter().filter(|u| matches!(u.kind, UnitKind::Response { .. })) {
+        let parts = &chains[u.chain].requests[u.first..=u.last];
+        r.recorded += parts.iter().filter(|p| p.ended == Ended::Response).count() as u64;
+        r.continuations += (parts.len() - 1) as u64;
+        r.known_by_error += u64::from(parts[0].ended == Ended::CutError);
+    }
+    r
+}
+
 /// What the choice produced, for the advice.
 struct Outcomes {
     choice: Choice,
@@ -563,15 +647,19 @@ struct Outcomes {
 }
 
 /// The worst-case ceiling of `quota-model.md` at a quota plan; `inputs`: input per request
-/// (p90) without and with cache reads.
-fn budget(q: &QuotaPlan, (input_set, input_reserved): (u64, u64)) -> Budget {
+/// (p90) without and with cache reads, and the most requests sent at once. A worst case is
+/// every request the work sent at once running to the limit together: those that waited on
+/// the quota too (a lower value lets more of them run), else the replay throttles values
+/// the bound allows. (With no response, every request waited: the same count as in flight.)
+fn budget(q: &QuotaPlan, (input_set, input_reserved, sent_at_once): (u64, u64, u64)) -> Budget {
     Budget {
         quota_tpm: q.tpm,
         headroom: q.headroom,
-        parallel: q.parallel.unwrap_or(q.parallel_seen),
+        parallel: q.parallel.unwrap_or(sent_at_once),
         burndown: q.burndown,
         input_set,
         input_reserved: if q.reading.cache_reads_reserved { input_reserved } else { input_set },
+        reserved_burndown: if q.reading.burndown_reservation { q.burndown } else { 1.0 },
     }
 }
 

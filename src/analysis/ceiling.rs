@@ -19,6 +19,9 @@ pub struct Budget {
     pub burndown: f64,
     pub input_set: u64,
     pub input_reserved: u64,
+    /// What max output counts for in the reservation at admission: the burndown under a
+    /// reading that reserves it at the burndown rate, 1 under one that reserves it once.
+    pub reserved_burndown: f64,
 }
 
 impl Budget {
@@ -40,10 +43,16 @@ impl Budget {
         (room >= 0.0 && self.charges_output()).then(|| (room / self.burndown).floor() as u64)
     }
 
-    /// Admission: `P × (I_res + M) ≤ u × Q` → `M ≤ u × Q / P − I_res`.
+    /// Admission: `P × (I_res + k × M) ≤ u × Q` → `M ≤ (u × Q / P − I_res) / k`, where `k` is
+    /// what max output counts for in the reservation (`B` or 1, by the reading).
     pub fn admission_limit(&self) -> Option<u64> {
         let room = self.usable() / self.parallel.max(1) as f64 - self.input_reserved as f64;
-        (room >= 0.0).then(|| room.floor() as u64)
+        (room >= 0.0).then(|| (room / self.reserved_burndown.max(f64::MIN_POSITIVE)).floor() as u64)
+    }
+
+    /// The reservation at admission of one request with max output `m`: `I_res + k × m`.
+    fn reservation(&self, m: u64) -> f64 {
+        self.input_reserved as f64 + self.reserved_burndown * m as f64
     }
 
     /// The ceiling: the largest `M` both rules allow (admission alone where output does not
@@ -69,14 +78,14 @@ impl Budget {
 
     /// How many requests in flight fit with max output `m` (both rules).
     pub fn max_parallel(&self, m: u64) -> u64 {
-        let per_request = (self.worst_case_charge(m) as f64).max((self.input_reserved + m) as f64).max(1.0);
+        let per_request = (self.worst_case_charge(m) as f64).max(self.reservation(m)).max(1.0);
         (self.usable() / per_request).floor() as u64
     }
 
     /// The quota that would let `parallel` requests run to `m`: the smallest `Q` with
-    /// `P × max(I_set + B·m, I_res + m) ≤ u × Q`.
+    /// `P × max(I_set + B·m, I_res + k·m) ≤ u × Q`.
     pub fn quota_needed(&self, m: u64) -> u64 {
-        let per_request = (self.worst_case_charge(m) as f64).max((self.input_reserved + m) as f64);
+        let per_request = (self.worst_case_charge(m) as f64).max(self.reservation(m));
         (self.parallel.max(1) as f64 * per_request / self.headroom).ceil() as u64
     }
 }
@@ -86,7 +95,30 @@ mod tests {
     use super::*;
 
     fn budget(q: u64, p: u64, i_set: u64, i_res: u64) -> Budget {
-        Budget { quota_tpm: q, headroom: 1.0, parallel: p, burndown: 5.0, input_set: i_set, input_reserved: i_res }
+        Budget {
+            quota_tpm: q,
+            headroom: 1.0,
+            parallel: p,
+            burndown: 5.0,
+            input_set: i_set,
+            input_reserved: i_res,
+            reserved_burndown: 1.0,
+        }
+    }
+
+    /// Issue 23, item 5: under a reading that reserves max output at the burndown rate, the
+    /// admission rule does too, as the inputs table's "Reserved at admission" says.
+    #[test]
+    fn admission_follows_the_reading() {
+        // u = 0.9, Q = 213,000, P = 4: 47,925 a request; I_res 46,636 leaves 1,289, or 257
+        // once max output counts 5×.
+        let b = Budget { headroom: 0.9, ..budget(213_000, 4, 4_678, 46_636) };
+        assert_eq!(b.admission_limit(), Some(1_289));
+        let b = Budget { reserved_burndown: 5.0, ..b };
+        assert_eq!(b.admission_limit(), Some(257));
+        assert_eq!(b.ceiling(), Some(257));
+        // 191,700 over 46,636 + 5 × 7,000 = 81,636: 2 requests fit.
+        assert_eq!(b.max_parallel(7_000), 2);
     }
 
     #[test]

@@ -206,7 +206,34 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
     });
     // A fixed order (by first request, then name), whatever the hash map's.
     chains.sort_by(|a, b| (a.requests[0].start, a.stream).cmp(&(b.requests[0].start, b.stream)));
+    fill_from_sessions(&mut chains);
     chains
+}
+
+/// A stream that got no response at all (a subagent refused until it failed) takes the model
+/// its session used most: its requests count for the model they were most likely sent to,
+/// whatever other models the history (or a team's) holds, instead of for no model.
+fn fill_from_sessions(chains: &mut [Chain<'_>]) {
+    if chains.iter().all(|c| c.requests.iter().all(|r| r.model.is_some())) {
+        return;
+    }
+    let mut uses: HashMap<(&str, &str), u64> = HashMap::new();
+    for r in chains.iter().flat_map(|c| &c.requests) {
+        if let (Some(s), Some(m)) = (r.session, r.model) {
+            *uses.entry((s, m)).or_default() += 1;
+        }
+    }
+    // The most used, the smaller name on a tie (a fixed choice whatever the hash order).
+    let mut model_of: HashMap<&str, (u64, &str)> = HashMap::new();
+    for ((s, m), n) in uses {
+        let best = model_of.entry(s).or_insert((n, m));
+        if n > best.0 || (n == best.0 && m < best.1) {
+            *best = (n, m);
+        }
+    }
+    for r in chains.iter_mut().flat_map(|c| &mut c.requests).filter(|r| r.model.is_none()) {
+        r.model = r.session.and_then(|s| model_of.get(s)).map(|&(_, m)| m);
+    }
 }
 
 /// Walks one stream's records in time order.
@@ -437,10 +464,33 @@ mod tests {
             (r[3].ended, r[3].throttled, r[3].start - T0, r[3].end - T0),
             (Ended::Throttled, 2, 60_000, 100_000)
         );
-        // The failed request takes the stream's model.
+        // The failed request takes the stream's model; a stream with no response at all, its
+        // session's.
         assert_eq!(r[3].model, Some("claude-sonnet-4-20250514"));
         let other = chains.iter().find(|c| c.stream == "agent:x").unwrap();
-        assert_eq!(other.requests[0].model, None);
+        assert_eq!(other.requests[0].model, Some("claude-sonnet-4-20250514"));
+    }
+
+    /// Issue 23, item 2: a subagent refused until it failed counts for its session's model
+    /// (the most used one), however many models the history holds; a session with no
+    /// response keeps no model.
+    #[test]
+    fn a_stream_without_a_response_takes_its_sessions_model() {
+        let mut haiku = resp("s", 1_000, 2_000, Some(0), 10, false);
+        haiku.model = Name::from("claude-haiku-4-5");
+        let responses =
+            [resp("s", 3_000, 5_000, Some(2_000), 40, false), resp("s", 6_000, 8_000, None, 40, false), haiku];
+        let lone = Event {
+            origin: Origin { session: Some(Name::from("lone")), ..origin("agent:y", 9_000, None) },
+            ..event("agent:y", 9_000, EventKind::Final(ErrorKind::RateLimit), None, None)
+        };
+        let events = [event("agent:x", 5_000, EventKind::Final(ErrorKind::RateLimit), None, None), lone];
+        let rs: Vec<&Response> = responses.iter().collect();
+        let es: Vec<&Event> = events.iter().collect();
+        let chains = build(&rs, &es);
+        let model = |stream: &str| chains.iter().find(|c| c.stream == stream).unwrap().requests[0].model;
+        assert_eq!(model("agent:x"), Some("claude-sonnet-4-20250514"));
+        assert_eq!(model("agent:y"), None);
     }
 
     #[test]

@@ -65,8 +65,8 @@ pub const ESCALATED: u64 = 64_000;
 /// What the limit of a request without records of its own falls back to.
 pub trait Fallback {
     /// The limit in effect now for a model id: the setting (clamped to the model's upper
-    /// limit), else the model's default.
-    fn now(&self, model: Option<&str>) -> u64;
+    /// limit), else the model's default; the setting of `person` where people have their own.
+    fn now(&self, model: Option<&str>, person: Option<u32>) -> u64;
     /// The model's upper limit.
     fn cap(&self, model: Option<&str>) -> u64;
     /// Claude Code's default for the model.
@@ -76,6 +76,11 @@ pub trait Fallback {
     fn escalates(&self) -> bool {
         false
     }
+    /// The person whose settings a session ran under, where people have their own (a team's
+    /// homes): a setting is one person's, never the team's.
+    fn person(&self, _session: Option<&str>) -> Option<u32> {
+        None
+    }
 }
 
 /// Evidence of the limit in effect: when, and the value.
@@ -83,6 +88,9 @@ type Evidence = Vec<(EpochMs, u64)>;
 
 /// A session and a model id: the limit in effect is kept per pair.
 type Key<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// A person (where people have their own settings) and a model id: a setting's reach.
+type Reach<'a> = (Option<u32>, Option<&'a str>);
 
 /// The limit in effect for each request of each chain (same shape as the chains).
 pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallback) -> Vec<Vec<u64>> {
@@ -115,16 +123,20 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             l.1 = l.1.min(run[0].start);
         }
     }
-    // The fallback's figures (now, default, cap) per model id, worked out once.
-    let mut figures: HashMap<Option<&str>, (u64, u64, u64)> = HashMap::new();
-    for &(_, m) in longest.keys() {
-        figures.entry(m).or_insert_with(|| (fallback.now(m), fallback.default(m), fallback.cap(m)));
+    // Each session's person (whose settings it ran under), and the fallback's figures (now,
+    // default, cap) per person and model id, worked out once.
+    let mut person_of: HashMap<Option<&str>, Option<u32>> = HashMap::new();
+    let mut figures: HashMap<Reach, (u64, u64, u64)> = HashMap::new();
+    for &(session, m) in longest.keys() {
+        let person = *person_of.entry(session).or_insert_with(|| fallback.person(session));
+        figures.entry((person, m)).or_insert_with(|| (fallback.now(m, person), fallback.default(m), fallback.cap(m)));
     }
+    let figures_of = |key: &Key| figures[&(person_of[&key.0], key.1)];
     // What each session shows of its own limit: a record, a Capped line, or a response
     // longer than the setting now (it ran before the setting: at the model's default, or its
     // upper limit if even that is shorter).
     let own = |key: &Key, at_least: u64| -> Option<u64> {
-        let (now, default, cap) = figures[&key.1];
+        let (now, default, cap) = figures_of(key);
         if let Some(e) = seen.get(key) {
             return e.first().map(|x| x.1);
         }
@@ -133,13 +145,14 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
         }
         (at_least > now).then_some(if default >= at_least { default } else { cap })
     };
-    // Per model, the sessions that show their limit, by time: a session that shows nothing
-    // ran at the limit of the nearest of them (a setting holds for a while), where that
-    // limit allows its longest response; with none, at the setting now.
-    let mut timeline: HashMap<Option<&str>, Vec<(EpochMs, u64)>> = HashMap::new();
+    // Per person and model, the sessions that show their limit, by time: a session that
+    // shows nothing ran at the limit of the nearest of them (a setting holds for a while: one
+    // person's, not another's), where that limit allows its longest response; with none, at
+    // the setting now.
+    let mut timeline: HashMap<Reach, Vec<(EpochMs, u64)>> = HashMap::new();
     for (key, &(at_least, start)) in &longest {
         if let Some(l) = own(key, at_least) {
-            timeline.entry(key.1).or_default().push((start, l));
+            timeline.entry((person_of[&key.0], key.1)).or_default().push((start, l));
         }
     }
     for v in timeline.values_mut() {
@@ -148,8 +161,10 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     let limit_of = |key: &Key| -> u64 {
         let (at_least, start) = longest.get(key).copied().unwrap_or((0, 0));
         own(key, at_least)
-            .or_else(|| timeline.get(&key.1).and_then(|line| nearest_allowing(line, start, at_least)))
-            .unwrap_or(figures[&key.1].0)
+            .or_else(|| {
+                timeline.get(&(person_of[&key.0], key.1)).and_then(|line| nearest_allowing(line, start, at_least))
+            })
+            .unwrap_or(figures_of(key).0)
     };
     // A response longer than the capped default that the records show in effect was
     // escalated: it ran at the escalated limit, one request, not a cut one.
@@ -168,7 +183,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             let key = (run[0].session, run[0].model);
             let records = seen.get(&key);
             let clamp = clamps.get(&key.0);
-            let cap = figures[&key.1].2;
+            let cap = figures_of(&key).2;
             let otherwise = limit_of(&key);
             limits.extend(run.iter().map(|r| match r.cut_limit {
                 Some(l) => l,
@@ -376,7 +391,7 @@ mod tests {
 
     struct Now;
     impl Fallback for Now {
-        fn now(&self, _: Option<&str>) -> u64 {
+        fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
             32_000
         }
         fn cap(&self, _: Option<&str>) -> u64 {
@@ -446,7 +461,7 @@ mod tests {
     fn a_session_longer_than_the_setting_ran_before_it() {
         struct Low;
         impl Fallback for Low {
-            fn now(&self, _: Option<&str>) -> u64 {
+            fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
                 2_000
             }
             fn cap(&self, _: Option<&str>) -> u64 {
@@ -488,7 +503,7 @@ mod tests {
     fn a_response_above_the_capped_default_was_escalated() {
         struct FirstParty(bool);
         impl Fallback for FirstParty {
-            fn now(&self, _: Option<&str>) -> u64 {
+            fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
                 32_000
             }
             fn cap(&self, _: Option<&str>) -> u64 {
@@ -519,6 +534,36 @@ mod tests {
         assert_eq!(u[1].kind, UnitKind::Response { output: 20_000, cut: false, complete: true, estimated: false });
         assert_eq!(u[1].limit, ESCALATED);
         assert_eq!(in_effect(&chains, &[], &FirstParty(false)), vec![vec![8_000, 8_000, 8_000, 8_000]]);
+    }
+
+    /// Issue 23, item 2: people's settings stay theirs. A's person set 2,000 and A shows its
+    /// cut there; B is another person's session beside it with nothing of its own: it ran at
+    /// its own person's setting (none: the default), not at A's; C, A's person's other
+    /// session, at theirs.
+    #[test]
+    fn a_session_falls_back_to_its_own_persons_setting() {
+        struct People;
+        impl Fallback for People {
+            fn now(&self, _: Option<&str>, person: Option<u32>) -> u64 {
+                if person == Some(0) { 2_000 } else { 32_000 }
+            }
+            fn cap(&self, _: Option<&str>) -> u64 {
+                64_000
+            }
+            fn default(&self, _: Option<&str>) -> u64 {
+                32_000
+            }
+            fn person(&self, session: Option<&str>) -> Option<u32> {
+                session.map(|s| u32::from(s == "B"))
+            }
+        }
+        let chain = |s: &'static str, r| Chain { stream: s, project: "", cwd: None, requests: vec![r] };
+        let chains = vec![
+            chain("A", req(0, "A", 2_000, true, Some(2_000), false)),
+            chain("B", req(50, "B", 500, false, None, false)),
+            chain("C", req(DAY, "C", 500, false, None, false)),
+        ];
+        assert_eq!(in_effect(&chains, &[], &People), vec![vec![2_000], vec![32_000], vec![2_000]]);
     }
 
     #[test]

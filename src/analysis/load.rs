@@ -24,7 +24,8 @@ pub struct ModelLoad {
     pub tpm_peak: u64,
     pub rpm_p50: u64,
     pub rpm_peak: u64,
-    /// Input and cache-write tokens per request.
+    /// Input and cache-write tokens, and output tokens, per answered request (a response: a
+    /// request that failed carried no figure), so that the output is the output table's mean.
     pub input_mean: f64,
     pub output_mean: f64,
     /// The burndown the token figures use.
@@ -45,6 +46,7 @@ pub fn per_model(
         sent: Vec<i64>,
         input: u128,
         output: u128,
+        answered: u64,
         burndown: f64,
     }
     let minute = |t: EpochMs| t.div_euclid(60_000);
@@ -73,6 +75,7 @@ pub fn per_model(
                     acc.tokens.push((minute(r.end), r.input as f64 + acc.burndown * r.output as f64));
                     acc.input += u128::from(r.input);
                     acc.output += u128::from(r.output);
+                    acc.answered += 1;
                 }
             }
         }
@@ -89,7 +92,7 @@ pub fn per_model(
                 .collect();
             let mut rpm: Vec<u64> = a.sent.chunk_by(|x, y| x == y).map(|m| m.len() as u64).collect();
             let requests = a.sent.len() as u64;
-            let n = requests.max(1) as f64;
+            let n = a.answered.max(1) as f64;
             ModelLoad {
                 model,
                 tpm_p50: median(&mut tpm),
@@ -124,7 +127,9 @@ mod tests {
     /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other
     /// ends (3,000 + 5 × 1,000 = 8,000) and one more is sent. Minute 5: it ends (500 + 5 × 100
     /// = 1,000). TPM over minutes 0, 1, 5: 2,000, 8,000, 1,000: median 2,000, peak 8,000.
-    /// RPM over minutes 0 and 1: 2, 1: median 1 (nearest rank), peak 2.
+    /// RPM over minutes 0 and 1: 2, 1: median 1 (nearest rank), peak 2. A fourth request,
+    /// refused until it failed, is sent but has no figures: the means are of the three
+    /// answered (issue 23, item 5: the output table's mean).
     #[test]
     fn load_by_hand() {
         let m = 60_000;
@@ -136,12 +141,13 @@ mod tests {
                 req(0, 30_000, 1_000, 200),
                 req(10_000, m + 5_000, 3_000, 1_000),
                 req(m + 10_000, 5 * m, 500, 100),
+                Request { ended: Ended::Throttled, ..req(6 * m, 7 * m, 0, 0) },
             ],
         }];
         let load = per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| 5.0);
         assert_eq!(load.len(), 1);
         let l = &load[0];
         assert_eq!((l.tpm_p50, l.tpm_peak, l.rpm_p50, l.rpm_peak), (2_000, 8_000, 1, 2));
-        assert_eq!((l.input_mean, l.output_mean, l.requests), (1_500.0, 1_300.0 / 3.0, 3));
+        assert_eq!((l.input_mean, l.output_mean, l.requests), (1_500.0, 1_300.0 / 3.0, 4));
     }
 }

@@ -97,6 +97,8 @@ pub fn analyze<'a>(
     let fallback = advice::Now {
         setting: settings.max_output_tokens.value,
         learned: &learned,
+        people: &settings.people,
+        of_session: &data.people.of_session,
         escalates: settings.max_output_tokens.value.is_none() && first_party(&chains, cfg, settings),
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);

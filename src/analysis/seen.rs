@@ -5,6 +5,7 @@
 use super::chains::Chain;
 use super::limits::{Unit, UnitKind};
 use crate::models::{self, Family};
+use crate::time::EpochMs;
 
 /// Who was in flight when requests were throttled (the history as it was).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,17 +104,28 @@ pub fn quota_code(raw_ids: &[&str], family: Option<&Family>) -> Option<QuotaCode
 /// to the end. When none got through, the most retrying at once (first attempt to last).
 pub fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
     let answered = units.iter().any(|u| u.kind != UnitKind::Failed);
+    let requests = units
+        .iter()
+        .filter(|u| (u.kind != UnitKind::Failed) == answered)
+        .flat_map(|u| &chains[u.chain].requests[u.first..=u.last]);
+    most_at_once(requests.map(|r| (if answered { r.admitted } else { r.start }, r.end)))
+}
+
+/// The most of the model's requests sent at once in the history: from the first attempt to
+/// the end, waiting on the quota or running. What the work asked to run at once, where
+/// [`peak_in_flight`] counts what the quota let run.
+pub fn peak_sent(chains: &[Chain], units: &[&Unit]) -> u64 {
+    most_at_once(units.iter().flat_map(|u| &chains[u.chain].requests[u.first..=u.last]).map(|r| (r.start, r.end)))
+}
+
+/// The most intervals `[from, to)` open at once (an end at the same instant as a start
+/// closes first; an empty interval is never open).
+pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)>) -> u64 {
     let mut edges: Vec<(i64, i32)> = Vec::new();
-    for u in units.iter().filter(|u| (u.kind != UnitKind::Failed) == answered) {
-        for r in &chains[u.chain].requests[u.first..=u.last] {
-            let from = if answered { r.admitted } else { r.start };
-            if r.end > from {
-                edges.push((from, 1));
-                edges.push((r.end, -1));
-            }
-        }
+    for (from, to) in intervals.filter(|(from, to)| to > from) {
+        edges.push((from, 1));
+        edges.push((to, -1));
     }
-    // Ends before starts at the same instant.
     edges.sort_unstable();
     let (mut now, mut peak) = (0i64, 0i64);
     for (_, d) in edges {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::chains::{Chain, Ended};
 use super::load::{self, ModelLoad};
+use super::seen;
 use crate::scan::data::People;
 use crate::time::EpochMs;
 
@@ -21,7 +22,8 @@ pub struct PersonLoad {
     /// Every attempt, refused or not.
     pub attempts: u64,
     pub throttled_attempts: u64,
-    /// The most of their requests in flight at once.
+    /// The most of their requests sent at once (waiting on the quota or running), as the
+    /// advice's `sent_at_once_seen` counts a model's.
     pub peak_in_flight: u64,
     /// At the moments a request (anyone's) was refused: their requests in flight, on average.
     pub in_flight_at_throttle: f64,
@@ -88,10 +90,6 @@ pub fn team(
             let throttled: u64 = requests.iter().map(|r| u64::from(r.throttled)).sum();
             let answered = requests.iter().filter(|r| r.ended != Ended::Throttled).count() as u64;
             let sessions: HashSet<&str> = requests.iter().filter_map(|r| r.session).collect();
-            let mut starts: Vec<EpochMs> = requests.iter().map(|r| r.start).collect();
-            let mut ends: Vec<EpochMs> = requests.iter().map(|r| r.end.max(r.start)).collect();
-            starts.sort_unstable();
-            ends.sort_unstable();
             let mine = at.get(&p).copied().unwrap_or(0);
             PersonLoad {
                 person: p,
@@ -99,7 +97,7 @@ pub fn team(
                 requests: requests.len() as u64,
                 attempts: throttled + answered,
                 throttled_attempts: throttled,
-                peak_in_flight: peak(&starts, &ends),
+                peak_in_flight: seen::most_at_once(requests.iter().map(|r| (r.start, r.end))),
                 in_flight_at_throttle: if moments.is_empty() { 0.0 } else { mine as f64 / moments.len() as f64 },
                 share_at_throttle: if total_at == 0 { 0.0 } else { mine as f64 / total_at as f64 },
                 models: load::per_model(cs, name_of, burndown_of),
@@ -119,23 +117,6 @@ pub fn team(
         throttle_moments: moments.len() as u64,
         by_person: rows,
     })
-}
-
-/// The most intervals open at once, from sorted starts and ends (an end at the same instant
-/// as a start closes first).
-fn peak(starts: &[EpochMs], ends: &[EpochMs]) -> u64 {
-    let (mut i, mut j, mut open, mut most) = (0, 0, 0u64, 0u64);
-    while i < starts.len() {
-        if j < ends.len() && ends[j] <= starts[i] {
-            open -= 1;
-            j += 1;
-        } else {
-            open += 1;
-            most = most.max(open);
-            i += 1;
-        }
-    }
-    most
 }
 
 #[cfg(test)]
@@ -160,9 +141,12 @@ mod tests {
 
     #[test]
     fn peak_counts_what_is_open_at_once() {
-        assert_eq!(peak(&[0, 1, 2], &[3, 4, 5]), 3);
-        assert_eq!(peak(&[0, 5], &[5, 9]), 1);
-        assert_eq!(peak(&[], &[]), 0);
+        let most = |v: &[(i64, i64)]| seen::most_at_once(v.iter().copied());
+        assert_eq!(most(&[(0, 3), (1, 4), (2, 5)]), 3);
+        assert_eq!(most(&[(0, 5), (5, 9)]), 1);
+        assert_eq!(most(&[]), 0);
+        // A request that ended as it was sent is never open (it once took the count below 0).
+        assert_eq!(most(&[(0, 3), (5, 5)]), 1);
     }
 
     #[test]

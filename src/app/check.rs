@@ -29,6 +29,15 @@ pub fn hook_output(message: &str) -> String {
     crate::text::json_escape_unsafe(&msg.to_string())
 }
 
+/// Whether a command line (without the program's name) runs `check --hook`: read from the
+/// raw arguments, for a line clap refused (its options are not known to be valid then).
+pub fn hook_requested<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> bool {
+    let args: Vec<S> = args.into_iter().collect();
+    let words = || args.iter().map(|a| a.as_ref()).take_while(|a| *a != "--");
+    let command = words().find(|a| !a.to_string_lossy().starts_with('-'));
+    command.is_some_and(|c| c == "check") && words().any(|a| a == "--hook")
+}
+
 /// What changes the value in effect, for the message. `ccdoctor apply` writes the user's
 /// settings, which a value from managed settings outranks (and `apply` cannot change it for
 /// everyone), and which a project's or local settings outrank too: those files are named.
@@ -105,7 +114,7 @@ pub fn run(
         }
         Err(code) => return Ok(code),
     };
-    let (settings, settings_warnings) = crate::settings::resolve(&config.settings);
+    let (settings, settings_warnings) = super::scan::resolve_settings(config, &scanned.data.people);
     if !hook {
         // A settings file that is not in effect (not JSON, over 2 MiB) changes the verdict.
         for w in &settings_warnings {

@@ -20,7 +20,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let (settings, settings_warnings) = settings::resolve(&config.settings);
+    let (settings, settings_warnings) = resolve_settings(config, &scanned.data.people);
     for w in &settings_warnings {
         say(err, "warning", &w.to_string())?;
     }
@@ -47,9 +47,12 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     let value = analysis.advice.as_ref().and_then(|a| a.choice.value);
     // A "keep" of a value no settings file sets changes nothing: writing it would pin a
     // default (perhaps an unverified one) into the file, which is not what the advice says.
+    // A team's value is another matter: pinning it in managed settings, for everyone, is the
+    // point (the team view says so), whatever the default.
     let keep = analysis.advice.as_ref().filter(|a| {
         a.choice.action == crate::analysis::choose::Action::Keep
             && !matches!(a.current_origin, crate::analysis::advice::Origin::Settings(_))
+            && analysis.team.is_none()
     });
     if let (Some(a), Some(w)) = (keep, &config.write) {
         let current = crate::text::thousands(a.current);
@@ -89,6 +92,9 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             if let Some(note) = analysis.advice.as_ref().and_then(escalation_ends) {
                 outcome.notes.push(note);
             }
+            if let Some(v) = value {
+                outcome.notes.extend(thinking_notes(&settings, v));
+            }
             (Some(outcome), None)
         }
         Some(Err(e)) => (None, Some(e)),
@@ -116,10 +122,44 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     }
 }
 
+/// The settings in effect and their warnings: a team's when people are named by their homes
+/// (each person's own, and the team's set built from all of them alike).
+pub(super) fn resolve_settings(
+    config: &ScanConfig,
+    people: &scan::data::People,
+) -> (settings::EffectiveSettings, Vec<crate::warning::Warning>) {
+    let (shared, warnings) = settings::resolve(&config.settings);
+    (settings::team::resolve_team(&config.settings, &people.homes).unwrap_or(shared), warnings)
+}
+
 /// Runs `f` with a progress bar on stderr when the configuration asks for one (a new bar each
 /// time: a bar is finished by the reading it shows).
 fn with_progress<T>(config: &ScanConfig, f: impl FnOnce(&dyn scan::Progress) -> T) -> T {
     if config.progress { f(&progress::Bar::new()) } else { f(&scan::Silent) }
+}
+
+/// A team's value goes to everyone: a person whose own thinking budget is at or above it
+/// (one the advice's model ignores, reasoning adaptively) leaves no room for the answer on a
+/// model that uses the budget. Said, not changed: the budget is theirs.
+fn thinking_notes(settings: &settings::EffectiveSettings, value: u64) -> Vec<String> {
+    let mut notes: Vec<String> = settings
+        .people
+        .iter()
+        .map(|p| &p.settings.max_thinking_tokens)
+        .filter(|t| t.value.is_some_and(|t| t >= value))
+        .map(|t| {
+            format!(
+                "{} = {} in {} is at or above the new maximum of {value}: on a model that uses the budget, thinking could take the whole response; lower it below {value} (ccdoctor leaves it alone)",
+                settings::MAX_THINKING,
+                crate::text::thousands(t.value.unwrap_or_default()),
+                t.source.as_deref().unwrap_or("the environment")
+            )
+        })
+        .collect();
+    // People who share the file (managed settings) share the note.
+    notes.sort();
+    notes.dedup();
+    notes
 }
 
 /// The count a settings file held before a write, when it held one.
@@ -188,9 +228,15 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         keep_request_ids: !config.team.otel.is_empty(),
     };
     let scan_roots = |roots: &[scan::root::Root]| with_progress(config, |p| scan::scan(roots, &options, p));
-    let homes: Vec<&scan::root::Root> = config.roots.iter().filter(|r| r.kind == scan::root::RootKind::Home).collect();
-    let mut scanned = if config.team.shared_quota && !homes.is_empty() {
-        // One person a home: each is read on its own, so that its sessions are its person's.
+    let mut homes: Vec<&scan::root::Root> =
+        config.roots.iter().filter(|r| r.kind == scan::root::RootKind::Home).collect();
+    // A home given beside telemetry is a person too, as with --shared-quota: the team's
+    // people are the telemetry's accounts and the homes.
+    let people_by_home = config.team.shared_quota || !config.team.otel.is_empty();
+    let mut scanned = if people_by_home && !homes.is_empty() {
+        // One person a home: each is read on its own, so that its sessions are its person's;
+        // in the order of their paths, so that people are the same whatever the order given.
+        homes.sort_by(|a, b| a.path.cmp(&b.path));
         let others: Vec<scan::root::Root> =
             config.roots.iter().filter(|r| r.kind != scan::root::RootKind::Home).cloned().collect();
         let mut all = scan::Scanned { data: Default::default(), warnings: Vec::new() };
@@ -201,7 +247,7 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
             }
             let mut one = scan_roots(&roots);
             all.warnings.append(&mut one.warnings);
-            all.data.absorb(one.data, &home.path.display().to_string());
+            all.data.absorb(one.data, &home.path);
         }
         all
     } else {
@@ -247,4 +293,39 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
         say(err, "note", &format!("nothing to report in {}: {why}", sources))?;
     }
     Ok(Ok(scanned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::team::PersonSettings;
+    use crate::settings::{EffectiveSettings, Sourced};
+
+    /// Issue 23, item 2: a team's value written for everyone names each person whose own
+    /// thinking budget it leaves no room for (a budget the advice's model ignored), once
+    /// for a file they share.
+    #[test]
+    fn a_persons_thinking_budget_above_the_teams_value_is_noted() {
+        let person = |person, budget: Option<(u64, &str)>| PersonSettings {
+            person,
+            settings: EffectiveSettings {
+                max_thinking_tokens: budget.map_or_else(Sourced::default, |(t, s)| Sourced::new(t, s)),
+                ..EffectiveSettings::default()
+            },
+        };
+        let team = settings::team::combine(vec![
+            person(0, Some((31_999, "user: /b/settings.json"))),
+            person(1, Some((4_000, "user: /a/settings.json"))),
+            person(2, None),
+        ]);
+        let notes = thinking_notes(&team, 8_000);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("MAX_THINKING_TOKENS = 31,999 in user: /b/settings.json is at or above"),
+            "{notes:?}"
+        );
+        assert!(thinking_notes(&team, 32_000).is_empty());
+        // One person: no team, no note (the write's own notes cover the file written).
+        assert!(thinking_notes(&EffectiveSettings::default(), 1).is_empty());
+    }
 }

@@ -52,6 +52,9 @@ pub fn error_rows(e: &ErrorCounts) -> Vec<(String, u64, &'static str)> {
 #[derive(Debug, Default)]
 pub struct Legend {
     files: Vec<String>,
+    /// Each file's label, in the order first met: a scope's second file (a team's second
+    /// home) is `user 2`, so that no label stands for two files.
+    labels: Vec<(String, String)>,
 }
 
 impl Legend {
@@ -67,12 +70,19 @@ impl Legend {
             _ => (rest, None),
         };
         let entry = format!("{scope}: {file}");
-        if !self.files.contains(&entry) {
-            self.files.push(entry);
-        }
+        let label = match self.labels.iter().find(|(e, _)| *e == entry) {
+            Some((_, l)) => l.clone(),
+            None => {
+                let before = self.labels.iter().filter(|(e, _)| e.starts_with(&format!("{scope}: "))).count();
+                let label = if before == 0 { scope.to_string() } else { format!("{scope} {}", before + 1) };
+                self.files.push(if before == 0 { entry.clone() } else { format!("{label}: {file}") });
+                self.labels.push((entry, label.clone()));
+                label
+            }
+        };
         match key {
-            Some(k) => format!("{scope} ({k})"),
-            None => scope.to_string(),
+            Some(k) => format!("{label} ({k})"),
+            None => label,
         }
     }
 
@@ -194,4 +204,25 @@ fn telemetry_sentence(t: &crate::otel::Summary) -> String {
         s.push_str(&format!(" {} {what}.", count_of(n, one, many)));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 23, item 5: two homes' files of one scope (a team's) get two labels, each
+    /// listed with its file, so that a label never stands for two files.
+    #[test]
+    fn a_scopes_second_file_gets_its_own_label() {
+        let mut l = Legend::default();
+        assert_eq!(l.label("user: /a/settings.json"), "user");
+        assert_eq!(l.label("user: /b/settings.json (model)"), "user 2 (model)");
+        assert_eq!(l.label("user: /a/settings.json (model)"), "user (model)");
+        assert_eq!(l.label("managed: /etc/claude-code/managed-settings.json"), "managed");
+        assert_eq!(l.label("people: each person's own"), "people: each person's own");
+        assert_eq!(
+            l.lines(),
+            ["user: /a/settings.json", "user 2: /b/settings.json", "managed: /etc/claude-code/managed-settings.json"]
+        );
+    }
 }

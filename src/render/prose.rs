@@ -230,7 +230,8 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if let Some(cal) = &a.calibration
         && c.basis != Basis::QuotaUnknown
     {
-        out.push(readings::check(a, cal));
+        let e = &report.errors;
+        out.push(readings::check(a, cal, (e.throttled(), e.rate_limit.final_)));
         if cal.reasked > 0 {
             out.push(format!(
                 "{} failed for good and the next prompt in the same session asked again: at a value where it got through, the failure and the second asking are one response.",
@@ -247,10 +248,14 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         && c.basis != Basis::QuotaUnknown
     {
         let res = if q.reading.cache_reads_reserved { "I_res" } else { "I_set" };
+        let at_once = match q.parallel {
+            Some(_) => "in flight at once (planned)",
+            None => "sent at once (the most your records show, waiting on the quota or running)",
+        };
         let mut s = if !b.charges_output() {
             // Mantle's input quota: output does not count against it, admission alone bounds M.
             format!(
-                "Admission by hand, if {} in flight all asked at once: P·(I_set + M) ≤ u·Q gives M ≤ {:.2}·{}/{} − {} = {}; output does not count against the input quota, so no worst case bounds M there.",
+                "Admission by hand, if {} {at_once} all asked together: P·(I_set + M) ≤ u·Q gives M ≤ {:.2}·{}/{} − {} = {}; output does not count against the input quota, so no worst case bounds M there.",
                 count_of(b.parallel, "request", "requests"),
                 b.headroom,
                 thousands(b.quota_tpm),
@@ -259,8 +264,8 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 b.admission_limit().map_or("none".into(), thousands),
             )
         } else {
-            format!(
-                "Worst case by hand, if {} in flight all ran to the max output at once: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + M) ≤ u·Q gives M ≤ {}.",
+            let mut s = format!(
+                "Worst case by hand, if {} {at_once} all ran to the max output together: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + {}) ≤ u·Q gives M ≤ {}",
                 count_of(b.parallel, "request", "requests"),
                 b.headroom,
                 thousands(b.quota_tpm),
@@ -268,8 +273,17 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 thousands(b.input_set),
                 b.burndown,
                 b.worst_case_limit().map_or("none".into(), thousands),
+                reserved_output(b),
                 b.admission_limit().map_or("none".into(), thousands),
-            )
+            );
+            // The inputs table's ceiling is the smaller of the two.
+            match (b.worst_case_limit(), b.admission_limit()) {
+                (Some(w), Some(m)) if w != m => {
+                    s.push_str(&format!(": the worst-case ceiling is the smaller, {}.", thousands(w.min(m))))
+                }
+                _ => s.push('.'),
+            }
+            s
         };
         if let (Some(v), Some(ceil)) = (c.value, b.ceiling())
             && v > ceil
@@ -278,7 +292,6 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         }
         out.push(s);
     }
-    let _ = (report, r);
     out
 }
 
@@ -457,12 +470,13 @@ fn ceiling_only(a: &Advice) -> Vec<String> {
     ));
     out.push(if b.charges_output() {
         format!(
-            "M ≤ (u·Q/P − I)/B = ({:.2}·{}/{} − 0)/{} = {}; admission P·(I + M) ≤ u·Q gives M ≤ {}.",
+            "M ≤ (u·Q/P − I)/B = ({:.2}·{}/{} − 0)/{} = {}; admission P·(I + {}) ≤ u·Q gives M ≤ {}.",
             b.headroom,
             thousands(b.quota_tpm),
             b.parallel,
             b.burndown,
             b.worst_case_limit().map_or("none".into(), thousands),
+            reserved_output(b),
             b.admission_limit().map_or("none".into(), thousands),
         )
     } else {
@@ -482,6 +496,11 @@ fn ceiling_only(a: &Advice) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Max output as the reading reserves it at admission, in the worst case's formula.
+fn reserved_output(b: &crate::analysis::ceiling::Budget) -> &'static str {
+    if b.reserved_burndown == 1.0 { "M" } else { "B·M" }
 }
 
 /// What demand looks like.
@@ -511,7 +530,59 @@ fn demand_line(a: &Advice, r: &Recommendation) -> String {
         s.push_str(&format!("; p{} {}", fmt_q(r.percentile), p(r.target)));
     }
     s.push('.');
+    if let Some(made_of) = responses_made_of(a) {
+        s.push(' ');
+        s.push_str(&made_of);
+    }
     s
+}
+
+/// How the responses of demand come from the records the output table counts, when they are
+/// not simply those: a cut response and its continuations are one, and a cut response whose
+/// record was not kept is known by its "exceeded" error.
+fn responses_made_of(a: &Advice) -> Option<String> {
+    let d = &a.demand;
+    let recorded = format!(
+        "{} {} {} recorded",
+        thousands(d.recorded),
+        a.model,
+        if d.recorded == 1 { "response" } else { "responses" }
+    );
+    let by_error = |more: &str| match d.known_by_error {
+        1 => format!("1{more} cut response is known only by its \"exceeded\" error"),
+        n => format!("{}{more} cut responses are known only by their \"exceeded\" error", thousands(n)),
+    };
+    let continued = match d.continuations {
+        0 => None,
+        1 => Some("1 is a continuation, counted with the cut response it continues".to_string()),
+        n => Some(format!("{} are continuations, counted with the cut responses they continue", thousands(n))),
+    };
+    match (continued, d.known_by_error) {
+        (None, 0) => None,
+        (Some(c), 0) => Some(format!("Of the {recorded}, {c}.")),
+        (None, _) => Some(format!("Beside the {recorded}, {}.", by_error(""))),
+        (Some(c), _) => Some(format!("Of the {recorded}, {c}; {}.", by_error(" more"))),
+    }
+}
+
+/// The replay's responses when they are more than demand's: the requests that failed for
+/// good are responses asked for too (where one gets through, its response is drawn from
+/// demand).
+pub fn asked_note(a: &Advice) -> Option<String> {
+    let d = &a.demand;
+    let failed = d.asked.checked_sub(d.responses).filter(|&f| f > 0)?;
+    let failed = match failed {
+        1 => "1 request that failed for good, whose response is drawn from demand where it gets through".to_string(),
+        n => format!(
+            "{} requests that failed for good, whose responses are drawn from demand where they get through",
+            thousands(n)
+        ),
+    };
+    Some(format!(
+        "Cut responses are of the {} responses asked for: the {} of demand and {failed}.",
+        thousands(d.asked),
+        thousands(d.responses)
+    ))
 }
 
 /// What else would help, and side effects to weigh.
@@ -724,7 +795,11 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         (
             "Thinking budget".into(),
             a.thinking.map_or_else(|| "none".into(), thousands),
-            if a.thinking.is_some() { "settings".into() } else { "not set".into() },
+            match (a.thinking, a.thinking_of_people) {
+                (None, _) => "not set".into(),
+                (Some(_), false) => "settings".into(),
+                (Some(_), true) => "the largest person's settings".into(),
+            },
         ),
         (
             format!("Demand p{}", fmt_q(r.percentile)),
@@ -759,7 +834,12 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 if r.inputs.parallel_origin == "flag" { ", --parallel" } else { "" }
             ),
         ));
-        rows.push(("In flight at once (most seen)".into(), thousands(q.parallel_seen), "your records".into()));
+        rows.push(("In flight at once (most seen)".into(), thousands(q.parallel_seen), "your records: running".into()));
+        rows.push((
+            "Sent at once (most seen)".into(),
+            thousands(a.sent_at_once),
+            "your records: running or waiting on the quota".into(),
+        ));
         if let Some(p) = q.parallel {
             rows.push(("In flight at once (planned)".into(), thousands(p), "flag".into()));
         }

@@ -63,7 +63,10 @@ pub fn range(v: &ReadingView) -> String {
 
 /// The Check line: what the history's 429s fit, and what the replay predicts at the quota
 /// the advice uses.
-pub fn check(a: &Advice, cal: &Calibration) -> String {
+///
+/// `all`: the history's throttled attempts and failed requests of every model (the verdict's):
+/// where the model's are fewer, the sentence says whose they are.
+pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
     let best = cal.best();
     let mut name = name(best.fit.reading, best.plan.burndown, a.provider);
     let output = best.plan.output.as_ref().filter(|_| a.provider == Provider::BedrockMantle);
@@ -92,9 +95,14 @@ pub fn check(a: &Advice, cal: &Calibration) -> String {
         ),
         _ => format!("the advice takes {used}, where the replay predicts {predicted}"),
     };
+    let whose = if all == (cal.observed_throttled, cal.observed_failed) {
+        String::new()
+    } else {
+        format!(" of {} (the first line counts every model's)", a.model)
+    };
     match best.fit.bound {
         Bound::Fit => format!(
-            "Check: replayed as it was (most requests at {}, throttling delaying the work as it did), your history's {} and {} fit {} with {name}; {with}.",
+            "Check: replayed as it was (most requests at {}, throttling delaying the work as it did), your history's {} and {}{whose} fit {} with {name}; {with}.",
             thousands(cal.value),
             count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
             count_of(cal.observed_failed, "failed request", "failed requests"),
@@ -115,7 +123,7 @@ pub fn check(a: &Advice, cal: &Calibration) -> String {
                 _ => String::new(),
             };
             format!(
-                "Check: your history has {}; with {name} that takes {}{against}.",
+                "Check: your history has {}{whose}; with {name} that takes {}{against}.",
                 if cal.observed_throttled == 0 {
                     "no throttled attempt".to_string()
                 } else {

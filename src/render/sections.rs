@@ -22,7 +22,7 @@ pub const PROJECT_ROWS: usize = 10;
 pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they add up to the first line's count); Cut: responses cut at the output limit, each once; Limits: per-day quota, plan usage limits and spend caps; Other: overloaded, server limiting, refused (400) and other errors.";
 
 /// The note below the load table.
-pub const LOAD_NOTE: &str = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any.";
+pub const LOAD_NOTE: &str = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -98,7 +98,7 @@ pub struct Document {
 
 /// The report's document: every section the table and Markdown show.
 pub fn document(report: &Report) -> Document {
-    let mut sections = vec![errors(&report.errors)];
+    let mut sections = vec![errors(report)];
     sections.extend(output_tokens(report));
     sections.extend(by_day(report));
     sections.extend(by_project(report));
@@ -123,10 +123,23 @@ pub fn document(report: &Report) -> Document {
     }
 }
 
-fn errors(e: &ErrorCounts) -> Section {
+fn errors(report: &Report) -> Section {
+    let e = &report.errors;
+    let cut = report.cuts.responses;
+    // The signs of a cut are not the cuts: one response may show several.
+    let notes = (e.cut_signs() != cut)
+        .then(|| {
+            format!(
+                "Response cut: the signs of a cut response (a stop at max_tokens, a recovery prompt, an \"exceeded\" error); one response may show several: {} in all, each once in the first line.",
+                count_of(cut, "cut response", "cut responses")
+            )
+        })
+        .into_iter()
+        .collect();
     Section {
         columns: vec![Column::left("Kind"), Column::right("Count"), Column::left("Meaning")],
         rows: error_rows(e).into_iter().map(|(label, n, note)| vec![label, thousands(n), note.to_string()]).collect(),
+        notes,
         ..Section::titled("Errors")
     }
 }
@@ -215,15 +228,33 @@ fn count_row(label: &str, e: &ErrorCounts, cut_responses: u64, responses: u64) -
     ]
 }
 
-/// The days with any error.
+/// One row for the rows a table leaves out (`label`: its singular and plural), their counts
+/// summed, so that every column adds up to the report's totals; none when none is left out.
+fn rest_row<'a>(label: (&str, &str), rest: impl Iterator<Item = (&'a ErrorCounts, u64, u64)>) -> Option<Vec<String>> {
+    // Rows left out, then the columns: 429, Cut, Limits, Other, Responses.
+    let (mut n, mut sums) = (0u64, [0u64; 5]);
+    for (e, cut, responses) in rest {
+        n += 1;
+        for (sum, add) in sums.iter_mut().zip([e.throttled(), cut, e.limits(), e.others(), responses]) {
+            *sum += add;
+        }
+    }
+    (n > 0).then(|| std::iter::once(count_of(n, label.0, label.1)).chain(sums.map(thousands)).collect())
+}
+
+/// The days with any error, then one row for the days without.
 fn by_day(report: &Report) -> Option<Section> {
-    let rows: Vec<Vec<String>> = report
-        .by_day
-        .iter()
-        .filter(|d| d.errors.total() > 0)
-        .map(|d| count_row(&d.day, &d.errors, d.cut_responses, d.responses))
-        .collect();
-    (!rows.is_empty()).then(|| Section {
+    let (with, without): (Vec<_>, Vec<_>) = report.by_day.iter().partition(|d| d.errors.total() > 0);
+    if with.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<Vec<String>> =
+        with.iter().map(|d| count_row(&d.day, &d.errors, d.cut_responses, d.responses)).collect();
+    rows.extend(rest_row(
+        ("other day, without errors", "other days, without errors"),
+        without.iter().map(|d| (&d.errors, d.cut_responses, d.responses)),
+    ));
+    Some(Section {
         columns: count_columns("Day"),
         rows,
         notes: vec![COLUMNS_NOTE.to_string()],
@@ -231,29 +262,32 @@ fn by_day(report: &Report) -> Option<Section> {
     })
 }
 
-/// The projects with any error, most errors first, at most [`PROJECT_ROWS`].
+/// The projects with any error, most errors first, at most [`PROJECT_ROWS`], then one row
+/// for the others.
 fn by_project(report: &Report) -> Option<Section> {
-    let mut projects: Vec<_> = report.by_project.iter().filter(|p| p.errors.total() > 0).collect();
-    if projects.is_empty() {
+    let mut projects: Vec<_> = report.by_project.iter().collect();
+    if !projects.iter().any(|p| p.errors.total() > 0) {
         return None;
     }
     projects.sort_by(|a, b| b.errors.total().cmp(&a.errors.total()).then_with(|| a.project.cmp(&b.project)));
-    let rows = projects
+    let shown = projects.iter().take(PROJECT_ROWS).take_while(|p| p.errors.total() > 0).count();
+    let mut rows: Vec<Vec<String>> = projects[..shown]
         .iter()
-        .take(PROJECT_ROWS)
         .map(|p| {
             let name = p.cwd.as_deref().unwrap_or(&p.project);
             let name = if name.is_empty() { "(no project: a debug log's own)" } else { name };
             count_row(name, &p.errors, p.cut_responses, p.responses)
         })
         .collect();
+    let rest = &projects[shown..];
+    rows.extend(rest_row(
+        ("other project", "other projects"),
+        rest.iter().map(|p| (&p.errors, p.cut_responses, p.responses)),
+    ));
     let mut notes = Vec::new();
-    if projects.len() > PROJECT_ROWS {
-        let more = (projects.len() - PROJECT_ROWS) as u64;
-        notes.push(format!(
-            "… and {} with errors (see --format json).",
-            count_of(more, "more project", "more projects")
-        ));
+    let more = rest.iter().filter(|p| p.errors.total() > 0).count() as u64;
+    if more > 0 {
+        notes.push(format!("Of the other projects, {} had errors (see --format json).", thousands(more)));
     }
     Some(Section { columns: count_columns("Project"), rows, notes, ..Section::titled("Errors by project") })
 }
@@ -339,7 +373,12 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
             cells
         })
         .collect();
-    Section { columns, rows, ..Section::titled(format!("Replay: your history at each value ({against})")) }
+    Section {
+        columns,
+        rows,
+        notes: prose::asked_note(a).into_iter().collect(),
+        ..Section::titled(format!("Replay: your history at each value ({against})"))
+    }
 }
 
 /// The load per model: the figures of a quota-increase request.
@@ -407,10 +446,18 @@ fn team(report: &Report) -> Option<Section> {
         ),
     };
     let mut notes = vec![format!(
-        "Requests: sent, answered or not. TPM peak: the busiest minute's tokens, output at the burndown rate (the JSON has the median too). Throttled: their attempts the quota refused (and that share of their attempts). {at_429s}"
+        "Requests: sent, answered or not. TPM peak: the busiest minute's tokens, output at the burndown rate (the JSON has the median too). Peak in flight: the most of their requests sent at once, waiting on the quota or running. Throttled: their attempts the quota refused (and that share of their attempts). {at_429s}"
     )];
-    if team.by_person.len() > TEAM_ROWS {
-        notes.push(format!("… and {} more.", count_of((team.by_person.len() - TEAM_ROWS) as u64, "person", "people")));
+    if let Some(rest) = team.by_person.get(TEAM_ROWS..).filter(|r| !r.is_empty()) {
+        // What the rows left out hold, so that the columns still add up to the totals.
+        let requests: u64 = rest.iter().map(|p| p.load.requests).sum();
+        let throttled: u64 = rest.iter().map(|p| p.load.throttled_attempts).sum();
+        notes.push(format!(
+            "… and {}, with {} and {}.",
+            count_of(rest.len() as u64, "more person", "more people"),
+            count_of(requests, "request", "requests"),
+            count_of(throttled, "throttled attempt", "throttled attempts")
+        ));
     }
     if team.unattributed_requests > 0 {
         notes.push(format!(
@@ -462,7 +509,11 @@ fn env(report: &Report) -> Option<Section> {
     let mut legend = Legend::default();
     let rows = entries.iter().map(|e| vec![e.name.clone(), e.value.clone(), legend.label(&e.source)]).collect();
     Some(Section {
-        text: vec!["As Claude Code merges it; values redacted unless known harmless (--show-env shows them).".into()],
+        text: vec![if report.settings.each_persons {
+            "Each person's, as their Claude Code merges it (a variable is listed for each file that sets it); values redacted unless known harmless (--show-env shows them).".into()
+        } else {
+            "As Claude Code merges it; values redacted unless known harmless (--show-env shows them).".into()
+        }],
         columns: vec![Column::left("Variable"), Column::left("Value"), Column::left("Set in")],
         rows,
         legend: legend.lines().to_vec(),
@@ -613,11 +664,51 @@ mod tests {
         assert_eq!(sizes.rows[2][1], "3");
         assert!(doc.sections.iter().any(|s| s.title == "Response sizes, Haiku 4.5 (output tokens)"));
         let projects = section(&doc, "Errors by project");
-        // Equal error counts: by name; ten shown, two counted.
-        assert_eq!(projects.rows.len(), PROJECT_ROWS);
+        // Equal error counts: by name; ten shown, two summed in one row (issue 23, item 5:
+        // the columns add up to the report's totals).
+        assert_eq!(projects.rows.len(), PROJECT_ROWS + 1);
         assert_eq!(projects.rows[0][0], "/w/p00");
         assert_eq!(projects.rows[9][0], "/w/p09");
-        assert_eq!(projects.notes, ["… and 2 more projects with errors (see --format json)."]);
+        assert_eq!(projects.rows[10], ["2 other projects", "2", "0", "0", "0", "6"]);
+        assert_eq!(projects.notes, ["Of the other projects, 2 had errors (see --format json)."]);
+    }
+
+    /// Issue 23, item 5: a team beyond the rows shown says what the rest hold, so that the
+    /// columns still add up to the report's totals.
+    #[test]
+    fn a_team_beyond_its_rows_sums_the_rest() {
+        let mut report = small();
+        let person = |i: u64| crate::report::PersonRow {
+            person: format!("person {}", i + 1),
+            load: crate::analysis::team::PersonLoad {
+                person: i as u32,
+                sessions: 1,
+                requests: 2,
+                attempts: 2 + i % 2,
+                throttled_attempts: i % 2,
+                peak_in_flight: 1,
+                in_flight_at_throttle: 0.0,
+                share_at_throttle: 0.0,
+                models: Vec::new(),
+            },
+        };
+        report.team = Some(crate::report::TeamSection {
+            people: 17,
+            sessions: 17,
+            unattributed_requests: 0,
+            throttle_moments: 0,
+            names_shown: false,
+            by_person: (0..17).map(person).collect(),
+            managed_settings: crate::report::MANAGED_SETTINGS,
+        });
+        let doc = document(&report);
+        let team = section(&doc, "Team: load per person on the shared quota");
+        // Persons 16 and 17 (i = 15, 16): 2 requests each, one throttled attempt between them.
+        assert!(
+            team.notes.iter().any(|n| n == "… and 2 more people, with 4 requests and 1 throttled attempt."),
+            "{:?}",
+            team.notes
+        );
     }
 
     #[test]

@@ -125,6 +125,9 @@ pub struct People {
     pub names: Vec<Box<str>>,
     /// The person of each session.
     pub of_session: std::collections::HashMap<Name, u32>,
+    /// The home each person is (index into `names`), for those read from a home: their own
+    /// settings are that home's.
+    pub homes: Vec<(u32, std::path::PathBuf)>,
 }
 
 impl ReadStats {
@@ -151,14 +154,19 @@ impl ReadStats {
 }
 
 impl ScanData {
-    /// Adds the scan of another person's home: its sessions are `person`'s.
-    pub fn absorb(&mut self, other: ScanData, person: &str) {
+    /// Adds the scan of another person's home: its sessions are that person's, named by the
+    /// home's path.
+    pub fn absorb(&mut self, other: ScanData, home: &std::path::Path) {
         let sessions = other
             .responses
             .iter()
             .filter_map(|r| r.origin.session.clone())
             .chain(other.events.iter().filter_map(|e| e.origin.session.clone()));
-        self.people.merge(People { names: vec![person.into()], of_session: sessions.map(|s| (s, 0)).collect() });
+        self.people.merge(People {
+            names: vec![home.display().to_string().into()],
+            of_session: sessions.map(|s| (s, 0)).collect(),
+            homes: vec![(0, home.to_path_buf())],
+        });
         self.read.add(&other.read);
         self.responses.extend(other.responses);
         self.events.extend(other.events);
@@ -188,6 +196,12 @@ impl People {
         }
         for (session, id) in more.of_session {
             self.of_session.entry(session).or_insert(ids[id as usize]);
+        }
+        for (id, home) in more.homes {
+            let id = ids[id as usize];
+            if !self.homes.iter().any(|(known, _)| *known == id) {
+                self.homes.push((id, home));
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::warning::Warning;
 pub mod atomic;
 pub mod backup;
 pub mod edit;
+pub mod team;
 pub mod write;
 
 pub const MAX_OUTPUT: &str = "CLAUDE_CODE_MAX_OUTPUT_TOKENS";
@@ -169,6 +170,10 @@ pub struct EffectiveSettings {
     /// Every `env` variable the settings files set, as Claude Code merges them, with every
     /// value not on the allow-list already redacted (unless `--show-env`).
     pub env: Vec<EnvEntry>,
+    /// Each person's own settings, when people are named by their homes (a team's: see
+    /// [`team`]); empty otherwise.
+    #[serde(skip)]
+    pub people: Vec<team::PersonSettings>,
 }
 
 /// One `env` variable of the settings, safe to show.
