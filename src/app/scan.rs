@@ -31,6 +31,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     {
         say(err, "warning", &unmatched_project(p, &scanned.data))?;
     }
+    super::warn_unmatched_model(config, &analysis, err)?;
     // The write comes before the report, which tells what it did (an error is told after).
     let value = analysis.advice.as_ref().and_then(|a| a.choice.value);
     // A "keep" of a value no settings file sets changes nothing: writing it would pin a
