@@ -110,9 +110,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "SUBSTRING")]
     pub project: Option<String>,
 
-    /// Only responses of models whose id or name contains this text; also the model to
-    /// advise for (default: the one with the most responses).
-    #[arg(long, value_name = "SUBSTRING")]
+    /// Only responses of this model, and the model to advise for (default: the one with the
+    /// most responses): an id or a name ("opus 4.6", claude-opus-4-6, a Bedrock id), or a part
+    /// of one that only one model of the history has. Several or none: a warning, no advice.
+    #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
 
     /// Your applied tokens-per-minute quota (Bedrock: Service Quotas). Default on Bedrock:

@@ -40,10 +40,6 @@ impl Filters {
     pub fn project_ok(&self, project: &str, cwd: Option<&str>) -> bool {
         self.project.as_deref().is_none_or(|p| project.contains(p) || cwd.is_some_and(|c| c.contains(p)))
     }
-
-    pub fn model_ok(&self, model: &str) -> bool {
-        self.model.as_deref().is_none_or(|m| model.to_lowercase().contains(&m.to_lowercase()))
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

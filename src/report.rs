@@ -59,6 +59,10 @@ pub struct Report {
     /// Throttling 429s that failed for good and the attempts before them, for the verdict.
     #[serde(skip)]
     pub throttled_days: u64,
+    /// What `--model` named among the history's models, for the sentence that says why there
+    /// is no recommendation.
+    #[serde(skip)]
+    pub model_match: Option<crate::analysis::select::ModelMatch>,
     /// What telemetry files gave (`--otel`); absent without them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telemetry: Option<crate::otel::Summary>,
@@ -467,6 +471,9 @@ pub struct ErrorCounts {
     /// The provider's throttling (the only 429 a lower max output can cure), and the per-day
     /// quota apart.
     pub rate_limit: RateLimitCounts,
+    /// 429s whose text says neither throttling nor a usage limit or spend cap (final and
+    /// retried): not counted as throttling, so left out of the fit.
+    pub unclassified_429: u64,
     /// Plan usage limits (session, weekly, model, extra usage, usage credits).
     pub usage_limit: u64,
     /// When the usage limits reset, as times parsed from their texts (distinct, in order of
@@ -501,6 +508,7 @@ impl ErrorCounts {
                 match k {
                     ErrorKind::RateLimit if retry => self.rate_limit.retries += 1,
                     ErrorKind::RateLimit => self.rate_limit.final_ += 1,
+                    ErrorKind::Unclassified429 => self.unclassified_429 += 1,
                     ErrorKind::PerDayQuota => self.rate_limit.per_day_quota += 1,
                     ErrorKind::UsageLimit => self.usage_limit += 1,
                     ErrorKind::SpendCap => self.spend_cap += 1,
@@ -540,9 +548,15 @@ impl ErrorCounts {
         self.rate_limit.per_day_quota + self.usage_limit + self.spend_cap
     }
 
-    /// Errors neither throttling, cut, nor limit: server side, refused requests, the rest.
+    /// Errors neither throttling, cut, nor limit: 429s of no stated cause, server side,
+    /// refused requests, the rest.
     pub fn others(&self) -> u64 {
-        self.server_limiting + self.over_cap + self.context_window + self.overloaded + self.other
+        self.unclassified_429
+            + self.server_limiting
+            + self.over_cap
+            + self.context_window
+            + self.overloaded
+            + self.other
     }
 
     /// Every sign that a response was cut at the output limit.
@@ -552,6 +566,7 @@ impl ErrorCounts {
 
     pub fn total(&self) -> u64 {
         self.throttled()
+            + self.unclassified_429
             + self.rate_limit.per_day_quota
             + self.usage_limit
             + self.spend_cap
@@ -609,6 +624,7 @@ pub fn build(
         implausible_input,
         capped,
         implausible_limits,
+        model_match,
         ..
     } = selection;
     let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
@@ -738,6 +754,7 @@ pub fn build(
         write,
         advice,
         throttled_days,
+        model_match,
         telemetry: data.telemetry.clone(),
         team: team.map(|t| team_section(t, &data.people, show_users)),
     }

@@ -47,8 +47,8 @@ progress = {"type": "progress", "uuid": "a-prog", "sessionId": SA, "timestamp": 
                 "requestId": "req_prog"}}}
 e1 = api_error("e1", SA, "2026-03-01T11:00:00.000Z", APP,
                'API Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}')
-y1 = retry("y1", SA, "2026-03-01T10:59:50.000Z", APP, 429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}, 1)
-y2 = retry("y2", SA, "2026-03-01T10:59:51.000Z", APP, 429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}, 2)
+y1 = retry("y1", SA, "2026-03-01T10:59:50.000Z", APP, 429, {"type": "error", "error": {"type": "rate_limit_error", "message": "Number of request tokens has exceeded your per-minute rate limit"}}, 1)
+y2 = retry("y2", SA, "2026-03-01T10:59:51.000Z", APP, 429, {"type": "error", "error": {"type": "rate_limit_error", "message": "Number of request tokens has exceeded your per-minute rate limit"}}, 2)
 y3 = retry("y3", SA, "2026-03-01T12:00:00.000Z", APP, 529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, 1)
 out_msg = ("API Error: Claude's response exceeded the {} output token maximum. To configure this behavior, "
            "set the CLAUDE_CODE_MAX_OUTPUT_TOKENS environment variable.")
@@ -146,9 +146,9 @@ with open(os.path.join(HOME, f"debug/{SA}.txt"), "w") as f:
     f.write("2026-03-01T10:59:49.000Z [DEBUG] Stream started\n")
     f.write("2026-03-01T10:59:49.900Z [DEBUG] CLAUDE_CODE_MAX_OUTPUT_TOKENS Capped from 100000 to 64000\n")
     # Same failure as transcript retry y1 (attempt 1): counts once.
-    f.write('2026-03-01T10:59:49.995Z [ERROR] API error (attempt 1/11): 429 429 {"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}\n')
+    f.write('2026-03-01T10:59:49.995Z [ERROR] API error (attempt 1/11): 429 429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}\n')
     # Only in the debug log (attempt 3): counts.
-    f.write('2026-03-01T10:59:52.100Z [ERROR] API error (attempt 3/11): 429 429 {"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}\n')
+    f.write('2026-03-01T10:59:52.100Z [ERROR] API error (attempt 3/11): 429 429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}\n')
     f.write("2026-03-01T11:00:00.000Z [DEBUG] user said: API error (attempt 9/11) is scary\n")
 os.symlink(f"{SA}.txt", os.path.join(HOME, "debug/latest"))
 

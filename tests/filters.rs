@@ -73,3 +73,81 @@ fn since_does_not_open_files_modified_before_it() {
     assert_eq!(v["scan"]["malformed_lines"], 2);
     assert!(stderr.contains("old.jsonl:1"), "{stderr}");
 }
+
+/// A scan with `--model`: its JSON and stderr (exit 0, as for a `--project` that matches
+/// nothing).
+fn with_model(model: &str, home: &std::path::Path) -> (serde_json::Value, String) {
+    scan_json(&["--model", model, home.to_str().unwrap()])
+}
+
+fn late_home() -> std::path::PathBuf {
+    common::testdata().join("late-home")
+}
+
+/// late-home has Opus 4.8, Opus 5 (one response) and Opus 5.5 (one response): `opus-5` is
+/// Opus 5 given whole (in another punctuation), not also Opus 5.5, of which it is a part.
+#[test]
+fn a_model_named_whole_wins_over_a_part_of_another() {
+    for name in ["opus-5", "Opus 5", "opus 5", "claude-opus-5", "CLAUDE-OPUS-5"] {
+        let (v, stderr) = with_model(name, &late_home());
+        assert_eq!(v["recommendation"]["inputs"]["model"], "Opus 5", "{name}");
+        let models: Vec<&str> =
+            v["by_model"].as_array().unwrap().iter().map(|m| m["model"].as_str().unwrap()).collect();
+        assert_eq!(models, ["Opus 5"], "{name}");
+        assert_eq!(v["responses"]["count"], 1, "{name}");
+        assert_eq!(v["settings"]["model_source"], "flag", "{name}");
+        assert!(!stderr.contains("--model"), "{name}: {stderr}");
+    }
+    let (v, _) = with_model("opus 5.5", &late_home());
+    assert_eq!(v["recommendation"]["inputs"]["model"], "Opus 5.5");
+}
+
+/// An exact id, in any provider's spelling, names its model.
+#[test]
+fn an_exact_id_names_its_model() {
+    let (v, _) = with_model("claude-opus-5-5", &late_home());
+    assert_eq!(v["recommendation"]["inputs"]["model"], "Opus 5.5");
+    let (v, _) = with_model("global.anthropic.claude-sonnet-5-v1:0", &late_home());
+    assert_eq!(v["recommendation"]["inputs"]["model"], "Sonnet 5");
+    // The bedrock history's own id: the same advice as without --model.
+    let (plain, _) = scan_json(&[common::bedrock_home().to_str().unwrap()]);
+    let (v, _) = with_model("us.anthropic.claude-sonnet-4-20250514-v1:0", &common::bedrock_home());
+    assert_eq!(v["recommendation"]["inputs"]["model"], "Sonnet 4");
+    assert_eq!(v["recommendation"]["max_output_tokens"], plain["recommendation"]["max_output_tokens"]);
+    assert_eq!(v["responses"]["count"], plain["responses"]["count"]);
+}
+
+/// A part of several models' names is ambiguous: a warning naming them, and no advice.
+#[test]
+fn a_part_of_several_names_is_ambiguous() {
+    let (v, stderr) = with_model("opus", &late_home());
+    assert!(
+        stderr
+            .contains("--model opus matches several models: Opus 4.8, Opus 5, Opus 5.5; no advice until it names one"),
+        "{stderr}"
+    );
+    assert_eq!(v["recommendation"], serde_json::Value::Null);
+    let r = run(&["scan", "--model", "opus", late_home().to_str().unwrap()]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("--model opus matches several models"), "{}", r.stdout);
+    assert!(!r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS="), "{}", r.stdout);
+}
+
+/// A model the history has no response of: a warning listing the models it has, and no
+/// advice (before: advice for "the model (no response names it)", without a warning).
+#[test]
+fn a_model_the_history_lacks_is_said_and_not_advised_for() {
+    let (v, stderr) = with_model("opus", &common::bedrock_home());
+    assert!(stderr.contains("--model opus matches no model; the history has: Sonnet 4 (no advice)"), "{stderr}");
+    assert_eq!(v["recommendation"], serde_json::Value::Null);
+    assert_eq!(v["responses"]["count"], 0);
+    let r = run(&["scan", "--model", "opus", common::bedrock_home().to_str().unwrap()]);
+    assert_eq!(r.code, 0);
+    assert!(!r.stdout.contains("no response names it"), "{}", r.stdout);
+    assert!(r.stdout.contains("--model opus matches no model"), "{}", r.stdout);
+    // check says it too, and has nothing to check.
+    let r = run(&["check", "--since", "2026-01-01", "--model", "opus", common::bedrock_home().to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("--model opus matches no model"), "{}", r.stderr);
+    assert!(r.stdout.starts_with("ok: nothing to check"), "{}", r.stdout);
+}

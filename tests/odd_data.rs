@@ -126,7 +126,9 @@ fn escaped_spellings_count_the_same_on_the_fast_path() {
     let t = home_with(&lines);
     let (v, _) = both(t.path());
     assert_eq!(v["responses"]["count"], 2);
-    assert_eq!(v["errors"]["rate_limit"]["retries"], 1);
+    // A bare 429 (no text of a cause) is counted, not as throttling.
+    assert_eq!(v["errors"]["unclassified_429"], 1);
+    assert_eq!(v["errors"]["rate_limit"]["retries"], 0);
 }
 
 #[test]
@@ -170,4 +172,42 @@ fn the_last_attempt_of_a_debug_log_is_a_failed_request() {
     std::fs::write(dir.join("s1.jsonl"), final_error.to_string() + "\n").unwrap();
     let (v, _) = scan(t.path(), false);
     assert_eq!(v["errors"]["rate_limit"], json!({"final": 1, "retries": 10, "per_day_quota": 0}));
+}
+
+/// A key written twice takes its last value, as Claude Code's JSON.parse reads the line: on
+/// the fast path and in the full parse alike (issue 21). Before, such a line was dropped as
+/// malformed.
+#[test]
+fn a_key_written_twice_takes_its_last_value_on_both_paths() {
+    let lines = vec![
+        // output_tokens twice: the last (1,200), not the first.
+        line(0, |_| {}).replace("\"output_tokens\":500", "\"output_tokens\":3,\"output_tokens\":1200"),
+        // The type twice: a user line rewritten as an assistant one is a response.
+        line(1, |_| {}).replacen("\"type\":\"assistant\"", "\"type\":\"user\",\"type\":\"assistant\"", 1),
+        // An assistant line rewritten as a progress line counts nothing.
+        line(2, |_| {}).replacen("\"type\":\"assistant\"", "\"type\":\"assistant\",\"type\":\"progress\"", 1),
+        // An error line whose text is written twice: the last text is classified.
+        json!({"type": "assistant", "uuid": "e1", "sessionId": "s1", "timestamp": "2026-11-01T10:30:00.000Z",
+               "cwd": "/x", "isApiErrorMessage": true,
+               "message": {"id": "e1", "model": "<synthetic>", "content": [{"type": "text", "text": "X"}]}})
+        .to_string()
+        .replace(
+            "\"text\":\"X\"",
+            "\"text\":\"API Error: 529 Overloaded\",\"text\":\"You've hit your session limit · resets 2pm (UTC)\"",
+        ),
+        // A retry line whose subtype is written twice.
+        json!({"type": "system", "subtype": "init", "sessionId": "s1", "timestamp": "2026-11-01T10:31:00.000Z",
+               "cwd": "/x", "error": {"status": 429, "message": "Too many tokens, please wait before trying again."},
+               "retryAttempt": 1})
+        .to_string()
+        .replace("\"subtype\":\"init\"", "\"subtype\":\"init\",\"subtype\":\"api_error\""),
+    ];
+    let t = home_with(&lines);
+    let (v, r) = both(t.path());
+    assert_eq!(v["scan"]["malformed_lines"], 0, "{}", r.stderr);
+    assert_eq!(v["responses"]["count"], 2);
+    assert_eq!(v["output_tokens"]["max"], 1200);
+    assert_eq!(v["errors"]["usage_limit"], 1);
+    assert_eq!(v["errors"]["overloaded"], 0);
+    assert_eq!(v["errors"]["rate_limit"]["retries"], 1);
 }

@@ -96,6 +96,7 @@ fn every_429_by_its_cause() {
         v["errors"],
         json!({
             "rate_limit": {"final": 2, "retries": 2, "per_day_quota": 0},
+            "unclassified_429": 0,
             "usage_limit": 4,
             "usage_limit_resets": ["3am (UTC)", "Dec 3, 9am (UTC)", "00:00 UTC"],
             "spend_cap": 4,

@@ -75,8 +75,9 @@ fn statistics_per_model() {
 #[test]
 fn errors_are_classified_and_counted_once() {
     let v = full();
-    // Final 429s: rate_limit_error (E1, also copied into the resumed file), Bedrock "Too many
-    // tokens", "Too many requests", "Request rejected (429)", Vertex RESOURCE_EXHAUSTED = 5.
+    // Final 429s: rate_limit_error "per-minute rate limit" (E1, also copied into the resumed
+    // file), Bedrock "Too many tokens", "Too many requests", "Request rejected (429) · Too many
+    // tokens", Vertex RESOURCE_EXHAUSTED "…per_minute…" = 5; none names no cause.
     // Retries: transcript y1, y2 (y1's copy in the resumed file and the debug log's attempt 1
     // are the same failure), Bedrock y4, and the debug log's attempt 3 = 4.
     // Per-day: the final E12 and the retry y5 = 2.
@@ -91,6 +92,7 @@ fn errors_are_classified_and_counted_once() {
         v["errors"],
         json!({
             "rate_limit": {"final": 5, "retries": 4, "per_day_quota": 2},
+            "unclassified_429": 0,
             "usage_limit": 3,
             "usage_limit_resets": ["2025-07-15T10:00:00 UTC", "1:40pm (Europe/Paris)", "9pm (Europe/Madrid)"],
             "spend_cap": 0,

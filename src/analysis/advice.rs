@@ -16,6 +16,7 @@ pub use super::origin::Origin;
 use super::quota::{self, Needed, QuotaPlan, Reference, Side};
 use super::replay::{Limit, Outcome, Plan, Reading, Schedule};
 use super::seen::{self, Crowding, QuotaCode};
+use super::select::ModelMatch;
 use super::values::Values;
 use crate::config::RecommendConfig;
 use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
@@ -215,7 +216,8 @@ pub struct Inputs<'a> {
     pub limits: &'a [Vec<u64>],
     /// Response counts per model name (after the filters).
     pub responses_by_model: &'a [(String, u64)],
-    pub model_filter: Option<&'a str>,
+    /// What `--model` named (`None` without it).
+    pub model_match: Option<&'a ModelMatch>,
     /// Upper limits the user's debug logs show, by model name.
     pub learned_caps: &'a HashMap<String, limits::Clamp>,
     pub cfg: &'a RecommendConfig,
@@ -272,16 +274,16 @@ pub fn default_of(f: Option<&Family>) -> u64 {
 }
 
 /// The model to advise for: `--model`, else the settings' model (an alias picks the matching
-/// model with the most responses), else the model with the most responses.
+/// model with the most responses), else the model with the most responses. A `--model` that
+/// names no model of the history, or several, advises for none.
 fn pick_model(i: &Inputs<'_>) -> Option<(String, Origin)> {
     let most = |want: &dyn Fn(&str) -> bool| {
         i.responses_by_model.iter().filter(|(n, _)| want(n)).max_by_key(|(_, c)| *c).map(|(n, _)| n.clone())
     };
-    if let Some(f) = i.model_filter {
-        let f = f.to_lowercase();
-        if let Some(m) = most(&|n| n.to_lowercase().contains(&f)) {
-            return Some((m, Origin::Flag));
-        }
+    match i.model_match {
+        Some(ModelMatch::One(m)) => return Some((m.clone(), Origin::Flag)),
+        Some(ModelMatch::Ambiguous(_) | ModelMatch::Nothing(_)) => return None,
+        None => {}
     }
     if let (Some(m), Some(src)) = (&i.settings.model.value, &i.settings.model.source) {
         let origin = Origin::Settings(src.clone());

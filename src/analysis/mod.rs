@@ -115,7 +115,7 @@ pub fn analyze<'a>(
         units: &units,
         limits: &limits,
         responses_by_model: &responses_by_model,
-        model_filter: filters.model.as_deref(),
+        model_match: selection.model_match.as_ref(),
         learned_caps: &learned,
         cfg,
         settings,

@@ -53,6 +53,76 @@ pub struct Selection<'a> {
     pub implausible_limits: u64,
     /// The model names shown one by one (the keys of `by_model` but the other models').
     shown: HashSet<String>,
+    /// What `--model` named among the history's models; `None` without `--model`.
+    pub model_match: Option<ModelMatch>,
+}
+
+/// What `--model` names among the models of the responses the other filters keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelMatch {
+    /// One model (its name): an id or a name of it given whole, or the only one the text is
+    /// part of.
+    One(String),
+    /// Models the text is part of, none of them named whole: which is meant is not known.
+    Ambiguous(Vec<String>),
+    /// No model of the history; the names it has.
+    Nothing(Vec<String>),
+}
+
+impl ModelMatch {
+    /// Which model names `query` picks among the history's models (each id with its name).
+    /// An id or a name given whole (any case, any punctuation: `opus 5`, `Opus-5`,
+    /// `claude-opus-5`, a Bedrock id) wins over a part of one: `opus-5` is Opus 5, not also
+    /// Opus 5.5.
+    pub fn resolve(query: &str, models: &[(&str, String)]) -> Self {
+        let names = |keep: &dyn Fn(&str, &str) -> bool| {
+            let mut v: Vec<String> = models.iter().filter(|(id, n)| keep(id, n)).map(|(_, n)| n.clone()).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (q, family) = (words(query), models::family_of(query));
+        let whole = names(&|id, name| names_model(&q, family, id, name));
+        let part = if whole.is_empty() {
+            names(&|id, name| words(id).contains(&q) || words(name).contains(&q))
+        } else {
+            whole
+        };
+        match part.len() {
+            0 => ModelMatch::Nothing(names(&|_, _| true)),
+            1 => ModelMatch::One(part.into_iter().next().expect("one name")),
+            _ => ModelMatch::Ambiguous(part),
+        }
+    }
+
+    /// The model names it keeps.
+    fn keeps(&self, name: &str) -> bool {
+        match self {
+            ModelMatch::One(n) => n == name,
+            ModelMatch::Ambiguous(names) => names.iter().any(|n| n == name),
+            ModelMatch::Nothing(_) => false,
+        }
+    }
+}
+
+/// Whether a query (`q`: its [`words`]; `q_family`: the family it is an id of) names the
+/// model of `id` (shown as `name`) whole: the id in any provider's spelling, its family, or
+/// the name.
+fn names_model(q: &str, q_family: Option<&models::Family>, id: &str, name: &str) -> bool {
+    let family = models::family_of(id);
+    if family.is_some() && q_family.map(|f| &f.key) == family.map(|f| &f.key) {
+        return true;
+    }
+    let family_words = family.map(|f| [words(&f.key), words(f.key.trim_start_matches("claude-"))]);
+    [words(id), words(&models::id::canonical(id)), words(name)].iter().any(|w| w == q)
+        || family_words.is_some_and(|w| w.iter().any(|w| w == q))
+}
+
+/// A model's id or name as words: lower-case, every run of other characters than letters and
+/// digits one space (`Opus 5.5`, `claude-opus-5-5` → `opus 5 5`, `claude opus 5 5`).
+fn words(s: &str) -> String {
+    let lower = s.to_lowercase();
+    lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 impl Selection<'_> {
@@ -84,7 +154,10 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
             continue;
         }
         scoped.push(r);
-        if let Some(name) = names.of(&r.model, filters) {
+    }
+    let model_match = filters.model.as_deref().map(|q| ModelMatch::resolve(q, &models_of(&scoped)));
+    for &r in &scoped {
+        if let Some(name) = names.of(&r.model, model_match.as_ref()) {
             named.push((r, name));
         }
     }
@@ -102,7 +175,14 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         capped,
         implausible_limits,
         shown,
+        model_match,
     }
+}
+
+/// The distinct model ids of the responses, each with its name.
+fn models_of<'a>(responses: &[&'a Response]) -> Vec<(&'a str, String)> {
+    let mut seen: HashSet<&str> = HashSet::default();
+    responses.iter().filter(|r| seen.insert(&r.model)).map(|r| (&*r.model, models::display_name(&r.model))).collect()
 }
 
 /// The tokens a response's request carried: input, cache writes and cache reads.
@@ -155,7 +235,7 @@ struct Names<'a> {
 impl<'a> Names<'a> {
     /// The number of the name of a response's model, counted; `None` when `--model` leaves
     /// it out.
-    fn of(&mut self, model: &'a Name, filters: &Filters) -> Option<u32> {
+    fn of(&mut self, model: &'a Name, model_match: Option<&ModelMatch>) -> Option<u32> {
         let n = match self.last {
             Some((m, n)) if Arc::ptr_eq(m, model) => n,
             _ => {
@@ -163,7 +243,7 @@ impl<'a> Names<'a> {
                     Some(&n) => n,
                     None => {
                         let name = models::display_name(model);
-                        let n = (filters.model_ok(model) || filters.model_ok(&name)).then(|| self.numbered(name));
+                        let n = model_match.is_none_or(|m| m.keeps(&name)).then(|| self.numbered(name));
                         self.of_id.insert(model, n);
                         n
                     }
@@ -267,6 +347,27 @@ mod tests {
         data.responses.truncate(3);
         let s = select(&data, &Filters::default());
         assert_eq!(s.by_model.keys().collect::<Vec<_>>(), ["vendor-model-0000", "vendor-model-0001"]);
+    }
+
+    #[test]
+    fn a_model_named_whole_wins_over_a_part_of_another() {
+        let ids = ["claude-opus-5", "claude-opus-5-5", "us.anthropic.claude-opus-4-8-v1:0", "vendor-x", "vendor-x-2"];
+        let history: Vec<(&str, String)> = ids.iter().map(|&id| (id, models::display_name(id))).collect();
+        let m = |q: &str| ModelMatch::resolve(q, &history);
+        let one = |n: &str| ModelMatch::One(n.to_string());
+        for q in ["opus-5", "Opus 5", "opus_5", "claude-opus-5", "claude-opus-5-20260101"] {
+            assert_eq!(m(q), one("Opus 5"), "{q}");
+        }
+        assert_eq!(m("opus 5.5"), one("Opus 5.5"));
+        assert_eq!(m("anthropic.claude-opus-4-8"), one("Opus 4.8"));
+        assert_eq!(m("4.8"), one("Opus 4.8"));
+        assert_eq!(m("vendor-x"), one("vendor-x"));
+        let several = |names: &[&str]| ModelMatch::Ambiguous(names.iter().map(|n| n.to_string()).collect());
+        assert_eq!(m("opus"), several(&["Opus 4.8", "Opus 5", "Opus 5.5"]));
+        assert_eq!(m("vendor"), several(&["vendor-x", "vendor-x-2"]));
+        let all = ["Opus 4.8", "Opus 5", "Opus 5.5", "vendor-x", "vendor-x-2"].map(String::from).to_vec();
+        assert_eq!(m("haiku"), ModelMatch::Nothing(all));
+        assert_eq!(ModelMatch::resolve("opus", &[]), ModelMatch::Nothing(Vec::new()));
     }
 
     /// Input above any context window, and limits above any model's, are left out and

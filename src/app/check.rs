@@ -122,6 +122,9 @@ pub fn run(
         }
     }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
+    if !hook {
+        super::warn_unmatched_model(config, &analysis, err)?;
+    }
     let report = crate::report::build(&scanned.data, &config.report_scope(), &settings, analysis, None);
     let since = config.filters.since.map(crate::time::day_of);
     // `--until` is exclusive inside (the start of the day after).

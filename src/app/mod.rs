@@ -169,6 +169,20 @@ pub fn message(level: &str, text: &str) -> String {
     escape_control(&format!("ccdoctor: {level}: {text}"))
 }
 
+/// `--model` named several models of the history, or none: say so, and which it has (no
+/// advice follows).
+fn warn_unmatched_model(
+    config: &crate::config::ScanConfig,
+    analysis: &crate::analysis::Analysis<'_>,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let (Some(q), Some(m)) = (&config.filters.model, &analysis.selection.model_match) else { return Ok(()) };
+    match crate::render::prose::model_unmatched(q, m) {
+        Some(why) => say(err, "warning", &why),
+        None => Ok(()),
+    }
+}
+
 /// Writes a [`message`] to stderr.
 pub(crate) fn say(err: &mut dyn Write, level: &str, text: &str) -> std::io::Result<()> {
     writeln!(err, "{}", message(level, text))

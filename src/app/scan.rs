@@ -31,6 +31,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     {
         say(err, "warning", &unmatched_project(p, &scanned.data))?;
     }
+    super::warn_unmatched_model(config, &analysis, err)?;
     if let (Some(_), Some(a)) = (config.recommend.output_quota_tpm, &analysis.advice)
         && a.provider != crate::settings::Provider::BedrockMantle
     {

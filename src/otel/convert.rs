@@ -362,8 +362,7 @@ mod tests {
             } else {
                 f.push(Cow::Borrowed("error"), Val::Str("429 Too many tokens".into()));
                 f.push(Cow::Borrowed("attempt"), Val::Int(attempt as i64));
-                let e = c.tables.error(&f, T0 + t);
-                c.errors.push(e);
+                c.errors.extend(c.tables.error(&f, T0 + t));
             }
         }
         c

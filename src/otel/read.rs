@@ -535,10 +535,12 @@ impl Collected {
             self.stats.requests += 1;
             let r = self.tables.request(fields, time);
             self.requests.push(r);
-        } else {
+        } else if let Some(e) = self.tables.error(fields, time) {
             self.stats.errors += 1;
-            let e = self.tables.error(fields, time);
             self.errors.push(e);
+        } else {
+            // A notice logged as an error (`Approaching Opus usage limit`) is no error.
+            self.stats.other_events += 1;
         }
     }
 }

@@ -278,19 +278,20 @@ impl Tables {
         }
     }
 
-    pub fn error(&mut self, f: &Fields, time: EpochMs) -> ErrorRec {
-        let (group, prompt, model) = self.common(f);
+    /// An error's record; `None` when its text is a notice, no error (see [`classify::classify`]).
+    pub fn error(&mut self, f: &Fields, time: EpochMs) -> Option<ErrorRec> {
         let status = f.u64(names::STATUS).and_then(|s| u16::try_from(s).ok());
-        let text = f.str(names::ERROR).unwrap_or("");
-        ErrorRec {
+        let kind = classify::classify(f.str(names::ERROR).unwrap_or(""), status, None)?;
+        let (group, prompt, model) = self.common(f);
+        Some(ErrorRec {
             time,
             duration_ms: clamp32(f.u64(names::DURATION)),
             group,
             prompt,
             model,
             attempt: f.u64(names::ATTEMPT).and_then(|a| u32::try_from(a).ok()),
-            kind: classify::classify(text, status, None),
-        }
+            kind,
+        })
     }
 }
 
@@ -365,9 +366,14 @@ mod tests {
             ("status_code", Val::Str("429".into())),
             ("attempt", Val::Int(3)),
         ]);
-        let e = Tables::default().error(&f, 5);
+        let e = Tables::default().error(&f, 5).expect("an error");
         assert_eq!((e.kind, e.attempt), (ErrorKind::RateLimit, Some(3)));
         let cut = fields(&[("error", Val::Str("Claude's response exceeded the 8000 output token maximum.".into()))]);
-        assert_eq!(Tables::default().error(&cut, 5).kind, ErrorKind::OutputTokenMaximum(8000));
+        assert_eq!(Tables::default().error(&cut, 5).map(|e| e.kind), Some(ErrorKind::OutputTokenMaximum(8000)));
+        // A bare 429 is not throttling; a notice is no error.
+        let bare = fields(&[("error", Val::Str("Rate limit reached".into())), ("status_code", Val::Int(429))]);
+        assert_eq!(Tables::default().error(&bare, 5).map(|e| e.kind), Some(ErrorKind::Unclassified429));
+        let notice = fields(&[("error", Val::Str("Approaching Opus usage limit".into()))]);
+        assert_eq!(Tables::default().error(&notice, 5), None);
     }
 }

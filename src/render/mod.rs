@@ -27,6 +27,7 @@ pub fn error_rows(e: &ErrorCounts) -> Vec<(String, u64, &'static str)> {
     let mut rows = vec![
         ("Throttled (429), failed for good".to_string(), e.rate_limit.final_, "lower max output or parallelism"),
         ("Throttled (429), retried".to_string(), e.rate_limit.retries, "each failed attempt"),
+        ("429, unclassified".to_string(), e.unclassified_429, "says neither throttling nor a limit; not in the fit"),
         ("Per-day tokens quota (429)".to_string(), e.rate_limit.per_day_quota, "max output does not help"),
         ("Server limiting requests (429)".to_string(), e.server_limiting, "server side, not your quota"),
         ("Plan usage limit".to_string(), e.usage_limit, "not throttling; wait for the reset"),

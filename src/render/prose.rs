@@ -7,6 +7,7 @@ use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES}
 use crate::analysis::fit::Standing;
 use crate::analysis::limits::ClampBy;
 use crate::analysis::replay::Outcome;
+use crate::analysis::select::ModelMatch;
 use crate::render::readings;
 use crate::report::{Recommendation, Report};
 use crate::settings::Provider;
@@ -79,6 +80,44 @@ pub fn verdict(report: &Report) -> String {
     let first = s.remove(0).to_ascii_uppercase();
     s.insert(0, first);
     s
+}
+
+/// Models listed in a sentence: at most ten, then how many more.
+const MODELS_LISTED: usize = 10;
+
+/// Why `--model` gave no advice: it named several models of the history, or none. `None`
+/// when it named one.
+pub fn model_unmatched(query: &str, m: &ModelMatch) -> Option<String> {
+    let list = |names: &[String]| {
+        let shown = names[..names.len().min(MODELS_LISTED)].join(", ");
+        match names.len().saturating_sub(MODELS_LISTED) {
+            0 => shown,
+            more => format!("{shown} and {} more", thousands(more as u64)),
+        }
+    };
+    match m {
+        ModelMatch::One(_) => None,
+        ModelMatch::Ambiguous(names) => Some(format!(
+            "--model {query} matches several models: {}; no advice until it names one (a name such as \"{}\", or an id)",
+            list(names),
+            names[0]
+        )),
+        ModelMatch::Nothing(names) if names.is_empty() => {
+            Some(format!("--model {query} matches no model; the history has no response (no advice)"))
+        }
+        ModelMatch::Nothing(names) => {
+            Some(format!("--model {query} matches no model; the history has: {} (no advice)", list(names)))
+        }
+    }
+}
+
+/// The recommendation section's text when there is no recommendation.
+pub fn no_recommendation(report: &Report) -> String {
+    let unmatched = report.scan.filters.model.as_deref().zip(report.model_match.as_ref());
+    match unmatched.and_then(|(q, m)| model_unmatched(q, m)) {
+        Some(why) => format!("{why}."),
+        None => "No request of any model to measure, so no recommendation.".to_string(),
+    }
 }
 
 /// A `Capped from X to Y` line of the debug logs, as a sentence.
@@ -647,7 +686,13 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if let Some(esc) = &a.escalation {
         out.push(escalation_note(esc));
     }
-    if e.throttled() == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
+    if e.unclassified_429 > 0 {
+        out.push(format!(
+            "429s whose text says neither throttling nor a usage limit: {}, left out of the fit.",
+            thousands(e.unclassified_429)
+        ));
+    }
+    if e.throttled() == 0 && e.unclassified_429 == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
         out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());
     }
     match (a.provider, &a.quota) {

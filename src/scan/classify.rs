@@ -1,8 +1,13 @@
 //! Classifies the text of an API error record into the kinds the report counts.
 //!
 //! Only text that comes from an error record (an `isApiErrorMessage` line, a `system`
-//! `api_error` line or a debug-log `API error` line) is ever passed here; the caller decides
-//! that. The texts are those listed in `claude-code-data.md` ("Errors").
+//! `api_error` line, a debug-log `API error` line or a telemetry `api_error` event) is ever
+//! passed here; the caller decides that. The kind is read from what the text says, matched
+//! case-insensitively on the text with its whitespace collapsed (a pasted or logged text may
+//! be wrapped anywhere), never from its status alone: a 429 is a plan's usage limit, a spend
+//! cap, the server shedding load or throttling, and only the last is cured by a lower max
+//! output. The wordings are those of real reports, old ones too
+//! (`testdata/error-texts/corpus.jsonl`, checked by `tests/error_texts.rs`).
 
 use std::sync::LazyLock;
 
@@ -11,31 +16,41 @@ use regex::Regex;
 /// What an error record means for the user: one kind per cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
-    /// The provider throttled (HTTP 429 from a per-minute quota: `Too many tokens`,
-    /// `Request rejected (429)`, `RESOURCE_EXHAUSTED`, `rate_limit_error`): the only kind a
-    /// lower max output can cure.
+    /// The provider throttled: a 429 whose text names a per-minute quota or a concurrency
+    /// limit (`Too many tokens`, `… input tokens per minute`, `ThrottlingException`, `Rate
+    /// limited`): the only kind a lower max output can cure.
     RateLimit,
+    /// A 429 whose text says neither throttling nor a usage limit or spend cap (`API Error:
+    /// Rate limit reached`, the raw `rate_limit_error` "would exceed your account's rate limit"
+    /// a subscriber gets behind a plan limit, a bare 429): counted apart and never as
+    /// throttling, so that it cannot move the fit of the quota.
+    Unclassified429,
     /// The server shedding load (`Server is temporarily limiting requests (not your usage
-    /// limit)`), a 429 neither the user's quota nor max output causes.
+    /// limit)`, a gateway's model capacity), a 429 neither the user's quota nor max output
+    /// causes.
     ServerLimiting,
     /// A per-day tokens quota (`Too many tokens per day`): a lower max output does not help.
     PerDayQuota,
-    /// A plan's usage limit (session, weekly, model, extra usage or usage credits; also 429).
+    /// A plan's usage limit (session, 5-hour, weekly, model, extra usage or usage credits;
+    /// also a gateway's plan; usually a 429).
     UsageLimit,
-    /// A spend cap or no credit left (`enforced_spend_limit_reached`, `spend limit reached`,
-    /// `Credit balance is too low`, `You have reached your specified API usage limits`).
+    /// A spend cap or no credit left (`Credit balance is too low`, a monthly spend limit,
+    /// usage credits required for 1M context, a gateway's budget).
     SpendCap,
     /// `Claude's response exceeded the N output token maximum`, with N.
     OutputTokenMaximum(u64),
-    /// A 400 for asking more output than the model allows (`max_tokens: X > Y`): the setting
-    /// and the thinking budget conflict.
+    /// A 400 for asking more output than the model allows (`max_tokens: X > Y`, Bedrock's
+    /// `maximum tokens you requested exceeds the model limit`): the setting and the thinking
+    /// budget conflict.
     OverCap,
     /// The context window is full (some versions give it the `max_output_tokens` code; it is
     /// not a cut response).
     ContextWindow,
     /// 529 overloaded.
     Overloaded,
-    /// Anything else.
+    /// Anything else, server errors included: a 500, 502, 503 or 504, a timeout or a dropped
+    /// connection says nothing about load or quota, and max output neither causes nor cures
+    /// it, so a kind of their own would add a row that changes no advice.
     Other,
 }
 
@@ -60,84 +75,184 @@ static RESET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&pattern).expect("valid regex")
 });
 
-static OVER_CAP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"max_tokens: \d+ > \d+, which is the maximum allowed").expect("valid regex"));
+/// Banners Claude Code shows that are no error: the warning before a plan limit
+/// (`Approaching Opus usage limit`), the switch to usage credits (`You're now using usage
+/// credits`). Tried after every kind that names a cause, so that an error is never taken for
+/// one.
+static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"approaching [a-z0-9 ]{0,30}limit|you're now using (?:usage credits|extra usage)").expect("valid regex")
+});
 
+/// The server shedding load, Anthropic's or a gateway's model capacity: not the user's quota.
+const SERVER_LIMITING: &[&str] = &["server is temporarily limiting requests", "insufficient_model_capacity"];
+
+/// Money, not rate: a spend cap, a credit balance, a budget. Tried before the usage limits:
+/// `You've hit your monthly spend limit` and `… org's monthly usage limit` are caps on
+/// spending, not a plan's window.
 const SPEND_CAP: &[&str] = &[
     "enforced_spend_limit_reached",
-    "spend limit reached",
-    "Credit balance is too low",
-    "You have reached your specified API usage limits",
+    "spend limit",
+    "credit balance is too low",
+    "credit balance too low",
+    "specified api usage limits",
+    "monthly usage limit",
+    "usage credits required",
+    "extra usage is required",
+    "requires more credits",
+    "insufficient credits",
+    "insufficient_credits",
+    "budget has been exceeded",
+    "budget_exceeded",
 ];
 
-const SERVER_LIMITING: &str = "Server is temporarily limiting requests";
+/// A plan's usage limit, in the wordings of every version: 1.x `Claude (AI) usage limit
+/// reached`, 2.0.x `Weekly limit reached · resets …`, 2.1.x `You've hit your … limit`, the
+/// extra usage or usage credits running out, and gateways' plans (z.ai, Ollama).
+static USAGE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"usage limit reached|you've hit your [^.]*?limit|you're out of (?:extra usage|usage credits)",
+        r"|you've reached your |your org is out of usage|limit reached[^a-z0-9]{1,5}resets",
+        r"|reached your (?:\w+ )?usage limit|subscription limit|limit exhausted|使用上限",
+    ))
+    .expect("valid regex")
+});
 
-const CONTEXT_WINDOW: &[&str] =
-    &["context window limit", "exceed context limit", "Prompt is too long", "prompt is too long"];
+const PER_DAY: &[&str] = &["tokens per day", "requests per day"];
+
+/// The context window full, as the API, Bedrock, compaction and gateways' models say it.
+const CONTEXT_WINDOW: &[&str] = &[
+    "prompt is too long",
+    "context window",
+    "exceed context limit",
+    "input is too long",
+    "conversation too long",
+    "exceeded model token limit",
+    "maximum context length",
+    "context size",
+    "context_length_exceeded",
+];
+
+static OVER_CAP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"max_tokens: \d+ > \d+, which is the maximum allowed",
+        r"|maximum tokens you requested exceeds the model limit|max_tokens is too large",
+    ))
+    .expect("valid regex")
+});
+
+/// A request refused as invalid: whatever status a gateway wraps it in (a 429 "overloaded"
+/// around an upstream 400), neither load nor a limit.
+const CLIENT_ERROR: &[&str] = &["invalid_request_error", "http 400 bad request"];
+
+/// Throttling: a per-minute quota (Anthropic's input or output tokens per minute, Bedrock's
+/// `Too many tokens`, Vertex's `…_per_minute`), a concurrency limit, Claude Code's `Rate
+/// limited` detail of a provider's 429.
+const THROTTLED: &[&str] = &[
+    "too many tokens",
+    "please wait before trying again",
+    "too many requests from",
+    "throttl",
+    "per minute",
+    "per-minute",
+    "per_minute",
+    "organization's rate limit",
+    "rate limit for your organization",
+    "rate limited",
+    "provider rate limit",
+    "high concurrency",
+    "reduce concurrency",
+    "concurrency limit",
+    "rate exceeded",
+];
+
+const OVERLOADED: &[&str] = &["overloaded_error", "529 overloaded", "repeated 529"];
+
+/// A 429 by its words that says no more (`Rate limit reached`, a `rate_limit_error` with no
+/// cause, Google's generic `RESOURCE_EXHAUSTED`, the status line `Too Many Requests`): tried
+/// after every kind that names a cause.
+const BARE_429: &[&str] =
+    &["rate limit", "rate_limit", "resource_exhausted", "resource has been exhausted", "too many requests"];
 
 static OUTPUT_MAX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"exceeded the ([0-9][0-9,]*) output token maximum").expect("valid regex"));
 
-static USAGE_LIMIT: LazyLock<Regex> = LazyLock::new(|| {
-    // `You've` is written with a straight or a typographic apostrophe.
-    Regex::new(
-        r"Claude AI usage limit reached|You(?:'|\u{2019})ve hit your [^.\n]*?limit|You(?:'|\u{2019})re out of (?:extra usage|usage credits)|You(?:'|\u{2019})ve reached your |Your org is out of usage",
-    )
-    .expect("valid regex")
-});
-
-const PER_DAY: &str = "Too many tokens per day";
-
-const RATE_LIMIT_MARKERS: &[&str] = &[
-    "rate_limit_error",
-    "Too many tokens",
-    "Too many requests",
-    "Request rejected (429)",
-    "RESOURCE_EXHAUSTED",
-    "ThrottlingException",
-];
-
-const OVERLOADED_MARKERS: &[&str] = &["overloaded_error", "529 Overloaded", "529 overloaded", "Repeated 529"];
-
-/// Classifies one error record.
+/// Classifies one error record; `None` for a notice that is no error (`Approaching Opus usage
+/// limit`), which must not be counted at all.
 ///
 /// `text` is the record's message (or its raw JSON); `status` the HTTP status when the
 /// record states one (`apiErrorStatus`, `error.status`, the debug log's number); `code` the
 /// 2.1.x `error` field of an `isApiErrorMessage` line (`rate_limit`, `max_output_tokens`, …).
-pub fn classify(text: &str, status: Option<u16>, code: Option<&str>) -> ErrorKind {
-    if let Some(n) = output_token_maximum(text) {
-        return ErrorKind::OutputTokenMaximum(n);
-    }
-    if SPEND_CAP.iter().any(|m| text.contains(m)) {
-        return ErrorKind::SpendCap;
-    }
-    if USAGE_LIMIT.is_match(text) {
-        return ErrorKind::UsageLimit;
-    }
-    if text.contains(PER_DAY) {
-        return ErrorKind::PerDayQuota;
-    }
-    if text.contains(SERVER_LIMITING) {
-        return ErrorKind::ServerLimiting;
-    }
-    if RATE_LIMIT_MARKERS.iter().any(|m| text.contains(m)) {
-        return ErrorKind::RateLimit;
-    }
-    if OVERLOADED_MARKERS.iter().any(|m| text.contains(m)) {
-        return ErrorKind::Overloaded;
-    }
-    if OVER_CAP.is_match(text) {
-        return ErrorKind::OverCap;
-    }
-    if CONTEXT_WINDOW.iter().any(|m| text.contains(m)) {
-        return ErrorKind::ContextWindow;
-    }
-    let status = status.or_else(|| status_in_text(text));
+/// The text decides; the status and code only where it names no cause.
+pub fn classify(text: &str, status: Option<u16>, code: Option<&str>) -> Option<ErrorKind> {
+    let t = normalized(text);
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    let kind = if let Some(n) = maximum_in(&t) {
+        ErrorKind::OutputTokenMaximum(n)
+    } else if has(SERVER_LIMITING) {
+        ErrorKind::ServerLimiting
+    } else if has(SPEND_CAP) {
+        ErrorKind::SpendCap
+    } else if USAGE_LIMIT.is_match(&t) {
+        ErrorKind::UsageLimit
+    } else if has(PER_DAY) {
+        ErrorKind::PerDayQuota
+    } else if has(CONTEXT_WINDOW) {
+        ErrorKind::ContextWindow
+    } else if OVER_CAP.is_match(&t) {
+        ErrorKind::OverCap
+    } else if has(CLIENT_ERROR) {
+        ErrorKind::Other
+    } else if has(THROTTLED) {
+        ErrorKind::RateLimit
+    } else if has(OVERLOADED) {
+        ErrorKind::Overloaded
+    } else if NOTICE.is_match(&t) {
+        return None;
+    } else if has(BARE_429) {
+        ErrorKind::Unclassified429
+    } else {
+        by_status(status.or_else(|| status_in_text(text)), code)
+    };
+    Some(kind)
+}
+
+/// The kind of a text that names no cause, by its status or 2.1.x code. A 429 (or the
+/// `rate_limit` code, which Claude Code also writes for plan limits) is not known to be
+/// throttling. Server errors (500, 502, 503, 504) stay `Other`: see [`ErrorKind::Other`].
+fn by_status(status: Option<u16>, code: Option<&str>) -> ErrorKind {
     match (status, code) {
-        (Some(429), _) | (_, Some("rate_limit")) => ErrorKind::RateLimit,
         (Some(529), _) => ErrorKind::Overloaded,
+        (Some(429), _) | (_, Some("rate_limit")) => ErrorKind::Unclassified429,
         _ => ErrorKind::Other,
     }
+}
+
+/// The text as it is matched: lower-case, with typographic apostrophes straightened and every
+/// run of whitespace one space. JSON's `\n`, `\r` and `\t` escapes count as whitespace too (a
+/// retry line's error is its raw JSON).
+fn normalized(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut space = false;
+    while let Some(c) = chars.next() {
+        let escape = c == '\\' && matches!(chars.peek(), Some('n' | 'r' | 't'));
+        if escape {
+            chars.next();
+        }
+        if escape || c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        match c {
+            '\u{2019}' | '\u{2018}' => out.push('\''),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
 }
 
 /// When a usage limit resets, as its text says (`1:40pm (Europe/Paris)`, `Oct 9, 10am`,
@@ -187,16 +302,25 @@ pub fn reset_of(text: &str) -> Option<String> {
 
 /// The N of `exceeded the N output token maximum`, when the text says so.
 pub fn output_token_maximum(text: &str) -> Option<u64> {
-    let caps = OUTPUT_MAX.captures(text)?;
+    maximum_in(&normalized(text))
+}
+
+/// [`output_token_maximum`] of a text already normalized.
+fn maximum_in(t: &str) -> Option<u64> {
+    let caps = OUTPUT_MAX.captures(t)?;
     caps[1].replace(',', "").parse().ok()
 }
 
-/// The status in `API Error: 429 …` (and the debug log's `): 429 …`).
+/// The status a text opens with: `API Error: 429 …`, `API Error (429 …`, `Error: 429 …`, or
+/// 2.1.x's `API Error: Request rejected (429) · …`.
 fn status_in_text(text: &str) -> Option<u16> {
-    let rest = text.strip_prefix("API Error: ")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    if digits.len() == 3 { digits.parse().ok() } else { None }
+    STATUS.captures(text)?.iter().skip(1).flatten().next()?.as_str().parse().ok()
 }
+
+static STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:API Error: (?:Request rejected \((\d{3})\)|(\d{3})\b)|API Error \((\d{3})\b|Error: (\d{3})\b)")
+        .expect("valid regex")
+});
 
 #[cfg(test)]
 mod tests {
@@ -204,7 +328,11 @@ mod tests {
     use super::*;
 
     fn c(text: &str) -> ErrorKind {
-        classify(text, None, None)
+        classify(text, None, None).expect("an error, not a notice")
+    }
+
+    fn k(text: &str, status: Option<u16>, code: Option<&str>) -> ErrorKind {
+        classify(text, status, code).expect("an error, not a notice")
     }
 
     #[test]
@@ -225,7 +353,8 @@ mod tests {
             c("API Error: Request rejected (429) · Too many tokens, please wait before trying again."),
             RateLimit
         );
-        assert_eq!(c("API Error: Request rejected (429) - please wait"), RateLimit);
+        // "Request rejected (429)" names the status, not the cause.
+        assert_eq!(c("API Error: Request rejected (429) - please wait"), Unclassified429);
     }
 
     #[test]
@@ -250,7 +379,7 @@ mod tests {
         assert_eq!(c("You\u{2019}ve hit your weekly limit · resets Oct 9, 10am"), UsageLimit);
         assert_eq!(c("You're out of extra usage · resets 9pm (Europe/Madrid)"), UsageLimit);
         // The 2.1.x fields say rate_limit/429 too; the text decides.
-        assert_eq!(classify("You've hit your session limit · resets 2pm", Some(429), Some("rate_limit")), UsageLimit);
+        assert_eq!(k("You've hit your session limit · resets 2pm", Some(429), Some("rate_limit")), UsageLimit);
     }
 
     #[test]
@@ -265,7 +394,7 @@ mod tests {
     fn context_window_error_is_not_output_maximum() {
         // Shares the max_output_tokens code in some versions; it is not a cut response.
         assert_eq!(
-            classify(
+            k(
                 "API Error: 400 input length and `max_tokens` exceed context limit: 188059 + 20000 > 200000, decrease input length or `max_tokens` and try again",
                 Some(400),
                 Some("max_output_tokens")
@@ -273,17 +402,17 @@ mod tests {
             ContextWindow
         );
         assert_eq!(
-            classify("API Error: The model has reached its context window limit.", None, Some("max_output_tokens")),
+            k("API Error: The model has reached its context window limit.", None, Some("max_output_tokens")),
             ContextWindow
         );
-        assert_eq!(classify("Prompt is too long", None, Some("invalid_request")), ContextWindow);
+        assert_eq!(k("Prompt is too long", None, Some("invalid_request")), ContextWindow);
     }
 
     #[test]
     fn every_429_by_its_cause() {
         assert_eq!(c("API Error: Server is temporarily limiting requests (not your usage limit)"), ServerLimiting);
         assert_eq!(
-            classify(
+            k(
                 "API Error: Server is temporarily limiting requests (not your usage limit)",
                 Some(429),
                 Some("rate_limit")
@@ -301,7 +430,7 @@ mod tests {
         assert_eq!(c("API Error: 400 You have reached your specified API usage limits."), SpendCap);
         assert_eq!(c("You're out of usage credits · resets 9pm (Europe/Madrid)"), UsageLimit);
         assert_eq!(c("You've hit your Opus limit · resets 3am"), UsageLimit);
-        assert_eq!(c("You've hit your monthly spend limit"), UsageLimit);
+        assert_eq!(c("You've hit your monthly spend limit"), SpendCap);
         assert_eq!(c("You've reached your weekly usage"), UsageLimit);
         assert_eq!(c("Your org is out of usage"), UsageLimit);
         assert_eq!(
@@ -368,13 +497,87 @@ mod tests {
         assert_eq!(c("API Error: Repeated 529 Overloaded errors"), Overloaded);
     }
 
+    /// A 429 whose text names no cause is not throttling: Claude Code writes the same status
+    /// and `rate_limit` code for a subscriber's plan limit.
     #[test]
     fn status_fallbacks() {
-        assert_eq!(classify("something odd", Some(429), None), RateLimit);
-        assert_eq!(classify("something odd", None, Some("rate_limit")), RateLimit);
-        assert_eq!(classify("something odd", Some(529), None), Overloaded);
-        assert_eq!(c("API Error: 429 (no body)"), RateLimit);
+        assert_eq!(k("something odd", Some(429), None), Unclassified429);
+        assert_eq!(k("something odd", None, Some("rate_limit")), Unclassified429);
+        assert_eq!(k("something odd", Some(529), None), Overloaded);
+        assert_eq!(c("API Error: 429 (no body)"), Unclassified429);
+        assert_eq!(
+            k(
+                r#"{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account's rate limit. Please try again later."}}"#,
+                Some(429),
+                Some("rate_limit")
+            ),
+            Unclassified429
+        );
+        // Claude Code's hint for a 429 it cannot explain says "may be": no cause either.
+        assert_eq!(
+            c(
+                "API Error: Request rejected (429) · this may be a temporary capacity issue. If it persists, check status.claude.com"
+            ),
+            Unclassified429
+        );
+        // Server errors say nothing about load or quota: they stay Other (see ErrorKind::Other).
         assert_eq!(c("API Error: 500 Internal server error"), Other);
+        assert_eq!(k("API Error: 503 no healthy upstream", Some(503), None), Other);
         assert_eq!(c("API Error: Connection error."), Other);
+    }
+
+    /// Matching survives case, terminal wraps, typographic apostrophes and a raw JSON body's
+    /// escaped line breaks.
+    #[test]
+    fn wording_is_matched_loosely() {
+        assert_eq!(c("API Error: 400 You\n    have reached your specified API usage\n limits"), SpendCap);
+        assert_eq!(c(r#"{"status":400,"message":"You\n    have reached your specified API usage limits"}"#), SpendCap);
+        assert_eq!(c("Your CREDIT BALANCE is too low"), SpendCap);
+        assert_eq!(c("You\u{2019}re out of usage credits · resets 3am (UTC)"), UsageLimit);
+        assert_eq!(
+            c("API Error: Claude's response exceeded the 32000 output token\n     maximum."),
+            OutputTokenMaximum(32_000)
+        );
+    }
+
+    /// What the issue quoted: usage limits behind `Request rejected (429)`, and the wordings
+    /// that were read as "other".
+    #[test]
+    fn usage_limits_behind_a_429_are_not_throttling() {
+        for text in [
+            "API Error: Request rejected (429) · you have reached your session usage limit",
+            "API Error: Request rejected (429) · Subscription limit exceeded",
+            "API Error: Request rejected (429) · Weekly/Monthly Limit Exhausted. Your limit will reset at 2026-09-22 14:43:53",
+            "Claude usage limit reached. Your limit will reset at 5pm (Europe/Warsaw).",
+            "Opus weekly limit reached ∙ resets Oct 31, 9am",
+            "5-hour limit reached ∙ resets 2am",
+            "Limit reached · resets 11:30am (Asia/Calcutta) · /upgrade to Max or turn on /extra-usage",
+        ] {
+            assert_eq!(k(text, Some(429), Some("rate_limit")), UsageLimit, "{text}");
+        }
+        for text in [
+            "Credit balance too low · Add funds:",
+            "API Error: Usage credits required for 1M context · run /usage-credits to turn them on",
+            "You've hit your org's monthly usage limit",
+            "Budget has been exceeded! Current cost: 111.29, Max budget: 100.0",
+        ] {
+            assert_eq!(k(text, Some(429), None), SpendCap, "{text}");
+        }
+        for text in [
+            "API Error: 400 Input is too long for requested model.",
+            "API Error: 400 Invalid request: Your request exceeded model token limit: 262144 (requested: 275363)",
+            "Error: Error during compaction: Error: Conversation too long. Press esc twice to go up a few messages and try again.",
+        ] {
+            assert_eq!(c(text), ContextWindow, "{text}");
+        }
+    }
+
+    /// Banners that are no error are not counted at all.
+    #[test]
+    fn notices_are_not_errors() {
+        assert_eq!(classify("Approaching Opus usage limit · /model to use best available model", None, None), None);
+        assert_eq!(classify("You're now using usage credits · Your session limit resets 3pm", None, None), None);
+        // The limit itself is an error.
+        assert_eq!(c("You've hit your Opus limit · resets 3am"), UsageLimit);
     }
 }

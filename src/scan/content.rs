@@ -4,9 +4,9 @@
 //!
 //! What counts (see `estimate.rs`): the characters of text and thinking blocks, and of a tool
 //! call's name and raw JSON input, plus the number of tool calls. A string content counts its
-//! characters. Anything else (a number, an object, an array holding a non-object, a block with
-//! a repeated key or a non-string text) cannot be measured: the size is zero, and the line
-//! still counts.
+//! characters. Anything else (a number, an object, an array holding a non-object, a block
+//! whose text is not a string) cannot be measured: the size is zero, and the line still
+//! counts. A key a block writes twice takes its last value, as in JSON.parse.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -26,19 +26,58 @@ pub(crate) fn chars(s: &str) -> u64 {
     s.chars().count() as u64
 }
 
-/// A block's size from its measured fields: a tool call counts its name and raw input, any
-/// other block its text and thinking.
-pub(crate) fn block_size(
-    kind: Option<&str>,
-    text: Option<u64>,
-    thinking: Option<u64>,
-    name: Option<u64>,
-    input: Option<u64>,
-) -> ContentSize {
-    let n = |x: Option<u64>| x.unwrap_or(0);
-    match kind {
-        Some("tool_use" | "server_tool_use") => ContentSize { chars: n(name) + n(input), tool_uses: 1 },
-        _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
+/// A block field's last value: not met, met with a value it is measured by, or met with one
+/// that cannot be measured.
+#[derive(Debug, Default)]
+pub(crate) enum Field<T> {
+    #[default]
+    Absent,
+    Measured(T),
+    Unmeasurable,
+}
+
+impl<T> From<Option<T>> for Field<T> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Field::Unmeasurable, Field::Measured)
+    }
+}
+
+impl<T> Field<T> {
+    /// `None` when it cannot be measured; `Some(None)` when absent.
+    fn value(self) -> Option<Option<T>> {
+        match self {
+            Field::Absent => Some(None),
+            Field::Measured(v) => Some(Some(v)),
+            Field::Unmeasurable => None,
+        }
+    }
+}
+
+/// The fields of a block that count, each its last value (a key written twice takes its last
+/// value, as in JSON.parse). Filled by the serde reading ([`Content`]) and by the fast path's
+/// hand-written one alike.
+#[derive(Debug, Default)]
+pub(crate) struct BlockFields<'a> {
+    /// `type`: a string, or `null` (measured as no type).
+    pub kind: Field<Option<Cow<'a, str>>>,
+    pub text: Field<u64>,
+    pub thinking: Field<u64>,
+    pub name: Field<u64>,
+    /// The raw input's characters (any JSON value is measured).
+    pub input: Option<u64>,
+}
+
+impl BlockFields<'_> {
+    /// The block's size: a tool call counts its name and raw input, any other block its text
+    /// and thinking; `None` when a field it has cannot be measured.
+    pub fn size(self) -> Option<ContentSize> {
+        let kind = self.kind.value()?.flatten();
+        let (text, thinking, name) = (self.text.value()?, self.thinking.value()?, self.name.value()?);
+        let n = |x: Option<u64>| x.unwrap_or(0);
+        Some(match kind.as_deref() {
+            Some("tool_use" | "server_tool_use") => ContentSize { chars: n(name) + n(self.input), tool_uses: 1 },
+            _ => ContentSize { chars: n(text) + n(thinking), tool_uses: 0 },
+        })
     }
 }
 
@@ -216,39 +255,20 @@ impl<'de> Deserialize<'de> for Block {
             reject_scalars!(Option<ContentSize>);
             reject_arrays!(Option<ContentSize>);
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Option<ContentSize>, A::Error> {
-                let mut ok = true;
-                let mut kind: Option<Option<Cow<'de, str>>> = None;
-                let (mut text, mut thinking, mut name, mut input) = (None, None, None, None);
+                let mut f = BlockFields::default();
                 while let Some(key) = a.next_key::<Cow<'de, str>>()? {
-                    let slot = match key.as_ref() {
-                        "type" => {
-                            let Lenient(k) = a.next_value()?;
-                            ok &= kind.is_none() && k.is_some();
-                            kind = Some(k.flatten());
-                            continue;
-                        }
-                        "input" => {
-                            ok &= input.is_none();
-                            input = Some(chars(a.next_value::<&'de RawValue>()?.get()));
-                            continue;
-                        }
-                        "text" => &mut text,
-                        "thinking" => &mut thinking,
-                        "name" => &mut name,
+                    match key.as_ref() {
+                        "type" => f.kind = a.next_value::<Lenient<'de>>()?.0.into(),
+                        "input" => f.input = Some(chars(a.next_value::<&'de RawValue>()?.get())),
+                        "text" => f.text = a.next_value::<Chars>()?.0.into(),
+                        "thinking" => f.thinking = a.next_value::<Chars>()?.0.into(),
+                        "name" => f.name = a.next_value::<Chars>()?.0.into(),
                         _ => {
                             a.next_value::<IgnoredAny>()?;
-                            continue;
                         }
-                    };
-                    ok &= slot.is_none();
-                    let Chars(n) = a.next_value()?;
-                    ok &= n.is_some();
-                    *slot = Some(n.unwrap_or(0));
+                    }
                 }
-                if !ok {
-                    return Ok(None);
-                }
-                Ok(Some(block_size(kind.flatten().as_deref(), text, thinking, name, input)))
+                Ok(f.size())
             }
         }
         d.deserialize_any(V).map(Block)
@@ -286,12 +306,24 @@ mod tests {
             r#"[{"text":"abc"}, 7]"#,
             r#"[{"text":"abc"}, "x"]"#,
             r#"[{"text":1}]"#,
-            r#"[{"text":"a","text":"b"}]"#,
-            r#"[{"type":"tool_use","input":1,"input":2}]"#,
+            r#"[{"text":"a","text":2}]"#,
+            r#"[{"type":"text","type":7,"text":"a"}]"#,
         ] {
             assert_eq!(size(json), ContentSize::default(), "{json}");
         }
         // Invalid JSON inside content is still an error for the line.
         assert!(serde_json::from_str::<Content>(r#"[{"text":"a"]"#).is_err());
+    }
+
+    /// A key a block writes twice takes its last value, as in JSON.parse.
+    #[test]
+    fn a_repeated_key_takes_its_last_value() {
+        assert_eq!(size(r#"[{"text":"a","text":"bcd"}]"#), ContentSize { chars: 3, tool_uses: 0 });
+        assert_eq!(size(r#"[{"text":2,"text":"bc"}]"#), ContentSize { chars: 2, tool_uses: 0 });
+        assert_eq!(size(r#"[{"type":"tool_use","input":1,"input":[1,2]}]"#), ContentSize { chars: 5, tool_uses: 1 });
+        assert_eq!(
+            size(r#"[{"type":"tool_use","name":"ab","type":"text","text":"xyz"}]"#),
+            ContentSize { chars: 3, tool_uses: 0 }
+        );
     }
 }

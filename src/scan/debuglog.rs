@@ -49,7 +49,7 @@ pub fn parse(line: &str) -> DebugRecord<'_> {
             else {
                 return DebugRecord::Other;
             };
-            let kind = classify(rest.as_str(), Some(status), None);
+            let Some(kind) = classify(rest.as_str(), Some(status), None) else { return DebugRecord::Other };
             return DebugRecord::FailedAttempt { timestamp: ts.as_str(), attempt, of, status, kind };
         }
     } else if line.contains("Capped from ")
@@ -67,7 +67,7 @@ mod tests {
 
     #[test]
     fn failed_attempt_with_doubled_status() {
-        let l = r#"2026-03-02T10:00:01.250Z [ERROR] API error (attempt 3/11): 429 429 {"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
+        let l = r#"2026-03-02T10:00:01.250Z [ERROR] API error (attempt 3/11): 429 429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#;
         assert_eq!(
             parse(l),
             DebugRecord::FailedAttempt {
@@ -88,6 +88,9 @@ mod tests {
         assert!(matches!(parse(l), DebugRecord::FailedAttempt { kind: ErrorKind::PerDayQuota, .. }));
         let l = r#"2026-03-02T10:00:01Z [ERROR] API error (attempt 2/11): 529 {"type":"error","error":{"type":"overloaded_error"}}"#;
         assert!(matches!(parse(l), DebugRecord::FailedAttempt { status: 529, kind: ErrorKind::Overloaded, .. }));
+        // A 429 whose text names no cause is not throttling.
+        let l = r#"2026-03-02T10:00:01Z [ERROR] API error (attempt 1/11): 429 429 {"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
+        assert!(matches!(parse(l), DebugRecord::FailedAttempt { kind: ErrorKind::Unclassified429, .. }));
     }
 
     #[test]

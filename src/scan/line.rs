@@ -14,6 +14,7 @@ use super::classify::{ErrorKind, classify};
 use super::content::Content;
 use crate::estimate::ContentSize;
 
+mod last_wins;
 mod skim;
 
 /// A token count read leniently: numbers, numeric strings and fractions are accepted;
@@ -118,12 +119,43 @@ fn borrowed<'de, D: de::Deserializer<'de>>(d: D) -> Result<Str<'de>, D::Error> {
     d.deserialize_option(V)
 }
 
-/// Reads `true`/`false`; `null` and values of another type read as "not stated".
+/// Reads `true`/`false`; `null` and values of another type read as "not stated" (skipped,
+/// not built).
 fn flag<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Bool(b) => Some(b),
-        _ => None,
-    })
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean")
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<Option<bool>, E> {
+            Ok(Some(b))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<bool>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Option<bool>, A::Error> {
+            while a.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Option<bool>, A::Error> {
+            while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 #[derive(Deserialize, Default)]
@@ -353,7 +385,8 @@ fn parse_with(line: &[u8], fast: bool) -> Result<Record<'_>, LineError> {
             return Ok(interpret(raw, trimmed));
         }
     }
-    let raw: RawLine<'_> = serde_json::from_str(trimmed)?;
+    // As Claude Code's JSON.parse: a key written twice takes its last value.
+    let raw: RawLine<'_> = last_wins::from_str(trimmed)?;
     Ok(interpret(raw, trimmed))
 }
 
@@ -376,7 +409,8 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
                 let text = content_text(line).unwrap_or_default();
                 let code = raw.error.and_then(|e| serde_json::from_str::<String>(e.get()).ok());
                 let status = raw.api_error_status.0.and_then(|s| u16::try_from(s).ok());
-                let kind = classify(&text, status, code.as_deref());
+                // A notice written as an error line (`Approaching Opus usage limit`) is no error.
+                let Some(kind) = classify(&text, status, code.as_deref()) else { return Record::Other };
                 let reset = matches!(kind, ErrorKind::UsageLimit | ErrorKind::SpendCap)
                     .then(|| super::classify::reset_of(&text))
                     .flatten();
@@ -406,7 +440,7 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
         Some("system") if raw.subtype.as_deref() == Some("api_error") => {
             let text = raw.error.map(RawValue::get).unwrap_or("");
             let status = raw.error.and_then(status_of);
-            let kind = classify(text, status, None);
+            let Some(kind) = classify(text, status, None) else { return Record::Other };
             Record::Retry(env, Retry { kind, status, attempt: raw.retry_attempt.0, retry_in_ms: raw.retry_in_ms.0 })
         }
         Some("user") => {
@@ -441,7 +475,7 @@ fn status_of(error: &RawValue) -> Option<u16> {
         #[serde(default)]
         status: Count,
     }
-    let s: S = serde_json::from_str(error.get()).ok()?;
+    let s: S = last_wins::from_str(error.get()).ok()?;
     s.status.0.and_then(|v| u16::try_from(v).ok())
 }
 
@@ -459,11 +493,11 @@ fn content_text(line: &str) -> Option<String> {
         #[serde(borrow)]
         content: Option<&'a RawValue>,
     }
-    let raw = serde_json::from_str::<Line<'_>>(line).ok()?.message?.content?.get();
+    let raw = last_wins::from_str::<Line<'_>>(line).ok()?.message?.content?.get();
     if raw.starts_with('"') {
         return serde_json::from_str::<String>(raw).ok();
     }
-    let blocks: Vec<RawBlock<'_>> = serde_json::from_str(raw).ok()?;
+    let blocks: Vec<RawBlock<'_>> = last_wins::from_str(raw).ok()?;
     let texts: Vec<Cow<'_, str>> = blocks.into_iter().filter_map(|b| b.text).collect();
     Some(texts.join("\n"))
 }
@@ -521,12 +555,16 @@ mod tests {
 
     #[test]
     fn retry_line() {
-        let line = r#"{"type":"system","subtype":"api_error","level":"error","uuid":"r1","error":{"status":429,"error":{"type":"error","error":{"type":"rate_limit_error"}}},"retryAttempt":2,"maxRetries":10,"retryInMs":1000}"#;
+        let line = r#"{"type":"system","subtype":"api_error","level":"error","uuid":"r1","error":{"status":429,"error":{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}},"retryAttempt":2,"maxRetries":10,"retryInMs":1000}"#;
         let Record::Retry(_, r) = p(line) else { panic!() };
         assert_eq!(
             r,
             Retry { kind: ErrorKind::RateLimit, status: Some(429), attempt: Some(2), retry_in_ms: Some(1000) }
         );
+        // A 429 that names no cause is not throttling.
+        let bare = r#"{"type":"system","subtype":"api_error","error":{"status":429,"error":{"type":"error","error":{"type":"rate_limit_error"}}},"retryAttempt":1}"#;
+        let Record::Retry(_, r) = p(bare) else { panic!() };
+        assert_eq!(r.kind, ErrorKind::Unclassified429);
     }
 
     #[test]
@@ -545,6 +583,35 @@ mod tests {
         assert!(matches!(p(prose), Record::Response(..)));
     }
 
+    /// A key written twice takes its last value, as Claude Code's JSON.parse reads it, on the
+    /// fast path and in the full parse alike.
+    #[test]
+    fn a_key_written_twice_takes_its_last_value() {
+        fn both(line: &str) -> Record<'_> {
+            let (fast, plain) =
+                (parse(line.as_bytes()).expect("parses"), parse_plain(line.as_bytes()).expect("parses"));
+            assert_eq!(fast, plain, "{line}");
+            fast
+        }
+        let line = r#"{"type":"assistant","uuid":"u1","requestId":"req_1","message":{"id":"msg_1","model":"claude-opus-4-6","usage":{"input_tokens":3,"output_tokens":1,"output_tokens":1200}}}"#;
+        let Record::Response(_, r) = both(line) else { panic!("not a response") };
+        assert_eq!((r.usage.output, r.usage.input), (1200, 3));
+        // The type decides what the line is: the last one.
+        assert!(matches!(both(r#"{"type":"assistant","type":"user","uuid":"u2"}"#), Record::User(_)));
+        let line = r#"{"type":"user","type":"assistant","message":{"id":"m","model":"claude-opus-4-6","usage":{"output_tokens":7}}}"#;
+        assert!(matches!(both(line), Record::Response(..)));
+        // An error line's text and status: the last ones.
+        let line = r#"{"type":"assistant","isApiErrorMessage":true,"apiErrorStatus":529,"apiErrorStatus":429,"message":{"id":"e","model":"<synthetic>","content":[{"type":"text","text":"API Error: 529 Overloaded","text":"API Error: Rate limit reached"}]}}"#;
+        let Record::FinalError(_, e) = both(line) else { panic!("not an error") };
+        assert_eq!(e.kind, ErrorKind::Unclassified429);
+        assert_eq!(e.text, "API Error: Rate limit reached");
+        let line = r#"{"type":"system","subtype":"api_error","error":{"status":529,"status":429,"error":{"message":"Too many tokens"}},"retryAttempt":1}"#;
+        let Record::Retry(_, r) = both(line) else { panic!("not a retry") };
+        assert_eq!((r.kind, r.status), (ErrorKind::RateLimit, Some(429)));
+        // A line broken otherwise is still refused, in serde_json's words.
+        assert!(parse(br#"{"type":"assistant","type":"assistant""#).is_err());
+    }
+
     #[test]
     fn progress_lines_do_not_count() {
         let line = r#"{"type":"progress","data":{"type":"agent_progress","message":{"type":"assistant","message":{"id":"m","usage":{"output_tokens":999}}}}}"#;
@@ -556,8 +623,6 @@ mod tests {
         assert!(parse(b"{\"type\":\"assistant\"").is_err());
         assert!(parse(b"\0\0\0\0").is_err());
         assert!(parse(b"[1,2]").is_err());
-        // Duplicate keys of a field the scan reads are ambiguous: a malformed line, named in a warning.
-        assert!(parse(b"{\"type\":\"assistant\",\"type\":\"y\"}").is_err());
         assert!(parse(b"{\"text\":\"\xff\"}").is_err());
         assert_eq!(parse(b"   ").unwrap(), Record::Other);
         assert_eq!(parse(b"{\"type\":\"mystery-new-type\"}").unwrap(), Record::Other);

@@ -100,12 +100,14 @@ enum Search {
 }
 
 impl Search {
-    /// Decided on the line's first [`EARLY_TYPE_WINDOW`] bytes (or all of it, if shorter).
+    /// Decided on the line's first [`EARLY_TYPE_WINDOW`] bytes (or all of it, if shorter). A
+    /// type written twice is parsed, which reads the last.
     fn for_line(start: &[u8]) -> Self {
-        match early_type(start) {
-            Some(b"assistant") => Search::Always,
-            Some(b"system") => Search::One(1),
-            Some(b"user") => Search::One(2),
+        match early_type_at(start) {
+            Some((_, after)) if type_again(start, after) => Search::Always,
+            Some((b"assistant", _)) => Search::Always,
+            Some((b"system", _)) => Search::One(1),
+            Some((b"user", _)) => Search::One(2),
             Some(_) => Search::Never,
             None => Search::All,
         }
@@ -204,6 +206,11 @@ fn type_key_portable(s: &[u8], from: usize) -> Option<usize> {
 /// string is escaped, so the match cannot lie inside one), and a value without escapes.
 /// `None` when the start does not tell; the caller then searches for every needle.
 pub fn early_type(line: &[u8]) -> Option<&[u8]> {
+    early_type_at(line).map(|(t, _)| t)
+}
+
+/// [`early_type`], and where its value ends.
+fn early_type_at(line: &[u8]) -> Option<(&[u8], usize)> {
     let s = &line[..line.len().min(EARLY_TYPE_WINDOW)];
     let open = s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
     if s[open] != b'{' {
@@ -213,9 +220,17 @@ pub fn early_type(line: &[u8]) -> Option<&[u8]> {
     if !matches!(s[at - 1], b'{' | b',') {
         return None;
     }
-    let value = &s[at + TYPE_KEY_BYTES.len()..];
-    let end = memchr::memchr2(b'"', b'\\', value)?;
-    (value[end] == b'"').then(|| &value[..end])
+    let from = at + TYPE_KEY_BYTES.len();
+    let end = memchr::memchr2(b'"', b'\\', &s[from..])?;
+    (s[from + end] == b'"').then(|| (&s[from..from + end], from + end + 1))
+}
+
+/// Whether the line writes its top-level `type` again after the one [`early_type`] read (at
+/// `after`), before its first nested value. Its type is then the last (JSON.parse's reading,
+/// which the parse follows). A type written again after a nested value is not looked for:
+/// the fast path goes by the first there, and Claude Code writes one.
+fn type_again(line: &[u8], after: usize) -> bool {
+    type_key_before_nesting(&line[..line.len().min(EARLY_TYPE_WINDOW)], after).is_some()
 }
 
 /// The offset of the first invalid UTF-8 byte: `simdutf8` for the fast yes, `std` for where.
@@ -519,6 +534,11 @@ mod tests {
         assert!(is_candidate(br#"{"type":"system","subtype":"api_error"}"#));
         // Type after a nested value: every needle.
         assert!(is_candidate(br#"{"message":{"id":"m"},"type":"assistant"}"#));
+        // Type written twice before a nested value: parsed, which reads the last.
+        assert!(is_candidate(br#"{"type":"progress","type":"assistant","message":{"id":"m"}}"#));
+        assert!(is_candidate(br#"{"type":"progress","type":"user","message":{"content":"hi"}}"#));
+        assert!(is_candidate(br#"{"type":"user","type":"progress","data":{}}"#));
+        assert!(!is_candidate(br#"{"type":"user","message":{"type":"assistant"}}"#));
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //!
 //! It reads the well-formed lines Claude Code writes and gives up (`None`) on anything else:
 //! an escape in a key or a `\u` escape of a surrogate, a number other than a plain
-//! non-negative integer where a count is read, a value of an unexpected type, a repeated
-//! field, nesting deeper than [`MAX_DEPTH`], any syntax error. The caller then parses the line
-//! with serde_json, so every line gets serde_json's verdict: when this reader gives a
-//! `RawLine`, serde_json accepts the line and builds an equal one (checked by the tests
-//! below, `tests/line_paths.rs` and the `line` fuzz target).
+//! non-negative integer where a count is read, a value of an unexpected type, nesting deeper
+//! than [`MAX_DEPTH`], any syntax error. The caller then parses the line with serde_json, so
+//! every line gets serde_json's verdict: when this reader gives a `RawLine`, serde_json accepts
+//! the line and builds an equal one (checked by the tests below, `tests/line_paths.rs` and the
+//! `line` fuzz target). A key written twice takes its last value, as in Claude Code's
+//! JSON.parse and in the serde reading (`super::last_wins`).
 
 use std::borrow::Cow;
 
@@ -18,7 +19,7 @@ use serde_json::value::RawValue;
 
 use super::{Count, RawCacheCreation, RawLine, RawMessage, RawOutputDetails, RawUsage};
 use crate::estimate::ContentSize;
-use crate::scan::content::{Content, add_block, block_size, chars};
+use crate::scan::content::{BlockFields, Content, Field, add_block, chars};
 
 /// Containers nested deeper than this are left to serde_json (whose limit is 128).
 pub const MAX_DEPTH: u32 = 64;
@@ -57,27 +58,11 @@ impl<'a> JStr<'a> {
     }
 }
 
-/// Field sets: a bit per field, to refuse repeated ones as serde's derive does.
-struct Seen(u32);
-
-impl Seen {
-    /// Marks the field; `None` if it was met before.
-    fn first(&mut self, bit: u32) -> Option<()> {
-        let m = 1 << bit;
-        if self.0 & m != 0 {
-            return None;
-        }
-        self.0 |= m;
-        Some(())
-    }
-
-    /// Stores a field's value read the first time the field is met; `None` for a repeated
-    /// field or a value that could not be read.
-    fn set<T>(&mut self, bit: u32, slot: &mut T, value: Option<T>) -> Option<()> {
-        self.first(bit)?;
-        *slot = value?;
-        Some(())
-    }
+/// Stores a field's value, over any the field had before: a key written twice takes its last
+/// value, as in JSON.parse. `None` for a value that could not be read.
+fn set<T>(slot: &mut T, value: Option<T>) -> Option<()> {
+    *slot = value?;
+    Some(())
 }
 
 struct Cursor<'a> {
@@ -334,22 +319,20 @@ impl<'a> Cursor<'a> {
     }
 
     fn top(&mut self, raw: &mut RawLine<'a>) -> Option<()> {
-        let mut seen = Seen(0);
         self.object(|c, key| match key {
-            b"type" => seen.set(0, &mut raw.kind, c.opt_str()),
-            b"subtype" => seen.set(1, &mut raw.subtype, c.opt_str()),
-            b"uuid" => seen.set(2, &mut raw.uuid, c.opt_str()),
-            b"sessionId" => seen.set(3, &mut raw.session_id, c.opt_str()),
-            b"timestamp" => seen.set(4, &mut raw.timestamp, c.opt_str()),
-            b"version" => seen.set(5, &mut raw.version, c.opt_str()),
-            b"cwd" => seen.set(6, &mut raw.cwd, c.opt_str()),
-            b"agentId" => seen.set(7, &mut raw.agent_id, c.opt_str()),
-            b"requestId" => seen.set(8, &mut raw.request_id, c.opt_str()),
-            b"isSidechain" => seen.set(9, &mut raw.is_sidechain, c.opt_bool()),
-            b"isApiErrorMessage" => seen.set(10, &mut raw.is_api_error_message, c.opt_bool()),
-            b"isMeta" => seen.set(11, &mut raw.is_meta, c.opt_bool()),
+            b"type" => set(&mut raw.kind, c.opt_str()),
+            b"subtype" => set(&mut raw.subtype, c.opt_str()),
+            b"uuid" => set(&mut raw.uuid, c.opt_str()),
+            b"sessionId" => set(&mut raw.session_id, c.opt_str()),
+            b"timestamp" => set(&mut raw.timestamp, c.opt_str()),
+            b"version" => set(&mut raw.version, c.opt_str()),
+            b"cwd" => set(&mut raw.cwd, c.opt_str()),
+            b"agentId" => set(&mut raw.agent_id, c.opt_str()),
+            b"requestId" => set(&mut raw.request_id, c.opt_str()),
+            b"isSidechain" => set(&mut raw.is_sidechain, c.opt_bool()),
+            b"isApiErrorMessage" => set(&mut raw.is_api_error_message, c.opt_bool()),
+            b"isMeta" => set(&mut raw.is_meta, c.opt_bool()),
             b"message" => {
-                seen.first(12)?;
                 if c.null_instead_of_object()? {
                     raw.message = None;
                 } else {
@@ -358,44 +341,39 @@ impl<'a> Cursor<'a> {
                 Some(())
             }
             b"error" => {
-                seen.first(13)?;
                 let text = c.raw_value()?;
                 // serde_json's `Option<&RawValue>` reads `null` as `None`.
-                if text != "null" {
-                    raw.error = Some(serde_json::from_str::<&RawValue>(text).ok()?);
-                }
+                raw.error = if text == "null" { None } else { Some(serde_json::from_str::<&RawValue>(text).ok()?) };
                 Some(())
             }
-            b"apiErrorStatus" => seen.set(14, &mut raw.api_error_status, c.count()),
-            b"retryAttempt" => seen.set(15, &mut raw.retry_attempt, c.count()),
-            b"retryInMs" => seen.set(16, &mut raw.retry_in_ms, c.count()),
-            b"effort" => seen.set(17, &mut raw.effort, c.opt_str()),
+            b"apiErrorStatus" => set(&mut raw.api_error_status, c.count()),
+            b"retryAttempt" => set(&mut raw.retry_attempt, c.count()),
+            b"retryInMs" => set(&mut raw.retry_in_ms, c.count()),
+            b"effort" => set(&mut raw.effort, c.opt_str()),
             _ => c.skip(),
         })
     }
 
     fn message(&mut self, m: &mut RawMessage<'a>) -> Option<()> {
-        let mut seen = Seen(0);
         self.object(|c, key| match key {
-            b"id" => seen.set(0, &mut m.id, c.opt_str()),
-            b"model" => seen.set(1, &mut m.model, c.opt_str()),
-            b"content" => seen.set(2, &mut m.content, c.content().map(Content)),
-            b"stop_reason" => seen.set(3, &mut m.stop_reason, c.opt_str()),
-            b"usage" => seen.set(4, &mut m.usage, c.null_or(Self::usage)),
+            b"id" => set(&mut m.id, c.opt_str()),
+            b"model" => set(&mut m.model, c.opt_str()),
+            b"content" => set(&mut m.content, c.content().map(Content)),
+            b"stop_reason" => set(&mut m.stop_reason, c.opt_str()),
+            b"usage" => set(&mut m.usage, c.null_or(Self::usage)),
             _ => c.skip(),
         })
     }
 
     fn usage(&mut self) -> Option<RawUsage> {
         let mut u = RawUsage::default();
-        let mut seen = Seen(0);
         self.object(|c, key| match key {
-            b"input_tokens" => seen.set(0, &mut u.input_tokens, c.count()),
-            b"output_tokens" => seen.set(1, &mut u.output_tokens, c.count()),
-            b"cache_creation_input_tokens" => seen.set(2, &mut u.cache_creation_input_tokens, c.count()),
-            b"cache_read_input_tokens" => seen.set(3, &mut u.cache_read_input_tokens, c.count()),
-            b"cache_creation" => seen.set(4, &mut u.cache_creation, c.null_or(Self::cache_creation)),
-            b"output_tokens_details" => seen.set(5, &mut u.output_tokens_details, c.null_or(Self::output_details)),
+            b"input_tokens" => set(&mut u.input_tokens, c.count()),
+            b"output_tokens" => set(&mut u.output_tokens, c.count()),
+            b"cache_creation_input_tokens" => set(&mut u.cache_creation_input_tokens, c.count()),
+            b"cache_read_input_tokens" => set(&mut u.cache_read_input_tokens, c.count()),
+            b"cache_creation" => set(&mut u.cache_creation, c.null_or(Self::cache_creation)),
+            b"output_tokens_details" => set(&mut u.output_tokens_details, c.null_or(Self::output_details)),
             _ => c.skip(),
         })?;
         Some(u)
@@ -403,9 +381,8 @@ impl<'a> Cursor<'a> {
 
     fn output_details(&mut self) -> Option<RawOutputDetails> {
         let mut d = RawOutputDetails::default();
-        let mut seen = Seen(0);
         self.object(|c, key| match key {
-            b"thinking_tokens" => seen.set(0, &mut d.thinking_tokens, c.count()),
+            b"thinking_tokens" => set(&mut d.thinking_tokens, c.count()),
             _ => c.skip(),
         })?;
         Some(d)
@@ -413,10 +390,9 @@ impl<'a> Cursor<'a> {
 
     fn cache_creation(&mut self) -> Option<RawCacheCreation> {
         let mut cc = RawCacheCreation::default();
-        let mut seen = Seen(0);
         self.object(|c, key| match key {
-            b"ephemeral_5m_input_tokens" => seen.set(0, &mut cc.ephemeral_5m_input_tokens, c.count()),
-            b"ephemeral_1h_input_tokens" => seen.set(1, &mut cc.ephemeral_1h_input_tokens, c.count()),
+            b"ephemeral_5m_input_tokens" => set(&mut cc.ephemeral_5m_input_tokens, c.count()),
+            b"ephemeral_1h_input_tokens" => set(&mut cc.ephemeral_1h_input_tokens, c.count()),
             _ => c.skip(),
         })?;
         Some(cc)
@@ -445,44 +421,34 @@ impl<'a> Cursor<'a> {
         if self.peek()? != b'{' {
             return None;
         }
-        let mut ok = true;
-        let mut kind: Option<Option<Cow<'a, str>>> = None;
-        let (mut text, mut thinking, mut name, mut input) = (None, None, None, None);
+        let mut f = BlockFields::default();
         self.object(|c, key| {
-            let slot = match key {
+            match key {
                 b"type" => {
-                    let k = match c.peek()? {
-                        b'"' => Some(Some(c.string_value()?)),
-                        b'n' => c.literal(b"null").map(|()| Some(None))?,
-                        _ => c.skip().map(|()| None)?,
-                    };
-                    ok &= kind.is_none() && k.is_some();
-                    kind = Some(k.flatten());
-                    return Some(());
+                    f.kind = match c.peek()? {
+                        b'"' => Field::Measured(Some(c.string_value()?)),
+                        b'n' => c.literal(b"null").map(|()| Field::Measured(None))?,
+                        _ => c.skip().map(|()| Field::Unmeasurable)?,
+                    }
                 }
-                b"input" => {
-                    ok &= input.is_none();
-                    input = Some(chars(c.raw_value()?));
-                    return Some(());
-                }
-                b"text" => &mut text,
-                b"thinking" => &mut thinking,
-                b"name" => &mut name,
-                _ => return c.skip(),
-            };
-            let n = match c.peek()? {
-                b'"' => Some(c.string()?.chars()),
-                b'n' => c.literal(b"null").map(|()| Some(0))?,
-                _ => c.skip().map(|()| None)?,
-            };
-            ok &= slot.is_none() && n.is_some();
-            *slot = Some(n.unwrap_or(0));
+                b"input" => f.input = Some(chars(c.raw_value()?)),
+                b"text" => f.text = c.measured_chars()?,
+                b"thinking" => f.thinking = c.measured_chars()?,
+                b"name" => f.name = c.measured_chars()?,
+                _ => c.skip()?,
+            }
             Some(())
         })?;
-        if !ok {
-            return Some(None);
+        Some(f.size())
+    }
+
+    /// A string field's characters, `null` as none; any other value cannot be measured.
+    fn measured_chars(&mut self) -> Option<Field<u64>> {
+        match self.peek()? {
+            b'"' => Some(Field::Measured(self.string()?.chars())),
+            b'n' => self.literal(b"null").map(|()| Field::Measured(0)),
+            _ => self.skip().map(|()| Field::Unmeasurable),
         }
-        Some(Some(block_size(kind.flatten().as_deref(), text, thinking, name, input)))
     }
 }
 
@@ -746,8 +712,6 @@ mod tests {
             m(r#""usage":{"output_tokens":-1}"#),
             m(r#""usage":{"output_tokens":"12"}"#),
             m(r#""usage":{"output_tokens":99999999999999999999}"#),
-            // A repeated field.
-            m(r#""model":"a","model":"b""#),
             // Values of types serde's derive reads differently.
             m(r#""usage":[1,2]"#),
             m(r#""content":{"text":"x"}"#),
@@ -780,6 +744,15 @@ mod tests {
             m(r#""content":[{"type":"tool_use","name":"n","input":[1, 2 ,{"a":"\u00e9"}]}]"#),
             m(r#""usage":{"output_tokens":0,"cache_creation":null,"x":{"y":[1e5,-2.5E-3,true,false,null]}}"#),
             m(r#""stop_reason":"max_tokens","extra":"a","extra":"b""#),
+            // Keys written twice: the last value wins, at every depth.
+            m(r#""model":"a","model":"b""#),
+            m(r#""usage":{"output_tokens":5,"output_tokens":700},"usage":{"output_tokens":9,"input_tokens":3,"output_tokens":800}"#),
+            m(r#""usage":{"output_tokens":5},"usage":null"#),
+            m(r#""content":[{"type":"text","text":"a","text":"bcd"}],"stop_reason":null,"stop_reason":"max_tokens""#),
+            r#"{"type":"user","type":"assistant","isSidechain":true,"isSidechain":false,"message":{"id":"m1","id":"m2"}}"#.to_string(),
+            r#"{"type":"assistant","type":"user","message":{"id":"m"}}"#.to_string(),
+            r#"{"type":"assistant","error":"x","error":null,"isApiErrorMessage":true,"message":{"id":"e","content":"API Error: 429 Too many tokens"},"message":{"id":"e","content":[{"type":"text","text":"Rate limit reached"}]},"apiErrorStatus":529,"apiErrorStatus":429}"#.to_string(),
+            r#"{"type":"system","subtype":"init","subtype":"api_error","error":{"status":429},"retryAttempt":1,"retryAttempt":2}"#.to_string(),
             r#"{"type":"system","subtype":"api_error","error":{"status":429},"retryAttempt":2}"#.to_string(),
             r#"{"type":"assistant","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429,"message":{"id":"e","model":"<synthetic>","content":[{"type":"text","text":"API Error: 429 Too many tokens"}]}}"#.to_string(),
             r#"{"type":"user","isMeta":true,"message":{"role":"user","content":[{"type":"text","text":"Output token limit hit. Resume"}]}}"#.to_string(),
