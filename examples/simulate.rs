@@ -5,6 +5,7 @@
 //!     [--turns LO,HI] [--reask P] [--history M1,M2,…]   (per-session max outputs; runs "as configured")
 //!     [--mantle-output TPM]   (Bedrock Mantle: --quota is the input quota, this the output one)
 //!     [--escalation]   (the Anthropic API, no max output set: 8,000 escalated to 64,000)
+//!     [--max-retries N] [--watchdog]   (CLAUDE_CODE_MAX_RETRIES, CLAUDE_CODE_RETRY_WATCHDOG)
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -46,6 +47,8 @@ fn main() {
                 world.model = "claude-sonnet-4-5-20250929".into();
             }
             "--sigma" => world.demand_sigma = num(&value()),
+            "--max-retries" => world.max_retries = num(&value()),
+            "--watchdog" => world.retry_watchdog = true,
             "--mantle-output" => {
                 world.output_quota_tpm = Some(num(&value()));
                 world.model = "anthropic.claude-sonnet-4-5".into();

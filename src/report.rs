@@ -211,6 +211,9 @@ pub struct InputsOut {
     /// Bedrock Mantle's output quota, where given (`--output-quota-tpm`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_quota_tpm: Option<u64>,
+    /// How Claude Code retries a refused request, as the replay does: `retries`,
+    /// `max_delay_ms`, `watchdog` (`CLAUDE_CODE_MAX_RETRIES`, `CLAUDE_CODE_RETRY_WATCHDOG`).
+    pub retry: crate::analysis::retries::Policy,
     pub input_set: u64,
     pub input_reserved: u64,
     pub headroom: f64,
@@ -899,6 +902,7 @@ fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendation {
             burndown: q.map_or(1.0, |q| q.burndown),
             burndown_origin: q.map_or("default", |q| origin_label(&q.burndown_origin)),
             output_quota_tpm: q.and_then(|q| q.output.as_ref().map(|o| o.tpm)),
+            retry: a.retry,
             input_set: a.input_set,
             input_reserved: a.input_reserved,
             headroom: rec.headroom,

@@ -15,6 +15,7 @@ use super::limits::{self, Fallback, Unit, UnitKind};
 pub use super::origin::Origin;
 use super::quota::{self, Needed, QuotaPlan, Reference, Side};
 use super::replay::{Limit, Outcome, Plan, Reading, Schedule};
+use super::retries;
 use super::seen::{self, Crowding, QuotaCode};
 use super::select::ModelMatch;
 use super::values::Values;
@@ -207,6 +208,10 @@ pub struct Advice {
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).
     pub escalation: Option<Escalation>,
+    /// How Claude Code retries a refused request (the replay's schedule), and which setting
+    /// says so.
+    pub retry: retries::Policy,
+    pub retry_origin: Origin,
 }
 
 /// Everything the advice is made from.
@@ -470,7 +475,10 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let estimate = Estimate::new(&observations, highest);
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { estimated: true, .. })).count() as u64;
-    let plan = Plan::new(i.chains, &my_units, &estimate);
+    let mut plan = Plan::new(i.chains, &my_units, &estimate);
+    // Claude Code's retries under the settings in effect.
+    let (retry, retry_origin) = retry_policy(i.settings);
+    plan.retry = retry;
     let records = records_of(i.chains, &my_units);
     let demand = DemandOut {
         estimator: "kaplan-meier",
@@ -595,7 +603,22 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         max_subagents: i.settings.max_subagents.value,
         throttled_seen: observed,
         escalation,
+        retry,
+        retry_origin,
     })
+}
+
+/// Claude Code's retries under the settings: the watchdog, else `CLAUDE_CODE_MAX_RETRIES`,
+/// else the default.
+fn retry_policy(s: &EffectiveSettings) -> (retries::Policy, Origin) {
+    let watchdog = s.retry_watchdog.value == Some(true);
+    let policy = retries::Policy::of(s.max_retries.value, watchdog);
+    let origin = match (&s.retry_watchdog.source, &s.max_retries.source) {
+        (Some(src), _) if watchdog => Origin::Settings(src.clone()),
+        (_, Some(src)) if s.max_retries.value.is_some() => Origin::Settings(src.clone()),
+        _ => Origin::Default,
+    };
+    (policy, origin)
 }
 
 /// Claude Code's capped default in force: on the Anthropic API with no max output set, the

@@ -112,6 +112,8 @@ pub struct Plan {
     roots: Vec<u32>,
     /// Above this the history cannot tell what responses wanted.
     pub known_up_to: u64,
+    /// How Claude Code retries a refused request under the settings in effect.
+    pub retry: retries::Policy,
 }
 
 /// What a replay counts.
@@ -174,6 +176,7 @@ impl Plan {
             children: Vec::new(),
             roots: Vec::new(),
             known_up_to: demand.known_up_to,
+            retry: retries::Policy::default(),
         };
         // Each job's history: its chain (in `chains`), when it was sent and when it ended.
         let mut history: Vec<(usize, EpochMs, EpochMs)> = Vec::with_capacity(kept.len());
@@ -644,8 +647,8 @@ fn run_recording(
         out.throttled_attempts += 1;
         refused(st.job);
         st.refused += 1;
-        if st.refused <= retries::MAX_RETRIES {
-            let delay = retries::delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
+        if st.refused <= plan.retry.retries {
+            let delay = plan.retry.delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
             r.queue.push(Reverse((t + delay.round() as i64, ci as u32)));
             continue;
         }
@@ -680,6 +683,8 @@ pub struct Schedule {
     by_end: Vec<u32>,
     /// Responses, cuts and the peak in flight, which do not depend on the quota.
     base: Outcome,
+    /// The plan's retry policy.
+    retry: retries::Policy,
 }
 
 impl Schedule {
@@ -719,7 +724,7 @@ impl Schedule {
             base.peak_in_flight = base.peak_in_flight.max(now);
         }
         base.attempts = requests.len() as u64;
-        *self = Self { requests, by_end, base };
+        *self = Self { requests, by_end, base, retry: plan.retry };
     }
 
     /// The same work laid out by the replay's engine with an endless bucket (the reference
@@ -733,7 +738,7 @@ impl Schedule {
         requests.sort_unstable_by_key(|r| (r.start, r.job));
         let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();
         by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
-        Self { requests, by_end, base }
+        Self { requests, by_end, base, retry: plan.retry }
     }
 }
 
@@ -913,10 +918,10 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         // What the bucket holds for it at a later attempt: the level plus what it holds itself.
         let mut t = r.start;
         let mut admitted = false;
-        for k in 1..=retries::MAX_RETRIES {
+        for k in 1..=schedule.retry.retries {
             out.throttled_attempts += 1;
             out.attempts += 1;
-            let delay = retries::delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
+            let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
             t += delay.round() as i64;
             let holds = if t < r.end { need } else { charge(r) };
             if (level_at(mark_of[i] as usize, t) + holds).min(q) >= need && output_open(r, t) {
@@ -1003,7 +1008,14 @@ mod tests {
     }
 
     fn plan(chains: Vec<Vec<Job>>, known_up_to: u64) -> Plan {
-        let mut p = Plan { chains: Vec::new(), jobs: Vec::new(), children: Vec::new(), roots: Vec::new(), known_up_to };
+        let mut p = Plan {
+            chains: Vec::new(),
+            jobs: Vec::new(),
+            children: Vec::new(),
+            roots: Vec::new(),
+            known_up_to,
+            retry: retries::Policy::default(),
+        };
         for jobs in chains {
             let from = p.jobs.len();
             p.chains.push(PlanChain { start: jobs[0].gap, first: from, end: from + jobs.len(), anchor: None });

@@ -686,6 +686,24 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if let Some(esc) = &a.escalation {
         out.push(escalation_note(esc));
     }
+    let failed = a.calibration.as_ref().map_or(0, |c| c.observed_failed);
+    if failed > 0 && a.choice.value.is_some_and(|v| v != a.current) {
+        out.push(format!(
+            "{} failed for good in your history: what their sessions would have asked after them, had they got through, is not in it, so the replay at a value where they do get through is short of that work. After a change, scan the new history again.",
+            count_of(failed, "request", "requests")
+        ));
+    }
+    if failed > 0 && !a.retry.watchdog && a.retry.retries < crate::analysis::retries::MAX_RETRIES {
+        let wait = |p: &crate::analysis::retries::Policy| (1..=p.retries).map(|k| p.delay_ms(k)).sum::<i64>() / 1_000;
+        out.push(format!(
+            "Your settings give a refused request {} (about {} s of waiting) before it fails for good; Claude Code's default of {} waits about {} s: more retries (CLAUDE_CODE_MAX_RETRIES, or CLAUDE_CODE_RETRY_WATCHDOG for unattended sessions) turn some of your {} into waits.",
+            count_of(u64::from(a.retry.retries), "retry", "retries"),
+            wait(&a.retry),
+            crate::analysis::retries::MAX_RETRIES,
+            wait(&crate::analysis::retries::Policy::default()),
+            count_of(failed, "failed request", "failed requests"),
+        ));
+    }
     if e.unclassified_429 > 0 {
         out.push(format!(
             "429s whose text says neither throttling nor a usage limit: {}, left out of the fit.",
@@ -891,6 +909,19 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         if !mantle {
             rows.push(("Burndown".into(), format!("{}×", q.burndown), origin(&q.burndown_origin)));
         }
+        rows.push((
+            "Retries when refused".into(),
+            if a.retry.watchdog { "without end".into() } else { thousands(u64::from(a.retry.retries)) },
+            format!(
+                "{}, up to {} apart",
+                origin(&a.retry_origin),
+                if a.retry.max_delay_ms >= 60_000 {
+                    format!("{} min", a.retry.max_delay_ms / 60_000)
+                } else {
+                    format!("{} s", a.retry.max_delay_ms / 1_000)
+                }
+            ),
+        ));
         let several = a.calibration.as_ref().is_some_and(|c| c.readings.len() > 1);
         rows.push((
             "Reserved at admission".into(),

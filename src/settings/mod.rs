@@ -29,6 +29,8 @@ pub const USE_MANTLE: &str = "CLAUDE_CODE_USE_MANTLE";
 pub const AWS_API_KEY: &str = "ANTHROPIC_AWS_API_KEY";
 pub const DISABLE_ADAPTIVE: &str = "CLAUDE_CODE_DISABLE_ADAPTIVE_THINKING";
 pub const MAX_SUBAGENTS: &str = "CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS";
+pub const MAX_RETRIES: &str = "CLAUDE_CODE_MAX_RETRIES";
+pub const RETRY_WATCHDOG: &str = "CLAUDE_CODE_RETRY_WATCHDOG";
 
 /// Claude Code refuses a settings file larger than this (`Settings file exceeds the 2MiB
 /// limit`): one rule for reading and writing. Such a file's values are not in effect
@@ -42,7 +44,7 @@ pub fn claude_code_reads(len: usize) -> bool {
 }
 
 /// The shell variables this module reads.
-pub const SHELL_KEYS: [&str; 9] = [
+pub const SHELL_KEYS: [&str; 11] = [
     MAX_OUTPUT,
     MAX_THINKING,
     USE_BEDROCK,
@@ -52,6 +54,8 @@ pub const SHELL_KEYS: [&str; 9] = [
     AWS_API_KEY,
     DISABLE_ADAPTIVE,
     MAX_SUBAGENTS,
+    MAX_RETRIES,
+    RETRY_WATCHDOG,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -165,6 +169,10 @@ pub struct EffectiveSettings {
     pub adaptive_thinking_disabled: Sourced<bool>,
     /// `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`.
     pub max_subagents: Sourced<u64>,
+    /// `CLAUDE_CODE_MAX_RETRIES` (0 allowed: no retry).
+    pub max_retries: Sourced<u64>,
+    /// `CLAUDE_CODE_RETRY_WATCHDOG`.
+    pub retry_watchdog: Sourced<bool>,
     /// `cleanupPeriodDays`: how many days of transcripts Claude Code keeps.
     pub cleanup_period_days: Sourced<u64>,
     /// Every `env` variable the settings files set, as Claude Code merges them, with every
@@ -339,6 +347,22 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
         eff.adaptive_thinking_disabled = Sourced::new(true, src);
     }
     eff.max_subagents = count(MAX_SUBAGENTS, &mut warnings);
+    // 0 retries is a setting too; anything else that is not a count is ignored, as the
+    // other counts are.
+    eff.max_retries = match first(MAX_RETRIES) {
+        Some((src, v))
+            if as_count(&v).is_none() && (v == serde_json::json!(0) || v.as_str().is_some_and(|s| s.trim() == "0")) =>
+        {
+            Sourced::new(0, src)
+        }
+        Some(_) => count(MAX_RETRIES, &mut warnings),
+        None => Sourced::default(),
+    };
+    if let Some((src, v)) = first(RETRY_WATCHDOG)
+        && truthy(&v)
+    {
+        eff.retry_watchdog = Sourced::new(true, src);
+    }
     if let Some((src, days)) = layers.iter().find_map(|(src, l)| l.cleanup_period_days.map(|d| (src.clone(), d))) {
         eff.cleanup_period_days = Sourced::new(days, src);
     }

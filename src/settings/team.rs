@@ -54,6 +54,8 @@ pub fn combine(mut people: Vec<PersonSettings>) -> EffectiveSettings {
         model: Sourced::default(),
         adaptive_thinking_disabled: shared(&all, |s| &s.adaptive_thinking_disabled),
         max_subagents: shared(&all, |s| &s.max_subagents),
+        max_retries: shared(&all, |s| &s.max_retries),
+        retry_watchdog: shared(&all, |s| &s.retry_watchdog),
         cleanup_period_days: fewest_days(&all),
         env,
         people,

@@ -57,6 +57,11 @@ pub const MAX_RETRIES: u32 = 10;
 pub const RETRY_BASE_MS: i64 = 500;
 /// Cap of the doubling retry delay.
 pub const RETRY_CAP_MS: i64 = 32_000;
+/// The watchdog's cap of the retry delay (5 minutes).
+pub const WATCHDOG_CAP_MS: i64 = 300_000;
+/// Under the watchdog a request still refused after this many attempts fails (one that can
+/// never fit would otherwise be retried for ever).
+pub const WATCHDOG_ATTEMPTS: u32 = 1_000;
 /// Jitter added to a retry delay: delay × (1 + u × 0.25), u in [0, 1).
 pub const RETRY_JITTER: f64 = 0.25;
 /// Continuations Claude Code sends after a response cut at max_tokens before giving up.
@@ -178,6 +183,12 @@ pub struct World {
     pub escalation: bool,
     /// Reservation reading.
     pub reading: Reading,
+    /// Retries after a refused attempt (`CLAUDE_CODE_MAX_RETRIES`, written to the settings when
+    /// not the default 10).
+    pub max_retries: u32,
+    /// `CLAUDE_CODE_RETRY_WATCHDOG`: a refused request is retried without end (here: up to
+    /// [`WATCHDOG_ATTEMPTS`]), the delay doubling up to 5 minutes.
+    pub retry_watchdog: bool,
     /// Max output (`CLAUDE_CODE_MAX_OUTPUT_TOKENS`) for [`simulate_as_configured`]'s fallback.
     pub max_output: u64,
     /// Per-session max output (a settings history), used by [`simulate_as_configured`].
@@ -227,6 +238,8 @@ impl Default for World {
             burndown: 5.0,
             output_quota_tpm: None,
             escalation: false,
+            max_retries: MAX_RETRIES,
+            retry_watchdog: false,
             reading: Reading::default(),
             max_output: 32_000,
             max_output_by_session: None,
@@ -664,6 +677,13 @@ pub fn retry_delay_ms(k: u32, u: f64) -> i64 {
     (retry_base_ms(k) as f64 * (1.0 + RETRY_JITTER * u)).floor() as i64
 }
 
+/// The same under the world's retry settings (the watchdog's cap is 5 minutes).
+fn world_retry_delay_ms(world: &World, k: u32, u: f64) -> i64 {
+    let shift = k.saturating_sub(1).min(20);
+    let cap = if world.retry_watchdog { WATCHDOG_CAP_MS } else { RETRY_CAP_MS };
+    ((RETRY_BASE_MS << shift).min(cap) as f64 * (1.0 + RETRY_JITTER * u)).floor() as i64
+}
+
 // ============================================================================================
 // Outcome: ground truth and what the writer needs
 // ============================================================================================
@@ -809,6 +829,9 @@ pub struct Outcome {
     /// An Anthropic API world with the capped default and its escalation (the settings name
     /// no provider and no max output).
     pub escalation: bool,
+    /// The world's retry settings (see [`World::max_retries`]).
+    pub max_retries: u32,
+    pub retry_watchdog: bool,
     /// All API attempts, admitted or refused.
     pub attempts: u64,
     /// Refused attempts.
@@ -1016,6 +1039,8 @@ impl<'a> Sim<'a> {
             version: world.version.clone(),
             mantle: world.output_quota_tpm.is_some(),
             escalation: world.escalation,
+            max_retries: world.max_retries,
+            retry_watchdog: world.retry_watchdog,
             end_ms: world.start,
             sessions,
             ..Outcome::default()
@@ -1160,9 +1185,10 @@ impl<'a> Sim<'a> {
         self.out.throttled_attempts += 1;
         let seed = self.world.seed;
         let ch = &mut self.chains[c];
-        if ch.attempt <= MAX_RETRIES {
+        let retries = if self.world.retry_watchdog { WATCHDOG_ATTEMPTS } else { self.world.max_retries };
+        if ch.attempt <= retries {
             let u = unit_from(hash64(&[seed, 0x717e, ch.jitter_id, ch.request_index(), u64::from(ch.attempt)]));
-            let delay_ms = retry_delay_ms(ch.attempt, u);
+            let delay_ms = world_retry_delay_ms(self.world, ch.attempt, u);
             ch.log.push(LogEvent::Retry { t, attempt: ch.attempt, delay_ms });
             self.push(t + delay_ms, EvKind::Send { results: false }, c);
         } else {
@@ -1411,14 +1437,21 @@ pub fn write_homes(outcome: &Outcome, dirs: &[&Path], home_of: impl Fn(usize) ->
 }
 
 /// `{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"<newest>"}}`
-/// (`CLAUDE_CODE_USE_MANTLE` in a Mantle world).
+/// (`CLAUDE_CODE_USE_MANTLE` in a Mantle world; the retry settings where not the default).
 pub fn settings_json(outcome: &Outcome) -> String {
     let newest = outcome.sessions.iter().max_by_key(|s| s.start_ms).map(|s| s.max_output).unwrap_or(32_000);
     if outcome.escalation {
         return "{\"env\":{}}\n".to_string();
     }
     let provider = if outcome.mantle { "CLAUDE_CODE_USE_MANTLE" } else { "CLAUDE_CODE_USE_BEDROCK" };
-    format!("{{\"env\":{{\"{provider}\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{newest}\"}}}}\n")
+    let mut retries = String::new();
+    if outcome.max_retries != MAX_RETRIES {
+        retries.push_str(&format!(",\"CLAUDE_CODE_MAX_RETRIES\":\"{}\"", outcome.max_retries));
+    }
+    if outcome.retry_watchdog {
+        retries.push_str(",\"CLAUDE_CODE_RETRY_WATCHDOG\":\"1\"");
+    }
+    format!("{{\"env\":{{\"{provider}\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{newest}\"{retries}}}}}\n")
 }
 
 /// Claude Code's project folder name: every non-alphanumeric character becomes `-`.
@@ -1556,8 +1589,9 @@ impl LineWriter<'_> {
         let line = format!(
             "{head}\"type\":\"system\",\"subtype\":\"api_error\",\"level\":\"error\",\"error\":{{\"status\":429,\
              \"headers\":{{}},\"requestID\":null,\"error\":{{\"message\":{}}}}},\"retryInMs\":{delay_ms},\
-             \"retryAttempt\":{attempt},\"maxRetries\":{MAX_RETRIES},\"timestamp\":{},\"uuid\":{}}}",
+             \"retryAttempt\":{attempt},\"maxRetries\":{},\"timestamp\":{},\"uuid\":{}}}",
             js(THROTTLE_MESSAGE),
+            self.outcome.max_retries,
             js(&iso_ms(t)),
             js(&uuid)
         );
