@@ -168,7 +168,12 @@ pub fn run(
             outcome.recommended = c.value;
             outcome.action = Some(c.action);
             // The model's name is data when the table does not know the model (its id).
-            let value = format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({})", a.current, one_line(&a.model, MAX_QUOTED));
+            let model = if a.model == crate::analysis::advice::UNKNOWN_MODEL {
+                "no response names the model".to_string()
+            } else {
+                one_line(&a.model, MAX_QUOTED)
+            };
+            let value = format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({model})", a.current);
             // Which reading held: after a change, periods at two values tell them apart.
             let mut facts = facts.clone();
             if let (Some(cal), Some(q)) = (&a.calibration, &a.quota) {
