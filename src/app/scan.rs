@@ -32,6 +32,32 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         say(err, "warning", &unmatched_project(p, &scanned.data))?;
     }
     super::warn_unmatched_model(config, &analysis, err)?;
+    if let (Some(_), Some(a)) = (config.recommend.quota_tpm, &analysis.advice)
+        && a.provider == crate::settings::Provider::Anthropic
+    {
+        say(
+            err,
+            "warning",
+            "--quota-tpm is not used on the Anthropic API: max output does not count against its rate limits",
+        )?;
+    }
+    // Advice from an old history is advice for the Claude Code, models and quota of then.
+    let newest = analysis.selection.scoped.iter().filter_map(|r| r.origin.time).max();
+    if let Some(t) = newest
+        && analysis.advice.is_some()
+    {
+        let days = (crate::time::now() - t).div_euclid(crate::time::MS_PER_DAY);
+        if days > OLD_HISTORY_DAYS {
+            say(
+                err,
+                "note",
+                &format!(
+                    "the newest record is from {}, {days} days ago: the advice is for the Claude Code, models and quota of then",
+                    crate::time::day_of(t)
+                ),
+            )?;
+        }
+    }
     if let (Some(_), Some(a)) = (config.recommend.output_quota_tpm, &analysis.advice)
         && a.provider != crate::settings::Provider::BedrockMantle
     {
@@ -57,7 +83,15 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     });
     if let (Some(a), Some(w)) = (keep, &config.write) {
         let current = crate::text::thousands(a.current);
-        say(err, "note", &format!("the advice is to keep Claude Code's default ({current}): nothing written"))?;
+        let keep = match &a.escalation {
+            Some(e) => format!(
+                "Claude Code's capped default and its escalation ({}, {} when a response is cut there)",
+                crate::text::thousands(e.capped),
+                crate::text::thousands(e.escalated)
+            ),
+            None => format!("Claude Code's default ({current})"),
+        };
+        say(err, "note", &format!("the advice is to keep {keep}: nothing written"))?;
         // The file named may hold a value this history did not run at (one Claude Code does
         // not read here, such as managed settings written from another machine).
         let preview = WriteConfig { mode: WriteMode::DryRun, ..w.clone() };
@@ -132,6 +166,9 @@ pub(super) fn resolve_settings(
     let (shared, warnings) = settings::resolve(&config.settings);
     (settings::team::resolve_team(&config.settings, &people.homes).unwrap_or(shared), warnings)
 }
+
+/// A history whose newest record is older than this many days gets a note.
+const OLD_HISTORY_DAYS: i64 = 30;
 
 /// Runs `f` with a progress bar on stderr when the configuration asks for one (a new bar each
 /// time: a bar is finished by the reading it shows).
