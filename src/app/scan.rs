@@ -12,7 +12,7 @@ use crate::{progress, render, report, scan, settings};
 fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Result<WriteOutcome, WriteError> {
     let value = value.ok_or(WriteError::NoValue)?;
     let dry_run = w.mode == WriteMode::DryRun;
-    settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp(), &config.settings, &mut |_| {})
+    settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp, &config.settings, &mut |_| {})
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -214,7 +214,13 @@ fn unmatched_project(p: &str, data: &scan::data::ScanData) -> String {
     let shown: Vec<&str> = names.iter().copied().take(10).collect();
     let more =
         if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
-    format!("--project {p} matches no project; the history has: {}{more}", shown.join(", "))
+    // `--project --json` reads `--json` as the text: say so, in case an option was meant.
+    let hint = if p.starts_with("--") {
+        "; --project takes the next argument as its text, even one that starts with '-'"
+    } else {
+        ""
+    };
+    format!("--project {p} matches no project; the history has: {}{more}{hint}", shown.join(", "))
 }
 
 /// On the Anthropic API with no max output set, a value written ends Claude Code's capped
