@@ -25,7 +25,7 @@ fn md(s: &str) -> String {
 /// the split leaves out), the text between them through [`md`]. An odd count of backticks
 /// (one from the data) leaves the whole sentence to [`md`].
 fn md_with_code(s: &str) -> String {
-    if s.matches('`').count() % 2 != 0 || !s.contains('`') {
+    if !s.matches('`').count().is_multiple_of(2) || !s.contains('`') {
         return md(s);
     }
     s.split('`')
