@@ -110,3 +110,39 @@ fn the_capped_default_without_escalation_is_named() {
     assert!(text.contains("Max output in effect │ 8,000") || text.contains("8,000 (the value in effect)"), "{text}");
     assert!(text.contains("The 8,000 in effect is Claude Code's capped default on the Anthropic API"), "{text}");
 }
+
+/// Homes on different providers replayed against one quota: said.
+#[test]
+fn homes_on_different_providers_are_said_to_differ() {
+    let (_t, copy) = common::bedrock_copy();
+    std::fs::write(copy.join("settings.json"), "{\"env\":{\"CLAUDE_CODE_USE_VERTEX\":\"1\"}}").unwrap();
+    let r = common::run(&["scan", &common::bedrock_home().to_string_lossy(), copy.to_str().unwrap(), "--shared-quota"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("the homes name different providers: bedrock ("), "{}", r.stderr);
+}
+
+/// A team whose people set different values: the headline does not call the change a raise
+/// or a lowering from one person's value.
+#[test]
+fn a_teams_headline_does_not_take_one_persons_value() {
+    let (_t, copy) = common::bedrock_copy();
+    let settings = copy.join("settings.json");
+    let text = std::fs::read_to_string(&settings).unwrap().replace("32000", "8000");
+    std::fs::write(&settings, text).unwrap();
+    let r = common::run(&["scan", &common::bedrock_home().to_string_lossy(), copy.to_str().unwrap(), "--shared-quota"]);
+    let head = r.stdout.lines().find(|l| l.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=")).unwrap().to_string();
+    assert!(head.contains("(for everyone; people's values differ, most requests ran at 32,000)"), "{head}");
+}
+
+/// Responses whose size lies above what the history shows (cut at a small setting, then
+/// given up on) are neither cut nor uncut at a larger value: the table and the sentences say
+/// they are unknown rather than counting them as zeros.
+#[test]
+fn cuts_the_history_cannot_see_are_unknown_not_zero() {
+    let s = Scenario::one("set 200", World { quota_tpm: 5_000_000, ..worlds::base(4) }, 200);
+    let dir = written(&s);
+    let r = common::run(&["scan", dir.path().to_str().unwrap()]);
+    let text = words(&r.stdout);
+    assert!(text.contains("unknown"), "{text}");
+    assert!(text.contains("more whose size the history cannot show"), "{text}");
+}

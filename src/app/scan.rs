@@ -163,8 +163,30 @@ pub(super) fn resolve_settings(
     config: &ScanConfig,
     people: &scan::data::People,
 ) -> (settings::EffectiveSettings, Vec<crate::warning::Warning>) {
-    let (shared, warnings) = settings::resolve(&config.settings);
-    (settings::team::resolve_team(&config.settings, &people.homes).unwrap_or(shared), warnings)
+    let (shared, mut warnings) = settings::resolve(&config.settings);
+    let team = settings::team::resolve_team(&config.settings, &people.homes);
+    // Homes on different providers are not one quota: say so, the replay goes on as asked.
+    if let Some(t) = &team {
+        let mut named: Vec<(settings::Provider, &str)> = t
+            .people
+            .iter()
+            .filter_map(|p| Some((p.settings.provider.value?, p.settings.provider.source.as_deref().unwrap_or(""))))
+            .collect();
+        named.sort_by_key(|(p, _)| p.name());
+        named.dedup_by_key(|(p, _)| *p);
+        if named.len() > 1 {
+            let list: Vec<String> = named.iter().map(|(p, src)| format!("{} ({src})", p.name())).collect();
+            warnings.push(crate::warning::Warning::new(
+                std::path::PathBuf::from("--shared-quota"),
+                None,
+                format!(
+                    "the homes name different providers: {}; replayed against one quota as asked, though each provider has its own",
+                    list.join(", ")
+                ),
+            ));
+        }
+    }
+    (team.unwrap_or(shared), warnings)
 }
 
 /// A history whose newest record is older than this many days gets a note.

@@ -138,6 +138,14 @@ pub fn headline(a: &Advice) -> String {
             "Set no value: keep Claude Code's capped default and its escalation".to_string()
         }
         (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
+        (Some(v), Action::Lower | Action::Raise)
+            if a.current_origin == Origin::Settings(crate::analysis::advice::EACH_PERSONS_OWN.into()) =>
+        {
+            format!(
+                "CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (for everyone; people's values differ, most requests ran at {})",
+                thousands(a.current)
+            )
+        }
         (Some(v), Action::Lower) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (lower from {})", thousands(a.current)),
         (Some(v), Action::Raise) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (raise from {})", thousands(a.current)),
         _ if c.basis == Basis::QuotaUnknown
@@ -338,7 +346,16 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
 fn lead(a: &Advice) -> Vec<String> {
     let c = &a.choice;
     // Cuts at a value, as a share of the responses the replay ran.
-    let cuts_at = |v: u64| row(a, v).map(|r| share_of(r.outcome.cut, r.outcome.responses, RESPONSES));
+    let cuts_at = |v: u64| {
+        row(a, v).map(|r| {
+            let cut = share_of(r.outcome.cut, r.outcome.responses, RESPONSES);
+            if r.outcome.beyond > 0 {
+                format!("{cut}, and perhaps {} more whose size the history cannot show", thousands(r.outcome.beyond))
+            } else {
+                cut
+            }
+        })
+    };
     let mut out = Vec::new();
     let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
     let safe_range = |out: &mut Vec<String>| {
