@@ -106,8 +106,10 @@ pub struct ReportArgs {
     #[arg(long)]
     pub show_env: bool,
 
-    /// Only projects whose folder name or working directory contains this text.
-    #[arg(long, value_name = "SUBSTRING")]
+    /// Only projects whose folder name or working directory contains this text. A folder name
+    /// as Claude Code spells it starts with '-' (-home-me-app): the next argument is taken as
+    /// the text whatever it starts with.
+    #[arg(long, value_name = "SUBSTRING", allow_hyphen_values = true)]
     pub project: Option<String>,
 
     /// Only responses of this model, and the model to advise for (default: the one with the

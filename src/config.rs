@@ -1,6 +1,8 @@
 //! The typed configuration a run works from. The command line is translated into it once
 //! (`Config::from_cli`); nothing below this module sees clap types.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -167,7 +169,8 @@ pub enum ConfigError {
 pub struct Env {
     pub home: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
-    pub claude_config_dir: Option<String>,
+    /// `CLAUDE_CONFIG_DIR` as the process got it: a path need not be UTF-8.
+    pub claude_config_dir: Option<OsString>,
     /// `CLAUDE_CODE_DEBUG_LOGS_DIR`: despite its name, the file Claude Code writes its debug
     /// log to.
     pub debug_logs_file: Option<PathBuf>,
@@ -211,7 +214,7 @@ impl Env {
         Self {
             home: std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
             xdg_config_home: std::env::var_os("XDG_CONFIG_HOME").filter(|h| !h.is_empty()).map(PathBuf::from),
-            claude_config_dir: std::env::var("CLAUDE_CONFIG_DIR").ok().filter(|v| !v.trim().is_empty()),
+            claude_config_dir: std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !trim(v).is_empty()),
             debug_logs_file: std::env::var_os("CLAUDE_CODE_DEBUG_LOGS_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -452,12 +455,17 @@ fn date(flag: &'static str, value: &str) -> Result<i64, ConfigError> {
     parse_date(value).ok_or_else(|| ConfigError::BadDate { flag, value: value.to_string() })
 }
 
+/// `~` or `~/…` made a path in `HOME`, byte for byte (a path need not be UTF-8).
 fn expand_tilde(p: &Path, env: &Env) -> PathBuf {
-    let s = p.to_string_lossy();
-    match (s.strip_prefix("~"), &env.home) {
-        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => home.join(rest.trim_start_matches('/')),
+    match (p.strip_prefix("~"), &env.home) {
+        (Ok(rest), Some(home)) => home.join(rest),
         _ => p.to_path_buf(),
     }
+}
+
+/// `s` without ASCII white space at either end.
+fn trim(s: &OsStr) -> &OsStr {
+    OsStr::from_bytes(s.as_bytes().trim_ascii())
 }
 
 /// Decides what kind of root a path is.
@@ -502,13 +510,20 @@ fn holding_folder(file: &Path) -> String {
     }
 }
 
-/// `CLAUDE_CONFIG_DIR` (comma-separated, `~` expanded), else `~/.claude` and
-/// `~/.config/claude` where they exist.
+/// `CLAUDE_CONFIG_DIR` (`~` expanded), else `~/.claude` and `~/.config/claude` where they
+/// exist. The variable names one folder, as Claude Code reads it; a value that names no
+/// folder is read as a comma-separated list of them (ccdoctor's own extension), so a path
+/// holding a comma is still one folder. The value is taken byte for byte, UTF-8 or not.
 fn default_roots(env: &Env, warnings: &mut Vec<String>) -> Result<Vec<Root>, ConfigError> {
-    if let Some(dirs) = &env.claude_config_dir {
-        let roots: Vec<Root> = dirs
-            .split(',')
-            .map(str::trim)
+    if let Some(value) = &env.claude_config_dir {
+        let whole = expand_tilde(Path::new(trim(value)), env);
+        if whole.is_dir() {
+            return Ok(vec![Root { path: whole, kind: RootKind::Home }]);
+        }
+        let roots: Vec<Root> = value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .map(|d| trim(OsStr::from_bytes(d)))
             .filter(|d| !d.is_empty())
             .filter_map(|d| {
                 let p = expand_tilde(Path::new(d), env);
@@ -518,7 +533,11 @@ fn default_roots(env: &Env, warnings: &mut Vec<String>) -> Result<Vec<Root>, Con
                 p.is_dir().then_some(Root { path: p, kind: RootKind::Home })
             })
             .collect();
-        return if roots.is_empty() { Err(ConfigError::NoConfigDir(dirs.clone())) } else { Ok(roots) };
+        return if roots.is_empty() {
+            Err(ConfigError::NoConfigDir(value.to_string_lossy().into_owned()))
+        } else {
+            Ok(roots)
+        };
     }
     let home = env.home.as_ref().ok_or(ConfigError::NoHome)?;
     let roots: Vec<Root> = [home.join(".claude"), home.join(".config").join("claude")]
@@ -569,6 +588,46 @@ mod tests {
             warnings,
             [format!("CLAUDE_CONFIG_DIR entry {} is not a folder; skipped", tmp.path().join("missing").display())]
         );
+    }
+
+    /// One folder whose path holds a comma is that folder; a value naming no folder is a list.
+    #[test]
+    fn a_config_dir_is_one_path_before_it_is_a_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let comma = tmp.path().join("a,b/.claude");
+        std::fs::create_dir_all(&comma).unwrap();
+        std::fs::create_dir_all(tmp.path().join("a")).unwrap();
+        let env = Env { claude_config_dir: Some(comma.clone().into_os_string()), ..Env::default() };
+        let mut warnings = Vec::new();
+        let roots = default_roots(&env, &mut warnings).unwrap();
+        assert_eq!(roots.iter().map(|r| r.path.clone()).collect::<Vec<_>>(), [comma]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // `…/a,…/b/.claude` with `a,b` missing and `a` there: a list of two, one of them a folder.
+        std::fs::remove_dir_all(tmp.path().join("a,b")).unwrap();
+        let list = format!("{},{}", tmp.path().join("a").display(), tmp.path().join("b/.claude").display());
+        let env = Env { claude_config_dir: Some(list.into()), ..Env::default() };
+        let roots = default_roots(&env, &mut warnings).unwrap();
+        assert_eq!(roots.iter().map(|r| r.path.clone()).collect::<Vec<_>>(), [tmp.path().join("a")]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    /// A value that is not UTF-8 is a path like any other, kept byte for byte, `~` too.
+    #[test]
+    fn a_config_dir_need_not_be_utf8() {
+        let tmp = tempfile::tempdir().unwrap();
+        let odd = tmp.path().join(OsStr::from_bytes(b"cfg-\xff"));
+        std::fs::create_dir_all(&odd).unwrap();
+        let env = Env { claude_config_dir: Some(odd.clone().into_os_string()), ..Env::default() };
+        assert_eq!(default_roots(&env, &mut Vec::new()).unwrap()[0].path, odd);
+        let env = Env {
+            home: Some(tmp.path().to_path_buf()),
+            claude_config_dir: Some(OsStr::from_bytes(b" ~/cfg-\xff ").to_os_string()),
+            ..Env::default()
+        };
+        assert_eq!(default_roots(&env, &mut Vec::new()).unwrap()[0].path, odd);
+        let env = Env { claude_config_dir: Some(OsStr::from_bytes(b"/nowhere-\xff").to_os_string()), ..Env::default() };
+        let e = default_roots(&env, &mut Vec::new()).unwrap_err();
+        assert_eq!(e.to_string(), "CLAUDE_CONFIG_DIR names no existing folder (/nowhere-\u{fffd})");
     }
 
     #[test]

@@ -16,17 +16,19 @@ fn main() -> std::process::ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
-    let code = match ccdoctor::run(cli, &env, &mut out, &mut err) {
-        Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => ExitCode::Success,
+    // Whether the run's failure was told already: the output still buffered then fails to
+    // flush for the same reason, which is not a second failure to tell.
+    let (code, told) = match ccdoctor::run(cli, &env, &mut out, &mut err) {
+        Ok(code) => (code, false),
+        Err(e) if is_broken_pipe(&e) => (ExitCode::Success, true),
         Err(e) => {
             let _ = writeln!(err, "{}", message("error", &format!("{e:#}")));
-            ExitCode::Failure
+            (ExitCode::Failure, true)
         }
     };
     match out.flush() {
         // A settings file was changed: the run did its job (the report's failure was told).
-        Err(_) if code == ExitCode::Changed => code.into(),
+        Err(_) if code == ExitCode::Changed || told => code.into(),
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             let _ = writeln!(err, "{}", message("error", &format!("writing output: {e}")));
             ExitCode::Failure.into()

@@ -305,6 +305,9 @@ pub struct ReadingFitJson {
     /// The history as it was at the reference quota (at the effective quota without one).
     pub throttled_attempts: u64,
     pub failed: u64,
+    /// The history as it was at the effective quota (what the Check line quotes).
+    pub effective_throttled_attempts: u64,
+    pub effective_failed: u64,
     /// `fits`, `plausible`, `far` or `contradicted` (see DESIGN.md).
     pub standing: Standing,
     /// It was among the readings the advice is chosen from (within twice the reference, or
@@ -329,6 +332,8 @@ impl ReadingFitJson {
             quota_high_tpm: v.fit.high_tpm,
             throttled_attempts: o.throttled_attempts,
             failed: o.failed,
+            effective_throttled_attempts: v.fit.at_fit.throttled_attempts,
+            effective_failed: v.fit.at_fit.failed,
             standing: v.standing,
             advising: v.choice.is_some(),
             advises: v.choice.and_then(|c| c.value),

@@ -261,6 +261,29 @@ fn the_hook_survives_a_full_disk_and_models_files_must_be_files() {
     assert!(r.stderr.contains("/dev/zero: not a regular file of at most 1024 KiB"), "{}", r.stderr);
 }
 
+/// A report that cannot be printed (a full disk) is one failure, told once: exit 1 and one
+/// error line (the adversarial review's item 6), in every format and for every command that
+/// prints a report.
+#[test]
+fn a_report_to_a_full_disk_is_one_error() {
+    let (_t, home) = bedrock_copy();
+    let h = home.to_str().unwrap();
+    for args in [
+        vec!["scan", h],
+        vec!["scan", "--format", "json", h],
+        vec!["scan", "--format", "markdown", h],
+        vec!["apply", "--dry-run", h],
+        vec!["check", "--since", "2026-11-01", h],
+    ] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full exists on Linux");
+        let r: Run = ccdoctor(home.parent().unwrap()).args(&args).stdout(full).output().unwrap().into();
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        let errors: Vec<&str> = r.stderr.lines().filter(|l| l.contains("error:")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: one error line, not {}:\n{}", errors.len(), r.stderr);
+        assert!(errors[0].contains("No space left on device"), "{args:?}: {}", r.stderr);
+    }
+}
+
 /// A quota the history cannot have run against (it shows 237 throttled attempts; no reading
 /// explains them within twice 10,000,000 TPM) is said so, with the quotas the 429s do fit,
 /// and the value is the one safe under each of those.

@@ -151,3 +151,24 @@ fn a_model_the_history_lacks_is_said_and_not_advised_for() {
     assert!(r.stderr.contains("--model opus matches no model"), "{}", r.stderr);
     assert!(r.stdout.starts_with("ok: nothing to check"), "{}", r.stdout);
 }
+
+/// A project as Claude Code names its folder starts with '-' (`-sim-app0`): `--project` takes
+/// it as its value, written apart or with `=` (the adversarial review's item 6); the options
+/// after it are read as before.
+#[test]
+fn a_project_named_as_its_folder_may_start_with_a_hyphen() {
+    let bedrock = common::bedrock_home().to_string_lossy().into_owned();
+    let (all, _) = scan_json(&[&bedrock]);
+    let (apart, stderr) = scan_json(&["--project", "-sim-app0", &bedrock]);
+    assert!(!stderr.contains("matches no project"), "{stderr}");
+    let (joined, _) = scan_json(&["--project=-sim-app0", &bedrock]);
+    assert_eq!(apart["responses"]["count"], joined["responses"]["count"]);
+    let (other, _) = scan_json(&["--project", "-sim-app1", &bedrock]);
+    let count = |v: &serde_json::Value| v["responses"]["count"].as_u64().unwrap();
+    assert!(count(&apart) > 0 && count(&other) > 0);
+    assert_eq!(count(&apart) + count(&other), count(&all));
+    // Options after the value are options.
+    let r = run(&["scan", "--project", "-sim-app0", "--format", "json", &bedrock]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(serde_json::from_str::<serde_json::Value>(&r.stdout).is_ok());
+}

@@ -35,6 +35,48 @@ fn no_path_uses_claude_config_dir_list() {
     assert_eq!(v["responses"]["count"], 17);
 }
 
+/// A config home whose path holds a comma is one folder, not a list (the adversarial
+/// review's item 5); a list is still a list.
+#[test]
+fn a_config_dir_with_a_comma_in_its_path_is_one_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = mini_home(tmp.path());
+    let comma = tmp.path().join("a,b").join(".claude");
+    fs::create_dir_all(comma.parent().unwrap()).unwrap();
+    fs::rename(&a, &comma).unwrap();
+    let r: Run =
+        ccdoctor(tmp.path()).args(["scan", "--json"]).env("CLAUDE_CONFIG_DIR", &comma).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // No warning (the note that the history is old is not one).
+    assert!(!r.stderr.contains("warning") && !r.stderr.contains("error"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["scan"]["roots"][0]["path"], comma.to_str().unwrap());
+    assert_eq!(v["responses"]["count"], 1);
+}
+
+/// A `CLAUDE_CONFIG_DIR` that is not UTF-8 names a folder like any other: it is read, and
+/// `apply` writes there, never into ~/.claude instead (the adversarial review's item 5).
+#[test]
+fn a_config_dir_that_is_not_utf8_is_read_and_written() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // ~/.claude holds another history, which must not be read.
+    let dot = mini_home(tmp.path());
+    fs::rename(&dot, tmp.path().join(".claude")).unwrap();
+    let odd = tmp.path().join(std::ffi::OsStr::from_bytes(b"cfg-\xff"));
+    common::copy_tree(&common::bedrock_home(), &odd);
+    let r: Run = ccdoctor(tmp.path()).args(["scan", "--json"]).env("CLAUDE_CONFIG_DIR", &odd).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["scan"]["roots"].as_array().unwrap().len(), 1);
+    assert_ne!(v["responses"]["count"], 1, "~/.claude was read instead");
+    let before = fs::read(tmp.path().join(".claude/settings.json")).ok();
+    let r: Run = ccdoctor(tmp.path()).arg("apply").env("CLAUDE_CONFIG_DIR", &odd).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(fs::read_to_string(odd.join("settings.json")).unwrap().contains("\"7000\""));
+    assert_eq!(fs::read(tmp.path().join(".claude/settings.json")).ok(), before, "~/.claude untouched");
+}
+
 #[test]
 fn no_path_falls_back_to_dot_claude() {
     let tmp = tempfile::tempdir().unwrap();

@@ -100,3 +100,30 @@ fn an_output_quota_elsewhere_is_ignored_aloud() {
         r.stderr
     );
 }
+
+/// An output quota far below what the history wrote explains more 429s than the history
+/// has at any input quota: the report says so, keeps the input quota given, and prints no
+/// quota from the top of the search.
+#[test]
+fn an_output_quota_too_small_for_the_history_is_questioned() {
+    let s = worlds::mantle(1).into_iter().find(|s| s.name.contains("both")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    s.write(dir.path()).unwrap();
+    let home = dir.path().to_str().unwrap();
+    let r: common::Run = common::ccdoctor(dir.path())
+        .args(["scan", home, "--quota-tpm", "100000", "--output-quota-tpm", "500"])
+        .env("COLUMNS", "300")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("With the 500 TPM output quota you gave, the replay throttles"), "{}", r.stdout);
+    assert!(r.stdout.contains("Check --output-quota-tpm."), "{}", r.stdout);
+    assert!(!r.stdout.contains("100,000,000,000"), "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(
+        &common::run(&["scan", home, "--quota-tpm", "100000", "--output-quota-tpm", "500", "--json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(v["recommendation"]["inputs"]["quota_tpm"], 100_000, "{}", v["recommendation"]["inputs"]);
+    assert!(v["recommendation"]["max_output_tokens"].is_null());
+}

@@ -82,7 +82,7 @@ fn the_sentences_quote_the_replay_rows() {
         r["reasons"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).find(|s| s.starts_with("Check:")).unwrap();
     assert!(
         check.contains(&format!(
-            "there the replay predicts {} throttled attempts and {} failed requests",
+            "the replay predicts {} throttled attempts and {} failed requests",
             fmt(cal["predicted_throttled"].as_u64().unwrap()),
             fmt(cal["predicted_failed"].as_u64().unwrap())
         )),

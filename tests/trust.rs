@@ -367,7 +367,12 @@ fn check_says_who_can_change_the_value() {
     std::fs::create_dir_all(local.parent().unwrap()).unwrap();
     std::fs::write(&local, "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"32000\"}}").unwrap();
     let r = run(ccdoctor(t.path()).current_dir(&project).args(["check", "--since", "2026-11-01", h]));
-    assert!(r.stdout.contains(&format!("run `ccdoctor apply --settings {}`", local.display())), "{}", r.stdout);
+    // The command repeats the check's homes and days, then names the file.
+    assert!(
+        r.stdout.contains(&format!("run `ccdoctor apply {h} --since 2026-11-01 --settings {}`", local.display())),
+        "{}",
+        r.stdout
+    );
 }
 
 /// Item 7: a settings file over 2 MiB, which `apply` refuses because Claude Code ignores it,

@@ -113,6 +113,77 @@ fn nothing_to_do_writes_nothing_and_makes_no_backup() {
     assert!(backups(&home).is_empty());
 }
 
+/// The adversarial review's item 3: a value spelled otherwise that Claude Code reads as the
+/// one advised is already in effect: no write, no backup. A JSON number is still rewritten as
+/// a string (Claude Code 2.1.94 crashed on a number).
+#[test]
+fn a_value_in_effect_in_another_spelling_is_not_rewritten() {
+    for spelled in ["\"7e3\"", "\"7_000\"", "\" 7000\"", "\"7000.0\""] {
+        let (_t, home) = home_copy();
+        let path = home.join("settings.json");
+        let text = format!(
+            "{{\"env\": {{\"CLAUDE_CODE_USE_BEDROCK\": \"1\", \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": {spelled}}}}}"
+        );
+        std::fs::write(&path, &text).unwrap();
+        let r = common::ccdoctor(home.parent().unwrap()).args(["apply", home.to_str().unwrap()]).output().unwrap();
+        let r: Run = r.into();
+        assert_eq!(r.code, 0, "{spelled}: {}", r.stderr);
+        assert!(
+            r.stdout.contains(&format!(
+                "already sets \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": {spelled}, which Claude Code reads as 7000; nothing written, no backup made"
+            )),
+            "{spelled}: {}",
+            r.stdout
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "{spelled}");
+        assert!(backups(&home).is_empty(), "{spelled}: {:?}", backups(&home));
+    }
+    let (_t, home) = home_copy();
+    let path = home.join("settings.json");
+    std::fs::write(&path, "{\"env\": {\"CLAUDE_CODE_USE_BEDROCK\": \"1\", \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 7000}}")
+        .unwrap();
+    let r = scan(&home, &["--write"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Wrote \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\""), "{}", r.stdout);
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"7000\""));
+    assert_eq!(backups(&home).len(), 1);
+}
+
+/// The adversarial review's item 4: a settings file with another hard link is replaced by a
+/// new file (the write is atomic), so the other name keeps the old contents: the report says
+/// so, in the dry run too.
+#[test]
+fn a_hard_linked_file_is_written_and_the_split_is_said() {
+    let (t, home) = home_copy();
+    let path = home.join("settings.json");
+    let other = t.path().join("dotfiles-settings.json");
+    std::fs::hard_link(&path, &other).unwrap();
+    let before = std::fs::read_to_string(&path).unwrap();
+    let said = "has 1 other hard link: ccdoctor puts a new file in its place, so the other name keeps the old contents";
+    let r = scan(&home, &["--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(said), "{}", r.stdout);
+    let r = scan(&home, &["--write"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(said), "{}", r.stdout);
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"7000\""));
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), before, "the other name keeps the old contents");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().nlink(), 1);
+    // A revert replaces the file too, and says so likewise.
+    std::fs::remove_file(&other).unwrap();
+    std::fs::hard_link(&path, &other).unwrap();
+    let r = scan(&home, &["--revert", "--settings", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(said), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    assert!(std::fs::read_to_string(&other).unwrap().contains("\"7000\""));
+    // A file without other links gets no such note.
+    let r = scan(&home, &["--write"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("hard link"), "{}", r.stdout);
+}
+
 #[test]
 fn unusable_files_are_refused_before_the_scan_and_left_untouched() {
     for (text, problem) in [

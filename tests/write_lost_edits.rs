@@ -152,7 +152,7 @@ fn a_fast_concurrent_writer_rarely_loses_an_edit() {
             bases.insert(new[0].clone(), base);
         };
         // A new value each time, so that every call has something to write.
-        match set_max_output(&path, 1000 + calls, false, false, "20260101T000000", &sources, &mut between) {
+        match set_max_output(&path, 1000 + calls, false, false, &|| "20260101T000000".into(), &sources, &mut between) {
             Ok(o) if o.action == Action::Written => {
                 written += 1;
                 std::fs::remove_file(o.backup.expect("a write over a file backs it up")).unwrap();

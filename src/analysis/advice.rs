@@ -212,6 +212,8 @@ pub struct Advice {
     /// says so.
     pub retry: retries::Policy,
     pub retry_origin: Origin,
+    /// `--reading` (or `--cache-reads-reserved`) narrowed the readings fitted.
+    pub readings_given: bool,
 }
 
 /// Everything the advice is made from.
@@ -564,7 +566,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
             from_ceiling_only: true,
         }
     } else {
-        replayed(i, &plan, side.as_ref(), [&setup, &seen_setup], &my_units, (parallel_seen, demand.p90))
+        replayed(i, &plan, side.as_ref(), [&setup, &seen_setup], &my_units, (parallel_seen, demand.target))
     };
     let ceiling = outcome.quota.as_ref().map(|q| budget(q, inputs));
     Some(Advice {
@@ -605,6 +607,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         escalation,
         retry,
         retry_origin,
+        readings_given: i.cfg.readings.len() < crate::reading::READINGS.len(),
     })
 }
 
@@ -632,12 +635,17 @@ fn escalation(i: &Inputs<'_>, provider: Provider, units: &[&Unit], default: u64,
         UnitKind::Response { output, .. } => output,
         UnitKind::Failed => 0,
     };
+    // In force where responses went past the capped default: escalated (the records show
+    // the capped default) or above the model's default (only the escalation sends those).
+    // Cuts at 8,000 alone show the capped default without its escalation: the value in
+    // effect is then 8,000.
     let capped = units.iter().any(|u| u.limit == limits::CAPPED_DEFAULT);
     let above_default = units.iter().any(|u| u.limit > default || output(u) > default);
-    (capped || above_default && default < limits::ESCALATED).then(|| Escalation {
+    let escalated = units.iter().filter(|u| output(u) > limits::CAPPED_DEFAULT).count() as u64;
+    ((capped && escalated > 0) || above_default && default < limits::ESCALATED).then(|| Escalation {
         capped: limits::CAPPED_DEFAULT,
         escalated: limits::ESCALATED.min(cap),
-        responses: units.iter().filter(|u| output(u) > limits::CAPPED_DEFAULT).count() as u64,
+        responses: escalated,
     })
 }
 
@@ -695,7 +703,8 @@ fn reference_plan(side: &Side, cfg: &RecommendConfig, seen: u64) -> Option<Quota
 }
 
 /// The replays: the fit of each reading, the choice under those that fit, the table's rows,
-/// and what fixes it when no value does. `(parallel_seen, demand_p90)`.
+/// and what fixes it when no value does. `(parallel_seen, target)`: the demand percentile
+/// asked for (p99 by default), the value what fixes it is sized for.
 /// (`setups`: the choice's at the load planned for, and at the history's own.)
 fn replayed(
     i: &Inputs<'_>,
@@ -703,7 +712,7 @@ fn replayed(
     side: Option<&Side>,
     [setup, seen_setup]: [&Setup; 2],
     my_units: &[&Unit],
-    (parallel_seen, demand_p90): (u64, Option<u64>),
+    (parallel_seen, target): (u64, Option<u64>),
 ) -> Outcomes {
     let cut_share = |c: &Choice| c.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
     let Some(side) = side else {
@@ -799,7 +808,10 @@ fn replayed(
     let rows = rows(&mut values, setup, &choice, best_slot, other);
     let quota = views[best].plan.clone();
     let needed = (choice.basis == Basis::NoValueIsSafe).then(|| {
-        let value = setup.floor.max(demand_p90.unwrap_or(setup.floor)).min(setup.cap);
+        // A value worth having: the demand percentile asked for (rounded up), not the
+        // smallest useful one, which still cuts a tenth of the responses.
+        let wanted = target.map_or(setup.current, |t| t.div_ceil(choose::STEP).saturating_mul(choose::STEP));
+        let value = setup.floor.max(wanted).min(setup.cap);
         let n = quota::needed(&Schedule::new(plan, Limit::Fixed(value)), &quota, value);
         // An output quota that throttles at every value: what it takes at the value in
         // effect, since max output is not the lever there.

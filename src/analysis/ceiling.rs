@@ -43,6 +43,19 @@ impl Budget {
         (room >= 0.0 && self.charges_output()).then(|| (room / self.burndown).floor() as u64)
     }
 
+    /// The worst-case bound before it is checked: `(u × Q / P − I_set) / B`, negative when
+    /// the inputs alone exceed the share (`None` where output does not count).
+    pub fn worst_case_raw(&self) -> Option<f64> {
+        let room = self.usable() / self.parallel.max(1) as f64 - self.input_set as f64;
+        self.charges_output().then(|| room / self.burndown)
+    }
+
+    /// The admission bound before it is checked: `(u × Q / P − I_res) / k`.
+    pub fn admission_raw(&self) -> f64 {
+        let room = self.usable() / self.parallel.max(1) as f64 - self.input_reserved as f64;
+        room / self.reserved_burndown.max(f64::MIN_POSITIVE)
+    }
+
     /// Admission: `P × (I_res + k × M) ≤ u × Q` → `M ≤ (u × Q / P − I_res) / k`, where `k` is
     /// what max output counts for in the reservation (`B` or 1, by the reading).
     pub fn admission_limit(&self) -> Option<u64> {

@@ -97,6 +97,9 @@ pub enum Contradiction {
     /// shows there, and what the reading predicts at the end of its range nearest to
     /// agreeing.
     Period { limit: u64, observed: u64, predicted: u64 },
+    /// Not even the largest quota searched brings the throttled attempts down to the
+    /// history's: what it shows, and what the replay predicts there.
+    Unreachable { observed: u64, predicted: u64 },
     /// The requests it throttles are not those the history shows throttled: the cache reads
     /// (the context) of a throttled attempt's request, on average, as a multiple of all the
     /// requests' average, in the history and as predicted. A reading that reserves cache
@@ -180,8 +183,12 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
         // 0 there is no upper end.
         // A crossing at the top of the search is none: on Mantle, an output quota that
         // throttles as much whatever the input quota.
+        // The upper end is the first quota below the band. (The last quota still in it, 2%
+        // lower, was tried: the replay's count can fall by many attempts across that step,
+        // but in the simulated worlds the context check then let a wrong reading through more
+        // often; `examples/worlds` over 20 seeds decided.)
         let high = (observed_throttled > band)
-            .then(|| crossing(observed_throttled - band - 1, low, &mut count))
+            .then(|| bracket(observed_throttled - band - 1, low, &mut count).1)
             .filter(|&h| h < HIGHEST)
             .map(|h| significant(h).max(low));
         let quota = match reference {
@@ -199,7 +206,11 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
         let context = context(&cache_reads, attempts.iter().copied());
         let mut fewer = Vec::new();
         let at_reference = reference.map(|q| eval(q, &mut fewer));
-        let contradiction = if periods.len() < 2 {
+        let contradiction = if low >= HIGHEST {
+            // Even an endless quota throttles more than the history shows (on Mantle: the
+            // output quota given does).
+            Some(Contradiction::Unreachable { observed: observed_throttled, predicted: at_fit.throttled_attempts })
+        } else if periods.len() < 2 {
             None
         } else {
             // The most throttling the range allows is at its lower end, the least at its upper
@@ -346,6 +357,13 @@ fn coefficient_of_variation(x: &[f64]) -> f64 {
 /// The smallest quota at which `predicted` (which falls as the quota grows) is at most
 /// `target`, to within [`PRECISION`], searched from `start`.
 pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64) -> f64 {
+    bracket(target, start, predicted).1
+}
+
+/// The quotas either side of the crossing: `(lo, hi)`, `predicted` above `target` at `lo`
+/// and at most `target` at `hi`, `hi / lo` within [`PRECISION`] (`lo == hi` at either end
+/// of the search).
+fn bracket(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64) -> (f64, f64) {
     let mut fits = |q: f64| predicted(q) <= target;
     let first = if start.is_finite() { start.clamp(LOWEST, HIGHEST) } else { 200_000.0 };
     // Bracket: `lo` does not fit, `hi` does.
@@ -354,7 +372,7 @@ pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64)
         loop {
             let lo = (hi / 2.0).max(LOWEST);
             if lo == hi {
-                return LOWEST;
+                return (LOWEST, LOWEST);
             }
             if !fits(lo) {
                 break (lo, hi);
@@ -366,7 +384,7 @@ pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64)
         loop {
             let hi = (lo * 2.0).min(HIGHEST);
             if hi == lo {
-                return HIGHEST;
+                return (HIGHEST, HIGHEST);
             }
             if fits(hi) {
                 break (lo, hi);
@@ -378,7 +396,7 @@ pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64)
         let mid = (lo * hi).sqrt();
         if fits(mid) { hi = mid } else { lo = mid }
     }
-    hi
+    (lo, hi)
 }
 
 /// How far a reading's range lies from the reference, as the factor to its nearest end (1

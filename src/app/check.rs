@@ -41,17 +41,59 @@ pub fn hook_requested<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = 
 /// What changes the value in effect, for the message. `ccdoctor apply` writes the user's
 /// settings, which a value from managed settings outranks (and `apply` cannot change it for
 /// everyone), and which a project's or local settings outrank too: those files are named.
-fn how_to_change(a: &Advice) -> String {
-    let Origin::Settings(source) = &a.current_origin else { return "run `ccdoctor apply`".into() };
+fn how_to_change(a: &Advice, config: &ScanConfig) -> String {
+    let apply = apply_command(config);
+    let Origin::Settings(source) = &a.current_origin else { return format!("run `{apply}`") };
     let path = |p: &str| one_line(&crate::settings::write::shell_quote(std::path::Path::new(p)), MAX_QUOTED);
     match source.split_once(": ") {
         Some(("managed", p)) => format!(
             "it is set in managed settings, which `ccdoctor apply` cannot override: whoever administers this machine can change it (`sudo ccdoctor apply --settings {}`)",
             path(p)
         ),
-        Some(("local" | "project", p)) => format!("run `ccdoctor apply --settings {}`", path(p)),
-        _ => "run `ccdoctor apply`".into(),
+        Some(("local" | "project", p)) => format!("run `{apply} --settings {}`", path(p)),
+        _ => format!("run `{apply}`"),
     }
+}
+
+/// `ccdoctor apply` with the homes and the flags this check ran with, so that it writes what
+/// the check found.
+fn apply_command(config: &ScanConfig) -> String {
+    let quote = |p: &std::path::Path| one_line(&crate::settings::write::shell_quote(p), MAX_QUOTED);
+    let mut cmd = String::from("ccdoctor apply");
+    for r in &config.roots {
+        cmd.push(' ');
+        cmd.push_str(&quote(&r.path));
+    }
+    for o in &config.team.otel {
+        cmd.push_str(&format!(" --otel {}", quote(o)));
+    }
+    for (k, v) in &config.team.otel_where {
+        cmd.push_str(&format!(" --otel-where {}", quote(std::path::Path::new(&format!("{k}={v}")))));
+    }
+    if config.team.shared_quota {
+        cmd.push_str(" --shared-quota");
+    }
+    if let Some((models, true)) = &config.models {
+        cmd.push_str(&format!(" --models {}", quote(models)));
+    }
+    let rc = &config.recommend;
+    let mut flag = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            cmd.push_str(&format!(" --{name} {v}"));
+        }
+    };
+    flag("quota-tpm", rc.quota_tpm.map(|q| q.to_string()));
+    flag("output-quota-tpm", rc.output_quota_tpm.map(|q| q.to_string()));
+    flag("parallel", rc.parallel.map(|p| p.to_string()));
+    flag("burndown", rc.burndown.map(|b| b.to_string()));
+    flag("provider", rc.provider.map(|p| p.name().to_string()));
+    flag("headroom", rc.headroom_given.then(|| rc.headroom.to_string()));
+    // The days the check read (by default its last 7): apply reads the whole history else.
+    flag("since", config.filters.since.map(crate::time::day_of));
+    flag("until", config.filters.until.map(|u| crate::time::day_of(u - crate::time::MS_PER_DAY)));
+    flag("model", config.filters.model.as_deref().map(|m| quote(std::path::Path::new(m))));
+    flag("project", config.filters.project.as_deref().map(|p| quote(std::path::Path::new(p))));
+    cmd
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -173,7 +215,13 @@ pub fn run(
             } else {
                 one_line(&a.model, MAX_QUOTED)
             };
-            let value = format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({model})", a.current);
+            let value = match &a.escalation {
+                Some(e) => format!(
+                    "no max output set ({model}): Claude Code's capped default, {} escalated to {} when cut,",
+                    e.capped, e.escalated
+                ),
+                None => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({model})", a.current),
+            };
             // Which reading held: after a change, periods at two values tell them apart.
             let mut facts = facts.clone();
             if let (Some(cal), Some(q)) = (&a.calibration, &a.quota) {
@@ -206,7 +254,7 @@ pub fn run(
                     format!(
                         "{value} is too high for the quota ({facts}); {v} would have worked{}: {}",
                         cuts_at(v),
-                        how_to_change(a)
+                        how_to_change(a, config)
                     )
                 }
                 (Action::Raise, Some(v)) => {
@@ -216,7 +264,7 @@ pub fn run(
                     } else {
                         ""
                     };
-                    format!("{value} cuts responses that {v} would not{within} ({facts}): {}", how_to_change(a))
+                    format!("{value} cuts responses that {v} would not{within} ({facts}): {}", how_to_change(a, config))
                 }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {
                     outcome.status = Status::Unsafe;

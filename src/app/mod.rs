@@ -188,7 +188,11 @@ pub(crate) fn say(err: &mut dyn Write, level: &str, text: &str) -> std::io::Resu
     writeln!(err, "{}", message(level, text))
 }
 
-/// The UTC time stamp of backups made now.
+/// Now, UTC, compact and to the microsecond (`20261125T101500.123456`), from one reading of
+/// the clock: the time of a backup made now. The settings write reads it once it holds the
+/// file's lock.
 fn stamp() -> String {
-    crate::time::compact_stamp(crate::time::now())
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let ms = crate::time::EpochMs::try_from(d.as_millis()).unwrap_or(crate::time::EpochMs::MAX);
+    format!("{}.{:06}", crate::time::compact_stamp(ms), d.subsec_micros())
 }

@@ -9,7 +9,7 @@ use crate::render;
 use crate::settings::write::Action;
 
 pub fn run(config: &ScanConfig, w: &WriteConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let outcome = match crate::settings::write::revert(&w.target, &stamp(), w.force) {
+    let outcome = match crate::settings::write::revert(&w.target, &stamp, w.force) {
         Ok(o) => o,
         Err(e) => return write_failed(&e, err),
     };

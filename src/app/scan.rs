@@ -12,7 +12,7 @@ use crate::{progress, render, report, scan, settings};
 fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Result<WriteOutcome, WriteError> {
     let value = value.ok_or(WriteError::NoValue)?;
     let dry_run = w.mode == WriteMode::DryRun;
-    settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp(), &config.settings, &mut |_| {})
+    settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp, &config.settings, &mut |_| {})
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -39,6 +39,32 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         say(err, "warning", &unmatched_project(p, &scanned.data))?;
     }
     super::warn_unmatched_model(config, &analysis, err)?;
+    if let (Some(_), Some(a)) = (config.recommend.quota_tpm, &analysis.advice)
+        && a.provider == crate::settings::Provider::Anthropic
+    {
+        say(
+            err,
+            "warning",
+            "--quota-tpm is not used on the Anthropic API: max output does not count against its rate limits",
+        )?;
+    }
+    // Advice from an old history is advice for the Claude Code, models and quota of then.
+    let newest = analysis.selection.scoped.iter().filter_map(|r| r.origin.time).max();
+    if let Some(t) = newest
+        && analysis.advice.is_some()
+    {
+        let days = (crate::time::now() - t).div_euclid(crate::time::MS_PER_DAY);
+        if days > OLD_HISTORY_DAYS {
+            say(
+                err,
+                "note",
+                &format!(
+                    "the newest record is from {}, {days} days ago: the advice is for the Claude Code, models and quota of then",
+                    crate::time::day_of(t)
+                ),
+            )?;
+        }
+    }
     if let (Some(_), Some(a)) = (config.recommend.output_quota_tpm, &analysis.advice)
         && a.provider != crate::settings::Provider::BedrockMantle
     {
@@ -64,7 +90,15 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     });
     if let (Some(a), Some(w)) = (keep, &config.write) {
         let current = crate::text::thousands(a.current);
-        say(err, "note", &format!("the advice is to keep Claude Code's default ({current}): nothing written"))?;
+        let keep = match &a.escalation {
+            Some(e) => format!(
+                "Claude Code's capped default and its escalation ({}, {} when a response is cut there)",
+                crate::text::thousands(e.capped),
+                crate::text::thousands(e.escalated)
+            ),
+            None => format!("Claude Code's default ({current})"),
+        };
+        say(err, "note", &format!("the advice is to keep {keep}: nothing written"))?;
         // The file named may hold a value this history did not run at (one Claude Code does
         // not read here, such as managed settings written from another machine).
         let preview = WriteConfig { mode: WriteMode::DryRun, ..w.clone() };
@@ -136,9 +170,34 @@ pub(super) fn resolve_settings(
     config: &ScanConfig,
     people: &scan::data::People,
 ) -> (settings::EffectiveSettings, Vec<crate::warning::Warning>) {
-    let (shared, warnings) = settings::resolve(&config.settings);
-    (settings::team::resolve_team(&config.settings, &people.homes).unwrap_or(shared), warnings)
+    let (shared, mut warnings) = settings::resolve(&config.settings);
+    let team = settings::team::resolve_team(&config.settings, &people.homes);
+    // Homes on different providers are not one quota: say so, the replay goes on as asked.
+    if let Some(t) = &team {
+        let mut named: Vec<(settings::Provider, &str)> = t
+            .people
+            .iter()
+            .filter_map(|p| Some((p.settings.provider.value?, p.settings.provider.source.as_deref().unwrap_or(""))))
+            .collect();
+        named.sort_by_key(|(p, _)| p.name());
+        named.dedup_by_key(|(p, _)| *p);
+        if named.len() > 1 {
+            let list: Vec<String> = named.iter().map(|(p, src)| format!("{} ({src})", p.name())).collect();
+            warnings.push(crate::warning::Warning::new(
+                std::path::PathBuf::from("--shared-quota"),
+                None,
+                format!(
+                    "the homes name different providers: {}; replayed against one quota as asked, though each provider has its own",
+                    list.join(", ")
+                ),
+            ));
+        }
+    }
+    (team.unwrap_or(shared), warnings)
 }
+
+/// A history whose newest record is older than this many days gets a note.
+const OLD_HISTORY_DAYS: i64 = 30;
 
 /// Runs `f` with a progress bar on stderr when the configuration asks for one (a new bar each
 /// time: a bar is finished by the reading it shows).
@@ -184,7 +243,13 @@ fn unmatched_project(p: &str, data: &scan::data::ScanData) -> String {
     let shown: Vec<&str> = names.iter().copied().take(10).collect();
     let more =
         if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
-    format!("--project {p} matches no project; the history has: {}{more}", shown.join(", "))
+    // `--project --json` reads `--json` as the text: say so, in case an option was meant.
+    let hint = if p.starts_with("--") {
+        "; --project takes the next argument as its text, even one that starts with '-'"
+    } else {
+        ""
+    };
+    format!("--project {p} matches no project; the history has: {}{more}{hint}", shown.join(", "))
 }
 
 /// On the Anthropic API with no max output set, a value written ends Claude Code's capped

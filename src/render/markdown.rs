@@ -20,6 +20,27 @@ fn md(s: &str) -> String {
     markdown_text(s)
 }
 
+/// A sentence of ccdoctor's whose commands are in backticks: each pair a code span (GitHub
+/// renders nothing inside one as a link, an image or HTML, and only a backtick ends it, which
+/// the split leaves out), the text between them through [`md`]. An odd count of backticks
+/// (one from the data) leaves the whole sentence to [`md`].
+fn md_with_code(s: &str) -> String {
+    if !s.matches('`').count().is_multiple_of(2) || !s.contains('`') {
+        return md(s);
+    }
+    s.split('`')
+        .enumerate()
+        .map(|(k, part)| {
+            if k % 2 == 0 {
+                md(part)
+            } else {
+                let code = escape_control(part).replace(['\n', '\r'], " ");
+                format!("`{code}`")
+            }
+        })
+        .collect()
+}
+
 /// The recommended setting as a code span (ccdoctor's own text, copied as it is), what it
 /// does after it in words: `CLAUDE_CODE_MAX_OUTPUT_TOKENS=9000` (lower from 32,000).
 fn setting(headline: &str) -> String {
@@ -85,7 +106,7 @@ fn list(items: &[String], out: &mut dyn Write) -> std::io::Result<()> {
         return Ok(());
     }
     for item in items {
-        writeln!(out, "- {}", md(item))?;
+        writeln!(out, "- {}", md_with_code(item))?;
     }
     writeln!(out)
 }
@@ -98,4 +119,21 @@ pub fn write_outcome(w: &WriteOutcome, out: &mut dyn Write) -> std::io::Result<(
         writeln!(out, "{}", escape_control(&line).replace("```", "` ` `"))?;
     }
     writeln!(out, "```")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ccdoctor's commands in backticks render as code; the text between them stays text;
+    /// an odd backtick (from the data) leaves the sentence escaped whole.
+    #[test]
+    fn code_spans_in_sentences() {
+        let s = md_with_code("Run `aws x --query \"a && b\"` then [a](b) <i>");
+        assert!(s.starts_with("Run `aws x --query \"a && b\"` then "), "{s}");
+        assert!(!s.contains("[a](b)") && !s.contains("<i>"), "{s}");
+        assert_eq!(md_with_code("a ` b"), md("a ` b"));
+        // A backtick pair from the data makes a code span, inside which nothing renders.
+        assert_eq!(md_with_code("x `<img src=y>` z"), format!("{}`<img src=y>`{}", md("x "), md(" z")));
+    }
 }

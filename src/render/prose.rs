@@ -138,6 +138,14 @@ pub fn headline(a: &Advice) -> String {
             "Set no value: keep Claude Code's capped default and its escalation".to_string()
         }
         (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
+        (Some(v), Action::Lower | Action::Raise)
+            if a.current_origin == Origin::Settings(crate::analysis::advice::EACH_PERSONS_OWN.into()) =>
+        {
+            format!(
+                "CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (for everyone; people's values differ, most requests ran at {})",
+                thousands(a.current)
+            )
+        }
         (Some(v), Action::Lower) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (lower from {})", thousands(a.current)),
         (Some(v), Action::Raise) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (raise from {})", thousands(a.current)),
         _ if c.basis == Basis::QuotaUnknown
@@ -300,7 +308,7 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 thousands(b.quota_tpm),
                 b.parallel,
                 thousands(b.input_set),
-                b.admission_limit().map_or("none".into(), thousands),
+                bound(b.admission_limit(), Some(b.admission_raw())),
             )
         } else {
             let mut s = format!(
@@ -311,9 +319,9 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 b.parallel,
                 thousands(b.input_set),
                 b.burndown,
-                b.worst_case_limit().map_or("none".into(), thousands),
+                bound(b.worst_case_limit(), b.worst_case_raw()),
                 reserved_output(b),
-                b.admission_limit().map_or("none".into(), thousands),
+                bound(b.admission_limit(), Some(b.admission_raw())),
             );
             // The inputs table's ceiling is the smaller of the two.
             match (b.worst_case_limit(), b.admission_limit()) {
@@ -338,7 +346,16 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
 fn lead(a: &Advice) -> Vec<String> {
     let c = &a.choice;
     // Cuts at a value, as a share of the responses the replay ran.
-    let cuts_at = |v: u64| row(a, v).map(|r| share_of(r.outcome.cut, r.outcome.responses, RESPONSES));
+    let cuts_at = |v: u64| {
+        row(a, v).map(|r| {
+            let cut = share_of(r.outcome.cut, r.outcome.responses, RESPONSES);
+            if r.outcome.beyond > 0 {
+                format!("{cut}, and perhaps {} more whose size the history cannot show", thousands(r.outcome.beyond))
+            } else {
+                cut
+            }
+        })
+    };
     let mut out = Vec::new();
     let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
     let safe_range = |out: &mut Vec<String>| {
@@ -406,6 +423,14 @@ fn lead(a: &Advice) -> Vec<String> {
         Basis::NothingWouldImprove => {
             let cut = cuts_at(a.current).unwrap_or_default();
             match row(a, a.current) {
+                // Kept because the history ran at it without a 429, though the replay at its
+                // pace throttles it: say which weighs more, not that it replays safely.
+                Some(r) if quota_counts && !crate::analysis::choose::is_safe(&r.outcome) => out.push(format!(
+                    "{} ran without a 429 in your history, at its own load: that outweighs the replay of its work at its own pace against {}, which has {}; no value cuts fewer responses than its {cut}.",
+                    value_in_effect(a, a.current),
+                    against(a),
+                    throttling(&r.outcome)
+                )),
                 Some(r) if quota_counts => out.push(format!(
                     "{} replays safely against {}: {}; no safe value cuts fewer responses than its {cut}.",
                     value_in_effect(a, a.current),
@@ -442,7 +467,9 @@ fn lead(a: &Advice) -> Vec<String> {
                     count_of(a.throttled_seen, "throttled attempt", "throttled attempts")
                 ));
                 out.extend(readings::none_fits(a, cal));
-                out.push("Pass your applied quota with --quota-tpm.".into());
+                if cal.reference.as_ref().is_none_or(|r| r.origin != Origin::Flag) {
+                    out.push("Pass your applied quota with --quota-tpm.".into());
+                }
             }
             None => out.push(format!(
                 "Your history shows {} and there is no quota to replay it against: pass your applied quota with --quota-tpm, and the replay chooses a value.",
@@ -459,6 +486,15 @@ fn lead(a: &Advice) -> Vec<String> {
                     throttling(&r.outcome)
                 ));
             }
+            // The floor is the thinking budget's: smaller values were not tried.
+            if let Some(t) = a.thinking.filter(|&t| !a.adaptive && crate::analysis::choose::floor_for(Some(t)) == a.floor)
+            {
+                out.push(format!(
+                    "Values below {} are not tried: max output must hold your thinking budget ({}, MAX_THINKING_TOKENS) and the answer. A smaller budget lets smaller values in, which reserve less of the quota.",
+                    thousands(a.floor),
+                    thousands(t)
+                ));
+            }
         }
     }
     out
@@ -471,6 +507,16 @@ fn no_quota_side(a: &Advice) -> String {
             "On the Anthropic API max output does not count against the rate limits, so only cuts matter".into()
         }
         _ => "With no quota to plan against (--quota-tpm), only cuts are judged".into(),
+    }
+}
+
+/// A bound of the by-hand formulas: the value, or the negative figure and that no M fits
+/// (the inputs alone exceed the share of the quota).
+fn bound(limit: Option<u64>, raw: Option<f64>) -> String {
+    match (limit, raw) {
+        (Some(v), _) => thousands(v),
+        (None, Some(r)) if r.is_finite() => format!("−{} (no M fits)", thousands((-r).round() as u64)),
+        _ => "no M fits".into(),
     }
 }
 
@@ -514,9 +560,9 @@ fn ceiling_only(a: &Advice) -> Vec<String> {
             thousands(b.quota_tpm),
             b.parallel,
             b.burndown,
-            b.worst_case_limit().map_or("none".into(), thousands),
+            bound(b.worst_case_limit(), b.worst_case_raw()),
             reserved_output(b),
-            b.admission_limit().map_or("none".into(), thousands),
+            bound(b.admission_limit(), Some(b.admission_raw())),
         )
     } else {
         format!(
@@ -524,7 +570,7 @@ fn ceiling_only(a: &Advice) -> Vec<String> {
             b.headroom,
             thousands(b.quota_tpm),
             b.parallel,
-            b.admission_limit().map_or("none".into(), thousands),
+            bound(b.admission_limit(), Some(b.admission_raw())),
         )
     });
     if a.choice.value.is_none() && a.throttled_seen > 0 && b.ceiling().is_some_and(|c| c >= a.current) {
@@ -685,6 +731,17 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     if let Some(esc) = &a.escalation {
         out.push(escalation_note(esc));
+    }
+    if a.provider == Provider::Anthropic
+        && a.escalation.is_none()
+        && a.current == crate::analysis::limits::CAPPED_DEFAULT
+        && a.current_origin == Origin::Records
+    {
+        out.push(format!(
+            "The {} in effect is Claude Code's capped default on the Anthropic API (2.1.x with no value set), not a setting of yours; its escalation to {} did not happen for these responses. A value set replaces it.",
+            thousands(crate::analysis::limits::CAPPED_DEFAULT),
+            thousands(crate::analysis::limits::ESCALATED)
+        ));
     }
     let failed = a.calibration.as_ref().map_or(0, |c| c.observed_failed);
     if failed > 0 && a.choice.value.is_some_and(|v| v != a.current) {
@@ -853,7 +910,14 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 None => origin(&a.current_origin),
             },
         ),
-        ("Claude Code's default".into(), thousands(a.default), figure_source(&a.default_source)),
+        match &a.escalation {
+            Some(e) => (
+                "Claude Code's default".into(),
+                format!("{} → {}", thousands(e.capped), thousands(e.escalated)),
+                "capped default, escalated when cut (Anthropic API, 2.1.x)".into(),
+            ),
+            None => ("Claude Code's default".into(), thousands(a.default), figure_source(&a.default_source)),
+        },
         ("Model's upper limit".into(), thousands(a.cap), figure_source(&a.cap_source)),
         (
             "Thinking budget".into(),
@@ -930,8 +994,12 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 "fitted to your 429s".into()
             } else if a.provider == Provider::BedrockMantle {
                 "Mantle".into()
-            } else {
+            } else if a.readings_given {
                 "--reading".into()
+            } else if q.burndown == 1.0 {
+                "burndown 1: one reading".into()
+            } else {
+                "assumed (no replay to fit it)".into()
             },
         ));
     }

@@ -84,15 +84,26 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
         (Some(r), Some(q)) if q.tpm == best.plan.tpm => {
             format!("which holds {r}: there the replay predicts {predicted}")
         }
-        (Some(r), Some(q)) => format!(
-            "the advice takes {used}, the nearest to {r} (which predicts {}): there the replay predicts {predicted}",
-            best.fit.at_reference.map_or_else(|| "–".into(), |o| thousands(o.throttled_attempts)),
-            r = if q.origin == Origin::Flag {
+        (Some(r), Some(q)) => {
+            let r = if q.origin == Origin::Flag {
                 r
             } else {
                 format!("{} of {}", super::prose::default_named(&q.origin), thousands(q.tpm))
-            },
-        ),
+            };
+            // Another reading that holds the reference: this one is used because it advises
+            // the smaller value.
+            let holds = |v: &ReadingView| v.fit.low_tpm <= q.tpm && v.fit.high_tpm.is_none_or(|h| q.tpm <= h);
+            let other = cal.readings.iter().any(|v| v.fit.reading != best.fit.reading && v.advises && holds(v));
+            format!(
+                "this reading does not reach {r} (there it predicts {}), so the advice takes {used}, the nearest quota it fits, where the replay predicts {predicted}{}",
+                best.fit.at_reference.map_or_else(|| "–".into(), |o| thousands(o.throttled_attempts)),
+                if other {
+                    "; another reading that holds it advises more, and the smaller value is the one safe under both"
+                } else {
+                    ""
+                },
+            )
+        }
         _ => format!("the advice takes {used}, where the replay predicts {predicted}"),
     };
     let whose = if all == (cal.observed_throttled, cal.observed_failed) {
@@ -162,7 +173,12 @@ pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
                     thousands(observed),
                 )),
                 Some(Contradiction::Context { observed, predicted }) => out.push(format!(
-                    "Not {n}: it throttles the requests with the most context first (their cache reads {predicted:.1} times the average), but yours were throttled whatever their context ({observed:.1} times)."
+                    "Not {n}: the requests it throttles carry {predicted:.1} times the average context (cache reads), yours {observed:.1} times: it throttles other requests than your history shows."
+                )),
+                Some(Contradiction::Unreachable { observed, predicted }) => out.push(format!(
+                    "Not {n}: at any quota it predicts {}, more than your history's {}.",
+                    count_of(predicted, "throttled attempt", "throttled attempts"),
+                    thousands(observed)
                 )),
                 None => {}
             },
@@ -190,8 +206,8 @@ pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
         && let Some(value) = a.choice.value
     {
         out.push(format!(
-            "Your history fits {} readings of how the quota is counted: {} is the smallest value any of them advises, safe under each. The history at it will tell them apart (`ccdoctor check`).",
-            ["two", "three", "four"].get(safe - 2).copied().unwrap_or("several"),
+            "{} readings of how the quota is counted that fit your history advise a value: {} is the smallest, safe under each. The history at it will tell them apart (`ccdoctor check`).",
+            ["Two", "Three", "Four"].get(safe - 2).copied().unwrap_or("Several"),
             thousands(value)
         ));
     }
@@ -208,7 +224,25 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
         .filter(|v| v.standing != Standing::Contradicted)
         .map(|v| format!("{} with {}", range(v), name(v.fit.reading, v.plan.burndown, a.provider)))
         .collect();
-    if implied.is_empty() {
+    let unreachable = cal.readings.iter().find_map(|v| match v.fit.contradiction {
+        Some(Contradiction::Unreachable { observed, predicted }) => Some((observed, predicted, v)),
+        _ => None,
+    });
+    if let (true, Some((observed, predicted, v))) = (implied.is_empty(), unreachable) {
+        out.push(match v.plan.output.as_ref().filter(|_| a.provider == Provider::BedrockMantle) {
+            Some(o) => format!(
+                "With the {} TPM output quota you gave, the replay throttles {} at any input quota, more than your history's {}: the output quota is larger than that, or was not what throttled you. Check --output-quota-tpm.",
+                thousands(o.tpm),
+                count_of(predicted, "attempt", "attempts"),
+                thousands(observed)
+            ),
+            None => format!(
+                "At any quota the replay throttles {}, more than your history's {}.",
+                count_of(predicted, "attempt", "attempts"),
+                thousands(observed)
+            ),
+        });
+    } else if implied.is_empty() {
         out.push(
             "No reading of how the quota is counted explains your history's periods at different limits with one quota (did the quota, or who shared it, change?)."
                 .into(),

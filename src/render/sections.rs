@@ -363,7 +363,12 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
                 cells.push(format!("{} of {}", thousands(row.throttled_attempts), thousands(row.attempts)));
                 cells.push(thousands(row.failed));
             }
-            cells.push(format!("{} ({})", thousands(row.cut), percent(row.cut_share)));
+            // Responses above what the history shows may or may not be cut there: not zeros.
+            cells.push(if row.beyond > 0 {
+                format!("{} ({}) + {} unknown", thousands(row.cut), percent(row.cut_share), thousands(row.beyond))
+            } else {
+                format!("{} ({})", thousands(row.cut), percent(row.cut_share))
+            });
             if other.is_some() {
                 cells.push(row.other_reading.as_ref().map_or_else(
                     || "–".into(),

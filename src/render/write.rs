@@ -17,6 +17,14 @@ pub fn lines(o: &WriteOutcome) -> Vec<String> {
     let mut v = match o.action {
         Action::Written => vec![format!("Wrote \"{key}\": {new} to {file} ({was}).")],
         Action::Created => vec![format!("Created {file} holding \"{key}\": {new}.")],
+        // The file's own spelling of the value, when it is not the one ccdoctor writes.
+        Action::Unchanged if o.old.is_some() && o.old != o.new => {
+            let old = o.old.as_deref().unwrap_or_default();
+            let reads = new.trim_matches('"');
+            vec![format!(
+                "{file} already sets \"{key}\": {old}, which Claude Code reads as {reads}; nothing written, no backup made."
+            )]
+        }
         Action::Unchanged if o.new.is_some() => {
             vec![format!("{file} already sets \"{key}\": {new}; nothing written, no backup made.")]
         }

@@ -123,11 +123,13 @@ pub struct Snapshot {
     pub owner: Option<(u32, u32)>,
     /// The file read (from the open file itself, so it is the one the bytes came from).
     pub version: Option<Version>,
+    /// Its number of hard links (0: no file).
+    pub links: u64,
 }
 
 impl Snapshot {
     fn missing() -> Self {
-        Snapshot { bytes: None, mode: NEW_FILE_MODE, owner: None, version: None }
+        Snapshot { bytes: None, mode: NEW_FILE_MODE, owner: None, version: None, links: 0 }
     }
 
     pub fn text(&self, path: &Path) -> Result<&str, FileError> {
@@ -272,6 +274,7 @@ fn read_with(path: &Path, follow: bool) -> Result<Snapshot, FileError> {
         mode: meta.permissions().mode() & 0o7777,
         owner: Some((meta.uid(), meta.gid())),
         version: Some(Version::of(&meta)),
+        links: meta.nlink(),
     })
 }
 
@@ -405,7 +408,7 @@ pub fn clean_stale(dir: &Path, name: &str) -> usize {
 }
 
 /// Whether a process with this id exists (one that may not be signalled still exists).
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
     // SAFETY: signal 0 only checks that the process exists.
     pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))

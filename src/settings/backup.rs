@@ -1,7 +1,14 @@
 //! Backups of a settings file, beside the path the user named:
-//! `settings.json.ccdoctor-20261125T101500.bak` (UTC), `…-2.bak` when two land in one second.
+//! `settings.json.ccdoctor-20261125T101500.123456.bak` (UTC, to the microsecond).
 //! `--revert` takes the newest; before it replaces a file that differs from the backup, the
 //! file is kept as `…ccdoctor-<time>.pre-revert`, which `--revert` never picks.
+//!
+//! Names are made while the settings file's lock is held ([`super::lock`]), with the time
+//! read under it, each one sorting after every backup already there (a clock behind them
+//! moves the new name just past the newest), so the newest by name is the last made. A name
+//! is not used again once its backup is gone: the next one is made at a later microsecond,
+//! unless the clock is set back. Names of earlier versions (`…-20261125T101500.bak`,
+//! `…-20261125T101500-2.bak`) are still read, and sort before any newer name of their second.
 //!
 //! A backup is written as the settings file is (a temporary file, synced, then given its name),
 //! so a full disk or a kill never leaves one empty or cut short under a backup's name. It has
@@ -13,6 +20,7 @@ use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::atomic::{self, FileError, MAX_BYTES, Snapshot};
 
@@ -22,52 +30,86 @@ fn name_of(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
+/// Where a backup's name puts it: (the second, the microsecond, the sequence of an older
+/// name). Names sort by it.
+type Key = (String, u32, u32);
+
+/// Now as the clock of a write gives it: the UTC second, compact (`20261125T101500`), and
+/// the microsecond when it is given (`20261125T101500.123456`).
+fn split_now(now: &str) -> (&str, Option<u32>) {
+    match now.split_once('.') {
+        Some((second, micros)) => (second, micros.parse().ok()),
+        None => (now, None),
+    }
+}
+
 /// Writes `bytes` to a new backup file beside `path`, with `like`'s owner (where permitted)
-/// and mode; its path.
-pub fn create(path: &Path, bytes: &[u8], like: &Snapshot, stamp: &str, ext: &str) -> Result<PathBuf, FileError> {
+/// and mode; its path. `now` is the time of the write ([`split_now`]; a clock that gives
+/// only the second gets the microsecond from the system clock). Call it with the settings
+/// file's lock held, so that no other run names a backup meanwhile.
+pub fn create(path: &Path, bytes: &[u8], like: &Snapshot, now: &str, ext: &str) -> Result<PathBuf, FileError> {
     let name = name_of(path);
     let (mut temp, _) = atomic::write_temp(atomic::folder_of(path), &name, bytes, like.mode, like.owner)?;
-    for n in 1..1000 {
-        let suffix = if n == 1 { String::new() } else { format!("-{n}") };
-        let p = path.with_file_name(format!("{name}{TAG}{stamp}{suffix}.{ext}"));
+    let (stamp, micros) = split_now(now);
+    let micros =
+        micros.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_micros()));
+    let mut key: Key = (stamp.to_string(), micros, 0);
+    // After every name already there that is not dated in the future (a plant `--revert`
+    // refuses: following it would date this one in the future too).
+    if let Some((newest, _)) = keyed(path, ext).into_iter().find(|(k, _)| k.0.as_str() <= stamp)
+        && key <= newest
+    {
+        key = (newest.0, newest.1 + 1, 0);
+    }
+    for _ in 0..1000 {
+        let p = path.with_file_name(format!("{name}{TAG}{}.{:06}.{ext}", key.0, key.1));
         match atomic::rename_noreplace(temp.path(), &p) {
             Ok(()) => {
                 temp.placed();
                 atomic::sync_folder(&p);
                 return Ok(p);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // Made meanwhile by a run that took no lock (an older ccdoctor): the next one.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => key.1 += 1,
             Err(e) => return Err(FileError::io(&p, e)),
         }
     }
-    Err(FileError::io(path, std::io::Error::other("1,000 backups in one second")))
+    Err(FileError::io(path, std::io::Error::other("1,000 backups made in the same microseconds")))
 }
 
-/// The sort key of a backup's file name: (stamp, sequence).
-fn key_of(file: &str, name: &str) -> Option<(String, u32)> {
-    let rest = file.strip_prefix(name)?.strip_prefix(TAG)?.strip_suffix(".bak")?;
-    let (stamp, n) = match rest.split_once('-') {
-        Some((s, n)) => (s, n.parse().ok()?),
-        None => (rest, 1),
+/// The sort key of a file's name, when it is a backup of `name` with extension `ext`.
+fn key_of(file: &str, name: &str, ext: &str) -> Option<Key> {
+    let rest = file.strip_prefix(name)?.strip_prefix(TAG)?.strip_suffix(ext)?.strip_suffix('.')?;
+    let digits = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    let (stamp, micros, n) = match (rest.split_once('.'), rest.split_once('-')) {
+        (Some((s, f)), None) if digits(f, 9) => (s, f.parse().ok()?, 0),
+        (None, Some((s, n))) if digits(n, 9) => (s, 0, n.parse().ok()?),
+        (None, None) => (rest, 0, 1),
+        _ => return None,
     };
     let ok = stamp.len() == 15
         && stamp.bytes().enumerate().all(|(i, b)| if i == 8 { b == b'T' } else { b.is_ascii_digit() });
-    ok.then(|| (stamp.to_string(), n))
+    ok.then(|| (stamp.to_string(), micros, n))
+}
+
+/// The backups of `path` with extension `ext` and their keys, newest first.
+fn keyed(path: &Path, ext: &str) -> Vec<(Key, PathBuf)> {
+    let name = name_of(path);
+    let Ok(rd) = std::fs::read_dir(atomic::folder_of(path)) else { return Vec::new() };
+    let mut found: Vec<(Key, PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            key_of(&file, &name, ext).map(|k| (k, e.path()))
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found
 }
 
 /// The `.bak` backups of `path` by their names, newest first. Nothing is checked yet.
 pub fn candidates(path: &Path) -> Vec<PathBuf> {
-    let name = name_of(path);
-    let Ok(rd) = std::fs::read_dir(atomic::folder_of(path)) else { return Vec::new() };
-    let mut found: Vec<((String, u32), PathBuf)> = rd
-        .flatten()
-        .filter_map(|e| {
-            let file = e.file_name().to_string_lossy().into_owned();
-            key_of(&file, &name).map(|k| (k, e.path()))
-        })
-        .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
-    found.into_iter().map(|(_, p)| p).collect()
+    keyed(path, "bak").into_iter().map(|(_, p)| p).collect()
 }
 
 /// The newest `.bak` backup of `path`, if any (by name; see [`load`]).
@@ -80,8 +122,9 @@ pub fn newest(path: &Path) -> Option<PathBuf> {
 /// file's), dated no later than `now` (a compact UTC stamp: a future date would win over every
 /// real backup), holding a whole settings object (not one cut short). Otherwise why not.
 pub fn load(backup: &Path, owner: u32, now: &str) -> Result<Snapshot, String> {
+    let (now, _) = split_now(now);
     let file = backup.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if let Some((stamp, _)) = file.split_once(TAG).and_then(|(name, _)| key_of(&file, name))
+    if let Some((stamp, _, _)) = file.split_once(TAG).and_then(|(name, _)| key_of(&file, name, "bak"))
         && stamp.as_str() > now
     {
         return Err(format!("dated {stamp}, in the future (now {now}); not a backup ccdoctor made"));
@@ -113,6 +156,7 @@ pub fn load(backup: &Path, owner: u32, now: &str) -> Result<Snapshot, String> {
         mode: meta.permissions().mode() & 0o7777,
         owner: Some((meta.uid(), meta.gid())),
         version: None,
+        links: meta.nlink(),
     })
 }
 
@@ -139,35 +183,97 @@ mod tests {
     use super::*;
 
     fn like() -> Snapshot {
-        Snapshot { bytes: None, mode: 0o600, owner: None, version: None }
+        Snapshot { bytes: None, mode: 0o600, owner: None, version: None, links: 0 }
+    }
+
+    fn file_names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
     }
 
     #[test]
-    fn names_sort_by_time_then_sequence() {
+    fn each_backup_sorts_after_the_ones_before_it() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("settings.json");
         assert_eq!(newest(&p), None);
         let a = create(&p, b"a", &like(), "20261125T101500", "bak").unwrap();
-        assert_eq!(a, t.path().join("settings.json.ccdoctor-20261125T101500.bak"));
-        let b = create(&p, b"b", &like(), "20261125T101500", "bak").unwrap();
-        assert_eq!(b, t.path().join("settings.json.ccdoctor-20261125T101500-2.bak"));
-        assert_eq!(newest(&p), Some(b));
-        for n in 3..=10 {
-            create(&p, b"x", &like(), "20261125T101500", "bak").unwrap();
-            assert!(newest(&p).unwrap().to_string_lossy().ends_with(&format!("-{n}.bak")));
+        let a_name = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(a_name.starts_with("settings.json.ccdoctor-20261125T101500.") && a_name.ends_with(".bak"), "{a_name}");
+        // Many in the same second: each the newest, by name.
+        let mut made = vec![a.clone()];
+        for _ in 0..20 {
+            let b = create(&p, b"x", &like(), "20261125T101500", "bak").unwrap();
+            assert_eq!(newest(&p).as_ref(), Some(&b));
+            made.push(b);
         }
-        create(&p, b"c", &like(), "20261125T101459", "bak").unwrap();
+        // A clock behind the newest name (here, at the end of the same second) still makes
+        // the next name sort after it.
+        std::fs::write(t.path().join("settings.json.ccdoctor-20261125T101500.999999.bak"), "{}").unwrap();
+        let late = create(&p, b"late", &like(), "20261125T101500", "bak").unwrap();
+        assert_eq!(newest(&p).as_ref(), Some(&late));
+        assert!(late.to_string_lossy().ends_with("20261125T101500.1000000.bak"), "{}", late.display());
+        // Kept copies and other files' backups are not backups of this file; a planted name
+        // dated in the future is not followed (that would date the next one in the future too).
         create(&p, b"d", &like(), "20261126T000000", "pre-revert").unwrap();
         std::fs::write(t.path().join("settings.json.ccdoctor-junk.bak"), "").unwrap();
         std::fs::write(t.path().join("other.json.ccdoctor-20991125T101500.bak"), "").unwrap();
-        assert!(newest(&p).unwrap().to_string_lossy().ends_with("101500-10.bak"));
+        std::fs::write(t.path().join("settings.json.ccdoctor-99991231T235959.bak"), "").unwrap();
+        let next = create(&p, b"next", &like(), "20261125T101501", "bak").unwrap();
+        assert!(next.to_string_lossy().contains("20261125T101501."), "{}", next.display());
+        assert_eq!(candidates(&p)[1], next);
         assert_eq!(std::fs::read(a).unwrap(), b"a");
         // Nothing but the backups: no temporary file is left.
-        let names: Vec<String> = std::fs::read_dir(t.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+        assert!(!file_names(t.path()).iter().any(|n| n.ends_with(".tmp")));
+    }
+
+    /// The newest backup removed (a revert used it), the next one made gets a new name: a
+    /// name a report gave is never given again to another backup (with a clock that goes on).
+    #[test]
+    fn a_name_is_never_used_again() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("settings.json");
+        let mut seen = std::collections::HashSet::new();
+        let clock = |n: u32| format!("20261125T1015{:02}.{:06}", n / 1000, n % 1000 * 7);
+        let mut n = 0;
+        for keep_one in [false, true] {
+            if keep_one {
+                create(&p, b"old", &like(), &clock(n), "bak").unwrap();
+                n += 1;
+            }
+            for _ in 0..50 {
+                let b = create(&p, b"x", &like(), &clock(n), "bak").unwrap();
+                assert!(b.to_string_lossy().contains(&clock(n)), "{} at {}", b.display(), clock(n));
+                assert!(seen.insert(b.clone()), "{} made twice", b.display());
+                std::fs::remove_file(&b).unwrap();
+                n += 1;
+            }
+        }
+    }
+
+    /// Names of earlier versions are read, in their order, before the newer names of their
+    /// second.
+    #[test]
+    fn earlier_names_are_still_backups() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("settings.json");
+        for n in ["20261125T101500", "20261125T101500-2", "20261125T101500-10", "20261125T101459-3"] {
+            std::fs::write(t.path().join(format!("settings.json.ccdoctor-{n}.bak")), n).unwrap();
+        }
+        let order: Vec<String> =
+            candidates(&p).iter().map(|b| b.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            order,
+            [
+                "settings.json.ccdoctor-20261125T101500-10.bak",
+                "settings.json.ccdoctor-20261125T101500-2.bak",
+                "settings.json.ccdoctor-20261125T101500.bak",
+                "settings.json.ccdoctor-20261125T101459-3.bak",
+            ]
+        );
+        let b = create(&p, b"x", &like(), "20261125T101500", "bak").unwrap();
+        assert_eq!(newest(&p), Some(b));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::warning::Warning;
 pub mod atomic;
 pub mod backup;
 pub mod edit;
+pub mod lock;
 pub mod team;
 pub mod write;
 

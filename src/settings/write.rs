@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::atomic::{self, FileError, Snapshot, folder_of};
 use super::backup;
 use super::edit::{self, EditError};
+use super::lock;
 use super::{MAX_OUTPUT, MAX_THINKING, SettingsSources, as_count, claude_code_reads, read_file};
 
 /// Attempts before a file that keeps changing is given up on.
@@ -31,6 +32,10 @@ pub enum WriteError {
     Edit { path: PathBuf, source: EditError },
     #[error("{path} changed {attempts} times while being written; not changed (try again when Claude Code is idle)")]
     Busy { path: PathBuf, attempts: u32 },
+    #[error(
+        "{path}: another ccdoctor has been writing or reverting it for {secs} s (it holds {lock}); not changed: try again when it is done"
+    )]
+    Locked { path: PathBuf, lock: PathBuf, secs: u64 },
     #[error("{0}: no ccdoctor backup beside it to revert to")]
     NoBackup(PathBuf),
     #[error(
@@ -71,7 +76,7 @@ impl WriteError {
             // A file ccdoctor may not read or write is one it cannot use; other I/O errors are
             // failures while working.
             WriteError::File(FileError::Io { source, .. }) => not_permitted(source).is_some(),
-            WriteError::Busy { .. } | WriteError::NoValue => false,
+            WriteError::Busy { .. } | WriteError::Locked { .. } | WriteError::NoValue => false,
             WriteError::File(_)
             | WriteError::Edit { .. }
             | WriteError::NoBackup(_)
@@ -281,19 +286,22 @@ fn clean_leftovers(path: &Path, real: &Path) {
 
 /// Sets `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` to `value` (as a JSON string) in `path`. `force`
 /// lifts the refusals of [`permitted`] and lets the owner change when it cannot be kept.
+/// `clock` gives now, UTC and compact: the second (`20261125T101500`, as
+/// [`crate::time::compact_stamp`]) or to the microsecond (`20261125T101500.123456`); it is
+/// read once the file's lock is held, and dates the backup.
 ///
-/// `between` runs after each attempt has read and edited the file and before it commits;
-/// tests use it to change the file at the worst moment.
+/// `between` runs after each attempt has read and edited the file and made its backup, and
+/// before it commits; tests use it to change the file at the worst moment.
 pub fn set_max_output(
     path: &Path,
     value: u64,
     dry_run: bool,
     force: bool,
-    stamp: &str,
+    clock: &dyn Fn() -> String,
     sources: &SettingsSources,
     between: &mut dyn FnMut(u32),
 ) -> Result<WriteOutcome, WriteError> {
-    write_value(path, value, dry_run, force, stamp, sources, between).map_err(WriteError::refined)
+    write_value(path, value, dry_run, force, clock, sources, between).map_err(WriteError::refined)
 }
 
 fn write_value(
@@ -301,7 +309,7 @@ fn write_value(
     value: u64,
     dry_run: bool,
     force: bool,
-    stamp: &str,
+    clock: &dyn Fn() -> String,
     sources: &SettingsSources,
     between: &mut dyn FnMut(u32),
 ) -> Result<WriteOutcome, WriteError> {
@@ -314,7 +322,12 @@ fn write_value(
     // Managed settings are read by every user's Claude Code: a new file is made readable by
     // all (0644), an existing one keeps its mode, with a note when others cannot read it.
     let managed = scope_of(path, sources) == Scope::Managed;
-    for attempt in 0..ATTEMPTS {
+    // Held from the read a write is made from to its rename, so that another ccdoctor's
+    // apply or revert cannot interleave (taken once the file is known to be the user's to
+    // change; the file is then read again under it). The time is read under it too.
+    let mut held: Option<(lock::Lock, String)> = None;
+    let mut attempt = 0;
+    while attempt < ATTEMPTS {
         let snap = atomic::read_here(&real)?;
         let snap =
             if managed && snap.bytes.is_none() { Snapshot { mode: atomic::SHARED_FILE_MODE, ..snap } } else { snap };
@@ -336,13 +349,22 @@ fn write_value(
                 snap.mode & 0o7777
             ));
         }
-        if !edited.changed {
+        if let Some(note) = links_note(&real, &snap) {
+            outcome.notes.push(note);
+        }
+        // Nothing to do when the file already holds the value as Claude Code reads it
+        // ("64000", "6.4e4", "64_000").
+        if !edited.changed || already_reads(text, value) {
             outcome.action = Action::Unchanged;
             return Ok(outcome);
         }
         if dry_run {
             return Ok(outcome);
         }
+        let Some((_, stamp)) = &held else {
+            held = Some((take_lock(path, &real)?, clock()));
+            continue;
+        };
         if attempt == 0 {
             clean_leftovers(path, &real);
         }
@@ -357,7 +379,16 @@ fn write_value(
             _ => (None, false),
         };
         between(attempt);
-        if staged.commit_if_unchanged(&snap)? {
+        let committed = staged.commit_if_unchanged(&snap);
+        if !matches!(committed, Ok(true)) {
+            // Not replaced (someone else wrote the file, or the rename failed): this backup is
+            // of contents that are still there, or were never replaced by this run.
+            if let Some(b) = backup.as_ref().filter(|_| made) {
+                let _ = std::fs::remove_file(b);
+                atomic::sync_folder(b);
+            }
+        }
+        if committed? {
             outcome.action = if snap.bytes.is_some() { Action::Written } else { Action::Created };
             outcome.backup = backup.as_deref().map(display);
             outcome.undo = Some(match &backup {
@@ -366,12 +397,48 @@ fn write_value(
             });
             return Ok(outcome);
         }
-        // Someone else wrote the file: this backup is of contents that were not replaced.
-        if let Some(b) = backup.filter(|_| made) {
-            let _ = std::fs::remove_file(b);
-        }
+        attempt += 1;
     }
     Err(WriteError::Busy { path: path.to_path_buf(), attempts: ATTEMPTS })
+}
+
+/// Takes the lock of the file `real` (named as `path`), making its folder first if needed
+/// (the write would make it anyway).
+fn take_lock(path: &Path, real: &Path) -> Result<lock::Lock, WriteError> {
+    let dir = folder_of(real);
+    std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
+    lock::take(real).map_err(|e| match e {
+        lock::LockError::File(e) => WriteError::File(e),
+        lock::LockError::Held(lock) => {
+            WriteError::Locked { path: path.to_path_buf(), lock, secs: lock::WAIT.as_secs() }
+        }
+    })
+}
+
+/// Whether `text` sets the value, as a string, to one Claude Code reads as `value`: `"64000"`,
+/// `"6.4e4"`, `"64_000"` ([`as_count`]). A number is not: it is written as a string, which
+/// every Claude Code reads (2.1.94 crashed on a number).
+fn already_reads(text: &str, value: u64) -> bool {
+    let Ok((doc, _)) = edit::parse(text) else { return false };
+    match doc.get("env").and_then(|e| e.get(MAX_OUTPUT)) {
+        Some(v @ serde_json::Value::String(_)) => as_count(v) == Some(value),
+        _ => false,
+    }
+}
+
+/// A file with other hard links is replaced by a new file, not changed in place: the other
+/// names keep the old contents. Said, never done silently.
+fn links_note(real: &Path, snap: &Snapshot) -> Option<String> {
+    (snap.links > 1).then(|| {
+        let others = snap.links - 1;
+        format!(
+            "{} has {others} other hard link{}: ccdoctor puts a new file in its place, so the other name{} keep{} the old contents (Claude Code reads this one)",
+            display(real),
+            if others == 1 { "" } else { "s" },
+            if others == 1 { "" } else { "s" },
+            if others == 1 { "s" } else { "" },
+        )
+    })
 }
 
 /// Refuses, unless `force`, a staged file that could not be given the owner of the file it
@@ -419,20 +486,47 @@ fn max_output_text(bytes: &[u8]) -> Option<String> {
 
 /// Puts the newest backup of `path` back. The current contents, when they differ, are kept as
 /// a `.pre-revert` file first; the backup used is then removed, so a second `--revert` goes
-/// one step further back.
+/// one step further back. `clock` is as for [`set_max_output`].
 ///
 /// Newer backups identical to the file (a run killed between its backup and its rename leaves
 /// one) are stepped over, and removed with the one used. A backup ccdoctor could not have made
 /// ([`backup::load`]: a link, another owner's file, a future date, a file cut short) is refused,
 /// never stepped over silently: it is named so that the user can look at it.
-pub fn revert(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcome, WriteError> {
-    revert_to_backup(path, stamp, force).map_err(WriteError::refined)
+pub fn revert(path: &Path, clock: &dyn Fn() -> String, force: bool) -> Result<WriteOutcome, WriteError> {
+    revert_with(path, clock, force, &mut || {})
 }
 
-fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcome, WriteError> {
+/// [`revert`], with `between` run just before the file is replaced (for tests, as in
+/// [`set_max_output`]).
+pub fn revert_with(
+    path: &Path,
+    clock: &dyn Fn() -> String,
+    force: bool,
+    between: &mut dyn FnMut(),
+) -> Result<WriteOutcome, WriteError> {
+    revert_to_backup(path, clock, force, between).map_err(WriteError::refined)
+}
+
+fn revert_to_backup(
+    path: &Path,
+    clock: &dyn Fn() -> String,
+    force: bool,
+    between: &mut dyn FnMut(),
+) -> Result<WriteOutcome, WriteError> {
     let real = atomic::real_path(path)?;
-    let current = atomic::read_here(&real)?;
-    permitted(path, &real, &current, force)?;
+    let first = atomic::read_here(&real)?;
+    permitted(path, &real, &first, force)?;
+    // Held to the end, with the file read again under it (see `write_value`). With no folder
+    // there is no file, and a file put back is created only if none has been meanwhile.
+    let lock = if folder_of(&real).is_dir() { Some(take_lock(path, &real)?) } else { None };
+    let current = if lock.is_some() {
+        let again = atomic::read_here(&real)?;
+        permitted(path, &real, &again, force)?;
+        again
+    } else {
+        first
+    };
+    let stamp = clock();
     clean_leftovers(path, &real);
     // Whose backups to trust: the file's owner's, or, with no file, the folder's owner's.
     let owner = current
@@ -443,7 +537,7 @@ fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcom
     let mut same = Vec::new();
     let mut chosen = None;
     for b in backup::candidates(path) {
-        let saved = backup::load(&b, owner, stamp).map_err(|why| WriteError::BadBackup { path: b.clone(), why })?;
+        let saved = backup::load(&b, owner, &stamp).map_err(|why| WriteError::BadBackup { path: b.clone(), why })?;
         if saved.bytes == current.bytes {
             same.push(b);
             continue;
@@ -477,20 +571,34 @@ fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcom
     // The current contents are kept only when they are more than ccdoctor's own write of
     // the backup (someone changed the file since): otherwise the backup holds all of them.
     let kept = match &current.bytes {
-        Some(b) if !only_our_write(&bytes, b) => Some(backup::create(path, b, &current, stamp, "pre-revert")?),
+        Some(b) if !only_our_write(&bytes, b) => Some(backup::create(path, b, &current, &stamp, "pre-revert")?),
         _ => None,
     };
-    if !staged.commit_if_unchanged(&current)? {
-        if let Some(k) = kept {
+    between();
+    let committed = staged.commit_if_unchanged(&current);
+    if !matches!(committed, Ok(true)) {
+        // Not replaced: the copy of what is still there is not needed.
+        if let Some(k) = &kept {
             let _ = std::fs::remove_file(k);
+            atomic::sync_folder(k);
         }
+    }
+    if !committed? {
         return Err(WriteError::Busy { path: path.to_path_buf(), attempts: 1 });
     }
-    std::fs::remove_file(&backup).map_err(|e| FileError::io(&backup, e))?;
+    outcome.action = Action::Reverted;
+    match std::fs::remove_file(&backup) {
+        Ok(()) => {}
+        // Removed by someone else meanwhile (not by ccdoctor, which holds the lock).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => outcome.notes.push(format!(
+            "the backup used could not be removed ({e}); it now equals the file, and the next revert steps over it"
+        )),
+    }
     for s in &same {
         let _ = std::fs::remove_file(s);
     }
-    outcome.action = Action::Reverted;
+    atomic::sync_folder(&backup);
     // The value the revert put back and the one it replaced, as a write names them.
     outcome.old = current.bytes.as_deref().and_then(max_output_text);
     outcome.new = max_output_text(&bytes);
@@ -503,6 +611,10 @@ fn revert_to_backup(path: &Path, stamp: &str, force: bool) -> Result<WriteOutcom
     if let Some(k) = kept {
         outcome.notes.push(format!("the contents it replaced are kept in {}", display(&k)));
     }
+    if let Some(note) = links_note(&real, &current) {
+        outcome.notes.push(note);
+    }
+    drop(lock);
     Ok(outcome)
 }
 

@@ -1,0 +1,148 @@
+//! What a new user read and found wrong (a review on inputs the tool was not built around):
+//! each sentence here must agree with the numbers beside it.
+
+mod common;
+mod sim;
+
+use serde_json::Value;
+use sim::World;
+use sim::worlds::{self, Scenario};
+
+fn written(s: &Scenario) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    s.write(dir.path()).unwrap();
+    dir
+}
+
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A value the history ran at without a 429 is kept, but when the replay of its work at its
+/// own pace throttles it against the quota given, the report says which weighs more rather
+/// than that it "replays safely".
+#[test]
+fn a_value_kept_on_its_history_is_not_said_to_replay_safely() {
+    let s = Scenario::one("roomy", World { quota_tpm: 2_000_000, ..worlds::base(1) }, 32_000);
+    let dir = written(&s);
+    let home = dir.path().to_str().unwrap();
+    let r = common::run(&["scan", home, "--quota-tpm", "120000", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rec = &v["recommendation"];
+    assert_eq!(rec["basis"], "nothing_would_improve", "{rec}");
+    let row = rec["replay"].as_array().unwrap().iter().find(|x| x["value"] == 32_000).unwrap();
+    assert!(row["failed"].as_u64().unwrap() > 0 || row["throttled_attempts"].as_u64().unwrap() > 0, "{row}");
+    let reasons: Vec<&str> = rec["reasons"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|x| x.contains("ran without a 429 in your history, at its own load")), "{reasons:?}");
+    assert!(!reasons.iter().any(|x| x.contains("replays safely against")), "{reasons:?}");
+}
+
+/// When no value is safe, what would fix it is sized for a value worth having (the demand's
+/// p99), not for the smallest useful one that still cuts a tenth of the responses.
+#[test]
+fn the_cure_is_sized_for_the_demand_p99() {
+    let s = Scenario::one("crowded", World { sessions: 12, p_task: 0.4, ..worlds::base(2) }, 32_000);
+    let dir = written(&s);
+    let r = common::run(&["scan", dir.path().to_str().unwrap(), "--quota-tpm", "60000", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rec = &v["recommendation"];
+    assert_eq!(rec["basis"], "no_value_is_safe", "{}", rec["basis"]);
+    let p99 = rec["demand"]["p99"].as_u64().unwrap();
+    let advice = v["advice"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or("")).collect::<Vec<_>>());
+    let text = words(&common::run(&["scan", dir.path().to_str().unwrap(), "--quota-tpm", "60000"]).stdout);
+    let value = p99.div_ceil(1_000) * 1_000;
+    let v = ccdoctor::text::thousands(value);
+    assert!(
+        text.contains(&format!("then {v} replays safely")) || text.contains(&format!("for {v} to replay safely")),
+        "{advice:?} {text}"
+    );
+}
+
+/// A thinking budget that puts the smallest usable value above every safe one is named as
+/// the lever.
+#[test]
+fn a_thinking_budget_that_blocks_the_advice_is_named() {
+    let s = Scenario::one("thinking", World { sessions: 6, ..worlds::base(3) }, 32_000);
+    let dir = written(&s);
+    let settings = dir.path().join("settings.json");
+    let text = std::fs::read_to_string(&settings)
+        .unwrap()
+        .replace("{\"env\":{", "{\"env\":{\"MAX_THINKING_TOKENS\":\"30000\",");
+    std::fs::write(&settings, text).unwrap();
+    let r = common::run(&["scan", dir.path().to_str().unwrap(), "--quota-tpm", "200000"]);
+    let text = words(&r.stdout);
+    assert!(text.contains("No max output value fixes it"), "{text}");
+    assert!(
+        text.contains(
+            "Values below 31,000 are not tried: max output must hold your thinking budget (30,000, MAX_THINKING_TOKENS)"
+        ),
+        "{text}"
+    );
+}
+
+/// `--quota-tpm` on the Anthropic API is said to be unused.
+#[test]
+fn a_quota_on_the_anthropic_api_is_said_to_be_unused() {
+    let r = common::run(&["scan", &common::home_str(), "--provider", "anthropic", "--quota-tpm", "100000"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("--quota-tpm is not used on the Anthropic API"), "{}", r.stderr);
+}
+
+/// Cuts at 8,000 with nothing set and no response above it: Claude Code's capped default
+/// without its escalation. The value in effect is 8,000, and the report says whose it is.
+#[test]
+fn the_capped_default_without_escalation_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("projects/p");
+    std::fs::create_dir_all(&p).unwrap();
+    let mut lines = String::new();
+    for i in 0..40 {
+        let (out, stop) = if i % 10 == 0 { (8_000, "max_tokens") } else { (300 + i * 50, "end_turn") };
+        lines.push_str(&format!(
+            "{{\"type\":\"assistant\",\"uuid\":\"u{i}\",\"sessionId\":\"s\",\"timestamp\":\"2026-11-20T10:{:02}:00Z\",\"requestId\":\"req_{i}\",\"message\":{{\"id\":\"msg_{i}\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[{{\"type\":\"text\",\"text\":\"x\"}}],\"stop_reason\":\"{stop}\",\"usage\":{{\"input_tokens\":10,\"output_tokens\":{out}}}}}}}\n",
+            i
+        ));
+    }
+    std::fs::write(p.join("s.jsonl"), lines).unwrap();
+    std::fs::write(dir.path().join("settings.json"), "{}").unwrap();
+    let r = common::run(&["scan", dir.path().to_str().unwrap()]);
+    let text = words(&r.stdout);
+    assert!(text.contains("Max output in effect │ 8,000") || text.contains("8,000 (the value in effect)"), "{text}");
+    assert!(text.contains("The 8,000 in effect is Claude Code's capped default on the Anthropic API"), "{text}");
+}
+
+/// Homes on different providers replayed against one quota: said.
+#[test]
+fn homes_on_different_providers_are_said_to_differ() {
+    let (_t, copy) = common::bedrock_copy();
+    std::fs::write(copy.join("settings.json"), "{\"env\":{\"CLAUDE_CODE_USE_VERTEX\":\"1\"}}").unwrap();
+    let r = common::run(&["scan", &common::bedrock_home().to_string_lossy(), copy.to_str().unwrap(), "--shared-quota"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("the homes name different providers: bedrock ("), "{}", r.stderr);
+}
+
+/// A team whose people set different values: the headline does not call the change a raise
+/// or a lowering from one person's value.
+#[test]
+fn a_teams_headline_does_not_take_one_persons_value() {
+    let (_t, copy) = common::bedrock_copy();
+    let settings = copy.join("settings.json");
+    let text = std::fs::read_to_string(&settings).unwrap().replace("32000", "8000");
+    std::fs::write(&settings, text).unwrap();
+    let r = common::run(&["scan", &common::bedrock_home().to_string_lossy(), copy.to_str().unwrap(), "--shared-quota"]);
+    let head = r.stdout.lines().find(|l| l.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=")).unwrap().to_string();
+    assert!(head.contains("(for everyone; people's values differ, most requests ran at 32,000)"), "{head}");
+}
+
+/// Responses whose size lies above what the history shows (cut at a small setting, then
+/// given up on) are neither cut nor uncut at a larger value: the table and the sentences say
+/// they are unknown rather than counting them as zeros.
+#[test]
+fn cuts_the_history_cannot_see_are_unknown_not_zero() {
+    let s = Scenario::one("set 200", World { quota_tpm: 5_000_000, ..worlds::base(4) }, 200);
+    let dir = written(&s);
+    let r = common::run(&["scan", dir.path().to_str().unwrap()]);
+    let text = words(&r.stdout);
+    assert!(text.contains("unknown"), "{text}");
+    assert!(text.contains("more whose size the history cannot show"), "{text}");
+}
