@@ -409,14 +409,17 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
     if let Some(p) = args.report.parallel {
         range("parallel", p.to_string(), p >= 1, "at least 1")?;
     }
+    // The ranges a models file's figures must be in too (`crate::models`).
+    const QUOTA: &str = "from 1 to 100,000,000,000 tokens a minute";
+    const BURNDOWN: &str = "from 0.01 to 100";
     if let Some(q) = args.report.quota_tpm {
-        range("quota-tpm", q.to_string(), q >= 1, "at least 1")?;
+        range("quota-tpm", q.to_string(), crate::models::plausible_quota(q), QUOTA)?;
     }
     if let Some(q) = args.report.output_quota_tpm {
-        range("output-quota-tpm", q.to_string(), q >= 1, "at least 1")?;
+        range("output-quota-tpm", q.to_string(), crate::models::plausible_quota(q), QUOTA)?;
     }
     if let Some(b) = args.report.burndown {
-        range("burndown", b.to_string(), b.is_finite() && b > 0.0, "above 0")?;
+        range("burndown", b.to_string(), crate::models::plausible_burndown(b), BURNDOWN)?;
     }
     Ok(RecommendConfig {
         quota_tpm: args.report.quota_tpm,

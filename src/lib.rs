@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod estimate;
 pub mod exit_codes;
+pub mod jsparse;
 pub mod models;
 pub mod otel;
 pub mod progress;

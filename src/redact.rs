@@ -110,13 +110,23 @@ pub fn looks_secret(value: &str) -> bool {
         && v.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
-/// Whether `s` has the shape of a model id or alias (and does not look like a secret): no
-/// `user:password@` part (an ARN has colons, a Vertex id an `@`, never both in that order).
+/// Whether `s` has the shape of a model id or alias (and does not look like a secret). An `@`
+/// is only Vertex's version (`claude-sonnet-4@20250514`): one `@`, no colon before it (an ARN
+/// has colons but no `@`) and only letters and digits after it. Anything else with an `@`
+/// may be a `user:password@host` (`arn:…:pw@host`, `u@host:pw`), whatever it starts with.
 pub fn is_model_id(s: &str) -> bool {
-    let userinfo = s.split_once('@').is_some_and(|(head, _)| head.contains(':') && !head.starts_with("arn:"));
+    let version_only = match s.split_once('@') {
+        None => true,
+        Some((head, version)) => {
+            !head.is_empty()
+                && !head.contains(':')
+                && !version.is_empty()
+                && version.bytes().all(|b| b.is_ascii_alphanumeric())
+        }
+    };
     (1..=200).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/@[]".contains(&b))
-        && !userinfo
+        && version_only
         && !looks_secret(s)
 }
 
@@ -220,6 +230,12 @@ mod tests {
         }
         assert!(!is_model_id("hunter2:LEAK04/pass@host"));
         assert!(is_model_id("claude-sonnet-4@20250514"));
+        // From the review of issue 24: userinfo behind `arn:`, or with the colon after the `@`.
+        for secret in ["arn:SECRET:pw@host", "u@SECRET:pw", "arn:aws:bedrock@x", "a@b@c", "@20250514", "x@", "a@b/c"] {
+            assert!(!is_model_id(secret), "{secret}");
+            assert_eq!(shown_value("ANTHROPIC_MODEL", &json!(secret), false), REDACTED, "{secret}");
+        }
+        assert!(is_model_id("claude-opus-4-1@20250805") && is_model_id("claude-3-5-haiku@20241022"));
         assert!(is_model_id(
             "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-v1:0"
         ));

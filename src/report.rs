@@ -149,6 +149,9 @@ pub struct SettingsOut {
     /// [`crate::redact`] is `<redacted>` (unless `--show-env`). A team's people (named by
     /// their homes) each have their own: every person's entries are listed.
     pub env: Vec<EnvEntry>,
+    /// Whether `env`'s values are redacted (every one not on the allow-list); `false` with
+    /// `--show-env`, which shows them as written, secrets included.
+    pub env_redacted: bool,
     /// The settings are each person's own (a team's homes), not one set.
     #[serde(skip)]
     pub each_persons: bool,
@@ -813,6 +816,7 @@ fn settings_out(settings: &EffectiveSettings, advice: Option<&Advice>) -> Settin
         model,
         model_source,
         env: settings.env.clone(),
+        env_redacted: !settings.env_unredacted,
         each_persons: !settings.people.is_empty(),
     }
 }

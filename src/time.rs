@@ -9,6 +9,11 @@ pub type EpochMs = i64;
 /// Milliseconds in a UTC day.
 pub const MS_PER_DAY: i64 = 86_400_000;
 
+/// The times a Claude Code event can have: from 2020-01-01 to before 2100-01-01 (UTC). A
+/// record dated outside (year 0000, 9999, 1969) is corrupt: the readers leave it out and
+/// count it, transcripts and telemetry alike.
+pub const PLAUSIBLE: std::ops::Range<EpochMs> = 1_577_836_800_000..4_102_444_800_000;
+
 /// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -57,6 +62,11 @@ pub fn parse_date(s: &str) -> Option<i64> {
 }
 
 /// Parses an ISO 8601 timestamp with a `Z` or `±HH:MM` suffix and optional fraction.
+///
+/// A leap second (`23:59:60`, which ISO 8601 allows) is read as the last second of its
+/// minute (`:59`, its fraction kept), so that it stays on its day: JavaScript's `Date` has no
+/// leap seconds (Claude Code never writes one), and a roll-over into the next minute would
+/// move an event written at the end of a day onto the next.
 pub fn parse_timestamp(s: &str) -> Option<EpochMs> {
     let b = s.as_bytes();
     if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
@@ -67,6 +77,7 @@ pub fn parse_timestamp(s: &str) -> Option<EpochMs> {
     if h > 23 || mi > 59 || sec > 60 {
         return None;
     }
+    let sec = sec.min(59);
     let mut rest = &b[19..];
     let mut ms = 0i64;
     if rest.first() == Some(&b'.') {
@@ -187,6 +198,20 @@ mod tests {
         assert_eq!(parse_timestamp("2026-01-21T06:20:33.873Z"), Some(1_768_976_433_873));
         assert_eq!(parse_timestamp("2026-01-21T08:20:33.873+02:00"), Some(1_768_976_433_873));
         assert_eq!(parse_timestamp("2026-01-21T06:20:33.8Z"), Some(1_768_976_433_800));
+    }
+
+    #[test]
+    fn a_leap_second_is_the_last_second_of_its_minute() {
+        assert_eq!(parse_timestamp("2026-11-01T23:59:60.500Z"), parse_timestamp("2026-11-01T23:59:59.500Z"));
+        assert_eq!(day_of(parse_timestamp("2026-12-31T23:59:60Z").unwrap()), "2026-12-31");
+        assert_eq!(parse_timestamp("2026-11-01T23:59:61Z"), None);
+        // Years no Claude Code event has parse, and are not plausible.
+        for s in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z", "2100-01-01T00:00:00Z"] {
+            assert!(!PLAUSIBLE.contains(&parse_timestamp(s).unwrap()), "{s}");
+        }
+        for s in ["2020-01-01T00:00:00Z", "2099-12-31T23:59:59.999Z"] {
+            assert!(PLAUSIBLE.contains(&parse_timestamp(s).unwrap()), "{s}");
+        }
     }
 
     #[test]

@@ -350,3 +350,31 @@ fn a_default_quota_from_a_models_file_names_the_file() {
     assert!(!text.contains("AWS's published default"), "{text}");
     assert!(text.contains(&format!("the default your models file {} gives", models.display())), "{text}");
 }
+
+/// A window where no response names the model (every request refused): `check` says so in
+/// plain words, not "(the model (no response names it))".
+#[test]
+fn check_says_plainly_when_no_response_names_the_model() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    std::fs::create_dir_all(home.join("projects/w")).unwrap();
+    let lines: Vec<String> = (0..5)
+        .map(|r| {
+            serde_json::json!({"type": "assistant", "uuid": format!("e{r}"), "sessionId": "s1", "cwd": "/w",
+                "timestamp": format!("2026-11-02T10:{r:02}:00.000Z"), "isApiErrorMessage": true,
+                "error": "rate_limit", "apiErrorStatus": 429,
+                "message": {"id": format!("e{r}"), "model": "<synthetic>", "content": [{"type": "text",
+                    "text": "API Error: 429 Too many tokens, please wait before trying again."}]}})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(home.join("projects/w/s1.jsonl"), lines.join("\n") + "\n").unwrap();
+    std::fs::write(
+        home.join("settings.json"),
+        r#"{"env": {"CLAUDE_CODE_USE_BEDROCK": "1", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "32000"}}"#,
+    )
+    .unwrap();
+    let r = run_in(&home, &["check", "--since", "2026-11-01", home.to_str().unwrap()]);
+    assert!(r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (no response names the model)"), "{}", r.stdout);
+    assert!(!r.stdout.contains("(the model ("), "{}", r.stdout);
+}

@@ -243,3 +243,56 @@ fn a_write_outcome_keeps_paths_as_data_in_json_and_escapes_them_elsewhere() {
         assert!(r.stdout.contains("cfg\\u{1b}[31m\\u{202e}der/settings.json already sets"), "{format}: {}", r.stdout);
     }
 }
+
+/// Review of issue 24, item 4 (b): a `user:password@host` where a model id should be is
+/// redacted whatever it starts with (`arn:` too) and whichever side of the `@` the colon is
+/// on, in every format and in a dry run.
+#[test]
+fn userinfo_in_a_model_variable_is_redacted_in_every_output() {
+    for value in ["arn:SECRETVALUE-a:pw@host", "u@SECRETVALUE-b:pw", "arn:aws:x@SECRETVALUE-c"] {
+        let t = tempfile::tempdir().unwrap();
+        let home = fixture(t.path());
+        let settings = serde_json::json!({"env": {"ANTHROPIC_MODEL": value, "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "16000"}});
+        fs::write(home.join("settings.json"), settings.to_string()).unwrap();
+        for format in ["table", "json", "markdown"] {
+            for extra in [&[][..], &["--dry-run"][..]] {
+                let r = scan(t.path(), &home, false, format, extra);
+                assert!(
+                    !r.stdout.contains("SECRETVALUE") && !r.stderr.contains("SECRETVALUE"),
+                    "{value} {format} {extra:?}:\n{}\n{}",
+                    r.stdout,
+                    r.stderr
+                );
+            }
+        }
+        let r: Run = ccdoctor(t.path()).args(["apply", "--dry-run"]).arg(&home).output().unwrap().into();
+        assert!(!r.stdout.contains("SECRETVALUE") && !r.stderr.contains("SECRETVALUE"), "{value}: {}", r.stdout);
+    }
+}
+
+/// Item 4 (a): with `--show-env` the report says that it shows the values unredacted (not
+/// that they are redacted), stderr warns, and the JSON says so.
+#[test]
+fn show_env_says_the_values_are_shown_unredacted() {
+    let t = tempfile::tempdir().unwrap();
+    let home = fixture(t.path());
+    for format in ["table", "markdown", "json"] {
+        let r = scan(t.path(), &home, false, format, &["--show-env"]);
+        let text = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(!text.contains("values redacted"), "{format}: {}", r.stdout);
+        assert!(r.stderr.contains("--show-env") && r.stderr.contains("unredacted"), "{format}: {}", r.stderr);
+        match format {
+            "json" => {
+                let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+                assert_eq!(v["settings"]["env_redacted"], false);
+            }
+            _ => assert!(text.contains("unredacted"), "{format}: {}", r.stdout),
+        }
+        let r = scan(t.path(), &home, false, format, &[]);
+        assert!(!r.stderr.contains("unredacted"), "{format}: {}", r.stderr);
+        if format == "json" {
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            assert_eq!(v["settings"]["env_redacted"], true);
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! Claude Code's, with every kind of odd value, escape and number, then often broken by one
 //! byte.
 
-use ccdoctor::scan::line::{parse, parse_plain};
+use ccdoctor::scan::line::{LineError, Record, parse, parse_plain};
+use ccdoctor::scan::prefilter;
 use proptest::prelude::*;
 
 /// Whitespace JSON allows between tokens, usually none.
@@ -49,6 +50,13 @@ fn number() -> impl Strategy<Value = String> {
         ])
         .prop_map(str::to_string),
     ]
+}
+
+/// Numbers too large for a double: serde_json refuses them, JSON.parse reads `Infinity`.
+fn huge() -> impl Strategy<Value = String> {
+    let mut all: Vec<String> = ["1e400", "-1e400", "1e309", "2E+308", "-9.9e999"].map(String::from).to_vec();
+    all.push("9".repeat(400));
+    prop::sample::select(all)
 }
 
 /// Any JSON value (and a few broken ones).
@@ -135,7 +143,7 @@ fn field(k: &'static str) -> BoxedStrategy<String> {
         "error" | "input" => value().boxed(),
         _ => string().boxed(),
     };
-    prop_oneof![12 => typed, 1 => value()].boxed()
+    prop_oneof![12 => typed, 1 => value(), 1 => huge()].boxed()
 }
 
 const USAGE: &[&str] = &[
@@ -254,4 +262,167 @@ fn generated_lines_are_mostly_valid_responses() {
     }
     assert!(ok > 200, "only {ok} of 1000 generated lines parse");
     assert!(responses > 50, "only {responses} of 1000 generated lines are responses");
+}
+
+/// A top-level member of a line in the shape of Claude Code's envelope: its `type` (any of
+/// them, sometimes spaced or escaped), its `timestamp` (sometimes not a string), nested values
+/// that hold `type` and `timestamp` keys of their own, and what makes a line countable.
+fn envelope_member() -> impl Strategy<Value = String> {
+    let kind = prop::sample::select(vec!["user", "assistant", "progress", "system", "summary"]);
+    let typed = (kind, 0..12u8).prop_map(|(t, how)| match how {
+        0 => format!(r#" "type" : "{t}""#),
+        1 => format!(r#""t\u0079pe":"{t}""#),
+        2 => r#""type":7"#.to_string(),
+        _ => format!(r#""type":"{t}""#),
+    });
+    let timed = (0u32..60, 0..10u8).prop_map(|(m, how)| match how {
+        0 => r#""timestamp":null"#.to_string(),
+        1 => r#""timestamp":5"#.to_string(),
+        2 => format!(r#""timestamp" :"2026-03-01T11:{m:02}:00Z""#),
+        3 => format!(r#""timestamp":"2026-03-01T12:{m:02}:00\u002e5Z""#),
+        _ => format!(r#""timestamp":"2026-03-01T10:{m:02}:00.000Z""#),
+    });
+    let nested = prop::sample::select(vec![
+        r#""toolUseResult":{"timestamp":"2026-03-01T09:00:00.000Z","type":"text"}"#,
+        r#""toolUseResult":{"stdout":"a \"timestamp\":\"x\", \"type\":\"assistant\"","x":[1,{"timestamp":"2026-03-01T08:00:00Z"}]}"#,
+        r#""data":{"type":"agent_progress","message":{"type":"assistant","message":{"id":"m0","usage":{"output_tokens":9}}}}"#,
+        r#""message":{"role":"user","content":[{"tool_use_id":"t","type":"tool_result","content":"ok"}]}"#,
+        r#""message":{"role":"user","content":"Output token limit hit. Resume"}"#,
+        r#""message":{"id":"m1","model":"claude-opus-4-6","content":[{"type":"text","text":"hi"}],"usage":{"output_tokens":700}}"#,
+        r#""requestId":"r1""#,
+        r#""subtype":"api_error""#,
+        r#""error":{"status":429,"message":"Too many tokens, please wait before trying again."}"#,
+        r#""isMeta":true"#,
+        r#""isApiErrorMessage":true"#,
+        r#""uuid":"u1""#,
+        r#""list":["type",{"type":"user"},[{"timestamp":"2026-03-01T07:00:00Z"}]]"#,
+        r#""text":"a \\\"type\\\":\\\"user\\\" b""#,
+    ])
+    .prop_map(str::to_string);
+    prop_oneof![3 => typed, 3 => timed, 5 => nested]
+}
+
+/// A line of envelope members, most often with a type first (the fast path reads it off the
+/// line's start).
+fn envelope_line() -> impl Strategy<Value = String> {
+    let first = prop::sample::select(vec!["user", "assistant", "progress", "system"]);
+    (first, any::<bool>(), prop::collection::vec(envelope_member(), 0..7)).prop_map(|(t, lead, mut members)| {
+        if lead {
+            members.insert(0, format!(r#""type":"{t}""#));
+        }
+        format!("{{{}}}", members.join(","))
+    })
+}
+
+/// A line's meaning as the scan uses it: a user line by its time, anything else by its record.
+fn reading(r: Result<Record<'_>, LineError>) -> String {
+    match r {
+        Ok(Record::User(env)) => {
+            format!("user at {:?}", env.timestamp.as_deref().and_then(ccdoctor::time::parse_timestamp))
+        }
+        Ok(r) => format!("{r:?}"),
+        Err(e) => format!("malformed: {e}"),
+    }
+}
+
+/// What the fast path reads of a whole line: a candidate is parsed; of a user line, only its
+/// time; of the rest, nothing.
+fn fast_reading(line: &[u8]) -> String {
+    match prefilter::classify(line) {
+        prefilter::Class::Candidate => reading(parse(line)),
+        prefilter::Class::User(t) => format!("user at {t:?}"),
+        prefilter::Class::Other => format!("{:?}", Record::Other),
+    }
+}
+
+/// On every line JSON.parse reads, the fast path reads what the full parse reads. (A line
+/// broken only in its middle passes the fast path's check: the documented limit.)
+fn same_reading(line: &[u8]) -> Result<(), TestCaseError> {
+    let full = parse_plain(line);
+    if full.is_ok() {
+        prop_assert_eq!(fast_reading(line), reading(full), "line: {}", String::from_utf8_lossy(line));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_fast_path_reads_envelopes_as_the_full_parse(l in envelope_line()) {
+        same_reading(l.as_bytes())?;
+    }
+
+    #[test]
+    fn the_fast_path_reads_generated_lines_as_the_full_parse(l in line()) {
+        same_reading(l.as_bytes())?;
+    }
+}
+
+/// Lines of the review of issue 24: each read by both paths alike.
+#[test]
+fn fixed_lines_read_alike() {
+    let response = |content: &str, usage: &str| {
+        format!(
+            r#"{{"type":"assistant","uuid":"a","sessionId":"s","requestId":"r","message":{{"id":"m","model":"claude-opus-4-6","content":{content},"usage":{usage}}}}}"#
+        )
+    };
+    let lines = [
+        // Item 2 (a): the type written again after a nested value.
+        r#"{"type":"progress","sessionId":"s","message":{"id":"m","model":"claude-opus-4-6","usage":{"output_tokens":900}},"requestId":"r1","type":"assistant","uuid":"a"}"#.to_string(),
+        r#"{"type":"user","message":{"role":"user","content":"hi"},"type":"progress","timestamp":"2026-03-01T10:00:00Z"}"#.to_string(),
+        r#"{"type":"system","subtype":"api_error","error":{"status":429},"data":{},"type":"user"}"#.to_string(),
+        // Item 2 (b): overflowing numbers where content is measured.
+        response(r#"[{"type":1e400}]"#, r#"{"output_tokens":5}"#),
+        response(r#"[{"type":"text","text":1e400}]"#, r#"{"output_tokens":5}"#),
+        response(r#"[{"type":"thinking","thinking":1e400}]"#, r#"{"output_tokens":5}"#),
+        response(r#"[{"type":"tool_use","name":1e400,"input":{}}]"#, r#"{"output_tokens":5}"#),
+        response(r#"[{"type":"text","text":"ok"}]"#, r#"{"output_tokens":1e400}"#),
+        // Item 1 (a): lone surrogates.
+        response(r#"[{"type":"text","text":"ok \ud83d"}]"#, r#"{"output_tokens":900}"#),
+        response(r#""\udc00\ud83d\ude00\ud83d""#, r#"{"output_tokens":9}"#),
+        // Item 2 (c): a user line's time.
+        r#"{"type":"user","timestamp":"2026-03-01T10:00:00Z","timestamp":"2026-03-01T10:05:00Z"}"#.to_string(),
+        r#"{"type":"user","toolUseResult":{"timestamp":"2026-03-01T09:00:00Z"},"timestamp":"2026-03-01T10:00:00Z"}"#.to_string(),
+        r#"{"type":"user","timestamp":"2026-03-01T10:00:00Z","x":{"a":[1]},"timestamp":null}"#.to_string(),
+        r#"{"type":"user","x":{"timestamp":"2026-03-01T10:00:00Z"}}"#.to_string(),
+    ];
+    for line in &lines {
+        assert!(parse_plain(line.as_bytes()).is_ok(), "JSON.parse reads it: {line}");
+        assert_eq!(fast_reading(line.as_bytes()), reading(parse_plain(line.as_bytes())), "{line}");
+        assert_eq!(
+            format!("{:?}", parse(line.as_bytes()).map_err(|e| e.to_string())),
+            format!("{:?}", parse_plain(line.as_bytes()).map_err(|e| e.to_string())),
+            "{line}"
+        );
+    }
+}
+
+/// The envelope generator reaches what matters: valid lines, user lines with a time, and
+/// lines whose last type is not the one their start tells.
+#[test]
+fn generated_envelopes_reach_the_cases() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut valid, mut timed_users, mut retyped) = (0, 0, 0);
+    for _ in 0..1000 {
+        let l = envelope_line().new_tree(&mut runner).unwrap().current();
+        let Ok(r) = parse_plain(l.as_bytes()) else { continue };
+        valid += 1;
+        if let Record::User(env) = &r
+            && env.timestamp.is_some()
+        {
+            timed_users += 1;
+        }
+        let early = prefilter::early_type(l.as_bytes()).map(|t| String::from_utf8_lossy(t).into_owned());
+        let last =
+            serde_json::from_str::<serde_json::Value>(&l).ok().and_then(|v| v["type"].as_str().map(String::from));
+        if early.is_some() && early != last {
+            retyped += 1;
+        }
+    }
+    assert!(valid > 500, "only {valid} of 1000 envelopes are valid");
+    assert!(timed_users > 50, "only {timed_users} user lines with a time");
+    assert!(retyped > 50, "only {retyped} lines retyped after their start");
 }

@@ -1,5 +1,7 @@
 //! The line parser, the classifier, the fast path's checks and the line reader on arbitrary
-//! bytes: no panic, and the fast path never disagrees with the parse where it must not.
+//! bytes: no panic, and the fast path never disagrees with the parse where it must not: a
+//! line the parse reads as countable is a candidate, and a user line left unparsed has the
+//! time the parse reads.
 #![no_main]
 
 use std::io::Read;
@@ -38,8 +40,16 @@ fuzz_target!(|data: &[u8]| {
     let checked = prefilter::check(data);
     if let Ok(record) = &parsed {
         assert!(checked.is_ok(), "fast check rejects a valid line: {checked:?}");
-        if !matches!(record, line::Record::Other) {
-            assert!(prefilter::is_candidate(data), "a countable line is not a candidate: {record:?}");
+        // A user line that is not parsed has its time read as the parse reads it (the last
+        // top-level `timestamp`), and a line of another class is nothing countable.
+        match (record, prefilter::classify(data)) {
+            (_, prefilter::Class::Candidate) | (line::Record::Other, prefilter::Class::Other) => {}
+            (line::Record::User(env), prefilter::Class::User(time)) => assert_eq!(
+                time,
+                env.timestamp.as_deref().and_then(ccdoctor::time::parse_timestamp),
+                "a user line's time"
+            ),
+            (record, class) => panic!("the fast path reads {class:?} where the parse reads {record:?}"),
         }
     }
 

@@ -13,7 +13,12 @@ fn document(text: &str) -> Map<String, Value> {
     if body.trim().is_empty() {
         return Map::new();
     }
-    match serde_json::from_str(body).expect("the editor accepted it, so it parses") {
+    // As JSON.parse reads it (as Claude Code does): a lone surrogate, a number too large for
+    // a double and deep nesting are read through `jsparse`.
+    let parsed = serde_json::from_str(body).or_else(|e| {
+        ccdoctor::jsparse::reading(body, Some(ccdoctor::jsparse::READ_DEPTH)).map_or(Err(e), |t| serde_json::from_str(&t))
+    });
+    match parsed.expect("the editor accepted it, so it parses") {
         Value::Object(m) => m,
         other => panic!("accepted a non-object: {other}"),
     }

@@ -35,7 +35,7 @@ pub const MIN_PERIOD_UNITS: u64 = 20;
 const PRECISION: f64 = 1.02;
 /// The quotas the bisection searches (tokens a minute).
 const LOWEST: f64 = 1_000.0;
-const HIGHEST: f64 = 1e11;
+const HIGHEST: f64 = crate::models::MAX_QUOTA_TPM as f64;
 
 /// How far a replayed count of throttled attempts may lie from the history's `n` and still
 /// agree with it: counts of the same work vary by about their square root from run to run

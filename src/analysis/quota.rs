@@ -71,9 +71,11 @@ pub fn side(cfg: &RecommendConfig, provider: Provider, family: Option<&Family>, 
         // Mantle's input quota is not charged for output (its output quota is).
         (_, Provider::BedrockMantle) => (0.0, Origin::Default),
         (Some(b), _) => (b, Origin::Flag),
-        (None, Provider::Bedrock) => {
-            (family.map_or(UNKNOWN_MODEL_BURNDOWN, |f| f.bedrock_burndown.value), Origin::Default)
-        }
+        // The table's, or the models file's that gave it (named as its source).
+        (None, Provider::Bedrock) => match family {
+            Some(f) => (f.bedrock_burndown.value, figure_origin(&f.bedrock_burndown.source)),
+            None => (UNKNOWN_MODEL_BURNDOWN, Origin::Default),
+        },
         (None, _) => (1.0, Origin::Default),
     };
     let readings: Vec<Reading> = if mantle {

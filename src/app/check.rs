@@ -210,14 +210,17 @@ pub fn run(
             outcome.recommended = c.value;
             outcome.action = Some(c.action);
             // The model's name is data when the table does not know the model (its id).
+            let model = if a.model == crate::analysis::advice::UNKNOWN_MODEL {
+                "no response names the model".to_string()
+            } else {
+                one_line(&a.model, MAX_QUOTED)
+            };
             let value = match &a.escalation {
                 Some(e) => format!(
-                    "no max output set ({}): Claude Code's capped default, {} escalated to {} when cut,",
-                    one_line(&a.model, MAX_QUOTED),
-                    e.capped,
-                    e.escalated
+                    "no max output set ({model}): Claude Code's capped default, {} escalated to {} when cut,",
+                    e.capped, e.escalated
                 ),
-                None => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({})", a.current, one_line(&a.model, MAX_QUOTED)),
+                None => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({model})", a.current),
             };
             // Which reading held: after a change, periods at two values tell them apart.
             let mut facts = facts.clone();

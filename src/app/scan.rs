@@ -24,6 +24,13 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     for w in &settings_warnings {
         say(err, "warning", &w.to_string())?;
     }
+    if config.settings.show_env {
+        say(
+            err,
+            "warning",
+            "--show-env: the report shows every settings env value unredacted, secrets included; do not share it",
+        )?;
+    }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
     if let Some(p) = &config.filters.project
         && analysis.selection.scoped.is_empty()

@@ -31,6 +31,26 @@ pub fn plausible_limit(n: u64) -> bool {
     (1..=MAX_OUTPUT_LIMIT).contains(&n)
 }
 
+/// The burndown believed where a flag or a models file gives one: quota tokens each output
+/// token burns, from 0.01 to 100. AWS's are 1 and 5; a figure outside (0, a negative, 1e308,
+/// 1e-300) is a mistake, and would make every request or none throttle in the replay.
+pub const BURNDOWN_RANGE: std::ops::RangeInclusive<f64> = 0.01..=100.0;
+
+/// Whether a burndown is one [`BURNDOWN_RANGE`] allows.
+pub fn plausible_burndown(b: f64) -> bool {
+    b.is_finite() && BURNDOWN_RANGE.contains(&b)
+}
+
+/// The largest tokens-per-minute quota believed where a flag or a models file gives one:
+/// 100,000,000,000, the largest quota the fit searches (`analysis::fit`). AWS's published
+/// defaults are in the millions. A quota is at least 1.
+pub const MAX_QUOTA_TPM: u64 = 100_000_000_000;
+
+/// Whether a quota is one some account could have (1 to [`MAX_QUOTA_TPM`]).
+pub fn plausible_quota(q: u64) -> bool {
+    (1..=MAX_QUOTA_TPM).contains(&q)
+}
+
 /// The most input tokens one request is believed to carry (input, cache writes and cache
 /// reads together: the prompt, which must fit the context window): 10,000,000, ten times
 /// the largest context window (1,000,000). A response recording more is a corrupt count,
@@ -121,9 +141,10 @@ struct UserRow {
 }
 
 impl UserRow {
-    /// A limit no model allows is refused with the file, not clamped: the rest of the
-    /// file may be as wrong, and the user who wrote it is told ([`MAX_OUTPUT_LIMIT`]).
-    fn check_limits(&self, key: &str) -> Result<(), String> {
+    /// A limit no model allows, or a burndown or quota the flags would refuse, is refused
+    /// with the file, not clamped: the rest of the file may be as wrong, and the user who
+    /// wrote it is told ([`MAX_OUTPUT_LIMIT`], [`BURNDOWN_RANGE`], [`MAX_QUOTA_TPM`]).
+    fn check_figures(&self, key: &str) -> Result<(), String> {
         for (field, value) in [("default_max_output", self.default_max_output), ("max_output_cap", self.max_output_cap)]
         {
             if let Some(v) = value.filter(|&v| !plausible_limit(v)) {
@@ -132,6 +153,19 @@ impl UserRow {
                     crate::text::thousands(MAX_OUTPUT_LIMIT)
                 ));
             }
+        }
+        if let Some(b) = self.bedrock_burndown.filter(|&b| !plausible_burndown(b)) {
+            return Err(format!(
+                "{key}: bedrock_burndown {b} is not a burndown (from {} to {}, as --burndown takes)",
+                BURNDOWN_RANGE.start(),
+                BURNDOWN_RANGE.end()
+            ));
+        }
+        if let Some(q) = self.bedrock_default_tpm.filter(|&q| !plausible_quota(q)) {
+            return Err(format!(
+                "{key}: bedrock_default_tpm {q} is not a quota (1 to {} tokens a minute, as --quota-tpm takes)",
+                crate::text::thousands(MAX_QUOTA_TPM)
+            ));
         }
         Ok(())
     }
@@ -143,6 +177,17 @@ struct UserFile {
     #[serde(default)]
     about: Option<String>,
     families: Vec<UserRow>,
+}
+
+/// A models file read as JSON.parse reads JSON (as the settings are): a key written twice
+/// takes its last value, a lone surrogate is a replacement character, a number too large
+/// for a double is one (refused as a figure by the checks), deep nesting is read.
+fn read_user_file(text: &str) -> Result<UserFile, serde_json::Error> {
+    use crate::scan::line::last_wins;
+    last_wins::from_str(text).or_else(|refused| match crate::jsparse::reading(text, Some(crate::jsparse::READ_DEPTH)) {
+        Some(t) => last_wins::from_str(&t),
+        None => Err(refused),
+    })
 }
 
 /// Why a models file could not be used.
@@ -171,7 +216,7 @@ impl ModelTable {
     /// This table with a user's rows applied: a row with a known key overrides the figures it
     /// gives; a new key adds a family (which must then give name, default and cap).
     pub fn with_user_file(&self, path: &Path, text: &str) -> Result<Self, ModelsFileError> {
-        let file: UserFile = serde_json::from_str(text).map_err(|e| ModelsFileError::Parse {
+        let file: UserFile = read_user_file(text).map_err(|e| ModelsFileError::Parse {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
@@ -193,7 +238,7 @@ impl ModelTable {
                     what: "each key must be a model id prefix such as claude-opus-5".into(),
                 });
             }
-            row.check_limits(&key).map_err(|what| ModelsFileError::Invalid { path: path.to_path_buf(), what })?;
+            row.check_figures(&key).map_err(|what| ModelsFileError::Invalid { path: path.to_path_buf(), what })?;
             let f = match families.iter_mut().find(|f| f.key == key) {
                 Some(f) => f,
                 None => {
@@ -443,12 +488,43 @@ mod tests {
             (r#"{"families": [{"key": "claude-opus-5", "max_output_cap": 99999999999999}]}"#, "not a limit any model"),
             (r#"{"families": [{"key": "claude-opus-5", "default_max_output": 1000001}]}"#, "1 to 1,000,000"),
             (r#"{"families": [{"key": "claude-opus-5", "max_output_cap": 0}]}"#, "not a limit any model"),
+            // A burndown or a quota the flags refuse (1e400 reads as a double's largest).
+            (
+                r#"{"families": [{"key": "claude-opus-5", "bedrock_burndown": -1}]}"#,
+                "bedrock_burndown -1 is not a burndown",
+            ),
+            (r#"{"families": [{"key": "claude-opus-5", "bedrock_burndown": 0}]}"#, "from 0.01 to 100"),
+            (r#"{"families": [{"key": "claude-opus-5", "bedrock_burndown": 1e308}]}"#, "not a burndown"),
+            (r#"{"families": [{"key": "claude-opus-5", "bedrock_burndown": 1e400}]}"#, "not a burndown"),
+            (r#"{"families": [{"key": "claude-opus-5", "bedrock_burndown": 1e-300}]}"#, "not a burndown"),
+            (
+                r#"{"families": [{"key": "claude-opus-5", "bedrock_default_tpm": 0}]}"#,
+                "bedrock_default_tpm 0 is not a quota",
+            ),
+            (r#"{"families": [{"key": "claude-opus-5", "bedrock_default_tpm": 100000000001}]}"#, "100,000,000,000"),
         ];
         for (text, want) in bad {
             let e = ModelTable::builtin().with_user_file(path, text).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");
             assert!(!e.contains("SECRETVALUE"), "{e}");
         }
+    }
+
+    /// A key written twice takes its last value, as JSON.parse reads it (and the settings
+    /// are read); a lone surrogate in a name is read too.
+    #[test]
+    fn a_key_written_twice_takes_its_last_value() {
+        let text = r#"{"families": [{"key": "claude-opus-5", "bedrock_burndown": 2, "max_output_cap": 1000}],
+            "families": [{"key": "claude-opus-5", "bedrock_burndown": 4, "bedrock_burndown": 1.5}]}"#;
+        let t = ModelTable::builtin().with_user_file(Path::new("m.json"), text).unwrap();
+        let f = t.family_of("claude-opus-5").unwrap();
+        // The second `families` wins whole.
+        assert_eq!(f.bedrock_burndown.value, 1.5);
+        assert_eq!(f.max_output_cap, ModelTable::builtin().family_of("claude-opus-5").unwrap().max_output_cap);
+        let text = r#"{"families": [{"key": "claude-opus-5", "name": "Opus \ud83d", "max_output_cap": 1, "max_output_cap": 64000}]}"#;
+        let t = ModelTable::builtin().with_user_file(Path::new("m.json"), text).unwrap();
+        let f = t.family_of("claude-opus-5").unwrap();
+        assert_eq!((f.name.as_str(), f.max_output_cap.value), ("Opus \u{fffd}", 64_000));
     }
 
     #[test]

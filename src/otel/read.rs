@@ -24,8 +24,9 @@ pub const MAX_LINE: usize = 64 << 20;
 /// A request longer than a day is a corrupt duration (Claude Code times a request out after
 /// minutes).
 const MAX_DURATION_MS: u64 = 86_400_000;
-/// Times before this (2020-01-01) or from this (2100-01-01) on are not a Claude Code event's.
-const PLAUSIBLE_MS: std::ops::Range<EpochMs> = 1_577_836_800_000..4_102_444_800_000;
+/// Times before 2020-01-01 or from 2100-01-01 on are not a Claude Code event's (as in
+/// transcripts).
+const PLAUSIBLE_MS: std::ops::Range<EpochMs> = crate::time::PLAUSIBLE;
 
 /// Counts about the reading.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

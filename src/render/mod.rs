@@ -132,6 +132,12 @@ pub fn quality_line(r: &Report) -> String {
         ));
     }
     line.push_str(&implausible_limits(r));
+    if s.read.implausible_times > 0 {
+        line.push_str(&format!(
+            " {} left out: a time no Claude Code event has (before 2020 or from 2100 on).",
+            count_of(s.read.implausible_times, "record", "records")
+        ));
+    }
     let skipped = s.read.unreadable + s.read.not_regular;
     if skipped > 0 {
         line.push_str(&format!(" {} unreadable or not regular (see warnings).", thousands(skipped)));

@@ -513,11 +513,18 @@ fn env(report: &Report) -> Option<Section> {
     }
     let mut legend = Legend::default();
     let rows = entries.iter().map(|e| vec![e.name.clone(), e.value.clone(), legend.label(&e.source)]).collect();
+    let values = if report.settings.env_redacted {
+        "values redacted unless known harmless (--show-env shows them)"
+    } else {
+        "values shown unredacted, secrets included (--show-env)"
+    };
     Some(Section {
         text: vec![if report.settings.each_persons {
-            "Each person's, as their Claude Code merges it (a variable is listed for each file that sets it); values redacted unless known harmless (--show-env shows them).".into()
+            format!(
+                "Each person's, as their Claude Code merges it (a variable is listed for each file that sets it); {values}."
+            )
         } else {
-            "As Claude Code merges it; values redacted unless known harmless (--show-env shows them).".into()
+            format!("As Claude Code merges it; {values}.")
         }],
         columns: vec![Column::left("Variable"), Column::left("Value"), Column::left("Set in")],
         rows,

@@ -107,6 +107,9 @@ pub struct ReadStats {
     pub bytes: u64,
     pub lines: u64,
     pub malformed_lines: u64,
+    /// Records left out because their time is one no Claude Code event has (before 2020 or
+    /// from 2100 on: year 0000, 9999), as telemetry's are.
+    pub implausible_times: u64,
     /// Lines too long to parse (over 8 MiB) that could have held a response or an error.
     pub long_lines_skipped: u64,
     pub unreadable: u64,
@@ -139,6 +142,7 @@ impl ReadStats {
         self.bytes += o.bytes;
         self.lines += o.lines;
         self.malformed_lines += o.malformed_lines;
+        self.implausible_times += o.implausible_times;
         self.long_lines_skipped += o.long_lines_skipped;
         self.unreadable += o.unreadable;
         self.not_regular += o.not_regular;

@@ -13,10 +13,11 @@ use super::prefilter::{self, Streaming};
 use super::reader::{self, Line};
 use crate::estimate::ContentSize;
 use crate::scan::classify::ErrorKind;
-use crate::time::parse_timestamp;
+use crate::time::{EpochMs, parse_timestamp};
 use crate::warning::Warning;
 
-/// Malformed lines named one by one per file; the rest are summed up in one warning.
+/// Malformed lines named one by one per file; the rest are summed up in one warning (and so
+/// are lines left out for their time).
 const MALFORMED_NAMED_PER_FILE: u64 = 3;
 
 /// The lines of one response found in one file.
@@ -67,6 +68,9 @@ pub struct FileResult {
     pub bytes: u64,
     pub lines: u64,
     pub malformed: u64,
+    /// Records left out because their time is one no Claude Code event has
+    /// ([`crate::time::PLAUSIBLE`]).
+    pub implausible_times: u64,
     /// Lines too long to parse that could have held a response or an error.
     pub long_lines_skipped: u64,
     /// The file could not be opened or read to the end.
@@ -257,12 +261,13 @@ impl<'i> Accumulator<'i> {
             };
             match checked {
                 Err(e) => self.malformed(line_no, &e),
-                Ok(()) if class == prefilter::Class::User && whole => {
-                    if let Some(t) = prefilter::user_timestamp(bytes) {
+                Ok(()) => {
+                    if let (true, prefilter::Class::User(t)) = (whole, class)
+                        && let Some(Some(t)) = self.plausible(line_no, t)
+                    {
                         self.last_user_time = Some(t);
                     }
                 }
-                Ok(()) => {}
             }
             return;
         }
@@ -271,30 +276,41 @@ impl<'i> Accumulator<'i> {
             Ok(r) => r,
             Err(e) => return self.malformed(line_no, &e),
         };
+        // A user line's time is read only where the fast path reads it (a whole line).
+        let env = match &record {
+            Record::User(_) if !whole => return,
+            Record::Response(env, _)
+            | Record::FinalError(env, _)
+            | Record::Retry(env, _)
+            | Record::RecoveryPrompt(env)
+            | Record::User(env) => env,
+            Record::Other => return,
+        };
+        let Some(time) = self.plausible(line_no, env.timestamp.as_deref().and_then(parse_timestamp)) else { return };
         match record {
-            Record::Response(env, r) => self.response(line_no, env, r),
+            Record::Response(env, r) => self.response(line_no, time, env, r),
             Record::FinalError(env, e) => {
                 let id = env.uuid.as_deref().or(e.message_id.as_deref());
                 let key = id.map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
-                let origin = self.origin(&env);
+                let origin = self.origin(&env, time);
                 self.out.finals.push(KeyedEvent { key, origin, what: (e.kind, e.reset.map(String::into_boxed_str)) });
             }
             Record::Retry(env, r) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
-                let origin = self.origin(&env);
+                let origin = self.origin(&env, time);
                 let what = Attempt { kind: r.kind, attempt: r.attempt, retry_in_ms: r.retry_in_ms, last: false };
                 self.out.retries.push(KeyedEvent { key, origin, what });
             }
             Record::RecoveryPrompt(env) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
-                let origin = self.origin(&env);
+                let origin = self.origin(&env, time);
                 self.out.recoveries.push(KeyedEvent { key, origin, what: () });
                 if whole {
-                    self.last_user_time = env.timestamp.as_deref().and_then(parse_timestamp).or(self.last_user_time);
+                    self.last_user_time = time.or(self.last_user_time);
                 }
             }
-            Record::User(env) => {
-                if whole && let Some(t) = env.timestamp.as_deref().and_then(parse_timestamp) {
+            Record::User(_) => {
+                if let Some(t) = time {
                     self.last_user_time = Some(t);
                 }
             }
@@ -302,7 +318,31 @@ impl<'i> Accumulator<'i> {
         }
     }
 
-    fn response(&mut self, line_no: u64, env: Envelope<'_>, r: ResponseLine<'_>) {
+    /// A record's time, checked: `None` when it is one no Claude Code event has (year 0000
+    /// or 9999: see [`crate::time::PLAUSIBLE`]), and the record is then left out, counted and
+    /// named; `Some(None)` when it has none (or one that does not parse), which the counts do
+    /// without.
+    fn plausible(&mut self, line_no: u64, time: Option<EpochMs>) -> Option<Option<EpochMs>> {
+        match time {
+            Some(t) if !crate::time::PLAUSIBLE.contains(&t) => {
+                self.out.implausible_times += 1;
+                if self.out.implausible_times <= MALFORMED_NAMED_PER_FILE {
+                    self.out.warnings.push(Warning::new(
+                        self.input.path.clone(),
+                        Some(line_no),
+                        format!(
+                            "a time no Claude Code event has ({}: before 2020 or from 2100 on); record left out",
+                            crate::time::day_of(t)
+                        ),
+                    ));
+                }
+                None
+            }
+            t => Some(t),
+        }
+    }
+
+    fn response(&mut self, line_no: u64, time: Option<EpochMs>, env: Envelope<'_>, r: ResponseLine<'_>) {
         let group_key = key(&[Some(&r.message_id), r.request_id.as_deref()]);
         // Lines are told apart by their uuid (64 bits are plenty within one response).
         let line_key = match env.uuid.as_deref() {
@@ -312,7 +352,7 @@ impl<'i> Accumulator<'i> {
         let idx = match self.group_index.get(&group_key) {
             Some(&i) => i,
             None => {
-                let origin = self.origin(&env);
+                let origin = self.origin(&env, time);
                 let i = self.out.groups.len();
                 self.out.groups.push(GroupPart {
                     key: group_key,
@@ -341,7 +381,6 @@ impl<'i> Accumulator<'i> {
             self.out.groups[idx].effort = effort;
         }
         let g = &mut self.out.groups[idx];
-        let time = env.timestamp.as_deref().and_then(parse_timestamp);
         if g.origin.time.is_none() {
             g.origin.time = time;
         }
@@ -356,8 +395,9 @@ impl<'i> Accumulator<'i> {
         let text = String::from_utf8_lossy(bytes);
         match debuglog::parse(&text) {
             DebugRecord::FailedAttempt { timestamp, attempt, of, status: _, kind } => {
+                let Some(time) = self.plausible(line_no, parse_timestamp(timestamp)) else { return };
                 let origin = Origin {
-                    time: parse_timestamp(timestamp),
+                    time,
                     session: self.debug_session.clone(),
                     stream: self.debug_session.clone().unwrap_or_else(|| Name::from("")),
                     ..Origin::default()
@@ -369,19 +409,17 @@ impl<'i> Accumulator<'i> {
                     what: Attempt { kind, attempt: Some(attempt), retry_in_ms: None, last: attempt >= of },
                 });
             }
-            DebugRecord::Capped { timestamp, from, to } => self.out.capped.push(Capped {
-                from,
-                to,
-                session: self.debug_session.clone(),
-                time: parse_timestamp(timestamp),
-            }),
+            DebugRecord::Capped { timestamp, from, to } => {
+                let Some(time) = self.plausible(line_no, parse_timestamp(timestamp)) else { return };
+                self.out.capped.push(Capped { from, to, session: self.debug_session.clone(), time });
+            }
             DebugRecord::Other => {}
         }
     }
 
-    fn origin(&mut self, env: &Envelope<'_>) -> Origin {
+    fn origin(&mut self, env: &Envelope<'_>, time: Option<EpochMs>) -> Origin {
         Origin {
-            time: env.timestamp.as_deref().and_then(parse_timestamp),
+            time,
             project: self.project.clone(),
             cwd: env.cwd.as_deref().map(|s| self.names.get(s)),
             session: env.session_id.as_deref().map(|s| self.names.get(s)),
@@ -416,6 +454,22 @@ impl<'i> Accumulator<'i> {
                     "{} skipped ({} in this file)",
                     crate::text::count_of(more, "more malformed line", "more malformed lines"),
                     self.out.malformed
+                ),
+            ));
+        }
+        if self.out.implausible_times > MALFORMED_NAMED_PER_FILE {
+            let more = self.out.implausible_times - MALFORMED_NAMED_PER_FILE;
+            self.out.warnings.push(Warning::new(
+                self.input.path.clone(),
+                None,
+                format!(
+                    "{} left out ({} in this file)",
+                    crate::text::count_of(
+                        more,
+                        "more record with a time no Claude Code event has",
+                        "more records with a time no Claude Code event has"
+                    ),
+                    self.out.implausible_times
                 ),
             ));
         }

@@ -14,7 +14,7 @@ use super::classify::{ErrorKind, classify};
 use super::content::Content;
 use crate::estimate::ContentSize;
 
-mod last_wins;
+pub(crate) mod last_wins;
 mod skim;
 
 /// A token count read leniently: numbers, numeric strings and fractions are accepted;
@@ -303,6 +303,49 @@ pub enum Record<'a> {
     Other,
 }
 
+fn owned(s: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    s.map(|s| Cow::Owned(s.into_owned()))
+}
+
+impl Envelope<'_> {
+    pub fn into_owned(self) -> Envelope<'static> {
+        Envelope {
+            uuid: owned(self.uuid),
+            session_id: owned(self.session_id),
+            timestamp: owned(self.timestamp),
+            version: owned(self.version),
+            cwd: owned(self.cwd),
+            is_sidechain: self.is_sidechain,
+            agent_id: owned(self.agent_id),
+        }
+    }
+}
+
+impl Record<'_> {
+    /// The record with every string its own, not borrowed from the line.
+    pub fn into_owned(self) -> Record<'static> {
+        match self {
+            Record::Response(env, r) => Record::Response(
+                env.into_owned(),
+                ResponseLine {
+                    effort: owned(r.effort),
+                    message_id: Cow::Owned(r.message_id.into_owned()),
+                    request_id: owned(r.request_id),
+                    model: owned(r.model),
+                    usage: r.usage,
+                    max_tokens_stop: r.max_tokens_stop,
+                    content: r.content,
+                },
+            ),
+            Record::FinalError(env, e) => Record::FinalError(env.into_owned(), e),
+            Record::Retry(env, r) => Record::Retry(env.into_owned(), r),
+            Record::RecoveryPrompt(env) => Record::RecoveryPrompt(env.into_owned()),
+            Record::User(env) => Record::User(env.into_owned()),
+            Record::Other => Record::Other,
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct FinalError {
     pub kind: ErrorKind,
@@ -386,8 +429,15 @@ fn parse_with(line: &[u8], fast: bool) -> Result<Record<'_>, LineError> {
         }
     }
     // As Claude Code's JSON.parse: a key written twice takes its last value.
-    let raw: RawLine<'_> = last_wins::from_str(trimmed)?;
-    Ok(interpret(raw, trimmed))
+    let refused = match last_wins::from_str::<RawLine<'_>>(trimmed) {
+        Ok(raw) => return Ok(interpret(raw, trimmed)),
+        Err(e) => e,
+    };
+    // What else JSON.parse takes (a lone surrogate, a number too large for a double), in
+    // a text of the same length: serde_json's verdict on it names the same column.
+    let Some(text) = crate::jsparse::reading(trimmed, None) else { return Err(refused.into()) };
+    let raw: RawLine<'_> = last_wins::from_str(&text)?;
+    Ok(interpret(raw, &text).into_owned())
 }
 
 fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {

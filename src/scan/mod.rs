@@ -15,6 +15,7 @@ mod pipeline;
 pub mod prefilter;
 pub mod reader;
 pub mod root;
+pub(crate) mod toplevel;
 
 use std::time::SystemTime;
 
@@ -83,6 +84,7 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
         data.read.bytes += result.bytes;
         data.read.lines += result.lines;
         data.read.malformed_lines += result.malformed;
+        data.read.implausible_times += result.implausible_times;
         data.read.long_lines_skipped += result.long_lines_skipped;
         merger.add(result);
     });

@@ -20,6 +20,7 @@ use memchr::memmem::Finder;
 
 use super::bytes::{LineFacts, facts_of};
 use super::line::{LineError, RECOVERY_PREFIX};
+use super::toplevel::{self, LaterType};
 
 /// Byte strings a countable line must contain. JSON could spell them with `\u` escapes;
 /// Claude Code never does.
@@ -38,6 +39,12 @@ static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| NEEDLES.map(Fi
 /// off the line's start without parsing it: then only the needle that type can hold is
 /// searched for (none for `progress` and snapshot lines, a third of real transcripts). When
 /// the start does not tell, every needle is searched for.
+///
+/// JSON.parse takes the last of a key written twice: a line whose start tells one type and
+/// that writes a `type` key again at the top level, anywhere, is parsed (such keys are found
+/// with [`toplevel`], which goes no further into the line than a `"type"` followed by a
+/// colon, so that a line costs a search for the name, and a walk only up to the nested keys
+/// of that name).
 pub fn is_candidate(line: &[u8]) -> bool {
     classify(line) == Class::Candidate
 }
@@ -47,43 +54,120 @@ pub fn is_candidate(line: &[u8]) -> bool {
 pub enum Class {
     /// It may hold a response, an error or a recovery prompt: parse it.
     Candidate,
-    /// A `user` line that holds none of those (a prompt, a tool result): only its time is
-    /// read, with [`user_timestamp`].
-    User,
+    /// A `user` line that holds none of those (a prompt, a tool result), with its time: the
+    /// value of its last top-level `timestamp`, as JSON.parse reads it (`None` when there is
+    /// none, or it is not a string of a time).
+    User(Option<crate::time::EpochMs>),
     /// Anything else: only checked.
     Other,
 }
 
-/// [`is_candidate`], telling the user lines apart among the rest.
+/// [`is_candidate`], telling the user lines apart among the rest, with their time.
 pub fn classify(line: &[u8]) -> Class {
-    let search = Search::for_line(line);
-    if search.found(line) {
+    let early = early_type_at(line);
+    let search = Search::of(early.map(|(t, _, _)| t));
+    match (search, early) {
+        (Search::Always, _) => Class::Candidate,
+        (Search::Never | Search::One(_), Some((_, at, after))) => told(line, search, at, after),
+        // The start does not tell: every needle; a user line is one whose last top-level
+        // type is `"user"`.
+        _ if search.found(line) => Class::Candidate,
+        _ => match line.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+            Some(open) if line[open] == b'{' => {
+                let keys = toplevel::read(line, open + 1, true, false);
+                match keys.kind {
+                    Some(v) if line[v..].starts_with(b"\"user\"") => {
+                        Class::User(keys.timestamp.and_then(|t| time_at(line, t)))
+                    }
+                    _ => Class::Other,
+                }
+            }
+            _ => Class::Other,
+        },
+    }
+}
+
+static TIMESTAMP_NAME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"timestamp\""));
+
+/// [`classify`] of a line whose start told its type (not `assistant`, at `at`, its value
+/// ending at `after`): what [`Search::found`] finds in it, and the top-level `type` and
+/// `timestamp` keys after the one told, in one pass ([`toplevel::marks`]).
+fn told(line: &[u8], search: Search, at: usize, after: usize) -> Class {
+    // A system line holds `"api_error"` (system lines are few: searched apart).
+    if search == Search::One(1) && FINDERS[1].find(line).is_some() {
+        return Class::Candidate;
+    }
+    let user = search == Search::One(2);
+    let mut walk = toplevel::Walk::new(line, after);
+    let mut timestamp = None;
+    let mut candidate = false;
+    toplevel::marks(line, 0, |p, mark| {
+        match mark {
+            toplevel::Mark::Escape => candidate = true,
+            toplevel::Mark::Recovery => candidate = user,
+            // The type written again: the parse reads the last.
+            toplevel::Mark::Type if p >= after => {
+                candidate = toplevel::value_after(line, p + 6).is_some() && walk.opens_top_level_string(p);
+            }
+            toplevel::Mark::Timestamp if user && p >= after => {
+                if let Some(v) = toplevel::value_after(line, p + 11)
+                    && walk.opens_top_level_string(p)
+                {
+                    timestamp = Some(v);
+                }
+            }
+            toplevel::Mark::Type | toplevel::Mark::Timestamp => {}
+        }
+        !candidate
+    });
+    if candidate {
         Class::Candidate
-    } else if search == Search::One(2) {
-        Class::User
+    } else if user {
+        // Before the type read off the start there is no nesting: any timestamp key there is
+        // a top-level one.
+        Class::User(timestamp.or_else(|| last_timestamp_before(line, at)).and_then(|v| time_at(line, v)))
     } else {
         Class::Other
     }
 }
 
-const TIMESTAMP_KEY: &[u8] = b"\"timestamp\":\"";
-static TIMESTAMP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(TIMESTAMP_KEY));
+/// Where the value of the last `"timestamp"` key before `end` starts, in a stretch of the
+/// line with no nesting.
+fn last_timestamp_before(line: &[u8], end: usize) -> Option<usize> {
+    let (finder, name) = (&*TIMESTAMP_NAME, b"\"timestamp\"".len());
+    let mut last = None;
+    let mut from = 0;
+    while let Some(k) = finder.find(&line[from..end]) {
+        let at = from + k;
+        if let Some(v) = toplevel::value_after(line, at + name) {
+            last = Some(v);
+        }
+        from = at + 1;
+    }
+    last
+}
 
-/// The `timestamp` of a user line, without parsing it: the first `"timestamp":"` key. Claude
-/// Code writes it after `message` and before `toolUseResult`, and neither holds such a key
-/// (a quote inside a JSON string is escaped, so the match is a key, not text); `--full-parse`
-/// reads the same value from the parsed line. `None` when there is none or it does not parse.
-pub fn user_timestamp(line: &[u8]) -> Option<crate::time::EpochMs> {
-    let at = TIMESTAMP.find(line)? + TIMESTAMP_KEY.len();
-    let value = &line[at..];
+/// The time a value starting at `at` holds: a string of a time, as JSON reads the string;
+/// `None` for anything else.
+fn time_at(line: &[u8], at: usize) -> Option<crate::time::EpochMs> {
+    let value = line.get(at + 1..).filter(|_| line[at] == b'"')?;
     let end = memchr::memchr2(b'"', b'\\', &value[..value.len().min(64)])?;
     if value[end] == b'"' {
         return crate::time::parse_timestamp(std::str::from_utf8(&value[..end]).ok()?);
     }
     // An escaped value (not what Claude Code writes): JSON's reading of the string.
-    let mut de = serde_json::Deserializer::from_slice(&line[at - 1..]);
+    let mut de = serde_json::Deserializer::from_slice(&line[at..]);
     let text = <String as serde::Deserialize>::deserialize(&mut de).ok()?;
     crate::time::parse_timestamp(&text)
+}
+
+/// The time of a user line as the fast path reads it ([`Class::User`]); `None` for a line of
+/// another class.
+pub fn user_timestamp(line: &[u8]) -> Option<crate::time::EpochMs> {
+    match classify(line) {
+        Class::User(t) => t,
+        _ => None,
+    }
 }
 
 /// Which needles a line can hold, from its start.
@@ -100,23 +184,25 @@ enum Search {
 }
 
 impl Search {
-    /// Decided on the line's first [`EARLY_TYPE_WINDOW`] bytes (or all of it, if shorter). A
-    /// type written twice is parsed, which reads the last.
-    fn for_line(start: &[u8]) -> Self {
-        match early_type_at(start) {
-            Some((_, after)) if type_again(start, after) => Search::Always,
-            Some((b"assistant", _)) => Search::Always,
-            Some((b"system", _)) => Search::One(1),
-            Some((b"user", _)) => Search::One(2),
+    /// Decided on the type read off the line's first [`EARLY_TYPE_WINDOW`] bytes, if it was.
+    /// A type written again is looked for apart ([`toplevel`], [`LaterType`]).
+    fn of(early: Option<&[u8]>) -> Self {
+        match early {
+            Some(b"assistant") => Search::Always,
+            Some(b"system") => Search::One(1),
+            Some(b"user") => Search::One(2),
             Some(_) => Search::Never,
             None => Search::All,
         }
     }
 
+    /// Whether `hay` holds a needle of the search. A `\u` escape of a printable character
+    /// could spell a needle, or a key (`"t\u0079pe"`) the searches do not see: such a line is
+    /// parsed, whatever its type.
     fn found(self, hay: &[u8]) -> bool {
         match self {
             Search::Always => true,
-            Search::Never => false,
+            Search::Never => ascii_escape(hay),
             Search::One(i) => FINDERS[i].find(hay).is_some() || ascii_escape(hay),
             Search::All => FINDERS.iter().any(|f| f.find(hay).is_some()) || ascii_escape(hay),
         }
@@ -206,11 +292,11 @@ fn type_key_portable(s: &[u8], from: usize) -> Option<usize> {
 /// string is escaped, so the match cannot lie inside one), and a value without escapes.
 /// `None` when the start does not tell; the caller then searches for every needle.
 pub fn early_type(line: &[u8]) -> Option<&[u8]> {
-    early_type_at(line).map(|(t, _)| t)
+    early_type_at(line).map(|(t, _, _)| t)
 }
 
-/// [`early_type`], and where its value ends.
-fn early_type_at(line: &[u8]) -> Option<(&[u8], usize)> {
+/// [`early_type`], where its key starts and where its value ends.
+fn early_type_at(line: &[u8]) -> Option<(&[u8], usize, usize)> {
     let s = &line[..line.len().min(EARLY_TYPE_WINDOW)];
     let open = s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
     if s[open] != b'{' {
@@ -222,15 +308,7 @@ fn early_type_at(line: &[u8]) -> Option<(&[u8], usize)> {
     }
     let from = at + TYPE_KEY_BYTES.len();
     let end = memchr::memchr2(b'"', b'\\', &s[from..])?;
-    (s[from + end] == b'"').then(|| (&s[from..from + end], from + end + 1))
-}
-
-/// Whether the line writes its top-level `type` again after the one [`early_type`] read (at
-/// `after`), before its first nested value. Its type is then the last (JSON.parse's reading,
-/// which the parse follows). A type written again after a nested value is not looked for:
-/// the fast path goes by the first there, and Claude Code writes one.
-fn type_again(line: &[u8], after: usize) -> bool {
-    type_key_before_nesting(&line[..line.len().min(EARLY_TYPE_WINDOW)], after).is_some()
+    (s[from + end] == b'"').then(|| (&s[from..from + end], at, from + end + 1))
 }
 
 /// The offset of the first invalid UTF-8 byte: `simdutf8` for the fast yes, `std` for where.
@@ -294,6 +372,9 @@ pub struct Streaming {
     /// The line's first bytes, until the needles to look for are decided on them.
     head: Vec<u8>,
     search: Option<Search>,
+    /// After a type read off the start (not `assistant`), the search for a top-level `type`
+    /// key written again.
+    later: Option<LaterType>,
 }
 
 impl Streaming {
@@ -311,6 +392,12 @@ impl Streaming {
             if self.head.len() == EARLY_TYPE_WINDOW {
                 self.decide();
             }
+        }
+        if let Some(later) = &mut self.later
+            && !self.candidate
+        {
+            later.feed(rest);
+            self.candidate = later.found;
         }
         if let Some(search) = self.search
             && !self.candidate
@@ -383,9 +470,16 @@ impl Streaming {
 
     /// Chooses the needles on the line's start and searches that start.
     fn decide(&mut self) {
-        let search = Search::for_line(&self.head);
+        let early = early_type_at(&self.head);
+        let search = Search::of(early.map(|(t, _, _)| t));
         self.search = Some(search);
         self.candidate = search.found(&self.head);
+        if let (Search::Never | Search::One(_), Some((_, _, after))) = (search, early) {
+            let mut later = LaterType::new();
+            later.feed(&self.head[after..]);
+            self.candidate |= later.found;
+            self.later = Some(later);
+        }
         self.window = self.head[self.head.len().saturating_sub(CARRY)..].to_vec();
     }
 
@@ -394,7 +488,7 @@ impl Streaming {
         match self.search {
             Some(_) => self.candidate,
             // A line shorter than the decision window: the window is the whole line.
-            None => Search::for_line(&self.head).found(&self.head),
+            None => is_candidate(&self.head),
         }
     }
 
@@ -509,6 +603,10 @@ mod tests {
             format!(r#"{{"type":"user","c":"{pad}","r":"assistant"}}"#),
             format!(r#"{{"m":{{"c":"{pad}"}},"type":"user","r":"assistant"}}"#),
             format!(r#"{{"type":"system","c":"{pad}","subtype":"api_error"}}"#),
+            // The type written again, past the decision window.
+            format!(r#"{{"type":"progress","data":{{"c":"{pad}","type":"x"}},"type":"assistant"}}"#),
+            format!(r#"{{"type":"progress","data":{{"c":"{pad}"}},"type" : "user"}}"#),
+            format!(r#"{{"type":"progress","data":{{"c":"{pad}","type":"x"}}}}"#),
         ];
         for line in &lines {
             let whole = is_candidate(line.as_bytes());
@@ -519,7 +617,7 @@ mod tests {
         }
         assert_eq!(
             lines.iter().map(|l| is_candidate(l.as_bytes())).collect::<Vec<_>>(),
-            [false, true, false, true, true]
+            [false, true, false, true, true, true, true, false]
         );
     }
 
@@ -539,6 +637,16 @@ mod tests {
         assert!(is_candidate(br#"{"type":"progress","type":"user","message":{"content":"hi"}}"#));
         assert!(is_candidate(br#"{"type":"user","type":"progress","data":{}}"#));
         assert!(!is_candidate(br#"{"type":"user","message":{"type":"assistant"}}"#));
+        // Written again after a nested value, spaced, of another kind of value: parsed too
+        // (issue 24, item 2 a).
+        assert!(is_candidate(br#"{"type":"progress","message":{"id":"m"},"requestId":"r","type":"assistant"}"#));
+        assert!(is_candidate(br#"{"type":"progress","data":[1,{"a":"}"}], "type" : "assistant"}"#));
+        assert!(is_candidate(br#"{"type":"user","message":{"content":"x"},"type":5}"#));
+        assert!(is_candidate(br#"{"type":"system","data":{"a":1},"t\u0079pe":"assistant"}"#));
+        // Nested, in a string, a value: not a type written again.
+        assert!(!is_candidate(br#"{"type":"progress","data":{"type":"hook","m":{"type":"assistant"}}}"#));
+        assert!(!is_candidate(br#"{"type":"progress","data":["type",{"x":"\"type\":1"}],"k":"type"}"#));
+        assert!(!is_candidate(br#"{"type":"user","message":{"content":[{"tool_use_id":"t","type":"tool_result"}]}}"#));
     }
 
     #[test]
@@ -634,19 +742,39 @@ mod tests {
     #[test]
     fn user_lines_are_told_apart_and_their_time_read() {
         let tool_result = br#"{"parentUuid":"p","isSidechain":false,"type":"user","message":{"role":"user","content":[{"tool_use_id":"t","type":"tool_result","content":"{\"timestamp\":\"1999-01-01T00:00:00.000Z\"}"}]},"uuid":"u","timestamp":"2026-03-01T10:00:02.500Z","toolUseResult":{"timestamp":"2000-01-01T00:00:00.000Z"}}"#;
-        assert_eq!(classify(tool_result), Class::User);
-        // The quoted key inside the tool output is escaped; the top-level key comes first.
-        assert_eq!(user_timestamp(tool_result), crate::time::parse_timestamp("2026-03-01T10:00:02.500Z"));
+        // The quoted key inside the tool output is escaped; the nested key is not the line's.
+        assert_eq!(classify(tool_result), Class::User(crate::time::parse_timestamp("2026-03-01T10:00:02.500Z")));
         assert_eq!(classify(br#"{"type":"progress","timestamp":"2026-03-01T10:00:00Z"}"#), Class::Other);
         assert_eq!(
             classify(br#"{"type":"user","isMeta":true,"message":{"content":"Output token limit hit."}}"#),
             Class::Candidate
         );
         assert_eq!(classify(br#"{"type":"assistant"}"#), Class::Candidate);
-        // An escaped value reads as JSON reads it; a bad one gives no time.
+        // An escape of a printable character: the line is parsed, which reads the time as JSON
+        // reads it; a time holding any other escape is none.
         let escaped = br#"{"type":"user","timestamp":"2026-03-01T10:00:02\u002e500Z"}"#;
-        assert_eq!(user_timestamp(escaped), crate::time::parse_timestamp("2026-03-01T10:00:02.500Z"));
+        assert_eq!(classify(escaped), Class::Candidate);
+        assert_eq!(user_timestamp(br#"{"type":"user","timestamp":"2026-03-01T10:00:02\n"}"#), None);
         assert_eq!(user_timestamp(br#"{"type":"user","timestamp":"yesterday"}"#), None);
         assert_eq!(user_timestamp(br#"{"type":"user"}"#), None);
+        // The last top-level one, as JSON.parse reads it (issue 24, item 2 c): not a nested one
+        // before it, nor the first of two; one that is no string means none.
+        let t = |s: &str| crate::time::parse_timestamp(s);
+        for (line, want) in [
+            (&br#"{"type":"user","toolUseResult":{"timestamp":"2026-03-01T09:00:00Z"},"timestamp":"2026-03-01T10:00:00Z"}"#[..], t("2026-03-01T10:00:00Z")),
+            (br#"{"type":"user","timestamp":"2026-03-01T09:00:00Z","timestamp":"2026-03-01T10:00:00Z"}"#, t("2026-03-01T10:00:00Z")),
+            (br#"{"timestamp":"2026-03-01T08:00:00Z","type":"user","x":[{"timestamp":"2026-03-01T09:00:00Z"}]}"#, t("2026-03-01T08:00:00Z")),
+            (br#"{"type":"user","timestamp":"2026-03-01T10:00:00Z","m":{},"timestamp" : null}"#, None),
+            (br#"{"type":"user","x":{"timestamp":"2026-03-01T10:00:00Z"}}"#, None),
+            // The type not told by the line's start: its last top-level type is `user`.
+            (br#"{"message":{"type":"x"},"type":"user","timestamp":"2026-03-01T10:00:00Z"}"#, t("2026-03-01T10:00:00Z")),
+        ] {
+            assert!(matches!(classify(line), Class::User(_)), "{}", String::from_utf8_lossy(line));
+            assert_eq!(user_timestamp(line), want, "{}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(
+            classify(br#"{"message":{"type":"user"},"type":"progress","timestamp":"2026-03-01T10:00:00Z"}"#),
+            Class::Other
+        );
     }
 }

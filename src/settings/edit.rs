@@ -52,7 +52,7 @@ pub fn parse(text: &str) -> Result<(serde_json::Map<String, Value>, &str), EditE
         return Ok((serde_json::Map::new(), body));
     }
     // Where and what kind, never serde_json's message: it may quote the file (a secret).
-    let v: Value = serde_json::from_str(body).map_err(|e| {
+    let v: Value = read_value(body).map_err(|e| {
         let kind = match e.classify() {
             serde_json::error::Category::Eof => "cut short",
             serde_json::error::Category::Data => "a value of the wrong shape",
@@ -71,6 +71,20 @@ pub fn parse(text: &str) -> Result<(serde_json::Map<String, Value>, &str), EditE
         }
         other => Err(EditError::NotObject(kind_of(&other))),
     }
+}
+
+/// A settings text as Claude Code's `JSON.parse` reads it: what serde_json refuses but
+/// JSON.parse takes (a lone surrogate, a number too large for a double, nesting deeper than
+/// 128) is read through [`crate::jsparse::reading`], whose text has the same offsets, so an
+/// error still names the file's own line and column. A key written twice takes its last
+/// value (serde_json's maps keep the last, as JSON.parse does).
+fn read_value(body: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str(body).or_else(|refused| {
+        match crate::jsparse::reading(body, Some(crate::jsparse::READ_DEPTH)) {
+            Some(text) => serde_json::from_str(&text),
+            None => Err(refused),
+        }
+    })
 }
 
 /// The text of a new settings file holding only `env.key = value`.
@@ -413,15 +427,39 @@ mod tests {
         assert_eq!(set_env_string("[1]", K, "1"), Err(EditError::NotObject("an array")));
         assert_eq!(set_env_string("{\"env\":\"x\"}", K, "1"), Err(EditError::EnvNotObject("a string")));
         assert_eq!(set_env_string("{\"env\":null}", K, "1"), Err(EditError::EnvNotObject("null")));
-        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        // Nested far deeper than serde_json goes, and still broken: refused.
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(99_999));
         assert!(matches!(set_env_string(&deep, K, "1"), Err(EditError::NotJson(_))));
+    }
+
+    /// What JSON.parse reads and serde_json refuses (Claude Code reads the file, so ccdoctor
+    /// must): a lone surrogate, numbers too large for a double, nesting 100,000 deep. Edited,
+    /// every other byte kept.
+    #[test]
+    fn what_json_parse_reads_is_edited_in_place() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        for text in [
+            "{\"permissions\": {\"allow\": [\"Bash(echo \\ud83d)\"]}, \"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000}}",
+            "{\"n\": 1e400, \"m\": -1e400, \"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000}}",
+            &format!("{{\"a\": {deep}, \"env\": {{\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 32000}}}}"),
+        ] {
+            let e = set_env_string(text, K, "6000").unwrap_or_else(|e| panic!("{e}: {}", &text[..60]));
+            assert_eq!(e.text, text.replace("32000", "\"6000\""));
+            assert_eq!(e.old.as_deref(), Some("32000"));
+        }
+        // An error still names the file's own line and column.
+        let text = "{\n  \"a\": \"\\ud83d\",\n  \"b\": 1e400 x\n}";
+        assert_eq!(set_env_string(text, K, "1"), Err(EditError::NotJson("syntax error at line 3, column 14".into())));
     }
 
     #[test]
     fn numbers_and_escapes_elsewhere_are_untouched() {
         let text = "{\"n\": 1e400, \"f\": 1.50, \"s\": \"\\u00e9\\n\", \"big\": 123456789012345678901234567890}";
-        // 1e400 does not fit f64: serde_json refuses it, and so does the editor.
-        assert!(set_env_string(text, K, "6000").is_err());
+        // 1e400 does not fit a double: JSON.parse reads Infinity, and the editor keeps it.
+        assert_eq!(
+            set(text),
+            "{\"n\": 1e400, \"f\": 1.50, \"s\": \"\\u00e9\\n\", \"big\": 123456789012345678901234567890, \"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"6000\"}}"
+        );
         let text = "{\"f\": 1.50, \"s\": \"\\u00e9\\n\"}";
         assert_eq!(
             set(text),

@@ -183,6 +183,9 @@ pub struct EffectiveSettings {
     /// [`team`]); empty otherwise.
     #[serde(skip)]
     pub people: Vec<team::PersonSettings>,
+    /// `env`'s values are shown as written, secrets included (`--show-env`), not redacted.
+    #[serde(skip)]
+    pub env_unredacted: bool,
 }
 
 /// One `env` variable of the settings, safe to show.
@@ -321,6 +324,7 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
     env.sort_by(|a, b| a.name.cmp(&b.name));
     let mut eff = EffectiveSettings {
         env,
+        env_unredacted: sources.show_env,
         max_output_tokens: count(MAX_OUTPUT, &mut warnings),
         max_thinking_tokens: count(MAX_THINKING, &mut warnings),
         ..EffectiveSettings::default()

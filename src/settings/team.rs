@@ -58,6 +58,7 @@ pub fn combine(mut people: Vec<PersonSettings>) -> EffectiveSettings {
         retry_watchdog: shared(&all, |s| &s.retry_watchdog),
         cleanup_period_days: fewest_days(&all),
         env,
+        env_unredacted: all.iter().any(|s| s.env_unredacted),
         people,
     }
 }

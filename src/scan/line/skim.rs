@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use super::{Count, RawCacheCreation, RawLine, RawMessage, RawOutputDetails, RawUsage};
 use crate::estimate::ContentSize;
 use crate::scan::content::{BlockFields, Content, Field, add_block, chars};
+use crate::scan::toplevel::Escapes;
 
 /// Containers nested deeper than this are left to serde_json (whose limit is 128).
 pub const MAX_DEPTH: u32 = 64;
@@ -477,35 +478,6 @@ fn short_string_end(b: &[u8]) -> Option<usize> {
     }
     let _ = b;
     None
-}
-
-/// Marks the bytes that backslashes escape, block after block, without a loop over the
-/// backslashes: the method of simdjson's `json_escape_scanner`. A backslash escapes the next
-/// byte unless it is escaped itself, so in a run of backslashes every second one escapes,
-/// counting from the run's start; a subtraction finds the runs' starts and their parity for
-/// all runs of a block at once.
-#[derive(Default)]
-struct Escapes {
-    /// 1 when the last byte of the previous block was an escaping backslash.
-    next_is_escaped: u64,
-}
-
-impl Escapes {
-    const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
-
-    /// The escaped bytes of the block whose backslashes are `backslash`.
-    fn next(&mut self, backslash: u64) -> u64 {
-        if backslash == 0 {
-            return std::mem::take(&mut self.next_is_escaped);
-        }
-        // A backslash escaped by the previous block's last byte starts nothing.
-        let potential = backslash & !self.next_is_escaped;
-        // Set on each escaping backslash and on the byte it escapes.
-        let escape_and_code = (((potential << 1) | Self::ODD_BITS).wrapping_sub(potential)) ^ Self::ODD_BITS;
-        let escaped = escape_and_code ^ (backslash | self.next_is_escaped);
-        self.next_is_escaped = (escape_and_code & backslash) >> 63;
-        escaped
-    }
 }
 
 /// Bytes a [`Masks`] covers.
