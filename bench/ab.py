@@ -15,6 +15,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import header  # noqa: E402
+
 
 def run(binary, home, extra):
     start = time.perf_counter()
@@ -42,6 +45,7 @@ def main():
             times[b].append(run(b, home, extra))
     median = lambda b, i: statistics.median(t[i] for t in times[b])
     base = [median(binaries[0], i) for i in range(3)]
+    print(header("ab.py", sys.argv[1:]))
     ratio = lambda x, i: f"{x / base[i]:.3f}" if base[i] > 0 else "-"
     for b in binaries:
         wall, user, system = (median(b, i) for i in range(3))

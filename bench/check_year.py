@@ -36,7 +36,6 @@ import datetime
 import hashlib
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -46,6 +45,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import header  # noqa: E402
+
 DAY_MS = 86_400_000
 TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 # check's window: today and the 6 days before it (src/app/check.rs, DEFAULT_DAYS).
@@ -165,7 +167,7 @@ def main():
     first = datetime.datetime.fromtimestamp(min(mtimes), tz=datetime.timezone.utc).date()
     last = datetime.datetime.fromtimestamp(max(mtimes), tz=datetime.timezone.utc).date()
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(header("check_year.py", sys.argv[1:]))
     print(f"binary: {a.bin}")
     print(f"home: {home}: {len(logs):,} transcripts and debug logs, {size(logs):,} bytes, last modified "
           f"from {first} to {last} ({a.days} days)")

@@ -4,11 +4,17 @@ JSON `ExportLogsServiceRequest` a line, each a batch of a few seconds of one ses
 (`api_request`, `api_error` and the `tool_result` / `user_prompt` events ccdoctor skips).
 
     bench/otlp.py OUT_DIR --requests N [--people P] [--files F] [--gzip] [--ints string|number|mixed]
-                          [--tool-events K]
+                          [--tool-events K] [--flat]
 
 Deterministic for a given seed. Sessions of each person run one after another, some with
 subagents in parallel; every tenth session meets a run of 429s (retried, and now and then
 failing for good). Used by bench/otel.py (speed and memory) and to write testdata/otel/.
+
+--flat writes the same events in the flat form a warehouse query returns instead (what
+`scan --otel` reads besides OTLP): one JSON object a line, one event each, the attribute
+names as keys with `_` for `.` (`event_name`, `event_timestamp`, `session_id`,
+`user_email`, …, `service_version` from the resource), counts as --ints says. Used by
+bench/telemetry_scale.py.
 """
 
 import argparse
@@ -28,18 +34,29 @@ def iso(ms):
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (ms % 1000)
 
 
+# The form written: OTLP JSON (False) or flat JSON lines (True, --flat). Set once by main.
+FLAT = False
+
+
 def attr_str(k, v):
+    if FLAT:
+        return '"%s":%s' % (k.replace(".", "_"), json.dumps(v))
     return '{"key":"%s","value":{"stringValue":%s}}' % (k, json.dumps(v))
 
 
 def attr_int(k, v, ints, rng):
     mode = ints if ints != "mixed" else rng.choice(["string", "number"])
+    if FLAT:
+        return ('"%s":"%d"' if mode == "string" else '"%s":%d') % (k.replace(".", "_"), v)
     if mode == "string":
         return '{"key":"%s","value":{"intValue":"%d"}}' % (k, v)
     return '{"key":"%s","value":{"intValue":%d}}' % (k, v)
 
 
 def record(name, ms, attrs):
+    if FLAT:
+        # The event's own time is its event.timestamp attribute, as a warehouse keeps it.
+        return '{"event_name":"%s",%s}' % (name, ",".join(attrs))
     return '{"timeUnixNano":"%d","observedTimeUnixNano":"%d","severityNumber":9,"body":{"stringValue":"claude_code.%s"},"attributes":[%s]}' % (
         ms * 1_000_000,
         ms * 1_000_000,
@@ -89,6 +106,7 @@ def generate(args):
     writer = Writer(args.out, args.files, args.gzip, max(1, args.requests // args.files))
     resource = '{"attributes":[%s,%s]}' % (attr_str("service.name", "claude-code"), attr_str("service.version", "2.1.241"))
     scope = '{"name":"com.anthropic.claude_code.events","version":"2.1.241"}'
+    version = attr_str("service.version", "2.1.241")
     made = 0
     session_no = 0
     clock = [T0 + rng.randrange(0, 3_600_000) for _ in people]
@@ -132,7 +150,12 @@ def generate(args):
             ] + list(extra))
 
         def flush():
-            if batch:
+            if batch and FLAT:
+                for r in batch:
+                    # The resource's attribute, joined to every event as a warehouse does.
+                    writer.line(r[:-1] + "," + version + "}", 1 if r.startswith('{"event_name":"api_request"') else 0)
+                batch.clear()
+            elif batch:
                 requests = sum(1 for r in batch if "claude_code.api_request" in r)
                 writer.line('{"resourceLogs":[{"resource":%s,"scopeLogs":[{"scope":%s,"logRecords":[%s]}]}]}' % (
                     resource, scope, ",".join(batch)), requests)
@@ -206,7 +229,10 @@ def main():
     ap.add_argument("--ints", choices=["string", "number", "mixed"], default="string")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--tool-events", type=int, default=2, help="tool_result events after each request")
+    ap.add_argument("--flat", action="store_true", help="flat JSON lines, one event a line, instead of OTLP")
     args = ap.parse_args()
+    global FLAT
+    FLAT = args.flat
     made, written = generate(args)
     print("%d requests, %d bytes (uncompressed) in %s" % (made, written, args.out))
 

@@ -14,6 +14,7 @@ memory does not grow with them. Not run in CI: the machines are noisy, so every 
 measured within one run. Paste the output into BENCHMARKS.md.
 """
 import argparse
+import datetime
 import hashlib
 import os
 import platform
@@ -29,6 +30,28 @@ CCUSAGE = "ccusage@20.0.24"
 
 def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
+
+
+def header(script, argv):
+    """The lines every bench script prints above its figures: the machine, the commit of this
+    checkout (and whether it has uncommitted changes), the date and the command."""
+    cpu, mem = "?", "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+        with open("/proc/meminfo") as f:
+            mem = f"{int(next(l.split()[1] for l in f if l.startswith('MemTotal'))) / (1 << 20):.0f} GiB"
+    except (OSError, StopIteration):
+        pass
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return "\n".join([
+        f"machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem}, {platform.platform()}",
+        f"commit: {git('rev-parse', '--short', 'HEAD') or '?'}{dirty}; date: {now}; "
+        f"load average {os.getloadavg()[0]:.2f} (1 min) at the start",
+        f"command: python3 bench/{script} {' '.join(argv)}".rstrip(),
+    ])
 
 
 def timed(cmd, env=None):
@@ -94,7 +117,7 @@ def main():
 
     sizes = [int(s) for s in a.sizes.split(",")]
     real = real_corpus(a.dir)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(header("run.py", sys.argv[1:]))
     print(f"runs: {a.runs} of each command on the largest corpus and on spotter, more on smaller ones "
           "(runs × largest / size), alternating; medians; page cache warmed by one untimed run\n")
     def measure(name, home, with_ccusage, runs):
