@@ -362,16 +362,6 @@ impl ScanConfig {
         })
     }
 
-    /// What the report is asked for.
-    pub fn report_scope(&self) -> crate::report::Scope<'_> {
-        crate::report::Scope {
-            roots: &self.roots,
-            filters: &self.filters,
-            rec: &self.recommend,
-            show_users: self.team.show_users,
-        }
-    }
-
     /// Files last modified before this instant cannot hold an event inside the filters.
     pub fn modified_since(&self) -> Option<SystemTime> {
         let since = self.filters.since?;

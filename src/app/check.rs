@@ -167,7 +167,7 @@ pub fn run(
     if !hook {
         super::warn_unmatched_model(config, &analysis, err)?;
     }
-    let report = crate::report::build(&scanned.data, &config.report_scope(), &settings, analysis, None);
+    let report = crate::report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, None);
     let since = config.filters.since.map(crate::time::day_of);
     // `--until` is exclusive inside (the start of the day after).
     let until = config.filters.until.map(|u| crate::time::day_of(u - 1));

@@ -142,7 +142,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
-    let report = report::build(&scanned.data, &config.report_scope(), &settings, analysis, write);
+    let report = report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, write);
     // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
     // freed on another thread, which the process's exit may cut short.
     std::thread::spawn(move || drop(scanned));

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use super::read::Collected;
 use super::record::{ErrorRec, NONE, RequestRec};
+pub use crate::scan::data::Dedup;
 use crate::scan::data::{Event, EventKind, Origin, People, Response};
 use crate::scan::key::Name;
 use crate::scan::line::Usage;
@@ -38,17 +39,6 @@ pub const PROJECT: &str = "(telemetry)";
 pub struct Known<'a> {
     pub request_ids: Option<&'a foldhash::HashSet<u64>>,
     pub events: &'a [Event],
-}
-
-/// How many telemetry records were left out as already counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Dedup {
-    /// Requests and errors the telemetry holds more than once (a collector that re-sent).
-    pub repeated: u64,
-    /// Requests whose `request_id` a transcript holds.
-    pub requests_in_transcripts: u64,
-    /// Errors a transcript records (same session, attempt and minute).
-    pub errors_in_transcripts: u64,
 }
 
 #[derive(Debug, Default)]

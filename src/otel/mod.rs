@@ -11,19 +11,8 @@ pub mod record;
 use std::path::PathBuf;
 
 use crate::scan::data::ScanData;
+pub use crate::scan::data::TelemetrySummary as Summary;
 use crate::warning::Warning;
-
-/// What the telemetry gave, for the report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Summary {
-    #[serde(flatten)]
-    pub read: read::OtelStats,
-    #[serde(flatten)]
-    pub dedup: convert::Dedup,
-    /// Sessions and people the telemetry names.
-    pub sessions: u64,
-    pub people: u64,
-}
 
 /// Reads the telemetry files of `paths` into `data`, beside what the transcripts gave:
 /// requests and attempts the transcripts already hold count once. Returns the warnings.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::fields::{Export, Fields, FlatObject, Nanos, Val};
 use super::record::{ErrorRec, Kind, RequestRec, Tables, kind_named, kind_of, names, time_of};
 use crate::scan::Progress;
+pub use crate::scan::data::OtelStats;
 use crate::text::count_of;
 use crate::time::EpochMs;
 use crate::warning::Warning;
@@ -27,33 +28,6 @@ const MAX_DURATION_MS: u64 = 86_400_000;
 /// Times before 2020-01-01 or from 2100-01-01 on are not a Claude Code event's (as in
 /// transcripts).
 const PLAUSIBLE_MS: std::ops::Range<EpochMs> = crate::time::PLAUSIBLE;
-
-/// Counts about the reading.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct OtelStats {
-    pub files: u64,
-    pub bytes: u64,
-    pub lines: u64,
-    /// Events read (of any name).
-    pub events: u64,
-    pub requests: u64,
-    pub errors: u64,
-    /// Events of other names (`user_prompt`, `tool_result`, …), skipped.
-    pub other_events: u64,
-    /// Events with no time, or no name.
-    pub unusable_events: u64,
-    /// Events `--otel-where` left out.
-    pub filtered_out: u64,
-    /// Lines that are neither OTLP JSON nor a flat event.
-    pub bad_lines: u64,
-    /// Lines longer than [`MAX_LINE`], skipped.
-    pub long_lines: u64,
-    /// Files that could not be opened.
-    pub unreadable_files: u64,
-    /// Files read up to an error (a gzip stream cut short, as a file still being written is):
-    /// the events before it count.
-    pub cut_short_files: u64,
-}
 
 /// What the files hold.
 #[derive(Debug, Default)]

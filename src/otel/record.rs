@@ -190,10 +190,7 @@ fn clamp32(n: Option<u64>) -> u32 {
     n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// The 64-bit hash a request id is known by, here and in transcripts.
-pub fn request_hash(id: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(id.as_bytes()).max(1)
-}
+pub use crate::scan::key::request_hash;
 
 /// Interned ids of the strings a record refers to.
 #[derive(Debug, Default)]

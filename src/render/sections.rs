@@ -582,7 +582,7 @@ mod tests {
         let scanned = crate::scan::scan(&config.roots, &options, &crate::scan::Silent);
         let (settings, _) = crate::settings::resolve(&config.settings);
         let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
-        crate::report::build(&scanned.data, &config.report_scope(), &settings, analysis, None)
+        crate::report::build(&scanned.data, &crate::report::Scope::of(&config), &settings, analysis, None)
     }
 
     /// Three Sonnet 4.5 responses of 100, 300 and 5,000 output tokens and one 429 that failed.

@@ -222,5 +222,58 @@ pub struct ScanData {
     pub request_ids: Option<foldhash::HashSet<u64>>,
     pub people: People,
     /// What telemetry files gave, when some were read.
-    pub telemetry: Option<crate::otel::Summary>,
+    pub telemetry: Option<TelemetrySummary>,
+}
+
+// What the telemetry reader (`crate::otel`) counted: plain counters, kept here so that the
+// data both readers write into imports neither of them.
+
+/// What the telemetry gave, for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TelemetrySummary {
+    #[serde(flatten)]
+    pub read: OtelStats,
+    #[serde(flatten)]
+    pub dedup: Dedup,
+    /// Sessions and people the telemetry names.
+    pub sessions: u64,
+    pub people: u64,
+}
+
+/// Counts about the reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OtelStats {
+    pub files: u64,
+    pub bytes: u64,
+    pub lines: u64,
+    /// Events read (of any name).
+    pub events: u64,
+    pub requests: u64,
+    pub errors: u64,
+    /// Events of other names (`user_prompt`, `tool_result`, …), skipped.
+    pub other_events: u64,
+    /// Events with no time, or no name.
+    pub unusable_events: u64,
+    /// Events `--otel-where` left out.
+    pub filtered_out: u64,
+    /// Lines that are neither OTLP JSON nor a flat event.
+    pub bad_lines: u64,
+    /// Lines longer than [`MAX_LINE`], skipped.
+    pub long_lines: u64,
+    /// Files that could not be opened.
+    pub unreadable_files: u64,
+    /// Files read up to an error (a gzip stream cut short, as a file still being written is):
+    /// the events before it count.
+    pub cut_short_files: u64,
+}
+
+/// How many telemetry records were left out as already counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Dedup {
+    /// Requests and errors the telemetry holds more than once (a collector that re-sent).
+    pub repeated: u64,
+    /// Requests whose `request_id` a transcript holds.
+    pub requests_in_transcripts: u64,
+    /// Errors a transcript records (same session, attempt and minute).
+    pub errors_in_transcripts: u64,
 }

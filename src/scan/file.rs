@@ -361,7 +361,7 @@ impl<'i> Accumulator<'i> {
                     end: None,
                     sidechain: env.is_sidechain,
                     message: key(&[Some(&r.message_id)]) as u64,
-                    request: r.request_id.as_deref().map_or(0, crate::otel::record::request_hash),
+                    request: r.request_id.as_deref().map_or(0, super::key::request_hash),
                     effort: None,
                     recorded_output: 0,
                     usage: Usage::default(),

@@ -7,6 +7,11 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+/// The 64-bit hash a request id is known by, in transcripts and telemetry alike.
+pub fn request_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes()).max(1)
+}
+
 /// A shared string.
 pub type Name = Arc<str>;
 

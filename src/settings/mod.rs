@@ -20,6 +20,10 @@ pub mod lock;
 pub mod team;
 pub mod write;
 
+/// Claude Code deletes transcripts older than this many days unless `cleanupPeriodDays` says
+/// otherwise.
+pub const DEFAULT_KEPT_DAYS: u64 = 30;
+
 pub const MAX_OUTPUT: &str = "CLAUDE_CODE_MAX_OUTPUT_TOKENS";
 pub const MAX_THINKING: &str = "MAX_THINKING_TOKENS";
 pub const USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";

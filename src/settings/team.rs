@@ -91,7 +91,7 @@ fn largest(all: &[&EffectiveSettings]) -> Sourced<u64> {
 /// The fewest days of history any person's Claude Code keeps (the team's history is whole
 /// only that far back); a person without the setting keeps the default.
 fn fewest_days(all: &[&EffectiveSettings]) -> Sourced<u64> {
-    let days = |s: &Sourced<u64>| s.value.unwrap_or(crate::report::DEFAULT_KEPT_DAYS);
+    let days = |s: &Sourced<u64>| s.value.unwrap_or(super::DEFAULT_KEPT_DAYS);
     all.iter()
         .map(|s| &s.cleanup_period_days)
         .min_by(|a, b| days(a).cmp(&days(b)).then_with(|| a.source.cmp(&b.source)))

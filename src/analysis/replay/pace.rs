@@ -1,0 +1,311 @@
+//! The work at its own pace: every request when it asks to be sent, as if nothing were
+//! throttled, counted against the quota (one schedule a max output, every quota).
+
+use super::*;
+
+/// One request of the work at a max output, laid out at the pace the work asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Scheduled {
+    pub(super) start: EpochMs,
+    pub(super) end: EpochMs,
+    pub(super) input: f64,
+    pub(super) cache_read: f64,
+    pub(super) written: u64,
+    pub(super) max_output: u64,
+    pub(super) job: u32,
+}
+
+/// The history's work at one max output, at its own pace: every request when it asks to be
+/// sent, as if nothing were throttled. It depends on the max output, not on the quota, so
+/// one schedule serves every quota.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Schedule {
+    pub(super) requests: Vec<Scheduled>,
+    /// The requests by end time.
+    pub(super) by_end: Vec<u32>,
+    /// Responses, cuts and the peak in flight, which do not depend on the quota.
+    pub(super) base: Outcome,
+    /// The plan's retry policy.
+    pub(super) retry: retries::Policy,
+}
+
+impl Schedule {
+    /// Lays out the plan's work at `limit`. Nothing slows it down, so no chain waits for
+    /// another but a parent for its subagents: each chain is walked on its own, a subagent's
+    /// from the end of the job that started it.
+    pub fn new(plan: &Plan, limit: Limit) -> Self {
+        let mut s = Self::default();
+        s.lay_out(plan, limit);
+        s
+    }
+
+    /// [`Schedule::new`] into this schedule, reusing its memory: the large vectors of a
+    /// replay are allocated once per thread, not once per value.
+    pub fn lay_out(&mut self, plan: &Plan, limit: Limit) {
+        let mut requests = std::mem::take(&mut self.requests);
+        requests.clear();
+        let mut w = Walk { plan, limit, requests, base: Outcome::default() };
+        for &root in &plan.roots {
+            let c = plan.chains[root as usize];
+            w.chain(c.first, c.end, c.start);
+        }
+        let Walk { mut requests, mut base, .. } = w;
+        requests.sort_unstable_by_key(|r| (r.start, r.job));
+        let mut by_end = std::mem::take(&mut self.by_end);
+        by_end.clear();
+        by_end.extend(0..requests.len() as u32);
+        by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
+        // The most in flight at once: ends before starts at the same instant.
+        let (mut e, mut now) = (0, 0u64);
+        for r in &requests {
+            while e < by_end.len() && requests[by_end[e] as usize].end <= r.start {
+                now -= 1;
+                e += 1;
+            }
+            now += 1;
+            base.peak_in_flight = base.peak_in_flight.max(now);
+        }
+        base.attempts = requests.len() as u64;
+        *self = Self { requests, by_end, base, retry: plan.retry };
+    }
+
+    /// The same work laid out by the replay's engine with an endless bucket (the reference
+    /// the walk is tested against).
+    #[cfg(test)]
+    pub(super) fn by_engine(plan: &Plan, limit: Limit) -> Self {
+        let endless =
+            Quota::new(f64::INFINITY, 1.0, Reading { cache_reads_reserved: false, burndown_reservation: false });
+        let mut requests = Vec::with_capacity(plan.jobs.len());
+        let base = run_recording(plan, &endless, limit, Some(&mut requests), |_| {});
+        requests.sort_unstable_by_key(|r| (r.start, r.job));
+        let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();
+        by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
+        Self { requests, by_end, base, retry: plan.retry }
+    }
+}
+
+/// Lays chains out one by one for [`Schedule::new`].
+pub(super) struct Walk<'p> {
+    plan: &'p Plan,
+    limit: Limit,
+    requests: Vec<Scheduled>,
+    base: Outcome,
+}
+
+impl Walk<'_> {
+    /// Lays out the chain of jobs `first..end` from `start`; returns when its last job ended.
+    pub(super) fn chain(&mut self, first: usize, end: usize, start: EpochMs) -> EpochMs {
+        let mut t = start;
+        for k in first..end {
+            // A failure asked again: the next job is sent in its place, at its time.
+            if self.plan.skips(k, self.limit) {
+                continue;
+            }
+            let done = self.job(k, t);
+            let job = self.plan.jobs[k];
+            let (from, to) = job.children;
+            let mut last_child = EpochMs::MIN;
+            for &child in &self.plan.children[from as usize..to as usize] {
+                let c = self.plan.chains[child as usize];
+                let offset = c.anchor.map_or(0, |a| a.1);
+                last_child = last_child.max(self.chain(c.first, c.end, done + offset));
+            }
+            t = if k + 1 >= end {
+                done
+            } else if let (Some(join), true) = (job.join, to > from) {
+                last_child + join
+            } else {
+                done + self.plan.jobs[k + 1].gap
+            };
+        }
+        t
+    }
+
+    /// Lays out one job (and its continuations) sent at `t`; returns when it was done.
+    pub(super) fn job(&mut self, k: usize, mut t: EpochMs) -> EpochMs {
+        let job = self.plan.jobs[k];
+        let max_output = match self.limit {
+            Limit::Fixed(m) => m,
+            Limit::AsRecorded => job.limit_then,
+        };
+        let (mut input, mut cache_read, mut remaining) = (job.input, job.cache_read, job.demand);
+        for part in 0..=retries::MAX_CONTINUATIONS {
+            let (written, cut) = match remaining {
+                Draw::Known(d) => (d.min(max_output), d > max_output),
+                Draw::Beyond => (max_output, max_output <= self.plan.known_up_to),
+            };
+            if part == 0 {
+                self.base.responses += 1;
+                self.base.cut += u64::from(cut);
+                self.base.beyond += u64::from(remaining == Draw::Beyond && !cut);
+            }
+            let first = if part == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
+            let end = t + ((first + written as f64 * job.ms_per_token).round() as i64).max(1);
+            self.requests.push(Scheduled { start: t, end, input, cache_read, written, max_output, job: k as u32 });
+            t = end;
+            if !cut {
+                break;
+            }
+            cache_read += input;
+            input = CONTINUATION_PROMPT + max_output as f64;
+            remaining = match remaining {
+                Draw::Known(d) => Draw::Known(d.saturating_sub(max_output)),
+                Draw::Beyond => Draw::Beyond,
+            };
+        }
+        t
+    }
+}
+
+/// The work of a [`Schedule`] against `quota`, at its own pace: each request takes its
+/// reservation when it asks to, admitted or not, and is throttled while the bucket, less what
+/// the others hold, cannot hold it; it is retried on Claude Code's schedule and fails after
+/// the last retry. Throttling does not slow the work down here, so the counts are what the
+/// work asks of the quota; because of that they can only fall as the quota grows.
+pub fn at_pace(schedule: &Schedule, quota: &Quota) -> Outcome {
+    at_pace_reserving(schedule, quota, None)
+}
+
+/// [`at_pace`], each request reserving `max_output` instead of the value it was laid out at
+/// (the same work: see [`Plan::uncut_from`]).
+pub fn at_pace_reserving(schedule: &Schedule, quota: &Quota, max_output: Option<u64>) -> Outcome {
+    SCRATCH.with_borrow_mut(|scratch| at_pace_with(schedule, quota, max_output, scratch))
+}
+
+/// The memory [`at_pace`] works in: kept from one call to the next, so that the replays of
+/// many values do not each touch fresh pages.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    before: Vec<f64>,
+    mark_of: Vec<u32>,
+    marks: Vec<(EpochMs, f64)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// [`at_pace_reserving`] in the given memory.
+pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>, scratch: &mut Scratch) -> Outcome {
+    let q = quota.tpm;
+    let per_ms = q / 60_000.0;
+    let reserve = |r: &Scheduled| {
+        let m = max_output.unwrap_or(r.max_output) as f64;
+        r.input
+            + if quota.reading.cache_reads_reserved { r.cache_read } else { 0.0 }
+            + if quota.reading.burndown_reservation { quota.burndown * m } else { m }
+    };
+    let charge = |r: &Scheduled| r.input + quota.burndown * r.written as f64;
+    let reqs = &schedule.requests;
+    let Scratch { before, mark_of, marks } = scratch;
+    before.clear();
+    before.resize(reqs.len(), 0.0);
+    // Where each request's start is among the marks, to look ahead from there.
+    mark_of.clear();
+    mark_of.resize(reqs.len(), 0);
+    marks.clear();
+    // The level through time, every reservation taken when asked for: starts in order, ends
+    // sorted; at equal times ends first.
+    let ends = &schedule.by_end;
+    let mut level = q;
+    let mut at = reqs.first().map_or(0, |r| r.start);
+    let (mut si, mut ei) = (0, 0);
+    while si < reqs.len() || ei < ends.len() {
+        let end_first = ei < ends.len() && (si >= reqs.len() || reqs[ends[ei] as usize].end <= reqs[si].start);
+        let t = if end_first { reqs[ends[ei] as usize].end } else { reqs[si].start };
+        level = (level + (t - at).max(0) as f64 * per_ms).min(q);
+        at = at.max(t);
+        if end_first {
+            let r = &reqs[ends[ei] as usize];
+            level = (level + reserve(r) - charge(r)).min(q);
+            ei += 1;
+        } else {
+            before[si] = level;
+            level -= reserve(&reqs[si]);
+            mark_of[si] = marks.len() as u32;
+            si += 1;
+        }
+        marks.push((t, level));
+    }
+    // The level at `t`, at or after the mark `from`: the last mark at or before `t`, found by
+    // galloping ahead (retries come within minutes of their request).
+    let level_at = |from: usize, t: EpochMs| {
+        let mut step = 1;
+        let mut hi = from;
+        while hi < marks.len() && marks[hi].0 <= t {
+            hi = from + step;
+            step *= 2;
+        }
+        let lo = from + step / 4;
+        let hi = hi.min(marks.len());
+        let k = lo.min(hi) + marks[lo.min(hi)..hi].partition_point(|m| m.0 <= t);
+        let m = marks[k - 1];
+        (m.1 + (t - m.0) as f64 * per_ms).min(q)
+    };
+    // An output quota's level through time: what each response wrote, taken when it ended.
+    let output = quota.output_tpm.map(|o| OutputLevel::new(schedule, o));
+    // Whether the output quota lets request `r` in at `t` (what it wrote itself, if it ended
+    // by then, given back).
+    let output_open = |r: &Scheduled, t: EpochMs| {
+        output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { r.written as f64 } else { 0.0 } > 0.0)
+    };
+    let mut out = schedule.base;
+    out.attempts = 0;
+    for (i, r) in reqs.iter().enumerate() {
+        let need = reserve(r);
+        out.attempts += 1;
+        if before[i] >= need && output_open(r, r.start) {
+            continue;
+        }
+        // What the bucket holds for it at a later attempt: the level plus what it holds itself.
+        let mut t = r.start;
+        let mut admitted = false;
+        for k in 1..=schedule.retry.retries {
+            out.throttled_attempts += 1;
+            out.attempts += 1;
+            let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
+            t += delay.round() as i64;
+            let holds = if t < r.end { need } else { charge(r) };
+            if (level_at(mark_of[i] as usize, t) + holds).min(q) >= need && output_open(r, t) {
+                admitted = true;
+                break;
+            }
+        }
+        if !admitted {
+            out.throttled_attempts += 1;
+            out.failed += 1;
+        }
+    }
+    out
+}
+
+/// The level of an output quota through a schedule: full at the first request, each
+/// response's output taken when it ends (it may run into debt), refilled in between.
+pub(super) struct OutputLevel {
+    marks: Vec<(EpochMs, f64)>,
+    capacity: f64,
+    per_ms: f64,
+}
+
+impl OutputLevel {
+    pub(super) fn new(schedule: &Schedule, tpm: f64) -> Self {
+        let per_ms = tpm / 60_000.0;
+        let mut at = schedule.requests.first().map_or(0, |r| r.start);
+        let mut level = tpm;
+        let mut marks = vec![(at, level)];
+        for &e in &schedule.by_end {
+            let r = &schedule.requests[e as usize];
+            level = (level + (r.end - at).max(0) as f64 * per_ms).min(tpm) - r.written as f64;
+            at = at.max(r.end);
+            marks.push((at, level));
+        }
+        OutputLevel { marks, capacity: tpm, per_ms }
+    }
+
+    /// The level at `t`: the last mark at or before it, refilled since.
+    pub(super) fn at(&self, t: EpochMs) -> f64 {
+        let k = self.marks.partition_point(|m| m.0 <= t);
+        let (at, level) = self.marks[k.saturating_sub(1)];
+        (level + (t - at).max(0) as f64 * self.per_ms).min(self.capacity)
+    }
+}

@@ -1,0 +1,258 @@
+//! The history replayed as it was: each chain's requests queued against the quota's bucket,
+//! refused attempts retried on Claude Code's schedule, throttling delaying the work.
+
+use super::*;
+
+/// The bucket: a level refilled continuously, never above capacity.
+pub(super) struct Bucket {
+    level: f64,
+    capacity: f64,
+    per_ms: f64,
+    at: EpochMs,
+}
+
+impl Bucket {
+    /// A full bucket of `tpm` a minute at `at`.
+    pub(super) fn full(tpm: f64, at: EpochMs) -> Self {
+        Bucket { level: tpm, capacity: tpm, per_ms: tpm / 60_000.0, at }
+    }
+
+    pub(super) fn refill(&mut self, t: EpochMs) {
+        if t > self.at {
+            self.level = (self.level + (t - self.at) as f64 * self.per_ms).min(self.capacity);
+            self.at = t;
+        }
+    }
+}
+
+/// Where a chain is.
+#[derive(Clone, Copy)]
+pub(super) struct State {
+    job: usize,
+    end: usize,
+    /// Attempts refused so far for the current request.
+    refused: u32,
+    /// Continuations sent for the current response.
+    continuations: u32,
+    /// The current request (a continuation has its own sizes and remaining demand).
+    input: f64,
+    cache_read: f64,
+    remaining: Draw,
+    /// Set while a response is in flight: what was reserved, what it will be charged,
+    /// whether it is cut, and what it writes.
+    flight: Option<(f64, f64, bool, u64)>,
+    /// Subagents still running that the next job waits for.
+    waiting: u32,
+}
+
+impl State {
+    pub(super) fn at(plan: &Plan, job: usize, end: usize) -> Self {
+        let j = plan.jobs[job];
+        State {
+            job,
+            end,
+            refused: 0,
+            continuations: 0,
+            input: j.input,
+            cache_read: j.cache_read,
+            remaining: j.demand,
+            flight: None,
+            waiting: 0,
+        }
+    }
+}
+
+/// The replay's clock and the chains on it.
+pub(super) struct Run<'p> {
+    plan: &'p Plan,
+    states: Vec<State>,
+    queue: BinaryHeap<Reverse<(EpochMs, u32)>>,
+    /// The chain each job belongs to.
+    chain_of_job: Vec<u32>,
+    limit: Limit,
+}
+
+impl Run<'_> {
+    /// A job is done (answered, given up or failed) at `t`: start the subagents it started,
+    /// then go on to the chain's next job (after the gap, or after its subagents).
+    pub(super) fn job_done(&mut self, ci: usize, t: EpochMs) {
+        let plan = self.plan;
+        let job = plan.jobs[self.states[ci].job];
+        let (from, to) = job.children;
+        for &child in &plan.children[from as usize..to as usize] {
+            let c = plan.chains[child as usize];
+            let offset = c.anchor.map_or(0, |a| a.1);
+            self.states[child as usize] = State::at(plan, plan.next_asked(c.first, self.limit), c.end);
+            self.queue.push(Reverse((t + offset, child)));
+        }
+        let st = &mut self.states[ci];
+        if st.job + 1 >= st.end {
+            self.chain_done(ci, t);
+        } else if job.join.is_some() && to > from {
+            st.waiting = to - from;
+        } else {
+            let gap = plan.jobs[st.job + 1].gap;
+            self.advance(ci, t + gap);
+        }
+    }
+
+    /// Moves a chain to its next job, sent at `at` (a failure asked again is skipped at a
+    /// value: the job after it is sent in its place).
+    pub(super) fn advance(&mut self, ci: usize, at: EpochMs) {
+        let st = &mut self.states[ci];
+        *st = State::at(self.plan, self.plan.next_asked(st.job + 1, self.limit), st.end);
+        self.queue.push(Reverse((at, ci as u32)));
+    }
+
+    /// A chain has no more jobs: a parent waiting for it may go on.
+    pub(super) fn chain_done(&mut self, ci: usize, t: EpochMs) {
+        let Some((parent_job, _)) = self.plan.chains[ci].anchor else { return };
+        let parent = self.chain_of_job[parent_job] as usize;
+        let st = &mut self.states[parent];
+        if st.job == parent_job && st.waiting > 0 {
+            st.waiting -= 1;
+            if st.waiting == 0 {
+                let join = self.plan.jobs[parent_job].join.unwrap_or(0);
+                self.advance(parent, t + join);
+            }
+        }
+    }
+}
+
+/// Runs the plan at `limit` against `quota`, throttling slowing the work down as it does in
+/// Claude Code: the history as it would have happened.
+pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
+    run_recording(plan, quota, limit, None, |_| {})
+}
+
+/// [`run`], telling `refused` the job (an index into the plan's jobs, as [`Plan::history`]
+/// lists them) of every refused attempt.
+pub fn run_tally(plan: &Plan, quota: &Quota, limit: Limit, refused: impl FnMut(usize)) -> Outcome {
+    run_recording(plan, quota, limit, None, refused)
+}
+
+/// [`run`], recording every request it admits when `record` is given.
+pub(super) fn run_recording(
+    plan: &Plan,
+    quota: &Quota,
+    limit: Limit,
+    mut record: Option<&mut Vec<Scheduled>>,
+    mut refused: impl FnMut(usize),
+) -> Outcome {
+    let mut out = Outcome::default();
+    let start = plan.roots.first().map_or(0, |&c| plan.chains[c as usize].start);
+    let mut bucket = Bucket::full(quota.tpm, start);
+    let mut output = quota.output_tpm.map(|o| Bucket::full(o, start));
+    let mut chain_of_job = vec![0u32; plan.jobs.len()];
+    for (ci, c) in plan.chains.iter().enumerate() {
+        chain_of_job[c.first..c.end].fill(ci as u32);
+    }
+    let mut r = Run {
+        plan,
+        states: plan.chains.iter().map(|c| State::at(plan, plan.next_asked(c.first, limit), c.end)).collect(),
+        queue: BinaryHeap::new(),
+        chain_of_job,
+        limit,
+    };
+    let mut next_root = 0;
+    let mut in_flight = 0u64;
+    loop {
+        // Chains join the queue when their start comes, so that it stays short.
+        let top = r.queue.peek().map(|e| e.0.0);
+        if let Some(&root) = plan.roots.get(next_root)
+            && top.is_none_or(|t| plan.chains[root as usize].start <= t)
+        {
+            r.queue.push(Reverse((plan.chains[root as usize].start, root)));
+            next_root += 1;
+            continue;
+        }
+        let Some(Reverse((t, ci))) = r.queue.pop() else { break };
+        let ci = ci as usize;
+        let st = &mut r.states[ci];
+        let job = plan.jobs[st.job];
+        let max_output = match limit {
+            Limit::Fixed(m) => m,
+            Limit::AsRecorded => job.limit_then,
+        };
+        bucket.refill(t);
+        if let Some(o) = output.as_mut() {
+            o.refill(t);
+        }
+        if let Some((reserved, charge, cut, written)) = st.flight.take() {
+            // The response ends: settle, then continue it, or the job is done.
+            bucket.level = (bucket.level + reserved - charge).min(bucket.capacity);
+            // What it wrote counts against an output quota, which may run into debt.
+            if let Some(o) = output.as_mut() {
+                o.level -= written as f64;
+            }
+            in_flight -= 1;
+            if cut && st.continuations < retries::MAX_CONTINUATIONS {
+                st.continuations += 1;
+                st.cache_read += st.input;
+                st.input = CONTINUATION_PROMPT + max_output as f64;
+                st.remaining = match st.remaining {
+                    Draw::Known(d) => Draw::Known(d.saturating_sub(max_output)),
+                    Draw::Beyond => Draw::Beyond,
+                };
+                r.queue.push(Reverse((t, ci as u32)));
+            } else {
+                r.job_done(ci, t);
+            }
+            continue;
+        }
+        // An attempt.
+        out.attempts += 1;
+        let out_reserved =
+            if quota.reading.burndown_reservation { quota.burndown * max_output as f64 } else { max_output as f64 };
+        let reservation =
+            st.input + if quota.reading.cache_reads_reserved { st.cache_read } else { 0.0 } + out_reserved;
+        if bucket.level >= reservation && output.as_ref().is_none_or(|o| o.level > 0.0) {
+            bucket.level -= reservation;
+            in_flight += 1;
+            out.peak_in_flight = out.peak_in_flight.max(in_flight);
+            let (written, cut) = match st.remaining {
+                Draw::Known(d) => (d.min(max_output), d > max_output),
+                // Above what the history shows: run to the max output; cut only where the
+                // history shows that demand is above it.
+                Draw::Beyond => (max_output, max_output <= plan.known_up_to),
+            };
+            if st.continuations == 0 {
+                out.responses += 1;
+                out.cut += u64::from(cut);
+                out.beyond += u64::from(st.remaining == Draw::Beyond && !cut);
+            }
+            let charge = st.input + quota.burndown * written as f64;
+            st.flight = Some((reservation, charge, cut, written));
+            st.refused = 0;
+            let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
+            let duration = (first + written as f64 * job.ms_per_token).round() as i64;
+            if let Some(rec) = record.as_deref_mut() {
+                rec.push(Scheduled {
+                    start: t,
+                    end: t + duration.max(1),
+                    input: st.input,
+                    cache_read: st.cache_read,
+                    written,
+                    max_output,
+                    job: st.job as u32,
+                });
+            }
+            r.queue.push(Reverse((t + duration.max(1), ci as u32)));
+            continue;
+        }
+        out.throttled_attempts += 1;
+        refused(st.job);
+        st.refused += 1;
+        if st.refused <= plan.retry.retries {
+            let delay = plan.retry.delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
+            r.queue.push(Reverse((t + delay.round() as i64, ci as u32)));
+            continue;
+        }
+        out.failed += 1;
+        if st.continuations == 0 {
+            out.responses += 1;
+        }
+        r.job_done(ci, t);
+    }
+    out
+}
