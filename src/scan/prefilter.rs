@@ -105,11 +105,17 @@ fn told(line: &[u8], search: Search, at: usize, after: usize) -> Class {
         match mark {
             toplevel::Mark::Escape => candidate = true,
             toplevel::Mark::Recovery => candidate = user,
-            // The type written again: the parse reads the last.
-            toplevel::Mark::Type if p >= after => {
-                candidate = toplevel::value_after(line, p + 6).is_some() && walk.opens_top_level_string(p);
+            // The type written again: the parse reads the last. Only a key after a comma can
+            // be a top-level one (the depth walk is the cost: asked as rarely as can be), and
+            // on a line of a type never countable, only a value that names a countable type
+            // can change what it is read as (a line made a candidate is parsed, and the parse
+            // reads the last type, whichever it is).
+            toplevel::Mark::Type if p >= after && !first_key(line, p) => {
+                candidate = toplevel::value_after(line, p + 6)
+                    .is_some_and(|v| search != Search::Never || may_count(line, v))
+                    && walk.opens_top_level_string(p);
             }
-            toplevel::Mark::Timestamp if user && p >= after => {
+            toplevel::Mark::Timestamp if user && p >= after && !first_key(line, p) => {
                 if let Some(v) = toplevel::value_after(line, p + 11)
                     && walk.opens_top_level_string(p)
                 {
@@ -128,6 +134,24 @@ fn told(line: &[u8], search: Search, at: usize, after: usize) -> Class {
         Class::User(timestamp.or_else(|| last_timestamp_before(line, at)).and_then(|v| time_at(line, v)))
     } else {
         Class::Other
+    }
+}
+
+/// Whether the key whose opening quote is at `p` is the first of an object or array (the byte
+/// before it, past whitespace, opens one). In JSON that parses, such a key is never a
+/// top-level one after the line's first key: an unescaped `{` before a quote is outside a
+/// string (inside one, the quote would end the string and the name after it break the line).
+fn first_key(line: &[u8], p: usize) -> bool {
+    matches!(line[..p].iter().rev().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')), Some(b'{' | b'['))
+}
+
+/// Whether a `type` value starting at `v` may name a countable type: `"assistant"`, `"user"`,
+/// `"system"`, or anything but a plain string without escapes (read by the parse).
+fn may_count(line: &[u8], v: usize) -> bool {
+    let Some(body) = line[v..].strip_prefix(b"\"") else { return true };
+    match body.iter().position(|&b| b == b'"' || b == b'\\') {
+        Some(end) if body[end] == b'"' => matches!(&body[..end], b"assistant" | b"user" | b"system"),
+        _ => true,
     }
 }
 
@@ -373,7 +397,9 @@ pub struct Streaming {
     head: Vec<u8>,
     search: Option<Search>,
     /// After a type read off the start (not `assistant`), the search for a top-level `type`
-    /// key written again.
+    /// key written again. Coarser than the whole line's ([`told`]): any top-level `type`
+    /// written again makes the line a candidate, whatever its value. Such a line is too long
+    /// to parse either way; it is then counted among the long lines skipped.
     later: Option<LaterType>,
 }
 
@@ -592,6 +618,28 @@ mod tests {
         }
         // Both outcomes are well exercised.
         assert!(found > 5_000 && found < 55_000, "{found}");
+    }
+
+    /// The depth walk is asked only where a key written again can change the reading: not for
+    /// a key first in its object, and on a line never countable, not for a value that names
+    /// no countable type. Where it can, it is still asked (and the parse reads the last type).
+    #[test]
+    fn keys_written_again_are_walked_only_where_they_can_change_the_reading() {
+        let progress = |tail: &str| format!(r#"{{"type":"progress","sessionId":"s","data":{{"a":1}}{tail}}}"#);
+        // Nested keys: first in their object, or a value no countable type has.
+        for tail in [r#","x":{"type":"assistant"}"#, r#","x":{"k":1,"type":"text"}"#, r#","type":"text""#] {
+            assert_eq!(classify(progress(tail).as_bytes()), Class::Other, "{tail}");
+        }
+        // A top-level type that names a countable one: parsed.
+        for tail in [r#","type":"assistant""#, r#", "type" : "user""#, r#","type":7"#, r#","type":"sys\u0074em""#] {
+            assert_eq!(classify(progress(tail).as_bytes()), Class::Candidate, "{tail}");
+        }
+        // On a user line every top-level type written again is (whatever its value), and a
+        // nested timestamp first in its object is not its time.
+        let user = r#"{"type":"user","timestamp":"2026-03-01T10:00:00Z","m":{"timestamp":"2026-03-01T09:00:00Z"},"type":"text"}"#;
+        assert_eq!(classify(user.as_bytes()), Class::Candidate);
+        let user = r#"{"type":"user","timestamp":"2026-03-01T10:00:00Z","m":{"timestamp":"2026-03-01T09:00:00Z"}}"#;
+        assert_eq!(classify(user.as_bytes()), Class::User(crate::time::parse_timestamp("2026-03-01T10:00:00Z")));
     }
 
     #[test]
