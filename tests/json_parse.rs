@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{Run, bedrock_copy, ccdoctor};
+use common::{Run, bedrock_copy, both_paths, ccdoctor, home_with};
 use serde_json::{Value, json};
 
 /// A response line of `out` output tokens (`usage` and `content` as JSON text).
@@ -24,33 +22,6 @@ fn usage(out: &str) -> String {
 
 fn text(t: &str) -> String {
     format!(r#"[{{"type":"text","text":"{t}"}}]"#)
-}
-
-fn home_with(lines: &[String]) -> tempfile::TempDir {
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("projects/p");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("s.jsonl"), lines.join("\n") + "\n").unwrap();
-    t
-}
-
-fn scan(home: &Path, full: bool) -> (Value, Run) {
-    let mut args = vec!["scan", "--format", "json", home.to_str().unwrap()];
-    if full {
-        args.push("--full-parse");
-    }
-    let r: Run = ccdoctor(home).args(&args).output().unwrap().into();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    (serde_json::from_str(&r.stdout).unwrap(), r)
-}
-
-/// Both readings, which must give the same report.
-fn both(home: &Path) -> (Value, Run) {
-    let (fast, r) = scan(home, false);
-    let (full, full_run) = scan(home, true);
-    assert_eq!(fast, full, "fast path and full parse differ\nfast: {}\nfull: {}", r.stderr, full_run.stderr);
-    (fast, r)
 }
 
 /// Item 1 (a), (b): a lone surrogate (Node's JSON.stringify writes one when a text is cut in
@@ -71,7 +42,7 @@ fn lone_surrogates_and_overflowing_numbers_keep_the_line() {
         r#"{"type":"assistant","uuid":"e1","sessionId":"s1","timestamp":"2026-11-01T10:05:00.000Z","cwd":"/x","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429,"message":{"id":"e1","model":"<synthetic>","content":[{"type":"text","text":"API Error: 429 Too many tokens, please wait before trying again. \ud83d"}]}}"#.to_string(),
     ];
     let t = home_with(&lines);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["scan"]["malformed_lines"], 0, "{}", r.stderr);
     assert_eq!(v["responses"]["count"], 5, "{}", r.stderr);
     assert_eq!(v["output_tokens"]["max"], 900);
@@ -90,7 +61,7 @@ fn overflowing_numbers_in_content_blocks_count_on_both_paths() {
         response(4, 4, r#"[{"type":"tool_use","id":"t","name":"Bash","input":{"n":-1e400}}]"#, &usage("500")),
     ];
     let t = home_with(&lines);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["scan"]["malformed_lines"], 0, "{}", r.stderr);
     assert_eq!(v["responses"]["count"], 5, "{}", r.stderr);
     assert_eq!(v["output_tokens"]["max"], 500);
@@ -119,7 +90,7 @@ fn a_type_written_again_after_a_nested_value_is_the_type() {
         numeric.to_string(),
     ];
     let t = home_with(&lines);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["scan"]["malformed_lines"], 0, "{}", r.stderr);
     assert_eq!(v["responses"]["count"], 3, "{}", r.stderr);
     assert_eq!(v["output_tokens"]["max"], 900);
@@ -161,7 +132,7 @@ fn a_user_lines_time_is_its_last_top_level_timestamp() {
         lines.push(answer(2 * j + 1, base + 70));
     }
     let t = home_with(&lines);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["scan"]["malformed_lines"], 0, "{}", r.stderr);
     assert_eq!(v["responses"]["count"], 32);
     assert_eq!(v["load"]["per_model"][0]["rpm_p50"], 2);
@@ -179,7 +150,7 @@ fn implausible_times_are_left_out_counted_and_named() {
         response(3, 3, &text("ok"), &usage("400")).replace("2026-11-01T10:03:30.000Z", "2026-11-01T23:59:60.500Z"),
     ];
     let t = home_with(&lines);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["responses"]["count"], 2, "{}", r.stderr);
     assert_eq!(v["scan"]["implausible_times"], 2);
     assert_eq!(v["scan"]["history"]["first_day"], "2026-11-01");
@@ -230,7 +201,7 @@ fn nesting_millions_deep_overflows_nothing() {
         format!(r#"{{"type":"assistant","message":{{"id":"m","x":{deep}}},"uuid":"d"}}"#),
         format!(r#"{{"type":"user","toolUseResult":{deep},"timestamp":"2026-11-01T10:05:00.000Z"}}"#),
     ]);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["responses"]["count"], 2, "{}", r.stderr);
     // A settings file of 6 MB is over Claude Code's 2 MiB: `apply` refuses it, named; one that
     // fits, a million deep, is read.

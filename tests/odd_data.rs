@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{Run, ccdoctor};
+use common::{Run, both_paths, ccdoctor, home_with, scan_path};
 use serde_json::{Value, json};
 
 fn line(i: usize, tweak: impl FnOnce(&mut Value)) -> String {
@@ -20,33 +18,6 @@ fn line(i: usize, tweak: impl FnOnce(&mut Value)) -> String {
     });
     tweak(&mut v);
     v.to_string()
-}
-
-fn home_with(lines: &[String]) -> tempfile::TempDir {
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("projects/p");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("s.jsonl"), lines.join("\n") + "\n").unwrap();
-    t
-}
-
-fn scan(home: &Path, full: bool) -> (Value, Run) {
-    let mut args = vec!["scan", "--format", "json", home.to_str().unwrap()];
-    if full {
-        args.push("--full-parse");
-    }
-    let r: Run = ccdoctor(home).args(&args).output().unwrap().into();
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    (serde_json::from_str(&r.stdout).unwrap(), r)
-}
-
-/// Both readings, which must agree on every count.
-fn both(home: &Path) -> (Value, Run) {
-    let (fast, r) = scan(home, false);
-    let (full, _) = scan(home, true);
-    assert_eq!(fast, full, "fast path and full parse differ");
-    (fast, r)
 }
 
 #[test]
@@ -63,7 +34,7 @@ fn a_wrong_type_in_a_field_the_counts_do_without_keeps_the_line() {
     ];
     let lines: Vec<String> = odd.into_iter().enumerate().map(|(i, (k, v))| line(i, |l| l[k] = v)).collect();
     let t = home_with(&lines);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["responses"]["count"], 8, "{}", r.stderr);
     assert_eq!(v["scan"]["malformed_lines"], 0);
 }
@@ -82,7 +53,7 @@ fn impossible_counts_are_left_out_and_counted() {
         }),
     ];
     let t = home_with(&lines);
-    let (v, _) = both(t.path());
+    let (v, _) = both_paths(t.path());
     assert_eq!(
         v["responses"],
         json!({"count": 1, "estimated": 0, "implausible": 2, "plausible_up_to": 128000,
@@ -103,7 +74,7 @@ fn parse_errors_name_the_place_never_the_data() {
     ];
     let t = home_with(&lines);
     for full in [false, true] {
-        let (_, r) = scan(t.path(), full);
+        let (_, r) = scan_path(t.path(), full);
         assert!(!r.stderr.contains("SECRETVALUE"), "{}", r.stderr);
         assert!(r.stderr.contains("s.jsonl:1: malformed line skipped (invalid JSON at column"), "{}", r.stderr);
     }
@@ -124,7 +95,7 @@ fn escaped_spellings_count_the_same_on_the_fast_path() {
     ];
     assert!(lines[0].contains("a\\u0073sistant") && lines[2].contains("api\\u005ferror"));
     let t = home_with(&lines);
-    let (v, _) = both(t.path());
+    let (v, _) = both_paths(t.path());
     assert_eq!(v["responses"]["count"], 2);
     // A bare 429 (no text of a cause) is counted, not as throttling.
     assert_eq!(v["errors"]["unclassified_429"], 1);
@@ -138,7 +109,7 @@ fn ids_that_are_not_ascii_are_named_not_a_crash() {
     let lines: Vec<String> =
         ids.iter().enumerate().map(|(i, id)| line(i, |l| l["message"]["model"] = json!(id))).collect();
     let t = home_with(&lines);
-    let (v, _) = both(t.path());
+    let (v, _) = both_paths(t.path());
     assert_eq!(v["responses"]["count"], 5);
     for format in ["table", "markdown"] {
         let r: Run =
@@ -160,7 +131,7 @@ fn the_last_attempt_of_a_debug_log_is_a_failed_request() {
         ));
     }
     std::fs::write(t.path().join("debug/s1.txt"), &log).unwrap();
-    let (v, _) = scan(t.path(), false);
+    let (v, _) = scan_path(t.path(), false);
     assert_eq!(v["errors"]["rate_limit"], json!({"final": 1, "retries": 10, "per_day_quota": 0}));
     // With the transcript's own final error for it (same session, same moment): once.
     let dir = t.path().join("projects/p");
@@ -170,7 +141,7 @@ fn the_last_attempt_of_a_debug_log_is_a_failed_request() {
         "message": {"id": "e1", "model": "<synthetic>", "role": "assistant", "usage": {"input_tokens": 0, "output_tokens": 0},
                     "content": [{"type": "text", "text": "API Error: 429 Too many tokens, please wait before trying again."}]}});
     std::fs::write(dir.join("s1.jsonl"), final_error.to_string() + "\n").unwrap();
-    let (v, _) = scan(t.path(), false);
+    let (v, _) = scan_path(t.path(), false);
     assert_eq!(v["errors"]["rate_limit"], json!({"final": 1, "retries": 10, "per_day_quota": 0}));
 }
 
@@ -203,7 +174,7 @@ fn a_key_written_twice_takes_its_last_value_on_both_paths() {
         .replace("\"subtype\":\"init\"", "\"subtype\":\"init\",\"subtype\":\"api_error\""),
     ];
     let t = home_with(&lines);
-    let (v, r) = both(t.path());
+    let (v, r) = both_paths(t.path());
     assert_eq!(v["scan"]["malformed_lines"], 0, "{}", r.stderr);
     assert_eq!(v["responses"]["count"], 2);
     assert_eq!(v["output_tokens"]["max"], 1200);

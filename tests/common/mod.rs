@@ -141,3 +141,34 @@ pub fn ccdoctor_as_user(home: &Path, reach: &Path) -> Command {
         .current_dir(reach);
     c
 }
+
+/// A config home whose one transcript holds `lines`.
+pub fn home_with(lines: &[String]) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("projects/p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("s.jsonl"), lines.join("\n") + "\n").unwrap();
+    t
+}
+
+/// `scan --format json HOME` (with `--full-parse` when `full`), which must exit 0 without a
+/// panic: its JSON and the run.
+pub fn scan_path(home: &Path, full: bool) -> (serde_json::Value, Run) {
+    let mut args = vec!["scan", "--format", "json", home.to_str().unwrap()];
+    if full {
+        args.push("--full-parse");
+    }
+    let r: Run = ccdoctor(home).args(&args).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    (serde_json::from_str(&r.stdout).unwrap(), r)
+}
+
+/// The fast path's and the full parse's reports of `home`, which must be the same: the
+/// fast path's, and its run.
+pub fn both_paths(home: &Path) -> (serde_json::Value, Run) {
+    let (fast, r) = scan_path(home, false);
+    let (full, full_run) = scan_path(home, true);
+    assert_eq!(fast, full, "fast path and full parse differ\nfast: {}\nfull: {}", r.stderr, full_run.stderr);
+    (fast, r)
+}
