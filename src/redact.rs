@@ -181,21 +181,68 @@ pub fn may_show(name: &str, value: &Value) -> bool {
 }
 
 /// The value of `env[name]` as it may be shown: itself when `show_all` (`--show-env`) or when
-/// [`may_show`], else [`REDACTED`].
+/// [`may_show`] (an AWS account id in it masked, [`mask_account`]), else [`REDACTED`].
 pub fn shown_value(name: &str, value: &Value, show_all: bool) -> String {
-    if show_all || may_show(name, value) { text_of(value) } else { REDACTED.to_string() }
+    match (show_all, may_show(name, value)) {
+        (true, _) => text_of(value),
+        (false, true) => mask_account(&text_of(value)),
+        (false, false) => REDACTED.to_string(),
+    }
 }
 
 /// The same for a value given as JSON text (`32000`, `"32000"`), kept as JSON text when shown.
 pub fn shown_json(name: &str, json: &str, show_all: bool) -> String {
-    let shown = show_all || serde_json::from_str::<Value>(json).is_ok_and(|v| may_show(name, &v));
-    if shown { json.to_string() } else { REDACTED.to_string() }
+    match (show_all, serde_json::from_str::<Value>(json).is_ok_and(|v| may_show(name, &v))) {
+        (true, _) => json.to_string(),
+        (false, true) => mask_account(json),
+        (false, false) => REDACTED.to_string(),
+    }
+}
+
+/// The placeholder of an AWS account id.
+pub const ACCOUNT: &str = "<account>";
+
+/// `text` with every AWS account id in it (twelve digits between colons, as an ARN holds
+/// one: `arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/…`) replaced
+/// by [`ACCOUNT`]: a model id may be an ARN, and an account id is not for a shared report.
+pub fn mask_account(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b':' && b.len() > i + 13 && b[i + 1..i + 13].iter().all(u8::is_ascii_digit) && b[i + 13] == b':' {
+            out.push_str(&text[last..=i]);
+            out.push_str(ACCOUNT);
+            last = i + 13;
+            i += 13;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An ARN's account id is masked where a model id is shown; `--show-env` shows it.
+    #[test]
+    fn account_ids_in_arns_are_masked() {
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc1";
+        let masked = "arn:aws:bedrock:us-east-1:<account>:application-inference-profile/abc1";
+        assert_eq!(shown_value("ANTHROPIC_MODEL", &json!(arn), false), masked);
+        assert_eq!(shown_json("ANTHROPIC_MODEL", &format!("\"{arn}\""), false), format!("\"{masked}\""));
+        assert_eq!(shown_value("ANTHROPIC_MODEL", &json!(arn), true), arn);
+        // Not twelve digits between colons: kept.
+        for kept in ["us.anthropic.claude-opus-4-6-v1:0", "a:1234567890123:b", "a:12345678901:b", "x:123456789012"] {
+            assert_eq!(mask_account(kept), kept);
+        }
+        assert_eq!(mask_account(":123456789012::123456789012:"), ":<account>::<account>:");
+    }
 
     #[test]
     fn only_listed_variables_of_their_shape_are_shown() {
@@ -211,7 +258,7 @@ mod tests {
             ("CLOUD_ML_REGION", json!("global")),
             ("ANTHROPIC_MODEL", json!("opus[1m]")),
             ("ANTHROPIC_MODEL", json!("us.anthropic.claude-sonnet-4-5-20250929-v1:0")),
-            ("ANTHROPIC_MODEL", json!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/x")),
+            ("ANTHROPIC_MODEL", json!("arn:aws:bedrock:us-east-1:inference-profile/x")),
             ("ANTHROPIC_SMALL_FAST_MODEL", json!("claude-haiku-4-5@20251001")),
         ] {
             assert_eq!(shown_value(name, &v, false), text_of(&v), "{name}");

@@ -213,7 +213,7 @@ fn the_table_names_every_cause() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let verdict = r.stdout.lines().take_while(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
     for part in [
-        "2 requests failed after 4 throttled attempts (429) on 1 day",
+        "4 throttled attempts (429) on 1 day; 2 requests failed for good",
         "4 subscription usage limits",
         "4 spend cap or credit errors",
         "1 response cut at the output limit (1 at 64,000)",

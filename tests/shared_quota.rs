@@ -104,7 +104,7 @@ fn the_order_of_the_homes_changes_nothing_and_settings_stay_each_persons() {
         check.contains("237 throttled attempts and 1 failed request of Sonnet 4 (the first line counts every model's)"),
         "{check}"
     );
-    assert!(one["verdict"].as_str().unwrap().contains("after 240 throttled attempts"), "{}", one["verdict"]);
+    assert!(one["verdict"].as_str().unwrap().starts_with("240 throttled attempts (429)"), "{}", one["verdict"]);
     // Sonnet 4's requests ran at bedrock-home's 32,000 (not late-home's 64,000).
     assert_eq!((rec["current"].as_u64(), rec["current_source"].as_str()), (Some(32_000), Some("settings")));
     assert_eq!(rec["calibration"]["value"], 32_000);

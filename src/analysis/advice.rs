@@ -159,6 +159,9 @@ pub struct Advice {
     pub provider_origin: Origin,
     pub current: u64,
     pub current_origin: Origin,
+    /// The value the settings set when it is above the model's upper limit, where Claude Code
+    /// caps it (`current` is the cap).
+    pub current_set_above_cap: Option<u64>,
     /// The record that shows the value in effect, when no setting does.
     pub current_evidence: Option<Evidence>,
     /// Where the upper limit and the default come from.
@@ -577,6 +580,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         provider_origin,
         current,
         current_origin,
+        current_set_above_cap: i.settings.max_output_tokens.value.filter(|&v| v > cap && current == cap),
         current_evidence,
         cap_source,
         default_source,

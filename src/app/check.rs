@@ -9,7 +9,7 @@ use crate::analysis::advice::{Advice, Origin};
 use crate::analysis::choose::Action;
 use crate::config::{OutputFormat, ScanConfig};
 use crate::exit_codes::ExitCode;
-use crate::text::{count_of, escape_control, one_line};
+use crate::text::{count_of, escape_control, one_line, thousands};
 
 /// The history `check` reads when `--since` is not given: the recent load is what the value
 /// in effect meets next, and a week of files is read in well under a second.
@@ -195,8 +195,17 @@ pub fn run(
         reading: None,
         message: String::new(),
     };
+    // The advised model's own responses beside the window's, where they differ: the value is
+    // that model's, the counts are every model's.
+    let of_model = report
+        .advice
+        .as_ref()
+        .and_then(|a| report.by_model.iter().find(|r| r.model == a.model).map(|r| (r.summary.count, &a.model)))
+        .filter(|&(n, _)| n != outcome.responses)
+        .map(|(n, m)| format!(" ({} of {})", thousands(n), one_line(m, MAX_QUOTED)))
+        .unwrap_or_default();
     let facts = format!(
-        "{window}: {}, {}, {}",
+        "{window}: {}{of_model}, {}, {}",
         count_of(outcome.responses, "response", "responses"),
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),

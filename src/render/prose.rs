@@ -25,7 +25,7 @@ pub fn verdict(report: &Report) -> String {
         let days = count_of(report.throttled_days, "day", "days");
         let throttled = count_of(attempts, "throttled attempt", "throttled attempts");
         parts.push(if failed > 0 {
-            format!("{} failed after {throttled} (429) on {days}", count_of(failed, "request", "requests"))
+            format!("{throttled} (429) on {days}; {} failed for good", count_of(failed, "request", "requests"))
         } else {
             format!("{throttled} (429) on {days}, each retried until it got through")
         });
@@ -362,10 +362,13 @@ fn lead(a: &Advice) -> Vec<String> {
         if let Some(s) = c.safe_up_to
             && quota_counts
         {
+            let which = if s <= a.floor {
+                format!("Only {} replays safely", thousands(s))
+            } else {
+                format!("Every value from {} up to {} replays safely", thousands(a.floor), thousands(s))
+            };
             out.push(format!(
-                "Every value from {} up to {} replays safely against {} (no failed request, at most {} of attempts throttled).",
-                thousands(a.floor),
-                thousands(s),
+                "{which} against {} (no failed request, at most {} of attempts throttled).",
                 against(a),
                 percent(MAX_THROTTLED_SHARE)
             ));
@@ -387,7 +390,10 @@ fn lead(a: &Advice) -> Vec<String> {
         } else {
             format!("{} is the nearest to Claude Code's default of {}", thousands(v), thousands(a.default))
         };
-        if quota_counts {
+        if quota_counts && c.safe_up_to.is_some_and(|s| s <= a.floor) {
+            // One safe value: nothing to choose among.
+            out.push(format!("It cuts {fewest}."));
+        } else if quota_counts {
             out.push(format!(
                 "Of those, every value from {} up cuts the fewest responses, {fewest}; {place}.",
                 thousands(from)
@@ -905,9 +911,14 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         (
             "Max output in effect".into(),
             thousands(a.current),
-            match &a.current_evidence {
-                Some(e) => evidence_text(e),
-                None => origin(&a.current_origin),
+            match (&a.current_evidence, a.current_set_above_cap) {
+                (Some(e), _) => evidence_text(e),
+                (None, Some(set)) => format!(
+                    "{} ({} set: Claude Code caps it at the model's upper limit)",
+                    origin(&a.current_origin),
+                    thousands(set)
+                ),
+                (None, None) => origin(&a.current_origin),
             },
         ),
         match &a.escalation {
@@ -940,6 +951,9 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             None => what.to_string(),
         };
         let quota_from = match &q.tpm_origin {
+            Origin::Inferred if a.calibration.as_ref().is_some_and(|c| c.observed_throttled == 0) => {
+                fitted("the least your history needs (no 429)")
+            }
             Origin::Inferred => fitted("fitted to your 429s"),
             o => origin(o),
         };
@@ -987,11 +1001,16 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             ),
         ));
         let several = a.calibration.as_ref().is_some_and(|c| c.readings.len() > 1);
+        // With no 429 in the history, each reading's fit is only a lower bound: the reading
+        // is one the quota allows, not one the 429s told.
+        let throttled = a.calibration.as_ref().is_some_and(|c| c.observed_throttled > 0);
         rows.push((
             "Reserved at admission".into(),
             readings::formula(q.reading, a.provider),
-            if several {
+            if several && throttled {
                 "fitted to your 429s".into()
+            } else if several {
+                "fits a history with no 429".into()
             } else if a.provider == Provider::BedrockMantle {
                 "Mantle".into()
             } else if a.readings_given {

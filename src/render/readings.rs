@@ -129,7 +129,7 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
         ),
         Bound::AtLeast => {
             let against = match (reference(cal), &cal.reference) {
-                (Some(r), Some(q)) if q.tpm >= best.fit.low_tpm => format!(", which {r} is"),
+                (Some(r), Some(q)) if q.tpm >= best.fit.low_tpm => format!("; {r} is enough"),
                 (Some(r), _) => format!(": more than {r}, so your quota is larger"),
                 _ => String::new(),
             };

@@ -150,7 +150,7 @@ pub fn build(
             let effort = efforts.into_iter().map(|(e, n)| (e.to_string(), n)).collect();
             ModelRow {
                 model: model.clone(),
-                ids: ids.into_iter().map(str::to_string).collect(),
+                ids: ids.into_iter().map(crate::redact::mask_account).collect(),
                 estimated: group.iter().filter(|r| r.estimated).count() as u64,
                 summary: summarize(&v),
                 histogram: histogram(&v),
