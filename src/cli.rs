@@ -28,6 +28,9 @@ pub enum Command {
     Revert(RevertArgs),
     /// A fast verdict for scripts, CI and a Claude Code SessionStart hook: exit 0 when the
     /// max output in effect is safe for the recorded load, 1 when it is not, 2 on error.
+    ///
+    /// It reads the last 7 days (today, UTC, and the 6 before it) unless --since or --until
+    /// says otherwise.
     Check(CheckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {

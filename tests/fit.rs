@@ -158,3 +158,40 @@ fn check_says_which_reading_held_after_the_change() {
     );
     assert!(v["message"].as_str().unwrap().contains("the 429s fit max output reserved at 5× with "), "{v}");
 }
+
+/// Where no quota is known (Vertex: no published default, none given), a history with
+/// periods at two limits whose few 429s give some reading only a lower bound is fitted and
+/// advised on, not a panic (the check of each period indexed predictions it never made:
+/// `check` on a year of history exited 101).
+#[test]
+fn periods_with_no_quota_known_are_fitted() {
+    let mut seen = 0;
+    for seed in SEEDS {
+        let Some(first) = worlds::issue_20(seed).into_iter().next() else { continue };
+        let w = first.periods[0].0.clone();
+        // A quota a little above what the work needs: few or no 429s.
+        let quota_tpm = w.quota_tpm * 3;
+        let s = Scenario {
+            name: format!("two limits, no quota known (seed {seed})"),
+            periods: vec![
+                (sim::World { quota_tpm, ..w.clone() }, 32_000),
+                (sim::World { quota_tpm, seed: w.seed + 100, start: w.start + 86_400_000, ..w }, 16_000),
+            ],
+            quota_given: None,
+            output_given: None,
+        };
+        let cfg = ccdoctor::config::RecommendConfig {
+            provider: Some(ccdoctor::settings::Provider::Vertex),
+            // Four readings, as on Bedrock.
+            burndown: Some(5.0),
+            ..s.config()
+        };
+        let (a, _) = worlds::advise(&s, &cfg);
+        let Some(cal) = &a.calibration else { continue };
+        assert!(cal.reference.is_none(), "{}: no quota is known on Vertex", s.name);
+        if cal.periods.len() >= 2 && cal.readings.iter().any(|v| v.fit.high_tpm.is_none()) {
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "no history had two periods and a reading with only a lower bound");
+}

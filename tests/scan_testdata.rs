@@ -142,7 +142,10 @@ fn verdict_comes_first_in_the_table() {
     let verdict: Vec<&str> = r.stdout.lines().take_while(|l| !l.is_empty()).collect();
     let verdict = verdict.join(" ");
     // Throttled attempts: the 4 retried and the 5 refused last that failed their requests.
-    assert!(verdict.starts_with("9 throttled attempts (429) on 2 days; 5 requests failed for good"), "verdict: {verdict}");
+    assert!(
+        verdict.starts_with("9 throttled attempts (429) on 2 days; 5 requests failed for good"),
+        "verdict: {verdict}"
+    );
     // Cut responses, each once: at 32,000 the two "exceeded" errors and the stopped response
     // continued after a recovery prompt; at 200 the third error.
     assert!(verdict.contains("4 responses cut at the output limit (1 at 200, 3 at 32,000)"), "{verdict}");

@@ -219,8 +219,11 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             eval(low, &mut more);
             match high {
                 Some(h) => eval(h, &mut fewer),
+                // No upper end: no quota predicts fewer than none (and with no reference,
+                // nothing has filled `fewer` yet: one count a period).
                 None => {
-                    fewer.iter_mut().for_each(|f| *f = 0);
+                    fewer.clear();
+                    fewer.resize(periods.len(), 0);
                     Outcome::default()
                 }
             };

@@ -252,11 +252,12 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
             Some(r) => format!(": none comes within {} of {r}", percent(FITS_WITHIN - 1.0)),
             None => String::new(),
         };
-        out.push(format!(
-            "Your {} fit {}{within}.",
-            count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
-            list(&implied)
-        ));
+        let what = if cal.observed_throttled == 0 {
+            "Your history with no throttled attempt fits".to_string()
+        } else {
+            format!("Your {} fit", count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"))
+        };
+        out.push(format!("{what} {}{within}.", list(&implied)));
     }
     if cal.reference.as_ref().is_some_and(|r| r.origin == Origin::Flag) {
         out.push("Your history does not fit the quota you gave: check it, and whether others draw on the same quota (their load is not in this history).".into());
