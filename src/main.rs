@@ -16,9 +16,32 @@ fn main() -> std::process::ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
+    // A hook never fails a session, not even on a bug: a panic becomes the message the
+    // session shows (and its trace, which Claude Code would show too, is not printed).
+    let hook = ccdoctor::app::check::hook_requested(std::env::args_os().skip(1));
+    if hook {
+        std::panic::set_hook(Box::new(|_| {}));
+    }
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(debug_assertions)]
+        if std::env::var_os("CCDOCTOR_DEBUG_PANIC").is_some() {
+            panic!("CCDOCTOR_DEBUG_PANIC is set (debug builds only, for tests)");
+        }
+        ccdoctor::run(cli, &env, &mut out, &mut err)
+    }));
+    let run = match run {
+        Ok(run) => run,
+        Err(_) if hook => {
+            let text = "ccdoctor: internal error (a bug in ccdoctor, not in your settings): run `ccdoctor check` in a terminal to see it";
+            let _ = writeln!(out, "{}", ccdoctor::app::check::hook_output(text));
+            let _ = out.flush();
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
     // Whether the run's failure was told already: the output still buffered then fails to
     // flush for the same reason, which is not a second failure to tell.
-    let (code, told) = match ccdoctor::run(cli, &env, &mut out, &mut err) {
+    let (code, told) = match run {
         Ok(code) => (code, false),
         Err(e) if is_broken_pipe(&e) => (ExitCode::Success, true),
         Err(e) => {

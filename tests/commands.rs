@@ -378,3 +378,21 @@ fn check_says_plainly_when_no_response_names_the_model() {
     assert!(r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (no response names the model)"), "{}", r.stdout);
     assert!(!r.stdout.contains("(the model ("), "{}", r.stdout);
 }
+
+/// A hook never fails a session, not even on a bug in ccdoctor: a panic becomes the message
+/// (no trace on stderr) and the exit status 0; outside a hook the panic is as Rust prints it.
+/// The panic is made by `CCDOCTOR_DEBUG_PANIC`, which only debug builds read.
+#[cfg(debug_assertions)]
+#[test]
+fn a_panic_in_the_hook_is_a_message_and_exit_0() {
+    let (_t, home) = bedrock_copy();
+    let h = home.to_str().unwrap();
+    let r: common::Run =
+        ccdoctor(&home).env("CCDOCTOR_DEBUG_PANIC", "1").args(["check", "--hook", h]).output().unwrap().into();
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stdout);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(v["systemMessage"].as_str().unwrap().starts_with("ccdoctor: internal error"), "{v}");
+    let r: common::Run = ccdoctor(&home).env("CCDOCTOR_DEBUG_PANIC", "1").args(["check", h]).output().unwrap().into();
+    assert_eq!(r.code, 101, "{}", r.stderr);
+    assert!(r.stderr.contains("panicked"), "{}", r.stderr);
+}
