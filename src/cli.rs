@@ -172,8 +172,9 @@ pub struct ReportArgs {
     /// Claude Code's OpenTelemetry events: OTLP JSON files as the OpenTelemetry Collector's
     /// file exporter writes them, or a warehouse's flat export (JSON lines or CSV with the
     /// attribute names as columns), plain or .gz; a folder is searched for *.json, *.jsonl,
-    /// *.ndjson and *.csv. Repeatable. Without PATH, no config home is scanned.
-    #[arg(long, value_name = "FILE|DIR", num_args = 1.., help_heading = "Team")]
+    /// *.ndjson and *.csv. One path a flag, repeatable (`--otel a --otel b`): a path after it
+    /// is a config home, not telemetry. Without PATH, no config home is scanned.
+    #[arg(long, value_name = "FILE|DIR", help_heading = "Team")]
     pub otel: Vec<PathBuf>,
 
     /// Only telemetry events whose attribute (of the record or its resource) KEY has the value

@@ -86,6 +86,13 @@ fn a_quota_on_the_anthropic_api_is_said_to_be_unused() {
     let r = common::run(&["scan", &common::home_str(), "--provider", "anthropic", "--quota-tpm", "100000"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("--quota-tpm is not used on the Anthropic API"), "{}", r.stderr);
+    // Named by the flag: no hint. Inferred from first-party model ids (a team's telemetry
+    // tagged with its AWS account): the hint names --provider bedrock.
+    assert!(!r.stderr.contains("pass --provider bedrock"), "{}", r.stderr);
+    let otel = common::testdata().join("otel");
+    let r = common::run(&["scan", "--otel", otel.to_str().unwrap(), "--quota-tpm", "2000000"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("pass --provider bedrock if these requests went to Bedrock"), "{}", r.stderr);
 }
 
 /// Cuts at 8,000 with nothing set and no response above it: Claude Code's capped default
@@ -119,6 +126,26 @@ fn homes_on_different_providers_are_said_to_differ() {
     let r = common::run(&["scan", &common::bedrock_home().to_string_lossy(), copy.to_str().unwrap(), "--shared-quota"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("the homes name different providers: bedrock ("), "{}", r.stderr);
+}
+
+/// A home that names no provider beside one on Bedrock, replayed against one quota: said
+/// (its Claude Code uses the Anthropic API unless its shell says otherwise).
+#[test]
+fn a_home_with_no_provider_beside_bedrock_is_said() {
+    let (_t, copy) = common::bedrock_copy();
+    std::fs::write(copy.join("settings.json"), "{}").unwrap();
+    let r = common::run(&["scan", &common::bedrock_home().to_string_lossy(), copy.to_str().unwrap(), "--shared-quota"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("1 of 2 homes name no provider in their settings"), "{}", r.stderr);
+    assert!(r.stderr.contains("not bedrock's quota"), "{}", r.stderr);
+    // Both on Bedrock: nothing said.
+    let r = common::run(&[
+        "scan",
+        &common::bedrock_home().to_string_lossy(),
+        &common::bedrock_home().to_string_lossy(),
+        "--shared-quota",
+    ]);
+    assert!(!r.stderr.contains("name no provider"), "{}", r.stderr);
 }
 
 /// A team whose people set different values: the headline does not call the change a raise

@@ -396,3 +396,22 @@ fn a_panic_in_the_hook_is_a_message_and_exit_0() {
     assert_eq!(r.code, 101, "{}", r.stderr);
     assert!(r.stderr.contains("panicked"), "{}", r.stderr);
 }
+
+/// For several homes, `check` names a command that works: one value for everyone, written to
+/// managed settings with the homes and flags of the check (`apply` refuses to guess which
+/// home's settings file to write).
+#[test]
+fn checks_command_for_a_team_writes_managed_settings() {
+    let (_t, home) = bedrock_copy();
+    let other = common::home();
+    let args = ["check", home.to_str().unwrap(), other.to_str().unwrap(), "--shared-quota", "--since", "2025-01-01"];
+    let r = run_in(&home, &args);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let expected = format!(
+        "for everyone, run `sudo ccdoctor apply {} {} --shared-quota --since 2025-01-01 --settings {}`",
+        home.display(),
+        other.display(),
+        ccdoctor::config::default_managed_dir().join("managed-settings.json").display()
+    );
+    assert!(r.stdout.contains(&expected), "{}\nnot in:\n{}", expected, r.stdout);
+}

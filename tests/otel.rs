@@ -68,6 +68,16 @@ fn a_request_in_a_transcript_and_in_telemetry_counts_once() {
     assert_eq!(u(&both, &["responses", "count"]), u(&alone, &["responses", "count"]) + 11);
 }
 
+/// `--otel` takes one path: a config home after it is a config home, not telemetry (it once
+/// read `claude-home` and its settings.json as telemetry, silently).
+#[test]
+fn a_home_after_otel_is_a_home() {
+    let (before, _) = scan_json(&[&home_str(), "--otel", &otel()]);
+    let (after, _) = scan_json(&["--otel", &otel(), &home_str()]);
+    assert_eq!(u(&after, &["telemetry", "requests_in_transcripts"]), 1);
+    assert_eq!(before, after);
+}
+
 #[test]
 fn people_are_numbered_unless_asked_for() {
     for format in ["table", "json", "markdown"] {

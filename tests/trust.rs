@@ -358,7 +358,11 @@ fn check_says_who_can_change_the_value() {
         let r = run(ccdoctor(t.path()).env("CCDOCTOR_MANAGED_SETTINGS_DIR", &managed).args(&args));
         let text = if hook { json_of(&r)["systemMessage"].as_str().unwrap().to_string() } else { r.stdout.clone() };
         assert!(text.contains("it is set in managed settings, which `ccdoctor apply` cannot override"), "{text}");
-        assert!(text.contains(&format!("`sudo ccdoctor apply --settings {}`", file.display())), "{text}");
+        // The command repeats the check's homes and days, as `apply` needs them.
+        assert!(
+            text.contains(&format!("`sudo ccdoctor apply {h} --since 2026-11-01 --settings {}`", file.display())),
+            "{text}"
+        );
         assert!(!text.contains("run `ccdoctor apply`"), "{text}");
     }
     // The project's own settings outrank the user's: `apply` must name them.

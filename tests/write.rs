@@ -276,6 +276,18 @@ fn a_managed_settings_file_is_readable_by_everyone() {
     );
 }
 
+/// A file named managed-settings.json outside the managed folder (staged for a device
+/// manager) is created readable by all too; any other new file, by its owner only.
+#[test]
+fn a_staged_managed_settings_file_is_readable_by_everyone() {
+    let (_t, home) = home_copy();
+    let staged = home.parent().unwrap().join("deploy/managed-settings.json");
+    std::fs::create_dir_all(staged.parent().unwrap()).unwrap();
+    let r = scan(&home, &["--write", "--settings", staged.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&staged).unwrap().permissions().mode() & 0o777, 0o644);
+}
+
 /// `revert` undoes an `apply` that created the file: the file, unchanged since, is removed;
 /// changed since, it is not ccdoctor's to remove (issue 23, item 8).
 #[test]

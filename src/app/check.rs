@@ -43,14 +43,26 @@ pub fn hook_requested<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = 
 /// everyone), and which a project's or local settings outrank too: those files are named.
 fn how_to_change(a: &Advice, config: &ScanConfig) -> String {
     let apply = apply_command(config);
-    let Origin::Settings(source) = &a.current_origin else { return format!("run `{apply}`") };
     let path = |p: &str| one_line(&crate::settings::write::shell_quote(std::path::Path::new(p)), MAX_QUOTED);
-    match source.split_once(": ") {
-        Some(("managed", p)) => format!(
-            "it is set in managed settings, which `ccdoctor apply` cannot override: whoever administers this machine can change it (`sudo ccdoctor apply --settings {}`)",
+    let managed = |p: &str| {
+        format!(
+            "it is set in managed settings, which `ccdoctor apply` cannot override: whoever administers this machine can change it (`sudo {apply} --settings {}`)",
             path(p)
-        ),
+        )
+    };
+    let source = match &a.current_origin {
+        Origin::Settings(source) => source.split_once(": "),
+        _ => None,
+    };
+    match source {
+        Some(("managed", p)) => managed(p),
         Some(("local" | "project", p)) => format!("run `{apply} --settings {}`", path(p)),
+        // Several homes or telemetry: one value for everyone is written to managed settings
+        // (`apply` refuses to guess which home's file), as the team view says.
+        _ if config.roots.len() != 1 || !config.team.otel.is_empty() => {
+            let file = crate::config::default_managed_dir().join("managed-settings.json");
+            format!("for everyone, run `sudo {apply} --settings {}`", path(&file.to_string_lossy()))
+        }
         _ => format!("run `{apply}`"),
     }
 }

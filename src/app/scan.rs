@@ -45,7 +45,19 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         say(
             err,
             "warning",
-            "--quota-tpm is not used on the Anthropic API: max output does not count against its rate limits",
+            &format!(
+                "--quota-tpm is not used on the Anthropic API: max output does not count against its rate limits{}",
+                // Named by no setting or flag: the model ids said so, and a team's telemetry
+                // with first-party ids may still be Bedrock's.
+                if matches!(
+                    a.provider_origin,
+                    crate::analysis::advice::Origin::Inferred | crate::analysis::advice::Origin::Default
+                ) {
+                    " (no setting names a provider and the model ids are the API's: pass --provider bedrock if these requests went to Bedrock)"
+                } else {
+                    ""
+                }
+            ),
         )?;
     }
     // Advice from an old history is advice for the Claude Code, models and quota of then.
@@ -181,6 +193,19 @@ pub(super) fn resolve_settings(
             .collect();
         named.sort_by_key(|(p, _)| p.name());
         named.dedup_by_key(|(p, _)| *p);
+        let unnamed = t.people.iter().filter(|p| p.settings.provider.value.is_none()).count();
+        if named.len() == 1 && unnamed > 0 {
+            warnings.push(crate::warning::Warning::new(
+                std::path::PathBuf::from("--shared-quota"),
+                None,
+                format!(
+                    "{} of {} homes name no provider in their settings (unless their shell sets one, Claude Code uses the Anthropic API there, not {}'s quota); replayed against one quota as asked",
+                    unnamed,
+                    t.people.len(),
+                    named[0].0.name()
+                ),
+            ));
+        }
         if named.len() > 1 {
             let list: Vec<String> = named.iter().map(|(p, src)| format!("{} ({src})", p.name())).collect();
             warnings.push(crate::warning::Warning::new(

@@ -322,6 +322,9 @@ fn write_value(
     // Managed settings are read by every user's Claude Code: a new file is made readable by
     // all (0644), an existing one keeps its mode, with a note when others cannot read it.
     let managed = scope_of(path, sources) == Scope::Managed;
+    // A file named as managed settings elsewhere (staged for a device manager to deploy) is
+    // made for everyone too.
+    let shared = managed || path.file_name().is_some_and(|n| n == "managed-settings.json");
     // Held from the read a write is made from to its rename, so that another ccdoctor's
     // apply or revert cannot interleave (taken once the file is known to be the user's to
     // change; the file is then read again under it). The time is read under it too.
@@ -330,7 +333,7 @@ fn write_value(
     while attempt < ATTEMPTS {
         let snap = atomic::read_here(&real)?;
         let snap =
-            if managed && snap.bytes.is_none() { Snapshot { mode: atomic::SHARED_FILE_MODE, ..snap } } else { snap };
+            if shared && snap.bytes.is_none() { Snapshot { mode: atomic::SHARED_FILE_MODE, ..snap } } else { snap };
         let text = snap.text(&real)?;
         usable(path, &snap, text)?;
         permitted(path, &real, &snap, force)?;
