@@ -78,6 +78,18 @@ fn a_home_after_otel_is_a_home() {
     assert_eq!(before, after);
 }
 
+/// `--otel-where` without `--otel` selects nothing: said, not silently ignored.
+#[test]
+fn otel_where_without_otel_is_said() {
+    let r = run(&["scan", &home_str(), "--otel-where", "a=b"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--otel-where selects telemetry events, and no --otel was given: ignored"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn people_are_numbered_unless_asked_for() {
     for format in ["table", "json", "markdown"] {

@@ -24,6 +24,9 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     for w in &settings_warnings {
         say(err, "warning", &w.to_string())?;
     }
+    if !config.team.otel_where.is_empty() && config.team.otel.is_empty() {
+        say(err, "warning", "--otel-where selects telemetry events, and no --otel was given: ignored")?;
+    }
     if config.settings.show_env {
         say(
             err,

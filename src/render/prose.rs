@@ -702,8 +702,9 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         };
         out.push(if n.parallel == 0 {
             format!(
-                "Not even one request at a time fits the quota at {} ({had}): raise the quota to {} TPM for {} to replay safely.",
+                "Not even one request at a time fits the quota at {} with {} reserved at admission ({had}): raise the quota to {} TPM for {} to replay safely.",
                 thousands(n.value),
+                readings::formula(q.reading, a.provider),
                 thousands(n.quota_tpm),
                 thousands(n.value),
             )
