@@ -173,3 +173,19 @@ fn cuts_the_history_cannot_see_are_unknown_not_zero() {
     assert!(text.contains("unknown"), "{text}");
     assert!(text.contains("more whose size the history cannot show"), "{text}");
 }
+
+/// In a team's report the settings files are labelled by the person the team view names
+/// (not `user`, `user 2` in another order): the home whose 237 throttled attempts make it
+/// person 1 has its settings labelled person 1.
+#[test]
+fn settings_are_labelled_by_the_person_the_team_view_names() {
+    let bedrock = common::bedrock_home();
+    let other = common::home();
+    let r = common::run(&["scan", other.to_str().unwrap(), bedrock.to_str().unwrap(), "--shared-quota"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let row = r.stdout.lines().find(|l| l.contains("237 (")).expect("the team row of the throttled home");
+    assert!(row.contains("person 1"), "{row}");
+    assert!(r.stdout.contains(&format!("person 1: {}", bedrock.join("settings.json").display())), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("person 2: {}", other.join("settings.json").display())), "{}", r.stdout);
+    assert!(!r.stdout.lines().any(|l| l.starts_with("user")), "{}", r.stdout);
+}

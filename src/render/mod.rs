@@ -56,9 +56,23 @@ pub struct Legend {
     /// Each file's label, in the order first met: a scope's second file (a team's second
     /// home) is `user 2`, so that no label stands for two files.
     labels: Vec<(String, String)>,
+    /// A team's people by their homes: a user settings file in a person's home is labelled
+    /// as the team view names the person (`person 1`), so the two agree.
+    people: Vec<(std::path::PathBuf, String)>,
 }
 
 impl Legend {
+    /// A legend that labels the user settings in each person's home by the person.
+    pub fn of(report: &crate::report::Report) -> Self {
+        let people = report
+            .team
+            .iter()
+            .flat_map(|t| &t.by_person)
+            .filter_map(|p| Some((p.home.clone()?, p.person.clone())))
+            .collect();
+        Legend { people, ..Legend::default() }
+    }
+
     /// The label for a source such as `user: /home/u/.claude/settings.json (model)`:
     /// `user (model)`, with the file kept for the legend. Other sources stay as they are.
     pub fn label(&mut self, source: &str) -> String {
@@ -71,8 +85,18 @@ impl Legend {
             _ => (rest, None),
         };
         let entry = format!("{scope}: {file}");
+        let person = (scope == "user")
+            .then(|| self.people.iter().find(|(home, _)| std::path::Path::new(file).starts_with(home)))
+            .flatten()
+            .map(|(_, who)| who.clone());
         let label = match self.labels.iter().find(|(e, _)| *e == entry) {
             Some((_, l)) => l.clone(),
+            None if person.is_some() => {
+                let label = person.unwrap_or_default();
+                self.files.push(format!("{label}: {file}"));
+                self.labels.push((entry, label.clone()));
+                label
+            }
             None => {
                 let before = self.labels.iter().filter(|(e, _)| e.starts_with(&format!("{scope}: "))).count();
                 let label = if before == 0 { scope.to_string() } else { format!("{scope} {}", before + 1) };

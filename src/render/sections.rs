@@ -294,7 +294,7 @@ fn by_project(report: &Report) -> Option<Section> {
 
 /// The recommendation (its value, reasons and inputs), the replay at each value, the advice.
 fn recommendation(report: &Report, a: &Advice, r: &Recommendation) -> Vec<Section> {
-    let mut legend = Legend::default();
+    let mut legend = Legend::of(report);
     let rows = prose::input_rows(a, r)
         .into_iter()
         .map(|(label, value, source)| vec![label, value, legend.label(&source)])
@@ -511,7 +511,7 @@ fn env(report: &Report) -> Option<Section> {
     if entries.is_empty() {
         return None;
     }
-    let mut legend = Legend::default();
+    let mut legend = Legend::of(report);
     let rows = entries.iter().map(|e| vec![e.name.clone(), e.value.clone(), legend.label(&e.source)]).collect();
     let values = if report.settings.env_redacted {
         "values redacted unless known harmless (--show-env shows them)"
@@ -703,6 +703,7 @@ mod tests {
                 share_at_throttle: 0.0,
                 models: Vec::new(),
             },
+            home: None,
         };
         report.team = Some(crate::report::TeamSection {
             people: 17,

@@ -23,6 +23,10 @@ pub struct PersonRow {
     pub person: String,
     #[serde(flatten)]
     pub load: crate::analysis::team::PersonLoad,
+    /// The person's config home, when the person is one: for the renderers to label its
+    /// settings files by the person (not in the JSON, which names the files).
+    #[serde(skip)]
+    pub home: Option<std::path::PathBuf>,
 }
 
 /// Where managed settings live, Linux and macOS.
@@ -53,7 +57,8 @@ pub(super) fn team_section(
             .enumerate()
             .map(|(rank, load)| {
                 let name = people.names.get(load.person as usize).map_or("", |n| &**n);
-                PersonRow { person: person_label(name, rank, show), load }
+                let home = people.homes.iter().find(|(p, _)| *p == load.person).map(|(_, h)| h.clone());
+                PersonRow { person: person_label(name, rank, show), load, home }
             })
             .collect(),
         managed_settings: MANAGED_SETTINGS,
