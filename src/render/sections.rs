@@ -378,12 +378,20 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
             cells
         })
         .collect();
-    Section {
-        columns,
-        rows,
-        notes: prose::asked_note(a).into_iter().collect(),
-        ..Section::titled(format!("Replay: your history at each value ({against})"))
+    let mut notes: Vec<String> = prose::asked_note(a).into_iter().collect();
+    // The other reading's column is planned at its own quota: say which, so that its figure
+    // is not read as another quota of the same reading.
+    if let Some((o, c)) = a.rows.iter().find_map(|row| row.other_reading.map(|o| o.0)).zip(a.calibration.as_ref())
+        && let Some(v) = c.view(o)
+    {
+        notes.push(format!(
+            "The last column replays the same values under the next reading that fits ({}), against {} of the {} TPM it implies.",
+            readings::name(o, v.plan.burndown, a.provider),
+            percent(v.plan.headroom),
+            thousands(v.plan.tpm)
+        ));
     }
+    Section { columns, rows, notes, ..Section::titled(format!("Replay: your history at each value ({against})")) }
 }
 
 /// The load per model: the figures of a quota-increase request.
