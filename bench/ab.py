@@ -11,22 +11,17 @@ two commits, build each (`cargo build --release`) and copy `target/release/ccdoc
 """
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import header  # noqa: E402
+from run import header, scan_once  # noqa: E402
 
 
 def run(binary, home, extra):
-    start = time.perf_counter()
-    p = subprocess.Popen([binary, "scan", "--format", "json", *extra, home], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(p.pid, 0)
-    if status != 0:
-        sys.exit(f"{binary} failed on {home} (wait status {status})")
-    return time.perf_counter() - start, usage.ru_utime, usage.ru_stime
+    r = scan_once(binary, home, extra)
+    if r is None:
+        sys.exit(f"{binary} failed on {home}")
+    return r
 
 
 def main():

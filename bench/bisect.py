@@ -38,7 +38,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import corpus, header, sh  # noqa: E402
+from run import corpus, header, scan_once, sh  # noqa: E402
 
 FLAGS = [[], ["--provider", "anthropic"]]
 
@@ -105,13 +105,8 @@ class Builder:
 def run(binary, home, extra, env):
     """Wall seconds, CPU seconds (user + system) and peak RSS (KiB) of one scan; None if it
     failed."""
-    start = time.perf_counter()
-    p = subprocess.Popen([binary, "scan", "--format", "json", *extra, home], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(p.pid, 0)
-    if status != 0:
-        return None
-    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    r = scan_once(binary, home, extra, env)
+    return None if r is None else (r[0], r[1] + r[2], r[3])
 
 
 def compare(base, binary, home, extra, runs, env):

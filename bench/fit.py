@@ -12,17 +12,14 @@ the median wall, user and system time, the ratio to the base, and the peak RSS. 
 the machine, the commits and the date, for BENCHMARKS.md. Not run in CI.
 """
 import argparse
-import datetime
 import os
-import platform
 import statistics
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import corpus, sh  # noqa: E402
+from run import corpus, header, scan_once, sh  # noqa: E402
 
 
 def git(*args):
@@ -52,13 +49,10 @@ def throttled_home(dir_):
 
 def run(binary, home, extra):
     """Wall, user and system seconds and peak RSS (KiB) of one scan."""
-    start = time.perf_counter()
-    p = subprocess.Popen([binary, "scan", "--format", "json", *extra, home], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(p.pid, 0)
-    if status != 0:
-        sys.exit(f"{binary} failed on {home} (wait status {status})")
-    return time.perf_counter() - start, usage.ru_utime, usage.ru_stime, usage.ru_maxrss
+    r = scan_once(binary, home, extra)
+    if r is None:
+        sys.exit(f"{binary} failed on {home}")
+    return r
 
 
 def compare(name, home, extra, binaries, runs):
@@ -89,10 +83,8 @@ def main():
         "simulate"], cwd=ROOT)
     sha, base = build_base(a.base, a.dir)
     binaries = {"base": base, "this": os.path.join(ROOT, "target/release/ccdoctor")}
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
-    print(f"base {sha}, this {git('rev-parse', '--short', 'HEAD')}"
-          f"{' (with uncommitted changes)' if git('status', '--porcelain', '--untracked-files=no') else ''}, "
-          f"{datetime.date.today().isoformat()}")
+    print(header("fit.py", sys.argv[1:]))
+    print(f"base: {sha}")
     big, _ = corpus(a.dir, 1024, 32)
     compare("1 GiB synthetic home", big, [], binaries, a.runs)
     compare("1 GiB synthetic home", big, ["--quota-tpm", "400000"], binaries, a.runs)

@@ -54,6 +54,18 @@ def header(script, argv):
     ])
 
 
+def scan_once(binary, home, extra=(), env=None):
+    """Wall, user and system seconds and peak RSS (KiB, from wait4) of one `BINARY scan
+    --format json EXTRA HOME`, output discarded; None when it failed."""
+    start = time.perf_counter()
+    p = subprocess.Popen([binary, "scan", "--format", "json", *extra, home], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(p.pid, 0)
+    if status != 0:
+        return None
+    return time.perf_counter() - start, usage.ru_utime, usage.ru_stime, usage.ru_maxrss
+
+
 def timed(cmd, env=None):
     """Wall seconds and peak RSS (KiB) of one run, output discarded."""
     start = time.perf_counter()

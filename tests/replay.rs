@@ -12,11 +12,13 @@ use std::path::Path;
 use ccdoctor::analysis::advice::Advice;
 use ccdoctor::analysis::choose::{Action, MAX_THROTTLED_SHARE};
 use ccdoctor::analysis::{self, Analysis};
-use ccdoctor::config::{DEFAULT_HEADROOM, DEFAULT_PERCENTILE, Filters, RecommendConfig, Root, RootKind};
+use ccdoctor::config::{Filters, RecommendConfig, Root, RootKind};
+// The configuration a user gives with `--quota-tpm` only: the worlds' own.
 use ccdoctor::scan::data::ScanData;
 use ccdoctor::scan::{self, ScanOptions, Silent};
 use ccdoctor::settings::{self, EffectiveSettings, SettingsSources};
 use proptest::prelude::*;
+use sim::worlds::config as cfg;
 
 /// A simulated history on disk, scanned.
 struct History {
@@ -45,20 +47,6 @@ fn history_of(truth: sim::Outcome, settings_json: Option<&str>) -> History {
 
 fn history(world: &sim::World, max_output: u64) -> History {
     history_of(sim::simulate(world, max_output), None)
-}
-
-fn cfg(quota: Option<u64>) -> RecommendConfig {
-    RecommendConfig {
-        quota_tpm: quota,
-        output_quota_tpm: None,
-        parallel: None,
-        burndown: None,
-        provider: None,
-        percentile: DEFAULT_PERCENTILE,
-        headroom: DEFAULT_HEADROOM,
-        headroom_given: false,
-        readings: ccdoctor::reading::READINGS.to_vec(),
-    }
 }
 
 fn analyze<'a>(h: &'a History, cfg: &RecommendConfig) -> Analysis<'a> {

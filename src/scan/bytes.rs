@@ -3,6 +3,22 @@
 //! from there). The reader finds line ends with it ([`super::reader`]), and the fast path's
 //! line check uses what it found ([`super::prefilter::check_scanned`]).
 
+/// The bytes the block readers of a line take at a time ([`super::toplevel`], the string
+/// scanner of [`super::line::skim`]).
+pub(crate) const BLOCK: usize = 64;
+
+/// `f` of the first [`BLOCK`] bytes of `b`, the bytes past its end read as zeros (a line's
+/// last, short block).
+#[inline(always)]
+pub(crate) fn with_block<T>(b: &[u8], f: impl FnOnce(&[u8; BLOCK]) -> T) -> T {
+    if let Some(block) = b.first_chunk::<BLOCK>() {
+        return f(block);
+    }
+    let mut padded = [0u8; BLOCK];
+    padded[..b.len()].copy_from_slice(b);
+    f(&padded)
+}
+
 /// What a pass over a line's bytes found, as offsets from the line's start.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LineFacts {

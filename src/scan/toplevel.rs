@@ -50,7 +50,7 @@ impl Escapes {
     }
 }
 
-const BLOCK: usize = 64;
+use crate::scan::bytes::BLOCK;
 
 /// A bit per byte of a 64-byte block: quotes, backslashes, opening and closing brackets.
 #[derive(Clone, Copy)]
@@ -65,12 +65,7 @@ impl Masks {
     /// The masks of the first 64 bytes of `b` (bytes past its end count as none of these).
     #[inline(always)]
     fn of(b: &[u8]) -> Self {
-        if b.len() >= BLOCK {
-            return Self::of_block(b[..BLOCK].try_into().expect("64 bytes"));
-        }
-        let mut padded = [0u8; BLOCK];
-        padded[..b.len()].copy_from_slice(b);
-        Self::of_block(&padded)
+        crate::scan::bytes::with_block(b, Self::of_block)
     }
 
     #[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]

@@ -481,7 +481,7 @@ fn short_string_end(b: &[u8]) -> Option<usize> {
 }
 
 /// Bytes a [`Masks`] covers.
-const BLOCK: usize = 64;
+use crate::scan::bytes::BLOCK;
 
 /// The bytes that may follow a backslash in a two-byte JSON escape.
 static SHORT_ESCAPE: [bool; 256] = {
@@ -509,12 +509,7 @@ impl Masks {
     /// bytes (a string still open there is not closed on the line).
     #[inline(always)]
     fn of(b: &[u8]) -> Self {
-        if b.len() >= BLOCK {
-            return Self::of_block(b[..BLOCK].try_into().expect("BLOCK bytes"));
-        }
-        let mut padded = [0u8; BLOCK];
-        padded[..b.len()].copy_from_slice(b);
-        Self::of_block(&padded)
+        crate::scan::bytes::with_block(b, Self::of_block)
     }
 
     #[cfg(all(target_arch = "x86_64", not(feature = "scalar")))]
