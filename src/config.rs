@@ -201,11 +201,7 @@ fn terminal_width() -> Option<u16> {
 
 /// Managed settings folder of this platform.
 pub fn default_managed_dir() -> PathBuf {
-    if cfg!(target_os = "macos") {
-        PathBuf::from("/Library/Application Support/ClaudeCode")
-    } else {
-        PathBuf::from("/etc/claude-code")
-    }
+    crate::settings::managed_settings_file().parent().map(PathBuf::from).unwrap_or_default()
 }
 
 impl Env {

@@ -408,10 +408,12 @@ fn checks_command_for_a_team_writes_managed_settings() {
     let r = run_in(&home, &args);
     assert_eq!(r.code, 1, "{}", r.stdout);
     let expected = format!(
-        "for everyone, run `sudo ccdoctor apply {} {} --shared-quota --since 2025-01-01 --settings {}`",
+        "for everyone, run `sudo ccdoctor apply {} {} --shared-quota --since 2025-01-01 --settings ",
         home.display(),
         other.display(),
-        ccdoctor::config::default_managed_dir().join("managed-settings.json").display()
     );
     assert!(r.stdout.contains(&expected), "{}\nnot in:\n{}", expected, r.stdout);
+    // This platform's managed file (quoted for the shell where it holds a space, on macOS).
+    let managed = ccdoctor::settings::managed_settings_file().display().to_string();
+    assert!(r.stdout.contains(&managed), "{managed} not in:\n{}", r.stdout);
 }

@@ -60,7 +60,7 @@ fn how_to_change(a: &Advice, config: &ScanConfig) -> String {
         // Several homes or telemetry: one value for everyone is written to managed settings
         // (`apply` refuses to guess which home's file), as the team view says.
         _ if config.roots.len() != 1 || !config.team.otel.is_empty() => {
-            let file = crate::config::default_managed_dir().join("managed-settings.json");
+            let file = crate::settings::managed_settings_file();
             format!("for everyone, run `sudo {apply} --settings {}`", path(&file.to_string_lossy()))
         }
         _ => format!("run `{apply}`"),

@@ -358,11 +358,13 @@ fn lead(a: &Advice) -> Vec<String> {
     };
     let mut out = Vec::new();
     let quota_counts = a.quota.is_some() && a.provider != Provider::Anthropic;
+    // Only the floor replays safely: nothing to choose among.
+    let only_floor = c.safe_up_to.is_some_and(|s| s <= a.floor);
     let safe_range = |out: &mut Vec<String>| {
         if let Some(s) = c.safe_up_to
             && quota_counts
         {
-            let which = if s <= a.floor {
+            let which = if only_floor {
                 format!("Only {} replays safely", thousands(s))
             } else {
                 format!("Every value from {} up to {} replays safely", thousands(a.floor), thousands(s))
@@ -390,8 +392,7 @@ fn lead(a: &Advice) -> Vec<String> {
         } else {
             format!("{} is the nearest to Claude Code's default of {}", thousands(v), thousands(a.default))
         };
-        if quota_counts && c.safe_up_to.is_some_and(|s| s <= a.floor) {
-            // One safe value: nothing to choose among.
+        if quota_counts && only_floor {
             out.push(format!("It cuts {fewest}."));
         } else if quota_counts {
             out.push(format!(

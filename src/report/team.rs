@@ -29,9 +29,7 @@ pub struct PersonRow {
     pub home: Option<std::path::PathBuf>,
 }
 
-/// Where managed settings live, Linux and macOS.
-pub const MANAGED_SETTINGS: [&str; 2] =
-    ["/etc/claude-code/managed-settings.json", "/Library/Application Support/ClaudeCode/managed-settings.json"];
+pub use crate::settings::MANAGED_SETTINGS;
 
 /// How a person is named: as written with `--show-users`, else by their place in the team
 /// view (`person 1` had the most in flight when the quota refused requests). Not a hash of

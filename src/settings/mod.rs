@@ -24,6 +24,15 @@ pub mod write;
 /// otherwise.
 pub const DEFAULT_KEPT_DAYS: u64 = 30;
 
+/// Where managed settings live, Linux and macOS.
+pub const MANAGED_SETTINGS: [&str; 2] =
+    ["/etc/claude-code/managed-settings.json", "/Library/Application Support/ClaudeCode/managed-settings.json"];
+
+/// The managed settings file of this platform ([`MANAGED_SETTINGS`]).
+pub fn managed_settings_file() -> &'static std::path::Path {
+    std::path::Path::new(if cfg!(target_os = "macos") { MANAGED_SETTINGS[1] } else { MANAGED_SETTINGS[0] })
+}
+
 pub const MAX_OUTPUT: &str = "CLAUDE_CODE_MAX_OUTPUT_TOKENS";
 pub const MAX_THINKING: &str = "MAX_THINKING_TOKENS";
 pub const USE_BEDROCK: &str = "CLAUDE_CODE_USE_BEDROCK";
