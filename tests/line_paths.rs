@@ -4,8 +4,11 @@
 //! Claude Code's, with every kind of odd value, escape and number, then often broken by one
 //! byte.
 
+mod common;
+
 use ccdoctor::scan::line::{LineError, Record, parse, parse_plain};
 use ccdoctor::scan::prefilter;
+use common::cases;
 use proptest::prelude::*;
 
 /// Whitespace JSON allows between tokens, usually none.
@@ -229,7 +232,7 @@ fn same(line: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(cases(2000))]
 
     #[test]
     fn both_readings_agree_on_generated_lines(l in line()) {
@@ -346,7 +349,7 @@ fn same_reading(line: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(cases(2000))]
 
     #[test]
     fn the_fast_path_reads_envelopes_as_the_full_parse(l in envelope_line()) {

@@ -2,6 +2,8 @@
 //! hand-computed cases of the unit tests. The recommendation's properties are in
 //! tests/replay.rs, on simulated histories.
 
+mod common;
+
 use ccdoctor::stats::{histogram, percentile, share_above, summarize};
 use proptest::prelude::*;
 
@@ -11,7 +13,7 @@ fn sorted(mut v: Vec<u64>) -> Vec<u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(common::cases(2000))]
 
     #[test]
     fn percentiles_are_monotone_and_within_the_data(
@@ -78,7 +80,7 @@ fn odd_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(common::cases(3000))]
 
     /// Naming, classifying and reading limits never panic, whatever the text.
     #[test]

@@ -4,6 +4,7 @@
 //! runs the same world again at the recommended value. The value must have worked there: no
 //! failed request and at most 1% of attempts throttled.
 
+mod common;
 mod sim;
 
 use std::collections::HashMap;
@@ -261,7 +262,7 @@ fn value(h: &History, c: &RecommendConfig) -> Option<u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(common::cases(24))]
 
     /// Under one reading of how the quota is counted (the world's, given with `--reading`),
     /// more quota never lowers the value. With every reading fitted it can: the quota given

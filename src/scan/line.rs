@@ -533,6 +533,12 @@ fn status_of(error: &RawValue) -> Option<u16> {
 /// joined. Read again from the line, only for the rare lines that need it (errors and
 /// recovery prompts), so that the common parse keeps no text.
 fn content_text(line: &str) -> Option<String> {
+    // The fast path hands over a line serde_json may refuse where JSON.parse does not (a
+    // number too large for a double): read it as the full parse reads it.
+    content_text_of(line).or_else(|| content_text_of(&crate::jsparse::reading(line, None)?))
+}
+
+fn content_text_of(line: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Line<'a> {
         #[serde(borrow)]
@@ -623,6 +629,17 @@ mod tests {
         assert!(matches!(p(meta), Record::RecoveryPrompt(_)));
         let typed = r#"{"type":"user","uuid":"m2","message":{"role":"user","content":"Output token limit hit. Resume directly"}}"#;
         assert!(matches!(p(typed), Record::User(_)));
+    }
+
+    #[test]
+    fn error_text_beside_a_number_too_large_reads_as_the_full_parse() {
+        // Found by tests/line_paths.rs: a block's `text` of -9.9e999 (JSON.parse: -Infinity)
+        // left the fast path's error text empty while the full parse read the next block's.
+        let line = r#"{"isApiErrorMessage":true,"type":"assistant","message":{"id":"w","content":[{"text": -9.9e999},{"type":"text","text":"API Error: 429 Too many tokens"}]}}"#;
+        for r in [parse(line.as_bytes()), parse_plain(line.as_bytes())] {
+            let Ok(Record::FinalError(_, e)) = r else { panic!("an error line: {r:?}") };
+            assert_eq!(e.text, "API Error: 429 Too many tokens");
+        }
     }
 
     #[test]

@@ -172,3 +172,12 @@ pub fn both_paths(home: &Path) -> (serde_json::Value, Run) {
     assert_eq!(fast, full, "fast path and full parse differ\nfast: {}\nfull: {}", r.stderr, full_run.stderr);
     (fast, r)
 }
+
+/// A property test's config with `n` cases, or `PROPTEST_CASES` where set: how a longer hunt
+/// than the test suite's is run (`PROPTEST_CASES=200000 cargo test --release --test …`).
+pub fn cases(n: u32) -> proptest::prelude::ProptestConfig {
+    match std::env::var_os("PROPTEST_CASES") {
+        Some(_) => proptest::prelude::ProptestConfig::default(),
+        None => proptest::prelude::ProptestConfig::with_cases(n),
+    }
+}
