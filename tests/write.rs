@@ -492,3 +492,36 @@ fn a_report_that_cannot_be_printed_does_not_undo_the_write() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("error: writing the report"), "{}", r.stderr);
 }
+
+/// The new-user review of 2026-12-05: transcripts do not record max_tokens, and the history
+/// was read as run at the value now, so `apply` run again with no new session undid itself
+/// (13000, then 3000, then 13000 on bedrock-home at 300,000 TPM). The backup each `apply`
+/// leaves tells the value before it: the history ran at that. The same for a file `apply`
+/// created.
+#[test]
+fn apply_again_with_no_new_session_keeps_its_value() {
+    for created in [false, true] {
+        let (_t, home) = common::bedrock_copy();
+        let path = home.join("settings.json");
+        if created {
+            std::fs::remove_file(&path).unwrap();
+        }
+        let apply = || -> Run {
+            let mut c = common::ccdoctor(home.parent().unwrap());
+            if created {
+                c.env("CLAUDE_CODE_USE_BEDROCK", "1");
+            }
+            c.args(["apply", home.to_str().unwrap(), "--quota-tpm", "300000"]).output().unwrap().into()
+        };
+        let first = apply();
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        let value = std::fs::read_to_string(&path).unwrap();
+        assert!(value.contains("\"13000\""), "created {created}: {value}\n{}", first.stdout);
+        for _ in 0..2 {
+            let again = apply();
+            assert_eq!(again.code, 0, "{}", again.stderr);
+            assert!(again.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=13000  (keep)"), "{}", again.stdout);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), value);
+        }
+    }
+}

@@ -24,6 +24,7 @@ use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
 use crate::settings::team::PersonSettings;
 use crate::settings::{EffectiveSettings, Provider};
 use crate::stats::percentile_of;
+use crate::time::EpochMs;
 
 /// Values always replayed for the table, where the model allows them.
 pub const SHOWN_VALUES: [u64; 4] = [4_000, 8_000, 16_000, 32_000];
@@ -99,6 +100,9 @@ pub struct DemandOut {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub value: u64,
+    /// Responses Claude Code gives up on at the value (cut after its last continuation) that
+    /// the model's upper limit lets finish.
+    pub gave_up: u64,
     /// Under the reading the advice uses, at its planning quota.
     pub outcome: Outcome,
     /// Under the next reading that fits or is plausible, at its own planning quota.
@@ -247,6 +251,16 @@ pub struct Now<'c> {
     /// The history may be on the Anthropic API with no max output set: Claude Code's capped
     /// default and its escalation ([`limits::CAPPED_DEFAULT`]).
     pub escalates: bool,
+    /// The setting before each write `apply` made
+    /// ([`EffectiveSettings::max_output_before`]).
+    pub before: &'c [(EpochMs, Option<u64>)],
+}
+
+impl Now<'_> {
+    /// A setting clamped to the model's upper limit; none: the model's default.
+    fn clamped(&self, setting: Option<u64>, model: Option<&str>) -> u64 {
+        setting.unwrap_or_else(|| default_of(model.and_then(models::family_of))).min(self.cap(model))
+    }
 }
 
 impl Fallback for Now<'_> {
@@ -254,13 +268,16 @@ impl Fallback for Now<'_> {
         self.escalates
     }
     fn now(&self, model: Option<&str>, person: Option<u32>) -> u64 {
-        let f = model.and_then(models::family_of);
         let own = person.and_then(|p| self.people.iter().find(|s| s.person == p));
-        let setting = own.map_or(self.setting, |p| p.settings.max_output_tokens.value);
-        match setting {
-            Some(s) => s.min(self.cap(model)),
-            None => default_of(f).min(self.cap(model)),
-        }
+        self.clamped(own.map_or(self.setting, |p| p.settings.max_output_tokens.value), model)
+    }
+    fn then(&self, model: Option<&str>, person: Option<u32>, at: EpochMs) -> u64 {
+        let own = person.and_then(|p| self.people.iter().find(|s| s.person == p));
+        let setting = match own {
+            Some(p) => p.settings.max_output_at(at),
+            None => self.before.iter().find(|&&(t, _)| t > at).map_or(self.setting, |&(_, v)| v),
+        };
+        self.clamped(setting, model)
     }
     fn person(&self, session: Option<&str>) -> Option<u32> {
         session.and_then(|s| self.of_session.get(s)).copied()
@@ -781,6 +798,7 @@ fn replayed(
             value: None,
             safe_up_to: None,
             fewest_cuts_from: None,
+            finish_from: None,
         };
         let rows = rows(&mut values, setup, &choice, 0, None);
         calibration.best = views
@@ -811,7 +829,7 @@ fn replayed(
     let other = shown.iter().position(|&k| k != best).map(|slot| (slot, views[shown[slot]].fit.reading));
     let rows = rows(&mut values, setup, &choice, best_slot, other);
     let quota = views[best].plan.clone();
-    let needed = (choice.basis == Basis::NoValueIsSafe).then(|| {
+    let needed = matches!(choice.basis, Basis::NoValueIsSafe | Basis::ResponsesFail).then(|| {
         // A value worth having: the demand percentile asked for (rounded up), not the
         // smallest useful one, which still cuts a tenth of the responses.
         let wanted = target.map_or(setup.current, |t| t.div_ceil(choose::STEP).saturating_mul(choose::STEP));
@@ -882,12 +900,15 @@ fn rows(
     shown.sort_unstable();
     shown.dedup();
     values.measure_all(&shown);
+    let plan = values.plan;
+    let given_up_anyway = plan.gave_up_at(setup.cap);
     shown
         .into_iter()
         .map(|value| {
             let outcomes = values.get(value);
             Row {
                 value,
+                gave_up: plan.gave_up_at(value).saturating_sub(given_up_anyway),
                 outcome: outcomes[slot],
                 other_reading: other.map(|(k, r)| (r, outcomes[k])),
                 current: value == setup.current,

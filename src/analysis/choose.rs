@@ -26,6 +26,9 @@ pub const FLOOR: u64 = 1_000;
 pub const THINKING_ROOM: u64 = 1_000;
 /// Safe: at most this share of attempts throttled (and no failed request).
 pub const MAX_THROTTLED_SHARE: f64 = 0.01;
+/// At most this share of the responses may be given up on (cut after Claude Code's last
+/// continuation) beyond those the model's upper limit gives up on too.
+pub const MAX_GIVEN_UP_SHARE: f64 = 0.01;
 /// Fewer measured responses than this say too little about demand to change the value for
 /// cuts.
 pub const MIN_RESPONSES: u64 = 30;
@@ -55,6 +58,10 @@ pub enum Basis {
     SmallSample,
     /// Even the floor is not safe.
     NoValueIsSafe,
+    /// The values safe for the quota are too small to finish responses the history shows:
+    /// Claude Code gives up on them (cut after its last continuation), which no value above
+    /// them does.
+    ResponsesFail,
     /// The history shows throttling the quota assumed does not explain (a default quota
     /// that predicts far fewer 429s, or no quota at all): no value until the quota is given.
     QuotaUnknown,
@@ -95,6 +102,9 @@ pub struct Choice {
     pub safe_up_to: Option<u64>,
     /// From this candidate up, the fewest responses are cut.
     pub fewest_cuts_from: Option<u64>,
+    /// Below this candidate Claude Code gives up on responses the model's upper limit lets
+    /// finish ([`Evaluate::gave_up`]); `None` where not worked out (no replay).
+    pub finish_from: Option<u64>,
 }
 
 impl Choice {
@@ -106,6 +116,7 @@ impl Choice {
             value: None,
             safe_up_to: None,
             fewest_cuts_from: None,
+            finish_from: None,
         }
     }
 }
@@ -114,6 +125,15 @@ impl Choice {
 pub trait Evaluate {
     fn replay(&mut self, value: u64) -> Outcome;
     fn cuts(&self, value: u64) -> u64;
+    /// Responses Claude Code gives up on at a value (cut after its last continuation);
+    /// like cuts, they only fall as the value rises.
+    fn gave_up(&self, _value: u64) -> u64 {
+        0
+    }
+    /// The responses the replays ask for (the share of [`Evaluate::gave_up`] is of them).
+    fn responses(&self) -> u64 {
+        0
+    }
     /// Replays that will be asked for next, which may be run together.
     fn prefetch(&mut self, _values: &[u64]) {}
 }
@@ -194,7 +214,23 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
         }
     };
     let Some(safe_up_to) = safe_up_to else { return Choice::no_value_is_safe() };
-    let safe_values = &values[..=values.partition_point(|&m| m <= safe_up_to) - 1];
+    // A response Claude Code gives up on fails as a refused request does. Those that even the
+    // upper limit gives up on are no value's doing; below `finish_from` more than
+    // MAX_GIVEN_UP_SHARE of the responses fail.
+    let allowed = eval.gave_up(top) + (eval.responses() as f64 * MAX_GIVEN_UP_SHARE) as u64;
+    let finish_from = values[values.partition_point(|&m| eval.gave_up(m) > allowed).min(values.len() - 1)];
+    if finish_from > safe_up_to {
+        return Choice {
+            action: Action::None,
+            basis: Basis::ResponsesFail,
+            value: None,
+            safe_up_to: Some(safe_up_to),
+            fewest_cuts_from: None,
+            finish_from: Some(finish_from),
+        };
+    }
+    let safe_values =
+        &values[values.partition_point(|&m| m < finish_from)..=values.partition_point(|&m| m <= safe_up_to) - 1];
     // With too few responses, cuts decide nothing: every safe value is as good.
     let fewest = eval.cuts(safe_up_to);
     let from = if setup.small_sample {
@@ -204,13 +240,15 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     };
     let current_safe =
         !setup.quota_counts || setup.proven || (setup.current <= setup.cap && is_safe(&eval.replay(setup.current)));
-    let current_best = setup.current >= setup.floor && (setup.small_sample || eval.cuts(setup.current) <= fewest);
+    let current_best =
+        setup.current >= setup.floor.max(finish_from) && (setup.small_sample || eval.cuts(setup.current) <= fewest);
     let choice = |action, basis, value| Choice {
         action,
         basis,
         value: Some(value),
         safe_up_to: Some(safe_up_to),
         fewest_cuts_from: Some(from),
+        finish_from: Some(finish_from),
     };
     if current_safe && current_best {
         let basis = if setup.small_sample { Basis::SmallSample } else { Basis::NothingWouldImprove };
@@ -247,7 +285,14 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
 /// so a ceiling that allows the value in effect does not explain why every request was
 /// refused: the input, the quota or others' load on it is not what was assumed.
 pub fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup, refused: Option<Basis>) -> Choice {
-    let none = |action, basis, value| Choice { action, basis, value, safe_up_to: None, fewest_cuts_from: None };
+    let none = |action, basis, value| Choice {
+        action,
+        basis,
+        value,
+        safe_up_to: None,
+        fewest_cuts_from: None,
+        finish_from: None,
+    };
     let Some(budget) = ceiling else {
         // Nothing to plan against and nothing measured: nothing to change, unless refused.
         return match refused {
@@ -267,19 +312,22 @@ pub fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup, refused: Option<Bas
     } else {
         (Action::Lower, Basis::Throttles, safe)
     };
-    Choice { action, basis, value: Some(value), safe_up_to: Some(safe), fewest_cuts_from: None }
+    Choice { action, basis, value: Some(value), safe_up_to: Some(safe), fewest_cuts_from: None, finish_from: None }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Made-up replays: throttled attempts rise past `knee`, cuts fall until `enough`.
+    /// Made-up replays: throttled attempts rise past `knee`, cuts fall until `enough`; of
+    /// 1,000 responses, `given_up` are given up on below `finish`.
     struct Curve {
         knee: u64,
         fail_from: u64,
         enough: u64,
         replays: Vec<u64>,
+        finish: u64,
+        given_up: u64,
     }
 
     impl Evaluate for Curve {
@@ -295,6 +343,12 @@ mod tests {
         }
         fn cuts(&self, m: u64) -> u64 {
             self.enough.saturating_sub(m) / 1_000
+        }
+        fn gave_up(&self, m: u64) -> u64 {
+            if m < self.finish { self.given_up } else { 0 }
+        }
+        fn responses(&self) -> u64 {
+            1_000
         }
     }
 
@@ -312,7 +366,27 @@ mod tests {
     }
 
     fn curve(knee: u64, enough: u64) -> Curve {
-        Curve { knee, fail_from: u64::MAX, enough, replays: Vec::new() }
+        Curve { knee, fail_from: u64::MAX, enough, replays: Vec::new(), finish: 0, given_up: 20 }
+    }
+
+    /// The review of 2026-12-05: a quota safe only at 1,000, where 2% of the responses die
+    /// after their last continuation, is no value; values it advised before are kept above
+    /// the ones that fail responses.
+    #[test]
+    fn values_that_give_up_on_responses_are_not_advised() {
+        let mut c = Curve { finish: 3_000, ..curve(2_000, 20_000) };
+        let got = choose(&setup(8_000), &mut c);
+        assert_eq!(
+            (got.action, got.basis, got.value, got.safe_up_to, got.finish_from),
+            (Action::None, Basis::ResponsesFail, None, Some(2_000), Some(3_000))
+        );
+        // The value in effect gives up on them: not kept, though it cuts no more.
+        let mut c = Curve { finish: 3_000, ..curve(10_000, 1_500) };
+        let got = choose(&setup(2_000), &mut c);
+        assert_eq!((got.action, got.value, got.finish_from), (Action::Raise, Some(10_000), Some(3_000)));
+        // At most 1% given up on is tolerated, as throttling is.
+        let mut c = Curve { finish: 3_000, given_up: 10, ..curve(2_000, 20_000) };
+        assert_eq!(choose(&setup(8_000), &mut c).value, Some(2_000));
     }
 
     #[test]
@@ -341,6 +415,7 @@ mod tests {
                 value: Some(11_000),
                 safe_up_to: Some(11_000),
                 fewest_cuts_from: Some(5_000),
+                finish_from: Some(1_000),
             }
         );
         // Bisection: a handful of replays, not one per candidate.
@@ -400,6 +475,7 @@ mod tests {
             value,
             safe_up_to: value,
             fewest_cuts_from: None,
+            finish_from: None,
         };
         assert_eq!(
             binding(&[c(Some(9_000)), c(Some(7_000)), c(None), c(Some(7_000))], &[false, false, true, false]),
@@ -416,7 +492,7 @@ mod tests {
 
     #[test]
     fn no_safe_value_is_none() {
-        let mut c = Curve { knee: 0, fail_from: 0, enough: 5_000, replays: Vec::new() };
+        let mut c = Curve { knee: 0, fail_from: 0, enough: 5_000, replays: Vec::new(), finish: 0, given_up: 0 };
         let ch = choose(&setup(32_000), &mut c);
         assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::None, None, None));
     }

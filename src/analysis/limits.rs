@@ -3,9 +3,10 @@
 //! The limit in effect comes from the records first: the N of an "exceeded the N output token
 //! maximum" error and the output of a response stopped at `max_tokens` (for that response and
 //! the rest of its session, for its model), a `Capped from X to Y` debug line (for its
-//! session); then the setting in effect now; then the model's default. A session that wrote a
-//! response longer than the setting now cannot have run at it (the setting came later): it ran
-//! at the model's default, or its upper limit if even that is shorter.
+//! session); then the setting in effect when the session began (the value before each
+//! `apply`, which its backups keep; else the value now); then the model's default. A session
+//! that wrote a response longer than that setting cannot have run at it (the setting came
+//! later): it ran at the model's default, or its upper limit if even that is shorter.
 //!
 //! A response cut at the limit and continued after a recovery prompt is one response the
 //! user asked for (a [`Unit`]): its demand is what all its parts wrote, known exactly when the
@@ -67,6 +68,11 @@ pub trait Fallback {
     /// The limit in effect now for a model id: the setting (clamped to the model's upper
     /// limit), else the model's default; the setting of `person` where people have their own.
     fn now(&self, model: Option<&str>, person: Option<u32>) -> u64;
+    /// The limit the settings gave a session that started at `at` (the settings' history,
+    /// where `apply` left one), else [`Fallback::now`].
+    fn then(&self, model: Option<&str>, person: Option<u32>, _at: EpochMs) -> u64 {
+        self.now(model, person)
+    }
     /// The model's upper limit.
     fn cap(&self, model: Option<&str>) -> u64;
     /// Claude Code's default for the model.
@@ -123,15 +129,15 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             l.1 = l.1.min(run[0].start);
         }
     }
-    // Each session's person (whose settings it ran under), and the fallback's figures (now,
-    // default, cap) per person and model id, worked out once.
+    // Each session's person (whose settings it ran under), and the fallback's figures (the
+    // setting when the session began, default, cap) per session and model, worked out once.
     let mut person_of: HashMap<Option<&str>, Option<u32>> = HashMap::new();
-    let mut figures: HashMap<Reach, (u64, u64, u64)> = HashMap::new();
-    for &(session, m) in longest.keys() {
+    let mut figures: HashMap<Key, (u64, u64, u64)> = HashMap::with_capacity(longest.len());
+    for (&(session, m), &(_, start)) in &longest {
         let person = *person_of.entry(session).or_insert_with(|| fallback.person(session));
-        figures.entry((person, m)).or_insert_with(|| (fallback.now(m, person), fallback.default(m), fallback.cap(m)));
+        figures.insert((session, m), (fallback.then(m, person, start), fallback.default(m), fallback.cap(m)));
     }
-    let figures_of = |key: &Key| figures[&(person_of[&key.0], key.1)];
+    let figures_of = |key: &Key| figures[key];
     // What each session shows of its own limit: a record, a Capped line, or a response
     // longer than the setting now (it ran before the setting: at the model's default, or its
     // upper limit if even that is shorter).

@@ -100,6 +100,7 @@ pub fn analyze<'a>(
         people: &settings.people,
         of_session: &data.people.of_session,
         escalates: settings.max_output_tokens.value.is_none() && first_party(&chains, cfg, settings),
+        before: &settings.max_output_before,
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);

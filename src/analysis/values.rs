@@ -15,7 +15,7 @@ pub const ENDLESS: Quota =
 
 /// The replays of candidate values against one quota a view.
 pub struct Values<'p> {
-    plan: &'p Plan,
+    pub(super) plan: &'p Plan,
     quotas: Vec<Quota>,
     done: HashMap<u64, Vec<Outcome>>,
     /// From this value up no response is cut, and one schedule serves every value.
@@ -92,6 +92,14 @@ impl Evaluate for Under<'_, '_> {
 
     fn cuts(&self, value: u64) -> u64 {
         self.values.plan.cuts_at(value)
+    }
+
+    fn gave_up(&self, value: u64) -> u64 {
+        self.values.plan.gave_up_at(value)
+    }
+
+    fn responses(&self) -> u64 {
+        self.values.plan.responses_asked()
     }
 
     fn prefetch(&mut self, values: &[u64]) {

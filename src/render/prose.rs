@@ -483,6 +483,20 @@ fn lead(a: &Advice) -> Vec<String> {
                 count_of(a.throttled_seen, "throttled attempt", "throttled attempts")
             )),
         },
+        Basis::ResponsesFail => {
+            safe_range(&mut out);
+            if let (Some(s), Some(from)) = (c.safe_up_to, c.finish_from)
+                && let Some(r) = row(a, s)
+            {
+                out.push(format!(
+                    "But at {} Claude Code would give up on {} that a larger value lets finish: each is longer than four parts of it, and after three continuations Claude Code stops with \"exceeded the {} output token maximum\". From {} up it gives up on none of them. No max output both fits the quota and lets those responses finish: fewer requests in flight or more quota is the fix.",
+                    thousands(s),
+                    count_of(r.gave_up, "of your responses", "of your responses"),
+                    s,
+                    thousands(from)
+                ));
+            }
+        }
         Basis::NoValueIsSafe => {
             if let Some(r) = row(a, a.floor) {
                 out.push(format!(

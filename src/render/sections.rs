@@ -364,11 +364,15 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
                 cells.push(thousands(row.failed));
             }
             // Responses above what the history shows may or may not be cut there: not zeros.
-            cells.push(if row.beyond > 0 {
+            let mut cut = if row.beyond > 0 {
                 format!("{} ({}) + {} unknown", thousands(row.cut), percent(row.cut_share), thousands(row.beyond))
             } else {
                 format!("{} ({})", thousands(row.cut), percent(row.cut_share))
-            });
+            };
+            if row.given_up > 0 {
+                cut.push_str(&format!(", {} given up", thousands(row.given_up)));
+            }
+            cells.push(cut);
             if other.is_some() {
                 cells.push(row.other_reading.as_ref().map_or_else(
                     || "–".into(),
@@ -379,6 +383,12 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
         })
         .collect();
     let mut notes: Vec<String> = prose::asked_note(a).into_iter().collect();
+    if r.replay.iter().any(|row| row.given_up > 0) {
+        notes.push(format!(
+            "Given up: cut responses still cut after Claude Code's {} continuations, which end in an \"exceeded\" error, where a larger value lets them finish.",
+            crate::analysis::retries::MAX_CONTINUATIONS
+        ));
+    }
     // The other reading's column is planned at its own quota: say which, so that its figure
     // is not read as another quota of the same reading.
     if let Some((o, c)) = a.rows.iter().find_map(|row| row.other_reading.map(|o| o.0)).zip(a.calibration.as_ref())

@@ -98,6 +98,9 @@ pub struct ReplayRow {
     pub cut_share: f64,
     /// Responses whose demand lies above what the history shows (run to the value).
     pub beyond: u64,
+    /// Of the cut responses, those Claude Code gives up on (cut after its last continuation)
+    /// that the model's upper limit lets finish.
+    pub given_up: u64,
     pub label: Option<&'static str>,
     /// The same replay under the other cache-read reading.
     pub other_reading: Option<ReadingOutcome>,
@@ -251,6 +254,7 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
             cut: r.outcome.cut,
             cut_share: r.outcome.cut_share(),
             beyond: r.outcome.beyond,
+            given_up: r.gave_up,
             label: row_label(r.current, r.recommended),
             other_reading: r.other_reading.as_ref().map(|(reading, o)| ReadingOutcome::of(*reading, o)),
         })

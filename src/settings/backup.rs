@@ -112,6 +112,32 @@ pub fn candidates(path: &Path) -> Vec<PathBuf> {
     keyed(path, "bak").into_iter().map(|(_, p)| p).collect()
 }
 
+/// The `.bak` backups of `path` with the time of the write each was made for (its name's UTC
+/// stamp), oldest first: each holds the file as it was before that write. Names dated in the
+/// future are left out, as [`load`] refuses them.
+pub fn dated(path: &Path) -> Vec<(crate::time::EpochMs, PathBuf)> {
+    let now = crate::time::now();
+    let mut out: Vec<_> = keyed(path, "bak")
+        .into_iter()
+        .filter_map(|((stamp, micros, _), p)| {
+            let b = stamp.as_bytes();
+            let iso = format!(
+                "{}-{}-{}T{}:{}:{}.{:06}Z",
+                &stamp[0..4],
+                &stamp[4..6],
+                &stamp[6..8],
+                std::str::from_utf8(&b[9..11]).ok()?,
+                &stamp[11..13],
+                &stamp[13..15],
+                micros.min(999_999)
+            );
+            crate::time::parse_timestamp(&iso).filter(|&t| t <= now).map(|t| (t, p))
+        })
+        .collect();
+    out.reverse();
+    out
+}
+
 /// The newest `.bak` backup of `path`, if any (by name; see [`load`]).
 pub fn newest(path: &Path) -> Option<PathBuf> {
     candidates(path).into_iter().next()
@@ -230,6 +256,20 @@ mod tests {
 
     /// The newest backup removed (a revert used it), the next one made gets a new name: a
     /// name a report gave is never given again to another backup (with a clock that goes on).
+    #[test]
+    fn backups_are_dated_by_their_names_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("settings.json");
+        create(&p, b"a", &like(), "20261125T101500.000000", "bak").unwrap();
+        create(&p, b"b", &like(), "20261125T101501.000250", "bak").unwrap();
+        create(&p, b"r", &like(), "20261126T000000", "pre-revert").unwrap();
+        create(&p, b"f", &like(), "29990101T000000", "bak").unwrap();
+        let d = dated(&p);
+        let t0 = crate::time::parse_timestamp("2026-11-25T10:15:00Z").unwrap();
+        assert_eq!(d.iter().map(|(t, _)| *t).collect::<Vec<_>>(), [t0, t0 + 1_000], "{d:?}");
+        assert_eq!(std::fs::read(&d[0].1).unwrap(), b"a");
+    }
+
     #[test]
     fn a_name_is_never_used_again() {
         let t = tempfile::tempdir().unwrap();

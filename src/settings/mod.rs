@@ -199,6 +199,67 @@ pub struct EffectiveSettings {
     /// `env`'s values are shown as written, secrets included (`--show-env`), not redacted.
     #[serde(skip)]
     pub env_unredacted: bool,
+    /// The max output in effect before each write `apply` made to a settings file read here,
+    /// as its backups tell (and a file it created, unchanged since, by its time): `(the
+    /// write's time, the value before it)`, oldest first. The history before a write ran at
+    /// the value before it, not at the value now.
+    #[serde(skip)]
+    pub max_output_before: Vec<(crate::time::EpochMs, Option<u64>)>,
+}
+
+impl EffectiveSettings {
+    /// The max output the settings gave at `at` ([`EffectiveSettings::max_output_before`]),
+    /// else the value now.
+    pub fn max_output_at(&self, at: crate::time::EpochMs) -> Option<u64> {
+        match self.max_output_before.iter().find(|&&(t, _)| t > at) {
+            Some(&(_, v)) => v,
+            None => self.max_output_tokens.value,
+        }
+    }
+}
+
+/// Backups read per settings file, at most: the newest (a history a year long of daily
+/// applies).
+const MAX_BACKUPS_READ: usize = 400;
+
+/// [`EffectiveSettings::max_output_before`]: each file's value before each write to any of
+/// them, resolved through the layers as [`resolve`] does.
+fn max_output_before(sources: &SettingsSources) -> Vec<(crate::time::EpochMs, Option<u64>)> {
+    let value_of = |path: &Path| read_file(path, false).ok().flatten().and_then(|v| v.env.get(MAX_OUTPUT).cloned());
+    // Each file's value now, and before each of its writes (oldest first).
+    let mut now: Vec<Option<Value>> = Vec::new();
+    let mut before: Vec<Vec<(crate::time::EpochMs, Option<Value>)>> = Vec::new();
+    for (_, path) in sources.files() {
+        let dated = backup::dated(path);
+        let skip = dated.len().saturating_sub(MAX_BACKUPS_READ);
+        let mut mine: Vec<_> = dated.into_iter().skip(skip).map(|(t, b)| (t, value_of(&b))).collect();
+        // A file `apply` created and no one changed since: before its time there was none.
+        if mine.is_empty()
+            && let Ok(bytes) = std::fs::read(path)
+            && bytes.len() <= atomic::MAX_BYTES as usize
+            && write::created_by_us(&bytes)
+            && let Some(t) = std::fs::metadata(path).ok().and_then(|m| m.modified().ok())
+            && let Ok(d) = t.duration_since(std::time::UNIX_EPOCH)
+        {
+            mine.push((crate::time::EpochMs::try_from(d.as_millis()).unwrap_or(crate::time::EpochMs::MAX), None));
+        }
+        now.push(value_of(path));
+        before.push(mine);
+    }
+    let shell = sources.shell.get(MAX_OUTPUT).map(|v| Value::String(v.clone()));
+    let mut times: Vec<crate::time::EpochMs> = before.iter().flatten().map(|&(t, _)| t).collect();
+    times.sort_unstable();
+    times.dedup();
+    times
+        .into_iter()
+        .map(|t| {
+            // Each file as it was just before `t`: its first backup from `t` on, else now.
+            let value = (0..now.len())
+                .find_map(|i| before[i].iter().find(|&&(bt, _)| bt >= t).map_or(&now[i], |(_, v)| v).clone())
+                .or_else(|| shell.clone());
+            (t, value.as_ref().and_then(as_count))
+        })
+        .collect()
 }
 
 /// One `env` variable of the settings, safe to show.
@@ -403,6 +464,7 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
         ));
         eff.model = Sourced::default();
     }
+    eff.max_output_before = max_output_before(sources);
     (eff, warnings)
 }
 
@@ -448,6 +510,42 @@ mod tests {
         assert!(eff.max_output_tokens.source.as_deref().unwrap().starts_with("managed: "));
         // No secret in anything resolved.
         assert!(!format!("{eff:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn the_value_before_each_apply_is_read_from_its_backups_through_the_layers() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        write(d, "home/settings.json", r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"13000"}}"#);
+        write(
+            d,
+            "home/settings.json.ccdoctor-20261101T000000.000000.bak",
+            r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"32000"}}"#,
+        );
+        write(d, "proj/.claude/settings.local.json", r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"7000"}}"#);
+        write(d, "proj/.claude/settings.local.json.ccdoctor-20261110T000000.000000.bak", "{}");
+        // Neither a revert's copy nor a file named in the future is a write's backup.
+        write(
+            d,
+            "home/settings.json.ccdoctor-20261105T000000.000000.pre-revert",
+            r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"1"}}"#,
+        );
+        write(
+            d,
+            "home/settings.json.ccdoctor-29990101T000000.000000.bak",
+            r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"2"}}"#,
+        );
+        let s = SettingsSources::standard(&d.join("etc"), Some(&d.join("proj")), &[d.join("home")], HashMap::new());
+        let (eff, w) = resolve(&s);
+        assert!(w.is_empty(), "{w:?}");
+        let at = |s: &str| crate::time::parse_timestamp(s).unwrap();
+        let (t1, t2) = (at("2026-11-01T00:00:00Z"), at("2026-11-10T00:00:00Z"));
+        assert_eq!(eff.max_output_before, [(t1, Some(32000)), (t2, Some(13000))]);
+        assert_eq!(eff.max_output_at(t1 - 1), Some(32000));
+        assert_eq!(eff.max_output_at(t1), Some(13000));
+        assert_eq!(eff.max_output_at(t2 - 1), Some(13000));
+        assert_eq!(eff.max_output_at(t2), Some(7000));
+        assert_eq!(eff.max_output_tokens.value, Some(7000));
     }
 
     #[test]

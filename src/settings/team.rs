@@ -59,6 +59,8 @@ pub fn combine(mut people: Vec<PersonSettings>) -> EffectiveSettings {
         cleanup_period_days: fewest_days(&all),
         env,
         env_unredacted: all.iter().any(|s| s.env_unredacted),
+        // Each person's own history is theirs (in `people`).
+        max_output_before: Vec::new(),
         people,
     }
 }

@@ -472,7 +472,7 @@ fn only_our_write(saved: &[u8], current: &[u8]) -> bool {
 }
 
 /// Whether `bytes` are exactly what `apply` writes into a file it creates, whatever the value.
-fn created_by_us(bytes: &[u8]) -> bool {
+pub(crate) fn created_by_us(bytes: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(bytes) else { return false };
     let Ok((doc, _)) = edit::parse(text) else { return false };
     let Some(serde_json::Value::String(v)) = doc.get("env").and_then(|e| e.get(MAX_OUTPUT)) else { return false };

@@ -318,6 +318,24 @@ impl Plan {
         self.asked().filter(|j| cut(j)).count() as u64
     }
 
+    /// Responses Claude Code gives up on at a max output of `m`: still cut after its last
+    /// continuation (demand above four parts of `m`), the response dies with "exceeded the
+    /// `m` output token maximum". A demand beyond what the history shows counts where it is
+    /// known to be that large. Like cuts, they do not depend on the quota.
+    pub fn gave_up_at(&self, m: u64) -> u64 {
+        let parts = m.saturating_mul(u64::from(retries::MAX_CONTINUATIONS) + 1);
+        let gives_up = |j: &Job| match j.demand {
+            Draw::Known(d) => d > parts,
+            Draw::Beyond => parts <= self.known_up_to,
+        };
+        self.asked().filter(|j| gives_up(j)).count() as u64
+    }
+
+    /// The responses a replay at a fixed value asks for.
+    pub fn responses_asked(&self) -> u64 {
+        self.asked().count() as u64
+    }
+
     /// The jobs a replay at a value runs: every job but the failures asked again.
     fn asked(&self) -> impl Iterator<Item = &Job> {
         self.jobs.iter().filter(|j| !j.reasked)
@@ -516,6 +534,12 @@ mod tests {
         // 9,000 needs four parts of 2,000: three continuations, then Claude Code gives up.
         let p = plan(vec![vec![job(0, 9_000)]], 32_000);
         assert_eq!(run(&p, &quota(1e9), Limit::Fixed(2_000)).attempts, 4);
+        assert_eq!((p.gave_up_at(2_000), p.gave_up_at(2_249), p.gave_up_at(2_250)), (1, 1, 0));
+        // A demand beyond a history at 8,000: given up on where four parts are no more.
+        let mut j = job(0, 0);
+        j.demand = Draw::Beyond;
+        let p = plan(vec![vec![j]], 8_000);
+        assert_eq!((p.gave_up_at(2_000), p.gave_up_at(2_001)), (1, 0));
     }
 
     #[test]
