@@ -66,13 +66,26 @@ fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061c}'
+            // Unicode's default-ignorable code points (DerivedCoreProperties.txt): drawn as
+            // nothing, they hide text (tag characters spell words no one sees), and the
+            // line and paragraph separators and interlinear annotations.
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
                 | '\u{200b}'..='\u{200f}'
                 | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
                 | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
         )
 }
 
@@ -200,6 +213,29 @@ mod tests {
             let s = escape_control(&format!("a{c}b"));
             assert!(!s.contains(c) && s.starts_with("a\\u{"), "{c:?}: {s}");
         }
+        // Characters drawn as nothing (the adversarial review of 2026-12-05): tag characters
+        // spelling a hidden command, a soft hyphen, fillers, variation selectors, musical
+        // formatting.
+        for c in [
+            '\u{e0052}',
+            '\u{e0001}',
+            '\u{e007f}',
+            '\u{ad}',
+            '\u{206a}',
+            '\u{180e}',
+            '\u{3164}',
+            '\u{fe0f}',
+            '\u{e0100}',
+            '\u{34f}',
+            '\u{1d173}',
+            '\u{115f}',
+            '\u{ffa0}',
+            '\u{1bca0}',
+        ] {
+            let s = escape_control(&format!("a{c}b"));
+            assert!(!s.contains(c) && s.starts_with("a\\u{"), "{c:?}: {s}");
+        }
+        assert_eq!(escape_control("ü中😀"), "ü中😀");
         // Idempotent: escaped text is escaped no further.
         let once = escape_control("x\u{1b}[31m\u{202e}y\n");
         assert_eq!(escape_control(&once), once);
