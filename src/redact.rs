@@ -23,8 +23,9 @@ enum Shape {
     /// A switch: a JSON boolean or number, or `1`, `0`, `true`, `false`, `yes`, `no`, `on`,
     /// `off` or empty.
     Flag,
-    /// A short word: a JSON boolean or number, or 1 to 32 ASCII letters, digits, `_`, `-`.
-    Word,
+    /// An effort level: `low`, `medium`, `high`, `xhigh`, `max`, `auto` or `default`, in any
+    /// case (a free word may be a password).
+    Effort,
     /// A cloud region: 1 to 32 lowercase ASCII letters, digits and `-` (`us-east-1`, `global`).
     Region,
     /// A model id or alias: 1 to 200 ASCII letters, digits and `. _ - : / @ [ ]`
@@ -64,8 +65,8 @@ const SHOWN: [(&str, Shape); 36] = [
     ("DISABLE_ERROR_REPORTING", Shape::Flag),
     ("DISABLE_AUTOUPDATER", Shape::Flag),
     // Words.
-    ("CLAUDE_CODE_EFFORT_LEVEL", Shape::Word),
-    ("CLAUDE_CODE_RETRY_WATCHDOG", Shape::Word),
+    ("CLAUDE_CODE_EFFORT_LEVEL", Shape::Effort),
+    ("CLAUDE_CODE_RETRY_WATCHDOG", Shape::Flag),
     // Regions.
     ("AWS_REGION", Shape::Region),
     ("AWS_DEFAULT_REGION", Shape::Region),
@@ -97,17 +98,47 @@ const SECRET_PREFIXES: [&str; 14] = [
     "-----BEGIN",
 ];
 
-/// Whether a value looks like a secret whatever its variable: a known key format, or a long
-/// opaque run of key characters with no spaces, colons or dots. Checked on top of the shape.
+/// Marks of well-known secret formats found anywhere in a value (a key pasted after a model
+/// id: `claude-haiku:x-sk-ant-api03-…`).
+const SECRET_MARKS: [&str; 19] = [
+    "sk-ant-",
+    "sk-proj-",
+    "github_pat_",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "glpat-",
+    "xoxa-",
+    "xoxb-",
+    "xoxe",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "eyJ",
+    "-----BEGIN",
+];
+
+/// Whether a value looks like a secret whatever its variable: a known key format at its start
+/// or the start of any of its parts (between `: / @ = . , ;` and spaces), a secret's mark
+/// anywhere, or a long opaque run of key characters in any part. Checked on top of the shape.
 pub fn looks_secret(value: &str) -> bool {
     let v = value.trim();
-    if SECRET_PREFIXES.iter().any(|p| v.starts_with(p)) {
+    if SECRET_MARKS.iter().any(|m| v.contains(m)) {
         return true;
     }
-    v.len() >= 32
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
-        && v.bytes().any(|b| b.is_ascii_digit())
-        && v.bytes().any(|b| b.is_ascii_alphabetic())
+    let opaque = |p: &str| {
+        p.len() >= 32
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b))
+            && p.bytes().any(|b| b.is_ascii_digit())
+            && p.bytes().any(|b| b.is_ascii_alphabetic())
+    };
+    opaque(v)
+        || v.split([':', '/', '@', '=', '.', ',', ';', ' '])
+            .any(|p| SECRET_PREFIXES.iter().any(|s| p.starts_with(s)) || opaque(p))
 }
 
 /// Whether `s` has the shape of a model id or alias (and does not look like a secret). An `@`
@@ -144,8 +175,8 @@ pub fn shown_name(name: &str) -> String {
 fn fits(shape: Shape, value: &Value) -> bool {
     let s = match value {
         Value::String(s) => s.as_str(),
-        Value::Number(_) => return shape != Shape::Region && shape != Shape::Model,
-        Value::Bool(_) => return matches!(shape, Shape::Flag | Shape::Word),
+        Value::Number(_) => return matches!(shape, Shape::Count | Shape::Flag),
+        Value::Bool(_) => return shape == Shape::Flag,
         _ => return false,
     };
     let short = |max: usize, ok: fn(u8) -> bool| (1..=max).contains(&s.len()) && s.bytes().all(ok);
@@ -160,7 +191,12 @@ fn fits(shape: Shape, value: &Value) -> bool {
             s.trim().to_ascii_lowercase().as_str(),
             "" | "0" | "1" | "true" | "false" | "yes" | "no" | "on" | "off"
         ),
-        Shape::Word => short(32, |b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        Shape::Effort => {
+            matches!(
+                s.trim().to_ascii_lowercase().as_str(),
+                "low" | "medium" | "high" | "xhigh" | "max" | "auto" | "default"
+            )
+        }
         Shape::Region => short(32, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
         Shape::Model => is_model_id(s),
     };
@@ -254,6 +290,8 @@ mod tests {
             ("CLAUDE_CODE_USE_VERTEX", json!(true)),
             ("DISABLE_PROMPT_CACHING", json!("TRUE")),
             ("CLAUDE_CODE_EFFORT_LEVEL", json!("high")),
+            ("CLAUDE_CODE_EFFORT_LEVEL", json!("XHigh")),
+            ("CLAUDE_CODE_RETRY_WATCHDOG", json!("1")),
             ("AWS_REGION", json!("us-east-1")),
             ("CLOUD_ML_REGION", json!("global")),
             ("ANTHROPIC_MODEL", json!("opus[1m]")),
@@ -309,6 +347,15 @@ mod tests {
             ("ANTHROPIC_MODEL", json!("x".repeat(201))),
             ("ANTHROPIC_MODEL", json!({"a": 1})),
             ("CLAUDE_CODE_EFFORT_LEVEL", json!("high\u{1b}[31m")),
+            // The adversarial review of 2026-12-05: a key after a model id, a Slack refresh
+            // token, a free word where an effort level or a switch goes, an opaque part.
+            ("ANTHROPIC_SMALL_FAST_MODEL", json!("claude-haiku:x-sk-ant-api03-abcdefgh")),
+            ("ANTHROPIC_MODEL", json!("xoxe.xoxp-1-abcdef")),
+            ("ANTHROPIC_MODEL", json!("claude-haiku:c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZzEy")),
+            ("ANTHROPIC_MODEL", json!("claude.AKIAIOSFODNN7EXAMPLE")),
+            ("CLAUDE_CODE_EFFORT_LEVEL", json!("PLANTEDf6pass")),
+            ("CLAUDE_CODE_EFFORT_LEVEL", json!(123456)),
+            ("CLAUDE_CODE_RETRY_WATCHDOG", json!("PLANTEDf6pass")),
         ] {
             assert_eq!(shown_value(name, &v, false), REDACTED, "{name} = {v}");
             assert_eq!(shown_value(name, &v, true), text_of(&v), "--show-env shows {name}");
