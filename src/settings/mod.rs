@@ -279,6 +279,8 @@ struct FileValues {
     cleanup_period_days: Option<u64>,
     /// Every `env` name with its value as it may be shown.
     shown: Vec<(String, String)>,
+    /// Bytes that are not UTF-8 were read replaced, as Claude Code reads them.
+    not_utf8: bool,
 }
 
 /// Reads one settings file. A missing or blank file is `Ok(None)`; anything unusable is an
@@ -292,7 +294,11 @@ fn read_file(path: &Path, show_env: bool) -> Result<Option<FileValues>, String> 
     if snap.bytes.is_none() {
         return Ok(None);
     }
-    let text = snap.text(path).map_err(|e| e.reason())?;
+    // Claude Code (Node) reads the file as UTF-8 with each bad byte replaced (U+FFFD), and
+    // its values stay in effect: read it so too (`apply` still refuses to edit it).
+    let lossy = String::from_utf8_lossy(snap.bytes.as_deref().unwrap_or_default());
+    let not_utf8 = matches!(lossy, std::borrow::Cow::Owned(_));
+    let text: &str = &lossy;
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -304,6 +310,7 @@ fn read_file(path: &Path, show_env: bool) -> Result<Option<FileValues>, String> 
     }
     let (obj, _) = edit::parse(text).map_err(|e| format!("{e}; ignored"))?;
     let mut out = FileValues {
+        not_utf8,
         model: obj.get("model").and_then(Value::as_str).map(str::to_string),
         cleanup_period_days: obj.get("cleanupPeriodDays").and_then(as_count),
         ..FileValues::default()
@@ -354,7 +361,16 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
     let mut layers: Vec<(String, FileValues)> = Vec::new();
     for (scope, path) in sources.files() {
         match read_file(path, sources.show_env) {
-            Ok(Some(values)) => layers.push((format!("{scope}: {}", path.display()), values)),
+            Ok(Some(values)) => {
+                if values.not_utf8 {
+                    warnings.push(Warning::new(
+                        path.to_path_buf(),
+                        None,
+                        "holds bytes that are not UTF-8 text: read with them replaced, as Claude Code reads it (ccdoctor apply does not edit such a file)".to_string(),
+                    ));
+                }
+                layers.push((format!("{scope}: {}", path.display()), values))
+            }
             Ok(None) => {}
             Err(msg) => warnings.push(Warning::new(path.to_path_buf(), None, msg)),
         }
@@ -583,6 +599,19 @@ mod tests {
         write(d, "empty/settings.json", "");
         let s = SettingsSources::standard(&d.join("etc"), None, &[d.join("empty")], HashMap::new());
         assert!(resolve(&s).1.is_empty());
+        // A byte that is not UTF-8 (in a command, say): Claude Code reads the file with it
+        // replaced, so its values are in effect (the adversarial review of 2026-12-05).
+        let f = d.join("latin/settings.json");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(
+            &f,
+            b"{\"statusLine\":{\"command\":\"caf\xe9\"},\"env\":{\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"16000\"}}",
+        )
+        .unwrap();
+        let s = SettingsSources::standard(&d.join("etc"), None, &[d.join("latin")], HashMap::new());
+        let (eff, w) = resolve(&s);
+        assert_eq!(eff.max_output_tokens.value, Some(16000));
+        assert!(w.len() == 1 && w[0].message.contains("not UTF-8 text: read with them replaced"), "{w:?}");
     }
 
     #[test]
