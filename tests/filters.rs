@@ -145,11 +145,19 @@ fn a_model_the_history_lacks_is_said_and_not_advised_for() {
     assert_eq!(r.code, 0);
     assert!(!r.stdout.contains("no response names it"), "{}", r.stdout);
     assert!(r.stdout.contains("--model opus matches no model"), "{}", r.stdout);
-    // check says it too, and has nothing to check.
+    // check says so and checks nothing: a typo in a CI job is not "ok" (the new-user review
+    // of 2026-12-05); the hook says it in its message and exits 0.
     let r = run(&["check", "--since", "2026-01-01", "--model", "opus", common::bedrock_home().to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("nothing checked: --model opus matches no model; the history has: Sonnet 4"),
+        "{}",
+        r.stdout
+    );
+    let r =
+        run(&["check", "--hook", "--since", "2026-01-01", "--model", "opus", common::bedrock_home().to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("--model opus matches no model"), "{}", r.stderr);
-    assert!(r.stdout.starts_with("ok: nothing to check"), "{}", r.stdout);
+    assert!(r.stdout.contains("\"systemMessage\":\"ccdoctor: --model opus matches no model"), "{}", r.stdout);
 }
 
 /// A project as Claude Code names its folder starts with '-' (`-sim-app0`): `--project` takes

@@ -115,6 +115,19 @@ pub enum Status {
     Ok,
     /// Too high for the quota, too low for the responses, or no value is safe.
     Unsafe,
+    /// `--model` names no model of the window, or several: nothing was checked.
+    Unmatched,
+}
+
+impl Status {
+    /// The word a line of `check` starts with.
+    fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Unsafe => "unsafe",
+            Status::Unmatched => "nothing checked",
+        }
+    }
 }
 
 /// What `check --json` prints.
@@ -176,9 +189,8 @@ pub fn run(
         }
     }
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
-    if !hook {
-        super::warn_unmatched_model(config, &analysis, err)?;
-    }
+    // A `--model` that matches no model (or several) is said in the verdict itself.
+    let report_model_match = analysis.selection.model_match.clone();
     let report = crate::report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, None);
     let since = config.filters.since.map(crate::time::day_of);
     // `--until` is exclusive inside (the start of the day after).
@@ -216,15 +228,31 @@ pub fn run(
         .filter(|&(n, _)| n != outcome.responses)
         .map(|(n, m)| format!(" ({} of {})", thousands(n), one_line(m, MAX_QUOTED)))
         .unwrap_or_default();
+    // 429s whose text names no cause are kept out of the verdict: said, not hidden.
+    let unclassified = match e.unclassified_429 {
+        0 => String::new(),
+        n => format!(", 429s of no stated cause: {} (not judged)", thousands(n)),
+    };
     let facts = format!(
-        "{window}: {}{of_model}, {}, {}",
+        "{window}: {}{of_model}, {}{unclassified}, {}",
         count_of(outcome.responses, "response", "responses"),
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),
     );
-    outcome.message = match &report.advice {
-        None => format!("nothing to check ({facts})"),
-        Some(a) => {
+    // A `--model` that names no model of the window, or several: a typo is not "ok".
+    let unmatched = config
+        .filters
+        .model
+        .as_ref()
+        .zip(report_model_match.as_ref())
+        .and_then(|(q, m)| crate::render::prose::model_unmatched(q, m));
+    outcome.message = match (&report.advice, unmatched) {
+        (None, Some(why)) => {
+            outcome.status = Status::Unmatched;
+            format!("{why} ({facts})")
+        }
+        (None, None) => format!("nothing to check ({facts})"),
+        (Some(a), _) => {
             let c = &a.choice;
             outcome.model = Some(a.model.clone());
             outcome.current = Some(a.current);
@@ -301,11 +329,12 @@ pub fn run(
     let code = match outcome.status {
         Status::Ok => ExitCode::Success,
         Status::Unsafe => ExitCode::Unsafe,
+        Status::Unmatched => ExitCode::Usage,
     };
     if hook {
         // Claude Code shows `systemMessage` to the user when the session starts; a safe value
         // says nothing, so sessions are not cluttered.
-        if outcome.status == Status::Unsafe {
+        if outcome.status != Status::Ok {
             writeln!(out, "{}", hook_output(&format!("ccdoctor: {}", outcome.message)))?;
         }
         return Ok(ExitCode::Success);
@@ -315,15 +344,10 @@ pub fn run(
         OutputFormat::Markdown => writeln!(
             out,
             "{}: {}",
-            if outcome.status == Status::Ok { "ok" } else { "unsafe" },
+            outcome.status.word(),
             crate::text::markdown_text(&escape_control(&outcome.message))
         )?,
-        _ => writeln!(
-            out,
-            "{}: {}",
-            if outcome.status == Status::Ok { "ok" } else { "unsafe" },
-            escape_control(&outcome.message)
-        )?,
+        _ => writeln!(out, "{}: {}", outcome.status.word(), escape_control(&outcome.message))?,
     }
     Ok(code)
 }

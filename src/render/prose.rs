@@ -30,6 +30,12 @@ pub fn verdict(report: &Report) -> String {
             format!("{throttled} (429) on {days}, each retried until it got through")
         });
     }
+    if e.unclassified_429 > 0 {
+        parts.push(format!(
+            "429s whose text names no cause: {} (not counted as throttling)",
+            thousands(e.unclassified_429)
+        ));
+    }
     if e.rate_limit.per_day_quota > 0 {
         parts.push(count_of(e.rate_limit.per_day_quota, "per-day quota error", "per-day quota errors"));
     }

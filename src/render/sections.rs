@@ -19,7 +19,7 @@ use crate::text::{count_of, percent, thousands};
 pub const PROJECT_ROWS: usize = 10;
 
 /// What the columns of the by-day and by-project tables count.
-pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they add up to the first line's count); Cut: responses cut at the output limit, each once; Limits: per-day quota, plan usage limits and spend caps; Other: 429s of no stated cause, overloaded, server limiting, refused (400) and other errors.";
+pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they add up to the first line's count); Cut: responses cut at the output limit, each once; Limits: per-day quota, plan usage limits and spend caps; Other: 429s of no stated cause, overloaded, server limiting, refused (400), context window full and other errors.";
 
 /// The note below the load table.
 pub const LOAD_NOTE: &str = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table).";
