@@ -132,7 +132,8 @@ pub struct ReportArgs {
     pub output_quota_tpm: Option<u64>,
 
     /// Requests in flight at once across sessions and subagents sharing the quota.
-    /// Default: the peak seen in one minute.
+    /// Default: the most your records show running at once (the load replayed); another
+    /// value replays the same work against the quota scaled to it.
     #[arg(long, value_name = "N", help_heading = "Recommendation")]
     pub parallel: Option<u64>,
 

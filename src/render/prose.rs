@@ -718,8 +718,10 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         ));
     } else if let (Some(n), Some(q)) = (&a.needed, &a.quota) {
         let had = match q.parallel {
-            Some(p) => format!("you plan for {}; your history had up to {}", thousands(p), thousands(q.parallel_seen)),
-            None => format!("your history had up to {}", thousands(q.parallel_seen)),
+            Some(p) => {
+                format!("you plan for {}; your history had up to {} running", thousands(p), thousands(q.parallel_seen))
+            }
+            None => format!("your history had up to {} running", thousands(q.parallel_seen)),
         };
         out.push(if n.parallel == 0 {
             format!(
@@ -994,7 +996,15 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 "{} headroom ({}){}",
                 percent(q.headroom),
                 if r.inputs.headroom_origin == "flag" { "flag" } else { "default" },
-                if r.inputs.parallel_origin == "flag" { ", --parallel" } else { "" }
+                match q.parallel.filter(|_| r.inputs.parallel_origin == "flag") {
+                    // The same work planned for another load: the bucket scaled to match.
+                    Some(p) => format!(
+                        ", × {} in flight seen / {} planned (--parallel)",
+                        thousands(q.parallel_seen),
+                        thousands(p)
+                    ),
+                    None => String::new(),
+                }
             ),
         ));
         rows.push(("In flight at once (most seen)".into(), thousands(q.parallel_seen), "your records: running".into()));
