@@ -189,3 +189,33 @@ fn settings_are_labelled_by_the_person_the_team_view_names() {
     assert!(r.stdout.contains(&format!("person 2: {}", other.join("settings.json").display())), "{}", r.stdout);
     assert!(!r.stdout.lines().any(|l| l.starts_with("user")), "{}", r.stdout);
 }
+
+/// The new-user review of 2026-12-05: a model AWS publishes no quota for (Opus 4.8 on
+/// Bedrock) has its quota fitted with nothing to judge the fit by, and the value is the
+/// smallest safe under every reading that fits: the advice says so and asks for the quota.
+#[test]
+fn a_model_with_no_published_quota_asks_for_the_quota() {
+    let (_t, home) = common::bedrock_copy();
+    for entry in walkdir::WalkDir::new(home.join("projects")) {
+        let p = entry.unwrap().into_path();
+        if p.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(
+                &p,
+                text.replace("us.anthropic.claude-sonnet-4-20250514-v1:0", "us.anthropic.claude-opus-4-8-v1:0"),
+            )
+            .unwrap();
+        }
+    }
+    let r = common::run(&["scan", home.to_str().unwrap(), "--since", "2026-01-01"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let said = words(&r.stdout);
+    assert!(said.contains("Recommendation for Opus 4.8"), "{said}");
+    assert!(
+        said.contains("and AWS publishes no default quota for Opus 4.8 to judge the fit by: every reading that fits is weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm"),
+        "{said}"
+    );
+    // Given, the hint goes.
+    let r = common::run(&["scan", home.to_str().unwrap(), "--since", "2026-01-01", "--quota-tpm", "200000"]);
+    assert!(!words(&r.stdout).contains("to judge the fit by"), "{}", r.stdout);
+}

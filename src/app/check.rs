@@ -17,6 +17,8 @@ pub const DEFAULT_DAYS: i64 = 7;
 
 /// The most characters of one piece of data (a model id, a path) a message quotes.
 const MAX_QUOTED: usize = 80;
+/// The most characters of a path shown as a command's argument.
+const MAX_ARG: usize = 200;
 /// The most characters of the message a hook gives Claude Code, which shows it to the user
 /// (and its model) at every session: a few sentences of ccdoctor's own, whatever the data.
 pub const MAX_HOOK_MESSAGE: usize = 600;
@@ -41,9 +43,21 @@ pub fn hook_requested<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = 
 /// What changes the value in effect, for the message. `ccdoctor apply` writes the user's
 /// settings, which a value from managed settings outranks (and `apply` cannot change it for
 /// everyone), and which a project's or local settings outrank too: those files are named.
+/// A path as an argument of a command the message shows: quoted for the shell, or a
+/// placeholder where it is too long to show whole (a path cut short would make a command that
+/// runs on another file, or not at all) or holds what the terminal cannot show as it is.
+fn arg(p: &std::path::Path) -> String {
+    let quoted = crate::settings::write::shell_quote(p);
+    if quoted.chars().count() <= MAX_ARG && crate::text::escape_control(&quoted) == quoted {
+        quoted
+    } else {
+        "<path too long or odd to show>".to_string()
+    }
+}
+
 fn how_to_change(a: &Advice, config: &ScanConfig) -> String {
     let apply = apply_command(config);
-    let path = |p: &str| one_line(&crate::settings::write::shell_quote(std::path::Path::new(p)), MAX_QUOTED);
+    let path = |p: &str| arg(std::path::Path::new(p));
     let managed = |p: &str| {
         format!(
             "it is set in managed settings, which `ccdoctor apply` cannot override: whoever administers this machine can change it (`sudo {apply} --settings {}`)",
@@ -70,7 +84,7 @@ fn how_to_change(a: &Advice, config: &ScanConfig) -> String {
 /// `ccdoctor apply` with the homes and the flags this check ran with, so that it writes what
 /// the check found.
 fn apply_command(config: &ScanConfig) -> String {
-    let quote = |p: &std::path::Path| one_line(&crate::settings::write::shell_quote(p), MAX_QUOTED);
+    let quote = |p: &std::path::Path| arg(p);
     let mut cmd = String::from("ccdoctor apply");
     for r in &config.roots {
         cmd.push(' ');
@@ -350,4 +364,21 @@ pub fn run(
         _ => writeln!(out, "{}: {}", outcome.status.word(), escape_control(&outcome.message))?,
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The adversarial review of 2026-12-05: a path cut at 80 characters left the hook's
+    /// command with an unclosed quote. A path is whole, quoted, or a placeholder.
+    #[test]
+    fn a_command_argument_is_whole_or_a_placeholder() {
+        let long = format!("/home/u/{}/.claude/settings.local.json", "project-".repeat(12));
+        assert_eq!(arg(std::path::Path::new(&long)), long);
+        assert_eq!(arg(std::path::Path::new("/tmp/my dir/s.json")), "'/tmp/my dir/s.json'");
+        for odd in [format!("/{}", "x".repeat(MAX_ARG)), "/tmp/a\u{202e}b".to_string(), "/tmp/a\nb".to_string()] {
+            assert_eq!(arg(std::path::Path::new(&odd)), "<path too long or odd to show>", "{odd:?}");
+        }
+    }
 }

@@ -821,6 +821,13 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 thousands(r.tpm)
             ))
         }
+        (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Inferred && q.reference.is_none() => {
+            out.push(format!(
+                "The quota {} TPM is fitted to your 429s, and AWS publishes no default quota for {} to judge the fit by: every reading that fits is weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm: fewer readings fit it, and the value is chosen by those.",
+                thousands(q.tpm),
+                a.model
+            ))
+        }
         (Provider::Bedrock, None) => out.push(format!(
             "AWS publishes no default quota for {}: pass your applied quota with --quota-tpm to replay your history against it.",
             a.model
