@@ -134,7 +134,7 @@ impl<'a> Item<'a> {
             Item::Response(r) => &r.origin,
             Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => &e.origin,
         };
-        (&o.project, o.cwd.as_deref())
+        (&o.place.project, o.place.cwd.as_deref())
     }
 
     fn time(&self) -> Option<EpochMs> {
@@ -162,12 +162,12 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
     let mut run: Option<(&'a Name, Vec<Item<'a>>)> = None;
     for r in responses.iter().filter(|r| r.origin.time.is_some()) {
         match &mut run {
-            Some((s, items)) if std::sync::Arc::ptr_eq(s, &r.origin.stream) => items.push(Item::Response(r)),
+            Some((s, items)) if std::sync::Arc::ptr_eq(s, &r.origin.place.stream) => items.push(Item::Response(r)),
             _ => {
                 if let Some((s, items)) = run.take() {
                     streams.entry(s).or_default().extend(items);
                 }
-                run = Some((&r.origin.stream, vec![Item::Response(r)]));
+                run = Some((&r.origin.place.stream, vec![Item::Response(r)]));
             }
         }
     }
@@ -181,7 +181,7 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
             EventKind::RecoveryPrompt => Item::Recovery(e),
             EventKind::MaxTokensStop => continue,
         };
-        streams.entry(&e.origin.stream).or_default().push(item);
+        streams.entry(&e.origin.place.stream).or_default().push(item);
     }
     // Each stream on its own, half of them on another thread.
     let streams: Vec<(&'a str, Vec<Item<'a>>)> = streams.into_iter().collect();
@@ -322,7 +322,7 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
     let (start, admitted, throttled) = attempts(start, retries, first);
     Request {
         model: Some(&r.model),
-        session: r.origin.session.as_deref(),
+        session: r.origin.place.session.as_deref(),
         start,
         admitted,
         end,
@@ -354,7 +354,7 @@ fn failed<'a>(
     let refused = u32::from(ended == Ended::Throttled);
     Request {
         model: None,
-        session: e.origin.session.as_deref(),
+        session: e.origin.place.session.as_deref(),
         start,
         admitted: if ended == Ended::Throttled { at } else { last },
         end: at.max(start),
@@ -394,7 +394,7 @@ fn fill_models(requests: &mut [Request<'_>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::data::Origin;
+    use crate::scan::data::{Origin, Place};
     use crate::scan::line::Usage;
 
     const T0: EpochMs = 1_780_000_000_000;
@@ -402,10 +402,12 @@ mod tests {
     fn origin(stream: &str, time: i64, requested: Option<i64>) -> Origin {
         Origin {
             time: Some(T0 + time),
-            stream: Name::from(stream),
-            session: Some(Name::from("s")),
             requested: requested.map(|r| T0 + r),
-            ..Origin::default()
+            place: std::sync::Arc::new(Place {
+                stream: Name::from(stream),
+                session: Some(Name::from("s")),
+                ..Place::default()
+            }),
         }
     }
 
@@ -481,7 +483,11 @@ mod tests {
         let responses =
             [resp("s", 3_000, 5_000, Some(2_000), 40, false), resp("s", 6_000, 8_000, None, 40, false), haiku];
         let lone = Event {
-            origin: Origin { session: Some(Name::from("lone")), ..origin("agent:y", 9_000, None) },
+            origin: {
+                let mut o = origin("agent:y", 9_000, None);
+                std::sync::Arc::make_mut(&mut o.place).session = Some(Name::from("lone"));
+                o
+            },
             ..event("agent:y", 9_000, EventKind::Final(ErrorKind::RateLimit), None, None)
         };
         let events = [event("agent:x", 5_000, EventKind::Final(ErrorKind::RateLimit), None, None), lone];

@@ -142,7 +142,9 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
     // Each response that passes every filter, with the number of its model's name.
     let mut named: Vec<(&Response, u32)> = Vec::new();
     for r in &data.responses {
-        if !filters.time_ok(r.origin.time) || !filters.project_ok(&r.origin.project, r.origin.cwd.as_deref()) {
+        if !filters.time_ok(r.origin.time)
+            || !filters.project_ok(&r.origin.place.project, r.origin.place.cwd.as_deref())
+        {
             continue;
         }
         if r.output > plausible_up_to {
@@ -202,7 +204,9 @@ fn plausible_limits<'a>(data: &'a ScanData, filters: &Filters) -> (Vec<&'a Event
     let events = data
         .events
         .iter()
-        .filter(|e| filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.project, e.origin.cwd.as_deref()))
+        .filter(|e| {
+            filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.place.project, e.origin.place.cwd.as_deref())
+        })
         .filter(|e| plausible(limit_of(e.kind)))
         .collect();
     let capped = data.capped.iter().filter(|c| plausible(Some(c.to))).cloned().collect();

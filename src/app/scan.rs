@@ -265,7 +265,7 @@ fn held_value(o: &WriteOutcome) -> Option<u64> {
 /// `--project` matched nothing: the projects there are, so the next try can match.
 fn unmatched_project(p: &str, data: &scan::data::ScanData) -> String {
     let mut names: Vec<&str> =
-        data.responses.iter().map(|r| r.origin.cwd.as_deref().unwrap_or(&r.origin.project)).collect();
+        data.responses.iter().map(|r| r.origin.place.cwd.as_deref().unwrap_or(&r.origin.place.project)).collect();
     names.sort_unstable();
     names.dedup();
     let shown: Vec<&str> = names.iter().copied().take(10).collect();
@@ -304,7 +304,7 @@ fn escalation_ends(a: &crate::analysis::advice::Advice) -> Option<String> {
 /// With `--project`, the write still lands in a file every project reads (unless it is a
 /// project's own): say so, and name the project's local file.
 fn project_note(p: &str, outcome: &WriteOutcome, selection: &crate::analysis::select::Selection) -> String {
-    let cwd = selection.scoped.iter().find_map(|r| r.origin.cwd.as_deref());
+    let cwd = selection.scoped.iter().find_map(|r| r.origin.place.cwd.as_deref());
     let local = cwd.map_or_else(
         || "<project>/.claude/settings.local.json".to_string(),
         |c| format!("{}/.claude/settings.local.json", c.trim_end_matches('/')),

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::read::Collected;
 use super::record::{ErrorRec, NONE, RequestRec};
 pub use crate::scan::data::Dedup;
-use crate::scan::data::{Event, EventKind, Origin, People, Response};
+use crate::scan::data::{Event, EventKind, Origin, People, Place, Response};
 use crate::scan::key::Name;
 use crate::scan::line::Usage;
 use crate::time::EpochMs;
@@ -155,35 +155,35 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
         let lanes = lanes_of(&units);
         let session = &session_names[key.0 as usize];
         let source = tables.sources.get(key.1);
-        let mut lane_names: Vec<Name> = Vec::new();
-        let origin_of = |lane_names: &mut Vec<Name>, lane: usize, time: EpochMs, requested: Option<EpochMs>| {
-            while lane_names.len() <= lane {
-                let n = lane_names.len();
-                let name = match (source, n) {
-                    (None, 0) => session.to_string(),
-                    (None, n) => format!("{session}#{}", n + 1),
-                    (Some(s), 0) => format!("{session}/{s}"),
-                    (Some(s), n) => format!("{session}/{s}#{}", n + 1),
-                };
-                lane_names.push(Name::from(name));
-            }
-            Origin {
-                time: Some(time),
-                project: project.clone(),
-                cwd: None,
-                session: Some(session.clone()),
-                stream: lane_names[lane].clone(),
-                version: versions.get(&key.0).cloned(),
-                requested,
-            }
-        };
+        // One place a lane (a stream of the session), shared by its records.
+        let mut lane_places: Vec<std::sync::Arc<Place>> = Vec::new();
+        let origin_of =
+            |lane_places: &mut Vec<std::sync::Arc<Place>>, lane: usize, time: EpochMs, requested: Option<EpochMs>| {
+                while lane_places.len() <= lane {
+                    let n = lane_places.len();
+                    let name = match (source, n) {
+                        (None, 0) => session.to_string(),
+                        (None, n) => format!("{session}#{}", n + 1),
+                        (Some(s), 0) => format!("{session}/{s}"),
+                        (Some(s), n) => format!("{session}/{s}#{}", n + 1),
+                    };
+                    lane_places.push(std::sync::Arc::new(Place {
+                        project: project.clone(),
+                        cwd: None,
+                        session: Some(session.clone()),
+                        stream: Name::from(name),
+                        version: versions.get(&key.0).cloned(),
+                    }));
+                }
+                Origin { time: Some(time), requested, place: lane_places[lane].clone() }
+            };
         for (unit, &lane) in units.iter().zip(&lanes) {
             let last_error = unit.errors.last().copied();
             for &ei in &unit.errors {
                 let e = &errors[ei];
                 let final_ = unit.request.is_none() && Some(ei) == last_error;
                 events.push(Event {
-                    origin: origin_of(&mut lane_names, lane, e.time, None),
+                    origin: origin_of(&mut lane_places, lane, e.time, None),
                     kind: if final_ { EventKind::Final(e.kind) } else { EventKind::Retry(e.kind) },
                     attempt: e.attempt.map(u64::from),
                     retry_in_ms: None,
@@ -194,7 +194,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                 let r = &requests[ri];
                 let start = start_of(r);
                 responses.push(Response {
-                    origin: origin_of(&mut lane_names, lane, start, Some(start)),
+                    origin: origin_of(&mut lane_places, lane, start, Some(start)),
                     model: models[usize::from(r.model)].clone(),
                     end: Some(r.time),
                     recorded_output: u64::from(r.output),
@@ -317,7 +317,7 @@ fn transcript_attempts(events: &[Event]) -> HashMap<&str, Vec<(EpochMs, Option<u
     let mut by: HashMap<&str, Vec<(EpochMs, Option<u32>)>> = HashMap::new();
     for e in events {
         if let (Some(s), Some(t), EventKind::Retry(_) | EventKind::Final(_)) =
-            (e.origin.session.as_deref(), e.origin.time, e.kind)
+            (e.origin.place.session.as_deref(), e.origin.time, e.kind)
         {
             by.entry(s).or_default().push((t, e.attempt.and_then(|a| u32::try_from(a).ok())));
         }
@@ -368,14 +368,14 @@ mod tests {
             ("api_request", "s", "p", 15_000, 11_000, 100, 0),
         ]);
         let out = convert(c, &Known::default());
-        let mut streams: Vec<&str> = out.responses.iter().map(|r| &*r.origin.stream).collect();
+        let mut streams: Vec<&str> = out.responses.iter().map(|r| &*r.origin.place.stream).collect();
         streams.sort_unstable();
         streams.dedup();
         // Three were in flight at 4–9 s: three lanes.
         assert_eq!(streams, ["s", "s#2", "s#3"]);
         let r = out.responses.iter().find(|r| r.end == Some(T0 + 20_000)).unwrap();
         // The request that started at 12 s reuses the first lane free then.
-        assert_eq!((&*r.origin.stream, r.origin.requested), ("s", Some(T0 + 12_000)));
+        assert_eq!((&*r.origin.place.stream, r.origin.requested), ("s", Some(T0 + 12_000)));
         assert_eq!(out.people.names.len(), 1);
     }
 
@@ -394,7 +394,7 @@ mod tests {
         let last = EventKind::Final(ErrorKind::RateLimit);
         assert_eq!(kinds, [(1_000, retry), (2_000, retry), (60_000, retry), (61_000, last)]);
         // All in one stream: nothing overlapped.
-        assert!(out.events.iter().all(|e| &*e.origin.stream == "s"));
+        assert!(out.events.iter().all(|e| &*e.origin.place.stream == "s"));
         let chains = crate::analysis::chains::build(
             &out.responses.iter().collect::<Vec<_>>(),
             &out.events.iter().collect::<Vec<_>>(),
@@ -431,7 +431,7 @@ mod tests {
         let events: Vec<(&str, &str, &str, i64, u64, u64, u64)> =
             (0..500).map(|i| ("api_request", "s", "p", i * 10_000 + 100_000, 100_000, 1, 0)).collect();
         let out = convert(collected(&events), &Known::default());
-        let mut lanes: Vec<&str> = out.responses.iter().map(|r| &*r.origin.stream).collect();
+        let mut lanes: Vec<&str> = out.responses.iter().map(|r| &*r.origin.place.stream).collect();
         lanes.sort_unstable();
         lanes.dedup();
         assert_eq!(lanes.len(), 10);
@@ -449,7 +449,11 @@ mod tests {
         let in_transcript: foldhash::HashSet<u64> =
             [super::super::record::request_hash("req-s-20000")].into_iter().collect();
         let transcript_event = Event {
-            origin: Origin { time: Some(T0 + 30_500), session: Some(Name::from("s")), ..Origin::default() },
+            origin: Origin {
+                time: Some(T0 + 30_500),
+                requested: None,
+                place: std::sync::Arc::new(Place { session: Some(Name::from("s")), ..Place::default() }),
+            },
             kind: EventKind::Retry(ErrorKind::RateLimit),
             attempt: Some(1),
             retry_in_ms: Some(500),

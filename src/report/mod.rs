@@ -171,20 +171,23 @@ pub fn build(
     // A project is its working directory (the folder name may be anything with
     // CLAUDE_CODE_PROJECT_DIR_NAME); records without one take their folder's.
     let mut cwd_of_folder: HashMap<&str, &str> = HashMap::new();
-    for run in responses.chunk_by(|a, b| a.origin.project == b.origin.project && a.origin.cwd == b.origin.cwd) {
-        let cwd = run[0].origin.cwd.as_deref().or_else(|| cwd_of_folder.get(&*run[0].origin.project).copied());
+    for run in responses
+        .chunk_by(|a, b| a.origin.place.project == b.origin.place.project && a.origin.place.cwd == b.origin.place.cwd)
+    {
+        let cwd =
+            run[0].origin.place.cwd.as_deref().or_else(|| cwd_of_folder.get(&*run[0].origin.place.project).copied());
         if let Some(c) = cwd {
-            cwd_of_folder.entry(&run[0].origin.project).or_insert(c);
+            cwd_of_folder.entry(&run[0].origin.place.project).or_insert(c);
         }
-        let row = project_row(&mut projects, &run[0].origin.project, cwd);
+        let row = project_row(&mut projects, &run[0].origin.place.project, cwd);
         row.responses += run.len() as u64;
         for _ in run.iter().filter(|r| r.max_tokens_stop) {
             row.errors.add(EventKind::MaxTokensStop);
         }
     }
     for e in &events {
-        let cwd = e.origin.cwd.as_deref().or_else(|| cwd_of_folder.get(&*e.origin.project).copied());
-        project_row(&mut projects, &e.origin.project, cwd).errors.add_event(e);
+        let cwd = e.origin.place.cwd.as_deref().or_else(|| cwd_of_folder.get(&*e.origin.place.project).copied());
+        project_row(&mut projects, &e.origin.place.project, cwd).errors.add_event(e);
     }
     for run in responses.chunk_by(|a, b| day_key(a.origin.time) == day_key(b.origin.time)) {
         day_row(&mut days, run[0].origin.time).responses += run.len() as u64;
@@ -337,11 +340,14 @@ mod tests {
         assert_eq!(counts.usage_limit_resets.len(), 100_000);
         assert_eq!((counts.usage_limit_resets[0].as_str(), counts.usage_limit), ("1:00am (0)", 100_001));
     }
-    use crate::scan::data::Origin;
+    use crate::scan::data::{Origin, Place};
 
     fn response(model: &Name, session: Option<&Name>) -> Response {
         Response {
-            origin: Origin { session: session.cloned(), ..Origin::default() },
+            origin: Origin {
+                place: std::sync::Arc::new(Place { session: session.cloned(), ..Place::default() }),
+                ..Origin::default()
+            },
             model: model.clone(),
             end: None,
             recorded_output: 0,
@@ -372,6 +378,6 @@ mod tests {
         // Models a a | a' (equal text, another string) | b | a.
         assert_eq!(firsts(|r| Some(&r.model)), [0, 2, 3, 4]);
         // Sessions s1 | none none none none.
-        assert_eq!(firsts(|r| r.origin.session.as_ref()), [0, 1]);
+        assert_eq!(firsts(|r| r.origin.place.session.as_ref()), [0, 1]);
     }
 }

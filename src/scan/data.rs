@@ -6,10 +6,10 @@ use crate::scan::classify::ErrorKind;
 use crate::scan::line::Usage;
 use crate::time::EpochMs;
 
-/// Where an event happened: enough to group by day, project, model and version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub time: Option<EpochMs>,
+/// Where a record was written: what the records of one stream mostly share, held once and
+/// pointed to by each of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Place {
     /// Project folder name under `projects/`.
     pub project: Name,
     /// Working directory from the line, when written.
@@ -19,23 +19,33 @@ pub struct Origin {
     /// (empty when the line names neither).
     pub stream: Name,
     pub version: Option<Name>,
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Self { project: Name::from(""), cwd: None, session: None, stream: Name::from(""), version: None }
+    }
+}
+
+impl Place {
+    /// `self` shared: `last` when it is the same place (the records of a stream come in runs),
+    /// else a new one, which becomes `last`.
+    pub fn shared(self, last: &mut Option<std::sync::Arc<Place>>) -> std::sync::Arc<Place> {
+        match last {
+            Some(l) if **l == self => l.clone(),
+            _ => last.insert(std::sync::Arc::new(self)).clone(),
+        }
+    }
+}
+
+/// Where and when an event happened: enough to group by day, project, model and version.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub time: Option<EpochMs>,
     /// When the request it answers was sent: the time of the last user line (prompt, tool
     /// result) before it in the same file, when there is one.
     pub requested: Option<EpochMs>,
-}
-
-impl Default for Origin {
-    fn default() -> Self {
-        Self {
-            time: None,
-            project: Name::from(""),
-            cwd: None,
-            session: None,
-            stream: Name::from(""),
-            version: None,
-            requested: None,
-        }
-    }
+    pub place: std::sync::Arc<Place>,
 }
 
 /// One real API response (all the lines that share its `message.id` + `requestId`).
@@ -164,8 +174,8 @@ impl ScanData {
         let sessions = other
             .responses
             .iter()
-            .filter_map(|r| r.origin.session.clone())
-            .chain(other.events.iter().filter_map(|e| e.origin.session.clone()));
+            .filter_map(|r| r.origin.place.session.clone())
+            .chain(other.events.iter().filter_map(|e| e.origin.place.session.clone()));
         self.people.merge(People {
             names: vec![home.display().to_string().into()],
             of_session: sessions.map(|s| (s, 0)).collect(),

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::bytes::LineFacts;
-use super::data::{Capped, Origin};
+use super::data::{Capped, Origin, Place};
 use super::debuglog::{self, DebugRecord};
 use super::discover::{FileKind, Input};
 use super::key::{Key, KeyMap, Name, Names, key};
@@ -156,6 +156,8 @@ struct Accumulator<'i> {
     debug_session: Option<Name>,
     /// The time of the last user line read: when the next request was sent.
     last_user_time: Option<crate::time::EpochMs>,
+    /// The place of the last record: the next one's, mostly.
+    last_place: Option<std::sync::Arc<Place>>,
 }
 
 impl<'i> Accumulator<'i> {
@@ -172,6 +174,7 @@ impl<'i> Accumulator<'i> {
             project: Name::from(input.project.as_str()),
             debug_session,
             last_user_time: None,
+            last_place: None,
         }
     }
 
@@ -396,12 +399,12 @@ impl<'i> Accumulator<'i> {
         match debuglog::parse(&text) {
             DebugRecord::FailedAttempt { timestamp, attempt, of, status: _, kind } => {
                 let Some(time) = self.plausible(line_no, parse_timestamp(timestamp)) else { return };
-                let origin = Origin {
-                    time,
+                let place = Place {
                     session: self.debug_session.clone(),
                     stream: self.debug_session.clone().unwrap_or_else(|| Name::from("")),
-                    ..Origin::default()
+                    ..Place::default()
                 };
+                let origin = Origin { time, requested: None, place: place.shared(&mut self.last_place) };
                 let key = self.synthetic_key(line_no);
                 self.out.debug_attempts.push(KeyedEvent {
                     key,
@@ -418,15 +421,14 @@ impl<'i> Accumulator<'i> {
     }
 
     fn origin(&mut self, env: &Envelope<'_>, time: Option<EpochMs>) -> Origin {
-        Origin {
-            time,
+        let place = Place {
             project: self.project.clone(),
             cwd: env.cwd.as_deref().map(|s| self.names.get(s)),
             session: env.session_id.as_deref().map(|s| self.names.get(s)),
             stream: self.stream_of(env),
             version: env.version.as_deref().map(|s| self.names.get(s)),
-            requested: self.last_user_time,
-        }
+        };
+        Origin { time, requested: self.last_user_time, place: place.shared(&mut self.last_place) }
     }
 
     /// A key for an event that carries no id of its own: unique to this file and line.
@@ -568,7 +570,7 @@ mod tests {
             assert_eq!(g.origin.requested, at("2026-03-01T10:00:00.000Z"), "full parse: {full}");
             assert_eq!(g.origin.time, at("2026-03-01T10:00:03.000Z"));
             assert_eq!(g.end, at("2026-03-01T10:00:06.000Z"));
-            assert_eq!(&*g.origin.stream, "s");
+            assert_eq!(&*g.origin.place.stream, "s");
             assert_eq!(r.retries[0].what.retry_in_ms, Some(500));
             assert_eq!(r.finals[0].origin.requested, at("2026-03-01T10:00:04.000Z"));
         }

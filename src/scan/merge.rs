@@ -99,12 +99,13 @@ impl Merger {
                     acc += *c;
                     acc
                 });
-                let (output, estimated) = measured_output(g.recorded_output, content, g.origin.version.as_deref());
+                let (output, estimated) =
+                    measured_output(g.recorded_output, content, g.origin.place.version.as_deref());
                 // A file's responses share one session string: one lookup per run of them.
-                if let Some(s) = &g.origin.session
+                if let Some(s) = &g.origin.place.session
                     && !last_session.as_ref().is_some_and(|l| Arc::ptr_eq(l, s))
                 {
-                    session_project.entry(s.clone()).or_insert_with(|| g.origin.project.clone());
+                    session_project.entry(s.clone()).or_insert_with(|| g.origin.place.project.clone());
                     last_session = Some(s.clone());
                 }
                 Response {
@@ -126,12 +127,13 @@ impl Merger {
         let mut used = vec![false; retries.len()];
         let mut by_session: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, r) in retries.iter().enumerate() {
-            if let Some(s) = &r.origin.session {
+            if let Some(s) = &r.origin.place.session {
                 by_session.entry(&**s).or_default().push(i);
             }
         }
         // A log not named after a session (`--debug-file`): its attempts are matched by time.
-        let unnamed = |d: &KeyedEvent<Attempt>| d.origin.session.as_deref().is_none_or(|s| !by_session.contains_key(s));
+        let unnamed =
+            |d: &KeyedEvent<Attempt>| d.origin.place.session.as_deref().is_none_or(|s| !by_session.contains_key(s));
         let mut by_time: Vec<(crate::time::EpochMs, usize)> = Vec::new();
         if debug_attempts.iter().any(unnamed) {
             by_time = retries.iter().enumerate().filter_map(|(i, r)| Some((r.origin.time?, i))).collect();
@@ -150,6 +152,7 @@ impl Merger {
                 })
             } else {
                 d.origin
+                    .place
                     .session
                     .as_deref()
                     .and_then(|s| by_session.get(s))
@@ -175,21 +178,21 @@ impl Merger {
         let finals: Vec<(Option<&str>, crate::time::EpochMs)> = events
             .iter()
             .filter(|e| matches!(e.kind, EventKind::Final(_)))
-            .filter_map(|e| Some((e.origin.session.as_deref(), e.origin.time?)))
+            .filter_map(|e| Some((e.origin.place.session.as_deref(), e.origin.time?)))
             .collect();
         let recorded = |d: &KeyedEvent<Attempt>| {
             d.origin.time.is_some_and(|t| {
                 finals.iter().any(|&(s, at)| {
-                    (s == d.origin.session.as_deref() || unnamed(d)) && (at - t).abs() <= SAME_ATTEMPT_WINDOW_MS
+                    (s == d.origin.place.session.as_deref() || unnamed(d)) && (at - t).abs() <= SAME_ATTEMPT_WINDOW_MS
                 })
             })
         };
         let extra: Vec<KeyedEvent<Attempt>> = extra.into_iter().filter(|d| !d.what.last || !recorded(d)).collect();
         for mut r in retries.into_iter().chain(extra) {
-            if r.origin.project.is_empty()
-                && let Some(p) = r.origin.session.as_ref().and_then(|s| session_project.get(s))
+            if r.origin.place.project.is_empty()
+                && let Some(p) = r.origin.place.session.as_ref().and_then(|s| session_project.get(s))
             {
-                r.origin.project = p.clone();
+                std::sync::Arc::make_mut(&mut r.origin.place).project = p.clone();
             }
             events.push(Event {
                 origin: r.origin,

@@ -148,7 +148,7 @@ mod tests {
                 assert!(scanned.warnings.is_empty(), "{:?}", scanned.warnings);
                 let shared: Vec<_> = scanned.data.responses.iter().filter(|r| r.output == 10).collect();
                 assert_eq!(shared.len(), 1, "threads {threads}");
-                assert_eq!(&*shared[0].origin.project, "a-first", "threads {threads}");
+                assert_eq!(&*shared[0].origin.place.project, "a-first", "threads {threads}");
                 format!("{:?}", scanned.data)
             })
             .collect();
