@@ -18,7 +18,7 @@ pub const DEFAULT_DAYS: i64 = 7;
 /// The most characters of one piece of data (a model id, a path) a message quotes.
 const MAX_QUOTED: usize = 80;
 /// The most characters of a path shown as a command's argument.
-const MAX_ARG: usize = 200;
+const MAX_ARG: usize = 100;
 /// The most characters of the message a hook gives Claude Code, which shows it to the user
 /// (and its model) at every session: a few sentences of ccdoctor's own, whatever the data.
 pub const MAX_HOOK_MESSAGE: usize = 600;
@@ -329,6 +329,12 @@ pub fn run(
                     };
                     format!("{value} cuts responses that {v} would not{within} ({facts}): {}", how_to_change(a, config))
                 }
+                _ if c.basis == crate::analysis::choose::Basis::ResponsesFail => {
+                    outcome.status = Status::Unsafe;
+                    format!(
+                        "{value}: no max output value both fits the quota and lets your long responses finish ({facts}); see `ccdoctor scan`"
+                    )
+                }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {
                     outcome.status = Status::Unsafe;
                     format!("{value} is throttled and the quota is not known ({facts}): pass --quota-tpm")
@@ -374,7 +380,7 @@ mod tests {
     /// command with an unclosed quote. A path is whole, quoted, or a placeholder.
     #[test]
     fn a_command_argument_is_whole_or_a_placeholder() {
-        let long = format!("/home/u/{}/.claude/settings.local.json", "project-".repeat(12));
+        let long = format!("/home/u/{}/.claude/settings.local.json", "project-".repeat(7));
         assert_eq!(arg(std::path::Path::new(&long)), long);
         assert_eq!(arg(std::path::Path::new("/tmp/my dir/s.json")), "'/tmp/my dir/s.json'");
         for odd in [format!("/{}", "x".repeat(MAX_ARG)), "/tmp/a\u{202e}b".to_string(), "/tmp/a\nb".to_string()] {

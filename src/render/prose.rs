@@ -494,8 +494,19 @@ fn lead(a: &Advice) -> Vec<String> {
             if let (Some(s), Some(from)) = (c.safe_up_to, c.finish_from)
                 && let Some(r) = row(a, s)
             {
+                // Responses cut at the highest limit in effect are of a size the history cannot
+                // show: whether a value gives up on them is not known.
+                let unsized_ = a.rows.iter().map(|r| r.outcome.beyond).max().unwrap_or(0);
+                let none = if unsized_ > 0 {
+                    format!(
+                        "none of those whose size the history shows (of {} more, cut at the highest limit in effect, it cannot tell)",
+                        thousands(unsized_)
+                    )
+                } else {
+                    "none of them".to_string()
+                };
                 out.push(format!(
-                    "But at {} Claude Code would give up on {} that a larger value lets finish: each is longer than four parts of it, and after three continuations Claude Code stops with \"exceeded the {} output token maximum\". From {} up it gives up on none of them. No max output both fits the quota and lets those responses finish: fewer requests in flight or more quota is the fix.",
+                    "But at {} Claude Code would give up on {} that a larger value lets finish: each is longer than four parts of it, and after three continuations Claude Code stops with \"exceeded the {} output token maximum\". From {} up it gives up on {none}. No max output both fits the quota and lets those responses finish: fewer requests in flight or more quota is the fix.",
                     thousands(s),
                     count_of(r.gave_up, "of your responses", "of your responses"),
                     s,

@@ -226,13 +226,23 @@ const MAX_BACKUPS_READ: usize = 400;
 /// them, resolved through the layers as [`resolve`] does.
 fn max_output_before(sources: &SettingsSources) -> Vec<(crate::time::EpochMs, Option<u64>)> {
     let value_of = |path: &Path| read_file(path, false).ok().flatten().and_then(|v| v.env.get(MAX_OUTPUT).cloned());
+    // A backup tells the value before its write only when ccdoctor could have made it: a
+    // regular file that reads as settings. One cut short, a folder or a link says nothing.
+    let backup_value = |path: &Path| -> Option<Option<Value>> {
+        let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+        match read_file(path, false) {
+            Ok(values) if regular => Some(values.and_then(|v| v.env.get(MAX_OUTPUT).cloned())),
+            _ => None,
+        }
+    };
     // Each file's value now, and before each of its writes (oldest first).
     let mut now: Vec<Option<Value>> = Vec::new();
     let mut before: Vec<Vec<(crate::time::EpochMs, Option<Value>)>> = Vec::new();
     for (_, path) in sources.files() {
         let dated = backup::dated(path);
         let skip = dated.len().saturating_sub(MAX_BACKUPS_READ);
-        let mut mine: Vec<_> = dated.into_iter().skip(skip).map(|(t, b)| (t, value_of(&b))).collect();
+        let mut mine: Vec<_> =
+            dated.into_iter().skip(skip).filter_map(|(t, b)| backup_value(&b).map(|v| (t, v))).collect();
         // A file `apply` created and no one changed since: before its time there was none.
         if mine.is_empty()
             && let Ok(bytes) = std::fs::read(path)
@@ -540,7 +550,11 @@ mod tests {
         );
         write(d, "proj/.claude/settings.local.json", r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"7000"}}"#);
         write(d, "proj/.claude/settings.local.json.ccdoctor-20261110T000000.000000.bak", "{}");
-        // Neither a revert's copy nor a file named in the future is a write's backup.
+        // Neither a revert's copy, a file named in the future, one cut short nor a link is a
+        // write's backup.
+        write(d, "home/settings.json.ccdoctor-20261102T000000.000000.bak", r#"{"env":"#);
+        std::os::unix::fs::symlink("/etc/passwd", d.join("home/settings.json.ccdoctor-20261103T000000.000000.bak"))
+            .unwrap();
         write(
             d,
             "home/settings.json.ccdoctor-20261105T000000.000000.pre-revert",
