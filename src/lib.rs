@@ -13,6 +13,7 @@ pub mod exit_codes;
 pub mod jsparse;
 pub mod models;
 pub mod otel;
+pub mod par;
 pub mod progress;
 pub mod reading;
 pub mod redact;

@@ -196,14 +196,13 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
         let (project, cwd) = items.first().map_or(("", None), Item::place);
         (!requests.is_empty()).then_some(Chain { stream, project, cwd, requests })
     };
-    let mut chains: Vec<Chain> = std::thread::scope(|s| {
-        let mut streams = streams;
-        let half = streams.split_off(streams.len() / 2);
-        let other = s.spawn(move || half.into_iter().filter_map(chain_of).collect::<Vec<_>>());
-        let mut mine: Vec<Chain> = streams.into_iter().filter_map(chain_of).collect();
-        mine.extend(other.join().expect("a chain thread"));
-        mine
-    });
+    let mut streams = streams;
+    let half = streams.split_off(streams.len() / 2);
+    let (theirs, mut chains) = crate::par::join(
+        move || half.into_iter().filter_map(chain_of).collect::<Vec<_>>(),
+        || streams.into_iter().filter_map(chain_of).collect::<Vec<Chain>>(),
+    );
+    chains.extend(theirs);
     // A fixed order (by first request, then name), whatever the hash map's.
     chains.sort_by(|a, b| (a.requests[0].start, a.stream).cmp(&(b.requests[0].start, b.stream)));
     fill_from_sessions(&mut chains);

@@ -244,13 +244,11 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
     };
     // Two readings at a time, on the two cores.
     let (left, right) = readings.split_at(readings.len().div_ceil(2));
-    let readings = std::thread::scope(|s| {
-        let other = s.spawn(|| right.iter().map(|&r| one(r)).collect::<Vec<_>>());
-        let mut mine: Vec<ReadingFit> = left.iter().map(|&r| one(r)).collect();
-        mine.extend(other.join().expect("a fit thread"));
-        mine
-    });
-    let mut readings = readings;
+    let (theirs, mut readings) = crate::par::join(
+        || right.iter().map(|&r| one(r)).collect::<Vec<_>>(),
+        || left.iter().map(|&r| one(r)).collect::<Vec<ReadingFit>>(),
+    );
+    readings.extend(theirs);
     // The context rules a reading out only against another that explains it better.
     let best = readings.iter().map(|r| (r.context.ratio - seen_context.ratio).abs()).fold(f64::INFINITY, f64::min);
     for r in readings.iter_mut().filter(|r| r.contradiction.is_none()) {

@@ -134,18 +134,15 @@ pub fn analyze<'a>(
     };
     // The load per model is worked out beside the advice, in the rows the report shows.
     let row_of = |id: &str| selection.row_of(models::display_name(id));
-    let (advice, load) = std::thread::scope(|s| {
-        let load = s.spawn(|| {
+    let ((mut load, team), advice) = crate::par::join(
+        || {
             let all: Vec<&chains::Chain> = chains.iter().collect();
             let load = load::per_model(&all, &row_of, &burndown_of);
             let team = team::team(&chains, &data.people, &row_of, &burndown_of);
             (load, team)
-        });
-        let advice = advice::advise(&inputs);
-        let (load, team) = load.join().expect("the load thread");
-        (advice, (load, team))
-    });
-    let (mut load, team) = load;
+        },
+        || advice::advise(&inputs),
+    );
     if filters.model.is_some() {
         load.retain(|l| selection.by_model.contains_key(&l.model));
     }

@@ -57,11 +57,10 @@ impl<'p> Values<'p> {
         todo.dedup();
         let (a, b) = todo.split_at(todo.len() / 2);
         let this = &*self;
-        let (left, right) = std::thread::scope(|s| {
-            let left = s.spawn(|| a.iter().map(|&v| (v, this.measure(v, 1))).collect::<Vec<_>>());
-            let right: Vec<_> = b.iter().map(|&v| (v, this.measure(v, 0))).collect();
-            (left.join().expect("a replay thread"), right)
-        });
+        let (left, right) = crate::par::join(
+            || a.iter().map(|&v| (v, this.measure(v, 1))).collect::<Vec<_>>(),
+            || b.iter().map(|&v| (v, this.measure(v, 0))).collect::<Vec<_>>(),
+        );
         self.done.extend(left.into_iter().chain(right));
     }
 

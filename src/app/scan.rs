@@ -160,7 +160,8 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     let report = report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, write);
     // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
     // freed on another thread, which the process's exit may cut short.
-    std::thread::spawn(move || drop(scanned));
+    // Where no thread can be made, the closure (and the scan with it) is dropped here.
+    let _ = std::thread::Builder::new().spawn(move || drop(scanned));
     let changed = report.write.as_ref().filter(|w| matches!(w.action, Action::Written | Action::Created));
     let printed = print_report(changed, err, || {
         match config.format {

@@ -168,7 +168,7 @@ impl Collected {
             let handles: Vec<_> = shares
                 .iter()
                 .map(|(_, files)| {
-                    scope.spawn(move || {
+                    crate::par::spawn(scope, move || {
                         let mut c = Collected { only: only.to_vec(), ..Collected::default() };
                         for f in files {
                             c.read_file(f, progress);
@@ -177,7 +177,7 @@ impl Collected {
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("a telemetry reader thread")).collect()
+            handles.into_iter().map(crate::par::Handle::join).collect()
         });
         progress.finish();
         let mut parts = parts.into_iter();

@@ -35,8 +35,11 @@ impl Pipeline<'_> {
     pub fn run(&self, on_result: impl FnMut(&Input, FileResult) + Send) -> Discovery {
         let shared = Shared::new(on_result, self.full_parse, self.progress);
         let discovery = std::thread::scope(|s| {
+            // A worker that cannot be made is not needed: this thread works too.
             for _ in 1..self.threads.max(1) {
-                s.spawn(|| shared.work());
+                if std::thread::Builder::new().spawn_scoped(s, || shared.work()).is_err() {
+                    break;
+                }
             }
             // Should the walk panic, the workers waiting for it are let go, or the scope would
             // wait for them forever instead of re-raising the panic.
