@@ -19,8 +19,11 @@ fn no_thread_to_make_still_scans() {
         if limited {
             // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
-                c.pre_exec(|| {
-                    let one = libc::rlimit { rlim_cur: 1, rlim_max: 1 };
+                // Room for uid 65534's other processes (a CI image may run some) and this one,
+                // none for a thread.
+                let n = others_of_65534() as libc::rlim_t + 1;
+                c.pre_exec(move || {
+                    let one = libc::rlimit { rlim_cur: n, rlim_max: n };
                     if libc::setrlimit(libc::RLIMIT_NPROC, &one) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
@@ -35,4 +38,17 @@ fn no_thread_to_make_still_scans() {
     assert_eq!(limited.code, 0, "{}", limited.stderr);
     assert!(!limited.stderr.contains("panicked"), "{}", limited.stderr);
     assert_eq!(limited.stdout, free.stdout);
+}
+
+/// Tasks (processes and their threads) of uid 65534 running now.
+fn others_of_65534() -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    dir.flatten()
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("65534")))
+        .map(|s| {
+            s.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|t| t.trim().parse::<usize>().ok()).unwrap_or(1)
+        })
+        .sum()
 }
