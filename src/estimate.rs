@@ -51,18 +51,23 @@ pub fn estimate_tokens(size: ContentSize) -> u64 {
 /// small recorded value from it on is a real small response, never a placeholder.
 pub const FINAL_USAGE_SINCE: (u64, u64, u64) = (2, 1, 97);
 
-/// Whether lines written by this Claude Code `version` carry the final usage (unknown or
-/// unreadable versions: no).
-pub fn writes_final_usage(version: Option<&str>) -> bool {
-    let Some(v) = version else { return false };
-    let mut parts = v.trim().split('.').map(|p| {
+/// A Claude Code version as `(major, minor, patch)` (`2.1.97`, `2.1.97-beta`); `None` when
+/// it is not one.
+pub fn version_triple(version: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = version.trim().split('.').map(|p| {
         let digits = p.bytes().take_while(u8::is_ascii_digit).count();
         p[..digits].parse::<u64>().ok()
     });
     match (parts.next().flatten(), parts.next().flatten(), parts.next().flatten()) {
-        (Some(a), Some(b), Some(c)) => (a, b, c) >= FINAL_USAGE_SINCE,
-        _ => false,
+        (Some(a), Some(b), Some(c)) => Some((a, b, c)),
+        _ => None,
     }
+}
+
+/// Whether lines written by this Claude Code `version` carry the final usage (unknown or
+/// unreadable versions: no).
+pub fn writes_final_usage(version: Option<&str>) -> bool {
+    version.and_then(version_triple).is_some_and(|v| v >= FINAL_USAGE_SINCE)
 }
 
 /// The output tokens to use for a response group, and whether they are estimated. `version`

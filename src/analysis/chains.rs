@@ -75,6 +75,10 @@ pub struct Request<'a> {
     pub throttled: u32,
     /// Of its output, thinking, where the usage says.
     pub thinking: Option<u64>,
+    /// A subagent's request of a Claude Code that applied the max output setting to the main
+    /// session only ([`super::limits::SUBAGENTS_FOLLOW_SETTING_SINCE`]): it ran at the
+    /// model's default, whatever the setting.
+    pub setting_ignored: bool,
 }
 
 impl<'a> Request<'a> {
@@ -99,6 +103,7 @@ impl<'a> Request<'a> {
             gave_up: false,
             throttled: 0,
             thinking: None,
+            setting_ignored: false,
         }
     }
 
@@ -336,6 +341,7 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         gave_up: false,
         throttled,
         thinking: r.usage.thinking,
+        setting_ignored: super::limits::setting_ignored(&r.origin.place),
     }
 }
 
@@ -368,6 +374,7 @@ fn failed<'a>(
         gave_up: ended == Ended::CutError,
         throttled: throttled + refused,
         thinking: None,
+        setting_ignored: super::limits::setting_ignored(&e.origin.place),
     }
 }
 

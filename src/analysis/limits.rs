@@ -63,6 +63,23 @@ pub const CAPPED_DEFAULT: u64 = 8_000;
 /// The limit a response cut at [`CAPPED_DEFAULT`] is retried at.
 pub const ESCALATED: u64 = 64_000;
 
+/// The first Claude Code version whose subagents follow `CLAUDE_CODE_MAX_OUTPUT_TOKENS`:
+/// before it the setting reached the main session only ("since about 2.1.233 the
+/// maintainers say it applies to subagents too", claude-code-data.md; an approximate
+/// boundary).
+pub const SUBAGENTS_FOLLOW_SETTING_SINCE: (u64, u64, u64) = (2, 1, 233);
+
+/// Whether a record of `place` is a subagent's of a Claude Code before
+/// [`SUBAGENTS_FOLLOW_SETTING_SINCE`] (an unknown version is taken to follow the setting).
+pub fn setting_ignored(place: &crate::scan::data::Place) -> bool {
+    place.stream.starts_with("agent:")
+        && place
+            .version
+            .as_deref()
+            .and_then(crate::estimate::version_triple)
+            .is_some_and(|v| v < SUBAGENTS_FOLLOW_SETTING_SINCE)
+}
+
 /// What the limit of a request without records of its own falls back to.
 pub trait Fallback {
     /// The limit in effect now for a model id: the setting (clamped to the model's upper
@@ -103,7 +120,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // Records per session and model, and Capped lines per session.
     let mut seen: HashMap<Key, Evidence> = HashMap::new();
     for c in chains {
-        for r in &c.requests {
+        // A subagent that ignored the setting tells nothing of the session's.
+        for r in c.requests.iter().filter(|r| !r.setting_ignored) {
             if let Some(l) = r.cut_limit {
                 seen.entry((r.session, r.model)).or_default().push((r.start, l));
             }
@@ -123,7 +141,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     let mut longest: HashMap<Key, (u64, EpochMs)> = HashMap::new();
     for c in chains {
         for run in c.requests.chunk_by(same) {
-            let most = run.iter().filter(|r| !r.estimated).map(|r| r.output).max().unwrap_or(0);
+            let most = run.iter().filter(|r| !r.estimated && !r.setting_ignored).map(|r| r.output).max().unwrap_or(0);
             let l = longest.entry((run[0].session, run[0].model)).or_insert((0, EpochMs::MAX));
             l.0 = l.0.max(most);
             l.1 = l.1.min(run[0].start);
@@ -189,10 +207,11 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             let key = (run[0].session, run[0].model);
             let records = seen.get(&key);
             let clamp = clamps.get(&key.0);
-            let cap = figures_of(&key).2;
+            let (_, default, cap) = figures_of(&key);
             let otherwise = limit_of(&key);
             limits.extend(run.iter().map(|r| match r.cut_limit {
                 Some(l) => l,
+                None if r.setting_ignored => default.min(cap),
                 None => match (records.and_then(|e| nearest(e, r.start)), clamp.and_then(|e| nearest(e, r.start))) {
                     (Some(l), _) => escalated(r, l),
                     (None, Some(l)) => l.min(cap),
@@ -457,6 +476,47 @@ mod tests {
         assert_eq!((units[1].first, units[1].last), (1, 2));
         assert_eq!(units[1].observation(), Some(Observation::exact(1_700)));
         assert_eq!(units[0].observation(), Some(Observation::exact(300)));
+    }
+
+    /// The new-user review of 2026-12-05: before about 2.1.233 subagents ignored the setting.
+    /// With 2,000 set, a session's main requests ran at it; its subagent of 2.1.150 ran at the
+    /// default (32,000), and its 5,000-token response does not make the session older than
+    /// the setting; a subagent of 2.1.240 ran at the setting.
+    #[test]
+    fn subagents_before_they_followed_the_setting_ran_at_the_default() {
+        struct Low;
+        impl Fallback for Low {
+            fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
+                2_000
+            }
+            fn cap(&self, _: Option<&str>) -> u64 {
+                64_000
+            }
+            fn default(&self, _: Option<&str>) -> u64 {
+                32_000
+            }
+        }
+        let ignored = Request { setting_ignored: true, ..req(20, "A", 5_000, false, None, false) };
+        let chains = vec![
+            Chain { stream: "A", project: "", cwd: None, requests: vec![req(0, "A", 300, false, None, false)] },
+            Chain { stream: "agent:old", project: "", cwd: None, requests: vec![ignored] },
+            Chain {
+                stream: "agent:new",
+                project: "",
+                cwd: None,
+                requests: vec![req(30, "A", 1_500, false, None, false)],
+            },
+        ];
+        assert_eq!(in_effect(&chains, &[], &Low), vec![vec![2_000], vec![32_000], vec![2_000]]);
+        let place = |stream: &str, version: Option<&str>| crate::scan::data::Place {
+            stream: stream.into(),
+            version: version.map(Into::into),
+            ..crate::scan::data::Place::default()
+        };
+        assert!(setting_ignored(&place("agent:a1", Some("2.1.150"))));
+        assert!(!setting_ignored(&place("agent:a1", Some("2.1.233"))));
+        assert!(!setting_ignored(&place("agent:a1", None)));
+        assert!(!setting_ignored(&place("s-1", Some("2.1.150"))));
     }
 
     /// The setting now is 2,000, but a session with no record of its limit wrote 5,000 tokens
