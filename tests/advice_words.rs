@@ -138,6 +138,12 @@ fn a_home_with_no_provider_beside_bedrock_is_said() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("1 of 2 homes name no provider in their settings"), "{}", r.stderr);
     assert!(r.stderr.contains("not bedrock's quota"), "{}", r.stderr);
+    // And the quota they share is Bedrock's: the team is replayed on it, not read as the
+    // Anthropic API's (the team lead's review of 2026-12-05: "keep 64000" for everyone, the
+    // throttled Bedrock people included).
+    let text = words(&r.stdout);
+    assert!(text.contains("Provider ┆ bedrock ┆ people: 1 of 2 homes"), "{text}");
+    assert!(!r.stderr.contains("--quota-tpm is not used on the Anthropic API"), "{}", r.stderr);
     // Both on Bedrock: nothing said.
     let r = common::run(&[
         "scan",

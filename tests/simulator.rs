@@ -408,7 +408,7 @@ mod tests {
                 last_ts = ts.clone();
                 assert_eq!(l["isSidechain"], is_agent);
                 assert_eq!(l.get("agentId").is_some(), is_agent);
-                assert_eq!(l["version"], "2.1.150");
+                assert_eq!(l["version"], "2.1.280");
                 if l["type"] == "assistant" && l["isApiErrorMessage"] != true {
                     assert!(l["requestId"].as_str().unwrap().starts_with("req_"));
                     assert!(l["message"]["id"].as_str().unwrap().starts_with("msg_"));

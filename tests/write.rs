@@ -7,7 +7,22 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{Run, bedrock_copy as home_copy, ccdoctor, names};
+use common::{Run, ccdoctor, names};
+
+/// A writable copy of bedrock-home, its history written by a Claude Code whose subagents
+/// follow the setting (2.1.280): the tests that write the value the advice keeps need the
+/// whole history to have run at the value in the file, subagents too.
+fn home_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (t, home) = common::bedrock_copy();
+    for entry in walkdir::WalkDir::new(home.join("projects")) {
+        let p = entry.unwrap().into_path();
+        if p.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, text.replace("\"version\":\"2.1.150\"", "\"version\":\"2.1.280\"")).unwrap();
+        }
+    }
+    (t, home)
+}
 
 const SECRET: &str = "sk-ant-WRITE-TEST-SECRET";
 

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::{EffectiveSettings, EnvEntry, SettingsSources, Sourced, resolve};
+use super::{EffectiveSettings, EnvEntry, Provider, SettingsSources, Sourced, resolve};
 
 /// The source named for a value every person's settings give alike, from different files.
 pub const EVERY_PERSON: &str = "people: the same in each person's settings";
@@ -50,7 +50,7 @@ pub fn combine(mut people: Vec<PersonSettings>) -> EffectiveSettings {
     EffectiveSettings {
         max_output_tokens: shared(&all, |s| &s.max_output_tokens),
         max_thinking_tokens: largest(&all),
-        provider: shared(&all, |s| &s.provider),
+        provider: team_provider(&all),
         model: Sourced::default(),
         adaptive_thinking_disabled: shared(&all, |s| &s.adaptive_thinking_disabled),
         max_subagents: shared(&all, |s| &s.max_subagents),
@@ -63,6 +63,27 @@ pub fn combine(mut people: Vec<PersonSettings>) -> EffectiveSettings {
         max_output_before: Vec::new(),
         people,
     }
+}
+
+/// The team's provider: the one every person's settings name alike; where they differ (or
+/// some name none), the one whose quota max output counts against, Mantle, then Bedrock,
+/// then Vertex: the homes were given as sharing one quota, and a person who names none may
+/// still be on it (their shell may set it). None when no home names one.
+fn team_provider(all: &[&EffectiveSettings]) -> Sourced<Provider> {
+    let alike = shared(all, |s| &s.provider);
+    if alike.value.is_some() {
+        return alike;
+    }
+    for p in [Provider::BedrockMantle, Provider::Bedrock, Provider::Vertex] {
+        let k = all.iter().filter(|s| s.provider.value == Some(p)).count();
+        if k > 0 {
+            return Sourced::new(
+                p,
+                format!("people: {k} of {} homes name it, and the quota they share is its", all.len()),
+            );
+        }
+    }
+    Sourced::default()
 }
 
 /// A value every person has alike; none when they differ.

@@ -244,7 +244,7 @@ impl Default for World {
             max_output: 32_000,
             max_output_by_session: None,
             model: "us.anthropic.claude-sonnet-4-20250514-v1:0".to_string(),
-            version: "2.1.150".to_string(),
+            version: "2.1.280".to_string(),
             p_reask: 0.0,
             reask_ms: (5_000, 60_000),
             max_reasks: 3,

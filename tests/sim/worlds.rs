@@ -197,7 +197,7 @@ pub fn mantle(seed: u64) -> Vec<Scenario> {
         output_quota_tpm: Some(output),
         burndown: 1.0,
         model: "anthropic.claude-sonnet-4-5".into(),
-        version: "2.1.150".into(),
+        version: "2.1.280".into(),
         sessions: 4,
         ..base(seed)
     };
