@@ -113,3 +113,30 @@ fn the_order_of_the_homes_changes_nothing_and_settings_stay_each_persons() {
     assert_eq!(one["settings"]["max_thinking_tokens"]["value"], 31_999);
     assert!(rec["max_output_tokens"].as_u64().is_none_or(|v| v >= 33_000), "{rec}");
 }
+
+/// The team lead's review of 2026-12-05: the same home given twice (or a copy of it) counted
+/// every request twice, and the doubled load advised nothing. A session a home read before
+/// holds is counted once, and said.
+#[test]
+fn a_home_given_twice_is_counted_once() {
+    let home = common::bedrock_home();
+    let home = home.to_str().unwrap();
+    let (_t, copy) = common::bedrock_copy();
+    let one = common::run(&["scan", "--format", "json", home, "--since", "2026-01-01"]);
+    let two = common::run(&[
+        "scan",
+        "--format",
+        "json",
+        home,
+        copy.to_str().unwrap(),
+        "--shared-quota",
+        "--since",
+        "2026-01-01",
+    ]);
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    let (one, two_json): (Value, Value) =
+        (serde_json::from_str(&one.stdout).unwrap(), serde_json::from_str(&two.stdout).unwrap());
+    assert_eq!(two_json["responses"]["count"], one["responses"]["count"]);
+    assert_eq!(two_json["errors"], one["errors"]);
+    assert!(two.stderr.contains("3 sessions are also in a home read before it"), "{}", two.stderr);
+}

@@ -349,7 +349,17 @@ pub(super) fn read(config: &ScanConfig, err: &mut dyn Write) -> anyhow::Result<R
             }
             let mut one = scan_roots(&roots);
             all.warnings.append(&mut one.warnings);
-            all.data.absorb(one.data, &home.path);
+            let copies = all.data.absorb(one.data, &home.path);
+            if copies > 0 {
+                all.warnings.push(crate::warning::Warning::new(
+                    home.path.clone(),
+                    None,
+                    format!(
+                        "{} also in a home read before it (the same home twice, or a copy): counted once, from that home",
+                        crate::text::count_of(copies as u64, "session is", "sessions are")
+                    ),
+                ));
+            }
         }
         all
     } else {

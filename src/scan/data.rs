@@ -169,8 +169,23 @@ impl ReadStats {
 
 impl ScanData {
     /// Adds the scan of another person's home: its sessions are that person's, named by the
-    /// home's path.
-    pub fn absorb(&mut self, other: ScanData, home: &std::path::Path) {
+    /// home's path. A session a home absorbed before also holds is a copy (a home given
+    /// twice, a synced or backed-up folder): its records are kept once, the first home's.
+    /// Returns how many sessions were such copies.
+    pub fn absorb(&mut self, mut other: ScanData, home: &std::path::Path) -> usize {
+        let copies: std::collections::HashSet<Name> = other
+            .responses
+            .iter()
+            .filter_map(|r| r.origin.place.session.clone())
+            .chain(other.events.iter().filter_map(|e| e.origin.place.session.clone()))
+            .filter(|s| self.people.of_session.contains_key(s))
+            .collect();
+        if !copies.is_empty() {
+            let kept = |s: &Option<Name>| s.as_ref().is_none_or(|s| !copies.contains(s));
+            other.responses.retain(|r| kept(&r.origin.place.session));
+            other.events.retain(|e| kept(&e.origin.place.session));
+            other.capped.retain(|c| kept(&c.session));
+        }
         let sessions = other
             .responses
             .iter()
@@ -190,6 +205,7 @@ impl ScanData {
             (mine @ None, theirs) => *mine = theirs,
             _ => {}
         }
+        copies.len()
     }
 }
 
