@@ -427,6 +427,20 @@ mod tests {
         }
     }
 
+    /// 2,000 set, a default of 32,000 and an upper limit of 64,000.
+    struct Low;
+    impl Fallback for Low {
+        fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
+            2_000
+        }
+        fn cap(&self, _: Option<&str>) -> u64 {
+            64_000
+        }
+        fn default(&self, _: Option<&str>) -> u64 {
+            32_000
+        }
+    }
+
     fn req(
         start: i64,
         session: &'static str,
@@ -484,18 +498,6 @@ mod tests {
     /// the setting; a subagent of 2.1.240 ran at the setting.
     #[test]
     fn subagents_before_they_followed_the_setting_ran_at_the_default() {
-        struct Low;
-        impl Fallback for Low {
-            fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
-                2_000
-            }
-            fn cap(&self, _: Option<&str>) -> u64 {
-                64_000
-            }
-            fn default(&self, _: Option<&str>) -> u64 {
-                32_000
-            }
-        }
         let ignored = Request { setting_ignored: true, ..req(20, "A", 5_000, false, None, false) };
         let chains = vec![
             Chain { stream: "A", project: "", cwd: None, requests: vec![req(0, "A", 300, false, None, false)] },
@@ -525,18 +527,6 @@ mod tests {
     /// a day later, beside C's cut at 2,000.
     #[test]
     fn a_session_longer_than_the_setting_ran_before_it() {
-        struct Low;
-        impl Fallback for Low {
-            fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
-                2_000
-            }
-            fn cap(&self, _: Option<&str>) -> u64 {
-                64_000
-            }
-            fn default(&self, _: Option<&str>) -> u64 {
-                32_000
-            }
-        }
         let chains = vec![
             Chain {
                 stream: "A",
