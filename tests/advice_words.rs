@@ -225,3 +225,21 @@ fn a_model_with_no_published_quota_asks_for_the_quota() {
     let r = common::run(&["scan", home.to_str().unwrap(), "--since", "2026-01-01", "--quota-tpm", "200000"]);
     assert!(!words(&r.stdout).contains("to judge the fit by"), "{}", r.stdout);
 }
+
+/// The team lead's review of 2026-12-05: a team's floor comes from the largest thinking
+/// budget of its people, not "your" budget.
+#[test]
+fn a_teams_thinking_budget_is_said_to_be_its_peoples() {
+    let (_t, copy) = common::bedrock_copy();
+    std::fs::write(
+        copy.join("settings.json"),
+        r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","MAX_THINKING_TOKENS":"16000"}}"#,
+    )
+    .unwrap();
+    let team =
+        common::run(&["scan", copy.to_str().unwrap(), &common::bedrock_home().to_string_lossy(), "--shared-quota"]);
+    let text = words(&team.stdout);
+    assert!(text.contains("max output must hold the largest thinking budget of the team's people (16,000"), "{text}");
+    let alone = common::run(&["scan", copy.to_str().unwrap()]);
+    assert!(words(&alone.stdout).contains("max output must hold your thinking budget (16,000"), "{}", alone.stdout);
+}

@@ -527,8 +527,14 @@ fn lead(a: &Advice) -> Vec<String> {
             // The floor is the thinking budget's: smaller values were not tried.
             if let Some(t) = a.thinking.filter(|&t| !a.adaptive && crate::analysis::choose::floor_for(Some(t)) == a.floor)
             {
+                // A team's floor is its largest budget: one person's, whatever their model.
+                let whose = if a.thinking_of_people {
+                    "the largest thinking budget of the team's people"
+                } else {
+                    "your thinking budget"
+                };
                 out.push(format!(
-                    "Values below {} are not tried: max output must hold your thinking budget ({}, MAX_THINKING_TOKENS) and the answer. A smaller budget lets smaller values in, which reserve less of the quota.",
+                    "Values below {} are not tried: max output must hold {whose} ({}, MAX_THINKING_TOKENS) and the answer. A smaller budget lets smaller values in, which reserve less of the quota.",
                     thousands(a.floor),
                     thousands(t)
                 ));
