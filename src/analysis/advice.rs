@@ -21,7 +21,6 @@ use super::select::ModelMatch;
 use super::values::Values;
 use crate::config::RecommendConfig;
 use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
-use crate::settings::team::PersonSettings;
 use crate::settings::{EffectiveSettings, Provider};
 use crate::stats::percentile_of;
 use crate::time::EpochMs;
@@ -241,22 +240,24 @@ pub struct Inputs<'a> {
 /// The settings' max output, clamped to the model's cap, else the model's default; a
 /// person's own setting for their sessions, where people have their own.
 pub struct Now<'c> {
-    pub setting: Option<u64>,
+    /// The settings: their max output now and before each `apply`, and each person's own (a
+    /// team's homes; a person without them, telemetry's, has the shared one).
+    pub settings: &'c EffectiveSettings,
     /// Upper limits the user's debug logs show, by model name: they win over the table's.
     pub learned: &'c HashMap<String, limits::Clamp>,
-    /// Each person's own settings (a team's homes; a person without them, telemetry's,
-    /// has `setting`), and whose each session is (empty when no one is named).
-    pub people: &'c [PersonSettings],
+    /// Whose each session is (empty when no one is named).
     pub of_session: &'c std::collections::HashMap<crate::scan::key::Name, u32>,
     /// The history may be on the Anthropic API with no max output set: Claude Code's capped
     /// default and its escalation ([`limits::CAPPED_DEFAULT`]).
     pub escalates: bool,
-    /// The setting before each write `apply` made
-    /// ([`EffectiveSettings::max_output_before`]).
-    pub before: &'c [(EpochMs, Option<u64>)],
 }
 
 impl Now<'_> {
+    /// The settings `person` ran under: their own where they have them, else the shared ones.
+    fn whose(&self, person: Option<u32>) -> &EffectiveSettings {
+        person.and_then(|p| self.settings.people.iter().find(|s| s.person == p)).map_or(self.settings, |p| &p.settings)
+    }
+
     /// A setting clamped to the model's upper limit; none: the model's default.
     fn clamped(&self, setting: Option<u64>, model: Option<&str>) -> u64 {
         setting.unwrap_or_else(|| default_of(model.and_then(models::family_of))).min(self.cap(model))
@@ -268,16 +269,10 @@ impl Fallback for Now<'_> {
         self.escalates
     }
     fn now(&self, model: Option<&str>, person: Option<u32>) -> u64 {
-        let own = person.and_then(|p| self.people.iter().find(|s| s.person == p));
-        self.clamped(own.map_or(self.setting, |p| p.settings.max_output_tokens.value), model)
+        self.clamped(self.whose(person).max_output_tokens.value, model)
     }
     fn then(&self, model: Option<&str>, person: Option<u32>, at: EpochMs) -> u64 {
-        let own = person.and_then(|p| self.people.iter().find(|s| s.person == p));
-        let setting = match own {
-            Some(p) => p.settings.max_output_at(at),
-            None => self.before.iter().find(|&&(t, _)| t > at).map_or(self.setting, |&(_, v)| v),
-        };
-        self.clamped(setting, model)
+        self.clamped(self.whose(person).max_output_at(at), model)
     }
     fn person(&self, session: Option<&str>) -> Option<u32> {
         session.and_then(|s| self.of_session.get(s)).copied()

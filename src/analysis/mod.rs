@@ -95,12 +95,10 @@ pub fn analyze<'a>(
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));
     let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
     let fallback = advice::Now {
-        setting: settings.max_output_tokens.value,
+        settings,
         learned: &learned,
-        people: &settings.people,
         of_session: &data.people.of_session,
         escalates: settings.max_output_tokens.value.is_none() && first_party(&chains, cfg, settings),
-        before: &settings.max_output_before,
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);

@@ -84,7 +84,7 @@ fn how_to_change(a: &Advice, config: &ScanConfig) -> String {
 /// `ccdoctor apply` with the homes and the flags this check ran with, so that it writes what
 /// the check found.
 fn apply_command(config: &ScanConfig) -> String {
-    let quote = |p: &std::path::Path| arg(p);
+    let quote = arg;
     let mut cmd = String::from("ccdoctor apply");
     for r in &config.roots {
         cmd.push(' ');

@@ -190,6 +190,17 @@ pub(super) fn chosen_scan(v: &[u8]) -> (Option<usize>, LineFacts) {
     (scan_line(v, 0, &mut facts), facts)
 }
 
+/// A xorshift generator of test data: the same seed, the same sequence.
+#[cfg(test)]
+pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

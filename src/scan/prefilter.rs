@@ -590,13 +590,7 @@ mod tests {
             b"\\",
             b"\"typ\":\"",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::scan::bytes::xorshift(0x2545_f491_4f6c_dd1du64);
         let mut found = 0;
         for _ in 0..20_000 {
             let mut line = Vec::new();

@@ -633,13 +633,7 @@ mod tests {
             b",",
             b"\"t",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::scan::bytes::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..n {
             let mut line = Vec::new();
             for _ in 0..(next() % 60) {
@@ -711,13 +705,7 @@ mod tests {
             b"abcdefghijklmno",
             b"\"",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::scan::bytes::xorshift(0x2545_f491_4f6c_dd1du64);
         for _ in 0..5_000 {
             let mut line = Vec::new();
             for _ in 0..(next() % 30) {

@@ -223,9 +223,12 @@ impl EffectiveSettings {
 const MAX_BACKUPS_READ: usize = 400;
 
 /// [`EffectiveSettings::max_output_before`]: each file's value before each write to any of
-/// them, resolved through the layers as [`resolve`] does.
-fn max_output_before(sources: &SettingsSources) -> Vec<(crate::time::EpochMs, Option<u64>)> {
-    let value_of = |path: &Path| read_file(path, false).ok().flatten().and_then(|v| v.env.get(MAX_OUTPUT).cloned());
+/// them, resolved through the layers as [`resolve`] does. `read`: each of `sources.files()`
+/// as [`resolve`] read it (`None` where it gave nothing).
+fn max_output_before(
+    sources: &SettingsSources,
+    read: &[Option<&FileValues>],
+) -> Vec<(crate::time::EpochMs, Option<u64>)> {
     // A backup tells the value before its write only when ccdoctor could have made it: a
     // regular file that reads as settings. One cut short, a folder or a link says nothing.
     let backup_value = |path: &Path| -> Option<Option<Value>> {
@@ -238,22 +241,20 @@ fn max_output_before(sources: &SettingsSources) -> Vec<(crate::time::EpochMs, Op
     // Each file's value now, and before each of its writes (oldest first).
     let mut now: Vec<Option<Value>> = Vec::new();
     let mut before: Vec<Vec<(crate::time::EpochMs, Option<Value>)>> = Vec::new();
-    for (_, path) in sources.files() {
+    for ((_, path), values) in sources.files().into_iter().zip(read) {
         let dated = backup::dated(path);
         let skip = dated.len().saturating_sub(MAX_BACKUPS_READ);
         let mut mine: Vec<_> =
             dated.into_iter().skip(skip).filter_map(|(t, b)| backup_value(&b).map(|v| (t, v))).collect();
         // A file `apply` created and no one changed since: before its time there was none.
         if mine.is_empty()
-            && let Ok(bytes) = std::fs::read(path)
-            && bytes.len() <= atomic::MAX_BYTES as usize
-            && write::created_by_us(&bytes)
+            && values.is_some_and(|v| v.created_by_apply)
             && let Some(t) = std::fs::metadata(path).ok().and_then(|m| m.modified().ok())
             && let Ok(d) = t.duration_since(std::time::UNIX_EPOCH)
         {
             mine.push((crate::time::EpochMs::try_from(d.as_millis()).unwrap_or(crate::time::EpochMs::MAX), None));
         }
-        now.push(value_of(path));
+        now.push(values.and_then(|v| v.env.get(MAX_OUTPUT).cloned()));
         before.push(mine);
     }
     let shell = sources.shell.get(MAX_OUTPUT).map(|v| Value::String(v.clone()));
@@ -291,6 +292,8 @@ struct FileValues {
     shown: Vec<(String, String)>,
     /// Bytes that are not UTF-8 were read replaced, as Claude Code reads them.
     not_utf8: bool,
+    /// The file is exactly what `apply` writes into a file it creates (unchanged since).
+    created_by_apply: bool,
 }
 
 /// Reads one settings file. A missing or blank file is `Ok(None)`; anything unusable is an
@@ -321,6 +324,7 @@ fn read_file(path: &Path, show_env: bool) -> Result<Option<FileValues>, String> 
     let (obj, _) = edit::parse(text).map_err(|e| format!("{e}; ignored"))?;
     let mut out = FileValues {
         not_utf8,
+        created_by_apply: !not_utf8 && edit::is_new_document(text, &obj, MAX_OUTPUT),
         model: obj.get("model").and_then(Value::as_str).map(str::to_string),
         cleanup_period_days: obj.get("cleanupPeriodDays").and_then(as_count),
         ..FileValues::default()
@@ -369,9 +373,13 @@ fn truthy(v: &Value) -> bool {
 pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
     let mut warnings = Vec::new();
     let mut layers: Vec<(String, FileValues)> = Vec::new();
+    // Which of `sources.files()` each layer is (for the history of the max output).
+    let mut layer_of_file: Vec<Option<usize>> = Vec::new();
     for (scope, path) in sources.files() {
+        layer_of_file.push(None);
         match read_file(path, sources.show_env) {
             Ok(Some(values)) => {
+                *layer_of_file.last_mut().expect("pushed") = Some(layers.len());
                 if values.not_utf8 {
                     warnings.push(Warning::new(
                         path.to_path_buf(),
@@ -490,7 +498,8 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
         ));
         eff.model = Sourced::default();
     }
-    eff.max_output_before = max_output_before(sources);
+    let read: Vec<Option<&FileValues>> = layer_of_file.iter().map(|l| l.map(|i| &layers[i].1)).collect();
+    eff.max_output_before = max_output_before(sources, &read);
     (eff, warnings)
 }
 

@@ -472,11 +472,9 @@ fn only_our_write(saved: &[u8], current: &[u8]) -> bool {
 }
 
 /// Whether `bytes` are exactly what `apply` writes into a file it creates, whatever the value.
-pub(crate) fn created_by_us(bytes: &[u8]) -> bool {
+fn created_by_us(bytes: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(bytes) else { return false };
-    let Ok((doc, _)) = edit::parse(text) else { return false };
-    let Some(serde_json::Value::String(v)) = doc.get("env").and_then(|e| e.get(MAX_OUTPUT)) else { return false };
-    text == edit::new_document(MAX_OUTPUT, v)
+    edit::parse(text).is_ok_and(|(doc, _)| edit::is_new_document(text, &doc, MAX_OUTPUT))
 }
 
 /// The JSON text of `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` in a settings file's bytes, for a
