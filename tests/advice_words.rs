@@ -202,17 +202,11 @@ fn settings_are_labelled_by_the_person_the_team_view_names() {
 #[test]
 fn a_model_with_no_published_quota_asks_for_the_quota() {
     let (_t, home) = common::bedrock_copy();
-    for entry in walkdir::WalkDir::new(home.join("projects")) {
-        let p = entry.unwrap().into_path();
-        if p.extension().is_some_and(|e| e == "jsonl") {
-            let text = std::fs::read_to_string(&p).unwrap();
-            std::fs::write(
-                &p,
-                text.replace("us.anthropic.claude-sonnet-4-20250514-v1:0", "us.anthropic.claude-opus-4-8-v1:0"),
-            )
-            .unwrap();
-        }
-    }
+    common::replace_in_transcripts(
+        &home,
+        "us.anthropic.claude-sonnet-4-20250514-v1:0",
+        "us.anthropic.claude-opus-4-8-v1:0",
+    );
     let r = common::run(&["scan", home.to_str().unwrap(), "--since", "2026-01-01"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let said = words(&r.stdout);

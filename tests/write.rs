@@ -14,13 +14,7 @@ use common::{Run, ccdoctor, names};
 /// whole history to have run at the value in the file, subagents too.
 fn home_copy() -> (tempfile::TempDir, std::path::PathBuf) {
     let (t, home) = common::bedrock_copy();
-    for entry in walkdir::WalkDir::new(home.join("projects")) {
-        let p = entry.unwrap().into_path();
-        if p.extension().is_some_and(|e| e == "jsonl") {
-            let text = std::fs::read_to_string(&p).unwrap();
-            std::fs::write(&p, text.replace("\"version\":\"2.1.150\"", "\"version\":\"2.1.280\"")).unwrap();
-        }
-    }
+    common::replace_in_transcripts(&home, "\"version\":\"2.1.150\"", "\"version\":\"2.1.280\"");
     (t, home)
 }
 

@@ -181,3 +181,14 @@ pub fn cases(n: u32) -> proptest::prelude::ProptestConfig {
         None => proptest::prelude::ProptestConfig::with_cases(n),
     }
 }
+
+/// Replaces `from` by `to` in every transcript of `home` (a copy's model ids or versions).
+pub fn replace_in_transcripts(home: &Path, from: &str, to: &str) {
+    for entry in walkdir::WalkDir::new(home.join("projects")) {
+        let p = entry.unwrap().into_path();
+        if p.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, text.replace(from, to)).unwrap();
+        }
+    }
+}
