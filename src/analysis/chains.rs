@@ -242,7 +242,8 @@ fn fill_from_sessions(chains: &mut [Chain<'_>]) {
 
 /// Walks one stream's records in time order.
 fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
-    let mut out: Vec<Request<'a>> = Vec::new();
+    // At most one request an item: room for them all at once, none of the copies growth makes.
+    let mut out: Vec<Request<'a>> = Vec::with_capacity(items.len());
     // Retry lines since the last request: they delayed the next one.
     let mut retries: Vec<&Event> = Vec::new();
     let mut continues = false;
@@ -286,6 +287,8 @@ fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
             Item::Final(..) => {}
         }
     }
+    // Every chain is held until the report is made: none keeps the room it did not use.
+    out.shrink_to_fit();
     out
 }
 

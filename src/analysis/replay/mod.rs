@@ -37,9 +37,10 @@ pub use pace::*;
 pub use queue::*;
 
 /// The max output a replay runs at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Limit {
     /// Each request at the limit in effect when it was sent: the history as it was.
+    #[default]
     AsRecorded,
     /// Every request at this value.
     Fixed(u64),

@@ -11,7 +11,6 @@ pub(super) struct Scheduled {
     pub(super) input: f64,
     pub(super) cache_read: f64,
     pub(super) written: u64,
-    pub(super) max_output: u64,
     pub(super) job: u32,
 }
 
@@ -27,6 +26,11 @@ pub struct Schedule {
     pub(super) base: Outcome,
     /// The plan's retry policy.
     pub(super) retry: retries::Policy,
+    /// The max output it was laid out at: [`Schedule::max_output`].
+    pub(super) limit: Limit,
+    /// Each job's limit in the history, for a schedule of the history as it was (empty
+    /// otherwise): read by job, not held by each of its requests.
+    pub(super) limit_then: Vec<u64>,
 }
 
 impl Schedule {
@@ -39,11 +43,22 @@ impl Schedule {
         s
     }
 
+    /// The max output request `r` was laid out at.
+    pub(super) fn max_output(&self, r: &Scheduled) -> u64 {
+        match self.limit {
+            Limit::Fixed(m) => m,
+            Limit::AsRecorded => self.limit_then[r.job as usize],
+        }
+    }
+
     /// [`Schedule::new`] into this schedule, reusing its memory: the large vectors of a
     /// replay are allocated once per thread, not once per value.
     pub fn lay_out(&mut self, plan: &Plan, limit: Limit) {
         let mut requests = std::mem::take(&mut self.requests);
         requests.clear();
+        // A request a job, and a few more for continuations (grown by an eighth at a time, not
+        // doubled: a team's schedule is held by each replaying thread).
+        requests.reserve_exact(plan.jobs.len());
         let mut w = Walk { plan, limit, requests, base: Outcome::default() };
         for &root in &plan.roots {
             let c = plan.chains[root as usize];
@@ -66,7 +81,12 @@ impl Schedule {
             base.peak_in_flight = base.peak_in_flight.max(now);
         }
         base.attempts = requests.len() as u64;
-        *self = Self { requests, by_end, base, retry: plan.retry };
+        let mut limit_then = std::mem::take(&mut self.limit_then);
+        limit_then.clear();
+        if limit == Limit::AsRecorded {
+            limit_then.extend(plan.jobs.iter().map(|j| j.limit_then));
+        }
+        *self = Self { requests, by_end, base, retry: plan.retry, limit, limit_then };
     }
 
     /// The same work laid out by the replay's engine with an endless bucket (the reference
@@ -80,7 +100,9 @@ impl Schedule {
         requests.sort_unstable_by_key(|r| (r.start, r.job));
         let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();
         by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
-        Self { requests, by_end, base, retry: plan.retry }
+        let limit_then =
+            if limit == Limit::AsRecorded { plan.jobs.iter().map(|j| j.limit_then).collect() } else { Vec::new() };
+        Self { requests, by_end, base, retry: plan.retry, limit, limit_then }
     }
 }
 
@@ -141,7 +163,10 @@ impl Walk<'_> {
             }
             let first = if part == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
             let end = t + ((first + written as f64 * job.ms_per_token).round() as i64).max(1);
-            self.requests.push(Scheduled { start: t, end, input, cache_read, written, max_output, job: k as u32 });
+            if self.requests.len() == self.requests.capacity() {
+                self.requests.reserve_exact(self.requests.len() / 8 + 64);
+            }
+            self.requests.push(Scheduled { start: t, end, input, cache_read, written, job: k as u32 });
             t = end;
             if !cut {
                 break;
@@ -176,7 +201,6 @@ pub fn at_pace_reserving(schedule: &Schedule, quota: &Quota, max_output: Option<
 /// many values do not each touch fresh pages.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    before: Vec<f64>,
     mark_of: Vec<u32>,
     marks: Vec<(EpochMs, f64)>,
 }
@@ -190,20 +214,20 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     let q = quota.tpm;
     let per_ms = q / 60_000.0;
     let reserve = |r: &Scheduled| {
-        let m = max_output.unwrap_or(r.max_output) as f64;
+        let m = max_output.unwrap_or_else(|| schedule.max_output(r)) as f64;
         r.input
             + if quota.reading.cache_reads_reserved { r.cache_read } else { 0.0 }
             + if quota.reading.burndown_reservation { quota.burndown * m } else { m }
     };
     let charge = |r: &Scheduled| r.input + quota.burndown * r.written as f64;
     let reqs = &schedule.requests;
-    let Scratch { before, mark_of, marks } = scratch;
-    before.clear();
-    before.resize(reqs.len(), 0.0);
+    let Scratch { mark_of, marks } = scratch;
     // Where each request's start is among the marks, to look ahead from there.
     mark_of.clear();
     mark_of.resize(reqs.len(), 0);
     marks.clear();
+    // A mark each start and each end.
+    marks.reserve_exact(2 * reqs.len());
     // The level through time, every reservation taken when asked for: starts in order, ends
     // sorted; at equal times ends first.
     let ends = &schedule.by_end;
@@ -220,7 +244,6 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             level = (level + reserve(r) - charge(r)).min(q);
             ei += 1;
         } else {
-            before[si] = level;
             level -= reserve(&reqs[si]);
             mark_of[si] = marks.len() as u32;
             si += 1;
@@ -254,7 +277,10 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     for (i, r) in reqs.iter().enumerate() {
         let need = reserve(r);
         out.attempts += 1;
-        if before[i] >= need && output_open(r, r.start) {
+        // The level its start left: not below zero when the bucket held its reservation (the
+        // level before, less `need`, is at least zero exactly when the level before was at
+        // least `need`: a floating-point difference is zero only for equal numbers).
+        if marks[mark_of[i] as usize].1 >= 0.0 && output_open(r, r.start) {
             continue;
         }
         // What the bucket holds for it at a later attempt: the level plus what it holds itself.

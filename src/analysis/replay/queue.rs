@@ -233,7 +233,6 @@ pub(super) fn run_recording(
                     input: st.input,
                     cache_read: st.cache_read,
                     written,
-                    max_output,
                     job: st.job as u32,
                 });
             }
