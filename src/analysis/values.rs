@@ -19,9 +19,10 @@ pub struct Values<'p> {
     quotas: Vec<Quota>,
     done: HashMap<u64, Vec<Outcome>>,
     /// From this value up no response is cut, and one schedule serves every value.
-    uncut: Option<(u64, std::sync::OnceLock<Schedule>)>,
-    /// The memory of the two threads that replay, reused from value to value.
-    memory: [std::sync::Mutex<(Schedule, Scratch)>; 2],
+    uncut_from: Option<u64>,
+    /// The memory of the two threads that replay, reused from value to value: each thread's
+    /// schedule (and the limit it is laid out at), and its scratch.
+    memory: [std::sync::Mutex<(Schedule, Option<Limit>, Scratch)>; 2],
 }
 
 impl<'p> Values<'p> {
@@ -29,24 +30,25 @@ impl<'p> Values<'p> {
     /// side).
     pub fn new(plan: &'p Plan, quotas: Vec<Quota>) -> Self {
         let quotas = if quotas.is_empty() { vec![ENDLESS] } else { quotas };
-        let uncut = plan.uncut_from().map(|d| (d, std::sync::OnceLock::new()));
-        Self { plan, quotas, done: HashMap::new(), uncut, memory: Default::default() }
+        Self { plan, quotas, done: HashMap::new(), uncut_from: plan.uncut_from(), memory: Default::default() }
     }
 
     /// A value's outcome under every quota, worked out in the memory of `slot` (one per
     /// thread).
     fn measure(&self, value: u64, slot: usize) -> Vec<Outcome> {
         let mut memory = self.memory[slot].lock().expect("replay memory");
-        let (own, scratch) = &mut *memory;
-        let (schedule, reserving) = match &self.uncut {
-            Some((from, shared)) if value >= *from => {
-                (shared.get_or_init(|| Schedule::new(self.plan, Limit::Fixed(*from))), Some(value))
-            }
-            _ => {
-                own.lay_out(self.plan, Limit::Fixed(value));
-                (&*own, None)
-            }
+        let (schedule, laid, scratch) = &mut *memory;
+        // Values from `uncut_from` up share the schedule at it, each reserving its own value;
+        // a thread lays it out once for a run of them (values come to a thread in order), and
+        // holds no third schedule beside the two threads' own.
+        let (limit, reserving) = match self.uncut_from {
+            Some(from) if value >= from => (Limit::Fixed(from), Some(value)),
+            _ => (Limit::Fixed(value), None),
         };
+        if *laid != Some(limit) {
+            schedule.lay_out(self.plan, limit);
+            *laid = Some(limit);
+        }
         self.quotas.iter().map(|q| replay::at_pace_with(schedule, q, reserving, scratch)).collect()
     }
 
