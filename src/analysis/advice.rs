@@ -398,7 +398,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let mut name_of: HashMap<&str, String> = HashMap::new();
     for c in i.chains {
         let mut last: Option<&str> = None;
-        for m in c.requests.iter().filter_map(|r| r.model) {
+        for m in c.requests.iter().filter_map(|r| r.model()) {
             // A chain's requests mostly share one model string: one lookup per run.
             if !last.is_some_and(|l| std::ptr::eq(l, m)) {
                 name_of.entry(m).or_insert_with(|| models::display_name(m));
@@ -928,19 +928,19 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// The limit the model's newest request ran at, when records (not a fallback) say so.
 fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<Evidence> {
-    let newest = units.iter().filter(|u| i.chains[u.chain].requests[u.last].cut_limit.is_some()).max_by_key(|u| {
+    let newest = units.iter().filter(|u| i.chains[u.chain].requests[u.last].cut_limit().is_some()).max_by_key(|u| {
         let r = &i.chains[u.chain].requests[u.first];
         r.start
     })?;
     let r = &i.chains[newest.chain].requests[newest.last];
     Some(Evidence {
-        value: r.cut_limit.unwrap_or(i.limits[newest.chain][newest.last]),
+        value: r.cut_limit().unwrap_or(i.limits[newest.chain][newest.last]),
         what: if r.gave_up {
             "an \"exceeded the N output token maximum\" error"
         } else {
             "a response stopped at max_tokens"
         },
-        session: r.session.map(str::to_string),
+        session: r.session().map(str::to_string),
         time: Some(r.end),
     })
 }

@@ -39,13 +39,14 @@ pub enum Ended {
     CutError,
 }
 
-/// One request of a chain (its strings borrowed from the scan).
+/// One request of a chain (its names borrowed from the scan, a pointer each: every request
+/// of a team's history is held until the report is made, so it is kept in 96 bytes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
     /// The model id as recorded; `None` for a request that never got a response (taken from
     /// the stream's neighbours where there are some).
-    pub model: Option<&'a str>,
-    pub session: Option<&'a str>,
+    model: Option<&'a Name>,
+    session: Option<&'a Name>,
     /// Sent: its first attempt.
     pub start: EpochMs,
     /// Its last attempt, the one that got through (`start` when none was refused; `end` for
@@ -63,9 +64,8 @@ pub struct Request<'a> {
     /// Cut at the output limit: stopped at `max_tokens`, followed by a recovery prompt, or by
     /// an "exceeded" error.
     pub cut: bool,
-    /// The limit a record names for the cut: the N of an "exceeded" error, or the output of a
-    /// response that stopped at `max_tokens`.
-    pub cut_limit: Option<u64>,
+    /// The limit a record names for the cut ([`Request::cut_limit`]), when `has_cut_limit`.
+    cut_limit: u64,
     /// Continues the previous request's cut response (after a recovery prompt).
     pub continues: bool,
     /// The cut response this request belongs to ended in an "exceeded" error: Claude Code
@@ -73,21 +73,80 @@ pub struct Request<'a> {
     pub gave_up: bool,
     /// Throttling 429s on its attempts (retried ones, and the last one if it failed).
     pub throttled: u32,
-    /// Of its output, thinking, where the usage says.
-    pub thinking: Option<u64>,
+    /// Of its output, thinking ([`Request::thinking`]), when `has_thinking`.
+    thinking: u64,
+    has_cut_limit: bool,
+    has_thinking: bool,
     /// A subagent's request of a Claude Code that applied the max output setting to the main
     /// session only ([`super::limits::SUBAGENTS_FOLLOW_SETTING_SINCE`]): it ran at the
     /// model's default, whatever the setting.
     pub setting_ignored: bool,
 }
 
+const _: () = assert!(std::mem::size_of::<Request>() <= 96);
+
 impl<'a> Request<'a> {
+    /// The limit a record names for the cut: the N of an "exceeded" error, or the output of a
+    /// response that stopped at `max_tokens`.
+    pub fn cut_limit(&self) -> Option<u64> {
+        self.has_cut_limit.then_some(self.cut_limit)
+    }
+
+    pub fn set_cut_limit(&mut self, limit: Option<u64>) {
+        (self.has_cut_limit, self.cut_limit) = (limit.is_some(), limit.unwrap_or(0));
+    }
+
+    /// Of its output, thinking, where the usage says.
+    pub fn thinking(&self) -> Option<u64> {
+        self.has_thinking.then_some(self.thinking)
+    }
+
+    pub fn set_thinking(&mut self, thinking: Option<u64>) {
+        (self.has_thinking, self.thinking) = (thinking.is_some(), thinking.unwrap_or(0));
+    }
+
+    /// The model id as recorded; `None` for a request that never got a response (taken from
+    /// the stream's neighbours where there are some).
+    pub fn model(&self) -> Option<&'a str> {
+        self.model.map(|m| &**m)
+    }
+
+    pub fn session(&self) -> Option<&'a str> {
+        self.session.map(|s| &**s)
+    }
+
+    /// The request changed by `f`, as tests build them.
+    #[cfg(test)]
+    pub fn with(mut self, f: impl FnOnce(&mut Self)) -> Self {
+        f(&mut self);
+        self
+    }
+
+    /// The request with another model, as tests build them.
+    #[cfg(test)]
+    pub fn with_model(mut self, model: Option<&str>) -> Self {
+        self.model = model.map(test_name);
+        self
+    }
+
+    #[cfg(test)]
+    pub fn with_session(mut self, session: Option<&str>) -> Self {
+        self.session = session.map(test_name);
+        self
+    }
+
+    #[cfg(test)]
+    pub fn with_cut_limit(mut self, limit: Option<u64>) -> Self {
+        self.set_cut_limit(limit);
+        self
+    }
+
     /// A request of `model` sent at `start` and answered in full at `end`, nothing else
     /// recorded: the base the unit tests change what they test from.
     #[cfg(test)]
-    pub fn answered(model: &'a str, start: EpochMs, end: EpochMs) -> Self {
+    pub fn answered(model: &str, start: EpochMs, end: EpochMs) -> Self {
         Request {
-            model: Some(model),
+            model: Some(test_name(model)),
             session: None,
             start,
             admitted: start,
@@ -98,11 +157,13 @@ impl<'a> Request<'a> {
             estimated: false,
             ended: Ended::Response,
             cut: false,
-            cut_limit: None,
+            cut_limit: 0,
             continues: false,
             gave_up: false,
             throttled: 0,
-            thinking: None,
+            thinking: 0,
+            has_cut_limit: false,
+            has_thinking: false,
             setting_ignored: false,
         }
     }
@@ -111,6 +172,12 @@ impl<'a> Request<'a> {
     pub fn duration(&self) -> i64 {
         (self.end - self.admitted).max(0)
     }
+}
+
+/// A name that lives as long as the tests do (for requests built by hand).
+#[cfg(test)]
+pub fn test_name(name: &str) -> &'static Name {
+    Box::leak(Box::new(Name::from(name)))
 }
 
 /// The requests of one stream, in order.
@@ -221,14 +288,14 @@ fn fill_from_sessions(chains: &mut [Chain<'_>]) {
     if chains.iter().all(|c| c.requests.iter().all(|r| r.model.is_some())) {
         return;
     }
-    let mut uses: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut uses: HashMap<(&Name, &Name), u64> = HashMap::new();
     for r in chains.iter().flat_map(|c| &c.requests) {
         if let (Some(s), Some(m)) = (r.session, r.model) {
             *uses.entry((s, m)).or_default() += 1;
         }
     }
     // The most used, the smaller name on a tie (a fixed choice whatever the hash order).
-    let mut model_of: HashMap<&str, (u64, &str)> = HashMap::new();
+    let mut model_of: HashMap<&Name, (u64, &Name)> = HashMap::new();
     for ((s, m), n) in uses {
         let best = model_of.entry(s).or_insert((n, m));
         if n > best.0 || (n == best.0 && m < best.1) {
@@ -276,7 +343,7 @@ fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
                     Some(last) => {
                         last.cut = true;
                         last.gave_up = true;
-                        last.cut_limit.get_or_insert(n);
+                        last.set_cut_limit(Some(last.cut_limit().unwrap_or(n)));
                     }
                     None => out.push(failed(e, &retries, prev_end, Ended::CutError, Some(n))),
                 }
@@ -327,9 +394,9 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
     let end = r.end.unwrap_or(first).max(first);
     let start = sent_at(r.origin.requested, first, prev_end);
     let (start, admitted, throttled) = attempts(start, retries, first);
-    Request {
+    let mut request = Request {
         model: Some(&r.model),
-        session: r.origin.place.session.as_deref(),
+        session: r.origin.place.session.as_ref(),
         start,
         admitted,
         end,
@@ -339,13 +406,18 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         estimated: r.estimated,
         ended: Ended::Response,
         cut: r.max_tokens_stop,
-        cut_limit: (r.max_tokens_stop && !r.estimated).then_some(r.output),
+        cut_limit: 0,
         continues,
         gave_up: false,
         throttled,
-        thinking: r.usage.thinking,
+        thinking: 0,
+        has_cut_limit: false,
+        has_thinking: false,
         setting_ignored: super::limits::setting_ignored(&r.origin.place),
-    }
+    };
+    request.set_cut_limit((r.max_tokens_stop && !r.estimated).then_some(r.output));
+    request.set_thinking(r.usage.thinking);
+    request
 }
 
 /// A request that got no response: failed after its retries, or cut and not kept.
@@ -360,9 +432,9 @@ fn failed<'a>(
     let start = sent_at(e.origin.requested, at, prev_end);
     let (start, last, throttled) = attempts(start, retries, at);
     let refused = u32::from(ended == Ended::Throttled);
-    Request {
+    let mut request = Request {
         model: None,
-        session: e.origin.place.session.as_deref(),
+        session: e.origin.place.session.as_ref(),
         start,
         admitted: if ended == Ended::Throttled { at } else { last },
         end: at.max(start),
@@ -372,13 +444,17 @@ fn failed<'a>(
         estimated: false,
         ended,
         cut: ended == Ended::CutError,
-        cut_limit: limit,
+        cut_limit: 0,
         continues: false,
         gave_up: ended == Ended::CutError,
         throttled: throttled + refused,
-        thinking: None,
+        thinking: 0,
+        has_cut_limit: false,
+        has_thinking: false,
         setting_ignored: super::limits::setting_ignored(&e.origin.place),
-    }
+    };
+    request.set_cut_limit(limit);
+    request
 }
 
 /// A request without a response takes the model of the stream's previous response, else of
@@ -469,7 +545,7 @@ mod tests {
         assert_eq!(r.len(), 4);
         assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (0, 0, 5_000, 0));
         assert_eq!((r[1].start - T0, r[1].admitted - T0, r[1].end - T0, r[1].throttled), (10_000, 11_600, 20_000, 2));
-        assert_eq!((r[1].cut, r[1].cut_limit, r[1].input), (true, Some(8_000), 1_010));
+        assert_eq!((r[1].cut, r[1].cut_limit(), r[1].input), (true, Some(8_000), 1_010));
         assert_eq!((r[2].continues, r[2].start - T0), (true, 20_000));
         assert_eq!(
             (r[3].ended, r[3].throttled, r[3].start - T0, r[3].end - T0),
@@ -477,9 +553,9 @@ mod tests {
         );
         // The failed request takes the stream's model; a stream with no response at all, its
         // session's.
-        assert_eq!(r[3].model, Some("claude-sonnet-4-20250514"));
+        assert_eq!(r[3].model(), Some("claude-sonnet-4-20250514"));
         let other = chains.iter().find(|c| c.stream == "agent:x").unwrap();
-        assert_eq!(other.requests[0].model, Some("claude-sonnet-4-20250514"));
+        assert_eq!(other.requests[0].model(), Some("claude-sonnet-4-20250514"));
     }
 
     /// Issue 23, item 2: a subagent refused until it failed counts for its session's model
@@ -503,7 +579,7 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
         let chains = build(&rs, &es);
-        let model = |stream: &str| chains.iter().find(|c| c.stream == stream).unwrap().requests[0].model;
+        let model = |stream: &str| chains.iter().find(|c| c.stream == stream).unwrap().requests[0].model();
         assert_eq!(model("agent:x"), Some("claude-sonnet-4-20250514"));
         assert_eq!(model("agent:y"), None);
     }
@@ -518,9 +594,9 @@ mod tests {
         let r = &build(&rs, &es)[0].requests;
         // One cut response, one event: the stop and the error are the same cut.
         assert_eq!(r.len(), 2);
-        assert!(r[0].cut && r[0].gave_up && r[0].cut_limit == Some(32_000));
+        assert!(r[0].cut && r[0].gave_up && r[0].cut_limit() == Some(32_000));
         // The second error follows no cut response: a cut whose response was not kept.
-        assert_eq!((r[1].ended, r[1].cut_limit, r[1].output), (Ended::CutError, Some(32_000), 0));
+        assert_eq!((r[1].ended, r[1].cut_limit(), r[1].output), (Ended::CutError, Some(32_000), 0));
     }
 
     #[test]

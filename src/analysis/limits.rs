@@ -122,8 +122,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     for c in chains {
         // A subagent that ignored the setting tells nothing of the session's.
         for r in c.requests.iter().filter(|r| !r.setting_ignored) {
-            if let Some(l) = r.cut_limit {
-                seen.entry((r.session, r.model)).or_default().push((r.start, l));
+            if let Some(l) = r.cut_limit() {
+                seen.entry((r.session(), r.model())).or_default().push((r.start, l));
             }
         }
     }
@@ -137,12 +137,12 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // The longest measured response of each session and model (its limit was at least
     // that), and when the session first sent a request of the model.
     // A chain's requests mostly share their session and model strings: one lookup per run.
-    let same = |a: &Request, b: &Request| same_str(a.session, b.session) && same_str(a.model, b.model);
+    let same = |a: &Request, b: &Request| same_str(a.session(), b.session()) && same_str(a.model(), b.model());
     let mut longest: HashMap<Key, (u64, EpochMs)> = HashMap::new();
     for c in chains {
         for run in c.requests.chunk_by(same) {
             let most = run.iter().filter(|r| !r.estimated && !r.setting_ignored).map(|r| r.output).max().unwrap_or(0);
-            let l = longest.entry((run[0].session, run[0].model)).or_insert((0, EpochMs::MAX));
+            let l = longest.entry((run[0].session(), run[0].model())).or_insert((0, EpochMs::MAX));
             l.0 = l.0.max(most);
             l.1 = l.1.min(run[0].start);
         }
@@ -194,7 +194,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // escalated: it ran at the escalated limit, one request, not a cut one.
     let escalates = fallback.escalates();
     let escalated = |r: &Request, l: u64| {
-        if escalates && l == CAPPED_DEFAULT && r.output > l && !r.estimated && r.cut_limit.is_none() {
+        if escalates && l == CAPPED_DEFAULT && r.output > l && !r.estimated && r.cut_limit().is_none() {
             ESCALATED.max(r.output)
         } else {
             l
@@ -204,12 +204,12 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     for c in chains {
         let mut limits = Vec::with_capacity(c.requests.len());
         for run in c.requests.chunk_by(same) {
-            let key = (run[0].session, run[0].model);
+            let key = (run[0].session(), run[0].model());
             let records = seen.get(&key);
             let clamp = clamps.get(&key.0);
             let (_, default, cap) = figures_of(&key);
             let otherwise = limit_of(&key);
-            limits.extend(run.iter().map(|r| match r.cut_limit {
+            limits.extend(run.iter().map(|r| match r.cut_limit() {
                 Some(l) => l,
                 None if r.setting_ignored => default.min(cap),
                 None => match (records.and_then(|e| nearest(e, r.start)), clamp.and_then(|e| nearest(e, r.start))) {
@@ -290,12 +290,12 @@ pub fn caps_from_data(
     let mut records: HashMap<String, Clamp> = HashMap::new();
     let mut caps: HashMap<&str, u64> = HashMap::new();
     for r in chains.iter().flat_map(|c| &c.requests) {
-        let (Some(n), Some(m)) = (r.cut_limit, r.model) else { continue };
+        let (Some(n), Some(m)) = (r.cut_limit(), r.model()) else { continue };
         if n <= *caps.entry(m).or_insert_with(|| table_cap(m)) {
             continue;
         }
         let by = if r.gave_up { ClampBy::ExceededError } else { ClampBy::MaxTokensStop };
-        let c = Clamp { from: n, to: n, session: r.session.map(str::to_string), time: Some(r.end), by };
+        let c = Clamp { from: n, to: n, session: r.session().map(str::to_string), time: Some(r.end), by };
         let e = records.entry(name_of(m)).or_insert_with(|| c.clone());
         if (c.to, c.time) > (e.to, e.time) {
             *e = c;
@@ -333,7 +333,7 @@ pub fn learned_caps(
     // The model each session used most.
     let mut uses: HashMap<(&str, &str), u64> = HashMap::new();
     for r in chains.iter().flat_map(|c| &c.requests) {
-        if let (Some(s), Some(m)) = (r.session, r.model) {
+        if let (Some(s), Some(m)) = (r.session(), r.model()) {
             *uses.entry((s, m)).or_default() += 1;
         }
     }
@@ -347,7 +347,7 @@ pub fn learned_caps(
     // Requests by start time, for lines of no known session.
     let mut by_time: Vec<(EpochMs, &str)> = Vec::new();
     if capped.iter().any(|c| c.session.as_deref().is_none_or(|s| !model_of.contains_key(s))) {
-        by_time = chains.iter().flat_map(|c| &c.requests).filter_map(|r| Some((r.start, r.model?))).collect();
+        by_time = chains.iter().flat_map(|c| &c.requests).filter_map(|r| Some((r.start, r.model()?))).collect();
         by_time.sort_unstable();
     }
     let nearest_model = |t: EpochMs| crate::time::nearest(&by_time, t, NEAR_MS).copied();
@@ -406,7 +406,7 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
 
 /// The model a unit belongs to (its first request's).
 pub fn model_of<'a>(chains: &[Chain<'a>], u: &Unit) -> Option<&'a str> {
-    chains[u.chain].requests[u.first].model
+    chains[u.chain].requests[u.first].model()
 }
 
 #[cfg(test)]
@@ -449,14 +449,10 @@ mod tests {
         cut_limit: Option<u64>,
         continues: bool,
     ) -> Request<'static> {
-        Request {
-            session: Some(session),
-            output,
-            cut,
-            cut_limit,
-            continues,
-            ..Request::answered("m", start, start + 10)
-        }
+        Request::answered("m", start, start + 10)
+            .with(|r| (r.output, r.cut, r.continues) = (output, cut, continues))
+            .with_session(Some(session))
+            .with_cut_limit(cut_limit)
     }
 
     const DAY: i64 = 86_400_000;
@@ -498,7 +494,7 @@ mod tests {
     /// the setting; a subagent of 2.1.240 ran at the setting.
     #[test]
     fn subagents_before_they_followed_the_setting_ran_at_the_default() {
-        let ignored = Request { setting_ignored: true, ..req(20, "A", 5_000, false, None, false) };
+        let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.setting_ignored = true);
         let chains = vec![
             Chain { stream: "A", project: "", cwd: None, requests: vec![req(0, "A", 300, false, None, false)] },
             Chain { stream: "agent:old", project: "", cwd: None, requests: vec![ignored] },
@@ -641,8 +637,7 @@ mod tests {
     /// the model of the request nearest it in time, within ten minutes, else nothing.
     #[test]
     fn learned_caps_by_session_then_by_time() {
-        let with =
-            |start, session, model| Request { model: Some(model), ..req(start, session, 10, false, None, false) };
+        let with = |start, session, model| req(start, session, 10, false, None, false).with_model(Some(model));
         let chains = vec![
             Chain {
                 stream: "A",

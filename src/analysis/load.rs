@@ -55,15 +55,15 @@ pub fn per_model(
     let mut names: HashMap<&str, String> = HashMap::new();
     // A request that no response named (failed before one did) is the only model's, if
     // there is only one.
-    let ids: foldhash::HashSet<&str> = chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model).collect();
+    let ids: foldhash::HashSet<&str> = chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model()).collect();
     let only = if ids.iter().map(|id| name_of(id)).collect::<foldhash::HashSet<_>>().len() == 1 {
         ids.iter().next().copied()
     } else {
         None
     };
     for c in chains {
-        for run in c.requests.chunk_by(|a, b| a.model.zip(b.model).is_some_and(|(x, y)| std::ptr::eq(x, y))) {
-            let Some(model) = run[0].model.or(only) else { continue };
+        for run in c.requests.chunk_by(|a, b| a.model().zip(b.model()).is_some_and(|(x, y)| std::ptr::eq(x, y))) {
+            let Some(model) = run[0].model().or(only) else { continue };
             let name = names.entry(model).or_insert_with(|| name_of(model));
             if !by.contains_key(name.as_str()) {
                 by.insert(name.clone(), Acc { burndown: burndown_of(model), ..Acc::default() });
@@ -121,7 +121,7 @@ mod tests {
     use crate::analysis::chains::Request;
 
     fn req(start: i64, end: i64, input: u64, output: u64) -> Request<'static> {
-        Request { input, output, ..Request::answered("m", start, end) }
+        Request::answered("m", start, end).with(|r| (r.input, r.output) = (input, output))
     }
 
     /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other
@@ -141,7 +141,7 @@ mod tests {
                 req(0, 30_000, 1_000, 200),
                 req(10_000, m + 5_000, 3_000, 1_000),
                 req(m + 10_000, 5 * m, 500, 100),
-                Request { ended: Ended::Throttled, ..req(6 * m, 7 * m, 0, 0) },
+                req(6 * m, 7 * m, 0, 0).with(|r| r.ended = Ended::Throttled),
             ],
         }];
         let load = per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| 5.0);

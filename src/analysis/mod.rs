@@ -64,7 +64,7 @@ fn first_party(chains: &[chains::Chain], cfg: &RecommendConfig, settings: &Effec
         Some(p) => p == Provider::Anthropic,
         None => {
             let mut last: Option<&str> = None;
-            !chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model).any(|m| {
+            !chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model()).any(|m| {
                 // A chain's requests mostly share one model string: one look a run.
                 let new = !last.is_some_and(|l| std::ptr::eq(l, m));
                 last = Some(m);

@@ -35,7 +35,7 @@ pub fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
     let mut with = 0;
     let mut most = 0;
     for u in units.iter().filter(|u| matches!(u.kind, UnitKind::Response { cut: true, .. })) {
-        if let Some(t) = chains[u.chain].requests[u.first].thinking {
+        if let Some(t) = chains[u.chain].requests[u.first].thinking() {
             with += 1;
             most += u64::from(t.saturating_mul(2) > u.limit);
         }

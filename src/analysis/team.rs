@@ -57,12 +57,12 @@ pub fn team(
         return None;
     }
     let person_of =
-        |c: &Chain| c.requests.iter().find_map(|r| r.session).and_then(|s| people.of_session.get(s)).copied();
+        |c: &Chain| c.requests.iter().find_map(|r| r.session()).and_then(|s| people.of_session.get(s)).copied();
     let mut by: HashMap<u32, Vec<&Chain>> = HashMap::new();
     let mut unattributed = 0u64;
     let mut all_sessions: HashSet<&str> = HashSet::new();
     for c in chains {
-        all_sessions.extend(c.requests.iter().filter_map(|r| r.session));
+        all_sessions.extend(c.requests.iter().filter_map(|r| r.session()));
         match person_of(c) {
             Some(p) => by.entry(p).or_default().push(c),
             None => unattributed += c.requests.len() as u64,
@@ -89,7 +89,7 @@ pub fn team(
             let requests: Vec<_> = cs.iter().flat_map(|c| &c.requests).collect();
             let throttled: u64 = requests.iter().map(|r| u64::from(r.throttled)).sum();
             let answered = requests.iter().filter(|r| r.ended != Ended::Throttled).count() as u64;
-            let sessions: HashSet<&str> = requests.iter().filter_map(|r| r.session).collect();
+            let sessions: HashSet<&str> = requests.iter().filter_map(|r| r.session()).collect();
             let mine = at.get(&p).copied().unwrap_or(0);
             PersonLoad {
                 person: p,
@@ -126,13 +126,9 @@ mod tests {
     use crate::scan::key::Name;
 
     fn req(session: &'static str, start: i64, end: i64, throttled: u32) -> Request<'static> {
-        Request {
-            session: Some(session),
-            input: 100,
-            output: 50,
-            throttled,
-            ..Request::answered("claude-sonnet-5", start, end)
-        }
+        Request::answered("claude-sonnet-5", start, end)
+            .with(|r| (r.input, r.output, r.throttled) = (100, 50, throttled))
+            .with_session(Some(session))
     }
 
     fn chain(stream: &'static str, requests: Vec<Request<'static>>) -> Chain<'static> {

@@ -258,7 +258,7 @@ impl Plan {
     /// delays a subagent with its parent, as it does in Claude Code.
     fn anchor_subagents(&mut self, chains: &[Chain], history: &[(usize, EpochMs, EpochMs)]) {
         let stream_of = |pc: &PlanChain| &chains[history[pc.first].0].stream;
-        let session_of = |pc: &PlanChain| chains[history[pc.first].0].requests[0].session;
+        let session_of = |pc: &PlanChain| chains[history[pc.first].0].requests[0].session();
         let mut by_stream: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
         for (i, pc) in self.chains.iter().enumerate() {
             by_stream.insert(stream_of(pc), i);
