@@ -68,14 +68,16 @@ impl Quota {
     }
 }
 
-/// One unit of work as the replay runs it.
+/// One unit of work as the replay runs it (in 80 bytes: a team's plan holds one a request).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Job {
     /// Time after the previous job of the chain ended (for a chain's first job: its start).
     gap: i64,
     input: f64,
     cache_read: f64,
-    demand: Draw,
+    /// What it wants to write ([`Job::demand`]): this, unless `beyond`.
+    demand: u64,
+    beyond: bool,
     first_token_ms: f64,
     ms_per_token: f64,
     /// The limit in effect in the history.
@@ -91,9 +93,39 @@ struct Job {
     reasked: bool,
     /// The subagent chains it started (`Plan::children[from..to]`).
     children: (u32, u32),
-    /// When the chain's next job waited for those subagents: how long after the last of them
-    /// ended it was sent.
-    join: Option<i64>,
+    /// When the chain's next job waited for those subagents ([`Job::join`]): how long after
+    /// the last of them ended it was sent, if `joins`.
+    join: i64,
+    joins: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Job>() <= 80);
+
+impl Job {
+    fn demand(&self) -> Draw {
+        if self.beyond { Draw::Beyond } else { Draw::Known(self.demand) }
+    }
+
+    fn with_demand(mut self, d: Draw) -> Self {
+        (self.demand, self.beyond) = pack(d);
+        self
+    }
+
+    fn join(&self) -> Option<i64> {
+        self.joins.then_some(self.join)
+    }
+
+    fn set_join(&mut self, join: Option<i64>) {
+        (self.join, self.joins) = (join.unwrap_or(0), join.is_some());
+    }
+}
+
+/// A draw as a job holds it: the value, and whether it lies beyond what the history shows.
+fn pack(d: Draw) -> (u64, bool) {
+    match d {
+        Draw::Known(v) => (v, false),
+        Draw::Beyond => (0, true),
+    }
 }
 
 /// One chain of the plan.
@@ -212,11 +244,13 @@ impl Plan {
                         (ft, Some(m)) => (ft, m),
                         (ft, None) => (ft, mpt),
                     };
+                    let (demand, beyond) = pack(if complete { Draw::Known(output) } else { draw(output.max(u.limit)) });
                     Job {
                         gap,
                         input: first.input as f64,
                         cache_read: first.cache_read as f64,
-                        demand: if complete { Draw::Known(output) } else { draw(output.max(u.limit)) },
+                        demand,
+                        beyond,
                         first_token_ms,
                         ms_per_token,
                         limit_then: u.limit,
@@ -224,14 +258,16 @@ impl Plan {
                         failed_then: false,
                         reasked: false,
                         children: (0, 0),
-                        join: None,
+                        join: 0,
+                        joins: false,
                     }
                 }
                 UnitKind::Failed => Job {
                     gap,
                     input,
                     cache_read: read,
-                    demand: draw(0),
+                    demand: 0,
+                    beyond: false,
                     first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
                     ms_per_token: mpt,
                     limit_then: u.limit,
@@ -240,8 +276,10 @@ impl Plan {
                     // A failure the user asked again after: the chain's next unit.
                     reasked: next.is_some_and(|n| n.chain == u.chain),
                     children: (0, 0),
-                    join: None,
-                },
+                    join: 0,
+                    joins: false,
+                }
+                .with_demand(draw(0)),
             };
             plan.jobs.push(job);
             if let Some(last) = plan.chains.last_mut() {
@@ -299,7 +337,7 @@ impl Plan {
             // The parent's next job waited for them if it was sent after the last one ended.
             let pc = chain_of_job[job];
             if job + 1 < self.chains[pc].end && history[job + 1].1 >= last_end {
-                self.jobs[job].join = Some(history[job + 1].1 - last_end);
+                self.jobs[job].set_join(Some(history[job + 1].1 - last_end));
             }
         }
         let mut roots: Vec<u32> =
@@ -312,7 +350,7 @@ impl Plan {
     /// shows is cut only where the history shows that demand is above `m`). Cuts do not
     /// depend on the quota.
     pub fn cuts_at(&self, m: u64) -> u64 {
-        let cut = |j: &Job| match j.demand {
+        let cut = |j: &Job| match j.demand() {
             Draw::Known(d) => d > m,
             Draw::Beyond => m <= self.known_up_to,
         };
@@ -325,7 +363,7 @@ impl Plan {
     /// known to be that large. Like cuts, they do not depend on the quota.
     pub fn gave_up_at(&self, m: u64) -> u64 {
         let parts = m.saturating_mul(u64::from(retries::MAX_CONTINUATIONS) + 1);
-        let gives_up = |j: &Job| match j.demand {
+        let gives_up = |j: &Job| match j.demand() {
             Draw::Known(d) => d > parts,
             Draw::Beyond => parts <= self.known_up_to,
         };
@@ -362,7 +400,7 @@ impl Plan {
     pub fn uncut_from(&self) -> Option<u64> {
         let mut most = 0;
         for j in self.asked() {
-            match j.demand {
+            match j.demand() {
                 Draw::Known(d) => most = most.max(d),
                 Draw::Beyond => return None,
             }
@@ -372,7 +410,7 @@ impl Plan {
 
     /// Responses whose demand lies beyond what the history shows.
     pub fn beyond(&self) -> u64 {
-        self.asked().filter(|j| j.demand == Draw::Beyond).count() as u64
+        self.asked().filter(|j| j.demand() == Draw::Beyond).count() as u64
     }
 
     /// Responses a replay at a value asks for: the plan's jobs but the failures asked again.
@@ -454,7 +492,8 @@ mod tests {
             gap,
             input: 1_000.0,
             cache_read: 50_000.0,
-            demand: Draw::Known(demand),
+            demand,
+            beyond: false,
             first_token_ms: 1_000.0,
             ms_per_token: 10.0,
             limit_then: 32_000,
@@ -462,7 +501,8 @@ mod tests {
             failed_then: false,
             reasked: false,
             children: (0, 0),
-            join: None,
+            join: 0,
+            joins: false,
         }
     }
 
@@ -538,7 +578,7 @@ mod tests {
         assert_eq!((p.gave_up_at(2_000), p.gave_up_at(2_249), p.gave_up_at(2_250)), (1, 1, 0));
         // A demand beyond a history at 8,000: given up on where four parts are no more.
         let mut j = job(0, 0);
-        j.demand = Draw::Beyond;
+        j.beyond = true;
         let p = plan(vec![vec![j]], 8_000);
         assert_eq!((p.gave_up_at(2_000), p.gave_up_at(2_001)), (1, 0));
     }
@@ -546,7 +586,7 @@ mod tests {
     #[test]
     fn demand_beyond_the_history_is_cut_below_it_and_unknown_above() {
         let mut j = job(0, 0);
-        j.demand = Draw::Beyond;
+        j.beyond = true;
         let p = plan(vec![vec![j]], 200);
         let low = run(&p, &quota(1e9), Limit::Fixed(200));
         assert_eq!((low.cut, low.beyond), (1, 0));
@@ -569,7 +609,7 @@ mod tests {
         p.chains.push(PlanChain { start: 0, first: sub, end: sub + 2, anchor: Some((0, 300)) });
         p.children.push(2);
         p.jobs[0].children = (0, 1);
-        p.jobs[0].join = Some(700);
+        p.jobs[0].set_join(Some(700));
         // A failure asked again in the second chain, and one that starts a chain of its own.
         p.jobs.insert(4, reasked(3_000));
         p.chains[1].end += 1;

@@ -134,7 +134,7 @@ impl Walk<'_> {
             }
             t = if k + 1 >= end {
                 done
-            } else if let (Some(join), true) = (job.join, to > from) {
+            } else if let (Some(join), true) = (job.join(), to > from) {
                 last_child + join
             } else {
                 done + self.plan.jobs[k + 1].gap
@@ -150,7 +150,7 @@ impl Walk<'_> {
             Limit::Fixed(m) => m,
             Limit::AsRecorded => job.limit_then,
         };
-        let (mut input, mut cache_read, mut remaining) = (job.input, job.cache_read, job.demand);
+        let (mut input, mut cache_read, mut remaining) = (job.input, job.cache_read, job.demand());
         for part in 0..=retries::MAX_CONTINUATIONS {
             let (written, cut) = match remaining {
                 Draw::Known(d) => (d.min(max_output), d > max_output),

@@ -55,7 +55,7 @@ impl State {
             continuations: 0,
             input: j.input,
             cache_read: j.cache_read,
-            remaining: j.demand,
+            remaining: j.demand(),
             flight: None,
             waiting: 0,
         }
@@ -88,7 +88,7 @@ impl Run<'_> {
         let st = &mut self.states[ci];
         if st.job + 1 >= st.end {
             self.chain_done(ci, t);
-        } else if job.join.is_some() && to > from {
+        } else if job.joins && to > from {
             st.waiting = to - from;
         } else {
             let gap = plan.jobs[st.job + 1].gap;
@@ -112,7 +112,7 @@ impl Run<'_> {
         if st.job == parent_job && st.waiting > 0 {
             st.waiting -= 1;
             if st.waiting == 0 {
-                let join = self.plan.jobs[parent_job].join.unwrap_or(0);
+                let join = self.plan.jobs[parent_job].join().unwrap_or(0);
                 self.advance(parent, t + join);
             }
         }
