@@ -479,8 +479,8 @@ fn fill_models(requests: &mut [Request<'_>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::data::Tokens;
     use crate::scan::data::{Origin, Place};
-    use crate::scan::line::Usage;
 
     const T0: EpochMs = 1_780_000_000_000;
 
@@ -501,10 +501,9 @@ mod tests {
             origin: origin(stream, first, requested),
             model: Name::from("claude-sonnet-4-20250514"),
             end: Some(T0 + end),
-            recorded_output: output,
             output,
             estimated: false,
-            usage: Usage { input: 10, output, cache_creation: 1_000, cache_read: 20_000, thinking: None },
+            usage: Tokens { input: 10, cache_creation: 1_000, cache_read: 20_000, thinking: None },
             content: Default::default(),
             max_tokens_stop: stop,
             effort: None,

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use super::read::Collected;
 use super::record::{ErrorRec, NONE, RequestRec};
 pub use crate::scan::data::Dedup;
+use crate::scan::data::Tokens;
 use crate::scan::data::{Event, EventKind, Origin, People, Place, Response};
 use crate::scan::key::Name;
-use crate::scan::line::Usage;
 use crate::time::EpochMs;
 
 /// An error and the request after it belong together when the request started this soon
@@ -197,12 +197,10 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                     origin: origin_of(&mut lane_places, lane, start, Some(start)),
                     model: models[usize::from(r.model)].clone(),
                     end: Some(r.time),
-                    recorded_output: u64::from(r.output),
                     output: u64::from(r.output),
                     estimated: false,
-                    usage: Usage {
+                    usage: Tokens {
                         input: u64::from(r.input),
-                        output: u64::from(r.output),
                         cache_creation: u64::from(r.cache_creation),
                         cache_read: u64::from(r.cache_read),
                         thinking: None,

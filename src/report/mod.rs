@@ -350,7 +350,6 @@ mod tests {
             },
             model: model.clone(),
             end: None,
-            recorded_output: 0,
             output: 0,
             estimated: false,
             usage: Default::default(),

@@ -48,7 +48,8 @@ pub struct Origin {
     pub place: std::sync::Arc<Place>,
 }
 
-/// One real API response (all the lines that share its `message.id` + `requestId`).
+/// One real API response (all the lines that share its `message.id` + `requestId`), in 160
+/// bytes: a history's responses are held until the report is made.
 ///
 /// Aligned as the merger's groups are (their 128-bit key), so that turning the groups into
 /// responses reuses their memory instead of holding both at the peak of the scan.
@@ -59,17 +60,34 @@ pub struct Response {
     pub model: Name,
     /// The time of its last line: when the response ended.
     pub end: Option<EpochMs>,
-    /// The largest `output_tokens` recorded on any of its lines.
-    pub recorded_output: u64,
-    /// Output tokens used for statistics: the recorded value, or the content estimate when the
-    /// recorded one is a stream-start placeholder.
+    /// Output tokens used for statistics: the largest `output_tokens` recorded on its lines,
+    /// or the content estimate when that is a stream-start placeholder.
     pub output: u64,
     pub estimated: bool,
-    pub usage: Usage,
+    /// Its input side and its thinking (its output is `output`).
+    pub usage: Tokens,
     pub content: ContentSize,
     pub max_tokens_stop: bool,
     /// The effort level it was asked at, when written (2.1.212).
     pub effort: Option<Name>,
+}
+
+const _: () = assert!(std::mem::size_of::<Response>() <= 160);
+
+/// A response's usage but its output: what it was sent, and of its output, thinking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: u64,
+    pub cache_creation: u64,
+    pub cache_read: u64,
+    /// Of the output, thinking (`output_tokens_details.thinking_tokens`), where written.
+    pub thinking: Option<u64>,
+}
+
+impl From<Usage> for Tokens {
+    fn from(u: Usage) -> Self {
+        Tokens { input: u.input, cache_creation: u.cache_creation, cache_read: u.cache_read, thinking: u.thinking }
+    }
 }
 
 /// An error-like event, counted once.

@@ -111,10 +111,9 @@ impl Merger {
                 Response {
                     model: g.model.unwrap_or_else(|| unknown.clone()),
                     end: g.end,
-                    recorded_output: g.recorded_output,
                     output,
                     estimated,
-                    usage: g.usage,
+                    usage: g.usage.into(),
                     content,
                     max_tokens_stop: g.max_tokens_stop,
                     effort: g.effort,
