@@ -11,6 +11,7 @@ pub mod config;
 pub mod estimate;
 pub mod exit_codes;
 pub mod jsparse;
+pub mod memory;
 pub mod models;
 pub mod otel;
 pub mod par;

@@ -34,6 +34,8 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             "--show-env: the report shows every settings env value unredacted, secrets included; do not share it",
         )?;
     }
+    // What the reader threads freed is not needed again: the analysis starts from what it kept.
+    crate::memory::give_back();
     let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
     if let Some(p) = &config.filters.project
         && analysis.selection.scoped.is_empty()
