@@ -493,6 +493,8 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { estimated: true, .. })).count() as u64;
     let mut plan = Plan::new(i.chains, &my_units, &estimate);
+    // Its temporaries freed, given back before the replay's threads allocate their own.
+    crate::memory::give_back();
     // Claude Code's retries under the settings in effect.
     let (retry, retry_origin) = retry_policy(i.settings);
     plan.retry = retry;

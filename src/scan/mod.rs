@@ -55,6 +55,9 @@ pub trait Progress: Sync {
 pub struct Silent;
 impl Progress for Silent {}
 
+/// How often, in bytes read, the scan gives the memory its readers freed back.
+const GIVE_BACK_EVERY: u64 = 64 << 20;
+
 /// Scans `roots`.
 pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> Scanned {
     let mut data = ScanData::default();
@@ -86,7 +89,13 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
         data.read.malformed_lines += result.malformed;
         data.read.implausible_times += result.implausible_times;
         data.read.long_lines_skipped += result.long_lines_skipped;
+        let bytes = result.bytes;
         merger.add(result);
+        // What the reader threads freed in every GIVE_BACK_EVERY bytes read, given back: the
+        // merger keeps a fraction of what they allocate.
+        if data.read.bytes / GIVE_BACK_EVERY != (data.read.bytes - bytes) / GIVE_BACK_EVERY {
+            crate::memory::give_back();
+        }
     });
     progress.finish();
     data.read.unreadable += found.unreadable;
