@@ -202,7 +202,10 @@ pub fn at_pace_reserving(schedule: &Schedule, quota: &Quota, max_output: Option<
 #[derive(Debug, Default)]
 pub struct Scratch {
     mark_of: Vec<u32>,
-    marks: Vec<(EpochMs, f64)>,
+    /// The level after each start and each end, in time order (ends first at equal times).
+    /// Their times are the schedule's own: the `k`-th is the later of the last of the first
+    /// starts and the last of the first ends that make `k + 1` events together.
+    levels: Vec<f64>,
 }
 
 thread_local! {
@@ -221,13 +224,13 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     };
     let charge = |r: &Scheduled| r.input + quota.burndown * r.written as f64;
     let reqs = &schedule.requests;
-    let Scratch { mark_of, marks } = scratch;
+    let Scratch { mark_of, levels } = scratch;
     // Where each request's start is among the marks, to look ahead from there.
     mark_of.clear();
     mark_of.resize(reqs.len(), 0);
-    marks.clear();
-    // A mark each start and each end.
-    marks.reserve_exact(2 * reqs.len());
+    levels.clear();
+    // A level each start and each end.
+    levels.reserve_exact(2 * reqs.len());
     // The level through time, every reservation taken when asked for: starts in order, ends
     // sorted; at equal times ends first.
     let ends = &schedule.by_end;
@@ -245,25 +248,22 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             ei += 1;
         } else {
             level -= reserve(&reqs[si]);
-            mark_of[si] = marks.len() as u32;
+            mark_of[si] = levels.len() as u32;
             si += 1;
         }
-        marks.push((t, level));
+        levels.push(level);
     }
-    // The level at `t`, at or after the mark `from`: the last mark at or before `t`, found by
-    // galloping ahead (retries come within minutes of their request).
-    let level_at = |from: usize, t: EpochMs| {
-        let mut step = 1;
-        let mut hi = from;
-        while hi < marks.len() && marks[hi].0 <= t {
-            hi = from + step;
-            step *= 2;
-        }
-        let lo = from + step / 4;
-        let hi = hi.min(marks.len());
-        let k = lo.min(hi) + marks[lo.min(hi)..hi].partition_point(|m| m.0 <= t);
-        let m = marks[k - 1];
-        (m.1 + (t - m.0) as f64 * per_ms).min(q)
+    // The level at `t`, no earlier than request `i`'s start: from the last mark at or before
+    // `t`. The marks at or before `t` are the starts and the ends at or before it (the sweep
+    // took them in time order), each counted by galloping ahead from where request `i`
+    // started (retries come within minutes of their request): the requests before it started
+    // no later, and so did the ends before its mark.
+    let level_at = |i: usize, t: EpochMs| {
+        let starts = gallop(i + 1, reqs.len(), |k| reqs[k].start <= t);
+        let ended = gallop(mark_of[i] as usize - i, ends.len(), |k| reqs[ends[k] as usize].end <= t);
+        let last_end = if ended > 0 { reqs[ends[ended - 1] as usize].end } else { EpochMs::MIN };
+        let at = reqs[starts - 1].start.max(last_end);
+        (levels[starts + ended - 1] + (t - at) as f64 * per_ms).min(q)
     };
     // An output quota's level through time: what each response wrote, taken when it ended.
     let output = quota.output_tpm.map(|o| OutputLevel::new(schedule, o));
@@ -280,7 +280,7 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         // The level its start left: not below zero when the bucket held its reservation (the
         // level before, less `need`, is at least zero exactly when the level before was at
         // least `need`: a floating-point difference is zero only for equal numbers).
-        if marks[mark_of[i] as usize].1 >= 0.0 && output_open(r, r.start) {
+        if levels[mark_of[i] as usize] >= 0.0 && output_open(r, r.start) {
             continue;
         }
         // What the bucket holds for it at a later attempt: the level plus what it holds itself.
@@ -292,7 +292,7 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
             t += delay.round() as i64;
             let holds = if t < r.end { need } else { charge(r) };
-            if (level_at(mark_of[i] as usize, t) + holds).min(q) >= need && output_open(r, t) {
+            if (level_at(i, t) + holds).min(q) >= need && output_open(r, t) {
                 admitted = true;
                 break;
             }
@@ -303,6 +303,35 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         }
     }
     out
+}
+
+/// The first index from `from` on (below `len`) where `holds` does not, for a `holds` true of
+/// every index below some point and false from it on: galloping ahead from `from` (1, 2, 4, …
+/// past it), then halving.
+fn gallop(from: usize, len: usize, holds: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut step) = (from, 1);
+    // Every index below `lo` holds; find one that does not (or the end).
+    let mut hi = loop {
+        let probe = lo.saturating_add(step - 1);
+        if probe >= len {
+            break len;
+        }
+        if !holds(probe) {
+            break probe;
+        }
+        lo = probe + 1;
+        step *= 2;
+    };
+    // The answer lies in lo..=hi.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if holds(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// The level of an output quota through a schedule: full at the first request, each
@@ -333,5 +362,26 @@ impl OutputLevel {
         let k = self.marks.partition_point(|m| m.0 <= t);
         let (at, level) = self.marks[k.saturating_sub(1)];
         (level + (t - at).max(0) as f64 * self.per_ms).min(self.capacity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gallop;
+
+    /// Galloping finds what a binary search of the whole finds, from any start at or below
+    /// the answer, in sorted lists with runs of equal values.
+    #[test]
+    fn gallop_finds_the_partition_point_from_any_start_below_it() {
+        let sorted = [1, 1, 2, 3, 3, 3, 5, 8, 8, 13, 21, 21, 21, 21, 34];
+        for t in 0..40 {
+            let want = sorted.partition_point(|&x| x <= t);
+            for from in 0..=want {
+                assert_eq!(gallop(from, sorted.len(), |k| sorted[k] <= t), want, "t {t} from {from}");
+            }
+        }
+        // The end, and nothing to search.
+        assert_eq!(gallop(3, 3, |_| unreachable!()), 3);
+        assert_eq!(gallop(0, 0, |_| unreachable!()), 0);
     }
 }
