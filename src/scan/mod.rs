@@ -162,6 +162,7 @@ mod tests {
             })
             .collect();
         assert!(reports.iter().all(|r| *r == reports[0]));
-        assert!(reports[0].matches(" output: 5,").count() > 100);
+        // The many small files' responses are all there (and so compared above).
+        assert!(reports[0].matches("Response {").count() > 150);
     }
 }
