@@ -22,7 +22,7 @@ pub struct Values<'p> {
     uncut_from: Option<u64>,
     /// The memory of the two threads that replay, reused from value to value: each thread's
     /// schedule (and the limit it is laid out at), and its scratch.
-    memory: [std::sync::Mutex<(Schedule, Option<Limit>, Scratch)>; 2],
+    memory: [std::sync::Mutex<(Schedule<'p>, Option<Limit>, Scratch)>; 2],
 }
 
 impl<'p> Values<'p> {

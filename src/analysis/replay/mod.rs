@@ -620,9 +620,13 @@ mod tests {
         p.chains.push(PlanChain { start: 500, first: lone, end: lone + 2, anchor: None });
         p.roots.push(3);
         for limit in [Limit::Fixed(1_000), Limit::Fixed(4_000), Limit::Fixed(32_000), Limit::AsRecorded] {
-            let (walk, engine) = (Schedule::new(&p, limit), Schedule::by_engine(&p, limit));
+            let (walk, (engine, sent)) = (Schedule::new(&p, limit), Schedule::by_engine(&p, limit));
             assert_eq!(walk.requests, engine.requests, "at {limit:?}");
             assert_eq!(walk.base, engine.base, "at {limit:?}");
+            // What each request sends and writes, worked out from its job and part, is what
+            // the engine sent and wrote.
+            let parts: Vec<_> = walk.requests.iter().map(|r| walk.part(r)).collect();
+            assert_eq!(parts, sent, "at {limit:?}");
         }
     }
 

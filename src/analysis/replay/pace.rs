@@ -3,22 +3,76 @@
 
 use super::*;
 
-/// One request of the work at a max output, laid out at the pace the work asks for.
+/// One request of the work at a max output, laid out at the pace the work asks for: when,
+/// and which part of which job (what it sends and writes is the job's: [`Schedule::part`]).
+/// Each replaying thread holds a schedule of the whole history, so it is kept in 24 bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Scheduled {
     pub(super) start: EpochMs,
     pub(super) end: EpochMs,
+    pub(super) job: u32,
+    /// 0 for the job's first request, then its continuations.
+    pub(super) part: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Scheduled>() <= 24);
+
+/// What one request of a job sends and writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Part {
     pub(super) input: f64,
     pub(super) cache_read: f64,
     pub(super) written: u64,
-    pub(super) job: u32,
+}
+
+/// A job's parts at a max output, one after another (a cut part is continued): each worked
+/// out in this one order wherever it is needed, so that laying out and replaying see the
+/// same sums.
+struct Parts {
+    input: f64,
+    cache_read: f64,
+    remaining: Draw,
+    max_output: u64,
+    known_up_to: u64,
+}
+
+impl Parts {
+    fn of(job: &Job, max_output: u64, known_up_to: u64) -> Self {
+        Parts { input: job.input, cache_read: job.cache_read, remaining: job.demand(), max_output, known_up_to }
+    }
+
+    /// What this part writes, and whether it is cut: above what the history shows it runs to
+    /// the max output, cut only where the history shows that demand is above it.
+    fn written(&self) -> (u64, bool) {
+        let m = self.max_output;
+        match self.remaining {
+            Draw::Known(d) => (d.min(m), d > m),
+            Draw::Beyond => (m, m <= self.known_up_to),
+        }
+    }
+
+    /// On to the continuation of this (cut) part.
+    fn next(&mut self) {
+        self.cache_read += self.input;
+        self.input = CONTINUATION_PROMPT + self.max_output as f64;
+        self.remaining = match self.remaining {
+            Draw::Known(d) => Draw::Known(d.saturating_sub(self.max_output)),
+            Draw::Beyond => Draw::Beyond,
+        };
+    }
+
+    fn part(&self) -> Part {
+        Part { input: self.input, cache_read: self.cache_read, written: self.written().0 }
+    }
 }
 
 /// The history's work at one max output, at its own pace: every request when it asks to be
 /// sent, as if nothing were throttled. It depends on the max output, not on the quota, so
 /// one schedule serves every quota.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Schedule {
+pub struct Schedule<'p> {
+    /// The plan it lays out (`None` only for an empty schedule not laid out yet).
+    plan: Option<&'p Plan>,
     pub(super) requests: Vec<Scheduled>,
     /// The requests by end time.
     pub(super) by_end: Vec<u32>,
@@ -28,32 +82,43 @@ pub struct Schedule {
     pub(super) retry: retries::Policy,
     /// The max output it was laid out at: [`Schedule::max_output`].
     pub(super) limit: Limit,
-    /// Each job's limit in the history, for a schedule of the history as it was (empty
-    /// otherwise): read by job, not held by each of its requests.
-    pub(super) limit_then: Vec<u64>,
 }
 
-impl Schedule {
+impl<'p> Schedule<'p> {
     /// Lays out the plan's work at `limit`. Nothing slows it down, so no chain waits for
     /// another but a parent for its subagents: each chain is walked on its own, a subagent's
     /// from the end of the job that started it.
-    pub fn new(plan: &Plan, limit: Limit) -> Self {
+    pub fn new(plan: &'p Plan, limit: Limit) -> Self {
         let mut s = Self::default();
         s.lay_out(plan, limit);
         s
+    }
+
+    fn plan(&self) -> &'p Plan {
+        self.plan.expect("a schedule with requests was laid out from a plan")
     }
 
     /// The max output request `r` was laid out at.
     pub(super) fn max_output(&self, r: &Scheduled) -> u64 {
         match self.limit {
             Limit::Fixed(m) => m,
-            Limit::AsRecorded => self.limit_then[r.job as usize],
+            Limit::AsRecorded => self.plan().jobs[r.job as usize].limit_then,
         }
+    }
+
+    /// What request `r` sends and writes.
+    pub(super) fn part(&self, r: &Scheduled) -> Part {
+        let plan = self.plan();
+        let mut parts = Parts::of(&plan.jobs[r.job as usize], self.max_output(r), plan.known_up_to);
+        for _ in 0..r.part {
+            parts.next();
+        }
+        parts.part()
     }
 
     /// [`Schedule::new`] into this schedule, reusing its memory: the large vectors of a
     /// replay are allocated once per thread, not once per value.
-    pub fn lay_out(&mut self, plan: &Plan, limit: Limit) {
+    pub fn lay_out(&mut self, plan: &'p Plan, limit: Limit) {
         let mut requests = std::mem::take(&mut self.requests);
         requests.clear();
         // A request a job, and a few more for continuations (grown by an eighth at a time, not
@@ -81,28 +146,22 @@ impl Schedule {
             base.peak_in_flight = base.peak_in_flight.max(now);
         }
         base.attempts = requests.len() as u64;
-        let mut limit_then = std::mem::take(&mut self.limit_then);
-        limit_then.clear();
-        if limit == Limit::AsRecorded {
-            limit_then.extend(plan.jobs.iter().map(|j| j.limit_then));
-        }
-        *self = Self { requests, by_end, base, retry: plan.retry, limit, limit_then };
+        *self = Self { plan: Some(plan), requests, by_end, base, retry: plan.retry, limit };
     }
 
     /// The same work laid out by the replay's engine with an endless bucket (the reference
-    /// the walk is tested against).
+    /// the walk is tested against), and what the engine sent and wrote in each request.
     #[cfg(test)]
-    pub(super) fn by_engine(plan: &Plan, limit: Limit) -> Self {
+    pub(super) fn by_engine(plan: &'p Plan, limit: Limit) -> (Self, Vec<Part>) {
         let endless =
             Quota::new(f64::INFINITY, 1.0, Reading { cache_reads_reserved: false, burndown_reservation: false });
-        let mut requests = Vec::with_capacity(plan.jobs.len());
-        let base = run_recording(plan, &endless, limit, Some(&mut requests), |_| {});
-        requests.sort_unstable_by_key(|r| (r.start, r.job));
+        let mut recorded = Vec::with_capacity(plan.jobs.len());
+        let base = run_recording(plan, &endless, limit, Some(&mut recorded), |_| {});
+        recorded.sort_unstable_by_key(|(r, _)| (r.start, r.job));
+        let (requests, parts): (Vec<Scheduled>, Vec<Part>) = recorded.into_iter().unzip();
         let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();
         by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
-        let limit_then =
-            if limit == Limit::AsRecorded { plan.jobs.iter().map(|j| j.limit_then).collect() } else { Vec::new() };
-        Self { requests, by_end, base, retry: plan.retry, limit, limit_then }
+        (Self { plan: Some(plan), requests, by_end, base, retry: plan.retry, limit }, parts)
     }
 }
 
@@ -150,33 +209,25 @@ impl Walk<'_> {
             Limit::Fixed(m) => m,
             Limit::AsRecorded => job.limit_then,
         };
-        let (mut input, mut cache_read, mut remaining) = (job.input, job.cache_read, job.demand());
+        let mut parts = Parts::of(&job, max_output, self.plan.known_up_to);
         for part in 0..=retries::MAX_CONTINUATIONS {
-            let (written, cut) = match remaining {
-                Draw::Known(d) => (d.min(max_output), d > max_output),
-                Draw::Beyond => (max_output, max_output <= self.plan.known_up_to),
-            };
+            let (written, cut) = parts.written();
             if part == 0 {
                 self.base.responses += 1;
                 self.base.cut += u64::from(cut);
-                self.base.beyond += u64::from(remaining == Draw::Beyond && !cut);
+                self.base.beyond += u64::from(parts.remaining == Draw::Beyond && !cut);
             }
             let first = if part == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
             let end = t + ((first + written as f64 * job.ms_per_token).round() as i64).max(1);
             if self.requests.len() == self.requests.capacity() {
                 self.requests.reserve_exact(self.requests.len() / 8 + 64);
             }
-            self.requests.push(Scheduled { start: t, end, input, cache_read, written, job: k as u32 });
+            self.requests.push(Scheduled { start: t, end, job: k as u32, part: part as u8 });
             t = end;
             if !cut {
                 break;
             }
-            cache_read += input;
-            input = CONTINUATION_PROMPT + max_output as f64;
-            remaining = match remaining {
-                Draw::Known(d) => Draw::Known(d.saturating_sub(max_output)),
-                Draw::Beyond => Draw::Beyond,
-            };
+            parts.next();
         }
         t
     }
@@ -216,13 +267,14 @@ thread_local! {
 pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>, scratch: &mut Scratch) -> Outcome {
     let q = quota.tpm;
     let per_ms = q / 60_000.0;
-    let reserve = |r: &Scheduled| {
+    // What a request reserves when it is sent, and what it is charged when it ends.
+    let reserve = |r: &Scheduled, p: &Part| {
         let m = max_output.unwrap_or_else(|| schedule.max_output(r)) as f64;
-        r.input
-            + if quota.reading.cache_reads_reserved { r.cache_read } else { 0.0 }
+        p.input
+            + if quota.reading.cache_reads_reserved { p.cache_read } else { 0.0 }
             + if quota.reading.burndown_reservation { quota.burndown * m } else { m }
     };
-    let charge = |r: &Scheduled| r.input + quota.burndown * r.written as f64;
+    let charge = |p: &Part| p.input + quota.burndown * p.written as f64;
     let reqs = &schedule.requests;
     let Scratch { mark_of, levels } = scratch;
     // Where each request's start is among the marks, to look ahead from there.
@@ -244,10 +296,12 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         at = at.max(t);
         if end_first {
             let r = &reqs[ends[ei] as usize];
-            level = (level + reserve(r) - charge(r)).min(q);
+            let p = schedule.part(r);
+            level = (level + reserve(r, &p) - charge(&p)).min(q);
             ei += 1;
         } else {
-            level -= reserve(&reqs[si]);
+            let r = &reqs[si];
+            level -= reserve(r, &schedule.part(r));
             mark_of[si] = levels.len() as u32;
             si += 1;
         }
@@ -270,12 +324,11 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     // Whether the output quota lets request `r` in at `t` (what it wrote itself, if it ended
     // by then, given back).
     let output_open = |r: &Scheduled, t: EpochMs| {
-        output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { r.written as f64 } else { 0.0 } > 0.0)
+        output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { schedule.part(r).written as f64 } else { 0.0 } > 0.0)
     };
     let mut out = schedule.base;
     out.attempts = 0;
     for (i, r) in reqs.iter().enumerate() {
-        let need = reserve(r);
         out.attempts += 1;
         // The level its start left: not below zero when the bucket held its reservation (the
         // level before, less `need`, is at least zero exactly when the level before was at
@@ -283,6 +336,8 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         if levels[mark_of[i] as usize] >= 0.0 && output_open(r, r.start) {
             continue;
         }
+        let p = schedule.part(r);
+        let need = reserve(r, &p);
         // What the bucket holds for it at a later attempt: the level plus what it holds itself.
         let mut t = r.start;
         let mut admitted = false;
@@ -291,7 +346,7 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             out.attempts += 1;
             let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
             t += delay.round() as i64;
-            let holds = if t < r.end { need } else { charge(r) };
+            let holds = if t < r.end { need } else { charge(&p) };
             if (level_at(i, t) + holds).min(q) >= need && output_open(r, t) {
                 admitted = true;
                 break;
@@ -350,7 +405,7 @@ impl OutputLevel {
         let mut marks = vec![(at, level)];
         for &e in &schedule.by_end {
             let r = &schedule.requests[e as usize];
-            level = (level + (r.end - at).max(0) as f64 * per_ms).min(tpm) - r.written as f64;
+            level = (level + (r.end - at).max(0) as f64 * per_ms).min(tpm) - schedule.part(r).written as f64;
             at = at.max(r.end);
             marks.push((at, level));
         }

@@ -136,7 +136,7 @@ pub(super) fn run_recording(
     plan: &Plan,
     quota: &Quota,
     limit: Limit,
-    mut record: Option<&mut Vec<Scheduled>>,
+    mut record: Option<&mut Vec<(Scheduled, Part)>>,
     mut refused: impl FnMut(usize),
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -227,14 +227,10 @@ pub(super) fn run_recording(
             let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
             let duration = (first + written as f64 * job.ms_per_token).round() as i64;
             if let Some(rec) = record.as_deref_mut() {
-                rec.push(Scheduled {
-                    start: t,
-                    end: t + duration.max(1),
-                    input: st.input,
-                    cache_read: st.cache_read,
-                    written,
-                    job: st.job as u32,
-                });
+                rec.push((
+                    Scheduled { start: t, end: t + duration.max(1), job: st.job as u32, part: st.continuations as u8 },
+                    Part { input: st.input, cache_read: st.cache_read, written },
+                ));
             }
             r.queue.push(Reverse((t + duration.max(1), ci as u32)));
             continue;
