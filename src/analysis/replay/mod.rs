@@ -208,6 +208,8 @@ impl Plan {
         let (input, read) = (median_u(&mut inputs), median_u(&mut reads));
         speeds.sort_by(f64::total_cmp);
         let mpt = speeds.get(speeds.len() / 2).copied().unwrap_or(DEFAULT_MS_PER_TOKEN);
+        // Freed before the jobs are made: the plan's peak is the replay's.
+        drop((inputs, reads, speeds));
 
         let mut plan = Plan {
             chains: Vec::new(),
@@ -217,8 +219,8 @@ impl Plan {
             known_up_to: demand.known_up_to,
             retry: retries::Policy::default(),
         };
-        // Each job's history: its chain (in `chains`), when it was sent and when it ended.
-        let mut history: Vec<(usize, EpochMs, EpochMs)> = Vec::with_capacity(kept.len());
+        // When each job ended in the history (its chain and start are its unit's).
+        let mut ended: Vec<EpochMs> = Vec::with_capacity(kept.len());
         let mut draws = 0u64;
         let mut draw = |above: u64| {
             draws += 1;
@@ -228,15 +230,15 @@ impl Plan {
             let next = kept.get(k + 1);
             let c = &chains[u.chain];
             let (start, end) = (c.requests[u.first].start, c.requests[u.last].end);
-            let gap = match history.last() {
-                Some(&(chain, _, prev_end)) if chain == u.chain => (start - prev_end).max(0),
+            let gap = match ended.last() {
+                Some(&prev_end) if kept[k - 1].chain == u.chain => (start - prev_end).max(0),
                 _ => {
                     let at = plan.jobs.len();
                     plan.chains.push(PlanChain { start, first: at, end: at, anchor: None });
                     start
                 }
             };
-            history.push((u.chain, start, end));
+            ended.push(end);
             let job = match u.kind {
                 UnitKind::Response { output, complete, .. } => {
                     let first = &c.requests[u.first];
@@ -286,7 +288,7 @@ impl Plan {
                 last.end = plan.jobs.len();
             }
         }
-        plan.anchor_subagents(chains, &history);
+        plan.anchor_subagents(chains, kept, &ended);
         plan
     }
 
@@ -294,9 +296,11 @@ impl Plan {
     /// job that ended last before the subagent's first request), and the parent's next job
     /// to the subagents' ends when the history shows it waited for them. Throttling then
     /// delays a subagent with its parent, as it does in Claude Code.
-    fn anchor_subagents(&mut self, chains: &[Chain], history: &[(usize, EpochMs, EpochMs)]) {
-        let stream_of = |pc: &PlanChain| &chains[history[pc.first].0].stream;
-        let session_of = |pc: &PlanChain| chains[history[pc.first].0].requests[0].session();
+    fn anchor_subagents(&mut self, chains: &[Chain], kept: &[&Unit], ended: &[EpochMs]) {
+        let stream_of = |pc: &PlanChain| &chains[kept[pc.first].chain].stream;
+        let session_of = |pc: &PlanChain| chains[kept[pc.first].chain].requests[0].session();
+        // When job `j` was sent in the history.
+        let sent = |j: usize| chains[kept[j].chain].requests[kept[j].first].start;
         let mut by_stream: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
         for (i, pc) in self.chains.iter().enumerate() {
             by_stream.insert(stream_of(pc), i);
@@ -309,19 +313,19 @@ impl Plan {
             }
             let Some(parent) = session_of(pc).and_then(|s| by_stream.get(s).copied()) else { continue };
             let p = &self.chains[parent];
-            let start = history[pc.first].1;
+            let start = sent(pc.first);
             // The parent's last job that ended at or before this chain's start.
-            let k = history[p.first..p.end].partition_point(|h| h.2 <= start);
+            let k = ended[p.first..p.end].partition_point(|&e| e <= start);
             if k == 0 {
                 continue;
             }
             let job = p.first + k - 1;
-            links.push((job, ci, start - history[job].2));
+            links.push((job, ci, start - ended[job]));
         }
         links.sort_unstable();
-        let mut chain_of_job = vec![0usize; self.jobs.len()];
+        let mut chain_of_job = vec![0u32; self.jobs.len()];
         for (ci, c) in self.chains.iter().enumerate() {
-            chain_of_job[c.first..c.end].fill(ci);
+            chain_of_job[c.first..c.end].fill(ci as u32);
         }
         for group in links.chunk_by(|a, b| a.0 == b.0) {
             let job = group[0].0;
@@ -331,13 +335,13 @@ impl Plan {
                 self.chains[child].anchor = Some((job, offset));
                 self.children.push(child as u32);
                 let c = &self.chains[child];
-                last_end = last_end.max(history[c.end - 1].2);
+                last_end = last_end.max(ended[c.end - 1]);
             }
             self.jobs[job].children = (from, self.children.len() as u32);
             // The parent's next job waited for them if it was sent after the last one ended.
-            let pc = chain_of_job[job];
-            if job + 1 < self.chains[pc].end && history[job + 1].1 >= last_end {
-                self.jobs[job].set_join(Some(history[job + 1].1 - last_end));
+            let pc = chain_of_job[job] as usize;
+            if job + 1 < self.chains[pc].end && sent(job + 1) >= last_end {
+                self.jobs[job].set_join(Some(sent(job + 1) - last_end));
             }
         }
         let mut roots: Vec<u32> =
