@@ -492,8 +492,10 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let estimate = Estimate::new(&observations, highest);
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { estimated: true, .. })).count() as u64;
+    // The plan is made and replayed at the run's peak: what the steps before it (and the
+    // load's thread beside it) freed is given back first, and then the plan's temporaries.
+    crate::memory::give_back();
     let mut plan = Plan::new(i.chains, &my_units, &estimate);
-    // Its temporaries freed, given back before the replay's threads allocate their own.
     crate::memory::give_back();
     // Claude Code's retries under the settings in effect.
     let (retry, retry_origin) = retry_policy(i.settings);
@@ -751,6 +753,8 @@ fn replayed(
     };
     let reference = side.reference.as_ref().map(|r| r.tpm as f64);
     let fitted = fit::fit(plan, side.burndown, side.output_tpm(), &side.readings, reference);
+    // The fit's replays are done: their queues given back before the values' schedules.
+    crate::memory::give_back();
     let mut views: Vec<ReadingView> = fitted
         .readings
         .iter()
