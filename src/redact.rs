@@ -80,26 +80,14 @@ const SHOWN: [(&str, Shape); 36] = [
     ("CLAUDE_CODE_SUBAGENT_MODEL", Shape::Model),
 ];
 
-/// Prefixes of well-known secret formats (Anthropic, OpenAI, GitHub, Slack, AWS, PEM).
-const SECRET_PREFIXES: [&str; 14] = [
-    "sk-",
-    "ghp_",
-    "gho_",
-    "ghs_",
-    "ghu_",
-    "github_pat_",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
-    "AKIA",
-    "ASIA",
-    "AIza",
-    "eyJ",
-    "-----BEGIN",
-];
+/// Prefixes of secret formats too short to look for anywhere in a value (`sk-` is in many a
+/// word): a secret where a value or one of its parts starts with one. The other formats are
+/// [`SECRET_MARKS`], found anywhere.
+const SECRET_PREFIXES: [&str; 1] = ["sk-"];
 
-/// Marks of well-known secret formats found anywhere in a value (a key pasted after a model
-/// id: `claude-haiku:x-sk-ant-api03-…`).
+/// Marks of well-known secret formats (Anthropic, OpenAI, GitHub, GitLab, Slack, AWS,
+/// Google, JWT, PEM) found anywhere in a value (a key pasted after a model id:
+/// `claude-haiku:x-sk-ant-api03-…`).
 const SECRET_MARKS: [&str; 19] = [
     "sk-ant-",
     "sk-proj-",

@@ -101,10 +101,6 @@ impl<'a> Request<'a> {
         self.has_thinking.then_some(self.thinking)
     }
 
-    pub fn set_thinking(&mut self, thinking: Option<u64>) {
-        (self.has_thinking, self.thinking) = (thinking.is_some(), thinking.unwrap_or(0));
-    }
-
     /// The model id as recorded; `None` for a request that never got a response (taken from
     /// the stream's neighbours where there are some).
     pub fn model(&self) -> Option<&'a str> {
@@ -343,7 +339,9 @@ fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
                     Some(last) => {
                         last.cut = true;
                         last.gave_up = true;
-                        last.set_cut_limit(Some(last.cut_limit().unwrap_or(n)));
+                        if last.cut_limit().is_none() {
+                            last.set_cut_limit(Some(n));
+                        }
                     }
                     None => out.push(failed(e, &retries, prev_end, Ended::CutError, Some(n))),
                 }
@@ -394,7 +392,8 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
     let end = r.end.unwrap_or(first).max(first);
     let start = sent_at(r.origin.requested, first, prev_end);
     let (start, admitted, throttled) = attempts(start, retries, first);
-    let mut request = Request {
+    let names_limit = r.max_tokens_stop && !r.estimated;
+    Request {
         model: Some(&r.model),
         session: r.origin.place.session.as_ref(),
         start,
@@ -406,18 +405,16 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         estimated: r.estimated,
         ended: Ended::Response,
         cut: r.max_tokens_stop,
-        cut_limit: 0,
+        // The limit a response stopped at `max_tokens` names: its own output, if measured.
+        cut_limit: if names_limit { r.output } else { 0 },
+        has_cut_limit: names_limit,
         continues,
         gave_up: false,
         throttled,
-        thinking: 0,
-        has_cut_limit: false,
-        has_thinking: false,
+        thinking: r.usage.thinking.unwrap_or(0),
+        has_thinking: r.usage.thinking.is_some(),
         setting_ignored: super::limits::setting_ignored(&r.origin.place),
-    };
-    request.set_cut_limit((r.max_tokens_stop && !r.estimated).then_some(r.output));
-    request.set_thinking(r.usage.thinking);
-    request
+    }
 }
 
 /// A request that got no response: failed after its retries, or cut and not kept.
@@ -432,7 +429,7 @@ fn failed<'a>(
     let start = sent_at(e.origin.requested, at, prev_end);
     let (start, last, throttled) = attempts(start, retries, at);
     let refused = u32::from(ended == Ended::Throttled);
-    let mut request = Request {
+    Request {
         model: None,
         session: e.origin.place.session.as_ref(),
         start,
@@ -444,17 +441,15 @@ fn failed<'a>(
         estimated: false,
         ended,
         cut: ended == Ended::CutError,
-        cut_limit: 0,
+        cut_limit: limit.unwrap_or(0),
+        has_cut_limit: limit.is_some(),
         continues: false,
         gave_up: ended == Ended::CutError,
         throttled: throttled + refused,
         thinking: 0,
-        has_cut_limit: false,
         has_thinking: false,
         setting_ignored: super::limits::setting_ignored(&e.origin.place),
-    };
-    request.set_cut_limit(limit);
-    request
+    }
 }
 
 /// A request without a response takes the model of the stream's previous response, else of

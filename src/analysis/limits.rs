@@ -414,10 +414,11 @@ mod tests {
     use super::*;
     use crate::analysis::chains::Request;
 
-    struct Now;
-    impl Fallback for Now {
+    /// The setting in effect (its field), a default of 32,000 and an upper limit of 64,000.
+    struct Set(u64);
+    impl Fallback for Set {
         fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
-            32_000
+            self.0
         }
         fn cap(&self, _: Option<&str>) -> u64 {
             64_000
@@ -427,19 +428,10 @@ mod tests {
         }
     }
 
-    /// 2,000 set, a default of 32,000 and an upper limit of 64,000.
-    struct Low;
-    impl Fallback for Low {
-        fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
-            2_000
-        }
-        fn cap(&self, _: Option<&str>) -> u64 {
-            64_000
-        }
-        fn default(&self, _: Option<&str>) -> u64 {
-            32_000
-        }
-    }
+    /// Nothing set: the default, 32,000.
+    const NOW: Set = Set(32_000);
+    /// 2,000 set.
+    const LOW: Set = Set(2_000);
 
     fn req(
         start: i64,
@@ -477,7 +469,7 @@ mod tests {
             Chain { stream: "C", project: "", cwd: None, requests: vec![req(60, "C", 5_000, false, None, false)] },
         ];
         let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
-        let limits = in_effect(&chains, &capped, &Now);
+        let limits = in_effect(&chains, &capped, &NOW);
         assert_eq!(limits, vec![vec![1_000, 1_000, 1_000], vec![8_192], vec![8_192]]);
         let units = units(&chains, &limits);
         // A: 300 alone; 1,000 cut and continued with 700: one response of 1,700, complete.
@@ -505,7 +497,7 @@ mod tests {
                 requests: vec![req(30, "A", 1_500, false, None, false)],
             },
         ];
-        assert_eq!(in_effect(&chains, &[], &Low), vec![vec![2_000], vec![32_000], vec![2_000]]);
+        assert_eq!(in_effect(&chains, &[], &LOW), vec![vec![2_000], vec![32_000], vec![2_000]]);
         let place = |stream: &str, version: Option<&str>| crate::scan::data::Place {
             stream: stream.into(),
             version: version.map(Into::into),
@@ -544,7 +536,7 @@ mod tests {
                 requests: vec![req(DAY + 50, "D", 1_500, false, None, false)],
             },
         ];
-        assert_eq!(in_effect(&chains, &[], &Low), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
+        assert_eq!(in_effect(&chains, &[], &LOW), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
     }
 
     /// On the Anthropic API with no max output set, a session shows Claude Code's capped
@@ -625,7 +617,7 @@ mod tests {
         let mut failed = req(50, "A", 0, false, None, false);
         failed.ended = Ended::Throttled;
         let chains = vec![Chain { stream: "A", project: "", cwd: None, requests: vec![gave_up, failed] }];
-        let limits = in_effect(&chains, &[], &Now);
+        let limits = in_effect(&chains, &[], &NOW);
         let units = units(&chains, &limits);
         assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));
         assert_eq!((units[1].kind, units[1].observation()), (UnitKind::Failed, None));

@@ -21,8 +21,8 @@ pub struct Values<'p> {
     /// From this value up no response is cut, and one schedule serves every value.
     uncut_from: Option<u64>,
     /// The memory of the two threads that replay, reused from value to value: each thread's
-    /// schedule (and the limit it is laid out at), and its scratch.
-    memory: [std::sync::Mutex<(Schedule<'p>, Option<Limit>, Scratch)>; 2],
+    /// schedule and scratch.
+    memory: [std::sync::Mutex<(Schedule<'p>, Scratch)>; 2],
 }
 
 impl<'p> Values<'p> {
@@ -37,7 +37,7 @@ impl<'p> Values<'p> {
     /// thread).
     fn measure(&self, value: u64, slot: usize) -> Vec<Outcome> {
         let mut memory = self.memory[slot].lock().expect("replay memory");
-        let (schedule, laid, scratch) = &mut *memory;
+        let (schedule, scratch) = &mut *memory;
         // Values from `uncut_from` up share the schedule at it, each reserving its own value;
         // a thread lays it out once for a run of them (values come to a thread in order), and
         // holds no third schedule beside the two threads' own.
@@ -45,9 +45,8 @@ impl<'p> Values<'p> {
             Some(from) if value >= from => (Limit::Fixed(from), Some(value)),
             _ => (Limit::Fixed(value), None),
         };
-        if *laid != Some(limit) {
+        if !schedule.laid_out_at(limit) {
             schedule.lay_out(self.plan, limit);
-            *laid = Some(limit);
         }
         self.quotas.iter().map(|q| replay::at_pace_with(schedule, q, reserving, scratch)).collect()
     }
@@ -100,7 +99,7 @@ impl Evaluate for Under<'_, '_> {
     }
 
     fn responses(&self) -> u64 {
-        self.values.plan.responses_asked()
+        self.values.plan.len() as u64
     }
 
     fn prefetch(&mut self, values: &[u64]) {

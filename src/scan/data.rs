@@ -191,27 +191,25 @@ impl ScanData {
     /// twice, a synced or backed-up folder): its records are kept once, the first home's.
     /// Returns how many sessions were such copies.
     pub fn absorb(&mut self, mut other: ScanData, home: &std::path::Path) -> usize {
-        let copies: std::collections::HashSet<Name> = other
-            .responses
-            .iter()
-            .filter_map(|r| r.origin.place.session.clone())
-            .chain(other.events.iter().filter_map(|e| e.origin.place.session.clone()))
-            .filter(|s| self.people.of_session.contains_key(s))
-            .collect();
+        // The sessions a scan's responses and events name.
+        fn sessions(d: &ScanData) -> impl Iterator<Item = Name> + '_ {
+            let of = |o: &Origin| o.place.session.clone();
+            d.responses
+                .iter()
+                .filter_map(move |r| of(&r.origin))
+                .chain(d.events.iter().filter_map(move |e| of(&e.origin)))
+        }
+        let copies: std::collections::HashSet<Name> =
+            sessions(&other).filter(|s| self.people.of_session.contains_key(s)).collect();
         if !copies.is_empty() {
             let kept = |s: &Option<Name>| s.as_ref().is_none_or(|s| !copies.contains(s));
             other.responses.retain(|r| kept(&r.origin.place.session));
             other.events.retain(|e| kept(&e.origin.place.session));
             other.capped.retain(|c| kept(&c.session));
         }
-        let sessions = other
-            .responses
-            .iter()
-            .filter_map(|r| r.origin.place.session.clone())
-            .chain(other.events.iter().filter_map(|e| e.origin.place.session.clone()));
         self.people.merge(People {
             names: vec![home.display().to_string().into()],
-            of_session: sessions.map(|s| (s, 0)).collect(),
+            of_session: sessions(&other).map(|s| (s, 0)).collect(),
             homes: vec![(0, home.to_path_buf())],
         });
         self.read.add(&other.read);

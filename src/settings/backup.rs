@@ -120,13 +120,13 @@ pub fn dated(path: &Path) -> Vec<(crate::time::EpochMs, PathBuf)> {
     let mut out: Vec<_> = keyed(path, "bak")
         .into_iter()
         .filter_map(|((stamp, micros, _), p)| {
-            let b = stamp.as_bytes();
+            // `key_of` let through only `YYYYMMDDTHHMMSS` in ASCII digits.
             let iso = format!(
                 "{}-{}-{}T{}:{}:{}.{:06}Z",
                 &stamp[0..4],
                 &stamp[4..6],
                 &stamp[6..8],
-                std::str::from_utf8(&b[9..11]).ok()?,
+                &stamp[9..11],
                 &stamp[11..13],
                 &stamp[13..15],
                 micros.min(999_999)

@@ -68,6 +68,16 @@ impl Quota {
     }
 }
 
+impl Limit {
+    /// The max output `job` runs at under this limit.
+    fn of(self, job: &Job) -> u64 {
+        match self {
+            Limit::Fixed(m) => m,
+            Limit::AsRecorded => job.limit_then,
+        }
+    }
+}
+
 /// One unit of work as the replay runs it (in 80 bytes: a team's plan holds one a request).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Job {
@@ -104,11 +114,6 @@ const _: () = assert!(std::mem::size_of::<Job>() <= 80);
 impl Job {
     fn demand(&self) -> Draw {
         if self.beyond { Draw::Beyond } else { Draw::Known(self.demand) }
-    }
-
-    fn with_demand(mut self, d: Draw) -> Self {
-        (self.demand, self.beyond) = pack(d);
-        self
     }
 
     fn join(&self) -> Option<i64> {
@@ -264,24 +269,26 @@ impl Plan {
                         joins: false,
                     }
                 }
-                UnitKind::Failed => Job {
-                    gap,
-                    input,
-                    cache_read: read,
-                    demand: 0,
-                    beyond: false,
-                    first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
-                    ms_per_token: mpt,
-                    limit_then: u.limit,
-                    throttled_then: throttled_of(c, u),
-                    failed_then: true,
-                    // A failure the user asked again after: the chain's next unit.
-                    reasked: next.is_some_and(|n| n.chain == u.chain),
-                    children: (0, 0),
-                    join: 0,
-                    joins: false,
+                UnitKind::Failed => {
+                    let (demand, beyond) = pack(draw(0));
+                    Job {
+                        gap,
+                        input,
+                        cache_read: read,
+                        demand,
+                        beyond,
+                        first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
+                        ms_per_token: mpt,
+                        limit_then: u.limit,
+                        throttled_then: throttled_of(c, u),
+                        failed_then: true,
+                        // A failure the user asked again after: the chain's next unit.
+                        reasked: next.is_some_and(|n| n.chain == u.chain),
+                        children: (0, 0),
+                        join: 0,
+                        joins: false,
+                    }
                 }
-                .with_demand(draw(0)),
             };
             plan.jobs.push(job);
             if let Some(last) = plan.chains.last_mut() {
@@ -372,11 +379,6 @@ impl Plan {
             Draw::Beyond => parts <= self.known_up_to,
         };
         self.asked().filter(|j| gives_up(j)).count() as u64
-    }
-
-    /// The responses a replay at a fixed value asks for.
-    pub fn responses_asked(&self) -> u64 {
-        self.asked().count() as u64
     }
 
     /// The jobs a replay at a value runs: every job but the failures asked again.

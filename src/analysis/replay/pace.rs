@@ -100,10 +100,12 @@ impl<'p> Schedule<'p> {
 
     /// The max output request `r` was laid out at.
     pub(super) fn max_output(&self, r: &Scheduled) -> u64 {
-        match self.limit {
-            Limit::Fixed(m) => m,
-            Limit::AsRecorded => self.plan().jobs[r.job as usize].limit_then,
-        }
+        self.limit.of(&self.plan().jobs[r.job as usize])
+    }
+
+    /// Whether it is laid out (from its plan) at `limit`.
+    pub fn laid_out_at(&self, limit: Limit) -> bool {
+        self.plan.is_some() && self.limit == limit
     }
 
     /// What request `r` sends and writes.
@@ -205,11 +207,7 @@ impl Walk<'_> {
     /// Lays out one job (and its continuations) sent at `t`; returns when it was done.
     pub(super) fn job(&mut self, k: usize, mut t: EpochMs) -> EpochMs {
         let job = self.plan.jobs[k];
-        let max_output = match self.limit {
-            Limit::Fixed(m) => m,
-            Limit::AsRecorded => job.limit_then,
-        };
-        let mut parts = Parts::of(&job, max_output, self.plan.known_up_to);
+        let mut parts = Parts::of(&job, self.limit.of(&job), self.plan.known_up_to);
         for part in 0..=retries::MAX_CONTINUATIONS {
             let (written, cut) = parts.written();
             if part == 0 {

@@ -170,10 +170,7 @@ pub(super) fn run_recording(
         let ci = ci as usize;
         let st = &mut r.states[ci];
         let job = plan.jobs[st.job];
-        let max_output = match limit {
-            Limit::Fixed(m) => m,
-            Limit::AsRecorded => job.limit_then,
-        };
+        let max_output = limit.of(&job);
         bucket.refill(t);
         if let Some(o) = output.as_mut() {
             o.refill(t);
