@@ -499,7 +499,6 @@ mod tests {
             output,
             estimated: false,
             usage: Tokens { input: 10, cache_creation: 1_000, cache_read: 20_000, thinking: None },
-            content: Default::default(),
             max_tokens_stop: stop,
             effort: None,
         }

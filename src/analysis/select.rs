@@ -317,7 +317,6 @@ mod tests {
             output,
             estimated: false,
             usage: crate::scan::data::Tokens { input, ..Default::default() },
-            content: Default::default(),
             max_tokens_stop: false,
             effort: None,
         }

@@ -205,7 +205,6 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                         cache_read: u64::from(r.cache_read),
                         thinking: None,
                     },
-                    content: Default::default(),
                     max_tokens_stop: false,
                     effort: efforts.get(usize::from(r.effort)).filter(|_| r.effort != u16::MAX).cloned(),
                 });

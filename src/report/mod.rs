@@ -353,7 +353,6 @@ mod tests {
             output: 0,
             estimated: false,
             usage: Default::default(),
-            content: Default::default(),
             max_tokens_stop: false,
             effort: None,
         }

@@ -1,7 +1,6 @@
 //! What a scan produces: deduplicated responses and events, as plain data.
 
 use super::key::Name;
-use crate::estimate::ContentSize;
 use crate::scan::classify::ErrorKind;
 use crate::scan::line::Usage;
 use crate::time::EpochMs;
@@ -48,7 +47,7 @@ pub struct Origin {
     pub place: std::sync::Arc<Place>,
 }
 
-/// One real API response (all the lines that share its `message.id` + `requestId`), in 160
+/// One real API response (all the lines that share its `message.id` + `requestId`), in 144
 /// bytes: a history's responses are held until the report is made.
 ///
 /// Aligned as the merger's groups are (their 128-bit key), so that turning the groups into
@@ -66,13 +65,12 @@ pub struct Response {
     pub estimated: bool,
     /// Its input side and its thinking (its output is `output`).
     pub usage: Tokens,
-    pub content: ContentSize,
     pub max_tokens_stop: bool,
     /// The effort level it was asked at, when written (2.1.212).
     pub effort: Option<Name>,
 }
 
-const _: () = assert!(std::mem::size_of::<Response>() <= 160);
+const _: () = assert!(std::mem::size_of::<Response>() <= 144);
 
 /// A response's usage but its output: what it was sent, and of its output, thinking.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -114,7 +114,6 @@ impl Merger {
                     output,
                     estimated,
                     usage: g.usage.into(),
-                    content,
                     max_tokens_stop: g.max_tokens_stop,
                     effort: g.effort,
                     origin: g.origin,
