@@ -491,7 +491,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
     let estimate = Estimate::new(&observations, highest);
     let estimated =
-        my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { estimated: true, .. })).count() as u64;
+        my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { estimated: true, .. })).count() as u64;
     // The plan is made and replayed at the run's peak: what the steps before it (and the
     // load's thread beside it) freed is given back first, and then the plan's temporaries.
     crate::memory::give_back();
@@ -529,8 +529,8 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     // Input per request, as the ceiling uses it.
     let mut set: Vec<u64> = Vec::new();
     let mut reserved: Vec<u64> = Vec::new();
-    for u in my_units.iter().filter(|u| matches!(u.kind, UnitKind::Response { .. })) {
-        let r = &i.chains[u.chain].requests[u.first];
+    for u in my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
+        let r = &i.chains[u.chain()].requests[u.first()];
         set.push(r.input);
         reserved.push(r.input.saturating_add(r.cache_read));
     }
@@ -539,7 +539,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
 
     let parallel_seen = seen::peak_in_flight(i.chains, &my_units).max(1);
     let sent_at_once = seen::peak_sent(i.chains, &my_units).max(1);
-    let gave_up = my_units.iter().filter(|u| i.chains[u.chain].requests[u.last].gave_up).count() as u64;
+    let gave_up = my_units.iter().filter(|u| i.chains[u.chain()].requests[u.last()].gave_up).count() as u64;
     let cut_thinking = seen::cut_thinking(i.chains, &my_units);
     let crowding = seen::crowding(i.chains, &my_units);
     let quota_code = (provider == Provider::Bedrock).then(|| seen::quota_code(&raw_ids, family)).flatten();
@@ -547,7 +547,7 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let side = quota::side(i.cfg, provider, family, observed);
     // The history ran at the value in effect without a 429: at its own load, that value is
     // safe whatever the replay says.
-    let failed = my_units.iter().any(|u| u.kind == UnitKind::Failed);
+    let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
     let proven = observed == 0 && !failed && most_common_limit(&my_units) == current;
     let seen_setup = Setup {
         floor,
@@ -651,7 +651,7 @@ fn escalation(i: &Inputs<'_>, provider: Provider, units: &[&Unit], default: u64,
     if provider != Provider::Anthropic || i.settings.max_output_tokens.value.is_some() {
         return None;
     }
-    let output = |u: &Unit| match u.kind {
+    let output = |u: &Unit| match u.kind() {
         UnitKind::Response { output, .. } => output,
         UnitKind::Failed => 0,
     };
@@ -678,8 +678,8 @@ struct Records {
 
 fn records_of(chains: &[Chain], units: &[&Unit]) -> Records {
     let mut r = Records { recorded: 0, continuations: 0, known_by_error: 0 };
-    for u in units.iter().filter(|u| matches!(u.kind, UnitKind::Response { .. })) {
-        let parts = &chains[u.chain].requests[u.first..=u.last];
+    for u in units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
+        let parts = &chains[u.chain()].requests[u.first()..=u.last()];
         r.recorded += parts.iter().filter(|p| p.ended == Ended::Response).count() as u64;
         r.continuations += (parts.len() - 1) as u64;
         r.known_by_error += u64::from(parts[0].ended == Ended::CutError);
@@ -934,13 +934,14 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// The limit the model's newest request ran at, when records (not a fallback) say so.
 fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<Evidence> {
-    let newest = units.iter().filter(|u| i.chains[u.chain].requests[u.last].cut_limit().is_some()).max_by_key(|u| {
-        let r = &i.chains[u.chain].requests[u.first];
-        r.start
-    })?;
-    let r = &i.chains[newest.chain].requests[newest.last];
+    let newest =
+        units.iter().filter(|u| i.chains[u.chain()].requests[u.last()].cut_limit().is_some()).max_by_key(|u| {
+            let r = &i.chains[u.chain()].requests[u.first()];
+            r.start
+        })?;
+    let r = &i.chains[newest.chain()].requests[newest.last()];
     Some(Evidence {
-        value: r.cut_limit().unwrap_or(i.limits[newest.chain][newest.last]),
+        value: r.cut_limit().unwrap_or(i.limits[newest.chain()][newest.last()]),
         what: if r.gave_up {
             "an \"exceeded the N output token maximum\" error"
         } else {

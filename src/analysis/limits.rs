@@ -22,17 +22,24 @@ use crate::scan::data::Capped;
 use crate::time::EpochMs;
 
 /// One thing a user asked for: a response (with its continuations) or a request that was
-/// throttled until it failed.
+/// throttled until it failed. Every request of a history is one or part of one, so it is
+/// kept in 32 bytes: its chain and requests as 32-bit indices, its kind as flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unit {
-    pub chain: usize,
-    /// Its requests in the chain: `first..=last`.
-    pub first: usize,
-    pub last: usize,
-    pub kind: UnitKind,
+    /// What all its parts wrote (0 for a failed request).
+    output: u64,
     /// The limit in effect for its first request.
     pub limit: u64,
+    chain: u32,
+    /// Its requests in the chain: `first..=last`.
+    first: u32,
+    last: u32,
+    /// Its [`UnitKind`]: [`Unit::FAILED`], else a response's [`Unit::CUT`],
+    /// [`Unit::COMPLETE`] and [`Unit::ESTIMATED`].
+    flags: u8,
 }
+
+const _: () = assert!(std::mem::size_of::<Unit>() == 32);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitKind {
@@ -44,9 +51,57 @@ pub enum UnitKind {
 }
 
 impl Unit {
+    const FAILED: u8 = 1;
+    const CUT: u8 = 2;
+    const COMPLETE: u8 = 4;
+    const ESTIMATED: u8 = 8;
+
+    /// The unit of requests `first..=last` of chain `chain`.
+    pub fn new(chain: usize, first: usize, last: usize, kind: UnitKind, limit: u64) -> Self {
+        let index = |i: usize| u32::try_from(i).expect("fewer than 2^32 chains, and requests a chain");
+        let (output, flags) = match kind {
+            UnitKind::Failed => (0, Self::FAILED),
+            UnitKind::Response { output, cut, complete, estimated } => (
+                output,
+                [(cut, Self::CUT), (complete, Self::COMPLETE), (estimated, Self::ESTIMATED)]
+                    .iter()
+                    .filter(|(set, _)| *set)
+                    .fold(0, |flags, (_, flag)| flags | flag),
+            ),
+        };
+        Unit { output, limit, chain: index(chain), first: index(first), last: index(last), flags }
+    }
+
+    /// The chain it is of (an index into the chains it was made from).
+    pub fn chain(&self) -> usize {
+        self.chain as usize
+    }
+
+    /// Its first request in the chain.
+    pub fn first(&self) -> usize {
+        self.first as usize
+    }
+
+    /// Its last request in the chain (the first, but for a cut response continued).
+    pub fn last(&self) -> usize {
+        self.last as usize
+    }
+
+    pub fn kind(&self) -> UnitKind {
+        if self.flags & Self::FAILED != 0 {
+            return UnitKind::Failed;
+        }
+        UnitKind::Response {
+            output: self.output,
+            cut: self.flags & Self::CUT != 0,
+            complete: self.flags & Self::COMPLETE != 0,
+            estimated: self.flags & Self::ESTIMATED != 0,
+        }
+    }
+
     /// Its demand as the history shows it; `None` for a failed request.
     pub fn observation(&self) -> Option<Observation> {
-        match self.kind {
+        match self.kind() {
             UnitKind::Response { output, complete: true, .. } => Some(Observation::exact(output)),
             UnitKind::Response { output, .. } => Some(Observation::cut_at(output.max(self.limit))),
             UnitKind::Failed => None,
@@ -374,7 +429,7 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
             let r = &c.requests[i];
             let limit = limits[ci][i];
             if r.ended == Ended::Throttled {
-                out.push(Unit { chain: ci, first: i, last: i, kind: UnitKind::Failed, limit });
+                out.push(Unit::new(ci, i, i, UnitKind::Failed, limit));
                 i += 1;
                 continue;
             }
@@ -397,7 +452,7 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
                 complete: tail.ended == Ended::Response && !tail.cut,
                 estimated: parts.iter().any(|p| p.estimated),
             };
-            out.push(Unit { chain: ci, first: i, last, kind, limit });
+            out.push(Unit::new(ci, i, last, kind, limit));
             i = last + 1;
         }
     }
@@ -406,7 +461,7 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
 
 /// The model a unit belongs to (its first request's).
 pub fn model_of<'a>(chains: &[Chain<'a>], u: &Unit) -> Option<&'a str> {
-    chains[u.chain].requests[u.first].model()
+    chains[u.chain()].requests[u.first()].model()
 }
 
 #[cfg(test)]
@@ -453,6 +508,28 @@ mod tests {
     /// Claude Code to 8,192; session B has no record and ran at the limit of the nearest
     /// session that shows one and allows its 5,000-token response: C's.
     #[test]
+    fn a_unit_gives_back_what_it_was_made_of() {
+        let kinds = [
+            UnitKind::Failed,
+            UnitKind::Response { output: u64::MAX, cut: true, complete: false, estimated: true },
+            UnitKind::Response { output: 7, cut: false, complete: true, estimated: false },
+            UnitKind::Response { output: 0, cut: true, complete: true, estimated: false },
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let u = Unit::new(i, 2 * i, 3 * i, kind, 1_000 + i as u64);
+            assert_eq!((u.chain(), u.first(), u.last(), u.kind(), u.limit), (i, 2 * i, 3 * i, kind, 1_000 + i as u64));
+        }
+        let top = u32::MAX as usize;
+        assert_eq!(Unit::new(top, top, top, UnitKind::Failed, 0).last(), top);
+    }
+
+    #[test]
+    #[should_panic(expected = "fewer than 2^32")]
+    fn a_unit_refuses_an_index_it_cannot_hold() {
+        Unit::new(0, 0, u32::MAX as usize + 1, UnitKind::Failed, 0);
+    }
+
+    #[test]
     fn limits_from_records_then_clamps_then_now() {
         let chains = vec![
             Chain {
@@ -474,7 +551,7 @@ mod tests {
         let units = units(&chains, &limits);
         // A: 300 alone; 1,000 cut and continued with 700: one response of 1,700, complete.
         assert_eq!(units.len(), 4);
-        assert_eq!(units[1].kind, UnitKind::Response { output: 1_700, cut: true, complete: true, estimated: false });
+        assert_eq!(units[1].kind(), UnitKind::Response { output: 1_700, cut: true, complete: true, estimated: false });
         assert_eq!((units[1].first, units[1].last), (1, 2));
         assert_eq!(units[1].observation(), Some(Observation::exact(1_700)));
         assert_eq!(units[0].observation(), Some(Observation::exact(300)));
@@ -575,7 +652,7 @@ mod tests {
         assert_eq!(limits, vec![vec![8_000, 8_000, 64_000, 8_000]]);
         let u = units(&chains, &limits);
         assert_eq!(u.len(), 3);
-        assert_eq!(u[1].kind, UnitKind::Response { output: 20_000, cut: false, complete: true, estimated: false });
+        assert_eq!(u[1].kind(), UnitKind::Response { output: 20_000, cut: false, complete: true, estimated: false });
         assert_eq!(u[1].limit, ESCALATED);
         assert_eq!(in_effect(&chains, &[], &FirstParty(false)), vec![vec![8_000, 8_000, 8_000, 8_000]]);
     }
@@ -620,7 +697,7 @@ mod tests {
         let limits = in_effect(&chains, &[], &NOW);
         let units = units(&chains, &limits);
         assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));
-        assert_eq!((units[1].kind, units[1].observation()), (UnitKind::Failed, None));
+        assert_eq!((units[1].kind(), units[1].observation()), (UnitKind::Failed, None));
         // Its session ran at 32,000: the failed request is placed there too.
         assert_eq!(units[1].limit, 32_000);
     }

@@ -146,10 +146,10 @@ pub fn analyze<'a>(
     }
     let cuts = units
         .iter()
-        .filter(|u| matches!(u.kind, limits::UnitKind::Response { cut: true, .. }))
+        .filter(|u| matches!(u.kind(), limits::UnitKind::Response { cut: true, .. }))
         .map(|u| {
-            let c = &chains[u.chain];
-            Cut { limit: u.limit, time: c.requests[u.first].end, project: c.project, cwd: c.cwd }
+            let c = &chains[u.chain()];
+            Cut { limit: u.limit, time: c.requests[u.first()].end, project: c.project, cwd: c.cwd }
         })
         .collect();
     Analysis { selection, advice, load, team, cuts }

@@ -34,8 +34,8 @@ pub struct QuotaCode {
 pub fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
     let mut with = 0;
     let mut most = 0;
-    for u in units.iter().filter(|u| matches!(u.kind, UnitKind::Response { cut: true, .. })) {
-        if let Some(t) = chains[u.chain].requests[u.first].thinking() {
+    for u in units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { cut: true, .. })) {
+        if let Some(t) = chains[u.chain()].requests[u.first()].thinking() {
             with += 1;
             most += u64::from(t.saturating_mul(2) > u.limit);
         }
@@ -49,12 +49,12 @@ pub fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
     let mut edges: Vec<(i64, i32, bool)> = Vec::new();
     let mut asks: Vec<i64> = Vec::new();
     for u in units {
-        let sub = chains[u.chain].stream.starts_with("agent:");
-        for r in &chains[u.chain].requests[u.first..=u.last] {
+        let sub = chains[u.chain()].stream.starts_with("agent:");
+        for r in &chains[u.chain()].requests[u.first()..=u.last()] {
             if r.throttled > 0 {
                 asks.push(r.start);
             }
-            if r.end > r.admitted && u.kind != UnitKind::Failed {
+            if r.end > r.admitted && u.kind() != UnitKind::Failed {
                 edges.push((r.admitted, 1, sub));
                 edges.push((r.end, -1, sub));
             }
@@ -103,11 +103,11 @@ pub fn quota_code(raw_ids: &[&str], family: Option<&Family>) -> Option<QuotaCode
 /// The most of the model's requests in flight at once in the history, from getting through
 /// to the end. When none got through, the most retrying at once (first attempt to last).
 pub fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
-    let answered = units.iter().any(|u| u.kind != UnitKind::Failed);
+    let answered = units.iter().any(|u| u.kind() != UnitKind::Failed);
     let requests = units
         .iter()
-        .filter(|u| (u.kind != UnitKind::Failed) == answered)
-        .flat_map(|u| &chains[u.chain].requests[u.first..=u.last]);
+        .filter(|u| (u.kind() != UnitKind::Failed) == answered)
+        .flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]);
     most_at_once(requests.map(|r| (if answered { r.admitted } else { r.start }, r.end)))
 }
 
@@ -115,7 +115,7 @@ pub fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
 /// the end, waiting on the quota or running. What the work asked to run at once, where
 /// [`peak_in_flight`] counts what the quota let run.
 pub fn peak_sent(chains: &[Chain], units: &[&Unit]) -> u64 {
-    most_at_once(units.iter().flat_map(|u| &chains[u.chain].requests[u.first..=u.last]).map(|r| (r.start, r.end)))
+    most_at_once(units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| (r.start, r.end)))
 }
 
 /// The most intervals `[from, to)` open at once (an end at the same instant as a start
@@ -137,5 +137,5 @@ pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)>) -> u64 
 
 /// Throttled attempts the history records for these units.
 pub fn observed_throttled(chains: &[Chain], units: &[&Unit]) -> u64 {
-    units.iter().flat_map(|u| &chains[u.chain].requests[u.first..=u.last]).map(|r| u64::from(r.throttled)).sum()
+    units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| u64::from(r.throttled)).sum()
 }

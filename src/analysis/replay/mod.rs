@@ -198,8 +198,8 @@ impl Plan {
         let mut inputs: Vec<u64> = Vec::new();
         let mut reads: Vec<u64> = Vec::new();
         let mut speeds: Vec<f64> = Vec::new();
-        for u in kept.iter().filter(|u| matches!(u.kind, UnitKind::Response { .. })) {
-            let first = &chains[u.chain].requests[u.first];
+        for u in kept.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
+            let first = &chains[u.chain()].requests[u.first()];
             inputs.push(first.input);
             reads.push(first.cache_read);
             if let (_, Some(mpt)) = speed(chains, u) {
@@ -233,10 +233,10 @@ impl Plan {
         };
         for (k, &u) in kept.iter().enumerate() {
             let next = kept.get(k + 1);
-            let c = &chains[u.chain];
-            let (start, end) = (c.requests[u.first].start, c.requests[u.last].end);
+            let c = &chains[u.chain()];
+            let (start, end) = (c.requests[u.first()].start, c.requests[u.last()].end);
             let gap = match ended.last() {
-                Some(&prev_end) if kept[k - 1].chain == u.chain => (start - prev_end).max(0),
+                Some(&prev_end) if kept[k - 1].chain() == u.chain() => (start - prev_end).max(0),
                 _ => {
                     let at = plan.jobs.len();
                     plan.chains.push(PlanChain { start, first: at, end: at, anchor: None });
@@ -244,9 +244,9 @@ impl Plan {
                 }
             };
             ended.push(end);
-            let job = match u.kind {
+            let job = match u.kind() {
                 UnitKind::Response { output, complete, .. } => {
-                    let first = &c.requests[u.first];
+                    let first = &c.requests[u.first()];
                     let (first_token_ms, ms_per_token) = match speed(chains, u) {
                         (ft, Some(m)) => (ft, m),
                         (ft, None) => (ft, mpt),
@@ -283,7 +283,7 @@ impl Plan {
                         throttled_then: throttled_of(c, u),
                         failed_then: true,
                         // A failure the user asked again after: the chain's next unit.
-                        reasked: next.is_some_and(|n| n.chain == u.chain),
+                        reasked: next.is_some_and(|n| n.chain() == u.chain()),
                         children: (0, 0),
                         join: 0,
                         joins: false,
@@ -304,10 +304,10 @@ impl Plan {
     /// to the subagents' ends when the history shows it waited for them. Throttling then
     /// delays a subagent with its parent, as it does in Claude Code.
     fn anchor_subagents(&mut self, chains: &[Chain], kept: &[&Unit], ended: &[EpochMs]) {
-        let stream_of = |pc: &PlanChain| &chains[kept[pc.first].chain].stream;
-        let session_of = |pc: &PlanChain| chains[kept[pc.first].chain].requests[0].session();
+        let stream_of = |pc: &PlanChain| &chains[kept[pc.first].chain()].stream;
+        let session_of = |pc: &PlanChain| chains[kept[pc.first].chain()].requests[0].session();
         // When job `j` was sent in the history.
-        let sent = |j: usize| chains[kept[j].chain].requests[kept[j].first].start;
+        let sent = |j: usize| chains[kept[j].chain()].requests[kept[j].first()].start;
         let mut by_stream: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
         for (i, pc) in self.chains.iter().enumerate() {
             by_stream.insert(stream_of(pc), i);
@@ -460,12 +460,12 @@ pub struct Then {
 
 /// The throttled attempts the history records for a unit (every request of it).
 fn throttled_of(c: &Chain, u: &Unit) -> u32 {
-    c.requests[u.first..=u.last].iter().map(|r| r.throttled).fold(0, u32::saturating_add)
+    c.requests[u.first()..=u.last()].iter().map(|r| r.throttled).fold(0, u32::saturating_add)
 }
 
 /// A unit's time to first token and output speed, from its parts' durations and outputs.
 fn speed(chains: &[Chain], u: &Unit) -> (f64, Option<f64>) {
-    let parts = &chains[u.chain].requests[u.first..=u.last];
+    let parts = &chains[u.chain()].requests[u.first()..=u.last()];
     let duration: i64 = parts.iter().map(|p| p.duration()).sum();
     let output: u64 = parts.iter().map(|p| p.output).sum();
     let first_token = (DEFAULT_FIRST_TOKEN_MS as f64).min(duration as f64 / 2.0);
