@@ -6,6 +6,38 @@
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type EpochMs = i64;
 
+/// A time that may be missing, in 8 bytes where `Option<EpochMs>` takes 16: every record a
+/// history holds carries one or more, and they are held until the report is made. It holds
+/// every time but `i64::MIN` ms (292 million years before 1970, which no reader makes: they
+/// keep [`PLAUSIBLE`] times only), which reads back as none.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MaybeMs(Option<std::num::NonZeroI64>);
+
+impl MaybeMs {
+    pub const NONE: MaybeMs = MaybeMs(None);
+
+    pub fn new(t: Option<EpochMs>) -> Self {
+        MaybeMs(t.and_then(|t| std::num::NonZeroI64::new(t ^ i64::MIN)))
+    }
+
+    pub fn get(self) -> Option<EpochMs> {
+        self.0.map(|t| t.get() ^ i64::MIN)
+    }
+}
+
+impl From<Option<EpochMs>> for MaybeMs {
+    fn from(t: Option<EpochMs>) -> Self {
+        MaybeMs::new(t)
+    }
+}
+
+/// Shown as the `Option` it stands for.
+impl std::fmt::Debug for MaybeMs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// Milliseconds in a UTC day.
 pub const MS_PER_DAY: i64 = 86_400_000;
 
@@ -162,6 +194,17 @@ pub fn minute_of(t: EpochMs) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_maybe_time_holds_every_time_a_reader_makes_in_8_bytes() {
+        assert_eq!(std::mem::size_of::<MaybeMs>(), 8);
+        for t in [None, Some(0), Some(-1), Some(1), Some(1_780_000_000_000), Some(i64::MAX), Some(i64::MIN + 1)] {
+            assert_eq!(MaybeMs::new(t).get(), t);
+            assert_eq!(format!("{:?}", MaybeMs::new(t)), format!("{t:?}"));
+        }
+        assert_eq!(MaybeMs::new(Some(i64::MIN)).get(), None, "the one time it cannot hold");
+        assert_eq!(MaybeMs::default(), MaybeMs::NONE);
+    }
+
     use super::*;
 
     #[test]

@@ -207,8 +207,8 @@ impl<'a> Item<'a> {
 
     fn time(&self) -> Option<EpochMs> {
         match self {
-            Item::Response(r) => r.origin.time,
-            Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => e.origin.time,
+            Item::Response(r) => r.origin.time(),
+            Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => e.origin.time(),
         }
     }
     /// At equal times: a response's first line before what follows it.
@@ -228,7 +228,7 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
     let mut streams: HashMap<&'a str, Vec<Item<'a>>> = HashMap::new();
     // A file's responses come together and share one stream string: one lookup per run.
     let mut run: Option<(&'a Name, Vec<Item<'a>>)> = None;
-    for r in responses.iter().filter(|r| r.origin.time.is_some()) {
+    for r in responses.iter().filter(|r| r.origin.time().is_some()) {
         match &mut run {
             Some((s, items)) if std::sync::Arc::ptr_eq(s, &r.origin.place.stream) => items.push(Item::Response(r)),
             _ => {
@@ -242,7 +242,7 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
     if let Some((s, items)) = run {
         streams.entry(s).or_default().extend(items);
     }
-    for e in events.iter().filter(|e| e.origin.time.is_some()) {
+    for e in events.iter().filter(|e| e.origin.time().is_some()) {
         let item = match e.kind {
             EventKind::Final(k) => Item::Final(e, k),
             EventKind::Retry(_) => Item::Retry(e),
@@ -373,7 +373,7 @@ fn attempts(start: EpochMs, retries: &[&Event], limit: EpochMs) -> (EpochMs, Epo
     let mut last = start;
     let mut throttled = 0;
     for e in retries {
-        let t = e.origin.time.unwrap_or(start);
+        let t = e.origin.time().unwrap_or(start);
         start = start.min(t);
         let wait = match e.retry_in_ms {
             Some(ms) => i64::try_from(ms).unwrap_or(i64::MAX),
@@ -388,9 +388,9 @@ fn attempts(start: EpochMs, retries: &[&Event], limit: EpochMs) -> (EpochMs, Epo
 }
 
 fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, continues: bool) -> Request<'a> {
-    let first = r.origin.time.unwrap_or_default();
-    let end = r.end.unwrap_or(first).max(first);
-    let start = sent_at(r.origin.requested, first, prev_end);
+    let first = r.origin.time().unwrap_or_default();
+    let end = r.end.get().unwrap_or(first).max(first);
+    let start = sent_at(r.origin.requested(), first, prev_end);
     let (start, admitted, throttled) = attempts(start, retries, first);
     let names_limit = r.max_tokens_stop && !r.estimated;
     Request {
@@ -425,8 +425,8 @@ fn failed<'a>(
     ended: Ended,
     limit: Option<u64>,
 ) -> Request<'a> {
-    let at = e.origin.time.unwrap_or_default();
-    let start = sent_at(e.origin.requested, at, prev_end);
+    let at = e.origin.time().unwrap_or_default();
+    let start = sent_at(e.origin.requested(), at, prev_end);
     let (start, last, throttled) = attempts(start, retries, at);
     let refused = u32::from(ended == Ended::Throttled);
     Request {
@@ -480,22 +480,22 @@ mod tests {
     const T0: EpochMs = 1_780_000_000_000;
 
     fn origin(stream: &str, time: i64, requested: Option<i64>) -> Origin {
-        Origin {
-            time: Some(T0 + time),
-            requested: requested.map(|r| T0 + r),
-            place: std::sync::Arc::new(Place {
+        Origin::new(
+            Some(T0 + time),
+            requested.map(|r| T0 + r),
+            std::sync::Arc::new(Place {
                 stream: Name::from(stream),
                 session: Some(Name::from("s")),
                 ..Place::default()
             }),
-        }
+        )
     }
 
     fn resp(stream: &str, first: i64, end: i64, requested: Option<i64>, output: u64, stop: bool) -> Response {
         Response {
             origin: origin(stream, first, requested),
             model: Name::from("claude-sonnet-4-20250514"),
-            end: Some(T0 + end),
+            end: Some(T0 + end).into(),
             output,
             estimated: false,
             usage: Tokens { input: 10, cache_creation: 1_000, cache_read: 20_000, thinking: None },

@@ -142,7 +142,7 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
     // Each response that passes every filter, with the number of its model's name.
     let mut named: Vec<(&Response, u32)> = Vec::new();
     for r in &data.responses {
-        if !filters.time_ok(r.origin.time)
+        if !filters.time_ok(r.origin.time())
             || !filters.project_ok(&r.origin.place.project, r.origin.place.cwd.as_deref())
         {
             continue;
@@ -205,7 +205,8 @@ fn plausible_limits<'a>(data: &'a ScanData, filters: &Filters) -> (Vec<&'a Event
         .events
         .iter()
         .filter(|e| {
-            filters.time_ok(e.origin.time) && filters.project_ok(&e.origin.place.project, e.origin.place.cwd.as_deref())
+            filters.time_ok(e.origin.time())
+                && filters.project_ok(&e.origin.place.project, e.origin.place.cwd.as_deref())
         })
         .filter(|e| plausible(limit_of(e.kind)))
         .collect();
@@ -311,9 +312,9 @@ mod tests {
 
     fn response(model: &str, output: u64, input: u64) -> Response {
         Response {
-            origin: Origin { time: Some(1_780_000_000_000), ..Origin::default() },
+            origin: Origin::new(Some(1_780_000_000_000), None, Default::default()),
             model: Name::from(model),
-            end: Some(1_780_000_001_000),
+            end: Some(1_780_000_001_000).into(),
             output,
             estimated: false,
             usage: crate::scan::data::Tokens { input, ..Default::default() },

@@ -66,7 +66,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         )?;
     }
     // Advice from an old history is advice for the Claude Code, models and quota of then.
-    let newest = analysis.selection.scoped.iter().filter_map(|r| r.origin.time).max();
+    let newest = analysis.selection.scoped.iter().filter_map(|r| r.origin.time()).max();
     if let Some(t) = newest
         && analysis.advice.is_some()
     {

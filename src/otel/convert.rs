@@ -175,7 +175,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                         version: versions.get(&key.0).cloned(),
                     }));
                 }
-                Origin { time: Some(time), requested, place: lane_places[lane].clone() }
+                Origin::new(Some(time), requested, lane_places[lane].clone())
             };
         for (unit, &lane) in units.iter().zip(&lanes) {
             let last_error = unit.errors.last().copied();
@@ -196,7 +196,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                 responses.push(Response {
                     origin: origin_of(&mut lane_places, lane, start, Some(start)),
                     model: models[usize::from(r.model)].clone(),
-                    end: Some(r.time),
+                    end: Some(r.time).into(),
                     output: u64::from(r.output),
                     estimated: false,
                     usage: Tokens {
@@ -314,7 +314,7 @@ fn transcript_attempts(events: &[Event]) -> HashMap<&str, Vec<(EpochMs, Option<u
     let mut by: HashMap<&str, Vec<(EpochMs, Option<u32>)>> = HashMap::new();
     for e in events {
         if let (Some(s), Some(t), EventKind::Retry(_) | EventKind::Final(_)) =
-            (e.origin.place.session.as_deref(), e.origin.time, e.kind)
+            (e.origin.place.session.as_deref(), e.origin.time(), e.kind)
         {
             by.entry(s).or_default().push((t, e.attempt.and_then(|a| u32::try_from(a).ok())));
         }
@@ -370,9 +370,9 @@ mod tests {
         streams.dedup();
         // Three were in flight at 4–9 s: three lanes.
         assert_eq!(streams, ["s", "s#2", "s#3"]);
-        let r = out.responses.iter().find(|r| r.end == Some(T0 + 20_000)).unwrap();
+        let r = out.responses.iter().find(|r| r.end.get() == Some(T0 + 20_000)).unwrap();
         // The request that started at 12 s reuses the first lane free then.
-        assert_eq!((&*r.origin.place.stream, r.origin.requested), ("s", Some(T0 + 12_000)));
+        assert_eq!((&*r.origin.place.stream, r.origin.requested()), ("s", Some(T0 + 12_000)));
         assert_eq!(out.people.names.len(), 1);
     }
 
@@ -386,7 +386,7 @@ mod tests {
             ("api_error", "s", "p2", 61_000, 200, 0, 2),
         ]);
         let out = convert(c, &Known::default());
-        let kinds: Vec<(i64, EventKind)> = out.events.iter().map(|e| (e.origin.time.unwrap() - T0, e.kind)).collect();
+        let kinds: Vec<(i64, EventKind)> = out.events.iter().map(|e| (e.origin.time().unwrap() - T0, e.kind)).collect();
         let retry = EventKind::Retry(ErrorKind::RateLimit);
         let last = EventKind::Final(ErrorKind::RateLimit);
         assert_eq!(kinds, [(1_000, retry), (2_000, retry), (60_000, retry), (61_000, last)]);
@@ -414,7 +414,7 @@ mod tests {
             c.requests.push(r);
         }
         let out = convert(c, &Known::default());
-        let model_of = |i: i64| &*out.responses.iter().find(|r| r.end == Some(T0 + i * 1_000)).unwrap().model;
+        let model_of = |i: i64| &*out.responses.iter().find(|r| r.end.get() == Some(T0 + i * 1_000)).unwrap().model;
         assert_eq!(model_of(0), "m0");
         assert_eq!(model_of(65_534), "m65534");
         // The 65,536th and 65,537th names are not filed under another model.
@@ -446,11 +446,11 @@ mod tests {
         let in_transcript: foldhash::HashSet<u64> =
             [super::super::record::request_hash("req-s-20000")].into_iter().collect();
         let transcript_event = Event {
-            origin: Origin {
-                time: Some(T0 + 30_500),
-                requested: None,
-                place: std::sync::Arc::new(Place { session: Some(Name::from("s")), ..Place::default() }),
-            },
+            origin: Origin::new(
+                Some(T0 + 30_500),
+                None,
+                std::sync::Arc::new(Place { session: Some(Name::from("s")), ..Place::default() }),
+            ),
             kind: EventKind::Retry(ErrorKind::RateLimit),
             attempt: Some(1),
             retry_in_ms: Some(500),

@@ -58,7 +58,7 @@ pub(super) fn history(
     events: &[&crate::scan::data::Event],
     settings: &EffectiveSettings,
 ) -> HistoryOut {
-    let times = responses.iter().filter_map(|r| r.origin.time).chain(events.iter().filter_map(|e| e.origin.time));
+    let times = responses.iter().filter_map(|r| r.origin.time()).chain(events.iter().filter_map(|e| e.origin.time()));
     let (lo, hi) = times.fold((None::<i64>, None::<i64>), |(lo, hi), t| {
         (Some(lo.map_or(t, |l| l.min(t))), Some(hi.map_or(t, |h| h.max(t))))
     });

@@ -189,11 +189,11 @@ pub fn build(
         let cwd = e.origin.place.cwd.as_deref().or_else(|| cwd_of_folder.get(&*e.origin.place.project).copied());
         project_row(&mut projects, &e.origin.place.project, cwd).errors.add_event(e);
     }
-    for run in responses.chunk_by(|a, b| day_key(a.origin.time) == day_key(b.origin.time)) {
-        day_row(&mut days, run[0].origin.time).responses += run.len() as u64;
+    for run in responses.chunk_by(|a, b| day_key(a.origin.time()) == day_key(b.origin.time())) {
+        day_row(&mut days, run[0].origin.time()).responses += run.len() as u64;
     }
     for e in &events {
-        day_row(&mut days, e.origin.time).errors.add_event(e);
+        day_row(&mut days, e.origin.time()).errors.add_event(e);
     }
     let mut by_limit: BTreeMap<u64, u64> = BTreeMap::new();
     for c in &cuts {
@@ -213,7 +213,7 @@ pub fn build(
 
     for r in responses.iter().filter(|r| r.max_tokens_stop) {
         errors.add(EventKind::MaxTokensStop);
-        day_row(&mut days, r.origin.time).errors.add(EventKind::MaxTokensStop);
+        day_row(&mut days, r.origin.time()).errors.add(EventKind::MaxTokensStop);
     }
     for e in &events {
         errors.add_event(e);
@@ -344,12 +344,13 @@ mod tests {
 
     fn response(model: &Name, session: Option<&Name>) -> Response {
         Response {
-            origin: Origin {
-                place: std::sync::Arc::new(Place { session: session.cloned(), ..Place::default() }),
-                ..Origin::default()
-            },
+            origin: Origin::new(
+                None,
+                None,
+                std::sync::Arc::new(Place { session: session.cloned(), ..Place::default() }),
+            ),
             model: model.clone(),
-            end: None,
+            end: crate::time::MaybeMs::NONE,
             output: 0,
             estimated: false,
             usage: Default::default(),

@@ -3,7 +3,7 @@
 use super::key::Name;
 use crate::scan::classify::ErrorKind;
 use crate::scan::line::Usage;
-use crate::time::EpochMs;
+use crate::time::{EpochMs, MaybeMs};
 
 /// Where a record was written: what the records of one stream mostly share, held once and
 /// pointed to by each of them.
@@ -40,14 +40,37 @@ impl Place {
 /// Where and when an event happened: enough to group by day, project, model and version.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {
-    pub time: Option<EpochMs>,
+    time: MaybeMs,
     /// When the request it answers was sent: the time of the last user line (prompt, tool
-    /// result) before it in the same file, when there is one.
-    pub requested: Option<EpochMs>,
+    /// result) before it in the same file, when there is one ([`Origin::requested`]).
+    requested: MaybeMs,
     pub place: std::sync::Arc<Place>,
 }
 
-/// One real API response (all the lines that share its `message.id` + `requestId`), in 144
+const _: () = assert!(std::mem::size_of::<Origin>() == 24);
+
+impl Origin {
+    pub fn new(time: Option<EpochMs>, requested: Option<EpochMs>, place: std::sync::Arc<Place>) -> Self {
+        Origin { time: time.into(), requested: requested.into(), place }
+    }
+
+    /// When it happened (a response: its first line).
+    pub fn time(&self) -> Option<EpochMs> {
+        self.time.get()
+    }
+
+    pub fn set_time(&mut self, t: Option<EpochMs>) {
+        self.time = t.into();
+    }
+
+    /// When the request it answers was sent: the time of the last user line (prompt, tool
+    /// result) before it in the same file, when there is one.
+    pub fn requested(&self) -> Option<EpochMs> {
+        self.requested.get()
+    }
+}
+
+/// One real API response (all the lines that share its `message.id` + `requestId`), in 128
 /// bytes: a history's responses are held until the report is made.
 ///
 /// Aligned as the merger's groups are (their 128-bit key), so that turning the groups into
@@ -58,7 +81,7 @@ pub struct Response {
     pub origin: Origin,
     pub model: Name,
     /// The time of its last line: when the response ended.
-    pub end: Option<EpochMs>,
+    pub end: MaybeMs,
     /// Output tokens used for statistics: the largest `output_tokens` recorded on its lines,
     /// or the content estimate when that is a stream-start placeholder.
     pub output: u64,
@@ -70,7 +93,7 @@ pub struct Response {
     pub effort: Option<Name>,
 }
 
-const _: () = assert!(std::mem::size_of::<Response>() <= 144);
+const _: () = assert!(std::mem::size_of::<Response>() <= 128);
 
 /// A response's usage but its output: what it was sent, and of its output, thinking.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -28,7 +28,7 @@ pub struct GroupPart {
     pub model: Option<Name>,
     pub origin: Origin,
     /// The time of its last line.
-    pub end: Option<crate::time::EpochMs>,
+    pub end: crate::time::MaybeMs,
     pub sidechain: bool,
     /// `message.id` alone (64 bits of its key): a `/btw` side question replays parent
     /// messages in a sidechain with the same id and another `requestId`.
@@ -361,7 +361,7 @@ impl<'i> Accumulator<'i> {
                     key: group_key,
                     model: None,
                     origin,
-                    end: None,
+                    end: crate::time::MaybeMs::NONE,
                     sidechain: env.is_sidechain,
                     message: key(&[Some(&r.message_id)]) as u64,
                     request: r.request_id.as_deref().map_or(0, super::key::request_hash),
@@ -384,10 +384,10 @@ impl<'i> Accumulator<'i> {
             self.out.groups[idx].effort = effort;
         }
         let g = &mut self.out.groups[idx];
-        if g.origin.time.is_none() {
-            g.origin.time = time;
+        if g.origin.time().is_none() {
+            g.origin.set_time(time);
         }
-        g.end = g.end.max(time);
+        g.end = g.end.get().max(time).into();
         g.recorded_output = g.recorded_output.max(r.usage.output);
         g.usage = max_usage(g.usage, r.usage);
         g.max_tokens_stop |= r.max_tokens_stop;
@@ -404,7 +404,7 @@ impl<'i> Accumulator<'i> {
                     stream: self.debug_session.clone().unwrap_or_else(|| Name::from("")),
                     ..Place::default()
                 };
-                let origin = Origin { time, requested: None, place: place.shared(&mut self.last_place) };
+                let origin = Origin::new(time, None, place.shared(&mut self.last_place));
                 let key = self.synthetic_key(line_no);
                 self.out.debug_attempts.push(KeyedEvent {
                     key,
@@ -428,7 +428,7 @@ impl<'i> Accumulator<'i> {
             stream: self.stream_of(env),
             version: env.version.as_deref().map(|s| self.names.get(s)),
         };
-        Origin { time, requested: self.last_user_time, place: place.shared(&mut self.last_place) }
+        Origin::new(time, self.last_user_time, place.shared(&mut self.last_place))
     }
 
     /// A key for an event that carries no id of its own: unique to this file and line.
@@ -519,11 +519,11 @@ pub fn merge_group(into: &mut GroupPart, other: GroupPart) {
         into.end = other.end;
         into.sidechain = false;
     }
-    into.end = into.end.max(other.end);
-    into.origin.time = match (into.origin.time, other.origin.time) {
+    into.end = into.end.get().max(other.end.get()).into();
+    into.origin.set_time(match (into.origin.time(), other.origin.time()) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    };
+    });
 }
 
 /// Lines of a file, for tests of other modules.
@@ -567,12 +567,12 @@ mod tests {
             );
             assert_eq!(r.groups.len(), 1);
             let g = &r.groups[0];
-            assert_eq!(g.origin.requested, at("2026-03-01T10:00:00.000Z"), "full parse: {full}");
-            assert_eq!(g.origin.time, at("2026-03-01T10:00:03.000Z"));
-            assert_eq!(g.end, at("2026-03-01T10:00:06.000Z"));
+            assert_eq!(g.origin.requested(), at("2026-03-01T10:00:00.000Z"), "full parse: {full}");
+            assert_eq!(g.origin.time(), at("2026-03-01T10:00:03.000Z"));
+            assert_eq!(g.end.get(), at("2026-03-01T10:00:06.000Z"));
             assert_eq!(&*g.origin.place.stream, "s");
             assert_eq!(r.retries[0].what.retry_in_ms, Some(500));
-            assert_eq!(r.finals[0].origin.requested, at("2026-03-01T10:00:04.000Z"));
+            assert_eq!(r.finals[0].origin.requested(), at("2026-03-01T10:00:04.000Z"));
         }
     }
 }

@@ -134,13 +134,13 @@ impl Merger {
             |d: &KeyedEvent<Attempt>| d.origin.place.session.as_deref().is_none_or(|s| !by_session.contains_key(s));
         let mut by_time: Vec<(crate::time::EpochMs, usize)> = Vec::new();
         if debug_attempts.iter().any(unnamed) {
-            by_time = retries.iter().enumerate().filter_map(|(i, r)| Some((r.origin.time?, i))).collect();
+            by_time = retries.iter().enumerate().filter_map(|(i, r)| Some((r.origin.time()?, i))).collect();
             by_time.sort_unstable();
         }
         let mut extra = Vec::new();
         for d in &debug_attempts {
             let twin = if unnamed(d) {
-                d.origin.time.and_then(|t| {
+                d.origin.time().and_then(|t| {
                     let from = by_time.partition_point(|&(at, _)| at < t - SAME_ATTEMPT_WINDOW_MS);
                     by_time[from..]
                         .iter()
@@ -161,10 +161,10 @@ impl Merger {
                 None if unnamed(d) => {
                     // Its request is the one a transcript retry near it belongs to, if any.
                     let mut d = d.clone();
-                    let near = d.origin.time.and_then(|t| crate::time::nearest(&by_time, t, NEAR_RETRY_MS));
+                    let near = d.origin.time().and_then(|t| crate::time::nearest(&by_time, t, NEAR_RETRY_MS));
                     if let Some(&i) = near {
                         let o = &retries[i].origin;
-                        d.origin = crate::scan::data::Origin { time: d.origin.time, requested: None, ..o.clone() };
+                        d.origin = crate::scan::data::Origin::new(d.origin.time(), None, o.place.clone());
                     }
                     extra.push(d);
                 }
@@ -176,10 +176,10 @@ impl Merger {
         let finals: Vec<(Option<&str>, crate::time::EpochMs)> = events
             .iter()
             .filter(|e| matches!(e.kind, EventKind::Final(_)))
-            .filter_map(|e| Some((e.origin.place.session.as_deref(), e.origin.time?)))
+            .filter_map(|e| Some((e.origin.place.session.as_deref(), e.origin.time()?)))
             .collect();
         let recorded = |d: &KeyedEvent<Attempt>| {
-            d.origin.time.is_some_and(|t| {
+            d.origin.time().is_some_and(|t| {
                 finals.iter().any(|&(s, at)| {
                     (s == d.origin.place.session.as_deref() || unnamed(d)) && (at - t).abs() <= SAME_ATTEMPT_WINDOW_MS
                 })
@@ -214,7 +214,7 @@ impl Merger {
 }
 
 fn same_attempt(t: &KeyedEvent<Attempt>, d: &KeyedEvent<Attempt>) -> bool {
-    let close = |window: i64| match (t.origin.time, d.origin.time) {
+    let close = |window: i64| match (t.origin.time(), d.origin.time()) {
         (Some(a), Some(b)) => (a - b).abs() <= window,
         _ => false,
     };
