@@ -411,8 +411,8 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         continues,
         gave_up: false,
         throttled,
-        thinking: r.usage.thinking.unwrap_or(0),
-        has_thinking: r.usage.thinking.is_some(),
+        thinking: r.usage.thinking().unwrap_or(0),
+        has_thinking: r.usage.thinking().is_some(),
         setting_ignored: super::limits::setting_ignored(&r.origin.place),
     }
 }
@@ -498,7 +498,7 @@ mod tests {
             end: Some(T0 + end).into(),
             output,
             estimated: false,
-            usage: Tokens { input: 10, cache_creation: 1_000, cache_read: 20_000, thinking: None },
+            usage: Tokens::new(10, 1_000, 20_000, None),
             max_tokens_stop: stop,
             effort: None,
         }

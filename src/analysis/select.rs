@@ -317,7 +317,7 @@ mod tests {
             end: Some(1_780_000_001_000).into(),
             output,
             estimated: false,
-            usage: crate::scan::data::Tokens { input, ..Default::default() },
+            usage: crate::scan::data::Tokens::new(input, 0, 0, None),
             max_tokens_stop: false,
             effort: None,
         }

@@ -199,12 +199,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                     end: Some(r.time).into(),
                     output: u64::from(r.output),
                     estimated: false,
-                    usage: Tokens {
-                        input: u64::from(r.input),
-                        cache_creation: u64::from(r.cache_creation),
-                        cache_read: u64::from(r.cache_read),
-                        thinking: None,
-                    },
+                    usage: Tokens::new(u64::from(r.input), u64::from(r.cache_creation), u64::from(r.cache_read), None),
                     max_tokens_stop: false,
                     effort: efforts.get(usize::from(r.effort)).filter(|_| r.effort != u16::MAX).cloned(),
                 });

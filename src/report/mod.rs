@@ -133,7 +133,7 @@ pub fn build(
             v.sort_unstable();
             let ids: BTreeSet<&str> = runs(group, |r| Some(&r.model)).map(|r| &*r.model).collect();
             let split: Vec<(u64, u64)> =
-                group.iter().filter_map(|r| r.usage.thinking.map(|t| (t.min(r.output), r.output))).collect();
+                group.iter().filter_map(|r| r.usage.thinking().map(|t| (t.min(r.output), r.output))).collect();
             let thinking = (!split.is_empty()).then(|| {
                 let (t, o) = split.iter().fold((0u64, 0u64), |a, b| (a.0 + b.0, a.1 + b.1));
                 ThinkingOut {

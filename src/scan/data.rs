@@ -70,7 +70,7 @@ impl Origin {
     }
 }
 
-/// One real API response (all the lines that share its `message.id` + `requestId`), in 128
+/// One real API response (all the lines that share its `message.id` + `requestId`), in 112
 /// bytes: a history's responses are held until the report is made.
 ///
 /// Aligned as the merger's groups are (their 128-bit key), so that turning the groups into
@@ -93,21 +93,49 @@ pub struct Response {
     pub effort: Option<Name>,
 }
 
-const _: () = assert!(std::mem::size_of::<Response>() <= 128);
+const _: () = assert!(std::mem::size_of::<Response>() <= 112);
 
 /// A response's usage but its output: what it was sent, and of its output, thinking.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tokens {
     pub input: u64,
     pub cache_creation: u64,
     pub cache_read: u64,
-    /// Of the output, thinking (`output_tokens_details.thinking_tokens`), where written.
-    pub thinking: Option<u64>,
+    /// Of the output, thinking ([`Tokens::thinking`]): one more than the count, 0 where none
+    /// is written, so that it takes 8 bytes, not an `Option`'s 16.
+    thinking: Option<std::num::NonZeroU64>,
+}
+
+const _: () = assert!(std::mem::size_of::<Tokens>() == 32);
+
+impl Tokens {
+    pub fn new(input: u64, cache_creation: u64, cache_read: u64, thinking: Option<u64>) -> Self {
+        let thinking = thinking.and_then(|t| std::num::NonZeroU64::new(t.saturating_add(1)));
+        Tokens { input, cache_creation, cache_read, thinking }
+    }
+
+    /// Of the output, thinking (`output_tokens_details.thinking_tokens`), where written. A
+    /// count of 2^64 - 1 (no response writes it) reads back one less.
+    pub fn thinking(&self) -> Option<u64> {
+        self.thinking.map(|t| t.get() - 1)
+    }
+}
+
+/// Shown with its thinking as written, not as held.
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("input", &self.input)
+            .field("cache_creation", &self.cache_creation)
+            .field("cache_read", &self.cache_read)
+            .field("thinking", &self.thinking())
+            .finish()
+    }
 }
 
 impl From<Usage> for Tokens {
     fn from(u: Usage) -> Self {
-        Tokens { input: u.input, cache_creation: u.cache_creation, cache_read: u.cache_read, thinking: u.thinking }
+        Tokens::new(u.input, u.cache_creation, u.cache_read, u.thinking)
     }
 }
 
@@ -339,4 +367,20 @@ pub struct Dedup {
     pub requests_in_transcripts: u64,
     /// Errors a transcript records (same session, attempt and minute).
     pub errors_in_transcripts: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tokens;
+
+    #[test]
+    fn thinking_reads_back_as_written_but_the_one_count_no_response_has() {
+        for t in [None, Some(0), Some(1), Some(31_999), Some(u64::MAX - 1)] {
+            assert_eq!(Tokens::new(1, 2, 3, t).thinking(), t);
+        }
+        assert_eq!(Tokens::new(1, 2, 3, Some(u64::MAX)).thinking(), Some(u64::MAX - 1));
+        let t = Tokens::new(1, 2, 3, Some(4));
+        assert_eq!((t.input, t.cache_creation, t.cache_read), (1, 2, 3));
+        assert_eq!(format!("{t:?}"), "Tokens { input: 1, cache_creation: 2, cache_read: 3, thinking: Some(4) }");
+    }
 }
