@@ -434,7 +434,9 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         },
         None => only_model,
     };
-    let my_units: Vec<&Unit> = i.units.iter().filter(|u| mine(u)).collect();
+    // Sized for every unit at once, not grown by doubling (each step a copy).
+    let mut my_units: Vec<&Unit> = Vec::with_capacity(i.units.len());
+    my_units.extend(i.units.iter().filter(|u| mine(u)));
     // The data wins over the table: a `Capped from X to Y` line names the upper limit.
     let learned = i.learned_caps.get(&model).cloned();
     let cap = learned.as_ref().map_or_else(|| cap_of(family), |c| c.to);
@@ -487,9 +489,9 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     };
 
     // Demand.
-    let observations: Vec<_> = my_units.iter().filter_map(|u| u.observation()).collect();
     let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
-    let estimate = Estimate::new(&observations, highest);
+    // The observations are a temporary, freed before the plan and the replays.
+    let estimate = Estimate::new(&my_units.iter().filter_map(|u| u.observation()).collect::<Vec<_>>(), highest);
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { estimated: true, .. })).count() as u64;
     // The plan is made and replayed at the run's peak: what the steps before it (and the
@@ -526,16 +528,17 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         demand.p90.filter(|_| !small_sample).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
     let floor = thinking_floor.max(useful.min(cap));
 
-    // Input per request, as the ceiling uses it.
-    let mut set: Vec<u64> = Vec::new();
-    let mut reserved: Vec<u64> = Vec::new();
-    for u in my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
-        let r = &i.chains[u.chain()].requests[u.first()];
-        set.push(r.input);
-        reserved.push(r.input.saturating_add(r.cache_read));
-    }
-    let input_set = percentile_of(&mut set, 90.0).unwrap_or(0);
-    let input_reserved = percentile_of(&mut reserved, 90.0).unwrap_or(0);
+    // Input per request, as the ceiling uses it (the lists freed before the replays).
+    let (input_set, input_reserved) = {
+        let mut set: Vec<u64> = Vec::with_capacity(my_units.len());
+        let mut reserved: Vec<u64> = Vec::with_capacity(my_units.len());
+        for u in my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
+            let r = &i.chains[u.chain()].requests[u.first()];
+            set.push(r.input);
+            reserved.push(r.input.saturating_add(r.cache_read));
+        }
+        (percentile_of(&mut set, 90.0).unwrap_or(0), percentile_of(&mut reserved, 90.0).unwrap_or(0))
+    };
 
     let parallel_seen = seen::peak_in_flight(i.chains, &my_units).max(1);
     let sent_at_once = seen::peak_sent(i.chains, &my_units).max(1);

@@ -137,7 +137,8 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
     let plausible_up_to = models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap_or(u64::MAX);
     let mut implausible = 0;
     let mut implausible_input = 0;
-    let mut scoped: Vec<&Response> = Vec::new();
+    // Sized once for every response, not grown by doubling (each step a copy).
+    let mut scoped: Vec<&Response> = Vec::with_capacity(data.responses.len());
     let mut names = Names::default();
     // Each response that passes every filter, with the number of its model's name.
     let mut named: Vec<(&Response, u32)> = Vec::new();
@@ -157,6 +158,8 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         }
         scoped.push(r);
     }
+    scoped.shrink_to_fit();
+    named.reserve_exact(scoped.len());
     let model_match = filters.model.as_deref().map(|q| ModelMatch::resolve(q, &models_of(&scoped)));
     for &r in &scoped {
         if let Some(name) = names.of(&r.model, model_match.as_ref()) {
