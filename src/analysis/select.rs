@@ -167,7 +167,9 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         }
     }
     let (by_model, shown) = names.rows(&named);
-    let responses = named.into_iter().map(|(r, _)| r).collect();
+    // Collected in the pairs' memory (twice what the references need): the rest given back.
+    let mut responses: Vec<&Response> = named.into_iter().map(|(r, _)| r).collect();
+    responses.shrink_to_fit();
     let (events, capped, implausible_limits) = plausible_limits(data, filters);
     Selection {
         responses,
