@@ -270,6 +270,8 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
         move || half.into_iter().filter_map(chain_of).collect::<Vec<_>>(),
         || streams.into_iter().filter_map(chain_of).collect::<Vec<Chain>>(),
     );
+    // Room for the other half only (`extend` would double the list).
+    chains.reserve_exact(theirs.len());
     chains.extend(theirs);
     // A fixed order (by first request, then name), whatever the hash map's.
     chains.sort_by(|a, b| (a.requests[0].start, a.stream).cmp(&(b.requests[0].start, b.stream)));
