@@ -363,13 +363,13 @@ impl Collected {
     /// One JSON line: an OTLP export (several events) or one flat event.
     fn line(&mut self, line: &[u8]) -> Result<(), String> {
         let describe = |e: serde_json::Error, what: &str| format!("not {what} ({} at column {})", kind(&e), e.column());
-        let has = |key: &[u8]| memchr::memmem::find(line, key).is_some();
-        if !has(b"\"resourceLogs\"") && (has(b"\"resourceMetrics\"") || has(b"\"resourceSpans\"")) {
+        let (logs, other) = signals(line);
+        if !logs && other {
             self.file.other_signal += 1;
             return Ok(());
         }
-        if has(b"\"resourceLogs\"") {
-            let export: Export = serde_json::from_slice(line).map_err(|e| describe(e, "an OTLP JSON export"))?;
+        if logs {
+            let export: Export = parse(line).map_err(|e| describe(e, "an OTLP JSON export"))?;
             let mut fields = Fields::default();
             for rl in export.resource_logs {
                 fields.clear();
@@ -403,8 +403,7 @@ impl Collected {
             }
             Ok(())
         } else {
-            let FlatObject(mut fields) =
-                serde_json::from_slice(line).map_err(|e| describe(e, "OTLP JSON or a flat event"))?;
+            let FlatObject(mut fields) = parse(line).map_err(|e| describe(e, "OTLP JSON or a flat event"))?;
             normalize(&mut fields);
             let body = fields.str("body").map(str::to_string);
             self.event(&fields, body.as_deref(), None);
@@ -632,9 +631,66 @@ fn normalize(fields: &mut Fields) {
     fields.rename_keys(canonical);
 }
 
+/// Whether a line names the log signal (`"resourceLogs"`) and another (`"resourceMetrics"`,
+/// `"resourceSpans"`) anywhere: one pass for `"resource` with a searcher made once, where
+/// three searches (each making its searcher) cost a flat event's line more than its parse.
+fn signals(line: &[u8]) -> (bool, bool) {
+    static RESOURCE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"resource"));
+    let (mut logs, mut other) = (false, false);
+    for at in RESOURCE.find_iter(line) {
+        let rest = &line[at + RESOURCE.needle().len()..];
+        logs |= rest.starts_with(b"Logs\"");
+        other |= rest.starts_with(b"Metrics\"") || rest.starts_with(b"Spans\"");
+    }
+    (logs, other)
+}
+
+/// A JSON line parsed: a line that is UTF-8 (all but a corrupt one) is checked once, not
+/// string by string as `from_slice` does; any other gets `from_slice`'s error, as before.
+/// (serde_json reads a `&str` with the same reader as a slice, less the checks.)
+fn parse<'a, T: serde::Deserialize<'a>>(line: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(line),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signals_are_the_keys_a_line_names_anywhere() {
+        let cases: [(&[u8], (bool, bool)); 8] = [
+            (br#"{"body":"claude_code.api_request","attributes":{}}"#, (false, false)),
+            (br#"{"resourceLogs":[]}"#, (true, false)),
+            (br#"{"resourceMetrics":[]}"#, (false, true)),
+            (br#"{"resourceSpans":[]}"#, (false, true)),
+            (br#"{"resourceMetrics":[],"x":{"resourceLogs":[]}}"#, (true, true)),
+            (br#"{"resource":{},"resourceLogsX":1,"resourceSpan":2}"#, (false, false)),
+            // A key's name inside a string is escaped: not a key.
+            (br#"{"body":"say \"resourceLogs\""}"#, (false, false)),
+            (br#""resource"resourceLogs""#, (true, false)),
+        ];
+        for (line, want) in cases {
+            assert_eq!(signals(line), want, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn a_line_parses_as_from_slice_would_whatever_its_bytes() {
+        let lines: [&[u8]; 4] = [br#"{"a":"b","c":[1,2]}"#, br#"{"a":"b""#, b"{\"a\":\"\xff\"}", b"{\"\xc3\xa9\":1,}"];
+        for line in lines {
+            let ours: serde_json::Result<serde_json::Value> = parse(line);
+            let theirs: serde_json::Result<serde_json::Value> = serde_json::from_slice(line);
+            match (ours, theirs) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!((a.to_string(), a.column()), (b.to_string(), b.column())),
+                (a, b) => panic!("{a:?} against {b:?}"),
+            }
+        }
+    }
 
     fn collect(text: &str) -> Collected {
         let mut c = Collected::default();
