@@ -108,12 +108,11 @@ impl<'a> Fields<'a> {
         self.pairs.truncate(self.shared);
     }
 
-    /// Renames keys (each key is looked at once).
-    pub fn rename_keys(&mut self, rename: impl Fn(&str) -> &str) {
+    /// Renames the keys `rename` gives another name (each key is looked at once).
+    pub fn rename_keys(&mut self, rename: impl Fn(&str) -> Option<&'static str>) {
         for (k, _) in &mut self.pairs {
-            let to = rename(k);
-            if to != k.as_ref() {
-                *k = Cow::Owned(to.to_string());
+            if let Some(to) = rename(k) {
+                *k = Cow::Borrowed(to);
             }
         }
     }
@@ -278,7 +277,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for FlatObject<'a> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<FlatObject<'a>, M::Error> {
                 let mut fields = Fields::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(FlatKey(key)) = map.next_key::<FlatKey<'de>>()? {
                     let val = map.next_value::<FlatValue<'de>>()?;
                     fields.push(key, val.0);
                 }
@@ -286,6 +285,32 @@ impl<'de: 'a, 'a> Deserialize<'de> for FlatObject<'a> {
             }
         }
         d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A key, borrowed from the line where it needs no unescaping (serde's own `Cow` is always
+/// a new `String`: an allocation for every key of every event).
+struct FlatKey<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FlatKey<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = FlatKey<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<FlatKey<'a>, E> {
+                Ok(FlatKey(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FlatKey<'a>, E> {
+                Ok(FlatKey(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<FlatKey<'a>, E> {
+                Ok(FlatKey(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
     }
 }
 
@@ -372,6 +397,19 @@ mod tests {
         assert_eq!(f.str("s"), Some("a\"b"));
         assert_eq!(f.get("x"), Some(&Val::Other));
         assert_eq!(f.len(), 6);
+    }
+
+    /// Keys are borrowed from the line unless they hold an escape, which is read as written.
+    #[test]
+    fn a_flat_objects_keys_are_borrowed_where_they_can_be() {
+        let line = r#"{"plain":1,"esc\u0061ped":2,"q\"uote":3}"#;
+        let FlatObject(f) = serde_json::from_str(line).unwrap();
+        assert_eq!((f.u64("plain"), f.u64("escaped"), f.u64("q\"uote")), (Some(1), Some(2), Some(3)));
+        let borrowed: Vec<bool> = f.pairs.iter().map(|(k, _)| matches!(k, Cow::Borrowed(_))).collect();
+        assert_eq!(borrowed, [true, false, false]);
+        let mut f = f;
+        f.rename_keys(|k| (k == "plain").then_some("renamed"));
+        assert_eq!((f.u64("renamed"), f.u64("plain"), f.u64("escaped")), (Some(1), None, Some(2)));
     }
 
     /// A record's own field wins over its resource's, a later duplicate over an earlier one,

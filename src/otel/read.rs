@@ -614,7 +614,12 @@ impl<R: Read> Read for LineCapped<R> {
 /// Warehouses often turn `session.id` into `session_id`: the usual spellings are read as the
 /// attribute they stand for.
 fn canonical(name: &str) -> &str {
-    match name {
+    renamed(name).unwrap_or(name)
+}
+
+/// The attribute name a warehouse's column name stands for, where it is another.
+fn renamed(name: &str) -> Option<&'static str> {
+    Some(match name {
         "event_name" => names::EVENT_NAME,
         "event_timestamp" => names::TIMESTAMP,
         "session_id" => names::SESSION,
@@ -623,12 +628,12 @@ fn canonical(name: &str) -> &str {
         "organization_id" => names::ORGANIZATION,
         "prompt_id" => names::PROMPT,
         "service_version" => names::VERSION,
-        other => other,
-    }
+        _ => return None,
+    })
 }
 
 fn normalize(fields: &mut Fields) {
-    fields.rename_keys(canonical);
+    fields.rename_keys(renamed);
 }
 
 /// Whether a line names the log signal (`"resourceLogs"`) and another (`"resourceMetrics"`,
