@@ -289,30 +289,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for FlatObject<'a> {
 }
 
 /// A key, borrowed from the line where it needs no unescaping (serde's own `Cow` is always
-/// a new `String`: an allocation for every key of every event).
-struct FlatKey<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for FlatKey<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = FlatKey<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<FlatKey<'a>, E> {
-                Ok(FlatKey(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<FlatKey<'a>, E> {
-                Ok(FlatKey(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<FlatKey<'a>, E> {
-                Ok(FlatKey(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V(std::marker::PhantomData))
-    }
-}
+/// a new `String`: an allocation for every key of every event; `borrow` asks for its
+/// borrowing visitor).
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct FlatKey<'a>(#[serde(borrow)] Cow<'a, str>);
 
 struct FlatValue<'a>(Val<'a>);
 
