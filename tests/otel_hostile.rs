@@ -123,6 +123,24 @@ fn a_byte_order_mark_and_impossible_times() {
     assert_eq!(v["scan"]["history"]["first_day"], "2026-11-20");
 }
 
+/// A time with a character across the seconds' end (found by fuzzing: the reader panicked
+/// and the scan ended with exit 101) is left out and named, in a flat line and in a CSV row.
+#[test]
+fn a_time_cut_inside_a_character_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = ERIN.replace("2026-11-20T10:10:00Z", "2026-11-20T10:10:1\u{e9}Z").replace("r1", "r2");
+    std::fs::write(dir.path().join("flat.jsonl"), format!("{ERIN}\n{odd}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("rows.csv"),
+        "event.name,event.timestamp,session.id,output_tokens\napi_request,2026-11-20 10:11:1\u{e9},f,5\n",
+    )
+    .unwrap();
+    let (v, stderr) = scan_json(&["--otel", dir.path().to_str().unwrap()]);
+    assert_eq!(responses(&v), 1, "{stderr}");
+    assert!(stderr.contains("flat.jsonl: left out: 1 event without a time this reads"), "{stderr}");
+    assert!(stderr.contains("rows.csv: left out: 1 event without a time this reads"), "{stderr}");
+}
+
 #[test]
 fn a_day_long_request_and_a_semicolon_csv() {
     let dir = tempfile::tempdir().unwrap();

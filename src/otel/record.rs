@@ -178,9 +178,10 @@ pub fn loose_timestamp(s: &str) -> Option<EpochMs> {
     if t.len() < 19 || t.as_bytes().get(10) != Some(&b'T') {
         return None;
     }
-    // No zone after the seconds (and fraction): UTC.
-    let tail = &t[19..];
-    if tail.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+    // No zone after the seconds (and fraction): UTC. (Bytes: the 19th may be inside a
+    // character of a corrupt time.)
+    let tail = &t.as_bytes()[19..];
+    if tail.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
         t.push('Z');
     }
     crate::time::parse_timestamp(&t)
@@ -351,7 +352,8 @@ mod tests {
             assert_eq!(loose_timestamp(s), z, "{s}");
         }
         assert_eq!(loose_timestamp("2026-06-10 14:02:38"), crate::time::parse_timestamp("2026-06-10T14:02:38Z"));
-        for bad in ["", "yesterday", "2026-06-10", "2026-06-10 14:02", "2026-13-10 14:02:38"] {
+        // A character across the seconds' end (found by a review's fuzzing: it panicked).
+        for bad in ["", "yesterday", "2026-06-10", "2026-06-10 14:02", "2026-13-10 14:02:38", "2026-05-28T21:38:1éZ"] {
             assert_eq!(loose_timestamp(bad), None, "{bad}");
         }
     }
