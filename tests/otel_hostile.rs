@@ -37,6 +37,15 @@ fn run_within(args: &[&str], limit: Duration) -> Run {
     child.wait_with_output().unwrap().into()
 }
 
+/// Scans a folder of telemetry files (name, contents) as one `--otel` path.
+fn scan_folder(files: &[(&str, String)]) -> (Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    scan_json(&["--otel", dir.path().to_str().unwrap()])
+}
+
 fn responses(v: &Value) -> u64 {
     v["responses"]["count"].as_u64().unwrap()
 }
@@ -127,15 +136,14 @@ fn a_byte_order_mark_and_impossible_times() {
 /// and the scan ended with exit 101) is left out and named, in a flat line and in a CSV row.
 #[test]
 fn a_time_cut_inside_a_character_is_left_out() {
-    let dir = tempfile::tempdir().unwrap();
     let odd = ERIN.replace("2026-11-20T10:10:00Z", "2026-11-20T10:10:1\u{e9}Z").replace("r1", "r2");
-    std::fs::write(dir.path().join("flat.jsonl"), format!("{ERIN}\n{odd}\n")).unwrap();
-    std::fs::write(
-        dir.path().join("rows.csv"),
-        "event.name,event.timestamp,session.id,output_tokens\napi_request,2026-11-20 10:11:1\u{e9},f,5\n",
-    )
-    .unwrap();
-    let (v, stderr) = scan_json(&["--otel", dir.path().to_str().unwrap()]);
+    let (v, stderr) = scan_folder(&[
+        ("flat.jsonl", format!("{ERIN}\n{odd}\n")),
+        (
+            "rows.csv",
+            "event.name,event.timestamp,session.id,output_tokens\napi_request,2026-11-20 10:11:1\u{e9},f,5\n".into(),
+        ),
+    ]);
     assert_eq!(responses(&v), 1, "{stderr}");
     assert!(stderr.contains("flat.jsonl: left out: 1 event without a time this reads"), "{stderr}");
     assert!(stderr.contains("rows.csv: left out: 1 event without a time this reads"), "{stderr}");
@@ -143,15 +151,11 @@ fn a_time_cut_inside_a_character_is_left_out() {
 
 #[test]
 fn a_day_long_request_and_a_semicolon_csv() {
-    let dir = tempfile::tempdir().unwrap();
     let long = ERIN.replace("\"duration_ms\":4000", "\"duration_ms\":9e15");
-    std::fs::write(dir.path().join("long.jsonl"), format!("{long}\n")).unwrap();
-    std::fs::write(
-        dir.path().join("semi.csv"),
-        "event.name;event.timestamp;output_tokens\napi_request;2026-11-20T10:00:00Z;5\n",
-    )
-    .unwrap();
-    let (v, stderr) = scan_json(&["--otel", dir.path().to_str().unwrap()]);
+    let (v, stderr) = scan_folder(&[
+        ("long.jsonl", format!("{long}\n")),
+        ("semi.csv", "event.name;event.timestamp;output_tokens\napi_request;2026-11-20T10:00:00Z;5\n".into()),
+    ]);
     assert_eq!(responses(&v), 0, "{stderr}");
     assert!(stderr.contains("1 request with a token count or duration that is not a whole number"), "{stderr}");
     assert!(stderr.contains("semi.csv:1: the header is separated by semicolons"), "{stderr}");
