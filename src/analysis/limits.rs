@@ -63,10 +63,9 @@ impl Unit {
             UnitKind::Failed => (0, Self::FAILED),
             UnitKind::Response { output, cut, complete, estimated } => (
                 output,
-                [(cut, Self::CUT), (complete, Self::COMPLETE), (estimated, Self::ESTIMATED)]
-                    .iter()
-                    .filter(|(set, _)| *set)
-                    .fold(0, |flags, (_, flag)| flags | flag),
+                (u8::from(cut) * Self::CUT)
+                    | (u8::from(complete) * Self::COMPLETE)
+                    | (u8::from(estimated) * Self::ESTIMATED),
             ),
         };
         Unit { output, limit, chain: index(chain), first: index(first), last: index(last), flags }

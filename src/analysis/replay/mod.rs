@@ -330,10 +330,7 @@ impl Plan {
             links.push((job, ci, start - ended[job]));
         }
         links.sort_unstable();
-        let mut chain_of_job = vec![0u32; self.jobs.len()];
-        for (ci, c) in self.chains.iter().enumerate() {
-            chain_of_job[c.first..c.end].fill(ci as u32);
-        }
+        let chain_of_job = self.chain_of_job();
         for group in links.chunk_by(|a, b| a.0 == b.0) {
             let job = group[0].0;
             let from = self.children.len() as u32;
@@ -379,6 +376,15 @@ impl Plan {
             Draw::Beyond => parts <= self.known_up_to,
         };
         self.asked().filter(|j| gives_up(j)).count() as u64
+    }
+
+    /// The chain of each job (an index into `chains`).
+    fn chain_of_job(&self) -> Vec<u32> {
+        let mut of = vec![0u32; self.jobs.len()];
+        for (ci, c) in self.chains.iter().enumerate() {
+            of[c.first..c.end].fill(ci as u32);
+        }
+        of
     }
 
     /// The jobs a replay at a value runs: every job but the failures asked again.

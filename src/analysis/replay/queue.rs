@@ -143,15 +143,11 @@ pub(super) fn run_recording(
     let start = plan.roots.first().map_or(0, |&c| plan.chains[c as usize].start);
     let mut bucket = Bucket::full(quota.tpm, start);
     let mut output = quota.output_tpm.map(|o| Bucket::full(o, start));
-    let mut chain_of_job = vec![0u32; plan.jobs.len()];
-    for (ci, c) in plan.chains.iter().enumerate() {
-        chain_of_job[c.first..c.end].fill(ci as u32);
-    }
     let mut r = Run {
         plan,
         states: plan.chains.iter().map(|c| State::at(plan, plan.next_asked(c.first, limit), c.end)).collect(),
         queue: BinaryHeap::new(),
-        chain_of_job,
+        chain_of_job: plan.chain_of_job(),
         limit,
     };
     let mut next_root = 0;
