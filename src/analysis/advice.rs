@@ -390,8 +390,28 @@ pub fn provider_of_id(raw: &str) -> Option<Provider> {
     }
 }
 
-/// The advice for the chosen model; `None` when the history has no request of it.
-pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
+/// The advice but what its replays decide: everything the chains tell for the chosen model,
+/// and the plan the replays run. It holds nothing of the chains, so that they can be freed
+/// before the replays ([`Prepared::finish`]), where a team's history peaks.
+pub struct Prepared {
+    plan: Plan,
+    side: Option<Side>,
+    /// The choice's setup at the load planned for, and at the history's own.
+    setup: Setup,
+    seen_setup: Setup,
+    parallel_seen: u64,
+    /// The limit most of the model's units ran at.
+    common_limit: u64,
+    /// Input per request without and with cache reads (p90), and the most sent at once.
+    inputs: (u64, u64, u64),
+    /// The advice, what the replays decide left for [`Prepared::finish`] (`quota`,
+    /// `ceiling`, `choice`, `rows`, `calibration`, `needed`, `cut_share`, `from_ceiling_only`).
+    advice: Advice,
+}
+
+/// The advice for the chosen model up to its replays; `None` when the history has no request
+/// of it.
+pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let (model, model_origin) = pick_model(i)?;
     // The model's ids, and which units are its (a request with no model of its own belongs to
     // the only model used, if there is one).
@@ -494,16 +514,10 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     let estimate = Estimate::new(&my_units.iter().filter_map(|u| u.observation()).collect::<Vec<_>>(), highest);
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { estimated: true, .. })).count() as u64;
-    // The plan is made and replayed at the run's peak: what the steps before it (and the
-    // load's thread beside it) freed is given back first, and then the plan's temporaries.
-    crate::memory::give_back();
-    let mut plan = Plan::new(i.chains, &my_units, &estimate);
-    crate::memory::give_back();
     // Claude Code's retries under the settings in effect.
     let (retry, retry_origin) = retry_policy(i.settings);
-    plan.retry = retry;
     let records = records_of(i.chains, &my_units);
-    let demand = DemandOut {
+    let mut demand = DemandOut {
         estimator: "kaplan-meier",
         responses: estimate.observations,
         censored: estimate.censored,
@@ -513,7 +527,8 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
         recorded: records.recorded,
         continuations: records.continuations,
         known_by_error: records.known_by_error,
-        asked: plan.len() as u64,
+        // The plan's count, once it is made.
+        asked: 0,
         target: estimate.percentile(i.cfg.percentile),
         p50: estimate.percentile(50.0),
         p90: estimate.percentile(90.0),
@@ -565,73 +580,112 @@ pub fn advise(i: &Inputs<'_>) -> Option<Advice> {
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
     let setup = Setup { proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen), ..seen_setup };
-    let inputs = (input_set, input_reserved, sent_at_once);
-    let outcome = if demand.responses == 0 {
-        // No response measured at all (every request throttled): the ceiling alone, at the
-        // reference quota; refused throughout, the quota is in doubt unless it was given.
-        let quota = side.as_ref().and_then(|s| reference_plan(s, i.cfg, parallel_seen));
-        let ceiling = quota.as_ref().map(|q| budget(q, inputs));
-        let refused = (observed > 0).then_some(
-            if provider != Provider::Anthropic && quota.as_ref().is_none_or(|q| q.tpm_origin != Origin::Flag) {
-                Basis::QuotaUnknown
-            } else {
-                Basis::NoValueIsSafe
-            },
-        );
-        Outcomes {
-            choice: choose::from_ceiling(ceiling.as_ref(), &setup, refused),
-            quota,
+    // The plan is made last, where the history's steps and the plan are all held: what the
+    // steps before it (and the load's thread beside it) freed is given back first, and then
+    // the plan's temporaries.
+    crate::memory::give_back();
+    let mut plan = Plan::new(i.chains, &my_units, &estimate);
+    crate::memory::give_back();
+    plan.retry = retry;
+    demand.asked = plan.len() as u64;
+    let common_limit = most_common_limit(&my_units);
+    Some(Prepared {
+        plan,
+        side,
+        setup,
+        seen_setup,
+        parallel_seen,
+        common_limit,
+        inputs: (input_set, input_reserved, sent_at_once),
+        advice: Advice {
+            model,
+            model_origin,
+            family,
+            provider,
+            provider_origin,
+            current,
+            current_origin,
+            current_set_above_cap: i.settings.max_output_tokens.value.filter(|&v| v > cap && current == cap),
+            current_evidence,
+            cap_source,
+            default_source,
+            cap,
+            default,
+            thinking,
+            thinking_of_people: !i.settings.people.is_empty(),
+            floor,
+            demand,
+            input_set,
+            input_reserved,
+            gave_up,
+            adaptive,
+            cut_thinking,
+            crowding,
+            sent_at_once,
+            quota_code,
+            max_subagents: i.settings.max_subagents.value,
+            throttled_seen: observed,
+            escalation,
+            retry,
+            retry_origin,
+            readings_given: i.cfg.readings.len() < crate::reading::READINGS.len(),
+            // Left for `finish`.
+            quota: None,
+            ceiling: None,
+            choice: Choice::no_value_is_safe(),
             rows: Vec::new(),
             calibration: None,
             needed: None,
             cut_share: 0.0,
-            from_ceiling_only: true,
-        }
-    } else {
-        replayed(i, &plan, side.as_ref(), [&setup, &seen_setup], &my_units, (parallel_seen, demand.target))
-    };
-    let ceiling = outcome.quota.as_ref().map(|q| budget(q, inputs));
-    Some(Advice {
-        model,
-        model_origin,
-        family,
-        provider,
-        provider_origin,
-        current,
-        current_origin,
-        current_set_above_cap: i.settings.max_output_tokens.value.filter(|&v| v > cap && current == cap),
-        current_evidence,
-        cap_source,
-        default_source,
-        cap,
-        default,
-        thinking,
-        thinking_of_people: !i.settings.people.is_empty(),
-        floor,
-        quota: outcome.quota,
-        demand,
-        input_set,
-        input_reserved,
-        ceiling,
-        choice: outcome.choice,
-        rows: outcome.rows,
-        calibration: outcome.calibration,
-        needed: outcome.needed,
-        cut_share: outcome.cut_share,
-        from_ceiling_only: outcome.from_ceiling_only,
-        gave_up,
-        adaptive,
-        cut_thinking,
-        crowding,
-        sent_at_once,
-        quota_code,
-        max_subagents: i.settings.max_subagents.value,
-        throttled_seen: observed,
-        escalation,
-        retry,
-        retry_origin,
-        readings_given: i.cfg.readings.len() < crate::reading::READINGS.len(),
+            from_ceiling_only: false,
+        },
     })
+}
+
+impl Prepared {
+    /// The replays, and the advice with what they decide.
+    pub fn finish(self, cfg: &RecommendConfig) -> Advice {
+        let Prepared { plan, side, setup, seen_setup, parallel_seen, common_limit, inputs, advice } = self;
+        let observed = advice.throttled_seen;
+        let outcome = if advice.demand.responses == 0 {
+            // No response measured at all (every request throttled): the ceiling alone, at the
+            // reference quota; refused throughout, the quota is in doubt unless it was given.
+            let quota = side.as_ref().and_then(|s| reference_plan(s, cfg, parallel_seen));
+            let ceiling = quota.as_ref().map(|q| budget(q, inputs));
+            let refused = (observed > 0).then_some(
+                if advice.provider != Provider::Anthropic && quota.as_ref().is_none_or(|q| q.tpm_origin != Origin::Flag)
+                {
+                    Basis::QuotaUnknown
+                } else {
+                    Basis::NoValueIsSafe
+                },
+            );
+            Outcomes {
+                choice: choose::from_ceiling(ceiling.as_ref(), &setup, refused),
+                quota,
+                rows: Vec::new(),
+                calibration: None,
+                needed: None,
+                cut_share: 0.0,
+                from_ceiling_only: true,
+            }
+        } else {
+            let target = advice.demand.target;
+            replayed(cfg, &plan, side.as_ref(), [&setup, &seen_setup], common_limit, (parallel_seen, target))
+        };
+        let ceiling = outcome.quota.as_ref().map(|q| budget(q, inputs));
+        Advice {
+            quota: outcome.quota,
+            ceiling,
+            choice: outcome.choice,
+            rows: outcome.rows,
+            calibration: outcome.calibration,
+            needed: outcome.needed,
+            cut_share: outcome.cut_share,
+            from_ceiling_only: outcome.from_ceiling_only,
+            ..advice
+        }
+    }
 }
 
 /// Claude Code's retries under the settings: the watchdog, else `CLAUDE_CODE_MAX_RETRIES`,
@@ -730,11 +784,11 @@ fn reference_plan(side: &Side, cfg: &RecommendConfig, seen: u64) -> Option<Quota
 /// asked for (p99 by default), the value what fixes it is sized for.
 /// (`setups`: the choice's at the load planned for, and at the history's own.)
 fn replayed(
-    i: &Inputs<'_>,
+    cfg: &RecommendConfig,
     plan: &Plan,
     side: Option<&Side>,
     [setup, seen_setup]: [&Setup; 2],
-    my_units: &[&Unit],
+    common_limit: u64,
     (parallel_seen, target): (u64, Option<u64>),
 ) -> Outcomes {
     let cut_share = |c: &Choice| c.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
@@ -763,7 +817,7 @@ fn replayed(
         .iter()
         .map(|f| ReadingView {
             standing: fit::standing(f, reference),
-            plan: QuotaPlan::of_fit(side, f, i.cfg, parallel_seen),
+            plan: QuotaPlan::of_fit(side, f, cfg, parallel_seen),
             fit: f.clone(),
             choice: None,
             advises: false,
@@ -783,7 +837,7 @@ fn replayed(
         key(a).0.total_cmp(&key(b).0).then(key(a).1.total_cmp(&key(b).1)).then(a.cmp(&b))
     });
     let mut calibration = Calibration {
-        value: most_common_limit(my_units),
+        value: common_limit,
         observed_throttled: fitted.observed_throttled,
         observed_failed: fitted.observed_failed,
         reasked: plan.reasked(),
@@ -794,7 +848,7 @@ fn replayed(
     };
     if shown.is_empty() {
         // No reading explains the 429s at a quota near the reference: no value.
-        let quota = reference_plan(side, i.cfg, parallel_seen);
+        let quota = reference_plan(side, cfg, parallel_seen);
         let mut values = Values::new(plan, quota.iter().map(QuotaPlan::planning).collect());
         let choice = Choice {
             action: Action::None,
@@ -821,7 +875,7 @@ fn replayed(
         };
     }
     let mut values = choose_all(plan, setup, &mut views, &shown);
-    let planned = i.cfg.parallel.is_some_and(|p| p != parallel_seen);
+    let planned = cfg.parallel.is_some_and(|p| p != parallel_seen);
     let hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
     let choices: Vec<Choice> = shown.iter().map(|&k| views[k].choice.expect("chosen")).collect();
     let best_slot = choose::binding(&choices, &hopeless);

@@ -109,7 +109,7 @@ pub struct Choice {
 
 impl Choice {
     /// No candidate replays safely: no value.
-    fn no_value_is_safe() -> Self {
+    pub(super) fn no_value_is_safe() -> Self {
         Choice {
             action: Action::None,
             basis: Basis::NoValueIsSafe,

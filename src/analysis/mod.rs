@@ -130,16 +130,17 @@ pub fn analyze<'a>(
         }
         None => 1.0,
     };
-    // The load per model is worked out beside the advice, in the rows the report shows.
+    // The load per model is worked out beside the advice's first part, in the rows the report
+    // shows.
     let row_of = |id: &str| selection.row_of(models::display_name(id));
-    let ((mut load, team), advice) = crate::par::join(
+    let ((mut load, team), prepared) = crate::par::join(
         || {
             let all: Vec<&chains::Chain> = chains.iter().collect();
             let load = load::per_model(&all, &row_of, &burndown_of);
             let team = team::team(&chains, &data.people, &row_of, &burndown_of);
             (load, team)
         },
-        || advice::advise(&inputs),
+        || advice::prepare(&inputs),
     );
     if filters.model.is_some() {
         load.retain(|l| selection.by_model.contains_key(&l.model));
@@ -152,5 +153,10 @@ pub fn analyze<'a>(
             Cut { limit: u.limit, time: c.requests[u.first()].end, project: c.project, cwd: c.cwd }
         })
         .collect();
+    // The replays need the plan alone: the chains and what was made of them are freed (and
+    // given back) before them, so that the replays' memory does not add to theirs.
+    drop((units, limits, chains));
+    crate::memory::give_back();
+    let advice = prepared.map(|p| p.finish(cfg));
     Analysis { selection, advice, load, team, cuts }
 }
