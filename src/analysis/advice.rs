@@ -549,8 +549,8 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         let mut reserved: Vec<u64> = Vec::with_capacity(my_units.len());
         for u in my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
             let r = &i.chains[u.chain()].requests[u.first()];
-            set.push(r.input);
-            reserved.push(r.input.saturating_add(r.cache_read));
+            set.push(r.input());
+            reserved.push(r.input().saturating_add(r.cache_read()));
         }
         (percentile_of(&mut set, 90.0).unwrap_or(0), percentile_of(&mut reserved, 90.0).unwrap_or(0))
     };

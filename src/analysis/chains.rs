@@ -40,7 +40,12 @@ pub enum Ended {
 }
 
 /// One request of a chain (its names borrowed from the scan, a pointer each: every request
-/// of a team's history is held until the report is made, so it is kept in 96 bytes).
+/// of a team's history is held until its plan is made, so it is kept in 80 bytes).
+///
+/// Its token counts are held in 32 bits: the selection keeps no response with more input
+/// than [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, nor a limit
+/// above [`crate::models::MAX_OUTPUT_LIMIT`], so every count the chains are made from fits
+/// (a larger one, which only a test can set, is held as `u32::MAX`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
     /// The model id as recorded; `None` for a request that never got a response (taken from
@@ -54,18 +59,18 @@ pub struct Request<'a> {
     pub admitted: EpochMs,
     /// The response's last line, or the final error's time.
     pub end: EpochMs,
-    /// Input charged: input plus cache-write tokens.
-    pub input: u64,
-    pub cache_read: u64,
-    /// Output tokens written (measured or estimated; 0 when no response was kept).
-    pub output: u64,
+    /// Input charged ([`Request::input`]).
+    input: u32,
+    cache_read: u32,
+    /// Output tokens written ([`Request::output`]).
+    output: u32,
     pub estimated: bool,
     pub ended: Ended,
     /// Cut at the output limit: stopped at `max_tokens`, followed by a recovery prompt, or by
     /// an "exceeded" error.
     pub cut: bool,
     /// The limit a record names for the cut ([`Request::cut_limit`]), when `has_cut_limit`.
-    cut_limit: u64,
+    cut_limit: u32,
     /// Continues the previous request's cut response (after a recovery prompt).
     pub continues: bool,
     /// The cut response this request belongs to ended in an "exceeded" error: Claude Code
@@ -83,17 +88,52 @@ pub struct Request<'a> {
     pub setting_ignored: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<Request>() <= 96);
+const _: () = assert!(std::mem::size_of::<Request>() <= 80);
+
+/// A token count in 32 bits (see [`Request`]).
+fn narrow(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
 
 impl<'a> Request<'a> {
     /// The limit a record names for the cut: the N of an "exceeded" error, or the output of a
     /// response that stopped at `max_tokens`.
     pub fn cut_limit(&self) -> Option<u64> {
-        self.has_cut_limit.then_some(self.cut_limit)
+        self.has_cut_limit.then_some(u64::from(self.cut_limit))
     }
 
     pub fn set_cut_limit(&mut self, limit: Option<u64>) {
-        (self.has_cut_limit, self.cut_limit) = (limit.is_some(), limit.unwrap_or(0));
+        (self.has_cut_limit, self.cut_limit) = (limit.is_some(), narrow(limit.unwrap_or(0)));
+    }
+
+    /// Input charged: input plus cache-write tokens.
+    pub fn input(&self) -> u64 {
+        u64::from(self.input)
+    }
+
+    pub fn cache_read(&self) -> u64 {
+        u64::from(self.cache_read)
+    }
+
+    /// [`Request::input`] and [`Request::cache_read`] as held, for a plan's job.
+    pub(super) fn input32(&self) -> u32 {
+        self.input
+    }
+
+    pub(super) fn cache_read32(&self) -> u32 {
+        self.cache_read
+    }
+
+    /// Output tokens written (measured or estimated; 0 when no response was kept).
+    pub fn output(&self) -> u64 {
+        u64::from(self.output)
+    }
+
+    /// The request with these token counts, as tests build them.
+    #[cfg(test)]
+    pub fn with_tokens(mut self, input: u64, cache_read: u64, output: u64) -> Self {
+        (self.input, self.cache_read, self.output) = (narrow(input), narrow(cache_read), narrow(output));
+        self
     }
 
     /// Of its output, thinking, where the usage says.
@@ -334,9 +374,9 @@ fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
             }
             Item::Final(e, ErrorKind::OutputTokenMaximum(n)) => {
                 // The cut response it ends, if the record of it is the last thing before it.
-                let attach = out
-                    .last_mut()
-                    .filter(|l| l.ended == Ended::Response && !l.gave_up && (l.cut || (!l.estimated && l.output >= n)));
+                let attach = out.last_mut().filter(|l| {
+                    l.ended == Ended::Response && !l.gave_up && (l.cut || (!l.estimated && l.output() >= n))
+                });
                 match attach {
                     Some(last) => {
                         last.cut = true;
@@ -401,14 +441,14 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         start,
         admitted,
         end,
-        input: r.usage.input.saturating_add(r.usage.cache_creation),
-        cache_read: r.usage.cache_read,
-        output: r.output,
+        input: narrow(r.usage.input().saturating_add(r.usage.cache_creation())),
+        cache_read: narrow(r.usage.cache_read()),
+        output: narrow(r.output.get()),
         estimated: r.estimated,
         ended: Ended::Response,
         cut: r.max_tokens_stop,
         // The limit a response stopped at `max_tokens` names: its own output, if measured.
-        cut_limit: if names_limit { r.output } else { 0 },
+        cut_limit: if names_limit { narrow(r.output.get()) } else { 0 },
         has_cut_limit: names_limit,
         continues,
         gave_up: false,
@@ -443,7 +483,7 @@ fn failed<'a>(
         estimated: false,
         ended,
         cut: ended == Ended::CutError,
-        cut_limit: limit.unwrap_or(0),
+        cut_limit: narrow(limit.unwrap_or(0)),
         has_cut_limit: limit.is_some(),
         continues: false,
         gave_up: ended == Ended::CutError,
@@ -476,10 +516,33 @@ fn fill_models(requests: &mut [Request<'_>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::data::Tokens;
+    use crate::scan::data::{Count, Tokens};
     use crate::scan::data::{Origin, Place};
 
     const T0: EpochMs = 1_780_000_000_000;
+
+    /// The counts a request holds in 32 bits: every bound the selection keeps responses and
+    /// limits under fits, and a request at those bounds reads back what it was made from.
+    #[test]
+    fn token_counts_at_the_selections_bounds_read_back_whole() {
+        let most_output = crate::models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap();
+        for bound in [crate::models::MAX_INPUT_TOKENS, crate::models::MAX_OUTPUT_LIMIT, most_output] {
+            assert!(u32::try_from(bound).is_ok(), "{bound} does not fit a chain's 32 bits");
+        }
+        let mut r = resp("s", 0, 10, None, most_output, true);
+        let third = crate::models::MAX_INPUT_TOKENS / 3;
+        r.usage = Tokens::new(third, third, crate::models::MAX_INPUT_TOKENS - 2 * third, None);
+        let chains = build(&[&r], &[]);
+        let q = &chains[0].requests[0];
+        assert_eq!(
+            (q.input(), q.cache_read(), q.output()),
+            (2 * third, crate::models::MAX_INPUT_TOKENS - 2 * third, most_output)
+        );
+        assert_eq!(q.cut_limit(), Some(most_output));
+        // Above them (only a test makes one), held at the largest count.
+        let big = Request::answered("m", T0, T0 + 1).with_tokens(u64::MAX, 1 << 32, 7);
+        assert_eq!((big.input(), big.cache_read(), big.output()), (u64::from(u32::MAX), u64::from(u32::MAX), 7));
+    }
 
     fn origin(stream: &str, time: i64, requested: Option<i64>) -> Origin {
         Origin::new(
@@ -498,7 +561,7 @@ mod tests {
             origin: origin(stream, first, requested),
             model: Name::from("claude-sonnet-4-20250514"),
             end: Some(T0 + end).into(),
-            output,
+            output: Count::new(output),
             estimated: false,
             usage: Tokens::new(10, 1_000, 20_000, None),
             max_tokens_stop: stop,

@@ -195,7 +195,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     let mut longest: HashMap<Key, (u64, EpochMs)> = HashMap::new();
     for c in chains {
         for run in c.requests.chunk_by(same) {
-            let most = run.iter().filter(|r| !r.estimated && !r.setting_ignored).map(|r| r.output).max().unwrap_or(0);
+            let most = run.iter().filter(|r| !r.estimated && !r.setting_ignored).map(|r| r.output()).max().unwrap_or(0);
             let l = longest.entry((run[0].session(), run[0].model())).or_insert((0, EpochMs::MAX));
             l.0 = l.0.max(most);
             l.1 = l.1.min(run[0].start);
@@ -248,8 +248,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // escalated: it ran at the escalated limit, one request, not a cut one.
     let escalates = fallback.escalates();
     let escalated = |r: &Request, l: u64| {
-        if escalates && l == CAPPED_DEFAULT && r.output > l && !r.estimated && r.cut_limit().is_none() {
-            ESCALATED.max(r.output)
+        if escalates && l == CAPPED_DEFAULT && r.output() > l && !r.estimated && r.cut_limit().is_none() {
+            ESCALATED.max(r.output())
         } else {
             l
         }
@@ -444,7 +444,7 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
             }
             let parts = &c.requests[i..=last];
             let tail = &parts[parts.len() - 1];
-            let output = parts.iter().map(|p| p.output).fold(0u64, u64::saturating_add);
+            let output = parts.iter().map(|p| p.output()).fold(0u64, u64::saturating_add);
             let kind = UnitKind::Response {
                 output,
                 cut: parts.iter().any(|p| p.cut),
@@ -496,7 +496,8 @@ mod tests {
         continues: bool,
     ) -> Request<'static> {
         Request::answered("m", start, start + 10)
-            .with(|r| (r.output, r.cut, r.continues) = (output, cut, continues))
+            .with_tokens(0, 0, output)
+            .with(|r| (r.cut, r.continues) = (cut, continues))
             .with_session(Some(session))
             .with_cut_limit(cut_limit)
     }

@@ -72,9 +72,9 @@ pub fn per_model(
             for r in run {
                 acc.sent.push(minute(r.start));
                 if r.ended == Ended::Response {
-                    acc.tokens.push((minute(r.end), r.input as f64 + acc.burndown * r.output as f64));
-                    acc.input += u128::from(r.input);
-                    acc.output += u128::from(r.output);
+                    acc.tokens.push((minute(r.end), r.input() as f64 + acc.burndown * r.output() as f64));
+                    acc.input += u128::from(r.input());
+                    acc.output += u128::from(r.output());
                     acc.answered += 1;
                 }
             }
@@ -121,7 +121,7 @@ mod tests {
     use crate::analysis::chains::Request;
 
     fn req(start: i64, end: i64, input: u64, output: u64) -> Request<'static> {
-        Request::answered("m", start, end).with(|r| (r.input, r.output) = (input, output))
+        Request::answered("m", start, end).with_tokens(input, 0, output)
     }
 
     /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other

@@ -26,8 +26,9 @@ pub const MODEL_ROWS: usize = 10;
 /// What the filters let through.
 #[derive(Debug, Default)]
 pub struct Selection<'a> {
-    /// Responses that pass every filter, in scan order.
-    pub responses: Vec<&'a Response>,
+    /// Responses that pass every filter, in scan order, where `--model` left some of
+    /// `scoped` out ([`Selection::responses`]); `None` where it is all of them, held once.
+    filtered: Option<Vec<&'a Response>>,
     /// The same responses by model name (the family's display name, else the canonical id):
     /// the [`MODEL_ROWS`] models with the most responses, and the rest under
     /// [`models::OTHER_MODELS`].
@@ -125,8 +126,13 @@ fn words(s: &str) -> String {
     lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-impl Selection<'_> {
+impl<'a> Selection<'a> {
     /// The row a model name is shown under: its own, else [`models::OTHER_MODELS`].
+    /// Responses that pass every filter, in scan order.
+    pub fn responses(&self) -> &[&'a Response] {
+        self.filtered.as_deref().unwrap_or(&self.scoped)
+    }
+
     pub fn row_of(&self, name: String) -> String {
         if self.shown.contains(&name) { name } else { models::OTHER_MODELS.to_string() }
     }
@@ -148,7 +154,7 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         {
             continue;
         }
-        if r.output > plausible_up_to {
+        if r.output.get() > plausible_up_to {
             implausible += 1;
             continue;
         }
@@ -168,11 +174,14 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
     }
     let (by_model, shown) = names.rows(&named);
     // Collected in the pairs' memory (twice what the references need): the rest given back.
-    let mut responses: Vec<&Response> = named.into_iter().map(|(r, _)| r).collect();
-    responses.shrink_to_fit();
+    let filtered = (named.len() < scoped.len()).then(|| {
+        let mut responses: Vec<&Response> = named.into_iter().map(|(r, _)| r).collect();
+        responses.shrink_to_fit();
+        responses
+    });
     let (events, capped, implausible_limits) = plausible_limits(data, filters);
     Selection {
-        responses,
+        filtered,
         by_model,
         events,
         scoped,
@@ -194,7 +203,7 @@ fn models_of<'a>(responses: &[&'a Response]) -> Vec<(&'a str, String)> {
 
 /// The tokens a response's request carried: input, cache writes and cache reads.
 fn input_of(r: &Response) -> u64 {
-    r.usage.input.saturating_add(r.usage.cache_creation).saturating_add(r.usage.cache_read)
+    r.usage.input().saturating_add(r.usage.cache_creation()).saturating_add(r.usage.cache_read())
 }
 
 /// The events that pass the date and project filters and the `Capped` lines, without the
@@ -313,14 +322,14 @@ impl<'a> Names<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::data::{Origin, Response};
+    use crate::scan::data::{Count, Origin, Response};
 
     fn response(model: &str, output: u64, input: u64) -> Response {
         Response {
             origin: Origin::new(Some(1_780_000_000_000), None, Default::default()),
             model: Name::from(model),
             end: Some(1_780_000_001_000).into(),
-            output,
+            output: Count::new(output),
             estimated: false,
             usage: crate::scan::data::Tokens::new(input, 0, 0, None),
             max_tokens_stop: false,

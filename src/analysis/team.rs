@@ -127,7 +127,8 @@ mod tests {
 
     fn req(session: &'static str, start: i64, end: i64, throttled: u32) -> Request<'static> {
         Request::answered("claude-sonnet-5", start, end)
-            .with(|r| (r.input, r.output, r.throttled) = (100, 50, throttled))
+            .with_tokens(100, 0, 50)
+            .with(|r| r.throttled = throttled)
             .with_session(Some(session))
     }
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::read::Collected;
 use super::record::{ErrorRec, NONE, RequestRec};
 pub use crate::scan::data::Dedup;
-use crate::scan::data::Tokens;
+use crate::scan::data::{Count, Tokens};
 use crate::scan::data::{Event, EventKind, Origin, People, Place, Response};
 use crate::scan::key::Name;
 use crate::time::EpochMs;
@@ -197,7 +197,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                     origin: origin_of(&mut lane_places, lane, start, Some(start)),
                     model: models[usize::from(r.model)].clone(),
                     end: Some(r.time).into(),
-                    output: u64::from(r.output),
+                    output: Count::new(u64::from(r.output)),
                     estimated: false,
                     usage: Tokens::new(u64::from(r.input), u64::from(r.cache_creation), u64::from(r.cache_read), None),
                     max_tokens_stop: false,

@@ -110,30 +110,32 @@ pub fn build(
     write: Option<WriteOutcome>,
 ) -> Report {
     let Scope { roots, filters, rec, show_users } = *scope;
-    let Analysis { selection, advice, load, team, cuts } = analysis;
+    let Analysis { mut selection, advice, load, team, cuts } = analysis;
+    let model_match = selection.model_match.take();
+    let responses = selection.responses();
     let Selection {
-        responses,
-        by_model: by_name,
-        events,
+        by_model: ref by_name,
+        ref events,
         implausible,
         plausible_up_to,
         implausible_input,
-        capped,
+        ref capped,
         implausible_limits,
-        model_match,
         ..
     } = selection;
-    let mut all: Vec<u64> = responses.iter().map(|r| r.output).collect();
+    let mut all: Vec<u64> = responses.iter().map(|r| r.output.get()).collect();
     all.sort_unstable();
 
     let mut by_model: Vec<ModelRow> = by_name
         .iter()
         .map(|(model, group)| {
-            let mut v: Vec<u64> = group.iter().map(|r| r.output).collect();
+            let mut v: Vec<u64> = group.iter().map(|r| r.output.get()).collect();
             v.sort_unstable();
             let ids: BTreeSet<&str> = runs(group, |r| Some(&r.model)).map(|r| &*r.model).collect();
-            let split: Vec<(u64, u64)> =
-                group.iter().filter_map(|r| r.usage.thinking().map(|t| (t.min(r.output), r.output))).collect();
+            let split: Vec<(u64, u64)> = group
+                .iter()
+                .filter_map(|r| r.usage.thinking().map(|t| (t.min(r.output.get()), r.output.get())))
+                .collect();
             let thinking = (!split.is_empty()).then(|| {
                 let (t, o) = split.iter().fold((0u64, 0u64), |a, b| (a.0 + b.0, a.1 + b.1));
                 ThinkingOut {
@@ -185,14 +187,14 @@ pub fn build(
             row.errors.add(EventKind::MaxTokensStop);
         }
     }
-    for e in &events {
+    for e in events {
         let cwd = e.origin.place.cwd.as_deref().or_else(|| cwd_of_folder.get(&*e.origin.place.project).copied());
         project_row(&mut projects, &e.origin.place.project, cwd).errors.add_event(e);
     }
     for run in responses.chunk_by(|a, b| day_key(a.origin.time()) == day_key(b.origin.time())) {
         day_row(&mut days, run[0].origin.time()).responses += run.len() as u64;
     }
-    for e in &events {
+    for e in events {
         day_row(&mut days, e.origin.time()).errors.add_event(e);
     }
     let mut by_limit: BTreeMap<u64, u64> = BTreeMap::new();
@@ -204,7 +206,7 @@ pub fn build(
     }
 
     let mut capped_rows: HashMap<(u64, u64), u64> = HashMap::new();
-    for c in &capped {
+    for c in capped {
         *capped_rows.entry((c.from, c.to)).or_default() += 1;
     }
     let mut capped: Vec<CappedRow> =
@@ -215,7 +217,7 @@ pub fn build(
         errors.add(EventKind::MaxTokensStop);
         day_row(&mut days, r.origin.time()).errors.add(EventKind::MaxTokensStop);
     }
-    for e in &events {
+    for e in events {
         errors.add_event(e);
     }
     let by_day: Vec<DayRow> = days.into_values().collect();
@@ -224,7 +226,7 @@ pub fn build(
     Report {
         schema: SCHEMA,
         scan: ScanSection {
-            history: history(&responses, &events, settings),
+            history: history(responses, events, settings),
             implausible_limits,
             ..scan_section(&data.read, roots, filters)
         },
@@ -340,7 +342,7 @@ mod tests {
         assert_eq!(counts.usage_limit_resets.len(), 100_000);
         assert_eq!((counts.usage_limit_resets[0].as_str(), counts.usage_limit), ("1:00am (0)", 100_001));
     }
-    use crate::scan::data::{Origin, Place};
+    use crate::scan::data::{Count, Origin, Place};
 
     fn response(model: &Name, session: Option<&Name>) -> Response {
         Response {
@@ -351,7 +353,7 @@ mod tests {
             ),
             model: model.clone(),
             end: crate::time::MaybeMs::NONE,
-            output: 0,
+            output: Count::new(0),
             estimated: false,
             usage: Default::default(),
             max_tokens_stop: false,

@@ -70,7 +70,7 @@ impl Origin {
     }
 }
 
-/// One real API response (all the lines that share its `message.id` + `requestId`), in 112
+/// One real API response (all the lines that share its `message.id` + `requestId`), in 96
 /// bytes: a history's responses are held until the report is made.
 ///
 /// Aligned as the merger's groups are (their 128-bit key), so that turning the groups into
@@ -84,7 +84,7 @@ pub struct Response {
     pub end: MaybeMs,
     /// Output tokens used for statistics: the largest `output_tokens` recorded on its lines,
     /// or the content estimate when that is a stream-start placeholder.
-    pub output: u64,
+    pub output: Count,
     pub estimated: bool,
     /// Its input side and its thinking (its output is `output`).
     pub usage: Tokens,
@@ -93,31 +93,77 @@ pub struct Response {
     pub effort: Option<Name>,
 }
 
-const _: () = assert!(std::mem::size_of::<Response>() <= 112);
+const _: () = assert!(std::mem::size_of::<Response>() <= 96);
+// The bounds the selection keeps counts under are below what a `Count` holds.
+const _: () = assert!(crate::models::MAX_INPUT_TOKENS < u32::MAX as u64);
+const _: () = assert!(crate::models::MAX_OUTPUT_LIMIT < u32::MAX as u64);
 
-/// A response's usage but its output: what it was sent, and of its output, thinking.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tokens {
-    pub input: u64,
-    pub cache_creation: u64,
-    pub cache_read: u64,
-    /// Of the output, thinking ([`Tokens::thinking`]): one more than the count, 0 where none
-    /// is written, so that it takes 8 bytes, not an `Option`'s 16.
-    thinking: Option<std::num::NonZeroU64>,
+/// A response's token count, in 32 bits. No response writes 2^32 tokens or more: the
+/// selection leaves out any response with more input than
+/// [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, and the report
+/// counts thinking up to the output. A larger count (a corrupt or hostile record) is held as
+/// `u32::MAX`, which every one of those bounds still rejects, so the reports are the same.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Count(u32);
+
+impl Count {
+    pub fn new(n: u64) -> Self {
+        Count(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    pub fn get(self) -> u64 {
+        u64::from(self.0)
+    }
 }
 
-const _: () = assert!(std::mem::size_of::<Tokens>() == 32);
+impl std::fmt::Debug for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A response's usage but its output: what it was sent, and of its output, thinking (each a
+/// [`Count`]).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens {
+    input: Count,
+    cache_creation: Count,
+    cache_read: Count,
+    /// Of the output, thinking ([`Tokens::thinking`]): one more than the count, 0 where none
+    /// is written, so that it takes 4 bytes, not an `Option`'s 8.
+    thinking: Option<std::num::NonZeroU32>,
+}
+
+const _: () = assert!(std::mem::size_of::<Tokens>() == 16);
 
 impl Tokens {
     pub fn new(input: u64, cache_creation: u64, cache_read: u64, thinking: Option<u64>) -> Self {
-        let thinking = thinking.and_then(|t| std::num::NonZeroU64::new(t.saturating_add(1)));
-        Tokens { input, cache_creation, cache_read, thinking }
+        let thinking = thinking.and_then(|t| std::num::NonZeroU32::new(Count::new(t).0.saturating_add(1)));
+        Tokens {
+            input: Count::new(input),
+            cache_creation: Count::new(cache_creation),
+            cache_read: Count::new(cache_read),
+            thinking,
+        }
+    }
+
+    pub fn input(&self) -> u64 {
+        self.input.get()
+    }
+
+    pub fn cache_creation(&self) -> u64 {
+        self.cache_creation.get()
+    }
+
+    pub fn cache_read(&self) -> u64 {
+        self.cache_read.get()
     }
 
     /// Of the output, thinking (`output_tokens_details.thinking_tokens`), where written. A
-    /// count of 2^64 - 1 (no response writes it) reads back one less.
+    /// count of 2^32 - 1 or more reads back as 2^32 - 2: more than any output it is counted
+    /// up to.
     pub fn thinking(&self) -> Option<u64> {
-        self.thinking.map(|t| t.get() - 1)
+        self.thinking.map(|t| u64::from(t.get() - 1))
     }
 }
 
@@ -125,9 +171,9 @@ impl Tokens {
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokens")
-            .field("input", &self.input)
-            .field("cache_creation", &self.cache_creation)
-            .field("cache_read", &self.cache_read)
+            .field("input", &self.input())
+            .field("cache_creation", &self.cache_creation())
+            .field("cache_read", &self.cache_read())
             .field("thinking", &self.thinking())
             .finish()
     }
@@ -371,16 +417,24 @@ pub struct Dedup {
 
 #[cfg(test)]
 mod tests {
-    use super::Tokens;
+    use super::{Count, Tokens};
 
+    /// Counts read back as written up to 2^32 - 2 (thinking) and 2^32 - 1 (the others);
+    /// larger ones as the largest held, still above every bound the selection applies.
     #[test]
-    fn thinking_reads_back_as_written_but_the_one_count_no_response_has() {
-        for t in [None, Some(0), Some(1), Some(31_999), Some(u64::MAX - 1)] {
+    fn counts_read_back_as_written_up_to_32_bits_and_larger_ones_as_the_largest() {
+        let most = u64::from(u32::MAX);
+        for t in [None, Some(0), Some(1), Some(31_999), Some(most - 1)] {
             assert_eq!(Tokens::new(1, 2, 3, t).thinking(), t);
         }
-        assert_eq!(Tokens::new(1, 2, 3, Some(u64::MAX)).thinking(), Some(u64::MAX - 1));
+        for t in [most, most + 1, u64::MAX] {
+            assert_eq!(Tokens::new(1, 2, 3, Some(t)).thinking(), Some(most - 1));
+        }
         let t = Tokens::new(1, 2, 3, Some(4));
-        assert_eq!((t.input, t.cache_creation, t.cache_read), (1, 2, 3));
+        assert_eq!((t.input(), t.cache_creation(), t.cache_read()), (1, 2, 3));
         assert_eq!(format!("{t:?}"), "Tokens { input: 1, cache_creation: 2, cache_read: 3, thinking: Some(4) }");
+        let big = Tokens::new(most, most + 1, u64::MAX, None);
+        assert_eq!((big.input(), big.cache_creation(), big.cache_read()), (most, most, most));
+        assert_eq!([Count::new(0).get(), Count::new(most).get(), Count::new(1 << 40).get()], [0, most, most]);
     }
 }

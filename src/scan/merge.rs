@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::data::{Event, EventKind, Response, ScanData};
+use super::data::{Count, Event, EventKind, Response, ScanData};
 use super::file::{Attempt, FileResult, GroupPart, KeyedEvent, merge_group};
 use super::key::{Key, KeyMap, Name};
 use crate::estimate::{ContentSize, measured_output};
@@ -111,7 +111,7 @@ impl Merger {
                 Response {
                     model: g.model.unwrap_or_else(|| unknown.clone()),
                     end: g.end,
-                    output,
+                    output: Count::new(output),
                     estimated,
                     usage: g.usage.into(),
                     max_tokens_stop: g.max_tokens_stop,

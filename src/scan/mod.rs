@@ -155,7 +155,7 @@ mod tests {
                 let options = ScanOptions { threads, ..ScanOptions::default() };
                 let scanned = scan(&roots, &options, &Silent);
                 assert!(scanned.warnings.is_empty(), "{:?}", scanned.warnings);
-                let shared: Vec<_> = scanned.data.responses.iter().filter(|r| r.output == 10).collect();
+                let shared: Vec<_> = scanned.data.responses.iter().filter(|r| r.output.get() == 10).collect();
                 assert_eq!(shared.len(), 1, "threads {threads}");
                 assert_eq!(&*shared[0].origin.place.project, "a-first", "threads {threads}");
                 format!("{:?}", scanned.data)

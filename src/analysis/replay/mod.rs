@@ -78,13 +78,15 @@ impl Limit {
     }
 }
 
-/// One unit of work as the replay runs it (in 80 bytes: a team's plan holds one a request).
+/// One unit of work as the replay runs it (in 72 bytes: a team's plan holds one a request).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Job {
     /// Time after the previous job of the chain ended (for a chain's first job: its start).
     gap: i64,
-    input: f64,
-    cache_read: f64,
+    /// Its first request's input and cache reads ([`Job::input`]), in 32 bits as the chains
+    /// hold them.
+    input: u32,
+    cache_read: u32,
     /// What it wants to write ([`Job::demand`]): this, unless `beyond`.
     demand: u64,
     beyond: bool,
@@ -109,9 +111,15 @@ struct Job {
     joins: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<Job>() <= 80);
+const _: () = assert!(std::mem::size_of::<Job>() <= 72);
 
 impl Job {
+    /// Its first request's input (input and cache writes) and cache reads, as the replay
+    /// sums them.
+    fn input(&self) -> (f64, f64) {
+        (f64::from(self.input), f64::from(self.cache_read))
+    }
+
     fn demand(&self) -> Draw {
         if self.beyond { Draw::Beyond } else { Draw::Known(self.demand) }
     }
@@ -200,15 +208,15 @@ impl Plan {
         let mut speeds: Vec<f64> = Vec::new();
         for u in kept.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
             let first = &chains[u.chain()].requests[u.first()];
-            inputs.push(first.input);
-            reads.push(first.cache_read);
+            inputs.push(first.input());
+            reads.push(first.cache_read());
             if let (_, Some(mpt)) = speed(chains, u) {
                 speeds.push(mpt);
             }
         }
         let median_u = |v: &mut Vec<u64>| {
             v.sort_unstable();
-            v.get(v.len() / 2).copied().unwrap_or(0) as f64
+            v.get(v.len() / 2).map_or(0, |&m| u32::try_from(m).unwrap_or(u32::MAX))
         };
         let (input, read) = (median_u(&mut inputs), median_u(&mut reads));
         speeds.sort_by(f64::total_cmp);
@@ -254,8 +262,8 @@ impl Plan {
                     let (demand, beyond) = pack(if complete { Draw::Known(output) } else { draw(output.max(u.limit)) });
                     Job {
                         gap,
-                        input: first.input as f64,
-                        cache_read: first.cache_read as f64,
+                        input: first.input32(),
+                        cache_read: first.cache_read32(),
                         demand,
                         beyond,
                         first_token_ms,
@@ -446,7 +454,7 @@ impl Plan {
             limit: j.limit_then,
             throttled: j.throttled_then,
             failed: j.failed_then,
-            cache_read: j.cache_read,
+            cache_read: j.input().1,
         })
     }
 }
@@ -473,7 +481,7 @@ fn throttled_of(c: &Chain, u: &Unit) -> u32 {
 fn speed(chains: &[Chain], u: &Unit) -> (f64, Option<f64>) {
     let parts = &chains[u.chain()].requests[u.first()..=u.last()];
     let duration: i64 = parts.iter().map(|p| p.duration()).sum();
-    let output: u64 = parts.iter().map(|p| p.output).sum();
+    let output: u64 = parts.iter().map(|p| p.output()).sum();
     let first_token = (DEFAULT_FIRST_TOKEN_MS as f64).min(duration as f64 / 2.0);
     if output == 0 || duration <= 0 {
         return (first_token, None);
@@ -502,8 +510,8 @@ mod tests {
     fn job(gap: i64, demand: u64) -> Job {
         Job {
             gap,
-            input: 1_000.0,
-            cache_read: 50_000.0,
+            input: 1_000,
+            cache_read: 50_000,
             demand,
             beyond: false,
             first_token_ms: 1_000.0,

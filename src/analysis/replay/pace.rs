@@ -38,7 +38,8 @@ struct Parts {
 
 impl Parts {
     fn of(job: &Job, max_output: u64, known_up_to: u64) -> Self {
-        Parts { input: job.input, cache_read: job.cache_read, remaining: job.demand(), max_output, known_up_to }
+        let (input, cache_read) = job.input();
+        Parts { input, cache_read, remaining: job.demand(), max_output, known_up_to }
     }
 
     /// What this part writes, and whether it is cut: above what the history shows it runs to

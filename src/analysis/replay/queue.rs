@@ -48,13 +48,14 @@ pub(super) struct State {
 impl State {
     pub(super) fn at(plan: &Plan, job: usize, end: usize) -> Self {
         let j = plan.jobs[job];
+        let (input, cache_read) = j.input();
         State {
             job,
             end,
             refused: 0,
             continuations: 0,
-            input: j.input,
-            cache_read: j.cache_read,
+            input,
+            cache_read,
             remaining: j.demand(),
             flight: None,
             waiting: 0,
