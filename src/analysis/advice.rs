@@ -390,11 +390,13 @@ pub fn provider_of_id(raw: &str) -> Option<Provider> {
     }
 }
 
-/// The advice but what its replays decide: everything the chains tell for the chosen model,
-/// and the plan the replays run. It holds nothing of the chains, so that they can be freed
-/// before the replays ([`Prepared::finish`]), where a team's history peaks.
+/// The advice but its plan and what the replays decide: everything the chains tell for the
+/// chosen model. It holds nothing of the chains, so that [`Prepared::finish`] can take them
+/// and free them as it makes the plan.
 pub struct Prepared {
-    plan: Plan,
+    /// The model's units (indices into the units) and their demand, to make the plan of.
+    kept: Vec<u32>,
+    estimate: Estimate,
     side: Option<Side>,
     /// The choice's setup at the load planned for, and at the history's own.
     setup: Setup,
@@ -454,9 +456,12 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         },
         None => only_model,
     };
-    // Sized for every unit at once, not grown by doubling (each step a copy).
-    let mut my_units: Vec<&Unit> = Vec::with_capacity(i.units.len());
-    my_units.extend(i.units.iter().filter(|u| mine(u)));
+    // Which units are the model's (indices: the plan is made from them after the units
+    // are handed over), sized for every unit at once, not grown by doubling (each step a copy).
+    let mut kept: Vec<u32> = Vec::with_capacity(i.units.len());
+    kept.extend((0..i.units.len()).filter(|&k| mine(&i.units[k])).map(|k| k as u32));
+    kept.shrink_to_fit();
+    let my_units = units_of(i.units, &kept);
     // The data wins over the table: a `Capped from X to Y` line names the upper limit.
     let learned = i.learned_caps.get(&model).cloned();
     let cap = learned.as_ref().map_or_else(|| cap_of(family), |c| c.to);
@@ -517,7 +522,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // Claude Code's retries under the settings in effect.
     let (retry, retry_origin) = retry_policy(i.settings);
     let records = records_of(i.chains, &my_units);
-    let mut demand = DemandOut {
+    let demand = DemandOut {
         estimator: "kaplan-meier",
         responses: estimate.observations,
         censored: estimate.censored,
@@ -527,7 +532,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         recorded: records.recorded,
         continuations: records.continuations,
         known_by_error: records.known_by_error,
-        // The plan's count, once it is made.
+        // The plan's count, once it is made (`finish`).
         asked: 0,
         target: estimate.percentile(i.cfg.percentile),
         p50: estimate.percentile(50.0),
@@ -580,17 +585,10 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
     let setup = Setup { proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen), ..seen_setup };
-    // The plan is made last, where the history's steps and the plan are all held: what the
-    // steps before it (and the load's thread beside it) freed is given back first, and then
-    // the plan's temporaries.
-    crate::memory::give_back();
-    let mut plan = Plan::new(i.chains, &my_units, &estimate);
-    crate::memory::give_back();
-    plan.retry = retry;
-    demand.asked = plan.len() as u64;
     let common_limit = most_common_limit(&my_units);
     Some(Prepared {
-        plan,
+        kept,
+        estimate,
         side,
         setup,
         seen_setup,
@@ -642,10 +640,25 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     })
 }
 
+/// The units `kept` names.
+fn units_of<'u>(units: &'u [Unit], kept: &[u32]) -> Vec<&'u Unit> {
+    kept.iter().map(|&k| &units[k as usize]).collect()
+}
+
 impl Prepared {
-    /// The replays, and the advice with what they decide.
-    pub fn finish(self, cfg: &RecommendConfig) -> Advice {
-        let Prepared { plan, side, setup, seen_setup, parallel_seen, common_limit, inputs, advice } = self;
+    /// The plan, made from `chains` and `units` (the ones [`prepare`] read), which are freed
+    /// as it is made; then the replays, and the advice with what they decide.
+    pub fn finish(self, chains: Vec<Chain<'_>>, units: Vec<Unit>, cfg: &RecommendConfig) -> Advice {
+        let Prepared { kept, estimate, side, setup, seen_setup, parallel_seen, common_limit, inputs, mut advice } =
+            self;
+        // What the steps before (and the load's thread beside them) freed is given back
+        // first, then the plan's temporaries, the chains and the units.
+        crate::memory::give_back();
+        let mut plan = Plan::new(chains, &units_of(&units, &kept), &estimate);
+        drop((kept, units));
+        crate::memory::give_back();
+        plan.retry = advice.retry;
+        advice.demand.asked = plan.len() as u64;
         let observed = advice.throttled_seen;
         let outcome = if advice.demand.responses == 0 {
             // No response measured at all (every request throttled): the ceiling alone, at the

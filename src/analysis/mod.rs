@@ -153,10 +153,9 @@ pub fn analyze<'a>(
             Cut { limit: u.limit, time: c.requests[u.first()].end, project: c.project, cwd: c.cwd }
         })
         .collect();
-    // The replays need the plan alone: the chains and what was made of them are freed (and
-    // given back) before them, so that the replays' memory does not add to theirs.
-    drop((units, limits, chains));
-    crate::memory::give_back();
-    let advice = prepared.map(|p| p.finish(cfg));
+    // The plan is made from the chains and units alone, and freed of them as it goes: the
+    // replays need the plan only, so their memory does not add to the chains'.
+    drop(limits);
+    let advice = prepared.map(|p| p.finish(chains, units, cfg));
     Analysis { selection, advice, load, team, cuts }
 }

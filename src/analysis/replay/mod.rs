@@ -17,7 +17,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::chains::{Chain, DEFAULT_FIRST_TOKEN_MS, DEFAULT_MS_PER_TOKEN};
+use super::chains::{Chain, DEFAULT_FIRST_TOKEN_MS, DEFAULT_MS_PER_TOKEN, Request};
 use super::demand::{Draw, Estimate, spread};
 use super::limits::{Unit, UnitKind};
 use super::retries;
@@ -201,7 +201,13 @@ impl Outcome {
 impl Plan {
     /// The plan of `kept` (one model's units, in chain order), with demands drawn from
     /// `demand` for the units whose demand the history does not show exactly.
-    pub fn new(chains: &[Chain], kept: &[&Unit], demand: &Estimate) -> Self {
+    ///
+    /// It takes the chains and frees each one's requests once its jobs are made, giving the
+    /// memory back every few MiB: a team's plan then grows as its chains shrink, where both
+    /// together were the run's peak.
+    pub fn new(mut chains: Vec<Chain<'_>>, kept: &[&Unit], demand: &Estimate) -> Self {
+        /// Freed requests between two calls to give memory back.
+        const GIVE_BACK_EVERY: usize = 4 << 20;
         // What a unit without a response gets: the model's medians.
         let mut inputs: Vec<u64> = Vec::new();
         let mut reads: Vec<u64> = Vec::new();
@@ -210,7 +216,7 @@ impl Plan {
             let first = &chains[u.chain()].requests[u.first()];
             inputs.push(first.input());
             reads.push(first.cache_read());
-            if let (_, Some(mpt)) = speed(chains, u) {
+            if let (_, Some(mpt)) = speed(&chains, u) {
                 speeds.push(mpt);
             }
         }
@@ -232,14 +238,32 @@ impl Plan {
             known_up_to: demand.known_up_to,
             retry: retries::Policy::default(),
         };
-        // When each job ended in the history (its chain and start are its unit's).
+        // When each job was sent and ended in the history, and each plan chain's stream and
+        // session: what tying subagents to their parents needs once the requests are freed.
+        let mut sent: Vec<EpochMs> = Vec::with_capacity(kept.len());
         let mut ended: Vec<EpochMs> = Vec::with_capacity(kept.len());
+        let mut heads: Vec<(&str, Option<&str>)> = Vec::new();
+        // The chains before this one are done with (when the units come in chain order, as
+        // `limits::units` makes them; else none is freed before the end).
+        let in_order = kept.is_sorted_by_key(|u| u.chain());
+        let (mut done_before, mut freed) = (0, 0);
         let mut draws = 0u64;
         let mut draw = |above: u64| {
             draws += 1;
             demand.draw_above(above, spread(draws - 1))
         };
         for (k, &u) in kept.iter().enumerate() {
+            if in_order {
+                for c in &mut chains[done_before..u.chain()] {
+                    freed += c.requests.capacity() * std::mem::size_of::<Request>();
+                    c.requests = Vec::new();
+                }
+                done_before = u.chain();
+                if freed >= GIVE_BACK_EVERY {
+                    crate::memory::give_back();
+                    freed = 0;
+                }
+            }
             let next = kept.get(k + 1);
             let c = &chains[u.chain()];
             let (start, end) = (c.requests[u.first()].start, c.requests[u.last()].end);
@@ -248,14 +272,16 @@ impl Plan {
                 _ => {
                     let at = plan.jobs.len();
                     plan.chains.push(PlanChain { start, first: at, end: at, anchor: None });
+                    heads.push((c.stream, c.requests[0].session()));
                     start
                 }
             };
+            sent.push(start);
             ended.push(end);
             let job = match u.kind() {
                 UnitKind::Response { output, complete, .. } => {
                     let first = &c.requests[u.first()];
-                    let (first_token_ms, ms_per_token) = match speed(chains, u) {
+                    let (first_token_ms, ms_per_token) = match speed(&chains, u) {
                         (ft, Some(m)) => (ft, m),
                         (ft, None) => (ft, mpt),
                     };
@@ -303,7 +329,8 @@ impl Plan {
                 last.end = plan.jobs.len();
             }
         }
-        plan.anchor_subagents(chains, kept, &ended);
+        drop(chains);
+        plan.anchor_subagents(&heads, &sent, &ended);
         plan
     }
 
@@ -311,24 +338,22 @@ impl Plan {
     /// job that ended last before the subagent's first request), and the parent's next job
     /// to the subagents' ends when the history shows it waited for them. Throttling then
     /// delays a subagent with its parent, as it does in Claude Code.
-    fn anchor_subagents(&mut self, chains: &[Chain], kept: &[&Unit], ended: &[EpochMs]) {
-        let stream_of = |pc: &PlanChain| &chains[kept[pc.first].chain()].stream;
-        let session_of = |pc: &PlanChain| chains[kept[pc.first].chain()].requests[0].session();
-        // When job `j` was sent in the history.
-        let sent = |j: usize| chains[kept[j].chain()].requests[kept[j].first()].start;
+    /// (`heads`: each plan chain's stream and the session of its chain's first request;
+    /// `sent`, `ended`: when each job was sent and ended in the history.)
+    fn anchor_subagents(&mut self, heads: &[(&str, Option<&str>)], sent: &[EpochMs], ended: &[EpochMs]) {
         let mut by_stream: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
-        for (i, pc) in self.chains.iter().enumerate() {
-            by_stream.insert(stream_of(pc), i);
+        for (i, &(stream, _)) in heads.iter().enumerate() {
+            by_stream.insert(stream, i);
         }
         // (parent job, child chain, offset), then grouped by parent job.
         let mut links: Vec<(usize, usize, i64)> = Vec::new();
-        for (ci, pc) in self.chains.iter().enumerate() {
-            if !stream_of(pc).starts_with("agent:") {
+        for (ci, (pc, &(stream, session))) in self.chains.iter().zip(heads).enumerate() {
+            if !stream.starts_with("agent:") {
                 continue;
             }
-            let Some(parent) = session_of(pc).and_then(|s| by_stream.get(s).copied()) else { continue };
+            let Some(parent) = session.and_then(|s| by_stream.get(s).copied()) else { continue };
             let p = &self.chains[parent];
-            let start = sent(pc.first);
+            let start = sent[pc.first];
             // The parent's last job that ended at or before this chain's start.
             let k = ended[p.first..p.end].partition_point(|&e| e <= start);
             if k == 0 {
@@ -352,8 +377,8 @@ impl Plan {
             self.jobs[job].children = (from, self.children.len() as u32);
             // The parent's next job waited for them if it was sent after the last one ended.
             let pc = chain_of_job[job] as usize;
-            if job + 1 < self.chains[pc].end && sent(job + 1) >= last_end {
-                self.jobs[job].set_join(Some(sent(job + 1) - last_end));
+            if job + 1 < self.chains[pc].end && sent[job + 1] >= last_end {
+                self.jobs[job].set_join(Some(sent[job + 1] - last_end));
             }
         }
         let mut roots: Vec<u32> =
