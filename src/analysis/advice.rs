@@ -226,7 +226,6 @@ pub struct Advice {
 pub struct Inputs<'a> {
     pub chains: &'a [Chain<'a>],
     pub units: &'a [Unit],
-    pub limits: &'a [Vec<u64>],
     /// Response counts per model name (after the filters).
     pub responses_by_model: &'a [(String, u64)],
     /// What `--model` named (`None` without it).
@@ -1004,14 +1003,13 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// The limit the model's newest request ran at, when records (not a fallback) say so.
 fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<Evidence> {
-    let newest =
-        units.iter().filter(|u| i.chains[u.chain()].requests[u.last()].cut_limit().is_some()).max_by_key(|u| {
-            let r = &i.chains[u.chain()].requests[u.first()];
-            r.start
-        })?;
+    let (newest, value) = units
+        .iter()
+        .filter_map(|u| Some((u, i.chains[u.chain()].requests[u.last()].cut_limit()?)))
+        .max_by_key(|(u, _)| i.chains[u.chain()].requests[u.first()].start)?;
     let r = &i.chains[newest.chain()].requests[newest.last()];
     Some(Evidence {
-        value: r.cut_limit().unwrap_or(i.limits[newest.chain()][newest.last()]),
+        value,
         what: if r.gave_up {
             "an \"exceeded the N output token maximum\" error"
         } else {

@@ -102,6 +102,8 @@ pub fn analyze<'a>(
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
+    // The limit in effect of each request is its unit's from here on.
+    drop(limits);
     // The models advised for are real ones: the other models' row gathers many.
     let responses_by_model: Vec<(String, u64)> = selection
         .by_model
@@ -112,7 +114,6 @@ pub fn analyze<'a>(
     let inputs = advice::Inputs {
         chains: &chains,
         units: &units,
-        limits: &limits,
         responses_by_model: &responses_by_model,
         model_match: selection.model_match.as_ref(),
         learned_caps: &learned,
@@ -155,7 +156,6 @@ pub fn analyze<'a>(
         .collect();
     // The plan is made from the chains and units alone, and freed of them as it goes: the
     // replays need the plan only, so their memory does not add to the chains'.
-    drop(limits);
     let advice = prepared.map(|p| p.finish(chains, units, cfg));
     Analysis { selection, advice, load, team, cuts }
 }
