@@ -515,7 +515,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // Demand.
     let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
     // The observations are a temporary, freed before the plan and the replays.
-    let estimate = Estimate::new(&my_units.iter().filter_map(|u| u.observation()).collect::<Vec<_>>(), highest);
+    let estimate = Estimate::new(my_units.iter().filter_map(|u| u.observation()).collect(), highest);
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { estimated: true, .. })).count() as u64;
     // Claude Code's retries under the settings in effect.

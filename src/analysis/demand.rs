@@ -52,10 +52,10 @@ pub enum Draw {
 }
 
 impl Estimate {
-    /// Estimates from observations; `highest_limit` is the highest limit in effect when they
-    /// were made (the data sees nothing above it).
-    pub fn new(observations: &[Observation], highest_limit: u64) -> Self {
-        let mut obs = observations.to_vec();
+    /// Estimates from observations (sorted where they are: a team's history has one a
+    /// response); `highest_limit` is the highest limit in effect when they were made (the
+    /// data sees nothing above it).
+    pub fn new(mut obs: Vec<Observation>, highest_limit: u64) -> Self {
         // Exact values before censored ones at the same value: a response cut at `c` is
         // still at risk at `c` (it wanted more than `c`).
         obs.sort_unstable_by_key(|o| (o.value, o.censored));
@@ -156,7 +156,7 @@ mod tests {
             Observation::cut_at(7),
             Observation::exact(8),
         ];
-        let e = Estimate::new(&obs, 8);
+        let e = Estimate::new(obs.to_vec(), 8);
         assert!(close(e.survival(2), 1.0));
         assert!(close(e.survival(3), 5.0 / 6.0));
         assert!(close(e.survival(4), 5.0 / 6.0));
@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn no_censoring_is_nearest_rank() {
         let obs: Vec<Observation> = (1..=100).map(Observation::exact).collect();
-        let e = Estimate::new(&obs, 32_000);
+        let e = Estimate::new(obs.to_vec(), 32_000);
         assert_eq!(e.percentile(99.0), Some(99));
         assert_eq!(e.percentile(50.0), Some(50));
         assert_eq!(e.percentile(100.0), Some(100));
@@ -189,7 +189,7 @@ mod tests {
     fn everything_above_the_limit_is_beyond() {
         let mut obs: Vec<Observation> = [20, 50, 80, 100, 120, 150, 190].map(Observation::exact).to_vec();
         obs.extend([Observation::cut_at(200); 3]);
-        let e = Estimate::new(&obs, 200);
+        let e = Estimate::new(obs.to_vec(), 200);
         assert_eq!(e.known_up_to, 200);
         assert!(close(e.beyond_share(), 0.3));
         assert!(close(e.survival(50_000), 0.3));
@@ -217,7 +217,7 @@ mod tests {
             Observation::exact(3_000),
             Observation::exact(9_000),
         ];
-        let e = Estimate::new(&obs, 32_000);
+        let e = Estimate::new(obs.to_vec(), 32_000);
         assert!(close(e.survival(1_000), 5.0 / 6.0));
         assert!(close(e.survival(2_000), 5.0 / 9.0));
         assert!(close(e.survival(3_000), 5.0 / 18.0));
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn empty_and_spread() {
-        let e = Estimate::new(&[], 32_000);
+        let e = Estimate::new(Vec::new(), 32_000);
         assert_eq!(e.percentile(50.0), None);
         assert_eq!(e.draw_above(0, 0.5), Draw::Beyond);
         assert!(close(e.beyond_share(), 0.0));

@@ -46,38 +46,33 @@ pub fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
 /// Who was in flight when the model's requests were first sent, for those that were
 /// throttled: a sweep over the requests' times (from getting through to the end).
 pub fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
-    let mut edges: Vec<(i64, i32, bool)> = Vec::new();
-    let mut asks: Vec<i64> = Vec::new();
-    for u in units {
-        let sub = chains[u.chain()].stream.starts_with("agent:");
-        for r in &chains[u.chain()].requests[u.first()..=u.last()] {
-            if r.throttled > 0 {
-                asks.push(r.start);
-            }
-            if r.end > r.admitted && u.kind() != UnitKind::Failed {
-                edges.push((r.admitted, 1, sub));
-                edges.push((r.end, -1, sub));
-            }
-        }
-    }
+    let requests = || {
+        units.iter().flat_map(|u| {
+            let sub = chains[u.chain()].stream.starts_with("agent:");
+            chains[u.chain()].requests[u.first()..=u.last()].iter().map(move |r| (r, sub, u.kind()))
+        })
+    };
+    let mut asks: Vec<i64> = requests().filter(|(r, ..)| r.throttled > 0).map(|(r, ..)| r.start).collect();
     if asks.is_empty() {
         return None;
     }
-    edges.sort_unstable_by_key(|e| (e.0, e.1));
     asks.sort_unstable();
-    let (mut k, mut all, mut subs) = (0usize, 0i64, 0i64);
+    // In flight from getting through to the end, the main sessions' and the subagents'
+    // apart.
+    let [mut main, mut subs] = [Open::default(), Open::default()];
+    for (r, sub, kind) in requests() {
+        if r.end > r.admitted && kind != UnitKind::Failed {
+            (if sub { &mut subs } else { &mut main }).add(r.admitted, r.end);
+        }
+    }
+    main.sort();
+    subs.sort();
     let (mut sum_all, mut sum_subs, mut most) = (0i64, 0i64, 0i64);
     for &t in &asks {
-        while k < edges.len() && edges[k].0 <= t {
-            all += i64::from(edges[k].1);
-            if edges[k].2 {
-                subs += i64::from(edges[k].1);
-            }
-            k += 1;
-        }
-        sum_all += all;
-        sum_subs += subs;
-        most = most.max(subs);
+        let (m, s) = (main.at(t), subs.at(t));
+        sum_all += m + s;
+        sum_subs += s;
+        most = most.max(s);
     }
     let n = asks.len() as f64;
     Some(Crowding {
@@ -98,6 +93,41 @@ pub fn quota_code(raw_ids: &[&str], family: Option<&Family>) -> Option<QuotaCode
         _ => c.in_region.clone(),
     });
     Some(QuotaCode { endpoint, code })
+}
+
+/// Intervals, to count how many are open at moments taken in time order: their starts and
+/// their ends sorted apart (8 bytes each, where a list of edges took 16).
+#[derive(Default)]
+struct Open {
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+    /// The starts and the ends at or before the last moment asked.
+    started: usize,
+    ended: usize,
+}
+
+impl Open {
+    fn add(&mut self, from: i64, to: i64) {
+        self.starts.push(from);
+        self.ends.push(to);
+    }
+
+    fn sort(&mut self) {
+        self.starts.sort_unstable();
+        self.ends.sort_unstable();
+    }
+
+    /// How many started at or before `t` less how many ended at or before it (`t` no earlier
+    /// than the moment asked before).
+    fn at(&mut self, t: i64) -> i64 {
+        while self.started < self.starts.len() && self.starts[self.started] <= t {
+            self.started += 1;
+        }
+        while self.ended < self.ends.len() && self.ends[self.ended] <= t {
+            self.ended += 1;
+        }
+        self.started as i64 - self.ended as i64
+    }
 }
 
 /// The most of the model's requests in flight at once in the history, from getting through
@@ -153,7 +183,99 @@ pub fn observed_throttled(chains: &[Chain], units: &[&Unit]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::most_at_once;
+    use super::*;
+    use crate::analysis::chains::Request;
+
+    /// A pseudo-random number generator for the tests (xorshift).
+    fn numbers() -> impl FnMut(u64) -> i64 {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m) as i64
+        }
+    }
+
+    /// Crowding as a sweep over one sorted list of edges (+1 at getting through, -1 at the
+    /// end) finds it: the reference the two sorted lists are checked against.
+    fn crowding_by_edges(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
+        let mut edges: Vec<(i64, i32, bool)> = Vec::new();
+        let mut asks: Vec<i64> = Vec::new();
+        for u in units {
+            let sub = chains[u.chain()].stream.starts_with("agent:");
+            for r in &chains[u.chain()].requests[u.first()..=u.last()] {
+                if r.throttled > 0 {
+                    asks.push(r.start);
+                }
+                if r.end > r.admitted && u.kind() != UnitKind::Failed {
+                    edges.push((r.admitted, 1, sub));
+                    edges.push((r.end, -1, sub));
+                }
+            }
+        }
+        if asks.is_empty() {
+            return None;
+        }
+        edges.sort_unstable_by_key(|e| (e.0, e.1));
+        asks.sort_unstable();
+        let (mut k, mut all, mut subs, mut sum_all, mut sum_subs, mut most) = (0, 0i64, 0i64, 0i64, 0i64, 0i64);
+        for &t in &asks {
+            while k < edges.len() && edges[k].0 <= t {
+                all += i64::from(edges[k].1);
+                subs += if edges[k].2 { i64::from(edges[k].1) } else { 0 };
+                k += 1;
+            }
+            (sum_all, sum_subs, most) = (sum_all + all, sum_subs + subs, most.max(subs));
+        }
+        let n = asks.len() as f64;
+        Some(Crowding {
+            throttled_requests: asks.len() as u64,
+            mean_in_flight: sum_all as f64 / n,
+            mean_subagents: sum_subs as f64 / n,
+            most_subagents: most.max(0) as u64,
+        })
+    }
+
+    #[test]
+    fn crowding_is_what_a_sweep_over_the_edges_finds() {
+        let mut next = numbers();
+        let streams = ["s1", "s2", "agent:a", "agent:b"];
+        for _ in 0..200 {
+            let chains: Vec<Chain> = streams
+                .iter()
+                .map(|&stream| Chain {
+                    stream,
+                    project: "p",
+                    cwd: None,
+                    requests: (0..next(8))
+                        .map(|_| {
+                            let (start, wait, run) = (next(100), next(20), next(30) - 5);
+                            Request::answered("m", start, start + wait + run).with(|r| {
+                                r.admitted = start + wait;
+                                r.throttled = u32::from(next(3) == 0);
+                            })
+                        })
+                        .collect(),
+                })
+                .collect();
+            let units: Vec<Unit> = chains
+                .iter()
+                .enumerate()
+                .flat_map(|(ci, c)| (0..c.requests.len()).map(move |k| (ci, k)))
+                .map(|(ci, k)| {
+                    let kind = if next(5) == 0 {
+                        UnitKind::Failed
+                    } else {
+                        UnitKind::Response { output: 1, cut: false, complete: true, estimated: false }
+                    };
+                    Unit::new(ci, k, k, kind, 8_000)
+                })
+                .collect();
+            let refs: Vec<&Unit> = units.iter().collect();
+            assert_eq!(crowding(&chains, &refs), crowding_by_edges(&chains, &refs));
+        }
+    }
 
     /// By hand: touching intervals do not overlap, nested ones do, empty ones never count.
     #[test]
@@ -170,13 +292,7 @@ mod tests {
     /// with shared ends and starts.
     #[test]
     fn most_at_once_is_the_most_open_at_any_start() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % m) as i64
-        };
+        let mut next = numbers();
         for _ in 0..300 {
             let n = next(40) as usize;
             let v: Vec<(i64, i64)> = (0..n).map(|_| (next(50), next(50))).collect();
