@@ -436,7 +436,7 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
     let (start, admitted, throttled) = attempts(start, retries, first);
     let names_limit = r.max_tokens_stop && !r.estimated;
     Request {
-        model: Some(&r.model),
+        model: Some(r.model()),
         session: r.origin.place.session.as_ref(),
         start,
         admitted,
@@ -551,6 +551,7 @@ mod tests {
             std::sync::Arc::new(Place {
                 stream: Name::from(stream),
                 session: Some(Name::from("s")),
+                model: Name::from("claude-sonnet-4-20250514"),
                 ..Place::default()
             }),
         )
@@ -559,13 +560,11 @@ mod tests {
     fn resp(stream: &str, first: i64, end: i64, requested: Option<i64>, output: u64, stop: bool) -> Response {
         Response {
             origin: origin(stream, first, requested),
-            model: Name::from("claude-sonnet-4-20250514"),
             end: Some(T0 + end).into(),
             output: Count::new(output),
             estimated: false,
             usage: Tokens::new(10, 1_000, 20_000, None),
             max_tokens_stop: stop,
-            effort: None,
         }
     }
 
@@ -622,7 +621,7 @@ mod tests {
     #[test]
     fn a_stream_without_a_response_takes_its_sessions_model() {
         let mut haiku = resp("s", 1_000, 2_000, Some(0), 10, false);
-        haiku.model = Name::from("claude-haiku-4-5");
+        std::sync::Arc::make_mut(&mut haiku.origin.place).model = Name::from("claude-haiku-4-5");
         let responses =
             [resp("s", 3_000, 5_000, Some(2_000), 40, false), resp("s", 6_000, 8_000, None, 40, false), haiku];
         let lone = Event {

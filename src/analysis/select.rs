@@ -168,7 +168,7 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
     named.reserve_exact(scoped.len());
     let model_match = filters.model.as_deref().map(|q| ModelMatch::resolve(q, &models_of(&scoped)));
     for &r in &scoped {
-        if let Some(name) = names.of(&r.model, model_match.as_ref()) {
+        if let Some(name) = names.of(r.model(), model_match.as_ref()) {
             named.push((r, name));
         }
     }
@@ -198,7 +198,11 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
 /// The distinct model ids of the responses, each with its name.
 fn models_of<'a>(responses: &[&'a Response]) -> Vec<(&'a str, String)> {
     let mut seen: HashSet<&str> = HashSet::default();
-    responses.iter().filter(|r| seen.insert(&r.model)).map(|r| (&*r.model, models::display_name(&r.model))).collect()
+    responses
+        .iter()
+        .filter(|r| seen.insert(r.model()))
+        .map(|r| (&**r.model(), models::display_name(r.model())))
+        .collect()
 }
 
 /// The tokens a response's request carried: input, cache writes and cache reads.
@@ -326,14 +330,16 @@ mod tests {
 
     fn response(model: &str, output: u64, input: u64) -> Response {
         Response {
-            origin: Origin::new(Some(1_780_000_000_000), None, Default::default()),
-            model: Name::from(model),
+            origin: Origin::new(
+                Some(1_780_000_000_000),
+                None,
+                std::sync::Arc::new(crate::scan::data::Place { model: Name::from(model), ..Default::default() }),
+            ),
             end: Some(1_780_000_001_000).into(),
             output: Count::new(output),
             estimated: false,
             usage: crate::scan::data::Tokens::new(input, 0, 0, None),
             max_tokens_stop: false,
-            effort: None,
         }
     }
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::read::Collected;
 use super::record::{ErrorRec, NONE, RequestRec};
 pub use crate::scan::data::Dedup;
-use crate::scan::data::{Count, Tokens};
+use crate::scan::data::{Count, Named, Tokens};
 use crate::scan::data::{Event, EventKind, Origin, People, Place, Response};
 use crate::scan::key::Name;
 use crate::time::EpochMs;
@@ -157,6 +157,8 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
         let source = tables.sources.get(key.1);
         // One place a lane (a stream of the session), shared by its records.
         let mut lane_places: Vec<std::sync::Arc<Place>> = Vec::new();
+        // A lane's responses' places, naming their model and effort.
+        let mut lane_named: Vec<Named> = Vec::new();
         let origin_of =
             |lane_places: &mut Vec<std::sync::Arc<Place>>, lane: usize, time: EpochMs, requested: Option<EpochMs>| {
                 while lane_places.len() <= lane {
@@ -173,6 +175,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                         session: Some(session.clone()),
                         stream: Name::from(name),
                         version: versions.get(&key.0).cloned(),
+                        ..Place::default()
                     }));
                 }
                 Origin::new(Some(time), requested, lane_places[lane].clone())
@@ -193,15 +196,20 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
             if let Some(ri) = unit.request {
                 let r = &requests[ri];
                 let start = start_of(r);
+                let mut origin = origin_of(&mut lane_places, lane, start, Some(start));
+                if lane_named.len() <= lane {
+                    lane_named.resize(lane + 1, Named::default());
+                }
+                let model = models[usize::from(r.model)].clone();
+                let effort = efforts.get(usize::from(r.effort)).filter(|_| r.effort != u16::MAX).cloned();
+                origin.place = Place::naming(origin.place, model, effort, &mut lane_named[lane]);
                 responses.push(Response {
-                    origin: origin_of(&mut lane_places, lane, start, Some(start)),
-                    model: models[usize::from(r.model)].clone(),
+                    origin,
                     end: Some(r.time).into(),
                     output: Count::new(u64::from(r.output)),
                     estimated: false,
                     usage: Tokens::new(u64::from(r.input), u64::from(r.cache_creation), u64::from(r.cache_read), None),
                     max_tokens_stop: false,
-                    effort: efforts.get(usize::from(r.effort)).filter(|_| r.effort != u16::MAX).cloned(),
                 });
             }
         }
@@ -409,7 +417,8 @@ mod tests {
             c.requests.push(r);
         }
         let out = convert(c, &Known::default());
-        let model_of = |i: i64| &*out.responses.iter().find(|r| r.end.get() == Some(T0 + i * 1_000)).unwrap().model;
+        let model_of =
+            |i: i64| out.responses.iter().find(|r| r.end.get() == Some(T0 + i * 1_000)).unwrap().model().to_string();
         assert_eq!(model_of(0), "m0");
         assert_eq!(model_of(65_534), "m65534");
         // The 65,536th and 65,537th names are not filed under another model.

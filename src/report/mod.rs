@@ -131,7 +131,7 @@ pub fn build(
         .map(|(model, group)| {
             let mut v: Vec<u64> = group.iter().map(|r| r.output.get()).collect();
             v.sort_unstable();
-            let ids: BTreeSet<&str> = runs(group, |r| Some(&r.model)).map(|r| &*r.model).collect();
+            let ids: BTreeSet<&str> = runs(group, |r| Some(r.model())).map(|r| &**r.model()).collect();
             let split: Vec<(u64, u64)> = group
                 .iter()
                 .filter_map(|r| r.usage.thinking().map(|t| (t.min(r.output.get()), r.output.get())))
@@ -146,7 +146,7 @@ pub fn build(
                 }
             });
             let mut efforts: BTreeMap<&str, u64> = BTreeMap::new();
-            for e in group.iter().filter_map(|r| r.effort.as_deref()) {
+            for e in group.iter().filter_map(|r| r.effort().map(|e| &**e)) {
                 *efforts.entry(e).or_default() += 1;
             }
             let effort = efforts.into_iter().map(|(e, n)| (e.to_string(), n)).collect();
@@ -349,15 +349,13 @@ mod tests {
             origin: Origin::new(
                 None,
                 None,
-                std::sync::Arc::new(Place { session: session.cloned(), ..Place::default() }),
+                std::sync::Arc::new(Place { session: session.cloned(), model: model.clone(), ..Place::default() }),
             ),
-            model: model.clone(),
             end: crate::time::MaybeMs::NONE,
             output: Count::new(0),
             estimated: false,
             usage: Default::default(),
             max_tokens_stop: false,
-            effort: None,
         }
     }
 
@@ -377,7 +375,7 @@ mod tests {
             runs(&refs, field).map(|r| all.iter().position(|x| std::ptr::eq(x, r)).unwrap()).collect()
         };
         // Models a a | a' (equal text, another string) | b | a.
-        assert_eq!(firsts(|r| Some(&r.model)), [0, 2, 3, 4]);
+        assert_eq!(firsts(|r| Some(r.model())), [0, 2, 3, 4]);
         // Sessions s1 | none none none none.
         assert_eq!(firsts(|r| r.origin.place.session.as_ref()), [0, 1]);
     }

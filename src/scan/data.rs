@@ -4,6 +4,7 @@ use super::key::Name;
 use crate::scan::classify::ErrorKind;
 use crate::scan::line::Usage;
 use crate::time::{EpochMs, MaybeMs};
+use std::sync::Arc;
 
 /// Where a record was written: what the records of one stream mostly share, held once and
 /// pointed to by each of them.
@@ -18,11 +19,24 @@ pub struct Place {
     /// (empty when the line names neither).
     pub stream: Name,
     pub version: Option<Name>,
+    /// A response's model id as recorded ([`Response::model`]; empty for other records) and
+    /// the effort level it was asked at ([`Response::effort`]): a stream's responses mostly
+    /// share them, so they are held here, once, not in each response.
+    pub model: Name,
+    pub effort: Option<Name>,
 }
 
 impl Default for Place {
     fn default() -> Self {
-        Self { project: Name::from(""), cwd: None, session: None, stream: Name::from(""), version: None }
+        Self {
+            project: Name::from(""),
+            cwd: None,
+            session: None,
+            stream: Name::from(""),
+            version: None,
+            model: Name::from(""),
+            effort: None,
+        }
     }
 }
 
@@ -35,6 +49,33 @@ impl Place {
             _ => last.insert(std::sync::Arc::new(self)).clone(),
         }
     }
+
+    /// `place` naming a response's `model` and `effort`: one `recent` made of the same place
+    /// and names, else a new place, which `recent` keeps.
+    pub fn naming(place: Arc<Place>, model: Name, effort: Option<Name>, recent: &mut Named) -> Arc<Place> {
+        let same = |(from, named): &&(Arc<Place>, Arc<Place>)| {
+            Arc::ptr_eq(from, &place) && named.model == model && named.effort == effort
+        };
+        if let Some((_, named)) = recent.0.iter().find(same) {
+            return named.clone();
+        }
+        let named = Arc::new(Place { model, effort, ..(*place).clone() });
+        if recent.0.len() == Named::KEPT {
+            recent.0.remove(0);
+        }
+        recent.0.push((place, named.clone()));
+        named
+    }
+}
+
+/// The places [`Place::naming`] made last, each with the place it was made from: a stream's
+/// responses come in runs of one place, and alternate between a few models (a main one and
+/// a small one) and effort levels, so that a few places serve all of them.
+#[derive(Debug, Default, Clone)]
+pub struct Named(Vec<(Arc<Place>, Arc<Place>)>);
+
+impl Named {
+    const KEPT: usize = 4;
 }
 
 /// Where and when an event happened: enough to group by day, project, model and version.
@@ -70,8 +111,9 @@ impl Origin {
     }
 }
 
-/// One real API response (all the lines that share its `message.id` + `requestId`), in 96
-/// bytes: a history's responses are held until the report is made.
+/// One real API response (all the lines that share its `message.id` + `requestId`), in 64
+/// bytes: a history's responses are held until the report is made. Its model and effort are
+/// its place's ([`Response::model`]).
 ///
 /// Aligned as the merger's groups are (their 128-bit key), so that turning the groups into
 /// responses reuses their memory instead of holding both at the peak of the scan.
@@ -79,7 +121,6 @@ impl Origin {
 #[repr(align(16))]
 pub struct Response {
     pub origin: Origin,
-    pub model: Name,
     /// The time of its last line: when the response ended.
     pub end: MaybeMs,
     /// Output tokens used for statistics: the largest `output_tokens` recorded on its lines,
@@ -89,11 +130,21 @@ pub struct Response {
     /// Its input side and its thinking (its output is `output`).
     pub usage: Tokens,
     pub max_tokens_stop: bool,
-    /// The effort level it was asked at, when written (2.1.212).
-    pub effort: Option<Name>,
 }
 
-const _: () = assert!(std::mem::size_of::<Response>() <= 96);
+const _: () = assert!(std::mem::size_of::<Response>() <= 64);
+
+impl Response {
+    /// The model id as recorded (`unknown` where no line of it names one).
+    pub fn model(&self) -> &Name {
+        &self.origin.place.model
+    }
+
+    /// The effort level it was asked at, when written (2.1.212).
+    pub fn effort(&self) -> Option<&Name> {
+        self.origin.place.effort.as_ref()
+    }
+}
 // The bounds the selection keeps counts under are below what a `Count` holds.
 const _: () = assert!(crate::models::MAX_INPUT_TOKENS < u32::MAX as u64);
 const _: () = assert!(crate::models::MAX_OUTPUT_LIMIT < u32::MAX as u64);
@@ -417,7 +468,36 @@ pub struct Dedup {
 
 #[cfg(test)]
 mod tests {
-    use super::{Count, Tokens};
+    use super::{Arc, Count, Name, Named, Place, Tokens};
+
+    /// Responses alternating between a few models share a place each; every place names
+    /// what it was asked for, beyond the few kept too.
+    #[test]
+    fn places_naming_models_are_shared_while_few() {
+        let base = Arc::new(Place { stream: Name::from("s"), ..Place::default() });
+        let other = Arc::new(Place { stream: Name::from("t"), ..Place::default() });
+        let (a, b) = (Name::from("opus"), Name::from("haiku"));
+        let high = Some(Name::from("high"));
+        let mut recent = Named::default();
+        let mut name =
+            |p: &Arc<Place>, m: &Name, e: &Option<Name>| Place::naming(p.clone(), m.clone(), e.clone(), &mut recent);
+        let first = name(&base, &a, &None);
+        let small = name(&base, &b, &None);
+        assert!(Arc::ptr_eq(&first, &name(&base, &a, &None)) && Arc::ptr_eq(&small, &name(&base, &b, &None)));
+        assert!(!Arc::ptr_eq(&first, &small));
+        let (effort, elsewhere) = (name(&base, &a, &high), name(&other, &a, &None));
+        assert!(!Arc::ptr_eq(&first, &effort) && !Arc::ptr_eq(&first, &elsewhere));
+        for (p, m, e) in [(&first, &a, &None), (&small, &b, &None), (&effort, &a, &high), (&elsewhere, &a, &None)] {
+            assert_eq!((&p.model, &p.effort), (m, e));
+        }
+        assert_eq!((&*elsewhere.stream, &*first.stream), ("t", "s"));
+        // A fifth combination: the oldest is made again when asked, naming the same.
+        let fifth = name(&other, &b, &high);
+        assert_eq!((&*fifth.model, fifth.effort.as_deref(), &*fifth.stream), ("haiku", Some("high"), "t"));
+        let again = name(&base, &a, &None);
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(*again, *first);
+    }
 
     /// Counts read back as written up to 2^32 - 2 (thinking) and 2^32 - 1 (the others);
     /// larger ones as the largest held, still above every bound the selection applies.

@@ -427,6 +427,7 @@ impl<'i> Accumulator<'i> {
             session: env.session_id.as_deref().map(|s| self.names.get(s)),
             stream: self.stream_of(env),
             version: env.version.as_deref().map(|s| self.names.get(s)),
+            ..Place::default()
         };
         Origin::new(time, self.last_user_time, place.shared(&mut self.last_place))
     }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::data::{Count, Event, EventKind, Response, ScanData};
+use super::data::{Count, Event, EventKind, Named, Place, Response, ScanData};
 use super::file::{Attempt, FileResult, GroupPart, KeyedEvent, merge_group};
 use super::key::{Key, KeyMap, Name};
 use crate::estimate::{ContentSize, measured_output};
@@ -92,6 +92,7 @@ impl Merger {
         let mut last_session: Option<Name> = None;
         // One map-and-collect, so that the responses reuse the groups' allocation.
         let unknown = Name::from("unknown");
+        let mut named = Named::default();
         let responses: Vec<Response> = groups
             .into_iter()
             .map(|g| {
@@ -108,15 +109,16 @@ impl Merger {
                     session_project.entry(s.clone()).or_insert_with(|| g.origin.place.project.clone());
                     last_session = Some(s.clone());
                 }
+                let model = g.model.unwrap_or_else(|| unknown.clone());
+                let mut origin = g.origin;
+                origin.place = Place::naming(origin.place, model, g.effort, &mut named);
                 Response {
-                    model: g.model.unwrap_or_else(|| unknown.clone()),
                     end: g.end,
                     output: Count::new(output),
                     estimated,
                     usage: g.usage.into(),
                     max_tokens_stop: g.max_tokens_stop,
-                    effort: g.effort,
-                    origin: g.origin,
+                    origin,
                 }
             })
             .collect();
