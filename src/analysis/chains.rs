@@ -40,7 +40,7 @@ pub enum Ended {
 }
 
 /// One request of a chain (its names borrowed from the scan, a pointer each: every request
-/// of a team's history is held until its plan is made, so it is kept in 80 bytes).
+/// of a team's history is held until its plan is made, so it is kept in 72 bytes).
 ///
 /// Its token counts are held in 32 bits: the selection keeps no response with more input
 /// than [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, nor a limit
@@ -78,8 +78,9 @@ pub struct Request<'a> {
     pub gave_up: bool,
     /// Throttling 429s on its attempts (retried ones, and the last one if it failed).
     pub throttled: u32,
-    /// Of its output, thinking ([`Request::thinking`]), when `has_thinking`.
-    thinking: u64,
+    /// Of its output, thinking ([`Request::thinking`]), when `has_thinking`: in 32 bits, as
+    /// the response holds it ([`crate::scan::data::Tokens::thinking`]).
+    thinking: u32,
     has_cut_limit: bool,
     has_thinking: bool,
     /// A subagent's request of a Claude Code that applied the max output setting to the main
@@ -88,7 +89,7 @@ pub struct Request<'a> {
     pub setting_ignored: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<Request>() <= 80);
+const _: () = assert!(std::mem::size_of::<Request>() <= 72);
 
 /// A token count in 32 bits (see [`Request`]).
 fn narrow(n: u64) -> u32 {
@@ -138,7 +139,7 @@ impl<'a> Request<'a> {
 
     /// Of its output, thinking, where the usage says.
     pub fn thinking(&self) -> Option<u64> {
-        self.has_thinking.then_some(self.thinking)
+        self.has_thinking.then_some(u64::from(self.thinking))
     }
 
     /// The model id as recorded; `None` for a request that never got a response (taken from
@@ -453,7 +454,7 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         continues,
         gave_up: false,
         throttled,
-        thinking: r.usage.thinking().unwrap_or(0),
+        thinking: narrow(r.usage.thinking().unwrap_or(0)),
         has_thinking: r.usage.thinking().is_some(),
         setting_ignored: super::limits::setting_ignored(&r.origin.place),
     }
