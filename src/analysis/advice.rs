@@ -515,7 +515,14 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // Demand.
     let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
     // The observations are a temporary, freed before the plan and the replays.
-    let estimate = Estimate::new(my_units.iter().filter_map(|u| u.observation()).collect(), highest);
+    let estimate = {
+        // The units with an observation, in the estimate's order: 4 bytes a unit, not a
+        // copy of each observation.
+        let observation = |k: &u32| my_units[*k as usize].observation();
+        let mut order: Vec<u32> = (0..my_units.len() as u32).filter(|k| observation(k).is_some()).collect();
+        order.sort_unstable_by_key(|k| observation(k).map(|o| o.order()));
+        Estimate::of_sorted(order.iter().map(|k| observation(k).expect("kept for having one")), highest)
+    };
     let estimated =
         my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { estimated: true, .. })).count() as u64;
     // Claude Code's retries under the settings in effect.

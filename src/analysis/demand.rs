@@ -21,6 +21,13 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// The order the estimate reads observations in: by value, exact values before censored
+    /// ones at the same value (a response cut at `c` is still at risk at `c`: it wanted more
+    /// than `c`).
+    pub fn order(&self) -> (u64, bool) {
+        (self.value, self.censored)
+    }
+
     pub fn exact(value: u64) -> Self {
         Self { value, censored: false }
     }
@@ -52,35 +59,50 @@ pub enum Draw {
 }
 
 impl Estimate {
-    /// Estimates from observations (sorted where they are: a team's history has one a
-    /// response); `highest_limit` is the highest limit in effect when they were made (the
-    /// data sees nothing above it).
+    /// Estimates from observations; `highest_limit` is the highest limit in effect when they
+    /// were made (the data sees nothing above it).
     pub fn new(mut obs: Vec<Observation>, highest_limit: u64) -> Self {
-        // Exact values before censored ones at the same value: a response cut at `c` is
-        // still at risk at `c` (it wanted more than `c`).
-        obs.sort_unstable_by_key(|o| (o.value, o.censored));
+        obs.sort_unstable_by_key(Observation::order);
+        Self::of_sorted(obs.into_iter(), highest_limit)
+    }
+
+    /// [`Estimate::new`] of observations already in [`Observation::order`] (a team's
+    /// history has one a response: the caller sorts what it holds, not a copy).
+    pub fn of_sorted(obs: impl ExactSizeIterator<Item = Observation>, highest_limit: u64) -> Self {
+        let observations = obs.len() as u64;
         let mut steps = Vec::new();
         let mut s = 1.0;
-        let mut at_risk = obs.len() as u64;
-        let mut i = 0;
-        while i < obs.len() {
-            let t = obs[i].value;
-            let same = obs[i..].iter().take_while(|o| o.value == t).count();
-            let events = obs[i..i + same].iter().filter(|o| !o.censored).count() as u64;
+        let mut at_risk = observations;
+        let (mut censored, mut largest) = (0, 0);
+        // The value at hand, how many have it, and how many of them are exact.
+        let mut group: Option<(u64, u64, u64)> = None;
+        let mut close = |(t, same, events): (u64, u64, u64), s: &mut f64, at_risk: &mut u64| {
             if events > 0 {
-                s *= 1.0 - events as f64 / at_risk as f64;
-                steps.push((t, s));
+                *s *= 1.0 - events as f64 / *at_risk as f64;
+                steps.push((t, *s));
             }
-            at_risk -= same as u64;
-            i += same;
+            *at_risk -= same;
+        };
+        for o in obs {
+            censored += u64::from(o.censored);
+            largest = o.value;
+            match &mut group {
+                Some((t, same, events)) if *t == o.value => {
+                    *same += 1;
+                    *events += u64::from(!o.censored);
+                }
+                _ => {
+                    if let Some(g) = group.take() {
+                        close(g, &mut s, &mut at_risk);
+                    }
+                    group = Some((o.value, 1, u64::from(!o.censored)));
+                }
+            }
         }
-        let largest = obs.last().map_or(0, |o| o.value);
-        Self {
-            steps,
-            known_up_to: highest_limit.max(largest),
-            observations: obs.len() as u64,
-            censored: obs.iter().filter(|o| o.censored).count() as u64,
+        if let Some(g) = group {
+            close(g, &mut s, &mut at_risk);
         }
+        Self { steps, known_up_to: highest_limit.max(largest), observations, censored }
     }
 
     /// `S(t) = P(demand > t)`. Above [`Self::known_up_to`] it is the share beyond, as at

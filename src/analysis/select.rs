@@ -127,12 +127,12 @@ fn words(s: &str) -> String {
 }
 
 impl<'a> Selection<'a> {
-    /// The row a model name is shown under: its own, else [`models::OTHER_MODELS`].
     /// Responses that pass every filter, in scan order.
     pub fn responses(&self) -> &[&'a Response] {
         self.filtered.as_deref().unwrap_or(&self.scoped)
     }
 
+    /// The row a model name is shown under: its own, else [`models::OTHER_MODELS`].
     pub fn row_of(&self, name: String) -> String {
         if self.shown.contains(&name) { name } else { models::OTHER_MODELS.to_string() }
     }
