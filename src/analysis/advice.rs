@@ -460,7 +460,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let mut kept: Vec<u32> = Vec::with_capacity(i.units.len());
     kept.extend((0..i.units.len()).filter(|&k| mine(&i.units[k])).map(|k| k as u32));
     kept.shrink_to_fit();
-    let my_units = units_of(i.units, &kept);
+    let my_units: Vec<&Unit> = kept.iter().map(|&k| &i.units[k as usize]).collect();
     // The data wins over the table: a `Capped from X to Y` line names the upper limit.
     let learned = i.learned_caps.get(&model).cloned();
     let cap = learned.as_ref().map_or_else(|| cap_of(family), |c| c.to);
@@ -646,11 +646,6 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     })
 }
 
-/// The units `kept` names.
-fn units_of<'u>(units: &'u [Unit], kept: &[u32]) -> Vec<&'u Unit> {
-    kept.iter().map(|&k| &units[k as usize]).collect()
-}
-
 impl Prepared {
     /// The plan, made from `chains` and `units` (the ones [`prepare`] read), which are freed
     /// as it is made; then the replays, and the advice with what they decide.
@@ -660,7 +655,7 @@ impl Prepared {
         // What the steps before (and the load's thread beside them) freed is given back
         // first, then the plan's temporaries, the chains and the units.
         crate::memory::give_back();
-        let mut plan = Plan::new(chains, &units_of(&units, &kept), &estimate);
+        let mut plan = Plan::new(chains, &units, &kept, &estimate);
         drop((kept, units));
         crate::memory::give_back();
         plan.retry = advice.retry;

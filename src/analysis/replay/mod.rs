@@ -199,30 +199,32 @@ impl Outcome {
 }
 
 impl Plan {
-    /// The plan of `kept` (one model's units, in chain order), with demands drawn from
-    /// `demand` for the units whose demand the history does not show exactly.
+    /// The plan of the `units` `kept` names (one model's, in chain order), with demands drawn
+    /// from `demand` for the units whose demand the history does not show exactly.
     ///
     /// It takes the chains and frees each one's requests once its jobs are made, giving the
     /// memory back every few MiB: a team's plan then grows as its chains shrink, where both
     /// together were the run's peak.
-    pub fn new(mut chains: Vec<Chain<'_>>, kept: &[&Unit], demand: &Estimate) -> Self {
+    pub fn new(mut chains: Vec<Chain<'_>>, units: &[Unit], kept: &[u32], demand: &Estimate) -> Self {
         /// Freed requests between two calls to give memory back.
         const GIVE_BACK_EVERY: usize = 4 << 20;
         // What a unit without a response gets: the model's medians.
-        let mut inputs: Vec<u64> = Vec::new();
-        let mut reads: Vec<u64> = Vec::new();
+        // (In 32 bits, as the chains hold them.)
+        let mut inputs: Vec<u32> = Vec::new();
+        let mut reads: Vec<u32> = Vec::new();
         let mut speeds: Vec<f64> = Vec::new();
-        for u in kept.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
+        let unit = |k: usize| &units[kept[k] as usize];
+        for u in (0..kept.len()).map(unit).filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
             let first = &chains[u.chain()].requests[u.first()];
-            inputs.push(first.input());
-            reads.push(first.cache_read());
+            inputs.push(first.input32());
+            reads.push(first.cache_read32());
             if let (_, Some(mpt)) = speed(&chains, u) {
                 speeds.push(mpt);
             }
         }
-        let median_u = |v: &mut Vec<u64>| {
+        let median_u = |v: &mut Vec<u32>| {
             v.sort_unstable();
-            v.get(v.len() / 2).map_or(0, |&m| u32::try_from(m).unwrap_or(u32::MAX))
+            v.get(v.len() / 2).copied().unwrap_or(0)
         };
         let (input, read) = (median_u(&mut inputs), median_u(&mut reads));
         speeds.sort_by(f64::total_cmp);
@@ -245,14 +247,15 @@ impl Plan {
         let mut heads: Vec<(&str, Option<&str>)> = Vec::new();
         // The chains before this one are done with (when the units come in chain order, as
         // `limits::units` makes them; else none is freed before the end).
-        let in_order = kept.is_sorted_by_key(|u| u.chain());
+        let in_order = (0..kept.len()).map(unit).is_sorted_by_key(|u| u.chain());
         let (mut done_before, mut freed) = (0, 0);
         let mut draws = 0u64;
         let mut draw = |above: u64| {
             draws += 1;
             demand.draw_above(above, spread(draws - 1))
         };
-        for (k, &u) in kept.iter().enumerate() {
+        for k in 0..kept.len() {
+            let u = unit(k);
             if in_order {
                 for c in &mut chains[done_before..u.chain()] {
                     freed += c.requests.capacity() * std::mem::size_of::<Request>();
@@ -264,11 +267,11 @@ impl Plan {
                     freed = 0;
                 }
             }
-            let next = kept.get(k + 1);
+            let next = (k + 1 < kept.len()).then(|| unit(k + 1));
             let c = &chains[u.chain()];
             let (start, end) = (c.requests[u.first()].start, c.requests[u.last()].end);
             let gap = match ended.last() {
-                Some(&prev_end) if kept[k - 1].chain() == u.chain() => (start - prev_end).max(0),
+                Some(&prev_end) if unit(k - 1).chain() == u.chain() => (start - prev_end).max(0),
                 _ => {
                     let at = plan.jobs.len();
                     plan.chains.push(PlanChain { start, first: at, end: at, anchor: None });
