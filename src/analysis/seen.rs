@@ -74,13 +74,21 @@ pub fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
         sum_subs += s;
         most = most.max(s);
     }
-    let n = asks.len() as f64;
-    Some(Crowding {
-        throttled_requests: asks.len() as u64,
-        mean_in_flight: sum_all as f64 / n,
-        mean_subagents: sum_subs as f64 / n,
-        most_subagents: most.max(0) as u64,
-    })
+    Some(Crowding::of_sums(asks.len(), sum_all, sum_subs, most))
+}
+
+impl Crowding {
+    /// From the sums over `asks` throttled requests of those in flight and of the subagents
+    /// among them, and the most subagents at once.
+    fn of_sums(asks: usize, sum_all: i64, sum_subs: i64, most: i64) -> Self {
+        let n = asks as f64;
+        Crowding {
+            throttled_requests: asks as u64,
+            mean_in_flight: sum_all as f64 / n,
+            mean_subagents: sum_subs as f64 / n,
+            most_subagents: most.max(0) as u64,
+        }
+    }
 }
 
 /// The kind of Bedrock endpoint the model's ids name, and its quota's code where known.
@@ -228,13 +236,7 @@ mod tests {
             }
             (sum_all, sum_subs, most) = (sum_all + all, sum_subs + subs, most.max(subs));
         }
-        let n = asks.len() as f64;
-        Some(Crowding {
-            throttled_requests: asks.len() as u64,
-            mean_in_flight: sum_all as f64 / n,
-            mean_subagents: sum_subs as f64 / n,
-            most_subagents: most.max(0) as u64,
-        })
+        Some(Crowding::of_sums(asks.len(), sum_all, sum_subs, most))
     }
 
     #[test]
