@@ -403,8 +403,6 @@ pub struct Prepared {
     parallel_seen: u64,
     /// The limit most of the model's units ran at.
     common_limit: u64,
-    /// Input per request without and with cache reads (p90), and the most sent at once.
-    inputs: (u64, u64, u64),
     /// The advice, what the replays decide left for [`Prepared::finish`] (`quota`,
     /// `ceiling`, `choice`, `rows`, `calibration`, `needed`, `cut_share`, `from_ceiling_only`).
     advice: Advice,
@@ -514,10 +512,9 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
 
     // Demand.
     let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
-    // The observations are a temporary, freed before the plan and the replays.
     let estimate = {
         // The units with an observation, in the estimate's order: 4 bytes a unit, not a
-        // copy of each observation.
+        // copy of each observation (a temporary, freed before the plan and the replays).
         let observation = |k: &u32| my_units[*k as usize].observation();
         let mut order: Vec<u32> = (0..my_units.len() as u32).filter(|k| observation(k).is_some()).collect();
         order.sort_unstable_by_key(|k| observation(k).map(|o| o.order()));
@@ -600,7 +597,6 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         seen_setup,
         parallel_seen,
         common_limit,
-        inputs: (input_set, input_reserved, sent_at_once),
         advice: Advice {
             model,
             model_origin,
@@ -650,8 +646,9 @@ impl Prepared {
     /// The plan, made from `chains` and `units` (the ones [`prepare`] read), which are freed
     /// as it is made; then the replays, and the advice with what they decide.
     pub fn finish(self, chains: Vec<Chain<'_>>, units: Vec<Unit>, cfg: &RecommendConfig) -> Advice {
-        let Prepared { kept, estimate, side, setup, seen_setup, parallel_seen, common_limit, inputs, mut advice } =
-            self;
+        let Prepared { kept, estimate, side, setup, seen_setup, parallel_seen, common_limit, mut advice } = self;
+        // Input per request without and with cache reads (p90), and the most sent at once.
+        let inputs = (advice.input_set, advice.input_reserved, advice.sent_at_once);
         // What the steps before (and the load's thread beside them) freed is given back
         // first, then the plan's temporaries, the chains and the units.
         crate::memory::give_back();

@@ -18,7 +18,7 @@ use foldhash::HashMapExt;
 
 use super::retries;
 use crate::scan::classify::ErrorKind;
-use crate::scan::data::{Event, EventKind, Response};
+use crate::scan::data::{Count, Event, EventKind, Response};
 use crate::scan::key::Name;
 use crate::time::EpochMs;
 
@@ -45,7 +45,7 @@ pub enum Ended {
 /// Its token counts are held in 32 bits: the selection keeps no response with more input
 /// than [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, nor a limit
 /// above [`crate::models::MAX_OUTPUT_LIMIT`], so every count the chains are made from fits
-/// (a larger one, which only a test can set, is held as `u32::MAX`).
+/// (each a [`Count`]; a larger one, which only a test can set, is held as `u32::MAX`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
     /// The model id as recorded; `None` for a request that never got a response (taken from
@@ -60,17 +60,17 @@ pub struct Request<'a> {
     /// The response's last line, or the final error's time.
     pub end: EpochMs,
     /// Input charged ([`Request::input`]).
-    input: u32,
-    cache_read: u32,
+    input: Count,
+    cache_read: Count,
     /// Output tokens written ([`Request::output`]).
-    output: u32,
+    output: Count,
     pub estimated: bool,
     pub ended: Ended,
     /// Cut at the output limit: stopped at `max_tokens`, followed by a recovery prompt, or by
     /// an "exceeded" error.
     pub cut: bool,
     /// The limit a record names for the cut ([`Request::cut_limit`]), when `has_cut_limit`.
-    cut_limit: u32,
+    cut_limit: Count,
     /// Continues the previous request's cut response (after a recovery prompt).
     pub continues: bool,
     /// The cut response this request belongs to ended in an "exceeded" error: Claude Code
@@ -80,7 +80,7 @@ pub struct Request<'a> {
     pub throttled: u32,
     /// Of its output, thinking ([`Request::thinking`]), when `has_thinking`: in 32 bits, as
     /// the response holds it ([`crate::scan::data::Tokens::thinking`]).
-    thinking: u32,
+    thinking: Count,
     has_cut_limit: bool,
     has_thinking: bool,
     /// A subagent's request of a Claude Code that applied the max output setting to the main
@@ -91,55 +91,46 @@ pub struct Request<'a> {
 
 const _: () = assert!(std::mem::size_of::<Request>() <= 72);
 
-/// A token count in 32 bits (see [`Request`]).
-fn narrow(n: u64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
 impl<'a> Request<'a> {
     /// The limit a record names for the cut: the N of an "exceeded" error, or the output of a
     /// response that stopped at `max_tokens`.
     pub fn cut_limit(&self) -> Option<u64> {
-        self.has_cut_limit.then_some(u64::from(self.cut_limit))
+        self.has_cut_limit.then_some(self.cut_limit.get())
     }
 
     pub fn set_cut_limit(&mut self, limit: Option<u64>) {
-        (self.has_cut_limit, self.cut_limit) = (limit.is_some(), narrow(limit.unwrap_or(0)));
+        (self.has_cut_limit, self.cut_limit) = (limit.is_some(), Count::new(limit.unwrap_or(0)));
     }
 
     /// Input charged: input plus cache-write tokens.
     pub fn input(&self) -> u64 {
-        u64::from(self.input)
+        self.input.get()
     }
 
     pub fn cache_read(&self) -> u64 {
-        u64::from(self.cache_read)
+        self.cache_read.get()
     }
 
     /// [`Request::input`] and [`Request::cache_read`] as held, for a plan's job.
-    pub(super) fn input32(&self) -> u32 {
-        self.input
-    }
-
-    pub(super) fn cache_read32(&self) -> u32 {
-        self.cache_read
+    pub(super) fn input_counts(&self) -> (Count, Count) {
+        (self.input, self.cache_read)
     }
 
     /// Output tokens written (measured or estimated; 0 when no response was kept).
     pub fn output(&self) -> u64 {
-        u64::from(self.output)
+        self.output.get()
     }
 
     /// The request with these token counts, as tests build them.
     #[cfg(test)]
     pub fn with_tokens(mut self, input: u64, cache_read: u64, output: u64) -> Self {
-        (self.input, self.cache_read, self.output) = (narrow(input), narrow(cache_read), narrow(output));
+        (self.input, self.cache_read, self.output) = (Count::new(input), Count::new(cache_read), Count::new(output));
         self
     }
 
     /// Of its output, thinking, where the usage says.
     pub fn thinking(&self) -> Option<u64> {
-        self.has_thinking.then_some(u64::from(self.thinking))
+        self.has_thinking.then_some(self.thinking.get())
     }
 
     /// The model id as recorded; `None` for a request that never got a response (taken from
@@ -188,17 +179,17 @@ impl<'a> Request<'a> {
             start,
             admitted: start,
             end,
-            input: 0,
-            cache_read: 0,
-            output: 0,
+            input: Count::default(),
+            cache_read: Count::default(),
+            output: Count::default(),
             estimated: false,
             ended: Ended::Response,
             cut: false,
-            cut_limit: 0,
+            cut_limit: Count::default(),
             continues: false,
             gave_up: false,
             throttled: 0,
-            thinking: 0,
+            thinking: Count::default(),
             has_cut_limit: false,
             has_thinking: false,
             setting_ignored: false,
@@ -442,19 +433,19 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         start,
         admitted,
         end,
-        input: narrow(r.usage.input().saturating_add(r.usage.cache_creation())),
-        cache_read: narrow(r.usage.cache_read()),
-        output: narrow(r.output.get()),
+        input: Count::new(r.usage.input().saturating_add(r.usage.cache_creation())),
+        cache_read: Count::new(r.usage.cache_read()),
+        output: r.output,
         estimated: r.estimated,
         ended: Ended::Response,
         cut: r.max_tokens_stop,
         // The limit a response stopped at `max_tokens` names: its own output, if measured.
-        cut_limit: if names_limit { narrow(r.output.get()) } else { 0 },
+        cut_limit: if names_limit { r.output } else { Count::default() },
         has_cut_limit: names_limit,
         continues,
         gave_up: false,
         throttled,
-        thinking: narrow(r.usage.thinking().unwrap_or(0)),
+        thinking: Count::new(r.usage.thinking().unwrap_or(0)),
         has_thinking: r.usage.thinking().is_some(),
         setting_ignored: super::limits::setting_ignored(&r.origin.place),
     }
@@ -478,18 +469,18 @@ fn failed<'a>(
         start,
         admitted: if ended == Ended::Throttled { at } else { last },
         end: at.max(start),
-        input: 0,
-        cache_read: 0,
-        output: 0,
+        input: Count::default(),
+        cache_read: Count::default(),
+        output: Count::default(),
         estimated: false,
         ended,
         cut: ended == Ended::CutError,
-        cut_limit: narrow(limit.unwrap_or(0)),
+        cut_limit: Count::new(limit.unwrap_or(0)),
         has_cut_limit: limit.is_some(),
         continues: false,
         gave_up: ended == Ended::CutError,
         throttled: throttled + refused,
-        thinking: 0,
+        thinking: Count::default(),
         has_thinking: false,
         setting_ignored: super::limits::setting_ignored(&e.origin.place),
     }
@@ -603,7 +594,7 @@ mod tests {
         assert_eq!(r.len(), 4);
         assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (0, 0, 5_000, 0));
         assert_eq!((r[1].start - T0, r[1].admitted - T0, r[1].end - T0, r[1].throttled), (10_000, 11_600, 20_000, 2));
-        assert_eq!((r[1].cut, r[1].cut_limit(), r[1].input), (true, Some(8_000), 1_010));
+        assert_eq!((r[1].cut, r[1].cut_limit(), r[1].input()), (true, Some(8_000), 1_010));
         assert_eq!((r[2].continues, r[2].start - T0), (true, 20_000));
         assert_eq!(
             (r[3].ended, r[3].throttled, r[3].start - T0, r[3].end - T0),
@@ -654,7 +645,7 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert!(r[0].cut && r[0].gave_up && r[0].cut_limit() == Some(32_000));
         // The second error follows no cut response: a cut whose response was not kept.
-        assert_eq!((r[1].ended, r[1].cut_limit(), r[1].output), (Ended::CutError, Some(32_000), 0));
+        assert_eq!((r[1].ended, r[1].cut_limit(), r[1].output()), (Ended::CutError, Some(32_000), 0));
     }
 
     #[test]

@@ -70,37 +70,26 @@ impl Estimate {
     /// history has one a response: the caller sorts what it holds, not a copy).
     pub fn of_sorted(obs: impl ExactSizeIterator<Item = Observation>, highest_limit: u64) -> Self {
         let observations = obs.len() as u64;
+        let mut obs = obs.peekable();
         let mut steps = Vec::new();
         let mut s = 1.0;
         let mut at_risk = observations;
         let (mut censored, mut largest) = (0, 0);
-        // The value at hand, how many have it, and how many of them are exact.
-        let mut group: Option<(u64, u64, u64)> = None;
-        let mut close = |(t, same, events): (u64, u64, u64), s: &mut f64, at_risk: &mut u64| {
+        while let Some(first) = obs.next() {
+            // The observations of this value: how many, and how many are exact.
+            let t = first.value;
+            let (mut same, mut events) = (0u64, 0u64);
+            for o in std::iter::once(first).chain(std::iter::from_fn(|| obs.next_if(|o| o.value == t))) {
+                same += 1;
+                events += u64::from(!o.censored);
+                censored += u64::from(o.censored);
+            }
             if events > 0 {
-                *s *= 1.0 - events as f64 / *at_risk as f64;
-                steps.push((t, *s));
+                s *= 1.0 - events as f64 / at_risk as f64;
+                steps.push((t, s));
             }
-            *at_risk -= same;
-        };
-        for o in obs {
-            censored += u64::from(o.censored);
-            largest = o.value;
-            match &mut group {
-                Some((t, same, events)) if *t == o.value => {
-                    *same += 1;
-                    *events += u64::from(!o.censored);
-                }
-                _ => {
-                    if let Some(g) = group.take() {
-                        close(g, &mut s, &mut at_risk);
-                    }
-                    group = Some((o.value, 1, u64::from(!o.censored)));
-                }
-            }
-        }
-        if let Some(g) = group {
-            close(g, &mut s, &mut at_risk);
+            at_risk -= same;
+            largest = t;
         }
         Self { steps, known_up_to: highest_limit.max(largest), observations, censored }
     }
@@ -198,7 +187,7 @@ mod tests {
     #[test]
     fn no_censoring_is_nearest_rank() {
         let obs: Vec<Observation> = (1..=100).map(Observation::exact).collect();
-        let e = Estimate::new(obs.to_vec(), 32_000);
+        let e = Estimate::new(obs, 32_000);
         assert_eq!(e.percentile(99.0), Some(99));
         assert_eq!(e.percentile(50.0), Some(50));
         assert_eq!(e.percentile(100.0), Some(100));
@@ -211,7 +200,7 @@ mod tests {
     fn everything_above_the_limit_is_beyond() {
         let mut obs: Vec<Observation> = [20, 50, 80, 100, 120, 150, 190].map(Observation::exact).to_vec();
         obs.extend([Observation::cut_at(200); 3]);
-        let e = Estimate::new(obs.to_vec(), 200);
+        let e = Estimate::new(obs, 200);
         assert_eq!(e.known_up_to, 200);
         assert!(close(e.beyond_share(), 0.3));
         assert!(close(e.survival(50_000), 0.3));

@@ -115,6 +115,10 @@ struct Open {
 }
 
 impl Open {
+    fn with_capacity(n: usize) -> Self {
+        Open { starts: Vec::with_capacity(n), ends: Vec::with_capacity(n), ..Open::default() }
+    }
+
     fn add(&mut self, from: i64, to: i64) {
         self.starts.push(from);
         self.ends.push(to);
@@ -159,29 +163,17 @@ pub fn peak_sent(chains: &[Chain], units: &[&Unit]) -> u64 {
 /// The most intervals `[from, to)` open at once (an end at the same instant as a start
 /// closes first; an empty interval is never open).
 ///
-/// The starts and the ends are sorted apart, each list sized once (the intervals are
-/// counted first): a team's history has one interval a request.
+/// An [`Open`] sized once (the intervals are counted first): a team's history has one
+/// interval a request.
 pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)> + Clone) -> u64 {
-    let open = |&(from, to): &(EpochMs, EpochMs)| to > from;
-    let n = intervals.clone().filter(open).count();
-    let (mut starts, mut ends) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for (from, to) in intervals.filter(open) {
-        starts.push(from);
-        ends.push(to);
+    let nonempty = |&(from, to): &(EpochMs, EpochMs)| to > from;
+    let mut open = Open::with_capacity(intervals.clone().filter(nonempty).count());
+    for (from, to) in intervals.filter(nonempty) {
+        open.add(from, to);
     }
-    starts.sort_unstable();
-    ends.sort_unstable();
-    let (mut now, mut peak, mut e) = (0u64, 0u64, 0);
-    for &s in &starts {
-        // The ends up to this start close first.
-        while e < ends.len() && ends[e] <= s {
-            now -= 1;
-            e += 1;
-        }
-        now += 1;
-        peak = peak.max(now);
-    }
-    peak
+    open.sort();
+    // The most are open at a start, the ends up to it closed first.
+    (0..open.starts.len()).map(|i| open.at(open.starts[i])).max().map_or(0, |most| most as u64)
 }
 
 /// Throttled attempts the history records for these units.

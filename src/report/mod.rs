@@ -146,7 +146,7 @@ pub fn build(
                 }
             });
             let mut efforts: BTreeMap<&str, u64> = BTreeMap::new();
-            for e in group.iter().filter_map(|r| r.effort().map(|e| &**e)) {
+            for e in group.iter().filter_map(|r| r.effort()) {
                 *efforts.entry(e).or_default() += 1;
             }
             let effort = efforts.into_iter().map(|(e, n)| (e.to_string(), n)).collect();

@@ -141,8 +141,8 @@ impl Response {
     }
 
     /// The effort level it was asked at, when written (2.1.212).
-    pub fn effort(&self) -> Option<&Name> {
-        self.origin.place.effort.as_ref()
+    pub fn effort(&self) -> Option<&str> {
+        self.origin.place.effort.as_deref()
     }
 }
 // The bounds the selection keeps counts under are below what a `Count` holds.
@@ -164,6 +164,11 @@ impl Count {
 
     pub fn get(self) -> u64 {
         u64::from(self.0)
+    }
+
+    /// The count as the replay sums it (exactly: every count is below 2^53).
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.0)
     }
 }
 

@@ -21,6 +21,7 @@ use super::chains::{Chain, DEFAULT_FIRST_TOKEN_MS, DEFAULT_MS_PER_TOKEN, Request
 use super::demand::{Draw, Estimate, spread};
 use super::limits::{Unit, UnitKind};
 use super::retries;
+use crate::scan::data::Count;
 use crate::time::EpochMs;
 
 /// Input tokens of a continuation request beyond the output it continues (the recovery prompt).
@@ -85,8 +86,8 @@ struct Job {
     gap: i64,
     /// Its first request's input and cache reads ([`Job::input`]), in 32 bits as the chains
     /// hold them.
-    input: u32,
-    cache_read: u32,
+    input: Count,
+    cache_read: Count,
     /// What it wants to write ([`Job::demand`]): this, unless `beyond`.
     demand: u64,
     beyond: bool,
@@ -117,7 +118,7 @@ impl Job {
     /// Its first request's input (input and cache writes) and cache reads, as the replay
     /// sums them.
     fn input(&self) -> (f64, f64) {
-        (f64::from(self.input), f64::from(self.cache_read))
+        (self.input.as_f64(), self.cache_read.as_f64())
     }
 
     fn demand(&self) -> Draw {
@@ -210,21 +211,22 @@ impl Plan {
         const GIVE_BACK_EVERY: usize = 4 << 20;
         // What a unit without a response gets: the model's medians.
         // (In 32 bits, as the chains hold them.)
-        let mut inputs: Vec<u32> = Vec::new();
-        let mut reads: Vec<u32> = Vec::new();
+        let mut inputs: Vec<Count> = Vec::new();
+        let mut reads: Vec<Count> = Vec::new();
         let mut speeds: Vec<f64> = Vec::new();
         let unit = |k: usize| &units[kept[k] as usize];
         for u in (0..kept.len()).map(unit).filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
             let first = &chains[u.chain()].requests[u.first()];
-            inputs.push(first.input32());
-            reads.push(first.cache_read32());
+            let (input, read) = first.input_counts();
+            inputs.push(input);
+            reads.push(read);
             if let (_, Some(mpt)) = speed(&chains, u) {
                 speeds.push(mpt);
             }
         }
-        let median_u = |v: &mut Vec<u32>| {
+        let median_u = |v: &mut Vec<Count>| {
             v.sort_unstable();
-            v.get(v.len() / 2).copied().unwrap_or(0)
+            v.get(v.len() / 2).copied().unwrap_or_default()
         };
         let (input, read) = (median_u(&mut inputs), median_u(&mut reads));
         speeds.sort_by(f64::total_cmp);
@@ -283,7 +285,7 @@ impl Plan {
             ended.push(end);
             let job = match u.kind() {
                 UnitKind::Response { output, complete, .. } => {
-                    let first = &c.requests[u.first()];
+                    let (input, cache_read) = c.requests[u.first()].input_counts();
                     let (first_token_ms, ms_per_token) = match speed(&chains, u) {
                         (ft, Some(m)) => (ft, m),
                         (ft, None) => (ft, mpt),
@@ -291,8 +293,8 @@ impl Plan {
                     let (demand, beyond) = pack(if complete { Draw::Known(output) } else { draw(output.max(u.limit)) });
                     Job {
                         gap,
-                        input: first.input32(),
-                        cache_read: first.cache_read32(),
+                        input,
+                        cache_read,
                         demand,
                         beyond,
                         first_token_ms,
@@ -538,8 +540,8 @@ mod tests {
     fn job(gap: i64, demand: u64) -> Job {
         Job {
             gap,
-            input: 1_000,
-            cache_read: 50_000,
+            input: Count::new(1_000),
+            cache_read: Count::new(50_000),
             demand,
             beyond: false,
             first_token_ms: 1_000.0,
