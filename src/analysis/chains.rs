@@ -283,8 +283,12 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
         };
         streams.entry(&e.origin.place.stream).or_default().push(item);
     }
-    // Each stream on its own, half of them on another thread.
-    let streams: Vec<(&'a str, Vec<Item<'a>>)> = streams.into_iter().collect();
+    // Each stream on its own, half of them on another thread; by their first record, so that
+    // the chains' requests lie in memory about in the order the plan frees them
+    // (`replay::Plan::new`). In the hash map's order, each page held requests of chains far
+    // apart in time, and no page came free until the plan was almost made.
+    let mut streams: Vec<(&'a str, Vec<Item<'a>>)> = streams.into_iter().collect();
+    streams.sort_by_cached_key(|(_, items)| items.iter().filter_map(Item::time).min());
     let chain_of = |(stream, mut items): (&'a str, Vec<Item<'a>>)| {
         // Sort keys worked out once per item, not once per comparison.
         let mut keyed: Vec<(EpochMs, u8, Item<'a>)> =
@@ -296,7 +300,6 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
         let (project, cwd) = items.first().map_or(("", None), Item::place);
         (!requests.is_empty()).then_some(Chain { stream, project, cwd, requests })
     };
-    let mut streams = streams;
     let half = streams.split_off(streams.len() / 2);
     let (theirs, mut chains) = crate::par::join(
         move || half.into_iter().filter_map(chain_of).collect::<Vec<_>>(),

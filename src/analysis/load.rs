@@ -41,15 +41,17 @@ pub fn per_model(
 ) -> Vec<ModelLoad> {
     #[derive(Default)]
     struct Acc {
-        /// (minute it ended, charge) of each answered request, and the minute each was sent.
+        /// (minute it ended, charge) of each answered request, and the minute each was sent
+        /// (in 32 bits: [`minute`]).
         tokens: Vec<(i64, f64)>,
-        sent: Vec<i64>,
+        sent: Vec<i32>,
         input: u128,
         output: u128,
         answered: u64,
         burndown: f64,
+        /// Requests, and answered ones, counted before the lists are made.
+        counted: (usize, usize),
     }
-    let minute = |t: EpochMs| t.div_euclid(60_000);
     let mut by: BTreeMap<String, Acc> = BTreeMap::new();
     // Names are worked out once per model id; a chain's requests mostly share one id string.
     let mut names: HashMap<&str, String> = HashMap::new();
@@ -61,22 +63,38 @@ pub fn per_model(
     } else {
         None
     };
-    for c in chains {
-        for run in c.requests.chunk_by(|a, b| a.model().zip(b.model()).is_some_and(|(x, y)| std::ptr::eq(x, y))) {
-            let Some(model) = run[0].model().or(only) else { continue };
-            let name = names.entry(model).or_insert_with(|| name_of(model));
-            if !by.contains_key(name.as_str()) {
-                by.insert(name.clone(), Acc { burndown: burndown_of(model), ..Acc::default() });
-            }
-            let acc = by.get_mut(name.as_str()).expect("inserted above");
-            for r in run {
-                acc.sent.push(minute(r.start));
-                if r.ended == Ended::Response {
-                    acc.tokens.push((minute(r.end), r.input() as f64 + acc.burndown * r.output() as f64));
-                    acc.input += u128::from(r.input());
-                    acc.output += u128::from(r.output());
-                    acc.answered += 1;
-                }
+    // Each run of a chain's requests to one model id, with the id.
+    let runs = || {
+        chains
+            .iter()
+            .flat_map(|c| c.requests.chunk_by(|a, b| a.model().zip(b.model()).is_some_and(|(x, y)| std::ptr::eq(x, y))))
+    };
+    // Counted first, so that each list is made at its size: grown by doubling, a list leaves
+    // its smaller copies behind beside the advice's own lists, at the run's peak.
+    for run in runs() {
+        let Some(model) = run[0].model().or(only) else { continue };
+        let name = names.entry(model).or_insert_with(|| name_of(model));
+        if !by.contains_key(name.as_str()) {
+            by.insert(name.clone(), Acc { burndown: burndown_of(model), ..Acc::default() });
+        }
+        let acc = by.get_mut(name.as_str()).expect("inserted above");
+        acc.counted.0 += run.len();
+        acc.counted.1 += run.iter().filter(|r| r.ended == Ended::Response).count();
+    }
+    for acc in by.values_mut() {
+        acc.sent = Vec::with_capacity(acc.counted.0);
+        acc.tokens = Vec::with_capacity(acc.counted.1);
+    }
+    for run in runs() {
+        let Some(model) = run[0].model().or(only) else { continue };
+        let acc = by.get_mut(names[model].as_str()).expect("counted above");
+        for r in run {
+            acc.sent.push(minute_32(r.start));
+            if r.ended == Ended::Response {
+                acc.tokens.push((minute(r.end), r.input() as f64 + acc.burndown * r.output() as f64));
+                acc.input += u128::from(r.input());
+                acc.output += u128::from(r.output());
+                acc.answered += 1;
             }
         }
     }
@@ -110,6 +128,17 @@ pub fn per_model(
     out
 }
 
+/// The minute a time falls in.
+fn minute(t: EpochMs) -> i64 {
+    t.div_euclid(60_000)
+}
+
+/// [`minute`] in 32 bits, which holds every minute of the times the readers keep (2020 to
+/// 2100, [`crate::time::PLAUSIBLE`]); one outside the range counts as the nearest it holds.
+fn minute_32(t: EpochMs) -> i32 {
+    minute(t).clamp(i32::MIN.into(), i32::MAX.into()) as i32
+}
+
 /// The nearest-rank median (0 when empty).
 fn median(v: &mut [u64]) -> u64 {
     crate::stats::percentile_of(v, 50.0).unwrap_or(0)
@@ -122,6 +151,20 @@ mod tests {
 
     fn req(start: i64, end: i64, input: u64, output: u64) -> Request<'static> {
         Request::answered("m", start, end).with_tokens(input, 0, output)
+    }
+
+    /// Every minute of a time the readers keep fits 32 bits whole; beyond, the nearest.
+    #[test]
+    fn minutes_in_32_bits() {
+        for t in [0, 59_999, 60_000, -1, -60_000, -60_001] {
+            assert_eq!(i64::from(minute_32(t)), minute(t), "{t}");
+        }
+        let plausible = crate::time::PLAUSIBLE;
+        for t in [plausible.start, plausible.end - 1] {
+            assert_eq!(i64::from(minute_32(t)), t / 60_000, "{t}");
+        }
+        assert_eq!(minute_32(i64::MAX), i32::MAX);
+        assert_eq!(minute_32(i64::MIN), i32::MIN);
     }
 
     /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other

@@ -92,6 +92,8 @@ pub fn analyze<'a>(
     };
     let selection = select::select(data, filters);
     let chains = chains::build(&selection.scoped, &selection.events);
+    // Building them freed as much again as they hold: given back before the steps after.
+    crate::memory::give_back();
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));
     let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
     let fallback = advice::Now {
@@ -138,6 +140,8 @@ pub fn analyze<'a>(
         || {
             let all: Vec<&chains::Chain> = chains.iter().collect();
             let load = load::per_model(&all, &row_of, &burndown_of);
+            // Its lists, given back while the advice's first part still runs beside it.
+            crate::memory::give_back();
             let team = team::team(&chains, &data.people, &row_of, &burndown_of);
             (load, team)
         },

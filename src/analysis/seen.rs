@@ -58,12 +58,12 @@ pub fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
     }
     asks.sort_unstable();
     // In flight from getting through to the end, the main sessions' and the subagents'
-    // apart.
-    let [mut main, mut subs] = [Open::default(), Open::default()];
-    for (r, sub, kind) in requests() {
-        if r.end > r.admitted && kind != UnitKind::Failed {
-            (if sub { &mut subs } else { &mut main }).add(r.admitted, r.end);
-        }
+    // apart (counted first, so that each list is made at its size).
+    let in_flight = || requests().filter(|(r, _, kind)| r.end > r.admitted && *kind != UnitKind::Failed);
+    let (n_subs, n_all) = in_flight().fold((0, 0), |(s, a), (_, sub, _)| (s + usize::from(sub), a + 1));
+    let [mut main, mut subs] = [Open::with_capacity(n_all - n_subs), Open::with_capacity(n_subs)];
+    for (r, sub, _) in in_flight() {
+        (if sub { &mut subs } else { &mut main }).add(r.admitted, r.end);
     }
     main.sort();
     subs.sort();
