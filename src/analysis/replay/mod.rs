@@ -31,8 +31,11 @@ const MS_PER_TOKEN_RANGE: (f64, f64) = (1.0, 200.0);
 
 pub use crate::reading::Reading;
 
+mod anchors;
 mod pace;
 mod queue;
+
+use anchors::Anchors;
 
 pub use pace::*;
 pub use queue::*;
@@ -209,44 +212,57 @@ impl Plan {
     pub fn new(mut chains: Vec<Chain<'_>>, units: &[Unit], kept: &[u32], demand: &Estimate) -> Self {
         /// Freed requests between two calls to give memory back.
         const GIVE_BACK_EVERY: usize = 4 << 20;
-        // What a unit without a response gets: the model's medians.
-        // (In 32 bits, as the chains hold them.)
-        let mut inputs: Vec<Count> = Vec::new();
-        let mut reads: Vec<Count> = Vec::new();
-        let mut speeds: Vec<f64> = Vec::new();
+        // What a unit without a response gets: the model's medians (of 32-bit counts, as the
+        // chains hold them), one list at a time, each made at its size.
         let unit = |k: usize| &units[kept[k] as usize];
-        for u in (0..kept.len()).map(unit).filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
-            let first = &chains[u.chain()].requests[u.first()];
-            let (input, read) = first.input_counts();
-            inputs.push(input);
-            reads.push(read);
-            if let (_, Some(mpt)) = speed(&chains, u) {
-                speeds.push(mpt);
-            }
-        }
-        let median_u = |v: &mut Vec<Count>| {
-            v.sort_unstable();
-            v.get(v.len() / 2).copied().unwrap_or_default()
+        let answered = || (0..kept.len()).map(unit).filter(|u| matches!(u.kind(), UnitKind::Response { .. }));
+        let first_input = |u: &Unit| chains[u.chain()].requests[u.first()].input_counts();
+        let median_of = |counts: &mut Vec<Count>, of: &dyn Fn(&Unit) -> Count| {
+            counts.clear();
+            counts.extend(answered().map(of));
+            counts.sort_unstable();
+            counts.get(counts.len() / 2).copied().unwrap_or_default()
         };
-        let (input, read) = (median_u(&mut inputs), median_u(&mut reads));
+        let mut counts: Vec<Count> = Vec::with_capacity(answered().count());
+        let input = median_of(&mut counts, &|u| first_input(u).0);
+        let read = median_of(&mut counts, &|u| first_input(u).1);
+        drop(counts);
+        let mut speeds: Vec<f64> = Vec::with_capacity(answered().count());
+        speeds.extend(answered().filter_map(|u| speed(&chains, u).1));
         speeds.sort_by(f64::total_cmp);
         let mpt = speeds.get(speeds.len() / 2).copied().unwrap_or(DEFAULT_MS_PER_TOKEN);
-        // Freed before the jobs are made: the plan's peak is the replay's.
-        drop((inputs, reads, speeds));
+        drop(speeds);
 
+        // The plan's chains and how subagents tie to their parents, from the history's times
+        // while the chains hold them: the jobs then need no list of those times.
+        let (chains_of_plan, anchors) = {
+            let mut of_plan: Vec<PlanChain> = Vec::new();
+            let mut heads: Vec<(&str, Option<&str>)> = Vec::new();
+            for k in 0..kept.len() {
+                let u = unit(k);
+                if k == 0 || unit(k - 1).chain() != u.chain() {
+                    let c = &chains[u.chain()];
+                    of_plan.push(PlanChain { start: c.requests[u.first()].start, first: k, end: k, anchor: None });
+                    heads.push((c.stream, c.requests[0].session()));
+                }
+                of_plan.last_mut().expect("pushed above").end = k + 1;
+            }
+            let sent = |k: usize| chains[unit(k).chain()].requests[unit(k).first()].start;
+            let ended = |k: usize| chains[unit(k).chain()].requests[unit(k).last()].end;
+            let anchors = Anchors::of(&of_plan, &heads, sent, ended);
+            (of_plan, anchors)
+        };
+
+        // The temporaries given back before the jobs are made.
+        crate::memory::give_back();
         let mut plan = Plan {
-            chains: Vec::new(),
+            chains: chains_of_plan,
             jobs: Vec::with_capacity(kept.len()),
             children: Vec::new(),
             roots: Vec::new(),
             known_up_to: demand.known_up_to,
             retry: retries::Policy::default(),
         };
-        // When each job was sent and ended in the history, and each plan chain's stream and
-        // session: what tying subagents to their parents needs once the requests are freed.
-        let mut sent: Vec<EpochMs> = Vec::with_capacity(kept.len());
-        let mut ended: Vec<EpochMs> = Vec::with_capacity(kept.len());
-        let mut heads: Vec<(&str, Option<&str>)> = Vec::new();
         // The chains before this one are done with (when the units come in chain order, as
         // `limits::units` makes them; else none is freed before the end).
         let in_order = (0..kept.len()).map(unit).is_sorted_by_key(|u| u.chain());
@@ -256,6 +272,8 @@ impl Plan {
             draws += 1;
             demand.draw_above(above, spread(draws - 1))
         };
+        // The previous unit's end in the history.
+        let mut prev_end: EpochMs = 0;
         for k in 0..kept.len() {
             let u = unit(k);
             if in_order {
@@ -272,17 +290,8 @@ impl Plan {
             let next = (k + 1 < kept.len()).then(|| unit(k + 1));
             let c = &chains[u.chain()];
             let (start, end) = (c.requests[u.first()].start, c.requests[u.last()].end);
-            let gap = match ended.last() {
-                Some(&prev_end) if unit(k - 1).chain() == u.chain() => (start - prev_end).max(0),
-                _ => {
-                    let at = plan.jobs.len();
-                    plan.chains.push(PlanChain { start, first: at, end: at, anchor: None });
-                    heads.push((c.stream, c.requests[0].session()));
-                    start
-                }
-            };
-            sent.push(start);
-            ended.push(end);
+            let gap = if k > 0 && unit(k - 1).chain() == u.chain() { (start - prev_end).max(0) } else { start };
+            prev_end = end;
             let job = match u.kind() {
                 UnitKind::Response { output, complete, .. } => {
                     let (input, cache_read) = c.requests[u.first()].input_counts();
@@ -330,61 +339,26 @@ impl Plan {
                 }
             };
             plan.jobs.push(job);
-            if let Some(last) = plan.chains.last_mut() {
-                last.end = plan.jobs.len();
-            }
         }
         drop(chains);
-        plan.anchor_subagents(&heads, &sent, &ended);
+        plan.anchor(anchors);
         plan
     }
 
-    /// Ties each subagent's chain to the parent job that started it (the parent session's
-    /// job that ended last before the subagent's first request), and the parent's next job
-    /// to the subagents' ends when the history shows it waited for them. Throttling then
-    /// delays a subagent with its parent, as it does in Claude Code.
-    /// (`heads`: each plan chain's stream and the session of its chain's first request;
-    /// `sent`, `ended`: when each job was sent and ended in the history.)
-    fn anchor_subagents(&mut self, heads: &[(&str, Option<&str>)], sent: &[EpochMs], ended: &[EpochMs]) {
-        let mut by_stream: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
-        for (i, &(stream, _)) in heads.iter().enumerate() {
-            by_stream.insert(stream, i);
-        }
-        // (parent job, child chain, offset), then grouped by parent job.
-        let mut links: Vec<(usize, usize, i64)> = Vec::new();
-        for (ci, (pc, &(stream, session))) in self.chains.iter().zip(heads).enumerate() {
-            if !stream.starts_with("agent:") {
-                continue;
-            }
-            let Some(parent) = session.and_then(|s| by_stream.get(s).copied()) else { continue };
-            let p = &self.chains[parent];
-            let start = sent[pc.first];
-            // The parent's last job that ended at or before this chain's start.
-            let k = ended[p.first..p.end].partition_point(|&e| e <= start);
-            if k == 0 {
-                continue;
-            }
-            let job = p.first + k - 1;
-            links.push((job, ci, start - ended[job]));
-        }
-        links.sort_unstable();
-        let chain_of_job = self.chain_of_job();
-        for group in links.chunk_by(|a, b| a.0 == b.0) {
+    /// Ties each subagent's chain to the parent job that started it, and the parent's next
+    /// job to the subagents' ends where it waited for them ([`Anchors`]).
+    fn anchor(&mut self, anchors: Anchors) {
+        for group in anchors.links.chunk_by(|a, b| a.0 == b.0) {
             let job = group[0].0;
             let from = self.children.len() as u32;
-            let mut last_end = EpochMs::MIN;
             for &(_, child, offset) in group {
                 self.chains[child].anchor = Some((job, offset));
                 self.children.push(child as u32);
-                let c = &self.chains[child];
-                last_end = last_end.max(ended[c.end - 1]);
             }
             self.jobs[job].children = (from, self.children.len() as u32);
-            // The parent's next job waited for them if it was sent after the last one ended.
-            let pc = chain_of_job[job] as usize;
-            if job + 1 < self.chains[pc].end && sent[job + 1] >= last_end {
-                self.jobs[job].set_join(Some(sent[job + 1] - last_end));
-            }
+        }
+        for (job, join) in anchors.joins {
+            self.jobs[job].set_join(Some(join));
         }
         let mut roots: Vec<u32> =
             (0..self.chains.len()).filter(|&i| self.chains[i].anchor.is_none()).map(|i| i as u32).collect();
