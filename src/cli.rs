@@ -123,12 +123,12 @@ pub struct ReportArgs {
 
     /// Your applied tokens-per-minute quota (Bedrock: Service Quotas). Default on Bedrock:
     /// AWS's published default for the model.
-    #[arg(long, value_name = "N", help_heading = "Recommendation")]
+    #[arg(long, value_name = "N", value_parser = tokens_a_minute, help_heading = "Recommendation")]
     pub quota_tpm: Option<u64>,
 
     /// Bedrock Mantle's output tokens-per-minute quota (Mantle counts input and output
     /// against two quotas; --quota-tpm is then the input one). Default: not replayed.
-    #[arg(long, value_name = "N", help_heading = "Recommendation")]
+    #[arg(long, value_name = "N", value_parser = tokens_a_minute, help_heading = "Recommendation")]
     pub output_quota_tpm: Option<u64>,
 
     /// Requests in flight at once across sessions and subagents sharing the quota.
@@ -305,4 +305,83 @@ pub enum ProviderArg {
     Vertex,
     /// The Anthropic API, or Claude Platform on AWS.
     Anthropic,
+}
+
+/// A quota as people write it: `200000`, `200,000`, `200_000`, `200k`, `1.5M`.
+fn tokens_a_minute(s: &str) -> Result<u64, String> {
+    let bad = || format!("expected tokens a minute, a whole number such as 200000, 200,000 or 200k (not \"{s}\")");
+    // Separators only between groups of three digits: `1,5M` is no 15M.
+    let trimmed = s.trim();
+    let whole_part = trimmed.split(['.', 'k', 'K', 'm', 'M']).next().unwrap_or_default();
+    let mut groups = whole_part.split([',', '_']);
+    if groups.next().is_none_or(str::is_empty) && whole_part.contains([',', '_']) || groups.any(|g| g.len() != 3) {
+        return Err(bad());
+    }
+    let digits: String = trimmed.chars().filter(|&c| c != ',' && c != '_').collect();
+    let (number, scale) = match digits.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&digits[..i], 1_000u64),
+        Some((i, 'm' | 'M')) => (&digits[..i], 1_000_000),
+        _ => (digits.as_str(), 1),
+    };
+    if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(bad());
+    }
+    // A fraction only with a suffix, and one that leaves a whole number of tokens.
+    match number.split_once('.') {
+        None => number.parse::<u64>().ok().and_then(|n| n.checked_mul(scale)).ok_or_else(bad),
+        Some((whole, frac)) if scale > 1 && !frac.contains('.') && frac.len() <= scale.ilog10() as usize => {
+            let frac_scaled = format!("{frac:0<width$}", width = scale.ilog10() as usize);
+            let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+            let frac: u64 = frac_scaled.parse().map_err(|_| bad())?;
+            whole.checked_mul(scale).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+        }
+        Some(_) => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tokens_a_minute as t;
+
+    #[test]
+    fn quotas_as_people_write_them() {
+        for (s, n) in [
+            ("200000", 200_000),
+            ("200,000", 200_000),
+            ("200_000", 200_000),
+            (" 200k ", 200_000),
+            ("200K", 200_000),
+            ("1.5M", 1_500_000),
+            ("2m", 2_000_000),
+            ("0.5k", 500),
+            (".25M", 250_000),
+            ("1.234k", 1_234),
+            ("1,000,000", 1_000_000),
+            ("1_500k", 1_500_000),
+        ] {
+            assert_eq!(t(s), Ok(n), "{s}");
+        }
+        // Not a whole number of tokens, not a number, a fraction without a suffix, too large.
+        for s in [
+            "1.2345k",
+            "200x",
+            "k",
+            "",
+            "1.5",
+            "1.2.3M",
+            "-5",
+            "1e6",
+            "99999999999999999999",
+            "20000000000000M",
+            // A decimal comma, or separators not between thousands.
+            "1,5M",
+            "20,00",
+            ",200",
+            "2_0000",
+            "1.5,000k",
+        ] {
+            let e = t(s).unwrap_err();
+            assert!(e.starts_with("expected tokens a minute"), "{s}: {e}");
+        }
+    }
 }
