@@ -253,8 +253,13 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct RevertArgs {
+    /// The config home whose settings.json to put back, as `apply PATH` wrote it. Default:
+    /// CLAUDE_CONFIG_DIR, else ~/.claude.
+    #[arg(value_name = "PATH", conflicts_with = "settings")]
+    pub home: Option<PathBuf>,
+
     /// The settings file to put back. Default: settings.json in the config home
-    /// (CLAUDE_CONFIG_DIR, else ~/.claude).
+    /// (PATH, else CLAUDE_CONFIG_DIR, else ~/.claude).
     #[arg(long, value_name = "PATH")]
     pub settings: Option<PathBuf>,
 

@@ -47,6 +47,25 @@ fn apply_then_check_then_revert() {
     assert_eq!((v["write"]["old"].as_str(), v["write"]["new"].as_str()), (Some("\"7000\""), Some("\"32000\"")));
 }
 
+/// `revert PATH` puts back the settings file `apply PATH` wrote (not the default home's).
+#[test]
+fn revert_takes_the_home_apply_took() {
+    let (_t, home) = bedrock_copy();
+    let h = home.to_str().unwrap();
+    let path = home.join("settings.json");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let r = run_in(&home, &["apply", h]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(std::fs::read_to_string(&path).unwrap(), before);
+    let r = run_in(&home, &["revert", h]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // A home and a settings file both named: one is a mistake.
+    let r = run_in(&home, &["revert", h, "--settings", path.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot be used with"), "{}", r.stderr);
+}
+
 #[test]
 fn check_defaults_to_the_last_week_and_says_so() {
     let (_t, home) = bedrock_copy();

@@ -32,7 +32,8 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             scan_like(&args, env, out, err)
         }
         Command::Revert(r) => {
-            let report = ReportArgs { format: r.format, json: r.json, ..ReportArgs::default() };
+            let paths = r.home.into_iter().collect();
+            let report = ReportArgs { paths, format: r.format, json: r.json, ..ReportArgs::default() };
             let args = ScanArgs { report, revert: true, settings: r.settings, force: r.force, ..ScanArgs::default() };
             scan_like(&args, env, out, err)
         }
