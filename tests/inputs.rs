@@ -19,6 +19,19 @@ fn mini_home(dir: &std::path::Path) -> std::path::PathBuf {
     h
 }
 
+/// A `--model` the history has no response of, in a history without errors: the verdict
+/// says whose responses are missing, not that the history has none.
+#[test]
+fn no_responses_of_the_model_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = mini_home(tmp.path());
+    let r = run(&["scan", "--model", "gpt-4", h.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("No responses of --model gpt-4."), "{}", r.stdout);
+    let r = run(&["scan", h.to_str().unwrap()]);
+    assert!(r.stdout.starts_with("No throttling or output-limit errors in 1 response."), "{}", r.stdout);
+}
+
 #[test]
 fn no_path_uses_claude_config_dir_list() {
     let tmp = tempfile::tempdir().unwrap();

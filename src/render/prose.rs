@@ -74,7 +74,11 @@ pub fn verdict(report: &Report) -> String {
     }
     if parts.is_empty() {
         if report.responses.count == 0 {
-            return "No responses found.".to_string();
+            // With --model, the history may hold responses of other models.
+            return match report.scan.filters.model.as_deref() {
+                Some(q) => format!("No responses of --model {q}."),
+                None => "No responses found.".to_string(),
+            };
         }
         return format!(
             "No throttling or output-limit errors in {}.",
