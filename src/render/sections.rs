@@ -394,9 +394,18 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
     if let Some((o, c)) = a.rows.iter().find_map(|row| row.other_reading.map(|o| o.0)).zip(a.calibration.as_ref())
         && let Some(v) = c.view(o)
     {
+        // The column's figure, and how it comes from the quota (as the inputs' "Planned
+        // against" row says it).
+        let scaled = match v.plan.parallel {
+            Some(p) if p != v.plan.parallel_seen => {
+                format!(", × {} in flight seen / {} planned", thousands(v.plan.parallel_seen), thousands(p))
+            }
+            _ => String::new(),
+        };
         notes.push(format!(
-            "The last column replays the same values under the next reading that fits ({}), against {} of the {} TPM it implies.",
+            "The last column replays the same values under the next reading that fits ({}), against {} TPM: {} of the {} TPM it implies{scaled}.",
             readings::name(o, v.plan.burndown, a.provider),
+            thousands(v.plan.planning_tpm.round() as u64),
             percent(v.plan.headroom),
             thousands(v.plan.tpm)
         ));
