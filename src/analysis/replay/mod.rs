@@ -654,6 +654,42 @@ mod tests {
         }
     }
 
+    /// The subagents tied to a failure asked again are not lost at a value, where the failure
+    /// is left out: they start when the job sent in its place does, in the walk and in the
+    /// replay alike (before, neither ran them).
+    #[test]
+    fn subagents_of_a_failure_asked_again_still_run() {
+        // Chain 0: a job, a failure asked again with a subagent (chain 2) 200 ms after it,
+        // the re-ask. Chain 1, from 500 ms: a failure asked again first, with a subagent
+        // (chain 3) 50 ms after it, then the re-ask.
+        let mut p = plan(
+            vec![vec![job(0, 500), reasked(1_000), job(30_000, 800)], vec![reasked(500), job(10_000, 300)]],
+            32_000,
+        );
+        let sub = p.jobs.len();
+        p.jobs.extend([job(0, 200), job(0, 100)]);
+        p.chains.push(PlanChain { start: 0, first: sub, end: sub + 1, anchor: Some((1, 200)) });
+        p.chains.push(PlanChain { start: 0, first: sub + 1, end: sub + 2, anchor: Some((3, 50)) });
+        p.children.extend([2, 3]);
+        p.jobs[1].children = (0, 1);
+        p.jobs[3].children = (1, 2);
+        for limit in [Limit::Fixed(4_000), Limit::Fixed(32_000), Limit::AsRecorded] {
+            let (walk, (engine, _)) = (Schedule::new(&p, limit), Schedule::by_engine(&p, limit));
+            assert_eq!(walk.requests, engine.requests, "at {limit:?}");
+            // Every job the replay runs is asked, the two subagents' among them.
+            let asked = if limit == Limit::AsRecorded { p.jobs.len() } else { p.len() };
+            assert_eq!(walk.base.responses as usize, asked, "at {limit:?}");
+            assert_eq!(run(&p, &quota(1e9), limit).responses as usize, asked, "at {limit:?}");
+        }
+        // At a value: chain 0's first job ends at 1 s + 5 s = 6 s, the re-ask is sent 1 s
+        // later, at 7 s, where the failure was, and its subagent 200 ms after that; chain 1's
+        // re-ask at its start, 500 ms, and its subagent 50 ms after.
+        let at = Schedule::new(&p, Limit::Fixed(32_000));
+        let start_of = |k: usize| at.requests.iter().find(|r| r.job as usize == k).map(|r| r.start);
+        assert_eq!((start_of(2), start_of(sub)), (Some(7_000), Some(7_200)));
+        assert_eq!((start_of(4), start_of(sub + 1)), (Some(500), Some(550)));
+    }
+
     /// At a value, a failure the user asked again is left out and the job after it is sent at
     /// its time; the history as it was keeps it.
     #[test]

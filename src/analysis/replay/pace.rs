@@ -181,19 +181,16 @@ impl Walk<'_> {
     pub(super) fn chain(&mut self, first: usize, end: usize, start: EpochMs) -> EpochMs {
         let mut t = start;
         for k in first..end {
-            // A failure asked again: the next job is sent in its place, at its time.
+            // A failure asked again: the next job is sent in its place, at its time; the
+            // subagents tied to it start from then all the same.
             if self.plan.skips(k, self.limit) {
+                self.children(k, t);
                 continue;
             }
             let done = self.job(k, t);
             let job = self.plan.jobs[k];
+            let last_child = self.children(k, done);
             let (from, to) = job.children;
-            let mut last_child = EpochMs::MIN;
-            for &child in &self.plan.children[from as usize..to as usize] {
-                let c = self.plan.chains[child as usize];
-                let offset = c.anchor.map_or(0, |a| a.1);
-                last_child = last_child.max(self.chain(c.first, c.end, done + offset));
-            }
             t = if k + 1 >= end {
                 done
             } else if let (Some(join), true) = (job.join(), to > from) {
@@ -203,6 +200,19 @@ impl Walk<'_> {
             };
         }
         t
+    }
+
+    /// Lays out the subagent chains of job `k` done at `t` (each its anchor's offset later);
+    /// returns when the last of them ended.
+    fn children(&mut self, k: usize, t: EpochMs) -> EpochMs {
+        let (from, to) = self.plan.jobs[k].children;
+        let mut last_child = EpochMs::MIN;
+        for &child in &self.plan.children[from as usize..to as usize] {
+            let c = self.plan.chains[child as usize];
+            let offset = c.anchor.map_or(0, |a| a.1);
+            last_child = last_child.max(self.chain(c.first, c.end, t + offset));
+        }
+        last_child
     }
 
     /// Lays out one job (and its continuations) sent at `t`; returns when it was done.

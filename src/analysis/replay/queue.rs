@@ -80,12 +80,7 @@ impl Run<'_> {
         let plan = self.plan;
         let job = plan.jobs[self.states[ci].job];
         let (from, to) = job.children;
-        for &child in &plan.children[from as usize..to as usize] {
-            let c = plan.chains[child as usize];
-            let offset = c.anchor.map_or(0, |a| a.1);
-            self.states[child as usize] = State::at(plan, plan.next_asked(c.first, self.limit), c.end);
-            self.queue.push(Reverse((t + offset, child)));
-        }
+        self.start_children(from, to, t);
         let st = &mut self.states[ci];
         if st.job + 1 >= st.end {
             self.chain_done(ci, t);
@@ -97,12 +92,36 @@ impl Run<'_> {
         }
     }
 
+    /// Starts the subagent chains `children[from..to]` of a job done (or skipped) at `t`,
+    /// each its anchor's offset later.
+    fn start_children(&mut self, from: u32, to: u32, t: EpochMs) {
+        let plan = self.plan;
+        for &child in &plan.children[from as usize..to as usize] {
+            let c = plan.chains[child as usize];
+            let offset = c.anchor.map_or(0, |a| a.1);
+            self.enter(child as usize, c.first, t + offset);
+        }
+    }
+
+    /// Puts chain `ci` at its first job from `k` that the replay runs, sent at `at`. The
+    /// failures asked again it skips at a value start their subagents at `at` all the same:
+    /// the job sent in their place stands for them, and the subagents are not lost.
+    fn enter(&mut self, ci: usize, k: usize, at: EpochMs) {
+        let plan = self.plan;
+        let next = plan.next_asked(k, self.limit);
+        self.states[ci] = State::at(plan, next, plan.chains[ci].end);
+        for skipped in k..next.min(plan.chains[ci].end) {
+            let (from, to) = plan.jobs[skipped].children;
+            self.start_children(from, to, at);
+        }
+        self.queue.push(Reverse((at, ci as u32)));
+    }
+
     /// Moves a chain to its next job, sent at `at` (a failure asked again is skipped at a
     /// value: the job after it is sent in its place).
     pub(super) fn advance(&mut self, ci: usize, at: EpochMs) {
-        let st = &mut self.states[ci];
-        *st = State::at(self.plan, self.plan.next_asked(st.job + 1, self.limit), st.end);
-        self.queue.push(Reverse((at, ci as u32)));
+        let next = self.states[ci].job + 1;
+        self.enter(ci, next, at);
     }
 
     /// A chain has no more jobs: a parent waiting for it may go on.
@@ -159,7 +178,8 @@ pub(super) fn run_recording(
         if let Some(&root) = plan.roots.get(next_root)
             && top.is_none_or(|t| plan.chains[root as usize].start <= t)
         {
-            r.queue.push(Reverse((plan.chains[root as usize].start, root)));
+            let c = plan.chains[root as usize];
+            r.enter(root as usize, c.first, c.start);
             next_root += 1;
             continue;
         }
