@@ -126,7 +126,7 @@ pub const SUBAGENTS_FOLLOW_SETTING_SINCE: (u64, u64, u64) = (2, 1, 233);
 /// Whether a record of `place` is a subagent's of a Claude Code before
 /// [`SUBAGENTS_FOLLOW_SETTING_SINCE`] (an unknown version is taken to follow the setting).
 pub fn setting_ignored(place: &crate::scan::data::Place) -> bool {
-    place.stream.starts_with("agent:")
+    crate::scan::data::is_subagent(&place.stream)
         && place
             .version
             .as_deref()
@@ -584,6 +584,9 @@ mod tests {
         assert!(!setting_ignored(&place("agent:a1", Some("2.1.233"))));
         assert!(!setting_ignored(&place("agent:a1", None)));
         assert!(!setting_ignored(&place("s-1", Some("2.1.150"))));
+        // Telemetry's subagent streams (`<session>/<query_source>`), its main thread not.
+        assert!(setting_ignored(&place("s-1/agent:custom#2", Some("2.1.150"))));
+        assert!(!setting_ignored(&place("s-1/repl_main_thread", Some("2.1.150"))));
     }
 
     /// The setting now is 2,000, but a session with no record of its limit wrote 5,000 tokens

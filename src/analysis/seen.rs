@@ -5,6 +5,7 @@
 use super::chains::Chain;
 use super::limits::{Unit, UnitKind};
 use crate::models::{self, Family};
+use crate::scan::data::is_subagent;
 use crate::time::EpochMs;
 
 /// Who was in flight when requests were throttled (the history as it was).
@@ -48,7 +49,7 @@ pub fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
 pub fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
     let requests = || {
         units.iter().flat_map(|u| {
-            let sub = chains[u.chain()].stream.starts_with("agent:");
+            let sub = is_subagent(chains[u.chain()].stream);
             chains[u.chain()].requests[u.first()..=u.last()].iter().map(move |r| (r, sub, u.kind()))
         })
     };
@@ -203,7 +204,7 @@ mod tests {
         let mut edges: Vec<(i64, i32, bool)> = Vec::new();
         let mut asks: Vec<i64> = Vec::new();
         for u in units {
-            let sub = chains[u.chain()].stream.starts_with("agent:");
+            let sub = is_subagent(chains[u.chain()].stream);
             for r in &chains[u.chain()].requests[u.first()..=u.last()] {
                 if r.throttled > 0 {
                     asks.push(r.start);

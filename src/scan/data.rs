@@ -16,7 +16,8 @@ pub struct Place {
     pub cwd: Option<Name>,
     pub session: Option<Name>,
     /// The request stream it belongs to: `agent:<id>` for a subagent, else the session id
-    /// (empty when the line names neither).
+    /// (empty when the line names neither); from telemetry, `<session>/<query_source>` with
+    /// a `#n` lane after it where requests of one source overlapped ([`is_subagent`]).
     pub stream: Name,
     pub version: Option<Name>,
     /// A response's model id as recorded ([`Response::model`]; empty for other records) and
@@ -24,6 +25,12 @@ pub struct Place {
     /// share them, so they are held here, once, not in each response.
     pub model: Name,
     pub effort: Option<Name>,
+}
+
+/// Whether a request stream is a subagent's: a transcript's `agent:<id>`, or telemetry's
+/// `<session>/agent:<kind>` (a `query_source` of a subagent, lane `#n` or not).
+pub fn is_subagent(stream: &str) -> bool {
+    stream.starts_with("agent:") || stream.contains("/agent:")
 }
 
 impl Default for Place {
@@ -473,7 +480,19 @@ pub struct Dedup {
 
 #[cfg(test)]
 mod tests {
-    use super::{Arc, Count, Name, Named, Place, Tokens};
+    use super::{Arc, Count, Name, Named, Place, Tokens, is_subagent};
+
+    /// A transcript's subagent stream, and telemetry's by its `query_source` (any lane);
+    /// a main session's, a telemetry main thread's and an empty one are not.
+    #[test]
+    fn subagent_streams() {
+        for s in ["agent:a1b2", "S/agent:custom", "S/agent:custom#3", "0f1e/agent:builtin:explore"] {
+            assert!(is_subagent(s), "{s}");
+        }
+        for s in ["S", "S/repl_main_thread", "S/repl_main_thread#2", "", "S/compact", "agent", "S/agent"] {
+            assert!(!is_subagent(s), "{s}");
+        }
+    }
 
     /// Responses alternating between a few models share a place each; every place names
     /// what it was asked for, beyond the few kept too.

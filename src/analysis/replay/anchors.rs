@@ -1,6 +1,7 @@
 //! How a plan's subagent chains tie to their parents, from the history's times.
 
 use super::PlanChain;
+use crate::scan::data::is_subagent;
 use crate::time::EpochMs;
 
 /// How subagents tie to their parents in the history: each subagent's chain to the parent
@@ -29,12 +30,23 @@ impl Anchors {
         for (i, &(stream, _)) in heads.iter().enumerate() {
             by_stream.insert(stream, i);
         }
+        // Telemetry names no stream by its session alone (`<session>/<query_source>`): a
+        // session's main stream is then its chain that is no subagent's with the most jobs
+        // (the first of those). A transcript's is the one its session names.
+        let mut main_of: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
+        let jobs = |k: usize| chains[k].end - chains[k].first;
+        for (i, &(stream, session)) in heads.iter().enumerate() {
+            if let Some(s) = session.filter(|_| !is_subagent(stream)) {
+                main_of.entry(s).and_modify(|k| *k = if jobs(i) > jobs(*k) { i } else { *k }).or_insert(i);
+            }
+        }
+        let parent_of = |session: &str| by_stream.get(session).or(main_of.get(session)).copied();
         // (parent chain, child chain), by parent: each parent's job ends listed once.
         let mut kids: Vec<(usize, usize)> = heads
             .iter()
             .enumerate()
-            .filter(|(_, (stream, _))| stream.starts_with("agent:"))
-            .filter_map(|(ci, &(_, session))| Some((session.and_then(|s| by_stream.get(s).copied())?, ci)))
+            .filter(|(_, (stream, _))| is_subagent(stream))
+            .filter_map(|(ci, &(_, session))| Some((parent_of(session?)?, ci)))
             .collect();
         kids.sort_unstable();
         let (mut links, mut joins) = (Vec::new(), Vec::new());
@@ -94,6 +106,25 @@ mod tests {
         // sent (100): no wait. agent:b at 200, as job 1 ended: job 2 sent at 300, 20 after
         // agent:b ended (280).
         assert_eq!(anchors, Anchors { links: vec![(0, 1, 70), (1, 2, 0)], joins: vec![(1, 20)] });
+    }
+
+    /// Telemetry's streams: the session's main stream is its non-subagent chain with the
+    /// most jobs, whatever its `query_source` or lane.
+    #[test]
+    fn telemetry_subagents_tie_to_their_sessions_main_stream() {
+        let sent = [0, 100, 300, 150, 120, 500];
+        let ended = [50, 200, 400, 160, 130, 600];
+        let chains = [chain(0, 0, 3), chain(150, 3, 4), chain(120, 4, 5), chain(500, 5, 6)];
+        let heads = [
+            ("S/repl_main_thread", Some("S")),
+            ("S/repl_main_thread#2", Some("S")),
+            ("S/agent:custom", Some("S")),
+            ("T/agent:custom#2", Some("T")),
+        ];
+        let anchors = Anchors::of(&chains, &heads, |k| sent[k], |k| ended[k]);
+        // The subagent at 120 after job 0 (ended at 50); job 1 was sent at 100, before the
+        // subagent ended (130): no wait. Session T has no main stream.
+        assert_eq!(anchors, Anchors { links: vec![(0, 2, 70)], joins: vec![] });
     }
 
     /// The anchoring as it was made from lists of every job's times (before the jobs were
@@ -163,8 +194,10 @@ mod tests {
                     ended.push(t);
                 }
                 chains.push(chain(sent[first], first, sent.len()));
-                let session = ["s0", "s1", "s2", "nobody"][number(4) as usize];
-                heads.push((names[number(names.len() as u64) as usize], (number(6) > 0).then_some(session)));
+                // A transcript's main stream is its session's name; a subagent names any.
+                let name = names[number(names.len() as u64) as usize];
+                let session = if is_subagent(name) { ["s0", "s1", "s2", "nobody"][number(4) as usize] } else { name };
+                heads.push((name, (number(6) > 0).then_some(session)));
             }
             let anchors = Anchors::of(&chains, &heads, |k| sent[k], |k| ended[k]);
             assert_eq!(anchors, from_lists(&chains, &heads, &sent, &ended), "{heads:?} {sent:?} {ended:?}");
