@@ -40,7 +40,11 @@ impl Anchors {
                 main_of.entry(s).and_modify(|k| *k = if jobs(i) > jobs(*k) { i } else { *k }).or_insert(i);
             }
         }
-        let parent_of = |session: &str| by_stream.get(session).or(main_of.get(session)).copied();
+        // A subagent is no parent (Claude Code's subagents start none): two naming each other
+        // would make a cycle that no root reaches, and neither would run.
+        let parent_of = |session: &str| {
+            by_stream.get(session).or(main_of.get(session)).copied().filter(|&p| !is_subagent(heads[p].0))
+        };
         // (parent chain, child chain), by parent: each parent's job ends listed once.
         let mut kids: Vec<(usize, usize)> = heads
             .iter()
@@ -125,6 +129,16 @@ mod tests {
         // The subagent at 120 after job 0 (ended at 50); job 1 was sent at 100, before the
         // subagent ended (130): no wait. Session T has no main stream.
         assert_eq!(anchors, Anchors { links: vec![(0, 2, 70)], joins: vec![] });
+    }
+
+    /// Two subagents naming each other's stream as their session, at one instant: a
+    /// subagent is no parent (Claude Code's subagents start none), so no cycle is made.
+    #[test]
+    fn subagents_are_no_parents() {
+        let (sent, ended) = ([100, 100], [100, 100]);
+        let chains = [chain(100, 0, 1), chain(100, 1, 2)];
+        let heads = [("agent:a", Some("agent:b")), ("agent:b", Some("agent:a"))];
+        assert_eq!(Anchors::of(&chains, &heads, |k| sent[k], |k| ended[k]), Anchors::default());
     }
 
     /// The anchoring as it was made from lists of every job's times (before the jobs were
