@@ -32,6 +32,22 @@ fn no_responses_of_the_model_asked_for() {
     assert!(r.stdout.starts_with("No throttling or output-limit errors in 1 response."), "{}", r.stdout);
 }
 
+/// Records dated after today: said, and read as they are.
+#[test]
+fn a_history_from_the_future_is_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = tmp.path().join("h");
+    fs::create_dir_all(h.join("projects/p")).unwrap();
+    fs::write(h.join("projects/p/s.jsonl"), line("a", 100).replace("2026-01-01", "2099-01-01")).unwrap();
+    let r = run(&["scan", h.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("note: the newest record is from 2099-01-01, "), "{}", r.stderr);
+    assert!(r.stderr.contains(" days from now: the clock that wrote it was off"), "{}", r.stderr);
+    // A record of the past says nothing of it.
+    let r = run(&["scan", mini_home(tmp.path()).to_str().unwrap()]);
+    assert!(!r.stderr.contains("from now"), "{}", r.stderr);
+}
+
 #[test]
 fn no_path_uses_claude_config_dir_list() {
     let tmp = tempfile::tempdir().unwrap();

@@ -71,6 +71,18 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         && analysis.advice.is_some()
     {
         let days = (crate::time::now() - t).div_euclid(crate::time::MS_PER_DAY);
+        // A day's margin for clocks and time zones.
+        if days < -1 {
+            say(
+                err,
+                "note",
+                &format!(
+                    "the newest record is from {}, {} from now: the clock that wrote it was off, or the files were edited; the advice reads the records as they are",
+                    crate::time::day_of(t),
+                    crate::text::count_of((-days - 1) as u64, "day", "days")
+                ),
+            )?;
+        }
         if days > OLD_HISTORY_DAYS {
             say(
                 err,
