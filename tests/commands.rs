@@ -10,12 +10,18 @@ fn run_in(home: &std::path::Path, args: &[&str]) -> Run {
     ccdoctor(home.parent().unwrap()).args(args).output().unwrap().into()
 }
 
-#[test]
-fn apply_then_check_then_revert() {
-    let (_t, home) = bedrock_copy();
-    let h = home.to_str().unwrap();
+/// A copy of the Bedrock sample home, its settings file, and the file's text.
+fn settings_home() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf, String) {
+    let (t, home) = bedrock_copy();
     let path = home.join("settings.json");
     let before = std::fs::read_to_string(&path).unwrap();
+    (t, home, path, before)
+}
+
+#[test]
+fn apply_then_check_then_revert() {
+    let (_t, home, path, before) = settings_home();
+    let h = home.to_str().unwrap();
     // The history (2026-11-02) is older than check's default week: name its window.
     let r = run_in(&home, &["check", "--since", "2026-11-01", h]);
     assert_eq!(r.code, 1, "32,000 is too high for the quota: {}", r.stdout);
@@ -50,10 +56,8 @@ fn apply_then_check_then_revert() {
 /// `revert PATH` puts back the settings file `apply PATH` wrote (not the default home's).
 #[test]
 fn revert_takes_the_home_apply_took() {
-    let (_t, home) = bedrock_copy();
+    let (_t, home, path, before) = settings_home();
     let h = home.to_str().unwrap();
-    let path = home.join("settings.json");
-    let before = std::fs::read_to_string(&path).unwrap();
     let r = run_in(&home, &["apply", h]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_ne!(std::fs::read_to_string(&path).unwrap(), before);
