@@ -28,9 +28,10 @@ pub struct Place {
 }
 
 /// Whether a request stream is a subagent's: a transcript's `agent:<id>`, or telemetry's
-/// `<session>/agent:<kind>` (a `query_source` of a subagent, lane `#n` or not).
+/// `<session>/agent:<kind>` (a `query_source` of a subagent, lane `#n` or not). Telemetry's
+/// source is what follows the last `/`: a session id may hold `/agent:` itself.
 pub fn is_subagent(stream: &str) -> bool {
-    stream.starts_with("agent:") || stream.contains("/agent:")
+    stream.rsplit('/').next().is_some_and(|last| last.starts_with("agent:"))
 }
 
 impl Default for Place {
@@ -489,7 +490,17 @@ mod tests {
         for s in ["agent:a1b2", "S/agent:custom", "S/agent:custom#3", "0f1e/agent:builtin:explore"] {
             assert!(is_subagent(s), "{s}");
         }
-        for s in ["S", "S/repl_main_thread", "S/repl_main_thread#2", "", "S/compact", "agent", "S/agent"] {
+        for s in [
+            "S",
+            "S/repl_main_thread",
+            "S/repl_main_thread#2",
+            "",
+            "S/compact",
+            "agent",
+            "S/agent",
+            // A session id holding `/agent:`, its main thread's stream.
+            "X/agent:main/repl_main_thread",
+        ] {
             assert!(!is_subagent(s), "{s}");
         }
     }
