@@ -237,3 +237,30 @@ fn a_teams_thinking_budget_is_said_to_be_its_peoples() {
     let alone = common::run(&["scan", copy.to_str().unwrap()]);
     assert!(words(&alone.stdout).contains("max output must hold your thinking budget (16,000"), "{}", alone.stdout);
 }
+
+/// The replay table's last column is the next reading's: its footnote says where that reading
+/// stands (as the JSON does) and names the figure of the column's header, with `--parallel`
+/// scaling it (the new-user review of 2026-12-06).
+#[test]
+fn the_other_readings_footnote_says_its_standing_and_its_figure() {
+    let home = common::bedrock_home();
+    let r = common::run(&["scan", "--quota-tpm", "50000", home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        words(&r.stdout).contains(
+            "The last column replays the same values under the next reading (max output reserved at 1× and cache reads reserved; it needs more quota than the one given), against 73,260 TPM: 90.0% of the 81,400 TPM it implies."
+        ),
+        "{}",
+        r.stdout
+    );
+    // The column's header (wrapped in its cell) gives the same figure.
+    assert!(r.stdout.contains("(73,260 TPM):"), "{}", r.stdout);
+    let r = common::run(&["scan", "--quota-tpm", "400000", "--parallel", "8", home.to_str().unwrap()]);
+    assert!(
+        words(&r.stdout)
+            .contains("against 60,750 TPM: 90.0% of the 270,000 TPM it implies, × 2 in flight seen / 8 planned."),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("(60,750 TPM):"), "{}", r.stdout);
+}

@@ -10,6 +10,7 @@
 
 use super::{Legend, bin_label, error_rows, prose, quality_line};
 use crate::analysis::advice::Advice;
+use crate::analysis::fit::Standing;
 use crate::render::readings;
 use crate::report::{ErrorCounts, Recommendation, Report};
 use crate::stats::Bin;
@@ -402,8 +403,14 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
             }
             _ => String::new(),
         };
+        // Its standing, as the JSON's readings give it.
+        let (which, aside) = match v.standing {
+            Standing::Fits => ("the next reading that fits", ""),
+            Standing::Above => ("the next reading", "; it needs more quota than the one given"),
+            Standing::Below | Standing::Contradicted => ("the next reading shown", ""),
+        };
         notes.push(format!(
-            "The last column replays the same values under the next reading that fits ({}), against {} TPM: {} of the {} TPM it implies{scaled}.",
+            "The last column replays the same values under {which} ({}{aside}), against {} TPM: {} of the {} TPM it implies{scaled}.",
             readings::name(o, v.plan.burndown, a.provider),
             thousands(v.plan.planning_tpm.round() as u64),
             percent(v.plan.headroom),
