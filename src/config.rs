@@ -143,7 +143,7 @@ pub enum ConfigError {
     #[error("--since {since} is after --until {until}")]
     EmptyRange { since: String, until: String },
     #[error(
-        "no Claude Code config home found: CLAUDE_CONFIG_DIR is not set and neither ~/.claude nor ~/.config/claude exists; name one: ccdoctor scan PATH"
+        "no Claude Code config home found: CLAUDE_CONFIG_DIR is not set and neither ~/.claude nor ~/.config/claude exists; name one after the command (ccdoctor scan PATH, ccdoctor check PATH)"
     )]
     NoHome,
     #[error("CLAUDE_CONFIG_DIR names no existing folder ({0})")]

@@ -122,6 +122,10 @@ fn no_home_at_all_is_a_clear_error() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("no Claude Code config home found"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
+    // The hint names a PATH after any command, check's too (it named `scan PATH` alone).
+    let r = run(&["check"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("name one after the command (ccdoctor scan PATH, ccdoctor check PATH)"), "{}", r.stderr);
 }
 
 #[test]
