@@ -404,6 +404,9 @@ fn lead(a: &Advice) -> Vec<String> {
         };
         if quota_counts && only_floor {
             out.push(format!("It cuts {fewest}."));
+        } else if quota_counts && Some(from) == c.safe_up_to {
+            // The largest safe value is the only one of the range that cuts the fewest.
+            out.push(format!("Of those, {} cuts the fewest responses, {fewest}; {place}.", thousands(from)));
         } else if quota_counts {
             out.push(format!(
                 "Of those, every value from {} up cuts the fewest responses, {fewest}; {place}.",
