@@ -11,7 +11,7 @@ use super::chains::{Chain, Ended};
 use super::choose::{self, Action, Basis, Choice, Setup};
 use super::demand::Estimate;
 use super::fit::{self, Period, ReadingFit, Standing};
-use super::limits::{self, Fallback, Unit, UnitKind};
+use super::limits::{self, Fallback, Kept, Unit, UnitKind};
 pub use super::origin::Origin;
 use super::quota::{self, Needed, QuotaPlan, Reference, Side};
 use super::replay::{Limit, Outcome, Plan, Reading, Schedule};
@@ -458,7 +458,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let mut kept: Vec<u32> = Vec::with_capacity(i.units.len());
     kept.extend((0..i.units.len()).filter(|&k| mine(&i.units[k])).map(|k| k as u32));
     kept.shrink_to_fit();
-    let my_units: Vec<&Unit> = kept.iter().map(|&k| &i.units[k as usize]).collect();
+    let my_units = Kept::new(i.units, &kept);
     // The data wins over the table: a `Capped from X to Y` line names the upper limit.
     let learned = i.learned_caps.get(&model).cloned();
     let cap = learned.as_ref().map_or_else(|| cap_of(family), |c| c.to);
@@ -489,9 +489,9 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let current_evidence = match i.settings.max_output_tokens.value {
         Some(_) => None,
         None if people_differ => None,
-        None => newest_recorded(i, &my_units),
+        None => newest_recorded(i, my_units),
     };
-    let escalation = escalation(i, provider, &my_units, default, cap);
+    let escalation = escalation(i, provider, my_units, default, cap);
     let current_evidence = match escalation {
         Some(e) => Some(Evidence {
             value: e.escalated,
@@ -503,7 +503,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     };
     let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
         (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
-        _ if people_differ => (most_common_limit(&my_units), Origin::Settings(EACH_PERSONS_OWN.into())),
+        _ if people_differ => (most_common_limit(my_units), Origin::Settings(EACH_PERSONS_OWN.into())),
         _ => match &current_evidence {
             Some(e) => (e.value, Origin::Records),
             None => (default, Origin::Default),
@@ -515,7 +515,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let estimate = {
         // The units with an observation, in the estimate's order: 4 bytes a unit, not a
         // copy of each observation (a temporary, freed before the plan and the replays).
-        let observation = |k: &u32| my_units[*k as usize].observation();
+        let observation = |k: &u32| my_units.get(*k as usize).observation();
         let mut order: Vec<u32> = (0..my_units.len() as u32).filter(|k| observation(k).is_some()).collect();
         order.sort_unstable_by_key(|k| observation(k).map(|o| o.order()));
         Estimate::of_sorted(order.iter().map(|k| observation(k).expect("kept for having one")), highest)
@@ -524,7 +524,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { estimated: true, .. })).count() as u64;
     // Claude Code's retries under the settings in effect.
     let (retry, retry_origin) = retry_policy(i.settings);
-    let records = records_of(i.chains, &my_units);
+    let records = records_of(i.chains, my_units);
     let demand = DemandOut {
         estimator: "kaplan-meier",
         responses: estimate.observations,
@@ -563,18 +563,18 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         (percentile_of(&mut set, 90.0).unwrap_or(0), percentile_of(&mut reserved, 90.0).unwrap_or(0))
     };
 
-    let parallel_seen = seen::peak_in_flight(i.chains, &my_units).max(1);
-    let sent_at_once = seen::peak_sent(i.chains, &my_units).max(1);
+    let parallel_seen = seen::peak_in_flight(i.chains, my_units).max(1);
+    let sent_at_once = seen::peak_sent(i.chains, my_units).max(1);
     let gave_up = my_units.iter().filter(|u| i.chains[u.chain()].requests[u.last()].gave_up).count() as u64;
-    let cut_thinking = seen::cut_thinking(i.chains, &my_units);
-    let crowding = seen::crowding(i.chains, &my_units);
+    let cut_thinking = seen::cut_thinking(i.chains, my_units);
+    let crowding = seen::crowding(i.chains, my_units);
     let quota_code = (provider == Provider::Bedrock).then(|| seen::quota_code(&raw_ids, family)).flatten();
-    let observed = seen::observed_throttled(i.chains, &my_units);
+    let observed = seen::observed_throttled(i.chains, my_units);
     let side = quota::side(i.cfg, provider, family, observed);
     // The history ran at the value in effect without a 429: at its own load, that value is
     // safe whatever the replay says.
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
-    let proven = observed == 0 && !failed && most_common_limit(&my_units) == current;
+    let proven = observed == 0 && !failed && most_common_limit(my_units) == current;
     let seen_setup = Setup {
         floor,
         cap,
@@ -588,7 +588,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
     let setup = Setup { proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen), ..seen_setup };
-    let common_limit = most_common_limit(&my_units);
+    let common_limit = most_common_limit(my_units);
     Some(Prepared {
         kept,
         estimate,
@@ -715,7 +715,7 @@ fn retry_policy(s: &EffectiveSettings) -> (retries::Policy, Origin) {
 /// Claude Code's capped default in force: on the Anthropic API with no max output set, the
 /// history shows a request at the capped default, or one above the model's default (only
 /// the escalation sends those).
-fn escalation(i: &Inputs<'_>, provider: Provider, units: &[&Unit], default: u64, cap: u64) -> Option<Escalation> {
+fn escalation(i: &Inputs<'_>, provider: Provider, units: Kept<'_>, default: u64, cap: u64) -> Option<Escalation> {
     if provider != Provider::Anthropic || i.settings.max_output_tokens.value.is_some() {
         return None;
     }
@@ -744,7 +744,7 @@ struct Records {
     known_by_error: u64,
 }
 
-fn records_of(chains: &[Chain], units: &[&Unit]) -> Records {
+fn records_of(chains: &[Chain], units: Kept<'_>) -> Records {
     let mut r = Records { recorded: 0, continuations: 0, known_by_error: 0 };
     for u in units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
         let parts = &chains[u.chain()].requests[u.first()..=u.last()];
@@ -988,7 +988,7 @@ fn rows(
 }
 
 /// The limit most of the units ran at (the larger on a tie).
-fn most_common_limit(units: &[&Unit]) -> u64 {
+fn most_common_limit(units: Kept<'_>) -> u64 {
     let mut limits: HashMap<u64, u64> = HashMap::new();
     for u in units {
         *limits.entry(u.limit).or_default() += 1;
@@ -1001,7 +1001,7 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 /// The limit the model's newest request ran at, when records (not a fallback) say so.
-fn newest_recorded(i: &Inputs<'_>, units: &[&Unit]) -> Option<Evidence> {
+fn newest_recorded(i: &Inputs<'_>, units: Kept<'_>) -> Option<Evidence> {
     let (newest, value) = units
         .iter()
         .filter_map(|u| Some((u, i.chains[u.chain()].requests[u.last()].cut_limit()?)))

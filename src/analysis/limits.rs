@@ -50,6 +50,74 @@ pub enum UnitKind {
     Failed,
 }
 
+/// Some of the units, by their indices (one model's, in chain order): 4 bytes a unit, the
+/// indices the plan takes too, where a list of references took 8.
+#[derive(Debug, Clone, Copy)]
+pub struct Kept<'a> {
+    units: &'a [Unit],
+    kept: &'a [u32],
+}
+
+impl<'a> Kept<'a> {
+    /// The units `kept` names (indices into `units`).
+    pub fn new(units: &'a [Unit], kept: &'a [u32]) -> Self {
+        Kept { units, kept }
+    }
+
+    pub fn iter(self) -> KeptIter<'a> {
+        KeptIter { units: self.units, kept: self.kept.iter() }
+    }
+
+    pub fn len(self) -> usize {
+        self.kept.len()
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// The `k`-th of them.
+    pub fn get(self, k: usize) -> &'a Unit {
+        &self.units[self.kept[k] as usize]
+    }
+}
+
+impl<'a> IntoIterator for Kept<'a> {
+    type Item = &'a Unit;
+    type IntoIter = KeptIter<'a>;
+
+    fn into_iter(self) -> KeptIter<'a> {
+        self.iter()
+    }
+}
+
+/// The units of a [`Kept`], in its order.
+#[derive(Debug, Clone)]
+pub struct KeptIter<'a> {
+    units: &'a [Unit],
+    kept: std::slice::Iter<'a, u32>,
+}
+
+impl<'a> Iterator for KeptIter<'a> {
+    type Item = &'a Unit;
+
+    fn next(&mut self) -> Option<&'a Unit> {
+        self.kept.next().map(|&k| &self.units[k as usize])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.kept.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for KeptIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.kept.next_back().map(|&k| &self.units[k as usize])
+    }
+}
+
+impl ExactSizeIterator for KeptIter<'_> {}
+
 impl Unit {
     const FAILED: u8 = 1;
     const CUT: u8 = 2;
@@ -466,6 +534,20 @@ pub fn model_of<'a>(chains: &[Chain<'a>], u: &Unit) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The units a `Kept` names, in its order, from either end.
+    #[test]
+    fn kept_units_by_index() {
+        let kind = UnitKind::Failed;
+        let units: Vec<Unit> = (0..5).map(|c| Unit::new(c, 0, 0, kind, 1_000 * c as u64)).collect();
+        let kept = Kept::new(&units, &[4, 1, 3]);
+        let limits = |it: KeptIter<'_>| it.map(|u| u.limit).collect::<Vec<_>>();
+        assert_eq!(limits(kept.iter()), [4_000, 1_000, 3_000]);
+        assert_eq!(limits(kept.into_iter()), [4_000, 1_000, 3_000]);
+        assert_eq!(kept.iter().rev().map(|u| u.limit).collect::<Vec<_>>(), [3_000, 1_000, 4_000]);
+        assert_eq!((kept.len(), kept.is_empty(), kept.get(2).limit, kept.iter().len()), (3, false, 3_000, 3));
+        assert!(Kept::new(&units, &[]).is_empty());
+    }
     use crate::analysis::chains::Request;
 
     /// The setting in effect (its field), a default of 32,000 and an upper limit of 64,000.

@@ -3,7 +3,7 @@
 //! was thinking, which Bedrock endpoint the ids name.
 
 use super::chains::Chain;
-use super::limits::{Unit, UnitKind};
+use super::limits::{Kept, UnitKind};
 use crate::models::{self, Family};
 use crate::scan::data::is_subagent;
 use crate::time::EpochMs;
@@ -32,7 +32,7 @@ pub struct QuotaCode {
 
 /// Cut responses whose usage splits out thinking, and how many of them spent more than half
 /// their limit thinking.
-pub fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
+pub fn cut_thinking(chains: &[Chain], units: Kept<'_>) -> (u64, u64) {
     let mut with = 0;
     let mut most = 0;
     for u in units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { cut: true, .. })) {
@@ -46,7 +46,7 @@ pub fn cut_thinking(chains: &[Chain], units: &[&Unit]) -> (u64, u64) {
 
 /// Who was in flight when the model's requests were first sent, for those that were
 /// throttled: a sweep over the requests' times (from getting through to the end).
-pub fn crowding(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
+pub fn crowding(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
     let requests = || {
         units.iter().flat_map(|u| {
             let sub = is_subagent(chains[u.chain()].stream);
@@ -145,7 +145,7 @@ impl Open {
 
 /// The most of the model's requests in flight at once in the history, from getting through
 /// to the end. When none got through, the most retrying at once (first attempt to last).
-pub fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
+pub fn peak_in_flight(chains: &[Chain], units: Kept<'_>) -> u64 {
     let answered = units.iter().any(|u| u.kind() != UnitKind::Failed);
     let requests = units
         .iter()
@@ -157,7 +157,7 @@ pub fn peak_in_flight(chains: &[Chain], units: &[&Unit]) -> u64 {
 /// The most of the model's requests sent at once in the history: from the first attempt to
 /// the end, waiting on the quota or running. What the work asked to run at once, where
 /// [`peak_in_flight`] counts what the quota let run.
-pub fn peak_sent(chains: &[Chain], units: &[&Unit]) -> u64 {
+pub fn peak_sent(chains: &[Chain], units: Kept<'_>) -> u64 {
     most_at_once(units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| (r.start, r.end)))
 }
 
@@ -178,7 +178,7 @@ pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)> + Clone)
 }
 
 /// Throttled attempts the history records for these units.
-pub fn observed_throttled(chains: &[Chain], units: &[&Unit]) -> u64 {
+pub fn observed_throttled(chains: &[Chain], units: Kept<'_>) -> u64 {
     units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| u64::from(r.throttled)).sum()
 }
 
@@ -186,6 +186,7 @@ pub fn observed_throttled(chains: &[Chain], units: &[&Unit]) -> u64 {
 mod tests {
     use super::*;
     use crate::analysis::chains::Request;
+    use crate::analysis::limits::Unit;
 
     /// A pseudo-random number generator for the tests (xorshift).
     fn numbers() -> impl FnMut(u64) -> i64 {
@@ -200,7 +201,7 @@ mod tests {
 
     /// Crowding as a sweep over one sorted list of edges (+1 at getting through, -1 at the
     /// end) finds it: the reference the two sorted lists are checked against.
-    fn crowding_by_edges(chains: &[Chain], units: &[&Unit]) -> Option<Crowding> {
+    fn crowding_by_edges(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
         let mut edges: Vec<(i64, i32, bool)> = Vec::new();
         let mut asks: Vec<i64> = Vec::new();
         for u in units {
@@ -267,8 +268,9 @@ mod tests {
                     Unit::new(ci, k, k, kind, 8_000)
                 })
                 .collect();
-            let refs: Vec<&Unit> = units.iter().collect();
-            assert_eq!(crowding(&chains, &refs), crowding_by_edges(&chains, &refs));
+            let all: Vec<u32> = (0..units.len() as u32).collect();
+            let kept = Kept::new(&units, &all);
+            assert_eq!(crowding(&chains, kept), crowding_by_edges(&chains, kept));
         }
     }
 
