@@ -253,8 +253,8 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct RevertArgs {
-    /// The config home whose settings.json to put back, as `apply PATH` wrote it. Default:
-    /// CLAUDE_CONFIG_DIR, else ~/.claude.
+    /// The config home whose settings.json to put back, as `apply PATH` wrote it, or the
+    /// settings file itself. Default: CLAUDE_CONFIG_DIR, else ~/.claude.
     #[arg(value_name = "PATH", conflicts_with = "settings")]
     pub home: Option<PathBuf>,
 

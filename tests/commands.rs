@@ -64,6 +64,11 @@ fn revert_takes_the_home_apply_took() {
     let r = run_in(&home, &["revert", h]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // Or the settings file itself.
+    assert_eq!(run_in(&home, &["apply", h]).code, 0);
+    let r = run_in(&home, &["revert", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     // A home and a settings file both named: one is a mistake.
     let r = run_in(&home, &["revert", h, "--settings", path.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);

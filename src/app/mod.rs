@@ -32,9 +32,13 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
             scan_like(&args, env, out, err)
         }
         Command::Revert(r) => {
-            let paths = r.home.into_iter().collect();
+            // PATH is a config home, or the settings file itself.
+            let (paths, settings) = match r.home {
+                Some(p) if p.is_file() => (Vec::new(), Some(p)),
+                home => (home.into_iter().collect(), r.settings),
+            };
             let report = ReportArgs { paths, format: r.format, json: r.json, ..ReportArgs::default() };
-            let args = ScanArgs { report, revert: true, settings: r.settings, force: r.force, ..ScanArgs::default() };
+            let args = ScanArgs { report, revert: true, settings, force: r.force, ..ScanArgs::default() };
             scan_like(&args, env, out, err)
         }
         Command::Check(c) => {
