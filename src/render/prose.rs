@@ -939,6 +939,13 @@ pub fn default_named(o: &Origin) -> String {
     }
 }
 
+/// How a planning bucket is scaled from the quota for more (or fewer) requests in flight than
+/// the history had: the inputs' "Planned against" row and the replay table's footnote say it
+/// alike.
+pub fn scaled_for(seen: u64, planned: u64) -> String {
+    format!(", × {} in flight seen / {} planned", thousands(seen), thousands(planned))
+}
+
 /// The inputs table: label, value, where it came from.
 pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String)> {
     let origin = |o: &Origin| match o {
@@ -1029,11 +1036,7 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 if r.inputs.headroom_origin == "flag" { "flag" } else { "default" },
                 match q.parallel.filter(|_| r.inputs.parallel_origin == "flag") {
                     // The same work planned for another load: the bucket scaled to match.
-                    Some(p) => format!(
-                        ", × {} in flight seen / {} planned (--parallel)",
-                        thousands(q.parallel_seen),
-                        thousands(p)
-                    ),
+                    Some(p) => format!("{} (--parallel)", scaled_for(q.parallel_seen, p)),
                     None => String::new(),
                 }
             ),

@@ -398,9 +398,7 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
         // The column's figure, and how it comes from the quota (as the inputs' "Planned
         // against" row says it).
         let scaled = match v.plan.parallel {
-            Some(p) if p != v.plan.parallel_seen => {
-                format!(", × {} in flight seen / {} planned", thousands(v.plan.parallel_seen), thousands(p))
-            }
+            Some(p) if p != v.plan.parallel_seen => prose::scaled_for(v.plan.parallel_seen, p),
             _ => String::new(),
         };
         // Its standing, as the JSON's readings give it.

@@ -19,7 +19,7 @@ use std::collections::BinaryHeap;
 
 use super::chains::{Chain, DEFAULT_FIRST_TOKEN_MS, DEFAULT_MS_PER_TOKEN, Request};
 use super::demand::{Draw, Estimate, spread};
-use super::limits::{Unit, UnitKind};
+use super::limits::{Kept, Unit, UnitKind};
 use super::retries;
 use crate::scan::data::Count;
 use crate::time::EpochMs;
@@ -214,8 +214,8 @@ impl Plan {
         const GIVE_BACK_EVERY: usize = 4 << 20;
         // What a unit without a response gets: the model's medians (of 32-bit counts, as the
         // chains hold them), one list at a time, each made at its size.
-        let unit = |k: usize| &units[kept[k] as usize];
-        let answered = || (0..kept.len()).map(unit).filter(|u| matches!(u.kind(), UnitKind::Response { .. }));
+        let kept = Kept::new(units, kept);
+        let answered = || kept.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. }));
         let first_input = |u: &Unit| chains[u.chain()].requests[u.first()].input_counts();
         let median_of = |counts: &mut Vec<Count>, of: &dyn Fn(&Unit) -> Count| {
             counts.clear();
@@ -239,16 +239,16 @@ impl Plan {
             let mut of_plan: Vec<PlanChain> = Vec::new();
             let mut heads: Vec<(&str, Option<&str>)> = Vec::new();
             for k in 0..kept.len() {
-                let u = unit(k);
-                if k == 0 || unit(k - 1).chain() != u.chain() {
+                let u = kept.get(k);
+                if k == 0 || kept.get(k - 1).chain() != u.chain() {
                     let c = &chains[u.chain()];
                     of_plan.push(PlanChain { start: c.requests[u.first()].start, first: k, end: k, anchor: None });
                     heads.push((c.stream, c.requests[0].session()));
                 }
                 of_plan.last_mut().expect("pushed above").end = k + 1;
             }
-            let sent = |k: usize| chains[unit(k).chain()].requests[unit(k).first()].start;
-            let ended = |k: usize| chains[unit(k).chain()].requests[unit(k).last()].end;
+            let sent = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).first()].start;
+            let ended = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).last()].end;
             let anchors = Anchors::of(&of_plan, &heads, sent, ended);
             (of_plan, anchors)
         };
@@ -265,7 +265,7 @@ impl Plan {
         };
         // The chains before this one are done with (when the units come in chain order, as
         // `limits::units` makes them; else none is freed before the end).
-        let in_order = (0..kept.len()).map(unit).is_sorted_by_key(|u| u.chain());
+        let in_order = kept.iter().is_sorted_by_key(|u| u.chain());
         let (mut done_before, mut freed) = (0, 0);
         let mut draws = 0u64;
         let mut draw = |above: u64| {
@@ -275,7 +275,7 @@ impl Plan {
         // The previous unit's end in the history.
         let mut prev_end: EpochMs = 0;
         for k in 0..kept.len() {
-            let u = unit(k);
+            let u = kept.get(k);
             if in_order {
                 for c in &mut chains[done_before..u.chain()] {
                     freed += c.requests.capacity() * std::mem::size_of::<Request>();
@@ -287,10 +287,10 @@ impl Plan {
                     freed = 0;
                 }
             }
-            let next = (k + 1 < kept.len()).then(|| unit(k + 1));
+            let next = (k + 1 < kept.len()).then(|| kept.get(k + 1));
             let c = &chains[u.chain()];
             let (start, end) = (c.requests[u.first()].start, c.requests[u.last()].end);
-            let gap = if k > 0 && unit(k - 1).chain() == u.chain() { (start - prev_end).max(0) } else { start };
+            let gap = if k > 0 && kept.get(k - 1).chain() == u.chain() { (start - prev_end).max(0) } else { start };
             prev_end = end;
             let job = match u.kind() {
                 UnitKind::Response { output, complete, .. } => {
