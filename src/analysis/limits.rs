@@ -534,6 +534,7 @@ pub fn model_of<'a>(chains: &[Chain<'a>], u: &Unit) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::chains::Request;
 
     /// The units a `Kept` names, in its order, from either end.
     #[test]
@@ -548,7 +549,6 @@ mod tests {
         assert_eq!((kept.len(), kept.is_empty(), kept.get(2).limit, kept.iter().len()), (3, false, 3_000, 3));
         assert!(Kept::new(&units, &[]).is_empty());
     }
-    use crate::analysis::chains::Request;
 
     /// The setting in effect (its field), a default of 32,000 and an upper limit of 64,000.
     struct Set(u64);
