@@ -170,8 +170,11 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
                 }
             })
         };
-        let mut scratch = Vec::new();
-        let mut count = |q: f64| eval(q, &mut scratch).throttled_attempts;
+        // The searches ask only whether a quota throttles at most so many attempts: each
+        // replay stops once it has throttled more.
+        let mut count = |q: f64, most: u64| {
+            replay::throttled_beyond(plan, &Quota { tpm: q, burndown, reading, output_tpm }, Limit::AsRecorded, most)
+        };
         // Searched from the same place whatever the reference: the replay's count is not
         // strictly monotone in the quota, and a search that started from the reference would
         // find a range that moved with it.
@@ -356,16 +359,17 @@ fn coefficient_of_variation(x: &[f64]) -> f64 {
 }
 
 /// The smallest quota at which `predicted` (which falls as the quota grows) is at most
-/// `target`, to within [`PRECISION`], searched from `start`.
-pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64) -> f64 {
+/// `target`, to within [`PRECISION`], searched from `start`. `predicted(q, target)` may
+/// stop counting once it is above `target`.
+pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64, u64) -> u64) -> f64 {
     bracket(target, start, predicted).1
 }
 
 /// The quotas either side of the crossing: `(lo, hi)`, `predicted` above `target` at `lo`
 /// and at most `target` at `hi`, `hi / lo` within [`PRECISION`] (`lo == hi` at either end
 /// of the search).
-fn bracket(target: u64, start: f64, predicted: &mut impl FnMut(f64) -> u64) -> (f64, f64) {
-    let mut fits = |q: f64| predicted(q) <= target;
+fn bracket(target: u64, start: f64, predicted: &mut impl FnMut(f64, u64) -> u64) -> (f64, f64) {
+    let mut fits = |q: f64| predicted(q, target) <= target;
     let first = if start.is_finite() { start.clamp(LOWEST, HIGHEST) } else { 200_000.0 };
     // Bracket: `lo` does not fit, `hi` does.
     let (mut lo, mut hi) = if fits(first) {
@@ -446,21 +450,36 @@ mod tests {
     fn the_crossing_is_found_from_either_side() {
         // 1,000 · 0.5^k = 250 at k = 2: 100,000 · 1.1² = 121,000.
         for start in [20_000.0, 121_000.0, 5e6] {
-            let q = crossing(250, start, &mut curve);
+            let q = crossing(250, start, &mut |q, _| curve(q));
             assert!((q / 121_000.0 - 1.0).abs() < 0.021, "from {start}: {q}");
             assert!(curve(q) <= 250 && curve(q / PRECISION) > 250, "{q}");
         }
         // None at all: from where 1,000 · 0.5^k falls under 1, k ≥ 9.97: 100,000 · 1.1^9.97
         // = 258,900.
-        let q = crossing(0, 200_000.0, &mut curve);
+        let q = crossing(0, 200_000.0, &mut |q, _| curve(q));
         assert!(curve(q) == 0 && curve(q / PRECISION) > 0 && (q / 258_900.0 - 1.0).abs() < 0.021, "{q}");
     }
 
     #[test]
+    fn a_count_that_stops_above_the_target_finds_the_same_crossing() {
+        // Told the target, the count may stop at the first attempt above it: the search asks
+        // only which side of the target a quota is on.
+        for (target, start) in [(250, 20_000.0), (250, 5e6), (0, 200_000.0), (999, 121_000.0)] {
+            let mut asked = Vec::new();
+            let stopping = crossing(target, start, &mut |q, most| {
+                asked.push(most);
+                curve(q).min(most + 1)
+            });
+            assert_eq!(stopping, crossing(target, start, &mut |q, _| curve(q)), "{target} from {start}");
+            assert!(!asked.is_empty() && asked.iter().all(|&m| m == target), "{asked:?}");
+        }
+    }
+
+    #[test]
     fn the_crossing_stays_within_its_range() {
-        assert_eq!(crossing(5, 200_000.0, &mut |_| 0), LOWEST);
-        assert_eq!(crossing(5, 200_000.0, &mut |_| 10), HIGHEST);
-        assert_eq!(crossing(0, f64::NAN, &mut |_| 0), LOWEST);
+        assert_eq!(crossing(5, 200_000.0, &mut |_, _| 0), LOWEST);
+        assert_eq!(crossing(5, 200_000.0, &mut |_, _| 10), HIGHEST);
+        assert_eq!(crossing(0, f64::NAN, &mut |_, _| 0), LOWEST);
     }
 
     #[test]

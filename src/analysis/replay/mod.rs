@@ -589,6 +589,24 @@ mod tests {
         assert_eq!((o.throttled_attempts, o.peak_in_flight), (0, 2));
     }
 
+    /// Counting stops at the first throttled attempt above `most`: the same count where the
+    /// run has at most that many, one more than `most` where it has more. Two chains of 500
+    /// each at 200,000 (the one above: 4 throttled), ten at 300,000 (each reserves 161,000:
+    /// one at a time, many refused).
+    #[test]
+    fn counting_throttled_attempts_stops_above_the_most_asked() {
+        let two = plan(vec![vec![job(0, 500)], vec![job(0, 500)]], 32_000);
+        let ten = plan((0..10).map(|_| vec![job(0, 500)]).collect(), 32_000);
+        for (p, tpm) in [(&two, 200_000.0), (&ten, 300_000.0)] {
+            let all = run(p, &quota(tpm), Limit::Fixed(32_000)).throttled_attempts;
+            assert!(all >= 4, "{all}");
+            for most in [0, 1, all - 1, all, all + 5, u64::MAX] {
+                let counted = throttled_beyond(p, &quota(tpm), Limit::Fixed(32_000), most);
+                assert_eq!(counted, if all > most { most + 1 } else { all }, "{all} at most {most}");
+            }
+        }
+    }
+
     /// A demand of 5,000 at a max output of 2,000: cut, continued with 3,000, cut again,
     /// continued with 1,000: one response cut, three requests.
     #[test]

@@ -159,7 +159,7 @@ impl<'p> Schedule<'p> {
         let endless =
             Quota::new(f64::INFINITY, 1.0, Reading { cache_reads_reserved: false, burndown_reservation: false });
         let mut recorded = Vec::with_capacity(plan.jobs.len());
-        let base = run_recording(plan, &endless, limit, Some(&mut recorded), |_| {});
+        let base = run_recording(plan, &endless, limit, Some(&mut recorded), u64::MAX, |_| {});
         recorded.sort_unstable_by_key(|(r, _)| (r.start, r.job));
         let (requests, parts): (Vec<Scheduled>, Vec<Part>) = recorded.into_iter().unzip();
         let mut by_end: Vec<u32> = (0..requests.len() as u32).collect();

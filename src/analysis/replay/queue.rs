@@ -142,21 +142,30 @@ impl Run<'_> {
 /// Runs the plan at `limit` against `quota`, throttling slowing the work down as it does in
 /// Claude Code: the history as it would have happened.
 pub fn run(plan: &Plan, quota: &Quota, limit: Limit) -> Outcome {
-    run_recording(plan, quota, limit, None, |_| {})
+    run_recording(plan, quota, limit, None, u64::MAX, |_| {})
+}
+
+/// [`run`]'s throttled attempts, counted until there are more than `most`: the count, or a
+/// count above `most` where the whole run would have had at least that many (a search that
+/// asks only whether a quota throttles at most `most` attempts stops there).
+pub fn throttled_beyond(plan: &Plan, quota: &Quota, limit: Limit, most: u64) -> u64 {
+    run_recording(plan, quota, limit, None, most, |_| {}).throttled_attempts
 }
 
 /// [`run`], telling `refused` the job (an index into the plan's jobs, as [`Plan::history`]
 /// lists them) of every refused attempt.
 pub fn run_tally(plan: &Plan, quota: &Quota, limit: Limit, refused: impl FnMut(usize)) -> Outcome {
-    run_recording(plan, quota, limit, None, refused)
+    run_recording(plan, quota, limit, None, u64::MAX, refused)
 }
 
-/// [`run`], recording every request it admits when `record` is given.
+/// [`run`], recording every request it admits when `record` is given, and stopping (the
+/// outcome so far) at the first throttled attempt beyond `most_throttled`.
 pub(super) fn run_recording(
     plan: &Plan,
     quota: &Quota,
     limit: Limit,
     mut record: Option<&mut Vec<(Scheduled, Part)>>,
+    most_throttled: u64,
     mut refused: impl FnMut(usize),
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -251,6 +260,9 @@ pub(super) fn run_recording(
         }
         out.throttled_attempts += 1;
         refused(st.job);
+        if out.throttled_attempts > most_throttled {
+            break;
+        }
         st.refused += 1;
         if st.refused <= plan.retry.retries {
             let delay = plan.retry.delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
