@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod fields;
+mod pieces;
 pub mod read;
 pub mod record;
 

@@ -45,11 +45,61 @@ pub struct Collected {
 
 /// Per file: events left out, by why, and lines of another OpenTelemetry signal.
 #[derive(Debug, Default, Clone, Copy)]
-struct FileNotes {
+pub(super) struct FileNotes {
     no_name: u64,
     no_time: u64,
     bad_count: u64,
     other_signal: u64,
+}
+
+impl FileNotes {
+    /// The notes of two parts of one file.
+    pub(super) fn add(&mut self, other: FileNotes) {
+        self.no_name += other.no_name;
+        self.no_time += other.no_time;
+        self.bad_count += other.bad_count;
+        self.other_signal += other.other_signal;
+    }
+}
+
+/// What reading a file's JSON lines found that its warnings tell once it is read.
+#[derive(Debug, Default)]
+pub(super) struct Lines {
+    /// Lines read.
+    read: u64,
+    /// The lines a warning names, by number, in order: every one too long, the first
+    /// [`NAMED_BAD_LINES`] malformed.
+    named: Vec<(u64, Named)>,
+    /// Malformed lines.
+    bad: u64,
+    /// The first two bytes of the first line that is not blank.
+    first: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+enum Named {
+    Long,
+    Bad(String),
+}
+
+impl Lines {
+    /// What the lines read after these found, as if read on: numbered after them, the
+    /// malformed ones named while fewer than [`NAMED_BAD_LINES`] are.
+    pub(super) fn then(&mut self, next: Lines) {
+        let mut named_bad = self.named.iter().filter(|n| matches!(n.1, Named::Bad(_))).count() as u64;
+        for (number, named) in next.named {
+            if matches!(named, Named::Bad(_)) {
+                if named_bad == NAMED_BAD_LINES {
+                    continue;
+                }
+                named_bad += 1;
+            }
+            self.named.push((self.read + number, named));
+        }
+        self.read += next.read;
+        self.bad += next.bad;
+        self.first = self.first.take().or(next.first);
+    }
 }
 
 /// Counts read from an `api_request`: a value present but not a non-negative whole number
@@ -125,16 +175,22 @@ fn is_telemetry_name(p: &Path) -> bool {
     [".json", ".jsonl", ".ndjson", ".csv"].iter().any(|ext| name.ends_with(ext))
 }
 
-fn is_csv(p: &Path) -> bool {
+pub(super) fn is_csv(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     name.strip_suffix(".gz").unwrap_or(name).ends_with(".csv")
 }
 
 /// Counts the bytes read from the file (compressed or not), and tells the progress bar.
-struct Counting<'p, R> {
+pub(super) struct Counting<'p, R> {
     inner: R,
-    bytes: u64,
+    pub(super) bytes: u64,
     progress: &'p dyn Progress,
+}
+
+impl<'p, R> Counting<'p, R> {
+    pub(super) fn new(inner: R, progress: &'p dyn Progress) -> Self {
+        Counting { inner, bytes: 0, progress }
+    }
 }
 
 impl<R: Read> Read for Counting<'_, R> {
@@ -146,32 +202,49 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
+/// A reader thread's share: its bytes, and its files, each with what was read of it before
+/// (a file read in pieces), else read by the thread.
+type Share<'f> = (u64, Vec<(&'f PathBuf, Option<Collected>)>);
+
 impl Collected {
     /// Reads the files on `threads` threads (largest first to the least loaded), merged in
     /// thread order so that the result does not depend on timing.
+    ///
+    /// A large file of JSON lines is read first, by all the threads at once
+    /// ([`super::pieces`]); it then takes its place among the thread's files as if that
+    /// thread had read it.
     pub fn read_all(files: &[PathBuf], threads: usize, only: &[(String, String)], progress: &dyn Progress) -> Self {
-        let threads = threads.clamp(1, files.len().max(1));
+        let all_threads = threads.max(1);
+        let threads = all_threads.min(files.len().max(1));
         let mut sized: Vec<(u64, &PathBuf)> =
             files.iter().map(|f| (std::fs::metadata(f).map_or(0, |m| m.len()), f)).collect();
         progress.start(files.len() as u64, sized.iter().map(|s| s.0).sum());
         sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        let mut shares: Vec<(u64, Vec<&PathBuf>)> = vec![(0, Vec::new()); threads];
+        let mut shares: Vec<Share> = (0..threads).map(|_| (0, Vec::new())).collect();
         for (size, f) in sized {
+            let read = if size >= super::pieces::PIECES_FROM {
+                super::pieces::read(f, all_threads, only, progress)
+            } else {
+                None
+            };
             let least = shares.iter_mut().min_by_key(|s| s.0).expect("one thread at least");
             least.0 += size;
-            least.1.push(f);
+            least.1.push((f, read));
         }
         for s in &mut shares {
-            s.1.sort();
+            s.1.sort_by(|a, b| a.0.cmp(b.0));
         }
         let parts: Vec<Collected> = std::thread::scope(|scope| {
             let handles: Vec<_> = shares
-                .iter()
+                .into_iter()
                 .map(|(_, files)| {
                     crate::par::spawn(scope, move || {
-                        let mut c = Collected { only: only.to_vec(), ..Collected::default() };
-                        for f in files {
-                            c.read_file(f, progress);
+                        let mut c = Collected::new(only);
+                        for (f, read) in files {
+                            match read {
+                                Some(read) => c.absorb(read),
+                                None => c.read_file(f, progress),
+                            }
                         }
                         c
                     })
@@ -188,8 +261,20 @@ impl Collected {
         all
     }
 
-    /// Adds another reader's records, its interned ids mapped to this one's.
-    fn absorb(&mut self, other: Collected) {
+    /// A reader keeping only the events `only` names (`--otel-where`).
+    pub(super) fn new(only: &[(String, String)]) -> Self {
+        Collected { only: only.to_vec(), ..Collected::default() }
+    }
+
+    /// Adds another reader's records, its interned ids mapped to this one's (taken as they
+    /// are by a reader that has read nothing yet: the same ids).
+    pub(super) fn absorb(&mut self, other: Collected) {
+        let s = &self.stats;
+        if (s.files, s.lines, s.bytes) == (0, 0, 0) && self.warnings.is_empty() {
+            let only = std::mem::take(&mut self.only);
+            *self = Collected { only, ..other };
+            return;
+        }
         let Collected { tables, requests, errors, stats, mut warnings, .. } = other;
         let sessions = self.tables.sessions.absorb(&tables.sessions);
         let prompts = self.tables.prompts.absorb(&tables.prompts);
@@ -257,7 +342,7 @@ impl Collected {
                 return;
             }
         };
-        let mut raw = BufReader::with_capacity(1 << 18, Counting { inner: file, bytes: 0, progress });
+        let mut raw = BufReader::with_capacity(1 << 18, Counting::new(file, progress));
         let gzip = matches!(raw.fill_buf(), Ok(b) if b.starts_with(&[0x1f, 0x8b]));
         let result = if gzip {
             let decoded = BufReader::with_capacity(1 << 18, flate2::bufread::MultiGzDecoder::new(&mut raw));
@@ -266,6 +351,11 @@ impl Collected {
             self.read_stream(path, &mut raw)
         };
         self.stats.bytes += raw.get_ref().bytes;
+        self.finish_file(path, gzip, result);
+    }
+
+    /// Ends a file's reading: why it stopped early, if it did, and why events were left out.
+    pub(super) fn finish_file(&mut self, path: &Path, gzip: bool, result: std::io::Result<()>) {
         if let Err(e) = result {
             self.stats.cut_short_files += 1;
             let what = if gzip { "stopped reading (gzip)" } else { "stopped reading" };
@@ -274,48 +364,79 @@ impl Collected {
         self.file_notes(path);
     }
 
+    /// The notes of the file being read, taken (a piece's, to be told with the file's).
+    pub(super) fn take_notes(&mut self) -> FileNotes {
+        std::mem::take(&mut self.file)
+    }
+
+    pub(super) fn add_notes(&mut self, notes: FileNotes) {
+        self.file.add(notes);
+    }
+
     fn read_stream<R: BufRead>(&mut self, path: &Path, reader: R) -> std::io::Result<()> {
         if is_csv(path) { self.read_csv(path, reader) } else { self.read_lines(path, reader) }
     }
 
-    fn read_lines<R: BufRead>(&mut self, path: &Path, mut reader: R) -> std::io::Result<()> {
+    fn read_lines<R: BufRead>(&mut self, path: &Path, reader: R) -> std::io::Result<()> {
+        let mut found = Lines::default();
+        let result = self.lines(reader, true, &mut found);
+        self.tell_lines(path, found, result.is_ok());
+        result
+    }
+
+    /// Reads JSON lines (`first`: from the file's start, where a byte-order mark may stand),
+    /// noting in `found` what the file's warnings will tell ([`Collected::tell_lines`]).
+    pub(super) fn lines<R: BufRead>(&mut self, mut reader: R, first: bool, found: &mut Lines) -> std::io::Result<()> {
         let mut buf = Vec::with_capacity(1 << 16);
-        let mut number = 0u64;
-        let mut bad = 0u64;
-        let mut first_line: Option<Vec<u8>> = None;
         while let Some(whole) = next_line(&mut reader, &mut buf, MAX_LINE)? {
-            number += 1;
+            found.read += 1;
             self.stats.lines += 1;
             if !whole {
                 self.stats.long_lines += 1;
-                let mib = MAX_LINE >> 20;
-                self.warn(path, Some(number), format!("longer than {mib} MiB: skipped"));
+                found.named.push((found.read, Named::Long));
                 continue;
             }
-            // A byte-order mark before the first line.
-            let text = if number == 1 { buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf) } else { &buf[..] };
+            let text =
+                if first && found.read == 1 { buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf) } else { &buf[..] };
             let line = text.trim_ascii();
             if line.is_empty() {
                 continue;
             }
-            if first_line.is_none() {
-                first_line = Some(line.iter().copied().take(2).collect());
+            if found.first.is_none() {
+                found.first = Some(line.iter().copied().take(2).collect());
             }
             if let Err(why) = self.line(line) {
-                bad += 1;
+                found.bad += 1;
                 self.stats.bad_lines += 1;
-                if bad <= NAMED_BAD_LINES {
-                    self.warn(path, Some(number), why);
+                if found.bad <= NAMED_BAD_LINES {
+                    found.named.push((found.read, Named::Bad(why)));
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The warnings of a file's lines: those named, in order; when it was read to its end
+    /// (`whole`), how many more were malformed, and whether it looks pretty-printed.
+    pub(super) fn tell_lines(&mut self, path: &Path, found: Lines, whole: bool) {
+        for (number, named) in found.named {
+            let why = match named {
+                Named::Long => format!("longer than {} MiB: skipped", MAX_LINE >> 20),
+                Named::Bad(why) => why,
+            };
+            self.warn(path, Some(number), why);
+        }
+        if !whole {
+            return;
+        }
+        let bad = found.bad;
         if bad > NAMED_BAD_LINES {
             let more = bad - NAMED_BAD_LINES;
             let what = if more == 1 { "malformed line" } else { "malformed lines" };
             self.warn(path, None, format!("{more} more {what}"));
         }
         // `{` or `[` alone on the first line: JSON laid out over many lines.
-        if bad > 0 && matches!(first_line.as_deref(), Some(b"{") | Some(b"[")) {
+        if bad > 0 && matches!(found.first.as_deref(), Some(b"{") | Some(b"[")) {
             self.warn(
                 path,
                 None,
@@ -323,7 +444,6 @@ impl Collected {
                     .into(),
             );
         }
-        Ok(())
     }
 
     /// Says, once a file is read, why some of its events could not be used.
