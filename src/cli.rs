@@ -315,11 +315,13 @@ pub enum ProviderArg {
 /// A quota as people write it: `200000`, `200,000`, `200_000`, `200k`, `1.5M`.
 fn tokens_a_minute(s: &str) -> Result<u64, String> {
     let bad = || format!("expected tokens a minute, a whole number such as 200000, 200,000 or 200k (not \"{s}\")");
-    // Separators only between groups of three digits: `1,5M` is no 15M.
+    // Separators only between groups of three digits, after one to three: `1,5M` is no 15M,
+    // `1000,000` no number.
     let trimmed = s.trim();
     let whole_part = trimmed.split(['.', 'k', 'K', 'm', 'M']).next().unwrap_or_default();
     let mut groups = whole_part.split([',', '_']);
-    if groups.next().is_none_or(str::is_empty) && whole_part.contains([',', '_']) || groups.any(|g| g.len() != 3) {
+    let first = groups.next().unwrap_or_default();
+    if whole_part.contains([',', '_']) && !(1..=3).contains(&first.len()) || groups.any(|g| g.len() != 3) {
         return Err(bad());
     }
     let digits: String = trimmed.chars().filter(|&c| c != ',' && c != '_').collect();
@@ -384,6 +386,8 @@ mod tests {
             ",200",
             "2_0000",
             "1.5,000k",
+            "1000,000",
+            "2000_000k",
         ] {
             let e = t(s).unwrap_err();
             assert!(e.starts_with("expected tokens a minute"), "{s}: {e}");
