@@ -53,6 +53,23 @@ fn apply_then_check_then_revert() {
     assert_eq!((v["write"]["old"].as_str(), v["write"]["new"].as_str()), (Some("\"7000\""), Some("\"32000\"")));
 }
 
+/// A `--quota-tpm` the history's 429s rule out is not what `check` judges at: its line says
+/// so and names the quota it judged at; a quota they fit is used as given, and not named.
+#[test]
+fn check_says_when_the_quota_given_does_not_fit() {
+    let (_t, home, _, _) = settings_home();
+    let h = home.to_str().unwrap();
+    let r = run_in(&home, &["check", "--since", "2026-11-01", "--quota-tpm", "2M", h]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("; your 429s do not fit the 2,000,000 TPM you gave: judged at 58,800 TPM, the nearest quota they fit); 7000 would have worked"),
+        "{}",
+        r.stdout
+    );
+    let r = run_in(&home, &["check", "--since", "2026-11-01", "--quota-tpm", "400k", h]);
+    assert!(r.stdout.contains("14000 would have worked") && !r.stdout.contains("you gave"), "{}", r.stdout);
+}
+
 /// `revert PATH` puts back the settings file `apply PATH` wrote (not the default home's).
 #[test]
 fn revert_takes_the_home_apply_took() {

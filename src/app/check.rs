@@ -303,6 +303,14 @@ pub fn run(
                         crate::render::readings::range(best)
                     ));
                 }
+                // `--quota-tpm` the 429s rule out: the value is judged at another quota.
+                if let Some(given) = crate::render::readings::unfit_quota_given(cal) {
+                    facts.push_str(&format!(
+                        "; your 429s do not fit the {} TPM you gave: judged at {} TPM, the nearest quota they fit",
+                        thousands(given),
+                        thousands(q.tpm)
+                    ));
+                }
             }
             // What the recommended value costs in cut responses, said beside it.
             let cuts_at = |v: u64| {

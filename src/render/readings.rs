@@ -214,6 +214,13 @@ pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
     out
 }
 
+/// The quota given with `--quota-tpm` when no reading of the history fits it (the advice is
+/// then made at the quota the 429s fit).
+pub fn unfit_quota_given(cal: &Calibration) -> Option<u64> {
+    let r = cal.reference.as_ref().filter(|r| r.origin == Origin::Flag)?;
+    (!cal.readings.iter().any(|v| v.standing == Standing::Fits)).then_some(r.tpm)
+}
+
 /// When no reading fits the reference: which quota each implies, and where to read the real
 /// one.
 pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
