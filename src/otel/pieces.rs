@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::read::{Collected, Counting, FileNotes, Lines, is_csv};
@@ -45,19 +46,50 @@ fn read_from(
     if starts.len() < 2 {
         return None;
     }
-    drop(file);
+    // Every piece reads the file opened here: one renamed or deleted meanwhile is still the
+    // one cut.
+    let file = &file;
     let pieces: Vec<Piece> = std::thread::scope(|scope| {
         let handles: Vec<_> = starts
             .iter()
             .enumerate()
             .map(|(k, &from)| {
-                let to = starts.get(k + 1).copied();
-                crate::par::spawn(scope, move || Piece::read(path, from, to, only, progress))
+                let to = starts.get(k + 1).copied().unwrap_or(u64::MAX);
+                crate::par::spawn(scope, move || Piece::read(file, from, to, only, progress))
             })
             .collect();
         handles.into_iter().map(crate::par::Handle::join).collect()
     });
+    // A piece past the 65,535th model or effort name holds its own numbering's overflow, not
+    // the file's (the names past it are counted as one): such a file is read whole.
+    let overflows = |c: &Collected| {
+        let most = usize::from(u16::MAX);
+        c.tables.models.names.len() >= most || c.tables.efforts.names.len() >= most
+    };
+    if pieces.iter().any(|p| overflows(&p.collected)) {
+        return None;
+    }
     Some(joined(path, pieces))
+}
+
+/// A file's bytes from `pos` to `end`, each read at its offset: the pieces share one open
+/// file.
+struct At<'f> {
+    file: &'f File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let room = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX).min(buf.len());
+        if room == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..room], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 /// Whether the file starts as gzip does (its position is put back at the start).
@@ -112,44 +144,42 @@ struct Piece {
     lines: Lines,
     notes: FileNotes,
     result: std::io::Result<()>,
+    /// It ended before its last byte: the file shrank while it was read.
+    short: bool,
 }
 
 impl Piece {
-    /// The lines from byte `from` to byte `to` (to the file's end, whatever it is then, for
-    /// the last piece, as one thread reading the file would).
-    fn read(path: &Path, from: u64, to: Option<u64>, only: &[(String, String)], progress: &dyn Progress) -> Piece {
+    /// The lines from byte `from` to byte `to` (`u64::MAX` for the last piece: to the file's
+    /// end, whatever it is then, as one thread reading the file would).
+    fn read(file: &File, from: u64, to: u64, only: &[(String, String)], progress: &dyn Progress) -> Piece {
         let mut collected = Collected::new(only);
         let mut lines = Lines::default();
-        let mut bytes = 0;
-        let result = (|| {
-            let mut file = File::open(path)?;
-            file.seek(SeekFrom::Start(from))?;
-            let part = file.take(to.map_or(u64::MAX, |to| to - from));
-            let mut raw = BufReader::with_capacity(1 << 18, Counting::new(part, progress));
-            let read = collected.lines(&mut raw, from == 0, &mut lines);
-            bytes = raw.get_ref().bytes;
-            read
-        })();
-        collected.stats.bytes += bytes;
+        let mut raw = BufReader::with_capacity(1 << 18, Counting::new(At { file, pos: from, end: to }, progress));
+        let result = collected.lines(&mut raw, from == 0, &mut lines);
+        let counted = raw.get_ref();
+        collected.stats.bytes += counted.bytes;
+        let short = to != u64::MAX && counted.inner().pos < to;
         let notes = collected.take_notes();
-        Piece { collected, lines, notes, result }
+        Piece { collected, lines, notes, result, short }
     }
 }
 
 /// The pieces as one file: each piece's records after the ones before, its lines numbered
-/// after theirs; a piece that stopped (a read error) ends the file there, as it would have
-/// for one thread. Then the file's warnings, as [`Collected::read_file`] tells them.
+/// after theirs; a piece that stopped (a read error, or the file's end come early: it
+/// shrank) ends the file there, as it would have for one thread. Then the file's warnings,
+/// as [`Collected::read_file`] tells them.
 fn joined(path: &Path, pieces: Vec<Piece>) -> Collected {
     let mut pieces = pieces.into_iter();
-    let Piece { collected: mut all, mut lines, mut notes, mut result } = pieces.next().expect("one piece at least");
+    let Piece { collected: mut all, mut lines, mut notes, mut result, mut short } =
+        pieces.next().expect("one piece at least");
     for p in pieces {
-        if result.is_err() {
+        if result.is_err() || short {
             break;
         }
         all.absorb(p.collected);
         lines.then(p.lines);
         notes.add(p.notes);
-        result = p.result;
+        (result, short) = (p.result, p.short);
     }
     all.stats.files += 1;
     all.tell_lines(path, lines, result.is_ok());
@@ -232,6 +262,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A file that shrinks after it was cut (truncated while read) ends where the first piece
+    /// found its end: the pieces after it are not joined, as one thread would have stopped
+    /// there. A file deleted once it is open is read all the same.
+    #[test]
+    fn a_file_that_shrinks_ends_at_the_first_short_piece() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.jsonl");
+        std::fs::write(&p, export(400)).unwrap();
+        let mut file = File::open(&p).unwrap();
+        let len = file.metadata().unwrap().len();
+        let starts = line_starts(&mut file, len, 3).unwrap();
+        assert_eq!(starts.len(), 3);
+        let read =
+            |k: usize| Piece::read(&file, starts[k], starts.get(k + 1).copied().unwrap_or(u64::MAX), &[], &Silent);
+        // The third piece is read whole; then the file is cut inside the second piece, which
+        // comes short, and deleted.
+        let third = read(2);
+        let cut = (starts[1] + starts[2]) / 2;
+        std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(cut).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        let pieces = vec![read(0), read(1), third];
+        assert_eq!(pieces.iter().map(|p| p.short).collect::<Vec<_>>(), [false, true, false]);
+        assert!(!pieces[2].collected.requests.is_empty());
+        let joined = joined(&p, pieces);
+        // What one thread reading the shrunk file gives (its last line cut short).
+        let kept = dir.path().join("kept.jsonl");
+        std::fs::write(&kept, &export(400).as_bytes()[..cut as usize]).unwrap();
+        let mut whole = Collected::new(&[]);
+        whole.read_file(&kept, &Silent);
+        assert_eq!(held(&joined).replace("kept.jsonl", "e.jsonl"), held(&whole).replace("kept.jsonl", "e.jsonl"));
+    }
+
+    /// Past the 65,535th model name a piece's numbering overflows where the file's would not
+    /// (or the other way): such a file is read whole.
+    #[test]
+    fn a_file_of_too_many_model_names_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("models.jsonl");
+        let line = |k: usize, model: &str| {
+            format!(
+                r#"{{"event.name":"api_request","event.timestamp":{},"session.id":"s","model":"{model}","output_tokens":5}}"#,
+                1_780_000_000_000u64 + k as u64
+            )
+        };
+        let mut text: String = (0..70_000).map(|k| line(k, "claude-sonnet-5") + "\n").collect();
+        text.extend((0..66_000).map(|k| line(k, &format!("m{k}")) + "\n"));
+        std::fs::write(&p, &text).unwrap();
+        assert!(read_from(0, &p, 2, &[], &Silent).is_none());
+        // Fewer names: read in pieces.
+        std::fs::write(&p, &text[..text.len() / 2]).unwrap();
+        assert!(read_from(0, &p, 2, &[], &Silent).is_some());
     }
 
     /// A file too small, gzip or CSV is read whole.

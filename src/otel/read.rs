@@ -191,6 +191,10 @@ impl<'p, R> Counting<'p, R> {
     pub(super) fn new(inner: R, progress: &'p dyn Progress) -> Self {
         Counting { inner, bytes: 0, progress }
     }
+
+    pub(super) fn inner(&self) -> &R {
+        &self.inner
+    }
 }
 
 impl<R: Read> Read for Counting<'_, R> {
