@@ -142,7 +142,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "X", help_heading = "Recommendation")]
     pub burndown: Option<f64>,
 
-    /// The provider. Default: from the settings, else from the model ids, else anthropic.
+    /// The provider. Default: from the settings, else from the model ids, else from the
+    /// words of the throttling 429s (Bedrock's `Too many tokens, please wait…`), else
+    /// anthropic.
     #[arg(long, value_enum, help_heading = "Recommendation")]
     pub provider: Option<ProviderArg>,
 

@@ -86,11 +86,24 @@ fn a_quota_on_the_anthropic_api_is_said_to_be_unused() {
     let r = common::run(&["scan", &common::home_str(), "--provider", "anthropic", "--quota-tpm", "100000"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("--quota-tpm is not used on the Anthropic API"), "{}", r.stderr);
-    // Named by the flag: no hint. Inferred from first-party model ids (a team's telemetry
-    // tagged with its AWS account): the hint names --provider bedrock.
+    // Named by the flag: no hint.
     assert!(!r.stderr.contains("pass --provider bedrock"), "{}", r.stderr);
-    let otel = common::testdata().join("otel");
+    // A team's telemetry with first-party model ids whose 429s are in Bedrock's words
+    // (`Too many tokens, please wait before trying again.`) is Bedrock's: the quota is used.
+    let otel = common::testdata().join("otel/collector/claude-code-0.jsonl");
     let r = common::run(&["scan", "--otel", otel.to_str().unwrap(), "--quota-tpm", "2000000"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("is not used"), "{}", r.stderr);
+    let provider = |l: &&str| l.contains("Provider") && l.contains("bedrock") && l.contains("your 429s' texts");
+    assert!(r.stdout.lines().any(|l| provider(&l)), "{}", r.stdout);
+    // The same with its 429s in no provider's words: nothing names one, the Anthropic API is
+    // assumed, and the hint names --provider bedrock.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("events.jsonl");
+    let text = std::fs::read_to_string(&otel).unwrap();
+    assert!(text.contains("Too many tokens, please wait before trying again."));
+    std::fs::write(&plain, text.replace("Too many tokens, please wait before trying again.", "Rate limited.")).unwrap();
+    let r = common::run(&["scan", "--otel", plain.to_str().unwrap(), "--quota-tpm", "2000000"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("pass --provider bedrock if these requests went to Bedrock"), "{}", r.stderr);
 }

@@ -195,14 +195,15 @@ fn otel_where_keeps_one_accounts_events() {
 fn apply_writes_the_teams_value_the_team_view_names() {
     let t = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| -> common::Run { common::ccdoctor(t.path()).args(args).output().unwrap().into() };
-    let scan = run(&["scan", "--otel", &otel()]);
+    // On the Anthropic API (its 429s' words would make it Bedrock's), Opus 4.8's default,
+    // kept.
+    let scan = run(&["scan", "--otel", &otel(), "--provider", "anthropic"]);
     assert_eq!(scan.code, 0, "{}", scan.stderr);
-    // Opus 4.8's default, kept.
     assert!(scan.stdout.contains("(keep)"), "{}", scan.stdout);
     let said = "put CLAUDE_CODE_MAX_OUTPUT_TOKENS=64000 in managed";
     assert!(scan.stdout.split_whitespace().collect::<Vec<_>>().join(" ").contains(said), "{}", scan.stdout);
     let managed = t.path().join("no-managed-settings/managed-settings.json");
-    let r = run(&["apply", "--otel", &otel(), "--settings", managed.to_str().unwrap()]);
+    let r = run(&["apply", "--otel", &otel(), "--provider", "anthropic", "--settings", managed.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("nothing written"), "{}", r.stderr);
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&managed).unwrap()).unwrap();

@@ -234,6 +234,8 @@ pub struct Inputs<'a> {
     pub learned_caps: &'a HashMap<String, limits::Clamp>,
     pub cfg: &'a RecommendConfig,
     pub settings: &'a EffectiveSettings,
+    /// The provider whose words most throttling 429s are in, if one's.
+    pub worded: Option<Provider>,
 }
 
 /// The settings' max output, clamped to the model's cap, else the model's default; a
@@ -363,7 +365,8 @@ fn thinking_budget(settings: &EffectiveSettings, family: Option<&Family>) -> (Op
     (people().filter(|s| !adaptive_for(s)).filter_map(|s| s.max_thinking_tokens.value).max(), false)
 }
 
-/// The provider: `--provider`, the settings, the model ids' spelling, else the Anthropic API.
+/// The provider: `--provider`, the settings, the model ids' spelling, the words of the
+/// throttling 429s (`Records`), else the Anthropic API.
 fn pick_provider(i: &Inputs<'_>, raw_ids: &[&str]) -> (Provider, Origin) {
     if let Some(p) = i.cfg.provider {
         return (p, Origin::Flag);
@@ -371,9 +374,10 @@ fn pick_provider(i: &Inputs<'_>, raw_ids: &[&str]) -> (Provider, Origin) {
     if let (Some(p), Some(src)) = (i.settings.provider.value, &i.settings.provider.source) {
         return (p, Origin::Settings(src.clone()));
     }
-    match raw_ids.iter().find_map(|m| provider_of_id(m)) {
-        Some(p) => (p, Origin::Inferred),
-        None => (Provider::Anthropic, Origin::Default),
+    match (raw_ids.iter().find_map(|m| provider_of_id(m)), i.worded) {
+        (Some(p), _) => (p, Origin::Inferred),
+        (None, Some(p)) => (p, Origin::Records),
+        (None, None) => (Provider::Anthropic, Origin::Default),
     }
 }
 

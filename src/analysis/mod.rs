@@ -26,6 +26,7 @@ pub mod values;
 
 use crate::config::{Filters, RecommendConfig};
 use crate::models;
+use crate::scan::classify::Wording;
 use crate::scan::data::ScanData;
 use crate::settings::{EffectiveSettings, Provider};
 use advice::Advice;
@@ -58,10 +59,17 @@ pub struct Cut<'a> {
 }
 
 /// Whether the history may be on the Anthropic API: `--provider` or the settings say so, or
-/// they say nothing and no model id is spelled as Bedrock's or Vertex's.
-fn first_party(chains: &[chains::Chain], cfg: &RecommendConfig, settings: &EffectiveSettings) -> bool {
+/// they say nothing, no model id is spelled as Bedrock's or Vertex's, and the throttling
+/// 429s are not in another provider's words (`worded`).
+fn first_party(
+    chains: &[chains::Chain],
+    cfg: &RecommendConfig,
+    settings: &EffectiveSettings,
+    worded: Option<Provider>,
+) -> bool {
     match cfg.provider.or(settings.provider.value) {
         Some(p) => p == Provider::Anthropic,
+        None if worded.is_some_and(|p| p != Provider::Anthropic) => false,
         None => {
             let mut last: Option<&str> = None;
             !chains.iter().flat_map(|c| &c.requests).filter_map(|r| r.model()).any(|m| {
@@ -72,6 +80,21 @@ fn first_party(chains: &[chains::Chain], cfg: &RecommendConfig, settings: &Effec
             })
         }
     }
+}
+
+/// The provider whose words most of the history's throttling 429s are in (transcripts and
+/// telemetry alike), if one's: what tells a team's telemetry on Bedrock from the API's when
+/// no setting names a provider and the model ids are spelled as the API's.
+fn worded(data: &ScanData) -> Option<Provider> {
+    let mut all = data.read.wordings;
+    if let Some(t) = &data.telemetry {
+        all.add(t.read.wordings);
+    }
+    all.most().map(|w| match w {
+        Wording::Bedrock => Provider::Bedrock,
+        Wording::Vertex => Provider::Vertex,
+        Wording::Anthropic => Provider::Anthropic,
+    })
 }
 
 /// Runs every step on a scan.
@@ -90,6 +113,7 @@ pub fn analyze<'a>(
         team_settings = EffectiveSettings { model: Default::default(), ..settings.clone() };
         &team_settings
     };
+    let worded = worded(data);
     let selection = select::select(data, filters);
     let chains = chains::build(&selection.scoped, &selection.events);
     // Building them freed as much again as they hold: given back before the steps after.
@@ -100,7 +124,7 @@ pub fn analyze<'a>(
         settings,
         learned: &learned,
         of_session: &data.people.of_session,
-        escalates: settings.max_output_tokens.value.is_none() && first_party(&chains, cfg, settings),
+        escalates: settings.max_output_tokens.value.is_none() && first_party(&chains, cfg, settings, worded),
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
@@ -121,11 +145,14 @@ pub fn analyze<'a>(
         learned_caps: &learned,
         cfg,
         settings,
+        worded,
     };
     // Each model's load at its provider's burndown: Bedrock's where its ids or the settings
     // say Bedrock.
-    let bedrock_settings =
-        settings.provider.value == Some(Provider::Bedrock) || cfg.provider == Some(Provider::Bedrock);
+    let bedrock_settings = match cfg.provider.or(settings.provider.value) {
+        Some(p) => p == Provider::Bedrock,
+        None => worded == Some(Provider::Bedrock),
+    };
     let burndown_of = |id: &str| match cfg.burndown {
         Some(b) => b,
         None if bedrock_settings || advice::provider_of_id(id) == Some(Provider::Bedrock) => {

@@ -967,6 +967,7 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             a.provider.name().into(),
             match &a.provider_origin {
                 Origin::Inferred => "model ids".to_string(),
+                Origin::Records => "your 429s' texts".to_string(),
                 o => origin(o),
             },
         ),

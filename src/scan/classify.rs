@@ -140,6 +140,71 @@ static OVER_CAP: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// Whose words a throttling 429's text is in ([`wording`]): the provider that refused it,
+/// where the text says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wording {
+    /// `Too many tokens, please wait before trying again.`, `ThrottlingException`.
+    Bedrock,
+    /// `Quota exceeded for aiplatform.googleapis.com/…`, `RESOURCE_EXHAUSTED`.
+    Vertex,
+    /// `{"type":"rate_limit_error",…}`.
+    Anthropic,
+}
+
+/// The provider whose words a throttling 429's `text` is in, if they are one's.
+pub fn wording(text: &str) -> Option<Wording> {
+    let t = text.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&["too many tokens", "please wait before trying again", "throttlingexception"]) {
+        Some(Wording::Bedrock)
+    } else if has(&["aiplatform.googleapis.com", "resource_exhausted", "resource has been exhausted"]) {
+        Some(Wording::Vertex)
+    } else if has(&["rate_limit_error"]) {
+        Some(Wording::Anthropic)
+    } else {
+        None
+    }
+}
+
+/// A history's throttling 429s by whose words they are in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wordings {
+    pub bedrock: u64,
+    pub vertex: u64,
+    pub anthropic: u64,
+}
+
+impl Wordings {
+    /// Counts an error of `kind` whose text is in `wording` (only throttling counts).
+    pub fn note(&mut self, kind: ErrorKind, wording: Option<Wording>) {
+        match (kind, wording) {
+            (ErrorKind::RateLimit, Some(Wording::Bedrock)) => self.bedrock += 1,
+            (ErrorKind::RateLimit, Some(Wording::Vertex)) => self.vertex += 1,
+            (ErrorKind::RateLimit, Some(Wording::Anthropic)) => self.anthropic += 1,
+            _ => {}
+        }
+    }
+
+    pub fn add(&mut self, o: Wordings) {
+        self.bedrock += o.bedrock;
+        self.vertex += o.vertex;
+        self.anthropic += o.anthropic;
+    }
+
+    /// The provider whose words most of them are in (none on a tie or with none).
+    pub fn most(&self) -> Option<Wording> {
+        let all =
+            [(self.bedrock, Wording::Bedrock), (self.vertex, Wording::Vertex), (self.anthropic, Wording::Anthropic)];
+        let top = all.iter().map(|a| a.0).max().unwrap_or(0);
+        let mut at_top = all.iter().filter(|a| a.0 == top);
+        match (at_top.next(), at_top.next()) {
+            (Some(&(n, w)), None) if n > 0 => Some(w),
+            _ => None,
+        }
+    }
+}
+
 /// A request refused as invalid: whatever status a gateway wraps it in (a 429 "overloaded"
 /// around an upstream 400), neither load nor a limit.
 const CLIENT_ERROR: &[&str] = &["invalid_request_error", "http 400 bad request"];
@@ -326,6 +391,47 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
 mod tests {
     use super::ErrorKind::*;
     use super::*;
+
+    /// Whose words a throttling 429 is in: Bedrock's, Vertex's, the API's, or no one's.
+    #[test]
+    fn throttling_words_name_their_provider() {
+        for (text, want) in [
+            ("API Error: 429 Too many tokens, please wait before trying again.", Some(Wording::Bedrock)),
+            (
+                "API Error: Request rejected (429) · Too many requests, please wait before trying again.",
+                Some(Wording::Bedrock),
+            ),
+            ("ThrottlingException: Rate exceeded", Some(Wording::Bedrock)),
+            (
+                "429 RESOURCE_EXHAUSTED Quota exceeded for aiplatform.googleapis.com/online_prediction_input_tokens_per_minute_per_base_model",
+                Some(Wording::Vertex),
+            ),
+            (
+                r#"API Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#,
+                Some(Wording::Anthropic),
+            ),
+            ("API Error: Request rejected (429) · Rate limited. Please try again later.", None),
+        ] {
+            assert_eq!(wording(text), want, "{text}");
+        }
+    }
+
+    /// Only throttling counts; the provider most are worded as wins, none on a tie.
+    #[test]
+    fn the_most_common_wording() {
+        let mut w = Wordings::default();
+        assert_eq!(w.most(), None);
+        w.note(ErrorKind::Unclassified429, Some(Wording::Anthropic));
+        w.note(ErrorKind::RateLimit, Some(Wording::Bedrock));
+        w.note(ErrorKind::RateLimit, None);
+        assert_eq!((w, w.most()), (Wordings { bedrock: 1, vertex: 0, anthropic: 0 }, Some(Wording::Bedrock)));
+        w.note(ErrorKind::RateLimit, Some(Wording::Anthropic));
+        assert_eq!(w.most(), None, "a tie names no one");
+        let mut more = Wordings::default();
+        more.note(ErrorKind::RateLimit, Some(Wording::Anthropic));
+        w.add(more);
+        assert_eq!(w.most(), Some(Wording::Anthropic));
+    }
 
     fn c(text: &str) -> ErrorKind {
         classify(text, None, None).expect("an error, not a notice")

@@ -82,6 +82,8 @@ pub struct FileResult {
     pub recoveries: Vec<KeyedEvent<()>>,
     pub debug_attempts: Vec<KeyedEvent<Attempt>>,
     pub capped: Vec<Capped>,
+    /// Its throttling 429s by whose words they are in.
+    pub wordings: crate::scan::classify::Wordings,
 }
 
 /// What a reader thread reuses from file to file.
@@ -296,11 +298,13 @@ impl<'i> Accumulator<'i> {
                 let id = env.uuid.as_deref().or(e.message_id.as_deref());
                 let key = id.map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env, time);
+                self.out.wordings.note(e.kind, e.wording);
                 self.out.finals.push(KeyedEvent { key, origin, what: (e.kind, e.reset.map(String::into_boxed_str)) });
             }
             Record::Retry(env, r) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env, time);
+                self.out.wordings.note(r.kind, r.wording);
                 let what = Attempt { kind: r.kind, attempt: r.attempt, retry_in_ms: r.retry_in_ms, last: false };
                 self.out.retries.push(KeyedEvent { key, origin, what });
             }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::classify::{ErrorKind, classify};
+use super::classify::{ErrorKind, Wording, classify};
 use super::content::Content;
 use crate::estimate::ContentSize;
 
@@ -354,6 +354,8 @@ pub struct FinalError {
     /// `message.id` (a UUID on error lines), the fallback dedup key when `uuid` is missing.
     pub message_id: Option<String>,
     pub text: String,
+    /// Whose words its text is in, for a throttling one.
+    pub wording: Option<Wording>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -362,6 +364,8 @@ pub struct Retry {
     pub status: Option<u16>,
     pub attempt: Option<u64>,
     pub retry_in_ms: Option<u64>,
+    /// Whose words its text is in, for a throttling one.
+    pub wording: Option<Wording>,
 }
 
 pub const RECOVERY_PREFIX: &str = "Output token limit hit.";
@@ -464,9 +468,10 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
                 let reset = matches!(kind, ErrorKind::UsageLimit | ErrorKind::SpendCap)
                     .then(|| super::classify::reset_of(&text))
                     .flatten();
+                let wording = throttled_wording(kind, &text);
                 return Record::FinalError(
                     env,
-                    FinalError { kind, reset, message_id: msg.id.map(Cow::into_owned), text },
+                    FinalError { kind, reset, message_id: msg.id.map(Cow::into_owned), text, wording },
                 );
             }
             if synthetic {
@@ -491,7 +496,11 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
             let text = raw.error.map(RawValue::get).unwrap_or("");
             let status = raw.error.and_then(status_of);
             let Some(kind) = classify(text, status, None) else { return Record::Other };
-            Record::Retry(env, Retry { kind, status, attempt: raw.retry_attempt.0, retry_in_ms: raw.retry_in_ms.0 })
+            let wording = throttled_wording(kind, text);
+            Record::Retry(
+                env,
+                Retry { kind, status, attempt: raw.retry_attempt.0, retry_in_ms: raw.retry_in_ms.0, wording },
+            )
         }
         Some("user") => {
             let recovery = raw.is_meta == Some(true)
@@ -500,6 +509,12 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
         }
         _ => Record::Other,
     }
+}
+
+/// Whose words a throttling error's text is in (none for other kinds: only throttling tells
+/// the provider's quota apart).
+fn throttled_wording(kind: ErrorKind, text: &str) -> Option<Wording> {
+    if kind == ErrorKind::RateLimit { super::classify::wording(text) } else { None }
 }
 
 fn usage_of(u: RawUsage) -> Usage {
@@ -603,7 +618,7 @@ mod tests {
         let err = r#"{"type":"assistant","uuid":"e1","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429,"message":{"id":"0b7c","model":"<synthetic>","content":[{"type":"text","text":"API Error: 429 Too many tokens, please wait before trying again."}],"usage":{"output_tokens":0}}}"#;
         let Record::FinalError(env, e) = p(err) else { panic!() };
         assert_eq!(env.uuid.as_deref(), Some("e1"));
-        assert_eq!(e.kind, ErrorKind::RateLimit);
+        assert_eq!((e.kind, e.wording), (ErrorKind::RateLimit, Some(Wording::Bedrock)));
         assert_eq!(e.message_id.as_deref(), Some("0b7c"));
         let synthetic = r#"{"type":"assistant","message":{"id":"x","model":"<synthetic>","content":[{"type":"text","text":"No response requested."}]}}"#;
         assert_eq!(p(synthetic), Record::Other);
@@ -615,12 +630,18 @@ mod tests {
         let Record::Retry(_, r) = p(line) else { panic!() };
         assert_eq!(
             r,
-            Retry { kind: ErrorKind::RateLimit, status: Some(429), attempt: Some(2), retry_in_ms: Some(1000) }
+            Retry {
+                kind: ErrorKind::RateLimit,
+                status: Some(429),
+                attempt: Some(2),
+                retry_in_ms: Some(1000),
+                wording: Some(Wording::Anthropic)
+            }
         );
-        // A 429 that names no cause is not throttling.
+        // A 429 that names no cause is not throttling (and its words are not counted).
         let bare = r#"{"type":"system","subtype":"api_error","error":{"status":429,"error":{"type":"error","error":{"type":"rate_limit_error"}}},"retryAttempt":1}"#;
         let Record::Retry(_, r) = p(bare) else { panic!() };
-        assert_eq!(r.kind, ErrorKind::Unclassified429);
+        assert_eq!((r.kind, r.wording), (ErrorKind::Unclassified429, None));
     }
 
     #[test]
