@@ -5,6 +5,7 @@ when asked, 10 M) requests, in the flat JSON lines a warehouse query returns and
     python3 bench/telemetry_scale.py [--sizes 1000000] [--forms flat,otlp] [--runs 3]
                                      [--floor 1000] [--people 40] [--tool-events 2]
                                      [--dir target/bench/telemetry] [--max-gb 6] [--bin BINARY] [--keep]
+                                     [--args "SCAN FLAGS"]
 
 `--sizes 1000000,10000000` adds the 10 M export (opt-in: about 29 GB of OTLP as written, so
 it is written gzip-compressed, see below, and the scan may need several GiB of memory).
@@ -24,7 +25,11 @@ per export, then:
   RSS (the largest of the runs) and the bytes a request of peak RSS above the floor.
 
 Every scan runs with HOME set to an empty folder, so that no transcripts are read beside the
-export, and its JSON is checked to have read every request.
+export, and its JSON is checked to have read every request; --args adds flags to every scan
+(`--provider anthropic`: the export read and advised without a quota, no fit). The exports'
+429s are in Bedrock's words, so that without --args the scan advises for Bedrock and fits
+the quota to them (from 1dbed93; before, it advised as for the Anthropic API); the row names
+the provider the scan advised for.
 
 Disk: the exports are written under --dir one at a time and deleted once measured (unless
 --keep). Before writing one, its size is estimated from the tiny export (bytes a request);
@@ -91,16 +96,22 @@ def timed(cmd, env=None, capture=False):
     return wall, usage.ru_maxrss, out
 
 
+EXTRA = []
+
+
 def scan_cmd(binary, file):
-    return [binary, "scan", "--otel", file, "--format", "json"]
+    return [binary, "scan", "--otel", file, "--format", "json"] + EXTRA
 
 
 def check_read(binary, file, env, requests):
-    """Runs the scan once, keeping its JSON: every request must have been read."""
+    """Runs the scan once, keeping its JSON: every request must have been read. Returns the
+    telemetry's counts, with the provider advised for."""
     _, _, out = timed(scan_cmd(binary, file), env, capture=True)
-    t = json.loads(out)["telemetry"]
+    v = json.loads(out)
+    t = v["telemetry"]
     if t["requests"] != requests:
         sys.exit(f"{file}: the scan read {t['requests']} requests, not {requests}")
+    t["provider"] = ((v.get("recommendation") or {}).get("inputs") or {}).get("provider", "none")
     return t
 
 
@@ -116,7 +127,9 @@ def main():
     ap.add_argument("--max-gb", type=float, default=6.0, help="most GB target/bench may hold with an export in it")
     ap.add_argument("--bin", help="a prebuilt ccdoctor (default: build this checkout's release binary)")
     ap.add_argument("--keep", action="store_true", help="keep the exports (default: delete each once measured)")
+    ap.add_argument("--args", default="", help="flags added to every scan, e.g. \"--provider anthropic\"")
     a = ap.parse_args()
+    EXTRA.extend(a.args.split())
     sizes = [int(s) for s in a.sizes.split(",")]
     forms = a.forms.split(",")
     if any(f not in ("flat", "otlp") for f in forms):
@@ -134,6 +147,7 @@ def main():
 
     print(header("telemetry_scale.py", sys.argv[1:]))
     print(f"binary: {os.path.relpath(binary, ROOT)}")
+    print(f"scan: ccdoctor scan --otel FILE --format json{''.join(' ' + x for x in EXTRA)}")
     print(f"exports: bench/otlp.py, seed 7, {a.people} people, {a.tool_events} tool_result events a request, "
           f"one file each; {a.runs} runs of each command, alternating with `cat`, after one untimed warm-up run "
           f"each; medians (peak RSS: the largest)\n")
@@ -179,14 +193,14 @@ def main():
             if not a.keep:
                 shutil.rmtree(path)
 
-    print("| form | requests | events | sessions | people | bytes | cat | scan | scan / cat | MB/s | peak RSS "
-          "| above the floor | bytes a request |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| form | requests | events | sessions | people | provider | bytes | cat | scan | scan / cat | MB/s "
+          "| peak RSS | above the floor | bytes a request |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for form, n, written, stored, t, cat, wall, rss, floor in rows:
         above = max(rss - floor, 0) * 1024
         size = f"{written:,}" + (f" ({stored:,} stored)" if stored != written else "")
-        print(f"| {form} | {n:,} | {t['events']:,} | {t['sessions']:,} | {t['people']} | {size} | {cat:.2f} s | "
-              f"{wall:.2f} s | {wall / cat:.2f}× | {written / wall / 1e6:.0f} | {rss / 1024:.1f} MiB | "
+        print(f"| {form} | {n:,} | {t['events']:,} | {t['sessions']:,} | {t['people']} | {t['provider']} | {size} "
+              f"| {cat:.2f} s | {wall:.2f} s | {wall / cat:.2f}× | {written / wall / 1e6:.0f} | {rss / 1024:.1f} MiB | "
               f"{above / (1 << 20):.1f} MiB | {above / n:.0f} |")
     print()
     for note in notes:
