@@ -39,9 +39,18 @@ pub fn count_of(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
-/// A share in 0..=1 as a percentage with one decimal.
+/// A share in 0..=1 as a percentage with one decimal; a share that is not none but rounds to
+/// 0.0% is `<0.1%`, one that is not all but rounds to 100.0% is `>99.9%` (`19 of 57,756`
+/// is not 0.0%).
 pub fn percent(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
+    let p = x * 100.0;
+    if p > 0.0 && p < 0.05 {
+        "<0.1%".to_string()
+    } else if p < 100.0 && p >= 99.95 {
+        ">99.9%".to_string()
+    } else {
+        format!("{p:.1}%")
+    }
 }
 
 /// Bytes in binary units, for the data-quality line.
@@ -185,6 +194,19 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    /// 19 of 57,756 is 0.033%: shown as under 0.1%, not as none; 57,737 of 57,756 as over
+    /// 99.9%, not as all.
+    #[test]
+    fn percent_by_hand() {
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(19.0 / 57_756.0), "<0.1%");
+        assert_eq!(percent(0.0006), "0.1%");
+        assert_eq!(percent(0.4), "40.0%");
+        assert_eq!(percent(57_737.0 / 57_756.0), ">99.9%");
+        assert_eq!(percent(0.9994), "99.9%");
+        assert_eq!(percent(1.0), "100.0%");
     }
 
     #[test]

@@ -315,7 +315,7 @@ pub fn run(
             // What the recommended value costs in cut responses, said beside it.
             let cuts_at = |v: u64| {
                 a.rows.iter().find(|r| r.value == v).map_or(String::new(), |r| {
-                    format!(", cutting {} of {} responses", r.outcome.cut, r.outcome.responses)
+                    format!(", cutting {} of {} responses", thousands(r.outcome.cut), thousands(r.outcome.responses))
                 })
             };
             match (c.action, c.value) {

@@ -477,9 +477,10 @@ fn team(report: &Report) -> Option<Section> {
     }
     let at_429s = match team.throttle_moments {
         0 => "At 429s: the quota refused no request, so no one has a share.".to_string(),
+        1 => "At 429s: their share of all requests in flight when the throttled request was first refused.".to_string(),
         n => format!(
-            "At 429s: their share of all requests in flight when each of the {} was first refused.",
-            count_of(n, "throttled request", "throttled requests")
+            "At 429s: their share of all requests in flight when each of the {} throttled requests was first refused.",
+            thousands(n)
         ),
     };
     let mut notes = vec![format!(
