@@ -171,9 +171,19 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             })
         };
         // The searches ask only whether a quota throttles at most so many attempts: each
-        // replay stops once it has throttled more.
+        // replay stops once it has throttled more. The searches after the first start where
+        // it ended and double or halve from there alike: a quota counted before is not
+        // replayed again where what is known answers (`Known`).
+        let mut known = Known::default();
         let mut count = |q: f64, most: u64| {
-            replay::throttled_beyond(plan, &Quota { tpm: q, burndown, reading, output_tpm }, Limit::AsRecorded, most)
+            known.count(q, most, |most| {
+                replay::throttled_beyond(
+                    plan,
+                    &Quota { tpm: q, burndown, reading, output_tpm },
+                    Limit::AsRecorded,
+                    most,
+                )
+            })
         };
         // Searched from the same place whatever the reference: the replay's count is not
         // strictly monotone in the quota, and a search that started from the reference would
@@ -358,6 +368,31 @@ fn coefficient_of_variation(x: &[f64]) -> f64 {
     (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt() / mean
 }
 
+/// What a reading's searches counted, by quota: the count (`whole`), or a count above what
+/// was asked, where the replay stopped (the whole count is at least that).
+#[derive(Debug, Default)]
+struct Known(Vec<(f64, u64, bool)>);
+
+impl Known {
+    /// The count at `q` as a search asks for it (exact up to `most`, else any count above
+    /// it): from what is known where that answers, else `replay(most)`, then known.
+    fn count(&mut self, q: f64, most: u64, replay: impl FnOnce(u64) -> u64) -> u64 {
+        let at = self.0.iter().position(|k| k.0 == q);
+        if let Some(k) = at.map(|i| self.0[i])
+            && (k.2 || k.1 > most)
+        {
+            return k.1;
+        }
+        let c = replay(most);
+        let entry = (q, c, c <= most);
+        match at {
+            Some(i) => self.0[i] = entry,
+            None => self.0.push(entry),
+        }
+        c
+    }
+}
+
 /// The smallest quota at which `predicted` (which falls as the quota grows) is at most
 /// `target`, to within [`PRECISION`], searched from `start`. `predicted(q, target)` may
 /// stop counting once it is above `target`.
@@ -473,6 +508,31 @@ mod tests {
             assert_eq!(stopping, crossing(target, start, &mut |q, _| curve(q)), "{target} from {start}");
             assert!(!asked.is_empty() && asked.iter().all(|&m| m == target), "{asked:?}");
         }
+    }
+
+    /// A quota counted whole answers any later question; one whose count stopped above a
+    /// target answers a lower target, not a higher one (then it is replayed again).
+    #[test]
+    fn a_known_count_is_not_replayed_where_it_answers() {
+        let mut known = Known::default();
+        let mut replays = 0;
+        // The true count at 100,000 is 40; at 200,000, 7.
+        let mut ask = |known: &mut Known, q: f64, most: u64| {
+            let truth = if q == 100_000.0 { 40 } else { 7 };
+            known.count(q, most, |most| {
+                replays += 1;
+                if truth > most { most + 1 } else { truth }
+            })
+        };
+        assert_eq!(ask(&mut known, 100_000.0, 10), 11);
+        assert_eq!(ask(&mut known, 100_000.0, 5), 11, "above 5 too: no replay");
+        assert_eq!(ask(&mut known, 100_000.0, 20), 21, "above 10 is not above 20: replayed");
+        assert_eq!(ask(&mut known, 200_000.0, 10), 7);
+        assert_eq!(ask(&mut known, 200_000.0, 3), 7, "whole: no replay");
+        assert_eq!(ask(&mut known, 100_000.0, 50), 40);
+        assert_eq!(ask(&mut known, 100_000.0, 1), 40, "whole now");
+        drop(ask);
+        assert_eq!(replays, 4);
     }
 
     #[test]
