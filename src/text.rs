@@ -46,7 +46,7 @@ pub fn percent(x: f64) -> String {
     let p = x * 100.0;
     if p > 0.0 && p < 0.05 {
         "<0.1%".to_string()
-    } else if p < 100.0 && p >= 99.95 {
+    } else if (99.95..100.0).contains(&p) {
         ">99.9%".to_string()
     } else {
         format!("{p:.1}%")
