@@ -194,7 +194,8 @@ mod tests {
     use crate::scan::Silent;
 
     /// A flat event a line: requests of a few sessions and models, refused attempts, and
-    /// lines a warning names (malformed, blank, pretty-printed), a byte-order mark first.
+    /// lines a warning names or counts (malformed, blank, without a time), a byte-order mark
+    /// first.
     fn export(lines: usize) -> String {
         let mut text = String::from("\u{feff}");
         for k in 0..lines {
