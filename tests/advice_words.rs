@@ -277,3 +277,25 @@ fn the_other_readings_footnote_says_its_standing_and_its_figure() {
     );
     assert!(r.stdout.contains("(60,750 TPM):"), "{}", r.stdout);
 }
+
+/// The provider read from the 429s' words counts each 429 once (a copied line, as a resumed
+/// session writes, is one), and only where no model id names a provider: the sample's
+/// Bedrock-spelled session refused in Bedrock's words tells nothing of the API-id sessions,
+/// whose own 429s are mostly the API's.
+#[test]
+fn the_429s_words_count_once_and_only_where_ids_say_nothing() {
+    let (_t, home) = common::home_copy();
+    let file = home.join("projects/-home-u-app/aaaaaaaa-0000-4000-8000-000000000001.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let bedrock = text.lines().find(|l| l.contains("Too many tokens")).unwrap().to_string();
+    std::fs::write(&file, format!("{text}{}", format!("{bedrock}\n").repeat(6))).unwrap();
+    let provider = |args: &[&str]| {
+        let r = common::run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout.lines().find(|l| l.contains("│ Provider")).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    let h = home.to_str().unwrap();
+    let want = Some("│ Provider ┆ anthropic ┆ your 429s' texts │".to_string());
+    assert_eq!(provider(&["scan", h]), want);
+    assert_eq!(provider(&["scan", h, "--project", "app"]), want);
+}

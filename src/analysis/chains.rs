@@ -564,7 +564,7 @@ mod tests {
     }
 
     fn event(stream: &str, time: i64, kind: EventKind, attempt: Option<u64>, wait: Option<u64>) -> Event {
-        Event { origin: origin(stream, time, None), kind, attempt, retry_in_ms: wait, reset: None }
+        Event { origin: origin(stream, time, None), kind, attempt, retry_in_ms: wait, reset: None, wording: None }
     }
 
     #[test]

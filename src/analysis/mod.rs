@@ -26,7 +26,8 @@ pub mod values;
 
 use crate::config::{Filters, RecommendConfig};
 use crate::models;
-use crate::scan::classify::Wording;
+use crate::scan::classify::{Wording, Wordings};
+use crate::scan::data::EventKind;
 use crate::scan::data::ScanData;
 use crate::settings::{EffectiveSettings, Provider};
 use advice::Advice;
@@ -82,13 +83,23 @@ fn first_party(
     }
 }
 
-/// The provider whose words most of the history's throttling 429s are in (transcripts and
-/// telemetry alike), if one's: what tells a team's telemetry on Bedrock from the API's when
-/// no setting names a provider and the model ids are spelled as the API's.
-fn worded(data: &ScanData) -> Option<Provider> {
-    let mut all = data.read.wordings;
-    if let Some(t) = &data.telemetry {
-        all.add(t.read.wordings);
+/// The provider whose words most of the selected history's throttling 429s are in
+/// (transcripts and telemetry alike, each once), if one's: what tells a team's telemetry on
+/// Bedrock from the API's when no setting names a provider and the model ids are spelled as
+/// the API's. The 429s of a stream whose responses name a provider by their ids' spelling
+/// are that provider's, told by the ids, and not counted.
+fn worded(selection: &Selection) -> Option<Provider> {
+    let spelled: std::collections::HashSet<&str> = selection
+        .scoped
+        .iter()
+        .filter(|r| advice::provider_of_id(r.model()).is_some())
+        .map(|r| &*r.origin.place.stream)
+        .collect();
+    let mut all = Wordings::default();
+    for e in selection.events.iter().filter(|e| !spelled.contains(&*e.origin.place.stream)) {
+        if let EventKind::Retry(kind) | EventKind::Final(kind) = e.kind {
+            all.note(kind, e.wording);
+        }
     }
     all.most().map(|w| match w {
         Wording::Bedrock => Provider::Bedrock,
@@ -113,8 +124,8 @@ pub fn analyze<'a>(
         team_settings = EffectiveSettings { model: Default::default(), ..settings.clone() };
         &team_settings
     };
-    let worded = worded(data);
     let selection = select::select(data, filters);
+    let worded = worded(&selection);
     let chains = chains::build(&selection.scoped, &selection.events);
     // Building them freed as much again as they hold: given back before the steps after.
     crate::memory::give_back();

@@ -407,6 +407,7 @@ mod tests {
             attempt: None,
             retry_in_ms: None,
             reset: None,
+            wording: None,
         };
         data.events = vec![event(32_000), event(99_999_999_999_999), event(0)];
         let capped = |to: u64| Capped { from: to.saturating_add(1), to, session: None, time: None };

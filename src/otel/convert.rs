@@ -191,6 +191,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                     attempt: e.attempt.map(u64::from),
                     retry_in_ms: None,
                     reset: None,
+                    wording: e.wording,
                 });
             }
             if let Some(ri) = unit.request {
@@ -459,6 +460,7 @@ mod tests {
             attempt: Some(1),
             retry_in_ms: Some(500),
             reset: None,
+            wording: None,
         };
         let events = [transcript_event];
         let out = convert(c, &Known { request_ids: Some(&in_transcript), events: &events });

@@ -328,7 +328,6 @@ impl Collected {
         s.long_lines += stats.long_lines;
         s.unreadable_files += stats.unreadable_files;
         s.cut_short_files += stats.cut_short_files;
-        s.wordings.add(stats.wordings);
         self.warnings.append(&mut warnings);
     }
 
@@ -636,10 +635,6 @@ impl Collected {
             self.requests.push(r);
         } else if let Some(e) = self.tables.error(fields, time) {
             self.stats.errors += 1;
-            if e.kind == crate::scan::classify::ErrorKind::RateLimit {
-                let wording = crate::scan::classify::wording(fields.str(names::ERROR).unwrap_or(""));
-                self.stats.wordings.note(e.kind, wording);
-            }
             self.errors.push(e);
         } else {
             // A notice logged as an error (`Approaching Opus usage limit`) is no error.

@@ -72,6 +72,8 @@ pub struct ErrorRec {
     pub model: u16,
     pub attempt: Option<u32>,
     pub kind: ErrorKind,
+    /// Whose words its text is in, for a throttling one.
+    pub wording: Option<classify::Wording>,
 }
 
 /// Strings seen once, referred to by number.
@@ -279,7 +281,9 @@ impl Tables {
     /// An error's record; `None` when its text is a notice, no error (see [`classify::classify`]).
     pub fn error(&mut self, f: &Fields, time: EpochMs) -> Option<ErrorRec> {
         let status = f.u64(names::STATUS).and_then(|s| u16::try_from(s).ok());
-        let kind = classify::classify(f.str(names::ERROR).unwrap_or(""), status, None)?;
+        let text = f.str(names::ERROR).unwrap_or("");
+        let kind = classify::classify(text, status, None)?;
+        let wording = if kind == ErrorKind::RateLimit { classify::wording(text) } else { None };
         let (group, prompt, model) = self.common(f);
         Some(ErrorRec {
             time,
@@ -289,6 +293,7 @@ impl Tables {
             model,
             attempt: f.u64(names::ATTEMPT).and_then(|a| u32::try_from(a).ok()),
             kind,
+            wording,
         })
     }
 }

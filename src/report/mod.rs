@@ -331,6 +331,7 @@ mod tests {
             attempt: None,
             retry_in_ms: None,
             reset: Some(reset.into()),
+            wording: None,
         };
         let mut counts = ErrorCounts::default();
         let started = std::time::Instant::now();

@@ -144,11 +144,12 @@ static OVER_CAP: LazyLock<Regex> = LazyLock::new(|| {
 /// where the text says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wording {
-    /// `Too many tokens, please wait before trying again.`, `ThrottlingException`.
+    /// `Too many tokens, please wait before trying again.`, `Too many requests, please wait
+    /// …`, `ThrottlingException`.
     Bedrock,
-    /// `Quota exceeded for aiplatform.googleapis.com/…`, `RESOURCE_EXHAUSTED`.
+    /// `Quota exceeded for aiplatform.googleapis.com/…`.
     Vertex,
-    /// `{"type":"rate_limit_error",…}`.
+    /// `{"type":"rate_limit_error",…}`, `… would exceed your organization's rate limit`.
     Anthropic,
 }
 
@@ -156,11 +157,11 @@ pub enum Wording {
 pub fn wording(text: &str) -> Option<Wording> {
     let t = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
-    if has(&["too many tokens", "please wait before trying again", "throttlingexception"]) {
+    if has(&["too many tokens", "too many requests, please wait", "throttlingexception"]) {
         Some(Wording::Bedrock)
-    } else if has(&["aiplatform.googleapis.com", "resource_exhausted", "resource has been exhausted"]) {
+    } else if has(&["aiplatform.googleapis.com"]) {
         Some(Wording::Vertex)
-    } else if has(&["rate_limit_error"]) {
+    } else if has(&["rate_limit_error", "organization's rate limit", "rate limit for your organization"]) {
         Some(Wording::Anthropic)
     } else {
         None
@@ -410,7 +411,14 @@ mod tests {
                 r#"API Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#,
                 Some(Wording::Anthropic),
             ),
+            (
+                "API Error: Request rejected (429) · This request would exceed your organization's rate limit of 30,000 input tokens per minute.",
+                Some(Wording::Anthropic),
+            ),
             ("API Error: Request rejected (429) · Rate limited. Please try again later.", None),
+            // A gateway's own words are no provider's, however like Bedrock's they read.
+            (r#"{"error":{"message":"Rate limit exceeded. Please wait before trying again."}}"#, None),
+            ("429 RESOURCE_EXHAUSTED Resource has been exhausted (e.g. check quota).", None),
         ] {
             assert_eq!(wording(text), want, "{text}");
         }

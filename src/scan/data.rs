@@ -1,7 +1,7 @@
 //! What a scan produces: deduplicated responses and events, as plain data.
 
 use super::key::Name;
-use crate::scan::classify::{ErrorKind, Wordings};
+use crate::scan::classify::{ErrorKind, Wording};
 use crate::scan::line::Usage;
 use crate::time::{EpochMs, MaybeMs};
 use std::sync::Arc;
@@ -260,6 +260,8 @@ pub struct Event {
     pub retry_in_ms: Option<u64>,
     /// When a usage limit or spend cap resets, as its text says.
     pub reset: Option<Box<str>>,
+    /// Whose words its text is in, for a throttling 429 ([`crate::scan::classify::wording`]).
+    pub wording: Option<Wording>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -305,9 +307,6 @@ pub struct ReadStats {
     /// Of `files`, those that could not be read (`unreadable` also counts folders).
     #[serde(skip)]
     pub unreadable_files: u64,
-    /// The throttling 429s by whose words they are in (the provider, where nothing else says).
-    #[serde(skip)]
-    pub wordings: Wordings,
 }
 
 /// Who sent the requests, where the input tells people apart: telemetry's accounts, or
@@ -338,7 +337,6 @@ impl ReadStats {
         self.not_regular += o.not_regular;
         self.older_than_since += o.older_than_since;
         self.unreadable_files += o.unreadable_files;
-        self.wordings.add(o.wordings);
     }
 
     /// Something could not be read and nothing else was: no file, or only unreadable ones
@@ -470,9 +468,6 @@ pub struct OtelStats {
     /// Files read up to an error (a gzip stream cut short, as a file still being written is):
     /// the events before it count.
     pub cut_short_files: u64,
-    /// The throttling 429s by whose words they are in.
-    #[serde(skip)]
-    pub wordings: Wordings,
 }
 
 /// How many telemetry records were left out as already counted.

@@ -12,7 +12,7 @@ use super::line::{self, Envelope, LineError, Record, ResponseLine, Usage};
 use super::prefilter::{self, Streaming};
 use super::reader::{self, Line};
 use crate::estimate::ContentSize;
-use crate::scan::classify::ErrorKind;
+use crate::scan::classify::{ErrorKind, Wording};
 use crate::time::{EpochMs, parse_timestamp};
 use crate::warning::Warning;
 
@@ -53,6 +53,16 @@ pub struct KeyedEvent<T> {
     pub what: T,
 }
 
+/// A request that failed for good, as a transcript records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalError {
+    pub kind: ErrorKind,
+    /// When a usage limit or spend cap resets, as its text says.
+    pub reset: Option<Box<str>>,
+    /// Whose words its text is in, for a throttling 429.
+    pub wording: Option<Wording>,
+}
+
 /// A retry recorded in a transcript or a debug log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempt {
@@ -61,6 +71,8 @@ pub struct Attempt {
     pub retry_in_ms: Option<u64>,
     /// A debug log's last attempt (`k/k`): not retried, so the request failed.
     pub last: bool,
+    /// Whose words its text is in, for a throttling 429.
+    pub wording: Option<Wording>,
 }
 
 #[derive(Debug, Default)]
@@ -77,13 +89,11 @@ pub struct FileResult {
     pub unreadable: bool,
     pub warnings: Vec<Warning>,
     pub groups: Vec<GroupPart>,
-    pub finals: Vec<KeyedEvent<(ErrorKind, Option<Box<str>>)>>,
+    pub finals: Vec<KeyedEvent<FinalError>>,
     pub retries: Vec<KeyedEvent<Attempt>>,
     pub recoveries: Vec<KeyedEvent<()>>,
     pub debug_attempts: Vec<KeyedEvent<Attempt>>,
     pub capped: Vec<Capped>,
-    /// Its throttling 429s by whose words they are in.
-    pub wordings: crate::scan::classify::Wordings,
 }
 
 /// What a reader thread reuses from file to file.
@@ -298,14 +308,19 @@ impl<'i> Accumulator<'i> {
                 let id = env.uuid.as_deref().or(e.message_id.as_deref());
                 let key = id.map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env, time);
-                self.out.wordings.note(e.kind, e.wording);
-                self.out.finals.push(KeyedEvent { key, origin, what: (e.kind, e.reset.map(String::into_boxed_str)) });
+                let what = FinalError { kind: e.kind, reset: e.reset.map(String::into_boxed_str), wording: e.wording };
+                self.out.finals.push(KeyedEvent { key, origin, what });
             }
             Record::Retry(env, r) => {
                 let key = env.uuid.as_deref().map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env, time);
-                self.out.wordings.note(r.kind, r.wording);
-                let what = Attempt { kind: r.kind, attempt: r.attempt, retry_in_ms: r.retry_in_ms, last: false };
+                let what = Attempt {
+                    kind: r.kind,
+                    attempt: r.attempt,
+                    retry_in_ms: r.retry_in_ms,
+                    last: false,
+                    wording: r.wording,
+                };
                 self.out.retries.push(KeyedEvent { key, origin, what });
             }
             Record::RecoveryPrompt(env) => {
@@ -413,7 +428,13 @@ impl<'i> Accumulator<'i> {
                 self.out.debug_attempts.push(KeyedEvent {
                     key,
                     origin,
-                    what: Attempt { kind, attempt: Some(attempt), retry_in_ms: None, last: attempt >= of },
+                    what: Attempt {
+                        kind,
+                        attempt: Some(attempt),
+                        retry_in_ms: None,
+                        last: attempt >= of,
+                        wording: None,
+                    },
                 });
             }
             DebugRecord::Capped { timestamp, from, to } => {

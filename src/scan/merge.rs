@@ -48,10 +48,11 @@ impl Merger {
             if self.event_keys.insert((0, e.key)) {
                 self.events.push(Event {
                     origin: e.origin,
-                    kind: EventKind::Final(e.what.0),
+                    kind: EventKind::Final(e.what.kind),
                     attempt: None,
                     retry_in_ms: None,
-                    reset: e.what.1,
+                    reset: e.what.reset,
+                    wording: e.what.wording,
                 });
             }
         }
@@ -63,6 +64,7 @@ impl Merger {
                     attempt: None,
                     retry_in_ms: None,
                     reset: None,
+                    wording: None,
                 });
             }
         }
@@ -200,6 +202,7 @@ impl Merger {
                 attempt: r.what.attempt,
                 retry_in_ms: r.what.retry_in_ms,
                 reset: None,
+                wording: r.what.wording,
             });
         }
 

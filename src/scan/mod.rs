@@ -89,7 +89,6 @@ pub fn scan(roots: &[Root], options: &ScanOptions, progress: &dyn Progress) -> S
         data.read.malformed_lines += result.malformed;
         data.read.implausible_times += result.implausible_times;
         data.read.long_lines_skipped += result.long_lines_skipped;
-        data.read.wordings.add(result.wordings);
         let bytes = result.bytes;
         merger.add(result);
         // What the reader threads freed in every GIVE_BACK_EVERY bytes read, given back: the
