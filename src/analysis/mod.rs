@@ -89,12 +89,19 @@ fn first_party(
 /// the API's. The 429s of a stream whose responses name a provider by their ids' spelling
 /// are that provider's, told by the ids, and not counted.
 fn worded(selection: &Selection) -> Option<Provider> {
-    let spelled: std::collections::HashSet<&str> = selection
-        .scoped
-        .iter()
-        .filter(|r| advice::provider_of_id(r.model()).is_some())
-        .map(|r| &*r.origin.place.stream)
-        .collect();
+    let mut spelled: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    // A stream's responses mostly share one model string: one look a run.
+    let mut last: Option<(&str, bool)> = None;
+    for &r in &selection.scoped {
+        let m: &str = r.model();
+        let named = match last {
+            Some((l, named)) if std::ptr::eq(l, m) => named,
+            _ => last.insert((m, advice::provider_of_id(m).is_some())).1,
+        };
+        if named {
+            spelled.insert(&r.origin.place.stream);
+        }
+    }
     let mut all = Wordings::default();
     for e in selection.events.iter().filter(|e| !spelled.contains(&*e.origin.place.stream)) {
         if let EventKind::Retry(kind) | EventKind::Final(kind) = e.kind {
@@ -125,7 +132,8 @@ pub fn analyze<'a>(
         &team_settings
     };
     let selection = select::select(data, filters);
-    let worded = worded(&selection);
+    // Read only where nothing names the provider (it is not asked otherwise).
+    let worded = cfg.provider.or(settings.provider.value).is_none().then(|| worded(&selection)).flatten();
     let chains = chains::build(&selection.scoped, &selection.events);
     // Building them freed as much again as they hold: given back before the steps after.
     crate::memory::give_back();

@@ -39,7 +39,7 @@ fn read_from(
     }
     let mut file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
-    if len < from || is_gzip(&mut file) {
+    if len < from || is_gzip(&file) {
         return None;
     }
     let starts = line_starts(&mut file, len, threads).ok()?;
@@ -92,11 +92,10 @@ impl Read for At<'_> {
     }
 }
 
-/// Whether the file starts as gzip does (its position is put back at the start).
-fn is_gzip(file: &mut File) -> bool {
+/// Whether the file starts as gzip does.
+fn is_gzip(file: &File) -> bool {
     let mut magic = [0u8; 2];
-    let gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-    file.rewind().is_err() || gzip
+    file.read_exact_at(&mut magic, 0).is_ok() && magic == [0x1f, 0x8b]
 }
 
 /// Where the pieces start: 0, then the first line start at or after each of `n - 1` even

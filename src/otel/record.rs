@@ -283,7 +283,7 @@ impl Tables {
         let status = f.u64(names::STATUS).and_then(|s| u16::try_from(s).ok());
         let text = f.str(names::ERROR).unwrap_or("");
         let kind = classify::classify(text, status, None)?;
-        let wording = if kind == ErrorKind::RateLimit { classify::wording(text) } else { None };
+        let wording = classify::throttled_wording(kind, text);
         let (group, prompt, model) = self.common(f);
         Some(ErrorRec {
             time,

@@ -168,6 +168,12 @@ pub fn wording(text: &str) -> Option<Wording> {
     }
 }
 
+/// Whose words an error of `kind` is in, for a throttling one (only throttling tells the
+/// provider's quota apart): what each reader keeps of the text.
+pub fn throttled_wording(kind: ErrorKind, text: &str) -> Option<Wording> {
+    if kind == ErrorKind::RateLimit { wording(text) } else { None }
+}
+
 /// A history's throttling 429s by whose words they are in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Wordings {
@@ -185,12 +191,6 @@ impl Wordings {
             (ErrorKind::RateLimit, Some(Wording::Anthropic)) => self.anthropic += 1,
             _ => {}
         }
-    }
-
-    pub fn add(&mut self, o: Wordings) {
-        self.bedrock += o.bedrock;
-        self.vertex += o.vertex;
-        self.anthropic += o.anthropic;
     }
 
     /// The provider whose words most of them are in (none on a tie or with none).
@@ -435,9 +435,7 @@ mod tests {
         assert_eq!((w, w.most()), (Wordings { bedrock: 1, vertex: 0, anthropic: 0 }, Some(Wording::Bedrock)));
         w.note(ErrorKind::RateLimit, Some(Wording::Anthropic));
         assert_eq!(w.most(), None, "a tie names no one");
-        let mut more = Wordings::default();
-        more.note(ErrorKind::RateLimit, Some(Wording::Anthropic));
-        w.add(more);
+        w.note(ErrorKind::RateLimit, Some(Wording::Anthropic));
         assert_eq!(w.most(), Some(Wording::Anthropic));
     }
 

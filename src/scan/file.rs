@@ -55,7 +55,7 @@ pub struct KeyedEvent<T> {
 
 /// A request that failed for good, as a transcript records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinalError {
+pub struct FinalEvent {
     pub kind: ErrorKind,
     /// When a usage limit or spend cap resets, as its text says.
     pub reset: Option<Box<str>>,
@@ -89,7 +89,7 @@ pub struct FileResult {
     pub unreadable: bool,
     pub warnings: Vec<Warning>,
     pub groups: Vec<GroupPart>,
-    pub finals: Vec<KeyedEvent<FinalError>>,
+    pub finals: Vec<KeyedEvent<FinalEvent>>,
     pub retries: Vec<KeyedEvent<Attempt>>,
     pub recoveries: Vec<KeyedEvent<()>>,
     pub debug_attempts: Vec<KeyedEvent<Attempt>>,
@@ -308,7 +308,7 @@ impl<'i> Accumulator<'i> {
                 let id = env.uuid.as_deref().or(e.message_id.as_deref());
                 let key = id.map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env, time);
-                let what = FinalError { kind: e.kind, reset: e.reset.map(String::into_boxed_str), wording: e.wording };
+                let what = FinalEvent { kind: e.kind, reset: e.reset.map(String::into_boxed_str), wording: e.wording };
                 self.out.finals.push(KeyedEvent { key, origin, what });
             }
             Record::Retry(env, r) => {

@@ -468,7 +468,7 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
                 let reset = matches!(kind, ErrorKind::UsageLimit | ErrorKind::SpendCap)
                     .then(|| super::classify::reset_of(&text))
                     .flatten();
-                let wording = throttled_wording(kind, &text);
+                let wording = super::classify::throttled_wording(kind, &text);
                 return Record::FinalError(
                     env,
                     FinalError { kind, reset, message_id: msg.id.map(Cow::into_owned), text, wording },
@@ -496,7 +496,7 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
             let text = raw.error.map(RawValue::get).unwrap_or("");
             let status = raw.error.and_then(status_of);
             let Some(kind) = classify(text, status, None) else { return Record::Other };
-            let wording = throttled_wording(kind, text);
+            let wording = super::classify::throttled_wording(kind, text);
             Record::Retry(
                 env,
                 Retry { kind, status, attempt: raw.retry_attempt.0, retry_in_ms: raw.retry_in_ms.0, wording },
@@ -509,12 +509,6 @@ fn interpret<'a>(raw: RawLine<'a>, line: &'a str) -> Record<'a> {
         }
         _ => Record::Other,
     }
-}
-
-/// Whose words a throttling error's text is in (none for other kinds: only throttling tells
-/// the provider's quota apart).
-fn throttled_wording(kind: ErrorKind, text: &str) -> Option<Wording> {
-    if kind == ErrorKind::RateLimit { super::classify::wording(text) } else { None }
 }
 
 fn usage_of(u: RawUsage) -> Usage {
