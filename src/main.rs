@@ -8,6 +8,7 @@ use ccdoctor::config::Env;
 use ccdoctor::exit_codes::ExitCode;
 
 fn main() -> std::process::ExitCode {
+    ccdoctor::memory::configure();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e),
