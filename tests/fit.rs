@@ -195,3 +195,45 @@ fn periods_with_no_quota_known_are_fitted() {
     }
     assert!(seen > 0, "no history had two periods and a reading with only a lower bound");
 }
+
+/// Where no quota is known and the history has no 429 (Vertex: no published default, none
+/// given), the value is planned against the least quota the history needs, not raised to
+/// the model's default on the strength of the cuts alone: in worlds whose quota holds the
+/// history's value (4,000, which cuts a few responses) with little room above it, and
+/// throttles at Claude Code's default, the value advised works.
+#[test]
+fn no_429_and_no_quota_known_raise_no_further_than_the_history_holds() {
+    let mut tight = 0;
+    for seed in SEEDS {
+        let w = worlds::base(seed);
+        let at = |quota_tpm: u64, value: u64| sim::simulate(&sim::World { quota_tpm, ..w.clone() }, value);
+        // The smallest quota, in tenths of the base world's, at which the history at 4,000
+        // has no throttled attempt.
+        let Some(quota_tpm) = (1..=40).map(|k| w.quota_tpm * k / 10).find(|&q| at(q, 4_000).throttled_attempts == 0)
+        else {
+            continue;
+        };
+        let s = Scenario::one(
+            &format!("no 429, no quota known (seed {seed})"),
+            sim::World { quota_tpm, ..w.clone() },
+            4_000,
+        );
+        if s.at(32_000).almost_worked() || s.at(4_000).cut == 0 {
+            // A world where raising is safe, or nothing to raise for, says nothing here.
+            continue;
+        }
+        tight += 1;
+        let cfg = ccdoctor::config::RecommendConfig {
+            provider: Some(ccdoctor::settings::Provider::Vertex),
+            burndown: Some(5.0),
+            ..s.config()
+        };
+        let (a, _) = worlds::advise(&s, &cfg);
+        let tag = format!("{}: {:?}", s.name, a.choice);
+        let value = a.choice.value.expect("a value: the one in effect ran without a 429");
+        let t = s.at(value);
+        assert!(t.almost_worked(), "{tag}: at {value} the world has {t:?}");
+        assert!(a.calibration.as_ref().is_some_and(|c| c.observed_throttled == 0), "{tag}: the history has no 429");
+    }
+    assert!(tight > 0, "no world throttled at 32,000 with a quota that holds 4,000");
+}

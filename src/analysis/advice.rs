@@ -574,7 +574,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let crowding = seen::crowding(i.chains, my_units);
     let quota_code = (provider == Provider::Bedrock).then(|| seen::quota_code(&raw_ids, family)).flatten();
     let observed = seen::observed_throttled(i.chains, my_units);
-    let side = quota::side(i.cfg, provider, family, observed);
+    let side = quota::side(i.cfg, provider, family);
     // The history ran at the value in effect without a 429: at its own load, that value is
     // safe whatever the replay says.
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);

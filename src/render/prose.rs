@@ -446,7 +446,7 @@ fn lead(a: &Advice) -> Vec<String> {
                 // Kept because the history ran at it without a 429, though the replay at its
                 // pace throttles it: say which weighs more, not that it replays safely.
                 Some(r) if quota_counts && !crate::analysis::choose::is_safe(&r.outcome) => out.push(format!(
-                    "{} ran without a 429 in your history, at its own load: that outweighs the replay of its work at its own pace against {}, which has {}; no value cuts fewer responses than its {cut}.",
+                    "{} ran without a 429 in your history, at its own load: that outweighs the replay of its work at its own pace against {}, which has {}; no value the replay finds safe there cuts fewer responses than its {cut}.",
                     value_in_effect(a, a.current),
                     against(a),
                     throttling(&r.outcome)
@@ -824,6 +824,7 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if e.throttled() == 0 && e.unclassified_429 == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
         out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());
     }
+    let no_429 = a.calibration.as_ref().is_some_and(|c| c.observed_throttled == 0);
     match (a.provider, &a.quota) {
         (Provider::Bedrock, Some(q)) if matches!(q.tpm_origin, Origin::Default | Origin::ModelsFile(_)) => {
             out.push(format!(
@@ -845,6 +846,13 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 thousands(r.tpm)
             ))
         }
+        (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Inferred && q.reference.is_none() && no_429 => {
+            out.push(format!(
+                "Your history has no 429, and AWS publishes no default quota for {}: the advice takes the quota as {} TPM, the least your history needs, every reading of how it is counted weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm: a larger quota may allow a larger value.",
+                a.model,
+                thousands(q.tpm)
+            ))
+        }
         (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Inferred && q.reference.is_none() => {
             out.push(format!(
                 "The quota {} TPM is fitted to your 429s, and AWS publishes no default quota for {} to judge the fit by: every reading that fits is weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm: fewer readings fit it, and the value is chosen by those.",
@@ -852,6 +860,11 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 a.model
             ))
         }
+        (Provider::Vertex, Some(q)) if q.tpm_origin == Origin::Inferred => out.push(format!(
+            "Vertex quotas are per model and region and not published here: the advice takes yours as {} TPM, {}; pass it with --quota-tpm to replay your history against it (Vertex is assumed to reserve max output, which its documentation does not say).",
+            thousands(q.tpm),
+            if no_429 { "the least quota your history needs (it has no 429)" } else { "fitted to your 429s" }
+        )),
         (Provider::Bedrock, None) => out.push(format!(
             "AWS publishes no default quota for {}: pass your applied quota with --quota-tpm to replay your history against it.",
             a.model
