@@ -941,7 +941,38 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             thousands(v - a.current)
         ));
     }
+    if let Some(line) = other_models(report, a) {
+        out.push(line);
+    }
     out
+}
+
+/// That the one setting is every model's, where the history has responses of models other
+/// than the one advised for and `--model` did not pick it: their requests run at the value
+/// too, judged by their own history only with `--model`.
+fn other_models(report: &Report, a: &Advice) -> Option<String> {
+    if report.model_match.is_some() {
+        return None;
+    }
+    let all: Vec<String> = report
+        .by_model
+        .iter()
+        .filter(|m| m.model != a.model && m.summary.count > 0)
+        .map(|m| format!("{} ({})", m.model, thousands(m.summary.count)))
+        .collect();
+    let mut others = all[..all.len().min(MODELS_LISTED)].to_vec();
+    if all.len() > MODELS_LISTED {
+        others.push(format!("{} more models", thousands((all.len() - MODELS_LISTED) as u64)));
+    }
+    let mine = report.by_model.iter().find(|m| m.model == a.model).map_or(0, |m| m.summary.count);
+    (!others.is_empty()).then(|| {
+        format!(
+            "CLAUDE_CODE_MAX_OUTPUT_TOKENS is every model's: the value is advised for {} ({}), and the requests of {} are sent with it too; `--model NAME` advises for one of those by its own history.",
+            a.model,
+            count_of(mine, "response", "responses"),
+            super::readings::list(&others),
+        )
+    })
 }
 
 /// A default quota as the report names it: AWS's, or the models file's that gave it.

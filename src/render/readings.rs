@@ -96,7 +96,10 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
             let other = cal.readings.iter().any(|v| v.fit.reading != best.fit.reading && v.advises && holds(v));
             format!(
                 "this reading does not reach {r} (there it predicts {}), so the advice takes {used}, the nearest quota it fits, where the replay predicts {predicted}{}",
-                best.fit.at_reference.map_or_else(|| "–".into(), |o| thousands(o.throttled_attempts)),
+                best.fit.at_reference.map_or_else(
+                    || "–".into(),
+                    |o| count_of(o.throttled_attempts, "throttled attempt", "throttled attempts")
+                ),
                 if other {
                     "; another reading that holds it advises more, and the smaller value is the one safe under both"
                 } else {
@@ -130,7 +133,7 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
         Bound::AtLeast => {
             let against = match (reference(cal), &cal.reference) {
                 (Some(r), Some(q)) if q.tpm >= best.fit.low_tpm => format!("; {r} is enough"),
-                (Some(r), _) => format!(": more than {r}, so your quota is larger"),
+                (Some(r), _) => format!(": more than {r}, so under this reading your quota is larger"),
                 _ => String::new(),
             };
             format!(
@@ -287,7 +290,7 @@ pub fn service_quotas_command(a: &Advice) -> String {
 }
 
 /// "a, b and c".
-fn list(items: &[String]) -> String {
+pub(super) fn list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),

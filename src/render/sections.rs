@@ -23,7 +23,7 @@ pub const PROJECT_ROWS: usize = 10;
 pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they add up to the first line's count); Cut: responses cut at the output limit, each once; Limits: per-day quota, plan usage limits and spend caps; Other: 429s of no stated cause, overloaded, server limiting, refused (400), context window full and other errors.";
 
 /// The note below the load table.
-pub const LOAD_NOTE: &str = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table).";
+pub const LOAD_NOTE: &str = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table). What a request reserves when it starts (on Bedrock, its max output) is not in them: a quota throttles well below these peaks when the reservations do not fit.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
