@@ -197,10 +197,10 @@ fn periods_with_no_quota_known_are_fitted() {
 }
 
 /// Where no quota is known and the history has no 429 (Vertex: no published default, none
-/// given), the value is planned against the least quota the history needs, not raised to
-/// the model's default on the strength of the cuts alone: in worlds whose quota holds the
-/// history's value (4,000, which cuts a few responses) with little room above it, and
-/// throttles at Claude Code's default, the value advised works.
+/// given), the value is not raised to the model's default on the strength of the cuts
+/// alone: nothing shows that the quota holds more than the history ran at. In worlds whose
+/// quota holds the history's value (4,000, which cuts a few responses) with little room
+/// above it, and throttles at Claude Code's default, the value advised works.
 #[test]
 fn no_429_and_no_quota_known_raise_no_further_than_the_history_holds() {
     let mut tight = 0;
@@ -233,7 +233,7 @@ fn no_429_and_no_quota_known_raise_no_further_than_the_history_holds() {
         let value = a.choice.value.expect("a value: the one in effect ran without a 429");
         let t = s.at(value);
         assert!(t.almost_worked(), "{tag}: at {value} the world has {t:?}");
-        assert!(a.calibration.as_ref().is_some_and(|c| c.observed_throttled == 0), "{tag}: the history has no 429");
+        assert!(value <= 4_000, "{tag}: raised past the value the history ran at");
     }
     assert!(tight > 0, "no world throttled at 32,000 with a quota that holds 4,000");
 }

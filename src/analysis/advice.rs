@@ -211,6 +211,9 @@ pub struct Advice {
     pub max_subagents: Option<u64>,
     /// Throttled attempts the history records for the model.
     pub throttled_seen: u64,
+    /// The history ran at the value in effect (most of its units) without a 429 or a failed
+    /// request.
+    pub proven: bool,
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).
     pub escalation: Option<Escalation>,
@@ -574,7 +577,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let crowding = seen::crowding(i.chains, my_units);
     let quota_code = (provider == Provider::Bedrock).then(|| seen::quota_code(&raw_ids, family)).flatten();
     let observed = seen::observed_throttled(i.chains, my_units);
-    let side = quota::side(i.cfg, provider, family);
+    let side = quota::side(i.cfg, provider, family, observed);
     // The history ran at the value in effect without a 429: at its own load, that value is
     // safe whatever the replay says.
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
@@ -585,6 +588,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         current,
         default,
         quota_counts: side.is_some(),
+        quota_unknown: side.is_none() && provider != Provider::Anthropic,
         small_sample,
         known_up_to: demand.known_up_to,
         proven,
@@ -629,6 +633,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             quota_code,
             max_subagents: i.settings.max_subagents.value,
             throttled_seen: observed,
+            proven,
             escalation,
             retry,
             retry_origin,

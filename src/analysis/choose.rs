@@ -89,6 +89,10 @@ pub struct Setup {
     /// The history ran at the value in effect without a 429, at the load planned for: the
     /// value is safe whatever the replay says.
     pub proven: bool,
+    /// Max output counts against a quota nobody knows: no quota given, none published, and no
+    /// 429 to fit one to (Bedrock for some models, Vertex). The history shows that the value
+    /// in effect fits the quota, and nothing above it: no raise for cuts alone.
+    pub quota_unknown: bool,
 }
 
 /// The rule's result.
@@ -183,7 +187,10 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     let values = candidates(setup.floor, setup.cap);
     let Some(&top) = values.last() else { return Choice::no_value_is_safe() };
     // The safe prefix.
-    let safe_up_to = if !setup.quota_counts {
+    let safe_up_to = if setup.quota_unknown {
+        // The values up to the one in effect (the floor where it is below).
+        Some(values[values.partition_point(|&m| m <= setup.current).max(1) - 1])
+    } else if !setup.quota_counts {
         Some(top)
     } else {
         eval.prefetch(&[values[0], top, setup.current.clamp(values[0], top)]);
@@ -362,6 +369,7 @@ mod tests {
             small_sample: false,
             known_up_to: 64_000,
             proven: false,
+            quota_unknown: false,
         }
     }
 
@@ -518,5 +526,20 @@ mod tests {
         // Cuts until 40,000: raise to 40,000 (the default 32,000 cuts more).
         let ch = choose(&Setup { quota_counts: false, ..setup(6_000) }, &mut curve(0, 40_000));
         assert_eq!((ch.action, ch.value), (Action::Raise, Some(40_000)));
+    }
+
+    /// Where max output counts against a quota nobody knows (no quota given or published, no
+    /// 429): cuts until 40,000, but nothing shows the quota holds more than 6,000, which
+    /// stays; nothing above it is called safe, and nothing is replayed. Below the floor, the
+    /// floor.
+    #[test]
+    fn an_unknown_quota_raises_no_further_than_the_value_in_effect() {
+        let unknown = |current| Setup { quota_counts: false, quota_unknown: true, ..setup(current) };
+        let mut c = curve(0, 40_000);
+        let ch = choose(&unknown(6_000), &mut c);
+        assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::Keep, Some(6_000), Some(6_000)));
+        assert!(c.replays.is_empty());
+        let ch = choose(&unknown(500), &mut curve(0, 40_000));
+        assert_eq!((ch.action, ch.value), (Action::Raise, Some(1_000)));
     }
 }

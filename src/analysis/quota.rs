@@ -50,12 +50,9 @@ fn figure_origin(source: &str) -> Origin {
 }
 
 /// The quota side, where max output counts against a quota: on Bedrock (runtime or
-/// Mantle) and Vertex, with or without a quota to judge by or 429s to fit one to. With
-/// neither, the fit gives the least quota the history needs, which the advice plans against:
-/// a value is raised only as far as the history shows the quota holds, not to the model's
-/// default on the strength of the cuts alone. `None` on the Anthropic API, where max output
-/// does not count against the rate limits.
-pub fn side(cfg: &RecommendConfig, provider: Provider, family: Option<&Family>) -> Option<Side> {
+/// Mantle) and Vertex, when there is a quota to judge by or 429s to fit one to. `None` on the
+/// Anthropic API, where max output does not count against the rate limits.
+pub fn side(cfg: &RecommendConfig, provider: Provider, family: Option<&Family>, throttled: u64) -> Option<Side> {
     if provider == Provider::Anthropic {
         return None;
     }
@@ -66,6 +63,9 @@ pub fn side(cfg: &RecommendConfig, provider: Provider, family: Option<&Family>) 
             .map(|d| Reference { tpm: d.value, origin: figure_origin(&d.source) }),
         (None, _) => None,
     };
+    if reference.is_none() && throttled == 0 {
+        return None;
+    }
     let mantle = provider == Provider::BedrockMantle;
     let (burndown, burndown_origin) = match (cfg.burndown, provider) {
         // Mantle's input quota is not charged for output (its output quota is).

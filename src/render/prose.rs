@@ -457,6 +457,37 @@ fn lead(a: &Advice) -> Vec<String> {
                     against(a),
                     throttling(&r.outcome)
                 )),
+                // Max output counts against a quota nobody knows: the history shows the value
+                // in effect fits it, and nothing above it.
+                _ if a.provider != Provider::Anthropic => {
+                    let fewer = a
+                        .rows
+                        .iter()
+                        .filter(|r| r.value > a.current && row(a, a.current).is_some_and(|c| r.outcome.cut < c.outcome.cut))
+                        .map(|r| r.value)
+                        .min();
+                    let shows = if a.proven {
+                        format!(
+                            "it shows that {} fits the quota, and nothing above it, so it stays",
+                            value_in_effect(a, a.current)
+                        )
+                    } else {
+                        format!(
+                            "it ran mostly at other values, so nothing shows whether {} fits the quota; it stays until a 429 or your quota says",
+                            value_in_effect(a, a.current)
+                        )
+                    };
+                    out.push(format!(
+                        "Your history has no throttled attempt and no quota is known: {shows}; it cuts {cut}{}.",
+                        match fewer.and_then(|v| cuts_at(v).map(|c| (v, c))) {
+                            Some((v, c)) => format!(
+                                "; {} would cut {c}: pass your applied quota with --quota-tpm to judge it",
+                                thousands(v)
+                            ),
+                            None => String::new(),
+                        }
+                    ))
+                }
                 _ => out.push(format!(
                     "{}; {} cuts {cut}, as few as any value.",
                     no_quota_side(a),
@@ -512,8 +543,18 @@ fn lead(a: &Advice) -> Vec<String> {
                 } else {
                     "none of them".to_string()
                 };
+                // Where no quota is known, the value in effect is the most the history shows
+                // the quota holds, not the most it holds.
+                let fix = if a.quota.is_none() && a.provider != Provider::Anthropic {
+                    format!(
+                        "Your history has no throttled attempt and no quota is known, so nothing shows whether the quota holds {}: pass your applied quota with --quota-tpm to judge it.",
+                        thousands(from)
+                    )
+                } else {
+                    "No max output both fits the quota and lets those responses finish: fewer requests in flight or more quota is the fix.".to_string()
+                };
                 out.push(format!(
-                    "But at {} Claude Code would give up on {} that a larger value lets finish: each is longer than four parts of it, and after three continuations Claude Code stops with \"exceeded the {} output token maximum\". From {} up it gives up on {none}. No max output both fits the quota and lets those responses finish: fewer requests in flight or more quota is the fix.",
+                    "But at {} Claude Code would give up on {} that a larger value lets finish: each is longer than four parts of it, and after three continuations Claude Code stops with \"exceeded the {} output token maximum\". From {} up it gives up on {none}. {fix}",
                     thousands(s),
                     count_of(r.gave_up, "of your responses", "of your responses"),
                     s,
@@ -824,7 +865,6 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if e.throttled() == 0 && e.unclassified_429 == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
         out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());
     }
-    let no_429 = a.calibration.as_ref().is_some_and(|c| c.observed_throttled == 0);
     match (a.provider, &a.quota) {
         (Provider::Bedrock, Some(q)) if matches!(q.tpm_origin, Origin::Default | Origin::ModelsFile(_)) => {
             out.push(format!(
@@ -846,13 +886,6 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 thousands(r.tpm)
             ))
         }
-        (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Inferred && q.reference.is_none() && no_429 => {
-            out.push(format!(
-                "Your history has no 429, and AWS publishes no default quota for {}: the advice takes the quota as {} TPM, the least your history needs, every reading of how it is counted weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm: a larger quota may allow a larger value.",
-                a.model,
-                thousands(q.tpm)
-            ))
-        }
         (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Inferred && q.reference.is_none() => {
             out.push(format!(
                 "The quota {} TPM is fitted to your 429s, and AWS publishes no default quota for {} to judge the fit by: every reading that fits is weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm: fewer readings fit it, and the value is chosen by those.",
@@ -861,9 +894,8 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             ))
         }
         (Provider::Vertex, Some(q)) if q.tpm_origin == Origin::Inferred => out.push(format!(
-            "Vertex quotas are per model and region and not published here: the advice takes yours as {} TPM, {}; pass it with --quota-tpm to replay your history against it (Vertex is assumed to reserve max output, which its documentation does not say).",
+            "Vertex quotas are per model and region and not published here: the advice takes yours as {} TPM, fitted to your 429s; pass it with --quota-tpm to replay your history against it (Vertex is assumed to reserve max output, which its documentation does not say).",
             thousands(q.tpm),
-            if no_429 { "the least quota your history needs (it has no 429)" } else { "fitted to your 429s" }
         )),
         (Provider::Bedrock, None) => out.push(format!(
             "AWS publishes no default quota for {}: pass your applied quota with --quota-tpm to replay your history against it.",
