@@ -212,8 +212,9 @@ pub struct Advice {
     /// Throttled attempts the history records for the model.
     pub throttled_seen: u64,
     /// The history ran at the value in effect (most of its units) without a 429 or a failed
-    /// request.
+    /// request; and so at the load planned for (not where `--parallel` plans for more).
     pub proven: bool,
+    pub proven_as_planned: bool,
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).
     pub escalation: Option<Escalation>,
@@ -556,7 +557,12 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let small_sample = demand.responses < choose::MIN_RESPONSES;
     let useful =
         demand.p90.filter(|_| !small_sample).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
-    let floor = thinking_floor.max(useful.min(cap));
+    // Where max output counts against a quota nobody knows, cuts alone raise nothing: the
+    // floor is the thinking budget's.
+    let observed = seen::observed_throttled(i.chains, my_units);
+    let side = quota::side(i.cfg, provider, family, observed);
+    let quota_unknown = provider != Provider::Anthropic && side.is_none();
+    let floor = if quota_unknown { thinking_floor } else { thinking_floor.max(useful.min(cap)) };
 
     // Input per request, as the ceiling uses it (the lists freed before the replays).
     let (input_set, input_reserved) = {
@@ -576,8 +582,6 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let cut_thinking = seen::cut_thinking(i.chains, my_units);
     let crowding = seen::crowding(i.chains, my_units);
     let quota_code = (provider == Provider::Bedrock).then(|| seen::quota_code(&raw_ids, family)).flatten();
-    let observed = seen::observed_throttled(i.chains, my_units);
-    let side = quota::side(i.cfg, provider, family, observed);
     // The history ran at the value in effect without a 429: at its own load, that value is
     // safe whatever the replay says.
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
@@ -588,7 +592,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         current,
         default,
         quota_counts: side.is_some(),
-        quota_unknown: side.is_none() && provider != Provider::Anthropic,
+        quota_unknown,
         small_sample,
         known_up_to: demand.known_up_to,
         proven,
@@ -634,6 +638,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             max_subagents: i.settings.max_subagents.value,
             throttled_seen: observed,
             proven,
+            proven_as_planned: setup.proven,
             escalation,
             retry,
             retry_origin,

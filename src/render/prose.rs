@@ -466,9 +466,14 @@ fn lead(a: &Advice) -> Vec<String> {
                         .filter(|r| r.value > a.current && row(a, a.current).is_some_and(|c| r.outcome.cut < c.outcome.cut))
                         .map(|r| r.value)
                         .min();
-                    let shows = if a.proven {
+                    let shows = if a.proven_as_planned {
                         format!(
                             "it shows that {} fits the quota, and nothing above it, so it stays",
+                            value_in_effect(a, a.current)
+                        )
+                    } else if a.proven {
+                        format!(
+                            "it shows that {} fits the quota at your history's load, not at the load --parallel plans for, and nothing above it; it stays",
                             value_in_effect(a, a.current)
                         )
                     } else {
@@ -820,6 +825,9 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             format!(
                 "{tail}; Claude Code continues a cut response with a recovery prompt, at the cost of another request. More quota or fewer requests in flight allow a larger value."
             )
+        } else if a.provider != Provider::Anthropic {
+            // A quota nobody knows: a larger value is not known to fit it.
+            format!("{tail}; whether the quota holds a larger value is not known: pass your applied quota with --quota-tpm.")
         } else {
             format!("{tail}, and no value the model allows cuts fewer.")
         });
