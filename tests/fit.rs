@@ -248,3 +248,31 @@ fn no_429_and_no_quota_known_raise_no_further_than_the_history_holds() {
         assert!(tight > 0, "no world throttled at 32,000 with a quota that holds {ran_at}");
     }
 }
+
+/// `check` where no quota is known and the history has no 429: the value the history ran at
+/// is safe at its load; planned for more requests in flight than it had (`--parallel`),
+/// nothing shows that, and the line says the value is kept, not shown safe (exit 0 both).
+#[test]
+fn check_keeps_without_calling_safe_what_nothing_shows() {
+    let w = sim::World { quota_tpm: 50_000_000, ..worlds::base(1) };
+    let s = Scenario::one("no 429, no quota known", w, 4_000);
+    let dir = tempfile::tempdir().unwrap();
+    let history = s.write(dir.path()).unwrap();
+    assert!(history.iter().all(|o| o.throttled_attempts == 0), "the history has no 429");
+    let home = dir.path().to_str().unwrap();
+    let run = |extra: &[&str]| -> common::Run {
+        let args = [&["check", home, "--since", "2000-01-01", "--provider", "vertex"][..], extra].concat();
+        common::ccdoctor(dir.path()).args(args).output().unwrap().into()
+    };
+    let r = run(&[]);
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=4000") && r.stdout.contains(" is safe ("), "{}", r.stdout);
+    let r = run(&["--parallel", "50"]);
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("4000 (")
+            && r.stdout.contains("is kept, not shown safe: no quota is known and your history ran at a lighter load than --parallel plans for"),
+        "{}",
+        r.stdout
+    );
+}

@@ -319,6 +319,19 @@ pub fn run(
                 })
             };
             match (c.action, c.value) {
+                // Max output counts against a quota nobody knows, and the history did not run
+                // at this value: kept, not shown safe.
+                (Action::Keep, _)
+                    if a.quota.is_none()
+                        && a.provider != crate::settings::Provider::Anthropic
+                        && !a.proven_as_planned =>
+                {
+                    let ran =
+                        if a.proven { "at a lighter load than --parallel plans for" } else { "mostly at other values" };
+                    format!(
+                        "{value} is kept, not shown safe: no quota is known and your history ran {ran} ({facts}); pass your applied quota with --quota-tpm to judge it"
+                    )
+                }
                 (Action::Keep, _) => format!("{value} is safe ({facts})"),
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
