@@ -212,8 +212,9 @@ pub struct Advice {
     /// Throttled attempts the history records for the model.
     pub throttled_seen: u64,
     /// The history ran at the value in effect (most of its units) without a 429 or a failed
-    /// request; and so at the load planned for (not where `--parallel` plans for more).
+    /// request.
     pub proven: bool,
+    /// And so at the load planned for: not where `--parallel` plans for more than it had.
     pub proven_as_planned: bool,
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).

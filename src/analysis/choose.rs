@@ -90,8 +90,9 @@ pub struct Setup {
     /// value is safe whatever the replay says.
     pub proven: bool,
     /// Max output counts against a quota nobody knows: no quota given, none published, and no
-    /// 429 to fit one to (Bedrock for some models, Vertex). The history shows that the value
-    /// in effect fits the quota, and nothing above it: no raise for cuts alone.
+    /// 429 to fit one to (Bedrock for some models, Vertex). The history shows at most that the
+    /// values it ran at fit the quota: nothing above the value in effect is called safe, and
+    /// cuts alone raise nothing.
     pub quota_unknown: bool,
 }
 

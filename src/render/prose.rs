@@ -459,7 +459,7 @@ fn lead(a: &Advice) -> Vec<String> {
                 )),
                 // Max output counts against a quota nobody knows: the history shows the value
                 // in effect fits it, and nothing above it.
-                _ if a.provider != Provider::Anthropic => {
+                _ if a.quota.is_none() && a.provider != Provider::Anthropic => {
                     let fewer = a
                         .rows
                         .iter()
