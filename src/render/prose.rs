@@ -458,7 +458,7 @@ fn lead(a: &Advice) -> Vec<String> {
                     throttling(&r.outcome)
                 )),
                 // Max output counts against a quota nobody knows: the history shows the value
-                // in effect fits it, and nothing above it.
+                // in effect fits it, and nothing about larger values.
                 _ if a.quota.is_none() && a.provider != Provider::Anthropic => {
                     let fewer = a
                         .rows
@@ -468,12 +468,12 @@ fn lead(a: &Advice) -> Vec<String> {
                         .min();
                     let shows = if a.proven_as_planned {
                         format!(
-                            "it shows that {} fits the quota, and nothing above it, so it stays",
+                            "it shows that {} fits the quota, and nothing about larger values, so it stays",
                             value_in_effect(a, a.current)
                         )
                     } else if a.proven {
                         format!(
-                            "it shows that {} fits the quota at your history's load, not at the load --parallel plans for, and nothing above it; it stays",
+                            "it shows that {} fits the quota at your history's load, not at the load --parallel plans for, and nothing about larger values; it stays",
                             value_in_effect(a, a.current)
                         )
                     } else {
