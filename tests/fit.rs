@@ -198,8 +198,8 @@ fn periods_with_no_quota_known_are_fitted() {
 
 /// Where no quota is known and the history has no 429 (Vertex: no published default, none
 /// given), the value is not raised on the strength of the cuts, nor to let the responses
-/// Claude Code gives up on finish (in some of these worlds that raise throttles half the
-/// attempts): nothing shows that the quota holds more than the history ran at. In worlds
+/// Claude Code gives up on finish: nothing shows that the quota holds more than the history
+/// ran at. In worlds
 /// whose quota holds the history's value with little room above it, and throttles at Claude
 /// Code's default, the value advised works, or none is advised where responses are given up.
 #[test]

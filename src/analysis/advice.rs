@@ -216,6 +216,8 @@ pub struct Advice {
     pub proven: bool,
     /// And so at the load planned for: not where `--parallel` plans for more than it had.
     pub proven_as_planned: bool,
+    /// Max output counts against a quota nobody knows ([`choose::Setup::quota_unknown`]).
+    pub quota_unknown: bool,
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).
     pub escalation: Option<Escalation>,
@@ -640,6 +642,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             throttled_seen: observed,
             proven,
             proven_as_planned: setup.proven,
+            quota_unknown,
             escalation,
             retry,
             retry_origin,

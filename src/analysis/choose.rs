@@ -190,8 +190,8 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     // The safe prefix.
     let safe_up_to = if setup.quota_unknown {
         // The values up to the one in effect (the floor where it is below): not the larger
-        // ones that let the responses Claude Code gives up on finish either (in the simulated
-        // worlds of tests/fit.rs, such a raise throttled half the attempts).
+        // ones that let the responses Claude Code gives up on finish either, which are no
+        // better known to fit the quota.
         Some(values[values.partition_point(|&m| m <= setup.current).max(1) - 1])
     } else if !setup.quota_counts {
         Some(top)

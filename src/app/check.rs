@@ -321,11 +321,7 @@ pub fn run(
             match (c.action, c.value) {
                 // Max output counts against a quota nobody knows, and the history did not run
                 // at this value: kept, not shown safe.
-                (Action::Keep, _)
-                    if a.quota.is_none()
-                        && a.provider != crate::settings::Provider::Anthropic
-                        && !a.proven_as_planned =>
-                {
+                (Action::Keep, _) if a.quota_unknown && !a.proven_as_planned => {
                     let ran =
                         if a.proven { "at a lighter load than --parallel plans for" } else { "mostly at other values" };
                     format!(

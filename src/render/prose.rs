@@ -459,11 +459,12 @@ fn lead(a: &Advice) -> Vec<String> {
                 )),
                 // Max output counts against a quota nobody knows: the history shows the value
                 // in effect fits it, and nothing about larger values.
-                _ if a.quota.is_none() && a.provider != Provider::Anthropic => {
+                _ if a.quota_unknown => {
+                    let here = row(a, a.current).map(|c| c.outcome.cut);
                     let fewer = a
                         .rows
                         .iter()
-                        .filter(|r| r.value > a.current && row(a, a.current).is_some_and(|c| r.outcome.cut < c.outcome.cut))
+                        .filter(|r| r.value > a.current && here.is_some_and(|c| r.outcome.cut < c))
                         .map(|r| r.value)
                         .min();
                     let shows = if a.proven_as_planned {
@@ -550,7 +551,7 @@ fn lead(a: &Advice) -> Vec<String> {
                 };
                 // Where no quota is known, the value in effect is the most the history shows
                 // the quota holds, not the most it holds.
-                let fix = if a.quota.is_none() && a.provider != Provider::Anthropic {
+                let fix = if a.quota_unknown {
                     format!(
                         "Your history has no throttled attempt and no quota is known, so nothing shows whether the quota holds {}: pass your applied quota with --quota-tpm to judge it.",
                         thousands(from)
@@ -825,8 +826,8 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             format!(
                 "{tail}; Claude Code continues a cut response with a recovery prompt, at the cost of another request. More quota or fewer requests in flight allow a larger value."
             )
-        } else if a.provider != Provider::Anthropic {
-            // A quota nobody knows: a larger value is not known to fit it.
+        } else if a.quota_unknown {
+            // A larger value is not known to fit the quota.
             format!("{tail}; whether the quota holds a larger value is not known: pass your applied quota with --quota-tpm.")
         } else {
             format!("{tail}, and no value the model allows cuts fewer.")
