@@ -105,6 +105,28 @@ fn more_requests_in_flight_than_the_quota_fits_is_no_value() {
     assert!(advice.contains("Run at most") && advice.contains("raise the quota to"), "{advice}");
 }
 
+/// Planned for more requests at once than the history had, no value is safe: what fixes it
+/// must fix it under every reading that counts, so planning for more never allows more
+/// requests at once nor asks for less quota. (Taking the best fit alone, `--parallel 8` said
+/// "at most 3" where `--parallel 4` said "at most 2": the reading switched to AWS's default
+/// quota, under which the fitted reading's 429s were not explained.)
+#[test]
+fn planning_for_more_at_once_never_allows_more_nor_asks_less() {
+    let number = |s: &str| s.replace(',', "").parse::<u64>().unwrap();
+    let words = regex::Regex::new(r"Run at most (\d+) requests? at once .*?raise the quota to ([\d,]+) TPM").unwrap();
+    let mut last = (u64::MAX, 0);
+    for p in ["3", "4", "6", "8", "16"] {
+        let v = bedrock(&["--parallel", p]);
+        let r = &v["recommendation"];
+        assert_eq!(r["action"], "none", "--parallel {p}");
+        let advice = r["advice"].to_string();
+        let c = words.captures(&advice).unwrap_or_else(|| panic!("--parallel {p}: {advice}"));
+        let (at_once, quota) = (number(&c[1]), number(&c[2]));
+        assert!(at_once <= last.0 && quota >= last.1, "--parallel {p}: {at_once} at once, {quota} TPM after {last:?}");
+        last = (at_once, quota);
+    }
+}
+
 #[test]
 fn the_load_of_a_quota_increase_request() {
     let v = bedrock(&[]);

@@ -907,7 +907,24 @@ fn replayed(
     let planned = cfg.parallel.is_some_and(|p| p != parallel_seen);
     let hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
     let choices: Vec<Choice> = shown.iter().map(|&k| views[k].choice.expect("chosen")).collect();
-    let best_slot = choose::binding(&choices, &hopeless);
+    // A value worth having where none is safe: the demand percentile asked for (rounded up),
+    // not the smallest useful one, which still cuts a tenth of the responses.
+    let wanted = target.map_or(setup.current, |t| t.div_ceil(choose::STEP).saturating_mul(choose::STEP));
+    let needed_value = setup.floor.max(wanted).min(setup.cap);
+    let needed_under = |quota: &QuotaPlan| needed(plan, setup, quota, needed_value);
+    let mut best_slot = choose::binding(&choices, &hopeless);
+    let mut needed_at_best = None;
+    if choices[best_slot].value.is_none() && !hopeless[0] {
+        // Readings that count, none with a value at the load planned for (`--parallel`):
+        // what fixes it must fix it under each, so the one that asks the most binds (the
+        // fewest requests at once, then the most quota; the best fit first on a tie).
+        let (slot, n) = (0..shown.len())
+            .filter(|&s| !hopeless[s] && choices[s].value.is_none())
+            .map(|s| (s, needed_under(&views[shown[s]].plan)))
+            .min_by_key(|&(s, n)| (n.parallel, std::cmp::Reverse(n.quota_tpm), s))
+            .expect("the binding reading is one");
+        (best_slot, needed_at_best) = (slot, Some(n));
+    }
     let best = shown[best_slot];
     for (&k, &h) in shown.iter().zip(&hopeless) {
         views[k].advises = !h && views[k].choice.is_some_and(|c| c.value.is_some());
@@ -916,21 +933,8 @@ fn replayed(
     let other = shown.iter().position(|&k| k != best).map(|slot| (slot, views[shown[slot]].fit.reading));
     let rows = rows(&mut values, setup, &choice, best_slot, other);
     let quota = views[best].plan.clone();
-    let needed = matches!(choice.basis, Basis::NoValueIsSafe | Basis::ResponsesFail).then(|| {
-        // A value worth having: the demand percentile asked for (rounded up), not the
-        // smallest useful one, which still cuts a tenth of the responses.
-        let wanted = target.map_or(setup.current, |t| t.div_ceil(choose::STEP).saturating_mul(choose::STEP));
-        let value = setup.floor.max(wanted).min(setup.cap);
-        let n = quota::needed(&Schedule::new(plan, Limit::Fixed(value)), &quota, value);
-        // An output quota that throttles at every value: what it takes at the value in
-        // effect, since max output is not the lever there.
-        match n.output_tpm {
-            Some(_) if setup.current != value && setup.current <= setup.cap => {
-                quota::needed(&Schedule::new(plan, Limit::Fixed(setup.current)), &quota, setup.current)
-            }
-            _ => n,
-        }
-    });
+    let needed = matches!(choice.basis, Basis::NoValueIsSafe | Basis::ResponsesFail)
+        .then(|| needed_at_best.unwrap_or_else(|| needed_under(&quota)));
     calibration.best = views[best].fit.reading;
     calibration.readings = views;
     Outcomes {
@@ -941,6 +945,20 @@ fn replayed(
         calibration: Some(calibration),
         needed,
         from_ceiling_only: false,
+    }
+}
+
+/// What fixes it under `quota` where no value is safe (or the chosen one still cuts): the
+/// quota at which `value` is safe and the requests at once the quota fits. An output quota
+/// that throttles at every value: what it takes at the value in effect, since max output is
+/// not the lever there.
+fn needed(plan: &Plan, setup: &Setup, quota: &QuotaPlan, value: u64) -> quota::Needed {
+    let n = quota::needed(&Schedule::new(plan, Limit::Fixed(value)), quota, value);
+    match n.output_tpm {
+        Some(_) if setup.current != value && setup.current <= setup.cap => {
+            quota::needed(&Schedule::new(plan, Limit::Fixed(setup.current)), quota, setup.current)
+        }
+        _ => n,
     }
 }
 
