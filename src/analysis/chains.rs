@@ -18,7 +18,7 @@ use foldhash::HashMapExt;
 
 use super::retries;
 use crate::scan::classify::ErrorKind;
-use crate::scan::data::{Count, Event, EventKind, Response};
+use crate::scan::data::{Count, Event, EventKind, Origin, Place, Response};
 use crate::scan::key::Name;
 use crate::time::EpochMs;
 
@@ -220,21 +220,19 @@ pub struct Chain<'a> {
 }
 
 /// What a stream's records say, in time order.
-enum Item<'a> {
-    Response(&'a Response),
-    Final(&'a Event, ErrorKind),
-    Retry(&'a Event),
-    Recovery(&'a Event),
+enum Item<'r> {
+    Response(&'r Response),
+    Final(&'r Event, ErrorKind),
+    Retry(&'r Event),
+    Recovery(&'r Event),
 }
 
-impl<'a> Item<'a> {
-    /// Its project folder and working directory.
-    fn place(&self) -> (&'a str, Option<&'a str>) {
-        let o = match self {
+impl<'r> Item<'r> {
+    fn origin(&self) -> &'r Origin {
+        match self {
             Item::Response(r) => &r.origin,
             Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => &e.origin,
-        };
-        (&o.place.project, o.place.cwd.as_deref())
+        }
     }
 
     fn time(&self) -> Option<EpochMs> {
@@ -254,12 +252,50 @@ impl<'a> Item<'a> {
     }
 }
 
-/// Builds the chains of every stream from the responses and events in scope (all models).
-/// Records without a time cannot be placed and are left out.
-pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<'a>> {
-    let mut streams: HashMap<&'a str, Vec<Item<'a>>> = HashMap::new();
+/// The places the records name, each held once (a clone of its `Arc`), so that the chains
+/// borrow their names from here and not from the responses, which are given back once the
+/// chains are made.
+#[derive(Debug, Default)]
+pub struct Places {
+    held: Vec<std::sync::Arc<Place>>,
+    /// Each place's index in `held`, by its address.
+    index: HashMap<usize, u32>,
+}
+
+impl Places {
+    /// The places of these responses and events.
+    pub fn of(responses: &[&Response], events: &[&Event]) -> Self {
+        let mut places = Places::default();
+        // A stream's records come in runs of one place.
+        let mut last = std::ptr::null();
+        for o in responses.iter().map(|r| &r.origin).chain(events.iter().map(|e| &e.origin)) {
+            let at = std::sync::Arc::as_ptr(&o.place);
+            if at != last {
+                last = at;
+                let held = &mut places.held;
+                places.index.entry(at as usize).or_insert_with(|| {
+                    held.push(o.place.clone());
+                    (held.len() - 1) as u32
+                });
+            }
+        }
+        places
+    }
+
+    /// The place held for `place` (the same one), which must be one [`Places::of`] was
+    /// given.
+    fn get(&self, place: &std::sync::Arc<Place>) -> &Place {
+        &self.held[self.index[&(std::sync::Arc::as_ptr(place) as usize)] as usize]
+    }
+}
+
+/// Builds the chains of every stream from the responses and events in scope (all models),
+/// their names borrowed from `places` (made of the same records). Records without a time
+/// cannot be placed and are left out.
+pub fn build<'a, 'r>(responses: &[&'r Response], events: &[&'r Event], places: &'a Places) -> Vec<Chain<'a>> {
+    let mut streams: HashMap<&'r str, Vec<Item<'r>>> = HashMap::new();
     // A file's responses come together and share one stream string: one lookup per run.
-    let mut run: Option<(&'a Name, Vec<Item<'a>>)> = None;
+    let mut run: Option<(&'r Name, Vec<Item<'r>>)> = None;
     for r in responses.iter().filter(|r| r.origin.time().is_some()) {
         match &mut run {
             Some((s, items)) if std::sync::Arc::ptr_eq(s, &r.origin.place.stream) => items.push(Item::Response(r)),
@@ -287,17 +323,20 @@ pub fn build<'a>(responses: &[&'a Response], events: &[&'a Event]) -> Vec<Chain<
     // the chains' requests lie in memory about in the order the plan frees them
     // (`replay::Plan::new`). In the hash map's order, each page held requests of chains far
     // apart in time, and no page came free until the plan was almost made.
-    let mut streams: Vec<(&'a str, Vec<Item<'a>>)> = streams.into_iter().collect();
-    streams.sort_by_cached_key(|(_, items)| items.iter().filter_map(Item::time).min());
-    let chain_of = |(stream, mut items): (&'a str, Vec<Item<'a>>)| {
+    let mut streams: Vec<Vec<Item<'r>>> = streams.into_values().collect();
+    streams.sort_by_cached_key(|items| items.iter().filter_map(Item::time).min());
+    let chain_of = |mut items: Vec<Item<'r>>| {
         // Sort keys worked out once per item, not once per comparison.
-        let mut keyed: Vec<(EpochMs, u8, Item<'a>)> =
+        let mut keyed: Vec<(EpochMs, u8, Item<'r>)> =
             items.drain(..).map(|i| (i.time().unwrap_or_default(), i.order(), i)).collect();
         keyed.sort_unstable_by_key(|k| (k.0, k.1));
         items.extend(keyed.into_iter().map(|k| k.2));
-        let mut requests = requests_of(&items);
+        let mut requests = requests_of(&items, places);
         fill_models(&mut requests);
-        let (project, cwd) = items.first().map_or(("", None), Item::place);
+        // Its stream (every record of it names the same), folder and working directory: its
+        // first record's.
+        let first = places.get(&items.first()?.origin().place);
+        let (stream, project, cwd) = (&*first.stream, &*first.project, first.cwd.as_deref());
         (!requests.is_empty()).then_some(Chain { stream, project, cwd, requests })
     };
     let half = streams.split_off(streams.len() / 2);
@@ -341,18 +380,27 @@ fn fill_from_sessions(chains: &mut [Chain<'_>]) {
 }
 
 /// Walks one stream's records in time order.
-fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
+fn requests_of<'a>(items: &[Item<'_>], places: &'a Places) -> Vec<Request<'a>> {
     // At most one request an item: room for them all at once, none of the copies growth makes.
     let mut out: Vec<Request<'a>> = Vec::with_capacity(items.len());
     // Retry lines since the last request: they delayed the next one.
     let mut retries: Vec<&Event> = Vec::new();
     let mut continues = false;
+    // The place of the last record looked up: a stream's records come in runs of one.
+    let mut last: Option<(*const Place, &'a Place)> = None;
+    let mut place_of = |o: &Origin| -> &'a Place {
+        let at = std::sync::Arc::as_ptr(&o.place);
+        match last {
+            Some((l, p)) if l == at => p,
+            _ => last.insert((at, places.get(&o.place))).1,
+        }
+    };
     for item in items {
         let prev_end = out.last().map(|r| r.end);
         match *item {
             Item::Retry(e) => retries.push(e),
             Item::Response(r) => {
-                out.push(response(r, &retries, prev_end, continues));
+                out.push(response(r, place_of(&r.origin), &retries, prev_end, continues));
                 retries.clear();
                 continues = false;
             }
@@ -363,7 +411,7 @@ fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
                 }
             }
             Item::Final(e, ErrorKind::RateLimit) => {
-                out.push(failed(e, &retries, prev_end, Ended::Throttled, None));
+                out.push(failed(e, place_of(&e.origin), &retries, prev_end, Ended::Throttled, None));
                 retries.clear();
                 continues = false;
             }
@@ -380,7 +428,7 @@ fn requests_of<'a>(items: &[Item<'a>]) -> Vec<Request<'a>> {
                             last.set_cut_limit(Some(n));
                         }
                     }
-                    None => out.push(failed(e, &retries, prev_end, Ended::CutError, Some(n))),
+                    None => out.push(failed(e, place_of(&e.origin), &retries, prev_end, Ended::CutError, Some(n))),
                 }
                 retries.clear();
                 continues = false;
@@ -424,15 +472,22 @@ fn attempts(start: EpochMs, retries: &[&Event], limit: EpochMs) -> (EpochMs, Epo
     (start, last.min(limit).max(start), throttled)
 }
 
-fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, continues: bool) -> Request<'a> {
+/// A request that got a response: `r`, of `place` (its place as [`Places`] holds it).
+fn response<'a>(
+    r: &Response,
+    place: &'a Place,
+    retries: &[&Event],
+    prev_end: Option<EpochMs>,
+    continues: bool,
+) -> Request<'a> {
     let first = r.origin.time().unwrap_or_default();
     let end = r.end.get().unwrap_or(first).max(first);
     let start = sent_at(r.origin.requested(), first, prev_end);
     let (start, admitted, throttled) = attempts(start, retries, first);
     let names_limit = r.max_tokens_stop && !r.estimated;
     Request {
-        model: Some(r.model()),
-        session: r.origin.place.session.as_ref(),
+        model: Some(&place.model),
+        session: place.session.as_ref(),
         start,
         admitted,
         end,
@@ -450,13 +505,14 @@ fn response<'a>(r: &'a Response, retries: &[&Event], prev_end: Option<EpochMs>, 
         throttled,
         thinking: Count::new(r.usage.thinking().unwrap_or(0)),
         has_thinking: r.usage.thinking().is_some(),
-        setting_ignored: super::limits::setting_ignored(&r.origin.place),
+        setting_ignored: super::limits::setting_ignored(place),
     }
 }
 
 /// A request that got no response: failed after its retries, or cut and not kept.
 fn failed<'a>(
-    e: &'a Event,
+    e: &Event,
+    place: &'a Place,
     retries: &[&Event],
     prev_end: Option<EpochMs>,
     ended: Ended,
@@ -468,7 +524,7 @@ fn failed<'a>(
     let refused = u32::from(ended == Ended::Throttled);
     Request {
         model: None,
-        session: e.origin.place.session.as_ref(),
+        session: place.session.as_ref(),
         start,
         admitted: if ended == Ended::Throttled { at } else { last },
         end: at.max(start),
@@ -485,7 +541,7 @@ fn failed<'a>(
         throttled: throttled + refused,
         thinking: Count::default(),
         has_thinking: false,
-        setting_ignored: super::limits::setting_ignored(&e.origin.place),
+        setting_ignored: super::limits::setting_ignored(place),
     }
 }
 
@@ -527,7 +583,8 @@ mod tests {
         let mut r = resp("s", 0, 10, None, most_output, true);
         let third = crate::models::MAX_INPUT_TOKENS / 3;
         r.usage = Tokens::new(third, third, crate::models::MAX_INPUT_TOKENS - 2 * third, None);
-        let chains = build(&[&r], &[]);
+        let places = Places::of(&[&r], &[]);
+        let chains = build(&[&r], &[], &places);
         let q = &chains[0].requests[0];
         assert_eq!(
             (q.input(), q.cache_read(), q.output()),
@@ -590,7 +647,8 @@ mod tests {
         ];
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
-        let chains = build(&rs, &es);
+        let places = Places::of(&rs, &es);
+        let chains = build(&rs, &es, &places);
         assert_eq!(chains.len(), 2);
         let c = chains.iter().find(|c| c.stream == "s").unwrap();
         let r = &c.requests;
@@ -630,7 +688,8 @@ mod tests {
         let events = [event("agent:x", 5_000, EventKind::Final(ErrorKind::RateLimit), None, None), lone];
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
-        let chains = build(&rs, &es);
+        let places = Places::of(&rs, &es);
+        let chains = build(&rs, &es, &places);
         let model = |stream: &str| chains.iter().find(|c| c.stream == stream).unwrap().requests[0].model();
         assert_eq!(model("agent:x"), Some("claude-sonnet-4-20250514"));
         assert_eq!(model("agent:y"), None);
@@ -643,7 +702,8 @@ mod tests {
         let events = [event("s", 9_500, out(32_000), None, None), event("s", 50_000, out(32_000), None, None)];
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
-        let r = &build(&rs, &es)[0].requests;
+        let places = Places::of(&rs, &es);
+        let r = &build(&rs, &es, &places)[0].requests;
         // One cut response, one event: the stop and the error are the same cut.
         assert_eq!(r.len(), 2);
         assert!(r[0].cut && r[0].gave_up && r[0].cut_limit() == Some(32_000));
@@ -656,7 +716,8 @@ mod tests {
         // No user line recorded (requested None) and a user line older than the previous end.
         let responses = [resp("s", 1_000, 30_000, None, 50, false), resp("s", 31_000, 40_000, Some(500), 50, false)];
         let rs: Vec<&Response> = responses.iter().collect();
-        let r = &build(&rs, &[])[0].requests;
+        let places = Places::of(&rs, &[]);
+        let r = &build(&rs, &[], &places)[0].requests;
         assert_eq!(r[0].start - T0, 1_000 - DEFAULT_FIRST_TOKEN_MS);
         assert_eq!(r[1].start - T0, 30_000);
     }

@@ -28,15 +28,19 @@ use crate::config::{Filters, RecommendConfig};
 use crate::models;
 use crate::scan::classify::{Wording, Wordings};
 use crate::scan::data::EventKind;
+use crate::scan::data::Response;
 use crate::scan::data::ScanData;
+use crate::scan::key::Name;
 use crate::settings::{EffectiveSettings, Provider};
 use advice::Advice;
 use load::ModelLoad;
-use select::Selection;
+use select::{Picked, Selection};
 
 /// What the analysis found.
 #[derive(Debug)]
 pub struct Analysis<'a> {
+    /// What the filters let through, but the responses themselves (given back once the
+    /// chains were made).
     pub selection: Selection<'a>,
     /// `None` when the history has no request of any model to advise for.
     pub advice: Option<Advice>,
@@ -45,18 +49,35 @@ pub struct Analysis<'a> {
     pub team: Option<team::Team>,
     /// Responses cut at the output limit, each once however many records show it (stop,
     /// recovery prompts, the "exceeded" error), in chain order.
-    pub cuts: Vec<Cut<'a>>,
+    pub cuts: Vec<Cut>,
 }
 
 /// A response cut at the output limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cut<'a> {
+pub struct Cut {
     /// The limit it was cut at.
     pub limit: u64,
     /// When its first part ended.
     pub time: crate::time::EpochMs,
-    pub project: &'a str,
-    pub cwd: Option<&'a str>,
+    pub project: Name,
+    pub cwd: Option<Name>,
+}
+
+/// The responses an analysis reads: a scan's own (kept), or taken from it (given back as
+/// soon as the chains are made, so that they are not held beside the steps after).
+#[derive(Debug)]
+pub enum Responses<'d> {
+    Borrowed(&'d [Response]),
+    Owned(Vec<Response>),
+}
+
+impl Responses<'_> {
+    fn all(&self) -> &[Response] {
+        match self {
+            Responses::Borrowed(r) => r,
+            Responses::Owned(r) => r,
+        }
+    }
 }
 
 /// Whether the history may be on the Anthropic API: `--provider` or the settings say so, or
@@ -88,11 +109,11 @@ fn first_party(
 /// Bedrock from the API's when no setting names a provider and the model ids are spelled as
 /// the API's. The 429s of a stream whose responses name a provider by their ids' spelling
 /// are that provider's, told by the ids, and not counted.
-fn worded(selection: &Selection) -> Option<Provider> {
+fn worded(selection: &Selection, scoped: &[&Response]) -> Option<Provider> {
     let mut spelled: std::collections::HashSet<&str> = std::collections::HashSet::new();
     // A stream's responses mostly share one model string: one look a run.
     let mut last: Option<(&str, bool)> = None;
-    for &r in &selection.scoped {
+    for &r in scoped {
         let m: &str = r.model();
         let named = match last {
             Some((l, named)) if std::ptr::eq(l, m) => named,
@@ -115,13 +136,27 @@ fn worded(selection: &Selection) -> Option<Provider> {
     })
 }
 
-/// Runs every step on a scan.
+/// Runs every step on a scan, its responses kept.
 pub fn analyze<'a>(
     data: &'a ScanData,
     filters: &Filters,
     cfg: &RecommendConfig,
     settings: &EffectiveSettings,
 ) -> Analysis<'a> {
+    analyze_with(data, Responses::Borrowed(&data.responses), filters, cfg, settings, |_| ()).0
+}
+
+/// Runs every step on a scan's events and `responses` (taken from it, or its own), and
+/// `tally` on the responses that pass the filters while they are held: its result beside the
+/// analysis. Owned responses are given back once the chains are made.
+pub fn analyze_with<'a, T>(
+    data: &'a ScanData,
+    responses: Responses<'_>,
+    filters: &Filters,
+    cfg: &RecommendConfig,
+    settings: &EffectiveSettings,
+    tally: impl FnOnce(&Picked) -> T,
+) -> (Analysis<'a>, T) {
     // A team's load (people named): one home's `model` setting is one person's choice, not
     // the model the team's load comes from, which is then the one with the most responses.
     let team_settings;
@@ -131,11 +166,18 @@ pub fn analyze<'a>(
         team_settings = EffectiveSettings { model: Default::default(), ..settings.clone() };
         &team_settings
     };
-    let selection = select::select(data, filters);
+    let (selection, picked) = select::select(data, responses.all(), filters);
+    let tallied = tally(&picked);
+    // The chains need the responses of every model, and no more the rows.
+    let scoped = picked.into_scoped();
     // Read only where nothing names the provider (it is not asked otherwise).
-    let worded = cfg.provider.or(settings.provider.value).is_none().then(|| worded(&selection)).flatten();
-    let chains = chains::build(&selection.scoped, &selection.events);
-    // Building them freed as much again as they hold: given back before the steps after.
+    let worded = cfg.provider.or(settings.provider.value).is_none().then(|| worded(&selection, &scoped)).flatten();
+    let places = chains::Places::of(&scoped, &selection.events);
+    let chains = chains::build(&scoped, &selection.events, &places);
+    drop(scoped);
+    drop(responses);
+    // Building them freed as much again as they hold, and the responses are not read again:
+    // given back before the steps after.
     crate::memory::give_back();
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));
     let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
@@ -151,10 +193,10 @@ pub fn analyze<'a>(
     drop(limits);
     // The models advised for are real ones: the other models' row gathers many.
     let responses_by_model: Vec<(String, u64)> = selection
-        .by_model
+        .rows
         .iter()
         .filter(|(name, _)| *name != models::OTHER_MODELS)
-        .map(|(name, rs)| (name.clone(), rs.len() as u64))
+        .map(|(name, &n)| (name.clone(), n))
         .collect();
     let inputs = advice::Inputs {
         chains: &chains,
@@ -194,18 +236,23 @@ pub fn analyze<'a>(
         || advice::prepare(&inputs),
     );
     if filters.model.is_some() {
-        load.retain(|l| selection.by_model.contains_key(&l.model));
+        load.retain(|l| selection.rows.contains_key(&l.model));
     }
     let cuts = units
         .iter()
         .filter(|u| matches!(u.kind(), limits::UnitKind::Response { cut: true, .. }))
         .map(|u| {
             let c = &chains[u.chain()];
-            Cut { limit: u.limit, time: c.requests[u.first()].end, project: c.project, cwd: c.cwd }
+            Cut {
+                limit: u.limit,
+                time: c.requests[u.first()].end,
+                project: c.project.into(),
+                cwd: c.cwd.map(Name::from),
+            }
         })
         .collect();
     // The plan is made from the chains and units alone, and freed of them as it goes: the
     // replays need the plan only, so their memory does not add to the chains'.
     let advice = prepared.map(|p| p.finish(chains, units, cfg));
-    Analysis { selection, advice, load, team, cuts }
+    (Analysis { selection, advice, load, team, cuts }, tallied)
 }

@@ -17,28 +17,30 @@ use crate::models;
 use crate::scan::classify::ErrorKind;
 use crate::scan::data::{Capped, Event, EventKind, Response, ScanData};
 use crate::scan::key::Name;
+use crate::time::EpochMs;
 
 /// Models shown one by one, the busiest first; the others share one row
 /// ([`models::OTHER_MODELS`]), so that a history of many model ids (200,000 distinct ones in
 /// one file is possible) gives a report of bounded size.
 pub const MODEL_ROWS: usize = 10;
 
-/// What the filters let through.
+/// What the filters let through, beside the responses ([`Picked`]): what the analysis and
+/// the report read once the responses are given back.
 #[derive(Debug, Default)]
 pub struct Selection<'a> {
-    /// Responses that pass every filter, in scan order, where `--model` left some of
-    /// `scoped` out ([`Selection::responses`]); `None` where it is all of them, held once.
-    filtered: Option<Vec<&'a Response>>,
-    /// The same responses by model name (the family's display name, else the canonical id):
-    /// the [`MODEL_ROWS`] models with the most responses, and the rest under
-    /// [`models::OTHER_MODELS`].
-    pub by_model: BTreeMap<String, Vec<&'a Response>>,
+    /// Responses by row (the model's name, or [`models::OTHER_MODELS`]): how many.
+    pub rows: BTreeMap<String, u64>,
+    /// How many responses pass the date and project filters ([`Picked::scoped`]).
+    pub scoped: usize,
+    /// The newest of them, and the first working directory one names.
+    pub newest: Option<EpochMs>,
+    pub first_cwd: Option<String>,
+    /// With `--project` and no response in it: the projects the history has (the working
+    /// directory, else the folder), each once, sorted.
+    pub projects: Vec<String>,
     /// Events that pass the date and project filters (error records carry no model), without
     /// the "exceeded" errors whose limit no model allows.
     pub events: Vec<&'a Event>,
-    /// Responses of every model that pass the date and project filters: the requests the
-    /// chains are made of (another model's requests take time in a stream too).
-    pub scoped: Vec<&'a Response>,
     /// Responses left out because they record (or were estimated at) more output tokens than
     /// any model allows: a corrupt count, not a measurement.
     pub implausible: u64,
@@ -52,10 +54,25 @@ pub struct Selection<'a> {
     /// Records of a limit no model allows (0, or above [`models::MAX_OUTPUT_LIMIT`]), left
     /// out: `Capped` lines and "exceeded the N output token maximum" errors.
     pub implausible_limits: u64,
-    /// The model names shown one by one (the keys of `by_model` but the other models').
+    /// The model names shown one by one (the keys of `rows` but the other models').
     shown: HashSet<String>,
     /// What `--model` named among the history's models; `None` without `--model`.
     pub model_match: Option<ModelMatch>,
+}
+
+/// The responses the filters let through, borrowed: held only while the chains are made and
+/// the report's figures of responses counted, then given back.
+#[derive(Debug, Default)]
+pub struct Picked<'r> {
+    /// Responses that pass every filter, in scan order, where `--model` left some of
+    /// `scoped` out ([`Picked::responses`]); `None` where it is all of them, held once.
+    filtered: Option<Vec<&'r Response>>,
+    /// The same responses by row, as [`Selection::rows`] counts them: the [`MODEL_ROWS`]
+    /// models with the most responses, and the rest under [`models::OTHER_MODELS`].
+    pub by_model: BTreeMap<String, Vec<&'r Response>>,
+    /// Responses of every model that pass the date and project filters: the requests the
+    /// chains are made of (another model's requests take time in a stream too).
+    pub scoped: Vec<&'r Response>,
 }
 
 /// What `--model` names among the models of the responses the other filters keep.
@@ -126,29 +143,36 @@ fn words(s: &str) -> String {
     lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-impl<'a> Selection<'a> {
+impl<'r> Picked<'r> {
     /// Responses that pass every filter, in scan order.
-    pub fn responses(&self) -> &[&'a Response] {
+    pub fn responses(&self) -> &[&'r Response] {
         self.filtered.as_deref().unwrap_or(&self.scoped)
     }
 
+    /// [`Picked::scoped`], the rest given back.
+    pub fn into_scoped(self) -> Vec<&'r Response> {
+        self.scoped
+    }
+}
+
+impl Selection<'_> {
     /// The row a model name is shown under: its own, else [`models::OTHER_MODELS`].
     pub fn row_of(&self, name: String) -> String {
         if self.shown.contains(&name) { name } else { models::OTHER_MODELS.to_string() }
     }
 }
 
-/// Applies the filters to a scan.
-pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
+/// Applies the filters to a scan's `responses` (its own, or taken from it) and events.
+pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &Filters) -> (Selection<'a>, Picked<'r>) {
     let plausible_up_to = models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap_or(u64::MAX);
     let mut implausible = 0;
     let mut implausible_input = 0;
     // Sized once for every response, not grown by doubling (each step a copy).
-    let mut scoped: Vec<&Response> = Vec::with_capacity(data.responses.len());
+    let mut scoped: Vec<&Response> = Vec::with_capacity(responses.len());
     let mut names = Names::default();
     // Each response that passes every filter, with the number of its model's name.
     let mut named: Vec<(&Response, u32)> = Vec::new();
-    for r in &data.responses {
+    for r in responses {
         if !filters.time_ok(r.origin.time())
             || !filters.project_ok(&r.origin.place.project, r.origin.place.cwd.as_deref())
         {
@@ -180,11 +204,22 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         responses
     });
     let (events, capped, implausible_limits) = plausible_limits(data, filters);
-    Selection {
-        filtered,
-        by_model,
+    let projects = if scoped.is_empty() && filters.project.is_some() {
+        let mut names: Vec<&str> =
+            responses.iter().map(|r| r.origin.place.cwd.as_deref().unwrap_or(&r.origin.place.project)).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.into_iter().map(String::from).collect()
+    } else {
+        Vec::new()
+    };
+    let selection = Selection {
+        rows: by_model.iter().map(|(name, rs)| (name.clone(), rs.len() as u64)).collect(),
+        scoped: scoped.len(),
+        newest: scoped.iter().filter_map(|r| r.origin.time()).max(),
+        first_cwd: scoped.iter().find_map(|r| r.origin.place.cwd.as_deref()).map(String::from),
+        projects,
         events,
-        scoped,
         implausible,
         plausible_up_to,
         implausible_input,
@@ -192,7 +227,8 @@ pub fn select<'a>(data: &'a ScanData, filters: &Filters) -> Selection<'a> {
         implausible_limits,
         shown,
         model_match,
-    }
+    };
+    (selection, Picked { filtered, by_model, scoped })
 }
 
 /// The distinct model ids of the responses, each with its name.
@@ -355,20 +391,22 @@ mod tests {
                 data.responses.push(response(&format!("vendor-model-{i:04}"), 100, 10));
             }
         }
-        let s = select(&data, &Filters::default());
+        let (sel, s) = select(&data, &data.responses, &Filters::default());
         assert_eq!(s.by_model.len(), MODEL_ROWS + 1);
         assert_eq!(s.by_model.values().map(Vec::len).sum::<usize>(), data.responses.len());
         // The ten busiest: models 2 to 11 (12 down to 3 responses).
         for i in 2..12 {
             let name = format!("vendor-model-{i:04}");
             assert_eq!(s.by_model[&name].len(), i + 1, "{name}");
-            assert_eq!(s.row_of(name.clone()), name);
+            assert_eq!(sel.row_of(name.clone()), name);
+            assert_eq!(sel.rows[&name], i as u64 + 1);
         }
         assert_eq!(s.by_model[models::OTHER_MODELS].len(), 1 + 2 + 2_988);
-        assert_eq!(s.row_of("vendor-model-0000".into()), models::OTHER_MODELS);
+        assert_eq!(sel.row_of("vendor-model-0000".into()), models::OTHER_MODELS);
+        assert_eq!(sel.rows[models::OTHER_MODELS], 1 + 2 + 2_988);
         // Few models: each its own row, no other row.
         data.responses.truncate(3);
-        let s = select(&data, &Filters::default());
+        let (_, s) = select(&data, &data.responses, &Filters::default());
         assert_eq!(s.by_model.keys().collect::<Vec<_>>(), ["vendor-model-0000", "vendor-model-0001"]);
     }
 
@@ -412,8 +450,8 @@ mod tests {
         data.events = vec![event(32_000), event(99_999_999_999_999), event(0)];
         let capped = |to: u64| Capped { from: to.saturating_add(1), to, session: None, time: None };
         data.capped = vec![capped(64_000), capped(99_999_999_999_999), capped(models::MAX_OUTPUT_LIMIT)];
-        let s = select(&data, &Filters::default());
-        assert_eq!((s.scoped.len(), s.implausible_input, s.implausible), (2, 1, 0));
+        let (s, picked) = select(&data, &data.responses, &Filters::default());
+        assert_eq!((picked.scoped.len(), s.scoped, s.implausible_input, s.implausible), (2, 2, 1, 0));
         assert_eq!(s.events.len(), 1);
         assert_eq!(s.capped.iter().map(|c| c.to).collect::<Vec<_>>(), [64_000, models::MAX_OUTPUT_LIMIT]);
         assert_eq!(s.implausible_limits, 3);

@@ -185,7 +185,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     // A hook's stderr reaches the user: warnings about old transcript lines stay out of it.
     let mut sink = std::io::sink();
-    let scanned = match super::scan::read(config, if hook { &mut sink } else { err })? {
+    let mut scanned = match super::scan::read(config, if hook { &mut sink } else { err })? {
         Ok(s) => s,
         // A hook never fails a session; what could not be read becomes the message the
         // session shows (in words of ccdoctor's own: the paths are the user's to look up).
@@ -202,10 +202,12 @@ pub fn run(
             super::say(err, "warning", &w.to_string())?;
         }
     }
-    let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
+    let responses = std::mem::take(&mut scanned.data.responses);
+    let (analysis, tally) = super::scan::analyze(&scanned.data, responses, config, &settings);
     // A `--model` that matches no model (or several) is said in the verdict itself.
     let report_model_match = analysis.selection.model_match.clone();
-    let report = crate::report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, None);
+    let report =
+        crate::report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, tally, None);
     let since = config.filters.since.map(crate::time::day_of);
     // `--until` is exclusive inside (the start of the day after).
     let until = config.filters.until.map(|u| crate::time::day_of(u - 1));

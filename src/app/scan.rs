@@ -16,7 +16,7 @@ fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Resul
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let scanned = match read(config, err)? {
+    let mut scanned = match read(config, err)? {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -36,12 +36,13 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     }
     // What the reader threads freed is not needed again: the analysis starts from what it kept.
     crate::memory::give_back();
-    let analysis = crate::analysis::analyze(&scanned.data, &config.filters, &config.recommend, &settings);
+    let responses = std::mem::take(&mut scanned.data.responses);
+    let (analysis, tally) = analyze(&scanned.data, responses, config, &settings);
     if let Some(p) = &config.filters.project
-        && analysis.selection.scoped.is_empty()
+        && analysis.selection.scoped == 0
         && analysis.selection.events.is_empty()
     {
-        say(err, "warning", &unmatched_project(p, &scanned.data))?;
+        say(err, "warning", &unmatched_project(p, &analysis.selection.projects))?;
     }
     super::warn_unmatched_model(config, &analysis, err)?;
     if let (Some(_), Some(a)) = (config.recommend.quota_tpm, &analysis.advice)
@@ -66,8 +67,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         )?;
     }
     // Advice from an old history is advice for the Claude Code, models and quota of then.
-    let newest = analysis.selection.scoped.iter().filter_map(|r| r.origin.time()).max();
-    if let Some(t) = newest
+    if let Some(t) = analysis.selection.newest
         && analysis.advice.is_some()
     {
         let days = (crate::time::now() - t).div_euclid(crate::time::MS_PER_DAY);
@@ -171,7 +171,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
-    let report = report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, write);
+    let report = report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, tally, write);
     // Freeing a big scan's index takes milliseconds that the report need not wait for: it is
     // freed on another thread, which the process's exit may cut short.
     // Where no thread can be made, the closure (and the scan with it) is dropped here.
@@ -278,12 +278,8 @@ fn held_value(o: &WriteOutcome) -> Option<u64> {
 }
 
 /// `--project` matched nothing: the projects there are, so the next try can match.
-fn unmatched_project(p: &str, data: &scan::data::ScanData) -> String {
-    let mut names: Vec<&str> =
-        data.responses.iter().map(|r| r.origin.place.cwd.as_deref().unwrap_or(&r.origin.place.project)).collect();
-    names.sort_unstable();
-    names.dedup();
-    let shown: Vec<&str> = names.iter().copied().take(10).collect();
+fn unmatched_project(p: &str, names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().map(String::as_str).take(10).collect();
     let more =
         if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
     // `--project --json` reads `--json` as the text: say so, in case an option was meant.
@@ -316,10 +312,22 @@ fn escalation_ends(a: &crate::analysis::advice::Advice) -> Option<String> {
     })
 }
 
+/// The analysis of a scan whose `responses` were taken from it, and the report's tally of
+/// them: they are given back once the analysis has made its chains.
+pub(super) fn analyze<'a>(
+    data: &'a scan::data::ScanData,
+    responses: Vec<scan::data::Response>,
+    config: &ScanConfig,
+    settings: &settings::EffectiveSettings,
+) -> (crate::analysis::Analysis<'a>, report::Tally) {
+    let responses = crate::analysis::Responses::Owned(responses);
+    crate::analysis::analyze_with(data, responses, &config.filters, &config.recommend, settings, report::tally)
+}
+
 /// With `--project`, the write still lands in a file every project reads (unless it is a
 /// project's own): say so, and name the project's local file.
 fn project_note(p: &str, outcome: &WriteOutcome, selection: &crate::analysis::select::Selection) -> String {
-    let cwd = selection.scoped.iter().find_map(|r| r.origin.place.cwd.as_deref());
+    let cwd = selection.first_cwd.as_deref();
     let local = cwd.map_or_else(
         || "<project>/.claude/settings.local.json".to_string(),
         |c| format!("{}/.claude/settings.local.json", c.trim_end_matches('/')),

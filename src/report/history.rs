@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::config::{Filters, Root, RootKind};
 
-use crate::scan::data::{ReadStats, Response};
+use crate::scan::data::ReadStats;
 use crate::settings::EffectiveSettings;
 use crate::time::day_of;
 
@@ -53,12 +53,14 @@ pub struct FiltersOut {
 
 pub use crate::settings::DEFAULT_KEPT_DAYS;
 
+/// The days the history covers: the responses' first and last times (`responses`) and the
+/// events'.
 pub(super) fn history(
-    responses: &[&Response],
+    responses: (Option<i64>, Option<i64>),
     events: &[&crate::scan::data::Event],
     settings: &EffectiveSettings,
 ) -> HistoryOut {
-    let times = responses.iter().filter_map(|r| r.origin.time()).chain(events.iter().filter_map(|e| e.origin.time()));
+    let times = responses.0.into_iter().chain(responses.1).chain(events.iter().filter_map(|e| e.origin.time()));
     let (lo, hi) = times.fold((None::<i64>, None::<i64>), |(lo, hi), t| {
         (Some(lo.map_or(t, |l| l.min(t))), Some(hi.map_or(t, |h| h.max(t))))
     });

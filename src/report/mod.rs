@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::analysis::advice::Advice;
-use crate::analysis::select::Selection;
+use crate::analysis::select::{Picked, Selection};
 use crate::config::{Filters, RecommendConfig, Root};
 
 use crate::scan::data::{EventKind, Response, ScanData};
@@ -101,32 +101,35 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// Builds the report of a scan and its analysis.
-pub fn build(
-    data: &ScanData,
-    scope: &Scope,
-    settings: &EffectiveSettings,
-    analysis: Analysis<'_>,
-    write: Option<WriteOutcome>,
-) -> Report {
-    let Scope { roots, filters, rec, show_users } = *scope;
-    let Analysis { mut selection, advice, load, team, cuts } = analysis;
-    let model_match = selection.model_match.take();
-    let responses = selection.responses();
-    let Selection {
-        by_model: ref by_name,
-        ref events,
-        implausible,
-        plausible_up_to,
-        implausible_input,
-        ref capped,
-        implausible_limits,
-        ..
-    } = selection;
+/// The report's figures of the responses, counted while they are held (the analysis gives
+/// them back once its chains are made): the output tokens overall and per model, and the
+/// responses of each project and day.
+#[derive(Debug, Default)]
+pub struct Tally {
+    count: u64,
+    estimated: u64,
+    output_tokens: Summary,
+    histogram: Vec<Bin>,
+    by_model: Vec<ModelRow>,
+    /// The rows of projects and days as the responses fill them (the events and cuts after).
+    projects: BTreeMap<String, ProjectRow>,
+    days: BTreeMap<DayKey, DayRow>,
+    /// Each folder's working directory, as the first response of it that names one says.
+    cwd_of_folder: HashMap<Name, Name>,
+    /// Responses that stopped at `max_tokens`.
+    max_tokens_stops: u64,
+    /// The first and the last response's time.
+    span: (Option<i64>, Option<i64>),
+}
+
+/// Counts the responses that pass every filter (`picked`) for the report.
+pub fn tally(picked: &Picked) -> Tally {
+    let responses = picked.responses();
     let mut all: Vec<u64> = responses.iter().map(|r| r.output.get()).collect();
     all.sort_unstable();
 
-    let mut by_model: Vec<ModelRow> = by_name
+    let mut by_model: Vec<ModelRow> = picked
+        .by_model
         .iter()
         .map(|(model, group)| {
             let mut v: Vec<u64> = group.iter().map(|r| r.output.get()).collect();
@@ -165,34 +168,72 @@ pub fn build(
     let other = |m: &ModelRow| m.model == crate::models::OTHER_MODELS;
     by_model.sort_by(|a, b| (other(a), b.summary.count, &a.model).cmp(&(other(b), a.summary.count, &b.model)));
 
-    let mut errors = ErrorCounts::default();
     let mut days: BTreeMap<DayKey, DayRow> = BTreeMap::new();
     let mut projects: BTreeMap<String, ProjectRow> = BTreeMap::new();
     // Consecutive responses mostly share a project (they come file by file): one row lookup
     // per run of them.
     // A project is its working directory (the folder name may be anything with
     // CLAUDE_CODE_PROJECT_DIR_NAME); records without one take their folder's.
-    let mut cwd_of_folder: HashMap<&str, &str> = HashMap::new();
+    let mut cwd_of_folder: HashMap<Name, Name> = HashMap::new();
     for run in responses
         .chunk_by(|a, b| a.origin.place.project == b.origin.place.project && a.origin.place.cwd == b.origin.place.cwd)
     {
-        let cwd =
-            run[0].origin.place.cwd.as_deref().or_else(|| cwd_of_folder.get(&*run[0].origin.place.project).copied());
-        if let Some(c) = cwd {
-            cwd_of_folder.entry(&run[0].origin.place.project).or_insert(c);
+        let place = &run[0].origin.place;
+        let cwd = place.cwd.clone().or_else(|| cwd_of_folder.get(&place.project).cloned());
+        if let Some(c) = &cwd {
+            cwd_of_folder.entry(place.project.clone()).or_insert_with(|| c.clone());
         }
-        let row = project_row(&mut projects, &run[0].origin.place.project, cwd);
+        let row = project_row(&mut projects, &place.project, cwd.as_deref());
         row.responses += run.len() as u64;
         for _ in run.iter().filter(|r| r.max_tokens_stop) {
             row.errors.add(EventKind::MaxTokensStop);
         }
     }
-    for e in events {
-        let cwd = e.origin.place.cwd.as_deref().or_else(|| cwd_of_folder.get(&*e.origin.place.project).copied());
-        project_row(&mut projects, &e.origin.place.project, cwd).errors.add_event(e);
-    }
     for run in responses.chunk_by(|a, b| day_key(a.origin.time()) == day_key(b.origin.time())) {
         day_row(&mut days, run[0].origin.time()).responses += run.len() as u64;
+    }
+    let mut max_tokens_stops = 0;
+    for r in responses.iter().filter(|r| r.max_tokens_stop) {
+        max_tokens_stops += 1;
+        day_row(&mut days, r.origin.time()).errors.add(EventKind::MaxTokensStop);
+    }
+    Tally {
+        count: responses.len() as u64,
+        estimated: responses.iter().filter(|r| r.estimated).count() as u64,
+        output_tokens: summarize(&all),
+        histogram: histogram(&all),
+        by_model,
+        projects,
+        days,
+        cwd_of_folder,
+        max_tokens_stops,
+        span: span(responses.iter().filter_map(|r| r.origin.time())),
+    }
+}
+
+/// Builds the report of a scan, its analysis and the tally of its responses.
+pub fn build(
+    data: &ScanData,
+    scope: &Scope,
+    settings: &EffectiveSettings,
+    analysis: Analysis<'_>,
+    tally: Tally,
+    write: Option<WriteOutcome>,
+) -> Report {
+    let Scope { roots, filters, rec, show_users } = *scope;
+    let Analysis { mut selection, advice, load, team, cuts } = analysis;
+    let model_match = selection.model_match.take();
+    let Selection {
+        ref events, implausible, plausible_up_to, implausible_input, ref capped, implausible_limits, ..
+    } = selection;
+    let Tally { count, estimated, output_tokens, histogram, by_model, mut projects, mut days, cwd_of_folder, .. } =
+        tally;
+    let cwd_of = |folder: &str| cwd_of_folder.get(folder).map(|c| &**c);
+
+    let mut errors = ErrorCounts::default();
+    for e in events {
+        let cwd = e.origin.place.cwd.as_deref().or_else(|| cwd_of(&e.origin.place.project));
+        project_row(&mut projects, &e.origin.place.project, cwd).errors.add_event(e);
     }
     for e in events {
         day_row(&mut days, e.origin.time()).errors.add_event(e);
@@ -201,8 +242,8 @@ pub fn build(
     for c in &cuts {
         *by_limit.entry(c.limit).or_default() += 1;
         day_row(&mut days, Some(c.time)).cut_responses += 1;
-        let cwd = c.cwd.or_else(|| cwd_of_folder.get(c.project).copied());
-        project_row(&mut projects, c.project, cwd).cut_responses += 1;
+        let cwd = c.cwd.as_deref().or_else(|| cwd_of(&c.project));
+        project_row(&mut projects, &c.project, cwd).cut_responses += 1;
     }
 
     let mut capped_rows: HashMap<(u64, u64), u64> = HashMap::new();
@@ -213,34 +254,32 @@ pub fn build(
         capped_rows.into_iter().map(|((from, to), count)| CappedRow { from, to, count }).collect();
     capped.sort_by_key(|c| (c.from, c.to));
 
-    for r in responses.iter().filter(|r| r.max_tokens_stop) {
+    for _ in 0..tally.max_tokens_stops {
         errors.add(EventKind::MaxTokensStop);
-        day_row(&mut days, r.origin.time()).errors.add(EventKind::MaxTokensStop);
     }
     for e in events {
         errors.add_event(e);
     }
     let by_day: Vec<DayRow> = days.into_values().collect();
-    let estimated = responses.iter().filter(|r| r.estimated).count() as u64;
     let throttled_days = by_day.iter().filter(|d| d.errors.throttled() > 0).count() as u64;
     Report {
         schema: SCHEMA,
         scan: ScanSection {
-            history: history(responses, events, settings),
+            history: history(tally.span, events, settings),
             implausible_limits,
             ..scan_section(&data.read, roots, filters)
         },
         responses: ResponsesSection {
-            count: responses.len() as u64,
+            count,
             estimated,
             implausible,
             plausible_up_to,
             implausible_input,
             plausible_input_up_to: crate::models::MAX_INPUT_TOKENS,
         },
-        output_tokens: summarize(&all),
+        output_tokens,
         by_model,
-        histogram: histogram(&all),
+        histogram,
         errors,
         by_day,
         by_project: projects.into_values().collect(),
@@ -259,6 +298,13 @@ pub fn build(
         telemetry: data.telemetry.clone(),
         team: team.map(|t| team_section(t, &data.people, show_users)),
     }
+}
+
+/// The first and the last of some times.
+fn span(times: impl Iterator<Item = i64>) -> (Option<i64>, Option<i64>) {
+    times.fold((None, None), |(lo, hi), t| {
+        (Some(lo.map_or(t, |l: i64| l.min(t))), Some(hi.map_or(t, |h: i64| h.max(t))))
+    })
 }
 
 /// The first response of each run of responses whose `field` is the same string (the same
