@@ -276,3 +276,45 @@ fn check_keeps_without_calling_safe_what_nothing_shows() {
         r.stdout
     );
 }
+
+/// Where Claude Code gives up on responses at the value in effect, no quota is known and the
+/// history has no 429, a larger value would let them finish and nothing shows whether the
+/// quota holds it: the headline and `check` ask for the quota, and do not say that no value
+/// fixes it (which only a known quota could show).
+#[test]
+fn given_up_responses_where_no_quota_is_known_ask_for_the_quota() {
+    let mut given_up = 0;
+    for seed in SEEDS {
+        let w = sim::World { quota_tpm: 50_000_000, ..worlds::base(seed) };
+        let s = Scenario::one("given up, no quota known", w, 1_000);
+        let dir = tempfile::tempdir().unwrap();
+        let history = s.write(dir.path()).unwrap();
+        assert!(history.iter().all(|o| o.throttled_attempts == 0), "the history has no 429");
+        let home = dir.path().to_str().unwrap();
+        let run = |args: &[&str]| -> common::Run {
+            let args = [args, &[home, "--since", "2000-01-01", "--provider", "vertex"][..]].concat();
+            common::ccdoctor(dir.path()).args(args).output().unwrap().into()
+        };
+        let json: serde_json::Value = serde_json::from_str(&run(&["scan", "--format", "json"]).stdout).unwrap();
+        if json["recommendation"]["basis"] != "responses_fail" {
+            continue;
+        }
+        given_up += 1;
+        let scan = run(&["scan"]);
+        assert!(
+            scan.stdout.contains("No value yet: your quota is needed (--quota-tpm)."),
+            "seed {seed}: {}",
+            scan.stdout
+        );
+        assert!(!scan.stdout.contains("No max output value fixes it"), "seed {seed}: {}", scan.stdout);
+        let check = run(&["check"]);
+        assert_eq!(check.code, 1, "seed {seed}: {}", check.stdout);
+        assert!(
+            check.stdout.contains("makes Claude Code give up on long responses, and no quota is known")
+                && !check.stdout.contains("fits the quota"),
+            "seed {seed}: {}",
+            check.stdout
+        );
+    }
+    assert!(given_up > 0, "no world gave up on responses at 1,000");
+}

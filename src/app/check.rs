@@ -348,6 +348,12 @@ pub fn run(
                     };
                     format!("{value} cuts responses that {v} would not{within} ({facts}): {}", how_to_change(a, config))
                 }
+                _ if c.basis == crate::analysis::choose::Basis::ResponsesFail && a.quota_unknown => {
+                    outcome.status = Status::Unsafe;
+                    format!(
+                        "{value} makes Claude Code give up on long responses, and no quota is known to judge a larger value by ({facts}): pass your applied quota with --quota-tpm"
+                    )
+                }
                 _ if c.basis == crate::analysis::choose::Basis::ResponsesFail => {
                     outcome.status = Status::Unsafe;
                     format!(

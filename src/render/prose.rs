@@ -163,7 +163,11 @@ pub fn headline(a: &Advice) -> String {
         {
             "No value: your history does not fit the quota you gave (--quota-tpm).".to_string()
         }
-        _ if c.basis == Basis::QuotaUnknown => "No value yet: your quota is needed (--quota-tpm).".to_string(),
+        // Claude Code gives up on responses at the values the history shows the quota holds,
+        // and nothing shows whether it holds a larger one.
+        _ if c.basis == Basis::QuotaUnknown || (c.basis == Basis::ResponsesFail && a.quota_unknown) => {
+            "No value yet: your quota is needed (--quota-tpm).".to_string()
+        }
         _ => "No max output value fixes it: see the advice.".to_string(),
     }
 }
