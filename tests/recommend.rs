@@ -202,3 +202,35 @@ fn managed_settings_outrank_the_user_file() {
     assert!(v["settings"]["provider_source"].as_str().unwrap().starts_with("managed: "));
     assert_eq!(v["recommendation"]["current"], 12000);
 }
+
+/// testdata/bedrock-home's transcripts are of Claude Code 2.1.150, whose subagents send their
+/// requests at the model's default whatever the setting says: the advice says how many of
+/// the model's requests those are, and that the replay sends every request at the value. The
+/// same history written by a Claude Code past 2.1.233, which passes the setting on, has the
+/// same advice without that line.
+#[test]
+fn subagents_that_ignore_the_setting_are_said() {
+    let v = bedrock(&[]);
+    let advice = v["recommendation"]["advice"].to_string();
+    let line = format!(
+        "93 of the {} Sonnet 4 requests are subagents' of a Claude Code before about 2.1.233",
+        v["load"]["per_model"][0]["requests"]
+    );
+    assert!(advice.contains(&line) && advice.contains("update Claude Code"), "{advice}");
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    common::copy_tree(&bedrock_home(), &home);
+    let mut rewritten = 0;
+    for e in walkdir::WalkDir::new(&home).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        if text.contains("\"version\":\"2.1.150\"") {
+            std::fs::write(e.path(), text.replace("\"version\":\"2.1.150\"", "\"version\":\"2.1.240\"")).unwrap();
+            rewritten += 1;
+        }
+    }
+    assert!(rewritten > 0, "no transcript names 2.1.150");
+    let (newer, _) = scan_json(&[home.to_str().unwrap()]);
+    let advice = newer["recommendation"]["advice"].to_string();
+    assert_eq!(newer["recommendation"]["action"], "lower");
+    assert!(!advice.contains("subagents'"), "{advice}");
+}

@@ -227,6 +227,10 @@ pub struct Advice {
     pub retry_origin: Origin,
     /// `--reading` (or `--cache-reads-reserved`) narrowed the readings fitted.
     pub readings_given: bool,
+    /// Of the model's requests, those a subagent of a Claude Code before
+    /// [`limits::SUBAGENTS_FOLLOW_SETTING_SINCE`] sent (at the model's default, whatever the
+    /// setting), and all of them: the replay sends every one at the value it replays.
+    pub setting_ignored: (u64, u64),
 }
 
 /// Everything the advice is made from.
@@ -582,6 +586,10 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let parallel_seen = seen::peak_in_flight(i.chains, my_units).max(1);
     let sent_at_once = seen::peak_sent(i.chains, my_units).max(1);
     let gave_up = my_units.iter().filter(|u| i.chains[u.chain()].requests[u.last()].gave_up).count() as u64;
+    let setting_ignored = (
+        my_units.iter().filter(|u| i.chains[u.chain()].requests[u.first()].setting_ignored).count() as u64,
+        my_units.len() as u64,
+    );
     let cut_thinking = seen::cut_thinking(i.chains, my_units);
     let crowding = seen::crowding(i.chains, my_units);
     let quota_code = (provider == Provider::Bedrock).then(|| seen::quota_code(&raw_ids, family)).flatten();
@@ -647,6 +655,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             retry,
             retry_origin,
             readings_given: i.cfg.readings.len() < crate::reading::READINGS.len(),
+            setting_ignored,
             // Left for `finish`.
             quota: None,
             ceiling: None,

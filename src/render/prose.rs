@@ -507,7 +507,7 @@ fn lead(a: &Advice) -> Vec<String> {
         }
         Basis::SmallSample => {
             let mut s = format!(
-                "Only {} of {}: too few (under {}) to judge cuts by, so the value in effect, {}, stays",
+                "Demand has only {} of {}: too few (under {}) to judge cuts by, so the value in effect, {}, stays",
                 count_of(a.demand.responses, "response", "responses"),
                 a.model,
                 MIN_RESPONSES,
@@ -988,6 +988,17 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     if let Some(line) = other_models(report, a) {
         out.push(line);
+    }
+    if let (ignored @ 1.., of) = a.setting_ignored
+        && a.choice.value.is_some_and(|v| v != a.current)
+    {
+        let (major, minor, patch) = crate::analysis::limits::SUBAGENTS_FOLLOW_SETTING_SINCE;
+        out.push(format!(
+            "{} of the {} {} requests are subagents' of a Claude Code before about {major}.{minor}.{patch}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",
+            thousands(ignored),
+            thousands(of),
+            a.model
+        ));
     }
     out
 }
