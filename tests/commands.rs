@@ -70,6 +70,34 @@ fn check_says_when_the_quota_given_does_not_fit() {
     assert!(r.stdout.contains("14000 would have worked") && !r.stdout.contains("you gave"), "{}", r.stdout);
 }
 
+/// A value kept without a judgement is not called safe: the API sample (too few responses to
+/// judge cuts by, beside 429s that max output does not cause there) says "kept" and why; on
+/// the API with enough responses and 429s, it says the 429s are not max output's (exit 0).
+#[test]
+fn check_calls_safe_only_what_it_judged() {
+    let home = common::home();
+    let r = run_in(&home, &["check", "--since", "2026-01-01", home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with(
+            "ok: CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (Sonnet 4.5) is kept: too few responses to judge cuts by ("
+        ) && !r.stdout.contains("is safe"),
+        "{}",
+        r.stdout
+    );
+    let (_t, bedrock) = bedrock_copy();
+    let b = bedrock.to_str().unwrap();
+    let r = run_in(&bedrock, &["check", "--since", "2026-11-01", "--provider", "anthropic", b]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "is kept: on the Anthropic API max output does not count against the rate limits your 429s come from ("
+        ) && r.stdout.contains("237 throttled attempts"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// `revert PATH` puts back the settings file `apply PATH` wrote (not the default home's).
 #[test]
 fn revert_takes_the_home_apply_took() {

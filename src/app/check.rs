@@ -330,6 +330,16 @@ pub fn run(
                         "{value} is kept, not shown safe: no quota is known and your history ran {ran} ({facts}); pass your applied quota with --quota-tpm to judge it"
                     )
                 }
+                // Too few responses to judge cuts by: kept, not judged.
+                (Action::Keep, _) if c.basis == crate::analysis::choose::Basis::SmallSample => {
+                    format!("{value} is kept: too few responses to judge cuts by ({facts})")
+                }
+                // The API's 429s are not max output's doing.
+                (Action::Keep, _) if a.provider == crate::settings::Provider::Anthropic && a.throttled_seen > 0 => {
+                    format!(
+                        "{value} is kept: on the Anthropic API max output does not count against the rate limits your 429s come from ({facts})"
+                    )
+                }
                 (Action::Keep, _) => format!("{value} is safe ({facts})"),
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;

@@ -313,10 +313,12 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             Some(_) => "in flight at once (planned)",
             None => "sent at once (the most your records show, waiting on the quota or running)",
         };
+        // One request alone is not "all together".
+        let (all, together) = if b.parallel == 1 { ("", "") } else { (" all", " together") };
         let mut s = if !b.charges_output() {
             // Mantle's input quota: output does not count against it, admission alone bounds M.
             format!(
-                "Admission by hand, if {} {at_once} all asked together: P·(I_set + M) ≤ u·Q gives M ≤ {:.2}·{}/{} − {} = {}; output does not count against the input quota, so no worst case bounds M there.",
+                "Admission by hand, if {} {at_once}{all} asked{together}: P·(I_set + M) ≤ u·Q gives M ≤ {:.2}·{}/{} − {} = {}; output does not count against the input quota, so no worst case bounds M there.",
                 count_of(b.parallel, "request", "requests"),
                 b.headroom,
                 thousands(b.quota_tpm),
@@ -326,7 +328,7 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             )
         } else {
             let mut s = format!(
-                "Worst case by hand, if {} {at_once} all ran to the max output together: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + {}) ≤ u·Q gives M ≤ {}",
+                "Worst case by hand, if {} {at_once}{all} ran to the max output{together}: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + {}) ≤ u·Q gives M ≤ {}",
                 count_of(b.parallel, "request", "requests"),
                 b.headroom,
                 thousands(b.quota_tpm),
@@ -713,7 +715,8 @@ fn demand_line(a: &Advice, r: &Recommendation) -> String {
             thousands(d.known_up_to)
         ));
     }
-    if r.percentile != 99.0 {
+    // The percentile asked for, where the line has not named it already.
+    if ![50.0, 90.0, 99.0].contains(&r.percentile) {
         s.push_str(&format!("; p{} {}", fmt_q(r.percentile), p(r.target)));
     }
     s.push('.');
@@ -952,7 +955,7 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         && c.mean_subagents * 2.0 >= c.mean_in_flight
     {
         out.push(format!(
-            "When requests were throttled, {:.1} were in flight on average, {:.1} of them subagents' (up to {} at once): CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS (default 20{}) caps how many run together, the other lever on these 429s.",
+            "When requests were throttled, {:.1} were in flight on average, {:.1} of them subagents' (up to {} at once): CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS (Claude Code 2.1.217 on, default 20{}) caps how many run together, the other lever on these 429s.",
             c.mean_in_flight,
             c.mean_subagents,
             thousands(c.most_subagents),

@@ -132,7 +132,7 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
         ),
         Bound::AtLeast => {
             let against = match (reference(cal), &cal.reference) {
-                (Some(r), Some(q)) if q.tpm >= best.fit.low_tpm => format!("; {r} is enough"),
+                (Some(r), Some(q)) if q.tpm >= best.fit.low_tpm => format!("; {r} covers that"),
                 (Some(r), _) => format!(": more than {r}, so under this reading your quota is larger"),
                 _ => String::new(),
             };
@@ -265,7 +265,8 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
         let what = if cal.observed_throttled == 0 {
             "Your history with no throttled attempt fits".to_string()
         } else {
-            format!("Your {} fit", count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"))
+            let verb = if cal.observed_throttled == 1 { "fits" } else { "fit" };
+            format!("Your {} {verb}", count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"))
         };
         out.push(format!("{what} {}{within}.", list(&implied)));
     }
