@@ -384,6 +384,9 @@ fn write_config(args: &ScanArgs, env: &Env, homes: &[PathBuf]) -> Result<Option<
     Ok(Some(WriteConfig { mode, target, force: args.force }))
 }
 
+/// The most requests in flight at once `--parallel` plans for.
+pub const MAX_PARALLEL: u64 = 100_000;
+
 fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
     let range = |flag: &'static str, value: String, ok: bool, expected: &'static str| {
         if ok { Ok(()) } else { Err(ConfigError::OutOfRange { flag, value, expected }) }
@@ -393,7 +396,8 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
     range("percentile", percentile.to_string(), percentile > 0.0 && percentile <= 100.0, "above 0, at most 100")?;
     range("headroom", headroom.to_string(), headroom > 0.0 && headroom <= 1.0, "above 0, at most 1")?;
     if let Some(p) = args.report.parallel {
-        range("parallel", p.to_string(), p >= 1, "at least 1")?;
+        // More than any team runs: past it the quota per request rounds to nothing.
+        range("parallel", p.to_string(), (1..=MAX_PARALLEL).contains(&p), "from 1 to 100,000")?;
     }
     // The ranges a models file's figures must be in too (`crate::models`).
     const QUOTA: &str = "from 1 to 100,000,000,000 tokens a minute";

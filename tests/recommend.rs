@@ -161,7 +161,13 @@ fn few_responses_keep_the_value_in_effect() {
 
 #[test]
 fn out_of_range_flags_are_usage_errors() {
-    for args in [["--percentile", "0"], ["--headroom", "1.5"], ["--parallel", "0"], ["--burndown", "0"]] {
+    for args in [
+        ["--percentile", "0"],
+        ["--headroom", "1.5"],
+        ["--parallel", "0"],
+        ["--parallel", "100001"],
+        ["--burndown", "0"],
+    ] {
         let r = run(&["scan", args[0], args[1], &home_str()]);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains("out of range"), "{}", r.stderr);

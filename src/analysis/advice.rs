@@ -926,11 +926,15 @@ fn replayed(
     if choices[best_slot].value.is_none() && !hopeless[0] {
         // Readings that count, none with a value at the load planned for (`--parallel`):
         // what fixes it must fix it under each, so the one that asks the most binds (the
-        // fewest requests at once, then the most quota; the best fit first on a tie).
+        // fewest requests at once, then the largest raise of its own quota; the best fit
+        // first on a tie). Each reading's quota is its own, so raises compare as ratios.
         let (slot, n) = (0..shown.len())
             .filter(|&s| !hopeless[s] && choices[s].value.is_none())
             .map(|s| (s, needed_under(&views[shown[s]].plan)))
-            .min_by_key(|&(s, n)| (n.parallel, std::cmp::Reverse(n.quota_tpm), s))
+            .min_by(|(a, x), (b, y)| {
+                let raise = |s: usize, n: &quota::Needed| n.quota_tpm as f64 / views[shown[s]].plan.tpm.max(1) as f64;
+                x.parallel.cmp(&y.parallel).then(raise(*b, y).total_cmp(&raise(*a, x))).then(a.cmp(b))
+            })
             .expect("the binding reading is one");
         (best_slot, needed_at_best) = (slot, Some(n));
     }

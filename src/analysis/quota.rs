@@ -229,6 +229,10 @@ pub fn needed(schedule: &Schedule, q: &QuotaPlan, value: u64) -> Needed {
     let safe = |input: f64, output: Option<f64>| {
         is_safe(&replay::at_pace(schedule, &Quota { tpm: input, output_tpm: output, ..planned }))
     };
+    // A raise asked for in whole thousands, rounded up (a figure a user types into a quota
+    // request; more is as safe).
+    let raise =
+        |asked: u64, given: u64| if asked > given { asked.div_ceil(1_000).saturating_mul(1_000) } else { asked };
     // Back from a planning bucket to the quota a user asks for.
     let asked = |planning: f64, given: u64, planned: f64| (planning * given as f64 / planned.max(1e-9)).ceil() as u64;
     let mut output_tpm = None;
@@ -238,11 +242,10 @@ pub fn needed(schedule: &Schedule, q: &QuotaPlan, value: u64) -> Needed {
     {
         let at = smallest_safe(o, |x| safe(f64::INFINITY, Some(x))).unwrap_or(o * 1e6);
         output = Some(at);
-        output_tpm = Some(asked(at, given.tpm, o));
+        output_tpm = Some(raise(asked(at, given.tpm, o), given.tpm));
     }
     let input = smallest_safe(q.planning_tpm, |x| safe(x, output)).unwrap_or(q.planning_tpm * 1e6);
-    let quota_tpm = asked(input, q.tpm, q.planning_tpm).max(if output_tpm.is_some() { q.tpm } else { 0 });
-    let parallel =
-        ((q.parallel.unwrap_or(q.parallel_seen) as f64) * q.tpm as f64 / quota_tpm.max(1) as f64).floor() as u64;
-    Needed { value, quota_tpm, parallel, output_tpm }
+    let exact = asked(input, q.tpm, q.planning_tpm).max(if output_tpm.is_some() { q.tpm } else { 0 });
+    let parallel = ((q.parallel.unwrap_or(q.parallel_seen) as f64) * q.tpm as f64 / exact.max(1) as f64).floor() as u64;
+    Needed { value, quota_tpm: raise(exact, q.tpm), parallel, output_tpm }
 }

@@ -794,7 +794,11 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             thousands(need),
             thousands(n.value),
         ));
-    } else if let (Some(n), Some(q)) = (&a.needed, &a.quota) {
+    } else if let (Some(n), Some(q)) = (&a.needed, &a.quota)
+        // Where the quota in use already holds the value, fewer requests or more quota is
+        // not what it takes.
+        && n.quota_tpm > q.tpm
+    {
         let had = match q.parallel {
             Some(p) => {
                 format!("you plan for {}; your history had up to {} running", thousands(p), thousands(q.parallel_seen))
