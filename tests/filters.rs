@@ -180,3 +180,29 @@ fn a_project_named_as_its_folder_may_start_with_a_hyphen() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(serde_json::from_str::<serde_json::Value>(&r.stdout).is_ok());
 }
+
+/// `--project` that matches nothing says what the history has, events' projects named as
+/// the report's rows name them (the working directory, not the folder); one that names a
+/// project whose records the dates leave out says that; an empty history has none.
+#[test]
+fn a_project_that_matches_nothing_says_why() {
+    let home = common::home();
+    let h = home.to_str().unwrap();
+    let r = run(&["scan", "--project", "nosuch", h]);
+    assert!(
+        r.stderr
+            .contains("--project nosuch matches no project; the history has: /home/u/app, /home/u/old, /home/u/web\n"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["scan", "--project", "old", "--since", "2026-03-01", h]);
+    assert!(
+        r.stderr.contains("--project old matches /home/u/old, but none of its records is within --since/--until"),
+        "{}",
+        r.stderr
+    );
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(empty.path().join("projects")).unwrap();
+    let r = run(&["scan", "--project", "x", empty.path().to_str().unwrap()]);
+    assert!(r.stderr.contains("--project x matches no project; the history has none"), "{}", r.stderr);
+}

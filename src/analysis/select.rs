@@ -35,9 +35,11 @@ pub struct Selection<'a> {
     /// The newest of them, and the first working directory one names.
     pub newest: Option<EpochMs>,
     pub first_cwd: Option<String>,
-    /// With `--project` and no response in it: the projects the history has (the working
-    /// directory, else the folder), each once, sorted.
+    /// With `--project` and no response in it: the projects the history's responses and
+    /// events name (the working directory, else the folder), each once, sorted; and those of
+    /// them `--project` names, whose records the dates left out.
     pub projects: Vec<String>,
+    pub projects_named: Vec<String>,
     /// Events that pass the date and project filters (error records carry no model), without
     /// the "exceeded" errors whose limit no model allows.
     pub events: Vec<&'a Event>,
@@ -204,21 +206,33 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
         responses
     });
     let (events, capped, implausible_limits) = plausible_limits(data, filters);
-    let projects = if scoped.is_empty() && filters.project.is_some() {
-        let mut names: Vec<&str> =
-            responses.iter().map(|r| r.origin.place.cwd.as_deref().unwrap_or(&r.origin.place.project)).collect();
-        names.sort_unstable();
-        names.dedup();
-        names.into_iter().map(String::from).collect()
-    } else {
-        Vec::new()
-    };
+    let (mut projects, mut projects_named) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    if scoped.is_empty() && events.is_empty() && filters.project.is_some() {
+        let origins = || responses.iter().map(|r| &r.origin).chain(data.events.iter().map(|e| &e.origin));
+        // A record without a working directory is its folder's, as the report's rows name it.
+        let mut cwd_of: HashMap<&str, &str> = HashMap::default();
+        for o in origins() {
+            if let Some(c) = o.place.cwd.as_deref() {
+                cwd_of.entry(&o.place.project).or_insert(c);
+            }
+        }
+        for o in origins() {
+            let name =
+                o.place.cwd.as_deref().or_else(|| cwd_of.get(&*o.place.project).copied()).unwrap_or(&o.place.project);
+            projects.insert(name);
+            if filters.project_ok(&o.place.project, o.place.cwd.as_deref()) {
+                projects_named.insert(name);
+            }
+        }
+    }
+    let owned = |names: std::collections::BTreeSet<&str>| names.into_iter().map(String::from).collect();
     let selection = Selection {
         rows: by_model.iter().map(|(name, rs)| (name.clone(), rs.len() as u64)).collect(),
         scoped: scoped.len(),
         newest: scoped.iter().filter_map(|r| r.origin.time()).max(),
         first_cwd: scoped.iter().find_map(|r| r.origin.place.cwd.as_deref()).map(String::from),
-        projects,
+        projects: owned(projects),
+        projects_named: owned(projects_named),
         events,
         implausible,
         plausible_up_to,

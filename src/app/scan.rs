@@ -42,7 +42,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         && analysis.selection.scoped == 0
         && analysis.selection.events.is_empty()
     {
-        say(err, "warning", &unmatched_project(p, &analysis.selection.projects))?;
+        say(err, "warning", &unmatched_project(p, &analysis.selection))?;
     }
     super::warn_unmatched_model(config, &analysis, err)?;
     if let (Some(_), Some(a)) = (config.recommend.quota_tpm, &analysis.advice)
@@ -278,17 +278,31 @@ fn held_value(o: &WriteOutcome) -> Option<u64> {
 }
 
 /// `--project` matched nothing: the projects there are, so the next try can match.
-fn unmatched_project(p: &str, names: &[String]) -> String {
-    let shown: Vec<&str> = names.iter().map(String::as_str).take(10).collect();
-    let more =
-        if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
+fn unmatched_project(p: &str, selection: &crate::analysis::select::Selection) -> String {
+    let listed = |names: &[String]| {
+        let shown: Vec<&str> = names.iter().map(String::as_str).take(10).collect();
+        let more =
+            if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    // It names projects, but the dates leave out all of their records.
+    if !selection.projects_named.is_empty() {
+        return format!(
+            "--project {p} matches {}, but none of its records is within --since/--until",
+            listed(&selection.projects_named)
+        );
+    }
+    let names = &selection.projects;
     // `--project --json` reads `--json` as the text: say so, in case an option was meant.
     let hint = if p.starts_with("--") {
         "; --project takes the next argument as its text, even one that starts with '-'"
     } else {
         ""
     };
-    format!("--project {p} matches no project; the history has: {}{more}{hint}", shown.join(", "))
+    if names.is_empty() {
+        return format!("--project {p} matches no project; the history has none{hint}");
+    }
+    format!("--project {p} matches no project; the history has: {}{hint}", listed(names))
 }
 
 /// On the Anthropic API with no max output set, a value written ends Claude Code's capped
