@@ -7,7 +7,8 @@
 pub type EpochMs = i64;
 
 /// A time that may be missing, in 8 bytes where `Option<EpochMs>` takes 16: every record a
-/// history holds carries one or more, and they are held until the report is made. It holds
+/// history holds carries one or more, and they are held until the analysis has made its
+/// chains. It holds
 /// every time but `i64::MIN` ms (292 million years before 1970, which no reader makes: they
 /// keep [`PLAUSIBLE`] times only), which reads back as none.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]

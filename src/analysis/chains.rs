@@ -39,7 +39,7 @@ pub enum Ended {
     CutError,
 }
 
-/// One request of a chain (its names borrowed from the scan, a pointer each: every request
+/// One request of a chain (its names borrowed from [`Places`], a pointer each: every request
 /// of a team's history is held until its plan is made, so it is kept in 72 bytes).
 ///
 /// Its token counts are held in 32 bits: the selection keeps no response with more input
@@ -437,7 +437,7 @@ fn requests_of<'a>(items: &[Item<'_>], places: &'a Places) -> Vec<Request<'a>> {
             Item::Final(..) => {}
         }
     }
-    // Every chain is held until the report is made: none keeps the room it did not use.
+    // Every chain is held until its plan is made: none keeps the room it did not use.
     out.shrink_to_fit();
     out
 }

@@ -120,7 +120,7 @@ impl Origin {
 }
 
 /// One real API response (all the lines that share its `message.id` + `requestId`), in 64
-/// bytes: a history's responses are held until the report is made. Its model and effort are
+/// bytes: a history's responses are held until the analysis has made its chains. Its model and effort are
 /// its place's ([`Response::model`]).
 ///
 /// Aligned as the merger's groups are (their 128-bit key), so that turning the groups into
