@@ -222,23 +222,27 @@ pub struct Chain<'a> {
 /// What a stream's records say, in time order.
 enum Item<'r> {
     Response(&'r Response),
-    Final(&'r Event, ErrorKind),
+    /// A final error: its kind is its event's ([`EventKind::Final`]), so that an item is a
+    /// pointer and its tag.
+    Final(&'r Event),
     Retry(&'r Event),
     Recovery(&'r Event),
 }
+
+const _: () = assert!(std::mem::size_of::<Item<'static>>() == 16);
 
 impl<'r> Item<'r> {
     fn origin(&self) -> &'r Origin {
         match self {
             Item::Response(r) => &r.origin,
-            Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => &e.origin,
+            Item::Final(e) | Item::Retry(e) | Item::Recovery(e) => &e.origin,
         }
     }
 
     fn time(&self) -> Option<EpochMs> {
         match self {
             Item::Response(r) => r.origin.time(),
-            Item::Final(e, _) | Item::Retry(e) | Item::Recovery(e) => e.origin.time(),
+            Item::Final(e) | Item::Retry(e) | Item::Recovery(e) => e.origin.time(),
         }
     }
     /// At equal times: a response's first line before what follows it.
@@ -246,7 +250,7 @@ impl<'r> Item<'r> {
         match self {
             Item::Response(_) => 0,
             Item::Recovery(_) => 1,
-            Item::Final(..) => 2,
+            Item::Final(_) => 2,
             Item::Retry(_) => 3,
         }
     }
@@ -291,12 +295,13 @@ impl Places {
 
 /// Builds the chains of every stream from the responses and events in scope (all models),
 /// their names borrowed from `places` (made of the same records). Records without a time
-/// cannot be placed and are left out.
-pub fn build<'a, 'r>(responses: &[&'r Response], events: &[&'r Event], places: &'a Places) -> Vec<Chain<'a>> {
+/// cannot be placed and are left out. The list of responses is given back once they are
+/// sorted into their streams.
+pub fn build<'a, 'r>(responses: Vec<&'r Response>, events: &[&'r Event], places: &'a Places) -> Vec<Chain<'a>> {
     let mut streams: HashMap<&'r str, Vec<Item<'r>>> = HashMap::new();
     // A file's responses come together and share one stream string: one lookup per run.
     let mut run: Option<(&'r Name, Vec<Item<'r>>)> = None;
-    for r in responses.iter().filter(|r| r.origin.time().is_some()) {
+    for &r in responses.iter().filter(|r| r.origin.time().is_some()) {
         match &mut run {
             Some((s, items)) if std::sync::Arc::ptr_eq(s, &r.origin.place.stream) => items.push(Item::Response(r)),
             _ => {
@@ -310,9 +315,10 @@ pub fn build<'a, 'r>(responses: &[&'r Response], events: &[&'r Event], places: &
     if let Some((s, items)) = run {
         streams.entry(s).or_default().extend(items);
     }
+    drop(responses);
     for e in events.iter().filter(|e| e.origin.time().is_some()) {
         let item = match e.kind {
-            EventKind::Final(k) => Item::Final(e, k),
+            EventKind::Final(_) => Item::Final(e),
             EventKind::Retry(_) => Item::Retry(e),
             EventKind::RecoveryPrompt => Item::Recovery(e),
             EventKind::MaxTokensStop => continue,
@@ -410,12 +416,13 @@ fn requests_of<'a>(items: &[Item<'_>], places: &'a Places) -> Vec<Request<'a>> {
                     continues = true;
                 }
             }
-            Item::Final(e, ErrorKind::RateLimit) => {
+            Item::Final(e @ Event { kind: EventKind::Final(ErrorKind::RateLimit), .. }) => {
                 out.push(failed(e, place_of(&e.origin), &retries, prev_end, Ended::Throttled, None));
                 retries.clear();
                 continues = false;
             }
-            Item::Final(e, ErrorKind::OutputTokenMaximum(n)) => {
+            Item::Final(e @ Event { kind: EventKind::Final(ErrorKind::OutputTokenMaximum(n)), .. }) => {
+                let n = *n;
                 // The cut response it ends, if the record of it is the last thing before it.
                 let attach = out.last_mut().filter(|l| {
                     l.ended == Ended::Response && !l.gave_up && (l.cut || (!l.estimated && l.output() >= n))
@@ -434,7 +441,7 @@ fn requests_of<'a>(items: &[Item<'_>], places: &'a Places) -> Vec<Request<'a>> {
                 continues = false;
             }
             // Other final errors (overloaded, usage limits, …) carry no load to replay.
-            Item::Final(..) => {}
+            Item::Final(_) => {}
         }
     }
     // Every chain is held until its plan is made: none keeps the room it did not use.
@@ -584,7 +591,7 @@ mod tests {
         let third = crate::models::MAX_INPUT_TOKENS / 3;
         r.usage = Tokens::new(third, third, crate::models::MAX_INPUT_TOKENS - 2 * third, None);
         let places = Places::of(&[&r], &[]);
-        let chains = build(&[&r], &[], &places);
+        let chains = build(vec![&r], &[], &places);
         let q = &chains[0].requests[0];
         assert_eq!(
             (q.input(), q.cache_read(), q.output()),
@@ -648,7 +655,7 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
         let places = Places::of(&rs, &es);
-        let chains = build(&rs, &es, &places);
+        let chains = build(rs.clone(), &es, &places);
         assert_eq!(chains.len(), 2);
         let c = chains.iter().find(|c| c.stream == "s").unwrap();
         let r = &c.requests;
@@ -689,7 +696,7 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
         let places = Places::of(&rs, &es);
-        let chains = build(&rs, &es, &places);
+        let chains = build(rs.clone(), &es, &places);
         let model = |stream: &str| chains.iter().find(|c| c.stream == stream).unwrap().requests[0].model();
         assert_eq!(model("agent:x"), Some("claude-sonnet-4-20250514"));
         assert_eq!(model("agent:y"), None);
@@ -703,7 +710,7 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
         let places = Places::of(&rs, &es);
-        let r = &build(&rs, &es, &places)[0].requests;
+        let r = &build(rs.clone(), &es, &places)[0].requests;
         // One cut response, one event: the stop and the error are the same cut.
         assert_eq!(r.len(), 2);
         assert!(r[0].cut && r[0].gave_up && r[0].cut_limit() == Some(32_000));
@@ -717,7 +724,7 @@ mod tests {
         let responses = [resp("s", 1_000, 30_000, None, 50, false), resp("s", 31_000, 40_000, Some(500), 50, false)];
         let rs: Vec<&Response> = responses.iter().collect();
         let places = Places::of(&rs, &[]);
-        let r = &build(&rs, &[], &places)[0].requests;
+        let r = &build(rs.clone(), &[], &places)[0].requests;
         assert_eq!(r[0].start - T0, 1_000 - DEFAULT_FIRST_TOKEN_MS);
         assert_eq!(r[1].start - T0, 30_000);
     }

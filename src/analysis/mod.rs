@@ -27,9 +27,7 @@ pub mod values;
 use crate::config::{Filters, RecommendConfig};
 use crate::models;
 use crate::scan::classify::{Wording, Wordings};
-use crate::scan::data::EventKind;
-use crate::scan::data::Response;
-use crate::scan::data::ScanData;
+use crate::scan::data::{EventKind, Response, ScanData};
 use crate::scan::key::Name;
 use crate::settings::{EffectiveSettings, Provider};
 use advice::Advice;
@@ -168,13 +166,12 @@ pub fn analyze_with<'a, T>(
     };
     let (selection, picked) = select::select(data, responses.all(), filters);
     let tallied = tally(&picked);
-    // The chains need the responses of every model, and no more the rows.
+    // The chains need the responses of every model, and no longer the rows.
     let scoped = picked.into_scoped();
     // Read only where nothing names the provider (it is not asked otherwise).
     let worded = cfg.provider.or(settings.provider.value).is_none().then(|| worded(&selection, &scoped)).flatten();
     let places = chains::Places::of(&scoped, &selection.events);
-    let chains = chains::build(&scoped, &selection.events, &places);
-    drop(scoped);
+    let chains = chains::build(scoped, &selection.events, &places);
     drop(responses);
     // Building them freed as much again as they hold, and the responses are not read again:
     // given back before the steps after.
