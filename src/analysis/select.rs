@@ -220,7 +220,7 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
             let name =
                 o.place.cwd.as_deref().or_else(|| cwd_of.get(&*o.place.project).copied()).unwrap_or(&o.place.project);
             projects.insert(name);
-            if filters.project_ok(&o.place.project, o.place.cwd.as_deref()) {
+            if filters.project_ok(&o.place.project, o.place.cwd.as_deref()) && !filters.time_ok(o.time()) {
                 projects_named.insert(name);
             }
         }
