@@ -449,6 +449,55 @@ mod tests {
     use crate::settings::team::PersonSettings;
     use crate::settings::{EffectiveSettings, Sourced};
 
+    /// The report made from responses taken from the scan and given back after the chains
+    /// (as `scan` and `check` do) is the one made from the scan's own, kept to the end: on
+    /// each bundled home, with filters, as JSON and as the table (its sentences included).
+    #[test]
+    fn responses_given_back_change_no_report() {
+        let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let runs: [(&str, &[&str]); 5] = [
+            ("bedrock-home", &[]),
+            ("bedrock-home", &["--parallel", "8"]),
+            ("claude-home", &[]),
+            ("claude-home", &["--model", "haiku", "--since", "2026-01-01"]),
+            ("late-home", &["--project", "svc"]),
+        ];
+        for (home, flags) in runs {
+            let path = testdata.join(home);
+            let args: Vec<std::ffi::OsString> =
+                ["ccdoctor", "scan"].iter().chain(flags).map(Into::into).chain([path.into_os_string()]).collect();
+            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(args).unwrap();
+            let crate::cli::Command::Scan(scan_args) = cli.command else { panic!("a scan") };
+            let env = crate::config::Env { home: Some(testdata.clone()), ..Default::default() };
+            let config = ScanConfig::from_cli(&scan_args, &env).unwrap();
+            let options = scan::ScanOptions { threads: 2, ..Default::default() };
+            let mut scanned = scan::scan(&config.roots, &options, &scan::Silent);
+            assert!(!scanned.data.responses.is_empty(), "{home}");
+            let (settings, _) = settings::resolve(&config.settings);
+            let scope = report::Scope::of(&config);
+            let (analysis, tally) = crate::analysis::analyze_with(
+                &scanned.data,
+                crate::analysis::Responses::Borrowed(&scanned.data.responses),
+                &config.filters,
+                &config.recommend,
+                &settings,
+                report::tally,
+            );
+            let rendered = |r: &report::Report| {
+                let (mut json, mut table) = (Vec::new(), Vec::new());
+                crate::render::json::render(r, &mut json).unwrap();
+                crate::render::table::render(r, false, 100, &mut table).unwrap();
+                (String::from_utf8(json).unwrap(), String::from_utf8(table).unwrap())
+            };
+            let kept = rendered(&report::build(&scanned.data, &scope, &settings, analysis, tally, None));
+            let responses = std::mem::take(&mut scanned.data.responses);
+            let (analysis, tally) = analyze(&scanned.data, responses, &config, &settings);
+            let given_back = rendered(&report::build(&scanned.data, &scope, &settings, analysis, tally, None));
+            assert!(kept.1.contains("Recommendation for "), "{home} {flags:?}: {}", kept.1);
+            assert_eq!(kept, given_back, "{home} {flags:?}");
+        }
+    }
+
     /// Issue 23, item 2: a team's value written for everyone names each person whose own
     /// thinking budget it leaves no room for (a budget the advice's model ignored), once
     /// for a file they share.
