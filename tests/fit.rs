@@ -249,21 +249,31 @@ fn no_429_and_no_quota_known_raise_no_further_than_the_history_holds() {
     }
 }
 
+/// The base world of `seed` run at `ran_at` under a quota too large to throttle, written to a
+/// folder: a history with no 429.
+fn unthrottled_home(seed: u64, name: &str, ran_at: u64) -> tempfile::TempDir {
+    let w = sim::World { quota_tpm: 50_000_000, ..worlds::base(seed) };
+    let dir = tempfile::tempdir().unwrap();
+    let history = Scenario::one(name, w, ran_at).write(dir.path()).unwrap();
+    assert!(history.iter().all(|o| o.throttled_attempts == 0), "the history has no 429");
+    dir
+}
+
+/// The binary with `args` on the home at `dir`, every record in the window, on Vertex (where
+/// no quota is published).
+fn on_vertex(dir: &std::path::Path, args: &[&str]) -> common::Run {
+    let home = dir.to_str().unwrap();
+    let args = [args, &[home, "--since", "2000-01-01", "--provider", "vertex"][..]].concat();
+    common::ccdoctor(dir).args(args).output().unwrap().into()
+}
+
 /// `check` where no quota is known and the history has no 429: the value the history ran at
 /// is safe at its load; planned for more requests in flight than it had (`--parallel`),
 /// nothing shows that, and the line says the value is kept, not shown safe (exit 0 both).
 #[test]
 fn check_keeps_without_calling_safe_what_nothing_shows() {
-    let w = sim::World { quota_tpm: 50_000_000, ..worlds::base(1) };
-    let s = Scenario::one("no 429, no quota known", w, 4_000);
-    let dir = tempfile::tempdir().unwrap();
-    let history = s.write(dir.path()).unwrap();
-    assert!(history.iter().all(|o| o.throttled_attempts == 0), "the history has no 429");
-    let home = dir.path().to_str().unwrap();
-    let run = |extra: &[&str]| -> common::Run {
-        let args = [&["check", home, "--since", "2000-01-01", "--provider", "vertex"][..], extra].concat();
-        common::ccdoctor(dir.path()).args(args).output().unwrap().into()
-    };
+    let dir = unthrottled_home(1, "no 429, no quota known", 4_000);
+    let run = |extra: &[&str]| on_vertex(dir.path(), &[&["check"][..], extra].concat());
     let r = run(&[]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
     assert!(r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=4000") && r.stdout.contains(" is safe ("), "{}", r.stdout);
@@ -285,16 +295,8 @@ fn check_keeps_without_calling_safe_what_nothing_shows() {
 fn given_up_responses_where_no_quota_is_known_ask_for_the_quota() {
     let mut given_up = 0;
     for seed in SEEDS {
-        let w = sim::World { quota_tpm: 50_000_000, ..worlds::base(seed) };
-        let s = Scenario::one("given up, no quota known", w, 1_000);
-        let dir = tempfile::tempdir().unwrap();
-        let history = s.write(dir.path()).unwrap();
-        assert!(history.iter().all(|o| o.throttled_attempts == 0), "the history has no 429");
-        let home = dir.path().to_str().unwrap();
-        let run = |args: &[&str]| -> common::Run {
-            let args = [args, &[home, "--since", "2000-01-01", "--provider", "vertex"][..]].concat();
-            common::ccdoctor(dir.path()).args(args).output().unwrap().into()
-        };
+        let dir = unthrottled_home(seed, "given up, no quota known", 1_000);
+        let run = |args: &[&str]| on_vertex(dir.path(), args);
         let json: serde_json::Value = serde_json::from_str(&run(&["scan", "--format", "json"]).stdout).unwrap();
         if json["recommendation"]["basis"] != "responses_fail" {
             continue;

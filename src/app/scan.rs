@@ -474,25 +474,17 @@ mod tests {
             let mut scanned = scan::scan(&config.roots, &options, &scan::Silent);
             assert!(!scanned.data.responses.is_empty(), "{home}");
             let (settings, _) = settings::resolve(&config.settings);
-            let scope = report::Scope::of(&config);
-            let (analysis, tally) = crate::analysis::analyze_with(
-                &scanned.data,
-                crate::analysis::Responses::Borrowed(&scanned.data.responses),
-                &config.filters,
-                &config.recommend,
-                &settings,
-                report::tally,
-            );
             let rendered = |r: &report::Report| {
                 let (mut json, mut table) = (Vec::new(), Vec::new());
                 crate::render::json::render(r, &mut json).unwrap();
                 crate::render::table::render(r, false, 100, &mut table).unwrap();
                 (String::from_utf8(json).unwrap(), String::from_utf8(table).unwrap())
             };
-            let kept = rendered(&report::build(&scanned.data, &scope, &settings, analysis, tally, None));
+            let kept = rendered(&report::of_kept(&scanned.data, &config, &settings));
             let responses = std::mem::take(&mut scanned.data.responses);
             let (analysis, tally) = analyze(&scanned.data, responses, &config, &settings);
-            let given_back = rendered(&report::build(&scanned.data, &scope, &settings, analysis, tally, None));
+            let given_back =
+                rendered(&report::build(&scanned.data, &report::Scope::of(&config), &settings, analysis, tally, None));
             assert!(kept.1.contains("Recommendation for "), "{home} {flags:?}: {}", kept.1);
             assert_eq!(kept, given_back, "{home} {flags:?}");
         }

@@ -614,15 +614,7 @@ mod tests {
         let options = crate::scan::ScanOptions { threads: 1, full_parse: config.full_parse, ..Default::default() };
         let scanned = crate::scan::scan(&config.roots, &options, &crate::scan::Silent);
         let (settings, _) = crate::settings::resolve(&config.settings);
-        let (analysis, tally) = crate::analysis::analyze_with(
-            &scanned.data,
-            crate::analysis::Responses::Borrowed(&scanned.data.responses),
-            &config.filters,
-            &config.recommend,
-            &settings,
-            crate::report::tally,
-        );
-        crate::report::build(&scanned.data, &crate::report::Scope::of(&config), &settings, analysis, tally, None)
+        crate::report::of_kept(&scanned.data, &config, &settings)
     }
 
     /// Three Sonnet 4.5 responses of 100, 300 and 5,000 output tokens and one 429 that failed.

@@ -300,6 +300,21 @@ pub fn build(
     }
 }
 
+/// The report of a scan whose responses are kept to the end, with no write: what the tests
+/// build reports with (and compare `scan`'s path with, which gives the responses back).
+#[cfg(test)]
+pub(crate) fn of_kept(data: &ScanData, config: &crate::config::ScanConfig, settings: &EffectiveSettings) -> Report {
+    let (analysis, tally) = crate::analysis::analyze_with(
+        data,
+        crate::analysis::Responses::Borrowed(&data.responses),
+        &config.filters,
+        &config.recommend,
+        settings,
+        tally,
+    );
+    build(data, &Scope::of(config), settings, analysis, tally, None)
+}
+
 /// The first and the last of some times.
 fn span(times: impl Iterator<Item = i64>) -> (Option<i64>, Option<i64>) {
     times.fold((None, None), |(lo, hi), t| {
