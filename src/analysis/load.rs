@@ -34,6 +34,10 @@ pub struct ModelLoad {
 }
 
 /// Per model name (as `name_of` names a model id), busiest first.
+///
+/// Summed a minute at a time as the requests are read: a team's load holds a few sums a
+/// minute, not a figure a request (it is worked out beside the advice's first part, at one of
+/// the run's peaks).
 pub fn per_model(
     chains: &[&Chain<'_>],
     name_of: &dyn Fn(&str) -> String,
@@ -41,16 +45,15 @@ pub fn per_model(
 ) -> Vec<ModelLoad> {
     #[derive(Default)]
     struct Acc {
-        /// (minute it ended, charge) of each answered request, and the minute each was sent
-        /// (in 32 bits: [`minute`]).
-        tokens: Vec<(i64, f64)>,
-        sent: Vec<i32>,
+        /// By the minute answered requests ended: their input (and cache writes) and output.
+        tokens: HashMap<i64, (u64, u64)>,
+        /// By the minute requests were sent: how many.
+        sent: HashMap<i64, u64>,
+        requests: u64,
         input: u128,
         output: u128,
         answered: u64,
         burndown: f64,
-        /// Requests, and answered ones, counted before the lists are made.
-        counted: (usize, usize),
     }
     let mut by: BTreeMap<String, Acc> = BTreeMap::new();
     // Names are worked out once per model id; a chain's requests mostly share one id string.
@@ -63,35 +66,24 @@ pub fn per_model(
     } else {
         None
     };
-    // Each run of a chain's requests to one model id, with the id.
-    let runs = || {
-        chains
-            .iter()
-            .flat_map(|c| c.requests.chunk_by(|a, b| a.model().zip(b.model()).is_some_and(|(x, y)| std::ptr::eq(x, y))))
-    };
-    // Counted first, so that each list is made at its size: grown by doubling, a list leaves
-    // its smaller copies behind beside the advice's own lists, at the run's peak.
-    for run in runs() {
+    // Each run of a chain's requests to one model id.
+    let runs = chains
+        .iter()
+        .flat_map(|c| c.requests.chunk_by(|a, b| a.model().zip(b.model()).is_some_and(|(x, y)| std::ptr::eq(x, y))));
+    for run in runs {
         let Some(model) = run[0].model().or(only) else { continue };
         let name = names.entry(model).or_insert_with(|| name_of(model));
         if !by.contains_key(name.as_str()) {
             by.insert(name.clone(), Acc { burndown: burndown_of(model), ..Acc::default() });
         }
         let acc = by.get_mut(name.as_str()).expect("inserted above");
-        acc.counted.0 += run.len();
-        acc.counted.1 += run.iter().filter(|r| r.ended == Ended::Response).count();
-    }
-    for acc in by.values_mut() {
-        acc.sent = Vec::with_capacity(acc.counted.0);
-        acc.tokens = Vec::with_capacity(acc.counted.1);
-    }
-    for run in runs() {
-        let Some(model) = run[0].model().or(only) else { continue };
-        let acc = by.get_mut(names[model].as_str()).expect("counted above");
         for r in run {
-            acc.sent.push(minute_32(r.start));
+            acc.requests += 1;
+            *acc.sent.entry(minute(r.start)).or_default() += 1;
             if r.ended == Ended::Response {
-                acc.tokens.push((minute(r.end), r.input() as f64 + acc.burndown * r.output() as f64));
+                let minute = acc.tokens.entry(minute(r.end)).or_default();
+                minute.0 += r.input();
+                minute.1 += r.output();
                 acc.input += u128::from(r.input());
                 acc.output += u128::from(r.output());
                 acc.answered += 1;
@@ -100,16 +92,10 @@ pub fn per_model(
     }
     let mut out: Vec<ModelLoad> = by
         .into_iter()
-        .map(|(model, mut a)| {
-            a.tokens.sort_unstable_by_key(|t| t.0);
-            a.sent.sort_unstable();
-            let mut tpm: Vec<u64> = a
-                .tokens
-                .chunk_by(|x, y| x.0 == y.0)
-                .map(|m| m.iter().map(|t| t.1).sum::<f64>().round() as u64)
-                .collect();
-            let mut rpm: Vec<u64> = a.sent.chunk_by(|x, y| x == y).map(|m| m.len() as u64).collect();
-            let requests = a.sent.len() as u64;
+        .map(|(model, a)| {
+            let mut tpm: Vec<u64> =
+                a.tokens.values().map(|&(input, output)| charge(input, output, a.burndown)).collect();
+            let mut rpm: Vec<u64> = a.sent.into_values().collect();
             let n = a.answered.max(1) as f64;
             ModelLoad {
                 model,
@@ -120,7 +106,7 @@ pub fn per_model(
                 input_mean: a.input as f64 / n,
                 output_mean: a.output as f64 / n,
                 burndown: a.burndown,
-                requests,
+                requests: a.requests,
             }
         })
         .collect();
@@ -128,15 +114,14 @@ pub fn per_model(
     out
 }
 
+/// Quota tokens of a minute's `input` (with cache writes) and `output`, at `burndown`.
+fn charge(input: u64, output: u64, burndown: f64) -> u64 {
+    (input as f64 + burndown * output as f64).round() as u64
+}
+
 /// The minute a time falls in.
 fn minute(t: EpochMs) -> i64 {
     t.div_euclid(60_000)
-}
-
-/// [`minute`] in 32 bits, which holds every minute of the times the readers keep (2020 to
-/// 2100, [`crate::time::PLAUSIBLE`]); one outside the range counts as the nearest it holds.
-fn minute_32(t: EpochMs) -> i32 {
-    minute(t).clamp(i32::MIN.into(), i32::MAX.into()) as i32
 }
 
 /// The nearest-rank median (0 when empty).
@@ -151,20 +136,6 @@ mod tests {
 
     fn req(start: i64, end: i64, input: u64, output: u64) -> Request<'static> {
         Request::answered("m", start, end).with_tokens(input, 0, output)
-    }
-
-    /// Every minute of a time the readers keep fits 32 bits whole; beyond, the nearest.
-    #[test]
-    fn minutes_in_32_bits() {
-        for t in [0, 59_999, 60_000, -1, -60_000, -60_001] {
-            assert_eq!(i64::from(minute_32(t)), minute(t), "{t}");
-        }
-        let plausible = crate::time::PLAUSIBLE;
-        for t in [plausible.start, plausible.end - 1] {
-            assert_eq!(i64::from(minute_32(t)), t / 60_000, "{t}");
-        }
-        assert_eq!(minute_32(i64::MAX), i32::MAX);
-        assert_eq!(minute_32(i64::MIN), i32::MIN);
     }
 
     /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other
@@ -192,5 +163,22 @@ mod tests {
         let l = &load[0];
         assert_eq!((l.tpm_p50, l.tpm_peak, l.rpm_p50, l.rpm_peak), (2_000, 8_000, 1, 2));
         assert_eq!((l.input_mean, l.output_mean, l.requests), (1_500.0, 1_300.0 / 3.0, 4));
+    }
+
+    /// A minute's charge is its sums' and rounded once: two requests ending in minute 0,
+    /// each 1 input and 1 output at a burndown of 0.25 (1.25 each), make 2.5 there, shown as
+    /// 3 (each rounded first would make 2); one alone in minute 1 makes 1.25, shown as 1.
+    #[test]
+    fn a_minute_is_rounded_once() {
+        let m = 60_000;
+        let chains = [Chain {
+            stream: "s",
+            project: "",
+            cwd: None,
+            requests: vec![req(0, 1_000, 1, 1), req(2_000, 3_000, 1, 1), req(m, m + 1_000, 1, 1)],
+        }];
+        let load = per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| 0.25);
+        assert_eq!((load[0].tpm_peak, load[0].rpm_peak, load[0].rpm_p50), (3, 2, 1));
+        assert_eq!(charge(1, 1, 0.25), 1);
     }
 }
