@@ -405,7 +405,7 @@ pub fn provider_of_id(raw: &str) -> Option<Provider> {
 }
 
 /// The advice but its plan and what the replays decide: everything the chains tell for the
-/// chosen model. It holds nothing of the chains, so that [`Prepared::finish`] can take them
+/// chosen model. It holds nothing of the chains, so that [`Prepared::plan`] can take them
 /// and free them as it makes the plan.
 pub struct Prepared {
     /// The model's units (indices into the units) and their demand, to make the plan of.
@@ -418,7 +418,7 @@ pub struct Prepared {
     parallel_seen: u64,
     /// The limit most of the model's units ran at.
     common_limit: u64,
-    /// The advice, what the replays decide left for [`Prepared::finish`] (`quota`,
+    /// The advice, what the replays decide left for [`Planned::finish`] (`quota`,
     /// `ceiling`, `choice`, `rows`, `calibration`, `needed`, `cut_share`, `from_ceiling_only`).
     advice: Advice,
 }
@@ -669,13 +669,23 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     })
 }
 
+/// The advice with its plan made, up to its replays: it borrows nothing, so that what the
+/// chains borrowed their names from can be given back before the replays.
+pub struct Planned {
+    plan: Plan,
+    side: Option<Side>,
+    setup: Setup,
+    seen_setup: Setup,
+    parallel_seen: u64,
+    common_limit: u64,
+    advice: Advice,
+}
+
 impl Prepared {
     /// The plan, made from `chains` and `units` (the ones [`prepare`] read), which are freed
-    /// as it is made; then the replays, and the advice with what they decide.
-    pub fn finish(self, chains: Vec<Chain<'_>>, units: Vec<Unit>, cfg: &RecommendConfig) -> Advice {
+    /// as it is made.
+    pub fn plan(self, chains: Vec<Chain<'_>>, units: Vec<Unit>) -> Planned {
         let Prepared { kept, estimate, side, setup, seen_setup, parallel_seen, common_limit, mut advice } = self;
-        // Input per request without and with cache reads (p90), and the most sent at once.
-        let inputs = (advice.input_set, advice.input_reserved, advice.sent_at_once);
         // What the steps before (and the load's thread beside them) freed is given back
         // first, then the plan's temporaries, the chains and the units.
         crate::memory::give_back();
@@ -684,6 +694,16 @@ impl Prepared {
         crate::memory::give_back();
         plan.retry = advice.retry;
         advice.demand.asked = plan.len() as u64;
+        Planned { plan, side, setup, seen_setup, parallel_seen, common_limit, advice }
+    }
+}
+
+impl Planned {
+    /// The replays, and the advice with what they decide.
+    pub fn finish(self, cfg: &RecommendConfig) -> Advice {
+        let Planned { plan, side, setup, seen_setup, parallel_seen, common_limit, advice } = self;
+        // Input per request without and with cache reads (p90), and the most sent at once.
+        let inputs = (advice.input_set, advice.input_reserved, advice.sent_at_once);
         let observed = advice.throttled_seen;
         let outcome = if advice.demand.responses == 0 {
             // No response measured at all (every request throttled): the ceiling alone, at the

@@ -249,7 +249,10 @@ pub fn analyze_with<'a, T>(
         })
         .collect();
     // The plan is made from the chains and units alone, and freed of them as it goes: the
-    // replays need the plan only, so their memory does not add to the chains'.
-    let advice = prepared.map(|p| p.finish(chains, units, cfg));
+    // replays need the plan only, so their memory does not add to the chains'. Nor does that
+    // of the places the chains took their names from (a team's hold one a stream and model).
+    let planned = prepared.map(|p| p.plan(chains, units));
+    drop(places);
+    let advice = planned.map(|p| p.finish(cfg));
     (Analysis { selection, advice, load, team, cuts }, tallied)
 }
