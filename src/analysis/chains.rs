@@ -219,9 +219,10 @@ pub struct Chain<'a> {
     pub requests: Vec<Request<'a>>,
 }
 
-/// What a stream's records say, in time order.
+/// What a stream's records say, in time order: a response by its place in the list the
+/// chains are made from ([`Source`]), an event by reference.
 enum Item<'r> {
-    Response(&'r Response),
+    Response(u32),
     /// A final error: its kind is its event's ([`EventKind::Final`]), so that an item is a
     /// pointer and its tag.
     Final(&'r Event),
@@ -232,19 +233,16 @@ enum Item<'r> {
 const _: () = assert!(std::mem::size_of::<Item<'static>>() == 16);
 
 impl<'r> Item<'r> {
-    fn origin(&self) -> &'r Origin {
+    fn origin<'s, S: Source + ?Sized>(&self, responses: &'s S) -> &'s Origin
+    where
+        'r: 's,
+    {
         match self {
-            Item::Response(r) => &r.origin,
+            Item::Response(i) => &responses.get(*i).origin,
             Item::Final(e) | Item::Retry(e) | Item::Recovery(e) => &e.origin,
         }
     }
 
-    fn time(&self) -> Option<EpochMs> {
-        match self {
-            Item::Response(r) => r.origin.time(),
-            Item::Final(e) | Item::Retry(e) | Item::Recovery(e) => e.origin.time(),
-        }
-    }
     /// At equal times: a response's first line before what follows it.
     fn order(&self) -> u8 {
         match self {
@@ -254,6 +252,32 @@ impl<'r> Item<'r> {
             Item::Retry(_) => 3,
         }
     }
+}
+
+/// The list the chains' responses are read from, by place.
+trait Source: Sync {
+    fn get(&self, i: u32) -> &Response;
+}
+
+impl Source for [&Response] {
+    fn get(&self, i: u32) -> &Response {
+        self[i as usize]
+    }
+}
+
+impl Source for [Response] {
+    fn get(&self, i: u32) -> &Response {
+        &self[i as usize]
+    }
+}
+
+/// The responses the chains are made of.
+pub enum Stock<'r> {
+    /// Borrowed, in scan order.
+    Borrowed(Vec<&'r Response>),
+    /// A scan's own, given back from the end of the list as the chains are made: `scoped`
+    /// names those in scope, in scan order (the rest are given back first).
+    Owned { all: Vec<Response>, scoped: Vec<u32> },
 }
 
 /// The places the records name, each held once (a clone of its `Arc`), so that the chains
@@ -293,70 +317,229 @@ impl Places {
     }
 }
 
+/// One stream's records before they are put in time order.
+struct Stream<'e> {
+    /// Its earliest record's time: the streams are made in this order.
+    first: EpochMs,
+    /// Its responses in scan order: where they are in the list ([`Stock::Borrowed`]), or
+    /// (`Stock::Owned`) their place in it before it is laid out, then none but `range`.
+    responses: Vec<u32>,
+    range: std::ops::Range<u32>,
+    events: Vec<&'e Event>,
+}
+
 /// Builds the chains of every stream from the responses and events in scope (all models),
 /// their names borrowed from `places` (made of the same records). Records without a time
-/// cannot be placed and are left out. The list of responses is given back once they are
-/// sorted into their streams.
-pub fn build<'a, 'r>(responses: Vec<&'r Response>, events: &[&'r Event], places: &'a Places) -> Vec<Chain<'a>> {
-    let mut streams: HashMap<&'r str, Vec<Item<'r>>> = HashMap::new();
+/// cannot be placed and are left out.
+///
+/// Owned responses are given back as the chains are made: laid out first with the stream made
+/// first at the end of the list, each stream's together, then the list cut short after each
+/// few streams, so that the responses (64 bytes each) and the chains' requests (72) are not
+/// all held at once. The streams are made in time order either way (the plan frees the chains'
+/// requests in that order, and each thread's requests then lie in memory in it).
+pub fn build<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places) -> Vec<Chain<'a>> {
+    /// Responses made into chains between two cuts of the list, at least.
+    const BATCH: usize = 16_384;
+    build_in(stock, events, places, BATCH)
+}
+
+/// [`build`], the list cut after each `batch` responses or so.
+fn build_in<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places, batch: usize) -> Vec<Chain<'a>> {
+    let mut chains = match stock {
+        Stock::Borrowed(refs) => {
+            let mut streams = streams_of(refs.as_slice(), (0..refs.len() as u32).collect(), events, places);
+            // Half of them on another thread.
+            let half = streams.split_off(streams.len() / 2);
+            let (theirs, mut chains) = crate::par::join(
+                || half.into_iter().filter_map(|s| chain_of(s, refs.as_slice(), places)).collect::<Vec<_>>(),
+                || streams.into_iter().filter_map(|s| chain_of(s, refs.as_slice(), places)).collect::<Vec<Chain>>(),
+            );
+            chains.extend(theirs);
+            chains
+        }
+        Stock::Owned { mut all, scoped } => {
+            let streams = streams_of(all.as_slice(), scoped, events, places);
+            let streams = lay_out(&mut all, streams);
+            from_the_end(all, streams, places, batch)
+        }
+    };
+    // A fixed order (by first request, then name), whatever the order they were made in.
+    chains.sort_by(|a, b| (a.requests[0].start, a.stream).cmp(&(b.requests[0].start, b.stream)));
+    fill_from_sessions(&mut chains);
+    chains
+}
+
+/// The streams of the responses `scoped` names (by place in `responses`, in scan order) and
+/// of `events`, each with its records in that order, earliest stream first.
+fn streams_of<'e, S: Source + ?Sized>(
+    responses: &S,
+    scoped: Vec<u32>,
+    events: &[&'e Event],
+    places: &Places,
+) -> Vec<Stream<'e>> {
+    /// The stream named `name`, made when it is the first record's, its first time kept.
+    fn stream<'n, 'e>(
+        index: &mut HashMap<&'n str, usize>,
+        streams: &mut Vec<Stream<'e>>,
+        name: &'n str,
+        t: EpochMs,
+    ) -> usize {
+        let k = *index.entry(name).or_insert_with(|| {
+            streams.push(Stream { first: t, responses: Vec::new(), range: 0..0, events: Vec::new() });
+            streams.len() - 1
+        });
+        streams[k].first = streams[k].first.min(t);
+        k
+    }
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut streams: Vec<Stream<'e>> = Vec::new();
     // A file's responses come together and share one stream string: one lookup per run.
-    let mut run: Option<(&'r Name, Vec<Item<'r>>)> = None;
-    for &r in responses.iter().filter(|r| r.origin.time().is_some()) {
-        match &mut run {
-            Some((s, items)) if std::sync::Arc::ptr_eq(s, &r.origin.place.stream) => items.push(Item::Response(r)),
+    let mut run: Option<(&std::sync::Arc<str>, usize)> = None;
+    for i in scoped {
+        let r = responses.get(i);
+        let Some(t) = r.origin.time() else { continue };
+        let k = match run {
+            Some((s, k)) if std::sync::Arc::ptr_eq(s, &r.origin.place.stream) => k,
             _ => {
-                if let Some((s, items)) = run.take() {
-                    streams.entry(s).or_default().extend(items);
-                }
-                run = Some((&r.origin.place.stream, vec![Item::Response(r)]));
+                let k = stream(&mut index, &mut streams, &places.get(&r.origin.place).stream, t);
+                run = Some((&r.origin.place.stream, k));
+                k
             }
+        };
+        streams[k].responses.push(i);
+        streams[k].first = streams[k].first.min(t);
+    }
+    for e in events.iter().filter(|e| !matches!(e.kind, EventKind::MaxTokensStop)) {
+        let Some(t) = e.origin.time() else { continue };
+        let k = stream(&mut index, &mut streams, &e.origin.place.stream, t);
+        streams[k].events.push(e);
+    }
+    drop(index);
+    // By their first record, so that the chains' requests lie in memory about in the order
+    // the plan frees them (`replay::Plan::new`). In a hash map's order, each page held
+    // requests of chains far apart in time, and no page came free until the plan was almost
+    // made.
+    streams.sort_by_key(|s| s.first);
+    streams
+}
+
+/// Lays `all` out for [`from_the_end`]: the responses of no stream (out of scope, or without
+/// a time) last, then the earliest stream's, then the next one's before them, each stream's
+/// in scan order, and gives each stream its `range` there.
+fn lay_out<'e>(all: &mut [Response], mut streams: Vec<Stream<'e>>) -> Vec<Stream<'e>> {
+    let n = all.len();
+    // Where each response goes: `from[new] = old`.
+    let mut from: Vec<u32> = Vec::with_capacity(n);
+    let mut placed = vec![false; n];
+    for st in &streams {
+        for &i in &st.responses {
+            placed[i as usize] = true;
         }
     }
-    if let Some((s, items)) = run {
-        streams.entry(s).or_default().extend(items);
+    let mut end = streams.iter().map(|s| s.responses.len()).sum::<usize>();
+    for st in &mut streams {
+        let len = st.responses.len();
+        st.range = (end - len) as u32..end as u32;
+        end -= len;
     }
-    drop(responses);
-    for e in events.iter().filter(|e| e.origin.time().is_some()) {
+    // Filled from the front: the latest stream first.
+    for st in streams.iter_mut().rev() {
+        from.extend_from_slice(&st.responses);
+        st.responses = Vec::new();
+    }
+    from.extend((0..n as u32).filter(|&i| !placed[i as usize]));
+    drop(placed);
+    // Each cycle of the permutation followed once, a swap a step.
+    const DONE: u32 = u32::MAX;
+    for i in 0..n {
+        if from[i] == DONE {
+            continue;
+        }
+        let mut at = i;
+        loop {
+            let src = from[at] as usize;
+            from[at] = DONE;
+            if src == i {
+                break;
+            }
+            all.swap(at, src);
+            at = src;
+        }
+    }
+    streams
+}
+
+/// The chains of `streams` laid out in `all` ([`lay_out`]), made from the end of the list a
+/// few streams at a time (each few split between two threads), the list cut short after each.
+fn from_the_end<'a>(
+    mut all: Vec<Response>,
+    streams: Vec<Stream<'_>>,
+    places: &'a Places,
+    batch_size: usize,
+) -> Vec<Chain<'a>> {
+    /// Bytes cut from the list between two givings back.
+    const GIVE_BACK_EVERY: usize = 4 << 20;
+    // The responses of no stream go first.
+    all.truncate(streams.iter().map(|s| s.range.end as usize).max().unwrap_or(0));
+    let mut chains: Vec<Chain<'a>> = Vec::with_capacity(streams.len());
+    let mut streams = streams.into_iter().peekable();
+    let mut freed = 0;
+    while streams.peek().is_some() {
+        let mut batch = Vec::new();
+        let mut responses = 0;
+        while responses < batch_size
+            && let Some(s) = streams.next()
+        {
+            responses += s.range.len();
+            batch.push(s);
+        }
+        let cut = batch.iter().map(|s| s.range.start as usize).min().unwrap_or(all.len());
+        let later = batch.split_off(batch.len() / 2);
+        let list = all.as_slice();
+        let (theirs, mine) = crate::par::join(
+            || later.into_iter().filter_map(|s| chain_of(s, list, places)).collect::<Vec<_>>(),
+            || batch.into_iter().filter_map(|s| chain_of(s, list, places)).collect::<Vec<Chain>>(),
+        );
+        chains.extend(mine);
+        chains.extend(theirs);
+        freed += (all.len() - cut) * std::mem::size_of::<Response>();
+        all.truncate(cut);
+        if freed >= GIVE_BACK_EVERY {
+            all.shrink_to_fit();
+            crate::memory::give_back();
+            freed = 0;
+        }
+    }
+    chains
+}
+
+/// The chain of one stream's records, `None` when they make no request.
+fn chain_of<'a, S: Source + ?Sized>(st: Stream<'_>, responses: &S, places: &'a Places) -> Option<Chain<'a>> {
+    // Its responses: listed, or where they were laid out (one of the two is empty).
+    let ids = st.responses.iter().copied().chain(st.range.clone());
+    // Sort keys worked out once per item, not once per comparison.
+    let mut keyed: Vec<(EpochMs, u8, Item)> = Vec::with_capacity(st.responses.len() + st.range.len() + st.events.len());
+    for i in ids {
+        keyed.push((responses.get(i).origin.time().unwrap_or_default(), 0, Item::Response(i)));
+    }
+    for &e in &st.events {
         let item = match e.kind {
             EventKind::Final(_) => Item::Final(e),
             EventKind::Retry(_) => Item::Retry(e),
             EventKind::RecoveryPrompt => Item::Recovery(e),
             EventKind::MaxTokensStop => continue,
         };
-        streams.entry(&e.origin.place.stream).or_default().push(item);
+        keyed.push((e.origin.time().unwrap_or_default(), item.order(), item));
     }
-    // Each stream on its own, half of them on another thread; by their first record, so that
-    // the chains' requests lie in memory about in the order the plan frees them
-    // (`replay::Plan::new`). In the hash map's order, each page held requests of chains far
-    // apart in time, and no page came free until the plan was almost made.
-    let mut streams: Vec<Vec<Item<'r>>> = streams.into_values().collect();
-    streams.sort_by_cached_key(|items| items.iter().filter_map(Item::time).min());
-    let chain_of = |mut items: Vec<Item<'r>>| {
-        // Sort keys worked out once per item, not once per comparison.
-        let mut keyed: Vec<(EpochMs, u8, Item<'r>)> =
-            items.drain(..).map(|i| (i.time().unwrap_or_default(), i.order(), i)).collect();
-        keyed.sort_unstable_by_key(|k| (k.0, k.1));
-        items.extend(keyed.into_iter().map(|k| k.2));
-        let mut requests = requests_of(&items, places);
-        fill_models(&mut requests);
-        // Its stream (every record of it names the same), folder and working directory: its
-        // first record's.
-        let first = places.get(&items.first()?.origin().place);
-        let (stream, project, cwd) = (&*first.stream, &*first.project, first.cwd.as_deref());
-        (!requests.is_empty()).then_some(Chain { stream, project, cwd, requests })
-    };
-    let half = streams.split_off(streams.len() / 2);
-    let (theirs, mut chains) = crate::par::join(
-        move || half.into_iter().filter_map(chain_of).collect::<Vec<_>>(),
-        || streams.into_iter().filter_map(chain_of).collect::<Vec<Chain>>(),
-    );
-    // Room for the other half only (`extend` would double the list).
-    chains.reserve_exact(theirs.len());
-    chains.extend(theirs);
-    // A fixed order (by first request, then name), whatever the hash map's.
-    chains.sort_by(|a, b| (a.requests[0].start, a.stream).cmp(&(b.requests[0].start, b.stream)));
-    fill_from_sessions(&mut chains);
-    chains
+    keyed.sort_unstable_by_key(|k| (k.0, k.1));
+    let items: Vec<Item> = keyed.into_iter().map(|k| k.2).collect();
+    let mut requests = requests_of(&items, responses, places);
+    fill_models(&mut requests);
+    // Its stream (every record of it names the same), folder and working directory: its
+    // first record's.
+    let first = places.get(&items.first()?.origin(responses).place);
+    let (stream, project, cwd) = (&*first.stream, &*first.project, first.cwd.as_deref());
+    (!requests.is_empty()).then_some(Chain { stream, project, cwd, requests })
 }
 
 /// A stream that got no response at all (a subagent refused until it failed) takes the model
@@ -386,7 +569,7 @@ fn fill_from_sessions(chains: &mut [Chain<'_>]) {
 }
 
 /// Walks one stream's records in time order.
-fn requests_of<'a>(items: &[Item<'_>], places: &'a Places) -> Vec<Request<'a>> {
+fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places: &'a Places) -> Vec<Request<'a>> {
     // At most one request an item: room for them all at once, none of the copies growth makes.
     let mut out: Vec<Request<'a>> = Vec::with_capacity(items.len());
     // Retry lines since the last request: they delayed the next one.
@@ -405,7 +588,8 @@ fn requests_of<'a>(items: &[Item<'_>], places: &'a Places) -> Vec<Request<'a>> {
         let prev_end = out.last().map(|r| r.end);
         match *item {
             Item::Retry(e) => retries.push(e),
-            Item::Response(r) => {
+            Item::Response(i) => {
+                let r = responses.get(i);
                 out.push(response(r, place_of(&r.origin), &retries, prev_end, continues));
                 retries.clear();
                 continues = false;
@@ -591,7 +775,7 @@ mod tests {
         let third = crate::models::MAX_INPUT_TOKENS / 3;
         r.usage = Tokens::new(third, third, crate::models::MAX_INPUT_TOKENS - 2 * third, None);
         let places = Places::of(&[&r], &[]);
-        let chains = build(vec![&r], &[], &places);
+        let chains = build(Stock::Borrowed(vec![&r]), &[], &places);
         let q = &chains[0].requests[0];
         assert_eq!(
             (q.input(), q.cache_read(), q.output()),
@@ -655,7 +839,7 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
         let places = Places::of(&rs, &es);
-        let chains = build(rs.clone(), &es, &places);
+        let chains = build(Stock::Borrowed(rs.clone()), &es, &places);
         assert_eq!(chains.len(), 2);
         let c = chains.iter().find(|c| c.stream == "s").unwrap();
         let r = &c.requests;
@@ -696,7 +880,7 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
         let places = Places::of(&rs, &es);
-        let chains = build(rs.clone(), &es, &places);
+        let chains = build(Stock::Borrowed(rs.clone()), &es, &places);
         let model = |stream: &str| chains.iter().find(|c| c.stream == stream).unwrap().requests[0].model();
         assert_eq!(model("agent:x"), Some("claude-sonnet-4-20250514"));
         assert_eq!(model("agent:y"), None);
@@ -710,7 +894,7 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let es: Vec<&Event> = events.iter().collect();
         let places = Places::of(&rs, &es);
-        let r = &build(rs.clone(), &es, &places)[0].requests;
+        let r = &build(Stock::Borrowed(rs.clone()), &es, &places)[0].requests;
         // One cut response, one event: the stop and the error are the same cut.
         assert_eq!(r.len(), 2);
         assert!(r[0].cut && r[0].gave_up && r[0].cut_limit() == Some(32_000));
@@ -724,8 +908,47 @@ mod tests {
         let responses = [resp("s", 1_000, 30_000, None, 50, false), resp("s", 31_000, 40_000, Some(500), 50, false)];
         let rs: Vec<&Response> = responses.iter().collect();
         let places = Places::of(&rs, &[]);
-        let r = &build(rs.clone(), &[], &places)[0].requests;
+        let r = &build(Stock::Borrowed(rs.clone()), &[], &places)[0].requests;
         assert_eq!(r[0].start - T0, 1_000 - DEFAULT_FIRST_TOKEN_MS);
         assert_eq!(r[1].start - T0, 30_000);
+    }
+
+    /// A scan's own responses, given back from the end of the list as the chains are made,
+    /// make the same chains as the same responses borrowed: seven streams whose responses
+    /// come in runs and interleave, ties in time within a stream, responses out of scope and
+    /// without a time, events of some streams; the list cut after every response, every few,
+    /// and not at all.
+    #[test]
+    fn owned_responses_given_back_make_the_same_chains() {
+        let mut responses: Vec<Response> = Vec::new();
+        for i in 0..210i64 {
+            // Runs of three of one stream, the streams in turn, each later than the last.
+            let stream = format!("s{}", (i / 3) % 7);
+            let t = 1_000 * (i / 2) + 7 * (i % 5);
+            let mut r = resp(&stream, t, t + 500, Some(t - 100), 10 + i as u64, i % 11 == 0);
+            if i % 17 == 0 {
+                r.origin.set_time(None);
+            }
+            responses.push(r);
+        }
+        // The stream s3 starts before the others: it is made first, its responses not last.
+        responses[100].origin.set_time(Some(T0 - 5_000));
+        let events = [
+            event("s1", 4_000, EventKind::Retry(ErrorKind::RateLimit), Some(1), Some(500)),
+            event("s2", 9_000, EventKind::RecoveryPrompt, None, None),
+            event("s4", 20_000, EventKind::Final(ErrorKind::RateLimit), None, None),
+            event("s9", 3_000, EventKind::Final(ErrorKind::RateLimit), None, None),
+            event("s5", 30_000, EventKind::MaxTokensStop, None, None),
+        ];
+        let es: Vec<&Event> = events.iter().collect();
+        let scoped: Vec<u32> = (0..responses.len() as u32).filter(|i| i % 5 != 2).collect();
+        let refs: Vec<&Response> = scoped.iter().map(|&i| &responses[i as usize]).collect();
+        let places = Places::of(&refs, &es);
+        let borrowed = build(Stock::Borrowed(refs.clone()), &es, &places);
+        assert_eq!(borrowed.len(), 8, "seven streams and one of an event alone");
+        for batch in [1, 4, 50, 10_000] {
+            let owned = build_in(Stock::Owned { all: responses.clone(), scoped: scoped.clone() }, &es, &places, batch);
+            assert_eq!(owned, borrowed, "batch {batch}");
+        }
     }
 }

@@ -171,10 +171,19 @@ pub fn analyze_with<'a, T>(
     // Read only where nothing names the provider (it is not asked otherwise).
     let worded = cfg.provider.or(settings.provider.value).is_none().then(|| worded(&selection, &scoped)).flatten();
     let places = chains::Places::of(&scoped, &selection.events);
-    let chains = chains::build(scoped, &selection.events, &places);
-    drop(responses);
-    // Building them freed as much again as they hold, and the responses are not read again:
-    // given back before the steps after.
+    let stock = if let Responses::Owned(_) = responses {
+        // Where each is in the list, so that the chains can take the list and give it back.
+        let base = responses.all().as_ptr() as usize;
+        let at = |r: &Response| (r as *const Response as usize - base) / size_of::<Response>();
+        let scoped: Vec<u32> = scoped.iter().map(|&r| u32::try_from(at(r)).expect("under 2^32 responses")).collect();
+        let Responses::Owned(all) = responses else { unreachable!("owned, above") };
+        chains::Stock::Owned { all, scoped }
+    } else {
+        chains::Stock::Borrowed(scoped)
+    };
+    let chains = chains::build(stock, &selection.events, &places);
+    // Building them freed as much again as they hold (and the responses, when owned, as it
+    // went): given back before the steps after.
     crate::memory::give_back();
     let table_cap = |m: &str| advice::cap_of(models::family_of(m));
     let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);

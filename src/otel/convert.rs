@@ -398,7 +398,8 @@ mod tests {
         assert!(out.events.iter().all(|e| &*e.origin.place.stream == "s"));
         let (responses, events): (Vec<_>, Vec<_>) = (out.responses.iter().collect(), out.events.iter().collect());
         let places = crate::analysis::chains::Places::of(&responses, &events);
-        let chains = crate::analysis::chains::build(responses, &events, &places);
+        let chains =
+            crate::analysis::chains::build(crate::analysis::chains::Stock::Borrowed(responses), &events, &places);
         let r = &chains[0].requests;
         assert_eq!(r.len(), 2);
         assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (1_000, 5_000, 10_000, 2));
