@@ -35,3 +35,47 @@ pub fn give_back() {
         libc::malloc_trim(0);
     }
 }
+
+/// Puts `list` in the order `from` gives (`from[new] = old`, a permutation of its places), in
+/// place: no second list is held beside it, as sorting into a new one (or a stable sort's
+/// buffer) would. Each cycle of the permutation is followed once, a swap a step; `from` is
+/// used up.
+pub fn permute<T>(list: &mut [T], mut from: Vec<u32>) {
+    assert_eq!(list.len(), from.len(), "a place for each item");
+    const DONE: u32 = u32::MAX;
+    for i in 0..list.len() {
+        if from[i] == DONE {
+            continue;
+        }
+        let mut at = i;
+        loop {
+            let src = from[at] as usize;
+            from[at] = DONE;
+            if src == i {
+                break;
+            }
+            list.swap(at, src);
+            at = src;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    /// Every item lands where `from` sends it, through cycles of every length (a fixed point,
+    /// a swap, a longer cycle) and none.
+    #[test]
+    fn permute_puts_each_item_where_asked() {
+        let list: Vec<String> = (0..9).map(|i| format!("item {i}")).collect();
+        let from: Vec<u32> = vec![0, 2, 1, 5, 3, 4, 8, 6, 7];
+        let mut moved = list.clone();
+        permute(&mut moved, from.clone());
+        let want: Vec<String> = from.iter().map(|&i| list[i as usize].clone()).collect();
+        assert_eq!(moved, want);
+        let mut empty: Vec<u8> = Vec::new();
+        permute(&mut empty, Vec::new());
+        assert!(empty.is_empty());
+    }
+}

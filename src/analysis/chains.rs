@@ -449,23 +449,7 @@ fn lay_out<'e>(all: &mut [Response], mut streams: Vec<Stream<'e>>) -> Vec<Stream
     }
     from.extend((0..n as u32).filter(|&i| !placed[i as usize]));
     drop(placed);
-    // Each cycle of the permutation followed once, a swap a step.
-    const DONE: u32 = u32::MAX;
-    for i in 0..n {
-        if from[i] == DONE {
-            continue;
-        }
-        let mut at = i;
-        loop {
-            let src = from[at] as usize;
-            from[at] = DONE;
-            if src == i {
-                break;
-            }
-            all.swap(at, src);
-            at = src;
-        }
-    }
+    crate::memory::permute(all, from);
     streams
 }
 

@@ -26,6 +26,8 @@ const NEAR_RETRY_MS: i64 = 5 * 60_000;
 const RETRY_CANDIDATES: usize = 64;
 /// A telemetry error and a transcript's record of it are the same attempt when this close.
 const SAME_ATTEMPT_MS: i64 = 60_000;
+/// Bytes of requests made into responses between two givings back of the memory.
+const GIVE_BACK_EVERY: usize = 4 << 20;
 
 /// The model of responses past the 65,535th model name: the report's row of the models it
 /// does not show one by one.
@@ -122,20 +124,28 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
         }
     }
 
-    // Streams: by session and query source.
-    let mut groups: HashMap<u32, (Vec<usize>, Vec<usize>)> = HashMap::new();
-    for (i, r) in requests.iter().enumerate() {
-        groups.entry(r.group).or_default().0.push(i);
-    }
+    // Streams: by session and query source. The errors of each, listed by place.
+    let mut errors_of: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, e) in errors.iter().enumerate() {
-        groups.entry(e.group).or_default().1.push(i);
+        errors_of.entry(e.group).or_default().push(i);
     }
     // By names, not ids: the same order whatever order the files were read in.
-    let mut keys: Vec<(u32, u32, u32)> = groups.keys().map(|&g| (tables.group(g).0, tables.group(g).1, g)).collect();
+    let mut seen = vec![false; tables.groups.len()];
+    let mut keys: Vec<(u32, u32, u32)> = Vec::new();
+    for g in requests.iter().map(|r| r.group).chain(errors_of.keys().copied()) {
+        if !std::mem::replace(&mut seen[g as usize], true) {
+            keys.push((tables.group(g).0, tables.group(g).1, g));
+        }
+    }
+    drop(seen);
     keys.sort_unstable_by(|a, b| {
         let names = |k: &(u32, u32, u32)| (tables.sessions.get(k.0), tables.sources.get(k.1));
         names(a).cmp(&names(b))
     });
+    // The requests laid out group by group in that order (each group's in the order they had),
+    // so that the groups are worked from the last one and the list cut short behind them: the
+    // requests (48 bytes each) and the responses made of them (64) are not all held at once.
+    let ranges = by_group(&mut requests, &keys, tables.groups.len());
 
     let project = Name::from(PROJECT);
     // Ids past what a record holds (u16) are all "other models": no real export has 65,535
@@ -145,10 +155,15 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
     models.resize(usize::from(u16::MAX) + 1, Name::from(OTHER_MODELS));
     let efforts: Vec<Name> = tables.efforts.names.iter().map(|m| Name::from(&**m)).collect();
     let versions: HashMap<u32, Name> = tables.session_version.iter().map(|(&s, v)| (s, Name::from(&**v))).collect();
+    // Each group's responses and events are made in order, and added to these backwards from
+    // the last group; turned around at the end.
     let mut responses = Vec::with_capacity(requests.len());
     let mut events = Vec::with_capacity(errors.len());
-    for key in keys {
-        let (mut rs, mut es) = groups.remove(&key.2).unwrap_or_default();
+    let (mut group_responses, mut group_events) = (Vec::new(), Vec::new());
+    let mut freed = 0;
+    for (key, range) in keys.into_iter().zip(ranges).rev() {
+        let mut rs: Vec<usize> = range.clone().collect();
+        let mut es = errors_of.remove(&key.2).unwrap_or_default();
         rs.sort_unstable_by_key(|&i| (start_of(&requests[i]), requests[i].time));
         es.sort_unstable_by_key(|&i| errors[i].time);
         let units = units_of(&requests, &errors, &rs, &es);
@@ -185,7 +200,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
             for &ei in &unit.errors {
                 let e = &errors[ei];
                 let final_ = unit.request.is_none() && Some(ei) == last_error;
-                events.push(Event {
+                group_events.push(Event {
                     origin: origin_of(&mut lane_places, lane, e.time, None),
                     kind: if final_ { EventKind::Final(e.kind) } else { EventKind::Retry(e.kind) },
                     attempt: e.attempt.map(u64::from),
@@ -204,7 +219,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                 let model = models[usize::from(r.model)].clone();
                 let effort = efforts.get(usize::from(r.effort)).filter(|_| r.effort != u16::MAX).cloned();
                 origin.place = Place::naming(origin.place, model, effort, &mut lane_named[lane]);
-                responses.push(Response {
+                group_responses.push(Response {
                     origin,
                     end: Some(r.time).into(),
                     output: Count::new(u64::from(r.output)),
@@ -214,8 +229,53 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                 });
             }
         }
+        responses.extend(group_responses.drain(..).rev());
+        events.extend(group_events.drain(..).rev());
+        // The group's requests are made into responses: cut from the list.
+        freed += (requests.len() - range.start) * std::mem::size_of::<RequestRec>();
+        requests.truncate(range.start);
+        if freed >= GIVE_BACK_EVERY {
+            requests.shrink_to_fit();
+            crate::memory::give_back();
+            freed = 0;
+        }
     }
+    responses.reverse();
+    events.reverse();
     Converted { responses, events, people, dedup }
+}
+
+/// Lays `requests` out by group, the groups in the order of `keys` (each group's requests in
+/// the order they had), in place; each key's range of places in it.
+fn by_group(requests: &mut [RequestRec], keys: &[(u32, u32, u32)], groups: usize) -> Vec<std::ops::Range<usize>> {
+    const NONE: u32 = u32::MAX;
+    let mut rank = vec![NONE; groups];
+    for (k, key) in keys.iter().enumerate() {
+        rank[key.2 as usize] = k as u32;
+    }
+    // Where each group starts: counted, then summed.
+    let mut start = vec![0usize; keys.len() + 1];
+    for r in requests.iter() {
+        start[rank[r.group as usize] as usize + 1] += 1;
+    }
+    for k in 0..keys.len() {
+        start[k + 1] += start[k];
+    }
+    let ranges = (0..keys.len()).map(|k| start[k]..start[k + 1]).collect();
+    let mut from = vec![0u32; requests.len()];
+    for (i, r) in requests.iter().enumerate() {
+        let at = &mut start[rank[r.group as usize] as usize];
+        from[*at] = index(i);
+        *at += 1;
+    }
+    crate::memory::permute(requests, from);
+    ranges
+}
+
+/// A request's place in 32 bits: 2^32 requests would be 5 TB of telemetry, and 192 GiB of
+/// records in memory before this step.
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 requests")
 }
 
 /// When a request's answered attempt started.
