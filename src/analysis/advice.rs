@@ -411,6 +411,11 @@ pub struct Prepared {
     /// The model's units (indices into the units) and their demand, to make the plan of.
     kept: Vec<u32>,
     estimate: Estimate,
+    pending: Pending,
+}
+
+/// What the replays are run with, and the advice they complete.
+struct Pending {
     side: Option<Side>,
     /// The choice's setup at the load planned for, and at the history's own.
     setup: Setup,
@@ -612,9 +617,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // nothing.
     let setup = Setup { proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen), ..seen_setup };
     let common_limit = most_common_limit(my_units);
-    Some(Prepared {
-        kept,
-        estimate,
+    let pending = Pending {
         side,
         setup,
         seen_setup,
@@ -666,42 +669,38 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             cut_share: 0.0,
             from_ceiling_only: false,
         },
-    })
+    };
+    Some(Prepared { kept, estimate, pending })
 }
 
 /// The advice with its plan made, up to its replays: it borrows nothing, so that what the
 /// chains borrowed their names from can be given back before the replays.
 pub struct Planned {
     plan: Plan,
-    side: Option<Side>,
-    setup: Setup,
-    seen_setup: Setup,
-    parallel_seen: u64,
-    common_limit: u64,
-    advice: Advice,
+    pending: Pending,
 }
 
 impl Prepared {
     /// The plan, made from `chains` and `units` (the ones [`prepare`] read), which are freed
     /// as it is made.
     pub fn plan(self, chains: Vec<Chain<'_>>, units: Vec<Unit>) -> Planned {
-        let Prepared { kept, estimate, side, setup, seen_setup, parallel_seen, common_limit, mut advice } = self;
+        let Prepared { kept, estimate, mut pending } = self;
         // What the steps before (and the load's thread beside them) freed is given back
         // first, then the plan's temporaries, the chains and the units.
         crate::memory::give_back();
         let mut plan = Plan::new(chains, &units, &kept, &estimate);
         drop((kept, units));
         crate::memory::give_back();
-        plan.retry = advice.retry;
-        advice.demand.asked = plan.len() as u64;
-        Planned { plan, side, setup, seen_setup, parallel_seen, common_limit, advice }
+        plan.retry = pending.advice.retry;
+        pending.advice.demand.asked = plan.len() as u64;
+        Planned { plan, pending }
     }
 }
 
 impl Planned {
     /// The replays, and the advice with what they decide.
     pub fn finish(self, cfg: &RecommendConfig) -> Advice {
-        let Planned { plan, side, setup, seen_setup, parallel_seen, common_limit, advice } = self;
+        let Planned { plan, pending: Pending { side, setup, seen_setup, parallel_seen, common_limit, advice } } = self;
         // Input per request without and with cache reads (p90), and the most sent at once.
         let inputs = (advice.input_set, advice.input_reserved, advice.sent_at_once);
         let observed = advice.throttled_seen;

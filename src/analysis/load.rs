@@ -138,6 +138,12 @@ mod tests {
         Request::answered("m", start, end).with_tokens(input, 0, output)
     }
 
+    /// The load of one chain of `requests`, its model named "M", at `burndown`.
+    fn of_one_chain(requests: Vec<Request<'static>>, burndown: f64) -> Vec<ModelLoad> {
+        let chains = [Chain { stream: "s", project: "", cwd: None, requests }];
+        per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| burndown)
+    }
+
     /// Minute 0: two requests sent, one ends (1,000 + 5 × 200 = 2,000). Minute 1: the other
     /// ends (3,000 + 5 × 1,000 = 8,000) and one more is sent. Minute 5: it ends (500 + 5 × 100
     /// = 1,000). TPM over minutes 0, 1, 5: 2,000, 8,000, 1,000: median 2,000, peak 8,000.
@@ -147,18 +153,15 @@ mod tests {
     #[test]
     fn load_by_hand() {
         let m = 60_000;
-        let chains = [Chain {
-            stream: "s",
-            project: "",
-            cwd: None,
-            requests: vec![
+        let load = of_one_chain(
+            vec![
                 req(0, 30_000, 1_000, 200),
                 req(10_000, m + 5_000, 3_000, 1_000),
                 req(m + 10_000, 5 * m, 500, 100),
                 req(6 * m, 7 * m, 0, 0).with(|r| r.ended = Ended::Throttled),
             ],
-        }];
-        let load = per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| 5.0);
+            5.0,
+        );
         assert_eq!(load.len(), 1);
         let l = &load[0];
         assert_eq!((l.tpm_p50, l.tpm_peak, l.rpm_p50, l.rpm_peak), (2_000, 8_000, 1, 2));
@@ -171,13 +174,7 @@ mod tests {
     #[test]
     fn a_minute_is_rounded_once() {
         let m = 60_000;
-        let chains = [Chain {
-            stream: "s",
-            project: "",
-            cwd: None,
-            requests: vec![req(0, 1_000, 1, 1), req(2_000, 3_000, 1, 1), req(m, m + 1_000, 1, 1)],
-        }];
-        let load = per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| 0.25);
+        let load = of_one_chain(vec![req(0, 1_000, 1, 1), req(2_000, 3_000, 1, 1), req(m, m + 1_000, 1, 1)], 0.25);
         assert_eq!((load[0].tpm_peak, load[0].rpm_peak, load[0].rpm_p50), (3, 2, 1));
         assert_eq!(charge(1, 1, 0.25), 1);
     }
