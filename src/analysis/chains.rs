@@ -281,7 +281,7 @@ pub enum Stock<'r> {
 }
 
 /// The places the records name, each held once (a clone of its `Arc`), so that the chains
-/// borrow their names from here and not from the responses, which are given back once the
+/// borrow their names from here and not from the responses, which are given back as the
 /// chains are made.
 #[derive(Debug, Default)]
 pub struct Places {

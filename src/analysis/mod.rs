@@ -37,8 +37,8 @@ use select::{Picked, Selection};
 /// What the analysis found.
 #[derive(Debug)]
 pub struct Analysis<'a> {
-    /// What the filters let through, but the responses themselves (given back once the
-    /// chains were made).
+    /// What the filters let through, but the responses themselves (given back as the chains
+    /// were made).
     pub selection: Selection<'a>,
     /// `None` when the history has no request of any model to advise for.
     pub advice: Option<Advice>,
@@ -61,8 +61,8 @@ pub struct Cut {
     pub cwd: Option<Name>,
 }
 
-/// The responses an analysis reads: a scan's own (kept), or taken from it (given back as
-/// soon as the chains are made, so that they are not held beside the steps after).
+/// The responses an analysis reads: a scan's own (kept), or taken from it (given back as the
+/// chains are made of them, so that they are not held beside the chains or the steps after).
 #[derive(Debug)]
 pub enum Responses<'d> {
     Borrowed(&'d [Response]),
@@ -146,7 +146,7 @@ pub fn analyze<'a>(
 
 /// Runs every step on a scan's events and `responses` (taken from it, or its own), and
 /// `tally` on the responses that pass the filters while they are held: its result beside the
-/// analysis. Owned responses are given back once the chains are made.
+/// analysis. Owned responses are given back as the chains are made of them.
 pub fn analyze_with<'a, T>(
     data: &'a ScanData,
     responses: Responses<'_>,

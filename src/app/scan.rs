@@ -327,7 +327,7 @@ fn escalation_ends(a: &crate::analysis::advice::Advice) -> Option<String> {
 }
 
 /// The analysis of a scan whose `responses` were taken from it, and the report's tally of
-/// them: they are given back once the analysis has made its chains.
+/// them: they are given back as the analysis makes its chains of them.
 pub(super) fn analyze<'a>(
     data: &'a scan::data::ScanData,
     responses: Vec<scan::data::Response>,
@@ -449,8 +449,8 @@ mod tests {
     use crate::settings::team::PersonSettings;
     use crate::settings::{EffectiveSettings, Sourced};
 
-    /// The report made from responses taken from the scan and given back after the chains
-    /// (as `scan` and `check` do) is the one made from the scan's own, kept to the end: on
+    /// The report made from responses taken from the scan and given back as the chains are
+    /// made (as `scan` and `check` do) is the one made from the scan's own, kept to the end: on
     /// each bundled home, with filters, as JSON and as the table (its sentences included).
     #[test]
     fn responses_given_back_change_no_report() {
