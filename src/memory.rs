@@ -36,6 +36,48 @@ pub fn give_back() {
     }
 }
 
+/// The environment variable that has a run tell, on standard error, how much memory each
+/// step of it took at most and how much it held after: `bench/steps.py` reads it. Only where
+/// the system tells a process its peak and lets it start counting again (Linux); elsewhere
+/// it prints nothing.
+pub const STEPS_VAR: &str = "CCDOCTOR_MEMORY_STEPS";
+
+/// Marks the end of a step of the run: with [`STEPS_VAR`] set, prints the most memory held
+/// (resident) since the last mark and what is held now, then counts the peak again from here.
+pub fn step(name: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os(STEPS_VAR).is_some()) {
+        return;
+    }
+    if let Some((peak, now)) = resident() {
+        eprintln!(
+            "ccdoctor: memory: {name}: peak {:.1} MiB, then {:.1} MiB",
+            peak as f64 / 1024.0,
+            now as f64 / 1024.0
+        );
+    }
+}
+
+/// The peak resident memory since the last call and the resident memory now, in KiB; the
+/// peak counted again from now.
+#[cfg(target_os = "linux")]
+fn resident() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+    };
+    let found = (kib("VmHWM:")?, kib("VmRSS:")?);
+    // "5" resets the peak (proc(5), clear_refs).
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    Some(found)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn resident() -> Option<(u64, u64)> {
+    None
+}
+
 /// Puts `list` in the order `from` gives (`from[new] = old`, a permutation of its places), in
 /// place: no second list is held beside it, as sorting into a new one (or a stable sort's
 /// buffer) would. Each cycle of the permutation is followed once, a swap a step; `from` is

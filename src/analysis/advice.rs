@@ -689,6 +689,7 @@ impl Prepared {
         // first, then the plan's temporaries, the chains and the units.
         crate::memory::give_back();
         let mut plan = Plan::new(chains, &units, &kept, &estimate);
+        crate::memory::step("plan");
         drop((kept, units));
         crate::memory::give_back();
         plan.retry = pending.advice.retry;
@@ -867,6 +868,7 @@ fn replayed(
     };
     let reference = side.reference.as_ref().map(|r| r.tpm as f64);
     let fitted = fit::fit(plan, side.burndown, side.output_tpm(), &side.readings, reference);
+    crate::memory::step("fit");
     // The fit's replays are done: their queues given back before the values' schedules.
     crate::memory::give_back();
     let mut views: Vec<ReadingView> = fitted

@@ -164,6 +164,7 @@ pub fn analyze_with<'a, T>(
         team_settings = EffectiveSettings { model: Default::default(), ..settings.clone() };
         &team_settings
     };
+    crate::memory::step("reading");
     let (selection, picked) = select::select(data, responses.all(), filters);
     let tallied = tally(&picked);
     // The chains need the responses of every model, and no longer the rows.
@@ -182,6 +183,7 @@ pub fn analyze_with<'a, T>(
         chains::Stock::Borrowed(scoped)
     };
     let chains = chains::build(stock, &selection.events, &places);
+    crate::memory::step("selection and chains");
     // Building them freed as much again as they hold (and the responses, when owned, as it
     // went): given back before the steps after.
     crate::memory::give_back();
@@ -195,6 +197,7 @@ pub fn analyze_with<'a, T>(
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
+    crate::memory::step("limits and units");
     // The limit in effect of each request is its unit's from here on.
     drop(limits);
     // The models advised for are real ones: the other models' row gathers many.
@@ -241,6 +244,7 @@ pub fn analyze_with<'a, T>(
         },
         || advice::prepare(&inputs),
     );
+    crate::memory::step("load beside the advice's first part");
     if filters.model.is_some() {
         load.retain(|l| selection.rows.contains_key(&l.model));
     }
@@ -263,5 +267,6 @@ pub fn analyze_with<'a, T>(
     let planned = prepared.map(|p| p.plan(chains, units));
     drop(places);
     let advice = planned.map(|p| p.finish(cfg));
+    crate::memory::step("the values' replays");
     (Analysis { selection, advice, load, team, cuts }, tallied)
 }

@@ -185,6 +185,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         }?;
         out.flush()
     });
+    crate::memory::step("report");
     match failed {
         None => printed,
         Some(e) => {

@@ -64,7 +64,9 @@ pub fn read_into(
     let stats = collected.stats.clone();
     let sessions = collected.tables.sessions.names.len() as u64;
     let known = convert::Known { request_ids: data.request_ids.as_ref(), events: &data.events };
+    crate::memory::step("telemetry read");
     let converted = convert::convert(collected, &known);
+    crate::memory::step("telemetry converted");
     let summary =
         Summary { read: stats, dedup: converted.dedup, sessions, people: converted.people.names.len() as u64 };
     // Telemetry alone: the responses move, rather than being copied beside themselves.
