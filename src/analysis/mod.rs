@@ -176,9 +176,12 @@ pub fn analyze_with<'a, T>(
         // Where each is in the list, so that the chains can take the list and give it back.
         let base = responses.all().as_ptr() as usize;
         let at = |r: &Response| (r as *const Response as usize - base) / size_of::<Response>();
-        let scoped: Vec<u32> = scoped.iter().map(|&r| u32::try_from(at(r)).expect("under 2^32 responses")).collect();
+        let places: Vec<u32> = scoped.iter().map(|&r| u32::try_from(at(r)).expect("under 2^32 responses")).collect();
+        // The references go now: moved only on the other branch, they would be held to the
+        // end of the analysis.
+        drop(scoped);
         let Responses::Owned(all) = responses else { unreachable!("owned, above") };
-        chains::Stock::Owned { all, scoped }
+        chains::Stock::Owned { all, scoped: places }
     } else {
         chains::Stock::Borrowed(scoped)
     };
