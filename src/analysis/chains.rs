@@ -325,7 +325,8 @@ struct Stream<'e> {
     /// (`Stock::Owned`) their place in it before it is laid out, then none but `range`.
     responses: Vec<u32>,
     range: std::ops::Range<u32>,
-    events: Vec<&'e Event>,
+    /// Its events, each as the item it makes.
+    events: Vec<Item<'e>>,
 }
 
 /// Builds the chains of every stream from the responses and events in scope (all models),
@@ -354,6 +355,8 @@ fn build_in<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places, batch: 
                 || half.into_iter().filter_map(|s| chain_of(s, refs.as_slice(), places)).collect::<Vec<_>>(),
                 || streams.into_iter().filter_map(|s| chain_of(s, refs.as_slice(), places)).collect::<Vec<Chain>>(),
             );
+            // Room for the other half only (`extend` would double the list).
+            chains.reserve_exact(theirs.len());
             chains.extend(theirs);
             chains
         }
@@ -377,7 +380,7 @@ fn streams_of<'e, S: Source + ?Sized>(
     events: &[&'e Event],
     places: &Places,
 ) -> Vec<Stream<'e>> {
-    /// The stream named `name`, made when it is the first record's, its first time kept.
+    /// The stream named `name` (made when a record at `t` is its first), its first time kept.
     fn stream<'n, 'e>(
         index: &mut HashMap<&'n str, usize>,
         streams: &mut Vec<Stream<'e>>,
@@ -409,10 +412,17 @@ fn streams_of<'e, S: Source + ?Sized>(
         streams[k].responses.push(i);
         streams[k].first = streams[k].first.min(t);
     }
-    for e in events.iter().filter(|e| !matches!(e.kind, EventKind::MaxTokensStop)) {
+    for &e in events {
+        let item = match e.kind {
+            EventKind::Final(_) => Item::Final(e),
+            EventKind::Retry(_) => Item::Retry(e),
+            EventKind::RecoveryPrompt => Item::Recovery(e),
+            // Told by its response's record, which the chain reads.
+            EventKind::MaxTokensStop => continue,
+        };
         let Some(t) = e.origin.time() else { continue };
         let k = stream(&mut index, &mut streams, &e.origin.place.stream, t);
-        streams[k].events.push(e);
+        streams[k].events.push(item);
     }
     drop(index);
     // By their first record, so that the chains' requests lie in memory about in the order
@@ -506,14 +516,8 @@ fn chain_of<'a, S: Source + ?Sized>(st: Stream<'_>, responses: &S, places: &'a P
     for i in ids {
         keyed.push((responses.get(i).origin.time().unwrap_or_default(), 0, Item::Response(i)));
     }
-    for &e in &st.events {
-        let item = match e.kind {
-            EventKind::Final(_) => Item::Final(e),
-            EventKind::Retry(_) => Item::Retry(e),
-            EventKind::RecoveryPrompt => Item::Recovery(e),
-            EventKind::MaxTokensStop => continue,
-        };
-        keyed.push((e.origin.time().unwrap_or_default(), item.order(), item));
+    for item in st.events {
+        keyed.push((item.origin(responses).time().unwrap_or_default(), item.order(), item));
     }
     keyed.sort_unstable_by_key(|k| (k.0, k.1));
     let items: Vec<Item> = keyed.into_iter().map(|k| k.2).collect();

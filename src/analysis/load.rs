@@ -178,4 +178,14 @@ mod tests {
         assert_eq!((load[0].tpm_peak, load[0].rpm_peak, load[0].rpm_p50), (3, 2, 1));
         assert_eq!(charge(1, 1, 0.25), 1);
     }
+
+    /// The review's case (RELIABILITY.md): three requests ending in one minute, (input,
+    /// output) (0, 24), (10, 2,632) and (10, 39) at a burndown of 4.7: 12,686.5 exactly, shown
+    /// as 12,687 (each request's charge summed in floating point came to 12,686.499999999998).
+    #[test]
+    fn the_reviews_minute_is_rounded_from_its_sums() {
+        let load =
+            of_one_chain(vec![req(0, 1_000, 0, 24), req(2_000, 3_000, 10, 2_632), req(4_000, 5_000, 10, 39)], 4.7);
+        assert_eq!(load[0].tpm_peak, 12_687);
+    }
 }

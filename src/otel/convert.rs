@@ -248,8 +248,9 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
 /// Lays `requests` out by group, the groups in the order of `keys` (each group's requests in
 /// the order they had), in place; each key's range of places in it.
 fn by_group(requests: &mut [RequestRec], keys: &[(u32, u32, u32)], groups: usize) -> Vec<std::ops::Range<usize>> {
-    const NONE: u32 = u32::MAX;
-    let mut rank = vec![NONE; groups];
+    // Every request's group has a rank; the others none.
+    const UNRANKED: u32 = u32::MAX;
+    let mut rank = vec![UNRANKED; groups];
     for (k, key) in keys.iter().enumerate() {
         rank[key.2 as usize] = k as u32;
     }
