@@ -102,7 +102,7 @@ impl<'a> Scope<'a> {
 }
 
 /// The report's figures of the responses, counted while they are held (the analysis gives
-/// them back once its chains are made): the output tokens overall and per model, and the
+/// them back as it makes its chains): the output tokens overall and per model, and the
 /// responses of each project and day.
 #[derive(Debug, Default)]
 pub struct Tally {
