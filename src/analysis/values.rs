@@ -4,6 +4,8 @@
 //! for values one reading at a time ([`Values::under`]); a value measured for one is known
 //! for all.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use foldhash::{HashMap, HashMapExt};
 
 use super::choose::Evaluate;
@@ -38,24 +40,68 @@ impl<'p> Values<'p> {
     fn measure(&self, value: u64, slot: usize) -> Vec<Outcome> {
         let mut memory = self.memory[slot].lock().expect("replay memory");
         let (schedule, scratch) = &mut *memory;
-        // Values from `uncut_from` up share the schedule at it, each reserving its own value;
-        // a thread lays it out once for a run of them (values come to a thread in order), and
-        // holds no third schedule beside the two threads' own.
-        let (limit, reserving) = match self.uncut_from {
-            Some(from) if value >= from => (Limit::Fixed(from), Some(value)),
-            _ => (Limit::Fixed(value), None),
-        };
+        // A thread lays the schedule of values from `uncut_from` up out once for a run of
+        // them (values come to a thread in order), and holds no third schedule beside the two
+        // threads' own.
+        let (limit, reserving) = self.limit_of(value);
         if !schedule.laid_out_at(limit) {
             schedule.lay_out(self.plan, limit);
         }
         self.quotas.iter().map(|q| replay::at_pace_with(schedule, q, reserving, scratch)).collect()
     }
 
-    /// Measures the values not measured yet, on two threads.
+    /// One value's outcomes with both threads on it: its schedule laid out once (in the
+    /// memory of the thread that holds it already, if one does), and the quotas shared out,
+    /// each thread measuring its share in its own scratch. (A value measured by one thread
+    /// would leave the other idle: the searches often ask for one value, or an odd number.)
+    fn measure_shared(&self, value: u64) -> Vec<Outcome> {
+        if self.quotas.len() < 2 {
+            return self.measure(value, 0);
+        }
+        let (limit, reserving) = self.limit_of(value);
+        let mut slots = self.memory.each_ref().map(|m| m.lock().expect("replay memory"));
+        let [first, second] = &mut slots;
+        let (ours, theirs) = if second.0.laid_out_at(limit) { (second, first) } else { (first, second) };
+        let (schedule, scratch) = &mut **ours;
+        if !schedule.laid_out_at(limit) {
+            schedule.lay_out(self.plan, limit);
+        }
+        let schedule = &*schedule;
+        // Each thread takes the next quota not yet taken: a tight quota throttles more and
+        // takes longer to measure.
+        let next = AtomicUsize::new(0);
+        let share = |scratch: &mut Scratch| {
+            let mut measured = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(q) = self.quotas.get(i) else { return measured };
+                measured.push((i, replay::at_pace_with(schedule, q, reserving, scratch)));
+            }
+        };
+        let other = &mut theirs.1;
+        let (mut all, theirs) = crate::par::join(|| share(other), || share(scratch));
+        all.extend(theirs);
+        all.sort_unstable_by_key(|m| m.0);
+        all.into_iter().map(|m| m.1).collect()
+    }
+
+    /// The schedule a value is measured on, and what each request reserves on it when that
+    /// is not the schedule's own value: values from `uncut_from` up share the schedule at it,
+    /// each reserving its own value.
+    fn limit_of(&self, value: u64) -> (Limit, Option<u64>) {
+        match self.uncut_from {
+            Some(from) if value >= from => (Limit::Fixed(from), Some(value)),
+            _ => (Limit::Fixed(value), None),
+        }
+    }
+
+    /// Measures the values not measured yet, on two threads: two at a time, each thread its
+    /// own, and an odd one out by both ([`Values::measure_shared`]).
     pub fn measure_all(&mut self, values: &[u64]) {
         let mut todo: Vec<u64> = values.iter().copied().filter(|v| !self.done.contains_key(v)).collect();
         todo.sort_unstable();
         todo.dedup();
+        let odd = (todo.len() % 2 == 1).then(|| todo.pop()).flatten();
         let (a, b) = todo.split_at(todo.len() / 2);
         let this = &*self;
         let (left, right) = crate::par::join(
@@ -63,6 +109,10 @@ impl<'p> Values<'p> {
             || b.iter().map(|&v| (v, this.measure(v, 0))).collect::<Vec<_>>(),
         );
         self.done.extend(left.into_iter().chain(right));
+        if let Some(v) = odd {
+            let outcomes = self.measure_shared(v);
+            self.done.insert(v, outcomes);
+        }
     }
 
     /// A value's outcome under each quota, in the order given.
