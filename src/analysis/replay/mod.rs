@@ -14,9 +14,6 @@
 //! the history's gap after the previous one ended. Throttling, durations and cuts come out of
 //! the replay; the gaps (tool and user time) do not depend on max output.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use super::chains::{Chain, DEFAULT_FIRST_TOKEN_MS, DEFAULT_MS_PER_TOKEN, Request};
 use super::demand::{Draw, Estimate, spread};
 use super::limits::{Kept, Unit, UnitKind};
@@ -505,6 +502,24 @@ fn jitter(job: usize, attempt: u32) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// `x.round() as i64` (halves away from zero, saturating), without the call to the C
+/// library's `round` that the baseline x86-64 target makes for it (SSE4.1 rounds in one
+/// instruction, but is not assumed): the replays round a duration or a delay on every
+/// attempt. Below 2^52 in size, `x` less its integer part is exact, so comparing it with a
+/// half decides as `round` does; from there on every `f64` is a whole number or a half.
+#[inline]
+fn round_ms(x: f64) -> i64 {
+    let whole = x as i64;
+    let rest = x - whole as f64;
+    if rest >= 0.5 {
+        whole.saturating_add(1)
+    } else if rest <= -0.5 {
+        whole.saturating_sub(1)
+    } else {
+        whole
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -740,6 +755,44 @@ mod tests {
         assert_eq!((paced.throttled_attempts, paced.failed, paced.attempts), (7, 0, 9));
         // Without the output quota nothing waits.
         assert_eq!(run(&p, &Quota { output_tpm: None, ..q }, Limit::Fixed(32_000)).throttled_attempts, 0);
+    }
+
+    /// The rounding of durations and delays is `f64::round`'s: halves away from zero, the
+    /// largest `f64` below a half down, whole numbers and halves past 2^52, saturation and
+    /// NaN as `as i64` casts them.
+    #[test]
+    fn round_ms_rounds_as_round_does() {
+        let below_half = 0.5f64.next_down();
+        let big = (1u64 << 52) as f64;
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            below_half,
+            -below_half,
+            1.0 + below_half,
+            big - 0.5,
+            big + 0.5,
+            big + 1.0,
+            2.0 * big + 2.0,
+            i64::MAX as f64,
+            i64::MIN as f64,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        // Durations and delays as the replays make them.
+        xs.extend((0..100_000).map(|i| i as f64 * 0.37 + jitter(i, 1) * 1_000.0));
+        for x in xs {
+            assert_eq!(round_ms(x), x.round() as i64, "{x:e}");
+        }
+        assert_eq!((round_ms(2.5), round_ms(-2.5), round_ms(below_half)), (3, -3, 0));
     }
 
     #[test]

@@ -227,7 +227,7 @@ impl Walk<'_> {
                 self.base.beyond += u64::from(parts.remaining == Draw::Beyond && !cut);
             }
             let first = if part == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
-            let end = t + ((first + written as f64 * job.ms_per_token).round() as i64).max(1);
+            let end = t + round_ms(first + written as f64 * job.ms_per_token).max(1);
             if self.requests.len() == self.requests.capacity() {
                 self.requests.reserve_exact(self.requests.len() / 8 + 64);
             }
@@ -354,7 +354,7 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             out.throttled_attempts += 1;
             out.attempts += 1;
             let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
-            t += delay.round() as i64;
+            t += round_ms(delay);
             let holds = if t < r.end { need } else { charge(&p) };
             if (level_at(i, t) + holds).min(q) >= need && output_open(r, t) {
                 admitted = true;

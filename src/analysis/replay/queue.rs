@@ -1,6 +1,10 @@
 //! The history replayed as it was: each chain's requests queued against the quota's bucket,
 //! refused attempts retried on Claude Code's schedule, throttling delaying the work.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
+
 use super::*;
 
 /// The bucket: a level refilled continuously, never above capacity.
@@ -22,6 +26,55 @@ impl Bucket {
             self.level = (self.level + (t - self.at) as f64 * self.per_ms).min(self.capacity);
             self.at = t;
         }
+    }
+}
+
+/// The chains waiting for their next event, earliest first, a chain's place breaking ties.
+///
+/// An entry is its time and chain in one `u128` that orders as the pair does (the time's
+/// sign bit flipped, above the chain), so that the heap compares one number. Nearly every
+/// event puts the chain it happened to back in the queue, later: that entry is held beside
+/// the heap, and the next pop takes it without touching the heap when it comes first, or
+/// else puts it in the top's place (one sift down) instead of a pop and a push. Equal entries
+/// are the same chain at the same time, so the order of events is the same as one heap's.
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<u128>>,
+    held: Option<u128>,
+}
+
+impl Queue {
+    fn entry(at: EpochMs, ci: usize) -> u128 {
+        (u128::from(at as u64 ^ (1 << 63)) << 32) | ci as u128
+    }
+
+    fn time(entry: u128) -> EpochMs {
+        ((entry >> 32) as u64 ^ (1 << 63)) as EpochMs
+    }
+
+    fn push(&mut self, at: EpochMs, ci: usize) {
+        let entry = Self::entry(at, ci);
+        match self.held {
+            None => self.held = Some(entry),
+            Some(_) => self.heap.push(Reverse(entry)),
+        }
+    }
+
+    /// When the earliest entry is due.
+    fn next_time(&self) -> Option<EpochMs> {
+        let top = self.heap.peek().map(|e| e.0);
+        self.held.into_iter().chain(top).min().map(Self::time)
+    }
+
+    /// The earliest entry, taken out: when it was due, and its chain.
+    fn pop(&mut self) -> Option<(EpochMs, usize)> {
+        let entry = match (self.held.take(), self.heap.peek_mut()) {
+            (Some(h), Some(mut top)) if top.0 < h => std::mem::replace(&mut *top, Reverse(h)).0,
+            (Some(h), _) => h,
+            (None, Some(top)) => PeekMut::pop(top).0,
+            (None, None) => return None,
+        };
+        Some((Self::time(entry), entry as u32 as usize))
     }
 }
 
@@ -67,7 +120,7 @@ impl State {
 pub(super) struct Run<'p> {
     plan: &'p Plan,
     states: Vec<State>,
-    queue: BinaryHeap<Reverse<(EpochMs, u32)>>,
+    queue: Queue,
     /// The chain each job belongs to.
     chain_of_job: Vec<u32>,
     limit: Limit,
@@ -114,7 +167,7 @@ impl Run<'_> {
             let (from, to) = plan.jobs[skipped].children;
             self.start_children(from, to, at);
         }
-        self.queue.push(Reverse((at, ci as u32)));
+        self.queue.push(at, ci);
     }
 
     /// Moves a chain to its next job, sent at `at` (a failure asked again is skipped at a
@@ -175,7 +228,7 @@ pub(super) fn run_recording(
     let mut r = Run {
         plan,
         states: plan.chains.iter().map(|c| State::at(plan, plan.next_asked(c.first, limit), c.end)).collect(),
-        queue: BinaryHeap::new(),
+        queue: Queue::default(),
         chain_of_job: plan.chain_of_job(),
         limit,
     };
@@ -183,7 +236,7 @@ pub(super) fn run_recording(
     let mut in_flight = 0u64;
     loop {
         // Chains join the queue when their start comes, so that it stays short.
-        let top = r.queue.peek().map(|e| e.0.0);
+        let top = r.queue.next_time();
         if let Some(&root) = plan.roots.get(next_root)
             && top.is_none_or(|t| plan.chains[root as usize].start <= t)
         {
@@ -192,8 +245,7 @@ pub(super) fn run_recording(
             next_root += 1;
             continue;
         }
-        let Some(Reverse((t, ci))) = r.queue.pop() else { break };
-        let ci = ci as usize;
+        let Some((t, ci)) = r.queue.pop() else { break };
         let st = &mut r.states[ci];
         let job = plan.jobs[st.job];
         let max_output = limit.of(&job);
@@ -217,7 +269,7 @@ pub(super) fn run_recording(
                     Draw::Known(d) => Draw::Known(d.saturating_sub(max_output)),
                     Draw::Beyond => Draw::Beyond,
                 };
-                r.queue.push(Reverse((t, ci as u32)));
+                r.queue.push(t, ci);
             } else {
                 r.job_done(ci, t);
             }
@@ -248,14 +300,14 @@ pub(super) fn run_recording(
             st.flight = Some((reservation, charge, cut, written));
             st.refused = 0;
             let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
-            let duration = (first + written as f64 * job.ms_per_token).round() as i64;
+            let duration = round_ms(first + written as f64 * job.ms_per_token);
             if let Some(rec) = record.as_deref_mut() {
                 rec.push((
                     Scheduled { start: t, end: t + duration.max(1), job: st.job as u32, part: st.continuations as u8 },
                     Part { input: st.input, cache_read: st.cache_read, written },
                 ));
             }
-            r.queue.push(Reverse((t + duration.max(1), ci as u32)));
+            r.queue.push(t + duration.max(1), ci);
             continue;
         }
         out.throttled_attempts += 1;
@@ -266,7 +318,7 @@ pub(super) fn run_recording(
         st.refused += 1;
         if st.refused <= plan.retry.retries {
             let delay = plan.retry.delay_ms(st.refused) as f64 * (1.0 + retries::JITTER * jitter(st.job, st.refused));
-            r.queue.push(Reverse((t + delay.round() as i64, ci as u32)));
+            r.queue.push(t + round_ms(delay), ci);
             continue;
         }
         out.failed += 1;
@@ -276,4 +328,40 @@ pub(super) fn run_recording(
         r.job_done(ci, t);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pushes and pops interleaved as a replay makes them come out in the order of the pairs
+    /// (time, chain), as from one heap of pairs: times of either sign and at the extremes,
+    /// ties in time broken by the chain, the held entry first or not.
+    #[test]
+    fn the_queue_pops_in_the_order_of_time_then_chain() {
+        let mut queue = Queue::default();
+        let mut pairs = BinaryHeap::new();
+        let times = [i64::MIN, -86_400_000, -1, 0, 1, 7, 1_765_000_000_000, i64::MAX];
+        let mut popped = Vec::new();
+        for step in 0..4_000usize {
+            let x = jitter(step, 9);
+            if x < 0.55 {
+                let (at, ci) = (times[(x * 1e6) as usize % times.len()], (x * 1e9) as usize % 50);
+                queue.push(at, ci);
+                pairs.push(Reverse((at, ci)));
+            } else {
+                let want = pairs.pop().map(|Reverse(p)| p);
+                assert_eq!(queue.next_time(), want.map(|p| p.0), "step {step}");
+                assert_eq!(queue.pop(), want, "step {step}");
+                popped.extend(want);
+            }
+        }
+        while let Some(Reverse(want)) = pairs.pop() {
+            assert_eq!(queue.pop(), Some(want));
+        }
+        assert_eq!((queue.pop(), queue.next_time()), (None, None));
+        // The run went through every time and through ties.
+        assert!(times.iter().all(|t| popped.iter().any(|p| p.0 == *t)));
+        assert!(popped.windows(2).any(|w| w[0].0 == w[1].0 && w[0].1 < w[1].1));
+    }
 }
