@@ -12,7 +12,7 @@
 const OWN_MAPPING_FROM: libc::c_int = 1 << 20;
 
 /// Sets the allocator up for a run, before it allocates much: every block of
-/// [`OWN_MAPPING_FROM`] or more in a mapping of its own. glibc would raise that threshold
+/// `OWN_MAPPING_FROM` or more in a mapping of its own. glibc would raise that threshold
 /// each time such a block is freed, up to 32 MiB, so that a run's vectors of a few MiB (a
 /// reader thread's records, the fit's per-request counts) would come from the arenas, and
 /// once freed stay mapped around what is still held there until a trim, when only whole free

@@ -394,8 +394,8 @@ impl Known {
 }
 
 /// The smallest quota at which `predicted` (which falls as the quota grows) is at most
-/// `target`, to within [`PRECISION`], searched from `start`. `predicted(q, target)` may
-/// stop counting once it is above `target`.
+/// `target`, to within `PRECISION` (a factor of 1.02), searched from `start`.
+/// `predicted(q, target)` may stop counting once it is above `target`.
 pub fn crossing(target: u64, start: f64, predicted: &mut impl FnMut(f64, u64) -> u64) -> f64 {
     bracket(target, start, predicted).1
 }

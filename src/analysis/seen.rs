@@ -164,7 +164,7 @@ pub fn peak_sent(chains: &[Chain], units: Kept<'_>) -> u64 {
 /// The most intervals `[from, to)` open at once (an end at the same instant as a start
 /// closes first; an empty interval is never open).
 ///
-/// An [`Open`] sized once (the intervals are counted first): a team's history has one
+/// An `Open` sized once (the intervals are counted first): a team's history has one
 /// interval a request.
 pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)> + Clone) -> u64 {
     let nonempty = |&(from, to): &(EpochMs, EpochMs)| to > from;

@@ -96,7 +96,7 @@ impl<'p> Values<'p> {
     }
 
     /// Measures the values not measured yet, on two threads: two at a time, each thread its
-    /// own, and an odd one out by both ([`Values::measure_shared`]).
+    /// own, and an odd one out by both (`measure_shared`).
     pub fn measure_all(&mut self, values: &[u64]) {
         let mut todo: Vec<u64> = values.iter().copied().filter(|v| !self.done.contains_key(v)).collect();
         todo.sort_unstable();

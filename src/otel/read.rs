@@ -215,7 +215,7 @@ impl Collected {
     /// thread order so that the result does not depend on timing.
     ///
     /// A large file of JSON lines is read first, by all the threads at once
-    /// ([`super::pieces`]); it then takes its place among the thread's files as if that
+    /// (`otel::pieces`); it then takes its place among the thread's files as if that
     /// thread had read it.
     pub fn read_all(files: &[PathBuf], threads: usize, only: &[(String, String)], progress: &dyn Progress) -> Self {
         let all_threads = threads.max(1);

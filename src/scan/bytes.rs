@@ -4,7 +4,7 @@
 //! line check uses what it found ([`super::prefilter::check_scanned`]).
 
 /// The bytes the block readers of a line take at a time ([`super::toplevel`], the string
-/// scanner of [`super::line::skim`]).
+/// scanner of `scan::line::skim`).
 pub(crate) const BLOCK: usize = 64;
 
 /// `f` of the first [`BLOCK`] bytes of `b`, the bytes past its end read as zeros (a line's

@@ -461,7 +461,7 @@ pub struct OtelStats {
     pub filtered_out: u64,
     /// Lines that are neither OTLP JSON nor a flat event.
     pub bad_lines: u64,
-    /// Lines longer than [`MAX_LINE`], skipped.
+    /// Lines longer than [`crate::otel::read::MAX_LINE`], skipped.
     pub long_lines: u64,
     /// Files that could not be opened.
     pub unreadable_files: u64,

@@ -42,7 +42,7 @@ static FINDERS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| NEEDLES.map(Fi
 ///
 /// JSON.parse takes the last of a key written twice: a line whose start tells one type and
 /// that writes a `type` key again at the top level, anywhere, is parsed (such keys are found
-/// with [`toplevel`], which goes no further into the line than a `"type"` followed by a
+/// with `scan::toplevel`, which goes no further into the line than a `"type"` followed by a
 /// colon, so that a line costs a search for the name, and a walk only up to the nested keys
 /// of that name).
 pub fn is_candidate(line: &[u8]) -> bool {

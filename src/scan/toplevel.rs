@@ -352,7 +352,7 @@ fn overlapping<'h>(finder: &'h Finder<'static>, hay: &'h [u8]) -> impl Iterator<
     })
 }
 
-/// What starts at a position [`pairs`] gives.
+/// What starts at a position [`marks`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mark {
     /// `"type"`.

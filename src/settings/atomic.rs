@@ -382,7 +382,7 @@ pub fn sync_folder(of: &Path) {
 
 /// Removes ccdoctor's temporary files beside `name` in `dir` that a killed run left (each may
 /// hold a whole settings file): those whose process is gone, or that are older than
-/// [`STALE_AFTER`]. Another run's file in use is left alone. Returns how many were removed.
+/// `STALE_AFTER`. Another run's file in use is left alone. Returns how many were removed.
 pub fn clean_stale(dir: &Path, name: &str) -> usize {
     let (prefix, suffix) = temp_affixes(name);
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };

@@ -44,7 +44,7 @@ fn split_now(now: &str) -> (&str, Option<u32>) {
 }
 
 /// Writes `bytes` to a new backup file beside `path`, with `like`'s owner (where permitted)
-/// and mode; its path. `now` is the time of the write ([`split_now`]; a clock that gives
+/// and mode; its path. `now` is the time of the write (`split_now`; a clock that gives
 /// only the second gets the microsecond from the system clock). Call it with the settings
 /// file's lock held, so that no other run names a backup meanwhile.
 pub fn create(path: &Path, bytes: &[u8], like: &Snapshot, now: &str, ext: &str) -> Result<PathBuf, FileError> {

@@ -48,8 +48,8 @@ pub const RETRY_WATCHDOG: &str = "CLAUDE_CODE_RETRY_WATCHDOG";
 
 /// Claude Code refuses a settings file larger than this (`Settings file exceeds the 2MiB
 /// limit`): one rule for reading and writing. Such a file's values are not in effect
-/// ([`read_file`] ignores it, with a warning), and `--write` leaves no file this large
-/// ([`write`]), since the value in it would never take effect.
+/// (`read_file` ignores it, with a warning), and `--write` leaves no file this large
+/// ([`mod@write`]), since the value in it would never take effect.
 pub const CLAUDE_CODE_MAX_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Whether Claude Code reads a settings file of `len` bytes.

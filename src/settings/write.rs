@@ -8,7 +8,7 @@
 //! contents, a few times, and then given up rather than clobbered.
 //!
 //! Before any of it, a file that is not the user's to change is refused unless `--force` is
-//! given ([`permitted`]): one owned by someone else (as root, every other user's), a read-only
+//! given (`permitted`): one owned by someone else (as root, every other user's), a read-only
 //! one, or files to be made in a folder of someone who is neither the user nor root.
 
 use std::path::{Path, PathBuf};
@@ -285,7 +285,7 @@ fn clean_leftovers(path: &Path, real: &Path) {
 }
 
 /// Sets `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` to `value` (as a JSON string) in `path`. `force`
-/// lifts the refusals of [`permitted`] and lets the owner change when it cannot be kept.
+/// lifts the refusals of `permitted` and lets the owner change when it cannot be kept.
 /// `clock` gives now, UTC and compact: the second (`20261125T101500`, as
 /// [`crate::time::compact_stamp`]) or to the microsecond (`20261125T101500.123456`); it is
 /// read once the file's lock is held, and dates the backup.
