@@ -757,6 +757,113 @@ mod tests {
         assert_eq!(run(&p, &Quota { output_tpm: None, ..q }, Limit::Fixed(32_000)).throttled_attempts, 0);
     }
 
+    /// The pace's one sweep, its retries checked as the sweep passes them, counts what a plain
+    /// reading of its definition counts: the level after every start and end (in the sweep's
+    /// order) listed first, a request's first attempt admitted where the level after its start
+    /// is not below zero, each retry against the level the last start or end at or before it
+    /// left, refilled since. Random plans (chains of jobs with cuts and long responses),
+    /// every reading, tight and loose quotas, reserving another value, an output quota,
+    /// retries that fail for good.
+    #[test]
+    fn the_pace_counts_as_its_definition_does() {
+        fn by_definition(s: &Schedule, q: &Quota, max_output: Option<u64>) -> Outcome {
+            let (reqs, ends) = (&s.requests, &s.by_end);
+            let reserve = |r: &Scheduled, p: &Part| {
+                let m = max_output.unwrap_or_else(|| s.max_output(r)) as f64;
+                p.input
+                    + if q.reading.cache_reads_reserved { p.cache_read } else { 0.0 }
+                    + if q.reading.burndown_reservation { q.burndown * m } else { m }
+            };
+            let charge = |p: &Part| p.input + q.burndown * p.written as f64;
+            // (time, level after) for every start and end, ends first at equal times.
+            let (mut marks, mut after_start) = (Vec::new(), vec![0; reqs.len()]);
+            let (mut level, mut at, mut si, mut ei) = (q.tpm, reqs.first().map_or(0, |r| r.start), 0, 0);
+            while si < reqs.len() || ei < ends.len() {
+                let end_first = ei < ends.len() && (si >= reqs.len() || reqs[ends[ei] as usize].end <= reqs[si].start);
+                let t = if end_first { reqs[ends[ei] as usize].end } else { reqs[si].start };
+                level = (level + (t - at).max(0) as f64 * q.tpm / 60_000.0).min(q.tpm);
+                at = at.max(t);
+                if end_first {
+                    let p = s.part(&reqs[ends[ei] as usize]);
+                    level = (level + reserve(&reqs[ends[ei] as usize], &p) - charge(&p)).min(q.tpm);
+                    ei += 1;
+                } else {
+                    level -= reserve(&reqs[si], &s.part(&reqs[si]));
+                    after_start[si] = marks.len();
+                    si += 1;
+                }
+                marks.push((t, level));
+            }
+            let level_at = |t: EpochMs| {
+                let (when, level) = marks[marks.partition_point(|m| m.0 <= t) - 1];
+                (level + (t - when) as f64 * q.tpm / 60_000.0).min(q.tpm)
+            };
+            let output = q.output_tpm.map(|o| OutputLevel::new(s, o));
+            let open = |r: &Scheduled, t: EpochMs| {
+                output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { s.part(r).written as f64 } else { 0.0 } > 0.0)
+            };
+            let mut out = Outcome { attempts: 0, ..s.base };
+            for (i, r) in reqs.iter().enumerate() {
+                out.attempts += 1;
+                if marks[after_start[i]].1 >= 0.0 && open(r, r.start) {
+                    continue;
+                }
+                let p = s.part(r);
+                let need = reserve(r, &p);
+                let (mut t, mut admitted) = (r.start, false);
+                for k in 1..=s.retry.retries {
+                    out.throttled_attempts += 1;
+                    out.attempts += 1;
+                    t += round_ms(s.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k)));
+                    let holds = if t < r.end { need } else { charge(&p) };
+                    if (level_at(t) + holds).min(q.tpm) >= need && open(r, t) {
+                        admitted = true;
+                        break;
+                    }
+                }
+                if !admitted {
+                    out.throttled_attempts += 1;
+                    out.failed += 1;
+                }
+            }
+            out
+        }
+        let mut throttled = 0;
+        for seed in 0..60usize {
+            let x = |k: usize| jitter(seed * 1_000 + k, 7);
+            let chains = (0..1 + (x(0) * 6.0) as usize)
+                .map(|c| {
+                    (0..1 + (x(10 + c) * 8.0) as usize)
+                        .map(|j| {
+                            let (a, b) = (x(100 + 10 * c + j), x(500 + 10 * c + j));
+                            let mut one = job((a * 20_000.0) as i64, (b * b * 40_000.0) as u64);
+                            one.beyond = b > 0.95;
+                            one
+                        })
+                        .collect()
+                })
+                .collect();
+            let p = plan(chains, 32_000);
+            for limit in [2_000, 8_000, 32_000] {
+                let s = Schedule::new(&p, Limit::Fixed(limit));
+                for (tpm, burndown) in [(20_000.0, 5.0), (60_000.0, 5.0), (200_000.0, 1.0), (1e6, 5.0)] {
+                    for reading in crate::reading::READINGS {
+                        let q = Quota { tpm, burndown, reading, output_tpm: None };
+                        for max_output in [None, Some(64_000)] {
+                            let paced = at_pace_reserving(&s, &q, max_output);
+                            assert_eq!(paced, by_definition(&s, &q, max_output), "seed {seed} at {limit}, {q:?}");
+                            throttled += paced.throttled_attempts;
+                        }
+                    }
+                }
+                let mantle = Quota { output_tpm: Some(6_000.0), ..Quota::new(f64::INFINITY, 0.0, BURNDOWN) };
+                assert_eq!(at_pace(&s, &mantle), by_definition(&s, &mantle, None), "seed {seed} at {limit}, Mantle");
+            }
+        }
+        // The plans were throttled, some to failure.
+        assert!(throttled > 1_000, "{throttled}");
+    }
+
     /// The rounding of durations and delays is `f64::round`'s: halves away from zero, the
     /// largest `f64` below a half down, whole numbers and halves past 2^52, saturation and
     /// NaN as `as i64` casts them.

@@ -1,6 +1,9 @@
 //! The work at its own pace: every request when it asks to be sent, as if nothing were
 //! throttled, counted against the quota (one schedule a max output, every quota).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use super::*;
 
 /// One request of the work at a max output, laid out at the pace the work asks for: when,
@@ -257,15 +260,12 @@ pub fn at_pace_reserving(schedule: &Schedule, quota: &Quota, max_output: Option<
     SCRATCH.with_borrow_mut(|scratch| at_pace_with(schedule, quota, max_output, scratch))
 }
 
-/// The memory [`at_pace`] works in: kept from one call to the next, so that the replays of
-/// many values do not each touch fresh pages.
+/// The memory [`at_pace`] works in: kept from one call to the next.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    mark_of: Vec<u32>,
-    /// The level after each start and each end, in time order (ends first at equal times).
-    /// Their times are the schedule's own: the `k`-th is the later of the last of the first
-    /// starts and the last of the first ends that make `k + 1` events together.
-    levels: Vec<f64>,
+    /// The retries due, earliest first: when, the request (its place in the schedule) and
+    /// which retry. Only throttled requests have one, one at a time.
+    retries: BinaryHeap<Reverse<(EpochMs, u32, u32)>>,
 }
 
 thread_local! {
@@ -273,6 +273,13 @@ thread_local! {
 }
 
 /// [`at_pace_reserving`] in the given memory.
+///
+/// One sweep through the starts and ends in time order (ends first at equal times) takes
+/// each reservation when it is asked for and gives back the difference to the charge at
+/// the end. A request whose start leaves the level below zero was refused: its retries are
+/// due later, each checked once the sweep has passed every start and end at or before it,
+/// against the level they left, refilled since (plus what the request holds itself: its
+/// reservation, or once it would have ended, its charge).
 pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>, scratch: &mut Scratch) -> Outcome {
     let q = quota.tpm;
     let per_ms = q / 60_000.0;
@@ -285,22 +292,54 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     };
     let charge = |p: &Part| p.input + quota.burndown * p.written as f64;
     let reqs = &schedule.requests;
-    let Scratch { mark_of, levels } = scratch;
-    // Where each request's start is among the marks, to look ahead from there.
-    mark_of.clear();
-    mark_of.resize(reqs.len(), 0);
-    levels.clear();
-    // A level each start and each end.
-    levels.reserve_exact(2 * reqs.len());
-    // The level through time, every reservation taken when asked for: starts in order, ends
-    // sorted; at equal times ends first.
     let ends = &schedule.by_end;
+    // An output quota's level through time: what each response wrote, taken when it ended.
+    let output = quota.output_tpm.map(|o| OutputLevel::new(schedule, o));
+    // Whether the output quota lets request `r` in at `t` (what it wrote itself, if it ended
+    // by then, given back).
+    let output_open = |r: &Scheduled, t: EpochMs| {
+        output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { schedule.part(r).written as f64 } else { 0.0 } > 0.0)
+    };
+    let retries = &mut scratch.retries;
+    retries.clear();
+    let mut out = schedule.base;
+    out.attempts = 0;
+    // A refused attempt: the retry after it is due, or the request fails for good.
+    let refused = |out: &mut Outcome, retries: &mut BinaryHeap<_>, i: usize, k: u32, t: EpochMs| {
+        out.throttled_attempts += 1;
+        if k > schedule.retry.retries {
+            out.failed += 1;
+            return;
+        }
+        let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(reqs[i].job as usize, k));
+        retries.push(Reverse((t + round_ms(delay), i as u32, k)));
+    };
+    // Retry `k` of request `i` at `t`, against `level` (the level the last start or end at or
+    // before `t` left, at `at`).
+    let retry = |out: &mut Outcome, retries: &mut BinaryHeap<_>, (t, i, k): (EpochMs, u32, u32), level: f64, at| {
+        let (i, r) = (i as usize, &reqs[i as usize]);
+        out.attempts += 1;
+        let p = schedule.part(r);
+        let need = reserve(r, &p);
+        let holds = if t < r.end { need } else { charge(&p) };
+        let level_then = (level + (t - at) as f64 * per_ms).min(q);
+        if !((level_then + holds).min(q) >= need && output_open(r, t)) {
+            refused(out, retries, i, k + 1, t);
+        }
+    };
     let mut level = q;
     let mut at = reqs.first().map_or(0, |r| r.start);
     let (mut si, mut ei) = (0, 0);
     while si < reqs.len() || ei < ends.len() {
         let end_first = ei < ends.len() && (si >= reqs.len() || reqs[ends[ei] as usize].end <= reqs[si].start);
         let t = if end_first { reqs[ends[ei] as usize].end } else { reqs[si].start };
+        // The retries due before this start or end see the level the earlier ones left.
+        while let Some(&Reverse(due)) = retries.peek()
+            && due.0 < t
+        {
+            retries.pop();
+            retry(&mut out, retries, due, level, at);
+        }
         level = (level + (t - at).max(0) as f64 * per_ms).min(q);
         at = at.max(t);
         if end_first {
@@ -309,93 +348,24 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             level = (level + reserve(r, &p) - charge(&p)).min(q);
             ei += 1;
         } else {
+            // Its first attempt: admitted when the level its reservation left is not below
+            // zero (the level before, less the reservation, is at least zero exactly when the
+            // level before was at least the reservation: a floating-point difference is zero
+            // only for equal numbers).
             let r = &reqs[si];
             level -= reserve(r, &schedule.part(r));
-            mark_of[si] = levels.len() as u32;
+            out.attempts += 1;
+            if !(level >= 0.0 && output_open(r, r.start)) {
+                refused(&mut out, retries, si, 1, r.start);
+            }
             si += 1;
         }
-        levels.push(level);
     }
-    // The level at `t`, no earlier than request `i`'s start: from the last mark at or before
-    // `t`. The marks at or before `t` are the starts and the ends at or before it (the sweep
-    // took them in time order), each counted by galloping ahead from where request `i`
-    // started (retries come within minutes of their request): the requests before it started
-    // no later, and so did the ends before its mark.
-    let level_at = |i: usize, t: EpochMs| {
-        let starts = gallop(i + 1, reqs.len(), |k| reqs[k].start <= t);
-        let ended = gallop(mark_of[i] as usize - i, ends.len(), |k| reqs[ends[k] as usize].end <= t);
-        let last_end = if ended > 0 { reqs[ends[ended - 1] as usize].end } else { EpochMs::MIN };
-        let at = reqs[starts - 1].start.max(last_end);
-        (levels[starts + ended - 1] + (t - at) as f64 * per_ms).min(q)
-    };
-    // An output quota's level through time: what each response wrote, taken when it ended.
-    let output = quota.output_tpm.map(|o| OutputLevel::new(schedule, o));
-    // Whether the output quota lets request `r` in at `t` (what it wrote itself, if it ended
-    // by then, given back).
-    let output_open = |r: &Scheduled, t: EpochMs| {
-        output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { schedule.part(r).written as f64 } else { 0.0 } > 0.0)
-    };
-    let mut out = schedule.base;
-    out.attempts = 0;
-    for (i, r) in reqs.iter().enumerate() {
-        out.attempts += 1;
-        // The level its start left: not below zero when the bucket held its reservation (the
-        // level before, less `need`, is at least zero exactly when the level before was at
-        // least `need`: a floating-point difference is zero only for equal numbers).
-        if levels[mark_of[i] as usize] >= 0.0 && output_open(r, r.start) {
-            continue;
-        }
-        let p = schedule.part(r);
-        let need = reserve(r, &p);
-        // What the bucket holds for it at a later attempt: the level plus what it holds itself.
-        let mut t = r.start;
-        let mut admitted = false;
-        for k in 1..=schedule.retry.retries {
-            out.throttled_attempts += 1;
-            out.attempts += 1;
-            let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(r.job as usize, k));
-            t += round_ms(delay);
-            let holds = if t < r.end { need } else { charge(&p) };
-            if (level_at(i, t) + holds).min(q) >= need && output_open(r, t) {
-                admitted = true;
-                break;
-            }
-        }
-        if !admitted {
-            out.throttled_attempts += 1;
-            out.failed += 1;
-        }
+    // Retries due after the last end: the level only refills.
+    while let Some(Reverse(due)) = retries.pop() {
+        retry(&mut out, retries, due, level, at);
     }
     out
-}
-
-/// The first index from `from` on (below `len`) where `holds` does not, for a `holds` true of
-/// every index below some point and false from it on: galloping ahead from `from` (1, 2, 4, …
-/// past it), then halving.
-fn gallop(from: usize, len: usize, holds: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut step) = (from, 1);
-    // Every index below `lo` holds; find one that does not (or the end).
-    let mut hi = loop {
-        let probe = lo.saturating_add(step - 1);
-        if probe >= len {
-            break len;
-        }
-        if !holds(probe) {
-            break probe;
-        }
-        lo = probe + 1;
-        step *= 2;
-    };
-    // The answer lies in lo..=hi.
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if holds(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 /// The level of an output quota through a schedule: full at the first request, each
@@ -426,26 +396,5 @@ impl OutputLevel {
         let k = self.marks.partition_point(|m| m.0 <= t);
         let (at, level) = self.marks[k.saturating_sub(1)];
         (level + (t - at).max(0) as f64 * self.per_ms).min(self.capacity)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::gallop;
-
-    /// Galloping finds what a binary search of the whole finds, from any start at or below
-    /// the answer, in sorted lists with runs of equal values.
-    #[test]
-    fn gallop_finds_the_partition_point_from_any_start_below_it() {
-        let sorted = [1, 1, 2, 3, 3, 3, 5, 8, 8, 13, 21, 21, 21, 21, 34];
-        for t in 0..40 {
-            let want = sorted.partition_point(|&x| x <= t);
-            for from in 0..=want {
-                assert_eq!(gallop(from, sorted.len(), |k| sorted[k] <= t), want, "t {t} from {from}");
-            }
-        }
-        // The end, and nothing to search.
-        assert_eq!(gallop(3, 3, |_| unreachable!()), 3);
-        assert_eq!(gallop(0, 0, |_| unreachable!()), 0);
     }
 }
