@@ -300,23 +300,23 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     let output_open = |r: &Scheduled, t: EpochMs| {
         output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { schedule.part(r).written as f64 } else { 0.0 } > 0.0)
     };
-    let retries = &mut scratch.retries;
-    retries.clear();
+    let waiting = &mut scratch.retries;
+    waiting.clear();
     let mut out = schedule.base;
     out.attempts = 0;
     // A refused attempt: the retry after it is due, or the request fails for good.
-    let refused = |out: &mut Outcome, retries: &mut BinaryHeap<_>, i: usize, k: u32, t: EpochMs| {
+    let refused = |out: &mut Outcome, waiting: &mut BinaryHeap<_>, i: usize, k: u32, t: EpochMs| {
         out.throttled_attempts += 1;
         if k > schedule.retry.retries {
             out.failed += 1;
             return;
         }
         let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(reqs[i].job as usize, k));
-        retries.push(Reverse((t + round_ms(delay), i as u32, k)));
+        waiting.push(Reverse((t + round_ms(delay), i as u32, k)));
     };
     // Retry `k` of request `i` at `t`, against `level` (the level the last start or end at or
     // before `t` left, at `at`).
-    let retry = |out: &mut Outcome, retries: &mut BinaryHeap<_>, (t, i, k): (EpochMs, u32, u32), level: f64, at| {
+    let retry = |out: &mut Outcome, waiting: &mut BinaryHeap<_>, (t, i, k): (EpochMs, u32, u32), level: f64, at| {
         let (i, r) = (i as usize, &reqs[i as usize]);
         out.attempts += 1;
         let p = schedule.part(r);
@@ -324,7 +324,7 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         let holds = if t < r.end { need } else { charge(&p) };
         let level_then = (level + (t - at) as f64 * per_ms).min(q);
         if !((level_then + holds).min(q) >= need && output_open(r, t)) {
-            refused(out, retries, i, k + 1, t);
+            refused(out, waiting, i, k + 1, t);
         }
     };
     let mut level = q;
@@ -334,11 +334,11 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
         let end_first = ei < ends.len() && (si >= reqs.len() || reqs[ends[ei] as usize].end <= reqs[si].start);
         let t = if end_first { reqs[ends[ei] as usize].end } else { reqs[si].start };
         // The retries due before this start or end see the level the earlier ones left.
-        while let Some(&Reverse(due)) = retries.peek()
+        while let Some(&Reverse(due)) = waiting.peek()
             && due.0 < t
         {
-            retries.pop();
-            retry(&mut out, retries, due, level, at);
+            waiting.pop();
+            retry(&mut out, waiting, due, level, at);
         }
         level = (level + (t - at).max(0) as f64 * per_ms).min(q);
         at = at.max(t);
@@ -356,14 +356,14 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
             level -= reserve(r, &schedule.part(r));
             out.attempts += 1;
             if !(level >= 0.0 && output_open(r, r.start)) {
-                refused(&mut out, retries, si, 1, r.start);
+                refused(&mut out, waiting, si, 1, r.start);
             }
             si += 1;
         }
     }
     // Retries due after the last end: the level only refills.
-    while let Some(Reverse(due)) = retries.pop() {
-        retry(&mut out, retries, due, level, at);
+    while let Some(Reverse(due)) = waiting.pop() {
+        retry(&mut out, waiting, due, level, at);
     }
     out
 }

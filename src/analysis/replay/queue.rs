@@ -45,7 +45,7 @@ struct Queue {
 
 impl Queue {
     fn entry(at: EpochMs, ci: usize) -> u128 {
-        (u128::from(at as u64 ^ (1 << 63)) << 32) | ci as u128
+        (u128::from(at as u64 ^ (1 << 63)) << 32) | u128::from(ci as u32)
     }
 
     fn time(entry: u128) -> EpochMs {
