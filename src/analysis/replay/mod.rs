@@ -69,6 +69,24 @@ impl Quota {
     }
 }
 
+impl Quota {
+    /// What a request sending `input` (input and cache writes) and `cache_read` reserves
+    /// when it is sent at a max output of `max_output`, as this quota's reading counts it.
+    #[inline]
+    fn reserves(&self, input: f64, cache_read: f64, max_output: u64) -> f64 {
+        let m = max_output as f64;
+        input
+            + if self.reading.cache_reads_reserved { cache_read } else { 0.0 }
+            + if self.reading.burndown_reservation { self.burndown * m } else { m }
+    }
+
+    /// What it is charged when it ends, having written `written`.
+    #[inline]
+    fn charges(&self, input: f64, written: u64) -> f64 {
+        input + self.burndown * written as f64
+    }
+}
+
 impl Limit {
     /// The max output `job` runs at under this limit.
     fn of(self, job: &Job) -> u64 {
@@ -769,12 +787,9 @@ mod tests {
         fn by_definition(s: &Schedule, q: &Quota, max_output: Option<u64>) -> Outcome {
             let (reqs, ends) = (&s.requests, &s.by_end);
             let reserve = |r: &Scheduled, p: &Part| {
-                let m = max_output.unwrap_or_else(|| s.max_output(r)) as f64;
-                p.input
-                    + if q.reading.cache_reads_reserved { p.cache_read } else { 0.0 }
-                    + if q.reading.burndown_reservation { q.burndown * m } else { m }
+                q.reserves(p.input, p.cache_read, max_output.unwrap_or_else(|| s.max_output(r)))
             };
-            let charge = |p: &Part| p.input + q.burndown * p.written as f64;
+            let charge = |p: &Part| q.charges(p.input, p.written);
             // (time, level after) for every start and end, ends first at equal times.
             let (mut marks, mut after_start) = (Vec::new(), vec![0; reqs.len()]);
             let (mut level, mut at, mut si, mut ei) = (q.tpm, reqs.first().map_or(0, |r| r.start), 0, 0);

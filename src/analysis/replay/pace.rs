@@ -285,12 +285,9 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     let per_ms = q / 60_000.0;
     // What a request reserves when it is sent, and what it is charged when it ends.
     let reserve = |r: &Scheduled, p: &Part| {
-        let m = max_output.unwrap_or_else(|| schedule.max_output(r)) as f64;
-        p.input
-            + if quota.reading.cache_reads_reserved { p.cache_read } else { 0.0 }
-            + if quota.reading.burndown_reservation { quota.burndown * m } else { m }
+        quota.reserves(p.input, p.cache_read, max_output.unwrap_or_else(|| schedule.max_output(r)))
     };
-    let charge = |p: &Part| p.input + quota.burndown * p.written as f64;
+    let charge = |p: &Part| quota.charges(p.input, p.written);
     let reqs = &schedule.requests;
     let ends = &schedule.by_end;
     // An output quota's level through time: what each response wrote, taken when it ended.

@@ -277,10 +277,7 @@ pub(super) fn run_recording(
         }
         // An attempt.
         out.attempts += 1;
-        let out_reserved =
-            if quota.reading.burndown_reservation { quota.burndown * max_output as f64 } else { max_output as f64 };
-        let reservation =
-            st.input + if quota.reading.cache_reads_reserved { st.cache_read } else { 0.0 } + out_reserved;
+        let reservation = quota.reserves(st.input, st.cache_read, max_output);
         if bucket.level >= reservation && output.as_ref().is_none_or(|o| o.level > 0.0) {
             bucket.level -= reservation;
             in_flight += 1;
@@ -296,7 +293,7 @@ pub(super) fn run_recording(
                 out.cut += u64::from(cut);
                 out.beyond += u64::from(st.remaining == Draw::Beyond && !cut);
             }
-            let charge = st.input + quota.burndown * written as f64;
+            let charge = quota.charges(st.input, written);
             st.flight = Some((reservation, charge, cut, written));
             st.refused = 0;
             let first = if st.continuations == 0 { job.first_token_ms } else { job.first_token_ms.min(1_000.0) };
