@@ -53,6 +53,23 @@ fn apply_then_check_then_revert() {
     assert_eq!((v["write"]["old"].as_str(), v["write"]["new"].as_str()), (Some("\"7000\""), Some("\"32000\"")));
 }
 
+/// A value set below what the history ran at: `check` says what it *would* cut, beside the
+/// history's own count of cut responses (none: the history ran at 32,000).
+#[test]
+fn check_says_what_a_value_set_lower_than_the_history_would_cut() {
+    let (_t, home, path, before) = settings_home();
+    std::fs::write(&path, before.replace("\"32000\"", "\"1000\"")).unwrap();
+    let h = home.to_str().unwrap();
+    let r = run_in(&home, &["check", "--since", "2026-11-01", h]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=1000 (Sonnet 4) would cut responses that 7000 would not, within the quota (")
+            && r.stdout.contains(", 0 cut responses)"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// A `--quota-tpm` the history's 429s rule out is not what `check` judges at: its line says
 /// so and names the quota it judged at; a quota they fit is used as given, and not named.
 #[test]

@@ -356,7 +356,10 @@ pub fn run(
                     } else {
                         ""
                     };
-                    format!("{value} cuts responses that {v} would not{within} ({facts}): {}", how_to_change(a, config))
+                    format!(
+                        "{value} would cut responses that {v} would not{within} ({facts}): {}",
+                        how_to_change(a, config)
+                    )
                 }
                 _ if c.basis == crate::analysis::choose::Basis::ResponsesFail && a.quota_unknown => {
                     outcome.status = Status::Unsafe;
