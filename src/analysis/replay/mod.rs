@@ -67,9 +67,7 @@ impl Quota {
     pub const fn new(tpm: f64, burndown: f64, reading: Reading) -> Self {
         Quota { tpm, burndown, reading, output_tpm: None }
     }
-}
 
-impl Quota {
     /// What a request sending `input` (input and cache writes) and `cache_read` reserves
     /// when it is sent at a max output of `max_output`, as this quota's reading counts it.
     #[inline]
