@@ -36,6 +36,40 @@ pub fn give_back() {
     }
 }
 
+/// Memory freed a piece at a time (a list cut short, a chain's list dropped), given back to
+/// the system every few MiB: not after each piece (a trim is a walk of the arenas), nor only
+/// at the end (the step's peak would be as if nothing were freed).
+#[derive(Debug, Default)]
+pub struct Freeing {
+    since: usize,
+}
+
+impl Freeing {
+    /// Bytes freed between two givings back.
+    const EVERY: usize = 4 << 20;
+
+    /// Counts `bytes` just freed, and gives back once a few MiB have been.
+    pub fn freed(&mut self, bytes: usize) {
+        self.since += bytes;
+        if self.since >= Self::EVERY {
+            give_back();
+            self.since = 0;
+        }
+    }
+
+    /// Cuts `list` short to `len`; when that makes a few MiB freed, the list's spare room is
+    /// let go and the memory given back.
+    pub fn truncate<T>(&mut self, list: &mut Vec<T>, len: usize) {
+        self.since += list.len().saturating_sub(len) * std::mem::size_of::<T>();
+        list.truncate(len);
+        if self.since >= Self::EVERY {
+            list.shrink_to_fit();
+            give_back();
+            self.since = 0;
+        }
+    }
+}
+
 /// The environment variable that has a run tell, on standard error, how much memory each
 /// step of it took at most and how much it held after: `bench/steps.py` reads it. Only where
 /// the system tells a process its peak and lets it start counting again (Linux); elsewhere
@@ -104,7 +138,20 @@ pub fn permute<T>(list: &mut [T], mut from: Vec<u32>) {
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::{Freeing, permute};
+
+    /// A list cut short keeps its room until a few MiB have been freed, then lets it go.
+    #[test]
+    fn a_list_cut_short_lets_its_room_go_every_few_mib() {
+        let mut list = vec![0u8; 5 << 20];
+        let mut freeing = Freeing::default();
+        freeing.truncate(&mut list, 4 << 20);
+        assert_eq!((list.len(), list.capacity()), (4 << 20, 5 << 20), "1 MiB freed: kept");
+        freeing.truncate(&mut list, 1 << 20);
+        assert_eq!((list.len(), list.capacity()), (1 << 20, 1 << 20), "4 MiB in all: let go");
+        freeing.truncate(&mut list, 0);
+        assert_eq!(list.capacity(), 1 << 20, "counted again from there");
+    }
 
     /// Every item lands where `from` sends it, through cycles of every length (a fixed point,
     /// a swap, a longer cycle) and none.

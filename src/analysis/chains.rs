@@ -380,19 +380,17 @@ fn streams_of<'e, S: Source + ?Sized>(
     events: &[&'e Event],
     places: &Places,
 ) -> Vec<Stream<'e>> {
-    /// The stream named `name` (made when a record at `t` is its first), its first time kept.
+    /// The stream named `name` (made, first at `t`, when it is not yet).
     fn stream<'n, 'e>(
         index: &mut HashMap<&'n str, usize>,
         streams: &mut Vec<Stream<'e>>,
         name: &'n str,
         t: EpochMs,
     ) -> usize {
-        let k = *index.entry(name).or_insert_with(|| {
+        *index.entry(name).or_insert_with(|| {
             streams.push(Stream { first: t, responses: Vec::new(), range: 0..0, events: Vec::new() });
             streams.len() - 1
-        });
-        streams[k].first = streams[k].first.min(t);
-        k
+        })
     }
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut streams: Vec<Stream<'e>> = Vec::new();
@@ -423,6 +421,7 @@ fn streams_of<'e, S: Source + ?Sized>(
         let Some(t) = e.origin.time() else { continue };
         let k = stream(&mut index, &mut streams, &e.origin.place.stream, t);
         streams[k].events.push(item);
+        streams[k].first = streams[k].first.min(t);
     }
     drop(index);
     // By their first record, so that the chains' requests lie in memory about in the order
@@ -471,13 +470,11 @@ fn from_the_end<'a>(
     places: &'a Places,
     batch_size: usize,
 ) -> Vec<Chain<'a>> {
-    /// Bytes cut from the list between two givings back.
-    const GIVE_BACK_EVERY: usize = 4 << 20;
     // The responses of no stream go first.
     all.truncate(streams.iter().map(|s| s.range.end as usize).max().unwrap_or(0));
     let mut chains: Vec<Chain<'a>> = Vec::with_capacity(streams.len());
     let mut streams = streams.into_iter().peekable();
-    let mut freed = 0;
+    let mut freeing = crate::memory::Freeing::default();
     while streams.peek().is_some() {
         let mut batch = Vec::new();
         let mut responses = 0;
@@ -496,13 +493,7 @@ fn from_the_end<'a>(
         );
         chains.extend(mine);
         chains.extend(theirs);
-        freed += (all.len() - cut) * std::mem::size_of::<Response>();
-        all.truncate(cut);
-        if freed >= GIVE_BACK_EVERY {
-            all.shrink_to_fit();
-            crate::memory::give_back();
-            freed = 0;
-        }
+        freeing.truncate(&mut all, cut);
     }
     chains
 }

@@ -26,8 +26,6 @@ const NEAR_RETRY_MS: i64 = 5 * 60_000;
 const RETRY_CANDIDATES: usize = 64;
 /// A telemetry error and a transcript's record of it are the same attempt when this close.
 const SAME_ATTEMPT_MS: i64 = 60_000;
-/// Bytes of requests made into responses between two givings back of the memory.
-const GIVE_BACK_EVERY: usize = 4 << 20;
 
 /// The model of responses past the 65,535th model name: the report's row of the models it
 /// does not show one by one.
@@ -160,7 +158,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
     let mut responses = Vec::with_capacity(requests.len());
     let mut events = Vec::with_capacity(errors.len());
     let (mut group_responses, mut group_events) = (Vec::new(), Vec::new());
-    let mut freed = 0;
+    let mut freeing = crate::memory::Freeing::default();
     for (key, range) in keys.into_iter().zip(ranges).rev() {
         let mut rs: Vec<usize> = range.clone().collect();
         let mut es = errors_of.remove(&key.2).unwrap_or_default();
@@ -232,13 +230,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
         responses.extend(group_responses.drain(..).rev());
         events.extend(group_events.drain(..).rev());
         // The group's requests are made into responses: cut from the list.
-        freed += (requests.len() - range.start) * std::mem::size_of::<RequestRec>();
-        requests.truncate(range.start);
-        if freed >= GIVE_BACK_EVERY {
-            requests.shrink_to_fit();
-            crate::memory::give_back();
-            freed = 0;
-        }
+        freeing.truncate(&mut requests, range.start);
     }
     responses.reverse();
     events.reverse();

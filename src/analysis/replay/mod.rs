@@ -223,8 +223,6 @@ impl Plan {
     /// memory back every few MiB: a team's plan then grows as its chains shrink, where both
     /// together were the run's peak.
     pub fn new(mut chains: Vec<Chain<'_>>, units: &[Unit], kept: &[u32], demand: &Estimate) -> Self {
-        /// Freed requests between two calls to give memory back.
-        const GIVE_BACK_EVERY: usize = 4 << 20;
         // What a unit without a response gets: the model's medians (of 32-bit counts, as the
         // chains hold them), one list at a time, each made at its size.
         let kept = Kept::new(units, kept);
@@ -279,7 +277,7 @@ impl Plan {
         // The chains before this one are done with (when the units come in chain order, as
         // `limits::units` makes them; else none is freed before the end).
         let in_order = kept.iter().is_sorted_by_key(|u| u.chain());
-        let (mut done_before, mut freed) = (0, 0);
+        let (mut done_before, mut freeing) = (0, crate::memory::Freeing::default());
         let mut draws = 0u64;
         let mut draw = |above: u64| {
             draws += 1;
@@ -291,14 +289,11 @@ impl Plan {
             let u = kept.get(k);
             if in_order {
                 for c in &mut chains[done_before..u.chain()] {
-                    freed += c.requests.capacity() * std::mem::size_of::<Request>();
+                    let bytes = c.requests.capacity() * std::mem::size_of::<Request>();
                     c.requests = Vec::new();
+                    freeing.freed(bytes);
                 }
                 done_before = u.chain();
-                if freed >= GIVE_BACK_EVERY {
-                    crate::memory::give_back();
-                    freed = 0;
-                }
             }
             let next = (k + 1 < kept.len()).then(|| kept.get(k + 1));
             let c = &chains[u.chain()];
