@@ -250,3 +250,69 @@ fn telemetry_alone_reads_no_config_home() {
     assert_eq!(u(&v, &["responses", "count"]), 1);
     assert_eq!(u(&v, &["scan", "files"]), 0);
 }
+
+/// A team's export in which every session shows a response longer than 12,000 (so each ran
+/// above it: at Sonnet 4.5's default, 32,000), two people, four sessions each.
+fn team_above_12000(dir: &std::path::Path) -> String {
+    let mut lines = String::new();
+    for person in 0..2 {
+        for session in 0..4 {
+            for k in 0..10u64 {
+                // One request every two minutes, a session an hour, a long one first in each.
+                let stamp = format!("2026-11-18T{:02}:{:02}:00.000Z", 8 + person * 4 + session, 2 * k);
+                let output = if k == 0 { 20_000 } else { 1_000 };
+                lines.push_str(&format!(
+                    "{{\"event_name\":\"api_request\",\"event_timestamp\":\"{stamp}\",\"session_id\":\"s-{person}-{session}\",\"user_account_uuid\":\"acct-{person}\",\"prompt_id\":\"p{k}\",\"model\":\"claude-sonnet-4-5-20250929\",\"input_tokens\":5,\"output_tokens\":{output},\"cache_read_tokens\":0,\"cache_creation_tokens\":0,\"duration_ms\":30000,\"request_id\":\"req-{person}-{session}-{k}\"}}\n"
+                ));
+            }
+        }
+    }
+    let path = dir.join("team.jsonl");
+    std::fs::write(&path, lines).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The settings read here (a home's, or this machine's beside telemetry alone) are not those
+/// of telemetry's people: with their requests in the history, the value in effect is the one
+/// most requests ran at, not the settings' 12,000 ("raise from 12,000" when the team ran at
+/// 32,000 and the advice lowers it; `check` calling 12,000 the value it judged).
+#[test]
+fn the_settings_read_here_are_not_telemetrys_peoples() {
+    let t = tempfile::tempdir().unwrap();
+    let export = team_above_12000(t.path());
+    let settings = r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"12000"}}"#;
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("settings.json"), settings).unwrap();
+    // Telemetry alone, run by someone whose own ~/.claude says 12,000.
+    let runner = t.path().join("runner");
+    std::fs::create_dir_all(runner.join(".claude")).unwrap();
+    std::fs::write(runner.join(".claude/settings.json"), settings).unwrap();
+    let home_arg = home.to_str().unwrap();
+    let beside_a_home: &[&str] = &["scan", "--json", home_arg, "--otel", &export];
+    let alone: &[&str] = &["scan", "--json", "--otel", &export];
+    for (what, args) in [("beside a home", beside_a_home), ("alone", alone)] {
+        let out = common::ccdoctor(&runner).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rec = &v["recommendation"];
+        assert_eq!(u(&v, &["responses", "count"]), 80, "{what}");
+        assert_eq!(
+            (rec["current"].as_u64(), rec["current_source"].as_str()),
+            (Some(32_000), Some("most_requests")),
+            "{what}: {rec}"
+        );
+    }
+    // The words: the headline and `check` name the value most requests ran at.
+    let r = common::ccdoctor(&runner).args(["scan", home.to_str().unwrap(), "--otel", &export]).output().unwrap();
+    let text = String::from_utf8_lossy(&r.stdout);
+    let head = text.lines().find(|l| l.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=")).unwrap();
+    assert!(!head.contains("12,000"), "{head}");
+    assert!(text.contains("Max output in effect") && text.contains("telemetry's settings"), "{text}");
+    let r = common::ccdoctor(&runner)
+        .args(["check", "--since", "2026-11-01", home.to_str().unwrap(), "--otel", &export])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&r.stdout);
+    assert!(said.contains("=32000 (Sonnet 4.5; the value most requests ran at)"), "{said}");
+}

@@ -350,6 +350,29 @@ pub const UNKNOWN_MODEL: &str = "the model (no response names it)";
 /// Where the value in effect comes from when a team's people set different ones.
 pub const EACH_PERSONS_OWN: &str = "people: each person's own; the value most requests ran at";
 
+/// Where the value in effect comes from when some of the model's requests are telemetry's:
+/// the settings read here are not those people's.
+pub const NOT_ON_RECORD: &str = "people: telemetry's settings are not on record; the value most requests ran at";
+
+impl Advice {
+    /// Whether the value in effect is the one most requests ran at, not one setting (people's
+    /// differ, or telemetry's are not on record).
+    pub fn current_is_most_requests(&self) -> bool {
+        [EACH_PERSONS_OWN, NOT_ON_RECORD].iter().any(|o| self.current_origin == Origin::Settings((*o).into()))
+    }
+}
+
+/// Whether some of `units` are telemetry's requests (one look a chain: the units are in
+/// chain order).
+fn telemetrys_among(chains: &[Chain<'_>], units: Kept<'_>) -> bool {
+    let mut last = None;
+    units.iter().any(|u| {
+        let new = last != Some(u.chain());
+        last = Some(u.chain());
+        new && chains[u.chain()].project == crate::scan::data::TELEMETRY_PROJECT
+    })
+}
+
 /// A team's people whose own settings give different max outputs (one unset among them too).
 fn people_differ(settings: &EffectiveSettings) -> bool {
     let mut values: Vec<Option<u64>> = settings.people.iter().map(|p| p.settings.max_output_tokens.value).collect();
@@ -505,10 +528,13 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // The value in effect: the setting, else what the newest records show, else the default.
     // People whose own settings differ have no one value: the one most of the model's
     // requests ran at (each under its person's setting) stands for theirs.
+    // Telemetry's people ran under settings not read here (this machine's are not theirs):
+    // as where people's settings differ, no one value is theirs.
+    let not_on_record = telemetrys_among(i.chains, my_units);
     let people_differ = people_differ(i.settings);
     let current_evidence = match i.settings.max_output_tokens.value {
+        _ if people_differ || not_on_record => None,
         Some(_) => None,
-        None if people_differ => None,
         None => newest_recorded(i, my_units),
     };
     let escalation = escalation(i, provider, my_units, default, cap);
@@ -522,6 +548,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         None => current_evidence,
     };
     let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
+        _ if not_on_record => (most_common_limit(my_units), Origin::Settings(NOT_ON_RECORD.into())),
         (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
         _ if people_differ => (most_common_limit(my_units), Origin::Settings(EACH_PERSONS_OWN.into())),
         _ => match &current_evidence {

@@ -285,6 +285,10 @@ pub fn run(
                     "no max output set ({model}): Claude Code's capped default, {} escalated to {} when cut,",
                     e.capped, e.escalated
                 ),
+                // People's own values, or telemetry's not on record: no one setting.
+                None if a.current_is_most_requests() => {
+                    format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({model}; the value most requests ran at)", a.current)
+                }
                 None => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={} ({model})", a.current),
             };
             // Which reading held: after a change, periods at two values tell them apart.

@@ -32,7 +32,7 @@ const SAME_ATTEMPT_MS: i64 = 60_000;
 pub const OTHER_MODELS: &str = crate::models::OTHER_MODELS;
 
 /// The project telemetry records are filed under (telemetry names no folder).
-pub const PROJECT: &str = "(telemetry)";
+pub const PROJECT: &str = crate::scan::data::TELEMETRY_PROJECT;
 
 /// What the transcripts already hold, so that telemetry adds only what they lack.
 #[derive(Debug, Default)]

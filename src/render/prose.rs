@@ -178,6 +178,9 @@ fn value_in_effect(a: &Advice, v: u64) -> String {
         Some(e) if v == a.current => {
             format!("{} (reached by Claude Code's escalation from {})", thousands(v), thousands(e.capped))
         }
+        _ if v == a.current && a.current_is_most_requests() => {
+            format!("{} (the value most requests ran at)", thousands(v))
+        }
         _ if v == a.current => format!("{} (the value in effect)", thousands(v)),
         _ => thousands(v),
     }

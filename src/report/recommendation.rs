@@ -22,7 +22,9 @@ pub struct Recommendation {
     pub basis: Basis,
     /// The value in effect now.
     pub current: u64,
-    /// Where it comes from: `settings`, `records` (a cut at it), `default`.
+    /// Where it comes from: `settings`, `records` (a cut at it), `default`, or
+    /// `most_requests` (a team whose people's values differ, or telemetry's, whose settings
+    /// are not on record: the value most of the model's requests ran at).
     pub current_source: &'static str,
     /// The `--percentile` of demand; `null` when it lies above what the history can show.
     pub target: Option<u64>,
@@ -294,7 +296,7 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
         action: a.choice.action,
         basis: a.choice.basis,
         current: a.current,
-        current_source: origin_label(&a.current_origin),
+        current_source: if a.current_is_most_requests() { "most_requests" } else { origin_label(&a.current_origin) },
         target: a.demand.target,
         percentile: rec.percentile,
         censored: a.demand.censored > 0,

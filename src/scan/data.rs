@@ -27,6 +27,10 @@ pub struct Place {
     pub effort: Option<Name>,
 }
 
+/// The project telemetry's records are filed under (telemetry names no folder; no folder
+/// Claude Code names is spelt so). The settings read here are not theirs.
+pub const TELEMETRY_PROJECT: &str = "(telemetry)";
+
 /// Whether a request stream is a subagent's: a transcript's `agent:<id>`, or telemetry's
 /// `<session>/agent:<kind>` (a `query_source` of a subagent, lane `#n` or not). Telemetry's
 /// source is what follows the last `/`: a session id may hold `/agent:` itself.
