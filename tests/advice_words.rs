@@ -299,3 +299,49 @@ fn the_429s_words_count_once_and_only_where_ids_say_nothing() {
     assert_eq!(provider(&["scan", h]), want);
     assert_eq!(provider(&["scan", h, "--project", "app"]), want);
 }
+
+/// The by-hand bounds name their symbols, and say what holds a value above them: the replay
+/// where it finds the value safe, else the history that ran at it without a 429 (never "the
+/// replay finds it safe" beside a replay that throttles it). Here one session's requests
+/// each read 100,000 cached tokens, one at a time, while three small ones overlapped: with
+/// cache reads reserved, three at once of that input exceed the quota ("no M fits").
+#[test]
+fn the_by_hand_bounds_say_what_holds_a_value_above_them() {
+    let t = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    let mut request = |session: &str, k: u32, stamp: String, cache: u64| {
+        lines.push_str(&format!(
+            "{{\"event_name\":\"api_request\",\"event_timestamp\":\"{stamp}\",\"session_id\":\"{session}\",\"user_account_uuid\":\"acct-0\",\"prompt_id\":\"p{k}\",\"model\":\"claude-sonnet-4-5-20250929\",\"input_tokens\":5,\"output_tokens\":1000,\"cache_read_tokens\":{cache},\"cache_creation_tokens\":0,\"duration_ms\":10000,\"request_id\":\"r-{session}-{k}\"}}\n"
+        ));
+    };
+    for k in 0..40 {
+        request("big", k, format!("2026-11-18T09:{k:02}:30.000Z"), 100_000);
+    }
+    for k in 0..5 {
+        request("small", k, format!("2026-11-18T09:{:02}:35.000Z", k * 8), 0);
+        request("small2", k, format!("2026-11-18T09:{:02}:36.000Z", k * 8), 0);
+    }
+    let export = t.path().join("export.jsonl");
+    std::fs::write(&export, lines).unwrap();
+    let flags = ["--provider", "bedrock", "--reading", "plain-cache", "--quota-tpm", "150000"];
+    let r = common::run(&[&["scan", "--otel", export.to_str().unwrap()][..], &flags].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = words(&r.stdout);
+    let by_hand = text.split("- Worst case by hand").nth(1).expect("the by-hand bounds").split('┌').next().unwrap();
+    assert!(by_hand.contains("(no M fits)"), "{by_hand}");
+    assert!(by_hand.contains("(M: max output; u: headroom; Q: quota, TPM; P: requests at once;"), "{by_hand}");
+    assert!(by_hand.contains("I_res: the same with cache reads; B: burndown.)"), "{by_hand}");
+    // 32,000 is kept for the history; its replay at 150,000 TPM throttles it.
+    assert!(text.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (keep)"), "{text}");
+    assert!(text.contains("ran without a 429 in your history"), "{text}");
+    assert!(by_hand.contains("Your history ran at 32,000 without a 429"), "{by_hand}");
+    assert!(!by_hand.contains("The replay finds"), "{by_hand}");
+    // Where the replay finds the value safe above the bound, it says so.
+    let r = common::run(&["scan", &common::bedrock_home().to_string_lossy()]);
+    let text = words(&r.stdout);
+    let by_hand = text.split("- Worst case by hand").nth(1).expect("the by-hand bounds").split('┌').next().unwrap();
+    assert!(
+        by_hand.contains("The replay finds 7,000 safe: real requests rarely all run to the limit together."),
+        "{by_hand}"
+    );
+}

@@ -351,11 +351,27 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             }
             s
         };
-        if let (Some(v), Some(ceil)) = (c.value, b.ceiling())
-            && v > ceil
-        {
-            s.push_str(" The replay allows more: real requests rarely all run to the limit together.");
+        // What says the value holds where this bound does not: the replay, or the history
+        // that ran at it without a 429 (the replay may throttle it: the lead says so).
+        let replay_holds =
+            c.value.and_then(|v| row(a, v)).is_some_and(|r| crate::analysis::choose::is_safe(&r.outcome));
+        let why = match b.ceiling() {
+            Some(_) => "real requests rarely all run to the limit together",
+            None => "real requests rarely all ask at once with that much input",
+        };
+        if let Some(v) = c.value.filter(|&v| b.ceiling().is_none_or(|ceil| v > ceil)) {
+            if replay_holds {
+                s.push_str(&format!(" The replay finds {} safe: {why}.", thousands(v)));
+            } else if a.proven {
+                s.push_str(&format!(" Your history ran at {} without a 429: {why}.", thousands(v)));
+            }
         }
+        // The symbols, once: each figure above is in the inputs table.
+        let with_cache = if res == "I_res" { "; I_res: the same with cache reads" } else { "" };
+        let burndown = if b.charges_output() { "; B: burndown" } else { "" };
+        s.push_str(&format!(
+            " (M: max output; u: headroom; Q: quota, TPM; P: requests at once; I_set: input per request, p90{with_cache}{burndown}.)"
+        ));
         out.push(s);
     }
     out
