@@ -264,10 +264,20 @@ impl ScanConfig {
             .collect();
         for f in &args.report.debug_files {
             let path = expand_tilde(f, env);
-            if !path.is_file() {
-                return Err(ConfigError::Missing(path));
+            match std::fs::metadata(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ConfigError::Missing(path)),
+                // A folder or a FIFO is there, and is no debug log: said, and the scan goes on
+                // (reading a FIFO would wait for a writer).
+                Ok(m) if m.is_dir() => warnings.push(format!(
+                    "--debug-file {}: a folder, not a debug log; skipped (a config home is named without the flag)",
+                    path.display()
+                )),
+                Ok(m) if !m.is_file() => {
+                    warnings.push(format!("--debug-file {}: not a regular file, skipped", path.display()))
+                }
+                // A file, or one whose kind cannot be read: its reader says what it could not read.
+                _ => roots.push(Root { path, kind: RootKind::DebugLog }),
             }
-            roots.push(Root { path, kind: RootKind::DebugLog });
         }
         // Claude Code's own debug-log file, when its variable names one and no PATH was given.
         if args.report.paths.is_empty()

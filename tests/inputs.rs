@@ -164,6 +164,30 @@ fn fifo_symlink_loop_and_folder_named_jsonl_do_not_hang() {
     assert!(r.stderr.contains("symbolic link loop"), "{}", r.stderr);
 }
 
+/// `--debug-file` naming a FIFO (reading it would wait for a writer) or a folder: said, and
+/// the scan goes on; only a path that is not there is a usage error.
+#[cfg(unix)]
+#[test]
+fn a_debug_file_that_is_a_fifo_or_a_folder_is_skipped_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = mini_home(tmp.path());
+    let fifo = tmp.path().join("debug.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let folder = tmp.path().join("logs");
+    fs::create_dir_all(&folder).unwrap();
+    let (home, fifo, folder) = (h.to_str().unwrap(), fifo.to_str().unwrap(), folder.to_str().unwrap());
+    let r = run(&["scan", "--json", home, "--debug-file", fifo, "--debug-file", folder]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("--debug-file {fifo}: not a regular file, skipped")), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("--debug-file {folder}: a folder, not a debug log; skipped")), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["responses"]["count"], 1, "{}", r.stdout);
+    let gone = tmp.path().join("gone.log");
+    let r = run(&["scan", home, "--debug-file", gone.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("gone.log: no such file or folder"), "{}", r.stderr);
+}
+
 #[cfg(unix)]
 #[test]
 fn unreadable_file_is_named_and_the_scan_goes_on() {
