@@ -251,16 +251,19 @@ fn telemetry_alone_reads_no_config_home() {
     assert_eq!(u(&v, &["scan", "files"]), 0);
 }
 
-/// A team's export in which every session shows a response longer than 12,000 (so each ran
-/// above it: at Sonnet 4.5's default, 32,000), two people, four sessions each.
+/// A team's export of three people, four sessions each: every session of the first two shows
+/// a response longer than 12,000 (so each ran above it: at Sonnet 4.5's default, 32,000);
+/// the third person's responses are all short, so nothing of theirs shows their limit.
 fn team_above_12000(dir: &std::path::Path) -> String {
     let mut lines = String::new();
-    for person in 0..2 {
+    for person in 0..3 {
         for session in 0..4 {
             for k in 0..10u64 {
-                // One request every two minutes, a session an hour, a long one first in each.
-                let stamp = format!("2026-11-18T{:02}:{:02}:00.000Z", 8 + person * 4 + session, 2 * k);
-                let output = if k == 0 { 20_000 } else { 1_000 };
+                // One request every two minutes, a session an hour, a long one first in each;
+                // the third person's sessions beside the first's, a minute later.
+                let stamp =
+                    format!("2026-11-18T{:02}:{:02}:00.000Z", 8 + (person % 2) * 4 + session, 2 * k + person / 2);
+                let output = if k == 0 && person < 2 { 20_000 } else { 1_000 };
                 lines.push_str(&format!(
                     "{{\"event_name\":\"api_request\",\"event_timestamp\":\"{stamp}\",\"session_id\":\"s-{person}-{session}\",\"user_account_uuid\":\"acct-{person}\",\"prompt_id\":\"p{k}\",\"model\":\"claude-sonnet-4-5-20250929\",\"input_tokens\":5,\"output_tokens\":{output},\"cache_read_tokens\":0,\"cache_creation_tokens\":0,\"duration_ms\":30000,\"request_id\":\"req-{person}-{session}-{k}\"}}\n"
                 ));
@@ -296,7 +299,7 @@ fn the_settings_read_here_are_not_telemetrys_peoples() {
         assert_eq!(out.status.code(), Some(0), "{what}: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         let rec = &v["recommendation"];
-        assert_eq!(u(&v, &["responses", "count"]), 80, "{what}");
+        assert_eq!(u(&v, &["responses", "count"]), 120, "{what}");
         assert_eq!(
             (rec["current"].as_u64(), rec["current_source"].as_str()),
             (Some(32_000), Some("most_requests")),
@@ -315,4 +318,41 @@ fn the_settings_read_here_are_not_telemetrys_peoples() {
         .unwrap();
     let said = String::from_utf8_lossy(&r.stdout);
     assert!(said.contains("=32000 (Sonnet 4.5; the value most requests ran at)"), "{said}");
+}
+
+/// A home's settings are its own person's: a home holding nothing but a settings file (12,000)
+/// changes nothing of the advice for a team's export, whose third person's sessions show
+/// nothing of their limit (they were taken to have run at the home's 12,000, and the fit and
+/// its quota moved with them). And a transcript folder that happens to be named as
+/// telemetry's project is a transcript's: its home's setting is the value in effect.
+#[test]
+fn a_homes_settings_are_not_telemetrys_peoples_fallback() {
+    let t = tempfile::tempdir().unwrap();
+    let export = team_above_12000(t.path());
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("settings.json"), r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"12000"}}"#).unwrap();
+    let runner = t.path().join("runner");
+    std::fs::create_dir_all(&runner).unwrap();
+    let advice = |args: &[&str]| {
+        let out = common::ccdoctor(&runner).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = &v["recommendation"];
+        (r["max_output_tokens"].clone(), r["current"].clone(), r["calibration"].clone(), r["replay"].clone())
+    };
+    let alone = advice(&["scan", "--json", "--provider", "bedrock", "--otel", &export]);
+    let beside = advice(&["scan", "--json", "--provider", "bedrock", home.to_str().unwrap(), "--otel", &export]);
+    assert_eq!(alone, beside);
+    // Not vacuous: the calibration is there, and the history replayed as it was needs a quota.
+    assert!(alone.2["best"]["quota_low_tpm"].as_u64().is_some_and(|q| q > 0), "{:?}", alone.2);
+
+    // A folder named "(telemetry)" in a home, no telemetry read.
+    let (_c, copy) = common::bedrock_copy();
+    let settings = copy.join("settings.json");
+    std::fs::write(&settings, std::fs::read_to_string(&settings).unwrap().replace("32000", "12000")).unwrap();
+    std::fs::rename(copy.join("projects/-sim-app0"), copy.join("projects/(telemetry)")).unwrap();
+    let (v, _) = scan_json(&[copy.to_str().unwrap()]);
+    let rec = &v["recommendation"];
+    assert_eq!((rec["current"].as_u64(), rec["current_source"].as_str()), (Some(12_000), Some("settings")), "{rec}");
 }

@@ -253,7 +253,8 @@ pub struct Inputs<'a> {
 /// person's own setting for their sessions, where people have their own.
 pub struct Now<'c> {
     /// The settings: their max output now and before each `apply`, and each person's own (a
-    /// team's homes; a person without them, telemetry's, has the shared one).
+    /// team's homes). Telemetry's people have none read here: theirs are taken as unset
+    /// (Claude Code's default, where their records show nothing else), never a home's.
     pub settings: &'c EffectiveSettings,
     /// Upper limits the user's debug logs show, by model name: they win over the table's.
     pub learned: &'c HashMap<String, limits::Clamp>,
@@ -264,10 +265,21 @@ pub struct Now<'c> {
     pub escalates: bool,
 }
 
+/// The person of telemetry's sessions that name no account: not on record, as every
+/// telemetry person is (no home is numbered so: people are counted in 32 bits from 0).
+const UNNAMED_IN_TELEMETRY: u32 = u32::MAX;
+
+/// The settings of a person not on record: none set.
+static NOT_SET: std::sync::LazyLock<EffectiveSettings> = std::sync::LazyLock::new(EffectiveSettings::default);
+
 impl Now<'_> {
-    /// The settings `person` ran under: their own where they have them, else the shared ones.
+    /// The settings `person` ran under: a home's person's own; the shared ones where no one
+    /// is named (one home); none for a person not on record (telemetry's).
     fn whose(&self, person: Option<u32>) -> &EffectiveSettings {
-        person.and_then(|p| self.settings.people.iter().find(|s| s.person == p)).map_or(self.settings, |p| &p.settings)
+        match person {
+            None => self.settings,
+            Some(p) => self.settings.people.iter().find(|s| s.person == p).map_or(&NOT_SET, |p| &p.settings),
+        }
     }
 
     /// A setting clamped to the model's upper limit; none: the model's default.
@@ -286,8 +298,9 @@ impl Fallback for Now<'_> {
     fn then(&self, model: Option<&str>, person: Option<u32>, at: EpochMs) -> u64 {
         self.clamped(self.whose(person).max_output_at(at), model)
     }
-    fn person(&self, session: Option<&str>) -> Option<u32> {
-        session.and_then(|s| self.of_session.get(s)).copied()
+    fn person(&self, session: Option<&str>, telemetry: bool) -> Option<u32> {
+        let named = session.and_then(|s| self.of_session.get(s)).copied();
+        named.or(telemetry.then_some(UNNAMED_IN_TELEMETRY))
     }
     fn cap(&self, model: Option<&str>) -> u64 {
         let learned =
@@ -358,7 +371,7 @@ impl Advice {
     /// Whether the value in effect is the one most requests ran at, not one setting (people's
     /// differ, or telemetry's are not on record).
     pub fn current_is_most_requests(&self) -> bool {
-        [EACH_PERSONS_OWN, NOT_ON_RECORD].iter().any(|o| self.current_origin == Origin::Settings((*o).into()))
+        matches!(self.current_origin, Origin::MostRequests(_))
     }
 }
 
@@ -369,7 +382,7 @@ fn telemetrys_among(chains: &[Chain<'_>], units: Kept<'_>) -> bool {
     units.iter().any(|u| {
         let new = last != Some(u.chain());
         last = Some(u.chain());
-        new && chains[u.chain()].project == crate::scan::data::TELEMETRY_PROJECT
+        new && chains[u.chain()].telemetry
     })
 }
 
@@ -530,14 +543,16 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // requests ran at (each under its person's setting) stands for theirs.
     // Telemetry's people ran under settings not read here (this machine's are not theirs):
     // as where people's settings differ, no one value is theirs.
-    let not_on_record = telemetrys_among(i.chains, my_units);
     let people_differ = people_differ(i.settings);
+    // People whose values differ are not one history of Claude Code's capped default.
+    let escalation = if people_differ { None } else { escalation(i, provider, my_units, default, cap) };
+    // (Where the records show Claude Code's escalation, its limit is the value in effect.)
+    let not_on_record = escalation.is_none() && telemetrys_among(i.chains, my_units);
     let current_evidence = match i.settings.max_output_tokens.value {
         _ if people_differ || not_on_record => None,
         Some(_) => None,
         None => newest_recorded(i, my_units),
     };
-    let escalation = escalation(i, provider, my_units, default, cap);
     let current_evidence = match escalation {
         Some(e) => Some(Evidence {
             value: e.escalated,
@@ -548,14 +563,22 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         None => current_evidence,
     };
     let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
-        _ if not_on_record => (most_common_limit(my_units), Origin::Settings(NOT_ON_RECORD.into())),
+        _ if people_differ => (most_common_limit(my_units), Origin::MostRequests(EACH_PERSONS_OWN.into())),
+        _ if not_on_record => (most_common_limit(my_units), Origin::MostRequests(NOT_ON_RECORD.into())),
         (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
-        _ if people_differ => (most_common_limit(my_units), Origin::Settings(EACH_PERSONS_OWN.into())),
         _ => match &current_evidence {
             Some(e) => (e.value, Origin::Records),
             None => (default, Origin::Default),
         },
     };
+
+    // A setting above the model's upper limit, which Claude Code caps (where the value in
+    // effect is that setting's, not the most requests').
+    let current_set_above_cap = i
+        .settings
+        .max_output_tokens
+        .value
+        .filter(|&v| v > cap && current == cap && matches!(current_origin, Origin::Settings(_)));
 
     // Demand.
     let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
@@ -658,7 +681,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             provider_origin,
             current,
             current_origin,
-            current_set_above_cap: i.settings.max_output_tokens.value.filter(|&v| v > cap && current == cap),
+            current_set_above_cap,
             current_evidence,
             cap_source,
             default_source,

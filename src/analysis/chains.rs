@@ -216,6 +216,8 @@ pub struct Chain<'a> {
     /// Its project folder and working directory (its first record's).
     pub project: &'a str,
     pub cwd: Option<&'a str>,
+    /// Its records are telemetry's ([`crate::scan::data::Place::telemetry`]).
+    pub telemetry: bool,
     pub requests: Vec<Request<'a>>,
 }
 
@@ -518,7 +520,7 @@ fn chain_of<'a, S: Source + ?Sized>(st: Stream<'_>, responses: &S, places: &'a P
     // first record's.
     let first = places.get(&items.first()?.origin(responses).place);
     let (stream, project, cwd) = (&*first.stream, &*first.project, first.cwd.as_deref());
-    (!requests.is_empty()).then_some(Chain { stream, project, cwd, requests })
+    (!requests.is_empty()).then_some(Chain { stream, project, cwd, telemetry: first.telemetry, requests })
 }
 
 /// A stream that got no response at all (a subagent refused until it failed) takes the model

@@ -214,8 +214,9 @@ pub trait Fallback {
         false
     }
     /// The person whose settings a session ran under, where people have their own (a team's
-    /// homes): a setting is one person's, never the team's.
-    fn person(&self, _session: Option<&str>) -> Option<u32> {
+    /// homes): a setting is one person's, never the team's. `telemetry`: the session's
+    /// records are telemetry's, whose people's settings are not read here.
+    fn person(&self, _session: Option<&str>, _telemetry: bool) -> Option<u32> {
         None
     }
 }
@@ -253,8 +254,13 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // A chain's requests mostly share their session and model strings: one lookup per run.
     let same = |a: &Request, b: &Request| same_str(a.session(), b.session()) && same_str(a.model(), b.model());
     let mut longest: HashMap<Key, (u64, EpochMs)> = HashMap::new();
+    // The sessions telemetry holds records of (their people's settings are not read here).
+    let mut telemetry: foldhash::HashSet<Option<&str>> = foldhash::HashSet::default();
     for c in chains {
         for run in c.requests.chunk_by(same) {
+            if c.telemetry {
+                telemetry.insert(run[0].session());
+            }
             let most = run.iter().filter(|r| !r.estimated && !r.setting_ignored).map(|r| r.output()).max().unwrap_or(0);
             let l = longest.entry((run[0].session(), run[0].model())).or_insert((0, EpochMs::MAX));
             l.0 = l.0.max(most);
@@ -266,7 +272,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     let mut person_of: HashMap<Option<&str>, Option<u32>> = HashMap::new();
     let mut figures: HashMap<Key, (u64, u64, u64)> = HashMap::with_capacity(longest.len());
     for (&(session, m), &(_, start)) in &longest {
-        let person = *person_of.entry(session).or_insert_with(|| fallback.person(session));
+        let person =
+            *person_of.entry(session).or_insert_with(|| fallback.person(session, telemetry.contains(&session)));
         figures.insert((session, m), (fallback.then(m, person, start), fallback.default(m), fallback.cap(m)));
     }
     let figures_of = |key: &Key| figures[key];
@@ -612,14 +619,27 @@ mod tests {
                 stream: "A",
                 project: "",
                 cwd: None,
+                telemetry: false,
                 requests: vec![
                     req(0, "A", 300, false, None, false),
                     req(100, "A", 1_000, true, Some(1_000), false),
                     req(200, "A", 700, false, None, true),
                 ],
             },
-            Chain { stream: "B", project: "", cwd: None, requests: vec![req(50, "B", 5_000, false, None, false)] },
-            Chain { stream: "C", project: "", cwd: None, requests: vec![req(60, "C", 5_000, false, None, false)] },
+            Chain {
+                stream: "B",
+                project: "",
+                cwd: None,
+                telemetry: false,
+                requests: vec![req(50, "B", 5_000, false, None, false)],
+            },
+            Chain {
+                stream: "C",
+                project: "",
+                cwd: None,
+                telemetry: false,
+                requests: vec![req(60, "C", 5_000, false, None, false)],
+            },
         ];
         let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
         let limits = in_effect(&chains, &capped, &NOW);
@@ -641,12 +661,19 @@ mod tests {
     fn subagents_before_they_followed_the_setting_ran_at_the_default() {
         let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.setting_ignored = true);
         let chains = vec![
-            Chain { stream: "A", project: "", cwd: None, requests: vec![req(0, "A", 300, false, None, false)] },
-            Chain { stream: "agent:old", project: "", cwd: None, requests: vec![ignored] },
+            Chain {
+                stream: "A",
+                project: "",
+                cwd: None,
+                telemetry: false,
+                requests: vec![req(0, "A", 300, false, None, false)],
+            },
+            Chain { stream: "agent:old", project: "", cwd: None, telemetry: false, requests: vec![ignored] },
             Chain {
                 stream: "agent:new",
                 project: "",
                 cwd: None,
+                telemetry: false,
                 requests: vec![req(30, "A", 1_500, false, None, false)],
             },
         ];
@@ -676,19 +703,28 @@ mod tests {
                 stream: "A",
                 project: "",
                 cwd: None,
+                telemetry: false,
                 requests: vec![req(0, "A", 300, false, None, false), req(9, "A", 5_000, false, None, false)],
             },
-            Chain { stream: "B", project: "", cwd: None, requests: vec![req(50, "B", 1_500, false, None, false)] },
+            Chain {
+                stream: "B",
+                project: "",
+                cwd: None,
+                telemetry: false,
+                requests: vec![req(50, "B", 1_500, false, None, false)],
+            },
             Chain {
                 stream: "C",
                 project: "",
                 cwd: None,
+                telemetry: false,
                 requests: vec![req(DAY, "C", 2_000, true, Some(2_000), false)],
             },
             Chain {
                 stream: "D",
                 project: "",
                 cwd: None,
+                telemetry: false,
                 requests: vec![req(DAY + 50, "D", 1_500, false, None, false)],
             },
         ];
@@ -720,6 +756,7 @@ mod tests {
             stream: "A",
             project: "",
             cwd: None,
+            telemetry: false,
             requests: vec![
                 req(0, "A", 8_000, true, Some(8_000), false),
                 req(100, "A", 2_000, false, None, true),
@@ -753,11 +790,12 @@ mod tests {
             fn default(&self, _: Option<&str>) -> u64 {
                 32_000
             }
-            fn person(&self, session: Option<&str>) -> Option<u32> {
+            fn person(&self, session: Option<&str>, _telemetry: bool) -> Option<u32> {
                 session.map(|s| u32::from(s == "B"))
             }
         }
-        let chain = |s: &'static str, r| Chain { stream: s, project: "", cwd: None, requests: vec![r] };
+        let chain =
+            |s: &'static str, r| Chain { stream: s, project: "", cwd: None, telemetry: false, requests: vec![r] };
         let chains = vec![
             chain("A", req(0, "A", 2_000, true, Some(2_000), false)),
             chain("B", req(50, "B", 500, false, None, false)),
@@ -772,7 +810,8 @@ mod tests {
         gave_up.gave_up = true;
         let mut failed = req(50, "A", 0, false, None, false);
         failed.ended = Ended::Throttled;
-        let chains = vec![Chain { stream: "A", project: "", cwd: None, requests: vec![gave_up, failed] }];
+        let chains =
+            vec![Chain { stream: "A", project: "", cwd: None, telemetry: false, requests: vec![gave_up, failed] }];
         let limits = in_effect(&chains, &[], &NOW);
         let units = units(&chains, &limits);
         assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));
@@ -791,9 +830,10 @@ mod tests {
                 stream: "A",
                 project: "",
                 cwd: None,
+                telemetry: false,
                 requests: vec![with(0, "A", "m1"), with(10, "A", "m1"), with(20, "A", "m2")],
             },
-            Chain { stream: "B", project: "", cwd: None, requests: vec![with(1_000_000, "B", "m3")] },
+            Chain { stream: "B", project: "", cwd: None, telemetry: false, requests: vec![with(1_000_000, "B", "m3")] },
         ];
         let line = |from, to, session: Option<&str>, time| Capped { from, to, session: session.map(Into::into), time };
         let capped = [
@@ -818,7 +858,13 @@ mod tests {
         exceeded.gave_up = true;
         let stopped = req(2_000, "A", 100_000, true, Some(100_000), false);
         let below = req(3_000, "A", 50_000, true, Some(50_000), false);
-        let chains = vec![Chain { stream: "A", project: "", cwd: None, requests: vec![exceeded, stopped, below] }];
+        let chains = vec![Chain {
+            stream: "A",
+            project: "",
+            cwd: None,
+            telemetry: false,
+            requests: vec![exceeded, stopped, below],
+        }];
         let table = |_: &str| 64_000;
         let name = |m: &str| m.to_string();
         let line = |time| Capped { from: 200_000, to: 64_000, session: Some("A".into()), time: Some(time) };
@@ -832,8 +878,13 @@ mod tests {
         assert_eq!(got(&[line(500)]), (128_000, ClampBy::ExceededError));
         assert_eq!(got(&[line(5_000)]), (64_000, ClampBy::CappedLine));
         // Nothing above the table and no line: nothing learned.
-        let chains =
-            vec![Chain { stream: "A", project: "", cwd: None, requests: vec![req(0, "A", 9, true, Some(9), false)] }];
+        let chains = vec![Chain {
+            stream: "A",
+            project: "",
+            cwd: None,
+            telemetry: false,
+            requests: vec![req(0, "A", 9, true, Some(9), false)],
+        }];
         assert!(caps_from_data(&chains, &[], &name, &table).is_empty());
     }
 }

@@ -18,4 +18,7 @@ pub enum Origin {
     Default,
     /// A figure of the user's models file (`--models`, or the default one), named.
     ModelsFile(String),
+    /// The value most of the model's requests ran at, where no one setting is everyone's
+    /// (why, in words).
+    MostRequests(String),
 }

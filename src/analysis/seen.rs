@@ -244,6 +244,7 @@ mod tests {
                     stream,
                     project: "p",
                     cwd: None,
+                    telemetry: false,
                     requests: (0..next(8))
                         .map(|_| {
                             let (start, wait, run) = (next(100), next(20), next(30) - 5);

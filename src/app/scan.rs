@@ -6,6 +6,7 @@ use super::{print_report, say, stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use crate::exit_codes::ExitCode;
 use crate::settings::write::{Action, WriteError, WriteOutcome};
+use crate::text::thousands;
 use crate::{progress, render, report, scan, settings};
 
 /// Applies `--write` / `--dry-run` with the recommended value, if there is one.
@@ -134,16 +135,8 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         if let Ok(o) = write_step(config, &preview, Some(a.current))
             && let Some(held) = held_value(&o).filter(|&v| v != a.current)
         {
-            say(
-                err,
-                "note",
-                &format!(
-                    "{} holds {}, not the {} this history ran at: Claude Code did not read it for these sessions; it is left as it is",
-                    o.path,
-                    crate::text::thousands(held),
-                    crate::text::thousands(a.current)
-                ),
-            )?;
+            let (ran, unread) = ran_at(a);
+            say(err, "note", &format!("{} holds {}, {ran}{unread}; it is left as it is", o.path, thousands(held)))?;
         }
     }
     let (write, failed) = match config.write.as_ref().filter(|_| keep.is_none()).map(|w| write_step(config, w, value)) {
@@ -151,11 +144,10 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             if let Some(a) = &analysis.advice
                 && let Some(held) = held_value(&outcome).filter(|&v| v != a.current)
             {
-                outcome.notes.push(format!(
-                    "This file held {}, not the {} this history ran at (the advice compares with that): Claude Code did not read it for these sessions",
-                    crate::text::thousands(held),
-                    crate::text::thousands(a.current)
-                ));
+                let (ran, unread) = ran_at(a);
+                outcome
+                    .notes
+                    .push(format!("This file held {}, {ran} (the advice compares with that){unread}", thousands(held)));
             }
             if let Some(p) = &config.filters.project {
                 outcome.notes.push(project_note(p, &outcome, &analysis.selection));
@@ -273,6 +265,19 @@ fn thinking_notes(settings: &settings::EffectiveSettings, value: u64) -> Vec<Str
     notes
 }
 
+/// What the history ran at, beside a settings file's other value: one history's, which did
+/// not read the file; or a team's, whose requests mostly ran at another value.
+fn ran_at(a: &crate::analysis::advice::Advice) -> (String, &'static str) {
+    if a.current_is_most_requests() {
+        (format!("not the {} most of this history's requests ran at", thousands(a.current)), "")
+    } else {
+        (
+            format!("not the {} this history ran at", thousands(a.current)),
+            ": Claude Code did not read it for these sessions",
+        )
+    }
+}
+
 /// The count a settings file held before a write, when it held one.
 fn held_value(o: &WriteOutcome) -> Option<u64> {
     o.old.as_deref()?.trim_matches('"').parse().ok()
@@ -311,7 +316,12 @@ fn unmatched_project(p: &str, selection: &crate::analysis::select::Selection) ->
 /// Claude Code 2.1.x may do.
 fn escalation_ends(a: &crate::analysis::advice::Advice) -> Option<String> {
     use crate::analysis::advice::Origin;
-    if a.provider != crate::settings::Provider::Anthropic || matches!(a.current_origin, Origin::Settings(_)) {
+    // Where people set values of their own, some did set one.
+    let people_set_some = a.current_origin == Origin::MostRequests(crate::analysis::advice::EACH_PERSONS_OWN.into());
+    if a.provider != crate::settings::Provider::Anthropic
+        || matches!(a.current_origin, Origin::Settings(_))
+        || people_set_some
+    {
         return None;
     }
     let v = crate::text::thousands(a.choice.value?);

@@ -32,7 +32,7 @@ const SAME_ATTEMPT_MS: i64 = 60_000;
 pub const OTHER_MODELS: &str = crate::models::OTHER_MODELS;
 
 /// The project telemetry records are filed under (telemetry names no folder).
-pub const PROJECT: &str = crate::scan::data::TELEMETRY_PROJECT;
+pub const PROJECT: &str = "(telemetry)";
 
 /// What the transcripts already hold, so that telemetry adds only what they lack.
 #[derive(Debug, Default)]
@@ -188,6 +188,7 @@ pub fn convert(c: Collected, known: &Known) -> Converted {
                         session: Some(session.clone()),
                         stream: Name::from(name),
                         version: versions.get(&key.0).cloned(),
+                        telemetry: true,
                         ..Place::default()
                     }));
                 }

@@ -149,7 +149,7 @@ pub fn headline(a: &Advice) -> String {
         }
         (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
         (Some(v), Action::Lower | Action::Raise)
-            if a.current_origin == Origin::Settings(crate::analysis::advice::EACH_PERSONS_OWN.into()) =>
+            if a.current_origin == Origin::MostRequests(crate::analysis::advice::EACH_PERSONS_OWN.into()) =>
         {
             format!(
                 "CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (for everyone; people's values differ, most requests ran at {})",
@@ -1080,7 +1080,7 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         Origin::Records => "your records".to_string(),
         Origin::Inferred => "inferred".to_string(),
         Origin::Default => "default".to_string(),
-        Origin::ModelsFile(src) => src.clone(),
+        Origin::ModelsFile(src) | Origin::MostRequests(src) => src.clone(),
     };
     let model_from = match &a.model_origin {
         Origin::Inferred => "most responses".to_string(),

@@ -223,6 +223,7 @@ pub fn origin_label(o: &Origin) -> &'static str {
         Origin::Inferred => "inferred",
         Origin::Default => "default",
         Origin::ModelsFile(_) => "models_file",
+        Origin::MostRequests(_) => "most_requests",
     }
 }
 
@@ -296,7 +297,7 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
         action: a.choice.action,
         basis: a.choice.basis,
         current: a.current,
-        current_source: if a.current_is_most_requests() { "most_requests" } else { origin_label(&a.current_origin) },
+        current_source: origin_label(&a.current_origin),
         target: a.demand.target,
         percentile: rec.percentile,
         censored: a.demand.censored > 0,

@@ -66,6 +66,6 @@ pub(super) fn source_text(o: &Origin, inferred_from: &str) -> String {
         Origin::Records => "records".into(),
         Origin::Inferred => format!("inferred: {inferred_from}"),
         Origin::Default => "default".into(),
-        Origin::ModelsFile(src) => src.clone(),
+        Origin::ModelsFile(src) | Origin::MostRequests(src) => src.clone(),
     }
 }

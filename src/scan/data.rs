@@ -25,11 +25,10 @@ pub struct Place {
     /// share them, so they are held here, once, not in each response.
     pub model: Name,
     pub effort: Option<Name>,
+    /// A record of telemetry's (whose people's settings are not read here), not of a
+    /// transcript: told by its reader, not by a name a folder could also have.
+    pub telemetry: bool,
 }
-
-/// The project telemetry's records are filed under (telemetry names no folder; no folder
-/// Claude Code names is spelt so). The settings read here are not theirs.
-pub const TELEMETRY_PROJECT: &str = "(telemetry)";
 
 /// Whether a request stream is a subagent's: a transcript's `agent:<id>`, or telemetry's
 /// `<session>/agent:<kind>` (a `query_source` of a subagent, lane `#n` or not). Telemetry's
@@ -48,6 +47,7 @@ impl Default for Place {
             version: None,
             model: Name::from(""),
             effort: None,
+            telemetry: false,
         }
     }
 }
