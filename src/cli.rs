@@ -253,6 +253,11 @@ pub struct ApplyArgs {
     /// only to a file of the link's owner.
     #[arg(long, help_heading = "Settings file")]
     pub force: bool,
+
+    /// Not apply's: `ccdoctor revert` puts a backup back. Taken only to say so (clap's own
+    /// error named a similar option, --provider).
+    #[arg(long, hide = true)]
+    pub revert: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

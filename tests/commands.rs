@@ -131,6 +131,14 @@ fn revert_takes_the_home_apply_took() {
     let r = run_in(&home, &["revert", path.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // `apply --revert`, a natural guess: pointed to `revert`, nothing changed.
+    assert_eq!(run_in(&home, &["apply", h]).code, 0);
+    let written = std::fs::read_to_string(&path).unwrap();
+    let r = run_in(&home, &["apply", h, "--revert"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("run `ccdoctor revert` with the same PATH or --settings"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+    assert_eq!(run_in(&home, &["revert", h]).code, 0);
     // A home and a settings file both named: one is a mistake.
     let r = run_in(&home, &["revert", h, "--settings", path.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);

@@ -20,6 +20,14 @@ use crate::text::escape_control;
 pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan_like(&args, env, out, err),
+        Command::Apply(a) if a.revert => {
+            say(
+                err,
+                "error",
+                "apply writes a value; to put back the backup it made, run `ccdoctor revert` with the same PATH or --settings",
+            )?;
+            Ok(ExitCode::Usage)
+        }
         Command::Apply(a) => {
             let args = ScanArgs {
                 report: a.report,
