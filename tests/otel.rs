@@ -255,6 +255,11 @@ fn telemetry_alone_reads_no_config_home() {
 /// a response longer than 12,000 (so each ran above it: at Sonnet 4.5's default, 32,000);
 /// the third person's responses are all short, so nothing of theirs shows their limit.
 fn team_above_12000(dir: &std::path::Path) -> String {
+    team_export(dir, 20_000)
+}
+
+/// [`team_above_12000`] with the long responses `long` tokens long.
+fn team_export(dir: &std::path::Path, long: u64) -> String {
     let mut lines = String::new();
     for person in 0..3 {
         for session in 0..4 {
@@ -263,7 +268,7 @@ fn team_above_12000(dir: &std::path::Path) -> String {
                 // the third person's sessions beside the first's, a minute later.
                 let stamp =
                     format!("2026-11-18T{:02}:{:02}:00.000Z", 8 + (person % 2) * 4 + session, 2 * k + person / 2);
-                let output = if k == 0 && person < 2 { 20_000 } else { 1_000 };
+                let output = if k == 0 && person < 2 { long } else { 1_000 };
                 lines.push_str(&format!(
                     "{{\"event_name\":\"api_request\",\"event_timestamp\":\"{stamp}\",\"session_id\":\"s-{person}-{session}\",\"user_account_uuid\":\"acct-{person}\",\"prompt_id\":\"p{k}\",\"model\":\"claude-sonnet-4-5-20250929\",\"input_tokens\":5,\"output_tokens\":{output},\"cache_read_tokens\":0,\"cache_creation_tokens\":0,\"duration_ms\":30000,\"request_id\":\"req-{person}-{session}-{k}\"}}\n"
                 ));
@@ -339,13 +344,26 @@ fn a_homes_settings_are_not_telemetrys_peoples_fallback() {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         let r = &v["recommendation"];
-        (r["max_output_tokens"].clone(), r["current"].clone(), r["calibration"].clone(), r["replay"].clone())
+        let kept = ["max_output_tokens", "action", "current", "current_source", "calibration", "replay"];
+        kept.map(|k| r[k].clone())
     };
     let alone = advice(&["scan", "--json", "--provider", "bedrock", "--otel", &export]);
     let beside = advice(&["scan", "--json", "--provider", "bedrock", home.to_str().unwrap(), "--otel", &export]);
     assert_eq!(alone, beside);
     // Not vacuous: the calibration is there, and the history replayed as it was needs a quota.
-    assert!(alone.2["best"]["quota_low_tpm"].as_u64().is_some_and(|q| q > 0), "{:?}", alone.2);
+    assert!(alone[4]["best"]["quota_low_tpm"].as_u64().is_some_and(|q| q > 0), "{:?}", alone[4]);
+    // On the Anthropic API, responses of 40,000 (above Sonnet 4.5's default, 32,000) show
+    // Claude Code's escalation: neither a home's setting nor the runner's own turns it off.
+    let t2 = tempfile::tempdir().unwrap();
+    let escalated = team_export(t2.path(), 40_000);
+    let flags = ["scan", "--json", "--provider", "anthropic"];
+    let alone = advice(&[&flags[..], &["--otel", &escalated]].concat());
+    let beside = advice(&[&flags[..], &[home.to_str().unwrap(), "--otel", &escalated]].concat());
+    assert_eq!(alone, beside);
+    assert_eq!((&alone[2], &alone[3]), (&Value::from(64_000), &Value::from("records")), "the escalation's limit");
+    std::fs::create_dir_all(runner.join(".claude")).unwrap();
+    std::fs::copy(home.join("settings.json"), runner.join(".claude/settings.json")).unwrap();
+    assert_eq!(advice(&[&flags[..], &["--otel", &escalated]].concat()), alone);
 
     // A folder named "(telemetry)" in a home, no telemetry read.
     let (_c, copy) = common::bedrock_copy();

@@ -544,10 +544,11 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // Telemetry's people ran under settings not read here (this machine's are not theirs):
     // as where people's settings differ, no one value is theirs.
     let people_differ = people_differ(i.settings);
+    let telemetry = telemetrys_among(i.chains, my_units);
     // People whose values differ are not one history of Claude Code's capped default.
-    let escalation = if people_differ { None } else { escalation(i, provider, my_units, default, cap) };
+    let escalation = if people_differ { None } else { escalation(i, provider, my_units, default, cap, telemetry) };
     // (Where the records show Claude Code's escalation, its limit is the value in effect.)
-    let not_on_record = escalation.is_none() && telemetrys_among(i.chains, my_units);
+    let not_on_record = escalation.is_none() && telemetry;
     let current_evidence = match i.settings.max_output_tokens.value {
         _ if people_differ || not_on_record => None,
         Some(_) => None,
@@ -565,6 +566,8 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
         _ if people_differ => (most_common_limit(my_units), Origin::MostRequests(EACH_PERSONS_OWN.into())),
         _ if not_on_record => (most_common_limit(my_units), Origin::MostRequests(NOT_ON_RECORD.into())),
+        // Telemetry's escalation, whatever the settings read here say (they are not theirs).
+        _ if escalation.is_some() => (escalation.as_ref().map_or(default, |e| e.escalated), Origin::Records),
         (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
         _ => match &current_evidence {
             Some(e) => (e.value, Origin::Records),
@@ -812,8 +815,17 @@ fn retry_policy(s: &EffectiveSettings) -> (retries::Policy, Origin) {
 /// Claude Code's capped default in force: on the Anthropic API with no max output set, the
 /// history shows a request at the capped default, or one above the model's default (only
 /// the escalation sends those).
-fn escalation(i: &Inputs<'_>, provider: Provider, units: Kept<'_>, default: u64, cap: u64) -> Option<Escalation> {
-    if provider != Provider::Anthropic || i.settings.max_output_tokens.value.is_some() {
+/// `telemetry`: some of the units are telemetry's, whose people set no value the settings
+/// read here could say (theirs are taken as none set).
+fn escalation(
+    i: &Inputs<'_>,
+    provider: Provider,
+    units: Kept<'_>,
+    default: u64,
+    cap: u64,
+    telemetry: bool,
+) -> Option<Escalation> {
+    if provider != Provider::Anthropic || (i.settings.max_output_tokens.value.is_some() && !telemetry) {
         return None;
     }
     let output = |u: &Unit| match u.kind() {

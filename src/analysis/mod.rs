@@ -196,7 +196,9 @@ pub fn analyze_with<'a, T>(
         settings,
         learned: &learned,
         of_session: &data.people.of_session,
-        escalates: settings.max_output_tokens.value.is_none() && first_party(&chains, cfg, settings, worded),
+        // Telemetry's people set no value the settings read here could say (none, as taken).
+        escalates: (settings.max_output_tokens.value.is_none() || chains.iter().any(|c| c.telemetry))
+            && first_party(&chains, cfg, settings, worded),
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
