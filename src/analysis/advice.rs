@@ -584,7 +584,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         .filter(|&v| v > cap && current == cap && matches!(current_origin, Origin::Settings(_)));
 
     // Demand.
-    let highest = my_units.iter().map(|u| u.limit).max().unwrap_or(current);
+    let highest = my_units.iter().map(|u| u.limit()).max().unwrap_or(current);
     let estimate = {
         // The units with an observation, in the estimate's order: 4 bytes a unit, not a
         // copy of each observation (a temporary, freed before the plan and the replays).
@@ -836,8 +836,8 @@ fn escalation(
     // the capped default) or above the model's default (only the escalation sends those).
     // Cuts at 8,000 alone show the capped default without its escalation: the value in
     // effect is then 8,000.
-    let capped = units.iter().any(|u| u.limit == limits::CAPPED_DEFAULT);
-    let above_default = units.iter().any(|u| u.limit > default || output(u) > default);
+    let capped = units.iter().any(|u| u.limit() == limits::CAPPED_DEFAULT);
+    let above_default = units.iter().any(|u| u.limit() > default || output(u) > default);
     let escalated = units.iter().filter(|u| output(u) > limits::CAPPED_DEFAULT).count() as u64;
     ((capped && escalated > 0) || above_default && default < limits::ESCALATED).then(|| Escalation {
         capped: limits::CAPPED_DEFAULT,
@@ -1123,7 +1123,7 @@ fn rows(
 fn most_common_limit(units: Kept<'_>) -> u64 {
     let mut limits: HashMap<u64, u64> = HashMap::new();
     for u in units {
-        *limits.entry(u.limit).or_default() += 1;
+        *limits.entry(u.limit()).or_default() += 1;
     }
     limits.into_iter().max_by_key(|&(l, n)| (n, l)).map_or(0, |(l, _)| l)
 }

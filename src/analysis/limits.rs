@@ -23,13 +23,17 @@ use crate::time::EpochMs;
 
 /// One thing a user asked for: a response (with its continuations) or a request that was
 /// throttled until it failed. Every request of a history is one or part of one, so it is
-/// kept in 32 bytes: its chain and requests as 32-bit indices, its kind as flags.
+/// kept in 24 bytes: its counts, chain and requests in 32 bits, its kind as flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unit {
-    /// What all its parts wrote (0 for a failed request).
-    output: u64,
-    /// The limit in effect for its first request.
-    pub limit: u64,
+    /// What all its parts wrote (0 for a failed request), saturating at `u32::MAX`: each part
+    /// wrote at most [`crate::models::MAX_OUTPUT_LIMIT`] (the selection keeps no larger
+    /// response), so only a unit of thousands of continuations (a hostile history) reaches
+    /// it, and every value it is compared with is at most that limit.
+    output: u32,
+    /// The limit in effect for its first request ([`Unit::limit`]): at most
+    /// [`crate::models::MAX_OUTPUT_LIMIT`], or the escalated limit.
+    limit: u32,
     chain: u32,
     /// Its requests in the chain: `first..=last`.
     first: u32,
@@ -39,7 +43,7 @@ pub struct Unit {
     flags: u8,
 }
 
-const _: () = assert!(std::mem::size_of::<Unit>() == 32);
+const _: () = assert!(std::mem::size_of::<Unit>() == 24);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitKind {
@@ -120,7 +124,7 @@ impl Unit {
     pub fn new(chain: usize, first: usize, last: usize, kind: UnitKind, limit: u64) -> Self {
         let index = |i: usize| u32::try_from(i).expect("fewer than 2^32 chains, and requests a chain");
         let (output, flags) = match kind {
-            UnitKind::Failed => (0, Self::FAILED),
+            UnitKind::Failed => (0u64, Self::FAILED),
             UnitKind::Response { output, cut, complete, estimated } => (
                 output,
                 (u8::from(cut) * Self::CUT)
@@ -128,7 +132,20 @@ impl Unit {
                     | (u8::from(estimated) * Self::ESTIMATED),
             ),
         };
-        Unit { output, limit, chain: index(chain), first: index(first), last: index(last), flags }
+        let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Unit {
+            output: count(output),
+            limit: count(limit),
+            chain: index(chain),
+            first: index(first),
+            last: index(last),
+            flags,
+        }
+    }
+
+    /// The limit in effect for its first request.
+    pub fn limit(&self) -> u64 {
+        u64::from(self.limit)
     }
 
     /// The chain it is of (an index into the chains it was made from).
@@ -151,7 +168,7 @@ impl Unit {
             return UnitKind::Failed;
         }
         UnitKind::Response {
-            output: self.output,
+            output: u64::from(self.output),
             cut: self.flags & Self::CUT != 0,
             complete: self.flags & Self::COMPLETE != 0,
             estimated: self.flags & Self::ESTIMATED != 0,
@@ -162,7 +179,7 @@ impl Unit {
     pub fn observation(&self) -> Option<Observation> {
         match self.kind() {
             UnitKind::Response { output, complete: true, .. } => Some(Observation::exact(output)),
-            UnitKind::Response { output, .. } => Some(Observation::cut_at(output.max(self.limit))),
+            UnitKind::Response { output, .. } => Some(Observation::cut_at(output.max(self.limit()))),
             UnitKind::Failed => None,
         }
     }
@@ -541,11 +558,11 @@ mod tests {
         let kind = UnitKind::Failed;
         let units: Vec<Unit> = (0..5).map(|c| Unit::new(c, 0, 0, kind, 1_000 * c as u64)).collect();
         let kept = Kept::new(&units, &[4, 1, 3]);
-        let limits = |it: KeptIter<'_>| it.map(|u| u.limit).collect::<Vec<_>>();
+        let limits = |it: KeptIter<'_>| it.map(|u| u.limit()).collect::<Vec<_>>();
         assert_eq!(limits(kept.iter()), [4_000, 1_000, 3_000]);
         assert_eq!(limits(kept.into_iter()), [4_000, 1_000, 3_000]);
         assert_eq!(
-            (kept.len(), kept.is_empty(), kept.get(2).limit, kept.iter().size_hint()),
+            (kept.len(), kept.is_empty(), kept.get(2).limit(), kept.iter().size_hint()),
             (3, false, 3_000, (3, Some(3)))
         );
         assert!(Kept::new(&units, &[]).is_empty());
@@ -594,16 +611,28 @@ mod tests {
     fn a_unit_gives_back_what_it_was_made_of() {
         let kinds = [
             UnitKind::Failed,
-            UnitKind::Response { output: u64::MAX, cut: true, complete: false, estimated: true },
+            UnitKind::Response { output: u64::from(u32::MAX), cut: true, complete: false, estimated: true },
             UnitKind::Response { output: 7, cut: false, complete: true, estimated: false },
             UnitKind::Response { output: 0, cut: true, complete: true, estimated: false },
         ];
         for (i, kind) in kinds.into_iter().enumerate() {
             let u = Unit::new(i, 2 * i, 3 * i, kind, 1_000 + i as u64);
-            assert_eq!((u.chain(), u.first(), u.last(), u.kind(), u.limit), (i, 2 * i, 3 * i, kind, 1_000 + i as u64));
+            assert_eq!(
+                (u.chain(), u.first(), u.last(), u.kind(), u.limit()),
+                (i, 2 * i, 3 * i, kind, 1_000 + i as u64)
+            );
         }
         let top = u32::MAX as usize;
         assert_eq!(Unit::new(top, top, top, UnitKind::Failed, 0).last(), top);
+        // What all its parts wrote saturates (thousands of continuations of the largest
+        // response); the limit never needs to.
+        let huge = UnitKind::Response { output: u64::MAX, cut: false, complete: true, estimated: false };
+        let u = Unit::new(0, 0, 0, huge, crate::models::MAX_OUTPUT_LIMIT);
+        assert_eq!(
+            u.kind(),
+            UnitKind::Response { output: u64::from(u32::MAX), cut: false, complete: true, estimated: false }
+        );
+        assert_eq!(u.limit(), crate::models::MAX_OUTPUT_LIMIT);
     }
 
     #[test]
@@ -769,7 +798,7 @@ mod tests {
         let u = units(&chains, &limits);
         assert_eq!(u.len(), 3);
         assert_eq!(u[1].kind(), UnitKind::Response { output: 20_000, cut: false, complete: true, estimated: false });
-        assert_eq!(u[1].limit, ESCALATED);
+        assert_eq!(u[1].limit(), ESCALATED);
         assert_eq!(in_effect(&chains, &[], &FirstParty(false)), vec![vec![8_000, 8_000, 8_000, 8_000]]);
     }
 
@@ -817,7 +846,7 @@ mod tests {
         assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));
         assert_eq!((units[1].kind(), units[1].observation()), (UnitKind::Failed, None));
         // Its session ran at 32,000: the failed request is placed there too.
-        assert_eq!(units[1].limit, 32_000);
+        assert_eq!(units[1].limit(), 32_000);
     }
 
     /// A line names its session's main model; a line of a log named after no session names

@@ -259,7 +259,7 @@ pub fn analyze_with<'a, T>(
         .map(|u| {
             let c = &chains[u.chain()];
             Cut {
-                limit: u.limit,
+                limit: u.limit(),
                 time: c.requests[u.first()].end,
                 project: c.project.into(),
                 cwd: c.cwd.map(Name::from),

@@ -38,7 +38,7 @@ pub fn cut_thinking(chains: &[Chain], units: Kept<'_>) -> (u64, u64) {
     for u in units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { cut: true, .. })) {
         if let Some(t) = chains[u.chain()].requests[u.first()].thinking() {
             with += 1;
-            most += u64::from(t.saturating_mul(2) > u.limit);
+            most += u64::from(t.saturating_mul(2) > u.limit());
         }
     }
     (with, most)

@@ -307,7 +307,8 @@ impl Plan {
                         (ft, Some(m)) => (ft, m),
                         (ft, None) => (ft, mpt),
                     };
-                    let (demand, beyond) = pack(if complete { Draw::Known(output) } else { draw(output.max(u.limit)) });
+                    let (demand, beyond) =
+                        pack(if complete { Draw::Known(output) } else { draw(output.max(u.limit())) });
                     Job {
                         gap,
                         input,
@@ -316,7 +317,7 @@ impl Plan {
                         beyond,
                         first_token_ms,
                         ms_per_token,
-                        limit_then: u.limit,
+                        limit_then: u.limit(),
                         throttled_then: throttled_of(c, u),
                         failed_then: false,
                         reasked: false,
@@ -335,7 +336,7 @@ impl Plan {
                         beyond,
                         first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
                         ms_per_token: mpt,
-                        limit_then: u.limit,
+                        limit_then: u.limit(),
                         throttled_then: throttled_of(c, u),
                         failed_then: true,
                         // A failure the user asked again after: the chain's next unit.
