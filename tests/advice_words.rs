@@ -345,3 +345,17 @@ fn the_by_hand_bounds_say_what_holds_a_value_above_them() {
         "{by_hand}"
     );
 }
+
+/// With too few responses to judge cuts by, the choice does not weigh cuts: the words do not
+/// say that every value from the floor up "cuts the fewest responses" (the telemetry sample:
+/// 10 responses of Opus 4.8 up to 3,500 tokens, where 1,000 would cut four).
+#[test]
+fn too_few_responses_claim_no_fewest_cuts() {
+    let otel = common::testdata().join("otel");
+    let r = common::run(&["scan", "--otel", otel.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = words(&r.stdout);
+    let advice = text.split("Recommendation for Opus 4.8").nth(1).expect("advice for Opus 4.8");
+    assert!(advice.contains("too few (under 30) to judge cuts by, every safe value counts alike"), "{advice}");
+    assert!(!advice.contains("cuts the fewest responses"), "{advice}");
+}

@@ -429,6 +429,14 @@ fn lead(a: &Advice) -> Vec<String> {
         };
         if quota_counts && only_floor {
             out.push(format!("It cuts {fewest}."));
+        } else if a.demand.responses < MIN_RESPONSES {
+            // Too few responses: the choice does not weigh cuts (every safe value counts alike),
+            // so no value is said to cut the fewest.
+            out.push(format!(
+                "With {} of {}, too few (under {MIN_RESPONSES}) to judge cuts by, every safe value counts alike: {place}; it cuts {fewest}.",
+                count_of(a.demand.responses, "response", "responses"),
+                a.model
+            ));
         } else if quota_counts && Some(from) == c.safe_up_to {
             // The largest safe value is the only one of the range that cuts the fewest.
             out.push(format!("Of those, {} cuts the fewest responses, {fewest}; {place}.", thousands(from)));
