@@ -507,8 +507,17 @@ fn team(report: &Report) -> Option<Section> {
         notes.push("People are numbered in this report's order; --show-users names them.".into());
     }
     let value = report.recommendation.as_ref().and_then(|r| r.max_output_tokens);
+    // The replay is of the model advised for: everyone's requests of it, not the other
+    // models' (each has its own quota on Bedrock).
+    let replayed = match &report.recommendation {
+        Some(r) => format!(
+            "; everyone's requests of {} are replayed together against one quota",
+            crate::text::one_line(&r.inputs.model, 80)
+        ),
+        None => String::new(),
+    };
     let text = vec![format!(
-        "The load came from {} and {}, replayed together against one quota.",
+        "The load came from {} and {}{replayed}.",
         count_of(team.people, "person", "people"),
         count_of(team.sessions, "session", "sessions")
     )];
