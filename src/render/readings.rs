@@ -134,10 +134,17 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
             let against = match (reference(cal), &cal.reference) {
                 (Some(r), Some(q)) if q.tpm >= best.fit.low_tpm => format!("; {r} covers that"),
                 (Some(r), _) => format!(": more than {r}, so under this reading your quota is larger"),
+                // No reference: the quota the advice takes is where the replay shows the
+                // history's count, said with what it predicts there.
+                _ if best.plan.tpm != best.fit.low_tpm => format!("; {with}"),
                 _ => String::new(),
             };
+            let failed = match cal.observed_failed {
+                0 => String::new(),
+                n => format!(" and {}", count_of(n, "failed request", "failed requests")),
+            };
             format!(
-                "Check: your history has {}{whose}; with {name} that takes {}{against}.",
+                "Check: your history has {}{failed}{whose}; with {name} that takes {}{against}.",
                 if cal.observed_throttled == 0 {
                     "no throttled attempt".to_string()
                 } else {
