@@ -374,3 +374,17 @@ fn a_homes_settings_are_not_telemetrys_peoples_fallback() {
     let rec = &v["recommendation"];
     assert_eq!((rec["current"].as_u64(), rec["current_source"].as_str()), (Some(12_000), Some("settings")), "{rec}");
 }
+
+/// `check` judges the advised model's 429s: where other models have some, its line says how
+/// many of the window's are that model's, as it does for responses.
+#[test]
+fn checks_counts_say_which_are_the_advised_models() {
+    let bedrock = common::bedrock_home();
+    let r = run(&["check", "--since", "2026-01-01", bedrock.to_str().unwrap(), "--otel", &otel()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("147 responses (135 of Sonnet 4), 243 throttled attempts (237 of Sonnet 4), 0 cut responses"),
+        "{}",
+        r.stdout
+    );
+}

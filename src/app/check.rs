@@ -244,13 +244,21 @@ pub fn run(
         .filter(|&(n, _)| n != outcome.responses)
         .map(|(n, m)| format!(" ({} of {})", thousands(n), one_line(m, MAX_QUOTED)))
         .unwrap_or_default();
+    // And its throttled attempts, which the verdict is judged by (the model's 429s).
+    let throttled_of_model = report
+        .advice
+        .as_ref()
+        .and_then(|a| Some((a.calibration.as_ref()?.observed_throttled, &a.model)))
+        .filter(|&(n, _)| n != outcome.throttled_attempts)
+        .map(|(n, m)| format!(" ({} of {})", thousands(n), one_line(m, MAX_QUOTED)))
+        .unwrap_or_default();
     // 429s whose text names no cause are kept out of the verdict: said, not hidden.
     let unclassified = match e.unclassified_429 {
         0 => String::new(),
         n => format!(", 429s of no stated cause: {} (not judged)", thousands(n)),
     };
     let facts = format!(
-        "{window}: {}{of_model}, {}{unclassified}, {}",
+        "{window}: {}{of_model}, {}{throttled_of_model}{unclassified}, {}",
         count_of(outcome.responses, "response", "responses"),
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),
