@@ -388,3 +388,28 @@ fn checks_counts_say_which_are_the_advised_models() {
         r.stdout
     );
 }
+
+/// `apply` with a team's telemetry writing one home's settings file says that the others do
+/// not read it, and where the value for everyone goes; writing managed settings, it does not.
+#[test]
+fn apply_into_one_homes_file_says_the_team_does_not_read_it() {
+    let (_t, copy) = common::bedrock_copy();
+    let r = run(&["apply", "--dry-run", copy.to_str().unwrap(), "--otel", &otel()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(said.contains("This file is one person's: the other 6 people of the team do not read it."), "{said}");
+    let managed = copy.join("managed-settings.json");
+    std::fs::write(&managed, "{}").unwrap();
+    let r = run(&[
+        "apply",
+        "--dry-run",
+        copy.to_str().unwrap(),
+        "--otel",
+        &otel(),
+        "--settings",
+        managed.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(said.contains("7000") && !said.contains("one person's"), "{said}");
+}

@@ -6,7 +6,7 @@ use super::{print_report, say, stamp, write_failed};
 use crate::config::{OutputFormat, ScanConfig, WriteConfig, WriteMode};
 use crate::exit_codes::ExitCode;
 use crate::settings::write::{Action, WriteError, WriteOutcome};
-use crate::text::thousands;
+use crate::text::{count_of, thousands};
 use crate::{progress, render, report, scan, settings};
 
 /// Applies `--write` / `--dry-run` with the recommended value, if there is one.
@@ -151,6 +151,17 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             }
             if let Some(p) = &config.filters.project {
                 outcome.notes.push(project_note(p, &outcome, &analysis.selection));
+            }
+            // A team's value written into one home's file reaches that home only.
+            let managed = std::path::Path::new(&outcome.path)
+                .file_name()
+                .is_some_and(|n| n == crate::settings::MANAGED_SETTINGS_NAME);
+            if let Some(team) = analysis.team.as_ref().filter(|t| t.people > 1 && !managed) {
+                outcome.notes.push(format!(
+                    "This file is one person's: the other {} of the team do not read it. For everyone, write managed settings: `ccdoctor apply --settings {}` with the flags of this scan",
+                    count_of(team.people - 1, "person", "people"),
+                    crate::settings::managed_settings_file().display()
+                ));
             }
             if let Some(note) = analysis.advice.as_ref().and_then(escalation_ends) {
                 outcome.notes.push(note);

@@ -28,6 +28,9 @@ pub const DEFAULT_KEPT_DAYS: u64 = 30;
 pub const MANAGED_SETTINGS: [&str; 2] =
     ["/etc/claude-code/managed-settings.json", "/Library/Application Support/ClaudeCode/managed-settings.json"];
 
+/// The name every managed settings file has.
+pub const MANAGED_SETTINGS_NAME: &str = "managed-settings.json";
+
 /// The managed settings file of this platform ([`MANAGED_SETTINGS`]).
 pub fn managed_settings_file() -> &'static std::path::Path {
     std::path::Path::new(if cfg!(target_os = "macos") { MANAGED_SETTINGS[1] } else { MANAGED_SETTINGS[0] })
