@@ -887,8 +887,11 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     let failed = a.calibration.as_ref().map_or(0, |c| c.observed_failed);
     if failed > 0 && a.choice.value.is_some_and(|v| v != a.current) {
+        // One request or several: "its session … after it, had it" or "their … them, had they".
+        let (whose, them, they, does) =
+            if failed == 1 { ("its session", "it", "it", "does") } else { ("their sessions", "them", "they", "do") };
         out.push(format!(
-            "{} failed for good in your history: what their sessions would have asked after them, had they got through, is not in it, so the replay at a value where they do get through is short of that work. After a change, scan the new history again.",
+            "{} failed for good in your history: what {whose} would have asked after {them}, had {they} got through, is not in it, so the replay at a value where {they} {does} get through is short of that work. After a change, scan the new history again.",
             count_of(failed, "request", "requests")
         ));
     }
