@@ -362,7 +362,8 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         if let Some(v) = c.value.filter(|&v| b.ceiling().is_none_or(|ceil| v > ceil)) {
             if replay_holds {
                 s.push_str(&format!(" The replay finds {} safe: {why}.", thousands(v)));
-            } else if a.proven {
+            } else if a.proven && v == a.current {
+                // (The history ran at the value in effect: said of that value only.)
                 s.push_str(&format!(" Your history ran at {} without a 429: {why}.", thousands(v)));
             }
         }
