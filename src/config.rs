@@ -498,7 +498,7 @@ pub fn classify_root(path: &Path) -> Result<Root, ConfigError> {
 fn is_settings_file(path: &Path) -> bool {
     let name = path.file_name().map(|n| n.to_string_lossy());
     let drop_in = path.parent().and_then(Path::file_name).is_some_and(|d| d == "managed-settings.d");
-    matches!(name.as_deref(), Some("settings.json" | "settings.local.json" | "managed-settings.json"))
+    matches!(name.as_deref(), Some("settings.json" | "settings.local.json" | crate::settings::MANAGED_SETTINGS_NAME))
         || (drop_in && name.is_some_and(|n| n.ends_with(".json")))
 }
 

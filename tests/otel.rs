@@ -412,4 +412,15 @@ fn apply_into_one_homes_file_says_the_team_does_not_read_it() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let said = format!("{}{}", r.stdout, r.stderr);
     assert!(said.contains("7000") && !said.contains("one person's"), "{said}");
+    // Nor into a drop-in of the managed settings' folder, whatever its name.
+    let home = tempfile::tempdir().unwrap();
+    let drop_in = home.path().join("no-managed-settings/managed-settings.d/50-team.json");
+    let out = common::ccdoctor(home.path())
+        .args(["apply", "--dry-run", copy.to_str().unwrap(), "--otel", &otel(), "--settings"])
+        .arg(&drop_in)
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("50-team.json") && said.contains("7000") && !said.contains("one person's"), "{said}");
 }

@@ -153,10 +153,7 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
                 outcome.notes.push(project_note(p, &outcome, &analysis.selection));
             }
             // A team's value written into one home's file reaches that home only.
-            let managed = std::path::Path::new(&outcome.path)
-                .file_name()
-                .is_some_and(|n| n == crate::settings::MANAGED_SETTINGS_NAME);
-            if let Some(team) = analysis.team.as_ref().filter(|t| t.people > 1 && !managed) {
+            if let Some(team) = analysis.team.as_ref().filter(|t| t.people > 1 && !outcome.for_everyone) {
                 outcome.notes.push(format!(
                     "This file is one person's: the other {} of the team do not read it. For everyone, write managed settings: `ccdoctor apply --settings {}` with the flags of this scan",
                     count_of(team.people - 1, "person", "people"),

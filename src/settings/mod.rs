@@ -154,7 +154,7 @@ impl SettingsSources {
             d.reverse();
             managed.extend(d);
         }
-        managed.push(managed_dir.join("managed-settings.json"));
+        managed.push(managed_dir.join(MANAGED_SETTINGS_NAME));
         Self {
             managed,
             local: cwd.map(|c| c.join(".claude/settings.local.json")),

@@ -153,6 +153,10 @@ pub struct WriteOutcome {
     pub notes: Vec<String>,
     /// The command that undoes the write.
     pub undo: Option<String>,
+    /// The file is read by every user's Claude Code: managed settings, or a file named as
+    /// such elsewhere (staged for a device manager to deploy).
+    #[serde(skip)]
+    pub for_everyone: bool,
 }
 
 impl WriteOutcome {
@@ -168,6 +172,7 @@ impl WriteOutcome {
             backup: None,
             notes: Vec::new(),
             undo: None,
+            for_everyone: false,
         }
     }
 }
@@ -324,7 +329,8 @@ fn write_value(
     let managed = scope_of(path, sources) == Scope::Managed;
     // A file named as managed settings elsewhere (staged for a device manager to deploy) is
     // made for everyone too.
-    let shared = managed || path.file_name().is_some_and(|n| n == "managed-settings.json");
+    let shared = managed || path.file_name().is_some_and(|n| n == super::MANAGED_SETTINGS_NAME);
+    outcome.for_everyone = shared;
     // Held from the read a write is made from to its rename, so that another ccdoctor's
     // apply or revert cannot interleave (taken once the file is known to be the user's to
     // change; the file is then read again under it). The time is read under it too.
@@ -667,7 +673,7 @@ fn scope_of(target: &Path, sources: &SettingsSources) -> Scope {
 /// The managed-settings drop-in folder (`managed-settings.d/` beside
 /// `managed-settings.json`), where the sources name one.
 fn drop_in_folder(sources: &SettingsSources) -> Option<PathBuf> {
-    let base = sources.managed.last().filter(|p| p.file_name().is_some_and(|n| n == "managed-settings.json"))?;
+    let base = sources.managed.last().filter(|p| p.file_name().is_some_and(|n| n == super::MANAGED_SETTINGS_NAME))?;
     Some(folder_of(base).join("managed-settings.d"))
 }
 
