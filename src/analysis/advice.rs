@@ -373,6 +373,11 @@ impl Advice {
     pub fn current_is_most_requests(&self) -> bool {
         matches!(self.current_origin, Origin::MostRequests(_))
     }
+
+    /// Whether people's own settings give different values (a team's homes).
+    pub fn people_differ(&self) -> bool {
+        matches!(&self.current_origin, Origin::MostRequests(why) if why == EACH_PERSONS_OWN)
+    }
 }
 
 /// Whether some of `units` are telemetry's requests (one look a chain: the units are in
@@ -549,11 +554,10 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let escalation = if people_differ { None } else { escalation(i, provider, my_units, default, cap, telemetry) };
     // (Where the records show Claude Code's escalation, its limit is the value in effect.)
     let not_on_record = escalation.is_none() && telemetry;
-    let current_evidence = match i.settings.max_output_tokens.value {
-        _ if people_differ || not_on_record => None,
-        Some(_) => None,
-        None => newest_recorded(i, my_units),
-    };
+    // What the records show of the value in effect: the escalation's limit (a telemetry
+    // history's, whatever the settings read here say), else where no setting, no one's and no
+    // unknown one, stands for it, the newest record's.
+    let setting = &i.settings.max_output_tokens;
     let current_evidence = match escalation {
         Some(e) => Some(Evidence {
             value: e.escalated,
@@ -561,18 +565,15 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             session: None,
             time: None,
         }),
-        None => current_evidence,
+        None if setting.value.is_none() && !people_differ && !not_on_record => newest_recorded(i, my_units),
+        None => None,
     };
-    let (current, current_origin) = match (&i.settings.max_output_tokens.value, &i.settings.max_output_tokens.source) {
+    let (current, current_origin) = match (&current_evidence, &setting.value, &setting.source) {
         _ if people_differ => (most_common_limit(my_units), Origin::MostRequests(EACH_PERSONS_OWN.into())),
         _ if not_on_record => (most_common_limit(my_units), Origin::MostRequests(NOT_ON_RECORD.into())),
-        // Telemetry's escalation, whatever the settings read here say (they are not theirs).
-        _ if escalation.is_some() => (escalation.as_ref().map_or(default, |e| e.escalated), Origin::Records),
-        (Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
-        _ => match &current_evidence {
-            Some(e) => (e.value, Origin::Records),
-            None => (default, Origin::Default),
-        },
+        (Some(e), _, _) => (e.value, Origin::Records),
+        (None, Some(v), Some(src)) => ((*v).min(cap), Origin::Settings(src.clone())),
+        _ => (default, Origin::Default),
     };
 
     // A setting above the model's upper limit, which Claude Code caps (where the value in

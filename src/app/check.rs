@@ -235,30 +235,29 @@ pub fn run(
         reading: None,
         message: String::new(),
     };
-    // The advised model's own responses beside the window's, where they differ: the value is
-    // that model's, the counts are every model's.
-    let of_model = report
-        .advice
-        .as_ref()
-        .and_then(|a| report.by_model.iter().find(|r| r.model == a.model).map(|r| (r.summary.count, &a.model)))
-        .filter(|&(n, _)| n != outcome.responses)
-        .map(|(n, m)| format!(" ({} of {})", thousands(n), one_line(m, MAX_QUOTED)))
-        .unwrap_or_default();
-    // And its throttled attempts, which the verdict is judged by (the model's 429s).
-    let throttled_of_model = report
-        .advice
-        .as_ref()
-        .and_then(|a| Some((a.calibration.as_ref()?.observed_throttled, &a.model)))
-        .filter(|&(n, _)| n != outcome.throttled_attempts)
-        .map(|(n, m)| format!(" ({} of {})", thousands(n), one_line(m, MAX_QUOTED)))
-        .unwrap_or_default();
+    // The advised model's own responses and throttled attempts (which the verdict is judged
+    // by) beside the window's, where they differ: the value is that model's, the counts are
+    // every model's.
+    let of_model = |count: &dyn Fn(&crate::analysis::advice::Advice) -> Option<u64>, all: u64| {
+        report
+            .advice
+            .as_ref()
+            .and_then(|a| Some((count(a)?, &a.model)))
+            .filter(|&(n, _)| n != all)
+            .map(|(n, m)| format!(" ({} of {})", thousands(n), one_line(m, MAX_QUOTED)))
+            .unwrap_or_default()
+    };
+    let responses_of_model =
+        of_model(&|a| report.by_model.iter().find(|r| r.model == a.model).map(|r| r.summary.count), outcome.responses);
+    let throttled_of_model =
+        of_model(&|a| a.calibration.as_ref().map(|c| c.observed_throttled), outcome.throttled_attempts);
     // 429s whose text names no cause are kept out of the verdict: said, not hidden.
     let unclassified = match e.unclassified_429 {
         0 => String::new(),
         n => format!(", 429s of no stated cause: {} (not judged)", thousands(n)),
     };
     let facts = format!(
-        "{window}: {}{of_model}, {}{throttled_of_model}{unclassified}, {}",
+        "{window}: {}{responses_of_model}, {}{throttled_of_model}{unclassified}, {}",
         count_of(outcome.responses, "response", "responses"),
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),

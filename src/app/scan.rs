@@ -324,11 +324,10 @@ fn unmatched_project(p: &str, selection: &crate::analysis::select::Selection) ->
 /// Claude Code 2.1.x may do.
 fn escalation_ends(a: &crate::analysis::advice::Advice) -> Option<String> {
     use crate::analysis::advice::Origin;
-    // Where people set values of their own, some did set one.
-    let people_set_some = a.current_origin == Origin::MostRequests(crate::analysis::advice::EACH_PERSONS_OWN.into());
+    // Where people set values of their own (they differ), some did set one.
     if a.provider != crate::settings::Provider::Anthropic
         || matches!(a.current_origin, Origin::Settings(_))
-        || people_set_some
+        || a.people_differ()
     {
         return None;
     }

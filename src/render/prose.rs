@@ -148,9 +148,7 @@ pub fn headline(a: &Advice) -> String {
             "Set no value: keep Claude Code's capped default and its escalation".to_string()
         }
         (Some(v), Action::Keep) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (keep)"),
-        (Some(v), Action::Lower | Action::Raise)
-            if a.current_origin == Origin::MostRequests(crate::analysis::advice::EACH_PERSONS_OWN.into()) =>
-        {
+        (Some(v), Action::Lower | Action::Raise) if a.people_differ() => {
             format!(
                 "CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (for everyone; people's values differ, most requests ran at {})",
                 thousands(a.current)
@@ -368,7 +366,7 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             }
         }
         // The symbols, once: each figure above is in the inputs table.
-        let with_cache = if res == "I_res" { "; I_res: the same with cache reads" } else { "" };
+        let with_cache = if q.reading.cache_reads_reserved { "; I_res: the same with cache reads" } else { "" };
         let burndown = if b.charges_output() { "; B: burndown" } else { "" };
         s.push_str(&format!(
             " (M: max output; u: headroom; Q: quota, TPM; P: requests at once; I_set: input per request, p90{with_cache}{burndown}.)"

@@ -265,7 +265,7 @@ pub fn at_pace_reserving(schedule: &Schedule, quota: &Quota, max_output: Option<
 pub struct Scratch {
     /// The retries due, earliest first: when, the request (its place in the schedule) and
     /// which retry. Only throttled requests have one, one at a time.
-    retries: BinaryHeap<Reverse<(EpochMs, u32, u32)>>,
+    waiting: BinaryHeap<Reverse<(EpochMs, u32, u32)>>,
 }
 
 thread_local! {
@@ -297,7 +297,7 @@ pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>,
     let output_open = |r: &Scheduled, t: EpochMs| {
         output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { schedule.part(r).written as f64 } else { 0.0 } > 0.0)
     };
-    let waiting = &mut scratch.retries;
+    let waiting = &mut scratch.waiting;
     waiting.clear();
     let mut out = schedule.base;
     out.attempts = 0;
