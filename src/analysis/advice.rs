@@ -644,9 +644,9 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
 
     let parallel_seen = seen::peak_in_flight(i.chains, my_units).max(1);
     let sent_at_once = seen::peak_sent(i.chains, my_units).max(1);
-    let gave_up = my_units.iter().filter(|u| i.chains[u.chain()].requests[u.last()].gave_up).count() as u64;
+    let gave_up = my_units.iter().filter(|u| i.chains[u.chain()].requests[u.last()].gave_up()).count() as u64;
     let setting_ignored = (
-        my_units.iter().filter(|u| i.chains[u.chain()].requests[u.first()].setting_ignored).count() as u64,
+        my_units.iter().filter(|u| i.chains[u.chain()].requests[u.first()].setting_ignored()).count() as u64,
         my_units.len() as u64,
     );
     let cut_thinking = seen::cut_thinking(i.chains, my_units);
@@ -858,9 +858,9 @@ fn records_of(chains: &[Chain], units: Kept<'_>) -> Records {
     let mut r = Records { recorded: 0, continuations: 0, known_by_error: 0 };
     for u in units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
         let parts = &chains[u.chain()].requests[u.first()..=u.last()];
-        r.recorded += parts.iter().filter(|p| p.ended == Ended::Response).count() as u64;
+        r.recorded += parts.iter().filter(|p| p.ended() == Ended::Response).count() as u64;
         r.continuations += (parts.len() - 1) as u64;
-        r.known_by_error += u64::from(parts[0].ended == Ended::CutError);
+        r.known_by_error += u64::from(parts[0].ended() == Ended::CutError);
     }
     r
 }
@@ -1142,7 +1142,7 @@ fn newest_recorded(i: &Inputs<'_>, units: Kept<'_>) -> Option<Evidence> {
     let r = &i.chains[newest.chain()].requests[newest.last()];
     Some(Evidence {
         value,
-        what: if r.gave_up {
+        what: if r.gave_up() {
             "an \"exceeded the N output token maximum\" error"
         } else {
             "a response stopped at max_tokens"

@@ -40,12 +40,13 @@ pub enum Ended {
 }
 
 /// One request of a chain (its names borrowed from [`Places`], a pointer each: every request
-/// of a team's history is held until its plan is made, so it is kept in 72 bytes).
+/// of a team's history is held until its plan is made, so it is kept in 64 bytes).
 ///
 /// Its token counts are held in 32 bits: the selection keeps no response with more input
 /// than [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, nor a limit
 /// above [`crate::models::MAX_OUTPUT_LIMIT`], so every count the chains are made from fits
-/// (each a [`Count`]; a larger one, which only a test can set, is held as `u32::MAX`).
+/// (each a [`Count`]; a larger one, which only a test can set, is held as `u32::MAX`). How it
+/// ended, its flags and its throttled attempts share one word ([`Marks`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
     /// The model id as recorded; `None` for a request that never got a response (taken from
@@ -64,42 +65,168 @@ pub struct Request<'a> {
     cache_read: Count,
     /// Output tokens written ([`Request::output`]).
     output: Count,
-    pub estimated: bool,
-    pub ended: Ended,
-    /// Cut at the output limit: stopped at `max_tokens`, followed by a recovery prompt, or by
-    /// an "exceeded" error.
-    pub cut: bool,
-    /// The limit a record names for the cut ([`Request::cut_limit`]), when `has_cut_limit`.
+    /// The limit a record names for the cut ([`Request::cut_limit`]), when marked.
     cut_limit: Count,
-    /// Continues the previous request's cut response (after a recovery prompt).
-    pub continues: bool,
-    /// The cut response this request belongs to ended in an "exceeded" error: Claude Code
-    /// stopped continuing it.
-    pub gave_up: bool,
-    /// Throttling 429s on its attempts (retried ones, and the last one if it failed).
-    pub throttled: u32,
-    /// Of its output, thinking ([`Request::thinking`]), when `has_thinking`: in 32 bits, as
-    /// the response holds it ([`crate::scan::data::Tokens::thinking`]).
+    /// Of its output, thinking ([`Request::thinking`]), when marked: in 32 bits, as the
+    /// response holds it ([`crate::scan::data::Tokens::thinking`]).
     thinking: Count,
-    has_cut_limit: bool,
-    has_thinking: bool,
-    /// A subagent's request of a Claude Code that applied the max output setting to the main
-    /// session only ([`super::limits::SUBAGENTS_FOLLOW_SETTING_SINCE`]): it ran at the
-    /// model's default, whatever the setting.
-    pub setting_ignored: bool,
+    marks: Marks,
 }
 
-const _: () = assert!(std::mem::size_of::<Request>() <= 72);
+const _: () = assert!(std::mem::size_of::<Request>() <= 64);
+
+/// How a request ended, its flags and its throttled attempts, in 32 bits: the flags in the
+/// low [`Marks::COUNT_SHIFT`] bits, the count above them. The count is held up to
+/// [`Marks::MAX_THROTTLED`] (each throttled attempt is a record of its own before the
+/// request, so a larger count is a history of millions of records for one request); a larger
+/// one is held as that.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Marks(u32);
+
+impl Marks {
+    const ESTIMATED: u32 = 1;
+    const CUT: u32 = 1 << 1;
+    const CONTINUES: u32 = 1 << 2;
+    const GAVE_UP: u32 = 1 << 3;
+    const SETTING_IGNORED: u32 = 1 << 4;
+    const HAS_CUT_LIMIT: u32 = 1 << 5;
+    const HAS_THINKING: u32 = 1 << 6;
+    /// [`Ended`] in two bits.
+    const ENDED_SHIFT: u32 = 7;
+    const ENDED: u32 = 0b11 << Self::ENDED_SHIFT;
+    const COUNT_SHIFT: u32 = 9;
+    const MAX_THROTTLED: u32 = u32::MAX >> Self::COUNT_SHIFT;
+
+    /// A request's marks: how it ended, its throttled attempts, no flag.
+    fn of(ended: Ended, throttled: u32) -> Self {
+        let mut m = Marks(0);
+        m.set_ended(ended);
+        m.set_throttled(throttled);
+        m
+    }
+
+    fn with(mut self, flag: u32, on: bool) -> Self {
+        self.set(flag, on);
+        self
+    }
+
+    fn has(self, flag: u32) -> bool {
+        self.0 & flag != 0
+    }
+
+    fn set(&mut self, flag: u32, on: bool) {
+        self.0 = if on { self.0 | flag } else { self.0 & !flag };
+    }
+
+    fn ended(self) -> Ended {
+        match (self.0 & Self::ENDED) >> Self::ENDED_SHIFT {
+            0 => Ended::Response,
+            1 => Ended::Throttled,
+            _ => Ended::CutError,
+        }
+    }
+
+    fn set_ended(&mut self, ended: Ended) {
+        let bits = match ended {
+            Ended::Response => 0,
+            Ended::Throttled => 1,
+            Ended::CutError => 2,
+        };
+        self.0 = (self.0 & !Self::ENDED) | (bits << Self::ENDED_SHIFT);
+    }
+
+    fn throttled(self) -> u32 {
+        self.0 >> Self::COUNT_SHIFT
+    }
+
+    fn set_throttled(&mut self, n: u32) {
+        self.0 = (self.0 & ((1 << Self::COUNT_SHIFT) - 1)) | (n.min(Self::MAX_THROTTLED) << Self::COUNT_SHIFT);
+    }
+}
+
+impl std::fmt::Debug for Marks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Marks")
+            .field("ended", &self.ended())
+            .field("throttled", &self.throttled())
+            .field("flags", &format_args!("{:#09b}", self.0 & ((1 << Self::ENDED_SHIFT) - 1)))
+            .finish()
+    }
+}
 
 impl<'a> Request<'a> {
     /// The limit a record names for the cut: the N of an "exceeded" error, or the output of a
     /// response that stopped at `max_tokens`.
     pub fn cut_limit(&self) -> Option<u64> {
-        self.has_cut_limit.then_some(self.cut_limit.get())
+        self.marks.has(Marks::HAS_CUT_LIMIT).then_some(self.cut_limit.get())
     }
 
     pub fn set_cut_limit(&mut self, limit: Option<u64>) {
-        (self.has_cut_limit, self.cut_limit) = (limit.is_some(), Count::new(limit.unwrap_or(0)));
+        self.marks.set(Marks::HAS_CUT_LIMIT, limit.is_some());
+        self.cut_limit = Count::new(limit.unwrap_or(0));
+    }
+
+    /// How it ended in the history.
+    pub fn ended(&self) -> Ended {
+        self.marks.ended()
+    }
+
+    pub fn set_ended(&mut self, ended: Ended) {
+        self.marks.set_ended(ended);
+    }
+
+    /// Its output is an estimate (no usage recorded).
+    pub fn estimated(&self) -> bool {
+        self.marks.has(Marks::ESTIMATED)
+    }
+
+    /// Cut at the output limit: stopped at `max_tokens`, followed by a recovery prompt, or by
+    /// an "exceeded" error.
+    pub fn cut(&self) -> bool {
+        self.marks.has(Marks::CUT)
+    }
+
+    pub fn set_cut(&mut self, cut: bool) {
+        self.marks.set(Marks::CUT, cut);
+    }
+
+    /// Continues the previous request's cut response (after a recovery prompt).
+    pub fn continues(&self) -> bool {
+        self.marks.has(Marks::CONTINUES)
+    }
+
+    pub fn set_continues(&mut self, continues: bool) {
+        self.marks.set(Marks::CONTINUES, continues);
+    }
+
+    /// The cut response this request belongs to ended in an "exceeded" error: Claude Code
+    /// stopped continuing it.
+    pub fn gave_up(&self) -> bool {
+        self.marks.has(Marks::GAVE_UP)
+    }
+
+    pub fn set_gave_up(&mut self, gave_up: bool) {
+        self.marks.set(Marks::GAVE_UP, gave_up);
+    }
+
+    /// A subagent's request of a Claude Code that applied the max output setting to the main
+    /// session only ([`super::limits::SUBAGENTS_FOLLOW_SETTING_SINCE`]): it ran at the
+    /// model's default, whatever the setting.
+    pub fn setting_ignored(&self) -> bool {
+        self.marks.has(Marks::SETTING_IGNORED)
+    }
+
+    pub fn set_setting_ignored(&mut self, ignored: bool) {
+        self.marks.set(Marks::SETTING_IGNORED, ignored);
+    }
+
+    /// Throttling 429s on its attempts (retried ones, and the last one if it failed).
+    pub fn throttled(&self) -> u32 {
+        self.marks.throttled()
+    }
+
+    pub fn set_throttled(&mut self, n: u32) {
+        self.marks.set_throttled(n);
     }
 
     /// Input charged: input plus cache-write tokens.
@@ -130,7 +257,7 @@ impl<'a> Request<'a> {
 
     /// Of its output, thinking, where the usage says.
     pub fn thinking(&self) -> Option<u64> {
-        self.has_thinking.then_some(self.thinking.get())
+        self.marks.has(Marks::HAS_THINKING).then_some(self.thinking.get())
     }
 
     /// The model id as recorded; `None` for a request that never got a response (taken from
@@ -182,17 +309,9 @@ impl<'a> Request<'a> {
             input: Count::default(),
             cache_read: Count::default(),
             output: Count::default(),
-            estimated: false,
-            ended: Ended::Response,
-            cut: false,
             cut_limit: Count::default(),
-            continues: false,
-            gave_up: false,
-            throttled: 0,
             thinking: Count::default(),
-            has_cut_limit: false,
-            has_thinking: false,
-            setting_ignored: false,
+            marks: Marks::default(),
         }
     }
 
@@ -576,8 +695,8 @@ fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places
                 continues = false;
             }
             Item::Recovery(_) => {
-                if let Some(last) = out.last_mut().filter(|l| l.ended == Ended::Response) {
-                    last.cut = true;
+                if let Some(last) = out.last_mut().filter(|l| l.ended() == Ended::Response) {
+                    last.set_cut(true);
                     continues = true;
                 }
             }
@@ -590,12 +709,12 @@ fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places
                 let n = *n;
                 // The cut response it ends, if the record of it is the last thing before it.
                 let attach = out.last_mut().filter(|l| {
-                    l.ended == Ended::Response && !l.gave_up && (l.cut || (!l.estimated && l.output() >= n))
+                    l.ended() == Ended::Response && !l.gave_up() && (l.cut() || (!l.estimated() && l.output() >= n))
                 });
                 match attach {
                     Some(last) => {
-                        last.cut = true;
-                        last.gave_up = true;
+                        last.set_cut(true);
+                        last.set_gave_up(true);
                         if last.cut_limit().is_none() {
                             last.set_cut_limit(Some(n));
                         }
@@ -666,18 +785,16 @@ fn response<'a>(
         input: Count::new(r.usage.input().saturating_add(r.usage.cache_creation())),
         cache_read: Count::new(r.usage.cache_read()),
         output: r.output,
-        estimated: r.estimated,
-        ended: Ended::Response,
-        cut: r.max_tokens_stop,
         // The limit a response stopped at `max_tokens` names: its own output, if measured.
         cut_limit: if names_limit { r.output } else { Count::default() },
-        has_cut_limit: names_limit,
-        continues,
-        gave_up: false,
-        throttled,
         thinking: Count::new(r.usage.thinking().unwrap_or(0)),
-        has_thinking: r.usage.thinking().is_some(),
-        setting_ignored: super::limits::setting_ignored(place),
+        marks: Marks::of(Ended::Response, throttled)
+            .with(Marks::ESTIMATED, r.estimated)
+            .with(Marks::CUT, r.max_tokens_stop)
+            .with(Marks::HAS_CUT_LIMIT, names_limit)
+            .with(Marks::CONTINUES, continues)
+            .with(Marks::HAS_THINKING, r.usage.thinking().is_some())
+            .with(Marks::SETTING_IGNORED, super::limits::setting_ignored(place)),
     }
 }
 
@@ -703,17 +820,13 @@ fn failed<'a>(
         input: Count::default(),
         cache_read: Count::default(),
         output: Count::default(),
-        estimated: false,
-        ended,
-        cut: ended == Ended::CutError,
         cut_limit: Count::new(limit.unwrap_or(0)),
-        has_cut_limit: limit.is_some(),
-        continues: false,
-        gave_up: ended == Ended::CutError,
-        throttled: throttled + refused,
         thinking: Count::default(),
-        has_thinking: false,
-        setting_ignored: super::limits::setting_ignored(place),
+        marks: Marks::of(ended, throttled.saturating_add(refused))
+            .with(Marks::CUT, ended == Ended::CutError)
+            .with(Marks::HAS_CUT_LIMIT, limit.is_some())
+            .with(Marks::GAVE_UP, ended == Ended::CutError)
+            .with(Marks::SETTING_IGNORED, super::limits::setting_ignored(place)),
     }
 }
 
@@ -746,6 +859,59 @@ mod tests {
 
     /// The counts a request holds in 32 bits: every bound the selection keeps responses and
     /// limits under fits, and a request at those bounds reads back what it was made from.
+    #[test]
+    fn a_requests_marks_hold_each_flag_its_end_and_its_throttled_count_apart() {
+        let base = Request::answered("m", T0, T0 + 1_000);
+        assert_eq!(std::mem::size_of::<Request>(), 64);
+        assert!(!base.cut() && !base.continues() && !base.gave_up() && !base.setting_ignored() && !base.estimated());
+        assert_eq!(
+            (base.ended(), base.throttled(), base.cut_limit(), base.thinking()),
+            (Ended::Response, 0, None, None)
+        );
+        // Each setter changes its own mark only.
+        type Set = fn(&mut Request);
+        type Get = fn(&Request) -> bool;
+        let setters: [(Set, Get); 4] = [
+            (|r| r.set_cut(true), |r| r.cut()),
+            (|r| r.set_continues(true), |r| r.continues()),
+            (|r| r.set_gave_up(true), |r| r.gave_up()),
+            (|r| r.set_setting_ignored(true), |r| r.setting_ignored()),
+        ];
+        for (k, (set, _)) in setters.iter().enumerate() {
+            let r = base.clone().with(|r| {
+                set(r);
+                r.set_throttled(7);
+                r.set_ended(Ended::CutError);
+            });
+            for (j, (_, get)) in setters.iter().enumerate() {
+                assert_eq!(get(&r), j == k, "setter {k}, mark {j}");
+            }
+            assert_eq!((r.ended(), r.throttled(), r.cut_limit(), r.estimated()), (Ended::CutError, 7, None, false));
+        }
+        // The end in two bits, each of the three.
+        for ended in [Ended::Throttled, Ended::CutError, Ended::Response] {
+            let r = base.clone().with(|r| {
+                r.set_throttled(3);
+                r.set_cut(true);
+                r.set_ended(ended);
+            });
+            assert_eq!((r.ended(), r.throttled(), r.cut()), (ended, 3, true));
+        }
+        // The count saturates at its largest, the flags untouched; a smaller one is held again.
+        let r = base.clone().with(|r| {
+            r.set_gave_up(true);
+            r.set_throttled(u32::MAX);
+        });
+        assert_eq!((r.throttled(), r.gave_up(), r.ended()), (Marks::MAX_THROTTLED, true, Ended::Response));
+        assert_eq!(Marks::MAX_THROTTLED, (1 << 23) - 1);
+        let r = r.with(|r| r.set_throttled(2));
+        assert_eq!((r.throttled(), r.gave_up()), (2, true));
+        // The limit a cut names, and turning it off.
+        let r = base.clone().with_cut_limit(Some(4_000));
+        assert_eq!((r.cut_limit(), r.cut()), (Some(4_000), false));
+        assert_eq!(r.with_cut_limit(None).cut_limit(), None);
+    }
+
     #[test]
     fn token_counts_at_the_selections_bounds_read_back_whole() {
         let most_output = crate::models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap();
@@ -825,12 +991,12 @@ mod tests {
         let c = chains.iter().find(|c| c.stream == "s").unwrap();
         let r = &c.requests;
         assert_eq!(r.len(), 4);
-        assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled), (0, 0, 5_000, 0));
-        assert_eq!((r[1].start - T0, r[1].admitted - T0, r[1].end - T0, r[1].throttled), (10_000, 11_600, 20_000, 2));
-        assert_eq!((r[1].cut, r[1].cut_limit(), r[1].input()), (true, Some(8_000), 1_010));
-        assert_eq!((r[2].continues, r[2].start - T0), (true, 20_000));
+        assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled()), (0, 0, 5_000, 0));
+        assert_eq!((r[1].start - T0, r[1].admitted - T0, r[1].end - T0, r[1].throttled()), (10_000, 11_600, 20_000, 2));
+        assert_eq!((r[1].cut(), r[1].cut_limit(), r[1].input()), (true, Some(8_000), 1_010));
+        assert_eq!((r[2].continues(), r[2].start - T0), (true, 20_000));
         assert_eq!(
-            (r[3].ended, r[3].throttled, r[3].start - T0, r[3].end - T0),
+            (r[3].ended(), r[3].throttled(), r[3].start - T0, r[3].end - T0),
             (Ended::Throttled, 2, 60_000, 100_000)
         );
         // The failed request takes the stream's model; a stream with no response at all, its
@@ -878,9 +1044,9 @@ mod tests {
         let r = &build(Stock::Borrowed(rs.clone()), &es, &places)[0].requests;
         // One cut response, one event: the stop and the error are the same cut.
         assert_eq!(r.len(), 2);
-        assert!(r[0].cut && r[0].gave_up && r[0].cut_limit() == Some(32_000));
+        assert!(r[0].cut() && r[0].gave_up() && r[0].cut_limit() == Some(32_000));
         // The second error follows no cut response: a cut whose response was not kept.
-        assert_eq!((r[1].ended, r[1].cut_limit(), r[1].output()), (Ended::CutError, Some(32_000), 0));
+        assert_eq!((r[1].ended(), r[1].cut_limit(), r[1].output()), (Ended::CutError, Some(32_000), 0));
     }
 
     #[test]

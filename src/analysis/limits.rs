@@ -253,7 +253,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     let mut seen: HashMap<Key, Evidence> = HashMap::new();
     for c in chains {
         // A subagent that ignored the setting tells nothing of the session's.
-        for r in c.requests.iter().filter(|r| !r.setting_ignored) {
+        for r in c.requests.iter().filter(|r| !r.setting_ignored()) {
             if let Some(l) = r.cut_limit() {
                 seen.entry((r.session(), r.model())).or_default().push((r.start, l));
             }
@@ -278,7 +278,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             if c.telemetry {
                 telemetry.insert(run[0].session());
             }
-            let most = run.iter().filter(|r| !r.estimated && !r.setting_ignored).map(|r| r.output()).max().unwrap_or(0);
+            let most =
+                run.iter().filter(|r| !r.estimated() && !r.setting_ignored()).map(|r| r.output()).max().unwrap_or(0);
             let l = longest.entry((run[0].session(), run[0].model())).or_insert((0, EpochMs::MAX));
             l.0 = l.0.max(most);
             l.1 = l.1.min(run[0].start);
@@ -332,7 +333,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // escalated: it ran at the escalated limit, one request, not a cut one.
     let escalates = fallback.escalates();
     let escalated = |r: &Request, l: u64| {
-        if escalates && l == CAPPED_DEFAULT && r.output() > l && !r.estimated && r.cut_limit().is_none() {
+        if escalates && l == CAPPED_DEFAULT && r.output() > l && !r.estimated() && r.cut_limit().is_none() {
             ESCALATED.max(r.output())
         } else {
             l
@@ -349,7 +350,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             let otherwise = limit_of(&key);
             limits.extend(run.iter().map(|r| match r.cut_limit() {
                 Some(l) => l,
-                None if r.setting_ignored => default.min(cap),
+                None if r.setting_ignored() => default.min(cap),
                 None => match (records.and_then(|e| nearest(e, r.start)), clamp.and_then(|e| nearest(e, r.start))) {
                     (Some(l), _) => escalated(r, l),
                     (None, Some(l)) => l.min(cap),
@@ -432,7 +433,7 @@ pub fn caps_from_data(
         if n <= *caps.entry(m).or_insert_with(|| table_cap(m)) {
             continue;
         }
-        let by = if r.gave_up { ClampBy::ExceededError } else { ClampBy::MaxTokensStop };
+        let by = if r.gave_up() { ClampBy::ExceededError } else { ClampBy::MaxTokensStop };
         let c = Clamp { from: n, to: n, session: r.session().map(str::to_string), time: Some(r.end), by };
         let e = records.entry(name_of(m)).or_insert_with(|| c.clone());
         if (c.to, c.time) > (e.to, e.time) {
@@ -511,7 +512,7 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
         while i < c.requests.len() {
             let r = &c.requests[i];
             let limit = limits[ci][i];
-            if r.ended == Ended::Throttled {
+            if r.ended() == Ended::Throttled {
                 out.push(Unit::new(ci, i, i, UnitKind::Failed, limit));
                 i += 1;
                 continue;
@@ -519,10 +520,10 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
             // This request and the continuations after it.
             let mut last = i;
             while last + 1 < c.requests.len()
-                && c.requests[last + 1].continues
-                && c.requests[last + 1].ended == Ended::Response
-                && c.requests[last].cut
-                && !c.requests[last].gave_up
+                && c.requests[last + 1].continues()
+                && c.requests[last + 1].ended() == Ended::Response
+                && c.requests[last].cut()
+                && !c.requests[last].gave_up()
             {
                 last += 1;
             }
@@ -531,9 +532,9 @@ pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
             let output = parts.iter().map(|p| p.output()).fold(0u64, u64::saturating_add);
             let kind = UnitKind::Response {
                 output,
-                cut: parts.iter().any(|p| p.cut),
-                complete: tail.ended == Ended::Response && !tail.cut,
-                estimated: parts.iter().any(|p| p.estimated),
+                cut: parts.iter().any(|p| p.cut()),
+                complete: tail.ended() == Ended::Response && !tail.cut(),
+                estimated: parts.iter().any(|p| p.estimated()),
             };
             out.push(Unit::new(ci, i, last, kind, limit));
             i = last + 1;
@@ -597,7 +598,10 @@ mod tests {
     ) -> Request<'static> {
         Request::answered("m", start, start + 10)
             .with_tokens(0, 0, output)
-            .with(|r| (r.cut, r.continues) = (cut, continues))
+            .with(|r| {
+                r.set_cut(cut);
+                r.set_continues(continues);
+            })
             .with_session(Some(session))
             .with_cut_limit(cut_limit)
     }
@@ -688,7 +692,7 @@ mod tests {
     /// the setting; a subagent of 2.1.240 ran at the setting.
     #[test]
     fn subagents_before_they_followed_the_setting_ran_at_the_default() {
-        let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.setting_ignored = true);
+        let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.set_setting_ignored(true));
         let chains = vec![
             Chain {
                 stream: "A",
@@ -836,9 +840,9 @@ mod tests {
     #[test]
     fn a_cut_response_that_was_given_up_is_censored_at_its_limit() {
         let mut gave_up = req(0, "A", 32_000, true, Some(32_000), false);
-        gave_up.gave_up = true;
+        gave_up.set_gave_up(true);
         let mut failed = req(50, "A", 0, false, None, false);
-        failed.ended = Ended::Throttled;
+        failed.set_ended(Ended::Throttled);
         let chains =
             vec![Chain { stream: "A", project: "", cwd: None, telemetry: false, requests: vec![gave_up, failed] }];
         let limits = in_effect(&chains, &[], &NOW);
@@ -884,7 +888,7 @@ mod tests {
     #[test]
     fn records_above_the_table_raise_its_limit() {
         let mut exceeded = req(1_000, "A", 0, true, Some(128_000), false);
-        exceeded.gave_up = true;
+        exceeded.set_gave_up(true);
         let stopped = req(2_000, "A", 100_000, true, Some(100_000), false);
         let below = req(3_000, "A", 50_000, true, Some(50_000), false);
         let chains = vec![Chain {

@@ -80,7 +80,7 @@ pub fn per_model(
         for r in run {
             acc.requests += 1;
             *acc.sent.entry(minute(r.start)).or_default() += 1;
-            if r.ended == Ended::Response {
+            if r.ended() == Ended::Response {
                 let minute = acc.tokens.entry(minute(r.end)).or_default();
                 minute.0 += r.input();
                 minute.1 += r.output();
@@ -158,7 +158,7 @@ mod tests {
                 req(0, 30_000, 1_000, 200),
                 req(10_000, m + 5_000, 3_000, 1_000),
                 req(m + 10_000, 5 * m, 500, 100),
-                req(6 * m, 7 * m, 0, 0).with(|r| r.ended = Ended::Throttled),
+                req(6 * m, 7 * m, 0, 0).with(|r| r.set_ended(Ended::Throttled)),
             ],
             5.0,
         );

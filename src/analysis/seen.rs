@@ -53,7 +53,7 @@ pub fn crowding(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
             chains[u.chain()].requests[u.first()..=u.last()].iter().map(move |r| (r, sub, u.kind()))
         })
     };
-    let mut asks: Vec<i64> = requests().filter(|(r, ..)| r.throttled > 0).map(|(r, ..)| r.start).collect();
+    let mut asks: Vec<i64> = requests().filter(|(r, ..)| r.throttled() > 0).map(|(r, ..)| r.start).collect();
     if asks.is_empty() {
         return None;
     }
@@ -179,7 +179,7 @@ pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)> + Clone)
 
 /// Throttled attempts the history records for these units.
 pub fn observed_throttled(chains: &[Chain], units: Kept<'_>) -> u64 {
-    units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| u64::from(r.throttled)).sum()
+    units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| u64::from(r.throttled())).sum()
 }
 
 #[cfg(test)]
@@ -207,7 +207,7 @@ mod tests {
         for u in units {
             let sub = is_subagent(chains[u.chain()].stream);
             for r in &chains[u.chain()].requests[u.first()..=u.last()] {
-                if r.throttled > 0 {
+                if r.throttled() > 0 {
                     asks.push(r.start);
                 }
                 if r.end > r.admitted && u.kind() != UnitKind::Failed {
@@ -250,7 +250,7 @@ mod tests {
                             let (start, wait, run) = (next(100), next(20), next(30) - 5);
                             Request::answered("m", start, start + wait + run).with(|r| {
                                 r.admitted = start + wait;
-                                r.throttled = u32::from(next(3) == 0);
+                                r.set_throttled(u32::from(next(3) == 0));
                             })
                         })
                         .collect(),

@@ -70,7 +70,7 @@ pub fn team(
     }
     // The moments a request was refused, anyone's.
     let mut moments: Vec<EpochMs> =
-        chains.iter().flat_map(|c| &c.requests).filter(|r| r.throttled > 0).map(|r| r.start).collect();
+        chains.iter().flat_map(|c| &c.requests).filter(|r| r.throttled() > 0).map(|r| r.start).collect();
     moments.sort_unstable();
     // A request is in flight at a moment `t` when `start <= t < end`: summed over a person's
     // requests, the moments inside each one (two binary searches a request, whatever the
@@ -87,8 +87,8 @@ pub fn team(
         .iter()
         .map(|(&p, cs)| {
             let requests: Vec<_> = cs.iter().flat_map(|c| &c.requests).collect();
-            let throttled: u64 = requests.iter().map(|r| u64::from(r.throttled)).sum();
-            let answered = requests.iter().filter(|r| r.ended != Ended::Throttled).count() as u64;
+            let throttled: u64 = requests.iter().map(|r| u64::from(r.throttled())).sum();
+            let answered = requests.iter().filter(|r| r.ended() != Ended::Throttled).count() as u64;
             let sessions: HashSet<&str> = requests.iter().filter_map(|r| r.session()).collect();
             let mine = at.get(&p).copied().unwrap_or(0);
             PersonLoad {
@@ -128,7 +128,7 @@ mod tests {
     fn req(session: &'static str, start: i64, end: i64, throttled: u32) -> Request<'static> {
         Request::answered("claude-sonnet-5", start, end)
             .with_tokens(100, 0, 50)
-            .with(|r| r.throttled = throttled)
+            .with(|r| r.set_throttled(throttled))
             .with_session(Some(session))
     }
 

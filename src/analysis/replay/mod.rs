@@ -487,7 +487,7 @@ pub struct Then {
 
 /// The throttled attempts the history records for a unit (every request of it).
 fn throttled_of(c: &Chain, u: &Unit) -> u32 {
-    c.requests[u.first()..=u.last()].iter().map(|r| r.throttled).fold(0, u32::saturating_add)
+    c.requests[u.first()..=u.last()].iter().map(|r| r.throttled()).fold(0, u32::saturating_add)
 }
 
 /// A unit's time to first token and output speed, from its parts' durations and outputs.
