@@ -1138,7 +1138,7 @@ fn newest_recorded(i: &Inputs<'_>, units: Kept<'_>) -> Option<Evidence> {
     let (newest, value) = units
         .iter()
         .filter_map(|u| Some((u, i.chains[u.chain()].requests[u.last()].cut_limit()?)))
-        .max_by_key(|(u, _)| i.chains[u.chain()].requests[u.first()].start)?;
+        .max_by_key(|(u, _)| i.chains[u.chain()].requests[u.first()].start())?;
     let r = &i.chains[newest.chain()].requests[newest.last()];
     Some(Evidence {
         value,
@@ -1148,6 +1148,6 @@ fn newest_recorded(i: &Inputs<'_>, units: Kept<'_>) -> Option<Evidence> {
             "a response stopped at max_tokens"
         },
         session: r.session().map(str::to_string),
-        time: Some(r.end),
+        time: Some(r.end()),
     })
 }

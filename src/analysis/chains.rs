@@ -40,26 +40,24 @@ pub enum Ended {
 }
 
 /// One request of a chain (its names borrowed from [`Places`], a pointer each: every request
-/// of a team's history is held until its plan is made, so it is kept in 64 bytes).
+/// of a team's history is held until its plan is made, so it is kept in 56 bytes).
 ///
 /// Its token counts are held in 32 bits: the selection keeps no response with more input
 /// than [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, nor a limit
 /// above [`crate::models::MAX_OUTPUT_LIMIT`], so every count the chains are made from fits
 /// (each a [`Count`]; a larger one, which only a test can set, is held as `u32::MAX`). How it
-/// ended, its flags and its throttled attempts share one word ([`Marks`]).
+/// ended, its flags and its throttled attempts share one word ([`Marks`]); its times are when it
+/// was sent and two spans after that ([`Span`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
     /// The model id as recorded; `None` for a request that never got a response (taken from
     /// the stream's neighbours where there are some).
     model: Option<&'a Name>,
     session: Option<&'a Name>,
-    /// Sent: its first attempt.
-    pub start: EpochMs,
-    /// Its last attempt, the one that got through (`start` when none was refused; `end` for
-    /// a request that never got through).
-    pub admitted: EpochMs,
-    /// The response's last line, or the final error's time.
-    pub end: EpochMs,
+    /// Sent: its first attempt ([`Request::start`]).
+    sent: EpochMs,
+    /// [`Request::admitted`] and [`Request::end`], in milliseconds after `sent` ([`Span`]).
+    span: Span,
     /// Input charged ([`Request::input`]).
     input: Count,
     cache_read: Count,
@@ -73,7 +71,32 @@ pub struct Request<'a> {
     marks: Marks,
 }
 
-const _: () = assert!(std::mem::size_of::<Request>() <= 64);
+const _: () = assert!(std::mem::size_of::<Request>() <= 56);
+
+/// When a request got through and when it ended, in milliseconds after it was sent, 32 bits
+/// each: up to 49 days. Each is at least 0 and the end at least the admission, as the chains
+/// make them (a request is admitted after it is sent and ends after that); a longer span (a
+/// response's last line weeks after its request, which only a broken clock writes) is held as
+/// the longest.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    admitted: u32,
+    end: u32,
+}
+
+impl Span {
+    fn of(sent: EpochMs, admitted: EpochMs, end: EpochMs) -> Self {
+        let after = |t: EpochMs| u32::try_from(t.saturating_sub(sent).max(0)).unwrap_or(u32::MAX);
+        let admitted = after(admitted);
+        Span { admitted, end: after(end).max(admitted) }
+    }
+}
+
+impl std::fmt::Debug for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "+{} ms, +{} ms", self.admitted, self.end)
+    }
+}
 
 /// How a request ended, its flags and its throttled attempts, in 32 bits: the flags in the
 /// low [`Marks::COUNT_SHIFT`] bits, the count above them. The count is held up to
@@ -155,6 +178,27 @@ impl std::fmt::Debug for Marks {
 }
 
 impl<'a> Request<'a> {
+    /// Sent: its first attempt.
+    pub fn start(&self) -> EpochMs {
+        self.sent
+    }
+
+    /// Its last attempt, the one that got through (`start` when none was refused; `end` for
+    /// a request that never got through).
+    pub fn admitted(&self) -> EpochMs {
+        self.sent.saturating_add(i64::from(self.span.admitted))
+    }
+
+    /// The response's last line, or the final error's time.
+    pub fn end(&self) -> EpochMs {
+        self.sent.saturating_add(i64::from(self.span.end))
+    }
+
+    /// Sets its times ([`Span`]: the admission and the end taken no earlier than the sending).
+    pub fn set_times(&mut self, start: EpochMs, admitted: EpochMs, end: EpochMs) {
+        (self.sent, self.span) = (start, Span::of(start, admitted, end));
+    }
+
     /// The limit a record names for the cut: the N of an "exceeded" error, or the output of a
     /// response that stopped at `max_tokens`.
     pub fn cut_limit(&self) -> Option<u64> {
@@ -303,9 +347,8 @@ impl<'a> Request<'a> {
         Request {
             model: Some(test_name(model)),
             session: None,
-            start,
-            admitted: start,
-            end,
+            sent: start,
+            span: Span::of(start, start, end),
             input: Count::default(),
             cache_read: Count::default(),
             output: Count::default(),
@@ -317,7 +360,7 @@ impl<'a> Request<'a> {
 
     /// How long its last attempt took to answer.
     pub fn duration(&self) -> i64 {
-        (self.end - self.admitted).max(0)
+        i64::from(self.span.end - self.span.admitted)
     }
 }
 
@@ -488,7 +531,7 @@ fn build_in<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places, batch: 
         }
     };
     // A fixed order (by first request, then name), whatever the order they were made in.
-    chains.sort_by(|a, b| (a.requests[0].start, a.stream).cmp(&(b.requests[0].start, b.stream)));
+    chains.sort_by(|a, b| (a.requests[0].start(), a.stream).cmp(&(b.requests[0].start(), b.stream)));
     fill_from_sessions(&mut chains);
     chains
 }
@@ -685,7 +728,7 @@ fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places
         }
     };
     for item in items {
-        let prev_end = out.last().map(|r| r.end);
+        let prev_end = out.last().map(|r| r.end());
         match *item {
             Item::Retry(e) => retries.push(e),
             Item::Response(i) => {
@@ -779,9 +822,8 @@ fn response<'a>(
     Request {
         model: Some(&place.model),
         session: place.session.as_ref(),
-        start,
-        admitted,
-        end,
+        sent: start,
+        span: Span::of(start, admitted, end),
         input: Count::new(r.usage.input().saturating_add(r.usage.cache_creation())),
         cache_read: Count::new(r.usage.cache_read()),
         output: r.output,
@@ -814,9 +856,8 @@ fn failed<'a>(
     Request {
         model: None,
         session: place.session.as_ref(),
-        start,
-        admitted: if ended == Ended::Throttled { at } else { last },
-        end: at.max(start),
+        sent: start,
+        span: Span::of(start, if ended == Ended::Throttled { at } else { last }, at.max(start)),
         input: Count::default(),
         cache_read: Count::default(),
         output: Count::default(),
@@ -857,12 +898,11 @@ mod tests {
 
     const T0: EpochMs = 1_780_000_000_000;
 
-    /// The counts a request holds in 32 bits: every bound the selection keeps responses and
-    /// limits under fits, and a request at those bounds reads back what it was made from.
+    /// A request's flags, end and throttled count share one word: each is held apart.
     #[test]
     fn a_requests_marks_hold_each_flag_its_end_and_its_throttled_count_apart() {
         let base = Request::answered("m", T0, T0 + 1_000);
-        assert_eq!(std::mem::size_of::<Request>(), 64);
+        assert_eq!(std::mem::size_of::<Request>(), 56);
         assert!(!base.cut() && !base.continues() && !base.gave_up() && !base.setting_ignored() && !base.estimated());
         assert_eq!(
             (base.ended(), base.throttled(), base.cut_limit(), base.thinking()),
@@ -912,6 +952,28 @@ mod tests {
         assert_eq!(r.with_cut_limit(None).cut_limit(), None);
     }
 
+    /// A request's times: when it was sent, and its admission and end as spans after that,
+    /// read back as set; a span before the sending is none, an end before the admission is
+    /// the admission, and a span longer than 32 bits of milliseconds is held as the longest.
+    #[test]
+    fn a_requests_times_read_back_as_set_within_their_spans() {
+        let mut r = Request::answered("m", T0, T0 + 9_000);
+        assert_eq!((r.start(), r.admitted(), r.end(), r.duration()), (T0, T0, T0 + 9_000, 9_000));
+        r.set_times(T0 + 5, T0 + 1_605, T0 + 20_000);
+        assert_eq!((r.start(), r.admitted(), r.end(), r.duration()), (T0 + 5, T0 + 1_605, T0 + 20_000, 18_395));
+        r.set_times(T0, T0 - 1, T0 - 2);
+        assert_eq!((r.start(), r.admitted(), r.end()), (T0, T0, T0));
+        r.set_times(T0, T0 + 7, T0 + 3);
+        assert_eq!((r.admitted(), r.end(), r.duration()), (T0 + 7, T0 + 7, 0));
+        let longest = i64::from(u32::MAX);
+        r.set_times(T0, T0 + longest - 1, T0 + 100 * longest);
+        assert_eq!((r.admitted(), r.end(), r.duration()), (T0 + longest - 1, T0 + longest, 1));
+        r.set_times(EpochMs::MIN, 0, EpochMs::MAX);
+        assert_eq!((r.admitted(), r.end()), (EpochMs::MIN + longest, EpochMs::MIN + longest));
+    }
+
+    /// The counts a request holds in 32 bits: every bound the selection keeps responses and
+    /// limits under fits, and a request at those bounds reads back what it was made from.
     #[test]
     fn token_counts_at_the_selections_bounds_read_back_whole() {
         let most_output = crate::models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap();
@@ -991,12 +1053,15 @@ mod tests {
         let c = chains.iter().find(|c| c.stream == "s").unwrap();
         let r = &c.requests;
         assert_eq!(r.len(), 4);
-        assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled()), (0, 0, 5_000, 0));
-        assert_eq!((r[1].start - T0, r[1].admitted - T0, r[1].end - T0, r[1].throttled()), (10_000, 11_600, 20_000, 2));
-        assert_eq!((r[1].cut(), r[1].cut_limit(), r[1].input()), (true, Some(8_000), 1_010));
-        assert_eq!((r[2].continues(), r[2].start - T0), (true, 20_000));
+        assert_eq!((r[0].start() - T0, r[0].admitted() - T0, r[0].end() - T0, r[0].throttled()), (0, 0, 5_000, 0));
         assert_eq!(
-            (r[3].ended(), r[3].throttled(), r[3].start - T0, r[3].end - T0),
+            (r[1].start() - T0, r[1].admitted() - T0, r[1].end() - T0, r[1].throttled()),
+            (10_000, 11_600, 20_000, 2)
+        );
+        assert_eq!((r[1].cut(), r[1].cut_limit(), r[1].input()), (true, Some(8_000), 1_010));
+        assert_eq!((r[2].continues(), r[2].start() - T0), (true, 20_000));
+        assert_eq!(
+            (r[3].ended(), r[3].throttled(), r[3].start() - T0, r[3].end() - T0),
             (Ended::Throttled, 2, 60_000, 100_000)
         );
         // The failed request takes the stream's model; a stream with no response at all, its
@@ -1056,8 +1121,8 @@ mod tests {
         let rs: Vec<&Response> = responses.iter().collect();
         let places = Places::of(&rs, &[]);
         let r = &build(Stock::Borrowed(rs.clone()), &[], &places)[0].requests;
-        assert_eq!(r[0].start - T0, 1_000 - DEFAULT_FIRST_TOKEN_MS);
-        assert_eq!(r[1].start - T0, 30_000);
+        assert_eq!(r[0].start() - T0, 1_000 - DEFAULT_FIRST_TOKEN_MS);
+        assert_eq!(r[1].start() - T0, 30_000);
     }
 
     /// A scan's own responses, given back from the end of the list as the chains are made,

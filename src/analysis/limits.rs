@@ -255,7 +255,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
         // A subagent that ignored the setting tells nothing of the session's.
         for r in c.requests.iter().filter(|r| !r.setting_ignored()) {
             if let Some(l) = r.cut_limit() {
-                seen.entry((r.session(), r.model())).or_default().push((r.start, l));
+                seen.entry((r.session(), r.model())).or_default().push((r.start(), l));
             }
         }
     }
@@ -282,7 +282,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
                 run.iter().filter(|r| !r.estimated() && !r.setting_ignored()).map(|r| r.output()).max().unwrap_or(0);
             let l = longest.entry((run[0].session(), run[0].model())).or_insert((0, EpochMs::MAX));
             l.0 = l.0.max(most);
-            l.1 = l.1.min(run[0].start);
+            l.1 = l.1.min(run[0].start());
         }
     }
     // Each session's person (whose settings it ran under), and the fallback's figures (the
@@ -351,11 +351,13 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             limits.extend(run.iter().map(|r| match r.cut_limit() {
                 Some(l) => l,
                 None if r.setting_ignored() => default.min(cap),
-                None => match (records.and_then(|e| nearest(e, r.start)), clamp.and_then(|e| nearest(e, r.start))) {
-                    (Some(l), _) => escalated(r, l),
-                    (None, Some(l)) => l.min(cap),
-                    (None, None) => escalated(r, otherwise),
-                },
+                None => {
+                    match (records.and_then(|e| nearest(e, r.start())), clamp.and_then(|e| nearest(e, r.start()))) {
+                        (Some(l), _) => escalated(r, l),
+                        (None, Some(l)) => l.min(cap),
+                        (None, None) => escalated(r, otherwise),
+                    }
+                }
             }));
         }
         out.push(limits);
@@ -434,7 +436,7 @@ pub fn caps_from_data(
             continue;
         }
         let by = if r.gave_up() { ClampBy::ExceededError } else { ClampBy::MaxTokensStop };
-        let c = Clamp { from: n, to: n, session: r.session().map(str::to_string), time: Some(r.end), by };
+        let c = Clamp { from: n, to: n, session: r.session().map(str::to_string), time: Some(r.end()), by };
         let e = records.entry(name_of(m)).or_insert_with(|| c.clone());
         if (c.to, c.time) > (e.to, e.time) {
             *e = c;
@@ -486,7 +488,7 @@ pub fn learned_caps(
     // Requests by start time, for lines of no known session.
     let mut by_time: Vec<(EpochMs, &str)> = Vec::new();
     if capped.iter().any(|c| c.session.as_deref().is_none_or(|s| !model_of.contains_key(s))) {
-        by_time = chains.iter().flat_map(|c| &c.requests).filter_map(|r| Some((r.start, r.model()?))).collect();
+        by_time = chains.iter().flat_map(|c| &c.requests).filter_map(|r| Some((r.start(), r.model()?))).collect();
         by_time.sort_unstable();
     }
     let nearest_model = |t: EpochMs| crate::time::nearest(&by_time, t, NEAR_MS).copied();

@@ -79,9 +79,9 @@ pub fn per_model(
         let acc = by.get_mut(name.as_str()).expect("inserted above");
         for r in run {
             acc.requests += 1;
-            *acc.sent.entry(minute(r.start)).or_default() += 1;
+            *acc.sent.entry(minute(r.start())).or_default() += 1;
             if r.ended() == Ended::Response {
-                let minute = acc.tokens.entry(minute(r.end)).or_default();
+                let minute = acc.tokens.entry(minute(r.end())).or_default();
                 minute.0 += r.input();
                 minute.1 += r.output();
                 acc.input += u128::from(r.input());

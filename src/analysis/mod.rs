@@ -260,7 +260,7 @@ pub fn analyze_with<'a, T>(
             let c = &chains[u.chain()];
             Cut {
                 limit: u.limit(),
-                time: c.requests[u.first()].end,
+                time: c.requests[u.first()].end(),
                 project: c.project.into(),
                 cwd: c.cwd.map(Name::from),
             }

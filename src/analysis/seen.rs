@@ -53,18 +53,18 @@ pub fn crowding(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
             chains[u.chain()].requests[u.first()..=u.last()].iter().map(move |r| (r, sub, u.kind()))
         })
     };
-    let mut asks: Vec<i64> = requests().filter(|(r, ..)| r.throttled() > 0).map(|(r, ..)| r.start).collect();
+    let mut asks: Vec<i64> = requests().filter(|(r, ..)| r.throttled() > 0).map(|(r, ..)| r.start()).collect();
     if asks.is_empty() {
         return None;
     }
     asks.sort_unstable();
     // In flight from getting through to the end, the main sessions' and the subagents'
     // apart (counted first, so that each list is made at its size).
-    let in_flight = || requests().filter(|(r, _, kind)| r.end > r.admitted && *kind != UnitKind::Failed);
+    let in_flight = || requests().filter(|(r, _, kind)| r.end() > r.admitted() && *kind != UnitKind::Failed);
     let (n_subs, n_all) = in_flight().fold((0, 0), |(s, a), (_, sub, _)| (s + usize::from(sub), a + 1));
     let [mut main, mut subs] = [Open::with_capacity(n_all - n_subs), Open::with_capacity(n_subs)];
     for (r, sub, _) in in_flight() {
-        (if sub { &mut subs } else { &mut main }).add(r.admitted, r.end);
+        (if sub { &mut subs } else { &mut main }).add(r.admitted(), r.end());
     }
     main.sort();
     subs.sort();
@@ -151,14 +151,16 @@ pub fn peak_in_flight(chains: &[Chain], units: Kept<'_>) -> u64 {
         .iter()
         .filter(|u| (u.kind() != UnitKind::Failed) == answered)
         .flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]);
-    most_at_once(requests.map(|r| (if answered { r.admitted } else { r.start }, r.end)))
+    most_at_once(requests.map(|r| (if answered { r.admitted() } else { r.start() }, r.end())))
 }
 
 /// The most of the model's requests sent at once in the history: from the first attempt to
 /// the end, waiting on the quota or running. What the work asked to run at once, where
 /// [`peak_in_flight`] counts what the quota let run.
 pub fn peak_sent(chains: &[Chain], units: Kept<'_>) -> u64 {
-    most_at_once(units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| (r.start, r.end)))
+    most_at_once(
+        units.iter().flat_map(|u| &chains[u.chain()].requests[u.first()..=u.last()]).map(|r| (r.start(), r.end())),
+    )
 }
 
 /// The most intervals `[from, to)` open at once (an end at the same instant as a start
@@ -208,11 +210,11 @@ mod tests {
             let sub = is_subagent(chains[u.chain()].stream);
             for r in &chains[u.chain()].requests[u.first()..=u.last()] {
                 if r.throttled() > 0 {
-                    asks.push(r.start);
+                    asks.push(r.start());
                 }
-                if r.end > r.admitted && u.kind() != UnitKind::Failed {
-                    edges.push((r.admitted, 1, sub));
-                    edges.push((r.end, -1, sub));
+                if r.end() > r.admitted() && u.kind() != UnitKind::Failed {
+                    edges.push((r.admitted(), 1, sub));
+                    edges.push((r.end(), -1, sub));
                 }
             }
         }
@@ -249,7 +251,7 @@ mod tests {
                         .map(|_| {
                             let (start, wait, run) = (next(100), next(20), next(30) - 5);
                             Request::answered("m", start, start + wait + run).with(|r| {
-                                r.admitted = start + wait;
+                                r.set_times(start, start + wait, start + wait + run);
                                 r.set_throttled(u32::from(next(3) == 0));
                             })
                         })

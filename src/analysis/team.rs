@@ -70,7 +70,7 @@ pub fn team(
     }
     // The moments a request was refused, anyone's.
     let mut moments: Vec<EpochMs> =
-        chains.iter().flat_map(|c| &c.requests).filter(|r| r.throttled() > 0).map(|r| r.start).collect();
+        chains.iter().flat_map(|c| &c.requests).filter(|r| r.throttled() > 0).map(|r| r.start()).collect();
     moments.sort_unstable();
     // A request is in flight at a moment `t` when `start <= t < end`: summed over a person's
     // requests, the moments inside each one (two binary searches a request, whatever the
@@ -80,7 +80,7 @@ pub fn team(
     };
     let at: HashMap<u32, u64> = by
         .iter()
-        .map(|(&p, cs)| (p, cs.iter().flat_map(|c| &c.requests).map(|r| moments_in(r.start, r.end)).sum()))
+        .map(|(&p, cs)| (p, cs.iter().flat_map(|c| &c.requests).map(|r| moments_in(r.start(), r.end())).sum()))
         .collect();
     let total_at: u64 = at.values().sum();
     let mut rows: Vec<PersonLoad> = by
@@ -97,7 +97,7 @@ pub fn team(
                 requests: requests.len() as u64,
                 attempts: throttled + answered,
                 throttled_attempts: throttled,
-                peak_in_flight: seen::most_at_once(requests.iter().map(|r| (r.start, r.end))),
+                peak_in_flight: seen::most_at_once(requests.iter().map(|r| (r.start(), r.end()))),
                 in_flight_at_throttle: if moments.is_empty() { 0.0 } else { mine as f64 / moments.len() as f64 },
                 share_at_throttle: if total_at == 0 { 0.0 } else { mine as f64 / total_at as f64 },
                 models: load::per_model(cs, name_of, burndown_of),

@@ -456,7 +456,10 @@ mod tests {
             crate::analysis::chains::build(crate::analysis::chains::Stock::Borrowed(responses), &events, &places);
         let r = &chains[0].requests;
         assert_eq!(r.len(), 2);
-        assert_eq!((r[0].start - T0, r[0].admitted - T0, r[0].end - T0, r[0].throttled()), (1_000, 5_000, 10_000, 2));
+        assert_eq!(
+            (r[0].start() - T0, r[0].admitted() - T0, r[0].end() - T0, r[0].throttled()),
+            (1_000, 5_000, 10_000, 2)
+        );
         assert_eq!((r[1].ended(), r[1].throttled()), (crate::analysis::chains::Ended::Throttled, 2));
     }
 

@@ -253,13 +253,13 @@ impl Plan {
                 let u = kept.get(k);
                 if k == 0 || kept.get(k - 1).chain() != u.chain() {
                     let c = &chains[u.chain()];
-                    of_plan.push(PlanChain { start: c.requests[u.first()].start, first: k, end: k, anchor: None });
+                    of_plan.push(PlanChain { start: c.requests[u.first()].start(), first: k, end: k, anchor: None });
                     heads.push((c.stream, c.requests[0].session()));
                 }
                 of_plan.last_mut().expect("pushed above").end = k + 1;
             }
-            let sent = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).first()].start;
-            let ended = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).last()].end;
+            let sent = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).first()].start();
+            let ended = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).last()].end();
             let anchors = Anchors::of(&of_plan, &heads, sent, ended);
             (of_plan, anchors)
         };
@@ -297,7 +297,7 @@ impl Plan {
             }
             let next = (k + 1 < kept.len()).then(|| kept.get(k + 1));
             let c = &chains[u.chain()];
-            let (start, end) = (c.requests[u.first()].start, c.requests[u.last()].end);
+            let (start, end) = (c.requests[u.first()].start(), c.requests[u.last()].end());
             let gap = if k > 0 && kept.get(k - 1).chain() == u.chain() { (start - prev_end).max(0) } else { start };
             prev_end = end;
             let job = match u.kind() {
