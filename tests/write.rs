@@ -258,7 +258,10 @@ fn a_missing_file_is_created_with_its_folders() {
     );
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(r.stdout.contains("Created "), "{}", r.stdout);
-    assert!(backups(&home.join("proj/.claude")).is_empty());
+    // No backup (there was nothing to keep), but a note of what was created, for `revert`.
+    let notes = backups(&home.join("proj/.claude"));
+    assert!(notes.len() == 1 && notes[0].ends_with(".created"), "{notes:?}");
+    assert_eq!(std::fs::read(home.join("proj/.claude").join(&notes[0])).unwrap(), std::fs::read(&path).unwrap());
 }
 
 /// A managed settings file is for every user's Claude Code: created readable by all, and an
@@ -312,6 +315,8 @@ fn revert_undoes_a_creation_by_removing_the_file() {
     assert!(!path.exists());
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!((v["write"]["action"].as_str(), v["write"]["old"].as_str()), (Some("reverted"), Some("\"7000\"")));
+    // The note of the creation goes with it.
+    assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 0);
     // Nothing left to undo.
     assert_eq!(revert().code, 2);
     // Created, then changed by someone: not removed.
@@ -324,6 +329,26 @@ fn revert_undoes_a_creation_by_removing_the_file() {
     let r = revert();
     assert_eq!(r.code, 2, "{}", r.stdout);
     assert!(path.exists());
+    // Created, then changed to another value in the very layout `apply` writes: someone's
+    // value, not removed.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(scan(&home, &["--write", "--settings", path.to_str().unwrap()]).code, 0);
+    let theirs = "{\n  \"env\": {\n    \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"16000\"\n  }\n}\n";
+    std::fs::write(&path, theirs).unwrap();
+    assert_eq!(revert().code, 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), theirs);
+    // A file ccdoctor never made, in that layout: never removed.
+    let folder = path.parent().unwrap();
+    for e in std::fs::read_dir(folder).unwrap() {
+        let e = e.unwrap().path();
+        if e != path {
+            std::fs::remove_file(e).unwrap();
+        }
+    }
+    let r = revert();
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("no ccdoctor backup"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), theirs);
 }
 
 #[test]

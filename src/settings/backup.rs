@@ -26,6 +26,11 @@ use super::atomic::{self, FileError, MAX_BYTES, Snapshot};
 
 const TAG: &str = ".ccdoctor-";
 
+/// The extension of the note `apply` leaves beside a file it creates (`…ccdoctor-<time>.created`):
+/// the bytes it created, so that `revert` removes the file only while it holds exactly them. A
+/// file that merely looks like one `apply` writes is someone's, and is never removed.
+pub const CREATED: &str = "created";
+
 fn name_of(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
@@ -150,7 +155,9 @@ pub fn newest(path: &Path) -> Option<PathBuf> {
 pub fn load(backup: &Path, owner: u32, now: &str) -> Result<Snapshot, String> {
     let (now, _) = split_now(now);
     let file = backup.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if let Some((stamp, _, _)) = file.split_once(TAG).and_then(|(name, _)| key_of(&file, name, "bak"))
+    let stamp =
+        file.split_once(TAG).and_then(|(name, _)| key_of(&file, name, "bak").or_else(|| key_of(&file, name, CREATED)));
+    if let Some((stamp, _, _)) = stamp
         && stamp.as_str() > now
     {
         return Err(format!("dated {stamp}, in the future (now {now}); not a backup ccdoctor made"));
@@ -193,6 +200,14 @@ fn whole(bytes: &[u8]) -> Result<(), String> {
         return Err("empty, not a whole settings file (a write that failed?)".into());
     }
     super::edit::parse(text).map(|_| ()).map_err(|e| format!("{e}, not a whole settings file (cut short?)"))
+}
+
+/// The newest note of `path`'s creation by `apply` ([`CREATED`]), when it is trusted ([`load`])
+/// and holds exactly `bytes`: the file is then as `apply` created it.
+pub fn created_holding(path: &Path, bytes: &[u8], owner: u32, now: &str) -> Option<PathBuf> {
+    let (_, note) = keyed(path, CREATED).into_iter().next()?;
+    let saved = load(&note, owner, now).ok()?;
+    (saved.bytes.as_deref() == Some(bytes)).then_some(note)
 }
 
 /// The newest backup of `path`, when it is trusted ([`load`]) and holds exactly `bytes`: a

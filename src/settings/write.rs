@@ -212,10 +212,13 @@ fn revert_command(path: &Path, force: bool) -> String {
     format!("ccdoctor revert{force} --settings {}", arg(path))
 }
 
-/// Undoes the creation of `real`: the file (not a link to it, which was there before), then
-/// the folders made for it, deepest first.
-fn remove_command(real: &Path, made: &[PathBuf]) -> String {
+/// Undoes the creation of `real`: the file (not a link to it, which was there before) and the
+/// note of its creation, then the folders made for it, deepest first.
+fn remove_command(real: &Path, note: Option<&Path>, made: &[PathBuf]) -> String {
     let mut cmd = format!("rm -- {}", arg(real));
+    if let Some(note) = note {
+        cmd.push_str(&format!(" {}", arg(note)));
+    }
     if !made.is_empty() {
         let dirs: Vec<String> = made.iter().map(|d| arg(d)).collect();
         cmd.push_str(&format!(" && rmdir -- {}", dirs.join(" ")));
@@ -387,12 +390,18 @@ fn write_value(
             },
             _ => (None, false),
         };
+        // A file created: a note of what it holds, by which `revert` knows it for ccdoctor's.
+        let note = match &snap.bytes {
+            None => Some(backup::create(path, edited.text.as_bytes(), &snap, stamp, backup::CREATED)?),
+            Some(_) => None,
+        };
         between(attempt);
         let committed = staged.commit_if_unchanged(&snap);
         if !matches!(committed, Ok(true)) {
             // Not replaced (someone else wrote the file, or the rename failed): this backup is
-            // of contents that are still there, or were never replaced by this run.
-            if let Some(b) = backup.as_ref().filter(|_| made) {
+            // of contents that are still there, or were never replaced by this run; the note
+            // is of a file this run did not create.
+            for b in backup.iter().filter(|_| made).chain(note.iter()) {
                 let _ = std::fs::remove_file(b);
                 atomic::sync_folder(b);
             }
@@ -402,7 +411,7 @@ fn write_value(
             outcome.backup = backup.as_deref().map(display);
             outcome.undo = Some(match &backup {
                 Some(_) => revert_command(path, force),
-                None => remove_command(&real, &made_folders),
+                None => remove_command(&real, note.as_deref(), &made_folders),
             });
             return Ok(outcome);
         }
@@ -477,12 +486,6 @@ fn only_our_write(saved: &[u8], current: &[u8]) -> bool {
     edit::set_env_string(saved, MAX_OUTPUT, v).is_ok_and(|e| e.text == now)
 }
 
-/// Whether `bytes` are exactly what `apply` writes into a file it creates, whatever the value.
-fn created_by_us(bytes: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(bytes) else { return false };
-    edit::parse(text).is_ok_and(|(doc, _)| edit::is_new_document(text, &doc, MAX_OUTPUT))
-}
-
 /// The JSON text of `env.CLAUDE_CODE_MAX_OUTPUT_TOKENS` in a settings file's bytes, for a
 /// message (`None`: not there, or not a settings object).
 fn max_output_text(bytes: &[u8]) -> Option<String> {
@@ -554,11 +557,15 @@ fn revert_to_backup(
     }
     let mut outcome = WriteOutcome::new(Action::Unchanged, path, &real);
     let Some((backup, saved)) = chosen else {
-        // No backup: a file `apply` created, unchanged since, is undone by removing it.
+        // No backup: a file `apply` created, unchanged since (its note holds its very bytes),
+        // is undone by removing it, and the note with it.
         if same.is_empty()
-            && let Some(value) = current.bytes.as_deref().filter(|b| created_by_us(b)).and_then(max_output_text)
+            && let Some(bytes) = current.bytes.as_deref()
+            && let Some(note) = backup::created_holding(path, bytes, owner, &stamp)
+            && let Some(value) = max_output_text(bytes)
         {
             std::fs::remove_file(&real).map_err(|e| FileError::io(&real, e))?;
+            let _ = std::fs::remove_file(&note);
             atomic::sync_folder(&real);
             outcome.action = Action::Reverted;
             outcome.old = Some(value);
@@ -789,11 +796,12 @@ mod tests {
     #[test]
     fn the_undo_of_a_created_file_names_the_file_and_the_folders_made() {
         let made = [PathBuf::from("/d/a b/c"), PathBuf::from("/d/a b")];
+        let note = Path::new("/d/a b/c/s.json.ccdoctor-20261207T010000.000000.created");
         assert_eq!(
-            remove_command(Path::new("/d/a b/c/s.json"), &made),
-            "rm -- '/d/a b/c/s.json' && rmdir -- '/d/a b/c' '/d/a b'"
+            remove_command(Path::new("/d/a b/c/s.json"), Some(note), &made),
+            "rm -- '/d/a b/c/s.json' '/d/a b/c/s.json.ccdoctor-20261207T010000.000000.created' && rmdir -- '/d/a b/c' '/d/a b'"
         );
-        assert_eq!(remove_command(Path::new("/d/s.json"), &[]), "rm -- /d/s.json");
+        assert_eq!(remove_command(Path::new("/d/s.json"), None, &[]), "rm -- /d/s.json");
         assert_eq!(revert_command(Path::new("/d/s.json"), true), "ccdoctor revert --force --settings /d/s.json");
     }
 }
