@@ -121,8 +121,18 @@ pub fn candidates(path: &Path) -> Vec<PathBuf> {
 /// stamp), oldest first: each holds the file as it was before that write. Names dated in the
 /// future are left out, as [`load`] refuses them.
 pub fn dated(path: &Path) -> Vec<(crate::time::EpochMs, PathBuf)> {
+    dated_of(path, "bak")
+}
+
+/// The notes of `path`'s creations by `apply` ([`CREATED`]) with the time of each, oldest
+/// first, as [`dated`] gives backups.
+pub fn created(path: &Path) -> Vec<(crate::time::EpochMs, PathBuf)> {
+    dated_of(path, CREATED)
+}
+
+fn dated_of(path: &Path, ext: &str) -> Vec<(crate::time::EpochMs, PathBuf)> {
     let now = crate::time::now();
-    let mut out: Vec<_> = keyed(path, "bak")
+    let mut out: Vec<_> = keyed(path, ext)
         .into_iter()
         .filter_map(|((stamp, micros, _), p)| {
             // `key_of` let through only `YYYYMMDDTHHMMSS` in ASCII digits.

@@ -92,13 +92,6 @@ pub fn new_document(key: &str, value: &str) -> String {
     format!("{{\n  \"env\": {{\n    {}: {}\n  }}\n}}\n", json_string(key), json_string(value))
 }
 
-/// Whether `text`, parsed as `doc`, is exactly what [`new_document`] writes for `key`, whatever
-/// the value.
-pub fn is_new_document(text: &str, doc: &serde_json::Map<String, Value>, key: &str) -> bool {
-    let Some(Value::String(v)) = doc.get("env").and_then(|e| e.get(key)) else { return false };
-    text == new_document(key, v)
-}
-
 fn json_string(s: &str) -> String {
     serde_json::to_string(s).expect("a string always serializes")
 }

@@ -249,13 +249,17 @@ fn max_output_before(
         let skip = dated.len().saturating_sub(MAX_BACKUPS_READ);
         let mut mine: Vec<_> =
             dated.into_iter().skip(skip).filter_map(|(t, b)| backup_value(&b).map(|v| (t, v))).collect();
-        // A file `apply` created and no one changed since: before its time there was none.
+        // A file `apply` created and no one changed since (the note of its creation holds its
+        // very bytes): before that time there was none.
         if mine.is_empty()
-            && values.is_some_and(|v| v.created_by_apply)
-            && let Some(t) = std::fs::metadata(path).ok().and_then(|m| m.modified().ok())
-            && let Ok(d) = t.duration_since(std::time::UNIX_EPOCH)
+            && let Some((t, note)) = backup::created(path).pop()
+            && let (Ok(a), Ok(b)) = (std::fs::symlink_metadata(&note), std::fs::metadata(path))
+            && a.file_type().is_file()
+            && a.len() == b.len()
+            && let (Ok(created), Ok(now)) = (std::fs::read(&note), std::fs::read(path))
+            && created == now
         {
-            mine.push((crate::time::EpochMs::try_from(d.as_millis()).unwrap_or(crate::time::EpochMs::MAX), None));
+            mine.push((t, None));
         }
         now.push(values.and_then(|v| v.env.get(MAX_OUTPUT).cloned()));
         before.push(mine);
@@ -295,8 +299,6 @@ struct FileValues {
     shown: Vec<(String, String)>,
     /// Bytes that are not UTF-8 were read replaced, as Claude Code reads them.
     not_utf8: bool,
-    /// The file is exactly what `apply` writes into a file it creates (unchanged since).
-    created_by_apply: bool,
 }
 
 /// Reads one settings file. A missing or blank file is `Ok(None)`; anything unusable is an
@@ -327,7 +329,6 @@ fn read_file(path: &Path, show_env: bool) -> Result<Option<FileValues>, String> 
     let (obj, _) = edit::parse(text).map_err(|e| format!("{e}; ignored"))?;
     let mut out = FileValues {
         not_utf8,
-        created_by_apply: !not_utf8 && edit::is_new_document(text, &obj, MAX_OUTPUT),
         model: obj.get("model").and_then(Value::as_str).map(str::to_string),
         cleanup_period_days: obj.get("cleanupPeriodDays").and_then(as_count),
         ..FileValues::default()
