@@ -182,3 +182,38 @@ fn a_key_written_twice_takes_its_last_value_on_both_paths() {
     assert_eq!(v["errors"]["overloaded"], 0);
     assert_eq!(v["errors"]["rate_limit"]["retries"], 1);
 }
+
+/// A model not in the table (a Bedrock application inference profile names none) is assumed
+/// to stop at 32,000; responses of 40,000 tokens show Claude Code did not cap it there. The
+/// value set, 64,000, is then the value in effect and kept: `apply` must not lower it to the
+/// assumption (it wrote 32000 over the 64000 these responses ran at).
+#[test]
+fn an_unknown_models_long_responses_keep_the_value_they_ran_at() {
+    let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6";
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            line(i, |l| {
+                l["message"]["model"] = json!(arn);
+                l["message"]["usage"]["output_tokens"] = json!(if i % 4 == 0 { 40_000 + i as u64 } else { 3_000 });
+                l["timestamp"] = json!(format!("2026-11-01T{:02}:{:02}:00.000Z", 10 + i / 20, 3 * (i % 20)));
+            })
+        })
+        .collect();
+    let t = home_with(&lines);
+    let settings = t.path().join("settings.json");
+    let set = r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"64000"}}"#;
+    std::fs::write(&settings, set).unwrap();
+    let (v, r) = scan_path(t.path(), false);
+    let rec = &v["recommendation"];
+    assert_eq!(
+        (rec["max_output_tokens"].as_u64(), rec["current"].as_u64()),
+        (Some(64_000), Some(64_000)),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(rec["inputs"]["model_cap"], 128_000);
+    assert_eq!(rec["inputs"]["model_cap_source"], "records");
+    let r: Run = ccdoctor(t.path()).args(["apply", t.path().to_str().unwrap()]).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), set, "{}", r.stdout);
+}

@@ -224,6 +224,11 @@ impl<'a> Request<'a> {
         self.marks.has(Marks::ESTIMATED)
     }
 
+    #[cfg(test)]
+    pub fn set_estimated(&mut self, estimated: bool) {
+        self.marks.set(Marks::ESTIMATED, estimated);
+    }
+
     /// Cut at the output limit: stopped at `max_tokens`, followed by a recovery prompt, or by
     /// an "exceeded" error.
     pub fn cut(&self) -> bool {

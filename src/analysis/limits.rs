@@ -416,27 +416,40 @@ pub enum ClampBy {
     ExceededError,
     /// A response stopped at `max_tokens` after N tokens, above the table's limit.
     MaxTokensStop,
+    /// A response of a model not in the table, longer than the limit assumed for it (`from`,
+    /// its tokens): the limit is taken as `to` ([`caps_from_data`]).
+    Response,
 }
 
 /// The upper limits the user's data shows, by model name: [`learned_caps`], and records of a
 /// limit above what `table_cap` says (a request really ran at it, so the model allows at
-/// least that). The newer evidence of a model wins; at equal times, the larger.
+/// least that). For a model not in the table (`table_cap` gives `None`: its limit is the
+/// assumed [`crate::models::UNKNOWN_MODEL_CAP`]), a measured response longer than that shows
+/// the assumption wrong: the limit is then taken as
+/// [`crate::models::UNKNOWN_MODEL_REPORTED_CAP`] (or the response, if longer). The newer
+/// evidence of a model wins; at equal times, the larger.
 pub fn caps_from_data(
     chains: &[Chain<'_>],
     capped: &[Capped],
     name_of: &dyn Fn(&str) -> String,
-    table_cap: &dyn Fn(&str) -> u64,
+    table_cap: &dyn Fn(&str) -> Option<u64>,
 ) -> HashMap<String, Clamp> {
     let mut out = learned_caps(chains, capped, name_of);
     let mut records: HashMap<String, Clamp> = HashMap::new();
-    let mut caps: HashMap<&str, u64> = HashMap::new();
+    let mut caps: HashMap<&str, Option<u64>> = HashMap::new();
     for r in chains.iter().flat_map(|c| &c.requests) {
-        let (Some(n), Some(m)) = (r.cut_limit(), r.model()) else { continue };
-        if n <= *caps.entry(m).or_insert_with(|| table_cap(m)) {
-            continue;
-        }
-        let by = if r.gave_up() { ClampBy::ExceededError } else { ClampBy::MaxTokensStop };
-        let c = Clamp { from: n, to: n, session: r.session().map(str::to_string), time: Some(r.end()), by };
+        let Some(m) = r.model() else { continue };
+        let table = *caps.entry(m).or_insert_with(|| table_cap(m));
+        let cap = table.unwrap_or(crate::models::UNKNOWN_MODEL_CAP);
+        let (from, to, by) = match r.cut_limit() {
+            Some(n) if n > cap => (n, n, if r.gave_up() { ClampBy::ExceededError } else { ClampBy::MaxTokensStop }),
+            _ if table.is_none() && !r.estimated() && r.output() > cap => {
+                let n = r.output();
+                (n, n.max(crate::models::UNKNOWN_MODEL_REPORTED_CAP), ClampBy::Response)
+            }
+            _ => continue,
+        };
+        let c = Clamp { from, to, session: r.session().map(str::to_string), time: Some(r.end()), by };
         let e = records.entry(name_of(m)).or_insert_with(|| c.clone());
         if (c.to, c.time) > (e.to, e.time) {
             *e = c;
@@ -900,7 +913,7 @@ mod tests {
             telemetry: false,
             requests: vec![exceeded, stopped, below],
         }];
-        let table = |_: &str| 64_000;
+        let table = |_: &str| Some(64_000);
         let name = |m: &str| m.to_string();
         let line = |time| Capped { from: 200_000, to: 64_000, session: Some("A".into()), time: Some(time) };
         let got = |capped: &[Capped]| {
@@ -921,5 +934,41 @@ mod tests {
             requests: vec![req(0, "A", 9, true, Some(9), false)],
         }];
         assert!(caps_from_data(&chains, &[], &name, &table).is_empty());
+    }
+
+    /// A model not in the table is assumed to stop at 32,000; a measured response longer than
+    /// that shows Claude Code did not cap it there, and the limit is taken as the one reported
+    /// for models it does not know (or the response, if longer). An estimated response, or a
+    /// model in the table, shows nothing of the kind.
+    #[test]
+    fn a_response_above_an_unknown_models_assumed_limit_raises_it() {
+        let chains = |outputs: &[(u64, bool)]| {
+            vec![Chain {
+                stream: "A",
+                project: "",
+                cwd: None,
+                telemetry: false,
+                requests: outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(out, estimated))| {
+                        let mut r = req(1_000 * k as i64, "A", out, false, None, false);
+                        r.set_estimated(estimated);
+                        r
+                    })
+                    .collect(),
+            }]
+        };
+        let name = |m: &str| m.to_string();
+        let unknown = |_: &str| None;
+        let got = |outputs: &[(u64, bool)], table: &dyn Fn(&str) -> Option<u64>| {
+            caps_from_data(&chains(outputs), &[], &name, table).get("m").map(|c| (c.from, c.to, c.by))
+        };
+        assert_eq!(got(&[(3_000, false), (40_000, false)], &unknown), Some((40_000, 128_000, ClampBy::Response)));
+        assert_eq!(got(&[(200_000, false)], &unknown), Some((200_000, 200_000, ClampBy::Response)));
+        // At the assumed limit, or estimated: nothing learned.
+        assert_eq!(got(&[(32_000, false), (40_000, true)], &unknown), None);
+        // A model in the table keeps its limit (an output above it is no record of a limit).
+        assert_eq!(got(&[(40_000, false)], &|_| Some(32_000)), None);
     }
 }

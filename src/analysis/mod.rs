@@ -190,7 +190,7 @@ pub fn analyze_with<'a, T>(
     // Building them freed as much again as they hold (and the responses, when owned, as it
     // went): given back before the steps after.
     crate::memory::give_back();
-    let table_cap = |m: &str| advice::cap_of(models::family_of(m));
+    let table_cap = |m: &str| models::family_of(m).map(|f| advice::cap_of(Some(f)));
     let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
     let fallback = advice::Now {
         settings,

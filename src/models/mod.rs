@@ -311,6 +311,10 @@ static TABLE: OnceLock<ModelTable> = OnceLock::new();
 
 /// Upper limit assumed for a model missing from the model table.
 pub const UNKNOWN_MODEL_CAP: u64 = 32_000;
+/// The upper limit taken for a model missing from the model table once the user's records
+/// show a response longer than [`UNKNOWN_MODEL_CAP`]: Claude Code did not cap it there, and
+/// third-party reports say it clamps models it does not know at 128,000 (unverified).
+pub const UNKNOWN_MODEL_REPORTED_CAP: u64 = 128_000;
 /// Claude Code's default max output assumed for a model missing from the model table.
 pub const UNKNOWN_MODEL_DEFAULT: u64 = 32_000;
 /// Burndown assumed on Bedrock for a model missing from the table (AWS: "burndown applies"

@@ -274,8 +274,18 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 a.model,
                 thousands(clamp.to)
             ),
+            ClampBy::Response => format!(
+                "Your records show a response of {} running to {} tokens{on}, more than the {} assumed for a model not in the table, so Claude Code did not cap it there: its upper limit is taken as {}",
+                a.model,
+                thousands(clamp.from),
+                thousands(crate::models::UNKNOWN_MODEL_CAP),
+                thousands(clamp.to)
+            ),
         };
         out.push(match a.family.map(|f| f.max_output_cap.value) {
+            _ if clamp.by == ClampBy::Response => {
+                format!("{shows} (reported for models Claude Code does not know; unverified).")
+            }
             Some(table) if table == clamp.to => format!("{shows}, as the model table says."),
             Some(table) => {
                 format!("{shows}: that, not the model table's {}, is its upper limit here.", thousands(table))
@@ -1246,6 +1256,11 @@ pub fn figure_source(s: &FigureSource) -> String {
                 }
                 ClampBy::ExceededError => format!("your records: exceeded the {} output token maximum{on}", c.to),
                 ClampBy::MaxTokensStop => format!("your records: stopped at max_tokens after {}{on}", thousands(c.to)),
+                ClampBy::Response => format!(
+                    "your records: a response of {}{on}, above the {} assumed; reported for unknown models",
+                    thousands(c.from),
+                    thousands(crate::models::UNKNOWN_MODEL_CAP)
+                ),
             }
         }
         FigureSource::Unknown => "not in the model table: assumed".into(),
