@@ -87,12 +87,42 @@ fn check_says_when_the_quota_given_does_not_fit() {
     assert!(r.stdout.contains("14000 would have worked") && !r.stdout.contains("you gave"), "{}", r.stdout);
 }
 
-/// A value kept without a judgement is not called safe: the API sample (too few responses to
-/// judge cuts by, beside 429s that max output does not cause there) says "kept" and why; on
-/// the API with enough responses and 429s, it says the 429s are not max output's (exit 0).
+/// A home of eight Sonnet 4.5 responses, none cut: too few to judge cuts by. No settings file.
+fn few_api_responses() -> (tempfile::TempDir, std::path::PathBuf) {
+    few_responses_cut(0, 0)
+}
+
+/// The same, the first `cut` of them stopped at max_tokens after `limit` tokens.
+fn few_responses_cut(cut: u32, limit: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    std::fs::create_dir_all(home.join("projects/p")).unwrap();
+    let lines: Vec<String> = (0..8)
+        .map(|i| {
+            serde_json::json!({
+                "type": "assistant", "uuid": format!("u{i}"), "sessionId": "s1", "cwd": "/x",
+                "timestamp": format!("2026-11-01T10:{:02}:00.000Z", 2 * i), "version": "2.1.230",
+                "requestId": format!("req_{i}"),
+                "message": {"id": format!("msg_{i}"), "model": "claude-sonnet-4-5-20250929", "role": "assistant",
+                            "content": [{"type": "text", "text": "hi"}],
+                            "stop_reason": if i < cut { "max_tokens" } else { "end_turn" },
+                            "usage": {"input_tokens": 10, "output_tokens": if i < cut { limit } else { 500 + 100 * i }}}
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(home.join("projects/p/s1.jsonl"), lines.join("\n") + "\n").unwrap();
+    (t, home)
+}
+
+/// A value kept without a judgement is not called safe: eight API responses, none cut (too
+/// few to judge cuts by), say "kept" and why; on the API with enough responses and 429s, it
+/// says the 429s are not max output's (exit 0). The API sample's ten responses, three of them
+/// cut at the value in effect, are judged all the same: those cuts are the history's own.
 #[test]
 fn check_calls_safe_only_what_it_judged() {
-    let home = common::home();
+    let (_t, home) = few_api_responses();
+    std::fs::write(home.join("settings.json"), r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"32000"}}"#).unwrap();
     let r = run_in(&home, &["check", "--since", "2026-01-01", home.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(
@@ -110,6 +140,29 @@ fn check_calls_safe_only_what_it_judged() {
         r.stdout.contains(
             "is kept: on the Anthropic API max output does not count against the rate limits your 429s come from ("
         ) && r.stdout.contains("237 throttled attempts"),
+        "{}",
+        r.stdout
+    );
+    // On Vertex, no quota known: a value the history ran without a 429 but with responses cut
+    // is kept, not called safe.
+    let (_t, cut) = few_responses_cut(3, 4_000);
+    std::fs::write(cut.join("settings.json"), r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"4000"}}"#).unwrap();
+    let r = run_in(&cut, &["check", "--since", "2026-01-01", "--provider", "vertex", cut.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("ok: CLAUDE_CODE_MAX_OUTPUT_TOKENS=4000 (Sonnet 4.5) is kept, not shown safe for your responses: your history ran it without a 429 but with more responses cut than the p99 target allows (")
+            && r.stdout.contains("3 cut responses")
+            && !r.stdout.contains("is safe"),
+        "{}",
+        r.stdout
+    );
+    let api = common::home();
+    let r = run_in(&api, &["check", "--since", "2026-01-01", api.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with(
+            "unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (Sonnet 4.5) would cut responses that 64000 would not"
+        ),
         "{}",
         r.stdout
     );
@@ -323,17 +376,14 @@ fn man_dir_writes_every_page() {
 }
 
 /// A "keep" of Claude Code's own default (no settings file sets the value) writes nothing:
-/// pinning an unverified default into a file is not what the advice says.
+/// pinning a default into a file is not what the advice says.
 #[test]
 fn apply_keeps_a_default_by_writing_nothing() {
-    let t = tempfile::tempdir().unwrap();
-    let home = t.path().join("home");
-    common::copy_tree(&common::testdata().join("late-home"), &home);
-    std::fs::remove_file(home.join("settings.json")).unwrap();
+    let (_t, home) = few_api_responses();
     let r = run_in(&home, &["apply", home.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("note: the advice is to keep Claude Code's default (64,000): nothing written"),
+        r.stderr.contains("note: the advice is to keep Claude Code's default (32,000): nothing written"),
         "{}",
         r.stderr
     );

@@ -268,14 +268,25 @@ fn on_vertex(dir: &std::path::Path, args: &[&str]) -> common::Run {
 }
 
 /// `check` where no quota is known and the history has no 429: the value the history ran at
-/// is safe at its load; planned for more requests in flight than it had (`--parallel`),
-/// nothing shows that, and the line says the value is kept, not shown safe (exit 0 both).
+/// fits the quota at its load, but it cuts more responses than the p99 target allows (2.5%
+/// here) and nothing shows a larger value fits, so it is kept, not called safe; planned for
+/// more requests in flight than it had (`--parallel`), nothing shows even that it fits, and
+/// the line says so (exit 0 both).
 #[test]
 fn check_keeps_without_calling_safe_what_nothing_shows() {
     let dir = unthrottled_home(1, "no 429, no quota known", 4_000);
     let run = |extra: &[&str]| on_vertex(dir.path(), &[&["check"][..], extra].concat());
     let r = run(&[]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=4000")
+            && r.stdout.contains("is kept, not shown safe for your responses: your history ran it without a 429 but with more responses cut than the p99 target allows (")
+            && !r.stdout.contains(" is safe ("),
+        "{}",
+        r.stdout
+    );
+    // With a target its cuts meet (p97), it is safe.
+    let r = run(&["--percentile", "97"]);
     assert!(r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=4000") && r.stdout.contains(" is safe ("), "{}", r.stdout);
     let r = run(&["--parallel", "50"]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);

@@ -141,14 +141,16 @@ fn the_load_of_a_quota_increase_request() {
 
 /// The API project of testdata/claude-home: 10 Sonnet 4.5 responses, 3 of them cut (2
 /// "exceeded the 32000" errors and a cut continued after a recovery prompt), 1 cut at 200.
-/// Too few responses to judge cuts by: keep the 32,000 of the settings file.
+/// Too few responses to judge cuts by from demand alone, but these were cut at the 32,000 in
+/// effect: the history's own cuts, so a value that would not have cut them is advised (on the
+/// API max output costs no quota).
 #[test]
-fn few_responses_keep_the_value_in_effect() {
+fn few_responses_cut_at_the_value_in_effect_raise_it() {
     let (v, _) = scan_json(&["--project", "app", &home_str()]);
     assert_eq!(v["settings"]["provider"], "anthropic");
     let r = &v["recommendation"];
-    assert_eq!((r["action"].as_str(), r["basis"].as_str()), (Some("keep"), Some("small_sample")));
-    assert_eq!(r["max_output_tokens"], 32_000);
+    assert_eq!((r["action"].as_str(), r["basis"].as_str()), (Some("raise"), Some("fewer_cuts")));
+    assert_eq!((r["current"].as_u64(), r["max_output_tokens"].as_u64()), (Some(32_000), Some(64_000)));
     assert_eq!(r["ceiling"], Value::Null);
     assert_eq!(r["inputs"]["model"], "Sonnet 4.5");
     // Each cut response once, by the limit it was cut at (the error after a stopped response

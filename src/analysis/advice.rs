@@ -218,6 +218,9 @@ pub struct Advice {
     pub proven_as_planned: bool,
     /// Max output counts against a quota nobody knows ([`choose::Setup::quota_unknown`]).
     pub quota_unknown: bool,
+    /// Too few responses to judge cuts by, and none of them cut at the value in effect
+    /// ([`choose::Setup::small_sample`]).
+    pub small_sample: bool,
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).
     pub escalation: Option<Escalation>,
@@ -619,10 +622,14 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // The smallest useful value: one that cuts at most a tenth of the responses (demand's
     // p90) and leaves the thinking budget room. Below it a value is no cure, whatever it
     // does for throttling.
-    // (With too few responses to judge cuts by, demand says nothing of it.)
-    let small_sample = demand.responses < choose::MIN_RESPONSES;
-    let useful =
-        demand.p90.filter(|_| !small_sample).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
+    // (With too few responses, demand's p90 says nothing of it. Nor do they judge cuts, unless
+    // some were cut at the value in effect: those are the history's own, no estimate, and a
+    // value that would not have cut them is weighed as with more responses.)
+    let cut_at_current =
+        my_units.iter().any(|u| u.limit() == current && matches!(u.kind(), UnitKind::Response { cut: true, .. }));
+    let few = demand.responses < choose::MIN_RESPONSES;
+    let small_sample = few && !cut_at_current;
+    let useful = demand.p90.filter(|_| !few).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
     // Where max output counts against a quota nobody knows, cuts alone raise nothing: the
     // floor is the thinking budget's.
     let observed = seen::observed_throttled(i.chains, my_units);
@@ -706,6 +713,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             max_subagents: i.settings.max_subagents.value,
             throttled_seen: observed,
             proven,
+            small_sample,
             proven_as_planned: setup.proven,
             quota_unknown,
             escalation,

@@ -331,6 +331,9 @@ pub fn run(
                     format!(", cutting {} of {} responses", thousands(r.outcome.cut), thousands(r.outcome.responses))
                 })
             };
+            // More of the responses cut at the value in effect than the percentile allows (the
+            // report's conflict).
+            let cuts_too_many = a.cut_share > (100.0 - config.recommend.percentile) / 100.0 + 1e-12;
             match (c.action, c.value) {
                 // Max output counts against a quota nobody knows, and the history did not run
                 // at this value: kept, not shown safe.
@@ -339,6 +342,15 @@ pub fn run(
                         if a.proven { "at a lighter load than --parallel plans for" } else { "mostly at other values" };
                     format!(
                         "{value} is kept, not shown safe: no quota is known and your history ran {ran} ({facts}); pass your applied quota with --quota-tpm to judge it"
+                    )
+                }
+                // It fits the quota (the history ran it without a 429) but cuts more responses
+                // than the percentile allows, and no quota is known to judge a larger value by:
+                // kept, not called safe.
+                (Action::Keep, _) if a.quota_unknown && cuts_too_many => {
+                    format!(
+                        "{value} is kept, not shown safe for your responses: your history ran it without a 429 but with more responses cut than the p{} target allows ({facts}), and no quota is known to judge a larger value by; pass your applied quota with --quota-tpm to judge it",
+                        crate::render::prose::fmt_q(config.recommend.percentile)
                     )
                 }
                 // Too few responses to judge cuts by: kept, not judged.

@@ -438,7 +438,7 @@ fn lead(a: &Advice) -> Vec<String> {
         };
         if quota_counts && only_floor {
             out.push(format!("It cuts {fewest}."));
-        } else if a.demand.responses < MIN_RESPONSES {
+        } else if a.small_sample {
             // Too few responses: the choice does not weigh cuts (every safe value counts alike),
             // so no value is said to cut the fewest.
             out.push(format!(
@@ -475,7 +475,9 @@ fn lead(a: &Advice) -> Vec<String> {
         }
         Basis::FewerCuts => {
             if let Some(cut) = cuts_at(a.current) {
-                out.push(format!("At {}, {cut} are cut.", value_in_effect(a, a.current)));
+                let one = row(a, a.current).is_some_and(|r| r.outcome.cut == 1 && r.outcome.beyond == 0);
+                let verb = if one { "is" } else { "are" };
+                out.push(format!("At {}, {cut} {verb} cut.", value_in_effect(a, a.current)));
             }
             safe_range(&mut out);
             if let Some(v) = c.value {
@@ -860,7 +862,7 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     if r.conflict
         && let Some(v) = r.max_output_tokens
-        && a.demand.responses >= MIN_RESPONSES
+        && !a.small_sample
     {
         let tail = format!(
             "{} of responses are still cut at {}, more than the {} the p{} target allows",
@@ -1040,10 +1042,11 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     {
         let (major, minor, patch) = crate::analysis::limits::SUBAGENTS_FOLLOW_SETTING_SINCE;
         out.push(format!(
-            "{} of the {} {} requests are subagents' of a Claude Code before about {major}.{minor}.{patch}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",
+            "{} of the {} {} requests {} of a Claude Code before about {major}.{minor}.{patch}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",
             thousands(ignored),
             thousands(of),
-            a.model
+            a.model,
+            if ignored == 1 { "is a subagent's" } else { "are subagents'" }
         ));
     }
     out
