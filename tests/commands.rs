@@ -162,6 +162,9 @@ fn check_calls_safe_only_what_it_judged() {
     assert!(
         r.stdout.starts_with(
             "unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (Sonnet 4.5) would cut responses that 64000 would not"
+        ) && r.stdout.trim_end().ends_with(
+            // A subagent of an older Claude Code, which ignores the value, is named beside it.
+            "; 1 of the 11 Sonnet 4.5 requests is a subagent's of a Claude Code before about 2.1.233, which ignores the value: update Claude Code too"
         ),
         "{}",
         r.stdout

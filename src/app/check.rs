@@ -333,6 +333,20 @@ pub fn run(
             };
             // More of the responses cut at the value in effect than the percentile allows (the
             // report's conflict).
+            // Where some requests were subagents' of a Claude Code that ignored the value, a
+            // changed value reaches them only once Claude Code is updated (scan says the same).
+            let subagents = match a.setting_ignored {
+                (ignored @ 1.., of) => {
+                    let (major, minor, patch) = crate::analysis::limits::SUBAGENTS_FOLLOW_SETTING_SINCE;
+                    format!(
+                        "; {} of the {} {model} requests {} of a Claude Code before about {major}.{minor}.{patch}, which ignores the value: update Claude Code too",
+                        thousands(ignored),
+                        thousands(of),
+                        if ignored == 1 { "is a subagent's" } else { "are subagents'" }
+                    )
+                }
+                _ => String::new(),
+            };
             let cuts_too_many = a.cut_share > (100.0 - config.recommend.percentile) / 100.0 + 1e-12;
             match (c.action, c.value) {
                 // Max output counts against a quota nobody knows, and the history did not run
@@ -367,7 +381,7 @@ pub fn run(
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
                     format!(
-                        "{value} is too high for the quota ({facts}); {v} would have worked{}: {}",
+                        "{value} is too high for the quota ({facts}); {v} would have worked{}: {}{subagents}",
                         cuts_at(v),
                         how_to_change(a, config)
                     )
@@ -380,7 +394,7 @@ pub fn run(
                         ""
                     };
                     format!(
-                        "{value} would cut responses that {v} would not{within} ({facts}): {}",
+                        "{value} would cut responses that {v} would not{within} ({facts}): {}{subagents}",
                         how_to_change(a, config)
                     )
                 }
