@@ -71,9 +71,12 @@ pub fn writes_final_usage(version: Option<&str>) -> bool {
 }
 
 /// The output tokens to use for a response group, and whether they are estimated. `version`
-/// is the Claude Code version that wrote it.
-pub fn measured_output(recorded: u64, size: ContentSize, version: Option<&str>) -> (u64, bool) {
+/// is the Claude Code version that wrote it. With no usable count recorded (`None`: missing,
+/// or not a non-negative number), the size is estimated from the content, whatever the
+/// version: a count nobody wrote is not a response of 0 tokens.
+pub fn measured_output(recorded: Option<u64>, size: ContentSize, version: Option<&str>) -> (u64, bool) {
     let est = estimate_tokens(size);
+    let Some(recorded) = recorded else { return (est, true) };
     // est > 1.5 × recorded, in integers.
     if recorded <= PLACEHOLDER_MAX_OUTPUT
         && est.saturating_mul(2) > recorded.saturating_mul(3)
@@ -101,18 +104,21 @@ mod tests {
     #[test]
     fn placeholder_rule() {
         // 1 token recorded for 107 chars of prose (headless 2.1.14): est 43 -> estimated.
-        assert_eq!(measured_output(1, ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.14")), (43, true));
+        assert_eq!(measured_output(Some(1), ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.14")), (43, true));
         // 25 recorded for a small tool call of 47 chars: est 19 + 30 = 49 > 37.5.
-        assert_eq!(measured_output(25, ContentSize { chars: 47, tool_uses: 1 }, None), (49, true));
+        assert_eq!(measured_output(Some(25), ContentSize { chars: 47, tool_uses: 1 }, None), (49, true));
         // 5 recorded for "OK." (3 chars, est 2): a real tiny response.
-        assert_eq!(measured_output(5, ContentSize { chars: 3, tool_uses: 0 }, None), (5, false));
+        assert_eq!(measured_output(Some(5), ContentSize { chars: 3, tool_uses: 0 }, None), (5, false));
         // Est exactly 1.5 × recorded is not "more than": 20 recorded, 75 chars -> 30.
-        assert_eq!(measured_output(20, ContentSize { chars: 75, tool_uses: 0 }, None), (20, false));
+        assert_eq!(measured_output(Some(20), ContentSize { chars: 75, tool_uses: 0 }, None), (20, false));
         // Above 30 a value is a real final figure whatever the content.
-        assert_eq!(measured_output(31, ContentSize { chars: 100_000, tool_uses: 0 }, None), (31, false));
+        assert_eq!(measured_output(Some(31), ContentSize { chars: 100_000, tool_uses: 0 }, None), (31, false));
         // From 2.1.97 every line carries the final usage: 1 token is 1 token.
-        assert_eq!(measured_output(1, ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.97")), (1, false));
-        assert_eq!(measured_output(1, ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.96")), (43, true));
+        assert_eq!(measured_output(Some(1), ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.97")), (1, false));
+        assert_eq!(measured_output(Some(1), ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.96")), (43, true));
+        // No usable count: the content's estimate, even where the version writes final usage.
+        assert_eq!(measured_output(None, ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.97")), (43, true));
+        assert_eq!(measured_output(Some(0), ContentSize { chars: 107, tool_uses: 0 }, Some("2.1.97")), (0, false));
     }
 
     #[test]

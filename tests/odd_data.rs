@@ -217,3 +217,38 @@ fn an_unknown_models_long_responses_keep_the_value_they_ran_at() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), set, "{}", r.stdout);
 }
+
+/// A count that is not a non-negative number reads as absent (RELIABILITY.md): the response's
+/// size is then estimated from its content, on the fast path and the full parse alike, never
+/// taken as a response of 0 tokens (which pulled demand's p50 to 0).
+#[test]
+fn an_unusable_output_count_is_estimated_from_the_content() {
+    let text = "x".repeat(2_500);
+    // (A string of digits or a fraction is read as the count it spells, as before.)
+    let odd = [json!(-1), json!("abc"), json!(true), json!(null), json!([1]), json!({})];
+    let mut lines: Vec<String> = (0..odd.len())
+        .map(|i| {
+            line(i, |l| {
+                l["message"]["usage"]["output_tokens"] = odd[i].clone();
+                l["message"]["content"] = json!([{"type": "text", "text": text}]);
+            })
+        })
+        .collect();
+    // And one with no count at all, beside two counted ones.
+    lines.push(line(6, |l| {
+        l["message"]["usage"].as_object_mut().unwrap().remove("output_tokens");
+        l["message"]["content"] = json!([{"type": "text", "text": text}]);
+    }));
+    lines.push(line(7, |_| {}));
+    lines.push(line(8, |_| {}));
+    let t = home_with(&lines);
+    let (v, r) = both_paths(t.path());
+    assert_eq!(
+        (v["responses"]["count"].as_u64(), v["responses"]["estimated"].as_u64()),
+        (Some(9), Some(7)),
+        "{}",
+        r.stderr
+    );
+    // 2,500 characters at 2.5 a token: 1,000 each; the two counted ones 500.
+    assert_eq!((v["output_tokens"]["p50"].as_u64(), v["output_tokens"]["max"].as_u64()), (Some(1_000), Some(1_000)));
+}

@@ -37,7 +37,8 @@ pub struct GroupPart {
     pub request: u64,
     /// The effort level it was asked at, when written.
     pub effort: Option<Name>,
-    pub recorded_output: u64,
+    /// The largest usable `output_tokens` of its lines; `None` where no line has one.
+    pub recorded_output: Option<u64>,
     pub usage: Usage,
     pub max_tokens_stop: bool,
     /// Content of each distinct line, keyed by a hash of the line's `uuid`, so that a line
@@ -385,7 +386,7 @@ impl<'i> Accumulator<'i> {
                     message: key(&[Some(&r.message_id)]) as u64,
                     request: r.request_id.as_deref().map_or(0, super::key::request_hash),
                     effort: None,
-                    recorded_output: 0,
+                    recorded_output: None,
                     usage: Usage::default(),
                     max_tokens_stop: false,
                     lines: Vec::new(),

@@ -266,7 +266,9 @@ pub struct Envelope<'a> {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
     pub input: u64,
-    pub output: u64,
+    /// `None` where the line has no usable count (missing, or not a non-negative number): the
+    /// response's size is then estimated from its content, never taken as 0.
+    pub output: Option<u64>,
     pub cache_creation: u64,
     pub cache_read: u64,
     /// Of the output, thinking (`output_tokens_details.thinking_tokens`), where written.
@@ -520,7 +522,7 @@ fn usage_of(u: RawUsage) -> Usage {
     });
     Usage {
         input: u.input_tokens.0.unwrap_or(0),
-        output: u.output_tokens.0.unwrap_or(0),
+        output: u.output_tokens.0,
         cache_creation: nested.or(flat).unwrap_or(0),
         cache_read: u.cache_read_input_tokens.0.unwrap_or(0),
         thinking: u.output_tokens_details.and_then(|d| d.thinking_tokens.0),
@@ -587,7 +589,7 @@ mod tests {
         assert_eq!(env.uuid.as_deref(), Some("u1"));
         assert_eq!(r.message_id, "msg_1");
         assert_eq!(r.request_id.as_deref(), Some("req_1"));
-        assert_eq!(r.usage, Usage { input: 3, output: 120, cache_creation: 40, cache_read: 7, thinking: None });
+        assert_eq!(r.usage, Usage { input: 3, output: Some(120), cache_creation: 40, cache_read: 7, thinking: None });
         assert!(r.max_tokens_stop);
         assert_eq!(r.content, ContentSize { chars: 5, tool_uses: 0 });
     }
@@ -677,7 +679,7 @@ mod tests {
         }
         let line = r#"{"type":"assistant","uuid":"u1","requestId":"req_1","message":{"id":"msg_1","model":"claude-opus-4-6","usage":{"input_tokens":3,"output_tokens":1,"output_tokens":1200}}}"#;
         let Record::Response(_, r) = both(line) else { panic!("not a response") };
-        assert_eq!((r.usage.output, r.usage.input), (1200, 3));
+        assert_eq!((r.usage.output, r.usage.input), (Some(1200), 3));
         // The type decides what the line is: the last one.
         assert!(matches!(both(r#"{"type":"assistant","type":"user","uuid":"u2"}"#), Record::User(_)));
         let line = r#"{"type":"user","type":"assistant","message":{"id":"m","model":"claude-opus-4-6","usage":{"output_tokens":7}}}"#;

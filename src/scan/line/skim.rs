@@ -590,7 +590,7 @@ mod tests {
         let input = r#"{"file_path":"/a.ex","old_string":"  a\n  b","new_string":"x\"y\""}"#;
         assert_eq!(input.chars().count(), 67);
         assert_eq!(r.content, ContentSize { chars: 4 + 67, tool_uses: 1 });
-        assert_eq!(r.usage.output, 1493);
+        assert_eq!(r.usage.output, Some(1493));
         assert_eq!(r.usage.cache_creation, 210);
     }
 
