@@ -115,6 +115,45 @@ fn few_responses_cut(cut: u32, limit: u32) -> (tempfile::TempDir, std::path::Pat
     (t, home)
 }
 
+/// Appends a retried 429 before the `k`th response of the home's transcript.
+fn with_a_429(home: &std::path::Path, k: usize) {
+    let path = home.join("projects/p/s1.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let retry = serde_json::json!({
+        "type": "system", "subtype": "api_error", "level": "error", "sessionId": "s1", "cwd": "/x",
+        "version": "2.1.230", "uuid": format!("e{k}"), "timestamp": format!("2026-11-01T10:{:02}:30.000Z", 2 * k - 1),
+        "error": {"status": 429, "headers": {}, "requestID": null,
+                  "error": {"message": "Too many tokens, please wait before trying again."}},
+        "retryInMs": 500, "retryAttempt": 1, "maxRetries": 10
+    });
+    lines.insert(k, retry.to_string());
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+/// Few responses cut at the value in effect are judged (a raise where the quota allows it),
+/// unless the history was throttled on a quota max output counts against: then a few
+/// responses say too little of that quota to raise on, and the value is kept.
+#[test]
+fn few_responses_cut_are_judged_unless_the_quota_throttled_them() {
+    let (_t, home) = few_responses_cut(3, 4_000);
+    let settings = r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"4000"}}"#;
+    std::fs::write(home.join("settings.json"), settings).unwrap();
+    let scan = |home: &std::path::Path| -> Value {
+        let r = run_in(home, &["scan", "--format", "json", "--quota-tpm", "400000", home.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let v = scan(&home);
+    let rec = &v["recommendation"];
+    assert_eq!((rec["action"].as_str(), rec["basis"].as_str()), (Some("raise"), Some("fewer_cuts")), "{rec}");
+    with_a_429(&home, 5);
+    let v = scan(&home);
+    let rec = &v["recommendation"];
+    assert_eq!(v["errors"]["rate_limit"]["retries"], 1, "{}", v["errors"]);
+    assert_eq!((rec["action"].as_str(), rec["basis"].as_str()), (Some("keep"), Some("small_sample")), "{rec}");
+}
+
 /// A value kept without a judgement is not called safe: eight API responses, none cut (too
 /// few to judge cuts by), say "kept" and why; on the API with enough responses and 429s, it
 /// says the 429s are not max output's (exit 0). The API sample's ten responses, three of them

@@ -184,9 +184,9 @@ fn a_key_written_twice_takes_its_last_value_on_both_paths() {
 }
 
 /// A model not in the table (a Bedrock application inference profile names none) is assumed
-/// to stop at 32,000; responses of 40,000 tokens show Claude Code did not cap it there. The
-/// value set, 64,000, is then the value in effect and kept: `apply` must not lower it to the
-/// assumption (it wrote 32000 over the 64000 these responses ran at).
+/// to stop at 32,000; responses of 40,000 tokens sent with 64,000 set show Claude Code did not
+/// cap the value there. 64,000 is then the value in effect and kept: `apply` must not lower it
+/// to the assumption (it wrote 32000 over the 64000 these responses ran at).
 #[test]
 fn an_unknown_models_long_responses_keep_the_value_they_ran_at() {
     let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6";
@@ -216,6 +216,17 @@ fn an_unknown_models_long_responses_keep_the_value_they_ran_at() {
     let r: Run = ccdoctor(t.path()).args(["apply", t.path().to_str().unwrap()]).output().unwrap().into();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), set, "{}", r.stdout);
+    // With no value set, such responses say nothing of a cap (Claude Code's default for the
+    // model is no better known than its limit): the assumption stands.
+    std::fs::write(&settings, r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1"}}"#).unwrap();
+    let (v, r) = scan_path(t.path(), false);
+    let rec = &v["recommendation"];
+    assert_eq!(
+        (rec["inputs"]["model_cap"].as_u64(), rec["current"].as_u64()),
+        (Some(32_000), Some(32_000)),
+        "{}",
+        r.stdout
+    );
 }
 
 /// A count that is not a non-negative number reads as absent (RELIABILITY.md): the response's

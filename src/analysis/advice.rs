@@ -276,6 +276,11 @@ const UNNAMED_IN_TELEMETRY: u32 = u32::MAX;
 static NOT_SET: std::sync::LazyLock<EffectiveSettings> = std::sync::LazyLock::new(EffectiveSettings::default);
 
 impl Now<'_> {
+    /// The value set (not clamped) for the session's person at `at`, if any.
+    pub fn set_at(&self, session: Option<&str>, telemetry: bool, at: EpochMs) -> Option<u64> {
+        self.whose(self.person(session, telemetry)).max_output_at(at)
+    }
+
     /// The settings `person` ran under: a home's person's own; the shared ones where no one
     /// is named (one home); none for a person not on record (telemetry's).
     fn whose(&self, person: Option<u32>) -> &EffectiveSettings {
@@ -622,17 +627,22 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // The smallest useful value: one that cuts at most a tenth of the responses (demand's
     // p90) and leaves the thinking budget room. Below it a value is no cure, whatever it
     // does for throttling.
-    // (With too few responses, demand's p90 says nothing of it. Nor do they judge cuts, unless
-    // some were cut at the value in effect: those are the history's own, no estimate, and a
-    // value that would not have cut them is weighed as with more responses.)
+    // (With too few responses, demand's p90 says nothing of it.)
+    let few = demand.responses < choose::MIN_RESPONSES;
+    let useful = demand.p90.filter(|_| !few).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
+    // Nor do too few responses judge cuts, unless some were cut at the value in effect in a
+    // history without a 429 or a failed request: those cuts are the history's own, no
+    // estimate, and a value that would not have cut them is weighed as with more responses.
+    // Where the history was throttled on a quota max output counts against, a few responses
+    // say too little of that quota to raise on (on the Anthropic API a raise costs none).
+    let observed = seen::observed_throttled(i.chains, my_units);
     let cut_at_current =
         my_units.iter().any(|u| u.limit() == current && matches!(u.kind(), UnitKind::Response { cut: true, .. }));
-    let few = demand.responses < choose::MIN_RESPONSES;
-    let small_sample = few && !cut_at_current;
-    let useful = demand.p90.filter(|_| !few).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
+    let unthrottled =
+        provider == Provider::Anthropic || (observed == 0 && !my_units.iter().any(|u| u.kind() == UnitKind::Failed));
+    let small_sample = few && !(cut_at_current && unthrottled);
     // Where max output counts against a quota nobody knows, cuts alone raise nothing: the
     // floor is the thinking budget's.
-    let observed = seen::observed_throttled(i.chains, my_units);
     let side = quota::side(i.cfg, provider, family, observed);
     let quota_unknown = provider != Provider::Anthropic && side.is_none();
     let floor = if quota_unknown { thinking_floor } else { thinking_floor.max(useful.min(cap)) };

@@ -279,13 +279,33 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     };
     // Never lower for cuts alone where the quota does not count.
     let value = if setup.quota_counts { value } else { value.max(setup.current.min(setup.cap)) };
+    // A value in effect that throttles is never kept or raised: safe values need not run in
+    // one piece (near the value in effect the replay can throttle at one and not at the
+    // next), and a larger reservation is no cure for the throttling the history shows. The
+    // largest value below it that replays safely, if any.
+    let raised_past_throttling = !current_safe && value >= setup.current;
+    let value = if raised_past_throttling {
+        let below = &values[..values.partition_point(|&m| m < setup.current)];
+        match below.iter().rev().find(|&&m| is_safe(&eval.replay(m))) {
+            Some(&m) => m,
+            None => return Choice::no_value_is_safe(),
+        }
+    } else {
+        value
+    };
     let basis = if current_safe { Basis::FewerCuts } else { Basis::Throttles };
     let action = match value.cmp(&setup.current) {
         std::cmp::Ordering::Less => Action::Lower,
         std::cmp::Ordering::Greater => Action::Raise,
         std::cmp::Ordering::Equal => Action::Keep,
     };
-    choice(action, basis, value)
+    let mut out = choice(action, basis, value);
+    if raised_past_throttling {
+        // The values up to it are what is known safe (the value in effect, above, is not).
+        out.safe_up_to = Some(value);
+        out.fewest_cuts_from = out.fewest_cuts_from.map(|f| f.min(value));
+    }
+    out
 }
 
 /// The choice when no response was measured: the worst-case ceiling of `quota-model.md`
@@ -399,6 +419,32 @@ mod tests {
         // At most 1% given up on is tolerated, as throttling is.
         let mut c = Curve { finish: 3_000, given_up: 10, ..curve(2_000, 20_000) };
         assert_eq!(choose(&setup(8_000), &mut c).value, Some(2_000));
+    }
+
+    /// Safe values need not run in one piece: here 16,000 throttles and every other value up
+    /// to 40,000 is safe, so the bisection's safe range takes 16,000 in, and the value nearest
+    /// the default 32,000 is above it. A value in effect that throttles is never raised: the
+    /// largest safe value below it, and the range said safe ends there.
+    #[test]
+    fn a_value_in_effect_that_throttles_is_never_raised() {
+        struct Holed {
+            hole: u64,
+            knee: u64,
+        }
+        impl Evaluate for Holed {
+            fn replay(&mut self, m: u64) -> Outcome {
+                let throttled = if m == self.hole || m > self.knee { 50 } else { 0 };
+                Outcome { attempts: 1_000, throttled_attempts: throttled, ..Outcome::default() }
+            }
+            fn cuts(&self, m: u64) -> u64 {
+                40_000u64.saturating_sub(m) / 1_000
+            }
+        }
+        let got = choose(&setup(16_000), &mut Holed { hole: 16_000, knee: 40_000 });
+        assert_eq!(
+            (got.action, got.basis, got.value, got.safe_up_to),
+            (Action::Lower, Basis::Throttles, Some(15_000), Some(15_000))
+        );
     }
 
     #[test]

@@ -424,26 +424,29 @@ pub enum ClampBy {
 /// The upper limits the user's data shows, by model name: [`learned_caps`], and records of a
 /// limit above what `table_cap` says (a request really ran at it, so the model allows at
 /// least that). For a model not in the table (`table_cap` gives `None`: its limit is the
-/// assumed [`crate::models::UNKNOWN_MODEL_CAP`]), a measured response longer than that shows
-/// the assumption wrong: the limit is then taken as
-/// [`crate::models::UNKNOWN_MODEL_REPORTED_CAP`] (or the response, if longer). The newer
-/// evidence of a model wins; at equal times, the larger.
+/// assumed [`crate::models::UNKNOWN_MODEL_CAP`]), a measured response longer than that, sent
+/// with a value set above it (`set_above`: the settings that request ran under), shows Claude
+/// Code did not cap the value there: the limit is then taken as
+/// [`crate::models::UNKNOWN_MODEL_REPORTED_CAP`] (or the response, if longer). Without such a
+/// value the response says nothing of a cap (Claude Code's default for the model is no better
+/// known). The newer evidence of a model wins; at equal times, the larger.
 pub fn caps_from_data(
     chains: &[Chain<'_>],
     capped: &[Capped],
     name_of: &dyn Fn(&str) -> String,
     table_cap: &dyn Fn(&str) -> Option<u64>,
+    set_above: &dyn Fn(&Request<'_>, bool, u64) -> bool,
 ) -> HashMap<String, Clamp> {
     let mut out = learned_caps(chains, capped, name_of);
     let mut records: HashMap<String, Clamp> = HashMap::new();
     let mut caps: HashMap<&str, Option<u64>> = HashMap::new();
-    for r in chains.iter().flat_map(|c| &c.requests) {
+    for (r, telemetry) in chains.iter().flat_map(|c| c.requests.iter().map(|r| (r, c.telemetry))) {
         let Some(m) = r.model() else { continue };
         let table = *caps.entry(m).or_insert_with(|| table_cap(m));
         let cap = table.unwrap_or(crate::models::UNKNOWN_MODEL_CAP);
         let (from, to, by) = match r.cut_limit() {
             Some(n) if n > cap => (n, n, if r.gave_up() { ClampBy::ExceededError } else { ClampBy::MaxTokensStop }),
-            _ if table.is_none() && !r.estimated() && r.output() > cap => {
+            _ if table.is_none() && !r.estimated() && r.output() > cap && set_above(r, telemetry, cap) => {
                 let n = r.output();
                 (n, n.max(crate::models::UNKNOWN_MODEL_REPORTED_CAP), ClampBy::Response)
             }
@@ -917,7 +920,7 @@ mod tests {
         let name = |m: &str| m.to_string();
         let line = |time| Capped { from: 200_000, to: 64_000, session: Some("A".into()), time: Some(time) };
         let got = |capped: &[Capped]| {
-            let c = &caps_from_data(&chains, capped, &name, &table)["m"];
+            let c = &caps_from_data(&chains, capped, &name, &table, &|_, _, _| true)["m"];
             (c.to, c.by)
         };
         // The largest record above 64,000 (the 50,000 one is below it).
@@ -933,13 +936,14 @@ mod tests {
             telemetry: false,
             requests: vec![req(0, "A", 9, true, Some(9), false)],
         }];
-        assert!(caps_from_data(&chains, &[], &name, &table).is_empty());
+        assert!(caps_from_data(&chains, &[], &name, &table, &|_, _, _| true).is_empty());
     }
 
     /// A model not in the table is assumed to stop at 32,000; a measured response longer than
-    /// that shows Claude Code did not cap it there, and the limit is taken as the one reported
-    /// for models it does not know (or the response, if longer). An estimated response, or a
-    /// model in the table, shows nothing of the kind.
+    /// that, sent with a value set above it, shows Claude Code did not cap it there, and the
+    /// limit is taken as the one reported for models it does not know (or the response, if
+    /// longer). An estimated response, a model in the table, or no value set above the
+    /// assumption shows nothing of the kind.
     #[test]
     fn a_response_above_an_unknown_models_assumed_limit_raises_it() {
         let chains = |outputs: &[(u64, bool)]| {
@@ -961,8 +965,10 @@ mod tests {
         };
         let name = |m: &str| m.to_string();
         let unknown = |_: &str| None;
+        // The value set: 64,000, above the assumed limit.
+        let set_above = |_: &Request<'_>, _: bool, cap: u64| 64_000 > cap;
         let got = |outputs: &[(u64, bool)], table: &dyn Fn(&str) -> Option<u64>| {
-            caps_from_data(&chains(outputs), &[], &name, table).get("m").map(|c| (c.from, c.to, c.by))
+            caps_from_data(&chains(outputs), &[], &name, table, &set_above).get("m").map(|c| (c.from, c.to, c.by))
         };
         assert_eq!(got(&[(3_000, false), (40_000, false)], &unknown), Some((40_000, 128_000, ClampBy::Response)));
         assert_eq!(got(&[(200_000, false)], &unknown), Some((200_000, 200_000, ClampBy::Response)));
@@ -970,5 +976,8 @@ mod tests {
         assert_eq!(got(&[(32_000, false), (40_000, true)], &unknown), None);
         // A model in the table keeps its limit (an output above it is no record of a limit).
         assert_eq!(got(&[(40_000, false)], &|_| Some(32_000)), None);
+        // No value set above the assumed limit: the response says nothing of a cap.
+        let none_set = caps_from_data(&chains(&[(40_000, false)]), &[], &name, &unknown, &|_, _, _| false);
+        assert!(none_set.is_empty());
     }
 }

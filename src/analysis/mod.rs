@@ -191,7 +191,13 @@ pub fn analyze_with<'a, T>(
     // went): given back before the steps after.
     crate::memory::give_back();
     let table_cap = |m: &str| models::family_of(m).map(|f| advice::cap_of(Some(f)));
-    let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap);
+    // A value set above a cap: the settings a request ran under, before any cap is learned.
+    let unlearned = Default::default();
+    let raw = advice::Now { settings, learned: &unlearned, of_session: &data.people.of_session, escalates: false };
+    let set_above = |r: &chains::Request<'_>, telemetry: bool, cap: u64| {
+        raw.set_at(r.session(), telemetry, r.start()).is_some_and(|v| v > cap)
+    };
+    let learned = limits::caps_from_data(&chains, &selection.capped, &models::display_name, &table_cap, &set_above);
     let fallback = advice::Now {
         settings,
         learned: &learned,
