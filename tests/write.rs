@@ -317,6 +317,17 @@ fn revert_undoes_a_creation_by_removing_the_file() {
     assert_eq!((v["write"]["action"].as_str(), v["write"]["old"].as_str()), (Some("reverted"), Some("\"7000\"")));
     // The note of the creation goes with it.
     assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 0);
+    // Said as a removal, not as a backup put back.
+    assert_eq!(scan(&home, &["--write", "--settings", path.to_str().unwrap()]).code, 0);
+    let r: Run = ccdoctor(&home).args(["revert", "--settings", path.to_str().unwrap()]).output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("ccdoctor created it, and no file was there before.")
+            && !r.stdout.contains("Put the backup back"),
+        "{}",
+        r.stdout
+    );
+    assert!(!path.exists());
     // Nothing left to undo.
     assert_eq!(revert().code, 2);
     // Created, then changed by someone: not removed.

@@ -38,6 +38,10 @@ pub fn lines(o: &WriteOutcome) -> Vec<String> {
             v.push(format!("+ \"{key}\": {new}"));
             v
         }
+        // A file ccdoctor created, undone by removing it (no backup: there was none before).
+        Action::Reverted if o.backup.is_none() => {
+            vec![format!("Removed {file}: ccdoctor created it, and no file was there before.")]
+        }
         Action::Reverted => {
             vec![format!("Put the backup back: {file} now holds what it held before the last write by ccdoctor.")]
         }
