@@ -46,8 +46,8 @@ pub enum Ended {
 /// than [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, nor a limit
 /// above [`crate::models::MAX_OUTPUT_LIMIT`], so every count the chains are made from fits
 /// (each a [`Count`]; a larger one, which only a test can set, is held as `u32::MAX`). How it
-/// ended, its flags and its throttled attempts share one word ([`Marks`]); its times are when it
-/// was sent and two spans after that ([`Span`]).
+/// ended, its flags and its throttled attempts share one word (`Marks`); its times are when it
+/// was sent and two spans after that (`Span`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
     /// The model id as recorded; `None` for a request that never got a response (taken from
@@ -194,7 +194,7 @@ impl<'a> Request<'a> {
         self.sent.saturating_add(i64::from(self.span.end))
     }
 
-    /// Sets its times ([`Span`]: the admission and the end taken no earlier than the sending).
+    /// Sets its times (`Span`: the admission and the end taken no earlier than the sending).
     pub fn set_times(&mut self, start: EpochMs, admitted: EpochMs, end: EpochMs) {
         (self.sent, self.span) = (start, Span::of(start, admitted, end));
     }
