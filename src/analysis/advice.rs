@@ -218,8 +218,8 @@ pub struct Advice {
     pub proven_as_planned: bool,
     /// Max output counts against a quota nobody knows ([`choose::Setup::quota_unknown`]).
     pub quota_unknown: bool,
-    /// Too few responses to judge cuts by, and none of them cut at the value in effect
-    /// ([`choose::Setup::small_sample`]).
+    /// Too few responses to judge cuts by ([`choose::Setup::small_sample`]: unless some were
+    /// cut at the value in effect in a history no quota throttled).
     pub small_sample: bool,
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).
