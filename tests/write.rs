@@ -339,6 +339,7 @@ fn revert_undoes_a_creation_by_removing_the_file() {
     .unwrap();
     let r = revert();
     assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("ccdoctor created it, and it has changed since; not removed"), "{}", r.stderr);
     assert!(path.exists());
     // Created, then changed to another value in the very layout `apply` writes: someone's
     // value, not removed.

@@ -39,6 +39,10 @@ pub enum WriteError {
     #[error("{0}: no ccdoctor backup beside it to revert to")]
     NoBackup(PathBuf),
     #[error(
+        "{0}: ccdoctor created it, and it has changed since; not removed (delete it yourself if the changes are not wanted)"
+    )]
+    ChangedSinceCreated(PathBuf),
+    #[error(
         "{0}: the file is empty (Claude Code may be writing it); not changed: run again, or delete the file to have it created"
     )]
     Empty(PathBuf),
@@ -80,6 +84,7 @@ impl WriteError {
             WriteError::File(_)
             | WriteError::Edit { .. }
             | WriteError::NoBackup(_)
+            | WriteError::ChangedSinceCreated(_)
             | WriteError::Empty(_)
             | WriteError::TooLargeForClaude { .. }
             | WriteError::NotYours { .. }
@@ -569,10 +574,17 @@ fn revert_to_backup(
             atomic::sync_folder(&real);
             outcome.action = Action::Reverted;
             outcome.old = Some(value);
-            outcome.notes.push("ccdoctor created this file and it is unchanged since: removed".into());
             return Ok(outcome);
         }
-        let newest = same.first().ok_or_else(|| WriteError::NoBackup(path.to_path_buf()))?;
+        // A note of its creation that no longer holds its bytes: someone changed the file since.
+        let created = !backup::created(path).is_empty();
+        let newest = same.first().ok_or_else(|| {
+            if created && current.bytes.is_some() {
+                WriteError::ChangedSinceCreated(path.to_path_buf())
+            } else {
+                WriteError::NoBackup(path.to_path_buf())
+            }
+        })?;
         outcome.backup = Some(display(newest));
         outcome.notes.push("the file already holds the backup's contents; nothing written".into());
         return Ok(outcome);
