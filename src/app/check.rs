@@ -331,23 +331,18 @@ pub fn run(
                     format!(", cutting {} of {} responses", thousands(r.outcome.cut), thousands(r.outcome.responses))
                 })
             };
-            // More of the responses cut at the value in effect than the percentile allows (the
-            // report's conflict).
             // Where some requests were subagents' of a Claude Code that ignored the value, a
             // changed value reaches them only once Claude Code is updated (scan says the same).
             let subagents = match a.setting_ignored {
-                (ignored @ 1.., of) => {
-                    let (major, minor, patch) = crate::analysis::limits::SUBAGENTS_FOLLOW_SETTING_SINCE;
-                    format!(
-                        "; {} of the {} {model} requests {} of a Claude Code before about {major}.{minor}.{patch}, which ignores the value: update Claude Code too",
-                        thousands(ignored),
-                        thousands(of),
-                        if ignored == 1 { "is a subagent's" } else { "are subagents'" }
-                    )
-                }
+                (ignored @ 1.., of) => format!(
+                    "; {}, which ignores the value: update Claude Code too",
+                    crate::render::prose::old_subagents(ignored, of, &model)
+                ),
                 _ => String::new(),
             };
-            let cuts_too_many = a.cut_share > (100.0 - config.recommend.percentile) / 100.0 + 1e-12;
+            // More of the responses cut at the value in effect than the percentile allows (the
+            // report's conflict).
+            let cuts_too_many = report.recommendation.as_ref().is_some_and(|r| r.conflict);
             match (c.action, c.value) {
                 // Max output counts against a quota nobody knows, and the history did not run
                 // at this value: kept, not shown safe.

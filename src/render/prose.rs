@@ -1040,13 +1040,9 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if let (ignored @ 1.., of) = a.setting_ignored
         && a.choice.value.is_some_and(|v| v != a.current)
     {
-        let (major, minor, patch) = crate::analysis::limits::SUBAGENTS_FOLLOW_SETTING_SINCE;
         out.push(format!(
-            "{} of the {} {} requests {} of a Claude Code before about {major}.{minor}.{patch}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",
-            thousands(ignored),
-            thousands(of),
-            a.model,
-            if ignored == 1 { "is a subagent's" } else { "are subagents'" }
+            "{}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",
+            old_subagents(ignored, of, &a.model)
         ));
     }
     out
@@ -1244,6 +1240,19 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         rows.push(("Worst-case ceiling".into(), thousands(c), "formula".into()));
     }
     rows
+}
+
+/// "N of the M MODEL requests are subagents' of a Claude Code before about 2.1.233": the
+/// requests sent at the model's default whatever the value (`Advice::setting_ignored`), as
+/// the advice and `check` name them.
+pub fn old_subagents(ignored: u64, of: u64, model: &str) -> String {
+    let (major, minor, patch) = crate::analysis::limits::SUBAGENTS_FOLLOW_SETTING_SINCE;
+    format!(
+        "{} of the {} {model} requests {} of a Claude Code before about {major}.{minor}.{patch}",
+        thousands(ignored),
+        thousands(of),
+        if ignored == 1 { "is a subagent's" } else { "are subagents'" }
+    )
 }
 
 /// Where a model figure comes from, for the inputs table.

@@ -212,21 +212,23 @@ fn whole(bytes: &[u8]) -> Result<(), String> {
     super::edit::parse(text).map(|_| ()).map_err(|e| format!("{e}, not a whole settings file (cut short?)"))
 }
 
-/// The newest note of `path`'s creation by `apply` ([`CREATED`]), when it is trusted ([`load`])
-/// and holds exactly `bytes`: the file is then as `apply` created it.
-pub fn created_holding(path: &Path, bytes: &[u8], owner: u32, now: &str) -> Option<PathBuf> {
-    let (_, note) = keyed(path, CREATED).into_iter().next()?;
-    let saved = load(&note, owner, now).ok()?;
-    (saved.bytes.as_deref() == Some(bytes)).then_some(note)
+/// Whether `saved` (a backup or a note of a creation) is trusted ([`load`]) and holds exactly
+/// `bytes`.
+pub fn holds(saved: &Path, bytes: &[u8], owner: u32, now: &str) -> bool {
+    load(saved, owner, now).is_ok_and(|s| s.bytes.as_deref() == Some(bytes))
+}
+
+/// The newest note of `path`'s creation by `apply` ([`CREATED`]) and its time, when it
+/// [`holds`] `bytes`: the file is then as `apply` created it.
+pub fn created_holding(path: &Path, bytes: &[u8], owner: u32, now: &str) -> Option<(crate::time::EpochMs, PathBuf)> {
+    created(path).pop().filter(|(_, note)| holds(note, bytes, owner, now))
 }
 
 /// The newest backup of `path`, when it is trusted ([`load`]) and holds exactly `bytes`: a
 /// write then needs no new backup (a run killed after its backup and before its rename leaves
 /// one), and one more would hide the older backups from `--revert`.
 pub fn newest_holding(path: &Path, bytes: &[u8], owner: u32, now: &str) -> Option<PathBuf> {
-    let b = newest(path)?;
-    let saved = load(&b, owner, now).ok()?;
-    (saved.bytes.as_deref() == Some(bytes)).then_some(b)
+    newest(path).filter(|b| holds(b, bytes, owner, now))
 }
 
 #[cfg(test)]

@@ -250,14 +250,17 @@ fn max_output_before(
         let mut mine: Vec<_> =
             dated.into_iter().skip(skip).filter_map(|(t, b)| backup_value(&b).map(|v| (t, v))).collect();
         // A file `apply` created and no one changed since (the note of its creation holds its
-        // very bytes): before that time there was none.
+        // very bytes, trusted as `revert` trusts it): before that time there was none. The file
+        // is read again only where a note is there.
         if mine.is_empty()
             && let Some((t, note)) = backup::created(path).pop()
-            && let (Ok(a), Ok(b)) = (std::fs::symlink_metadata(&note), std::fs::metadata(path))
-            && a.file_type().is_file()
-            && a.len() == b.len()
-            && let (Ok(created), Ok(now)) = (std::fs::read(&note), std::fs::read(path))
-            && created == now
+            && let (Ok(meta), Ok(bytes)) = (std::fs::metadata(path), std::fs::read(path))
+            && backup::holds(
+                &note,
+                &bytes,
+                std::os::unix::fs::MetadataExt::uid(&meta),
+                &crate::time::compact_stamp(crate::time::now()),
+            )
         {
             mine.push((t, None));
         }

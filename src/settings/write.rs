@@ -566,7 +566,7 @@ fn revert_to_backup(
         // is undone by removing it, and the note with it.
         if same.is_empty()
             && let Some(bytes) = current.bytes.as_deref()
-            && let Some(note) = backup::created_holding(path, bytes, owner, &stamp)
+            && let Some((_, note)) = backup::created_holding(path, bytes, owner, &stamp)
             && let Some(value) = max_output_text(bytes)
         {
             std::fs::remove_file(&real).map_err(|e| FileError::io(&real, e))?;
