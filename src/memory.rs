@@ -7,6 +7,10 @@
 //! (macOS's allocator returns them itself, musl keeps little) there is nothing to do, and the
 //! `portable` build does nothing either, as macOS's.
 
+/// When the last step ended (or the run began, at [`configure`]): a step's line tells the
+/// time it took.
+static LAST_STEP: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
 /// The size from which a block has a mapping of its own (1 MiB), given back when freed.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "portable")))]
 const OWN_MAPPING_FROM: libc::c_int = 1 << 20;
@@ -20,6 +24,7 @@ const OWN_MAPPING_FROM: libc::c_int = 1 << 20;
 /// back at once (BENCHMARKS.md: the telemetry exports' peak; a transcript home's blocks are
 /// small, and its peak moves within noise).
 pub fn configure() {
+    *LAST_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
     #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "portable")))]
     // SAFETY: `mallopt` takes no pointer; it changes how later blocks are served.
     unsafe {
@@ -71,21 +76,30 @@ impl Freeing {
 }
 
 /// The environment variable that has a run tell, on standard error, how much memory each
-/// step of it took at most and how much it held after: `bench/steps.py` reads it. Only where
+/// step of it took at most, how much it held after and how long the step took: `bench/steps.py` reads it. Only where
 /// the system tells a process its peak and lets it start counting again (Linux); elsewhere
 /// it prints nothing.
 pub const STEPS_VAR: &str = "CCDOCTOR_MEMORY_STEPS";
 
 /// Marks the end of a step of the run: with [`STEPS_VAR`] set, prints the most memory held
-/// (resident) since the last mark and what is held now, then counts the peak again from here.
+/// (resident) since the last mark, what is held now and the time since the last mark (or
+/// since [`configure`]), then counts the peak again from here.
 pub fn step(name: &str) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if !*ON.get_or_init(|| std::env::var_os(STEPS_VAR).is_some()) {
         return;
     }
+    let now_at = std::time::Instant::now();
+    let since = {
+        let mut last = LAST_STEP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let since = last.map(|t| now_at.duration_since(t));
+        *last = Some(now_at);
+        since
+    };
     if let Some((peak, now)) = resident() {
+        let took = since.map_or(String::new(), |d| format!(" in {:.0} ms", d.as_secs_f64() * 1000.0));
         eprintln!(
-            "ccdoctor: memory: {name}: peak {:.1} MiB, then {:.1} MiB",
+            "ccdoctor: memory: {name}: peak {:.1} MiB, then {:.1} MiB{took}",
             peak as f64 / 1024.0,
             now as f64 / 1024.0
         );

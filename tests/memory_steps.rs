@@ -19,7 +19,8 @@ const STEPS: [&str; 10] = [
     "report",
 ];
 
-fn scan(steps: bool) -> Run {
+/// A scan, with the steps told or not, and its wall time seen from here (ms).
+fn scan(steps: bool) -> (Run, u64) {
     let tmp = tempfile::tempdir().unwrap();
     let otel = testdata().join("otel/collector");
     let home = bedrock_home();
@@ -28,26 +29,30 @@ fn scan(steps: bool) -> Run {
     if steps {
         c.env("CCDOCTOR_MEMORY_STEPS", "1");
     }
-    c.output().unwrap().into()
+    let started = std::time::Instant::now();
+    let run = c.output().unwrap().into();
+    (run, started.elapsed().as_millis() as u64)
 }
 
-/// The memory lines of a run: each step's name, its peak and what it held after (MiB).
-fn told(stderr: &str) -> Vec<(String, f64, f64)> {
+/// The memory lines of a run: each step's name, its peak and what it held after (MiB), and
+/// how long it took (ms).
+fn told(stderr: &str) -> Vec<(String, f64, f64, u64)> {
     stderr
         .lines()
         .filter_map(|l| l.strip_prefix("ccdoctor: memory: "))
         .map(|l| {
             let (name, rest) = l.rsplit_once(": peak ").expect("a peak");
             let (peak, after) = rest.split_once(" MiB, then ").expect("what is held after");
-            let after = after.strip_suffix(" MiB").expect("MiB");
-            (name.to_string(), peak.parse().unwrap(), after.parse().unwrap())
+            let (after, took) = after.split_once(" MiB in ").expect("MiB, and the time");
+            let took = took.strip_suffix(" ms").expect("ms");
+            (name.to_string(), peak.parse().unwrap(), after.parse().unwrap(), took.parse().unwrap())
         })
         .collect()
 }
 
 #[test]
 fn memory_steps_are_told_only_when_asked_and_change_nothing_else() {
-    let (plain, stepped) = (scan(false), scan(true));
+    let ((plain, _), (stepped, wall)) = (scan(false), scan(true));
     assert_eq!((plain.code, stepped.code), (0, 0), "{}", stepped.stderr);
     assert_eq!(plain.stdout, stepped.stdout);
     assert!(told(&plain.stderr).is_empty(), "{}", plain.stderr);
@@ -58,9 +63,12 @@ fn memory_steps_are_told_only_when_asked_and_change_nothing_else() {
         let names: Vec<&str> = steps.iter().map(|s| s.0.as_str()).collect();
         assert_eq!(names, STEPS);
         // A process holds some memory, and what a step held after it is within its peak.
-        for (name, peak, after) in &steps {
+        for (name, peak, after, _) in &steps {
             assert!(*after > 0.0 && after <= peak, "{name}: peak {peak}, then {after}");
         }
+        // The steps' times follow each other within the run (each rounded to a millisecond).
+        let took: u64 = steps.iter().map(|s| s.3).sum();
+        assert!(took <= wall + STEPS.len() as u64, "the steps took {took} ms of a run of {wall} ms");
     } else {
         assert!(steps.is_empty(), "only where the system tells the peak");
     }
