@@ -149,24 +149,28 @@ pub struct Fit {
 /// Fits each of `readings` to the history of `plan` (burndown `burndown`; on Mantle the
 /// output quota `output_tpm` as given), judged against the reference quota where there is one.
 pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Reading], reference: Option<f64>) -> Fit {
-    let history: Vec<_> = plan.history().collect();
-    let observed_throttled = history.iter().map(|h| u64::from(h.throttled)).sum();
-    let observed_failed = history.iter().filter(|h| h.failed).count() as u64;
-    let periods = periods(history.iter().map(|h| (h.limit, h.throttled)));
-    let cache_reads: Vec<f64> = history.iter().map(|h| h.cache_read).collect();
-    let seen_context = context(&cache_reads, history.iter().map(|h| u64::from(h.throttled)));
-    let spread = coefficient_of_variation(&cache_reads);
-    // Each job's period (an index into `periods`), or none.
-    let period_of: Vec<Option<u8>> =
-        history.iter().map(|h| periods.iter().position(|p| p.limit == h.limit).map(|i| i as u8)).collect();
+    // Each pass over the history reads the plan again: a list of it would be a fit's largest
+    // memory beside the plan (a team's million jobs).
+    let observed_throttled = plan.history().map(|h| u64::from(h.throttled)).sum();
+    let observed_failed = plan.history().filter(|h| h.failed).count() as u64;
+    let periods = periods(plan.history().map(|h| (h.limit, h.throttled)));
+    let cache_reads = || plan.history().map(|h| h.cache_read);
+    let seen_context = context(cache_reads(), plan.history().map(|h| u64::from(h.throttled)));
+    let spread = coefficient_of_variation(cache_reads());
+    // Each job's period (an index into `periods`, at most 254), or `NO_PERIOD`.
+    const NO_PERIOD: u8 = u8::MAX;
+    let period_of: Vec<u8> = plan
+        .history()
+        .map(|h| periods.iter().position(|p| p.limit == h.limit).map_or(NO_PERIOD, |i| i as u8))
+        .collect();
     let one = |reading: Reading| {
         // The history as it was at `tpm`, and its throttled attempts by period.
         let eval = |tpm: f64, by_period: &mut Vec<u64>| {
             by_period.clear();
             by_period.resize(periods.len(), 0);
             replay::run_tally(plan, &Quota { tpm, burndown, reading, output_tpm }, Limit::AsRecorded, |job| {
-                if let Some(p) = period_of[job] {
-                    by_period[p as usize] += 1;
+                if let Some(n) = by_period.get_mut(usize::from(period_of[job])) {
+                    *n += 1;
                 }
             })
         };
@@ -211,12 +215,12 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             }
         };
         // At the effective quota, the attempts each request had refused, for their context.
-        let mut attempts = vec![0u64; history.len()];
+        let mut attempts = vec![0u32; period_of.len()];
         let at_fit =
             replay::run_tally(plan, &Quota { tpm: quota, burndown, reading, output_tpm }, Limit::AsRecorded, |job| {
-                attempts[job] += 1;
+                attempts[job] = attempts[job].saturating_add(1);
             });
-        let context = context(&cache_reads, attempts.iter().copied());
+        let context = context(cache_reads(), attempts.iter().map(|&a| u64::from(a)));
         let mut fewer = Vec::new();
         let at_reference = reference.map(|q| eval(q, &mut fewer));
         let contradiction = if low >= HIGHEST {
@@ -321,10 +325,10 @@ struct Context {
     requests: u64,
 }
 
-fn context(cache_reads: &[f64], attempts: impl Iterator<Item = u64>) -> Context {
-    let mean = cache_reads.iter().sum::<f64>() / cache_reads.len().max(1) as f64;
+fn context(cache_reads: impl Iterator<Item = f64> + Clone, attempts: impl Iterator<Item = u64>) -> Context {
+    let mean = cache_reads.clone().sum::<f64>() / cache_reads.clone().count().max(1) as f64;
     let (mut sum, mut n, mut requests) = (0.0, 0u64, 0u64);
-    for (c, a) in cache_reads.iter().zip(attempts) {
+    for (c, a) in cache_reads.zip(attempts) {
         sum += c * a as f64;
         n += a;
         requests += u64::from(a > 0);
@@ -359,13 +363,13 @@ fn significant(x: f64) -> f64 {
 }
 
 /// The standard deviation of `x` over its mean (0 for an empty or all-zero `x`).
-fn coefficient_of_variation(x: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n.max(1.0);
+fn coefficient_of_variation(x: impl Iterator<Item = f64> + Clone) -> f64 {
+    let n = x.clone().count() as f64;
+    let mean = x.clone().sum::<f64>() / n.max(1.0);
     if mean <= 0.0 {
         return 0.0;
     }
-    (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt() / mean
+    (x.map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt() / mean
 }
 
 /// What a reading's searches counted, by quota: the count (`whole`), or a count above what
@@ -624,11 +628,11 @@ mod tests {
         // Cache reads 10, 20, 30, 40 (mean 25); attempts refused 0, 1, 0, 3: (20 + 120) / 4 =
         // 35, 1.4 times the mean, over 2 requests.
         let reads = [10.0, 20.0, 30.0, 40.0];
-        let c = context(&reads, [0, 1, 0, 3].into_iter());
+        let c = context(reads.iter().copied(), [0, 1, 0, 3].into_iter());
         assert!((c.ratio - 1.4).abs() < 1e-9 && c.requests == 2, "{c:?}");
-        assert_eq!(context(&reads, [0; 4].into_iter()).ratio, 1.0);
+        assert_eq!(context(reads.iter().copied(), [0; 4].into_iter()).ratio, 1.0);
         // √(((−15)² + (−5)² + 5² + 15²) / 4) = √125 = 11.18: 0.447 of the mean.
-        assert!((coefficient_of_variation(&reads) - 125f64.sqrt() / 25.0).abs() < 1e-12);
+        assert!((coefficient_of_variation(reads.iter().copied()) - 125f64.sqrt() / 25.0).abs() < 1e-12);
         // 3 · 0.447 / √20 = 0.30: 1.4 against 1.0 is out, 1.25 is not; 9 requests say nothing.
         let at = |ratio, requests| Context { ratio, requests };
         assert_eq!(

@@ -462,7 +462,7 @@ impl Plan {
 
     /// What the history shows of each job, in the order of the jobs' indices (as a
     /// [`Schedule`]'s requests name them).
-    pub fn history(&self) -> impl Iterator<Item = Then> + '_ {
+    pub fn history(&self) -> impl Iterator<Item = Then> + Clone + '_ {
         self.jobs.iter().map(|j| Then {
             limit: j.limit_then,
             throttled: j.throttled_then,
