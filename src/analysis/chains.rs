@@ -564,12 +564,12 @@ fn streams_of<'e, S: Source + ?Sized>(
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut streams: Vec<Stream<'e>> = Vec::new();
     // A file's responses come together and share one stream string: one lookup per run.
-    let mut run: Option<(&std::sync::Arc<str>, usize)> = None;
+    let mut run: Option<(&Name, usize)> = None;
     for i in scoped {
         let r = responses.get(i);
         let Some(t) = r.origin.time() else { continue };
         let k = match run {
-            Some((s, k)) if std::sync::Arc::ptr_eq(s, &r.origin.place.stream) => k,
+            Some((s, k)) if Name::ptr_eq(s, &r.origin.place.stream) => k,
             _ => {
                 let k = stream(&mut index, &mut streams, &places.get(&r.origin.place).stream, t);
                 run = Some((&r.origin.place.stream, k));

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashSet};
-use std::sync::Arc;
 
 use crate::config::Filters;
 use crate::models;
@@ -310,7 +309,7 @@ impl<'a> Names<'a> {
     /// it out.
     fn of(&mut self, model: &'a Name, model_match: Option<&ModelMatch>) -> Option<u32> {
         let n = match self.last {
-            Some((m, n)) if Arc::ptr_eq(m, model) => n,
+            Some((m, n)) if Name::ptr_eq(m, model) => n,
             _ => {
                 let n = match self.of_id.get(&**model) {
                     Some(&n) => n,

@@ -4,7 +4,6 @@
 //! contract (`schema` 1). Add fields freely; never rename or remove one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -332,7 +331,7 @@ pub(crate) fn runs<'a>(
     responses.iter().enumerate().filter_map(move |(i, &r)| {
         let same = i > 0
             && match (field(responses[i - 1]), field(r)) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (Some(a), Some(b)) => Name::ptr_eq(a, b),
                 (None, None) => true,
                 _ => false,
             };

@@ -5,15 +5,15 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 /// The 64-bit hash a request id is known by, in transcripts and telemetry alike.
 pub fn request_hash(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes()).max(1)
 }
 
-/// A shared string.
-pub type Name = Arc<str>;
+/// A shared string, in one pointer (its length beside the text): a place holds seven, and a
+/// team's telemetry has a place a stream (an `Arc<str>` is two pointers, length inline).
+pub type Name = arcstr::ArcStr;
 
 /// A 128-bit identity of one or more strings.
 pub type Key = u128;
@@ -90,7 +90,7 @@ impl Names {
         let n = match self.all.get(s) {
             Some(n) => n.clone(),
             None => {
-                let n: Name = Arc::from(s);
+                let n = Name::from(s);
                 self.all.insert(n.clone());
                 n
             }
@@ -115,12 +115,12 @@ mod tests {
         assert_ne!(key(&[Some(&long)]), key(&[Some(&long[1..])]));
         let mut n = Names::default();
         let (a, b) = (n.get("x"), n.get("x"));
-        assert!(Arc::ptr_eq(&a, &b));
+        assert!(Name::ptr_eq(&a, &b));
         // Beyond the recent ones, the set still shares.
         let first = n.get("s0");
         for i in 1..10 {
             n.get(&format!("s{i}"));
         }
-        assert!(Arc::ptr_eq(&first, &n.get("s0")));
+        assert!(Name::ptr_eq(&first, &n.get("s0")));
     }
 }

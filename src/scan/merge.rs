@@ -2,7 +2,6 @@
 //! (resumed and branched sessions copy their history into new files).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use super::data::{Count, Event, EventKind, Named, Place, Response, ScanData};
 use super::file::{Attempt, FileResult, GroupPart, KeyedEvent, merge_group};
@@ -106,7 +105,7 @@ impl Merger {
                     measured_output(g.recorded_output, content, g.origin.place.version.as_deref());
                 // A file's responses share one session string: one lookup per run of them.
                 if let Some(s) = &g.origin.place.session
-                    && !last_session.as_ref().is_some_and(|l| Arc::ptr_eq(l, s))
+                    && !last_session.as_ref().is_some_and(|l| Name::ptr_eq(l, s))
                 {
                     session_project.entry(s.clone()).or_insert_with(|| g.origin.place.project.clone());
                     last_session = Some(s.clone());
