@@ -26,10 +26,14 @@ impl Anchors {
         sent: impl Fn(usize) -> EpochMs,
         ended: impl Fn(usize) -> EpochMs,
     ) -> Self {
-        let mut by_stream: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
-        for (i, &(stream, _)) in heads.iter().enumerate() {
-            by_stream.insert(stream, i);
-        }
+        // The chains by stream, found by halving (a stream named twice: its last chain): a
+        // team's plan has a chain a stream, and a hash map of them was the plan's peak.
+        let mut by_stream: Vec<u32> = (0..u32::try_from(heads.len()).expect("under 2^32 chains")).collect();
+        by_stream.sort_unstable_by_key(|&i| (heads[i as usize].0, i));
+        let chain_of_stream = |stream: &str| {
+            let end = by_stream.partition_point(|&i| heads[i as usize].0 <= stream);
+            end.checked_sub(1).map(|k| by_stream[k] as usize).filter(|&i| heads[i].0 == stream)
+        };
         // Telemetry names no stream by its session alone (`<session>/<query_source>`): a
         // session's main stream is then its chain that is no subagent's with the most jobs
         // (the first of those). A transcript's is the one its session names.
@@ -43,7 +47,7 @@ impl Anchors {
         // A subagent is no parent (Claude Code's subagents start none): two naming each other
         // would make a cycle that no root reaches, and neither would run.
         let parent_of = |session: &str| {
-            by_stream.get(session).or(main_of.get(session)).copied().filter(|&p| !is_subagent(heads[p].0))
+            chain_of_stream(session).or(main_of.get(session).copied()).filter(|&p| !is_subagent(heads[p].0))
         };
         // (parent chain, child chain), by parent: each parent's job ends listed once.
         let mut kids: Vec<(usize, usize)> = heads

@@ -90,47 +90,57 @@ impl Limit {
     fn of(self, job: &Job) -> u64 {
         match self {
             Limit::Fixed(m) => m,
-            Limit::AsRecorded => job.limit_then,
+            Limit::AsRecorded => u64::from(job.limit_then),
         }
     }
 }
 
-/// One unit of work as the replay runs it (in 72 bytes: a team's plan holds one a request).
+/// One unit of work as the replay runs it (in 56 bytes: a team's plan holds one a request).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Job {
     /// Time after the previous job of the chain ended (for a chain's first job: its start).
     gap: i64,
+    first_token_ms: f64,
+    ms_per_token: f64,
     /// Its first request's input and cache reads ([`Job::input`]), in 32 bits as the chains
     /// hold them.
     input: Count,
     cache_read: Count,
-    /// What it wants to write ([`Job::demand`]): this, unless `beyond`.
-    demand: u64,
-    beyond: bool,
-    first_token_ms: f64,
-    ms_per_token: f64,
-    /// The limit in effect in the history.
-    limit_then: u64,
-    /// The history's throttled attempts of this unit of work (every request of it), and
-    /// whether it failed for good.
+    /// What it wants to write ([`Job::demand`]): this, unless `beyond`. A unit's output
+    /// and every draw are 32-bit counts (`limits::Unit`), so it is one too.
+    demand: u32,
+    /// The limit in effect in the history (a unit's, in 32 bits).
+    limit_then: u32,
+    /// The history's throttled attempts of this unit of work (every request of it).
     throttled_then: u32,
+    /// Its subagents and how its chain waited for them: an index into `Plan::links`, or
+    /// [`Job::NO_LINK`] (most jobs start none).
+    link: u32,
+    beyond: bool,
+    /// It failed for good.
     failed_then: bool,
     /// It failed for good and the user's next prompt in its chain asked again: at a value
     /// where it had succeeded neither the failure nor the second asking would exist, so
     /// replays at a value ([`Limit::Fixed`]) leave it out and send the next job in its
     /// place. The history as it was ([`Limit::AsRecorded`]) keeps it.
     reasked: bool,
-    /// The subagent chains it started (`Plan::children[from..to]`).
-    children: (u32, u32),
-    /// When the chain's next job waited for those subagents ([`Job::join`]): how long after
-    /// the last of them ended it was sent, if `joins`.
-    join: i64,
-    joins: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<Job>() <= 72);
+const _: () = assert!(std::mem::size_of::<Job>() <= 56);
+
+/// The subagent chains a job started (`Plan::children[from..to]`) and, when the chain's
+/// next job waited for them, how long after the last of them ended it was sent: held beside
+/// the jobs, as few jobs start any.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Link {
+    children: (u32, u32),
+    join: Option<i64>,
+}
 
 impl Job {
+    /// `link` of a job that started no subagents.
+    const NO_LINK: u32 = u32::MAX;
+
     /// Its first request's input (input and cache writes) and cache reads, as the replay
     /// sums them.
     fn input(&self) -> (f64, f64) {
@@ -138,16 +148,13 @@ impl Job {
     }
 
     fn demand(&self) -> Draw {
-        if self.beyond { Draw::Beyond } else { Draw::Known(self.demand) }
+        if self.beyond { Draw::Beyond } else { Draw::Known(u64::from(self.demand)) }
     }
+}
 
-    fn join(&self) -> Option<i64> {
-        self.joins.then_some(self.join)
-    }
-
-    fn set_join(&mut self, join: Option<i64>) {
-        (self.join, self.joins) = (join.unwrap_or(0), join.is_some());
-    }
+/// A count in 32 bits, at most `u32::MAX` (every count a job holds comes from one).
+fn narrow(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 /// A draw as a job holds it: the value, and whether it lies beyond what the history shows.
@@ -177,6 +184,8 @@ pub struct Plan {
     jobs: Vec<Job>,
     /// Chains started by the subagent tool of a job (indices into `chains`).
     children: Vec<u32>,
+    /// The jobs' subagents and joins ([`Job::link`]).
+    links: Vec<Link>,
     /// The chains that start on their own, by start time.
     roots: Vec<u32>,
     /// Above this the history cannot tell what responses wanted.
@@ -247,8 +256,11 @@ impl Plan {
         // The plan's chains and how subagents tie to their parents, from the history's times
         // while the chains hold them: the jobs then need no list of those times.
         let (chains_of_plan, anchors) = {
-            let mut of_plan: Vec<PlanChain> = Vec::new();
-            let mut heads: Vec<(&str, Option<&str>)> = Vec::new();
+            // Made at their size: grown by doubling, each would hold up to twice its chains
+            // at the peak of a team's plan.
+            let n = (0..kept.len()).filter(|&k| k == 0 || kept.get(k - 1).chain() != kept.get(k).chain()).count();
+            let mut of_plan: Vec<PlanChain> = Vec::with_capacity(n);
+            let mut heads: Vec<(&str, Option<&str>)> = Vec::with_capacity(n);
             for k in 0..kept.len() {
                 let u = kept.get(k);
                 if k == 0 || kept.get(k - 1).chain() != u.chain() {
@@ -270,6 +282,7 @@ impl Plan {
             chains: chains_of_plan,
             jobs: Vec::with_capacity(kept.len()),
             children: Vec::new(),
+            links: Vec::new(),
             roots: Vec::new(),
             known_up_to: demand.known_up_to,
             retry: retries::Policy::default(),
@@ -311,39 +324,35 @@ impl Plan {
                         pack(if complete { Draw::Known(output) } else { draw(output.max(u.limit())) });
                     Job {
                         gap,
-                        input,
-                        cache_read,
-                        demand,
-                        beyond,
                         first_token_ms,
                         ms_per_token,
-                        limit_then: u.limit(),
+                        input,
+                        cache_read,
+                        demand: narrow(demand),
+                        limit_then: narrow(u.limit()),
                         throttled_then: throttled_of(c, u),
+                        link: Job::NO_LINK,
+                        beyond,
                         failed_then: false,
                         reasked: false,
-                        children: (0, 0),
-                        join: 0,
-                        joins: false,
                     }
                 }
                 UnitKind::Failed => {
                     let (demand, beyond) = pack(draw(0));
                     Job {
                         gap,
-                        input,
-                        cache_read: read,
-                        demand,
-                        beyond,
                         first_token_ms: DEFAULT_FIRST_TOKEN_MS as f64,
                         ms_per_token: mpt,
-                        limit_then: u.limit(),
+                        input,
+                        cache_read: read,
+                        demand: narrow(demand),
+                        limit_then: narrow(u.limit()),
                         throttled_then: throttled_of(c, u),
+                        link: Job::NO_LINK,
+                        beyond,
                         failed_then: true,
                         // A failure the user asked again after: the chain's next unit.
                         reasked: next.is_some_and(|n| n.chain() == u.chain()),
-                        children: (0, 0),
-                        join: 0,
-                        joins: false,
                     }
                 }
             };
@@ -352,6 +361,20 @@ impl Plan {
         drop(chains);
         plan.anchor(anchors);
         plan
+    }
+
+    /// The subagents `job` started and its join ([`Link`]): none for most.
+    fn link(&self, job: &Job) -> Link {
+        self.links.get(job.link as usize).copied().unwrap_or_default()
+    }
+
+    /// Job `k`'s link, made if it has none yet.
+    fn link_mut(&mut self, k: usize) -> &mut Link {
+        if self.jobs[k].link == Job::NO_LINK {
+            self.jobs[k].link = u32::try_from(self.links.len()).expect("under 2^32 - 1 jobs");
+            self.links.push(Link::default());
+        }
+        &mut self.links[self.jobs[k].link as usize]
     }
 
     /// Ties each subagent's chain to the parent job that started it, and the parent's next
@@ -364,10 +387,10 @@ impl Plan {
                 self.chains[child].anchor = Some((job, offset));
                 self.children.push(child as u32);
             }
-            self.jobs[job].children = (from, self.children.len() as u32);
+            self.link_mut(job).children = (from, self.children.len() as u32);
         }
         for (job, join) in anchors.joins {
-            self.jobs[job].set_join(Some(join));
+            self.link_mut(job).join = Some(join);
         }
         let mut roots: Vec<u32> =
             (0..self.chains.len()).filter(|&i| self.chains[i].anchor.is_none()).map(|i| i as u32).collect();
@@ -464,7 +487,7 @@ impl Plan {
     /// [`Schedule`]'s requests name them).
     pub fn history(&self) -> impl Iterator<Item = Then> + Clone + '_ {
         self.jobs.iter().map(|j| Then {
-            limit: j.limit_then,
+            limit: u64::from(j.limit_then),
             throttled: j.throttled_then,
             failed: j.failed_then,
             cache_read: j.input().1,
@@ -541,19 +564,17 @@ mod tests {
     fn job(gap: i64, demand: u64) -> Job {
         Job {
             gap,
-            input: Count::new(1_000),
-            cache_read: Count::new(50_000),
-            demand,
-            beyond: false,
             first_token_ms: 1_000.0,
             ms_per_token: 10.0,
+            input: Count::new(1_000),
+            cache_read: Count::new(50_000),
+            demand: narrow(demand),
             limit_then: 32_000,
             throttled_then: 0,
+            link: Job::NO_LINK,
+            beyond: false,
             failed_then: false,
             reasked: false,
-            children: (0, 0),
-            join: 0,
-            joins: false,
         }
     }
 
@@ -567,6 +588,7 @@ mod tests {
             chains: Vec::new(),
             jobs: Vec::new(),
             children: Vec::new(),
+            links: Vec::new(),
             roots: Vec::new(),
             known_up_to,
             retry: retries::Policy::default(),
@@ -677,8 +699,8 @@ mod tests {
         p.jobs.extend([job(0, 1_200), job(400, 64)]);
         p.chains.push(PlanChain { start: 0, first: sub, end: sub + 2, anchor: Some((0, 300)) });
         p.children.push(2);
-        p.jobs[0].children = (0, 1);
-        p.jobs[0].set_join(Some(700));
+        p.link_mut(0).children = (0, 1);
+        p.link_mut(0).join = Some(700);
         // A failure asked again in the second chain, and one that starts a chain of its own.
         p.jobs.insert(4, reasked(3_000));
         p.chains[1].end += 1;
@@ -716,8 +738,8 @@ mod tests {
         p.chains.push(PlanChain { start: 0, first: sub, end: sub + 1, anchor: Some((1, 200)) });
         p.chains.push(PlanChain { start: 0, first: sub + 1, end: sub + 2, anchor: Some((3, 50)) });
         p.children.extend([2, 3]);
-        p.jobs[1].children = (0, 1);
-        p.jobs[3].children = (1, 2);
+        p.link_mut(1).children = (0, 1);
+        p.link_mut(3).children = (1, 2);
         for limit in [Limit::Fixed(4_000), Limit::Fixed(32_000), Limit::AsRecorded] {
             let (walk, (engine, _)) = (Schedule::new(&p, limit), Schedule::by_engine(&p, limit));
             assert_eq!(walk.requests, engine.requests, "at {limit:?}");

@@ -191,12 +191,12 @@ impl Walk<'_> {
                 continue;
             }
             let done = self.job(k, t);
-            let job = self.plan.jobs[k];
+            let link = self.plan.link(&self.plan.jobs[k]);
             let last_child = self.children(k, done);
-            let (from, to) = job.children;
+            let (from, to) = link.children;
             t = if k + 1 >= end {
                 done
-            } else if let (Some(join), true) = (job.join(), to > from) {
+            } else if let (Some(join), true) = (link.join, to > from) {
                 last_child + join
             } else {
                 done + self.plan.jobs[k + 1].gap
@@ -208,7 +208,7 @@ impl Walk<'_> {
     /// Lays out the subagent chains of job `k` done at `t` (each its anchor's offset later);
     /// returns when the last of them ended.
     fn children(&mut self, k: usize, t: EpochMs) -> EpochMs {
-        let (from, to) = self.plan.jobs[k].children;
+        let (from, to) = self.plan.link(&self.plan.jobs[k]).children;
         let mut last_child = EpochMs::MIN;
         for &child in &self.plan.children[from as usize..to as usize] {
             let c = self.plan.chains[child as usize];
