@@ -395,7 +395,7 @@ fn telemetrys_among(chains: &[Chain<'_>], units: Kept<'_>) -> bool {
     units.iter().any(|u| {
         let new = last != Some(u.chain());
         last = Some(u.chain());
-        new && chains[u.chain()].telemetry
+        new && chains[u.chain()].telemetry()
     })
 }
 

@@ -275,7 +275,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     let mut telemetry: foldhash::HashSet<Option<&str>> = foldhash::HashSet::default();
     for c in chains {
         for run in c.requests.chunk_by(same) {
-            if c.telemetry {
+            if c.telemetry() {
                 telemetry.insert(run[0].session());
             }
             let most =
@@ -440,7 +440,7 @@ pub fn caps_from_data(
     let mut out = learned_caps(chains, capped, name_of);
     let mut records: HashMap<String, Clamp> = HashMap::new();
     let mut caps: HashMap<&str, Option<u64>> = HashMap::new();
-    for (r, telemetry) in chains.iter().flat_map(|c| c.requests.iter().map(|r| (r, c.telemetry))) {
+    for (r, telemetry) in chains.iter().flat_map(|c| c.requests.iter().map(|r| (r, c.telemetry()))) {
         let Some(m) = r.model() else { continue };
         let table = *caps.entry(m).or_insert_with(|| table_cap(m));
         let cap = table.unwrap_or(crate::models::UNKNOWN_MODEL_CAP);
@@ -666,31 +666,19 @@ mod tests {
     #[test]
     fn limits_from_records_then_clamps_then_now() {
         let chains = vec![
-            Chain {
-                stream: "A",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![
+            Chain::of_test(
+                "A",
+                "",
+                None,
+                false,
+                vec![
                     req(0, "A", 300, false, None, false),
                     req(100, "A", 1_000, true, Some(1_000), false),
                     req(200, "A", 700, false, None, true),
                 ],
-            },
-            Chain {
-                stream: "B",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(50, "B", 5_000, false, None, false)],
-            },
-            Chain {
-                stream: "C",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(60, "C", 5_000, false, None, false)],
-            },
+            ),
+            Chain::of_test("B", "", None, false, vec![req(50, "B", 5_000, false, None, false)]),
+            Chain::of_test("C", "", None, false, vec![req(60, "C", 5_000, false, None, false)]),
         ];
         let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
         let limits = in_effect(&chains, &capped, &NOW);
@@ -712,21 +700,9 @@ mod tests {
     fn subagents_before_they_followed_the_setting_ran_at_the_default() {
         let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.set_setting_ignored(true));
         let chains = vec![
-            Chain {
-                stream: "A",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(0, "A", 300, false, None, false)],
-            },
-            Chain { stream: "agent:old", project: "", cwd: None, telemetry: false, requests: vec![ignored] },
-            Chain {
-                stream: "agent:new",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(30, "A", 1_500, false, None, false)],
-            },
+            Chain::of_test("A", "", None, false, vec![req(0, "A", 300, false, None, false)]),
+            Chain::of_test("agent:old", "", None, false, vec![ignored]),
+            Chain::of_test("agent:new", "", None, false, vec![req(30, "A", 1_500, false, None, false)]),
         ];
         assert_eq!(in_effect(&chains, &[], &LOW), vec![vec![2_000], vec![32_000], vec![2_000]]);
         let place = |stream: &str, version: Option<&str>| crate::scan::data::Place {
@@ -750,34 +726,16 @@ mod tests {
     #[test]
     fn a_session_longer_than_the_setting_ran_before_it() {
         let chains = vec![
-            Chain {
-                stream: "A",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(0, "A", 300, false, None, false), req(9, "A", 5_000, false, None, false)],
-            },
-            Chain {
-                stream: "B",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(50, "B", 1_500, false, None, false)],
-            },
-            Chain {
-                stream: "C",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(DAY, "C", 2_000, true, Some(2_000), false)],
-            },
-            Chain {
-                stream: "D",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![req(DAY + 50, "D", 1_500, false, None, false)],
-            },
+            Chain::of_test(
+                "A",
+                "",
+                None,
+                false,
+                vec![req(0, "A", 300, false, None, false), req(9, "A", 5_000, false, None, false)],
+            ),
+            Chain::of_test("B", "", None, false, vec![req(50, "B", 1_500, false, None, false)]),
+            Chain::of_test("C", "", None, false, vec![req(DAY, "C", 2_000, true, Some(2_000), false)]),
+            Chain::of_test("D", "", None, false, vec![req(DAY + 50, "D", 1_500, false, None, false)]),
         ];
         assert_eq!(in_effect(&chains, &[], &LOW), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
     }
@@ -803,18 +761,18 @@ mod tests {
                 self.0
             }
         }
-        let chains = vec![Chain {
-            stream: "A",
-            project: "",
-            cwd: None,
-            telemetry: false,
-            requests: vec![
+        let chains = vec![Chain::of_test(
+            "A",
+            "",
+            None,
+            false,
+            vec![
                 req(0, "A", 8_000, true, Some(8_000), false),
                 req(100, "A", 2_000, false, None, true),
                 req(200, "A", 20_000, false, None, false),
                 req(300, "A", 700, false, None, false),
             ],
-        }];
+        )];
         let limits = in_effect(&chains, &[], &FirstParty(true));
         assert_eq!(limits, vec![vec![8_000, 8_000, 64_000, 8_000]]);
         let u = units(&chains, &limits);
@@ -845,8 +803,7 @@ mod tests {
                 session.map(|s| u32::from(s == "B"))
             }
         }
-        let chain =
-            |s: &'static str, r| Chain { stream: s, project: "", cwd: None, telemetry: false, requests: vec![r] };
+        let chain = |s: &'static str, r| Chain::of_test(s, "", None, false, vec![r]);
         let chains = vec![
             chain("A", req(0, "A", 2_000, true, Some(2_000), false)),
             chain("B", req(50, "B", 500, false, None, false)),
@@ -861,8 +818,7 @@ mod tests {
         gave_up.set_gave_up(true);
         let mut failed = req(50, "A", 0, false, None, false);
         failed.set_ended(Ended::Throttled);
-        let chains =
-            vec![Chain { stream: "A", project: "", cwd: None, telemetry: false, requests: vec![gave_up, failed] }];
+        let chains = vec![Chain::of_test("A", "", None, false, vec![gave_up, failed])];
         let limits = in_effect(&chains, &[], &NOW);
         let units = units(&chains, &limits);
         assert_eq!(units[0].observation(), Some(Observation::cut_at(32_000)));
@@ -877,14 +833,8 @@ mod tests {
     fn learned_caps_by_session_then_by_time() {
         let with = |start, session, model| req(start, session, 10, false, None, false).with_model(Some(model));
         let chains = vec![
-            Chain {
-                stream: "A",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: vec![with(0, "A", "m1"), with(10, "A", "m1"), with(20, "A", "m2")],
-            },
-            Chain { stream: "B", project: "", cwd: None, telemetry: false, requests: vec![with(1_000_000, "B", "m3")] },
+            Chain::of_test("A", "", None, false, vec![with(0, "A", "m1"), with(10, "A", "m1"), with(20, "A", "m2")]),
+            Chain::of_test("B", "", None, false, vec![with(1_000_000, "B", "m3")]),
         ];
         let line = |from, to, session: Option<&str>, time| Capped { from, to, session: session.map(Into::into), time };
         let capped = [
@@ -909,13 +859,7 @@ mod tests {
         exceeded.set_gave_up(true);
         let stopped = req(2_000, "A", 100_000, true, Some(100_000), false);
         let below = req(3_000, "A", 50_000, true, Some(50_000), false);
-        let chains = vec![Chain {
-            stream: "A",
-            project: "",
-            cwd: None,
-            telemetry: false,
-            requests: vec![exceeded, stopped, below],
-        }];
+        let chains = vec![Chain::of_test("A", "", None, false, vec![exceeded, stopped, below])];
         let table = |_: &str| Some(64_000);
         let name = |m: &str| m.to_string();
         let line = |time| Capped { from: 200_000, to: 64_000, session: Some("A".into()), time: Some(time) };
@@ -929,13 +873,7 @@ mod tests {
         assert_eq!(got(&[line(500)]), (128_000, ClampBy::ExceededError));
         assert_eq!(got(&[line(5_000)]), (64_000, ClampBy::CappedLine));
         // Nothing above the table and no line: nothing learned.
-        let chains = vec![Chain {
-            stream: "A",
-            project: "",
-            cwd: None,
-            telemetry: false,
-            requests: vec![req(0, "A", 9, true, Some(9), false)],
-        }];
+        let chains = vec![Chain::of_test("A", "", None, false, vec![req(0, "A", 9, true, Some(9), false)])];
         assert!(caps_from_data(&chains, &[], &name, &table, &|_, _, _| true).is_empty());
     }
 
@@ -947,12 +885,12 @@ mod tests {
     #[test]
     fn a_response_above_an_unknown_models_assumed_limit_raises_it() {
         let chains = |outputs: &[(u64, bool)]| {
-            vec![Chain {
-                stream: "A",
-                project: "",
-                cwd: None,
-                telemetry: false,
-                requests: outputs
+            vec![Chain::of_test(
+                "A",
+                "",
+                None,
+                false,
+                outputs
                     .iter()
                     .enumerate()
                     .map(|(k, &(out, estimated))| {
@@ -961,7 +899,7 @@ mod tests {
                         r
                     })
                     .collect(),
-            }]
+            )]
         };
         let name = |m: &str| m.to_string();
         let unknown = |_: &str| None;

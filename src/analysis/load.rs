@@ -140,7 +140,7 @@ mod tests {
 
     /// The load of one chain of `requests`, its model named "M", at `burndown`.
     fn of_one_chain(requests: Vec<Request<'static>>, burndown: f64) -> Vec<ModelLoad> {
-        let chains = [Chain { stream: "s", project: "", cwd: None, telemetry: false, requests }];
+        let chains = [Chain::of_test("s", "", None, false, requests)];
         per_model(&chains.iter().collect::<Vec<_>>(), &|_| "M".to_string(), &|_| burndown)
     }
 

@@ -203,7 +203,7 @@ pub fn analyze_with<'a, T>(
         learned: &learned,
         of_session: &data.people.of_session,
         // Telemetry's people set no value the settings read here could say (none, as taken).
-        escalates: (settings.max_output_tokens.value.is_none() || chains.iter().any(|c| c.telemetry))
+        escalates: (settings.max_output_tokens.value.is_none() || chains.iter().any(|c| c.telemetry()))
             && first_party(&chains, cfg, settings, worded),
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
@@ -267,8 +267,8 @@ pub fn analyze_with<'a, T>(
             Cut {
                 limit: u.limit(),
                 time: c.requests[u.first()].end(),
-                project: c.project.into(),
-                cwd: c.cwd.map(Name::from),
+                project: c.project().into(),
+                cwd: c.cwd().map(Name::from),
             }
         })
         .collect();

@@ -49,7 +49,7 @@ pub fn cut_thinking(chains: &[Chain], units: Kept<'_>) -> (u64, u64) {
 pub fn crowding(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
     let requests = || {
         units.iter().flat_map(|u| {
-            let sub = is_subagent(chains[u.chain()].stream);
+            let sub = is_subagent(chains[u.chain()].stream());
             chains[u.chain()].requests[u.first()..=u.last()].iter().map(move |r| (r, sub, u.kind()))
         })
     };
@@ -207,7 +207,7 @@ mod tests {
         let mut edges: Vec<(i64, i32, bool)> = Vec::new();
         let mut asks: Vec<i64> = Vec::new();
         for u in units {
-            let sub = is_subagent(chains[u.chain()].stream);
+            let sub = is_subagent(chains[u.chain()].stream());
             for r in &chains[u.chain()].requests[u.first()..=u.last()] {
                 if r.throttled() > 0 {
                     asks.push(r.start());
@@ -242,20 +242,22 @@ mod tests {
         for _ in 0..200 {
             let chains: Vec<Chain> = streams
                 .iter()
-                .map(|&stream| Chain {
-                    stream,
-                    project: "p",
-                    cwd: None,
-                    telemetry: false,
-                    requests: (0..next(8))
-                        .map(|_| {
-                            let (start, wait, run) = (next(100), next(20), next(30) - 5);
-                            Request::answered("m", start, start + wait + run).with(|r| {
-                                r.set_times(start, start + wait, start + wait + run);
-                                r.set_throttled(u32::from(next(3) == 0));
+                .map(|&stream| {
+                    Chain::of_test(
+                        stream,
+                        "p",
+                        None,
+                        false,
+                        (0..next(8))
+                            .map(|_| {
+                                let (start, wait, run) = (next(100), next(20), next(30) - 5);
+                                Request::answered("m", start, start + wait + run).with(|r| {
+                                    r.set_times(start, start + wait, start + wait + run);
+                                    r.set_throttled(u32::from(next(3) == 0));
+                                })
                             })
-                        })
-                        .collect(),
+                            .collect(),
+                    )
                 })
                 .collect();
             let units: Vec<Unit> = chains

@@ -133,7 +133,7 @@ mod tests {
     }
 
     fn chain(stream: &'static str, requests: Vec<Request<'static>>) -> Chain<'static> {
-        Chain { stream, project: "", cwd: None, telemetry: false, requests }
+        Chain::of_test(stream, "", None, false, requests)
     }
 
     #[test]

@@ -266,7 +266,7 @@ impl Plan {
                 if k == 0 || kept.get(k - 1).chain() != u.chain() {
                     let c = &chains[u.chain()];
                     of_plan.push(PlanChain { start: c.requests[u.first()].start(), first: k, end: k, anchor: None });
-                    heads.push((c.stream, c.requests[0].session()));
+                    heads.push((c.stream(), c.requests[0].session()));
                 }
                 of_plan.last_mut().expect("pushed above").end = k + 1;
             }
