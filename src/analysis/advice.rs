@@ -7,7 +7,7 @@ use foldhash::{HashMap, HashMapExt};
 use serde::Serialize;
 
 use super::ceiling::Budget;
-use super::chains::{Chain, Ended};
+use super::chains::{Chain, Ended, Request};
 use super::choose::{self, Action, Basis, Choice, Setup};
 use super::demand::Estimate;
 use super::fit::{self, Period, ReadingFit, Standing};
@@ -647,17 +647,16 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let quota_unknown = provider != Provider::Anthropic && side.is_none();
     let floor = if quota_unknown { thinking_floor } else { thinking_floor.max(useful.min(cap)) };
 
-    // Input per request, as the ceiling uses it (the lists freed before the replays).
-    let (input_set, input_reserved) = {
-        let mut set: Vec<u64> = Vec::with_capacity(my_units.len());
-        let mut reserved: Vec<u64> = Vec::with_capacity(my_units.len());
-        for u in my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. })) {
-            let r = &i.chains[u.chain()].requests[u.first()];
-            set.push(r.input());
-            reserved.push(r.input().saturating_add(r.cache_read()));
-        }
-        (percentile_of(&mut set, 90.0).unwrap_or(0), percentile_of(&mut reserved, 90.0).unwrap_or(0))
+    // Input per request, as the ceiling uses it: one list at a time, each freed before the
+    // next (a team's history has a request a unit).
+    let input_p90 = |of: &dyn Fn(&Request<'_>) -> u64| {
+        let answered = || my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. }));
+        let mut values: Vec<u64> = Vec::with_capacity(answered().count());
+        values.extend(answered().map(|u| of(&i.chains[u.chain()].requests[u.first()])));
+        percentile_of(&mut values, 90.0).unwrap_or(0)
     };
+    let input_set = input_p90(&|r| r.input());
+    let input_reserved = input_p90(&|r| r.input().saturating_add(r.cache_read()));
 
     let parallel_seen = seen::peak_in_flight(i.chains, my_units).max(1);
     let sent_at_once = seen::peak_sent(i.chains, my_units).max(1);

@@ -209,8 +209,10 @@ pub fn analyze_with<'a, T>(
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);
     crate::memory::step("limits and units");
-    // The limit in effect of each request is its unit's from here on.
+    // The limit in effect of each request is its unit's from here on: given back before the
+    // load and the advice's first part run side by side.
     drop(limits);
+    crate::memory::give_back();
     // The models advised for are real ones: the other models' row gathers many.
     let responses_by_model: Vec<(String, u64)> = selection
         .rows

@@ -2,7 +2,7 @@
 //! flight at once, who was in flight when some were throttled, how much of a cut response
 //! was thinking, which Bedrock endpoint the ids name.
 
-use super::chains::Chain;
+use super::chains::{Chain, Request};
 use super::limits::{Kept, UnitKind};
 use crate::models::{self, Family};
 use crate::scan::data::is_subagent;
@@ -53,7 +53,19 @@ pub fn crowding(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
             chains[u.chain()].requests[u.first()..=u.last()].iter().map(move |r| (r, sub, u.kind()))
         })
     };
-    let mut asks: Vec<i64> = requests().filter(|(r, ..)| r.throttled() > 0).map(|(r, ..)| r.start()).collect();
+    match span(requests().flat_map(|(r, ..)| [r.start(), r.admitted(), r.end()])) {
+        Some((from, true)) => crowding_as::<u32, _>(requests, from),
+        _ => crowding_as::<EpochMs, _>(requests, 0),
+    }
+}
+
+/// [`crowding`], its moments held as `T`.
+fn crowding_as<'c, T: Moment, I: Iterator<Item = (&'c Request<'c>, bool, UnitKind)>>(
+    requests: impl Fn() -> I,
+    from: EpochMs,
+) -> Option<Crowding> {
+    let mut asks: Vec<T> =
+        requests().filter(|(r, ..)| r.throttled() > 0).map(|(r, ..)| T::of(r.start(), from)).collect();
     if asks.is_empty() {
         return None;
     }
@@ -64,7 +76,7 @@ pub fn crowding(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
     let (n_subs, n_all) = in_flight().fold((0, 0), |(s, a), (_, sub, _)| (s + usize::from(sub), a + 1));
     let [mut main, mut subs] = [Open::with_capacity(n_all - n_subs), Open::with_capacity(n_subs)];
     for (r, sub, _) in in_flight() {
-        (if sub { &mut subs } else { &mut main }).add(r.admitted(), r.end());
+        (if sub { &mut subs } else { &mut main }).add(T::of(r.admitted(), from), T::of(r.end(), from));
     }
     main.sort();
     subs.sort();
@@ -104,23 +116,48 @@ pub fn quota_code(raw_ids: &[&str], family: Option<&Family>) -> Option<QuotaCode
     Some(QuotaCode { endpoint, code })
 }
 
+/// A moment as a sweep holds it: the time itself, or its offset in 32 bits from the
+/// earliest of the sweep's times where they span at most 49 days (half the memory of a
+/// team's lists, which hold one or two a request). The order is the times'.
+trait Moment: Ord + Copy {
+    fn of(t: EpochMs, from: EpochMs) -> Self;
+}
+
+/// The earliest of `times`, and whether they all lie within 32 bits of it (`None`: no times).
+fn span(times: impl Iterator<Item = EpochMs>) -> Option<(EpochMs, bool)> {
+    let (lo, hi) = times.fold((EpochMs::MAX, EpochMs::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    (lo <= hi).then(|| (lo, hi.checked_sub(lo).is_some_and(|d| d <= EpochMs::from(u32::MAX))))
+}
+
+impl Moment for EpochMs {
+    fn of(t: EpochMs, _: EpochMs) -> Self {
+        t
+    }
+}
+
+impl Moment for u32 {
+    fn of(t: EpochMs, from: EpochMs) -> Self {
+        u32::try_from(t - from).expect("within the span")
+    }
+}
+
 /// Intervals, to count how many are open at moments taken in time order: their starts and
-/// their ends sorted apart (8 bytes each, where a list of edges took 16).
+/// their ends sorted apart (a moment each, where a list of edges took a moment and a tag).
 #[derive(Default)]
-struct Open {
-    starts: Vec<i64>,
-    ends: Vec<i64>,
+struct Open<T> {
+    starts: Vec<T>,
+    ends: Vec<T>,
     /// The starts and the ends at or before the last moment asked.
     started: usize,
     ended: usize,
 }
 
-impl Open {
+impl<T: Moment> Open<T> {
     fn with_capacity(n: usize) -> Self {
-        Open { starts: Vec::with_capacity(n), ends: Vec::with_capacity(n), ..Open::default() }
+        Open { starts: Vec::with_capacity(n), ends: Vec::with_capacity(n), started: 0, ended: 0 }
     }
 
-    fn add(&mut self, from: i64, to: i64) {
+    fn add(&mut self, from: T, to: T) {
         self.starts.push(from);
         self.ends.push(to);
     }
@@ -132,7 +169,7 @@ impl Open {
 
     /// How many started at or before `t` less how many ended at or before it (`t` no earlier
     /// than the moment asked before).
-    fn at(&mut self, t: i64) -> i64 {
+    fn at(&mut self, t: T) -> i64 {
         while self.started < self.starts.len() && self.starts[self.started] <= t {
             self.started += 1;
         }
@@ -170,9 +207,18 @@ pub fn peak_sent(chains: &[Chain], units: Kept<'_>) -> u64 {
 /// interval a request.
 pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)> + Clone) -> u64 {
     let nonempty = |&(from, to): &(EpochMs, EpochMs)| to > from;
-    let mut open = Open::with_capacity(intervals.clone().filter(nonempty).count());
-    for (from, to) in intervals.filter(nonempty) {
-        open.add(from, to);
+    let intervals = intervals.filter(nonempty);
+    match span(intervals.clone().flat_map(|(from, to)| [from, to])) {
+        Some((first, true)) => most_at_once_as::<u32>(intervals, first),
+        _ => most_at_once_as::<EpochMs>(intervals, 0),
+    }
+}
+
+/// [`most_at_once`] of nonempty intervals, their moments held as `T`.
+fn most_at_once_as<T: Moment>(intervals: impl Iterator<Item = (EpochMs, EpochMs)> + Clone, first: EpochMs) -> u64 {
+    let mut open = Open::with_capacity(intervals.clone().count());
+    for (from, to) in intervals {
+        open.add(T::of(from, first), T::of(to, first));
     }
     open.sort();
     // The most are open at a start, the ends up to it closed first.
@@ -239,7 +285,10 @@ mod tests {
     fn crowding_is_what_a_sweep_over_the_edges_finds() {
         let mut next = numbers();
         let streams = ["s1", "s2", "agent:a", "agent:b"];
-        for _ in 0..200 {
+        // Every other history in steps of 5·10^7 ms: its times span more than 32 bits of
+        // milliseconds (each request's own span still within them), and the sweep holds
+        // them whole rather than as offsets.
+        for scale in [1, 50_000_000].into_iter().cycle().take(200) {
             let chains: Vec<Chain> = streams
                 .iter()
                 .map(|&stream| {
@@ -250,7 +299,7 @@ mod tests {
                         false,
                         (0..next(8))
                             .map(|_| {
-                                let (start, wait, run) = (next(100), next(20), next(30) - 5);
+                                let (start, wait, run) = (next(100) * scale, next(20) * scale, (next(30) - 5) * scale);
                                 Request::answered("m", start, start + wait + run).with(|r| {
                                     r.set_times(start, start + wait, start + wait + run);
                                     r.set_throttled(u32::from(next(3) == 0));
@@ -297,7 +346,9 @@ mod tests {
         let mut next = numbers();
         for _ in 0..300 {
             let n = next(40) as usize;
-            let v: Vec<(i64, i64)> = (0..n).map(|_| (next(50), next(50))).collect();
+            // Lists of an odd length in steps of 10^9 ms: more than 32 bits of milliseconds.
+            let scale = if n.is_multiple_of(2) { 1 } else { 1_000_000_000 };
+            let v: Vec<(i64, i64)> = (0..n).map(|_| (next(50) * scale, next(50) * scale)).collect();
             let open_at = |t: i64| v.iter().filter(|&&(f, e)| f <= t && t < e).count() as u64;
             let want = v.iter().filter(|(f, e)| e > f).map(|&(f, _)| open_at(f)).max().unwrap_or(0);
             assert_eq!(most_at_once(v.iter().copied()), want, "{v:?}");
