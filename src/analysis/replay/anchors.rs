@@ -19,27 +19,32 @@ pub(super) struct Anchors {
 
 impl Anchors {
     /// From the plan's chains, each one's stream and the session of its first request
-    /// (`heads`), and when each job was sent and ended in the history.
-    pub fn of(
+    /// (`head` of its index), and when each job was sent and ended in the history.
+    pub fn of<'h>(
         chains: &[PlanChain],
-        heads: &[(&str, Option<&str>)],
+        head: impl Fn(usize) -> (&'h str, Option<&'h str>),
         sent: impl Fn(usize) -> EpochMs,
         ended: impl Fn(usize) -> EpochMs,
     ) -> Self {
+        // Each chain's stream, read once (its chain is far away in memory: a sort reading it
+        // at every comparison took longer than the rest of the plan).
+        let streams: Vec<&str> = (0..chains.len()).map(|i| head(i).0).collect();
+        let stream = |i: usize| streams[i];
         // The chains by stream, found by halving (a stream named twice: its last chain): a
         // team's plan has a chain a stream, and a hash map of them was the plan's peak.
-        let mut by_stream: Vec<u32> = (0..u32::try_from(heads.len()).expect("under 2^32 chains")).collect();
-        by_stream.sort_unstable_by_key(|&i| (heads[i as usize].0, i));
-        let chain_of_stream = |stream: &str| {
-            let end = by_stream.partition_point(|&i| heads[i as usize].0 <= stream);
-            end.checked_sub(1).map(|k| by_stream[k] as usize).filter(|&i| heads[i].0 == stream)
+        let mut by_stream: Vec<u32> = (0..u32::try_from(chains.len()).expect("under 2^32 chains")).collect();
+        by_stream.sort_unstable_by_key(|&i| (stream(i as usize), i));
+        let chain_of_stream = |name: &str| {
+            let end = by_stream.partition_point(|&i| stream(i as usize) <= name);
+            end.checked_sub(1).map(|k| by_stream[k] as usize).filter(|&i| stream(i) == name)
         };
         // Telemetry names no stream by its session alone (`<session>/<query_source>`): a
         // session's main stream is then its chain that is no subagent's with the most jobs
         // (the first of those). A transcript's is the one its session names.
         let mut main_of: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
         let jobs = |k: usize| chains[k].end - chains[k].first;
-        for (i, &(stream, session)) in heads.iter().enumerate() {
+        for i in 0..chains.len() {
+            let (stream, session) = head(i);
             if let Some(s) = session.filter(|_| !is_subagent(stream)) {
                 main_of.entry(s).and_modify(|k| *k = if jobs(i) > jobs(*k) { i } else { *k }).or_insert(i);
             }
@@ -47,14 +52,13 @@ impl Anchors {
         // A subagent is no parent (Claude Code's subagents start none): two naming each other
         // would make a cycle that no root reaches, and neither would run.
         let parent_of = |session: &str| {
-            chain_of_stream(session).or(main_of.get(session).copied()).filter(|&p| !is_subagent(heads[p].0))
+            chain_of_stream(session).or(main_of.get(session).copied()).filter(|&p| !is_subagent(stream(p)))
         };
         // (parent chain, child chain), by parent: each parent's job ends listed once.
-        let mut kids: Vec<(usize, usize)> = heads
-            .iter()
-            .enumerate()
+        let mut kids: Vec<(usize, usize)> = (0..chains.len())
+            .map(|ci| (ci, head(ci)))
             .filter(|(_, (stream, _))| is_subagent(stream))
-            .filter_map(|(ci, &(_, session))| Some((parent_of(session?)?, ci)))
+            .filter_map(|(ci, (_, session))| Some((parent_of(session?)?, ci)))
             .collect();
         kids.sort_unstable();
         let (mut links, mut joins) = (Vec::new(), Vec::new());
@@ -109,7 +113,7 @@ mod tests {
             ("agent:c", Some("nobody")),
             ("agent:d", Some("s1")),
         ];
-        let anchors = Anchors::of(&chains, &heads, |k| sent[k], |k| ended[k]);
+        let anchors = Anchors::of(&chains, |i| heads[i], |k| sent[k], |k| ended[k]);
         // agent:a at 120: job 0 ended at 50 (70 before); its end (250) came after job 1 was
         // sent (100): no wait. agent:b at 200, as job 1 ended: job 2 sent at 300, 20 after
         // agent:b ended (280).
@@ -129,7 +133,7 @@ mod tests {
             ("S/agent:custom", Some("S")),
             ("T/agent:custom#2", Some("T")),
         ];
-        let anchors = Anchors::of(&chains, &heads, |k| sent[k], |k| ended[k]);
+        let anchors = Anchors::of(&chains, |i| heads[i], |k| sent[k], |k| ended[k]);
         // The subagent at 120 after job 0 (ended at 50); job 1 was sent at 100, before the
         // subagent ended (130): no wait. Session T has no main stream.
         assert_eq!(anchors, Anchors { links: vec![(0, 2, 70)], joins: vec![] });
@@ -142,7 +146,7 @@ mod tests {
         let (sent, ended) = ([100, 100], [100, 100]);
         let chains = [chain(100, 0, 1), chain(100, 1, 2)];
         let heads = [("agent:a", Some("agent:b")), ("agent:b", Some("agent:a"))];
-        assert_eq!(Anchors::of(&chains, &heads, |k| sent[k], |k| ended[k]), Anchors::default());
+        assert_eq!(Anchors::of(&chains, |i| heads[i], |k| sent[k], |k| ended[k]), Anchors::default());
     }
 
     /// The anchoring as it was made from lists of every job's times (before the jobs were
@@ -217,7 +221,7 @@ mod tests {
                 let session = if is_subagent(name) { ["s0", "s1", "s2", "nobody"][number(4) as usize] } else { name };
                 heads.push((name, (number(6) > 0).then_some(session)));
             }
-            let anchors = Anchors::of(&chains, &heads, |k| sent[k], |k| ended[k]);
+            let anchors = Anchors::of(&chains, |i| heads[i], |k| sent[k], |k| ended[k]);
             assert_eq!(anchors, from_lists(&chains, &heads, &sent, &ended), "{heads:?} {sent:?} {ended:?}");
             linked += anchors.links.len();
         }

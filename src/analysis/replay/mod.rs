@@ -256,23 +256,27 @@ impl Plan {
         // The plan's chains and how subagents tie to their parents, from the history's times
         // while the chains hold them: the jobs then need no list of those times.
         let (chains_of_plan, anchors) = {
-            // Made at their size: grown by doubling, each would hold up to twice its chains
-            // at the peak of a team's plan.
+            // Made at its size: grown by doubling, it would hold up to twice its chains at the
+            // peak of a team's plan.
             let n = (0..kept.len()).filter(|&k| k == 0 || kept.get(k - 1).chain() != kept.get(k).chain()).count();
             let mut of_plan: Vec<PlanChain> = Vec::with_capacity(n);
-            let mut heads: Vec<(&str, Option<&str>)> = Vec::with_capacity(n);
             for k in 0..kept.len() {
                 let u = kept.get(k);
                 if k == 0 || kept.get(k - 1).chain() != u.chain() {
                     let c = &chains[u.chain()];
                     of_plan.push(PlanChain { start: c.requests[u.first()].start(), first: k, end: k, anchor: None });
-                    heads.push((c.stream(), c.requests[0].session()));
                 }
                 of_plan.last_mut().expect("pushed above").end = k + 1;
             }
+            // A plan chain's stream and the session of its first request, read from its chain
+            // when asked (not listed: 32 bytes a chain).
+            let head = |ci: usize| {
+                let c = &chains[kept.get(of_plan[ci].first).chain()];
+                (c.stream(), c.requests[0].session())
+            };
             let sent = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).first()].start();
             let ended = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).last()].end();
-            let anchors = Anchors::of(&of_plan, &heads, sent, ended);
+            let anchors = Anchors::of(&of_plan, head, sent, ended);
             (of_plan, anchors)
         };
 
