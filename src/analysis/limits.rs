@@ -247,8 +247,34 @@ type Key<'a> = (Option<&'a str>, Option<&'a str>);
 /// A person (where people have their own settings) and a model id: a setting's reach.
 type Reach<'a> = (Option<u32>, Option<&'a str>);
 
-/// The limit in effect for each request of each chain (same shape as the chains).
-pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallback) -> Vec<Vec<u64>> {
+/// The limit in effect for each request of each chain, in one list (a list a chain took 24
+/// bytes and an allocation each: a team's telemetry has a chain a stream), 32 bits each,
+/// saturating, as a unit holds it ([`Unit::limit`]).
+#[derive(Debug, PartialEq)]
+pub struct Limits {
+    of: Vec<u32>,
+    /// Where each chain's limits begin in `of`, and the end.
+    from: Vec<u32>,
+}
+
+impl Limits {
+    /// The limit of request `i` of chain `ci`.
+    pub fn get(&self, ci: usize, i: usize) -> u64 {
+        u64::from(self.of[self.from[ci] as usize + i])
+    }
+
+    /// The limits chain by chain, for tests.
+    #[cfg(test)]
+    fn nested(&self) -> Vec<Vec<u64>> {
+        self.from
+            .windows(2)
+            .map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|&l| u64::from(l)).collect())
+            .collect()
+    }
+}
+
+/// The limit in effect for each request of each chain.
+pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallback) -> Limits {
     // Records per session and model, and Capped lines per session.
     let mut seen: HashMap<Key, Evidence> = HashMap::new();
     for c in chains {
@@ -339,16 +365,21 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             l
         }
     };
-    let mut out: Vec<Vec<u64>> = Vec::with_capacity(chains.len());
+    let offset = |n: usize| u32::try_from(n).expect("fewer than 2^32 requests");
+    let mut out = Limits {
+        of: Vec::with_capacity(chains.iter().map(|c| c.requests.len()).sum()),
+        from: Vec::with_capacity(chains.len() + 1),
+    };
+    out.from.push(0);
     for c in chains {
-        let mut limits = Vec::with_capacity(c.requests.len());
+        let limits = &mut out.of;
         for run in c.requests.chunk_by(same) {
             let key = (run[0].session(), run[0].model());
             let records = seen.get(&key);
             let clamp = clamps.get(&key.0);
             let (_, default, cap) = figures_of(&key);
             let otherwise = limit_of(&key);
-            limits.extend(run.iter().map(|r| match r.cut_limit() {
+            let limit = |r: &Request| match r.cut_limit() {
                 Some(l) => l,
                 None if r.setting_ignored() => default.min(cap),
                 None => {
@@ -358,9 +389,10 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
                         (None, None) => escalated(r, otherwise),
                     }
                 }
-            }));
+            };
+            limits.extend(run.iter().map(|r| u32::try_from(limit(r)).unwrap_or(u32::MAX)));
         }
-        out.push(limits);
+        out.from.push(offset(out.of.len()));
     }
     out
 }
@@ -522,14 +554,14 @@ pub fn learned_caps(
 }
 
 /// The units of every chain, in chain order.
-pub fn units(chains: &[Chain<'_>], limits: &[Vec<u64>]) -> Vec<Unit> {
+pub fn units(chains: &[Chain<'_>], limits: &Limits) -> Vec<Unit> {
     // At most one a request: sized once, not grown by doubling (a copy at each step).
     let mut out = Vec::with_capacity(chains.iter().map(|c| c.requests.len()).sum());
     for (ci, c) in chains.iter().enumerate() {
         let mut i = 0;
         while i < c.requests.len() {
             let r = &c.requests[i];
-            let limit = limits[ci][i];
+            let limit = limits.get(ci, i);
             if r.ended() == Ended::Throttled {
                 out.push(Unit::new(ci, i, i, UnitKind::Failed, limit));
                 i += 1;
@@ -682,7 +714,7 @@ mod tests {
         ];
         let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
         let limits = in_effect(&chains, &capped, &NOW);
-        assert_eq!(limits, vec![vec![1_000, 1_000, 1_000], vec![8_192], vec![8_192]]);
+        assert_eq!(limits.nested(), vec![vec![1_000, 1_000, 1_000], vec![8_192], vec![8_192]]);
         let units = units(&chains, &limits);
         // A: 300 alone; 1,000 cut and continued with 700: one response of 1,700, complete.
         assert_eq!(units.len(), 4);
@@ -704,7 +736,7 @@ mod tests {
             Chain::of_test("agent:old", "", None, false, vec![ignored]),
             Chain::of_test("agent:new", "", None, false, vec![req(30, "A", 1_500, false, None, false)]),
         ];
-        assert_eq!(in_effect(&chains, &[], &LOW), vec![vec![2_000], vec![32_000], vec![2_000]]);
+        assert_eq!(in_effect(&chains, &[], &LOW).nested(), vec![vec![2_000], vec![32_000], vec![2_000]]);
         let place = |stream: &str, version: Option<&str>| crate::scan::data::Place {
             stream: stream.into(),
             version: version.map(Into::into),
@@ -737,7 +769,10 @@ mod tests {
             Chain::of_test("C", "", None, false, vec![req(DAY, "C", 2_000, true, Some(2_000), false)]),
             Chain::of_test("D", "", None, false, vec![req(DAY + 50, "D", 1_500, false, None, false)]),
         ];
-        assert_eq!(in_effect(&chains, &[], &LOW), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
+        assert_eq!(
+            in_effect(&chains, &[], &LOW).nested(),
+            vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]
+        );
     }
 
     /// On the Anthropic API with no max output set, a session shows Claude Code's capped
@@ -774,12 +809,12 @@ mod tests {
             ],
         )];
         let limits = in_effect(&chains, &[], &FirstParty(true));
-        assert_eq!(limits, vec![vec![8_000, 8_000, 64_000, 8_000]]);
+        assert_eq!(limits.nested(), vec![vec![8_000, 8_000, 64_000, 8_000]]);
         let u = units(&chains, &limits);
         assert_eq!(u.len(), 3);
         assert_eq!(u[1].kind(), UnitKind::Response { output: 20_000, cut: false, complete: true, estimated: false });
         assert_eq!(u[1].limit(), ESCALATED);
-        assert_eq!(in_effect(&chains, &[], &FirstParty(false)), vec![vec![8_000, 8_000, 8_000, 8_000]]);
+        assert_eq!(in_effect(&chains, &[], &FirstParty(false)).nested(), vec![vec![8_000, 8_000, 8_000, 8_000]]);
     }
 
     /// Issue 23, item 2: people's settings stay theirs. A's person set 2,000 and A shows its
@@ -809,7 +844,7 @@ mod tests {
             chain("B", req(50, "B", 500, false, None, false)),
             chain("C", req(DAY, "C", 500, false, None, false)),
         ];
-        assert_eq!(in_effect(&chains, &[], &People), vec![vec![2_000], vec![32_000], vec![2_000]]);
+        assert_eq!(in_effect(&chains, &[], &People).nested(), vec![vec![2_000], vec![32_000], vec![2_000]]);
     }
 
     #[test]
