@@ -140,7 +140,10 @@ impl<'p> Schedule<'p> {
         let mut by_end = std::mem::take(&mut self.by_end);
         by_end.clear();
         by_end.extend(0..requests.len() as u32);
-        by_end.sort_unstable_by_key(|&i| (requests[i as usize].end, i));
+        // By end, ties in the order of the starts: a stable sort of the indices in that order
+        // (the ends of requests in the order of their starts are nearly sorted already, which
+        // a stable sort finds and an unstable one, sorting by end and index, does not).
+        by_end.sort_by_key(|&i| requests[i as usize].end);
         // The most in flight at once: ends before starts at the same instant.
         let (mut e, mut now) = (0, 0u64);
         for r in &requests {
