@@ -18,7 +18,7 @@ use foldhash::HashMapExt;
 
 use super::chains::{Chain, Ended, Request};
 use super::demand::Observation;
-use crate::scan::data::Capped;
+use crate::scan::data::{Capped, Count};
 use crate::time::EpochMs;
 
 /// One thing a user asked for: a response (with its continuations) or a request that was
@@ -248,11 +248,11 @@ type Key<'a> = (Option<&'a str>, Option<&'a str>);
 type Reach<'a> = (Option<u32>, Option<&'a str>);
 
 /// The limit in effect for each request of each chain, in one list (a list a chain took 24
-/// bytes and an allocation each: a team's telemetry has a chain a stream), 32 bits each,
-/// saturating, as a unit holds it ([`Unit::limit`]).
+/// bytes and an allocation each: a team's telemetry has a chain a stream), each a 32-bit
+/// [`Count`], as a unit holds it ([`Unit::limit`]).
 #[derive(Debug, PartialEq)]
 pub struct Limits {
-    of: Vec<u32>,
+    of: Vec<Count>,
     /// Where each chain's limits begin in `of`, and the end.
     from: Vec<u32>,
 }
@@ -260,16 +260,13 @@ pub struct Limits {
 impl Limits {
     /// The limit of request `i` of chain `ci`.
     pub fn get(&self, ci: usize, i: usize) -> u64 {
-        u64::from(self.of[self.from[ci] as usize + i])
+        self.of[self.from[ci] as usize + i].get()
     }
 
     /// The limits chain by chain, for tests.
     #[cfg(test)]
     fn nested(&self) -> Vec<Vec<u64>> {
-        self.from
-            .windows(2)
-            .map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|&l| u64::from(l)).collect())
-            .collect()
+        self.from.windows(2).map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|l| l.get()).collect()).collect()
     }
 }
 
@@ -390,7 +387,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
                     }
                 }
             };
-            limits.extend(run.iter().map(|r| u32::try_from(limit(r)).unwrap_or(u32::MAX)));
+            limits.extend(run.iter().map(|r| Count::new(limit(r))));
         }
         out.from.push(offset(out.of.len()));
     }

@@ -90,7 +90,7 @@ impl Limit {
     fn of(self, job: &Job) -> u64 {
         match self {
             Limit::Fixed(m) => m,
-            Limit::AsRecorded => u64::from(job.limit_then),
+            Limit::AsRecorded => job.limit_then.get(),
         }
     }
 }
@@ -107,10 +107,10 @@ struct Job {
     input: Count,
     cache_read: Count,
     /// What it wants to write ([`Job::demand`]): this, unless `beyond`. A unit's output
-    /// and every draw are 32-bit counts (`limits::Unit`), so it is one too.
-    demand: u32,
+    /// and every draw are 32-bit counts (`limits::Unit`), so it is a [`Count`] too.
+    demand: Count,
     /// The limit in effect in the history (a unit's, in 32 bits).
-    limit_then: u32,
+    limit_then: Count,
     /// The history's throttled attempts of this unit of work (every request of it).
     throttled_then: u32,
     /// Its subagents and how its chain waited for them: an index into `Plan::links`, or
@@ -148,13 +148,8 @@ impl Job {
     }
 
     fn demand(&self) -> Draw {
-        if self.beyond { Draw::Beyond } else { Draw::Known(u64::from(self.demand)) }
+        if self.beyond { Draw::Beyond } else { Draw::Known(self.demand.get()) }
     }
-}
-
-/// A count in 32 bits, at most `u32::MAX` (every count a job holds comes from one).
-fn narrow(v: u64) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 /// A draw as a job holds it: the value, and whether it lies beyond what the history shows.
@@ -332,8 +327,8 @@ impl Plan {
                         ms_per_token,
                         input,
                         cache_read,
-                        demand: narrow(demand),
-                        limit_then: narrow(u.limit()),
+                        demand: Count::new(demand),
+                        limit_then: Count::new(u.limit()),
                         throttled_then: throttled_of(c, u),
                         link: Job::NO_LINK,
                         beyond,
@@ -349,8 +344,8 @@ impl Plan {
                         ms_per_token: mpt,
                         input,
                         cache_read: read,
-                        demand: narrow(demand),
-                        limit_then: narrow(u.limit()),
+                        demand: Count::new(demand),
+                        limit_then: Count::new(u.limit()),
                         throttled_then: throttled_of(c, u),
                         link: Job::NO_LINK,
                         beyond,
@@ -367,9 +362,9 @@ impl Plan {
         plan
     }
 
-    /// The subagents `job` started and its join ([`Link`]): none for most.
-    fn link(&self, job: &Job) -> Link {
-        self.links.get(job.link as usize).copied().unwrap_or_default()
+    /// The subagents job `k` started and its join ([`Link`]): none for most.
+    fn link(&self, k: usize) -> Link {
+        self.links.get(self.jobs[k].link as usize).copied().unwrap_or_default()
     }
 
     /// Job `k`'s link, made if it has none yet.
@@ -491,7 +486,7 @@ impl Plan {
     /// [`Schedule`]'s requests name them).
     pub fn history(&self) -> impl Iterator<Item = Then> + Clone + '_ {
         self.jobs.iter().map(|j| Then {
-            limit: u64::from(j.limit_then),
+            limit: j.limit_then.get(),
             throttled: j.throttled_then,
             failed: j.failed_then,
             cache_read: j.input().1,
@@ -572,8 +567,8 @@ mod tests {
             ms_per_token: 10.0,
             input: Count::new(1_000),
             cache_read: Count::new(50_000),
-            demand: narrow(demand),
-            limit_then: 32_000,
+            demand: Count::new(demand),
+            limit_then: Count::new(32_000),
             throttled_then: 0,
             link: Job::NO_LINK,
             beyond: false,

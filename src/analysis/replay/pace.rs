@@ -194,7 +194,7 @@ impl Walk<'_> {
                 continue;
             }
             let done = self.job(k, t);
-            let link = self.plan.link(&self.plan.jobs[k]);
+            let link = self.plan.link(k);
             let last_child = self.children(k, done);
             let (from, to) = link.children;
             t = if k + 1 >= end {
@@ -211,7 +211,7 @@ impl Walk<'_> {
     /// Lays out the subagent chains of job `k` done at `t` (each its anchor's offset later);
     /// returns when the last of them ended.
     fn children(&mut self, k: usize, t: EpochMs) -> EpochMs {
-        let (from, to) = self.plan.link(&self.plan.jobs[k]).children;
+        let (from, to) = self.plan.link(k).children;
         let mut last_child = EpochMs::MIN;
         for &child in &self.plan.children[from as usize..to as usize] {
             let c = self.plan.chains[child as usize];

@@ -131,8 +131,7 @@ impl Run<'_> {
     /// then go on to the chain's next job (after the gap, or after its subagents).
     pub(super) fn job_done(&mut self, ci: usize, t: EpochMs) {
         let plan = self.plan;
-        let job = plan.jobs[self.states[ci].job];
-        let link = plan.link(&job);
+        let link = plan.link(self.states[ci].job);
         let (from, to) = link.children;
         self.start_children(from, to, t);
         let st = &mut self.states[ci];
@@ -165,7 +164,7 @@ impl Run<'_> {
         let next = plan.next_asked(k, self.limit);
         self.states[ci] = State::at(plan, next, plan.chains[ci].end);
         for skipped in k..next.min(plan.chains[ci].end) {
-            let (from, to) = plan.link(&plan.jobs[skipped]).children;
+            let (from, to) = plan.link(skipped).children;
             self.start_children(from, to, at);
         }
         self.queue.push(at, ci);
@@ -186,7 +185,7 @@ impl Run<'_> {
         if st.job == parent_job && st.waiting > 0 {
             st.waiting -= 1;
             if st.waiting == 0 {
-                let join = self.plan.link(&self.plan.jobs[parent_job]).join.unwrap_or(0);
+                let join = self.plan.link(parent_job).join.unwrap_or(0);
                 self.advance(parent, t + join);
             }
         }
