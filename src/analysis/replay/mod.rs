@@ -29,6 +29,7 @@ const MS_PER_TOKEN_RANGE: (f64, f64) = (1.0, 200.0);
 pub use crate::reading::Reading;
 
 mod anchors;
+mod order;
 mod pace;
 mod queue;
 

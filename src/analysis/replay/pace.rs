@@ -136,14 +136,12 @@ impl<'p> Schedule<'p> {
             w.chain(c.first, c.end, c.start);
         }
         let Walk { mut requests, mut base, .. } = w;
-        requests.sort_unstable_by_key(|r| (r.start, r.job));
+        // By start, then job (a job's parts start one after another): `order` sorts by buckets
+        // of time, in the order a comparison sort of the pairs gives.
+        order::sort_by_time(&mut requests, |r| r.start, |r| r.job);
+        // By end, ties in the order of the starts.
         let mut by_end = std::mem::take(&mut self.by_end);
-        by_end.clear();
-        by_end.extend(0..requests.len() as u32);
-        // By end, ties in the order of the starts: a stable sort of the indices in that order
-        // (the ends of requests in the order of their starts are nearly sorted already, which
-        // a stable sort finds and an unstable one, sorting by end and index, does not).
-        by_end.sort_by_key(|&i| requests[i as usize].end);
+        order::indices_by_time(&mut by_end, requests.len(), |i| requests[i].end);
         // The most in flight at once: ends before starts at the same instant.
         let (mut e, mut now) = (0, 0u64);
         for r in &requests {
