@@ -222,7 +222,8 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             });
         let context = context(cache_reads(), attempts.iter().map(|&a| u64::from(a)));
         let mut fewer = Vec::new();
-        let at_reference = reference.map(|q| eval(q, &mut fewer));
+        // A reference within the range is the effective quota: its replay is the one just run.
+        let at_reference = reference.map(|q| if q == quota { at_fit } else { eval(q, &mut fewer) });
         let contradiction = if low >= HIGHEST {
             // Even an endless quota throttles more than the history shows (on Mantle: the
             // output quota given does).
@@ -236,8 +237,7 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             eval(low, &mut more);
             match high {
                 Some(h) => eval(h, &mut fewer),
-                // No upper end: no quota predicts fewer than none (and with no reference,
-                // nothing has filled `fewer` yet: one count a period).
+                // No upper end: no quota predicts fewer than none (one count a period).
                 None => {
                     fewer.clear();
                     fewer.resize(periods.len(), 0);
