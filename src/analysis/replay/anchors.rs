@@ -42,7 +42,7 @@ impl Anchors {
         // session's main stream is then its chain that is no subagent's with the most jobs
         // (the first of those). A transcript's is the one its session names.
         let mut main_of: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
-        let jobs = |k: usize| chains[k].end - chains[k].first;
+        let jobs = |k: usize| chains[k].end() - chains[k].first();
         for i in 0..chains.len() {
             let (stream, session) = head(i);
             if let Some(s) = session.filter(|_| !is_subagent(stream)) {
@@ -64,22 +64,22 @@ impl Anchors {
         let (mut links, mut joins) = (Vec::new(), Vec::new());
         for group in kids.chunk_by(|a, b| a.0 == b.0) {
             let p = &chains[group[0].0];
-            let ends: Vec<EpochMs> = (p.first..p.end).map(&ended).collect();
+            let ends: Vec<EpochMs> = (p.first()..p.end()).map(&ended).collect();
             let mut mine: Vec<(usize, usize, i64)> = Vec::with_capacity(group.len());
             for &(_, ci) in group {
                 let start = chains[ci].start;
                 // The parent's last job that ended at or before this chain's start.
                 let k = ends.partition_point(|&e| e <= start);
                 if k > 0 {
-                    mine.push((p.first + k - 1, ci, start - ends[k - 1]));
+                    mine.push((p.first() + k - 1, ci, start - ends[k - 1]));
                 }
             }
             mine.sort_unstable();
             for of_job in mine.chunk_by(|a, b| a.0 == b.0) {
                 let job = of_job[0].0;
-                let last_end = of_job.iter().map(|&(_, child, _)| ended(chains[child].end - 1)).max();
+                let last_end = of_job.iter().map(|&(_, child, _)| ended(chains[child].end() - 1)).max();
                 // The parent's next job waited for them if it was sent after the last one ended.
-                if let Some(last_end) = last_end.filter(|&e| job + 1 < p.end && sent(job + 1) >= e) {
+                if let Some(last_end) = last_end.filter(|&e| job + 1 < p.end() && sent(job + 1) >= e) {
                     joins.push((job, sent(job + 1) - last_end));
                 }
             }
@@ -95,7 +95,7 @@ mod tests {
     use super::*;
 
     fn chain(start: EpochMs, first: usize, end: usize) -> PlanChain {
-        PlanChain { start, first, end, anchor: None }
+        PlanChain::new(start, first, end)
     }
 
     /// A main session (jobs 0-2) and four subagents: one started after the first job, one
@@ -168,22 +168,22 @@ mod tests {
             }
             let Some(parent) = session.and_then(|s| by_stream.get(s).copied()) else { continue };
             let p = &chains[parent];
-            let start = sent[pc.first];
-            let k = ended[p.first..p.end].partition_point(|&e| e <= start);
+            let start = sent[pc.first()];
+            let k = ended[p.first()..p.end()].partition_point(|&e| e <= start);
             if k == 0 {
                 continue;
             }
-            let job = p.first + k - 1;
+            let job = p.first() + k - 1;
             links.push((job, ci, start - ended[job]));
         }
         links.sort_unstable();
         let chain_of_job: Vec<usize> =
-            (0..sent.len()).map(|j| chains.iter().position(|c| (c.first..c.end).contains(&j)).unwrap()).collect();
+            (0..sent.len()).map(|j| chains.iter().position(|c| (c.first()..c.end()).contains(&j)).unwrap()).collect();
         let mut joins = Vec::new();
         for group in links.chunk_by(|a, b| a.0 == b.0) {
             let job = group[0].0;
-            let last_end = group.iter().map(|&(_, child, _)| ended[chains[child].end - 1]).max().unwrap();
-            if job + 1 < chains[chain_of_job[job]].end && sent[job + 1] >= last_end {
+            let last_end = group.iter().map(|&(_, child, _)| ended[chains[child].end() - 1]).max().unwrap();
+            if job + 1 < chains[chain_of_job[job]].end() && sent[job + 1] >= last_end {
                 joins.push((job, sent[job + 1] - last_end));
             }
         }

@@ -161,16 +161,71 @@ fn pack(d: Draw) -> (u64, bool) {
     }
 }
 
-/// One chain of the plan.
+/// One chain of the plan, in 32 bytes: a team's plan has one a stream.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PlanChain {
-    /// When its first job was sent (a subagent's: see `anchor`).
+    /// When its first job was sent (a subagent's: see [`PlanChain::anchor`]).
     start: EpochMs,
-    /// Its jobs: `Plan::jobs[first..end]`.
-    first: usize,
-    end: usize,
-    /// A subagent's start: this long after the parent's job (its index in `Plan::jobs`) ended.
-    anchor: Option<(usize, i64)>,
+    /// Its jobs: `Plan::jobs[first..end]` ([`PlanChain::first`], [`PlanChain::end`]).
+    first: u32,
+    end: u32,
+    /// A subagent's start, this long after its parent's job ended.
+    offset: i64,
+    /// That job (an index into `Plan::jobs`; `NO_JOB` for a chain that is no subagent's),
+    /// and the parent's chain.
+    parent_job: u32,
+    parent: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<PlanChain>() == 32);
+
+/// Where a subagent's chain starts: `offset` after job `job` (an index into `Plan::jobs`) of
+/// its parent's chain `chain` ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Anchor {
+    job: usize,
+    chain: usize,
+    offset: i64,
+}
+
+impl PlanChain {
+    const NO_JOB: u32 = u32::MAX;
+
+    /// The chain of jobs `first..end`, its first sent at `start`, no subagent's.
+    fn new(start: EpochMs, first: usize, end: usize) -> Self {
+        let (first, end) = (job_index(first), job_index(end));
+        PlanChain { start, first, end, offset: 0, parent_job: Self::NO_JOB, parent: 0 }
+    }
+
+    fn first(&self) -> usize {
+        self.first as usize
+    }
+
+    fn end(&self) -> usize {
+        self.end as usize
+    }
+
+    /// A subagent's tie to its parent; `None` for a chain that starts on its own.
+    fn anchor(&self) -> Option<Anchor> {
+        (self.parent_job != Self::NO_JOB).then_some(Anchor {
+            job: self.parent_job as usize,
+            chain: self.parent as usize,
+            offset: self.offset,
+        })
+    }
+
+    fn anchored(self, a: Anchor) -> Self {
+        PlanChain { parent_job: job_index(a.job), parent: chain_index(a.chain), offset: a.offset, ..self }
+    }
+}
+
+/// A job's index (or the end of a range of them) in 32 bits, below `PlanChain::NO_JOB`.
+fn job_index(k: usize) -> u32 {
+    u32::try_from(k).ok().filter(|&k| k != PlanChain::NO_JOB).expect("under 2^32 - 1 jobs")
+}
+
+fn chain_index(c: usize) -> u32 {
+    u32::try_from(c).expect("under 2^32 chains")
 }
 
 /// The work of one model's chains, ready to replay any number of times.
@@ -260,14 +315,14 @@ impl Plan {
                 let u = kept.get(k);
                 if k == 0 || kept.get(k - 1).chain() != u.chain() {
                     let c = &chains[u.chain()];
-                    of_plan.push(PlanChain { start: c.requests[u.first()].start(), first: k, end: k, anchor: None });
+                    of_plan.push(PlanChain::new(c.requests[u.first()].start(), k, k));
                 }
-                of_plan.last_mut().expect("pushed above").end = k + 1;
+                of_plan.last_mut().expect("pushed above").end = job_index(k + 1);
             }
             // A plan chain's stream and the session of its first request, read from its chain
             // when asked (not listed: 32 bytes a chain).
             let head = |ci: usize| {
-                let c = &chains[kept.get(of_plan[ci].first).chain()];
+                let c = &chains[kept.get(of_plan[ci].first()).chain()];
                 (c.stream(), c.requests[0].session())
             };
             let sent = |k: usize| chains[kept.get(k).chain()].requests[kept.get(k).first()].start();
@@ -380,11 +435,15 @@ impl Plan {
     /// Ties each subagent's chain to the parent job that started it, and the parent's next
     /// job to the subagents' ends where it waited for them ([`Anchors`]).
     fn anchor(&mut self, anchors: Anchors) {
+        debug_assert!(self.chains.is_sorted_by_key(|c| c.first), "chains in the order of their jobs");
         for group in anchors.links.chunk_by(|a, b| a.0 == b.0) {
             let job = group[0].0;
+            // The parent's chain: the last that starts at or before its job (the chains are in
+            // the order of their jobs).
+            let chain = self.chains.partition_point(|c| c.first() <= job) - 1;
             let from = self.children.len() as u32;
             for &(_, child, offset) in group {
-                self.chains[child].anchor = Some((job, offset));
+                self.chains[child] = self.chains[child].anchored(Anchor { job, chain, offset });
                 self.children.push(child as u32);
             }
             self.link_mut(job).children = (from, self.children.len() as u32);
@@ -393,7 +452,7 @@ impl Plan {
             self.link_mut(job).join = Some(join);
         }
         let mut roots: Vec<u32> =
-            (0..self.chains.len()).filter(|&i| self.chains[i].anchor.is_none()).map(|i| i as u32).collect();
+            (0..self.chains.len()).filter(|&i| self.chains[i].anchor().is_none()).map(|i| i as u32).collect();
         roots.sort_by_key(|&i| self.chains[i as usize].start);
         self.roots = roots;
     }
@@ -420,15 +479,6 @@ impl Plan {
             Draw::Beyond => parts <= self.known_up_to,
         };
         self.asked().filter(|j| gives_up(j)).count() as u64
-    }
-
-    /// The chain of each job (an index into `chains`).
-    fn chain_of_job(&self) -> Vec<u32> {
-        let mut of = vec![0u32; self.jobs.len()];
-        for (ci, c) in self.chains.iter().enumerate() {
-            of[c.first..c.end].fill(ci as u32);
-        }
-        of
     }
 
     /// The jobs a replay at a value runs: every job but the failures asked again.
@@ -595,7 +645,7 @@ mod tests {
         };
         for jobs in chains {
             let from = p.jobs.len();
-            p.chains.push(PlanChain { start: jobs[0].gap, first: from, end: from + jobs.len(), anchor: None });
+            p.chains.push(PlanChain::new(jobs[0].gap, from, from + jobs.len()));
             p.roots.push(p.chains.len() as u32 - 1);
             p.jobs.extend(jobs);
         }
@@ -697,7 +747,7 @@ mod tests {
         // the parent's second job waits for it and goes 700 ms after it ended.
         let sub = p.jobs.len();
         p.jobs.extend([job(0, 1_200), job(400, 64)]);
-        p.chains.push(PlanChain { start: 0, first: sub, end: sub + 2, anchor: Some((0, 300)) });
+        p.chains.push(PlanChain::new(0, sub, sub + 2).anchored(Anchor { job: 0, chain: 0, offset: 300 }));
         p.children.push(2);
         p.link_mut(0).children = (0, 1);
         p.link_mut(0).join = Some(700);
@@ -708,7 +758,7 @@ mod tests {
         p.chains[2].end += 1;
         let lone = p.jobs.len();
         p.jobs.extend([reasked(0), job(40_000, 900)]);
-        p.chains.push(PlanChain { start: 500, first: lone, end: lone + 2, anchor: None });
+        p.chains.push(PlanChain::new(500, lone, lone + 2));
         p.roots.push(3);
         for limit in [Limit::Fixed(1_000), Limit::Fixed(4_000), Limit::Fixed(32_000), Limit::AsRecorded] {
             let (walk, (engine, sent)) = (Schedule::new(&p, limit), Schedule::by_engine(&p, limit));
@@ -735,8 +785,8 @@ mod tests {
         );
         let sub = p.jobs.len();
         p.jobs.extend([job(0, 200), job(0, 100)]);
-        p.chains.push(PlanChain { start: 0, first: sub, end: sub + 1, anchor: Some((1, 200)) });
-        p.chains.push(PlanChain { start: 0, first: sub + 1, end: sub + 2, anchor: Some((3, 50)) });
+        p.chains.push(PlanChain::new(0, sub, sub + 1).anchored(Anchor { job: 1, chain: 0, offset: 200 }));
+        p.chains.push(PlanChain::new(0, sub + 1, sub + 2).anchored(Anchor { job: 3, chain: 1, offset: 50 }));
         p.children.extend([2, 3]);
         p.link_mut(1).children = (0, 1);
         p.link_mut(3).children = (1, 2);

@@ -133,7 +133,7 @@ impl<'p> Schedule<'p> {
         let mut w = Walk { plan, limit, requests, base: Outcome::default() };
         for &root in &plan.roots {
             let c = plan.chains[root as usize];
-            w.chain(c.first, c.end, c.start);
+            w.chain(c.first(), c.end(), c.start);
         }
         let Walk { mut requests, mut base, .. } = w;
         // By start, then job (a job's parts start one after another): `order` sorts by buckets
@@ -213,8 +213,8 @@ impl Walk<'_> {
         let mut last_child = EpochMs::MIN;
         for &child in &self.plan.children[from as usize..to as usize] {
             let c = self.plan.chains[child as usize];
-            let offset = c.anchor.map_or(0, |a| a.1);
-            last_child = last_child.max(self.chain(c.first, c.end, t + offset));
+            let offset = c.anchor().map_or(0, |a| a.offset);
+            last_child = last_child.max(self.chain(c.first(), c.end(), t + offset));
         }
         last_child
     }

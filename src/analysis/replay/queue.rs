@@ -121,8 +121,6 @@ pub(super) struct Run<'p> {
     plan: &'p Plan,
     states: Vec<State>,
     queue: Queue,
-    /// The chain each job belongs to.
-    chain_of_job: Vec<u32>,
     limit: Limit,
 }
 
@@ -151,8 +149,8 @@ impl Run<'_> {
         let plan = self.plan;
         for &child in &plan.children[from as usize..to as usize] {
             let c = plan.chains[child as usize];
-            let offset = c.anchor.map_or(0, |a| a.1);
-            self.enter(child as usize, c.first, t + offset);
+            let offset = c.anchor().map_or(0, |a| a.offset);
+            self.enter(child as usize, c.first(), t + offset);
         }
     }
 
@@ -162,8 +160,8 @@ impl Run<'_> {
     fn enter(&mut self, ci: usize, k: usize, at: EpochMs) {
         let plan = self.plan;
         let next = plan.next_asked(k, self.limit);
-        self.states[ci] = State::at(plan, next, plan.chains[ci].end);
-        for skipped in k..next.min(plan.chains[ci].end) {
+        self.states[ci] = State::at(plan, next, plan.chains[ci].end());
+        for skipped in k..next.min(plan.chains[ci].end()) {
             let (from, to) = plan.link(skipped).children;
             self.start_children(from, to, at);
         }
@@ -179,8 +177,7 @@ impl Run<'_> {
 
     /// A chain has no more jobs: a parent waiting for it may go on.
     pub(super) fn chain_done(&mut self, ci: usize, t: EpochMs) {
-        let Some((parent_job, _)) = self.plan.chains[ci].anchor else { return };
-        let parent = self.chain_of_job[parent_job] as usize;
+        let Some(Anchor { job: parent_job, chain: parent, .. }) = self.plan.chains[ci].anchor() else { return };
         let st = &mut self.states[parent];
         if st.job == parent_job && st.waiting > 0 {
             st.waiting -= 1;
@@ -227,9 +224,8 @@ pub(super) fn run_recording(
     let mut output = quota.output_tpm.map(|o| Bucket::full(o, start));
     let mut r = Run {
         plan,
-        states: plan.chains.iter().map(|c| State::at(plan, plan.next_asked(c.first, limit), c.end)).collect(),
+        states: plan.chains.iter().map(|c| State::at(plan, plan.next_asked(c.first(), limit), c.end())).collect(),
         queue: Queue::default(),
-        chain_of_job: plan.chain_of_job(),
         limit,
     };
     let mut next_root = 0;
@@ -241,7 +237,7 @@ pub(super) fn run_recording(
             && top.is_none_or(|t| plan.chains[root as usize].start <= t)
         {
             let c = plan.chains[root as usize];
-            r.enter(root as usize, c.first, c.start);
+            r.enter(root as usize, c.first(), c.start);
             next_root += 1;
             continue;
         }
