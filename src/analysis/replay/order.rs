@@ -30,7 +30,8 @@ impl Buckets {
     }
 
     fn of(&self, t: EpochMs) -> usize {
-        (t.abs_diff(self.lo) >> self.shift) as usize
+        // A shift of 64 (one bucket, times more than 2^63 apart) leaves nothing.
+        t.abs_diff(self.lo).checked_shr(self.shift).unwrap_or(0) as usize
     }
 
     /// Where each bucket starts in a list of the `times`, sorted by bucket; one more entry for
@@ -132,16 +133,25 @@ mod tests {
         let b = Buckets::new(1024, 0, 1000);
         assert_eq!((b.shift, b.count), (7, 8));
         assert_eq!((b.of(0), b.of(127), b.of(128), b.of(1000)), (0, 0, 1, 7));
-        // The whole of i64: the last time in the last bucket, not beyond.
+        // The whole of i64: the last time in the last bucket, not beyond; with one bucket, in it.
         let b = Buckets::new(1 << 20, i64::MIN, i64::MAX);
         assert_eq!((b.of(i64::MIN), b.of(i64::MAX)), (0, (1 << 13) - 1));
+        let b = Buckets::new(100, i64::MIN, i64::MAX);
+        assert_eq!((b.count, b.of(i64::MIN), b.of(i64::MAX)), (1, 0, 0));
     }
 
     #[test]
     fn items_in_the_order_of_the_comparison_sort() {
-        for (seed, n, spread) in
-            [(1, 0, 10), (2, 1, 10), (3, 5, 3), (4, 300, 1), (5, 5_000, 50), (6, 70_000, 86_400_000), (7, 9_000, 0)]
-        {
+        for (seed, n, spread) in [
+            (1, 0, 10),
+            (2, 1, 10),
+            (3, 5, 3),
+            (4, 300, 1),
+            (5, 5_000, 50),
+            (6, 70_000, 86_400_000),
+            (7, 9_000, 0),
+            (8, 100, 0),
+        ] {
             let t = times(seed, n, spread);
             // (time, tie-break, payload): the tie-break tells equal times apart.
             let items: Vec<(EpochMs, u32, u64)> =
@@ -157,9 +167,16 @@ mod tests {
     #[test]
     fn indices_in_the_order_of_the_stable_sort() {
         let mut out = vec![7, 7, 7];
-        for (seed, n, spread) in
-            [(1, 0, 10), (2, 1, 10), (3, 5, 3), (4, 300, 1), (5, 5_000, 50), (6, 70_000, 86_400_000), (7, 9_000, 0)]
-        {
+        for (seed, n, spread) in [
+            (1, 0, 10),
+            (2, 1, 10),
+            (3, 5, 3),
+            (4, 300, 1),
+            (5, 5_000, 50),
+            (6, 70_000, 86_400_000),
+            (7, 9_000, 0),
+            (8, 100, 0),
+        ] {
             let t = times(seed, n, spread);
             let mut expected: Vec<u32> = (0..n as u32).collect();
             expected.sort_by_key(|&i| t[i as usize]);
