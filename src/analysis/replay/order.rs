@@ -105,6 +105,20 @@ fn span(times: impl Iterator<Item = EpochMs>) -> Option<(EpochMs, EpochMs)> {
 mod tests {
     use super::*;
 
+    /// (seed, how many, spread) of the times each test sorts: none, one, few and many; equal
+    /// (spread 1), clustered (50), over a day, and over all of `i64` (0) with one bucket and
+    /// with many.
+    const CASES: &[(u64, usize, u64)] = &[
+        (1, 0, 10),
+        (2, 1, 10),
+        (3, 5, 3),
+        (4, 300, 1),
+        (5, 5_000, 50),
+        (6, 70_000, 86_400_000),
+        (7, 9_000, 0),
+        (8, 100, 0),
+    ];
+
     /// Pseudo-random times: clustered, equal, spread over all of `i64`, or none at all.
     fn times(seed: u64, n: usize, spread: u64) -> Vec<EpochMs> {
         let mut x = seed | 1;
@@ -142,16 +156,7 @@ mod tests {
 
     #[test]
     fn items_in_the_order_of_the_comparison_sort() {
-        for (seed, n, spread) in [
-            (1, 0, 10),
-            (2, 1, 10),
-            (3, 5, 3),
-            (4, 300, 1),
-            (5, 5_000, 50),
-            (6, 70_000, 86_400_000),
-            (7, 9_000, 0),
-            (8, 100, 0),
-        ] {
+        for &(seed, n, spread) in CASES {
             let t = times(seed, n, spread);
             // (time, tie-break, payload): the tie-break tells equal times apart.
             let items: Vec<(EpochMs, u32, u64)> =
@@ -167,16 +172,7 @@ mod tests {
     #[test]
     fn indices_in_the_order_of_the_stable_sort() {
         let mut out = vec![7, 7, 7];
-        for (seed, n, spread) in [
-            (1, 0, 10),
-            (2, 1, 10),
-            (3, 5, 3),
-            (4, 300, 1),
-            (5, 5_000, 50),
-            (6, 70_000, 86_400_000),
-            (7, 9_000, 0),
-            (8, 100, 0),
-        ] {
+        for &(seed, n, spread) in CASES {
             let t = times(seed, n, spread);
             let mut expected: Vec<u32> = (0..n as u32).collect();
             expected.sort_by_key(|&i| t[i as usize]);
