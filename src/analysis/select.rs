@@ -102,10 +102,16 @@ impl ModelMatch {
         };
         let (q, family) = (words(query), models::family_of(query));
         let whole = names(&|id, name| names_model(&q, family, id, name));
-        let part = if whole.is_empty() {
-            names(&|id, name| words(id).contains(&q) || words(name).contains(&q))
-        } else {
+        // A model the table knows, named whole, that the history lacks is not a part of
+        // another's: `opus 4` is Opus 4, not Opus 4.6.
+        let known =
+            || family.is_some() || models::table().families.iter().any(|f| names_model(&q, None, &f.key, &f.name));
+        let part = if !whole.is_empty() {
             whole
+        } else if known() {
+            Vec::new()
+        } else {
+            names(&|id, name| words(id).contains(&q) || words(name).contains(&q))
         };
         match part.len() {
             0 => ModelMatch::Nothing(names(&|_, _| true)),
@@ -442,6 +448,24 @@ mod tests {
         let all = ["Opus 4.8", "Opus 5", "Opus 5.5", "vendor-x", "vendor-x-2"].map(String::from).to_vec();
         assert_eq!(m("haiku"), ModelMatch::Nothing(all));
         assert_eq!(ModelMatch::resolve("opus", &[]), ModelMatch::Nothing(Vec::new()));
+    }
+
+    /// A model the table knows, named whole, is that model: on a history without it, no
+    /// model (not another whose name holds its name).
+    #[test]
+    fn a_known_model_the_history_lacks_is_no_part_of_another() {
+        let ids = ["claude-opus-4-6", "claude-sonnet-4-5-20250929"];
+        let history: Vec<(&str, String)> = ids.iter().map(|&id| (id, models::display_name(id))).collect();
+        let m = |q: &str| ModelMatch::resolve(q, &history);
+        let none = ModelMatch::Nothing(vec!["Opus 4.6".to_string(), "Sonnet 4.5".to_string()]);
+        for q in ["claude-opus-4", "opus 4", "Opus-4", "claude-opus-4-20250514", "claude-sonnet-4", "sonnet 4"] {
+            assert_eq!(m(q), none, "{q}");
+        }
+        // A model the history has, and parts that name no model of the table, pick as before.
+        for (q, name) in [("opus", "Opus 4.6"), ("4.6", "Opus 4.6"), ("sonnet", "Sonnet 4.5"), ("opus-4-6", "Opus 4.6")]
+        {
+            assert_eq!(m(q), ModelMatch::One(name.to_string()), "{q}");
+        }
     }
 
     /// Input above any context window, and limits above any model's, are left out and
