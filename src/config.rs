@@ -136,7 +136,7 @@ pub struct TeamConfig {
 pub enum ConfigError {
     #[error("{0}: no such file or folder")]
     Missing(PathBuf),
-    #[error("--{flag} takes a date as YYYY-MM-DD, not {value:?}")]
+    #[error("--{flag} takes a day of the calendar as YYYY-MM-DD (2026-03-01), not {value:?}")]
     BadDate { flag: &'static str, value: String },
     #[error("--otel-where takes KEY=VALUE (e.g. aws.account=123456789012), not {0:?}")]
     BadWhere(String),

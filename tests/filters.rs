@@ -43,7 +43,11 @@ fn project_and_model() {
 fn bad_dates_are_usage_errors() {
     let r = run(&["scan", "--since", "yesterday", &home_str()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--since takes a date as YYYY-MM-DD"), "{}", r.stderr);
+    assert!(r.stderr.contains("--since takes a day of the calendar as YYYY-MM-DD"), "{}", r.stderr);
+    // Shaped as a date, but no day of the calendar.
+    let r = run(&["scan", "--since", "2026-13-01", &home_str()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("a day of the calendar as YYYY-MM-DD (2026-03-01), not \"2026-13-01\""), "{}", r.stderr);
     let r = run(&["scan", "--since", "2026-03-05", "--until", "2026-03-01", &home_str()]);
     assert_eq!(r.code, 2);
 }

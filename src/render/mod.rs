@@ -168,8 +168,9 @@ pub fn quality_line(r: &Report) -> String {
     }
     let h = &s.history;
     if let (Some(first), Some(last)) = (&h.first_day, &h.last_day) {
+        let span = if first == last { first.to_string() } else { format!("{first} to {last}") };
         line.push_str(&format!(
-            " The history covers {} ({first} to {last}); Claude Code keeps {} of transcripts{}.",
+            " The history covers {} ({span}); Claude Code keeps {} of transcripts{}.",
             count_of(h.days, "day", "days"),
             count_of(h.kept_days, "day", "days"),
             if h.kept_days_source == "default" {
