@@ -103,15 +103,16 @@ impl ModelMatch {
         let (q, family) = (words(query), models::family_of(query));
         let whole = names(&|id, name| names_model(&q, family, id, name));
         // A model the table knows, named whole, that the history lacks is not a part of
-        // another's: `opus 4` is Opus 4, not Opus 4.6.
-        let known =
-            || family.is_some() || models::table().families.iter().any(|f| names_model(&q, None, &f.key, &f.name));
-        let part = if !whole.is_empty() {
-            whole
-        } else if known() {
-            Vec::new()
+        // another model the table knows: `opus 4` is Opus 4, not Opus 4.6. An id the table
+        // does not know (a gateway's `anthropic/claude-sonnet-4.5`, a `-thinking` variant) may
+        // be it: the part is looked for there.
+        let known = family.is_some() || models::table().families.iter().any(|f| names_model(&q, None, &f.key, &f.name));
+        let part = if whole.is_empty() {
+            names(&|id, name| {
+                (!known || models::family_of(id).is_none()) && (words(id).contains(&q) || words(name).contains(&q))
+            })
         } else {
-            names(&|id, name| words(id).contains(&q) || words(name).contains(&q))
+            whole
         };
         match part.len() {
             0 => ModelMatch::Nothing(names(&|_, _| true)),
@@ -465,6 +466,15 @@ mod tests {
         for (q, name) in [("opus", "Opus 4.6"), ("4.6", "Opus 4.6"), ("sonnet", "Sonnet 4.5"), ("opus-4-6", "Opus 4.6")]
         {
             assert_eq!(m(q), ModelMatch::One(name.to_string()), "{q}");
+        }
+        // Ids the table does not know (a gateway's spelling, a variant) may be the model named.
+        let ids = ["anthropic/claude-sonnet-4.5", "claude-opus-4-6-thinking"];
+        let history: Vec<(&str, String)> = ids.iter().map(|&id| (id, models::display_name(id))).collect();
+        let m = |q: &str| ModelMatch::resolve(q, &history);
+        for (q, id) in
+            [("sonnet 4.5", ids[0]), ("claude-sonnet-4-5", ids[0]), ("opus 4.6", ids[1]), ("claude-opus-4-6", ids[1])]
+        {
+            assert_eq!(m(q), ModelMatch::One(id.to_string()), "{q}");
         }
     }
 
