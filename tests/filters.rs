@@ -39,6 +39,25 @@ fn project_and_model() {
     assert_eq!(v["errors"]["max_tokens_stops"], 1);
 }
 
+/// Days that hold no response are named in the headline, so that a filter that left every
+/// response out is seen as the cause.
+#[test]
+fn days_without_responses_are_named() {
+    for (args, headline) in [
+        (&["--since", "2030-01-01"][..], "No responses found from 2030-01-01 on (--since)."),
+        (&["--until", "2021-06-30"][..], "No responses found up to 2021-06-30 (--until)."),
+        (
+            &["--since", "2021-06-01", "--until", "2021-06-30"][..],
+            "No responses found from 2021-06-01 to 2021-06-30 (--since, --until).",
+        ),
+    ] {
+        let home = home_str();
+        let r = run(&[&["scan"], args, &[home.as_str()]].concat());
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.starts_with(headline), "{args:?}: {}", r.stdout);
+    }
+}
+
 #[test]
 fn bad_dates_are_usage_errors() {
     let r = run(&["scan", "--since", "yesterday", &home_str()]);

@@ -77,7 +77,13 @@ pub fn verdict(report: &Report) -> String {
             // With --model, the history may hold responses of other models.
             return match report.scan.filters.model.as_deref() {
                 Some(q) => format!("No responses of --model {q}."),
-                None => "No responses found.".to_string(),
+                // The days asked for, so that a filter that left every response out is seen.
+                None => match (&report.scan.filters.since, &report.scan.filters.until) {
+                    (Some(s), Some(u)) => format!("No responses found from {s} to {u} (--since, --until)."),
+                    (Some(s), None) => format!("No responses found from {s} on (--since)."),
+                    (None, Some(u)) => format!("No responses found up to {u} (--until)."),
+                    (None, None) => "No responses found.".to_string(),
+                },
             };
         }
         return format!(
