@@ -252,8 +252,8 @@ fn a_teams_thinking_budget_is_said_to_be_its_peoples() {
 }
 
 /// The replay table's last column is the next reading's: its footnote says where that reading
-/// stands (as the JSON does) and names the figure of the column's header, with `--parallel`
-/// scaling it (the new-user review of 2026-12-06).
+/// stands (as the JSON does), names the figure of the column's header, with `--parallel`
+/// scaling it (the new-user review of 2026-12-06), and says whose quota it is.
 #[test]
 fn the_other_readings_footnote_says_its_standing_and_its_figure() {
     let home = common::bedrock_home();
@@ -276,6 +276,19 @@ fn the_other_readings_footnote_says_its_standing_and_its_figure() {
         r.stdout
     );
     assert!(r.stdout.contains("(60,750 TPM):"), "{}", r.stdout);
+    // A reading whose range holds the quota given plans at that quota: the quota is the one
+    // given, not one the reading implies (the new-user review of 2026-12-07); a default is
+    // named as such.
+    let r = common::run(&["scan", "--quota-tpm", "250000", home.to_str().unwrap()]);
+    assert!(
+        words(&r.stdout).contains(
+            "under the next reading that fits (max output reserved at 5×), against 225,000 TPM: 90.0% of the 250,000 TPM you gave."
+        ),
+        "{}",
+        r.stdout
+    );
+    let r = common::run(&["scan", home.to_str().unwrap()]);
+    assert!(words(&r.stdout).contains("90.0% of AWS's published default of 200,000 TPM."), "{}", r.stdout);
 }
 
 /// The provider read from the 429s' words counts each 429 once (a copied line, as a resumed

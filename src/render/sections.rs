@@ -11,6 +11,7 @@
 use super::{Legend, bin_label, error_rows, prose, quality_line};
 use crate::analysis::advice::Advice;
 use crate::analysis::fit::Standing;
+use crate::analysis::origin::Origin;
 use crate::render::readings;
 use crate::report::{ErrorCounts, Recommendation, Report};
 use crate::stats::Bin;
@@ -407,12 +408,18 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
             Standing::Above => ("the next reading", "; it needs more quota than the one given"),
             Standing::Below | Standing::Contradicted => ("the next reading shown", ""),
         };
+        // Its quota: the reading's own where the fit gave it, else the quota the reading holds
+        // (given, or a default).
+        let quota = match &v.plan.tpm_origin {
+            Origin::Inferred => format!("the {} TPM it implies", thousands(v.plan.tpm)),
+            Origin::Flag => format!("the {} TPM you gave", thousands(v.plan.tpm)),
+            o => format!("{} of {} TPM", prose::default_named(o), thousands(v.plan.tpm)),
+        };
         notes.push(format!(
-            "The last column replays the same values under {which} ({}{aside}), against {} TPM: {} of the {} TPM it implies{scaled}.",
+            "The last column replays the same values under {which} ({}{aside}), against {} TPM: {} of {quota}{scaled}.",
             readings::name(o, v.plan.burndown, a.provider),
             thousands(v.plan.planning_tpm.round() as u64),
             percent(v.plan.headroom),
-            thousands(v.plan.tpm)
         ));
     }
     Section { columns, rows, notes, ..Section::titled(format!("Replay: your history at each value ({against})")) }
