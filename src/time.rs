@@ -143,6 +143,11 @@ pub fn day_of(t: EpochMs) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The earliest and the latest of `times` (`None`: no times).
+pub fn span(times: impl Iterator<Item = EpochMs>) -> Option<(EpochMs, EpochMs)> {
+    times.fold(None, |s, t| Some(s.map_or((t, t), |(lo, hi): (EpochMs, EpochMs)| (lo.min(t), hi.max(t)))))
+}
+
 /// Of `(time, item)` pairs sorted by time, the item nearest `t`, if one lies within `within`
 /// of it.
 pub fn nearest<T>(sorted: &[(EpochMs, T)], t: EpochMs, within: i64) -> Option<&T> {
@@ -195,6 +200,13 @@ pub fn minute_of(t: EpochMs) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn span_by_hand() {
+        assert_eq!(span(std::iter::empty()), None);
+        assert_eq!(span([5].into_iter()), Some((5, 5)));
+        assert_eq!(span([3, -1, 7, 0].into_iter()), Some((-1, 7)));
+    }
+
     #[test]
     fn a_maybe_time_holds_every_time_a_reader_makes_in_8_bytes() {
         assert_eq!(std::mem::size_of::<MaybeMs>(), 8);

@@ -53,7 +53,7 @@ pub fn crowding(chains: &[Chain], units: Kept<'_>) -> Option<Crowding> {
             chains[u.chain()].requests[u.first()..=u.last()].iter().map(move |r| (r, sub, u.kind()))
         })
     };
-    match span(requests().flat_map(|(r, ..)| [r.start(), r.admitted(), r.end()])) {
+    match span_in_32_bits(requests().flat_map(|(r, ..)| [r.start(), r.admitted(), r.end()])) {
         Some((from, true)) => crowding_as::<u32, _>(requests, from),
         _ => crowding_as::<EpochMs, _>(requests, 0),
     }
@@ -124,9 +124,9 @@ trait Moment: Ord + Copy {
 }
 
 /// The earliest of `times`, and whether they all lie within 32 bits of it (`None`: no times).
-fn span(times: impl Iterator<Item = EpochMs>) -> Option<(EpochMs, bool)> {
-    let (lo, hi) = times.fold((EpochMs::MAX, EpochMs::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
-    (lo <= hi).then(|| (lo, hi.checked_sub(lo).is_some_and(|d| d <= EpochMs::from(u32::MAX))))
+fn span_in_32_bits(times: impl Iterator<Item = EpochMs>) -> Option<(EpochMs, bool)> {
+    let (lo, hi) = crate::time::span(times)?;
+    Some((lo, hi.checked_sub(lo).is_some_and(|d| d <= EpochMs::from(u32::MAX))))
 }
 
 impl Moment for EpochMs {
@@ -208,7 +208,7 @@ pub fn peak_sent(chains: &[Chain], units: Kept<'_>) -> u64 {
 pub fn most_at_once(intervals: impl Iterator<Item = (EpochMs, EpochMs)> + Clone) -> u64 {
     let nonempty = |&(from, to): &(EpochMs, EpochMs)| to > from;
     let intervals = intervals.filter(nonempty);
-    match span(intervals.clone().flat_map(|(from, to)| [from, to])) {
+    match span_in_32_bits(intervals.clone().flat_map(|(from, to)| [from, to])) {
         Some((first, true)) => most_at_once_as::<u32>(intervals, first),
         _ => most_at_once_as::<EpochMs>(intervals, 0),
     }

@@ -206,7 +206,7 @@ pub fn tally(picked: &Picked) -> Tally {
         days,
         cwd_of_folder,
         max_tokens_stops,
-        span: span(responses.iter().filter_map(|r| r.origin.time())),
+        span: crate::time::span(responses.iter().filter_map(|r| r.origin.time())).unzip(),
     }
 }
 
@@ -312,13 +312,6 @@ pub(crate) fn of_kept(data: &ScanData, config: &crate::config::ScanConfig, setti
         tally,
     );
     build(data, &Scope::of(config), settings, analysis, tally, None)
-}
-
-/// The first and the last of some times.
-fn span(times: impl Iterator<Item = i64>) -> (Option<i64>, Option<i64>) {
-    times.fold((None, None), |(lo, hi), t| {
-        (Some(lo.map_or(t, |l: i64| l.min(t))), Some(hi.map_or(t, |h: i64| h.max(t))))
-    })
 }
 
 /// The first response of each run of responses whose `field` is the same string (the same

@@ -7,7 +7,7 @@
 //!
 //! Both give exactly the order of the comparison sorts they stand for (the tests compare them).
 
-use crate::time::EpochMs;
+use crate::time::{EpochMs, span};
 
 /// How many buckets for `n` items (as bits): 128 to 256 items a bucket, from 1 to 2^16 buckets.
 fn bucket_bits(n: usize) -> u32 {
@@ -96,10 +96,6 @@ pub(super) fn indices_by_time(out: &mut Vec<u32>, n: usize, time: impl Fn(usize)
     for b in 0..buckets.count {
         out[starts[b]..starts[b + 1]].sort_by_key(|&i| time(i as usize));
     }
-}
-
-fn span(times: impl Iterator<Item = EpochMs>) -> Option<(EpochMs, EpochMs)> {
-    times.fold(None, |s, t| Some(s.map_or((t, t), |(lo, hi): (EpochMs, EpochMs)| (lo.min(t), hi.max(t)))))
 }
 
 #[cfg(test)]
