@@ -46,10 +46,16 @@ fn number(x: f64) -> String {
 /// 200,000 TPM".
 fn reference(cal: &Calibration) -> Option<String> {
     let r = cal.reference.as_ref()?;
-    Some(match &r.origin {
-        Origin::Flag => format!("the {} TPM you gave", thousands(r.tpm)),
-        o => format!("{} of {} TPM", super::prose::default_named(o), thousands(r.tpm)),
-    })
+    Some(quota_named(r.tpm, &r.origin))
+}
+
+/// A quota in words by where it comes from: given, or a default (a reading's own fitted
+/// quota is said by the caller, which knows the reading).
+pub(super) fn quota_named(tpm: u64, origin: &Origin) -> String {
+    match origin {
+        Origin::Flag => format!("the {} TPM you gave", thousands(tpm)),
+        o => format!("{} of {} TPM", super::prose::default_named(o), thousands(tpm)),
+    }
 }
 
 /// The quotas a reading's fit allows: "166,000 to 268,000 TPM", "at least 300,000 TPM".

@@ -412,8 +412,7 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
         // (given, or a default).
         let quota = match &v.plan.tpm_origin {
             Origin::Inferred => format!("the {} TPM it implies", thousands(v.plan.tpm)),
-            Origin::Flag => format!("the {} TPM you gave", thousands(v.plan.tpm)),
-            o => format!("{} of {} TPM", prose::default_named(o), thousands(v.plan.tpm)),
+            o => readings::quota_named(v.plan.tpm, o),
         };
         notes.push(format!(
             "The last column replays the same values under {which} ({}{aside}), against {} TPM: {} of {quota}{scaled}.",
