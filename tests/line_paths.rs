@@ -2,10 +2,12 @@
 //! (the fast path: common lines read by hand, the rest by serde_json) and `line::parse_plain`
 //! (serde_json alone, the `--full-parse` reference). The lines are generated in the shape of
 //! Claude Code's, with every kind of odd value, escape and number, then often broken by one
-//! byte.
+//! byte. A flat telemetry event is read by the same fast reader or by serde_json alone, with
+//! the same fields.
 
 mod common;
 
+use ccdoctor::otel::fields::{Fields, FlatObject};
 use ccdoctor::scan::line::{LineError, Record, parse, parse_plain};
 use ccdoctor::scan::prefilter;
 use common::cases;
@@ -428,4 +430,71 @@ fn generated_envelopes_reach_the_cases() {
     assert!(valid > 500, "only {valid} of 1000 envelopes are valid");
     assert!(timed_users > 50, "only {timed_users} user lines with a time");
     assert!(retyped > 50, "only {retyped} lines retyped after their start");
+}
+
+// ---------------------------------------------------------------------------------------
+// A flat telemetry event's line: the same fast reader, asked for every member.
+
+const FLAT_KEYS: &[&str] = &["event_name", "session_id", "input_tokens", "model", "duration_ms"];
+
+/// A flat event: keys of its fields (sometimes escaped or repeated) with values of any type,
+/// whitespace around.
+fn flat_line() -> impl Strategy<Value = String> {
+    let member = (key(FLAT_KEYS), ws(), prop_oneof![6 => string(), 6 => number(), 3 => value(), 1 => huge()]);
+    (prop::collection::vec(member, 0..8), ws()).prop_map(|(members, w)| {
+        let members = members.into_iter().map(|(k, s, v)| (k, format!("{s}{v}"))).collect();
+        format!("{w}{}{w}", object(members))
+    })
+}
+
+/// serde_json's fields of a line, and the fast reader's (`None`: left to serde_json).
+fn flat_readings(line: &[u8]) -> (Option<Result<Fields<'_>, String>>, Option<Fields<'_>>) {
+    let text = std::str::from_utf8(line).ok();
+    let plain = text.map(|t| serde_json::from_str::<FlatObject>(t).map(|o| o.0).map_err(|e| e.to_string()));
+    (plain, text.and_then(FlatObject::skim).map(|o| o.0))
+}
+
+/// Where the fast reader reads a line, serde_json reads the same fields from it.
+fn same_flat(line: &[u8]) -> Result<(), TestCaseError> {
+    let shown = String::from_utf8_lossy(line);
+    match flat_readings(line) {
+        (Some(Ok(plain)), Some(fast)) => prop_assert_eq!(fast, plain, "line: {}", shown),
+        (plain, Some(_)) => prop_assert!(false, "read a line serde_json gives {:?}: {}", plain, shown),
+        (_, None) => {}
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(cases(2000))]
+
+    #[test]
+    fn both_readings_of_a_flat_event_agree(l in flat_line()) {
+        same_flat(l.as_bytes())?;
+    }
+
+    #[test]
+    fn both_readings_of_a_broken_flat_event_agree(l in flat_line().prop_flat_map(broken)) {
+        same_flat(&l)?;
+    }
+}
+
+/// The flat generator reaches both paths: most of its lines the fast reader reads, and some
+/// it leaves to serde_json (which reads some of those, and refuses others).
+#[test]
+fn generated_flat_events_take_both_paths() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut fast, mut left_read, mut refused) = (0, 0, 0);
+    for _ in 0..1000 {
+        let l = flat_line().new_tree(&mut runner).unwrap().current();
+        match flat_readings(l.as_bytes()) {
+            (_, Some(_)) => fast += 1,
+            (Some(Ok(_)), None) => left_read += 1,
+            _ => refused += 1,
+        }
+    }
+    assert!(fast > 500, "the fast reader read only {fast} of 1000 generated events");
+    assert!(left_read > 10 && refused > 10, "left to serde_json: {left_read} read, {refused} refused");
 }

@@ -9,6 +9,8 @@ use foldhash::HashMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::scan::line::{Scalar, flat_object};
+
 /// A field's value. OTLP JSON writes 64-bit integers as strings (`"intValue": "512"`) and
 /// some exporters as numbers; flat forms write whatever their warehouse did. Numbers are
 /// read from any of them.
@@ -227,7 +229,7 @@ impl<'de> Deserialize<'de> for Number {
                 Ok(Number(Val::Int(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
-                Ok(Number(i64::try_from(v).map_or(Val::Float(v as f64), Val::Int)))
+                Ok(Number(unsigned(v)))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
                 Ok(Number(Val::Float(v)))
@@ -288,6 +290,34 @@ impl<'de: 'a, 'a> Deserialize<'de> for FlatObject<'a> {
     }
 }
 
+impl<'a> FlatObject<'a> {
+    /// The line read by the transcripts' fast reader ([`flat_object`]), the same fields
+    /// serde_json would give; `None` for a line it leaves to serde_json (any it cannot read
+    /// as serde_json would, and every line serde_json refuses).
+    pub fn skim(line: &'a str) -> Option<Self> {
+        // Room for a telemetry event's usual fields (about twenty), made once.
+        let mut fields = Fields { pairs: Vec::with_capacity(24), ..Fields::default() };
+        flat_object(line, |key, value| {
+            let val = match value {
+                Scalar::Str(s) => Val::Str(s),
+                Scalar::Count(n) => unsigned(n),
+                // serde_json reads the number as it would inside the object.
+                Scalar::Number(text) => serde_json::from_str::<FlatValue>(text).ok()?.0,
+                Scalar::Bool(b) => Val::Bool(b),
+                Scalar::Other => Val::Other,
+            };
+            fields.push(Cow::Borrowed(key), val);
+            Some(())
+        })?;
+        Some(FlatObject(fields))
+    }
+}
+
+/// An unsigned integer as serde_json hands it over: a float beyond `i64`.
+fn unsigned(v: u64) -> Val<'static> {
+    i64::try_from(v).map_or(Val::Float(v as f64), Val::Int)
+}
+
 /// A key, borrowed from the line where it needs no unescaping (serde's own `Cow` is always
 /// a new `String`: an allocation for every key of every event; `borrow` asks for its
 /// borrowing visitor).
@@ -318,7 +348,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for FlatValue<'a> {
                 Ok(FlatValue(Val::Int(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<FlatValue<'a>, E> {
-                Ok(FlatValue(i64::try_from(v).map_or(Val::Float(v as f64), Val::Int)))
+                Ok(FlatValue(unsigned(v)))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<FlatValue<'a>, E> {
                 Ok(FlatValue(Val::Float(v)))
@@ -378,6 +408,47 @@ mod tests {
         assert_eq!(f.str("s"), Some("a\"b"));
         assert_eq!(f.get("x"), Some(&Val::Other));
         assert_eq!(f.len(), 6);
+    }
+
+    /// The fast reader gives serde_json's fields, numbers at the edges of their types too, and
+    /// leaves to serde_json what it cannot read as serde_json does.
+    #[test]
+    fn the_fast_reader_gives_serde_jsons_fields() {
+        let read = [
+            r#"{"event_name":"api_request","input_tokens":5,"cost_usd":"0.0587","success":"true"}"#,
+            r#" { "a" : -0 , "b":-1, "c":1.5, "d":2E-3, "e":18446744073709551615, "f":9223372036854775808 } "#,
+            r#"{"g":99999999999999999999,"h":-9223372036854775809,"i":0,"j":1e2,"k":-2.5e+1}"#,
+            r#"{"s":"a\"b\u00e9\n","t":true,"u":false,"n":null,"x":[1,{"y":[]}],"o":{},"s":"again"}"#,
+            "{}",
+        ];
+        for line in read {
+            let FlatObject(fast) = FlatObject::skim(line).unwrap_or_else(|| panic!("left to serde_json: {line}"));
+            let FlatObject(plain) = serde_json::from_str(line).unwrap();
+            assert_eq!(fast, plain, "{line}");
+        }
+        let FlatObject(f) = FlatObject::skim(read[1]).unwrap();
+        assert_eq!(f.get("e"), Some(&Val::Float(18446744073709551615.0)));
+        assert_eq!((f.get("b"), f.get("c")), (Some(&Val::Int(-1)), Some(&Val::Float(1.5))));
+        let deep = format!(r#"{{"deep":{}{}}}"#, "[".repeat(70), "]".repeat(70));
+        let left = [
+            // Read by serde_json, not by the fast reader.
+            r#"{"k\u0065y":1}"#,
+            r#"{"s":"\ud83d\ude00"}"#,
+            deep.as_str(),
+            // Refused by serde_json.
+            r#"{"n":1e400}"#,
+            r#"{"a":1} x"#,
+            r#"["not", "an object"]"#,
+            r#"{"a":01}"#,
+            "{\"tab\":\"a\tb\"}",
+            r#"{"a":1,}"#,
+        ];
+        for line in left {
+            assert!(FlatObject::skim(line).is_none(), "{line}");
+        }
+        assert!(
+            serde_json::from_str::<FlatObject>(left[0]).is_ok() && serde_json::from_str::<FlatObject>(left[3]).is_err()
+        );
     }
 
     /// Keys are borrowed from the line unless they hold an escape, which is read as written.

@@ -527,7 +527,12 @@ impl Collected {
             }
             Ok(())
         } else {
-            let FlatObject(mut fields) = parse(line).map_err(|e| describe(e, "OTLP JSON or a flat event"))?;
+            // The fast reader first; serde_json for what it leaves (and for the error).
+            let skimmed = std::str::from_utf8(line).ok().and_then(FlatObject::skim);
+            let FlatObject(mut fields) = match skimmed {
+                Some(object) => object,
+                None => parse(line).map_err(|e| describe(e, "OTLP JSON or a flat event"))?,
+            };
             normalize(&mut fields);
             let body = fields.str("body").map(str::to_string);
             self.event(&fields, body.as_deref(), None);

@@ -17,6 +17,8 @@ use crate::estimate::ContentSize;
 pub(crate) mod last_wins;
 mod skim;
 
+pub use skim::{Scalar, flat_object};
+
 /// A token count read leniently: numbers, numeric strings and fractions are accepted;
 /// negative numbers, `null` and other shapes read as "not stated" rather than spoiling the
 /// line.

@@ -35,6 +35,48 @@ pub fn read_into<'a>(line: &'a str, raw: &mut RawLine<'a>) -> Option<()> {
     (c.i == c.b.len()).then_some(())
 }
 
+/// A member's value in a flat object, as [`flat_object`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    /// A string, unescaped (borrowed when it has no escape, as serde_json does).
+    Str(Cow<'a, str>),
+    /// A plain non-negative integer that fits in a u64.
+    Count(u64),
+    /// Any other number, as written: for serde_json to read, so that it gets its value.
+    Number(&'a str),
+    Bool(bool),
+    /// `null`, an array or an object (validated, not read).
+    Other,
+}
+
+/// Reads a line already known to be UTF-8 that holds one JSON object (whitespace around it
+/// allowed), telling `member` each key and value in the order written. `None` where the line
+/// is not the plain kind ([`read_into`]'s: an escaped key, a `\u` escape of a surrogate,
+/// nesting deeper than [`MAX_DEPTH`], any syntax error) or `member` says `None`: the caller
+/// then reads the line with serde_json, and every line gets its verdict.
+pub fn flat_object<'a>(line: &'a str, mut member: impl FnMut(&'a str, Scalar<'a>) -> Option<()>) -> Option<()> {
+    let mut c = Cursor { s: line, b: line.as_bytes(), i: 0, depth: 0 };
+    c.container(b'{', b'}', |c| {
+        let key = c.key_str()?;
+        let value = match c.peek()? {
+            b'"' => Scalar::Str(c.string_value()?),
+            b'-' | b'0'..=b'9' => {
+                let start = c.i;
+                match c.number()? {
+                    Some(n) => Scalar::Count(n),
+                    None => Scalar::Number(&c.s[start..c.i]),
+                }
+            }
+            b't' => c.literal(b"true").map(|()| Scalar::Bool(true))?,
+            b'f' => c.literal(b"false").map(|()| Scalar::Bool(false))?,
+            _ => c.skip().map(|()| Scalar::Other)?,
+        };
+        member(key, value)
+    })?;
+    c.ws();
+    (c.i == c.b.len()).then_some(())
+}
+
 /// A JSON string's raw text between its quotes.
 #[derive(Clone, Copy)]
 struct JStr<'a> {
@@ -160,12 +202,16 @@ impl<'a> Cursor<'a> {
 
     /// An object key (without escapes) and its colon.
     fn key(&mut self) -> Option<&'a [u8]> {
+        self.key_str().map(str::as_bytes)
+    }
+
+    fn key_str(&mut self) -> Option<&'a str> {
         let k = self.string()?;
         if k.escaped {
             return None;
         }
         self.eat(b':')?;
-        Some(k.raw.as_bytes())
+        Some(k.raw)
     }
 
     /// Walks an object's members, calling `member` with each key and the cursor on its
