@@ -4,8 +4,6 @@
 //! for values one reading at a time ([`Values::under`]); a value measured for one is known
 //! for all.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use foldhash::{HashMap, HashMapExt};
 
 use super::choose::Evaluate;
@@ -47,12 +45,12 @@ impl<'p> Values<'p> {
         if !schedule.laid_out_at(limit) {
             schedule.lay_out(self.plan, limit);
         }
-        self.quotas.iter().map(|q| replay::at_pace_with(schedule, q, reserving, scratch)).collect()
+        replay::at_pace_each(schedule, &self.quotas, reserving, scratch)
     }
 
     /// One value's outcomes with both threads on it: its schedule laid out once (in the
     /// memory of the thread that holds it already, if one does), and the quotas shared out,
-    /// each thread measuring its share in its own scratch. (A value measured by one thread
+    /// each thread sweeping its half in its own scratch. (A value measured by one thread
     /// would leave the other idle: the searches often ask for one value, or an odd number.)
     fn measure_shared(&self, value: u64) -> Vec<Outcome> {
         if self.quotas.len() < 2 {
@@ -67,22 +65,14 @@ impl<'p> Values<'p> {
             schedule.lay_out(self.plan, limit);
         }
         let schedule = &*schedule;
-        // Each thread takes the next quota not yet taken: a tight quota throttles more and
-        // takes longer to measure.
-        let next = AtomicUsize::new(0);
-        let share = |scratch: &mut Scratch| {
-            let mut measured = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(q) = self.quotas.get(i) else { return measured };
-                measured.push((i, replay::at_pace_with(schedule, q, reserving, scratch)));
-            }
-        };
+        let (left, right) = self.quotas.split_at(self.quotas.len() / 2);
         let other = &mut theirs.1;
-        let (mut all, theirs) = crate::par::join(|| share(other), || share(scratch));
-        all.extend(theirs);
-        all.sort_unstable_by_key(|m| m.0);
-        all.into_iter().map(|m| m.1).collect()
+        let (right, mut all) = crate::par::join(
+            || replay::at_pace_each(schedule, right, reserving, other),
+            || replay::at_pace_each(schedule, left, reserving, scratch),
+        );
+        all.extend(right);
+        all
     }
 
     /// The schedule a value is measured on, and what each request reserves on it when that

@@ -910,6 +910,7 @@ mod tests {
             out
         }
         let mut throttled = 0;
+        let mut scratch = Scratch::default();
         for seed in 0..60usize {
             let x = |k: usize| jitter(seed * 1_000 + k, 7);
             let chains = (0..1 + (x(0) * 6.0) as usize)
@@ -939,6 +940,20 @@ mod tests {
                 }
                 let mantle = Quota { output_tpm: Some(6_000.0), ..Quota::new(f64::INFINITY, 0.0, BURNDOWN) };
                 assert_eq!(at_pace(&s, &mantle), by_definition(&s, &mantle, None), "seed {seed} at {limit}, Mantle");
+                // Swept side by side (in memory one sweep after another leaves), each quota
+                // is measured as on its own.
+                let side_by_side = [(20_000.0, 5.0), (200_000.0, 1.0), (60_000.0, 5.0)]
+                    .map(|(tpm, burndown)| Quota::new(tpm, burndown, crate::reading::READINGS[seed % 4]));
+                let quotas = [&side_by_side[..], &[mantle]].concat();
+                for max_output in [None, Some(64_000)] {
+                    for (q, paced) in quotas.iter().zip(at_pace_each(&s, &quotas, max_output, &mut scratch)) {
+                        assert_eq!(
+                            paced,
+                            by_definition(&s, q, max_output),
+                            "seed {seed} at {limit}, {q:?} beside others"
+                        );
+                    }
+                }
             }
         }
         // The plans were throttled, some to failure.

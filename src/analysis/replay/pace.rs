@@ -264,9 +264,10 @@ pub fn at_pace_reserving(schedule: &Schedule, quota: &Quota, max_output: Option<
 /// The memory [`at_pace`] works in: kept from one call to the next.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    /// The retries due, earliest first: when, the request (its place in the schedule) and
-    /// which retry. Only throttled requests have one, one at a time.
-    waiting: BinaryHeap<Reverse<(EpochMs, u32, u32)>>,
+    /// For each quota swept at once, the retries due, earliest first: when, the request (its
+    /// place in the schedule) and which retry. Only throttled requests have one, one at a
+    /// time.
+    waiting: Vec<BinaryHeap<Reverse<(EpochMs, u32, u32)>>>,
 }
 
 thread_local! {
@@ -274,6 +275,11 @@ thread_local! {
 }
 
 /// [`at_pace_reserving`] in the given memory.
+pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>, scratch: &mut Scratch) -> Outcome {
+    at_pace_each(schedule, std::slice::from_ref(quota), max_output, scratch)[0]
+}
+
+/// [`at_pace_reserving`] against each of `quotas`, in the given memory.
 ///
 /// One sweep through the starts and ends in time order (ends first at equal times) takes
 /// each reservation when it is asked for and gives back the difference to the charge at
@@ -281,89 +287,139 @@ thread_local! {
 /// due later, each checked once the sweep has passed every start and end at or before it,
 /// against the level they left, refilled since (plus what the request holds itself: its
 /// reservation, or once it would have ended, its charge).
-pub fn at_pace_with(schedule: &Schedule, quota: &Quota, max_output: Option<u64>, scratch: &mut Scratch) -> Outcome {
-    let q = quota.tpm;
-    let per_ms = q / 60_000.0;
-    // What a request reserves when it is sent, and what it is charged when it ends.
-    let reserve = |r: &Scheduled, p: &Part| {
-        quota.reserves(p.input, p.cache_read, max_output.unwrap_or_else(|| schedule.max_output(r)))
-    };
-    let charge = |p: &Part| quota.charges(p.input, p.written);
+///
+/// The quotas are swept side by side, each with its own level and retries: what each start
+/// or end sends and writes is read from the plan once for all of them (that reading, a job
+/// of a million chosen by time, is most of a sweep's cost). Each quota sees the same steps
+/// in the same order as a sweep of its own.
+pub fn at_pace_each(
+    schedule: &Schedule,
+    quotas: &[Quota],
+    max_output: Option<u64>,
+    scratch: &mut Scratch,
+) -> Vec<Outcome> {
     let reqs = &schedule.requests;
     let ends = &schedule.by_end;
-    // An output quota's level through time: what each response wrote, taken when it ended.
-    let output = quota.output_tpm.map(|o| OutputLevel::new(schedule, o));
-    // Whether the output quota lets request `r` in at `t` (what it wrote itself, if it ended
-    // by then, given back).
-    let output_open = |r: &Scheduled, t: EpochMs| {
-        output.as_ref().is_none_or(|o| o.at(t) + if t >= r.end { schedule.part(r).written as f64 } else { 0.0 } > 0.0)
-    };
-    let waiting = &mut scratch.waiting;
-    waiting.clear();
-    let mut out = schedule.base;
-    out.attempts = 0;
-    // A refused attempt: the retry after it is due, or the request fails for good.
-    let refused = |out: &mut Outcome, waiting: &mut BinaryHeap<_>, i: usize, k: u32, t: EpochMs| {
-        out.throttled_attempts += 1;
-        if k > schedule.retry.retries {
-            out.failed += 1;
-            return;
-        }
-        let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(reqs[i].job as usize, k));
-        waiting.push(Reverse((t + round_ms(delay), i as u32, k)));
-    };
-    // Retry `k` of request `i` at `t`, against `level` (the level the last start or end at or
-    // before `t` left, at `at`).
-    let retry = |out: &mut Outcome, waiting: &mut BinaryHeap<_>, (t, i, k): (EpochMs, u32, u32), level: f64, at| {
-        let (i, r) = (i as usize, &reqs[i as usize]);
-        out.attempts += 1;
-        let p = schedule.part(r);
-        let need = reserve(r, &p);
-        let holds = if t < r.end { need } else { charge(&p) };
-        let level_then = (level + (t - at) as f64 * per_ms).min(q);
-        if !((level_then + holds).min(q) >= need && output_open(r, t)) {
-            refused(out, waiting, i, k + 1, t);
-        }
-    };
-    let mut level = q;
+    let max_output_of = |r: &Scheduled| max_output.unwrap_or_else(|| schedule.max_output(r));
+    let mut sweeps: Vec<Sweep> = quotas.iter().map(|quota| Sweep::new(schedule, quota)).collect();
+    scratch.waiting.resize_with(quotas.len(), BinaryHeap::new);
+    let waiting = &mut scratch.waiting[..quotas.len()];
+    waiting.iter_mut().for_each(BinaryHeap::clear);
     let mut at = reqs.first().map_or(0, |r| r.start);
     let (mut si, mut ei) = (0, 0);
     while si < reqs.len() || ei < ends.len() {
         let end_first = ei < ends.len() && (si >= reqs.len() || reqs[ends[ei] as usize].end <= reqs[si].start);
-        let t = if end_first { reqs[ends[ei] as usize].end } else { reqs[si].start };
-        // The retries due before this start or end see the level the earlier ones left.
-        while let Some(&Reverse(due)) = waiting.peek()
-            && due.0 < t
-        {
-            waiting.pop();
-            retry(&mut out, waiting, due, level, at);
+        let i = if end_first { ends[ei] as usize } else { si };
+        let r = &reqs[i];
+        let t = if end_first { r.end } else { r.start };
+        let (p, m) = (schedule.part(r), max_output_of(r));
+        for (s, waiting) in sweeps.iter_mut().zip(waiting.iter_mut()) {
+            // The retries due before this start or end see the level the earlier ones left.
+            while let Some(&Reverse(due)) = waiting.peek()
+                && due.0 < t
+            {
+                waiting.pop();
+                s.retry(schedule, waiting, due, at, max_output_of);
+            }
+            s.level = (s.level + (t - at).max(0) as f64 * s.per_ms).min(s.q);
+            let reserve = s.quota.reserves(p.input, p.cache_read, m);
+            if end_first {
+                s.level = (s.level + reserve - s.quota.charges(p.input, p.written)).min(s.q);
+            } else {
+                // Its first attempt: admitted when the level its reservation left is not below
+                // zero (the level before, less the reservation, is at least zero exactly when
+                // the level before was at least the reservation: a floating-point difference
+                // is zero only for equal numbers).
+                s.level -= reserve;
+                s.out.attempts += 1;
+                if !(s.level >= 0.0 && s.output_open(schedule, r, r.start)) {
+                    s.refused(schedule, waiting, i, 1, r.start);
+                }
+            }
         }
-        level = (level + (t - at).max(0) as f64 * per_ms).min(q);
         at = at.max(t);
         if end_first {
-            let r = &reqs[ends[ei] as usize];
-            let p = schedule.part(r);
-            level = (level + reserve(r, &p) - charge(&p)).min(q);
             ei += 1;
         } else {
-            // Its first attempt: admitted when the level its reservation left is not below
-            // zero (the level before, less the reservation, is at least zero exactly when the
-            // level before was at least the reservation: a floating-point difference is zero
-            // only for equal numbers).
-            let r = &reqs[si];
-            level -= reserve(r, &schedule.part(r));
-            out.attempts += 1;
-            if !(level >= 0.0 && output_open(r, r.start)) {
-                refused(&mut out, waiting, si, 1, r.start);
-            }
             si += 1;
         }
     }
     // Retries due after the last end: the level only refills.
-    while let Some(Reverse(due)) = waiting.pop() {
-        retry(&mut out, waiting, due, level, at);
+    for (s, waiting) in sweeps.iter_mut().zip(waiting.iter_mut()) {
+        while let Some(Reverse(due)) = waiting.pop() {
+            s.retry(schedule, waiting, due, at, max_output_of);
+        }
     }
-    out
+    sweeps.into_iter().map(|s| s.out).collect()
+}
+
+/// One quota's sweep in [`at_pace_each`]: its level and outcome so far.
+struct Sweep<'q> {
+    quota: &'q Quota,
+    q: f64,
+    per_ms: f64,
+    /// The level the last start or end left.
+    level: f64,
+    out: Outcome,
+    /// An output quota's level through time: what each response wrote, taken when it ended.
+    output: Option<OutputLevel>,
+}
+
+impl<'q> Sweep<'q> {
+    fn new(schedule: &Schedule, quota: &'q Quota) -> Self {
+        let out = Outcome { attempts: 0, ..schedule.base };
+        let output = quota.output_tpm.map(|o| OutputLevel::new(schedule, o));
+        Sweep { quota, q: quota.tpm, per_ms: quota.tpm / 60_000.0, level: quota.tpm, out, output }
+    }
+
+    /// Whether the output quota lets request `r` in at `t` (what it wrote itself, if it ended
+    /// by then, given back).
+    fn output_open(&self, schedule: &Schedule, r: &Scheduled, t: EpochMs) -> bool {
+        self.output
+            .as_ref()
+            .is_none_or(|o| o.at(t) + if t >= r.end { schedule.part(r).written as f64 } else { 0.0 } > 0.0)
+    }
+
+    /// A refused attempt `k` of request `i` at `t`: the retry after it is due, or the request
+    /// fails for good.
+    fn refused(
+        &mut self,
+        schedule: &Schedule,
+        waiting: &mut BinaryHeap<Reverse<(EpochMs, u32, u32)>>,
+        i: usize,
+        k: u32,
+        t: EpochMs,
+    ) {
+        self.out.throttled_attempts += 1;
+        if k > schedule.retry.retries {
+            self.out.failed += 1;
+            return;
+        }
+        let job = schedule.requests[i].job as usize;
+        let delay = schedule.retry.delay_ms(k) as f64 * (1.0 + retries::JITTER * jitter(job, k));
+        waiting.push(Reverse((t + round_ms(delay), i as u32, k)));
+    }
+
+    /// Retry `k` of request `i` at `t`, against the level the last start or end at or before
+    /// `t` left (at `at`).
+    fn retry(
+        &mut self,
+        schedule: &Schedule,
+        waiting: &mut BinaryHeap<Reverse<(EpochMs, u32, u32)>>,
+        (t, i, k): (EpochMs, u32, u32),
+        at: EpochMs,
+        max_output_of: impl Fn(&Scheduled) -> u64,
+    ) {
+        let r = &schedule.requests[i as usize];
+        self.out.attempts += 1;
+        let p = schedule.part(r);
+        let need = self.quota.reserves(p.input, p.cache_read, max_output_of(r));
+        let holds = if t < r.end { need } else { self.quota.charges(p.input, p.written) };
+        let level_then = (self.level + (t - at) as f64 * self.per_ms).min(self.q);
+        if !((level_then + holds).min(self.q) >= need && self.output_open(schedule, r, t)) {
+            self.refused(schedule, waiting, i as usize, k + 1, t);
+        }
+    }
 }
 
 /// The level of an output quota through a schedule: full at the first request, each
