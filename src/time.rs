@@ -129,8 +129,12 @@ pub fn parse_timestamp(s: &str) -> Option<EpochMs> {
     let offset_min = match rest {
         [b'Z'] | [b'z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let v = num(&[*h1, *h2])? * 60 + num(&[*m1, *m2])?;
-            if *sign == b'+' { v } else { -v }
+            // As JavaScript's Date reads it: hours to 23, minutes to 59.
+            let (oh, om) = (num(&[*h1, *h2])?, num(&[*m1, *m2])?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            if *sign == b'+' { oh * 60 + om } else { -(oh * 60 + om) }
         }
         _ => return None,
     };
@@ -253,6 +257,9 @@ mod tests {
         // 2026-01-21T06:20:33.873Z: 20,474 days after the epoch (checked with `date -d`).
         assert_eq!(parse_timestamp("2026-01-21T06:20:33.873Z"), Some(1_768_976_433_873));
         assert_eq!(parse_timestamp("2026-01-21T08:20:33.873+02:00"), Some(1_768_976_433_873));
+        // The widest offsets JavaScript's Date takes (node: 1768890093000, 1769062773000).
+        assert_eq!(parse_timestamp("2026-01-21T06:20:33+23:59"), Some(1_768_890_093_000));
+        assert_eq!(parse_timestamp("2026-01-21T06:20:33-23:59"), Some(1_769_062_773_000));
         assert_eq!(parse_timestamp("2026-01-21T06:20:33.8Z"), Some(1_768_976_433_800));
     }
 
@@ -280,6 +287,10 @@ mod tests {
             "2026-01-21T06:20:33",
             "x026-01-21T06:20:33Z",
             "2026-01-21T06:20:33.Z",
+            // Offsets JavaScript's Date refuses (checked with node).
+            "2026-01-21T06:20:33+24:00",
+            "2026-01-21T06:20:33+99:00",
+            "2026-01-21T06:20:33-05:60",
         ] {
             assert_eq!(parse_timestamp(s), None, "{s}");
         }
