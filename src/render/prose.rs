@@ -172,7 +172,11 @@ pub fn headline(a: &Advice) -> String {
         _ if c.basis == Basis::QuotaUnknown || (c.basis == Basis::ResponsesFail && a.quota_unknown) => {
             "No value yet: your quota is needed (--quota-tpm).".to_string()
         }
-        _ => "No max output value fixes it: see the advice.".to_string(),
+        // The values safe for the quota cut responses Claude Code then gives up on.
+        _ if c.basis == Basis::ResponsesFail => {
+            "No max output value both avoids the 429s and lets every response finish: see the advice.".to_string()
+        }
+        _ => "No max output value avoids the 429s: see the advice.".to_string(),
     }
 }
 
