@@ -162,6 +162,12 @@ pub fn binding(choices: &[Choice], hopeless: &[bool]) -> usize {
     counted().min_by_key(|&k| (choices[k].value, k)).unwrap_or(0)
 }
 
+/// Whether value `m` is safe: the history ran it without a 429 (and so every value below
+/// it), or its replay is safe.
+fn safe_at(setup: &Setup, eval: &mut dyn Evaluate, m: u64) -> bool {
+    (setup.proven && m <= setup.current) || is_safe(&eval.replay(m))
+}
+
 /// Whether a replay is safe.
 pub fn is_safe(o: &Outcome) -> bool {
     o.failed == 0 && o.throttled_share() <= MAX_THROTTLED_SHARE
@@ -200,8 +206,7 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     } else {
         eval.prefetch(&[values[0], top, setup.current.clamp(values[0], top)]);
 
-        // A value the history ran at without a 429 is safe, and those below it.
-        let safe = |eval: &mut dyn Evaluate, m: u64| (setup.proven && m <= setup.current) || is_safe(&eval.replay(m));
+        let safe = |eval: &mut dyn Evaluate, m: u64| safe_at(setup, eval, m);
         if !safe(eval, values[0]) {
             None
         } else if safe(eval, top) {
@@ -280,6 +285,18 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     };
     // Never lower for cuts alone where the quota does not count.
     let value = if setup.quota_counts { value } else { value.max(setup.current.min(setup.cap)) };
+    // The safe values were found as a prefix, but they need not run in one piece: a value
+    // inside it can throttle in its own replay where its neighbours do not. Such a value
+    // gives way to the nearest of those that cut as few and replay safely (the smaller on a
+    // tie); the prefix's end is one of them.
+    let value = if setup.quota_counts && !setup.quota_unknown && value != safe_up_to && !safe_at(setup, eval, value) {
+        let fewest_cut = &values[values.partition_point(|&m| m < from)..values.partition_point(|&m| m <= safe_up_to)];
+        let mut others: Vec<u64> = fewest_cut.iter().copied().filter(|&m| m != value).collect();
+        others.sort_by_key(|&m| (m.abs_diff(value), m));
+        others.into_iter().find(|&m| safe_at(setup, eval, m)).unwrap_or(safe_up_to)
+    } else {
+        value
+    };
     // A value in effect that throttles is never kept or raised: safe values need not run in
     // one piece (near the value in effect the replay can throttle at one and not at the
     // next), and a larger reservation is no cure for the throttling the history shows. The
@@ -351,10 +368,12 @@ pub fn from_ceiling(ceiling: Option<&Budget>, setup: &Setup, refused: Option<Bas
 mod tests {
     use super::*;
 
-    /// Made-up replays: throttled attempts rise past `knee`, cuts fall until `enough`; of
-    /// 1,000 responses, `given_up` are given up on below `finish`.
+    /// Made-up replays: throttled attempts rise past `knee` (and at the values of `holes`),
+    /// cuts fall until `enough`; of 1,000 responses, `given_up` are given up on below
+    /// `finish`.
     struct Curve {
         knee: u64,
+        holes: Vec<u64>,
         fail_from: u64,
         enough: u64,
         replays: Vec<u64>,
@@ -365,7 +384,7 @@ mod tests {
     impl Evaluate for Curve {
         fn replay(&mut self, m: u64) -> Outcome {
             self.replays.push(m);
-            let throttled = if m > self.knee { 50 } else { 0 };
+            let throttled = if m > self.knee || self.holes.contains(&m) { 50 } else { 0 };
             Outcome {
                 attempts: 1_000,
                 throttled_attempts: throttled,
@@ -399,7 +418,7 @@ mod tests {
     }
 
     fn curve(knee: u64, enough: u64) -> Curve {
-        Curve { knee, fail_from: u64::MAX, enough, replays: Vec::new(), finish: 0, given_up: 20 }
+        Curve { knee, holes: Vec::new(), fail_from: u64::MAX, enough, replays: Vec::new(), finish: 0, given_up: 20 }
     }
 
     /// The review of 2026-12-05: a quota safe only at 1,000, where 2% of the responses die
@@ -481,6 +500,24 @@ mod tests {
         assert!(c.replays.len() <= 10, "{:?}", c.replays);
     }
 
+    /// A value inside the safe prefix that throttles in its own replay (safety need not run
+    /// in one piece) is not advised: the nearest that cuts as few and replays safely is, the
+    /// smaller on a tie.
+    #[test]
+    fn a_value_that_throttles_inside_the_safe_prefix_gives_way_to_its_nearest_safe_one() {
+        for (holes, want) in [(vec![32_000], 31_000), (vec![31_000, 32_000], 33_000), (vec![], 32_000)] {
+            let mut c = Curve { holes: holes.clone(), ..curve(40_000, 5_000) };
+            let ch = choose(&setup(64_000), &mut c);
+            assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::Lower, Some(want), Some(40_000)), "{holes:?}");
+            assert!(is_safe(&c.replay(want)), "{holes:?}");
+        }
+        // A value the history ran at without a 429 is kept on that evidence whatever its
+        // replay (the sentence beside it says which weighs more).
+        let mut c = Curve { holes: vec![20_000], ..curve(40_000, 5_000) };
+        let ch = choose(&Setup { proven: true, ..setup(20_000) }, &mut c);
+        assert_eq!((ch.action, ch.value), (Action::Keep, Some(20_000)));
+    }
+
     #[test]
     fn keeps_a_safe_value_that_cuts_no_more_than_any() {
         let ch = choose(&setup(32_000), &mut curve(40_000, 5_000));
@@ -551,7 +588,7 @@ mod tests {
 
     #[test]
     fn no_safe_value_is_none() {
-        let mut c = Curve { knee: 0, fail_from: 0, enough: 5_000, replays: Vec::new(), finish: 0, given_up: 0 };
+        let mut c = Curve { knee: 0, fail_from: 0, given_up: 0, ..curve(0, 5_000) };
         let ch = choose(&setup(32_000), &mut c);
         assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::None, None, None));
     }
