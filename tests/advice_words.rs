@@ -407,3 +407,24 @@ fn a_headline_without_a_value_says_what_no_value_does() {
     // that headline was read by hand on a generated home.)
     assert!(bases.contains("no_value_is_safe"), "no world made every value unsafe: {bases:?}");
 }
+
+/// The load table speaks of the provider's limits: on the Anthropic API (no burndown, max
+/// output not reserved) no quota increase, burndown or reservation; on Bedrock all three.
+#[test]
+fn the_load_table_speaks_of_the_providers_limits() {
+    // The Anthropic API's id for the model (a Bedrock id is read at Bedrock's burndown
+    // whatever the provider).
+    let world = World { sessions: 2, model: "claude-sonnet-4-20250514".into(), ..worlds::base(1) };
+    let dir = written(&Scenario::one("load", world, 32_000));
+    let home = dir.path().to_str().unwrap();
+    let table = |provider: &str| words(&common::run(&["scan", home, "--provider", provider]).stdout);
+    let anthropic = table("anthropic");
+    assert!(anthropic.contains("Load per model ┌") || anthropic.contains("Load per model +"), "{anthropic}");
+    assert!(anthropic.contains("Tokens a minute count input, cache writes and output alike"), "{anthropic}");
+    assert!(!anthropic.contains("quota increase") && !anthropic.contains("burndown rate"), "{anthropic}");
+    assert!(!anthropic.contains("What a request reserves"), "{anthropic}");
+    let bedrock = table("bedrock");
+    assert!(bedrock.contains("Load per model (what a quota increase request asks for)"), "{bedrock}");
+    assert!(bedrock.contains("Tokens a minute count output at the burndown rate"), "{bedrock}");
+    assert!(bedrock.contains("What a request reserves when it starts"), "{bedrock}");
+}

@@ -24,7 +24,24 @@ pub const PROJECT_ROWS: usize = 10;
 pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they add up to the first line's count); Cut: responses cut at the output limit, each once; Limits: per-day quota, plan usage limits and spend caps; Other: 429s of no stated cause, overloaded, server limiting, refused (400), context window full and other errors.";
 
 /// The note below the load table.
-pub const LOAD_NOTE: &str = "Tokens a minute count output at the burndown rate, in the minute a request ends; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table). What a request reserves when it starts (on Bedrock, its max output) is not in them: a quota throttles well below these peaks when the reservations do not fit.";
+/// The load table's note: how its tokens a minute are counted (`burndown`: at a burndown
+/// other than 1 for some model), and, where max output is reserved (`reserved`: not on the
+/// Anthropic API), that the reservations are not in them.
+fn load_note(burndown: bool, reserved: bool) -> String {
+    let counted = if burndown {
+        "Tokens a minute count output at the burndown rate, in the minute a request ends"
+    } else {
+        "Tokens a minute count input, cache writes and output alike, in the minute a request ends"
+    };
+    let reservations = if reserved {
+        " What a request reserves when it starts (on Bedrock, its max output) is not in them: a quota throttles well below these peaks when the reservations do not fit."
+    } else {
+        ""
+    };
+    format!(
+        "{counted}; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table).{reservations}"
+    )
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -424,9 +441,13 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
     Section { columns, rows, notes, ..Section::titled(format!("Replay: your history at each value ({against})")) }
 }
 
-/// The load per model: the figures of a quota-increase request.
+/// The load per model: the figures of a quota-increase request (on the Anthropic API, of
+/// the tier's rate limits, which count input and output apart).
 fn load(report: &Report) -> Option<Section> {
     let per_model = &report.load.per_model;
+    let anthropic = report.settings.provider == crate::settings::Provider::Anthropic;
+    let burndown = per_model.iter().any(|l| l.burndown != 1.0);
+    let title = if anthropic { "Load per model" } else { "Load per model (what a quota increase request asks for)" };
     (!per_model.is_empty()).then(|| Section {
         columns: vec![
             Column::left("Model"),
@@ -451,8 +472,8 @@ fn load(report: &Report) -> Option<Section> {
                 ]
             })
             .collect(),
-        notes: vec![LOAD_NOTE.to_string()],
-        ..Section::titled("Load per model (what a quota increase request asks for)")
+        notes: vec![load_note(burndown, !anthropic)],
+        ..Section::titled(title)
     })
 }
 
