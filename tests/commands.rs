@@ -246,6 +246,27 @@ fn check_defaults_to_the_last_week_and_says_so() {
     let r = run_in(&home, &["check", home.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("ok: nothing to check (the last 7 days, since "), "{}", r.stdout);
+    // The sample's history is older than the week: the line says how to reach it (its newest
+    // response, 2026-11-02, by the simulator's clock).
+    assert!(
+        r.stdout
+            .trim_end()
+            .ends_with("; the newest response before it is from 2026-11-02: --since 2026-11-02 takes it in"),
+        "{}",
+        r.stdout
+    );
+    let r = run_in(&home, &["check", home.to_str().unwrap(), "--since", "2026-11-02"]);
+    assert!(!r.stdout.contains("nothing to check"), "{}", r.stdout);
+    // Files last written before the window are not read: the line counts them.
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600); // 2026-01-01
+    let mut transcripts = 0;
+    for e in walkdir::WalkDir::new(&home).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
+        std::fs::File::options().write(true).open(e.path()).unwrap().set_modified(old).unwrap();
+        transcripts += usize::from(e.path().extension().is_some_and(|x| x == "jsonl"));
+    }
+    let r = run_in(&home, &["check", home.to_str().unwrap()]);
+    let want = format!("; {transcripts} transcripts older than the window not read: an earlier --since takes them in");
+    assert!(transcripts > 1 && r.stdout.trim_end().ends_with(&want), "{}", r.stdout);
 }
 
 /// As a SessionStart hook: Claude Code shows a hook's `systemMessage` to the user; a safe

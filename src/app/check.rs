@@ -202,6 +202,13 @@ pub fn run(
             super::say(err, "warning", &w.to_string())?;
         }
     }
+    // What lies before the window, for a window with nothing in it: the newest response
+    // read from before it, and the transcripts not read for being older.
+    let before_window = config
+        .filters
+        .since
+        .and_then(|since| scanned.data.responses.iter().filter_map(|r| r.origin.time()).filter(|&t| t < since).max());
+    let older_files = scanned.data.read.older_than_since;
     let responses = std::mem::take(&mut scanned.data.responses);
     let (analysis, tally) = super::scan::analyze(&scanned.data, responses, config, &settings);
     // A `--model` that matches no model (or several) is said in the verdict itself.
@@ -274,7 +281,21 @@ pub fn run(
             outcome.status = Status::Unmatched;
             format!("{why} ({facts})")
         }
-        (None, None) => format!("nothing to check ({facts})"),
+        (None, None) => {
+            // An empty window over an older history says how to reach it.
+            let older = match before_window {
+                Some(t) => {
+                    let day = crate::time::day_of(t);
+                    format!("; the newest response before it is from {day}: --since {day} takes it in")
+                }
+                None if older_files > 0 => format!(
+                    "; {} older than the window not read: an earlier --since takes them in",
+                    count_of(older_files, "transcript", "transcripts")
+                ),
+                None => String::new(),
+            };
+            format!("nothing to check ({facts}){older}")
+        }
         (Some(a), _) => {
             let c = &a.choice;
             outcome.model = Some(a.model.clone());
