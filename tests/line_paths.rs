@@ -245,17 +245,30 @@ proptest! {
     fn both_readings_agree_on_broken_lines(l in line().prop_flat_map(broken)) {
         same(&l)?;
     }
+
+    #[test]
+    fn both_readings_of_a_flat_event_agree(l in flat_line()) {
+        same_flat(l.as_bytes())?;
+    }
+
+    #[test]
+    fn both_readings_of_a_broken_flat_event_agree(l in flat_line().prop_flat_map(broken)) {
+        same_flat(&l)?;
+    }
+}
+
+/// `n` lines of `strategy`, the same on every run.
+fn generated(strategy: impl Strategy<Value = String>, n: usize) -> Vec<String> {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    (0..n).map(|_| strategy.new_tree(&mut runner).unwrap().current()).collect()
 }
 
 /// The generator reaches the lines that matter: most are read, some are responses.
 #[test]
 fn generated_lines_are_mostly_valid_responses() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::deterministic();
     let (mut ok, mut responses) = (0, 0);
-    for _ in 0..1000 {
-        let l = line().new_tree(&mut runner).unwrap().current();
+    for l in generated(line(), 1000) {
         match parse_plain(l.as_bytes()) {
             Ok(ccdoctor::scan::line::Record::Response(..)) => {
                 ok += 1;
@@ -407,12 +420,8 @@ fn fixed_lines_read_alike() {
 /// lines whose last type is not the one their start tells.
 #[test]
 fn generated_envelopes_reach_the_cases() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::deterministic();
     let (mut valid, mut timed_users, mut retyped) = (0, 0, 0);
-    for _ in 0..1000 {
-        let l = envelope_line().new_tree(&mut runner).unwrap().current();
+    for l in generated(envelope_line(), 1000) {
         let Ok(r) = parse_plain(l.as_bytes()) else { continue };
         valid += 1;
         if let Record::User(env) = &r
@@ -465,30 +474,12 @@ fn same_flat(line: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(cases(2000))]
-
-    #[test]
-    fn both_readings_of_a_flat_event_agree(l in flat_line()) {
-        same_flat(l.as_bytes())?;
-    }
-
-    #[test]
-    fn both_readings_of_a_broken_flat_event_agree(l in flat_line().prop_flat_map(broken)) {
-        same_flat(&l)?;
-    }
-}
-
 /// The flat generator reaches both paths: most of its lines the fast reader reads, and some
 /// it leaves to serde_json (which reads some of those, and refuses others).
 #[test]
 fn generated_flat_events_take_both_paths() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
-    let mut runner = TestRunner::deterministic();
     let (mut fast, mut left_read, mut refused) = (0, 0, 0);
-    for _ in 0..1000 {
-        let l = flat_line().new_tree(&mut runner).unwrap().current();
+    for l in generated(flat_line(), 1000) {
         match flat_readings(l.as_bytes()) {
             (_, Some(_)) => fast += 1,
             (Some(Ok(_)), None) => left_read += 1,
