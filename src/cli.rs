@@ -183,7 +183,8 @@ pub struct ReportArgs {
     pub otel: Vec<PathBuf>,
 
     /// Only telemetry events whose attribute (of the record or its resource) KEY has the value
-    /// VALUE, e.g. aws.account=123456789012 to keep one quota's events. Repeatable: all must
+    /// VALUE, e.g. aws.account=123456789012 to keep one quota's events. A warehouse's column
+    /// name for an attribute (user_email for user.email) names it too. Repeatable: all must
     /// hold.
     #[arg(long, value_name = "KEY=VALUE", help_heading = "Team")]
     pub otel_where: Vec<String>,

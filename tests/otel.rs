@@ -176,6 +176,10 @@ fn otel_where_keeps_one_accounts_events() {
     assert_eq!(u(&v, &["responses", "count"]), 5);
     assert_eq!(u(&v, &["errors", "rate_limit", "retries"]), 2);
     assert_eq!(u(&v, &["telemetry", "filtered_out"]), 21 - 5 - 2 - 1);
+    // The warehouse's column name for the attribute selects the same events (a new user's
+    // trial: `user_email=` left out every event, its column included).
+    let (w, _) = scan_json(&["--otel", &otel(), "--otel-where", "user_email=alice@example.com"]);
+    assert_eq!((&w["responses"], &w["errors"], &w["telemetry"]), (&v["responses"], &v["errors"], &v["telemetry"]));
     // An integer attribute compares as its decimal text; every pair must hold.
     let (v, stderr) = scan_json(&["--otel", &otel(), "--otel-where", "status_code=429", "--otel-where", "attempt=3"]);
     assert_eq!(u(&v, &["errors", "rate_limit", "final"]), 1);

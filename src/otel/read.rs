@@ -265,9 +265,12 @@ impl Collected {
         all
     }
 
-    /// A reader keeping only the events `only` names (`--otel-where`).
+    /// A reader keeping only the events `only` names (`--otel-where`). A key spelled as a
+    /// warehouse's column (`user_email`) names the attribute that column is read as
+    /// (`user.email`), as the fields it is looked up in are.
     pub(super) fn new(only: &[(String, String)]) -> Self {
-        Collected { only: only.to_vec(), ..Collected::default() }
+        let only = only.iter().map(|(k, v)| (canonical(k).to_string(), v.clone())).collect();
+        Collected { only, ..Collected::default() }
     }
 
     /// Adds another reader's records, its interned ids mapped to this one's (taken as they
