@@ -180,6 +180,17 @@ pub fn headline(a: &Advice) -> String {
     }
 }
 
+/// The values of the table's `rows` from `floor` up to below `upto` whose replay is not safe:
+/// not every value below the largest safe one need be safe. Values up to `proven_up_to` (the
+/// value the history ran at without a 429, where the advice takes that as safe) are not.
+fn unsafe_below(rows: &[Row], floor: u64, upto: u64, proven_up_to: Option<u64>) -> Vec<u64> {
+    rows.iter()
+        .filter(|r| (floor..upto).contains(&r.value) && !crate::analysis::choose::is_safe(&r.outcome))
+        .filter(|r| proven_up_to.is_none_or(|p| r.value > p))
+        .map(|r| r.value)
+        .collect()
+}
+
 /// `4,000` or `4,000 (in effect)`.
 fn value_in_effect(a: &Advice, v: u64) -> String {
     match &a.escalation {
@@ -418,13 +429,26 @@ fn lead(a: &Advice) -> Vec<String> {
         if let Some(s) = c.safe_up_to
             && quota_counts
         {
+            // Safety need not run in one piece: a value below the largest safe one that the
+            // table shows unsafe (one the history ran at without a 429 aside) is named, not
+            // claimed.
+            let proven_up_to = a.proven_as_planned.then_some(a.current);
+            let holes: Vec<String> =
+                unsafe_below(&a.rows, a.floor, s, proven_up_to).into_iter().map(thousands).collect();
             let which = if only_floor {
                 format!("Only {} replays safely", thousands(s))
-            } else {
+            } else if holes.is_empty() {
                 format!("Every value from {} up to {} replays safely", thousands(a.floor), thousands(s))
+            } else {
+                format!("{} replays safely", thousands(s))
+            };
+            let but = match holes.as_slice() {
+                [] => String::new(),
+                [one] => format!("; not every value below it does: {one} does not (the replay table)"),
+                more => format!("; not every value below it does: {} do not (the replay table)", more.join(", ")),
             };
             out.push(format!(
-                "{which} against {} (no failed request, at most {} of attempts throttled).",
+                "{which} against {} (no failed request, at most {} of attempts throttled){but}.",
                 against(a),
                 percent(MAX_THROTTLED_SHARE)
             ));
@@ -1304,5 +1328,38 @@ pub fn row_value(value: u64, label: Option<&str>) -> String {
     match label {
         Some(l) => format!("{} ({l})", thousands(value)),
         None => thousands(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows by hand: a value below the largest safe one that throttles more than 1%, or fails
+    /// a request, is named; the floor's and the largest safe value's rows, rows outside, and
+    /// rows the history's own evidence covers are not.
+    #[test]
+    fn unsafe_rows_below_the_safe_range_by_hand() {
+        let row = |value, throttled_attempts, failed| Row {
+            value,
+            gave_up: 0,
+            outcome: Outcome { attempts: 1_000, throttled_attempts, failed, ..Outcome::default() },
+            other_reading: None,
+            current: false,
+            recommended: false,
+        };
+        // 11 of 1,000 is over 1%; 10 is not.
+        let rows = [
+            row(1_000, 11, 0),
+            row(2_000, 10, 0),
+            row(4_000, 11, 0),
+            row(8_000, 0, 1),
+            row(12_000, 50, 0),
+            row(16_000, 50, 0),
+        ];
+        assert_eq!(unsafe_below(&rows, 2_000, 12_000, None), [4_000, 8_000]);
+        assert_eq!(unsafe_below(&rows, 1_000, 12_000, None), [1_000, 4_000, 8_000]);
+        assert_eq!(unsafe_below(&rows, 2_000, 12_000, Some(4_000)), [8_000]);
+        assert_eq!(unsafe_below(&rows, 2_000, 4_000, None), Vec::<u64>::new());
     }
 }
