@@ -249,13 +249,13 @@ fn check_defaults_to_the_last_week_and_says_so() {
     // The sample's history is older than the week: the line says how to reach it (its newest
     // response, 2026-11-02, by the simulator's clock).
     assert!(
-        r.stdout
-            .trim_end()
-            .ends_with("; the newest response before it is from 2026-11-02: --since 2026-11-02 takes it in"),
+        r.stdout.trim_end().ends_with(
+            "; the newest response before it is from 2026-11-02: --since 2026-10-27 takes in the 7 days to it"
+        ),
         "{}",
         r.stdout
     );
-    let r = run_in(&home, &["check", home.to_str().unwrap(), "--since", "2026-11-02"]);
+    let r = run_in(&home, &["check", home.to_str().unwrap(), "--since", "2026-10-27"]);
     assert!(!r.stdout.contains("nothing to check"), "{}", r.stdout);
     // Files last written before the window are not read: the line counts them.
     let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600); // 2026-01-01

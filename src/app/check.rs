@@ -285,8 +285,12 @@ pub fn run(
             // An empty window over an older history says how to reach it.
             let older = match before_window {
                 Some(t) => {
+                    // A window of the default length, ending on that day.
+                    let from = crate::time::day_of(t - (DEFAULT_DAYS - 1) * crate::time::MS_PER_DAY);
                     let day = crate::time::day_of(t);
-                    format!("; the newest response before it is from {day}: --since {day} takes it in")
+                    format!(
+                        "; the newest response before it is from {day}: --since {from} takes in the {DEFAULT_DAYS} days to it"
+                    )
                 }
                 None if older_files > 0 => format!(
                     "; {} older than the window not read: an earlier --since takes them in",
