@@ -479,3 +479,23 @@ fn the_safe_range_names_the_values_below_it_that_are_not_safe() {
     // export) is worded by `prose::unsafe_below`, whose test makes one.
     assert!(whole > 0, "whole ranges {whole}, ranges with a hole {holed}");
 }
+
+/// A reading too far above the quota given to advise says by how far, as the ratio of the two
+/// figures beside it (not "more than twice" for three times and more).
+#[test]
+fn a_reading_far_above_the_quota_says_by_how_far() {
+    let home = common::testdata().join("late-home");
+    let r = common::run(&["scan", home.to_str().unwrap(), "--provider", "bedrock", "--quota-tpm", "200000", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let number = |s: &str| s.replace(',', "").parse::<f64>().unwrap();
+    let mut seen = 0;
+    for reason in v["recommendation"]["reasons"].as_array().unwrap().iter().filter_map(Value::as_str) {
+        let Some((_, rest)) = reason.split_once("it would take at least ") else { continue };
+        let (needed, rest) = rest.split_once(" TPM, ").unwrap();
+        let (times, rest) = rest.split_once(" times the ").unwrap();
+        let given = number(rest.split_once(' ').unwrap().0);
+        assert_eq!(times, format!("{:.2}", number(needed) / given), "{reason}");
+        seen += 1;
+    }
+    assert!(seen > 0, "no reading far above the quota: {}", v["recommendation"]["reasons"]);
+}

@@ -209,10 +209,16 @@ pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
                 "With {n} it would take {}: at {reference} it predicts fewer 429s than your history shows.",
                 range(v)
             )),
-            (_, None) => out.push(format!(
-                "With {n} it would take {}, more than twice {reference}.",
-                range(v)
-            )),
+            // Too far above the reference to advise: by how far.
+            (_, None) => out.push(match cal.reference.as_ref().filter(|q| q.tpm > 0) {
+                // Three figures: just past the cut-off (twice) is not "2.0 times".
+                Some(q) => {
+                    let times = v.fit.low_tpm as f64 / q.tpm as f64;
+                    let times = if times < 10.0 { format!("{times:.2}") } else { format!("{times:.1}") };
+                    format!("With {n} it would take {}, {times} times {reference}.", range(v))
+                }
+                None => format!("With {n} it would take {}, more than twice {reference}.", range(v)),
+            }),
         }
     }
     let safe = cal.readings.iter().filter(|v| v.advises).count();
