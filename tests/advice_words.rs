@@ -426,7 +426,11 @@ fn the_load_table_speaks_of_the_providers_limits() {
     let bedrock = table("bedrock");
     assert!(bedrock.contains("Load per model (what a quota increase request asks for)"), "{bedrock}");
     assert!(bedrock.contains("Tokens a minute count output at the burndown rate"), "{bedrock}");
-    assert!(bedrock.contains("What a request reserves when it starts"), "{bedrock}");
+    assert!(bedrock.contains("What a request reserves when it starts (on Bedrock, its max output)"), "{bedrock}");
+    // Vertex: no burndown, max output reserved as assumed, not as Bedrock does.
+    let vertex = table("vertex");
+    assert!(vertex.contains("Tokens a minute count input, cache writes and output alike"), "{vertex}");
+    assert!(vertex.contains("(its max output, as Vertex is assumed to)") && !vertex.contains("on Bedrock"), "{vertex}");
 }
 
 /// The safe range's sentence agrees with the replay table: "every value from F up to S" only

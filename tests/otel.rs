@@ -428,3 +428,16 @@ fn apply_into_one_homes_file_says_the_team_does_not_read_it() {
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("50-team.json") && said.contains("7000") && !said.contains("one person's"), "{said}");
 }
+
+/// The team view counts tokens as the provider does: output at the burndown rate on Bedrock,
+/// every token alike where no model has a burndown (a new user's trial read Bedrock's words
+/// under the Anthropic API).
+#[test]
+fn the_team_view_counts_tokens_as_the_provider_does() {
+    let peak = |provider: &str| {
+        let r = run(&["scan", "--otel", &otel(), "--provider", provider]);
+        r.stdout.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert!(peak("anthropic").contains("TPM peak: the busiest minute's tokens, input, cache writes and output alike"));
+    assert!(peak("bedrock").contains("TPM peak: the busiest minute's tokens, output at the burndown rate"));
+}

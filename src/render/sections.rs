@@ -14,6 +14,7 @@ use crate::analysis::fit::Standing;
 use crate::analysis::origin::Origin;
 use crate::render::readings;
 use crate::report::{ErrorCounts, Recommendation, Report};
+use crate::settings::Provider;
 use crate::stats::Bin;
 use crate::text::{count_of, percent, thousands};
 
@@ -25,18 +26,22 @@ pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they ad
 
 /// The note below the load table.
 /// The load table's note: how its tokens a minute are counted (`burndown`: at a burndown
-/// other than 1 for some model), and, where max output is reserved (`reserved`: not on the
-/// Anthropic API), that the reservations are not in them.
-fn load_note(burndown: bool, reserved: bool) -> String {
+/// other than 1 for some model), and, where max output is reserved (`reserved`: the provider,
+/// not the Anthropic API), that the reservations are not in them.
+fn load_note(burndown: bool, reserved: Option<Provider>) -> String {
     let counted = if burndown {
         "Tokens a minute count output at the burndown rate, in the minute a request ends"
     } else {
         "Tokens a minute count input, cache writes and output alike, in the minute a request ends"
     };
-    let reservations = if reserved {
-        " What a request reserves when it starts (on Bedrock, its max output) is not in them: a quota throttles well below these peaks when the reservations do not fit."
-    } else {
-        ""
+    let reservations = match reserved {
+        Some(Provider::Vertex) => {
+            " What a request reserves when it starts (its max output, as Vertex is assumed to) is not in them: a quota throttles well below these peaks when the reservations do not fit."
+        }
+        Some(_) => {
+            " What a request reserves when it starts (on Bedrock, its max output) is not in them: a quota throttles well below these peaks when the reservations do not fit."
+        }
+        None => "",
     };
     format!(
         "{counted}; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table).{reservations}"
@@ -445,7 +450,7 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
 /// the tier's rate limits, which count input and output apart).
 fn load(report: &Report) -> Option<Section> {
     let per_model = &report.load.per_model;
-    let anthropic = report.settings.provider == crate::settings::Provider::Anthropic;
+    let anthropic = report.settings.provider == Provider::Anthropic;
     let burndown = per_model.iter().any(|l| l.burndown != 1.0);
     let title = if anthropic { "Load per model" } else { "Load per model (what a quota increase request asks for)" };
     (!per_model.is_empty()).then(|| Section {
@@ -472,7 +477,7 @@ fn load(report: &Report) -> Option<Section> {
                 ]
             })
             .collect(),
-        notes: vec![load_note(burndown, !anthropic)],
+        notes: vec![load_note(burndown, Some(report.settings.provider).filter(|_| !anthropic))],
         ..Section::titled(title)
     })
 }
@@ -510,8 +515,11 @@ fn team(report: &Report) -> Option<Section> {
             thousands(n)
         ),
     };
+    // Output at the burndown rate where some model has one; else every token alike.
+    let burndown = team.by_person.iter().flat_map(|p| &p.load.models).any(|m| m.burndown != 1.0);
+    let tokens = if burndown { "output at the burndown rate" } else { "input, cache writes and output alike" };
     let mut notes = vec![format!(
-        "Requests: sent, answered or not. TPM peak: the busiest minute's tokens, output at the burndown rate (the JSON has the median too). Peak in flight: the most of their requests sent at once, waiting on the quota or running. Throttled: their attempts the quota refused (and that share of their attempts). {at_429s}"
+        "Requests: sent, answered or not. TPM peak: the busiest minute's tokens, {tokens} (the JSON has the median too). Peak in flight: the most of their requests sent at once, waiting on the quota or running. Throttled: their attempts the quota refused (and that share of their attempts). {at_429s}"
     )];
     if let Some(rest) = team.by_person.get(TEAM_ROWS..).filter(|r| !r.is_empty()) {
         // What the rows left out hold, so that the columns still add up to the totals.
