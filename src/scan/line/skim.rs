@@ -51,8 +51,8 @@ pub enum Scalar<'a> {
 
 /// Reads a line already known to be UTF-8 that holds one JSON object (whitespace around it
 /// allowed), telling `member` each key and value in the order written. `None` where the line
-/// is not the plain kind ([`read_into`]'s: an escaped key, a `\u` escape of a surrogate,
-/// nesting deeper than [`MAX_DEPTH`], any syntax error) or `member` says `None`: the caller
+/// is not the plain kind (as for a transcript line: an escaped key, a `\u` escape of a
+/// surrogate, nesting deeper than 64, any syntax error) or `member` says `None`: the caller
 /// then reads the line with serde_json, and every line gets its verdict.
 pub fn flat_object<'a>(line: &'a str, mut member: impl FnMut(&'a str, Scalar<'a>) -> Option<()>) -> Option<()> {
     let mut c = Cursor { s: line, b: line.as_bytes(), i: 0, depth: 0 };
