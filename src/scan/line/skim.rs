@@ -2,7 +2,8 @@
 //! [`RawLine`] serde_json would build, with the quotes, backslashes and control bytes of 64
 //! bytes found at once (SSE2 masks; the bytes each backslash escapes from the masks too)
 //! instead of serde_json's 8-byte steps, and without unescaping or copying the content it
-//! only measures.
+//! only measures. The same cursor reads a flat telemetry event, every member
+//! ([`flat_object`], for `otel/`).
 //!
 //! It reads the well-formed lines Claude Code writes and gives up (`None`) on anything else:
 //! an escape in a key or a `\u` escape of a surrogate, a number other than a plain
