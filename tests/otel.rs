@@ -441,3 +441,34 @@ fn the_team_view_counts_tokens_as_the_provider_does() {
     assert!(peak("anthropic").contains("TPM peak: the busiest minute's tokens, input, cache writes and output alike"));
     assert!(peak("bedrock").contains("TPM peak: the busiest minute's tokens, output at the burndown rate"));
 }
+
+/// A provider named against what the history shows is said, with the flag that names the
+/// other (a new user's trial: `--provider anthropic` on 429s in Bedrock's words said nothing,
+/// and advised as if max output did not count).
+#[test]
+fn a_provider_named_against_the_history_is_said() {
+    let warned = |args: &[&str]| {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stderr.lines().filter(|l| l.contains(", but the ")).map(String::from).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        warned(&["scan", "--otel", &otel(), "--provider", "anthropic"]),
+        [
+            "ccdoctor: warning: --provider anthropic, but the throttling 429s are in Bedrock's words: the advice is for the Anthropic API; if these requests went to Bedrock, pass --provider bedrock"
+        ]
+    );
+    let bedrock_home = common::testdata().join("bedrock-home");
+    let home = bedrock_home.to_str().unwrap();
+    assert_eq!(
+        warned(&["scan", home, "--provider", "vertex"]),
+        [
+            "ccdoctor: warning: --provider vertex, but the model ids are spelled as Bedrock's: the advice is for Vertex; if these requests went to Bedrock, pass --provider bedrock"
+        ]
+    );
+    // Bedrock's own endpoints, and the provider the history shows, say nothing.
+    for provider in ["bedrock", "bedrock-mantle"] {
+        assert!(warned(&["scan", home, "--provider", provider]).is_empty(), "{provider}");
+    }
+    assert!(warned(&["scan", "--otel", &otel(), "--provider", "bedrock"]).is_empty());
+}

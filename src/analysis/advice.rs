@@ -160,6 +160,9 @@ pub struct Advice {
     pub family: Option<&'static Family>,
     pub provider: Provider,
     pub provider_origin: Origin,
+    /// Where `--provider` or the settings named the provider and the history says another:
+    /// that one, and what says so.
+    pub provider_doubt: Option<(Provider, ProviderEvidence)>,
     pub current: u64,
     pub current_origin: Origin,
     /// The value the settings set when it is above the model's upper limit, where Claude Code
@@ -248,8 +251,18 @@ pub struct Inputs<'a> {
     pub learned_caps: &'a HashMap<String, limits::Clamp>,
     pub cfg: &'a RecommendConfig,
     pub settings: &'a EffectiveSettings,
-    /// The provider whose words most throttling 429s are in, if one's.
+    /// The provider whose words most throttling 429s are in, if one's (read whatever names
+    /// the provider).
     pub worded: Option<Provider>,
+}
+
+/// What in the history names a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderEvidence {
+    /// The model ids' spelling.
+    ModelIds,
+    /// The words of the throttling 429s.
+    Words,
 }
 
 /// The settings' max output, clamped to the model's cap, else the model's default; a
@@ -441,6 +454,27 @@ fn pick_provider(i: &Inputs<'_>, raw_ids: &[&str]) -> (Provider, Origin) {
     }
 }
 
+/// Where the flag or the settings named the provider: the provider the history names
+/// instead (the model ids' spelling, else the 429s' words), if another. Bedrock's runtime and
+/// Mantle are one provider here.
+fn provider_doubt(
+    origin: &Origin,
+    provider: Provider,
+    i: &Inputs<'_>,
+    raw_ids: &[&str],
+) -> Option<(Provider, ProviderEvidence)> {
+    if !matches!(origin, Origin::Flag | Origin::Settings(_)) {
+        return None;
+    }
+    let named = raw_ids
+        .iter()
+        .find_map(|m| provider_of_id(m))
+        .map(|p| (p, ProviderEvidence::ModelIds))
+        .or(i.worded.map(|p| (p, ProviderEvidence::Words)))?;
+    let family = |p: Provider| if p == Provider::BedrockMantle { Provider::Bedrock } else { p };
+    (family(named.0) != family(provider)).then_some(named)
+}
+
 /// The provider a model id implies, if its spelling says.
 pub fn provider_of_id(raw: &str) -> Option<Provider> {
     let l = raw.to_ascii_lowercase();
@@ -501,6 +535,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         .find_map(|m| models::family_of(m))
         .or_else(|| i.settings.model.value.as_deref().and_then(models::family_of).filter(|f| f.name == model));
     let (provider, provider_origin) = pick_provider(i, &raw_ids);
+    let provider_doubt = provider_doubt(&provider_origin, provider, i, &raw_ids);
     // On Vertex, late-2026 models of one line share one quota: their requests fill the same
     // bucket.
     let line = family.and_then(|f| f.vertex_quota_line.as_deref()).filter(|_| provider == Provider::Vertex);
@@ -699,6 +734,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             family,
             provider,
             provider_origin,
+            provider_doubt,
             current,
             current_origin,
             current_set_above_cap,

@@ -169,8 +169,9 @@ pub fn analyze_with<'a, T>(
     let tallied = tally(&picked);
     // The chains need the responses of every model, and no longer the rows.
     let scoped = picked.into_scoped();
-    // Read only where nothing names the provider (it is not asked otherwise).
-    let worded = cfg.provider.or(settings.provider.value).is_none().then(|| worded(&selection, &scoped)).flatten();
+    // Read whatever names the provider: where the flag or the settings do, only to say when
+    // the history names another.
+    let worded = worded(&selection, &scoped);
     let places = chains::Places::of(&scoped, &selection.events);
     let stock = if let Responses::Owned(_) = responses {
         // Where each is in the list, so that the chains can take the list and give it back.

@@ -67,6 +67,32 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             ),
         )?;
     }
+    // A provider named against what the history shows: the advice follows the name, and says
+    // so (on the Anthropic API max output does not count, and a raise there may throttle on
+    // Bedrock).
+    if let Some(a) = &analysis.advice
+        && let Some((named, by)) = a.provider_doubt
+    {
+        use crate::analysis::advice::{Origin, ProviderEvidence};
+        let given = match &a.provider_origin {
+            Origin::Settings(src) => format!("the settings name {} ({src})", provider_words(a.provider)),
+            _ => format!("--provider {}", a.provider.name()),
+        };
+        let evidence = match by {
+            ProviderEvidence::ModelIds => format!("the model ids are spelled as {}'s", provider_words(named)),
+            ProviderEvidence::Words => format!("the throttling 429s are in {}'s words", provider_words(named)),
+        };
+        say(
+            err,
+            "warning",
+            &format!(
+                "{given}, but {evidence}: the advice is for {}; if these requests went to {}, pass --provider {}",
+                provider_words(a.provider),
+                provider_words(named),
+                named.name()
+            ),
+        )?;
+    }
     // Advice from an old history is advice for the Claude Code, models and quota of then.
     if let Some(t) = analysis.selection.newest
         && analysis.advice.is_some()
@@ -354,6 +380,17 @@ pub(super) fn analyze<'a>(
 ) -> (crate::analysis::Analysis<'a>, report::Tally) {
     let responses = crate::analysis::Responses::Owned(responses);
     crate::analysis::analyze_with(data, responses, &config.filters, &config.recommend, settings, report::tally)
+}
+
+/// A provider as a sentence names it.
+fn provider_words(p: crate::settings::Provider) -> &'static str {
+    use crate::settings::Provider;
+    match p {
+        Provider::Bedrock => "Bedrock",
+        Provider::BedrockMantle => "Bedrock's Mantle endpoint",
+        Provider::Vertex => "Vertex",
+        Provider::Anthropic => "the Anthropic API",
+    }
 }
 
 /// With `--project`, the write still lands in a file every project reads (unless it is a
