@@ -34,15 +34,15 @@ fn load_note(burndown: bool, reserved: Option<Provider>) -> String {
     } else {
         "Tokens a minute count input, cache writes and output alike, in the minute a request ends"
     };
-    let reservations = match reserved {
-        Some(Provider::Vertex) => {
-            " What a request reserves when it starts (its max output, as Vertex is assumed to) is not in them: a quota throttles well below these peaks when the reservations do not fit."
-        }
-        Some(_) => {
-            " What a request reserves when it starts (on Bedrock, its max output) is not in them: a quota throttles well below these peaks when the reservations do not fit."
-        }
-        None => "",
-    };
+    let what = reserved.map(|p| match p {
+        Provider::Vertex => "its max output, as Vertex is assumed to",
+        _ => "on Bedrock, its max output",
+    });
+    let reservations = what.map_or(String::new(), |w| {
+        format!(
+            " What a request reserves when it starts ({w}) is not in them: a quota throttles well below these peaks when the reservations do not fit."
+        )
+    });
     format!(
         "{counted}; p50s are over the minutes with any. Input and output per request are means over the answered requests (the responses of the output table).{reservations}"
     )
