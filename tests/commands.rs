@@ -87,6 +87,23 @@ fn check_says_when_the_quota_given_does_not_fit() {
     assert!(r.stdout.contains("14000 would have worked") && !r.stdout.contains("you gave"), "{}", r.stdout);
 }
 
+/// Planned for more requests at once (`--parallel`), the verdict is of that load: it says so,
+/// and does not say what "would have worked" in a past that had fewer (a new user's trial).
+#[test]
+fn check_at_a_planned_load_says_it_is_that_loads() {
+    let (_t, home, _, _) = settings_home();
+    let h = home.to_str().unwrap();
+    let r = run_in(&home, &["check", "--since", "2026-11-01", "--quota-tpm", "400k", "--parallel", "3", h]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(" is too high for the quota at 3 requests at once (--parallel) (")
+            && r.stdout.contains(" would work at that load")
+            && !r.stdout.contains("would have worked"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// A home of eight Sonnet 4.5 responses, none cut: too few to judge cuts by. No settings file.
 fn few_api_responses() -> (tempfile::TempDir, std::path::PathBuf) {
     few_responses_cut(0, 0)

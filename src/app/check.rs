@@ -400,8 +400,17 @@ pub fn run(
                 (Action::Keep, _) => format!("{value} is safe ({facts})"),
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
+                    // Planned for more requests at once than the history had, the verdict is
+                    // of that load, not of the past.
+                    let (at, worked) = match config.recommend.parallel {
+                        Some(p) => (
+                            format!(" at {} at once (--parallel)", count_of(p, "request", "requests")),
+                            "would work at that load",
+                        ),
+                        None => (String::new(), "would have worked"),
+                    };
                     format!(
-                        "{value} is too high for the quota ({facts}); {v} would have worked{}: {}{subagents}",
+                        "{value} is too high for the quota{at} ({facts}); {v} {worked}{}: {}{subagents}",
                         cuts_at(v),
                         how_to_change(a, config)
                     )
