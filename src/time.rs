@@ -134,7 +134,8 @@ pub fn parse_timestamp(s: &str) -> Option<EpochMs> {
             if oh > 23 || om > 59 {
                 return None;
             }
-            if *sign == b'+' { oh * 60 + om } else { -(oh * 60 + om) }
+            let v = oh * 60 + om;
+            if *sign == b'+' { v } else { -v }
         }
         _ => return None,
     };

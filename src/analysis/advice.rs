@@ -447,16 +447,26 @@ fn pick_provider(i: &Inputs<'_>, raw_ids: &[&str]) -> (Provider, Origin) {
     if let (Some(p), Some(src)) = (i.settings.provider.value, &i.settings.provider.source) {
         return (p, Origin::Settings(src.clone()));
     }
-    match (raw_ids.iter().find_map(|m| provider_of_id(m)), i.worded) {
-        (Some(p), _) => (p, Origin::Inferred),
-        (None, Some(p)) => (p, Origin::Records),
-        (None, None) => (Provider::Anthropic, Origin::Default),
+    match history_names(i, raw_ids) {
+        Some((p, ProviderEvidence::ModelIds)) => (p, Origin::Inferred),
+        Some((p, ProviderEvidence::Words)) => (p, Origin::Records),
+        None => (Provider::Anthropic, Origin::Default),
     }
 }
 
+/// The provider the history names, if one: the model ids' spelling, else the words of the
+/// throttling 429s.
+fn history_names(i: &Inputs<'_>, raw_ids: &[&str]) -> Option<(Provider, ProviderEvidence)> {
+    raw_ids
+        .iter()
+        .find_map(|m| provider_of_id(m))
+        .map(|p| (p, ProviderEvidence::ModelIds))
+        .or(i.worded.map(|p| (p, ProviderEvidence::Words)))
+}
+
 /// Where the flag or the settings named the provider: the provider the history names
-/// instead (the model ids' spelling, else the 429s' words), if another. Bedrock's runtime and
-/// Mantle are one provider here.
+/// instead ([`history_names`]), if another. Bedrock's runtime and Mantle are one provider
+/// here.
 fn provider_doubt(
     origin: &Origin,
     provider: Provider,
@@ -466,11 +476,7 @@ fn provider_doubt(
     if !matches!(origin, Origin::Flag | Origin::Settings(_)) {
         return None;
     }
-    let named = raw_ids
-        .iter()
-        .find_map(|m| provider_of_id(m))
-        .map(|p| (p, ProviderEvidence::ModelIds))
-        .or(i.worded.map(|p| (p, ProviderEvidence::Words)))?;
+    let named = history_names(i, raw_ids)?;
     let family = |p: Provider| if p == Provider::BedrockMantle { Provider::Bedrock } else { p };
     (family(named.0) != family(provider)).then_some(named)
 }

@@ -290,7 +290,7 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     // gives way to the nearest of those that cut as few and replay safely (the smaller on a
     // tie); the prefix's end is one of them.
     let value = if setup.quota_counts && !setup.quota_unknown && value != safe_up_to && !safe_at(setup, eval, value) {
-        let fewest_cut = &values[values.partition_point(|&m| m < from)..values.partition_point(|&m| m <= safe_up_to)];
+        let fewest_cut = &safe_values[safe_values.partition_point(|&m| m < from)..];
         let mut others: Vec<u64> = fewest_cut.iter().copied().filter(|&m| m != value).collect();
         others.sort_by_key(|&m| (m.abs_diff(value), m));
         others.into_iter().find(|&m| safe_at(setup, eval, m)).unwrap_or(safe_up_to)

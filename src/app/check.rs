@@ -15,6 +15,11 @@ use crate::text::{count_of, escape_control, one_line, thousands};
 /// in effect meets next, and a week of files is read in well under a second.
 pub const DEFAULT_DAYS: i64 = 7;
 
+/// The first day (YYYY-MM-DD) of a window of [`DEFAULT_DAYS`] ending on the day of `last`.
+pub fn window_from(last: crate::time::EpochMs) -> String {
+    crate::time::day_of(last - (DEFAULT_DAYS - 1) * crate::time::MS_PER_DAY)
+}
+
 /// The most characters of one piece of data (a model id, a path) a message quotes.
 const MAX_QUOTED: usize = 80;
 /// The most characters of a path shown as a command's argument.
@@ -286,7 +291,7 @@ pub fn run(
             let older = match before_window {
                 Some(t) => {
                     // A window of the default length, ending on that day.
-                    let from = crate::time::day_of(t - (DEFAULT_DAYS - 1) * crate::time::MS_PER_DAY);
+                    let from = window_from(t);
                     let day = crate::time::day_of(t);
                     format!(
                         "; the newest response before it is from {day}: --since {from} takes in the {DEFAULT_DAYS} days to it"

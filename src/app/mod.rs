@@ -60,8 +60,7 @@ pub fn run(cli: Cli, env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> any
                     Some(Some(day)) => crate::time::day_start(day),
                     _ => crate::time::now(),
                 };
-                let week_before = last - (check::DEFAULT_DAYS - 1) * crate::time::MS_PER_DAY;
-                args.report.since = Some(crate::time::day_of(week_before));
+                args.report.since = Some(check::window_from(last));
             }
             if !c.hook {
                 return match configure(&args, env, err)? {

@@ -26,18 +26,19 @@ pub const COLUMNS_NOTE: &str = "429: throttled attempts, retried or not (they ad
 
 /// The note below the load table.
 /// The load table's note: how its tokens a minute are counted (`burndown`: at a burndown
-/// other than 1 for some model), and, where max output is reserved (`reserved`: the provider,
-/// not the Anthropic API), that the reservations are not in them.
-fn load_note(burndown: bool, reserved: Option<Provider>) -> String {
+/// other than 1 for some model), and, where `provider` reserves max output, that the
+/// reservations are not in them.
+fn load_note(burndown: bool, provider: Provider) -> String {
     let counted = if burndown {
         "Tokens a minute count output at the burndown rate, in the minute a request ends"
     } else {
         "Tokens a minute count input, cache writes and output alike, in the minute a request ends"
     };
-    let what = reserved.map(|p| match p {
-        Provider::Vertex => "its max output, as Vertex is assumed to",
-        _ => "on Bedrock, its max output",
-    });
+    let what = match provider {
+        Provider::Anthropic => None,
+        Provider::Vertex => Some("its max output, as Vertex is assumed to"),
+        Provider::Bedrock | Provider::BedrockMantle => Some("on Bedrock, its max output"),
+    };
     let reservations = what.map_or(String::new(), |w| {
         format!(
             " What a request reserves when it starts ({w}) is not in them: a quota throttles well below these peaks when the reservations do not fit."
@@ -477,7 +478,7 @@ fn load(report: &Report) -> Option<Section> {
                 ]
             })
             .collect(),
-        notes: vec![load_note(burndown, Some(report.settings.provider).filter(|_| !anthropic))],
+        notes: vec![load_note(burndown, report.settings.provider)],
         ..Section::titled(title)
     })
 }
