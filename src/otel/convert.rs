@@ -58,7 +58,12 @@ struct Unit {
 }
 
 pub fn convert(c: Collected, known: &Known) -> Converted {
-    let Collected { tables, mut requests, mut errors, .. } = c;
+    let Collected { mut tables, mut requests, mut errors, .. } = c;
+    // From here a prompt is its id: only whether two records share one is asked
+    // ([`same_prompt`]). Its name, held twice by the interner (a string a prompt: a team's
+    // export names one every few requests), is given back before the responses are made.
+    drop(std::mem::take(&mut tables.prompts));
+    crate::memory::give_back();
     let mut dedup = Dedup::default();
 
     // The same request twice (by id, or as identical records) counts once; so does a request
