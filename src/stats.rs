@@ -32,6 +32,72 @@ pub fn percentile_of(values: &mut [u64], q: f64) -> Option<u64> {
     (!values.is_empty()).then(|| *values.select_nth_unstable(rank(values.len(), q) - 1).1)
 }
 
+/// The value of rank `n` (from 0) among the values `values()` yields, as if they were sorted:
+/// what `sorted[n]` is, `None` when there are `n` or fewer. No list of the values is made:
+/// each pass counts, by 16 bits of the value at a time (from the highest), the values that
+/// share the bits found so far, until those are few enough to be listed and the rank found
+/// among them. `values` is called once a pass (at most five), and must yield the same values
+/// every time.
+pub fn nth_smallest<I: Iterator<Item = u64>>(n: usize, values: impl Fn() -> I) -> Option<u64> {
+    /// Values sharing the bits found so far are listed once they are at most this many.
+    const LISTED: usize = 1 << 16;
+    // The bits found so far (`prefix`, the highest `known` bits of the value), and the rank
+    // still sought among the values that have them.
+    let (mut prefix, mut known, mut n) = (0u64, 0u32, n);
+    let shares = |v: u64, prefix: u64, known: u32| known == 0 || v >> (64 - known) == prefix;
+    let mut count = values().count();
+    loop {
+        if n >= count {
+            return None;
+        }
+        if count <= LISTED || known == 64 {
+            let mut listed: Vec<u64> = values().filter(|&v| shares(v, prefix, known)).collect();
+            return Some(*listed.select_nth_unstable(n).1);
+        }
+        let mut counts = vec![0usize; 1 << 16];
+        for v in values().filter(|&v| shares(v, prefix, known)) {
+            counts[((v << known) >> 48) as usize] += 1;
+        }
+        // The bucket of the next 16 bits where rank `n` falls, and the rank within it.
+        let mut below = 0;
+        let (digit, size) = counts
+            .iter()
+            .enumerate()
+            .find(|&(_, &c)| {
+                below += c;
+                below > n
+            })
+            .map(|(d, &c)| (d as u64, c))
+            .expect("n < count: some bucket holds rank n");
+        n -= below - size;
+        prefix = (prefix << 16) | digit;
+        known += 16;
+        count = size;
+    }
+}
+
+/// An order-keeping key of a float: `a.total_cmp(&b)` is the order of `key(a)` and `key(b)`,
+/// so that [`nth_smallest`] finds a float's rank ([`from_ordered_bits`] turns it back).
+pub fn ordered_bits(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// The float an [`ordered_bits`] key was made from.
+pub fn from_ordered_bits(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// [`percentile`] of the values `values()` yields, in any order, without a list of them
+/// ([`nth_smallest`]: `values` is called a few times and must yield the same values each).
+pub fn percentile_by<I: Iterator<Item = u64>>(q: f64, values: impl Fn() -> I) -> Option<u64> {
+    let n = values().count();
+    if n == 0 {
+        return None;
+    }
+    nth_smallest(rank(n, q) - 1, values)
+}
+
 /// The nearest rank, `ceil(q/100 * n)` and at least 1, of `n` values (n > 0).
 fn rank(n: usize, q: f64) -> usize {
     let q_hundredths = (q.clamp(0.0, 100.0) * 100.0).round() as u128;
@@ -102,6 +168,60 @@ pub fn histogram(sorted: &[u64]) -> Vec<Bin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rank 2 of [5, 1, 4, 1, 3] is what the sorted list [1, 1, 3, 4, 5] holds at 2: 3; rank
+    /// 0 the first 1, rank 4 the 5, and there is no rank 5.
+    #[test]
+    fn nth_smallest_is_the_sorted_lists_value() {
+        let v = [5u64, 1, 4, 1, 3];
+        let at = |n| nth_smallest(n, || v.iter().copied());
+        assert_eq!((at(0), at(1), at(2), at(3), at(4), at(5)), (Some(1), Some(1), Some(3), Some(4), Some(5), None));
+        assert_eq!(nth_smallest(0, std::iter::empty::<u64>), None);
+    }
+
+    /// Past the values listed at once: 200,000 values whose highest 32 bits are all alike
+    /// (the passes must go down to the low bits), in a scrambled order, against a sort.
+    #[test]
+    fn nth_smallest_goes_down_the_bits_of_many_values() {
+        let value = |i: u64| (7u64 << 40) | (i.wrapping_mul(2_654_435_761) % 100_003);
+        let values = || (0..200_000u64).map(value);
+        let mut sorted: Vec<u64> = values().collect();
+        sorted.sort_unstable();
+        for n in [0, 1, 99_999, 100_000, 150_001, 199_999] {
+            assert_eq!(nth_smallest(n, values), Some(sorted[n]), "rank {n}");
+        }
+        assert_eq!(nth_smallest(200_000, values), None);
+        // All equal: every rank is that value.
+        assert_eq!(nth_smallest(123_456, || std::iter::repeat_n(u64::MAX, 200_000)), Some(u64::MAX));
+    }
+
+    /// The 90th percentile of 1..=10 is 9 (rank ceil(9) = 9); of [7] it is 7; of nothing,
+    /// none. Over many values, in a scrambled order, it is `percentile` of them sorted.
+    #[test]
+    fn percentile_by_is_percentile_of_the_sorted_values() {
+        assert_eq!(percentile_by(90.0, || (1..=10u64).rev()), Some(9));
+        assert_eq!(percentile_by(90.0, || std::iter::once(7u64)), Some(7));
+        assert_eq!(percentile_by(90.0, std::iter::empty::<u64>), None);
+        let values = || (0..150_001u64).map(|i| i.wrapping_mul(2_654_435_761) % 1_000_003);
+        let mut sorted: Vec<u64> = values().collect();
+        sorted.sort_unstable();
+        for q in [1.0, 50.0, 90.0, 99.0, 100.0] {
+            assert_eq!(percentile_by(q, values), percentile(&sorted, q), "q {q}");
+        }
+    }
+
+    /// A float's key keeps `total_cmp`'s order (negatives below zero below positives) and
+    /// turns back into the float.
+    #[test]
+    fn ordered_bits_keep_the_order_of_floats() {
+        let xs = [-3.5, -0.0, 0.0, 1e-300, 2.0, 16.0, f64::MAX];
+        for w in xs.windows(2) {
+            assert!(ordered_bits(w[0]) < ordered_bits(w[1]), "{} < {}", w[0], w[1]);
+        }
+        for x in xs {
+            assert_eq!(from_ordered_bits(ordered_bits(x)).to_bits(), x.to_bits());
+        }
+    }
 
     #[test]
     fn nearest_rank_by_hand() {

@@ -22,7 +22,7 @@ use super::values::Values;
 use crate::config::RecommendConfig;
 use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
 use crate::settings::{EffectiveSettings, Provider};
-use crate::stats::percentile_of;
+use crate::stats::percentile_by;
 use crate::time::EpochMs;
 
 /// Values always replayed for the table, where the model allows them.
@@ -688,13 +688,11 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let quota_unknown = provider != Provider::Anthropic && side.is_none();
     let floor = if quota_unknown { thinking_floor } else { thinking_floor.max(useful.min(cap)) };
 
-    // Input per request, as the ceiling uses it: one list at a time, each freed before the
-    // next (a team's history has a request a unit).
+    // Input per request, as the ceiling uses it: found without a list of the values (a
+    // team's history has a request a unit, and the load's thread runs beside this one).
     let input_p90 = |of: &dyn Fn(&Request<'_>) -> u64| {
         let answered = || my_units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. }));
-        let mut values: Vec<u64> = Vec::with_capacity(answered().count());
-        values.extend(answered().map(|u| of(&i.chains[u.chain()].requests[u.first()])));
-        percentile_of(&mut values, 90.0).unwrap_or(0)
+        percentile_by(90.0, || answered().map(|u| of(&i.chains[u.chain()].requests[u.first()]))).unwrap_or(0)
     };
     let input_set = input_p90(&|r| r.input());
     let input_reserved = input_p90(&|r| r.input().saturating_add(r.cache_read()));

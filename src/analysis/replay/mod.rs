@@ -284,25 +284,22 @@ impl Plan {
     /// together were the run's peak.
     pub fn new(mut chains: Vec<Chain<'_>>, units: &[Unit], kept: &[u32], demand: &Estimate) -> Self {
         // What a unit without a response gets: the model's medians (of 32-bit counts, as the
-        // chains hold them), one list at a time, each made at its size.
+        // chains hold them), each found without a list of the values (a team's would be a few
+        // MiB beside the chains at the plan's peak).
         let kept = Kept::new(units, kept);
         let answered = || kept.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. }));
         let first_input = |u: &Unit| chains[u.chain()].requests[u.first()].input_counts();
-        let median_of = |counts: &mut Vec<Count>, of: &dyn Fn(&Unit) -> Count| {
-            counts.clear();
-            counts.extend(answered().map(of));
-            counts.sort_unstable();
-            counts.get(counts.len() / 2).copied().unwrap_or_default()
+        let n = answered().count();
+        let median_of = |of: &dyn Fn(&Unit) -> Count| {
+            let found = crate::stats::nth_smallest(n / 2, || answered().map(|u| of(u).get()));
+            found.map(Count::new).unwrap_or_default()
         };
-        let mut counts: Vec<Count> = Vec::with_capacity(answered().count());
-        let input = median_of(&mut counts, &|u| first_input(u).0);
-        let read = median_of(&mut counts, &|u| first_input(u).1);
-        drop(counts);
-        let mut speeds: Vec<f64> = Vec::with_capacity(answered().count());
-        speeds.extend(answered().filter_map(|u| speed(&chains, u).1));
-        speeds.sort_by(f64::total_cmp);
-        let mpt = speeds.get(speeds.len() / 2).copied().unwrap_or(DEFAULT_MS_PER_TOKEN);
-        drop(speeds);
+        let input = median_of(&|u| first_input(u).0);
+        let read = median_of(&|u| first_input(u).1);
+        let speeds = || answered().filter_map(|u| speed(&chains, u).1);
+        let mid = speeds().count() / 2;
+        let mpt = crate::stats::nth_smallest(mid, || speeds().map(crate::stats::ordered_bits))
+            .map_or(DEFAULT_MS_PER_TOKEN, crate::stats::from_ordered_bits);
 
         // The plan's chains and how subagents tie to their parents, from the history's times
         // while the chains hold them: the jobs then need no list of those times.
