@@ -26,42 +26,46 @@ impl Anchors {
         sent: impl Fn(usize) -> EpochMs,
         ended: impl Fn(usize) -> EpochMs,
     ) -> Self {
-        // Each chain's stream, read once (its chain is far away in memory: a sort reading it
-        // at every comparison took longer than the rest of the plan).
-        let streams: Vec<&str> = (0..chains.len()).map(|i| head(i).0).collect();
-        let stream = |i: usize| streams[i];
-        // The chains by stream, found by halving (a stream named twice: its last chain): a
-        // team's plan has a chain a stream, and a hash map of them was the plan's peak.
-        let mut by_stream: Vec<u32> = (0..u32::try_from(chains.len()).expect("under 2^32 chains")).collect();
-        by_stream.sort_unstable_by_key(|&i| (stream(i as usize), i));
-        let chain_of_stream = |name: &str| {
-            let end = by_stream.partition_point(|&i| stream(i as usize) <= name);
-            end.checked_sub(1).map(|k| by_stream[k] as usize).filter(|&i| stream(i) == name)
-        };
-        // Telemetry names no stream by its session alone (`<session>/<query_source>`): a
-        // session's main stream is then its chain that is no subagent's with the most jobs
-        // (the first of those). A transcript's is the one its session names.
-        let mut main_of: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
-        let jobs = |k: usize| chains[k].end() - chains[k].first();
-        for i in 0..chains.len() {
-            let (stream, session) = head(i);
-            if let Some(s) = session.filter(|_| !is_subagent(stream)) {
-                main_of.entry(s).and_modify(|k| *k = if jobs(i) > jobs(*k) { i } else { *k }).or_insert(i);
+        // (parent chain, child chain), by parent: each parent's job ends listed once. The
+        // lists it is found with are given back before the links are made.
+        let mut kids: Vec<(usize, usize)> = {
+            // Each chain's stream, read once (its chain is far away in memory: a sort reading it
+            // at every comparison took longer than the rest of the plan).
+            let streams: Vec<&str> = (0..chains.len()).map(|i| head(i).0).collect();
+            let stream = |i: usize| streams[i];
+            // The chains by stream, found by halving (a stream named twice: its last chain): a
+            // team's plan has a chain a stream, and a hash map of them was the plan's peak.
+            let mut by_stream: Vec<u32> = (0..u32::try_from(chains.len()).expect("under 2^32 chains")).collect();
+            by_stream.sort_unstable_by_key(|&i| (stream(i as usize), i));
+            let chain_of_stream = |name: &str| {
+                let end = by_stream.partition_point(|&i| stream(i as usize) <= name);
+                end.checked_sub(1).map(|k| by_stream[k] as usize).filter(|&i| stream(i) == name)
+            };
+            // Telemetry names no stream by its session alone (`<session>/<query_source>`): a
+            // session's main stream is then its chain that is no subagent's with the most jobs
+            // (the first of those). A transcript's is the one its session names.
+            let mut main_of: foldhash::HashMap<&str, usize> = foldhash::HashMapExt::new();
+            let jobs = |k: usize| chains[k].end() - chains[k].first();
+            for i in 0..chains.len() {
+                let (stream, session) = head(i);
+                if let Some(s) = session.filter(|_| !is_subagent(stream)) {
+                    main_of.entry(s).and_modify(|k| *k = if jobs(i) > jobs(*k) { i } else { *k }).or_insert(i);
+                }
             }
-        }
-        // A subagent is no parent (Claude Code's subagents start none): two naming each other
-        // would make a cycle that no root reaches, and neither would run.
-        let parent_of = |session: &str| {
-            chain_of_stream(session).or(main_of.get(session).copied()).filter(|&p| !is_subagent(stream(p)))
+            // A subagent is no parent (Claude Code's subagents start none): two naming each other
+            // would make a cycle that no root reaches, and neither would run.
+            let parent_of = |session: &str| {
+                chain_of_stream(session).or(main_of.get(session).copied()).filter(|&p| !is_subagent(stream(p)))
+            };
+            (0..chains.len())
+                .map(|ci| (ci, head(ci)))
+                .filter(|(_, (stream, _))| is_subagent(stream))
+                .filter_map(|(ci, (_, session))| Some((parent_of(session?)?, ci)))
+                .collect()
         };
-        // (parent chain, child chain), by parent: each parent's job ends listed once.
-        let mut kids: Vec<(usize, usize)> = (0..chains.len())
-            .map(|ci| (ci, head(ci)))
-            .filter(|(_, (stream, _))| is_subagent(stream))
-            .filter_map(|(ci, (_, session))| Some((parent_of(session?)?, ci)))
-            .collect();
         kids.sort_unstable();
-        let (mut links, mut joins) = (Vec::new(), Vec::new());
+        // At their size: grown by doubling, the links would be held twice at the plan's peak.
+        let (mut links, mut joins) = (Vec::with_capacity(kids.len()), Vec::new());
         for group in kids.chunk_by(|a, b| a.0 == b.0) {
             let p = &chains[group[0].0];
             let ends: Vec<EpochMs> = (p.first()..p.end()).map(&ended).collect();
