@@ -139,6 +139,15 @@ impl Calibration {
     }
 }
 
+/// What the history's requests at one value met: their attempts (the throttled ones and every
+/// request that got through), the throttled ones, and the requests that failed for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    pub attempts: u64,
+    pub throttled: u64,
+    pub failed: u64,
+}
+
 /// One reading: its fit, where it stands against the reference, the quota it plans with,
 /// and (where it fits or, none fitting, is plausible) what it advises.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +223,11 @@ pub struct Advice {
     pub max_subagents: Option<u64>,
     /// Throttled attempts the history records for the model.
     pub throttled_seen: u64,
+    /// The history's attempts of the model at the value in effect (see [`Attempts`]).
+    pub at_current: Attempts,
+    /// The history ran mostly at the value in effect, throttled more than a safe value may be
+    /// at the load planned for: neither it nor a value above it is safe (`Setup::disproven`).
+    pub disproven: bool,
     /// The history ran at the value in effect (most of its units) without a 429 or a failed
     /// request.
     pub proven: bool,
@@ -711,6 +725,25 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // safe whatever the replay says.
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
     let proven = observed == 0 && !failed && most_common_limit(my_units) == current;
+    // The other way round: the history ran mostly at the value in effect, and its requests at
+    // it were throttled more than a safe value may be (or one failed), with responses enough
+    // to judge by.
+    let at_current = {
+        let ran = || my_units.iter().filter(|u| u.limit() == current);
+        let throttled: u64 = ran()
+            .flat_map(|u| &i.chains[u.chain()].requests[u.first()..=u.last()])
+            .map(|r| u64::from(r.throttled()))
+            .sum();
+        let through: u64 =
+            ran().filter(|u| u.kind() != UnitKind::Failed).map(|u| (u.last() - u.first() + 1) as u64).sum();
+        let failed = ran().filter(|u| u.kind() == UnitKind::Failed).count() as u64;
+        Attempts { throttled, attempts: throttled + through, failed }
+    };
+    let disproven = !quota_unknown
+        && !small_sample
+        && most_common_limit(my_units) == current
+        && (at_current.failed > 0
+            || at_current.throttled as f64 > choose::MAX_THROTTLED_SHARE * at_current.attempts as f64);
     let seen_setup = Setup {
         floor,
         cap,
@@ -721,10 +754,16 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         small_sample,
         known_up_to: demand.known_up_to,
         proven,
+        disproven,
     };
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
-    let setup = Setup { proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen), ..seen_setup };
+    // Nor does its throttling disprove a value at a lighter load than the history's.
+    let setup = Setup {
+        proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen),
+        disproven: disproven && i.cfg.parallel.is_none_or(|p| p >= parallel_seen),
+        ..seen_setup
+    };
     let common_limit = most_common_limit(my_units);
     let pending = Pending {
         side,
@@ -761,6 +800,8 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             quota_code,
             max_subagents: i.settings.max_subagents.value,
             throttled_seen: observed,
+            at_current,
+            disproven: setup.disproven,
             proven,
             small_sample,
             proven_as_planned: setup.proven,

@@ -403,6 +403,16 @@ pub fn run(
                     )
                 }
                 (Action::Keep, _) => format!("{value} is safe ({facts})"),
+                // The history shows it throttled where the replay does not: how far lower is
+                // far enough is not known, so nothing is said to have worked.
+                (Action::Lower, Some(v)) if c.basis == crate::analysis::choose::Basis::HistoryThrottles => {
+                    outcome.status = Status::Unsafe;
+                    format!(
+                        "{value} was throttled in your history more than a safe value may be ({facts}), which its replay does not explain; {v} reserves less{}: {}{subagents}",
+                        cuts_at(v),
+                        how_to_change(a, config)
+                    )
+                }
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
                     // Planned for more requests at once than the history had, the verdict is

@@ -493,6 +493,49 @@ fn lead(a: &Advice) -> Vec<String> {
         }
     };
     match c.basis {
+        Basis::HistoryThrottles => {
+            let h = a.at_current;
+            let failed = if h.failed > 0 {
+                format!(" and {}", count_of(h.failed, "failed request", "failed requests"))
+            } else {
+                String::new()
+            };
+            let replay = row(a, a.current)
+                .map(|r| format!(", though its replay at its own pace against {} has {}", against(a), throttling(&r.outcome)))
+                .unwrap_or_default();
+            out.push(format!(
+                "At {}, your history had {} of {} throttled ({}){failed}: more than the {} a safe value allows{replay}.",
+                value_in_effect(a, a.current),
+                thousands(h.throttled),
+                count_of(h.attempts, "attempt", "attempts"),
+                percent(h.throttled as f64 / h.attempts.max(1) as f64),
+                percent(MAX_THROTTLED_SHARE)
+            ));
+            if let (Some(v), Some(from)) = (c.value, c.fewest_cuts_from) {
+                let lower = if from < v {
+                    format!(
+                        "; every value from {} up to it cuts as few, {}, and the lower reserves less",
+                        thousands(from),
+                        cuts_at(v).unwrap_or_default()
+                    )
+                } else {
+                    String::new()
+                };
+                let place = if Some(v) == c.safe_up_to {
+                    "the largest value below it that replays safely".to_string()
+                } else {
+                    format!(
+                        "of the values below it that replay safely, the nearest to Claude Code's default of {}",
+                        thousands(a.default)
+                    )
+                };
+                out.push(format!(
+                    "The replay does not show what throttled it (others' load on the same quota, or bursts its pace smooths over), so it cannot say how far below {} is far enough: {} is {place}{lower}. `ccdoctor check` after some work at it shows whether it held.",
+                    thousands(a.current),
+                    thousands(v),
+                ));
+            }
+        }
         Basis::Throttles => {
             if let Some(r) = row(a, a.current) {
                 out.push(format!(
@@ -647,7 +690,32 @@ fn lead(a: &Advice) -> Vec<String> {
             }
         }
         Basis::NoValueIsSafe => {
-            if let Some(r) = row(a, a.floor) {
+            let h = a.at_current;
+            if a.disproven && a.floor >= a.current {
+                // The floor is the value in effect (or above it), which the history shows
+                // throttled: nothing below is tried.
+                let thinking_floor =
+                    crate::analysis::choose::floor_for(if a.adaptive { None } else { a.thinking });
+                let why = if thinking_floor < a.floor {
+                    format!(", and below {} more than a tenth of your responses would be cut", thousands(a.floor))
+                } else {
+                    String::new()
+                };
+                let failed = if h.failed > 0 {
+                    format!(" and {}", count_of(h.failed, "failed request", "failed requests"))
+                } else {
+                    String::new()
+                };
+                out.push(format!(
+                    "Even {} is not safe: your history ran at {} with {} of {} throttled ({}){failed}, more than the {} a safe value allows, though its replay does not show what throttled it{why}. No max output fixes it.",
+                    thousands(a.floor),
+                    thousands(a.current),
+                    thousands(h.throttled),
+                    count_of(h.attempts, "attempt", "attempts"),
+                    percent(h.throttled as f64 / h.attempts.max(1) as f64),
+                    percent(MAX_THROTTLED_SHARE)
+                ));
+            } else if let Some(r) = row(a, a.floor) {
                 out.push(format!(
                     "Even {} is not safe: your history's work sent at its own pace against {} at {} has {}. No max output fixes it.",
                     thousands(a.floor),

@@ -17,8 +17,8 @@ pub struct Recommendation {
     /// The value to set; `null` when no value helps (the advice says what does).
     pub max_output_tokens: Option<u64>,
     pub action: Action,
-    /// Why: `throttles`, `fewer_cuts`, `nothing_would_improve`, `small_sample`,
-    /// `no_value_is_safe`, `quota_unknown`.
+    /// Why: `throttles`, `history_throttles`, `fewer_cuts`, `nothing_would_improve`,
+    /// `small_sample`, `no_value_is_safe`, `responses_fail`, `quota_unknown`.
     pub basis: Basis,
     /// The value in effect now.
     pub current: u64,
