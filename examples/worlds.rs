@@ -2,9 +2,10 @@
 //! and each seed, what ccdoctor advises on the history, what the same work meets at that
 //! value, and the best value of the world.
 //!
-//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME] [--mantle]
+//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME] [--mantle | --shared]
 //!
-//! `--mantle`: the scenarios of Bedrock's Mantle endpoint (issue 21) instead.
+//! `--mantle`: the scenarios of Bedrock's Mantle endpoint (issue 21) instead; `--shared`: a
+//! quota others' load (which the history does not show) takes from.
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -24,6 +25,7 @@ fn main() {
                 seeds = args[i].split(',').map(|s| s.trim().parse().expect("a seed")).collect();
             }
             "--mantle" => set = worlds::mantle,
+            "--shared" => set = worlds::shared,
             "--only" => {
                 i += 1;
                 only = Some(args[i].clone());

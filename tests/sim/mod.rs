@@ -206,6 +206,11 @@ pub struct World {
     pub reask_ms: (i64, i64),
     /// At most this many re-asks in one turn; then the turn is dropped.
     pub max_reasks: u32,
+    /// Others' load on the same quota, which the history does not show (a team sharing an
+    /// account): every `.0` ms from the start, `.1` tokens taken from the bucket (into debt
+    /// where it holds fewer), while the user's work goes on. `None`: the quota is the user's
+    /// alone.
+    pub others: Option<(i64, u64)>,
 }
 
 impl Default for World {
@@ -248,6 +253,7 @@ impl Default for World {
             p_reask: 0.0,
             reask_ms: (5_000, 60_000),
             max_reasks: 3,
+            others: None,
         }
     }
 }
@@ -920,6 +926,9 @@ pub fn simulate_script(world: &World, script: &Script, max_output_by_session: &[
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum EvKind {
+    /// Others take their tokens ([`World::others`]), before anything of the user's at the
+    /// same time.
+    Others,
     /// A response ends (settles first at equal times).
     Finish,
     /// A turn (main) or a subagent starts with its prompt.
@@ -1058,6 +1067,9 @@ impl<'a> Sim<'a> {
             out,
         };
         sim.start_sessions();
+        if let Some((every, _)) = world.others {
+            sim.push(world.start + every.max(1), EvKind::Others, 0);
+        }
         sim
     }
 
@@ -1079,8 +1091,14 @@ impl<'a> Sim<'a> {
 
     fn run(&mut self) {
         while let Some(Reverse(ev)) = self.queue.pop() {
+            if ev.kind == EvKind::Others {
+                // Not the user's: the world's time is not moved by it.
+                self.on_others(ev.t);
+                continue;
+            }
             self.now = ev.t;
             match ev.kind {
+                EvKind::Others => unreachable!("handled above"),
                 EvKind::Start => self.on_start(ev.chain, ev.t),
                 EvKind::Reask => self.on_reask(ev.chain, ev.t),
                 EvKind::Send { results } => self.on_send(ev.chain, ev.t, results),
@@ -1223,6 +1241,15 @@ impl<'a> Sim<'a> {
     }
 
     /// A response ends: settle, log it, then continue (cut) or move on.
+    /// Others take their tokens, and come again while the user's work goes on.
+    fn on_others(&mut self, t: i64) {
+        let Some((every, tokens)) = self.world.others else { return };
+        self.bucket.settle(t, 0, tokens);
+        if !self.queue.is_empty() {
+            self.push(t + every.max(1), EvKind::Others, 0);
+        }
+    }
+
     fn on_finish(&mut self, c: usize, t: i64) {
         let ch = &self.chains[c];
         let charged = charge(self.world, &ch.req, ch.output);

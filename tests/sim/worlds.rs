@@ -208,6 +208,18 @@ pub fn mantle(seed: u64) -> Vec<Scenario> {
     ]
 }
 
+/// A quota shared with others whose load the history does not show (a team's AWS account),
+/// at `seed`: two sessions at 8,000, and every minute others take three quarters of the
+/// quota (light) or all of it and more (heavy). The history's 429s are then more than its
+/// own load explains.
+pub fn shared(seed: u64) -> Vec<Scenario> {
+    let world = |tokens: u64| World { sessions: 2, others: Some((60_000, tokens)), ..base(seed) };
+    vec![
+        Scenario::one("others take 150,000 a minute", world(150_000), 8_000),
+        Scenario::one("others take 210,000 a minute", world(210_000), 8_000),
+    ]
+}
+
 /// The Anthropic API with no max output set, at `seed`: Claude Code's capped default (8,000)
 /// and its escalation (64,000), with responses long enough to be escalated now and then and
 /// a quota nothing exhausts (on the Anthropic API max output is no rate-limit risk).
