@@ -186,6 +186,25 @@ mod tests {
         assert_eq!(o.peak_in_flight, 1);
     }
 
+    /// Others' load ([`World::others`]) draws on the same bucket: a request the bucket alone
+    /// admits at once is refused while others keep it empty, until it fails; their draws,
+    /// which go on while the user's work does, do not move the world's end.
+    #[test]
+    fn others_draw_from_the_same_bucket() {
+        let t = || vec![TurnScript { think_ms: 0, steps: vec![step(req(0, 0, 0, 100))] }];
+        let s = Script { sessions: vec![session(1, T0 + 1_000, t())] };
+        let alone = simulate_script(&hand_world(60_000), &s, &[8_000]);
+        assert_eq!((alone.throttled_attempts, alone.failed_requests), (0, 0));
+        // Every second others take the whole quota: 40,000 reserved never fits.
+        let w = World { others: Some((1_000, 60_000)), ..hand_world(60_000) };
+        let shared = simulate_script(&w, &s, &[8_000]);
+        assert_eq!((shared.failed_requests, shared.responses), (1, 0));
+        assert!(shared.throttled_attempts > 1, "{}", shared.throttled_attempts);
+        // Ten retries back off a few minutes at most: the end is the failure's, not a draw's.
+        assert!(shared.end_ms < T0 + 10 * 60_000, "{}", shared.end_ms - T0);
+        assert_eq!(shared.end_ms, shared.requests[0].end_ms, "the failed request ends the world");
+    }
+
     // ---- retries ---------------------------------------------------------------------------
 
     #[test]
