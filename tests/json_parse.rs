@@ -159,6 +159,39 @@ fn implausible_times_are_left_out_counted_and_named() {
     assert!(r.stderr.contains("s.jsonl:3: "), "{}", r.stderr);
 }
 
+/// The adversary's trial of 2026-12-07: a response whose time does not parse (an offset of
+/// +99:00, no zone, a space for `T`) was kept in no day and no window, so that `check` over
+/// a history of nothing else said "ok: nothing to check". It is left out, counted and named
+/// as a time no event has is, on both paths; `check` then says it checked nothing (exit 2).
+#[test]
+fn unreadable_times_are_left_out_counted_and_named() {
+    let lines = vec![
+        response(0, 0, &text("ok"), &usage("100")),
+        response(1, 1, &text("ok"), &usage("200")).replace("2026-11-01T10:01:30.000Z", "2026-11-01T10:01:30.000+99:00"),
+        response(2, 2, &text("ok"), &usage("300")).replace("2026-11-01T10:02:30.000Z", "2026-11-01T10:02:30.000"),
+        response(3, 3, &text("ok"), &usage("400")).replace("2026-11-01T10:03:30.000Z", "2026-11-01 10:03:30.000Z"),
+    ];
+    let t = home_with(&lines);
+    let (v, r) = both_paths(t.path());
+    assert_eq!(v["responses"]["count"], 1, "{}", r.stderr);
+    assert_eq!(v["scan"]["implausible_times"], 3);
+    assert!(
+        r.stderr.contains("s.jsonl:2: a time this does not read (\"2026-11-01T10:01:30.000+99:00\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("s.jsonl:3: ") && r.stderr.contains("s.jsonl:4: "), "{}", r.stderr);
+    // Nothing but such records: not "ok".
+    let t = home_with(&lines[1..]);
+    let c: Run = ccdoctor(t.path())
+        .args(["check", "--since", "2020-01-01", t.path().to_str().unwrap()])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(c.code, 2, "{}", c.stdout);
+    assert!(c.stdout.starts_with("nothing checked: 3 records left out for a time unread"), "{}", c.stdout);
+}
+
 /// Item 1: a settings file JSON.parse reads, which serde_json refused: a lone surrogate in
 /// `permissions.allow`, a number too large for a double, nesting deeper than 128. Its values
 /// are in effect, and `apply` edits it, every other byte kept.

@@ -286,6 +286,15 @@ pub fn run(
             outcome.status = Status::Unmatched;
             format!("{why} ({facts})")
         }
+        // Nothing in the window, but records left out for their time (one that does not
+        // parse, or no Claude Code event has): the window cannot be said to be empty.
+        (None, None) if scanned.data.read.implausible_times > 0 => {
+            outcome.status = Status::Unmatched;
+            format!(
+                "{} left out for a time unread or no Claude Code event has (see the warnings), and nothing else to judge by ({facts})",
+                count_of(scanned.data.read.implausible_times, "record", "records")
+            )
+        }
         (None, None) => {
             // An empty window over an older history says how to reach it.
             let older = match before_window {

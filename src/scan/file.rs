@@ -302,7 +302,12 @@ impl<'i> Accumulator<'i> {
             | Record::User(env) => env,
             Record::Other => return,
         };
-        let Some(time) = self.plausible(line_no, env.timestamp.as_deref().and_then(parse_timestamp)) else { return };
+        let raw = env.timestamp.as_deref();
+        let time = match record {
+            Record::User(_) => self.plausible(line_no, raw.and_then(parse_timestamp)),
+            _ => self.record_time(line_no, raw),
+        };
+        let Some(time) = time else { return };
         match record {
             Record::Response(env, r) => self.response(line_no, time, env, r),
             Record::FinalError(env, e) => {
@@ -343,25 +348,49 @@ impl<'i> Accumulator<'i> {
 
     /// A record's time, checked: `None` when it is one no Claude Code event has (year 0000
     /// or 9999: see [`crate::time::PLAUSIBLE`]), and the record is then left out, counted and
-    /// named; `Some(None)` when it has none (or one that does not parse), which the counts do
-    /// without.
+    /// named; `Some(None)` when it has none, which the counts do without.
     fn plausible(&mut self, line_no: u64, time: Option<EpochMs>) -> Option<Option<EpochMs>> {
         match time {
             Some(t) if !crate::time::PLAUSIBLE.contains(&t) => {
-                self.out.implausible_times += 1;
-                if self.out.implausible_times <= MALFORMED_NAMED_PER_FILE {
-                    self.out.warnings.push(Warning::new(
-                        self.input.path.clone(),
-                        Some(line_no),
-                        format!(
-                            "a time no Claude Code event has ({}: before 2020 or from 2100 on); record left out",
-                            crate::time::day_of(t)
-                        ),
-                    ));
-                }
+                self.left_out(
+                    line_no,
+                    format!(
+                        "a time no Claude Code event has ({}: before 2020 or from 2100 on); record left out",
+                        crate::time::day_of(t)
+                    ),
+                );
                 None
             }
             t => Some(t),
+        }
+    }
+
+    /// [`Self::plausible`] of a record's time as written (`raw`): one that does not parse is
+    /// left out, counted and named too, as telemetry's is (a record in no day and no window
+    /// would leave `--since` and `check` blind to it). A user line's time is not read here:
+    /// both paths take it as the fast one does (no time where it does not parse).
+    fn record_time(&mut self, line_no: u64, raw: Option<&str>) -> Option<Option<EpochMs>> {
+        let Some(raw) = raw else { return Some(None) };
+        match parse_timestamp(raw) {
+            Some(t) => self.plausible(line_no, Some(t)),
+            None => {
+                self.left_out(
+                    line_no,
+                    format!(
+                        "a time this does not read (\"{}\": Claude Code writes ISO 8601 with a zone); record left out",
+                        crate::text::one_line(raw, 40)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A record left out for its time: counted, and named (the first few of a file).
+    fn left_out(&mut self, line_no: u64, why: String) {
+        self.out.implausible_times += 1;
+        if self.out.implausible_times <= MALFORMED_NAMED_PER_FILE {
+            self.out.warnings.push(Warning::new(self.input.path.clone(), Some(line_no), why));
         }
     }
 
@@ -418,7 +447,7 @@ impl<'i> Accumulator<'i> {
         let text = String::from_utf8_lossy(bytes);
         match debuglog::parse(&text) {
             DebugRecord::FailedAttempt { timestamp, attempt, of, status: _, kind } => {
-                let Some(time) = self.plausible(line_no, parse_timestamp(timestamp)) else { return };
+                let Some(time) = self.record_time(line_no, Some(timestamp)) else { return };
                 let place = Place {
                     session: self.debug_session.clone(),
                     stream: self.debug_session.clone().unwrap_or_else(|| Name::from("")),
@@ -439,7 +468,7 @@ impl<'i> Accumulator<'i> {
                 });
             }
             DebugRecord::Capped { timestamp, from, to } => {
-                let Some(time) = self.plausible(line_no, parse_timestamp(timestamp)) else { return };
+                let Some(time) = self.record_time(line_no, Some(timestamp)) else { return };
                 self.out.capped.push(Capped { from, to, session: self.debug_session.clone(), time });
             }
             DebugRecord::Other => {}
@@ -495,8 +524,8 @@ impl<'i> Accumulator<'i> {
                     "{} left out ({} in this file)",
                     crate::text::count_of(
                         more,
-                        "more record with a time no Claude Code event has",
-                        "more records with a time no Claude Code event has"
+                        "more record with a time unread or no Claude Code event has",
+                        "more records with a time unread or no Claude Code event has"
                     ),
                     self.out.implausible_times
                 ),
