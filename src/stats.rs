@@ -98,6 +98,22 @@ pub fn percentile_by<I: Iterator<Item = u64>>(q: f64, values: impl Fn() -> I) ->
     nth_smallest(rank(n, q) - 1, values)
 }
 
+/// The lower end of the Wilson score interval (95%, z = 1.96) of a share seen as `k` of `n`:
+/// the least share the count allows beyond reasonable doubt (0 where `n` is 0). 1 of 61 is
+/// at least 0.29%; 16 of 56 at least 18.4%.
+pub fn wilson_lower(k: u64, n: u64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    const Z: f64 = 1.96;
+    let (k, n) = (k.min(n) as f64, n as f64);
+    let p = k / n;
+    let z2 = Z * Z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - spread) / (1.0 + z2 / n)).max(0.0)
+}
+
 /// The nearest rank, `ceil(q/100 * n)` and at least 1, of `n` values (n > 0).
 fn rank(n: usize, q: f64) -> usize {
     let q_hundredths = (q.clamp(0.0, 100.0) * 100.0).round() as u128;
@@ -208,6 +224,20 @@ mod tests {
         for q in [1.0, 50.0, 90.0, 99.0, 100.0] {
             assert_eq!(percentile_by(q, values), percentile(&sorted, q), "q {q}");
         }
+    }
+
+    /// By hand (the formula's terms for 1 of 61: p = 1/61, z^2 / 2n = 3.8416 / 122 = 0.031489,
+    /// the root's terms p(1 - p)/n = 0.000264 and z^2 / 4n^2 = 0.000258, the divisor 1 +
+    /// 3.8416 / 61 = 1.062977): 1 of 61 is at least 0.29%, 16 of 56 at least 18.42%; 0 of
+    /// anything, and nothing seen, 0.
+    #[test]
+    fn wilson_lower_by_hand() {
+        let close = |a: f64, b: f64| (a - b).abs() < 5e-6;
+        assert!(close(wilson_lower(1, 61), 0.002_900), "{}", wilson_lower(1, 61));
+        assert!(close(wilson_lower(16, 56), 0.184_186), "{}", wilson_lower(16, 56));
+        assert_eq!((wilson_lower(0, 100), wilson_lower(0, 0)), (0.0, 0.0));
+        // More of the same share, a tighter bound.
+        assert!(wilson_lower(80, 4_000) > wilson_lower(8, 400));
     }
 
     /// A float's key keeps `total_cmp`'s order (negatives below zero below positives) and

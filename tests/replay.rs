@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use ccdoctor::analysis::advice::Advice;
-use ccdoctor::analysis::choose::{Action, MAX_THROTTLED_SHARE};
+use ccdoctor::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE};
 use ccdoctor::analysis::{self, Analysis};
 use ccdoctor::config::{Filters, RecommendConfig, Root, RootKind};
 // The configuration a user gives with `--quota-tpm` only: the worlds' own.
@@ -280,10 +280,12 @@ proptest! {
         let one = |q| RecommendConfig { readings: vec![ccdoctor::reading::READINGS[0]], ..cfg(Some(q)) };
         let v = value(&h, &one(quota));
         for more in [quota + quota / 50, quota + quota / 4, quota * 2] {
-            let w = value(&h, &one(more));
+            let a = advice(&h, &one(more));
+            let w = a.choice.value;
             // Every request refused, none answered: a quota whose worst-case bound allows the
-            // value they were refused at explains nothing, and gives no value.
-            let unexplained = h.truth.responses == 0 && w.is_none();
+            // value they were refused at explains nothing, and gives no value. Nor does one
+            // under which the value the history was throttled at replays safely.
+            let unexplained = (h.truth.responses == 0 && w.is_none()) || a.choice.basis == Basis::HistoryThrottles;
             prop_assert!(w.unwrap_or(0) >= v.unwrap_or(0) || unexplained, "quota {quota} -> {v:?}, {more} -> {w:?}");
         }
         let u = value(&h, &RecommendConfig { headroom: 0.92, ..one(quota) });

@@ -225,8 +225,8 @@ pub struct Advice {
     pub throttled_seen: u64,
     /// The history's attempts of the model at the value in effect (see [`Attempts`]).
     pub at_current: Attempts,
-    /// The history ran mostly at the value in effect, throttled more than a safe value may be
-    /// at the load planned for: neither it nor a value above it is safe (`Setup::disproven`).
+    /// The history ran mostly at the value in effect and was throttled at it more than a safe
+    /// value may be, beyond doubt (`Setup::disproven`).
     pub disproven: bool,
     /// The history ran at the value in effect (most of its units) without a 429 or a failed
     /// request.
@@ -726,8 +726,9 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
     let proven = observed == 0 && !failed && most_common_limit(my_units) == current;
     // The other way round: the history ran mostly at the value in effect, and its requests at
-    // it were throttled more than a safe value may be (or one failed), with responses enough
-    // to judge by.
+    // it were throttled more than a safe value may be, beyond doubt: with responses enough to
+    // judge by, the least share their count allows at 95% confidence above it (a stray 429
+    // among a few dozen attempts is not).
     let at_current = {
         let ran = || my_units.iter().filter(|u| u.limit() == current);
         let throttled: u64 = ran()
@@ -742,8 +743,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let disproven = !quota_unknown
         && !small_sample
         && most_common_limit(my_units) == current
-        && (at_current.failed > 0
-            || at_current.throttled as f64 > choose::MAX_THROTTLED_SHARE * at_current.attempts as f64);
+        && crate::stats::wilson_lower(at_current.throttled, at_current.attempts) > choose::MAX_THROTTLED_SHARE;
     let seen_setup = Setup {
         floor,
         cap,
@@ -758,7 +758,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     };
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
-    // Nor does its throttling disprove a value at a lighter load than the history's.
+    // Nor does the history's throttling disprove a value at a lighter load than its own.
     let setup = Setup {
         proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen),
         disproven: disproven && i.cfg.parallel.is_none_or(|p| p >= parallel_seen),

@@ -65,9 +65,9 @@ pub enum Basis {
     /// The history shows throttling the quota assumed does not explain (a default quota
     /// that predicts far fewer 429s, or no quota at all): no value until the quota is given.
     QuotaUnknown,
-    /// The value in effect replays safely, but the history itself ran it with more throttled
-    /// attempts than a safe value allows (or a failed request): what caused them is not in
-    /// the replay (others' load on the quota, bursts), so it is not kept on the replay's word.
+    /// The history ran at the value in effect with more throttled attempts than a safe value
+    /// allows, where its replay shows it safe: the replay does not reproduce what throttled
+    /// it (others' load on the quota, bursts), so it advises no value.
     HistoryThrottles,
 }
 
@@ -95,9 +95,9 @@ pub struct Setup {
     /// The history ran at the value in effect without a 429, at the load planned for: the
     /// value is safe whatever the replay says.
     pub proven: bool,
-    /// The history ran mostly at the value in effect, at the load planned for or less, with
-    /// more throttled attempts than a safe value allows or a failed request: that value and
-    /// every one above it are not safe, whatever the replay says.
+    /// The history ran mostly at the value in effect and its requests at it were throttled
+    /// more than a safe value may be (beyond doubt: see `advice::prepare`). Where the replay
+    /// at that value is safe, it does not reproduce the history, and no value is advised.
     pub disproven: bool,
     /// Max output counts against a quota nobody knows: no quota given, none published, and no
     /// 429 to fit one to (Bedrock for some models, Vertex). The history shows at most that the
@@ -171,10 +171,9 @@ pub fn binding(choices: &[Choice], hopeless: &[bool]) -> usize {
 }
 
 /// Whether value `m` is safe: the history ran it without a 429 (and so every value below
-/// it), or its replay is safe and the history does not show it throttled (the value in
-/// effect, and so every value above it).
+/// it), or its replay is safe.
 fn safe_at(setup: &Setup, eval: &mut dyn Evaluate, m: u64) -> bool {
-    (setup.proven && m <= setup.current) || (!(setup.disproven && m >= setup.current) && is_safe(&eval.replay(m)))
+    (setup.proven && m <= setup.current) || is_safe(&eval.replay(m))
 }
 
 /// Whether a replay is safe.
@@ -204,6 +203,16 @@ pub fn floor_for(thinking: Option<u64>) -> u64 {
 pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     let values = candidates(setup.floor, setup.cap);
     let Some(&top) = values.last() else { return Choice::no_value_is_safe() };
+    // A model of the quota that does not reproduce the history's own throttling does not
+    // advise: the value it ran at replays safely, yet the history was throttled at it.
+    if setup.disproven
+        && setup.quota_counts
+        && !setup.quota_unknown
+        && setup.current <= setup.cap
+        && is_safe(&eval.replay(setup.current))
+    {
+        return Choice { basis: Basis::HistoryThrottles, ..Choice::no_value_is_safe() };
+    }
     // The safe prefix.
     let safe_up_to = if setup.quota_unknown {
         // The values up to the one in effect (the floor where it is below): not the larger
@@ -264,11 +273,8 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     } else {
         safe_values[safe_values.partition_point(|&m| eval.cuts(m) > fewest)]
     };
-    let replays_safely = |eval: &mut dyn Evaluate| setup.current <= setup.cap && is_safe(&eval.replay(setup.current));
-    let current_safe = !setup.quota_counts || setup.proven || (!setup.disproven && replays_safely(eval));
-    // The history shows the value in effect throttled where its replay does not: the replay
-    // cannot say how far below it is far enough.
-    let unexplained = !current_safe && setup.disproven && replays_safely(eval);
+    let current_safe =
+        !setup.quota_counts || setup.proven || (setup.current <= setup.cap && is_safe(&eval.replay(setup.current)));
     let current_best =
         setup.current >= setup.floor.max(finish_from) && (setup.small_sample || eval.cuts(setup.current) <= fewest);
     let choice = |action, basis, value| Choice {
@@ -283,8 +289,7 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
         let basis = if setup.small_sample { Basis::SmallSample } else { Basis::NothingWouldImprove };
         return choice(Action::Keep, basis, setup.current);
     }
-    // The value nearest the default among those that cut the fewest (where the history
-    // disproves the value in effect, the safe ones end below it).
+    // The value nearest the default among those that cut the fewest.
     let value = setup.default.clamp(from, safe_up_to);
     let value = values[values.partition_point(|&m| m < value).min(values.len() - 1)].min(safe_up_to);
     // Above the highest limit ever in effect the history cannot tell how much more the cut
@@ -324,11 +329,7 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     } else {
         value
     };
-    let basis = match (current_safe, unexplained) {
-        (true, _) => Basis::FewerCuts,
-        (false, true) => Basis::HistoryThrottles,
-        (false, false) => Basis::Throttles,
-    };
+    let basis = if current_safe { Basis::FewerCuts } else { Basis::Throttles };
     let action = match value.cmp(&setup.current) {
         std::cmp::Ordering::Less => Action::Lower,
         std::cmp::Ordering::Greater => Action::Raise,
@@ -564,20 +565,16 @@ mod tests {
         assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::Keep, Some(32_000), Some(32_000)));
     }
 
-    /// The new user's trial of 2026-12-07: a value the history ran at with throttling above
-    /// the safe share is not kept where its replay shows none, nor is any value above it
-    /// called safe: the safe values end below it, and the value is chosen among them as
-    /// anywhere else (so more quota never lowers it).
+    /// The new user's trial of 2026-12-07: where the history was throttled at the value in
+    /// effect and its replay is not, the replay does not reproduce the history, and no value
+    /// is advised (none to write, none called safe).
     #[test]
-    fn a_value_the_history_shows_throttled_is_not_kept() {
-        // Set to 12,000; safe in the replay up to 20,000, no cuts from 5,000.
+    fn a_replay_that_does_not_reproduce_the_historys_throttling_advises_nothing() {
+        // Set to 12,000; the replay safe up to 20,000.
         let s = Setup { disproven: true, ..setup(12_000) };
         let ch = choose(&s, &mut curve(20_000, 5_000));
-        assert_eq!(
-            (ch.action, ch.basis, ch.value, ch.safe_up_to, ch.fewest_cuts_from),
-            (Action::Lower, Basis::HistoryThrottles, Some(11_000), Some(11_000), Some(5_000))
-        );
-        // Where its replay throttles too, that is the basis, as before.
+        assert_eq!((ch.action, ch.basis, ch.value, ch.safe_up_to), (Action::None, Basis::HistoryThrottles, None, None));
+        // Where its replay throttles too, it reproduces the history: the choice as before.
         let ch = choose(&s, &mut curve(8_000, 5_000));
         assert_eq!((ch.action, ch.basis, ch.value), (Action::Lower, Basis::Throttles, Some(8_000)));
         // Without the history's word, the replay's value is kept.

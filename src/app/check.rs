@@ -412,16 +412,6 @@ pub fn run(
                     )
                 }
                 (Action::Keep, _) => format!("{value} is safe ({facts})"),
-                // The history shows it throttled where the replay does not: how far lower is
-                // far enough is not known, so nothing is said to have worked.
-                (Action::Lower, Some(v)) if c.basis == crate::analysis::choose::Basis::HistoryThrottles => {
-                    outcome.status = Status::Unsafe;
-                    format!(
-                        "{value} was throttled in your history more than a safe value may be ({facts}), which its replay does not explain; {v} reserves less{}: {}{subagents}",
-                        cuts_at(v),
-                        how_to_change(a, config)
-                    )
-                }
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
                     // Planned for more requests at once than the history had, the verdict is
@@ -461,6 +451,14 @@ pub fn run(
                     outcome.status = Status::Unsafe;
                     format!(
                         "{value}: no max output value both fits the quota and lets your long responses finish ({facts}); see `ccdoctor scan`"
+                    )
+                }
+                // The replay does not reproduce the history's throttling: no value is shown to
+                // avoid it.
+                _ if c.basis == crate::analysis::choose::Basis::HistoryThrottles => {
+                    outcome.status = Status::Unsafe;
+                    format!(
+                        "{value} was throttled in your history more than a safe value may be ({facts}), which its replay does not reproduce: no max output value is shown to avoid that; see `ccdoctor scan`"
                     )
                 }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {

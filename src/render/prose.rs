@@ -172,6 +172,10 @@ pub fn headline(a: &Advice) -> String {
         _ if c.basis == Basis::QuotaUnknown || (c.basis == Basis::ResponsesFail && a.quota_unknown) => {
             "No value yet: your quota is needed (--quota-tpm).".to_string()
         }
+        // The replay does not reproduce the history's throttling.
+        _ if c.basis == Basis::HistoryThrottles => {
+            "No max output value is shown to avoid your 429s: see the advice.".to_string()
+        }
         // The values safe for the quota cut responses Claude Code then gives up on.
         _ if c.basis == Basis::ResponsesFail => {
             "No max output value both avoids the 429s and lets every response finish: see the advice.".to_string()
@@ -501,7 +505,7 @@ fn lead(a: &Advice) -> Vec<String> {
                 String::new()
             };
             let replay = row(a, a.current)
-                .map(|r| format!(", though its replay at its own pace against {} has {}", against(a), throttling(&r.outcome)))
+                .map(|r| format!(", while its replay at its own pace against {} has {}", against(a), throttling(&r.outcome)))
                 .unwrap_or_default();
             out.push(format!(
                 "At {}, your history had {} of {} throttled ({}){failed}: more than the {} a safe value allows{replay}.",
@@ -511,30 +515,9 @@ fn lead(a: &Advice) -> Vec<String> {
                 percent(h.throttled as f64 / h.attempts.max(1) as f64),
                 percent(MAX_THROTTLED_SHARE)
             ));
-            if let (Some(v), Some(from)) = (c.value, c.fewest_cuts_from) {
-                let lower = if from < v {
-                    format!(
-                        "; every value from {} up to it cuts as few, {}, and the lower reserves less",
-                        thousands(from),
-                        cuts_at(v).unwrap_or_default()
-                    )
-                } else {
-                    String::new()
-                };
-                let place = if Some(v) == c.safe_up_to {
-                    "the largest value below it that replays safely".to_string()
-                } else {
-                    format!(
-                        "of the values below it that replay safely, the nearest to Claude Code's default of {}",
-                        thousands(a.default)
-                    )
-                };
-                out.push(format!(
-                    "The replay does not show what throttled it (others' load on the same quota, or bursts its pace smooths over), so it cannot say how far below {} is far enough: {} is {place}{lower}. `ccdoctor check` after some work at it shows whether it held.",
-                    thousands(a.current),
-                    thousands(v),
-                ));
-            }
+            out.push(
+                "The replay does not reproduce what throttled it (others' load on the same quota, or bursts its pace smooths over), so it advises no value: a lower one reserves less of the quota, but nothing here shows how far lower avoids the 429s. More quota, or fewer requests on it (yours and others'), does.".to_string(),
+            );
         }
         Basis::Throttles => {
             if let Some(r) = row(a, a.current) {
@@ -690,32 +673,7 @@ fn lead(a: &Advice) -> Vec<String> {
             }
         }
         Basis::NoValueIsSafe => {
-            let h = a.at_current;
-            if a.disproven && a.floor >= a.current {
-                // The floor is the value in effect (or above it), which the history shows
-                // throttled: nothing below is tried.
-                let thinking_floor =
-                    crate::analysis::choose::floor_for(if a.adaptive { None } else { a.thinking });
-                let why = if thinking_floor < a.floor {
-                    format!(", and below {} more than a tenth of your responses would be cut", thousands(a.floor))
-                } else {
-                    String::new()
-                };
-                let failed = if h.failed > 0 {
-                    format!(" and {}", count_of(h.failed, "failed request", "failed requests"))
-                } else {
-                    String::new()
-                };
-                out.push(format!(
-                    "Even {} is not safe: your history ran at {} with {} of {} throttled ({}){failed}, more than the {} a safe value allows, though its replay does not show what throttled it{why}. No max output fixes it.",
-                    thousands(a.floor),
-                    thousands(a.current),
-                    thousands(h.throttled),
-                    count_of(h.attempts, "attempt", "attempts"),
-                    percent(h.throttled as f64 / h.attempts.max(1) as f64),
-                    percent(MAX_THROTTLED_SHARE)
-                ));
-            } else if let Some(r) = row(a, a.floor) {
+            if let Some(r) = row(a, a.floor) {
                 out.push(format!(
                     "Even {} is not safe: your history's work sent at its own pace against {} at {} has {}. No max output fixes it.",
                     thousands(a.floor),
