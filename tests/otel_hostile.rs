@@ -105,6 +105,29 @@ fn a_gzip_cut_short_or_followed_by_junk_keeps_its_events() {
     );
 }
 
+/// The adversary's trial of 2026-12-07: a gzip stream broken before its first event was read
+/// as an empty export, and `check` said "ok" (exit 0). A file that stops before its first
+/// event is one that could not be read: alone, nothing to report (exit 2); beside a good one,
+/// a warning, and the good one's events.
+#[test]
+fn a_file_that_stops_before_its_first_event_is_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl.gz");
+    std::fs::write(&bad, [0x1f, 0x8b, 0x08, 0x00, b'g', b'a', b'r', b'b', b'a', b'g', b'e']).unwrap();
+    let bad = bad.to_str().unwrap();
+    for command in ["scan", "check"] {
+        let r = common::run(&[command, "--otel", bad]);
+        assert_eq!(r.code, 2, "{command}: {} {}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("no telemetry file could be read"), "{command}: {}", r.stderr);
+    }
+    let good = dir.path().join("good.jsonl");
+    std::fs::write(&good, format!("{ERIN}\n")).unwrap();
+    let (v, stderr) = scan_json(&["--otel", bad, "--otel", good.to_str().unwrap()]);
+    assert!(stderr.contains("bad.jsonl.gz: stopped reading (gzip)"), "{stderr}");
+    assert_eq!(responses(&v), 1);
+    assert_eq!(v["telemetry"]["unreadable_files"], 1);
+}
+
 #[test]
 fn a_quote_left_open_in_a_csv_is_named() {
     let dir = tempfile::tempdir().unwrap();

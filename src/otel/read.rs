@@ -351,6 +351,7 @@ impl Collected {
         };
         let mut raw = BufReader::with_capacity(1 << 18, Counting::new(file, progress));
         let gzip = matches!(raw.fill_buf(), Ok(b) if b.starts_with(&[0x1f, 0x8b]));
+        let events_before = self.stats.events;
         let result = if gzip {
             let decoded = BufReader::with_capacity(1 << 18, flate2::bufread::MultiGzDecoder::new(&mut raw));
             self.read_stream(path, decoded)
@@ -358,6 +359,11 @@ impl Collected {
             self.read_stream(path, &mut raw)
         };
         self.stats.bytes += raw.get_ref().bytes;
+        // Stopped before its first event (a broken gzip stream, a device that fails to read):
+        // no more read than a file that would not open.
+        if result.is_err() && self.stats.events == events_before {
+            self.stats.unreadable_files += 1;
+        }
         self.finish_file(path, gzip, result);
     }
 

@@ -467,7 +467,7 @@ pub struct OtelStats {
     pub bad_lines: u64,
     /// Lines longer than [`crate::otel::read::MAX_LINE`], skipped.
     pub long_lines: u64,
-    /// Files that could not be opened.
+    /// Files that could not be opened, or that stopped reading before their first event.
     pub unreadable_files: u64,
     /// Files read up to an error (a gzip stream cut short, as a file still being written is):
     /// the events before it count.
