@@ -71,7 +71,7 @@ pub fn bytes(n: u64) -> String {
 /// U+2066–U+2069), zero-width and invisible characters (U+200B–U+200D, U+2060–U+2064,
 /// U+FEFF), the line and paragraph separators (U+2028–U+2029) and the interlinear annotation
 /// marks (U+FFF9–U+FFFB).
-fn is_unsafe(c: char) -> bool {
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

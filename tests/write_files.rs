@@ -324,6 +324,26 @@ fn the_undo_of_a_file_created_through_a_link_undoes_it() {
     assert_eq!(names(&dots), Vec::<String>::new(), "file and folders gone: {undo}");
 }
 
+/// The adversary's trial of 2026-12-07: under umask 000 the folders made for a new settings
+/// file were rwxrwxrwx, so that anyone could replace the file (its `env` and hooks). They are
+/// rwxr-xr-x whatever the umask.
+#[test]
+fn folders_made_for_a_new_file_are_not_writable_by_others() {
+    let (t, home) = bedrock_copy();
+    let target = t.path().join("new/sub/settings.json");
+    let bin = env!("CARGO_BIN_EXE_ccdoctor");
+    let script = format!("umask 000; exec '{bin}' scan --write --settings '{}' '{}'", s(&target), s(&home));
+    let r: Run = ccdoctor(&home).arg("--version").output().unwrap().into();
+    assert_eq!(r.code, 0, "the binary runs");
+    let done = Command::new("sh").arg("-c").arg(&script).env("HOME", t.path()).output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(std::fs::read_to_string(&target).unwrap().contains(NEW));
+    for dir in [t.path().join("new"), t.path().join("new/sub")] {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "{}", dir.display());
+    }
+}
+
 /// Item 11: a read-only file is refused without --force; with it, the mode is kept.
 #[test]
 fn a_read_only_file_is_refused_unless_forced() {

@@ -503,14 +503,16 @@ mod tests {
     use super::*;
 
     /// The adversarial review of 2026-12-05: a path cut at 80 characters left the hook's
-    /// command with an unclosed quote. A path is whole, quoted, or a placeholder.
+    /// command with an unclosed quote. A path is whole, quoted, or a placeholder; one with a
+    /// character the terminal cannot show as it is, in ANSI-C quotes (2026-12-07).
     #[test]
     fn a_command_argument_is_whole_or_a_placeholder() {
         let long = format!("/home/u/{}/.claude/settings.local.json", "project-".repeat(7));
         assert_eq!(arg(std::path::Path::new(&long)), long);
         assert_eq!(arg(std::path::Path::new("/tmp/my dir/s.json")), "'/tmp/my dir/s.json'");
-        for odd in [format!("/{}", "x".repeat(MAX_ARG)), "/tmp/a\u{202e}b".to_string(), "/tmp/a\nb".to_string()] {
-            assert_eq!(arg(std::path::Path::new(&odd)), "<path too long or odd to show>", "{odd:?}");
-        }
+        assert_eq!(arg(std::path::Path::new("/tmp/a\nb")), "$'/tmp/a\\x0ab'");
+        assert_eq!(arg(std::path::Path::new("/tmp/a\u{202e}b")), "$'/tmp/a\\xe2\\x80\\xaeb'");
+        let odd = format!("/{}", "x".repeat(MAX_ARG));
+        assert_eq!(arg(std::path::Path::new(&odd)), "<path too long or odd to show>", "{odd:?}");
     }
 }

@@ -459,11 +459,22 @@ pub struct Staged {
     pub owner_kept: bool,
 }
 
+/// Makes `dir` and the folders above it that are missing, none of them writable by others
+/// whatever the umask (`rwxr-xr-x`: a settings file holds `env` and hooks, and a folder
+/// anyone may write to lets anyone replace it).
+pub fn make_folders(dir: &Path) -> Result<(), FileError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o755);
+    builder.create(dir).map_err(|e| FileError::io(dir, e))
+}
+
 /// Writes `bytes` to a temporary file beside `real`, with `like`'s owner and mode, creating the
 /// folders it needs.
 pub fn stage(real: &Path, bytes: &[u8], like: &Snapshot) -> Result<Staged, FileError> {
     let dir = folder_of(real);
-    std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
+    make_folders(dir)?;
     let (temp, owner_kept) = write_temp(dir, &name_of(real), bytes, like.mode, like.owner)?;
     let ours = version_at(temp.path())?.ok_or_else(|| FileError::io(temp.path(), io::ErrorKind::NotFound.into()))?;
     Ok(Staged { temp, target: real.to_path_buf(), ours, owner_kept })

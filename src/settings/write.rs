@@ -117,6 +117,10 @@ fn not_permitted(e: &std::io::Error) -> Option<(&'static str, &'static str)> {
         std::io::ErrorKind::PermissionDenied => {
             Some(("permission denied", "run as a user who may write the file and its folder"))
         }
+        // A file where its path needs a folder: no folder can be made there.
+        std::io::ErrorKind::NotADirectory => {
+            Some(("part of its path is a file, not a folder", "name another file with --settings"))
+        }
         _ => None,
     }
 }
@@ -197,13 +201,45 @@ fn short(s: String) -> String {
     if s.chars().count() > 60 { format!("{}…", s.chars().take(59).collect::<String>()) } else { s }
 }
 
-/// `path` quoted for a POSIX shell when it needs it.
+/// `path` quoted for a shell when it needs it: in single quotes, or, where it holds a
+/// character the terminal would be shown escaped (a line break, a control or invisible
+/// character: [`crate::text::is_unsafe`]) or bytes that are not UTF-8, in ANSI-C quotes
+/// (`$'…'`, which bash, zsh and ksh read) with those written as `\xHH`, so that the command
+/// as printed names the same file (single quotes around a line break would be printed as
+/// `\n`, which names another).
 pub(crate) fn shell_quote(path: &Path) -> String {
-    let s = path.display().to_string();
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b)) {
-        s
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = path.display().to_string().into_bytes();
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(b);
+    if !bytes.is_empty() && bytes.iter().all(plain) {
+        return String::from_utf8_lossy(&bytes).into_owned();
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(s) if !s.chars().any(crate::text::is_unsafe) => format!("'{}'", s.replace('\'', "'\\''")),
+        _ => {
+            let mut out = String::from("$'");
+            for chunk in bytes.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\'' => out.push_str("\\'"),
+                        c if crate::text::is_unsafe(c) => {
+                            for b in c.to_string().bytes() {
+                                out.push_str(&format!("\\x{b:02x}"));
+                            }
+                        }
+                        c => out.push(c),
+                    }
+                }
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            out.push('\'');
+            out
+        }
     }
 }
 
@@ -429,7 +465,7 @@ fn write_value(
 /// (the write would make it anyway).
 fn take_lock(path: &Path, real: &Path) -> Result<lock::Lock, WriteError> {
     let dir = folder_of(real);
-    std::fs::create_dir_all(dir).map_err(|e| FileError::io(dir, e))?;
+    atomic::make_folders(dir)?;
     lock::take(real).map_err(|e| match e {
         lock::LockError::File(e) => WriteError::File(e),
         lock::LockError::Held(lock) => {
@@ -788,14 +824,32 @@ fn notes(target: &Path, new_text: &str, value: u64, sources: &SettingsSources) -
 mod tests {
     use super::*;
 
-    /// A read-only file system or a denied write is "not permitted" (exit 2), told as such;
-    /// other I/O errors are failures while working (exit 1).
+    /// The adversary's trial of 2026-12-07: a path with a line break was quoted in single
+    /// quotes, printed with the break as `\n`, and the printed undo removed another file.
+    #[test]
+    fn shell_quote_keeps_the_path_a_shell_reads() {
+        let q = |s: &str| shell_quote(Path::new(s));
+        assert_eq!(q("/home/u/.claude/settings.json"), "/home/u/.claude/settings.json");
+        assert_eq!(q("/a b/it's.json"), "'/a b/it'\\''s.json'");
+        assert_eq!(q("d\nx/s.json"), "$'d\\x0ax/s.json'");
+        assert_eq!(q("a\\b\t'c"), "$'a\\\\b\\x09\\'c'");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let odd = Path::new(std::ffi::OsStr::from_bytes(b"bad\xffdir/s.json"));
+            assert_eq!(shell_quote(odd), "$'bad\\xffdir/s.json'");
+        }
+    }
+
+    /// A read-only file system, a denied write or a file where a folder must be is "not
+    /// permitted" (exit 2), told as such; other I/O errors are failures while working (exit 1).
     #[test]
     fn io_errors_that_mean_not_permitted_are_usage_errors() {
         let p = Path::new("/x/settings.json");
         for (kind, why) in [
             (std::io::ErrorKind::ReadOnlyFilesystem, "not permitted (read-only file system)"),
             (std::io::ErrorKind::PermissionDenied, "not permitted (permission denied)"),
+            (std::io::ErrorKind::NotADirectory, "not permitted (part of its path is a file, not a folder)"),
         ] {
             let e = WriteError::File(FileError::io(p, kind.into())).refined();
             assert!(e.is_usage(), "{e}");
