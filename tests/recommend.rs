@@ -266,11 +266,25 @@ fn a_replay_that_does_not_reproduce_the_historys_429s_advises_no_value() {
     let words = table.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("No max output value is shown to avoid your 429s"), "{table}");
     assert!(
-        words.contains("At 8,000 (the value in effect), your history had 16 of 56 attempts throttled (28.6%)"),
+        words.contains(
+            "At 8,000 (the value in effect), 7 of your history's 40 requests were throttled (16 of 56 attempts)"
+        ),
         "{table}"
     );
     let c = run(&["check", "--since", "2026-12-01", h]);
     assert_eq!(c.code, 1, "{}", c.stdout);
-    assert!(c.stdout.contains("was throttled in your history"), "{}", c.stdout);
+    assert!(c.stdout.contains("your history was throttled at it more than a safe value may be"), "{}", c.stdout);
     assert!(!c.stdout.contains("would have worked"), "{}", c.stdout);
+    // Set by hand to 25,000 since (no backup tells when): the history is taken to have run at
+    // it, and a value raised past the throttled one is not called safe either.
+    let (_t, copy) = {
+        let t = tempfile::tempdir().unwrap();
+        let copy = t.path().join("home");
+        common::copy_tree(&home, &copy);
+        (t, copy)
+    };
+    std::fs::write(copy.join("settings.json"), r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"25000"}}"#).unwrap();
+    let c = run(&["check", "--since", "2026-12-01", copy.to_str().unwrap()]);
+    assert_eq!(c.code, 1, "{}", c.stdout);
+    assert!(c.stdout.contains("25000 (Sonnet 4): your history was throttled at it"), "{}", c.stdout);
 }

@@ -140,11 +140,15 @@ impl Calibration {
 }
 
 /// What the history's requests at one value met: their attempts (the throttled ones and every
-/// request that got through), the throttled ones, and the requests that failed for good.
+/// request that got through), the throttled ones, the requests and those throttled at least
+/// once, and the requests that failed for good.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Attempts {
+    pub value: u64,
     pub attempts: u64,
     pub throttled: u64,
+    pub requests: u64,
+    pub throttled_requests: u64,
     pub failed: u64,
 }
 
@@ -223,11 +227,9 @@ pub struct Advice {
     pub max_subagents: Option<u64>,
     /// Throttled attempts the history records for the model.
     pub throttled_seen: u64,
-    /// The history's attempts of the model at the value in effect (see [`Attempts`]).
-    pub at_current: Attempts,
-    /// The history ran mostly at the value in effect and was throttled at it more than a safe
-    /// value may be, beyond doubt (`Setup::disproven`).
-    pub disproven: bool,
+    /// What the model's requests met at the value most of the history ran at (see
+    /// [`Attempts`]).
+    pub at_ran: Attempts,
     /// The history ran at the value in effect (most of its units) without a 429 or a failed
     /// request.
     pub proven: bool,
@@ -725,25 +727,27 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // safe whatever the replay says.
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
     let proven = observed == 0 && !failed && most_common_limit(my_units) == current;
-    // The other way round: the history ran mostly at the value in effect, and its requests at
-    // it were throttled more than a safe value may be, beyond doubt: with responses enough to
-    // judge by, the least share their count allows at 95% confidence above it (a stray 429
-    // among a few dozen attempts is not).
-    let at_current = {
-        let ran = || my_units.iter().filter(|u| u.limit() == current);
-        let throttled: u64 = ran()
-            .flat_map(|u| &i.chains[u.chain()].requests[u.first()..=u.last()])
-            .map(|r| u64::from(r.throttled()))
-            .sum();
+    // The value most of the history ran at, and what its requests met there: where they were
+    // throttled more than a safe value may be beyond doubt (the least share of throttled
+    // requests their count allows at 95% confidence above it; requests, not attempts, for a
+    // request's retries are one event, not many), a replay that finds that value safe does
+    // not reproduce the history (`Setup::disproven_at`), whatever the value in effect now.
+    let ran_at = most_common_limit(my_units);
+    let at_ran = {
+        let ran = || my_units.iter().filter(|u| u.limit() == ran_at);
+        let requests_of = |u: &Unit| &i.chains[u.chain()].requests[u.first()..=u.last()];
+        let throttled: u64 = ran().flat_map(requests_of).map(|r| u64::from(r.throttled())).sum();
         let through: u64 =
             ran().filter(|u| u.kind() != UnitKind::Failed).map(|u| (u.last() - u.first() + 1) as u64).sum();
+        let requests: u64 = ran().map(|u| (u.last() - u.first() + 1) as u64).sum();
+        let throttled_requests = ran().flat_map(requests_of).filter(|r| r.throttled() > 0).count() as u64;
         let failed = ran().filter(|u| u.kind() == UnitKind::Failed).count() as u64;
-        Attempts { throttled, attempts: throttled + through, failed }
+        Attempts { value: ran_at, throttled, attempts: throttled + through, requests, throttled_requests, failed }
     };
-    let disproven = !quota_unknown
+    let disproven_at = (!quota_unknown
         && !small_sample
-        && most_common_limit(my_units) == current
-        && crate::stats::wilson_lower(at_current.throttled, at_current.attempts) > choose::MAX_THROTTLED_SHARE;
+        && crate::stats::wilson_lower(at_ran.throttled_requests, at_ran.requests) > choose::MAX_THROTTLED_SHARE)
+        .then_some(ran_at);
     let seen_setup = Setup {
         floor,
         cap,
@@ -754,14 +758,14 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         small_sample,
         known_up_to: demand.known_up_to,
         proven,
-        disproven,
+        disproven_at,
     };
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
     // Nor does the history's throttling disprove a value at a lighter load than its own.
     let setup = Setup {
         proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen),
-        disproven: disproven && i.cfg.parallel.is_none_or(|p| p >= parallel_seen),
+        disproven_at: disproven_at.filter(|_| i.cfg.parallel.is_none_or(|p| p >= parallel_seen)),
         ..seen_setup
     };
     let common_limit = most_common_limit(my_units);
@@ -800,8 +804,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             quota_code,
             max_subagents: i.settings.max_subagents.value,
             throttled_seen: observed,
-            at_current,
-            disproven: setup.disproven,
+            at_ran,
             proven,
             small_sample,
             proven_as_planned: setup.proven,

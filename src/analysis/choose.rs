@@ -95,10 +95,11 @@ pub struct Setup {
     /// The history ran at the value in effect without a 429, at the load planned for: the
     /// value is safe whatever the replay says.
     pub proven: bool,
-    /// The history ran mostly at the value in effect and its requests at it were throttled
-    /// more than a safe value may be (beyond doubt: see `advice::prepare`). Where the replay
-    /// at that value is safe, it does not reproduce the history, and no value is advised.
-    pub disproven: bool,
+    /// The value most of the history ran at, where its requests there were throttled more
+    /// than a safe value may be (beyond doubt: see `advice::prepare`). Where the replay at
+    /// that value is safe, it does not reproduce the history, and no value is advised,
+    /// whatever the value in effect now.
+    pub disproven_at: Option<u64>,
     /// Max output counts against a quota nobody knows: no quota given, none published, and no
     /// 429 to fit one to (Bedrock for some models, Vertex). The history shows at most that the
     /// values it ran at fit the quota: nothing above the value in effect is called safe, and
@@ -205,11 +206,10 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     let Some(&top) = values.last() else { return Choice::no_value_is_safe() };
     // A model of the quota that does not reproduce the history's own throttling does not
     // advise: the value it ran at replays safely, yet the history was throttled at it.
-    if setup.disproven
+    if let Some(ran_at) = setup.disproven_at
         && setup.quota_counts
         && !setup.quota_unknown
-        && setup.current <= setup.cap
-        && is_safe(&eval.replay(setup.current))
+        && is_safe(&eval.replay(ran_at))
     {
         return Choice { basis: Basis::HistoryThrottles, ..Choice::no_value_is_safe() };
     }
@@ -431,7 +431,7 @@ mod tests {
             small_sample: false,
             known_up_to: 64_000,
             proven: false,
-            disproven: false,
+            disproven_at: None,
             quota_unknown: false,
         }
     }
@@ -565,15 +565,20 @@ mod tests {
         assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::Keep, Some(32_000), Some(32_000)));
     }
 
-    /// The new user's trial of 2026-12-07: where the history was throttled at the value in
-    /// effect and its replay is not, the replay does not reproduce the history, and no value
-    /// is advised (none to write, none called safe).
+    /// The new user's trial of 2026-12-07: where the history was throttled at the value it
+    /// ran at and its replay is not, the replay does not reproduce the history, and no value
+    /// is advised (none to write, none called safe), whatever the value set since.
     #[test]
     fn a_replay_that_does_not_reproduce_the_historys_throttling_advises_nothing() {
-        // Set to 12,000; the replay safe up to 20,000.
-        let s = Setup { disproven: true, ..setup(12_000) };
+        // Ran at 12,000; the replay safe up to 20,000.
+        let s = Setup { disproven_at: Some(12_000), ..setup(12_000) };
         let ch = choose(&s, &mut curve(20_000, 5_000));
         assert_eq!((ch.action, ch.basis, ch.value, ch.safe_up_to), (Action::None, Basis::HistoryThrottles, None, None));
+        // Set to 4,000 or 25,000 since: the same.
+        for current in [4_000, 25_000] {
+            let ch = choose(&Setup { current, ..s }, &mut curve(20_000, 5_000));
+            assert_eq!((ch.action, ch.basis, ch.value), (Action::None, Basis::HistoryThrottles, None), "{current}");
+        }
         // Where its replay throttles too, it reproduces the history: the choice as before.
         let ch = choose(&s, &mut curve(8_000, 5_000));
         assert_eq!((ch.action, ch.basis, ch.value), (Action::Lower, Basis::Throttles, Some(8_000)));

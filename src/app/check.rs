@@ -457,8 +457,11 @@ pub fn run(
                 // avoid it.
                 _ if c.basis == crate::analysis::choose::Basis::HistoryThrottles => {
                     outcome.status = Status::Unsafe;
+                    let ran = a.at_ran.value;
+                    let at =
+                        if ran == a.current { "at it".to_string() } else { format!("at {ran}, where most of it ran,") };
                     format!(
-                        "{value} was throttled in your history more than a safe value may be ({facts}), which its replay does not reproduce: no max output value is shown to avoid that; see `ccdoctor scan`"
+                        "{value}: your history was throttled {at} more than a safe value may be ({facts}), which its replay does not reproduce: no max output value is shown to avoid that; see `ccdoctor scan`"
                     )
                 }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {

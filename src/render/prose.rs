@@ -174,7 +174,7 @@ pub fn headline(a: &Advice) -> String {
         }
         // The replay does not reproduce the history's throttling.
         _ if c.basis == Basis::HistoryThrottles => {
-            "No max output value is shown to avoid your 429s: see the advice.".to_string()
+            "No max output value is shown to avoid your 429s: see why below.".to_string()
         }
         // The values safe for the quota cut responses Claude Code then gives up on.
         _ if c.basis == Basis::ResponsesFail => {
@@ -498,25 +498,29 @@ fn lead(a: &Advice) -> Vec<String> {
     };
     match c.basis {
         Basis::HistoryThrottles => {
-            let h = a.at_current;
+            let h = a.at_ran;
             let failed = if h.failed > 0 {
-                format!(" and {}", count_of(h.failed, "failed request", "failed requests"))
+                format!(", {} failed for good", count_of(h.failed, "request", "requests"))
             } else {
                 String::new()
             };
-            let replay = row(a, a.current)
+            let at = if h.value == a.current {
+                value_in_effect(a, h.value)
+            } else {
+                format!("{}, the value most of your history ran at", thousands(h.value))
+            };
+            let replay = row(a, h.value)
                 .map(|r| format!(", while its replay at its own pace against {} has {}", against(a), throttling(&r.outcome)))
                 .unwrap_or_default();
             out.push(format!(
-                "At {}, your history had {} of {} throttled ({}){failed}: more than the {} a safe value allows{replay}.",
-                value_in_effect(a, a.current),
+                "At {at}, {} of your history's {} were throttled ({} of {}{failed}): more than a safe value may be, beyond reasonable doubt{replay}.",
+                thousands(h.throttled_requests),
+                count_of(h.requests, "request", "requests"),
                 thousands(h.throttled),
                 count_of(h.attempts, "attempt", "attempts"),
-                percent(h.throttled as f64 / h.attempts.max(1) as f64),
-                percent(MAX_THROTTLED_SHARE)
             ));
             out.push(
-                "The replay does not reproduce what throttled it (others' load on the same quota, or bursts its pace smooths over), so it advises no value: a lower one reserves less of the quota, but nothing here shows how far lower avoids the 429s. More quota, or fewer requests on it (yours and others'), does.".to_string(),
+                "The replay does not reproduce what throttled it (others' load on the same quota, or bursts its pace smooths over), so it advises no value, the one in effect or any other: a lower one reserves less of the quota, but nothing here shows how far lower avoids the 429s. More quota, or fewer requests on it (yours and others'), does.".to_string(),
             );
         }
         Basis::Throttles => {
