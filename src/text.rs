@@ -53,6 +53,20 @@ pub fn percent(x: f64) -> String {
     }
 }
 
+/// `x` as [`percent`] writes it, but where that would print it equal to `than` while it is
+/// larger, with two or three decimals: 7 of 697 is "1.004%" beside a 1% limit, not "1.0%",
+/// which would read as no more than it.
+pub fn percent_beside(x: f64, than: f64) -> String {
+    let plain = percent(x);
+    if x <= than || plain != percent(than) {
+        return plain;
+    }
+    (2..=3)
+        .map(|d| (format!("{:.*}%", d, x * 100.0), format!("{:.*}%", d, than * 100.0)))
+        .find(|(a, b)| a != b)
+        .map_or_else(|| format!("{:.3}%", x * 100.0), |(a, _)| a)
+}
+
 /// Bytes in binary units, for the data-quality line.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -187,6 +201,17 @@ pub fn markdown_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The new user's trial of 2026-12-07: "1.0% of responses are still cut ..., more than
+    /// the 1.0% the p99 target allows" was 7 of 697 (1.0043%).
+    #[test]
+    fn a_share_beside_a_limit_is_shown_apart_from_it() {
+        assert_eq!(percent_beside(7.0 / 697.0, 0.01), "1.004%");
+        assert_eq!(percent_beside(0.0104, 0.01), "1.04%");
+        assert_eq!(percent_beside(0.012, 0.01), "1.2%");
+        assert_eq!(percent_beside(0.01, 0.01), "1.0%");
+        assert_eq!(percent_beside(0.005, 0.01), "0.5%");
+    }
 
     #[test]
     fn thousands_by_hand() {

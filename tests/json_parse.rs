@@ -176,7 +176,7 @@ fn unreadable_times_are_left_out_counted_and_named() {
     assert_eq!(v["responses"]["count"], 1, "{}", r.stderr);
     assert_eq!(v["scan"]["implausible_times"], 3);
     assert!(
-        r.stderr.contains("s.jsonl:2: a time this does not read (\"2026-11-01T10:01:30.000+99:00\""),
+        r.stderr.contains("s.jsonl:2: a time this does not read (\"2026-11-01T10:01:30.000+99:00\": not a date"),
         "{}",
         r.stderr
     );

@@ -128,6 +128,22 @@ fn a_file_that_stops_before_its_first_event_is_unreadable() {
     assert_eq!(v["telemetry"]["unreadable_files"], 1);
 }
 
+/// The new user's trial of 2026-12-07: events whose times do not parse were left out with a
+/// warning and `check` said "ok: nothing to check"; over nothing else it checks nothing (exit
+/// 2), as over transcripts.
+#[test]
+fn check_over_events_of_no_readable_time_checks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.csv");
+    let text = "event.name,event.timestamp,session.id,model,output_tokens\n\
+                api_request,2026-11-40T10:00:00Z,s,claude-opus-4-8,10\n\
+                api_request,2026-11-40T10:01:00Z,s,claude-opus-4-8,20\n";
+    std::fs::write(&path, text).unwrap();
+    let r = common::run(&["check", "--since", "2026-11-01", "--otel", path.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{} {}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("nothing checked: 2 records left out for a time unread"), "{}", r.stdout);
+}
+
 #[test]
 fn a_quote_left_open_in_a_csv_is_named() {
     let dir = tempfile::tempdir().unwrap();

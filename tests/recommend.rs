@@ -274,6 +274,14 @@ fn a_replay_that_does_not_reproduce_the_historys_429s_advises_no_value() {
     let c = run(&["check", "--since", "2026-12-01", h]);
     assert_eq!(c.code, 1, "{}", c.stdout);
     assert!(c.stdout.contains("your history was throttled at it more than a safe value may be"), "{}", c.stdout);
+    // Planning fewer requests at once (what the advice suggests) does not make the replay
+    // reproduce the history: no value still, not a raise.
+    let c = run(&["check", "--parallel", "1", "--since", "2026-12-01", h]);
+    assert_eq!(c.code, 1, "{}", c.stdout);
+    assert!(c.stdout.contains("your history was throttled at it"), "{}", c.stdout);
+    let j = run(&["check", "--json", "--since", "2026-12-01", h]);
+    let j: Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!((j["action"].as_str(), j["basis"].as_str()), (Some("none"), Some("history_throttles")), "{j}");
     assert!(!c.stdout.contains("would have worked"), "{}", c.stdout);
     // Set by hand to 25,000 since (no backup tells when): the history is taken to have run at
     // it, and a value raised past the throttled one is not called safe either.

@@ -765,7 +765,8 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // Nor does the history's throttling disprove a value at a lighter load than its own.
     let setup = Setup {
         proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen),
-        disproven_at: disproven_at.filter(|_| i.cfg.parallel.is_none_or(|p| p >= parallel_seen)),
+        // Judged at the history's own load only (`finish` applies it at any planned load).
+        disproven_at: disproven_at.filter(|_| i.cfg.parallel.is_none_or(|p| p == parallel_seen)),
         ..seen_setup
     };
     let common_limit = most_common_limit(my_units);
@@ -1099,7 +1100,8 @@ fn replayed(
     }
     let mut values = choose_all(plan, setup, &mut views, &shown);
     let planned = cfg.parallel.is_some_and(|p| p != parallel_seen);
-    let hopeless = hopeless_readings(plan, seen_setup, &views, &shown, planned);
+    let at_seen = choices_at_seen(plan, seen_setup, &views, &shown, planned);
+    let hopeless: Vec<bool> = at_seen.iter().map(|c| c.value.is_none()).collect();
     let choices: Vec<Choice> = shown.iter().map(|&k| views[k].choice.expect("chosen")).collect();
     // A value worth having where none is safe: the demand percentile asked for (rounded up),
     // not the smallest useful one, which still cuts a tenth of the responses.
@@ -1127,7 +1129,13 @@ fn replayed(
     for (&k, &h) in shown.iter().zip(&hopeless) {
         views[k].advises = !h && views[k].choice.is_some_and(|c| c.value.is_some());
     }
-    let choice = views[best].choice.expect("chosen");
+    // A replay that does not reproduce the history at its own load advises nothing at any
+    // load planned for (planning fewer requests at once does not make it reproduce them).
+    let choice = match at_seen[best_slot] {
+        c if c.basis == Basis::HistoryThrottles => c,
+        _ => views[best].choice.expect("chosen"),
+    };
+    views[best].choice = Some(choice);
     let other = shown.iter().position(|&k| k != best).map(|slot| (slot, views[shown[slot]].fit.reading));
     let rows = rows(&mut values, setup, &choice, best_slot, other);
     let quota = views[best].plan.clone();
@@ -1160,20 +1168,20 @@ fn needed(plan: &Plan, setup: &Setup, quota: &QuotaPlan, value: u64) -> quota::N
     }
 }
 
-/// For each shown reading, whether no value is safe under it at its quota for the history's
-/// own load: it speaks for more quota or fewer requests in flight, not for a value. With
-/// `--parallel` (`planned`), judged without it, so that planning for more requests in flight
-/// can take a reading's value away but never make the reading stop counting.
-fn hopeless_readings(plan: &Plan, seen: &Setup, views: &[ReadingView], shown: &[usize], planned: bool) -> Vec<bool> {
+/// For each shown reading, its choice at its quota for the history's own load: where it has
+/// no value, the reading speaks for more quota or fewer requests in flight, not for a value.
+/// With `--parallel` (`planned`), judged without it, so that planning for more requests in
+/// flight can take a reading's value away but never make the reading stop counting.
+fn choices_at_seen(plan: &Plan, seen: &Setup, views: &[ReadingView], shown: &[usize], planned: bool) -> Vec<Choice> {
     if !planned {
-        return shown.iter().map(|&k| views[k].choice.is_some_and(|c| c.value.is_none())).collect();
+        return shown.iter().map(|&k| views[k].choice.expect("chosen")).collect();
     }
     let mut at_seen = views.to_vec();
     for &k in shown {
         at_seen[k].plan = at_seen[k].plan.at_parallel_seen();
     }
     choose_all(plan, seen, &mut at_seen, shown);
-    shown.iter().map(|&k| at_seen[k].choice.is_some_and(|c| c.value.is_none())).collect()
+    shown.iter().map(|&k| at_seen[k].choice.expect("chosen")).collect()
 }
 
 /// Each shown reading's choice, at its plan; the replays they share.

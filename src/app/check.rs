@@ -162,6 +162,8 @@ pub struct CheckOutcome {
     pub recommended: Option<u64>,
     /// `keep`, `lower`, `raise` or `none`, as in `scan`'s recommendation.
     pub action: Option<Action>,
+    /// Why, as in `scan`'s recommendation (`throttles`, `history_throttles`, …).
+    pub basis: Option<crate::analysis::choose::Basis>,
     pub responses: u64,
     pub throttled_attempts: u64,
     pub failed_requests: u64,
@@ -240,6 +242,7 @@ pub fn run(
         current: None,
         recommended: None,
         action: None,
+        basis: None,
         responses: report.responses.count,
         throttled_attempts: e.throttled(),
         failed_requests: e.rate_limit.final_,
@@ -274,6 +277,10 @@ pub fn run(
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),
     );
+    // Records left out for their time: a transcript's, and telemetry's events with no time it
+    // reads (or no name).
+    let left_out =
+        scanned.data.read.implausible_times + scanned.data.telemetry.as_ref().map_or(0, |t| t.read.unusable_events);
     // A `--model` that names no model of the window, or several: a typo is not "ok".
     let unmatched = config
         .filters
@@ -288,11 +295,11 @@ pub fn run(
         }
         // Nothing in the window, but records left out for their time (one that does not
         // parse, or no Claude Code event has): the window cannot be said to be empty.
-        (None, None) if scanned.data.read.implausible_times > 0 => {
+        (None, None) if left_out > 0 => {
             outcome.status = Status::Unmatched;
             format!(
                 "{} left out for a time unread or no Claude Code event has (see the warnings), and nothing else to judge by ({facts})",
-                count_of(scanned.data.read.implausible_times, "record", "records")
+                count_of(left_out, "record", "records")
             )
         }
         (None, None) => {
@@ -320,6 +327,7 @@ pub fn run(
             outcome.current = Some(a.current);
             outcome.recommended = c.value;
             outcome.action = Some(c.action);
+            outcome.basis = Some(c.basis);
             // The model's name is data when the table does not know the model (its id).
             let model = if a.model == crate::analysis::advice::UNKNOWN_MODEL {
                 "no response names the model".to_string()

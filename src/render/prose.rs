@@ -930,7 +930,7 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     {
         let tail = format!(
             "{} of responses are still cut at {}, more than the {} the p{} target allows",
-            percent(r.truncated_share),
+            crate::text::percent_beside(r.truncated_share, (100.0 - r.percentile) / 100.0),
             thousands(v),
             percent((100.0 - r.percentile) / 100.0),
             fmt_q(r.percentile)

@@ -377,7 +377,7 @@ impl<'i> Accumulator<'i> {
                 self.left_out(
                     line_no,
                     format!(
-                        "a time this does not read (\"{}\": Claude Code writes ISO 8601 with a zone); record left out",
+                        "a time this does not read (\"{}\": not a date and time in ISO 8601 with a zone, as Claude Code writes them); record left out",
                         crate::text::one_line(raw, 40)
                     ),
                 );

@@ -459,9 +459,9 @@ pub struct Staged {
     pub owner_kept: bool,
 }
 
-/// Makes `dir` and the folders above it that are missing, none of them writable by others
-/// whatever the umask (`rwxr-xr-x`: a settings file holds `env` and hooks, and a folder
-/// anyone may write to lets anyone replace it).
+/// Makes `dir` and the folders above it that are missing, none of them writable by group or
+/// others whatever the umask (at most `rwxr-xr-x`; a umask may take more away): a settings
+/// file holds `env` and hooks, and a folder anyone may write to lets anyone replace it.
 pub fn make_folders(dir: &Path) -> Result<(), FileError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
