@@ -726,13 +726,13 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     // The history ran at the value in effect without a 429: at its own load, that value is
     // safe whatever the replay says.
     let failed = my_units.iter().any(|u| u.kind() == UnitKind::Failed);
-    let proven = observed == 0 && !failed && most_common_limit(my_units) == current;
+    let ran_at = most_common_limit(my_units);
+    let proven = observed == 0 && !failed && ran_at == current;
     // The value most of the history ran at, and what its requests met there: where they were
     // throttled more than a safe value may be beyond doubt (the least share of throttled
     // requests their count allows at 95% confidence above it; requests, not attempts, for a
     // request's retries are one event, not many), a replay that finds that value safe does
     // not reproduce the history (`Setup::disproven_at`), whatever the value in effect now.
-    let ran_at = most_common_limit(my_units);
     let at_ran = {
         let ran = || my_units.iter().filter(|u| u.limit() == ran_at);
         let requests_of = |u: &Unit| &i.chains[u.chain()].requests[u.first()..=u.last()];
@@ -769,7 +769,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         disproven_at: disproven_at.filter(|_| i.cfg.parallel.is_none_or(|p| p == parallel_seen)),
         ..seen_setup
     };
-    let common_limit = most_common_limit(my_units);
+    let common_limit = ran_at;
     let pending = Pending {
         side,
         setup,
