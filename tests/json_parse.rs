@@ -189,7 +189,16 @@ fn unreadable_times_are_left_out_counted_and_named() {
         .unwrap()
         .into();
     assert_eq!(c.code, 2, "{}", c.stdout);
-    assert!(c.stdout.starts_with("nothing checked: 3 records left out for a time unread"), "{}", c.stdout);
+    assert!(c.stdout.starts_with("nothing checked: nothing to judge by but records left out"), "{}", c.stdout);
+    assert!(c.stdout.contains("; 3 records left out for a time unread or no Claude Code event has, in no window)"));
+    // Beside a response that stays: the verdict says what is missing (a hook shows no warning).
+    let all = home_with(&lines);
+    let c: Run = ccdoctor(all.path())
+        .args(["check", "--since", "2020-01-01", all.path().to_str().unwrap()])
+        .output()
+        .unwrap()
+        .into();
+    assert!(c.stdout.contains("1 response, ") && c.stdout.contains("; 3 records left out"), "{}", c.stdout);
 }
 
 /// Item 1: a settings file JSON.parse reads, which serde_json refused: a lone surrogate in

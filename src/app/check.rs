@@ -271,16 +271,24 @@ pub fn run(
         0 => String::new(),
         n => format!(", 429s of no stated cause: {} (not judged)", thousands(n)),
     };
+    // Records left out for their time: a transcript's, and telemetry's events with no time it
+    // reads (or no name). Their 429s or cuts are in no window, so the verdict says they are
+    // missing (a hook's user sees no warning).
+    let left_out =
+        scanned.data.read.implausible_times + scanned.data.telemetry.as_ref().map_or(0, |t| t.read.unusable_events);
+    let missing = match left_out {
+        0 => String::new(),
+        n => format!(
+            "; {} left out for a time unread or no Claude Code event has, in no window",
+            count_of(n, "record", "records")
+        ),
+    };
     let facts = format!(
-        "{window}: {}{responses_of_model}, {}{throttled_of_model}{unclassified}, {}",
+        "{window}: {}{responses_of_model}, {}{throttled_of_model}{unclassified}, {}{missing}",
         count_of(outcome.responses, "response", "responses"),
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),
     );
-    // Records left out for their time: a transcript's, and telemetry's events with no time it
-    // reads (or no name).
-    let left_out =
-        scanned.data.read.implausible_times + scanned.data.telemetry.as_ref().map_or(0, |t| t.read.unusable_events);
     // A `--model` that names no model of the window, or several: a typo is not "ok".
     let unmatched = config
         .filters
@@ -297,10 +305,7 @@ pub fn run(
         // parse, or no Claude Code event has): the window cannot be said to be empty.
         (None, None) if left_out > 0 => {
             outcome.status = Status::Unmatched;
-            format!(
-                "{} left out for a time unread or no Claude Code event has (see the warnings), and nothing else to judge by ({facts})",
-                count_of(left_out, "record", "records")
-            )
+            format!("nothing to judge by but records left out for their time (see the warnings) ({facts})")
         }
         (None, None) => {
             // An empty window over an older history says how to reach it.
