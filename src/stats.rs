@@ -39,13 +39,25 @@ pub fn percentile_of(values: &mut [u64], q: f64) -> Option<u64> {
 /// among them. `values` is called once a pass (at most five), and must yield the same values
 /// every time.
 pub fn nth_smallest<I: Iterator<Item = u64>>(n: usize, values: impl Fn() -> I) -> Option<u64> {
+    rank_among(n, values().count(), values)
+}
+
+/// The upper median of the values `values()` yields (the value of rank `count / 2`, as a
+/// sorted list holds it at `len / 2`), as [`nth_smallest`] finds it; `None` where there is
+/// none.
+pub fn median_by<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> Option<u64> {
+    let count = values().count();
+    rank_among(count / 2, count, values)
+}
+
+/// [`nth_smallest`] of `count` values, their count known.
+fn rank_among<I: Iterator<Item = u64>>(n: usize, count: usize, values: impl Fn() -> I) -> Option<u64> {
     /// Values sharing the bits found so far are listed once they are at most this many.
     const LISTED: usize = 1 << 16;
     // The bits found so far (`prefix`, the highest `known` bits of the value), and the rank
     // still sought among the values that have them.
-    let (mut prefix, mut known, mut n) = (0u64, 0u32, n);
+    let (mut prefix, mut known, mut n, mut count) = (0u64, 0u32, n, count);
     let shares = |v: u64, prefix: u64, known: u32| known == 0 || v >> (64 - known) == prefix;
-    let mut count = values().count();
     loop {
         if n >= count {
             return None;
@@ -95,7 +107,7 @@ pub fn percentile_by<I: Iterator<Item = u64>>(q: f64, values: impl Fn() -> I) ->
     if n == 0 {
         return None;
     }
-    nth_smallest(rank(n, q) - 1, values)
+    rank_among(rank(n, q) - 1, n, values)
 }
 
 /// The lower end of the Wilson score interval (95%, z = 1.96) of a share seen as `k` of `n`:
@@ -193,6 +205,9 @@ mod tests {
         let at = |n| nth_smallest(n, || v.iter().copied());
         assert_eq!((at(0), at(1), at(2), at(3), at(4), at(5)), (Some(1), Some(1), Some(3), Some(4), Some(5), None));
         assert_eq!(nth_smallest(0, std::iter::empty::<u64>), None);
+        // The upper median: what a sorted list holds at len / 2.
+        assert_eq!((median_by(|| v.iter().copied()), median_by(|| [1u64, 2].into_iter())), (Some(3), Some(2)));
+        assert_eq!(median_by(std::iter::empty::<u64>), None);
     }
 
     /// Past the values listed at once: 200,000 values whose highest 32 bits are all alike

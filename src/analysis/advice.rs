@@ -762,20 +762,18 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     };
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
-    // Nor does the history's throttling disprove a value at a lighter load than its own.
     let setup = Setup {
         proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen),
         // Judged at the history's own load only (`finish` applies it at any planned load).
         disproven_at: disproven_at.filter(|_| i.cfg.parallel.is_none_or(|p| p == parallel_seen)),
         ..seen_setup
     };
-    let common_limit = ran_at;
     let pending = Pending {
         side,
         setup,
         seen_setup,
         parallel_seen,
-        common_limit,
+        common_limit: ran_at,
         advice: Advice {
             model,
             model_origin,

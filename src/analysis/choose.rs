@@ -65,9 +65,10 @@ pub enum Basis {
     /// The history shows throttling the quota assumed does not explain (a default quota
     /// that predicts far fewer 429s, or no quota at all): no value until the quota is given.
     QuotaUnknown,
-    /// The history ran at the value in effect with more throttled attempts than a safe value
-    /// allows, where its replay shows it safe: the replay does not reproduce what throttled
-    /// it (others' load on the quota, bursts), so it advises no value.
+    /// The history's requests at the value most of it ran at were throttled more than a safe
+    /// value may be, beyond doubt, where its replay at that value is safe: the replay does not
+    /// reproduce what throttled them (others' load on the quota, bursts), so it advises no
+    /// value ([`Setup::disproven_at`]).
     HistoryThrottles,
 }
 

@@ -928,11 +928,12 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         && let Some(v) = r.max_output_tokens
         && !a.small_sample
     {
+        let allowed = (100.0 - r.percentile) / 100.0;
         let tail = format!(
             "{} of responses are still cut at {}, more than the {} the p{} target allows",
-            crate::text::percent_beside(r.truncated_share, (100.0 - r.percentile) / 100.0),
+            crate::text::percent_beside(r.truncated_share, allowed),
             thousands(v),
-            percent((100.0 - r.percentile) / 100.0),
+            percent(allowed),
             fmt_q(r.percentile)
         );
         out.push(if quota_counts {

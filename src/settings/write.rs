@@ -209,38 +209,37 @@ fn short(s: String) -> String {
 /// `\n`, which names another).
 pub(crate) fn shell_quote(path: &Path) -> String {
     #[cfg(unix)]
-    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    let bytes = std::borrow::Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()));
     #[cfg(not(unix))]
-    let bytes = path.display().to_string().into_bytes();
+    let bytes = std::borrow::Cow::<[u8]>::Owned(path.display().to_string().into_bytes());
     let plain = |b: &u8| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(b);
     if !bytes.is_empty() && bytes.iter().all(plain) {
         return String::from_utf8_lossy(&bytes).into_owned();
     }
     match std::str::from_utf8(&bytes) {
         Ok(s) if !s.chars().any(crate::text::is_unsafe) => format!("'{}'", s.replace('\'', "'\\''")),
-        _ => {
-            let mut out = String::from("$'");
-            for chunk in bytes.utf8_chunks() {
-                for c in chunk.valid().chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\'' => out.push_str("\\'"),
-                        c if crate::text::is_unsafe(c) => {
-                            for b in c.to_string().bytes() {
-                                out.push_str(&format!("\\x{b:02x}"));
-                            }
-                        }
-                        c => out.push(c),
-                    }
-                }
-                for b in chunk.invalid() {
-                    out.push_str(&format!("\\x{b:02x}"));
-                }
-            }
-            out.push('\'');
-            out
-        }
+        _ => ansi_c_quoted(&bytes),
     }
+}
+
+/// `bytes` in ANSI-C quotes (`$'…'`): a backslash and a quote escaped, a character the
+/// terminal would show escaped and each byte that is not UTF-8 as `\xHH`.
+fn ansi_c_quoted(bytes: &[u8]) -> String {
+    let mut out = String::from("$'");
+    let hex = |out: &mut String, b: &[u8]| b.iter().for_each(|b| out.push_str(&format!("\\x{b:02x}")));
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                c if crate::text::is_unsafe(c) => hex(&mut out, c.encode_utf8(&mut [0; 4]).as_bytes()),
+                c => out.push(c),
+            }
+        }
+        hex(&mut out, chunk.invalid());
+    }
+    out.push('\'');
+    out
 }
 
 /// `path` for a command line, quoted (kept as data: the renderers make it terminal-safe).

@@ -289,17 +289,13 @@ impl Plan {
         let kept = Kept::new(units, kept);
         let answered = || kept.iter().filter(|u| matches!(u.kind(), UnitKind::Response { .. }));
         let first_input = |u: &Unit| chains[u.chain()].requests[u.first()].input_counts();
-        let n = answered().count();
         let median_of = |of: &dyn Fn(&Unit) -> Count| {
-            let found = crate::stats::nth_smallest(n / 2, || answered().map(|u| of(u).get()));
-            found.map(Count::new).unwrap_or_default()
+            crate::stats::median_by(|| answered().map(|u| of(u).get())).map(Count::new).unwrap_or_default()
         };
         let input = median_of(&|u| first_input(u).0);
         let read = median_of(&|u| first_input(u).1);
-        let speeds = || answered().filter_map(|u| speed(&chains, u).1);
-        let mid = speeds().count() / 2;
-        let mpt = crate::stats::nth_smallest(mid, || speeds().map(crate::stats::ordered_bits))
-            .map_or(DEFAULT_MS_PER_TOKEN, crate::stats::from_ordered_bits);
+        let speeds = || answered().filter_map(|u| speed(&chains, u).1).map(crate::stats::ordered_bits);
+        let mpt = crate::stats::median_by(speeds).map_or(DEFAULT_MS_PER_TOKEN, crate::stats::from_ordered_bits);
 
         // The plan's chains and how subagents tie to their parents, from the history's times
         // while the chains hold them: the jobs then need no list of those times.
