@@ -2,7 +2,10 @@
 //! and each seed, what ccdoctor advises on the history, what the same work meets at that
 //! value, and the best value of the world.
 //!
-//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME] [--mantle | --shared]
+//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME] [--mantle | --shared] [--write DIR]
+//!
+//! `--write DIR`: each scenario's history is also written to `DIR/<seed>-<k>` (a config home
+//! to scan by hand; `k` its place in the set), and its quota given, if any, is printed.
 //!
 //! `--mantle`: the scenarios of Bedrock's Mantle endpoint (issue 21) instead; `--shared`: a
 //! quota others' load (which the history does not show) takes from.
@@ -16,6 +19,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut seeds: Vec<u64> = (1..=6).collect();
     let mut only: Option<String> = None;
+    let mut write: Option<std::path::PathBuf> = None;
     let mut set: fn(u64) -> Vec<Scenario> = worlds::issue_20;
     let mut i = 0;
     while i < args.len() {
@@ -26,6 +30,10 @@ fn main() {
             }
             "--mantle" => set = worlds::mantle,
             "--shared" => set = worlds::shared,
+            "--write" => {
+                i += 1;
+                write = Some(args[i].clone().into());
+            }
             "--only" => {
                 i += 1;
                 only = Some(args[i].clone());
@@ -43,9 +51,15 @@ fn main() {
         return;
     }
     for &seed in &seeds {
-        for s in set(seed) {
+        for (k, s) in set(seed).into_iter().enumerate() {
             if only.as_ref().is_some_and(|o| !s.name.contains(o.as_str())) {
                 continue;
+            }
+            if let Some(dir) = &write {
+                let home = dir.join(format!("{seed}-{k}"));
+                std::fs::create_dir_all(&home).expect("the folder is made");
+                s.write(&home).expect("the history is written");
+                eprintln!("{}: {}, quota given {:?}", home.display(), s.name, s.config().quota_tpm);
             }
             row(&s, seed);
         }
@@ -76,10 +90,12 @@ fn row(s: &Scenario, seed: u64) {
     {
         for v in &cal.readings {
             eprintln!(
-                "  {} seed {seed}: {:?} {} [{}, {:?}] {:?} {:?} contradiction {:?} advises {:?}",
+                "  {} seed {seed}: {:?} {} (there {} throttled, {} failed) [{}, {:?}] {:?} {:?} contradiction {:?} advises {:?}",
                 s.name,
                 v.fit.reading,
                 v.fit.quota_tpm,
+                v.fit.at_fit.throttled_attempts,
+                v.fit.at_fit.failed,
                 v.fit.low_tpm,
                 v.fit.high_tpm,
                 v.fit.bound,

@@ -211,12 +211,17 @@ pub fn mantle(seed: u64) -> Vec<Scenario> {
 /// A quota shared with others whose load the history does not show (a team's AWS account),
 /// at `seed`: two sessions at 8,000, and every minute others take three quarters of the
 /// quota (light) or all of it and more (heavy). The history's 429s are then more than its
-/// own load explains.
+/// own load explains. Beside them, the control: no one else, and an applied quota far below
+/// the published default that the user does not know (60,000 or 90,000, at 32,000 and at
+/// 16,000), where the history's 429s are its own.
 pub fn shared(seed: u64) -> Vec<Scenario> {
     let world = |tokens: u64| World { sessions: 2, others: Some((60_000, tokens)), ..base(seed) };
+    let low = |tpm: u64| World { quota_tpm: tpm, ..base(seed) };
     vec![
         Scenario::one("others take 150,000 a minute", world(150_000), 8_000),
         Scenario::one("others take 210,000 a minute", world(210_000), 8_000),
+        Scenario::one("60,000 unknown, no one else", low(60_000), 32_000),
+        Scenario::one("90,000 unknown, no one else", low(90_000), 16_000),
     ]
 }
 
