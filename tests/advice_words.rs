@@ -271,11 +271,11 @@ fn the_other_readings_footnote_says_its_standing_and_its_figure() {
     let r = common::run(&["scan", "--quota-tpm", "400000", "--parallel", "8", home.to_str().unwrap()]);
     assert!(
         words(&r.stdout)
-            .contains("against 60,750 TPM: 90.0% of the 270,000 TPM it implies, × 2 in flight seen / 8 planned."),
+            .contains("against 53,325 TPM: 90.0% of the 237,000 TPM it implies, × 2 in flight seen / 8 planned."),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("(60,750 TPM):"), "{}", r.stdout);
+    assert!(r.stdout.contains("(53,325 TPM):"), "{}", r.stdout);
     // A reading whose range holds the quota given plans at that quota: the quota is the one
     // given, not one the reading implies (the new-user review of 2026-12-07); a default is
     // named as such.

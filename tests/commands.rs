@@ -79,12 +79,12 @@ fn check_says_when_the_quota_given_does_not_fit() {
     let r = run_in(&home, &["check", "--since", "2026-11-01", "--quota-tpm", "2M", h]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
-        r.stdout.contains("; your 429s do not fit the 2,000,000 TPM you gave: judged at 58,800 TPM, the nearest quota they fit); 7000 would have worked"),
+        r.stdout.contains("; your 429s do not fit the 2,000,000 TPM you gave: judged at 49,400 TPM, the quota they imply); 3000 would have worked"),
         "{}",
         r.stdout
     );
     let r = run_in(&home, &["check", "--since", "2026-11-01", "--quota-tpm", "400k", h]);
-    assert!(r.stdout.contains("14000 would have worked") && !r.stdout.contains("you gave"), "{}", r.stdout);
+    assert!(r.stdout.contains("13000 would have worked") && !r.stdout.contains("you gave"), "{}", r.stdout);
 }
 
 /// Planned for more requests at once (`--parallel`), the verdict is of that load: it says so,

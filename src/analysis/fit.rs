@@ -11,8 +11,10 @@
 //! where it cannot (at Claude Code's default on Bedrock, one request fills a 200,000 bucket
 //! whatever its exact size, so the count hardly moves between 170,000 and 250,000). A history
 //! with no 429 (or a handful) gives only a lower end. The reading's *effective quota* is the
-//! reference quota where the range holds it, else the nearest end of the range; without a
-//! reference, where the replay shows exactly the history's count.
+//! reference quota where the range holds it, else the nearest end of the range where the
+//! reference lies within [`FITS_WITHIN`] of it; without a reference, or one far above the
+//! range (the history ran against less quota than it), where the replay shows exactly the
+//! history's count ([`effective`]).
 //!
 //! One setting in a whole history often fits two readings equally well, each at its own
 //! quota. Several settings tell them apart: each period at one limit must fit the same range.
@@ -100,6 +102,11 @@ pub enum Contradiction {
     /// Not even the largest quota searched brings the throttled attempts down to the
     /// history's: what it shows, and what the replay predicts there.
     Unreachable { observed: u64, predicted: u64 },
+    /// Its range lies far below the reference, and at the quota where its replay's count comes
+    /// down to the history's it is not within the noise of it ([`slack`]): the count falls past
+    /// it at once (a request refused to the end takes all its attempts with it), so no quota
+    /// of it reproduces the history. What it shows, and what the replay predicts there.
+    Unreproduced { observed: u64, predicted: u64 },
     /// The requests it throttles are not those the history shows throttled: the cache reads
     /// (the context) of a throttled attempt's request, on average, as a multiple of all the
     /// requests' average, in the history and as predicted. A reading that reserves cache
@@ -208,12 +215,9 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             .then(|| bracket(observed_throttled - band - 1, low, &mut count).1)
             .filter(|&h| h < HIGHEST)
             .map(|h| significant(h).max(low));
-        let quota = match reference {
-            Some(r) => r.clamp(low, high.unwrap_or(f64::INFINITY)),
-            None => {
-                significant(crossing(observed_throttled, low, &mut count)).clamp(low, high.unwrap_or(f64::INFINITY))
-            }
-        };
+        let (quota, estimated) = effective(reference, low, high.unwrap_or(f64::INFINITY), || {
+            significant(crossing(observed_throttled, low, &mut count))
+        });
         // At the effective quota, the attempts each request had refused, for their context.
         let mut attempts = vec![0u32; period_of.len()];
         let at_fit =
@@ -228,6 +232,9 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             // Even an endless quota throttles more than the history shows (on Mantle: the
             // output quota given does).
             Some(Contradiction::Unreachable { observed: observed_throttled, predicted: at_fit.throttled_attempts })
+        } else if reference.is_some() && estimated && at_fit.throttled_attempts.abs_diff(observed_throttled) > band {
+            // Far below the reference, the quota is the history's own, and must reproduce it.
+            Some(Contradiction::Unreproduced { observed: observed_throttled, predicted: at_fit.throttled_attempts })
         } else if periods.len() < 2 {
             None
         } else {
@@ -272,6 +279,19 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
         r.contradiction = context_contradiction(seen_context, r.context, spread, best);
     }
     Fit { observed_throttled, observed_failed, periods, readings }
+}
+
+/// The effective quota of a range from `low` to `top`: the reference where the range holds it,
+/// else the end nearest it where it lies within [`FITS_WITHIN`] of it; else `estimate()`, the
+/// quota where the replay shows exactly the history's count, within the range (and `true`).
+/// A reference far above the range ([`Standing::Below`]) is not the quota the history ran
+/// against, and the end nearest it would be the most the noise allows: the quota is found as
+/// without one.
+fn effective(reference: Option<f64>, low: f64, top: f64, estimate: impl FnOnce() -> f64) -> (f64, bool) {
+    match reference {
+        Some(r) if r <= top * FITS_WITHIN * (1.0 + 1e-9) => (r.clamp(low, top), false),
+        _ => (estimate().clamp(low, top), true),
+    }
 }
 
 /// The periods at one limit with at least [`MIN_PERIOD_UNITS`] units, most units first; at
@@ -543,6 +563,26 @@ mod tests {
         assert_eq!(crossing(5, 200_000.0, &mut |_, _| 0), LOWEST);
         assert_eq!(crossing(5, 200_000.0, &mut |_, _| 10), HIGHEST);
         assert_eq!(crossing(0, f64::NAN, &mut |_, _| 0), LOWEST);
+    }
+
+    #[test]
+    fn the_effective_quota_by_hand() {
+        let est = |q: f64| move || q;
+        // The reference in the range, or within 35% of it: the reference, or the end nearest.
+        assert_eq!(effective(Some(200_000.0), 150_000.0, 250_000.0, est(170_000.0)), (200_000.0, false));
+        assert_eq!(effective(Some(200_000.0), 160_000.0, 180_000.0, est(170_000.0)), (180_000.0, false));
+        assert_eq!(effective(Some(200_000.0), 130_000.0, 148_149.0, est(140_000.0)), (148_149.0, false));
+        assert_eq!(effective(Some(100_000.0), 150_000.0, 200_000.0, est(170_000.0)), (150_000.0, false));
+        assert_eq!(effective(Some(100_000.0), 150_000.0, f64::INFINITY, est(170_000.0)), (150_000.0, false));
+        // Far above the range (200,000 against 110,000: 1.82 times): the estimate, not 110,000.
+        assert_eq!(effective(Some(200_000.0), 85_000.0, 110_000.0, est(91_000.0)), (91_000.0, true));
+        assert_eq!(effective(Some(200_000.0), 130_000.0, 147_000.0, est(140_000.0)), (140_000.0, true));
+        // An estimate outside the range is held within it.
+        assert_eq!(effective(Some(200_000.0), 85_000.0, 110_000.0, est(80_000.0)), (85_000.0, true));
+        assert_eq!(effective(Some(200_000.0), 85_000.0, 110_000.0, est(120_000.0)), (110_000.0, true));
+        // No reference: the estimate.
+        assert_eq!(effective(None, 85_000.0, 110_000.0, est(91_000.0)), (91_000.0, true));
+        assert_eq!(effective(None, 85_000.0, f64::INFINITY, est(400_000.0)), (400_000.0, true));
     }
 
     #[test]

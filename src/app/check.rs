@@ -370,8 +370,15 @@ pub fn run(
                 }
                 // `--quota-tpm` the 429s rule out: the value is judged at another quota.
                 if let Some(given) = crate::render::readings::unfit_quota_given(cal) {
+                    // Far below it, the quota is where the replay's count comes down to the
+                    // history's (`fit::effective`), not the end of the range nearest it.
+                    let which = if best.standing == crate::analysis::fit::Standing::Below {
+                        "the quota they imply"
+                    } else {
+                        "the nearest quota they fit"
+                    };
                     facts.push_str(&format!(
-                        "; your 429s do not fit the {} TPM you gave: judged at {} TPM, the nearest quota they fit",
+                        "; your 429s do not fit the {} TPM you gave: judged at {} TPM, {which}",
                         thousands(given),
                         thousands(q.tpm)
                     ));

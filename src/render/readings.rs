@@ -100,8 +100,15 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
             // the smaller value.
             let holds = |v: &ReadingView| v.fit.low_tpm <= q.tpm && v.fit.high_tpm.is_none_or(|h| q.tpm <= h);
             let other = cal.readings.iter().any(|v| v.fit.reading != best.fit.reading && v.advises && holds(v));
+            // Far below the reference, the quota is where the replay shows the history's count
+            // ([`crate::analysis::fit`]'s effective quota), not the end nearest it.
+            let taken = if best.standing == Standing::Below {
+                "where the replay's count comes down to your history's: there it predicts"
+            } else {
+                "the nearest quota it fits, where the replay predicts"
+            };
             format!(
-                "this reading does not reach {r} (there it predicts {}), so the advice takes {used}, the nearest quota it fits, where the replay predicts {predicted}{}",
+                "this reading does not reach {r} (there it predicts {}), so the advice takes {used}, {taken} {predicted}{}",
                 best.fit.at_reference.map_or_else(
                     || "–".into(),
                     |o| count_of(o.throttled_attempts, "throttled attempt", "throttled attempts")
@@ -191,6 +198,12 @@ pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
                 Some(Contradiction::Context { observed, predicted }) => out.push(format!(
                     "Not {n}: the requests it throttles carry {predicted:.1} times the average context (cache reads), yours {observed:.1} times: it throttles other requests than your history shows."
                 )),
+                Some(Contradiction::Unreproduced { observed, predicted }) => out.push(format!(
+                    "Not {n}: no quota of it ({}) reproduces your history's {}: where the replay's count comes down to them it falls to {} at once.",
+                    range(v),
+                    count_of(observed, "throttled attempt", "throttled attempts"),
+                    thousands(predicted),
+                )),
                 Some(Contradiction::Unreachable { observed, predicted }) => out.push(format!(
                     "Not {n}: at any quota it predicts {}, more than your history's {}.",
                     count_of(predicted, "throttled attempt", "throttled attempts"),
@@ -271,6 +284,21 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
                 thousands(observed)
             ),
         });
+    } else if implied.is_empty()
+        && let Some(Contradiction::Unreproduced { observed, .. }) =
+            cal.readings.iter().find_map(|v| v.fit.contradiction)
+    {
+        let least = cal.readings.iter().filter_map(|v| match v.fit.contradiction {
+            Some(Contradiction::Unreproduced { predicted, .. }) => Some(predicted),
+            _ => None,
+        });
+        let most = least.clone().max().unwrap_or(0);
+        out.push(format!(
+            "No reading of how the quota is counted reproduces your history's {} at any quota: where the replay's count comes down to them it falls at once to {} or fewer (a request refused to the end takes all its attempts with it), and nearer {} it predicts fewer still. What throttled you is not your own load alone: others' load on the same quota (an account shared with a team), which your history does not show, is one cause.",
+            count_of(observed, "throttled attempt", "throttled attempts"),
+            thousands(most),
+            reference(cal).unwrap_or_else(|| "the quota assumed".into()),
+        ));
     } else if implied.is_empty() {
         out.push(
             "No reading of how the quota is counted explains your history's periods at different limits with one quota (did the quota, or who shared it, change?)."
