@@ -503,3 +503,21 @@ fn a_reading_far_above_the_quota_says_by_how_far() {
     }
     assert!(seen > 0, "no reading far above the quota: {}", v["recommendation"]["reasons"]);
 }
+
+/// Where no value is safe, the reasons say how unsafe the floor is, and the replay table has
+/// its row with the same figures (before, the floor had no row and the sentence was left out).
+#[test]
+fn no_safe_value_says_how_the_floor_fares_beside_its_row() {
+    let home = common::bedrock_home();
+    let r = common::run(&["scan", "--parallel", "4", home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        words(&r.stdout).contains(
+            "Even 3,000 is not safe: at 3,000, your history's work sent at its own pace against 90.0% of 213,000 TPM, scaled for 4 requests in flight instead of the 2 seen has 103 of 249 attempts throttled (41.4%), no failed request. No max output fixes it."
+        ),
+        "{}",
+        r.stdout
+    );
+    let row = r.stdout.lines().find(|l| l.contains("│      3,000 ┆")).expect("the floor's row");
+    assert!(row.contains("103 of 249") && row.contains("┆      0 ┆"), "{row}");
+}

@@ -1206,6 +1206,10 @@ fn rows(
     shown.push(setup.default.min(setup.cap));
     shown.extend(choice.value);
     shown.extend(choice.safe_up_to);
+    // Where no value is safe, the reasons say so of the floor, by its row.
+    if choice.basis == Basis::NoValueIsSafe {
+        shown.push(setup.floor);
+    }
     shown.sort_unstable();
     shown.dedup();
     values.measure_all(&shown);

@@ -679,10 +679,10 @@ fn lead(a: &Advice) -> Vec<String> {
         Basis::NoValueIsSafe => {
             if let Some(r) = row(a, a.floor) {
                 out.push(format!(
-                    "Even {} is not safe: your history's work sent at its own pace against {} at {} has {}. No max output fixes it.",
+                    "Even {} is not safe: at {}, your history's work sent at its own pace against {} has {}. No max output fixes it.",
+                    thousands(a.floor),
                     thousands(a.floor),
                     against(a),
-                    thousands(a.floor),
                     throttling(&r.outcome)
                 ));
             }
