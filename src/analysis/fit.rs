@@ -14,7 +14,7 @@
 //! reference quota where the range holds it, else the nearest end of the range where the
 //! reference lies within [`FITS_WITHIN`] of it; without a reference, or one far above the
 //! range (the history ran against less quota than it), where the replay shows exactly the
-//! history's count ([`effective`]).
+//! history's count (`effective`).
 //!
 //! One setting in a whole history often fits two readings equally well, each at its own
 //! quota. Several settings tell them apart: each period at one limit must fit the same range.
