@@ -140,6 +140,47 @@ fn a_quota_below_the_published_one_or_taken_by_others() {
     assert!(named >= 6, "{named} values named");
 }
 
+/// Where no reading reproduces the 429s from the history's own load, the report and `check`
+/// say so, with others' load as one cause and what would put it in the history, and do not
+/// ask for the quota (which would not change it: given, it is not fitted either).
+#[test]
+fn others_load_no_model_reproduces_is_said_so() {
+    let s = &worlds::shared(2)[1];
+    assert!(s.name.contains("210,000"));
+    let dir = tempfile::tempdir().unwrap();
+    s.write(dir.path()).unwrap();
+    let home = dir.path().to_str().unwrap();
+    for given in [&[][..], &["--quota-tpm", "200000"][..]] {
+        let r = common::run(&[&["scan", home, "--since", "2000-01-01"][..], given].concat());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let text = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains(
+                "No max output value is shown: no model of the quota reproduces your 429s from your own load"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "No reading of how the quota is counted reproduces your history's 185 throttled attempts at any quota"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(--shared-quota) or the team's telemetry (--otel)"), "{text}");
+        assert!(!text.contains("Pass your applied quota with --quota-tpm"), "{text}");
+    }
+    let r = common::run(&["check", home, "--since", "2000-01-01"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("is throttled, and no model of the quota reproduces the 429s from your own load (")
+            && r.stdout.contains("others' load on the quota is one cause")
+            && !r.stdout.contains("pass --quota-tpm")
+            && !r.stdout.contains("the 429s fit"),
+        "{}",
+        r.stdout
+    );
+}
+
 /// Given the world's own reading and quota, the fit changes nothing: the quota used is the
 /// one given, and the value works.
 #[test]

@@ -137,6 +137,16 @@ impl Calibration {
     pub fn view(&self, r: Reading) -> Option<&ReadingView> {
         self.readings.iter().find(|v| v.fit.reading == r)
     }
+
+    /// Every reading is ruled out, some because no quota of it reproduces the history's count
+    /// ([`fit::Contradiction::Unreproduced`]): what throttled it is not its own load alone.
+    pub fn unreproduced(&self) -> bool {
+        self.readings.iter().all(|v| v.standing == Standing::Contradicted)
+            && self
+                .readings
+                .iter()
+                .any(|v| matches!(v.fit.contradiction, Some(fit::Contradiction::Unreproduced { .. })))
+    }
 }
 
 /// What the history's requests at one value met: their attempts (the throttled ones and every

@@ -361,7 +361,7 @@ pub fn run(
                     quota_tpm: q.tpm,
                     told_apart,
                 });
-                if told_apart && cal.readings.len() > 1 && cal.observed_throttled > 0 {
+                if told_apart && cal.readings.len() > 1 && cal.observed_throttled > 0 && !cal.unreproduced() {
                     facts.push_str(&format!(
                         "; the 429s fit {} with {}",
                         crate::render::readings::name(best.fit.reading, q.burndown, a.provider),
@@ -482,6 +482,14 @@ pub fn run(
                         if ran == a.current { "at it".to_string() } else { format!("at {ran}, where most of it ran,") };
                     format!(
                         "{value}: your history was throttled {at} more than a safe value may be ({facts}), which its replay does not reproduce: no max output value is shown to avoid that; see `ccdoctor scan`"
+                    )
+                }
+                _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown
+                    && a.calibration.as_ref().is_some_and(|cal| cal.unreproduced()) =>
+                {
+                    outcome.status = Status::Unsafe;
+                    format!(
+                        "{value} is throttled, and no model of the quota reproduces the 429s from your own load ({facts}): others' load on the quota is one cause; see `ccdoctor scan`"
                     )
                 }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {

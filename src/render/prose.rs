@@ -162,6 +162,11 @@ pub fn headline(a: &Advice) -> String {
         }
         (Some(v), Action::Lower) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (lower from {})", thousands(a.current)),
         (Some(v), Action::Raise) => format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={v}  (raise from {})", thousands(a.current)),
+        // No quota model of the history's own load reproduces its 429s: a quota given would
+        // not change that.
+        _ if c.basis == Basis::QuotaUnknown && a.calibration.as_ref().is_some_and(|cal| cal.unreproduced()) => {
+            "No max output value is shown: no model of the quota reproduces your 429s from your own load (see why below).".to_string()
+        }
         _ if c.basis == Basis::QuotaUnknown
             && a.quota.as_ref().is_some_and(|q| q.reference.as_ref().is_some_and(|r| r.origin == Origin::Flag)) =>
         {
@@ -525,8 +530,26 @@ fn lead(a: &Advice) -> Vec<String> {
         }
         Basis::Throttles => {
             if let Some(r) = row(a, a.current) {
+                // Where the replay fails requests the history at that value did not, the
+                // history's own figures beside it (the replay plans below the quota, at pace).
+                let h = a.at_ran;
+                let seen = if h.value == a.current && h.attempts > 0 && r.outcome.failed > h.failed {
+                    let failed = if h.failed == 0 {
+                        "no failed request".to_string()
+                    } else {
+                        format!("{} failed for good", count_of(h.failed, "request", "requests"))
+                    };
+                    format!(
+                        ", where your history at it had {} of {} throttled ({}) and {failed}: the replay plans with headroom, at the work's own pace",
+                        thousands(h.throttled),
+                        count_of(h.attempts, "attempt", "attempts"),
+                        percent(h.throttled as f64 / h.attempts as f64),
+                    )
+                } else {
+                    String::new()
+                };
                 out.push(format!(
-                    "At {}, your history's work sent at its own pace (as if nothing were throttled) against {} has {}.",
+                    "At {}, your history's work sent at its own pace (as if nothing were throttled) against {} has {}{seen}.",
                     value_in_effect(a, a.current),
                     against(a),
                     throttling(&r.outcome)
@@ -626,6 +649,12 @@ fn lead(a: &Advice) -> Vec<String> {
             out.push(s);
         }
         Basis::QuotaUnknown => match &a.calibration {
+            // No quota reproduces the 429s from the history's own load (none_fits says how):
+            // what would put the others' load in it, not the quota.
+            Some(cal) if cal.unreproduced() => {
+                out.extend(readings::none_fits(a, cal));
+                out.push("If others draw on the same quota, scan their homes with yours (--shared-quota) or the team's telemetry (--otel): their load is then in the history the replay runs.".into());
+            }
             Some(cal) => {
                 out.push(format!(
                     "Your history shows {}, and no reading of how the quota is counted explains them at a quota near the one assumed: no value chosen against it can be trusted.",
