@@ -169,6 +169,15 @@ fn others_load_no_model_reproduces_is_said_so() {
         assert!(text.contains("(--shared-quota) or the team's telemetry (--otel)"), "{text}");
         assert!(!text.contains("Pass your applied quota with --quota-tpm"), "{text}");
     }
+    // The JSON says why each reading is ruled out.
+    let (v, _) = common::scan_json(&[home, "--since", "2000-01-01"]);
+    let readings = v["recommendation"]["calibration"]["readings"].as_array().expect("readings").clone();
+    assert_eq!(readings.len(), 4);
+    assert!(
+        readings.iter().all(|r| r["contradiction"] == "unreproduced" && r["standing"] == "contradicted"),
+        "{readings:?}"
+    );
+    assert_eq!(v["recommendation"]["basis"], "quota_unknown");
     let r = common::run(&["check", home, "--since", "2000-01-01"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(

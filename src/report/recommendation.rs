@@ -157,8 +157,8 @@ pub struct ReadingFitJson {
     pub effective_quota_tpm: u64,
     pub quota_bound: Bound,
     /// The quotas at which the history replayed as it was shows about its throttled
-    /// attempts (the effective quota is the reference where this range holds it, else its
-    /// nearest end); `quota_high_tpm` is `null` without an upper end.
+    /// attempts (the effective quota: `fit::effective`); `quota_high_tpm` is `null` without an
+    /// upper end.
     pub quota_low_tpm: u64,
     pub quota_high_tpm: Option<u64>,
     /// The history as it was at the reference quota (at the effective quota without one).
@@ -167,7 +167,7 @@ pub struct ReadingFitJson {
     /// The history as it was at the effective quota (what the Check line quotes).
     pub effective_throttled_attempts: u64,
     pub effective_failed: u64,
-    /// `fits`, `plausible`, `far` or `contradicted` (see DESIGN.md).
+    /// `fits`, `above`, `below` or `contradicted` (see DESIGN.md).
     pub standing: Standing,
     /// It was among the readings the advice is chosen from (within twice the reference, or
     /// all when none is).
@@ -177,6 +177,9 @@ pub struct ReadingFitJson {
     pub advises: Option<u64>,
     /// The limit of a period its quota does not explain.
     pub contradicted_at: Option<u64>,
+    /// What rules it out: `period`, `context`, `unreachable` or `unreproduced`; `null` when
+    /// nothing does ([`Contradiction`]).
+    pub contradiction: Option<&'static str>,
 }
 
 impl ReadingFitJson {
@@ -200,6 +203,12 @@ impl ReadingFitJson {
                 Some(Contradiction::Period { limit, .. }) => Some(limit),
                 _ => None,
             },
+            contradiction: v.fit.contradiction.map(|c| match c {
+                Contradiction::Period { .. } => "period",
+                Contradiction::Context { .. } => "context",
+                Contradiction::Unreachable { .. } => "unreachable",
+                Contradiction::Unreproduced { .. } => "unreproduced",
+            }),
         }
     }
 }
