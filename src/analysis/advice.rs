@@ -139,7 +139,8 @@ impl Calibration {
     }
 
     /// Every reading is ruled out, some because no quota of it reproduces the history's count
-    /// ([`fit::Contradiction::Unreproduced`]): what throttled it is not its own load alone.
+    /// ([`fit::Contradiction::Unreproduced`]): the history's own load does not explain its
+    /// 429s.
     pub fn unreproduced(&self) -> bool {
         self.readings.iter().all(|v| v.standing == Standing::Contradicted)
             && self

@@ -102,10 +102,13 @@ pub enum Contradiction {
     /// Not even the largest quota searched brings the throttled attempts down to the
     /// history's: what it shows, and what the replay predicts there.
     Unreachable { observed: u64, predicted: u64 },
-    /// Its range lies far below the reference, and at the quota where its replay's count comes
-    /// down to the history's it is not within the noise of it ([`slack`]): the count falls past
-    /// it at once (a request refused to the end takes all its attempts with it), so no quota
-    /// of it reproduces the history. What it shows, and what the replay predicts there.
+    /// Its range lies far below the reference and has no lower end (the history fits any
+    /// quota down to the lowest searched: about every request refused to the end), and at the
+    /// quota where its replay's count comes down to the history's it is not within the noise
+    /// of it ([`slack`]): the count falls past it at once (a request refused to the end takes
+    /// all its attempts with it), so no quota of it reproduces the history. What it shows, and
+    /// what the replay predicts there. (A range with a lower end whose count jumps past the
+    /// band is a light load's cliff, one session's requests alike: it pins the quota.)
     Unreproduced { observed: u64, predicted: u64 },
     /// The requests it throttles are not those the history shows throttled: the cache reads
     /// (the context) of a throttled attempt's request, on average, as a multiple of all the
@@ -232,8 +235,15 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
             // Even an endless quota throttles more than the history shows (on Mantle: the
             // output quota given does).
             Some(Contradiction::Unreachable { observed: observed_throttled, predicted: at_fit.throttled_attempts })
-        } else if reference.is_some() && estimated && at_fit.throttled_attempts.abs_diff(observed_throttled) > band {
-            // Far below the reference, the quota is the history's own, and must reproduce it.
+        } else if reference.is_some()
+            && estimated
+            && low <= LOWEST
+            && at_fit.throttled_attempts.abs_diff(observed_throttled) > band
+        {
+            // Far below the reference, with no lower end (the history fits any quota down to
+            // nothing: about every request refused to the end), the quota is the history's own
+            // and must reproduce it. With a lower end, a count that jumps past the band is a
+            // light load's cliff (one session's requests alike), which pins the quota.
             Some(Contradiction::Unreproduced { observed: observed_throttled, predicted: at_fit.throttled_attempts })
         } else if periods.len() < 2 {
             None

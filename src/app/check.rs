@@ -387,7 +387,17 @@ pub fn run(
             // What the recommended value costs in cut responses, said beside it.
             let cuts_at = |v: u64| {
                 a.rows.iter().find(|r| r.value == v).map_or(String::new(), |r| {
-                    format!(", cutting {} of {} responses", thousands(r.outcome.cut), thousands(r.outcome.responses))
+                    // Those Claude Code gives up on (cut after its last continuation), as the
+                    // replay table says beside the cuts.
+                    let given_up = match r.gave_up {
+                        0 => String::new(),
+                        n => format!(", {} given up", thousands(n)),
+                    };
+                    format!(
+                        ", cutting {} of {} responses{given_up}",
+                        thousands(r.outcome.cut),
+                        thousands(r.outcome.responses)
+                    )
                 })
             };
             // Where some requests were subagents' of a Claude Code that ignored the value, a

@@ -165,7 +165,7 @@ pub fn headline(a: &Advice) -> String {
         // No quota model of the history's own load reproduces its 429s: a quota given would
         // not change that.
         _ if c.basis == Basis::QuotaUnknown && a.calibration.as_ref().is_some_and(|cal| cal.unreproduced()) => {
-            "No max output value is shown: no model of the quota reproduces your 429s from your own load (see why below).".to_string()
+            "No max output value is shown: no model of the quota reproduces your 429s (see why below).".to_string()
         }
         _ if c.basis == Basis::QuotaUnknown
             && a.quota.as_ref().is_some_and(|q| q.reference.as_ref().is_some_and(|r| r.origin == Origin::Flag)) =>

@@ -284,20 +284,22 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
                 thousands(observed)
             ),
         });
-    } else if implied.is_empty()
-        && let Some(Contradiction::Unreproduced { observed, .. }) =
-            cal.readings.iter().find_map(|v| v.fit.contradiction)
-    {
-        let least = cal.readings.iter().filter_map(|v| match v.fit.contradiction {
-            Some(Contradiction::Unreproduced { predicted, .. }) => Some(predicted),
-            _ => None,
-        });
-        let most = least.clone().max().unwrap_or(0);
+    } else if implied.is_empty() && cal.unreproduced() {
+        // The count falls past the history's (below it: at the crossing, or at an end the
+        // crossing was held to, the replay shows fewer than the band allows).
+        let most = cal
+            .readings
+            .iter()
+            .filter_map(|v| match v.fit.contradiction {
+                Some(Contradiction::Unreproduced { predicted, .. }) => Some(predicted),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
         out.push(format!(
-            "No reading of how the quota is counted reproduces your history's {} at any quota: where the replay's count comes down to them it falls at once to {} or fewer (a request refused to the end takes all its attempts with it), and nearer {} it predicts fewer still. What throttled you is not your own load alone: others' load on the same quota (an account shared with a team), which your history does not show, is one cause.",
-            count_of(observed, "throttled attempt", "throttled attempts"),
+            "No reading of how the quota is counted reproduces your history's {}: they fit any quota down to the lowest tried, and where the replay's count comes down to them it falls at once to {} or fewer (a request refused to the end takes all its attempts with it). Your own load does not explain them: others' load on the same quota (an account shared with a team), which your history does not show, is one cause; a quota so small that about every request is refused is another.",
+            count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
             thousands(most),
-            reference(cal).unwrap_or_else(|| "the quota assumed".into()),
         ));
     } else if implied.is_empty() {
         out.push(
