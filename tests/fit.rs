@@ -447,3 +447,30 @@ fn given_up_responses_where_no_quota_is_known_ask_for_the_quota() {
     }
     assert!(given_up > 0, "no world gave up on responses at 1,000");
 }
+
+/// `check`'s line gives the responses Claude Code gives up on at the value it names, the same
+/// figures as the replay table's row for that value (the trial of 2026-12-07: the line gave
+/// the cuts alone).
+#[test]
+fn check_names_the_responses_given_up_at_the_value() {
+    let s = &worlds::shared(1)[0];
+    let dir = tempfile::tempdir().unwrap();
+    s.write(dir.path()).unwrap();
+    let home = dir.path().to_str().unwrap();
+    let (v, _) = common::scan_json(&[home, "--since", "2000-01-01"]);
+    let value = v["recommendation"]["max_output_tokens"].as_u64().expect("a value");
+    let rows = v["recommendation"]["replay"].as_array().expect("rows");
+    let row = rows.iter().find(|r| r["value"] == value).expect("the value's row");
+    let given_up = row["given_up"].as_u64().unwrap();
+    assert!(given_up > 0, "{row}");
+    let r = common::run(&["check", home, "--since", "2000-01-01"]);
+    let cut = row["cut"].as_u64().unwrap();
+    let expected = format!("{value} would have worked, cutting {cut} of ");
+    let at = r.stdout.find(&expected).unwrap_or_else(|| panic!("{}", r.stdout));
+    let rest = &r.stdout[at + expected.len()..];
+    assert!(
+        rest.split_once(':').is_some_and(|(l, _)| l.ends_with(&format!("responses, {given_up} given up"))),
+        "{}",
+        r.stdout
+    );
+}
