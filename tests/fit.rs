@@ -164,6 +164,13 @@ fn one_sessions_cliff_is_not_others_load() {
     assert_ne!(r["basis"], "quota_unknown");
     let text = common::run(&["scan", home, "--since", "2000-01-01"]).stdout;
     assert!(!text.contains("no model of the quota reproduces"), "{text}");
+    // The Check line says the count jumps there, not that it comes down to the history's.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("where the replay's count falls past your history's in one step (requests much alike throttle together): there it predicts 0 throttled attempts"),
+        "{text}"
+    );
+    assert!(!text.contains("comes down to your history's"), "{text}");
 }
 
 /// Where no reading reproduces the 429s from the history's own load, the report and `check`
@@ -202,6 +209,16 @@ fn others_load_no_model_reproduces_is_said_so() {
         "{readings:?}"
     );
     assert_eq!(v["recommendation"]["basis"], "quota_unknown");
+    // With the quota given, check neither asks for it again nor says it judged at it.
+    let r = common::run(&["check", home, "--since", "2000-01-01", "--quota-tpm", "200000"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("no model of the quota reproduces the 429s")
+            && !r.stdout.contains("judged at")
+            && !r.stdout.contains("pass --quota-tpm"),
+        "{}",
+        r.stdout
+    );
     let r = common::run(&["check", home, "--since", "2000-01-01"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
@@ -465,11 +482,11 @@ fn check_names_the_responses_given_up_at_the_value() {
     assert!(given_up > 0, "{row}");
     let r = common::run(&["check", home, "--since", "2000-01-01"]);
     let cut = row["cut"].as_u64().unwrap();
-    let expected = format!("{value} would have worked, cutting {cut} of ");
+    let expected = format!("{value} would have worked, cutting {cut} of the ");
     let at = r.stdout.find(&expected).unwrap_or_else(|| panic!("{}", r.stdout));
     let rest = &r.stdout[at + expected.len()..];
     assert!(
-        rest.split_once(':').is_some_and(|(l, _)| l.ends_with(&format!("responses, {given_up} given up"))),
+        rest.split_once(':').is_some_and(|(l, _)| l.ends_with(&format!("responses asked for, {given_up} given up"))),
         "{}",
         r.stdout
     );

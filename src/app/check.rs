@@ -361,7 +361,12 @@ pub fn run(
                     quota_tpm: q.tpm,
                     told_apart,
                 });
-                if told_apart && cal.readings.len() > 1 && cal.observed_throttled > 0 && !cal.unreproduced() {
+                // Not where no reading is used (every one ruled out or far from the quota).
+                if told_apart
+                    && cal.readings.len() > 1
+                    && cal.observed_throttled > 0
+                    && a.choice.basis != crate::analysis::choose::Basis::QuotaUnknown
+                {
                     facts.push_str(&format!(
                         "; the 429s fit {} with {}",
                         crate::render::readings::name(best.fit.reading, q.burndown, a.provider),
@@ -369,7 +374,10 @@ pub fn run(
                     ));
                 }
                 // `--quota-tpm` the 429s rule out: the value is judged at another quota.
-                if let Some(given) = crate::render::readings::unfit_quota_given(cal) {
+                // (Where no value is judged at all, the verdict says why instead.)
+                if let Some(given) = crate::render::readings::unfit_quota_given(cal)
+                    .filter(|_| a.choice.basis != crate::analysis::choose::Basis::QuotaUnknown)
+                {
                     // Far below it, the quota is where the replay's count comes down to the
                     // history's (`fit::effective`), not the end of the range nearest it.
                     let which = if best.standing == crate::analysis::fit::Standing::Below {
@@ -394,7 +402,7 @@ pub fn run(
                         n => format!(", {} given up", thousands(n)),
                     };
                     format!(
-                        ", cutting {} of {} responses{given_up}",
+                        ", cutting {} of the {} responses asked for{given_up}",
                         thousands(r.outcome.cut),
                         thousands(r.outcome.responses)
                     )
@@ -504,7 +512,14 @@ pub fn run(
                 }
                 _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {
                     outcome.status = Status::Unsafe;
-                    format!("{value} is throttled and the quota is not known ({facts}): pass --quota-tpm")
+                    match a.calibration.as_ref().and_then(crate::render::readings::unfit_quota_given) {
+                        // The quota given is what the 429s do not fit: asking for it again is a circle.
+                        Some(given) => format!(
+                            "{value} is throttled, and your 429s do not fit the {} TPM you gave ({facts}): check it, and whether others draw on the same quota; see `ccdoctor scan`",
+                            thousands(given)
+                        ),
+                        None => format!("{value} is throttled and the quota is not known ({facts}): pass --quota-tpm"),
+                    }
                 }
                 _ => {
                     outcome.status = Status::Unsafe;

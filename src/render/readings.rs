@@ -102,10 +102,16 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
             let other = cal.readings.iter().any(|v| v.fit.reading != best.fit.reading && v.advises && holds(v));
             // Far below the reference, the quota is where the replay shows the history's count
             // ([`crate::analysis::fit`]'s effective quota), not the end nearest it.
-            let taken = if best.standing == Standing::Below {
-                "where the replay's count comes down to your history's: there it predicts"
-            } else {
-                "the nearest quota it fits, where the replay predicts"
+            // Where the count jumps past the history's in one step (requests alike: one
+            // session's cliff), it does not come down to it: said so.
+            let within = p.throttled_attempts.abs_diff(cal.observed_throttled)
+                <= crate::analysis::fit::slack(cal.observed_throttled);
+            let taken = match best.standing {
+                Standing::Below if within => "where the replay's count comes down to your history's: there it predicts",
+                Standing::Below => {
+                    "where the replay's count falls past your history's in one step (requests much alike throttle together): there it predicts"
+                }
+                _ => "the nearest quota it fits, where the replay predicts",
             };
             format!(
                 "this reading does not reach {r} (there it predicts {}), so the advice takes {used}, {taken} {predicted}{}",
