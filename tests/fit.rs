@@ -491,3 +491,27 @@ fn check_names_the_responses_given_up_at_the_value() {
         r.stdout
     );
 }
+
+/// Where the quota planned against is the one the 429s imply, a raise is of that quota, named
+/// with its figure (the trial of 2026-12-07: a user who gave 200,000 TPM was told to raise the
+/// quota to 108,000).
+#[test]
+fn a_raise_of_the_quota_the_429s_imply_names_it() {
+    let s = &worlds::shared(1)[1];
+    assert!(s.name.contains("210,000"));
+    let dir = tempfile::tempdir().unwrap();
+    s.write(dir.path()).unwrap();
+    let home = dir.path().to_str().unwrap();
+    let args = [home, "--since", "2000-01-01", "--quota-tpm", "200000"];
+    let (v, _) = common::scan_json(&args);
+    let inputs = &v["recommendation"]["inputs"];
+    assert_eq!(inputs["quota_origin"], "inferred", "{inputs}");
+    let implied = inputs["quota_tpm"].as_u64().unwrap();
+    assert!(implied < 200_000, "{inputs}");
+    let text = common::run(&[&["scan"][..], &args].concat()).stdout;
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let implied = implied.to_string();
+    let grouped = format!("{},{}", &implied[..implied.len() - 3], &implied[implied.len() - 3..]);
+    assert!(text.contains(&format!("raise the quota your 429s imply ({grouped} TPM) to ")), "{text}");
+    assert!(!text.contains("raise the quota to"), "{text}");
+}

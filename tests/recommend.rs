@@ -113,7 +113,10 @@ fn more_requests_in_flight_than_the_quota_fits_is_no_value() {
 #[test]
 fn planning_for_more_at_once_never_allows_more_nor_asks_less() {
     let number = |s: &str| s.replace(',', "").parse::<u64>().unwrap();
-    let words = regex::Regex::new(r"Run at most (\d+) requests? at once .*?raise the quota to ([\d,]+) TPM").unwrap();
+    let words = regex::Regex::new(
+        r"Run at most (\d+) requests? at once .*?raise the quota (?:your 429s imply \([\d,]+ TPM\) )?to ([\d,]+) TPM",
+    )
+    .unwrap();
     let mut last = (u64::MAX, 0);
     for p in ["3", "4", "6", "8", "16"] {
         let v = bedrock(&["--parallel", p]);

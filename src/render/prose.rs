@@ -936,19 +936,24 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             }
             None => format!("your history had up to {} running", thousands(q.parallel_seen)),
         };
+        // A quota fitted to the 429s is what the history ran against, whatever quota was
+        // given or published: the raise is of that one, said so.
+        let raise = if q.tpm_origin == Origin::Inferred {
+            format!("raise the quota your 429s imply ({} TPM) to {} TPM", thousands(q.tpm), thousands(n.quota_tpm))
+        } else {
+            format!("raise the quota to {} TPM", thousands(n.quota_tpm))
+        };
         out.push(if n.parallel == 0 {
             format!(
-                "Not even one request at a time fits the quota at {} with {} reserved at admission ({had}): raise the quota to {} TPM for {} to replay safely.",
+                "Not even one request at a time fits the quota at {} with {} reserved at admission ({had}): {raise} for {} to replay safely.",
                 thousands(n.value),
                 readings::formula(q.reading, a.provider),
-                thousands(n.quota_tpm),
                 thousands(n.value),
             )
         } else {
             format!(
-                "Run at most {} at once ({had}), or raise the quota to {} TPM: then {} replays safely.",
+                "Run at most {} at once ({had}), or {raise}: then {} replays safely.",
                 count_of(n.parallel, "request", "requests"),
-                thousands(n.quota_tpm),
                 thousands(n.value),
             )
         });
