@@ -100,10 +100,9 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
             // the smaller value.
             let holds = |v: &ReadingView| v.fit.low_tpm <= q.tpm && v.fit.high_tpm.is_none_or(|h| q.tpm <= h);
             let other = cal.readings.iter().any(|v| v.fit.reading != best.fit.reading && v.advises && holds(v));
-            // Far below the reference, the quota is where the replay shows the history's count
-            // ([`crate::analysis::fit`]'s effective quota), not the end nearest it.
-            // Where the count jumps past the history's in one step (requests alike: one
-            // session's cliff), it does not come down to it: said so.
+            // Far below the reference, the quota is where the replay's count comes down to the
+            // history's (`fit::effective`), not the end nearest it; where the count jumps past
+            // the history's in one step (requests alike: one session's cliff), said so.
             let within = p.throttled_attempts.abs_diff(cal.observed_throttled)
                 <= crate::analysis::fit::slack(cal.observed_throttled);
             let taken = match best.standing {
