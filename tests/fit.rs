@@ -198,6 +198,13 @@ fn others_load_no_model_reproduces_is_said_so() {
             "{text}"
         );
         assert!(text.contains("(--shared-quota) or the team's telemetry (--otel)"), "{text}");
+        // The replay table's rows are at a quota the history does not fit: said under it.
+        let quota =
+            if given.is_empty() { "AWS's published default of 200,000 TPM" } else { "the 200,000 TPM you gave" };
+        assert!(
+            text.contains(&format!("These rows replay against {quota}, which no reading of how the quota is counted fits to your history's 429s: they show what that quota would do, not what your history met.")),
+            "{text}"
+        );
         assert!(!text.contains("Pass your applied quota with --quota-tpm"), "{text}");
     }
     // The JSON says why each reading is ruled out.

@@ -444,6 +444,18 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
             percent(v.plan.headroom),
         ));
     }
+    // Where no reading explains the 429s, the rows are at the quota assumed, which the
+    // history does not fit: they are not what it met (beside "no model reproduces your 429s",
+    // rows of no throttled attempt read as all clear).
+    if a.choice.basis == crate::analysis::choose::Basis::QuotaUnknown
+        && a.calibration.is_some()
+        && let Some(q) = &a.quota
+    {
+        notes.push(format!(
+            "These rows replay against {}, which no reading of how the quota is counted fits to your history's 429s: they show what that quota would do, not what your history met.",
+            readings::quota_named(q.tpm, &q.tpm_origin)
+        ));
+    }
     Section { columns, rows, notes, ..Section::titled(format!("Replay: your history at each value ({against})")) }
 }
 
