@@ -14,9 +14,7 @@ fn written(s: &Scenario) -> tempfile::TempDir {
     dir
 }
 
-fn words(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+use common::words;
 
 /// A value the history ran at without a 429 is kept, but when the replay of its work at its
 /// own pace throttles it against the quota given, the report says which weighs more rather

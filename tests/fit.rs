@@ -26,6 +26,13 @@ fn reading_of(w: &sim::World) -> Reading {
     }
 }
 
+/// The scenario's history written as a config home in a temporary folder.
+fn written(s: &Scenario) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    s.write(dir.path()).unwrap();
+    dir
+}
+
 /// What ccdoctor advises on the scenario, the world at that value, and the world's best.
 fn judge(s: &Scenario) -> (Advice, Option<Truth>, Option<Truth>) {
     let (a, _) = worlds::advise(s, &s.config());
@@ -165,7 +172,7 @@ fn one_sessions_cliff_is_not_others_load() {
     let text = common::run(&["scan", home, "--since", "2000-01-01"]).stdout;
     assert!(!text.contains("no model of the quota reproduces"), "{text}");
     // The Check line says the count jumps there, not that it comes down to the history's.
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = common::words(&text);
     assert!(
         text.contains("where the replay's count falls past your history's in one step (requests much alike throttle together): there it predicts 0 throttled attempts"),
         "{text}"
@@ -180,13 +187,12 @@ fn one_sessions_cliff_is_not_others_load() {
 fn others_load_no_model_reproduces_is_said_so() {
     let s = &worlds::shared(2)[1];
     assert!(s.name.contains("210,000"));
-    let dir = tempfile::tempdir().unwrap();
-    s.write(dir.path()).unwrap();
+    let dir = written(s);
     let home = dir.path().to_str().unwrap();
     for given in [&[][..], &["--quota-tpm", "200000"][..]] {
         let r = common::run(&[&["scan", home, "--since", "2000-01-01"][..], given].concat());
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let text = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = common::words(&r.stdout);
         assert!(
             text.contains("No max output value is shown: no model of the quota reproduces your 429s (see why below)."),
             "{text}"
@@ -280,8 +286,7 @@ fn a_failure_asked_again_is_one_response() {
 fn check_says_which_reading_held_after_the_change() {
     let s = &worlds::issue_20(1)[1];
     assert_eq!(s.periods.len(), 3);
-    let dir = tempfile::tempdir().unwrap();
-    s.write(dir.path()).unwrap();
+    let dir = written(s);
     let home = dir.path().to_str().unwrap();
     let r: common::Run =
         common::ccdoctor(dir.path()).args(["check", "--json", "--since", "2026-11-01", home]).output().unwrap().into();
@@ -478,8 +483,7 @@ fn given_up_responses_where_no_quota_is_known_ask_for_the_quota() {
 #[test]
 fn check_names_the_responses_given_up_at_the_value() {
     let s = &worlds::shared(1)[0];
-    let dir = tempfile::tempdir().unwrap();
-    s.write(dir.path()).unwrap();
+    let dir = written(s);
     let home = dir.path().to_str().unwrap();
     let (v, _) = common::scan_json(&[home, "--since", "2000-01-01"]);
     let value = v["recommendation"]["max_output_tokens"].as_u64().expect("a value");
@@ -506,8 +510,7 @@ fn check_names_the_responses_given_up_at_the_value() {
 fn a_raise_of_the_quota_the_429s_imply_names_it() {
     let s = &worlds::shared(1)[1];
     assert!(s.name.contains("210,000"));
-    let dir = tempfile::tempdir().unwrap();
-    s.write(dir.path()).unwrap();
+    let dir = written(s);
     let home = dir.path().to_str().unwrap();
     let args = [home, "--since", "2000-01-01", "--quota-tpm", "200000"];
     let (v, _) = common::scan_json(&args);
@@ -516,9 +519,8 @@ fn a_raise_of_the_quota_the_429s_imply_names_it() {
     let implied = inputs["quota_tpm"].as_u64().unwrap();
     assert!(implied < 200_000, "{inputs}");
     let text = common::run(&[&["scan"][..], &args].concat()).stdout;
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let implied = implied.to_string();
-    let grouped = format!("{},{}", &implied[..implied.len() - 3], &implied[implied.len() - 3..]);
-    assert!(text.contains(&format!("raise the quota your 429s imply ({grouped} TPM) to ")), "{text}");
+    let text = common::words(&text);
+    let implied = ccdoctor::text::thousands(implied);
+    assert!(text.contains(&format!("raise the quota your 429s imply ({implied} TPM) to ")), "{text}");
     assert!(!text.contains("raise the quota to"), "{text}");
 }

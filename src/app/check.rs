@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::analysis::advice::{Advice, Origin};
-use crate::analysis::choose::Action;
+use crate::analysis::choose::{Action, Basis};
 use crate::config::{OutputFormat, ScanConfig};
 use crate::exit_codes::ExitCode;
 use crate::text::{count_of, escape_control, one_line, thousands};
@@ -163,7 +163,7 @@ pub struct CheckOutcome {
     /// `keep`, `lower`, `raise` or `none`, as in `scan`'s recommendation.
     pub action: Option<Action>,
     /// Why, as in `scan`'s recommendation (`throttles`, `history_throttles`, …).
-    pub basis: Option<crate::analysis::choose::Basis>,
+    pub basis: Option<Basis>,
     pub responses: u64,
     pub throttled_attempts: u64,
     pub failed_requests: u64,
@@ -365,7 +365,7 @@ pub fn run(
                 if told_apart
                     && cal.readings.len() > 1
                     && cal.observed_throttled > 0
-                    && a.choice.basis != crate::analysis::choose::Basis::QuotaUnknown
+                    && a.choice.basis != Basis::QuotaUnknown
                 {
                     facts.push_str(&format!(
                         "; the 429s fit {} with {}",
@@ -375,8 +375,8 @@ pub fn run(
                 }
                 // `--quota-tpm` the 429s rule out: the value is judged at another quota.
                 // (Where no value is judged at all, the verdict says why instead.)
-                if let Some(given) = crate::render::readings::unfit_quota_given(cal)
-                    .filter(|_| a.choice.basis != crate::analysis::choose::Basis::QuotaUnknown)
+                if let Some(given) =
+                    crate::render::readings::unfit_quota_given(cal).filter(|_| a.choice.basis != Basis::QuotaUnknown)
                 {
                     // Far below it, the quota is where the replay's count comes down to the
                     // history's (`fit::effective`), not the end of the range nearest it.
@@ -440,7 +440,7 @@ pub fn run(
                     )
                 }
                 // Too few responses to judge cuts by: kept, not judged.
-                (Action::Keep, _) if c.basis == crate::analysis::choose::Basis::SmallSample => {
+                (Action::Keep, _) if c.basis == Basis::SmallSample => {
                     format!("{value} is kept: too few responses to judge cuts by ({facts})")
                 }
                 // The API's 429s are not max output's doing.
@@ -479,13 +479,13 @@ pub fn run(
                         how_to_change(a, config)
                     )
                 }
-                _ if c.basis == crate::analysis::choose::Basis::ResponsesFail && a.quota_unknown => {
+                _ if c.basis == Basis::ResponsesFail && a.quota_unknown => {
                     outcome.status = Status::Unsafe;
                     format!(
                         "{value} makes Claude Code give up on long responses, and no quota is known to judge a larger value by ({facts}): pass your applied quota with --quota-tpm"
                     )
                 }
-                _ if c.basis == crate::analysis::choose::Basis::ResponsesFail => {
+                _ if c.basis == Basis::ResponsesFail => {
                     outcome.status = Status::Unsafe;
                     format!(
                         "{value}: no max output value both fits the quota and lets your long responses finish ({facts}); see `ccdoctor scan`"
@@ -493,7 +493,7 @@ pub fn run(
                 }
                 // The replay does not reproduce the history's throttling: no value is shown to
                 // avoid it.
-                _ if c.basis == crate::analysis::choose::Basis::HistoryThrottles => {
+                _ if c.basis == Basis::HistoryThrottles => {
                     outcome.status = Status::Unsafe;
                     let ran = a.at_ran.value;
                     let at =
@@ -502,15 +502,13 @@ pub fn run(
                         "{value}: your history was throttled {at} more than a safe value may be ({facts}), which its replay does not reproduce: no max output value is shown to avoid that; see `ccdoctor scan`"
                     )
                 }
-                _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown
-                    && a.calibration.as_ref().is_some_and(|cal| cal.unreproduced()) =>
-                {
+                _ if c.basis == Basis::QuotaUnknown && a.calibration.as_ref().is_some_and(|cal| cal.unreproduced()) => {
                     outcome.status = Status::Unsafe;
                     format!(
                         "{value} is throttled, and no model of the quota reproduces the 429s from your own load ({facts}): others' load on the quota is one cause; see `ccdoctor scan`"
                     )
                 }
-                _ if c.basis == crate::analysis::choose::Basis::QuotaUnknown => {
+                _ if c.basis == Basis::QuotaUnknown => {
                     outcome.status = Status::Unsafe;
                     match a.calibration.as_ref().and_then(crate::render::readings::unfit_quota_given) {
                         // The quota given is what the 429s do not fit: asking for it again is a circle.
