@@ -139,14 +139,17 @@ impl Calibration {
     }
 
     /// Every reading is ruled out, some because no quota of it reproduces the history's count
-    /// ([`fit::Contradiction::Unreproduced`]): the history's own load does not explain its
-    /// 429s.
+    /// ([`fit::Contradiction::Unreproduced`]) or because it would have let in at once requests
+    /// the history shows refused while nothing of its own ran ([`fit::Contradiction::Alone`]):
+    /// the history's own load does not explain its 429s.
     pub fn unreproduced(&self) -> bool {
         self.readings.iter().all(|v| v.standing == Standing::Contradicted)
-            && self
-                .readings
-                .iter()
-                .any(|v| matches!(v.fit.contradiction, Some(fit::Contradiction::Unreproduced { .. })))
+            && self.readings.iter().any(|v| {
+                matches!(
+                    v.fit.contradiction,
+                    Some(fit::Contradiction::Unreproduced { .. } | fit::Contradiction::Alone { .. })
+                )
+            })
     }
 }
 
@@ -281,6 +284,10 @@ pub struct Inputs<'a> {
     /// The provider whose words most throttling 429s are in, if one's (read whatever names
     /// the provider).
     pub worded: Option<Provider>,
+    /// The chains hold every request the history has in its days (no project left out): what
+    /// ran beside a request is known, and a request refused while nothing else did tells of
+    /// load the history does not hold ([`super::alone`]).
+    pub whole: bool,
 }
 
 /// What in the history names a provider.
@@ -539,6 +546,10 @@ struct Pending {
     parallel_seen: u64,
     /// The limit most of the model's units ran at.
     common_limit: u64,
+    /// The model's requests refused then admitted after a quiet time, to judge each reading
+    /// by at its quota ([`super::alone`]; none on Mantle, whose output quota is a second
+    /// bucket, or when a project is left out).
+    alone: super::alone::Quiet,
     /// The advice, what the replays decide left for [`Planned::finish`] (`quota`,
     /// `ceiling`, `choice`, `rows`, `calibration`, `needed`, `cut_share`, `from_ceiling_only`).
     advice: Advice,
@@ -779,12 +790,17 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         disproven_at: disproven_at.filter(|_| i.cfg.parallel.is_none_or(|p| p == parallel_seen)),
         ..seen_setup
     };
+    let alone = match side.as_ref() {
+        Some(s) if i.whole && s.output.is_none() => super::alone::gather(i.chains, my_units, s.burndown, &s.readings),
+        _ => super::alone::Quiet::default(),
+    };
     let pending = Pending {
         side,
         setup,
         seen_setup,
         parallel_seen,
         common_limit: ran_at,
+        alone,
         advice: Advice {
             model,
             model_origin,
@@ -866,7 +882,8 @@ impl Prepared {
 impl Planned {
     /// The replays, and the advice with what they decide.
     pub fn finish(self, cfg: &RecommendConfig) -> Advice {
-        let Planned { plan, pending: Pending { side, setup, seen_setup, parallel_seen, common_limit, advice } } = self;
+        let Planned { plan, pending: Pending { side, setup, seen_setup, parallel_seen, common_limit, alone, advice } } =
+            self;
         // Input per request without and with cache reads (p90), and the most sent at once.
         let inputs = (advice.input_set, advice.input_reserved, advice.sent_at_once);
         let observed = advice.throttled_seen;
@@ -894,7 +911,7 @@ impl Planned {
             }
         } else {
             let target = advice.demand.target;
-            replayed(cfg, &plan, side.as_ref(), [&setup, &seen_setup], common_limit, (parallel_seen, target))
+            replayed(cfg, &plan, side.as_ref(), [&setup, &seen_setup], (common_limit, &alone), (parallel_seen, target))
         };
         let ceiling = outcome.quota.as_ref().map(|q| budget(q, inputs));
         Advice {
@@ -1020,7 +1037,7 @@ fn replayed(
     plan: &Plan,
     side: Option<&Side>,
     [setup, seen_setup]: [&Setup; 2],
-    common_limit: u64,
+    (common_limit, alone_q): (u64, &super::alone::Quiet),
     (parallel_seen, target): (u64, Option<u64>),
 ) -> Outcomes {
     let cut_share = |c: &Choice| c.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
@@ -1041,7 +1058,17 @@ fn replayed(
         };
     };
     let reference = side.reference.as_ref().map(|r| r.tpm as f64);
-    let fitted = fit::fit(plan, side.burndown, side.output_tpm(), &side.readings, reference);
+    let mut fitted = fit::fit(plan, side.burndown, side.output_tpm(), &side.readings, reference);
+    // Readings at their quotas that would have let in at once what the history shows refused
+    // while nothing of its own ran do not explain the 429s. Only where every reading would:
+    // each bounds the quiet needed its own way, and a reading kept for a looser bound alone
+    // (plain reservations leave a deficit to refill) would advise for the load of others that
+    // the rest show (on the 1 M request export, one reading of four kept advised 39,000 where
+    // all four had advised 20,000).
+    let alone: Vec<_> =
+        (fitted.readings.iter().enumerate()).map(|(k, f)| alone_q.alone(k, f.quota_tpm as f64)).collect();
+    let alone = if alone.iter().all(|a| alone_q.rules_out(a)) { alone } else { Vec::new() };
+    fit::rule_out_alone(&mut fitted, &alone);
     crate::memory::step("fit");
     // The fit's replays are done: their queues given back before the values' schedules.
     crate::memory::give_back();

@@ -115,6 +115,10 @@ pub enum Contradiction {
     /// requests' average, in the history and as predicted. A reading that reserves cache
     /// reads throttles the requests with the largest context first.
     Context { observed: f64, predicted: f64 },
+    /// It would have let in at once requests the history shows refused while nothing of its
+    /// own ran, then admitted ([`super::alone`]): how many, and when the first was sent. No
+    /// quota of it refuses them; load the history does not hold did.
+    Alone { requests: u64, first: crate::time::EpochMs },
 }
 
 /// One reading's fit.
@@ -289,6 +293,18 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
         r.contradiction = context_contradiction(seen_context, r.context, spread, best);
     }
     Fit { observed_throttled, observed_failed, periods, readings }
+}
+
+/// Rules out each reading under which some of the history's requests (`alone[k]`, in the
+/// fit's order; the advice gives them only where every reading has some) were refused while
+/// nothing of its own ran ([`Contradiction::Alone`]): the most direct evidence against a
+/// reading, it stands before what else rules it out.
+pub fn rule_out_alone(fit: &mut Fit, alone: &[super::alone::Alone]) {
+    for (r, a) in fit.readings.iter_mut().zip(alone) {
+        if let Some(first) = a.first.filter(|_| a.requests > 0) {
+            r.contradiction = Some(Contradiction::Alone { requests: a.requests, first });
+        }
+    }
 }
 
 /// The effective quota of a range from `low` to `top`: the reference where the range holds it,

@@ -8,6 +8,7 @@
 //! writes prose: the renderers word the results.
 
 pub mod advice;
+pub mod alone;
 pub mod ceiling;
 pub mod chains;
 pub mod choose;
@@ -230,6 +231,7 @@ pub fn analyze_with<'a, T>(
         cfg,
         settings,
         worded,
+        whole: filters.project.is_none(),
     };
     // Each model's load at its provider's burndown: Bedrock's where its ids or the settings
     // say Bedrock.

@@ -209,6 +209,10 @@ pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
                     count_of(observed, "throttled attempt", "throttled attempts"),
                     thousands(predicted),
                 )),
+                Some(Contradiction::Alone { requests, .. }) => out.push(format!(
+                    "Not {n}: it would have let in at once the {} your history shows refused while nothing else of yours ran.",
+                    count_of(requests, "request", "requests"),
+                )),
                 Some(Contradiction::Unreachable { observed, predicted }) => out.push(format!(
                     "Not {n}: at any quota it predicts {}, more than your history's {}.",
                     count_of(predicted, "throttled attempt", "throttled attempts"),
@@ -261,6 +265,18 @@ pub fn unfit_quota_given(cal: &Calibration) -> Option<u64> {
     (!cal.readings.iter().any(|v| v.standing == Standing::Fits)).then_some(r.tpm)
 }
 
+/// The requests refused while nothing of the history's own ran, as the reading that finds the
+/// most counts them, and when the first of those was sent.
+fn alone(cal: &Calibration) -> Option<(u64, crate::time::EpochMs)> {
+    cal.readings
+        .iter()
+        .filter_map(|v| match v.fit.contradiction {
+            Some(Contradiction::Alone { requests, first }) => Some((requests, first)),
+            _ => None,
+        })
+        .max_by_key(|&(requests, first)| (requests, std::cmp::Reverse(first)))
+}
+
 /// When no reading fits the reference: which quota each implies, and where to read the real
 /// one.
 pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
@@ -289,6 +305,13 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
                 thousands(observed)
             ),
         });
+    } else if let (true, Some((requests, first))) = (implied.is_empty(), alone(cal)) {
+        out.push(format!(
+            "{} refused while nothing else of yours was running, long after the last of yours had ended (time enough for the quota to refill), then got through on a later attempt (the first sent at {}). No reading of how the quota is counted, at the quota it fits, refuses such a request: one that fits a full quota is let in at once, one that does not never is. The load that refused {} is not in your history: others' on the same quota (an account shared with a team), another install of Claude Code, or sessions whose transcripts are gone.",
+            if requests == 1 { "1 of your requests was".to_string() } else { format!("{} of your requests were", thousands(requests)) },
+            crate::time::iso_timestamp(first),
+            if requests == 1 { "it" } else { "them" },
+        ));
     } else if implied.is_empty() && cal.unreproduced() {
         // The count falls past the history's (below it: at the crossing, or at an end the
         // crossing was held to, the replay shows fewer than the band allows).

@@ -177,7 +177,7 @@ pub struct ReadingFitJson {
     pub advises: Option<u64>,
     /// The limit of a period its quota does not explain.
     pub contradicted_at: Option<u64>,
-    /// What rules it out: `period`, `context`, `unreachable` or `unreproduced`; `null` when
+    /// What rules it out: `period`, `context`, `unreachable`, `unreproduced` or `alone`; `null` when
     /// nothing does ([`Contradiction`]).
     pub contradiction: Option<&'static str>,
 }
@@ -208,6 +208,7 @@ impl ReadingFitJson {
                 Contradiction::Context { .. } => "context",
                 Contradiction::Unreachable { .. } => "unreachable",
                 Contradiction::Unreproduced { .. } => "unreproduced",
+                Contradiction::Alone { .. } => "alone",
             }),
         }
     }
