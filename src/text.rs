@@ -42,6 +42,19 @@ pub fn count_of(n: u64, one: &str, many: &str) -> String {
 /// A share in 0..=1 as a percentage with one decimal; a share that is not none but rounds to
 /// 0.0% is `<0.1%`, one that is not all but rounds to 100.0% is `>99.9%` (`19 of 57,756`
 /// is not 0.0%).
+/// A duration in words, to the second below ten minutes, else to the minute: `42 s`,
+/// `3 min 5 s`, `12 min`, `2 h 5 min`.
+pub fn duration_words(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..600 if !s.is_multiple_of(60) => format!("{} min {} s", s / 60, s % 60),
+        60..3600 => format!("{} min", s / 60),
+        _ if (s / 60).is_multiple_of(60) => format!("{} h", thousands(s / 3600)),
+        _ => format!("{} h {} min", thousands(s / 3600), s / 60 % 60),
+    }
+}
+
 pub fn percent(x: f64) -> String {
     let p = x * 100.0;
     if p > 0.0 && p < 0.05 {
@@ -201,6 +214,25 @@ pub fn markdown_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_words() {
+        let cases = [
+            (0, "0 s"),
+            (999, "0 s"),
+            (42_500, "42 s"),
+            (60_000, "1 min"),
+            (185_000, "3 min 5 s"),
+            (599_000, "9 min 59 s"),
+            (601_000, "10 min"),
+            (725_000, "12 min"),
+            (3_600_000, "1 h"),
+            (7_500_000, "2 h 5 min"),
+        ];
+        for (ms, words) in cases {
+            assert_eq!(duration_words(ms), words, "{ms}");
+        }
+    }
 
     /// The new user's trial of 2026-12-07: "1.0% of responses are still cut ..., more than
     /// the 1.0% the p99 target allows" was 7 of 697 (1.0043%).

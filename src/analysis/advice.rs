@@ -21,6 +21,8 @@ use super::select::ModelMatch;
 use super::values::Values;
 use crate::config::RecommendConfig;
 use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
+use crate::scan::classify::ErrorKind;
+use crate::scan::data::EventKind;
 use crate::settings::{EffectiveSettings, Provider};
 use crate::stats::percentile_by;
 use crate::time::EpochMs;
@@ -288,6 +290,8 @@ pub struct Inputs<'a> {
     /// ran beside a request is known, and a request refused while nothing else did tells of
     /// load the history does not hold ([`super::alone`]).
     pub whole: bool,
+    /// The history's events in scope (every model's).
+    pub events: &'a [&'a crate::scan::data::Event],
 }
 
 /// What in the history names a provider.
@@ -791,7 +795,16 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         ..seen_setup
     };
     let alone = match side.as_ref() {
-        Some(s) if i.whole && s.output.is_none() => super::alone::gather(i.chains, my_units, s.burndown, &s.readings),
+        Some(s) if i.whole && s.output.is_none() => {
+            // A record of an error that is not throttling tells of a request the chains do
+            // not hold (a dropped stream, a timeout, an overloaded server): it ran.
+            let busy = (i.events.iter())
+                .filter(|e| {
+                    !matches!(e.kind, EventKind::Retry(ErrorKind::RateLimit) | EventKind::Final(ErrorKind::RateLimit))
+                })
+                .filter_map(|e| e.origin.time());
+            super::alone::gather(i.chains, busy, my_units, s.burndown, &s.readings)
+        }
         _ => super::alone::Quiet::default(),
     };
     let pending = Pending {
@@ -1037,7 +1050,7 @@ fn replayed(
     plan: &Plan,
     side: Option<&Side>,
     [setup, seen_setup]: [&Setup; 2],
-    (common_limit, alone_q): (u64, &super::alone::Quiet),
+    (common_limit, alone): (u64, &super::alone::Quiet),
     (parallel_seen, target): (u64, Option<u64>),
 ) -> Outcomes {
     let cut_share = |c: &Choice| c.value.map_or(0.0, |v| ratio(plan.cuts_at(v), plan.len() as u64));
@@ -1059,16 +1072,15 @@ fn replayed(
     };
     let reference = side.reference.as_ref().map(|r| r.tpm as f64);
     let mut fitted = fit::fit(plan, side.burndown, side.output_tpm(), &side.readings, reference);
-    // Readings at their quotas that would have let in at once what the history shows refused
-    // while nothing of its own ran do not explain the 429s. Only where every reading would:
-    // each bounds the quiet needed its own way, and a reading kept for a looser bound alone
-    // (plain reservations leave a deficit to refill) would advise for the load of others that
-    // the rest show (on the 1 M request export, one reading of four kept advised 39,000 where
-    // all four had advised 20,000).
-    let alone: Vec<_> =
-        (fitted.readings.iter().enumerate()).map(|(k, f)| alone_q.alone(k, f.quota_tpm as f64)).collect();
-    let alone = if alone.iter().all(|a| alone_q.rules_out(a)) { alone } else { Vec::new() };
-    fit::rule_out_alone(&mut fitted, &alone);
+    // Requests refused while nothing of the history's own ran, which no reading at its quota
+    // refuses, rule every reading out where there are enough of them. Each reading bounds the
+    // quiet needed its own way: counted per reading, one kept for a looser bound alone (plain
+    // reservations leave a deficit to refill) would advise for the load the rest show to be
+    // others' (on the 1 M request export, one reading of four kept advised 39,000 where all
+    // four had advised 20,000).
+    let tpm: Vec<f64> = fitted.readings.iter().map(|f| f.quota_tpm as f64).collect();
+    let alone = Some(alone.alone(&tpm)).filter(super::alone::Alone::rules_out);
+    fit::rule_out_alone(&mut fitted, alone);
     crate::memory::step("fit");
     // The fit's replays are done: their queues given back before the values' schedules.
     crate::memory::give_back();

@@ -5,9 +5,10 @@
 //! most a minute's quota, which is at least the largest reservation ever admitted. So a
 //! request sent after the history's own requests had all ended, long enough before for the
 //! bucket to have refilled, meets a bucket that holds it: it is admitted at once. One that was
-//! refused then, and got through on a later attempt with still none of the history's own
-//! admitted in between, was refused for load the history does not show: someone else's on a
-//! shared quota, another install's, or sessions whose transcripts are gone.
+//! refused then, with still none of the history's own admitted until it got through on a
+//! later attempt (or, one the quota holds, until it was refused for good), was refused for
+//! load the history does not show: someone else's on a shared quota, another install's, or
+//! sessions whose transcripts are gone.
 //!
 //! How long is long enough, per reading, from the history alone (each bound errs towards
 //! "not alone"):
@@ -24,9 +25,14 @@
 //!   with deficit bound `D` then, meets a bucket holding at least `quiet × Q/min − D`: alone
 //!   when that is at least `R`.
 //!
-//! Every admitted request of any model counts as the history's own load (fewer are alone); a
-//! request before which the history holds none is not judged (what ran before the history
-//! began is not known).
+//! Every admitted request of any model counts as the history's own load (fewer are alone), and
+//! so does a record of an error that is not throttling (a request the chains do not hold: a
+//! dropped stream, a timeout); a request before which the history holds none is not judged
+//! (what ran before the history began is not known). A request counts only where it is alone
+//! under every reading, and the readings are ruled out only by several such requests, a
+//! share of those refused ([`Alone::rules_out`]): what the history does not show of the
+//! user's own (a request interrupted by the user leaves no response, yet held the quota) is
+//! a request here and there, not a pattern.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -45,6 +51,9 @@ struct Candidate {
     input: u64,
     cache_read: u64,
     limit: u64,
+    /// Refused on every attempt (`admitted` is then its last attempt, and it holds no span of
+    /// the history's own).
+    failed: bool,
     /// The latest end of the history's other admitted requests admitted no later than it
     /// (`EpochMs::MIN`: none).
     before: EpochMs,
@@ -52,12 +61,39 @@ struct Candidate {
     deficit: [f64; 4],
 }
 
-/// The requests refused while alone under one reading.
+/// The requests refused while alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Alone {
     pub requests: u64,
+    /// Of them, those refused on every attempt.
+    pub failed: u64,
     /// When the earliest of them was sent.
     pub first: Option<EpochMs>,
+    /// The shortest quiet among them: how long after the last of the history's own had ended
+    /// it was sent, in milliseconds.
+    pub quiet_ms: u64,
+    /// The model's requests refused at least once (admitted in the end or not): what they
+    /// are weighed against.
+    pub refused: u64,
+}
+
+impl Alone {
+    /// At least this many requests refused alone, and ...
+    pub const FEWEST: u64 = 3;
+    /// ... at least this share of the requests refused, rule the readings out: a request or
+    /// two whose quiet the history does not show in full (one the user interrupted, whose
+    /// reservation held the quota and which leaves no response; a transcript gone) are not
+    /// others' load, and a share that small is within the noise the fit allows its count.
+    pub const SHARE: f64 = 0.25;
+
+    /// Whether they rule the readings out: enough of them, and not every refused request (the
+    /// 429s are then all others' and the history's own load was never refused: its readings
+    /// stand as for a history of a few 429s).
+    pub fn rules_out(&self) -> bool {
+        self.requests >= Self::FEWEST
+            && self.requests as f64 >= Self::SHARE * self.refused as f64
+            && self.requests < self.refused
+    }
 }
 
 /// The model's requests refused then admitted after a quiet time, gathered from the chains
@@ -77,59 +113,76 @@ pub struct Quiet {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Judged {
     sent: EpochMs,
+    failed: bool,
     quiet: f64,
     /// Per reading, what the bucket must have refilled by then for it to be let in at once:
     /// its reservation and the deficit bound when the last ended.
     need: [f64; 4],
+    /// Per reading, its reservation where it was refused on every attempt (the quota must hold
+    /// it: one that does not is never let in, alone or not); 0 where it got through.
+    holds: [f64; 4],
 }
 
 impl Quiet {
-    /// Whether the requests refused while alone (`a`, as [`Quiet::alone`] found them) rule
-    /// the reading out: some were, and so were others. Where every request refused was alone,
-    /// the 429s are all others' load and the history's own was never refused: its readings
-    /// stand as for a history of a few 429s.
-    pub fn rules_out(&self, a: &Alone) -> bool {
-        a.requests > 0 && a.requests < self.refused
+    /// Whether request `j` is alone under reading `k` at a quota of `tpm` (refilling at `tpm`
+    /// a minute; at least the largest reservation it admitted).
+    fn alone_at(&self, j: &Judged, k: usize, tpm: f64) -> bool {
+        let quota = tpm.max(self.most[k]);
+        j.quiet * quota / 60_000.0 >= j.need[k] && j.holds[k] <= quota
     }
 
-    /// The requests alone under reading `k` (in the order [`gather`] was given) at a quota
-    /// of `tpm` (refilling at `tpm` a minute; at least the largest reservation it admitted).
-    pub fn alone(&self, k: usize, tpm: f64) -> Alone {
-        let rate = tpm.max(self.most[k]) / 60_000.0;
-        let mut out = Alone::default();
-        for j in self.judged.iter().filter(|j| j.quiet * rate >= j.need[k]) {
+    /// The requests alone under every reading, each at its quota (`tpm[k]`, in the order
+    /// [`gather`] was given the readings): no reading refuses them.
+    pub fn alone(&self, tpm: &[f64]) -> Alone {
+        let mut out = Alone { refused: self.refused, ..Alone::default() };
+        let every = |j: &&Judged| tpm.iter().enumerate().all(|(k, &q)| self.alone_at(j, k, q));
+        for j in self.judged.iter().filter(every) {
             out.requests += 1;
+            out.failed += u64::from(j.failed);
+            let quiet = j.quiet as u64;
+            out.quiet_ms = if out.first.is_none() { quiet } else { out.quiet_ms.min(quiet) };
             out.first = Some(out.first.map_or(j.sent, |f| f.min(j.sent)));
         }
         out
     }
 }
 
-/// The model's requests (`units`, of `chains`) refused then admitted after a quiet time, with
-/// what each reading needs of the bucket for them (see the module's documentation; each
+/// The model's requests (`units`, of `chains`) refused then admitted after a quiet time (no
+/// admitted request running, and none of `busy` happening: the times of records that tell
+/// of a request the chains do not hold, a non-throttling error of one), with what each
+/// reading needs of the bucket for them (see the module's documentation; each
 /// deficit bound refilled at the least rate the reading allows, so that at a larger quota it
 /// is only larger than the deficit can be).
-pub fn gather(chains: &[Chain<'_>], units: Kept<'_>, burndown: f64, readings: &[Reading]) -> Quiet {
+pub fn gather(
+    chains: &[Chain<'_>],
+    busy: impl Iterator<Item = EpochMs>,
+    units: Kept<'_>,
+    burndown: f64,
+    readings: &[Reading],
+) -> Quiet {
     let admitted = |r: &Request<'_>| r.ended() != Ended::Throttled;
-    // The model's requests refused then admitted, and the largest reservation it admitted.
+    // The model's refused requests, and the largest reservation it admitted.
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut most = [0.0f64; 4];
     let mut refused = 0;
     for u in units {
-        let requests = &chains[u.chain()].requests[u.first()..=u.last()];
-        refused += requests.iter().filter(|r| r.throttled() > 0).count() as u64;
-        for r in requests.iter().filter(|r| admitted(r)) {
-            for (k, reading) in readings.iter().enumerate() {
-                most[k] = most[k].max(reserves(reading, burndown, r.input(), r.cache_read(), u.limit()));
+        for r in &chains[u.chain()].requests[u.first()..=u.last()] {
+            if admitted(r) {
+                for (k, reading) in readings.iter().enumerate() {
+                    most[k] = most[k].max(reserves(reading, burndown, r.input(), r.cache_read(), u.limit()));
+                }
             }
             if r.throttled() > 0 {
+                refused += 1;
                 candidates.push(Candidate {
                     sent: r.start(),
-                    admitted: r.admitted(),
+                    // Refused to the end: its last attempt.
+                    admitted: if admitted(r) { r.admitted() } else { r.end() },
                     end: r.end(),
                     input: r.input(),
                     cache_read: r.cache_read(),
                     limit: u.limit(),
+                    failed: !admitted(r),
                     before: EpochMs::MIN,
                     deficit: [0.0; 4],
                 });
@@ -152,21 +205,28 @@ pub fn gather(chains: &[Chain<'_>], units: Kept<'_>, burndown: f64, readings: &[
             slot.1 = end;
         }
     };
-    for r in requests() {
-        let at = candidates.partition_point(|c| c.admitted < r.admitted());
+    // Each admitted request from its admission to its end, and each of `busy` at its time.
+    for (admitted, end) in requests().map(|r| (r.admitted(), r.end())).chain(busy.map(|t| (t, t))) {
+        let at = candidates.partition_point(|c| c.admitted < admitted);
         if let Some(slot) = slots.get_mut(at) {
-            push(slot, r.end());
+            push(slot, end);
         }
     }
     let mut upto = (EpochMs::MIN, EpochMs::MIN);
     for (c, slot) in candidates.iter_mut().zip(&slots) {
         push(&mut upto, slot.0);
         push(&mut upto, slot.1);
-        c.before = if upto.0 == c.end { upto.1 } else { upto.0 };
+        c.before = if upto.0 == c.end && !c.failed { upto.1 } else { upto.0 };
     }
     drop(slots);
+    // Only those sent after the last other had ended are judged (a team's history has few).
+    candidates.retain(|c| c.before != EpochMs::MIN && c.before < c.sent);
+    candidates.shrink_to_fit();
     // The deficit bound at each candidate's `before`: the excesses settled in the order of
-    // the requests' ends (each chain's in order), each refilled at the least rate.
+    // the requests' ends (a chain's requests run one after another, so each chain's ends are
+    // in order), each refilled at the least rate. Reserving max output at the burndown rate,
+    // an end charges no more than was reserved: no deficit, no pass.
+    let plain = readings.iter().any(|r| !r.burndown_reservation);
     let rate: Vec<f64> = most.iter().map(|m| m / 60_000.0).collect();
     let excess = |reading: &Reading, r: &Request<'_>| {
         if reading.burndown_reservation {
@@ -176,19 +236,32 @@ pub fn gather(chains: &[Chain<'_>], units: Kept<'_>, burndown: f64, readings: &[
         ((burndown - 1.0) * r.output() as f64 - read).max(0.0)
     };
     candidates.sort_unstable_by_key(|c| c.before);
+    // The chains join the merge when one of them may have ended (the chains come about in the
+    // order of their first records: each joins once the earliest first request of it and
+    // every chain after it is past), so that the heap holds the chains running, not all.
     let mut ends: BinaryHeap<Reverse<(EpochMs, u32, u32)>> = BinaryHeap::new();
+    let chains_in_pass = if plain && !candidates.is_empty() { chains.len() } else { 0 };
+    let mut earliest: Vec<EpochMs> = chains[..chains_in_pass]
+        .iter()
+        .map(|c| c.requests.first().map_or(EpochMs::MAX, |r| r.start().min(r.end())))
+        .collect();
+    for i in (1..earliest.len()).rev() {
+        earliest[i - 1] = earliest[i - 1].min(earliest[i]);
+    }
     let next = |ends: &mut BinaryHeap<Reverse<(EpochMs, u32, u32)>>, ci: usize, from: usize| {
         if let Some(j) = chains[ci].requests[from..].iter().position(admitted) {
             let j = from + j;
             ends.push(Reverse((chains[ci].requests[j].end(), ci as u32, j as u32)));
         }
     };
-    for ci in 0..chains.len() {
-        next(&mut ends, ci, 0);
-    }
-    let (mut deficit, mut last) = ([0.0f64; 4], EpochMs::MIN);
+    let (mut deficit, mut last, mut joined) = ([0.0f64; 4], EpochMs::MIN, 0);
     for c in candidates.iter_mut() {
-        while let Some(&Reverse((end, ci, j))) = ends.peek() {
+        loop {
+            while joined < earliest.len() && earliest[joined] <= c.before {
+                next(&mut ends, joined, 0);
+                joined += 1;
+            }
+            let Some(&Reverse((end, ci, j))) = ends.peek() else { break };
             if end > c.before {
                 break;
             }
@@ -203,15 +276,17 @@ pub fn gather(chains: &[Chain<'_>], units: Kept<'_>, burndown: f64, readings: &[
         }
         c.deficit = deficit;
     }
+    drop((ends, earliest));
     let judged = candidates
         .iter()
-        .filter(|c| c.before != EpochMs::MIN && c.before < c.sent)
         .map(|c| {
-            let mut need = [f64::INFINITY; 4];
+            let (mut need, mut holds) = ([f64::INFINITY; 4], [0.0; 4]);
             for (k, reading) in readings.iter().enumerate() {
-                need[k] = reserves(reading, burndown, c.input, c.cache_read, c.limit) + c.deficit[k];
+                let r = reserves(reading, burndown, c.input, c.cache_read, c.limit);
+                need[k] = r + c.deficit[k];
+                holds[k] = if c.failed { r } else { 0.0 };
             }
-            Judged { sent: c.sent, quiet: c.sent.saturating_sub(c.before) as f64, need }
+            Judged { sent: c.sent, failed: c.failed, quiet: c.sent.saturating_sub(c.before) as f64, need, holds }
         })
         .collect();
     Quiet { most, judged, refused }
@@ -236,8 +311,15 @@ mod tests {
     /// then admitted while alone under it at the least quota it can have (see the module's
     /// documentation), at burndown `burndown`.
     fn refused_alone(chains: &[Chain<'_>], units: Kept<'_>, burndown: f64, readings: &[Reading]) -> Vec<Alone> {
-        let quiet = gather(chains, units, burndown, readings);
-        (0..readings.len()).map(|k| quiet.alone(k, 0.0)).collect()
+        let quiet = gather(chains, std::iter::empty(), units, burndown, readings);
+        (0..readings.len())
+            .map(|k| {
+                let mut tpm = vec![f64::INFINITY; readings.len()];
+                tpm[k] = 0.0;
+                // Under reading `k` at its least quota, every other at an endless one.
+                quiet.alone(&tpm)
+            })
+            .collect()
     }
 
     const FIVE: Reading = Reading { cache_reads_reserved: false, burndown_reservation: true };
@@ -329,30 +411,57 @@ mod tests {
     /// At a reading's fitted quota the bucket refills faster than at the least it can have: 45 s
     /// after the first ended, 45/60 × 41,000 = 30,750 < 41,000 at 5×, not alone; at a fitted
     /// 60,000, 45,000 ≥ 41,000, alone. A quota below the largest reservation refills at that.
-    /// Where every request refused was alone, the 429s are all others' and rule nothing out;
-    /// beside one refused while the history's own ran, they do.
+    /// Under two readings, a request is alone only where it is under each. A record of an error
+    /// that is not throttling (`busy`) between makes it not alone.
     #[test]
-    fn judged_at_the_fitted_quota_and_ruling_out_only_beside_other_refusals() {
+    fn judged_at_the_fitted_quota_under_every_reading() {
         let chains = [chain(vec![req(0, 0, 10, 0, 1_000, 0), req(55, 57, 60, 1, 500, 0)])];
         let units = units_of(&chains, 8_000);
         let kept: Vec<u32> = (0..units.len() as u32).collect();
-        let quiet = gather(&chains, Kept::new(&units, &kept), 5.0, &[FIVE]);
-        assert_eq!(quiet.alone(0, 0.0).requests, 0);
-        assert_eq!(quiet.alone(0, 40_000.0).requests, 0);
-        let a = quiet.alone(0, 60_000.0);
-        assert_eq!(a, Alone { requests: 1, first: Some(55_000) });
-        assert!(!quiet.rules_out(&a), "its only refused request");
-        // A second chain's request refused while the first ran.
-        let chains = [chains[0].clone(), chain(vec![req(5, 8, 30, 2, 100, 0)])];
+        let quiet = gather(&chains, std::iter::empty(), Kept::new(&units, &kept), 5.0, &[FIVE, ONE]);
+        // Plainly reserved: 9,000 a minute, the first's excess 4,000: 45/60 × q − 4,000 ≥ 9,000
+        // from q = 17,334.
+        assert_eq!(quiet.alone(&[0.0, 1e9]).requests, 0);
+        assert_eq!(quiet.alone(&[40_000.0, 1e9]).requests, 0);
+        let a = quiet.alone(&[60_000.0, 1e9]);
+        assert_eq!((a.requests, a.first, a.quiet_ms, a.refused), (1, Some(55_000), 45_000, 1));
+        assert_eq!(quiet.alone(&[60_000.0, 17_000.0]).requests, 0);
+        assert_eq!(quiet.alone(&[60_000.0, 17_400.0]).requests, 1);
+        // An error of another kind 30 s before it was sent.
+        let quiet = gather(&chains, [25_000].into_iter(), Kept::new(&units, &kept), 5.0, &[FIVE]);
+        assert_eq!(quiet.alone(&[60_000.0]).requests, 0);
+        assert_eq!(quiet.alone(&[100_000.0]).requests, 1, "30/60 × 100,000 = 50,000 ≥ 41,000");
+    }
+
+    /// Three or more requests alone, a quarter or more of those refused, and not all of them,
+    /// rule the readings out.
+    #[test]
+    fn enough_alone_and_not_all_rule_out() {
+        let of = |requests, refused| Alone { requests, failed: 0, first: Some(0), quiet_ms: 60_000, refused };
+        assert!(of(3, 12).rules_out());
+        assert!(!of(2, 3).rules_out(), "too few");
+        assert!(!of(3, 13).rules_out(), "under a quarter");
+        assert!(!of(5, 5).rules_out(), "every refused request alone");
+        assert!(!Alone::default().rules_out());
+    }
+
+    /// A request refused on every attempt counts where the quota holds it, not where it is
+    /// larger than the quota (never let in, alone or not).
+    #[test]
+    fn refused_to_the_end_counts_where_the_quota_holds_it() {
+        let failed = req(100, 130, 130, 11, 0, 0).with(|r| r.set_ended(Ended::Throttled));
+        let chains = [chain(vec![req(0, 0, 10, 0, 1_000, 0), failed])];
         let units = units_of(&chains, 8_000);
         let kept: Vec<u32> = (0..units.len() as u32).collect();
-        let quiet = gather(&chains, Kept::new(&units, &kept), 5.0, &[FIVE]);
-        let a = quiet.alone(0, 60_000.0);
-        assert_eq!(a.requests, 0, "the second ran until 30 s: 25 s of quiet, 25,000 < 41,000");
-        let a = quiet.alone(0, 100_000.0);
-        assert_eq!(a.requests, 1, "25/60 × 100,000 = 41,667");
-        assert!(quiet.rules_out(&a));
-        assert!(!quiet.rules_out(&Alone::default()));
+        let quiet = gather(&chains, std::iter::empty(), Kept::new(&units, &kept), 5.0, &[FIVE]);
+        // It reserves 41,000, as the first did: 90 s of quiet holds it from 27,334 a minute.
+        assert_eq!(quiet.alone(&[0.0]).requests, 1);
+        // Made to reserve more than any quota the reading gives.
+        let big = req(100, 130, 130, 11, 0, 0).with(|r| r.set_ended(Ended::Throttled)).with_tokens(500_000, 0, 0);
+        let chains = [chain(vec![req(0, 0, 10, 0, 1_000, 0), big])];
+        let quiet = gather(&chains, std::iter::empty(), Kept::new(&units, &kept), 5.0, &[FIVE]);
+        assert_eq!(quiet.alone(&[200_000.0]).requests, 0);
+        assert_eq!(quiet.alone(&[600_000.0]).requests, 1);
     }
 
     /// What ran before the history began is not known: its first request is not judged, nor
@@ -388,6 +497,8 @@ mod tests {
                     let end = t + wait + 1 + next(60);
                     let mut r = req(t, t + wait, end, u32::from(refused), next(8_000) as u64, next(20_000) as u64);
                     if refused && next(5) == 0 {
+                        // Refused to the end: its last attempt is its end.
+                        r.set_times(r.start(), end, end);
                         r.set_ended(Ended::Throttled);
                     }
                     requests.push(r);
@@ -398,7 +509,8 @@ mod tests {
             let units = units_of(&chains, 8_000);
             let kept: Vec<u32> = (0..units.len() as u32).collect();
             let got = refused_alone(&chains, Kept::new(&units, &kept), 5.0, &readings);
-            assert_eq!(got, plain(&chains, 8_000, 5.0, &readings), "{chains:?}");
+            let pairs = |a: &[Alone]| a.iter().map(|a| (a.requests, a.first)).collect::<Vec<_>>();
+            assert_eq!(pairs(&got), pairs(&plain(&chains, 8_000, 5.0, &readings)), "{chains:?}");
             for (f, a) in found.iter_mut().zip(&got) {
                 *f += a.requests;
             }
@@ -413,6 +525,8 @@ mod tests {
     fn plain(chains: &[Chain<'_>], limit: u64, b: f64, readings: &[Reading]) -> Vec<Alone> {
         let all: Vec<&Request> =
             chains.iter().flat_map(|c| &c.requests).filter(|r| r.ended() != Ended::Throttled).collect();
+        let failed: Vec<&Request> =
+            chains.iter().flat_map(|c| &c.requests).filter(|r| r.ended() == Ended::Throttled).collect();
         let mut by_end = all.clone();
         by_end.sort_by_key(|r| r.end());
         readings
@@ -422,13 +536,20 @@ mod tests {
                     all.iter().map(|r| reserves(reading, b, r.input(), r.cache_read(), limit)).fold(0.0, f64::max);
                 let rate = most / 60_000.0;
                 let mut out = Alone::default();
-                for (i, r) in all.iter().enumerate().filter(|(_, r)| r.throttled() > 0) {
+                // Each refused request: its place in `all` (none when refused to the end).
+                let refused = (all.iter().enumerate().map(|(i, r)| (Some(i), *r)))
+                    .chain(failed.iter().map(|r| (None, *r)))
+                    .filter(|(_, r)| r.throttled() > 0);
+                for (i, r) in refused {
                     let before = all
                         .iter()
                         .enumerate()
-                        .filter(|&(j, o)| j != i && o.admitted() <= r.admitted())
+                        .filter(|&(j, o)| Some(j) != i && o.admitted() <= r.admitted())
                         .map(|(_, o)| o.end())
                         .max();
+                    if i.is_none() && reserves(reading, b, r.input(), r.cache_read(), limit) > most {
+                        continue;
+                    }
                     let Some(before) = before.filter(|&e| e < r.start()) else { continue };
                     let (mut d, mut last) = (0.0f64, None::<i64>);
                     for o in by_end.iter().filter(|o| o.end() <= before) {

@@ -116,9 +116,11 @@ pub enum Contradiction {
     /// reads throttles the requests with the largest context first.
     Context { observed: f64, predicted: f64 },
     /// It would have let in at once requests the history shows refused while nothing of its
-    /// own ran, then admitted ([`super::alone`]): how many, and when the first was sent. No
-    /// quota of it refuses them; load the history does not hold did.
-    Alone { requests: u64, first: crate::time::EpochMs },
+    /// own ran ([`super::alone`]): how many, how many of them were refused to the end, when
+    /// the first was sent, and the shortest time after the last of its own had ended that one
+    /// was. No quota of it refuses them; load the history does not hold
+    /// did.
+    Alone { requests: u64, failed: u64, first: crate::time::EpochMs, quiet_ms: u64 },
 }
 
 /// One reading's fit.
@@ -295,15 +297,15 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
     Fit { observed_throttled, observed_failed, periods, readings }
 }
 
-/// Rules out each reading under which some of the history's requests (`alone[k]`, in the
-/// fit's order; the advice gives them only where every reading has some) were refused while
-/// nothing of its own ran ([`Contradiction::Alone`]): the most direct evidence against a
-/// reading, it stands before what else rules it out.
-pub fn rule_out_alone(fit: &mut Fit, alone: &[super::alone::Alone]) {
-    for (r, a) in fit.readings.iter_mut().zip(alone) {
-        if let Some(first) = a.first.filter(|_| a.requests > 0) {
-            r.contradiction = Some(Contradiction::Alone { requests: a.requests, first });
-        }
+/// Rules out every reading for the requests the history shows refused while nothing of its
+/// own ran, which none of them refuses at its quota ([`Contradiction::Alone`], where `alone`
+/// is some): the most direct evidence against them, it stands before what else rules one out.
+pub fn rule_out_alone(fit: &mut Fit, alone: Option<super::alone::Alone>) {
+    let Some(a) = alone.filter(|a| a.first.is_some()) else { return };
+    let (requests, failed, quiet_ms) = (a.requests, a.failed, a.quiet_ms);
+    let first = a.first.unwrap_or_default();
+    for r in &mut fit.readings {
+        r.contradiction = Some(Contradiction::Alone { requests, failed, first, quiet_ms });
     }
 }
 

@@ -232,6 +232,7 @@ pub fn analyze_with<'a, T>(
         settings,
         worded,
         whole: filters.project.is_none(),
+        events: &selection.events,
     };
     // Each model's load at its provider's burndown: Bedrock's where its ids or the settings
     // say Bedrock.

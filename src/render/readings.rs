@@ -265,16 +265,14 @@ pub fn unfit_quota_given(cal: &Calibration) -> Option<u64> {
     (!cal.readings.iter().any(|v| v.standing == Standing::Fits)).then_some(r.tpm)
 }
 
-/// The requests refused while nothing of the history's own ran, as the reading that finds the
-/// most counts them, and when the first of those was sent.
-fn alone(cal: &Calibration) -> Option<(u64, crate::time::EpochMs)> {
-    cal.readings
-        .iter()
-        .filter_map(|v| match v.fit.contradiction {
-            Some(Contradiction::Alone { requests, first }) => Some((requests, first)),
-            _ => None,
-        })
-        .max_by_key(|&(requests, first)| (requests, std::cmp::Reverse(first)))
+/// The requests refused while nothing of the history's own ran (the same under every
+/// reading), those of them refused to the end, when the first was sent, and the shortest
+/// quiet before one.
+fn alone(cal: &Calibration) -> Option<(u64, u64, crate::time::EpochMs, u64)> {
+    cal.readings.iter().find_map(|v| match v.fit.contradiction {
+        Some(Contradiction::Alone { requests, failed, first, quiet_ms }) => Some((requests, failed, first, quiet_ms)),
+        _ => None,
+    })
 }
 
 /// When no reading fits the reference: which quota each implies, and where to read the real
@@ -305,10 +303,20 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
                 thousands(observed)
             ),
         });
-    } else if let (true, Some((requests, first))) = (implied.is_empty(), alone(cal)) {
+    } else if let (true, Some((requests, failed, first, quiet_ms))) = (implied.is_empty(), alone(cal)) {
+        let refused = if requests == 1 {
+            "1 of your requests was".to_string()
+        } else {
+            format!("{} of your requests were", thousands(requests))
+        };
+        let through = match (failed, requests - failed) {
+            (0, _) => "then got through on a later attempt".to_string(),
+            (_, 0) => "and on every later attempt, though your quota holds them".to_string(),
+            (f, t) => format!("{t} of them got through on a later attempt, {f} never did though your quota holds them"),
+        };
         out.push(format!(
-            "{} refused while nothing else of yours was running, long after the last of yours had ended (time enough for the quota to refill), then got through on a later attempt (the first sent at {}). No reading of how the quota is counted, at the quota it fits, refuses such a request: one that fits a full quota is let in at once, one that does not never is. The load that refused {} is not in your history: others' on the same quota (an account shared with a team), another install of Claude Code, or sessions whose transcripts are gone.",
-            if requests == 1 { "1 of your requests was".to_string() } else { format!("{} of your requests were", thousands(requests)) },
+            "{refused} refused while nothing else of yours was running, each sent {} or more after the last of yours had ended (time enough for the quota to refill), {through} (the first sent at {}). No reading of how the quota is counted, at the quota it fits, refuses such a request: one that fits a full quota is let in at once. The load that refused {} is not in your history: others' on the same quota (an account shared with a team), another install of Claude Code, or sessions whose transcripts are gone.",
+            crate::text::duration_words(quiet_ms),
             crate::time::iso_timestamp(first),
             if requests == 1 { "it" } else { "them" },
         ));
