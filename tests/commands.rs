@@ -171,6 +171,27 @@ fn few_responses_cut_are_judged_unless_the_quota_throttled_them() {
     assert_eq!((rec["action"].as_str(), rec["basis"].as_str()), (Some("keep"), Some("small_sample")), "{rec}");
 }
 
+/// A history with no 429 only bounds the quota from below: with a quota given below that
+/// bound, `check` says the history ran without a 429 at a load the quota would have throttled,
+/// not that "your 429s" do not fit it (the new user's trial of 2026-12-07).
+#[test]
+fn check_on_a_history_without_429s_below_the_quota_given_says_so() {
+    let (_t, home) = few_responses_cut(0, 4_000);
+    let settings = r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"4000"}}"#;
+    std::fs::write(home.join("settings.json"), settings).unwrap();
+    let r = run_in(&home, &["check", "--since", "2026-10-01", "--quota-tpm", "1000", home.to_str().unwrap()]);
+    assert!(
+        r.stdout.contains("0 throttled attempts")
+            && r.stdout.contains(
+                "your history ran without a 429 at a load the 1,000 TPM you gave would have throttled: judged at "
+            )
+            && r.stdout.contains(" TPM, the least it needs"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("your 429s"), "{}", r.stdout);
+}
+
 /// A value kept without a judgement is not called safe: eight API responses, none cut (too
 /// few to judge cuts by), say "kept" and why; on the API with enough responses and 429s, it
 /// says the 429s are not max output's (exit 0). The API sample's ten responses, three of them

@@ -181,6 +181,33 @@ fn one_sessions_cliff_is_not_others_load() {
     assert!(!text.contains("comes down to your history's"), "{text}");
 }
 
+/// testdata/refused-alone: one session, one request at a time; three requests refused on all
+/// ten attempts, each sent minutes after the one before ended, which a quota that holds one
+/// request lets in at once under every reading: the load that refused them is not the
+/// history's. No value is named (the build before fitted a quota to them as the history's
+/// own and lowered 8,000 to 6,000, which changes nothing for them), though they are every
+/// request refused (the trial of 2026-12-07); `check` says no model reproduces them.
+#[test]
+fn requests_refused_alone_rule_out_every_reading() {
+    let home = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/refused-alone");
+    let home = home.to_str().unwrap();
+    let (v, _) = common::scan_json(&[home, "--since", "2000-01-01"]);
+    let r = &v["recommendation"];
+    assert_eq!((r["basis"].as_str(), r["max_output_tokens"].as_u64()), (Some("quota_unknown"), None), "{r}");
+    let readings = r["calibration"]["readings"].as_array().expect("readings");
+    assert!(readings.iter().all(|x| x["contradiction"] == "alone"), "{r}");
+    assert_eq!(r["calibration"]["observed_failed"], 3, "{r}");
+    let text = common::words(&common::run(&["scan", home, "--since", "2000-01-01"]).stdout);
+    assert!(
+        text.contains("3 of your requests were refused while nothing else of yours was running, each sent 2 min 22 s or more after the last of yours had ended (time enough for the quota to refill), and on every later attempt, though the quota each reading fits holds them (the first sent at 2026-12-05T09:20:23.316Z)."),
+        "{text}"
+    );
+    let c = common::run(&["check", home, "--since", "2000-01-01"]);
+    assert_eq!(c.code, 1, "{}", c.stdout);
+    assert!(c.stdout.contains("no model of the quota reproduces the 429s from your own load"), "{}", c.stdout);
+    assert!(!c.stdout.contains("would have worked"), "{}", c.stdout);
+}
+
 /// Where no reading reproduces the 429s from the history's own load, the report and `check`
 /// say so, with others' load as one cause and what would put it in the history, and do not
 /// ask for the quota (which would not change it: given, it is not fitted either). The whole
@@ -205,7 +232,7 @@ fn others_load_no_model_reproduces_is_said_so() {
         );
         let why = match by {
             None => {
-                "13 of your requests were refused while nothing else of yours was running, each sent 2 min 29 s or more after the last of yours had ended (time enough for the quota to refill), and on every later attempt, though your quota holds them (the first sent at 2026-11-02T09:14:24.346Z)."
+                "13 of your requests were refused while nothing else of yours was running, each sent 2 min 29 s or more after the last of yours had ended (time enough for the quota to refill), and on every later attempt, though the quota each reading fits holds them (the first sent at 2026-11-02T09:14:24.346Z)."
             }
             Some(_) => {
                 "No reading of how the quota is counted reproduces your history's 185 throttled attempts: they fit any quota down to the lowest tried"
@@ -232,6 +259,14 @@ fn others_load_no_model_reproduces_is_said_so() {
         );
         assert_eq!(v["recommendation"]["basis"], "quota_unknown");
     }
+    // Every reading ruled out: none is told apart (the trial of 2026-12-07 read `true` here).
+    let r = common::run(&["check", "--json", home, "--since", "2000-01-01"]);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (j["basis"].as_str(), j["reading"]["told_apart"].as_bool()),
+        (Some("quota_unknown"), Some(false)),
+        "{j}"
+    );
     // With the quota given, check neither asks for it again nor says it judged at it.
     let r = common::run(&["check", home, "--since", "2000-01-01", "--quota-tpm", "200000"]);
     assert_eq!(r.code, 1, "{}", r.stderr);

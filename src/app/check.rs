@@ -354,7 +354,12 @@ pub fn run(
             let mut facts = facts.clone();
             if let (Some(cal), Some(q)) = (&a.calibration, &a.quota) {
                 let best = cal.best();
-                let told_apart = cal.readings.iter().all(|v| v.fit.reading == best.fit.reading || v.choice.is_none());
+                // Every other reading ruled out, and this one standing (where every reading is
+                // ruled out, none is told apart: the trial of 2026-12-07 read `true` beside "no
+                // model of the quota reproduces the 429s").
+                let told_apart = a.choice.basis != Basis::QuotaUnknown
+                    && best.standing != crate::analysis::fit::Standing::Contradicted
+                    && cal.readings.iter().all(|v| v.fit.reading == best.fit.reading || v.choice.is_none());
                 outcome.reading = Some(HeldReading {
                     cache_reads_reserved: best.fit.reading.cache_reads_reserved,
                     burndown_reservation: best.fit.reading.burndown_reservation,
@@ -362,11 +367,7 @@ pub fn run(
                     told_apart,
                 });
                 // Not where no reading is used (every one ruled out or far from the quota).
-                if told_apart
-                    && cal.readings.len() > 1
-                    && cal.observed_throttled > 0
-                    && a.choice.basis != Basis::QuotaUnknown
-                {
+                if told_apart && cal.readings.len() > 1 && cal.observed_throttled > 0 {
                     facts.push_str(&format!(
                         "; the 429s fit {} with {}",
                         crate::render::readings::name(best.fit.reading, q.burndown, a.provider),
@@ -385,11 +386,16 @@ pub fn run(
                     } else {
                         "the nearest quota they fit"
                     };
-                    facts.push_str(&format!(
-                        "; your 429s do not fit the {} TPM you gave: judged at {} TPM, {which}",
-                        thousands(given),
-                        thousands(q.tpm)
-                    ));
+                    // With no 429, the history only bounds the quota from below: it ran without one
+                    // at a load the quota given would have throttled.
+                    let (given, at) = (thousands(given), thousands(q.tpm));
+                    facts.push_str(&if cal.observed_throttled == 0 {
+                        format!(
+                            "; your history ran without a 429 at a load the {given} TPM you gave would have throttled: judged at {at} TPM, the least it needs"
+                        )
+                    } else {
+                        format!("; your 429s do not fit the {given} TPM you gave: judged at {at} TPM, {which}")
+                    });
                 }
             }
             // What the recommended value costs in cut responses, said beside it.

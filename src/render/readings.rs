@@ -311,8 +311,10 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
         };
         let through = match (failed, requests - failed) {
             (0, _) => "then got through on a later attempt".to_string(),
-            (_, 0) => "and on every later attempt, though your quota holds them".to_string(),
-            (f, t) => format!("{t} of them got through on a later attempt, {f} never did though your quota holds them"),
+            (_, 0) => "and on every later attempt, though the quota each reading fits holds them".to_string(),
+            (f, t) => format!(
+                "{t} of them got through on a later attempt, {f} never did though the quota each reading fits holds them"
+            ),
         };
         out.push(format!(
             "{refused} refused while nothing else of yours was running, each sent {} or more after the last of yours had ended (time enough for the quota to refill), {through} (the first sent at {}). No reading of how the quota is counted, at the quota it fits, refuses such a request: one that fits a full quota is let in at once. The load that refused {} is not in your history: others' on the same quota (an account shared with a team), another install of Claude Code, or sessions whose transcripts are gone.",
