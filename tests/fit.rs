@@ -156,7 +156,7 @@ fn a_quota_below_the_published_one_or_taken_by_others() {
 /// this single user that others' load throttled them, and threw the fit away.)
 #[test]
 fn one_sessions_cliff_is_not_others_load() {
-    let home = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/one-session-cliff");
+    let home = common::testdata().join("one-session-cliff");
     let home = home.to_str().unwrap();
     let (v, _) = common::scan_json(&[home, "--since", "2000-01-01"]);
     let r = &v["recommendation"];
@@ -189,7 +189,7 @@ fn one_sessions_cliff_is_not_others_load() {
 /// request refused (the trial of 2026-12-07); `check` says no model reproduces them.
 #[test]
 fn requests_refused_alone_rule_out_every_reading() {
-    let home = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/refused-alone");
+    let home = common::testdata().join("refused-alone");
     let home = home.to_str().unwrap();
     let (v, _) = common::scan_json(&[home, "--since", "2000-01-01"]);
     let r = &v["recommendation"];
@@ -197,6 +197,12 @@ fn requests_refused_alone_rule_out_every_reading() {
     let readings = r["calibration"]["readings"].as_array().expect("readings");
     assert!(readings.iter().all(|x| x["contradiction"] == "alone"), "{r}");
     assert_eq!(r["calibration"]["observed_failed"], 3, "{r}");
+    // The sentence's figures, for scripts.
+    assert_eq!(
+        r["calibration"]["refused_alone"],
+        serde_json::json!({"requests": 3, "failed": 3, "first_sent": "2026-12-05T09:20:23.316Z", "shortest_quiet_ms": 142_118}),
+        "{r}"
+    );
     let text = common::words(&common::run(&["scan", home, "--since", "2000-01-01"]).stdout);
     assert!(
         text.contains("3 of your requests were refused while nothing else of yours was running, each sent 2 min 22 s or more after the last of yours had ended (time enough for the quota to refill), and on every later attempt, though the quota each reading fits holds them (the first sent at 2026-12-05T09:20:23.316Z)."),
@@ -259,6 +265,17 @@ fn others_load_no_model_reproduces_is_said_so() {
         );
         assert_eq!(v["recommendation"]["basis"], "quota_unknown");
     }
+    // Scanned as a team's (`--shared-quota`), the requests are the team's and the flags are
+    // offered for those outside it (the attack of 2026-12-07: "of yours", and the flag just
+    // given, offered again).
+    let text = common::words(&common::run(&["scan", home, "--since", "2000-01-01", "--shared-quota"]).stdout);
+    assert!(
+        text.contains("13 of the team's requests were refused while nothing else of the team's was running")
+            && text.contains("is not in this history")
+            && text.contains("If others outside this history draw on the same quota, add their homes (--shared-quota)"),
+        "{text}"
+    );
+    assert!(!text.contains("of your requests") && !text.contains("scan their homes with yours"), "{text}");
     // Every reading ruled out: none is told apart (the trial of 2026-12-07 read `true` here).
     let r = common::run(&["check", "--json", home, "--since", "2000-01-01"]);
     let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();

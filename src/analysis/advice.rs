@@ -207,6 +207,8 @@ pub struct Advice {
     pub thinking: Option<u64>,
     /// The thinking budget is the largest of several people's own (a team's homes).
     pub thinking_of_people: bool,
+    /// The history is several people's (homes scanned together, or telemetry).
+    pub team: bool,
     pub floor: u64,
     pub quota: Option<QuotaPlan>,
     pub demand: DemandOut,
@@ -831,6 +833,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             default,
             thinking,
             thinking_of_people: !i.settings.people.is_empty(),
+            team: !i.settings.people.is_empty() || telemetry,
             floor,
             demand,
             input_set,

@@ -653,7 +653,13 @@ fn lead(a: &Advice) -> Vec<String> {
             // what would put the others' load in it, not the quota.
             Some(cal) if cal.unreproduced() => {
                 out.extend(readings::none_fits(a, cal));
-                out.push("If others draw on the same quota, scan their homes with yours (--shared-quota) or the team's telemetry (--otel): their load is then in the history the replay runs.".into());
+                // A team's history already holds the homes and telemetry given: the load it
+                // lacks is someone else's still.
+                out.push(if a.team {
+                    "If others outside this history draw on the same quota, add their homes (--shared-quota) or their telemetry (--otel): their load is then in the history the replay runs.".into()
+                } else {
+                    "If others draw on the same quota, scan their homes with yours (--shared-quota) or the team's telemetry (--otel): their load is then in the history the replay runs.".into()
+                });
             }
             Some(cal) => {
                 out.push(format!(

@@ -304,10 +304,13 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
             ),
         });
     } else if let (true, Some((requests, failed, first, quiet_ms))) = (implied.is_empty(), alone(cal)) {
+        // A team's history (homes scanned together, telemetry) is the team's, not "yours".
+        let (whose, ours, history) =
+            if a.team { ("the team's", "the team's", "this history") } else { ("your", "yours", "your history") };
         let refused = if requests == 1 {
-            "1 of your requests was".to_string()
+            format!("1 of {whose} requests was")
         } else {
-            format!("{} of your requests were", thousands(requests))
+            format!("{} of {whose} requests were", thousands(requests))
         };
         let through = match (failed, requests - failed) {
             (0, _) => "then got through on a later attempt".to_string(),
@@ -317,7 +320,7 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
             ),
         };
         out.push(format!(
-            "{refused} refused while nothing else of yours was running, each sent {} or more after the last of yours had ended (time enough for the quota to refill), {through} (the first sent at {}). No reading of how the quota is counted, at the quota it fits, refuses such a request: one that fits a full quota is let in at once. The load that refused {} is not in your history: others' on the same quota (an account shared with a team), another install of Claude Code, or sessions whose transcripts are gone.",
+            "{refused} refused while nothing else of {ours} was running, each sent {} or more after the last of {ours} had ended (time enough for the quota to refill), {through} (the first sent at {}). No reading of how the quota is counted, at the quota it fits, refuses such a request: one that fits a full quota is let in at once. The load that refused {} is not in {history}: others' on the same quota (an account shared with a team), another install of Claude Code, or sessions whose transcripts are gone.",
             crate::text::duration_words(quiet_ms),
             crate::time::iso_timestamp(first),
             if requests == 1 { "it" } else { "them" },

@@ -145,6 +145,23 @@ pub struct CalibrationJson {
     pub readings: Vec<ReadingFitJson>,
     /// The reading the advice uses.
     pub best: ReadingFitJson,
+    /// The requests refused while nothing of the history's own ran, which rule every reading
+    /// out (`contradiction` `alone`); `null` where they do not.
+    pub refused_alone: Option<RefusedAloneJson>,
+}
+
+/// Requests refused while nothing of the history's own ran ([`Contradiction::Alone`]).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RefusedAloneJson {
+    /// How many, alone under every reading at its quota.
+    pub requests: u64,
+    /// Of them, refused on every attempt (the rest got through on a later one).
+    pub failed: u64,
+    /// When the first was sent, as the transcripts write it.
+    pub first_sent: String,
+    /// The shortest time between the end of the last of the history's own requests and one
+    /// of them, in milliseconds.
+    pub shortest_quiet_ms: u64,
 }
 
 /// One reading's fit.
@@ -300,6 +317,15 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
             reference_origin: c.reference.as_ref().map(|r| origin_label(&r.origin)),
             readings: c.readings.iter().map(ReadingFitJson::of).collect(),
             best: ReadingFitJson::of(best),
+            refused_alone: c.readings.iter().find_map(|v| match v.fit.contradiction {
+                Some(Contradiction::Alone { requests, failed, first, quiet_ms }) => Some(RefusedAloneJson {
+                    requests,
+                    failed,
+                    first_sent: crate::time::iso_timestamp(first),
+                    shortest_quiet_ms: quiet_ms,
+                }),
+                _ => None,
+            }),
         }
     });
     Recommendation {
