@@ -254,6 +254,8 @@ fn others_load_no_model_reproduces_is_said_so() {
             "{text}"
         );
         assert!(!text.contains("Pass your applied quota with --quota-tpm"), "{text}");
+        // The Inputs table does not call the reading it shows fitted (the trial of 2026-12-07).
+        assert!(text.contains("every reading ruled out") && !text.contains("fitted to your 429s"), "{text}");
         // The JSON says why each reading is ruled out.
         let (v, _) = common::scan_json(&[&[home, "--since", "2000-01-01"][..], by.unwrap_or_default()].concat());
         let readings = v["recommendation"]["calibration"]["readings"].as_array().expect("readings").clone();

@@ -1321,10 +1321,17 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         // With no 429 in the history, each reading's fit is only a lower bound: the reading
         // is one the quota allows, not one the 429s told.
         let throttled = a.calibration.as_ref().is_some_and(|c| c.observed_throttled > 0);
+        // Where every reading is ruled out, the one shown is not fitted: it is the first of them
+        // (the trial of 2026-12-07 read "fitted to your 429s" beside "no model of the quota
+        // reproduces your 429s").
+        let none_fits =
+            a.calibration.as_ref().is_some_and(|c| c.readings.iter().all(|v| v.standing == Standing::Contradicted));
         rows.push((
             "Reserved at admission".into(),
             readings::formula(q.reading, a.provider),
-            if several && throttled {
+            if several && none_fits {
+                "every reading ruled out".into()
+            } else if several && throttled {
                 "fitted to your 429s".into()
             } else if several {
                 "fits a history with no 429".into()
