@@ -39,9 +39,6 @@ pub fn count_of(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
-/// A share in 0..=1 as a percentage with one decimal; a share that is not none but rounds to
-/// 0.0% is `<0.1%`, one that is not all but rounds to 100.0% is `>99.9%` (`19 of 57,756`
-/// is not 0.0%).
 /// A duration in words, to the second below ten minutes, else to the minute: `42 s`,
 /// `3 min 5 s`, `12 min`, `2 h 5 min`.
 pub fn duration_words(ms: u64) -> String {
@@ -55,6 +52,9 @@ pub fn duration_words(ms: u64) -> String {
     }
 }
 
+/// A share in 0..=1 as a percentage with one decimal; a share that is not none but rounds to
+/// 0.0% is `<0.1%`, one that is not all but rounds to 100.0% is `>99.9%` (`19 of 57,756`
+/// is not 0.0%).
 pub fn percent(x: f64) -> String {
     let p = x * 100.0;
     if p > 0.0 && p < 0.05 {

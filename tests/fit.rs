@@ -128,7 +128,7 @@ fn a_quota_below_the_published_one_or_taken_by_others() {
                 assert_eq!((a.choice.value, a.choice.basis), (None, Basis::QuotaUnknown), "{tag}");
                 let cal = a.calibration.as_ref().expect("a fit");
                 assert!(cal.unreproduced(), "{tag}");
-                let alone = |v: &ccdoctor::analysis::advice::ReadingView| matches!(v.fit.contradiction, Some(Contradiction::Alone { requests, .. }) if requests >= 3);
+                let alone = |v: &ccdoctor::analysis::advice::ReadingView| matches!(v.fit.contradiction, Some(Contradiction::Alone(lone)) if lone.requests >= 3);
                 assert!(cal.readings.iter().all(alone), "{tag}");
             } else if s.name.contains("unknown, no one else")
                 && let Some(t) = at
@@ -138,7 +138,7 @@ fn a_quota_below_the_published_one_or_taken_by_others() {
                 // One person, no one else: no request of theirs is refused while alone.
                 let cal = a.calibration.as_ref().expect("a fit");
                 assert!(
-                    !cal.readings.iter().any(|v| matches!(v.fit.contradiction, Some(Contradiction::Alone { .. }))),
+                    !cal.readings.iter().any(|v| matches!(v.fit.contradiction, Some(Contradiction::Alone(_)))),
                     "{tag}"
                 );
             }

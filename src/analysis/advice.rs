@@ -149,9 +149,18 @@ impl Calibration {
             && self.readings.iter().any(|v| {
                 matches!(
                     v.fit.contradiction,
-                    Some(fit::Contradiction::Unreproduced { .. } | fit::Contradiction::Alone { .. })
+                    Some(fit::Contradiction::Unreproduced { .. } | fit::Contradiction::Alone(_))
                 )
             })
+    }
+
+    /// The requests refused while nothing of the history's own ran, where they rule every
+    /// reading out (each reading holds the same).
+    pub fn refused_alone(&self) -> Option<fit::Lone> {
+        self.readings.iter().find_map(|v| match v.fit.contradiction {
+            Some(fit::Contradiction::Alone(lone)) => Some(lone),
+            _ => None,
+        })
     }
 }
 
@@ -1079,8 +1088,7 @@ fn replayed(
     // refuses, rule every reading out where there are enough of them. Each reading bounds the
     // quiet needed its own way: counted per reading, one kept for a looser bound alone (plain
     // reservations leave a deficit to refill) would advise for the load the rest show to be
-    // others' (on the 1 M request export, one reading of four kept advised 39,000 where all
-    // four had advised 20,000).
+    // others' (DESIGN.md, the fit).
     let tpm: Vec<f64> = fitted.readings.iter().map(|f| f.quota_tpm as f64).collect();
     let alone = Some(alone.alone(&tpm)).filter(super::alone::Alone::rules_out);
     fit::rule_out_alone(&mut fitted, alone);

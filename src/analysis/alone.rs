@@ -39,6 +39,7 @@ use std::collections::BinaryHeap;
 
 use super::chains::{Chain, Ended, Request};
 use super::limits::Kept;
+use super::replay::Quota;
 use crate::reading::Reading;
 use crate::time::EpochMs;
 
@@ -291,14 +292,9 @@ pub fn gather(
     Quiet { most, judged, refused }
 }
 
-/// What a request reserves under `reading`: its input (and cache writes), its cache reads
-/// where they count, and its max output, at the burndown rate or plainly (as the replay's
-/// quota reserves it).
+/// What a request reserves under `reading`, as the replay's quota reserves it.
 fn reserves(reading: &Reading, burndown: f64, input: u64, cache_read: u64, limit: u64) -> f64 {
-    let m = limit as f64;
-    input as f64
-        + if reading.cache_reads_reserved { cache_read as f64 } else { 0.0 }
-        + if reading.burndown_reservation { burndown * m } else { m }
+    Quota::new(0.0, burndown, *reading).reserves(input as f64, cache_read as f64, limit)
 }
 
 #[cfg(test)]

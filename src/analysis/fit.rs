@@ -116,11 +116,23 @@ pub enum Contradiction {
     /// reads throttles the requests with the largest context first.
     Context { observed: f64, predicted: f64 },
     /// It would have let in at once requests the history shows refused while nothing of its
-    /// own ran ([`super::alone`]): how many, how many of them were refused to the end, when
-    /// the first was sent, and the shortest time after the last of its own had ended that one
-    /// was. No quota of it refuses them; load the history does not hold
-    /// did.
-    Alone { requests: u64, failed: u64, first: crate::time::EpochMs, quiet_ms: u64 },
+    /// own ran ([`super::alone`]). No quota of it refuses them; load the history does not
+    /// hold did.
+    Alone(Lone),
+}
+
+/// Requests refused while nothing of the history's own ran, as they rule every reading out
+/// ([`Contradiction::Alone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lone {
+    pub requests: u64,
+    /// Of them, refused on every attempt (the rest got through on a later one).
+    pub failed: u64,
+    /// When the first was sent.
+    pub first: crate::time::EpochMs,
+    /// The shortest time after the last of the history's own had ended that one was sent, in
+    /// milliseconds.
+    pub quiet_ms: u64,
 }
 
 /// One reading's fit.
@@ -301,11 +313,9 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
 /// own ran, which none of them refuses at its quota ([`Contradiction::Alone`], where `alone`
 /// is some): the most direct evidence against them, it stands before what else rules one out.
 pub fn rule_out_alone(fit: &mut Fit, alone: Option<super::alone::Alone>) {
-    let Some(a) = alone.filter(|a| a.first.is_some()) else { return };
-    let (requests, failed, quiet_ms) = (a.requests, a.failed, a.quiet_ms);
-    let first = a.first.unwrap_or_default();
+    let Some(super::alone::Alone { requests, failed, first: Some(first), quiet_ms, .. }) = alone else { return };
     for r in &mut fit.readings {
-        r.contradiction = Some(Contradiction::Alone { requests, failed, first, quiet_ms });
+        r.contradiction = Some(Contradiction::Alone(Lone { requests, failed, first, quiet_ms }));
     }
 }
 

@@ -354,11 +354,11 @@ pub fn run(
             let mut facts = facts.clone();
             if let (Some(cal), Some(q)) = (&a.calibration, &a.quota) {
                 let best = cal.best();
-                // Every other reading ruled out, and this one standing (where every reading is
-                // ruled out, none is told apart: the trial of 2026-12-07 read `true` beside "no
-                // model of the quota reproduces the 429s").
+                // Every other reading ruled out, and a value chosen under this one (where every
+                // reading is ruled out, the basis is `quota_unknown` and none is told apart: the
+                // trial of 2026-12-07 read `true` beside "no model of the quota reproduces the
+                // 429s").
                 let told_apart = a.choice.basis != Basis::QuotaUnknown
-                    && best.standing != crate::analysis::fit::Standing::Contradicted
                     && cal.readings.iter().all(|v| v.fit.reading == best.fit.reading || v.choice.is_none());
                 outcome.reading = Some(HeldReading {
                     cache_reads_reserved: best.fit.reading.cache_reads_reserved,

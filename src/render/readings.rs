@@ -3,7 +3,7 @@
 //! are ruled out, and what to do when none fits the reference quota.
 
 use crate::analysis::advice::{Advice, Calibration, Origin, ReadingView};
-use crate::analysis::fit::{Bound, Contradiction, FITS_WITHIN, Standing};
+use crate::analysis::fit::{Bound, Contradiction, FITS_WITHIN, Lone, Standing};
 use crate::analysis::replay::Reading;
 use crate::settings::Provider;
 use crate::text::{count_of, percent, thousands};
@@ -209,16 +209,14 @@ pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
                     count_of(observed, "throttled attempt", "throttled attempts"),
                     thousands(predicted),
                 )),
-                Some(Contradiction::Alone { requests, .. }) => out.push(format!(
-                    "Not {n}: it would have let in at once the {} your history shows refused while nothing else of yours ran.",
-                    count_of(requests, "request", "requests"),
-                )),
                 Some(Contradiction::Unreachable { observed, predicted }) => out.push(format!(
                     "Not {n}: at any quota it predicts {}, more than your history's {}.",
                     count_of(predicted, "throttled attempt", "throttled attempts"),
                     thousands(observed)
                 )),
-                None => {}
+                // Requests refused alone rule every reading out together: no value is named,
+                // and these sentences are not shown.
+                Some(Contradiction::Alone(_)) | None => {}
             },
             // It advises too.
             (standing, Some(c)) => out.push(format!(
@@ -265,16 +263,6 @@ pub fn unfit_quota_given(cal: &Calibration) -> Option<u64> {
     (!cal.readings.iter().any(|v| v.standing == Standing::Fits)).then_some(r.tpm)
 }
 
-/// The requests refused while nothing of the history's own ran (the same under every
-/// reading), those of them refused to the end, when the first was sent, and the shortest
-/// quiet before one.
-fn alone(cal: &Calibration) -> Option<(u64, u64, crate::time::EpochMs, u64)> {
-    cal.readings.iter().find_map(|v| match v.fit.contradiction {
-        Some(Contradiction::Alone { requests, failed, first, quiet_ms }) => Some((requests, failed, first, quiet_ms)),
-        _ => None,
-    })
-}
-
 /// When no reading fits the reference: which quota each implies, and where to read the real
 /// one.
 pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
@@ -303,7 +291,7 @@ pub fn none_fits(a: &Advice, cal: &Calibration) -> Vec<String> {
                 thousands(observed)
             ),
         });
-    } else if let (true, Some((requests, failed, first, quiet_ms))) = (implied.is_empty(), alone(cal)) {
+    } else if let (true, Some(Lone { requests, failed, first, quiet_ms })) = (implied.is_empty(), cal.refused_alone()) {
         // A team's history (homes scanned together, telemetry) is the team's, not "yours".
         let (whose, ours, history) =
             if a.team { ("the team's", "the team's", "this history") } else { ("your", "yours", "your history") };

@@ -225,7 +225,7 @@ impl ReadingFitJson {
                 Contradiction::Context { .. } => "context",
                 Contradiction::Unreachable { .. } => "unreachable",
                 Contradiction::Unreproduced { .. } => "unreproduced",
-                Contradiction::Alone { .. } => "alone",
+                Contradiction::Alone(_) => "alone",
             }),
         }
     }
@@ -317,14 +317,11 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
             reference_origin: c.reference.as_ref().map(|r| origin_label(&r.origin)),
             readings: c.readings.iter().map(ReadingFitJson::of).collect(),
             best: ReadingFitJson::of(best),
-            refused_alone: c.readings.iter().find_map(|v| match v.fit.contradiction {
-                Some(Contradiction::Alone { requests, failed, first, quiet_ms }) => Some(RefusedAloneJson {
-                    requests,
-                    failed,
-                    first_sent: crate::time::iso_timestamp(first),
-                    shortest_quiet_ms: quiet_ms,
-                }),
-                _ => None,
+            refused_alone: c.refused_alone().map(|l| RefusedAloneJson {
+                requests: l.requests,
+                failed: l.failed,
+                first_sent: crate::time::iso_timestamp(l.first),
+                shortest_quiet_ms: l.quiet_ms,
             }),
         }
     });

@@ -72,7 +72,7 @@ impl Quota {
     /// What a request sending `input` (input and cache writes) and `cache_read` reserves
     /// when it is sent at a max output of `max_output`, as this quota's reading counts it.
     #[inline]
-    fn reserves(&self, input: f64, cache_read: f64, max_output: u64) -> f64 {
+    pub(crate) fn reserves(&self, input: f64, cache_read: f64, max_output: u64) -> f64 {
         let m = max_output as f64;
         input
             + if self.reading.cache_reads_reserved { cache_read } else { 0.0 }
