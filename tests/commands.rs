@@ -626,6 +626,10 @@ fn check_says_plainly_when_no_response_names_the_model() {
     let r = run_in(&home, &["check", "--since", "2026-11-01", home.to_str().unwrap()]);
     assert!(r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (no response names the model)"), "{}", r.stdout);
     assert!(!r.stdout.contains("(the model ("), "{}", r.stdout);
+    // Nor does the inputs table say the model came from "most responses".
+    let r = run_in(&home, &["scan", "--since", "2026-11-01", "--format", "markdown", home.to_str().unwrap()]);
+    assert!(r.stdout.contains("| no response names one |"), "{}", r.stdout);
+    assert!(!r.stdout.contains("most responses"), "{}", r.stdout);
 }
 
 /// A hook never fails a session, not even on a bug in ccdoctor: a panic becomes the message

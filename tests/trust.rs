@@ -198,6 +198,17 @@ fn a_window_of_nothing_but_throttling_is_never_ok() {
     let r = run(ccdoctor(t.path()).args(["scan", h, "--quota-tpm", "200000"]));
     let text = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(text.contains("That bound allows the 32,000 in effect, yet 440 attempts were refused"), "{text}");
+    // The inputs table claims nothing no response measured (the trial of 2026-12-07 read
+    // "Demand p99: above 32,000" from 0 responses, and an input of 0 "from your records"),
+    // in the words the bound uses.
+    let r = run(ccdoctor(t.path()).args(["scan", h, "--quota-tpm", "200000", "--format", "markdown"]));
+    assert!(r.stdout.contains("| Demand p99 | unknown | 0 responses |"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(r"| Input per request \(I\_set, p90\) | 0 | unknown: no response \(taken as 0\) |"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("above 32,000") && !r.stdout.contains("| your records |"), "{}", r.stdout);
 }
 
 /// Every character the terminal sanitiser escapes (controls, bidirectional and invisible

@@ -1206,7 +1206,12 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         Origin::Default => "default".to_string(),
         Origin::ModelsFile(src) | Origin::MostRequests(src) => src.clone(),
     };
+    // No response measured (every request refused to the end): nothing was, neither the
+    // model, nor the demand, nor the input a request carries (the worst-case bound takes it
+    // as 0, and says so).
+    let measured = a.demand.responses > 0;
     let model_from = match &a.model_origin {
+        Origin::Inferred if a.model == crate::analysis::advice::UNKNOWN_MODEL => "no response names one".to_string(),
         Origin::Inferred => "most responses".to_string(),
         o => origin(o),
     };
@@ -1254,7 +1259,11 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         ),
         (
             format!("Demand p{}", fmt_q(r.percentile)),
-            r.target.map_or_else(|| format!("above {}", thousands(a.demand.known_up_to)), thousands),
+            match r.target {
+                Some(t) => thousands(t),
+                None if measured => format!("above {}", thousands(a.demand.known_up_to)),
+                None => "unknown".into(),
+            },
             count_of(a.demand.responses, "response", "responses"),
         ),
     ];
@@ -1346,8 +1355,9 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             },
         ));
     }
-    rows.push(("Input per request (I_set, p90)".into(), thousands(a.input_set), "your records".into()));
-    rows.push(("With cache reads (I_res, p90)".into(), thousands(a.input_reserved), "your records".into()));
+    let input_from = || if measured { "your records" } else { "unknown: no response (taken as 0)" }.to_string();
+    rows.push(("Input per request (I_set, p90)".into(), thousands(a.input_set), input_from()));
+    rows.push(("With cache reads (I_res, p90)".into(), thousands(a.input_reserved), input_from()));
     if let Some(c) = r.ceiling {
         rows.push(("Worst-case ceiling".into(), thousands(c), "formula".into()));
     }
