@@ -39,7 +39,7 @@ pub enum Ended {
     CutError,
 }
 
-/// One request of a chain (its names borrowed from [`Places`], a pointer each: every request
+/// One request of a chain (its model and session borrowed from [`Places`], a pointer each: every request
 /// of a team's history is held until its plan is made, so it is kept in 56 bytes).
 ///
 /// Its token counts are held in 32 bits: the selection keeps no response with more input
@@ -376,38 +376,53 @@ pub fn test_name(name: &str) -> &'static Name {
 }
 
 /// The requests of one stream, in order.
+///
+/// Its stream, project folder and working directory are its first record's, held here (a
+/// name is a pointer to a string its records share), not by reference to that record's
+/// place: the places are given back with the responses as the chains are made, where a
+/// reference held each (a team's telemetry has a place a stream, 150,000 of them on a million
+/// requests, 100 bytes each with their list and index).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chain<'a> {
-    /// Its first record's place, which its stream, project folder, working directory and
-    /// whether it is telemetry's are read from (one reference: a team's telemetry has a chain
-    /// a stream, 150,000 of them on a million requests).
-    place: &'a Place,
+    stream: Name,
+    project: Name,
+    cwd: Option<Name>,
+    telemetry: bool,
     pub requests: Vec<Request<'a>>,
 }
 
+const _: () = assert!(std::mem::size_of::<Chain>() == 56);
+
 impl<'a> Chain<'a> {
-    pub fn new(place: &'a Place, requests: Vec<Request<'a>>) -> Self {
-        Chain { place, requests }
+    /// The chain of `requests`, whose first record is of `place`.
+    pub fn new(place: &Place, requests: Vec<Request<'a>>) -> Self {
+        Chain {
+            stream: place.stream.clone(),
+            project: place.project.clone(),
+            cwd: place.cwd.clone(),
+            telemetry: place.telemetry,
+            requests,
+        }
     }
 
     /// The session id, or `agent:<id>` for a subagent.
-    pub fn stream(&self) -> &'a str {
-        &self.place.stream
+    pub fn stream(&self) -> &str {
+        &self.stream
     }
 
     /// Its project folder (its first record's).
-    pub fn project(&self) -> &'a str {
-        &self.place.project
+    pub fn project(&self) -> &str {
+        &self.project
     }
 
     /// Its working directory (its first record's).
-    pub fn cwd(&self) -> Option<&'a str> {
-        self.place.cwd.as_deref()
+    pub fn cwd(&self) -> Option<&str> {
+        self.cwd.as_deref()
     }
 
     /// Its records are telemetry's ([`crate::scan::data::Place::telemetry`]).
     pub fn telemetry(&self) -> bool {
-        self.place.telemetry
+        self.telemetry
     }
 
     /// A chain of a place made of these names, for tests (the place is leaked, as a
@@ -420,14 +435,7 @@ impl<'a> Chain<'a> {
         telemetry: bool,
         requests: Vec<Request<'static>>,
     ) -> Chain<'static> {
-        let place = Place {
-            stream: stream.into(),
-            project: project.into(),
-            cwd: cwd.map(Into::into),
-            telemetry,
-            ..Place::default()
-        };
-        Chain { place: Box::leak(Box::new(place)), requests }
+        Chain { stream: stream.into(), project: project.into(), cwd: cwd.map(Into::into), telemetry, requests }
     }
 }
 
@@ -492,18 +500,20 @@ pub enum Stock<'r> {
     Owned { all: Vec<Response>, scoped: Vec<u32> },
 }
 
-/// The places the records name, each held once (a clone of its `Arc`), so that the chains
-/// borrow their names from here and not from the responses, which are given back as the
-/// chains are made.
+/// The model and session the records' places name, each pair held once (clones of the
+/// places' names), so that the requests borrow them from here and not from the responses,
+/// which are given back as the chains are made. A team's places are one a stream, its pairs
+/// one a session and model: the places themselves go with their responses.
 #[derive(Debug, Default)]
 pub struct Places {
-    held: Vec<std::sync::Arc<Place>>,
-    /// Each place's index in `held`, by its address.
-    index: HashMap<usize, u32>,
+    pairs: Vec<(Name, Option<Name>)>,
+    /// Each pair's index in `pairs`, by the addresses of its strings (a name's clones share
+    /// one).
+    index: HashMap<(usize, usize), u32>,
 }
 
 impl Places {
-    /// The places of these responses and events.
+    /// The pairs of these responses' and events' places.
     pub fn of(responses: &[&Response], events: &[&Event]) -> Self {
         let mut places = Places::default();
         // A stream's records come in runs of one place.
@@ -512,20 +522,26 @@ impl Places {
             let at = std::sync::Arc::as_ptr(&o.place);
             if at != last {
                 last = at;
-                let held = &mut places.held;
-                places.index.entry(at as usize).or_insert_with(|| {
-                    held.push(o.place.clone());
-                    (held.len() - 1) as u32
+                let pairs = &mut places.pairs;
+                places.index.entry(Self::key(&o.place)).or_insert_with(|| {
+                    pairs.push((o.place.model.clone(), o.place.session.clone()));
+                    (pairs.len() - 1) as u32
                 });
             }
         }
+        places.pairs.shrink_to_fit();
         places
     }
 
-    /// The place held for `place` (the same one), which must be one [`Places::of`] was
+    fn key(place: &Place) -> (usize, usize) {
+        (place.model.as_ptr() as usize, place.session.as_ref().map_or(0, |s| s.as_ptr() as usize))
+    }
+
+    /// The model and session held for those of `place`, which must be one [`Places::of`] was
     /// given.
-    fn get(&self, place: &std::sync::Arc<Place>) -> &Place {
-        &self.held[self.index[&(std::sync::Arc::as_ptr(place) as usize)] as usize]
+    fn get(&self, place: &Place) -> (&Name, Option<&Name>) {
+        let (model, session) = &self.pairs[self.index[&Self::key(place)] as usize];
+        (model, session.as_ref())
     }
 }
 
@@ -560,7 +576,7 @@ pub fn build<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places) -> Vec
 fn build_in<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places, batch: usize) -> Vec<Chain<'a>> {
     let mut chains = match stock {
         Stock::Borrowed(refs) => {
-            let mut streams = streams_of(refs.as_slice(), (0..refs.len() as u32).collect(), events, places);
+            let mut streams = streams_of(refs.as_slice(), (0..refs.len() as u32).collect(), events);
             // Half of them on another thread.
             let half = streams.split_off(streams.len() / 2);
             let (theirs, mut chains) = crate::par::join(
@@ -573,7 +589,7 @@ fn build_in<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places, batch: 
             chains
         }
         Stock::Owned { mut all, scoped } => {
-            let streams = streams_of(all.as_slice(), scoped, events, places);
+            let streams = streams_of(all.as_slice(), scoped, events);
             let streams = lay_out(&mut all, streams);
             from_the_end(all, streams, places, batch)
         }
@@ -586,12 +602,7 @@ fn build_in<'a>(stock: Stock<'_>, events: &[&Event], places: &'a Places, batch: 
 
 /// The streams of the responses `scoped` names (by place in `responses`, in scan order) and
 /// of `events`, each with its records in that order, earliest stream first.
-fn streams_of<'e, S: Source + ?Sized>(
-    responses: &S,
-    scoped: Vec<u32>,
-    events: &[&'e Event],
-    places: &Places,
-) -> Vec<Stream<'e>> {
+fn streams_of<'e, S: Source + ?Sized>(responses: &S, scoped: Vec<u32>, events: &[&'e Event]) -> Vec<Stream<'e>> {
     /// The stream named `name` (made, first at `t`, when it is not yet).
     fn stream<'n, 'e>(
         index: &mut HashMap<&'n str, usize>,
@@ -614,7 +625,7 @@ fn streams_of<'e, S: Source + ?Sized>(
         let k = match run {
             Some((s, k)) if Name::ptr_eq(s, &r.origin.place.stream) => k,
             _ => {
-                let k = stream(&mut index, &mut streams, &places.get(&r.origin.place).stream, t);
+                let k = stream(&mut index, &mut streams, &r.origin.place.stream, t);
                 run = Some((&r.origin.place.stream, k));
                 k
             }
@@ -728,7 +739,7 @@ fn chain_of<'a, S: Source + ?Sized>(st: Stream<'_>, responses: &S, places: &'a P
     fill_models(&mut requests);
     // Its stream (every record of it names the same), folder and working directory: its
     // first record's.
-    let first = places.get(&items.first()?.origin(responses).place);
+    let first = &items.first()?.origin(responses).place;
     (!requests.is_empty()).then_some(Chain::new(first, requests))
 }
 
@@ -765,9 +776,11 @@ fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places
     // Retry lines since the last request: they delayed the next one.
     let mut retries: Vec<&Event> = Vec::new();
     let mut continues = false;
-    // The place of the last record looked up: a stream's records come in runs of one.
-    let mut last: Option<(*const Place, &'a Place)> = None;
-    let mut place_of = |o: &Origin| -> &'a Place {
+    // The names of the last record's place looked up: a stream's records come in runs of
+    // one place.
+    type Names<'n> = (&'n Name, Option<&'n Name>);
+    let mut last: Option<(*const Place, Names<'a>)> = None;
+    let mut names_of = |o: &Origin| -> Names<'a> {
         let at = std::sync::Arc::as_ptr(&o.place);
         match last {
             Some((l, p)) if l == at => p,
@@ -780,7 +793,7 @@ fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places
             Item::Retry(e) => retries.push(e),
             Item::Response(i) => {
                 let r = responses.get(i);
-                out.push(response(r, place_of(&r.origin), &retries, prev_end, continues));
+                out.push(response(r, names_of(&r.origin), &retries, prev_end, continues));
                 retries.clear();
                 continues = false;
             }
@@ -791,7 +804,7 @@ fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places
                 }
             }
             Item::Final(e @ Event { kind: EventKind::Final(ErrorKind::RateLimit), .. }) => {
-                out.push(failed(e, place_of(&e.origin), &retries, prev_end, Ended::Throttled, None));
+                out.push(failed(e, names_of(&e.origin), &retries, prev_end, Ended::Throttled, None));
                 retries.clear();
                 continues = false;
             }
@@ -809,7 +822,7 @@ fn requests_of<'a, S: Source + ?Sized>(items: &[Item<'_>], responses: &S, places
                             last.set_cut_limit(Some(n));
                         }
                     }
-                    None => out.push(failed(e, place_of(&e.origin), &retries, prev_end, Ended::CutError, Some(n))),
+                    None => out.push(failed(e, names_of(&e.origin), &retries, prev_end, Ended::CutError, Some(n))),
                 }
                 retries.clear();
                 continues = false;
@@ -853,10 +866,11 @@ fn attempts(start: EpochMs, retries: &[&Event], limit: EpochMs) -> (EpochMs, Epo
     (start, last.min(limit).max(start), throttled)
 }
 
-/// A request that got a response: `r`, of `place` (its place as [`Places`] holds it).
+/// A request that got a response: `r`, of the model and session `names` (its place's, as
+/// [`Places`] holds them).
 fn response<'a>(
     r: &Response,
-    place: &'a Place,
+    (model, session): (&'a Name, Option<&'a Name>),
     retries: &[&Event],
     prev_end: Option<EpochMs>,
     continues: bool,
@@ -867,8 +881,8 @@ fn response<'a>(
     let (start, admitted, throttled) = attempts(start, retries, first);
     let names_limit = r.max_tokens_stop && !r.estimated;
     Request {
-        model: Some(&place.model),
-        session: place.session.as_ref(),
+        model: Some(model),
+        session,
         sent: start,
         span: Span::of(start, admitted, end),
         input: Count::new(r.usage.input().saturating_add(r.usage.cache_creation())),
@@ -883,14 +897,14 @@ fn response<'a>(
             .with(Marks::HAS_CUT_LIMIT, names_limit)
             .with(Marks::CONTINUES, continues)
             .with(Marks::HAS_THINKING, r.usage.thinking().is_some())
-            .with(Marks::SETTING_IGNORED, super::limits::setting_ignored(place)),
+            .with(Marks::SETTING_IGNORED, super::limits::setting_ignored(&r.origin.place)),
     }
 }
 
 /// A request that got no response: failed after its retries, or cut and not kept.
 fn failed<'a>(
     e: &Event,
-    place: &'a Place,
+    (_, session): (&'a Name, Option<&'a Name>),
     retries: &[&Event],
     prev_end: Option<EpochMs>,
     ended: Ended,
@@ -902,7 +916,7 @@ fn failed<'a>(
     let refused = u32::from(ended == Ended::Throttled);
     Request {
         model: None,
-        session: place.session.as_ref(),
+        session,
         sent: start,
         span: Span::of(start, if ended == Ended::Throttled { at } else { last }, at.max(start)),
         input: Count::default(),
@@ -914,7 +928,7 @@ fn failed<'a>(
             .with(Marks::CUT, ended == Ended::CutError)
             .with(Marks::HAS_CUT_LIMIT, limit.is_some())
             .with(Marks::GAVE_UP, ended == Ended::CutError)
-            .with(Marks::SETTING_IGNORED, super::limits::setting_ignored(place)),
+            .with(Marks::SETTING_IGNORED, super::limits::setting_ignored(&e.origin.place)),
     }
 }
 
