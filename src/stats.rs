@@ -143,13 +143,13 @@ pub fn share_above(sorted: &[u64], limit: u64) -> f64 {
 }
 
 /// Summarises an ascending slice. An empty slice gives an all-zero summary.
-pub fn summarize(sorted: &[u64]) -> Summary {
+pub fn summarize<T: Copy + Ord + Into<u64>>(sorted: &[T]) -> Summary {
     debug_assert!(sorted.windows(2).all(|w| w[0] <= w[1]), "input must be sorted");
     if sorted.is_empty() {
         return Summary::default();
     }
-    let sum: u128 = sorted.iter().map(|&v| v as u128).sum();
-    let p = |q| percentile(sorted, q).unwrap_or(0);
+    let sum: u128 = sorted.iter().map(|&v| u128::from(v.into())).sum();
+    let p = |q| sorted[rank(sorted.len(), q) - 1].into();
     Summary {
         count: sorted.len() as u64,
         mean: sum as f64 / sorted.len() as f64,
@@ -157,7 +157,7 @@ pub fn summarize(sorted: &[u64]) -> Summary {
         p90: p(90.0),
         p95: p(95.0),
         p99: p(99.0),
-        max: *sorted.last().unwrap_or(&0),
+        max: sorted.last().map_or(0, |&v| v.into()),
     }
 }
 
@@ -177,15 +177,15 @@ const LAST_EDGE_POW: u32 = 16; // 65,536
 
 /// Log-scale histogram of an ascending slice. Always returns the same bins, so two reports
 /// can be compared line by line.
-pub fn histogram(sorted: &[u64]) -> Vec<Bin> {
+pub fn histogram<T: Copy + Into<u64>>(sorted: &[T]) -> Vec<Bin> {
     let mut edges = vec![0u64];
     edges.extend((FIRST_EDGE_POW..=LAST_EDGE_POW).map(|p| 1u64 << p));
     let mut bins = Vec::with_capacity(edges.len());
     for (i, &from) in edges.iter().enumerate() {
         let next = edges.get(i + 1).copied();
-        let lo = sorted.partition_point(|&v| v < from);
+        let lo = sorted.partition_point(|&v| v.into() < from);
         let hi = match next {
-            Some(n) => sorted.partition_point(|&v| v < n),
+            Some(n) => sorted.partition_point(|&v| v.into() < n),
             None => sorted.len(),
         };
         bins.push(Bin { from, to: next.map(|n| n - 1), count: (hi - lo) as u64 });
@@ -314,7 +314,7 @@ mod tests {
     fn summary_by_hand() {
         // Values: 100, 200, 300, 400, 10_000. Mean = 11_000 / 5 = 2_200.
         // p50: rank ceil(2.5) = 3 -> 300. p90: rank ceil(4.5) = 5 -> 10_000.
-        let s = summarize(&[100, 200, 300, 400, 10_000]);
+        let s = summarize(&[100u64, 200, 300, 400, 10_000]);
         assert_eq!(s.count, 5);
         assert_eq!(s.mean, 2_200.0);
         assert_eq!(s.p50, 300);
@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn summary_empty_is_zero() {
-        assert_eq!(summarize(&[]), Summary::default());
+        assert_eq!(summarize::<u64>(&[]), Summary::default());
     }
 
     #[test]
@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn histogram_bins_by_hand() {
-        let v = [0, 63, 64, 127, 128, 5_000, 65_535, 65_536, 200_000];
+        let v = [0u64, 63, 64, 127, 128, 5_000, 65_535, 65_536, 200_000];
         let h = histogram(&v);
         assert_eq!(h.len(), 12);
         assert_eq!(h[0], Bin { from: 0, to: Some(63), count: 2 });

@@ -178,8 +178,6 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
     // Sized once for every response, not grown by doubling (each step a copy).
     let mut scoped: Vec<&Response> = Vec::with_capacity(responses.len());
     let mut names = Names::default();
-    // Each response that passes every filter, with the number of its model's name.
-    let mut named: Vec<(&Response, u32)> = Vec::new();
     for r in responses {
         if !filters.time_ok(r.origin.time())
             || !filters.project_ok(&r.origin.place.project, r.origin.place.cwd.as_deref())
@@ -197,20 +195,20 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
         scoped.push(r);
     }
     scoped.shrink_to_fit();
-    named.reserve_exact(scoped.len());
     let model_match = filters.model.as_deref().map(|q| ModelMatch::resolve(q, &models_of(&scoped)));
-    for &r in &scoped {
-        if let Some(name) = names.of(r.model(), model_match.as_ref()) {
-            named.push((r, name));
-        }
-    }
-    let (by_model, shown) = names.rows(&named);
-    // Collected in the pairs' memory (twice what the references need): the rest given back.
-    let filtered = (named.len() < scoped.len()).then(|| {
-        let mut responses: Vec<&Response> = named.into_iter().map(|(r, _)| r).collect();
+    // The number of each scoped response's model name ([`Names::LEFT_OUT`] where `--model`
+    // leaves it out): 4 bytes a response beside the references, where pairs of the two took
+    // 16 (a team's million responses: the selection's peak).
+    let numbers: Vec<u32> =
+        scoped.iter().map(|r| names.of(r.model(), model_match.as_ref()).unwrap_or(Names::LEFT_OUT)).collect();
+    let (by_model, shown) = names.rows(&scoped, &numbers);
+    let kept = || scoped.iter().zip(&numbers).filter(|&(_, &n)| n != Names::LEFT_OUT).map(|(&r, _)| r);
+    let filtered = numbers.contains(&Names::LEFT_OUT).then(|| {
+        let mut responses: Vec<&Response> = kept().collect();
         responses.shrink_to_fit();
         responses
     });
+    drop(numbers);
     let (events, capped, implausible_limits) = plausible_limits(data, filters);
     let (mut projects, mut projects_named) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
     if scoped.is_empty() && events.is_empty() && filters.project.is_some() {
@@ -312,6 +310,9 @@ struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
+    /// The number of no name: a response `--model` leaves out.
+    const LEFT_OUT: u32 = u32::MAX;
+
     /// The number of the name of a response's model, counted; `None` when `--model` leaves
     /// it out.
     fn of(&mut self, model: &'a Name, model_match: Option<&ModelMatch>) -> Option<u32> {
@@ -350,7 +351,11 @@ impl<'a> Names<'a> {
 
     /// The responses by row: the [`MODEL_ROWS`] names with the most responses (ties by
     /// name), each its own row, and the rest together; and the names shown one by one.
-    fn rows<'r>(&self, named: &[(&'r Response, u32)]) -> (BTreeMap<String, Vec<&'r Response>>, HashSet<String>) {
+    fn rows<'r>(
+        &self,
+        responses: &[&'r Response],
+        numbers: &[u32],
+    ) -> (BTreeMap<String, Vec<&'r Response>>, HashSet<String>) {
         let mut busiest: Vec<usize> =
             (0..self.names.len()).filter(|&i| self.counts[i] > 0 && self.names[i] != models::OTHER_MODELS).collect();
         busiest.sort_unstable_by(|&a, &b| {
@@ -365,7 +370,7 @@ impl<'a> Names<'a> {
             rows.push((self.names[i].clone(), Vec::with_capacity(self.counts[i] as usize)));
         }
         let mut other: Option<usize> = None;
-        for &(r, name) in named {
+        for (&r, &name) in responses.iter().zip(numbers).filter(|&(_, &n)| n != Self::LEFT_OUT) {
             let row = *row_of[name as usize].get_or_insert_with(|| {
                 *other.get_or_insert_with(|| {
                     rows.push((models::OTHER_MODELS.to_string(), Vec::new()));

@@ -12,7 +12,7 @@ use crate::analysis::advice::Advice;
 use crate::analysis::select::{Picked, Selection};
 use crate::config::{Filters, RecommendConfig, Root};
 
-use crate::scan::data::{EventKind, Response, ScanData};
+use crate::scan::data::{Count, EventKind, Response, ScanData};
 use crate::scan::key::Name;
 use crate::settings::EffectiveSettings;
 use crate::settings::write::WriteOutcome;
@@ -124,14 +124,15 @@ pub struct Tally {
 /// Counts the responses that pass every filter (`picked`) for the report.
 pub fn tally(picked: &Picked) -> Tally {
     let responses = picked.responses();
-    let mut all: Vec<u64> = responses.iter().map(|r| r.output.get()).collect();
+    // The counts as the responses hold them (32 bits): a team's million are 4 MB, not 8.
+    let mut all: Vec<Count> = responses.iter().map(|r| r.output).collect();
     all.sort_unstable();
 
     let mut by_model: Vec<ModelRow> = picked
         .by_model
         .iter()
         .map(|(model, group)| {
-            let mut v: Vec<u64> = group.iter().map(|r| r.output.get()).collect();
+            let mut v: Vec<Count> = group.iter().map(|r| r.output).collect();
             v.sort_unstable();
             let ids: BTreeSet<&str> = runs(group, |r| Some(r.model())).map(|r| &**r.model()).collect();
             let split: Vec<(u64, u64)> = group

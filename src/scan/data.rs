@@ -184,6 +184,12 @@ impl Count {
     }
 }
 
+impl From<Count> for u64 {
+    fn from(c: Count) -> u64 {
+        c.get()
+    }
+}
+
 impl std::fmt::Debug for Count {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
