@@ -23,7 +23,8 @@ use crate::time::EpochMs;
 
 /// One thing a user asked for: a response (with its continuations) or a request that was
 /// throttled until it failed. Every request of a history is one or part of one, so it is
-/// kept in 24 bytes: its counts, chain and requests in 32 bits, its kind as flags.
+/// kept in 20 bytes: its counts, chain and requests in 32 bits, its kind as flags beside its
+/// limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unit {
     /// What all its parts wrote (0 for a failed request), saturating at `u32::MAX`: each part
@@ -31,19 +32,21 @@ pub struct Unit {
     /// response), so only a unit of thousands of continuations (a hostile history) reaches
     /// it, and every value it is compared with is at most that limit.
     output: u32,
-    /// The limit in effect for its first request ([`Unit::limit`]): at most
-    /// [`crate::models::MAX_OUTPUT_LIMIT`], or the escalated limit.
-    limit: u32,
+    /// The limit in effect for its first request ([`Unit::limit`]) in the low
+    /// [`Unit::LIMIT_BITS`] bits: at most [`crate::models::MAX_OUTPUT_LIMIT`], or the
+    /// escalated limit, far below the most they hold. Above them its [`UnitKind`]:
+    /// [`Unit::FAILED`], else a response's [`Unit::CUT`], [`Unit::COMPLETE`] and
+    /// [`Unit::ESTIMATED`].
+    limit_and_flags: u32,
     chain: u32,
     /// Its requests in the chain: `first..=last`.
     first: u32,
     last: u32,
-    /// Its [`UnitKind`]: [`Unit::FAILED`], else a response's [`Unit::CUT`],
-    /// [`Unit::COMPLETE`] and [`Unit::ESTIMATED`].
-    flags: u8,
 }
 
-const _: () = assert!(std::mem::size_of::<Unit>() == 24);
+const _: () = assert!(std::mem::size_of::<Unit>() == 20);
+// Every limit a unit is given fits beside its flags.
+const _: () = assert!(crate::models::MAX_OUTPUT_LIMIT < Unit::LIMIT_MASK as u64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitKind {
@@ -115,10 +118,13 @@ impl<'a> Iterator for KeptIter<'a> {
 }
 
 impl Unit {
-    const FAILED: u8 = 1;
-    const CUT: u8 = 2;
-    const COMPLETE: u8 = 4;
-    const ESTIMATED: u8 = 8;
+    /// The bits of [`Unit::limit_and_flags`] the limit takes; the flags are above them.
+    const LIMIT_BITS: u32 = 28;
+    const LIMIT_MASK: u32 = (1 << Self::LIMIT_BITS) - 1;
+    const FAILED: u32 = 1 << Self::LIMIT_BITS;
+    const CUT: u32 = 2 << Self::LIMIT_BITS;
+    const COMPLETE: u32 = 4 << Self::LIMIT_BITS;
+    const ESTIMATED: u32 = 8 << Self::LIMIT_BITS;
 
     /// The unit of requests `first..=last` of chain `chain`.
     pub fn new(chain: usize, first: usize, last: usize, kind: UnitKind, limit: u64) -> Self {
@@ -127,25 +133,26 @@ impl Unit {
             UnitKind::Failed => (0u64, Self::FAILED),
             UnitKind::Response { output, cut, complete, estimated } => (
                 output,
-                (u8::from(cut) * Self::CUT)
-                    | (u8::from(complete) * Self::COMPLETE)
-                    | (u8::from(estimated) * Self::ESTIMATED),
+                (u32::from(cut) * Self::CUT)
+                    | (u32::from(complete) * Self::COMPLETE)
+                    | (u32::from(estimated) * Self::ESTIMATED),
             ),
         };
         let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        // A limit no model allows (none reaches a unit) is held as the most the bits hold.
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX).min(Self::LIMIT_MASK);
         Unit {
             output: count(output),
-            limit: count(limit),
+            limit_and_flags: limit | flags,
             chain: index(chain),
             first: index(first),
             last: index(last),
-            flags,
         }
     }
 
     /// The limit in effect for its first request.
     pub fn limit(&self) -> u64 {
-        u64::from(self.limit)
+        u64::from(self.limit_and_flags & Self::LIMIT_MASK)
     }
 
     /// The chain it is of (an index into the chains it was made from).
@@ -164,14 +171,15 @@ impl Unit {
     }
 
     pub fn kind(&self) -> UnitKind {
-        if self.flags & Self::FAILED != 0 {
+        let flags = self.limit_and_flags;
+        if flags & Self::FAILED != 0 {
             return UnitKind::Failed;
         }
         UnitKind::Response {
             output: u64::from(self.output),
-            cut: self.flags & Self::CUT != 0,
-            complete: self.flags & Self::COMPLETE != 0,
-            estimated: self.flags & Self::ESTIMATED != 0,
+            cut: flags & Self::CUT != 0,
+            complete: flags & Self::COMPLETE != 0,
+            estimated: flags & Self::ESTIMATED != 0,
         }
     }
 
@@ -673,6 +681,24 @@ mod tests {
                 (i, 2 * i, 3 * i, kind, 1_000 + i as u64)
             );
         }
+        // Every kind beside every limit a unit can be given: the flags and the limit share a
+        // word, and neither reaches into the other.
+        let flags = [false, true];
+        for limit in [0, 1, crate::models::MAX_OUTPUT_LIMIT - 1, crate::models::MAX_OUTPUT_LIMIT] {
+            let mut all = vec![UnitKind::Failed];
+            for (cut, complete, estimated) in
+                flags.iter().flat_map(|&a| flags.iter().flat_map(move |&b| flags.map(|c| (a, b, c))))
+            {
+                all.push(UnitKind::Response { output: limit, cut, complete, estimated });
+            }
+            for kind in all {
+                let u = Unit::new(1, 2, 3, kind, limit);
+                assert_eq!((u.kind(), u.limit()), (kind, limit));
+            }
+        }
+        // A limit no model allows is held as the most the bits hold, the kind intact.
+        let u = Unit::new(0, 0, 0, UnitKind::Failed, u64::MAX);
+        assert_eq!((u.kind(), u.limit()), (UnitKind::Failed, (1 << 28) - 1));
         let top = u32::MAX as usize;
         assert_eq!(Unit::new(top, top, top, UnitKind::Failed, 0).last(), top);
         // What all its parts wrote saturates (thousands of continuations of the largest
