@@ -1132,6 +1132,74 @@ mod tests {
         assert_eq!(other.requests[0].model(), Some("claude-sonnet-4-20250514"));
     }
 
+    /// A chain holds its first record's stream, folder and working directory, and each request
+    /// its own record's model and session, though the records' places are given back with
+    /// them: a stream whose records name two sessions and two models (each name a string of
+    /// its own, equal text or not), made from responses the chains take and free.
+    #[test]
+    fn a_chain_and_its_requests_keep_their_own_records_names() {
+        let at = |time: i64, session: &str, model: &str, cwd: &str| {
+            let mut r = resp("agent:z", time, time + 500, Some(time - 100), 40, false);
+            let place = std::sync::Arc::make_mut(&mut r.origin.place);
+            (place.session, place.model, place.cwd) =
+                (Some(Name::from(session)), Name::from(model), Some(Name::from(cwd)));
+            place.project = Name::from(format!("folder-{cwd}"));
+            r
+        };
+        // Out of time order in the list: the chain's names are its earliest record's.
+        let responses = vec![
+            at(4_000, "s2", "claude-haiku-4-5", "/b"),
+            at(1_000, "s1", "claude-sonnet-4-20250514", "/a"),
+            at(2_000, "s1", "claude-sonnet-4-20250514", "/a"),
+            at(3_000, "s2", "claude-sonnet-4-20250514", "/b"),
+        ];
+        let failed = Event {
+            origin: {
+                let mut o = origin("agent:z", 5_000, None);
+                std::sync::Arc::make_mut(&mut o.place).session = Some(Name::from("s2"));
+                o
+            },
+            ..event("agent:z", 5_000, EventKind::Final(ErrorKind::RateLimit), None, None)
+        };
+        let es: Vec<&Event> = vec![&failed];
+        let names = |chains: &[Chain]| {
+            let c = &chains[0];
+            let requests: Vec<(Option<&str>, Option<&str>)> =
+                c.requests.iter().map(|r| (r.session(), r.model())).collect();
+            (
+                c.stream().to_string(),
+                c.project().to_string(),
+                c.cwd().map(String::from),
+                requests.len(),
+                format!("{requests:?}"),
+            )
+        };
+        let want = (
+            "agent:z".to_string(),
+            "folder-/a".to_string(),
+            Some("/a".to_string()),
+            5,
+            format!(
+                "{:?}",
+                [
+                    (Some("s1"), Some("claude-sonnet-4-20250514")),
+                    (Some("s1"), Some("claude-sonnet-4-20250514")),
+                    (Some("s2"), Some("claude-sonnet-4-20250514")),
+                    (Some("s2"), Some("claude-haiku-4-5")),
+                    // Refused to the end: its session, its neighbour's model.
+                    (Some("s2"), Some("claude-haiku-4-5")),
+                ]
+            ),
+        );
+        let rs: Vec<&Response> = responses.iter().collect();
+        let places = Places::of(&rs, &es);
+        assert_eq!(names(&build(Stock::Borrowed(rs.clone()), &es, &places)), want);
+        // Taken and given back as the chains are made: the same names.
+        let scoped = (0..responses.len() as u32).collect();
+        let owned = build_in(Stock::Owned { all: responses.clone(), scoped }, &es, &places, 1);
+        assert_eq!(names(&owned), want);
+    }
+
     /// Issue 23, item 2: a subagent refused until it failed counts for its session's model
     /// (the most used one), however many models the history holds; a session with no
     /// response keeps no model.
