@@ -39,8 +39,9 @@ pub enum Ended {
     CutError,
 }
 
-/// One request of a chain (its model and session borrowed from [`Places`], a pointer each: every request
-/// of a team's history is held until its plan is made, so it is kept in 56 bytes).
+/// One request of a chain (its model and session borrowed from [`Places`], a pointer each:
+/// every request of a team's history is held until its plan is made, so it is kept in 56
+/// bytes).
 ///
 /// Its token counts are held in 32 bits: the selection keeps no response with more input
 /// than [`crate::models::MAX_INPUT_TOKENS`] or more output than a model allows, nor a limit
@@ -380,8 +381,8 @@ pub fn test_name(name: &str) -> &'static Name {
 /// Its stream, project folder and working directory are its first record's, held here (a
 /// name is a pointer to a string its records share), not by reference to that record's
 /// place: the places are given back with the responses as the chains are made, where a
-/// reference held each (a team's telemetry has a place a stream, 150,000 of them on a million
-/// requests, 100 bytes each with their list and index).
+/// reference held each (a team's telemetry has a place a stream and model: 156,000 on the
+/// export of a million requests, held with a list and an index of them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chain<'a> {
     stream: Name,
@@ -502,8 +503,8 @@ pub enum Stock<'r> {
 
 /// The model and session the records' places name, each pair held once (clones of the
 /// places' names), so that the requests borrow them from here and not from the responses,
-/// which are given back as the chains are made. A team's places are one a stream, its pairs
-/// one a session and model: the places themselves go with their responses.
+/// which are given back as the chains are made. A team's places are one a stream and model,
+/// its pairs one a session and model: the places themselves go with their responses.
 #[derive(Debug, Default)]
 pub struct Places {
     pairs: Vec<(Name, Option<Name>)>,
