@@ -142,7 +142,14 @@ fn responses_agree(sample: &str, v: &Value) {
         let share = row["cut_share"].as_f64().unwrap();
         assert!((share * u(&d["asked"]) as f64 - u(&row["cut"]) as f64).abs() < 1e-6, "{sample}: {row}");
     }
-    assert!(u(&r["inputs"]["sent_at_once_seen"]) >= u(&r["inputs"]["parallel_seen"]), "{sample}");
+    let inputs = &r["inputs"];
+    assert!(u(&inputs["sent_at_once_seen"]) >= u(&inputs["parallel_seen"]), "{sample}");
+    // The history's figures, quota or not (without one they read 1 planned, 0 seen), and what
+    // is planned for without --parallel is the most seen.
+    assert!(u(&inputs["parallel_seen"]) >= 1, "{sample}: {inputs}");
+    if inputs["parallel_origin"] == "inferred" {
+        assert_eq!(u(&inputs["parallel"]), u(&inputs["parallel_seen"]), "{sample}: {inputs}");
+    }
 }
 
 /// The Markdown's tables add up to the report's totals, and its repeated figures are the

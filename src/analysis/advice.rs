@@ -246,8 +246,11 @@ pub struct Advice {
     /// Who was in flight when requests were throttled.
     pub crowding: Option<Crowding>,
     /// The most of the model's requests sent at once (waiting on the quota or running), the
-    /// worst case's `P`; the plan's `parallel_seen` counts those running.
+    /// worst case's `P`; [`Advice::parallel_seen`] counts those running.
     pub sent_at_once: u64,
+    /// The most of the model's requests running at once (at least 1), as the quota's plan
+    /// takes it ([`QuotaPlan::parallel_seen`]); the history's, with or without a quota.
+    pub parallel_seen: u64,
     /// The Service Quotas code to look the quota up by, where the endpoint type is known.
     pub quota_code: Option<QuotaCode>,
     /// `CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`, where set.
@@ -852,6 +855,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             cut_thinking,
             crowding,
             sent_at_once,
+            parallel_seen,
             quota_code,
             max_subagents: i.settings.max_subagents.value,
             throttled_seen: observed,

@@ -341,10 +341,12 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
         inputs: InputsOut {
             quota_tpm: q.map(|q| q.tpm),
             quota_origin: q.map(|q| origin_label(&q.tpm_origin)),
-            parallel: q.and_then(|q| q.parallel).unwrap_or(q.map_or(1, |q| q.parallel_seen)),
-            parallel_origin: if q.is_some_and(|q| q.parallel.is_some()) { "flag" } else { "inferred" },
-            parallel_seen: q.map_or(0, |q| q.parallel_seen),
-            sent_at_once_seen: q.map_or(0, |_| a.sent_at_once),
+            // The history's figures with or without a quota (without one they read 1 planned,
+            // 0 seen: a trial's find).
+            parallel: rec.parallel.unwrap_or(a.parallel_seen),
+            parallel_origin: if rec.parallel.is_some() { "flag" } else { "inferred" },
+            parallel_seen: a.parallel_seen,
+            sent_at_once_seen: a.sent_at_once,
             burndown: q.map_or(1.0, |q| q.burndown),
             burndown_origin: q.map_or("default", |q| origin_label(&q.burndown_origin)),
             output_quota_tpm: q.and_then(|q| q.output.as_ref().map(|o| o.tpm)),
