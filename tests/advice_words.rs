@@ -511,7 +511,7 @@ fn no_safe_value_says_how_the_floor_fares_beside_its_row() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         words(&r.stdout).contains(
-            "Even 3,000 is not safe: at 3,000, your history's work sent at its own pace against 90.0% of 213,000 TPM, scaled for 4 requests in flight instead of the 2 seen has 103 of 249 attempts throttled (41.4%), no failed request. No max output fixes it."
+            "No value is safe. At the least tried, 3,000, your history's work sent at its own pace against 90.0% of 213,000 TPM, scaled for 4 requests in flight instead of the 2 seen has 103 of 249 attempts throttled (41.4%), no failed request; the replay table shows the others. No max output fixes it."
         ),
         "{}",
         r.stdout

@@ -713,9 +713,10 @@ fn lead(a: &Advice) -> Vec<String> {
         }
         Basis::NoValueIsSafe => {
             if let Some(r) = row(a, a.floor) {
+                // Not "even the least is not safe": throttling need not fall with the value (a
+                // trial read 3,000 throttling 3 of 149 attempts beside 4,000's 2 of 144).
                 out.push(format!(
-                    "Even {} is not safe: at {}, your history's work sent at its own pace against {} has {}. No max output fixes it.",
-                    thousands(a.floor),
+                    "No value is safe. At the least tried, {}, your history's work sent at its own pace against {} has {}; the replay table shows the others. No max output fixes it.",
                     thousands(a.floor),
                     against(a),
                     throttling(&r.outcome)
