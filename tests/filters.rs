@@ -202,6 +202,14 @@ fn a_project_named_as_its_folder_may_start_with_a_hyphen() {
     let r = run(&["scan", "--project", "-sim-app0", "--format", "json", &bedrock]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(serde_json::from_str::<serde_json::Value>(&r.stdout).is_ok());
+    // The other project's load is left out of the replay, and the scan says how much (a new
+    // user's trial read 25,000 for one project where the home's history advised 7,000).
+    let note = format!(
+        "--project -sim-app0 leaves out {} responses of other projects: where they ran on the same quota, the replay does not see their load (without --project it does)",
+        count(&other)
+    );
+    assert!(r.stderr.contains(&note), "{}", r.stderr);
+    assert!(!run(&["scan", "--format", "json", &bedrock]).stderr.contains("of other projects"));
 }
 
 /// `--project` that matches nothing says what the history has, events' projects named as

@@ -39,6 +39,9 @@ pub struct Selection<'a> {
     /// them `--project` names, whose records the dates left out.
     pub projects: Vec<String>,
     pub projects_named: Vec<String>,
+    /// With `--project`: the responses of other projects within the dates, whose load the
+    /// replay does not see, though it may have drawn on the same quota.
+    pub other_projects: u64,
     /// Events that pass the date and project filters (error records carry no model), without
     /// the "exceeded" errors whose limit no model allows.
     pub events: Vec<&'a Event>,
@@ -175,13 +178,16 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
     let plausible_up_to = models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap_or(u64::MAX);
     let mut implausible = 0;
     let mut implausible_input = 0;
+    let mut other_projects = 0;
     // Sized once for every response, not grown by doubling (each step a copy).
     let mut scoped: Vec<&Response> = Vec::with_capacity(responses.len());
     let mut names = Names::default();
     for r in responses {
-        if !filters.time_ok(r.origin.time())
-            || !filters.project_ok(&r.origin.place.project, r.origin.place.cwd.as_deref())
-        {
+        if !filters.time_ok(r.origin.time()) {
+            continue;
+        }
+        if !filters.project_ok(&r.origin.place.project, r.origin.place.cwd.as_deref()) {
+            other_projects += 1;
             continue;
         }
         if r.output.get() > plausible_up_to {
@@ -237,6 +243,7 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
         first_cwd: scoped.iter().find_map(|r| r.origin.place.cwd.as_deref()).map(String::from),
         projects: owned(projects),
         projects_named: owned(projects_named),
+        other_projects,
         events,
         implausible,
         plausible_up_to,

@@ -121,6 +121,21 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             )?;
         }
     }
+    // Other projects' load may draw on the same quota in the same hours: the replay of one
+    // project alone does not see it (a new user's trial advised 25,000 for one project of a
+    // home whose whole history advised 7,000).
+    if let (Some(p), Some(_)) = (config.filters.project.as_deref(), &analysis.advice)
+        && analysis.selection.other_projects > 0
+    {
+        say(
+            err,
+            "note",
+            &format!(
+                "--project {p} leaves out {} of other projects: where they ran on the same quota, the replay does not see their load (without --project it does)",
+                crate::text::count_of(analysis.selection.other_projects, "response", "responses")
+            ),
+        )?;
+    }
     if let (Some(_), Some(a)) = (config.recommend.output_quota_tpm, &analysis.advice)
         && a.provider != crate::settings::Provider::BedrockMantle
     {
