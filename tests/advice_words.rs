@@ -191,6 +191,21 @@ fn cuts_the_history_cannot_see_are_unknown_not_zero() {
     assert!(text.contains("more whose size the history cannot show"), "{text}");
 }
 
+/// A raise above the highest limit in effect goes to twice it or the model's upper limit, and
+/// says so: not "the nearest to Claude Code's default", which a trial read beside "every value
+/// from 33,000 up" (claude-home: 64,000 named the nearest to 32,000).
+#[test]
+fn a_raise_past_the_highest_limit_says_why_it_goes_that_far() {
+    let home = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/claude-home");
+    let r = common::run(&["scan", home.to_str().unwrap()]);
+    let text = words(&r.stdout);
+    assert!(
+        text.contains("Every value from 33,000 up cuts the fewest responses, 0 of 10 responses asked for (0.0%); 64,000 is the model's upper limit: above 32,090, the highest limit in effect, your history cannot tell how much more the cut responses wanted"),
+        "{text}"
+    );
+    assert!(!text.contains("is the nearest to Claude Code's default"), "{text}");
+}
+
 /// In a team's report the settings files are labelled by the person the team view names
 /// (not `user`, `user 2` in another order): the home whose 237 throttled attempts make it
 /// person 1 has its settings labelled person 1.

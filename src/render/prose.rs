@@ -476,6 +476,22 @@ fn lead(a: &Advice) -> Vec<String> {
                 thousands(v),
                 thousands(a.default)
             )
+        } else if v > a.default && v > a.demand.known_up_to && v > from {
+            // A raise above the highest limit ever in effect goes to twice it, or the model's
+            // upper limit (`choose`): not the value nearest the default, which a trial read
+            // beside "every value from 33,000 up" (64,000 named the nearest to 32,000).
+            let known = a.demand.known_up_to;
+            let why = format!(
+                "above {}, the highest limit in effect, your history cannot tell how much more the cut responses wanted, and a raise goes to twice that or the model's upper limit",
+                thousands(known)
+            );
+            if v == a.cap {
+                format!("{} is the model's upper limit: {why}", thousands(v))
+            } else if v == known.saturating_mul(2) {
+                format!("{} is twice {}: {why}", thousands(v), thousands(known))
+            } else {
+                format!("{} is the least such raise the quota allows: {why}", thousands(v))
+            }
         } else {
             format!("{} is the nearest to Claude Code's default of {}", thousands(v), thousands(a.default))
         };
