@@ -204,12 +204,22 @@ fn a_project_named_as_its_folder_may_start_with_a_hyphen() {
     assert!(serde_json::from_str::<serde_json::Value>(&r.stdout).is_ok());
     // The other project's load is left out of the replay, and the scan says how much (a new
     // user's trial read 25,000 for one project where the home's history advised 7,000).
+    let throttled = |v: &serde_json::Value| {
+        v["errors"]["rate_limit"]["retries"].as_u64().unwrap() + v["errors"]["rate_limit"]["final"].as_u64().unwrap()
+    };
     let note = format!(
-        "--project -sim-app0 leaves out {} responses of other projects: where they ran on the same quota, the replay does not see their load (without --project it does)",
-        count(&other)
+        "--project -sim-app0 leaves out {} responses and {} throttled attempts of other projects: where they ran on the same quota, the replay does not see their load (without --project it does)",
+        count(&other),
+        throttled(&other)
     );
     assert!(r.stderr.contains(&note), "{}", r.stderr);
     assert!(!run(&["scan", "--format", "json", &bedrock]).stderr.contains("of other projects"));
+    // With --model, the responses counted are the model's (a second trial: claude-home's 4
+    // Haiku responses are all app's, yet the note counted the other projects' 4 of another
+    // model); throttled attempts name no model.
+    let claude = home_str();
+    let r = run(&["scan", "--model", "haiku", "--project", "app", "--format", "json", &claude]);
+    assert!(r.stderr.contains("--project app leaves out 5 throttled attempts of other projects:"), "{}", r.stderr);
 }
 
 /// `--project` that matches nothing says what the history has, events' projects named as

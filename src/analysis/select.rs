@@ -39,9 +39,10 @@ pub struct Selection<'a> {
     /// them `--project` names, whose records the dates left out.
     pub projects: Vec<String>,
     pub projects_named: Vec<String>,
-    /// With `--project`: the responses of other projects within the dates, whose load the
+    /// With `--project`: the responses of other projects within the dates (of the models
+    /// `--model` keeps), and their throttled attempts (which name no model), whose load the
     /// replay does not see, though it may have drawn on the same quota.
-    pub other_projects: u64,
+    pub other_projects: OtherProjects,
     /// Events that pass the date and project filters (error records carry no model), without
     /// the "exceeded" errors whose limit no model allows.
     pub events: Vec<&'a Event>,
@@ -62,6 +63,13 @@ pub struct Selection<'a> {
     shown: HashSet<String>,
     /// What `--model` named among the history's models; `None` without `--model`.
     pub model_match: Option<ModelMatch>,
+}
+
+/// What `--project` leaves out of other projects within the dates ([`Selection::other_projects`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OtherProjects {
+    pub responses: u64,
+    pub throttled_attempts: u64,
 }
 
 /// The responses the filters let through, borrowed: held only while the chains are made and
@@ -178,7 +186,8 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
     let plausible_up_to = models::table().families.iter().map(|f| f.max_output_cap.value).max().unwrap_or(u64::MAX);
     let mut implausible = 0;
     let mut implausible_input = 0;
-    let mut other_projects = 0;
+    // Other projects' responses within the dates, by model id (`--model` is resolved later).
+    let mut other_projects: HashMap<&str, u64> = HashMap::default();
     // Sized once for every response, not grown by doubling (each step a copy).
     let mut scoped: Vec<&Response> = Vec::with_capacity(responses.len());
     let mut names = Names::default();
@@ -187,7 +196,7 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
             continue;
         }
         if !filters.project_ok(&r.origin.place.project, r.origin.place.cwd.as_deref()) {
-            other_projects += 1;
+            *other_projects.entry(r.model()).or_default() += 1;
             continue;
         }
         if r.output.get() > plausible_up_to {
@@ -216,6 +225,14 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
     });
     drop(numbers);
     let (events, capped, implausible_limits) = plausible_limits(data, filters);
+    let other_projects = OtherProjects {
+        responses: other_projects
+            .iter()
+            .filter(|(id, _)| model_match.as_ref().is_none_or(|m| m.keeps(&models::display_name(id))))
+            .map(|(_, n)| n)
+            .sum(),
+        throttled_attempts: if filters.project.is_some() { others_throttled(data, filters) } else { 0 },
+    };
     let (mut projects, mut projects_named) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
     if scoped.is_empty() && events.is_empty() && filters.project.is_some() {
         let origins = || responses.iter().map(|r| &r.origin).chain(data.events.iter().map(|e| &e.origin));
@@ -291,6 +308,17 @@ fn plausible_limits<'a>(data: &'a ScanData, filters: &Filters) -> (Vec<&'a Event
         .collect();
     let capped = data.capped.iter().filter(|c| plausible(Some(c.to))).cloned().collect();
     (events, capped, left_out)
+}
+
+/// The throttled attempts of other projects than `--project`'s within the dates.
+fn others_throttled(data: &ScanData, filters: &Filters) -> u64 {
+    let throttled =
+        |k: EventKind| matches!(k, EventKind::Retry(ErrorKind::RateLimit) | EventKind::Final(ErrorKind::RateLimit));
+    data.events
+        .iter()
+        .filter(|e| throttled(e.kind) && filters.time_ok(e.origin.time()))
+        .filter(|e| !filters.project_ok(&e.origin.place.project, e.origin.place.cwd.as_deref()))
+        .count() as u64
 }
 
 /// The limit an event names: the N of "exceeded the N output token maximum".

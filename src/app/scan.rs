@@ -124,15 +124,25 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
     // Other projects' load may draw on the same quota in the same hours: the replay of one
     // project alone does not see it (a new user's trial advised 25,000 for one project of a
     // home whose whole history advised 7,000).
+    let others = analysis.selection.other_projects;
     if let (Some(p), Some(_)) = (config.filters.project.as_deref(), &analysis.advice)
-        && analysis.selection.other_projects > 0
+        && others != Default::default()
     {
+        // Responses of the models advised; throttled attempts name no model.
+        let what = match (others.responses, others.throttled_attempts) {
+            (r, 0) => crate::text::count_of(r, "response", "responses"),
+            (0, t) => crate::text::count_of(t, "throttled attempt", "throttled attempts"),
+            (r, t) => format!(
+                "{} and {}",
+                crate::text::count_of(r, "response", "responses"),
+                crate::text::count_of(t, "throttled attempt", "throttled attempts")
+            ),
+        };
         say(
             err,
             "note",
             &format!(
-                "--project {p} leaves out {} of other projects: where they ran on the same quota, the replay does not see their load (without --project it does)",
-                crate::text::count_of(analysis.selection.other_projects, "response", "responses")
+                "--project {p} leaves out {what} of other projects: where they ran on the same quota, the replay does not see their load (without --project it does)"
             ),
         )?;
     }
