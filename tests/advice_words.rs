@@ -206,6 +206,18 @@ fn a_raise_past_the_highest_limit_says_why_it_goes_that_far() {
     assert!(!text.contains("is the nearest to Claude Code's default"), "{text}");
 }
 
+/// The Check line where the reading's range holds the quota given reads as a sentence (a
+/// second trial read "…cache reads reserved; which holds the 100,000 TPM you gave").
+#[test]
+fn the_check_line_says_the_range_holds_the_quota_given() {
+    let r = common::run(&["scan", &common::bedrock_home().to_string_lossy(), "--quota-tpm", "100000"]);
+    let text = words(&r.stdout);
+    assert!(
+        text.contains("fit 81,400 to 106,000 TPM with max output reserved at 1× and cache reads reserved; this range holds the 100,000 TPM you gave: there the replay predicts 223 throttled attempts and 1 failed request."),
+        "{text}"
+    );
+}
+
 /// In a team's report the settings files are labelled by the person the team view names
 /// (not `user`, `user 2` in another order): the home whose 237 throttled attempts make it
 /// person 1 has its settings labelled person 1.

@@ -88,7 +88,7 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
     let used = thousands(best.plan.tpm);
     let with = match (reference(cal), &cal.reference) {
         (Some(r), Some(q)) if q.tpm == best.plan.tpm => {
-            format!("which holds {r}: there the replay predicts {predicted}")
+            format!("this range holds {r}: there the replay predicts {predicted}")
         }
         (Some(r), Some(q)) => {
             let r = if q.origin == Origin::Flag {
