@@ -196,7 +196,7 @@ fn cuts_the_history_cannot_see_are_unknown_not_zero() {
 /// from 33,000 up" (claude-home: 64,000 named the nearest to 32,000).
 #[test]
 fn a_raise_past_the_highest_limit_says_why_it_goes_that_far() {
-    let home = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/claude-home");
+    let home = common::testdata().join("claude-home");
     let r = common::run(&["scan", home.to_str().unwrap()]);
     let text = words(&r.stdout);
     assert!(

@@ -626,10 +626,17 @@ fn check_says_plainly_when_no_response_names_the_model() {
     let r = run_in(&home, &["check", "--since", "2026-11-01", home.to_str().unwrap()]);
     assert!(r.stdout.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (no response names the model)"), "{}", r.stdout);
     assert!(!r.stdout.contains("(the model ("), "{}", r.stdout);
-    // Nor does the inputs table say the model came from "most responses".
-    let r = run_in(&home, &["scan", "--since", "2026-11-01", "--format", "markdown", home.to_str().unwrap()]);
+    // Nor does the inputs table say the model came from "most responses"; and a ceiling the
+    // formula puts above the model's upper limit (input taken as 0) says it is above it.
+    let args = ["scan", "--since", "2026-11-01", "--format", "markdown", "--quota-tpm", "200000"];
+    let r = run_in(&home, &[&args[..], &[home.to_str().unwrap()]].concat());
     assert!(r.stdout.contains("| no response names one |"), "{}", r.stdout);
     assert!(!r.stdout.contains("most responses"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("| Worst-case ceiling | 36,000 | formula; above the model's upper limit, 32,000 |"),
+        "{}",
+        r.stdout
+    );
 }
 
 /// A hook never fails a session, not even on a bug in ccdoctor: a panic becomes the message

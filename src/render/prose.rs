@@ -1376,7 +1376,15 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
     rows.push(("Input per request (I_set, p90)".into(), thousands(a.input_set), input_from()));
     rows.push(("With cache reads (I_res, p90)".into(), thousands(a.input_reserved), input_from()));
     if let Some(c) = r.ceiling {
-        rows.push(("Worst-case ceiling".into(), thousands(c), "formula".into()));
+        // Where the formula allows more than the model does (input taken as 0, where no
+        // response was measured), the row beside the upper limit says so (a trial read
+        // 36,000 two rows under an upper limit of 32,000).
+        let source = if c > a.cap {
+            format!("formula; above the model's upper limit, {}", thousands(a.cap))
+        } else {
+            "formula".into()
+        };
+        rows.push(("Worst-case ceiling".into(), thousands(c), source));
     }
     rows
 }
