@@ -637,6 +637,7 @@ fn check_says_plainly_when_no_response_names_the_model() {
         "{}",
         r.stdout
     );
+    assert!(r.stdout.contains(r"| In flight at once \(most seen\) | 1 | none ran \(taken as 1\) |"), "{}", r.stdout);
 }
 
 /// A hook never fails a session, not even on a bug in ccdoctor: a panic becomes the message

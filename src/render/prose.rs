@@ -1318,7 +1318,10 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 }
             ),
         ));
-        rows.push(("In flight at once (most seen)".into(), thousands(q.parallel_seen), "your records: running".into()));
+        // Every request refused to the end: none ran, and the plan takes 1 (a trial read "1 —
+        // your records: running" beside no response).
+        let running = if measured { "your records: running" } else { "none ran (taken as 1)" };
+        rows.push(("In flight at once (most seen)".into(), thousands(q.parallel_seen), running.into()));
         rows.push((
             "Sent at once (most seen)".into(),
             thousands(a.sent_at_once),
