@@ -23,8 +23,8 @@ pub struct Summary {
 ///
 /// `q` is in percent (0 < q <= 100). The rank is `ceil(q/100 * n)`, computed in integer
 /// arithmetic on hundredths of a percent so that `q = 99` over 100 values is exactly rank 99.
-pub fn percentile(sorted: &[u64], q: f64) -> Option<u64> {
-    (!sorted.is_empty()).then(|| sorted[rank(sorted.len(), q) - 1])
+pub fn percentile<T: Copy + Into<u64>>(sorted: &[T], q: f64) -> Option<u64> {
+    (!sorted.is_empty()).then(|| sorted[rank(sorted.len(), q) - 1].into())
 }
 
 /// [`percentile`] of values in any order, which it reorders (in linear time, without sorting).
@@ -149,7 +149,7 @@ pub fn summarize<T: Copy + Ord + Into<u64>>(sorted: &[T]) -> Summary {
         return Summary::default();
     }
     let sum: u128 = sorted.iter().map(|&v| u128::from(v.into())).sum();
-    let p = |q| sorted[rank(sorted.len(), q) - 1].into();
+    let p = |q| percentile(sorted, q).unwrap_or(0);
     Summary {
         count: sorted.len() as u64,
         mean: sum as f64 / sorted.len() as f64,
@@ -305,9 +305,9 @@ mod tests {
 
     #[test]
     fn percentile_single_and_empty() {
-        assert_eq!(percentile(&[], 50.0), None);
-        assert_eq!(percentile(&[7], 1.0), Some(7));
-        assert_eq!(percentile(&[7], 99.0), Some(7));
+        assert_eq!(percentile::<u64>(&[], 50.0), None);
+        assert_eq!(percentile(&[7u64], 1.0), Some(7));
+        assert_eq!(percentile(&[7u64], 99.0), Some(7));
     }
 
     #[test]

@@ -21,8 +21,6 @@ use super::select::ModelMatch;
 use super::values::Values;
 use crate::config::RecommendConfig;
 use crate::models::{self, Family, UNKNOWN_MODEL_CAP, UNKNOWN_MODEL_DEFAULT};
-use crate::scan::classify::ErrorKind;
-use crate::scan::data::EventKind;
 use crate::settings::{EffectiveSettings, Provider};
 use crate::stats::percentile_by;
 use crate::time::EpochMs;
@@ -812,11 +810,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         Some(s) if i.whole && s.output.is_none() => {
             // A record of an error that is not throttling tells of a request the chains do
             // not hold (a dropped stream, a timeout, an overloaded server): it ran.
-            let busy = (i.events.iter())
-                .filter(|e| {
-                    !matches!(e.kind, EventKind::Retry(ErrorKind::RateLimit) | EventKind::Final(ErrorKind::RateLimit))
-                })
-                .filter_map(|e| e.origin.time());
+            let busy = (i.events.iter()).filter(|e| !e.kind.throttled()).filter_map(|e| e.origin.time());
             super::alone::gather(i.chains, busy, my_units, s.burndown, &s.readings)
         }
         _ => super::alone::Quiet::default(),

@@ -381,8 +381,8 @@ pub fn test_name(name: &str) -> &'static Name {
 /// Its stream, project folder and working directory are its first record's, held here (a
 /// name is a pointer to a string its records share), not by reference to that record's
 /// place: the places are given back with the responses as the chains are made, where a
-/// reference held each (a team's telemetry has a place a stream and model: 156,000 on the
-/// export of a million requests, held with a list and an index of them).
+/// reference held each (a team's telemetry has a place a stream and model, held with a list
+/// and an index of them: as many places as chains, or more).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chain<'a> {
     stream: Name,

@@ -224,14 +224,14 @@ pub fn select<'a, 'r>(data: &'a ScanData, responses: &'r [Response], filters: &F
         responses
     });
     drop(numbers);
-    let (events, capped, implausible_limits) = plausible_limits(data, filters);
+    let (events, capped, implausible_limits, others_throttled) = plausible_limits(data, filters);
     let other_projects = OtherProjects {
         responses: other_projects
             .iter()
             .filter(|(id, _)| model_match.as_ref().is_none_or(|m| m.keeps(&models::display_name(id))))
             .map(|(_, n)| n)
             .sum(),
-        throttled_attempts: if filters.project.is_some() { others_throttled(data, filters) } else { 0 },
+        throttled_attempts: others_throttled,
     };
     let (mut projects, mut projects_named) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
     if scoped.is_empty() && events.is_empty() && filters.project.is_some() {
@@ -289,36 +289,29 @@ fn input_of(r: &Response) -> u64 {
 }
 
 /// The events that pass the date and project filters and the `Capped` lines, without the
-/// records of a limit no model allows; and how many of those were left out.
-fn plausible_limits<'a>(data: &'a ScanData, filters: &Filters) -> (Vec<&'a Event>, Vec<Capped>, u64) {
+/// records of a limit no model allows; how many of those were left out; and the throttled
+/// attempts within the dates that the project filter left out (other projects').
+fn plausible_limits<'a>(data: &'a ScanData, filters: &Filters) -> (Vec<&'a Event>, Vec<Capped>, u64, u64) {
     let mut left_out = 0u64;
     let mut plausible = |limit: Option<u64>| {
         let ok = limit.is_none_or(models::plausible_limit);
         left_out += u64::from(!ok);
         ok
     };
+    let mut others_throttled = 0u64;
     let events = data
         .events
         .iter()
+        .filter(|e| filters.time_ok(e.origin.time()))
         .filter(|e| {
-            filters.time_ok(e.origin.time())
-                && filters.project_ok(&e.origin.place.project, e.origin.place.cwd.as_deref())
+            let ours = filters.project_ok(&e.origin.place.project, e.origin.place.cwd.as_deref());
+            others_throttled += u64::from(!ours && e.kind.throttled());
+            ours
         })
         .filter(|e| plausible(limit_of(e.kind)))
         .collect();
     let capped = data.capped.iter().filter(|c| plausible(Some(c.to))).cloned().collect();
-    (events, capped, left_out)
-}
-
-/// The throttled attempts of other projects than `--project`'s within the dates.
-fn others_throttled(data: &ScanData, filters: &Filters) -> u64 {
-    let throttled =
-        |k: EventKind| matches!(k, EventKind::Retry(ErrorKind::RateLimit) | EventKind::Final(ErrorKind::RateLimit));
-    data.events
-        .iter()
-        .filter(|e| throttled(e.kind) && filters.time_ok(e.origin.time()))
-        .filter(|e| !filters.project_ok(&e.origin.place.project, e.origin.place.cwd.as_deref()))
-        .count() as u64
+    (events, capped, left_out, others_throttled)
 }
 
 /// The limit an event names: the N of "exceeded the N output token maximum".

@@ -287,6 +287,13 @@ pub enum EventKind {
     MaxTokensStop,
 }
 
+impl EventKind {
+    /// A throttling 429 on an attempt, retried or the last: an attempt the quota refused.
+    pub fn throttled(self) -> bool {
+        matches!(self, EventKind::Retry(ErrorKind::RateLimit) | EventKind::Final(ErrorKind::RateLimit))
+    }
+}
+
 /// A `Capped from X to Y` debug line: a max output setting clamped by Claude Code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capped {
