@@ -589,3 +589,36 @@ fn a_raise_of_the_quota_the_429s_imply_names_it() {
     assert!(text.contains(&format!("raise the quota your 429s imply ({implied} TPM) to ")), "{text}");
     assert!(!text.contains("raise the quota to"), "{text}");
 }
+
+/// A value set by hand after the history (no backup of `apply` dates it), in worlds whose
+/// subagents ran at Claude Code's default whatever the setting (before 2.1.233): the main
+/// sessions show no limit of their own, and ccdoctor must guess the one they ran at. The
+/// world ran at 32,000; the user then sets the value advised, 1,000 under it, or 64,000. The
+/// advice on each must work in the world, or be none: a guess may cost a value, never a
+/// value that throttles.
+#[test]
+fn a_value_set_by_hand_after_the_history_never_advises_what_fails() {
+    let mut judged = 0;
+    for seed in 1..=8 {
+        let world = sim::World { version: "2.1.150".into(), ..sim::worlds::base(seed) };
+        let s = Scenario::one("seed story, subagents at the default", world, 32_000);
+        let dir = written(&s);
+        let Some(first) = worlds::advise_home(dir.path(), &s.config()).choice.value else { continue };
+        for set in [first, first - 1_000, 64_000] {
+            std::fs::write(
+                dir.path().join("settings.json"),
+                format!(
+                    "{{\"env\":{{\"CLAUDE_CODE_USE_BEDROCK\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{set}\"}}}}\n"
+                ),
+            )
+            .unwrap();
+            let a = worlds::advise_home(dir.path(), &s.config());
+            if let Some(v) = a.choice.value {
+                let t = s.at(v);
+                assert!(t.almost_worked(), "seed {seed}, {set} set by hand after {first} was advised: {v} has {t:?}");
+                judged += 1;
+            }
+        }
+    }
+    assert!(judged >= 8, "only {judged} values advised");
+}

@@ -299,3 +299,73 @@ fn a_replay_that_does_not_reproduce_the_historys_429s_advises_no_value() {
     assert_eq!(c.code, 1, "{}", c.stdout);
     assert!(c.stdout.contains("25000 (Sonnet 4): your history was throttled at it"), "{}", c.stdout);
 }
+
+/// bedrock-home ran at 32,000 and is advised 7,000. A user sets that by hand (no backup of
+/// `apply` dates the change) and scans again. The main sessions show no limit of their own
+/// (no cut, no response longer than the setting: the 11,731-token response is a subagent's,
+/// which ran at the default whatever the setting), so they are taken to have run at the value
+/// now, and their 429s form a period at a limit the history never ran at. That period must
+/// not rule out the reading the history fits. Before, 7,000 set by hand was advised 6,000,
+/// 6,000 "no value is safe" and 5,000 "7,000". Now every value set by hand is advised a value,
+/// and following the advice settles. A value set above the default is not taken as the one the
+/// history ran at either: the guess is the smaller of it and the default.
+#[test]
+fn a_value_set_by_hand_is_advised_on_and_settles() {
+    let (_guard, home) = common::bedrock_copy();
+    let h = home.to_str().unwrap().to_string();
+    let set = |v: u64| {
+        let text =
+            format!("{{\"env\":{{\"CLAUDE_CODE_USE_BEDROCK\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{v}\"}}}}\n");
+        std::fs::write(home.join("settings.json"), text).unwrap();
+    };
+    let advised = |v: u64| {
+        set(v);
+        let (json, _) = scan_json(&[&h]);
+        let r = &json["recommendation"];
+        assert_eq!(r["current"], v, "{r}");
+        let value = r["max_output_tokens"].as_u64();
+        (value.unwrap_or_else(|| panic!("set by hand at {v}: no value ({})", r["basis"])), r["basis"].clone())
+    };
+    let mut value = advised(32_000).0;
+    assert_eq!(value, 7_000);
+    // The requests taken to have run at the value set now are said, in the text and the JSON,
+    // where it is not the default.
+    let (json, _) = scan_json(&[&h]);
+    assert_eq!(json["recommendation"]["calibration"]["assumed_limit"], Value::Null);
+    set(7_000);
+    let (json, _) = scan_json(&[&h]);
+    let assumed = &json["recommendation"]["calibration"]["assumed_limit"];
+    assert_eq!((assumed["requests"].as_u64(), assumed["value"].as_u64()), (Some(43), Some(7_000)), "{assumed}");
+    let reasons = common::words(&json["recommendation"]["reasons"].to_string());
+    assert!(
+        reasons.contains("43 requests show no limit of their own, and nothing dates the 7,000 set now: they are taken to have run at it, the cautious guess."),
+        "{reasons}"
+    );
+    assert!(!reasons.contains("where your history shows"), "a period of assumed limits rules a reading out: {reasons}");
+    let mut seen = vec![value];
+    for _ in 0..4 {
+        let next = advised(value).0;
+        seen.push(next);
+        if next == value {
+            break;
+        }
+        value = next;
+    }
+    assert_eq!(seen[seen.len() - 2], seen[seen.len() - 1], "following the advice by hand never settles: {seen:?}");
+    for v in [6_000, 5_000] {
+        let (next, basis) = advised(v);
+        assert!(next >= 3_000, "set by hand at {v}: {next} ({basis})");
+    }
+    // Set above the default by hand, the guess is the default, the cautious side: the history
+    // is judged as it ran (before, 64,000 made the fitted quota 355,000 and advised 16,000,
+    // which the history at 32,000 shows throttled 158 of 294 attempts).
+    assert_eq!(advised(64_000).0, 7_000);
+    let (json, _) = scan_json(&[&h]);
+    let assumed = &json["recommendation"]["calibration"]["assumed_limit"];
+    assert_eq!((assumed["requests"].as_u64(), assumed["value"].as_u64()), (Some(43), Some(32_000)), "{assumed}");
+    let reasons = common::words(&json["recommendation"]["reasons"].to_string());
+    assert!(
+        reasons.contains("nothing dates the 64,000 set now: they are taken to have run at Claude Code's default of 32,000, the cautious guess."),
+        "{reasons}"
+    );
+}

@@ -126,6 +126,44 @@ pub struct Calibration {
     pub readings: Vec<ReadingView>,
     /// The reading the advice uses.
     pub best: Reading,
+    /// The requests whose limit is only a guess from a value set now that is not Claude
+    /// Code's default; `None` where there are none.
+    pub assumed: Option<Assumed>,
+}
+
+/// Requests that show no limit of their own (no record, no session of the same person and
+/// model that shows one, no backup of `apply` that dates the setting), where the value set
+/// now is not Claude Code's default: it may have been set after them, so the limit they ran
+/// at is a guess, the smaller of the two ([`super::limits::Limits::assumed`]). The fit judges
+/// no reading by their period ([`fit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assumed {
+    /// The units of work (responses asked for and failed requests) of the model.
+    pub units: u64,
+    /// The limit they are taken to have run at; `None` where people's values differ.
+    pub value: Option<u64>,
+    /// They are every unit of the model's.
+    pub all: bool,
+}
+
+impl Assumed {
+    /// The units of `plan` whose limit is a guess, where the value set now (`current`) is not
+    /// Claude Code's `default`.
+    fn of(plan: &Plan, current: u64, default: u64) -> Option<Self> {
+        if current == default {
+            return None;
+        }
+        let mut it = plan.history().filter(|h| h.limit_assumed);
+        let first = it.next()?.limit;
+        let (mut units, mut value) = (1, Some(first));
+        for h in it {
+            units += 1;
+            if h.limit != first {
+                value = None;
+            }
+        }
+        Some(Assumed { units, value, all: units == plan.history().count() as u64 })
+    }
 }
 
 impl Calibration {
@@ -368,6 +406,9 @@ impl Fallback for Now<'_> {
     }
     fn then(&self, model: Option<&str>, person: Option<u32>, at: EpochMs) -> u64 {
         self.clamped(self.whose(person).max_output_at(at), model)
+    }
+    fn dated(&self, person: Option<u32>) -> bool {
+        !self.whose(person).max_output_before.is_empty()
     }
     fn person(&self, session: Option<&str>, telemetry: bool) -> Option<u32> {
         let named = session.and_then(|s| self.of_session.get(s)).copied();
@@ -1126,6 +1167,7 @@ fn replayed(
         periods: fitted.periods.clone(),
         best: side.readings[0],
         readings: Vec::new(),
+        assumed: Assumed::of(plan, setup.current, setup.default),
     };
     if shown.is_empty() {
         // No reading explains the 429s at a quota near the reference: no value.

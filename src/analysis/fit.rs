@@ -181,7 +181,7 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
     // memory beside the plan (a team's million jobs).
     let observed_throttled = plan.history().map(|h| u64::from(h.throttled)).sum();
     let observed_failed = plan.history().filter(|h| h.failed).count() as u64;
-    let periods = periods(plan.history().map(|h| (h.limit, h.throttled)));
+    let periods = known_periods(plan.history());
     let cache_reads = || plan.history().map(|h| h.cache_read);
     let seen_context = context(cache_reads(), plan.history().map(|h| u64::from(h.throttled)));
     let spread = coefficient_of_variation(cache_reads());
@@ -189,7 +189,10 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
     const NO_PERIOD: u8 = u8::MAX;
     let period_of: Vec<u8> = plan
         .history()
-        .map(|h| periods.iter().position(|p| p.limit == h.limit).map_or(NO_PERIOD, |i| i as u8))
+        .map(|h| {
+            let period = (!h.limit_assumed).then(|| periods.iter().position(|p| p.limit == h.limit)).flatten();
+            period.map_or(NO_PERIOD, |i| i as u8)
+        })
         .collect();
     let one = |reading: Reading| {
         // The history as it was at `tpm`, and its throttled attempts by period.
@@ -330,6 +333,14 @@ fn effective(reference: Option<f64>, low: f64, top: f64, estimate: impl FnOnce()
         Some(r) if r <= top * FITS_WITHIN * (1.0 + 1e-9) => (r.clamp(low, top), false),
         _ => (estimate().clamp(low, top), true),
     }
+}
+
+/// The [`periods`] of the jobs whose limit is known. A period judges readings against each
+/// other, so the units whose limit is only a guess from the setting now form none
+/// ([`replay::Then::limit_assumed`]): a value set by hand after them would make a period of a
+/// limit they never ran at, and rule out the reading that explains them.
+fn known_periods(history: impl Iterator<Item = replay::Then>) -> Vec<Period> {
+    periods(history.filter(|h| !h.limit_assumed).map(|h| (h.limit, h.throttled)))
 }
 
 /// The periods at one limit with at least [`MIN_PERIOD_UNITS`] units, most units first; at
@@ -699,6 +710,26 @@ mod tests {
         // 24 at 32,000 even at the lower end: under half its 90.
         assert_eq!(period_contradiction(&p, &[10, 0], &[24, 0]), period(32_000, 90, 24));
         assert_eq!(period_contradiction(&p, &[222, 0], &[300, 0]), period(32_000, 90, 222));
+    }
+
+    /// 30 units at 32,000 (a subagent's default, say) and 25 at 5,000 whose limit is only a
+    /// guess from the setting now: one period, none at 5,000 to judge a reading by.
+    #[test]
+    fn units_at_an_assumed_limit_form_no_period() {
+        let then = |limit, throttled, limit_assumed| replay::Then {
+            limit,
+            throttled,
+            failed: false,
+            cache_read: 0.0,
+            limit_assumed,
+        };
+        let history = (0..30).map(|_| then(32_000, 3, false)).chain((0..25).map(|_| then(5_000, 2, true)));
+        assert_eq!(known_periods(history.clone()), [Period { limit: 32_000, units: 30, throttled: 90 }]);
+        let dated = history.map(|h| replay::Then { limit_assumed: false, ..h });
+        assert_eq!(
+            known_periods(dated),
+            [Period { limit: 32_000, units: 30, throttled: 90 }, Period { limit: 5_000, units: 25, throttled: 50 }]
+        );
     }
 
     #[test]

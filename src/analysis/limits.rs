@@ -8,6 +8,11 @@
 //! that wrote a response longer than that setting cannot have run at it (the setting came
 //! later): it ran at the model's default, or its upper limit if even that is shorter.
 //!
+//! The value now, where no backup dates it, is a guess (it may have been set by hand after
+//! the session): the smaller of it and the model's default, the cautious side (a smaller
+//! limit reserves less, so the fit finds a smaller quota), unless the session wrote more than
+//! the default allows. Such limits are marked ([`Limits::assumed`]).
+//!
 //! A response cut at the limit and continued after a recovery prompt is one response the
 //! user asked for (a [`Unit`]): its demand is what all its parts wrote, known exactly when the
 //! last part completed, and only known to be larger when Claude Code gave up (the "exceeded"
@@ -18,7 +23,7 @@ use foldhash::HashMapExt;
 
 use super::chains::{Chain, Ended, Request};
 use super::demand::Observation;
-use crate::scan::data::{Capped, Count};
+use crate::scan::data::Capped;
 use crate::time::EpochMs;
 
 /// One thing a user asked for: a response (with its continuations) or a request that was
@@ -36,7 +41,7 @@ pub struct Unit {
     /// [`Unit::LIMIT_BITS`] bits: at most [`crate::models::MAX_OUTPUT_LIMIT`], or the
     /// escalated limit, far below the most they hold. Above them its [`UnitKind`]:
     /// [`Unit::FAILED`], else a response's [`Unit::CUT`], [`Unit::COMPLETE`] and
-    /// [`Unit::ESTIMATED`].
+    /// [`Unit::ESTIMATED`]; and [`Unit::ASSUMED`] where the limit is only assumed.
     limit_and_flags: u32,
     chain: u32,
     /// Its requests in the chain: `first..=last`.
@@ -119,12 +124,13 @@ impl<'a> Iterator for KeptIter<'a> {
 
 impl Unit {
     /// The bits of [`Unit::limit_and_flags`] the limit takes; the flags are above them.
-    const LIMIT_BITS: u32 = 28;
+    const LIMIT_BITS: u32 = 27;
     const LIMIT_MASK: u32 = (1 << Self::LIMIT_BITS) - 1;
     const FAILED: u32 = 1 << Self::LIMIT_BITS;
     const CUT: u32 = 2 << Self::LIMIT_BITS;
     const COMPLETE: u32 = 4 << Self::LIMIT_BITS;
     const ESTIMATED: u32 = 8 << Self::LIMIT_BITS;
+    const ASSUMED: u32 = 16 << Self::LIMIT_BITS;
 
     /// The unit of requests `first..=last` of chain `chain`.
     pub fn new(chain: usize, first: usize, last: usize, kind: UnitKind, limit: u64) -> Self {
@@ -150,9 +156,20 @@ impl Unit {
         }
     }
 
+    /// The unit, its limit marked as only assumed where `assumed` ([`Limits::assumed`]).
+    pub fn assumed_if(mut self, assumed: bool) -> Self {
+        self.limit_and_flags |= u32::from(assumed) * Self::ASSUMED;
+        self
+    }
+
     /// The limit in effect for its first request.
     pub fn limit(&self) -> u64 {
         u64::from(self.limit_and_flags & Self::LIMIT_MASK)
+    }
+
+    /// Whether that limit is only a guess ([`Limits::assumed`]).
+    pub fn limit_assumed(&self) -> bool {
+        self.limit_and_flags & Self::ASSUMED != 0
     }
 
     /// The chain it is of (an index into the chains it was made from).
@@ -229,6 +246,12 @@ pub trait Fallback {
     fn then(&self, model: Option<&str>, person: Option<u32>, _at: EpochMs) -> u64 {
         self.now(model, person)
     }
+    /// Whether [`Fallback::then`] is dated for `person`: a backup of `apply` tells when the
+    /// setting changed. Else what a session without a record of its own ran at is only a
+    /// guess ([`Limits::assumed`]).
+    fn dated(&self, _person: Option<u32>) -> bool {
+        false
+    }
     /// The model's upper limit.
     fn cap(&self, model: Option<&str>) -> u64;
     /// Claude Code's default for the model.
@@ -256,25 +279,58 @@ type Key<'a> = (Option<&'a str>, Option<&'a str>);
 type Reach<'a> = (Option<u32>, Option<&'a str>);
 
 /// The limit in effect for each request of each chain, in one list (a list a chain took 24
-/// bytes and an allocation each: a team's telemetry has a chain a stream), each a 32-bit
-/// [`Count`], as a unit holds it ([`Unit::limit`]).
+/// bytes and an allocation each: a team's telemetry has a chain a stream), each in 32 bits,
+/// as a unit holds it ([`Unit::limit`]), with its top bit set where it is only a guess
+/// ([`Limits::assumed`]).
 #[derive(Debug, PartialEq)]
 pub struct Limits {
-    of: Vec<Count>,
+    of: Vec<u32>,
     /// Where each chain's limits begin in `of`, and the end.
     from: Vec<u32>,
 }
 
+// Every limit a request is given is a record's (at most `MAX_OUTPUT_LIMIT`, as the selection
+// keeps them), a setting clamped to a model's upper limit, or a response's length: all below
+// the bit that marks an assumed one.
+const _: () = assert!(crate::models::MAX_OUTPUT_LIMIT < Limits::ASSUMED as u64);
+
 impl Limits {
+    /// Marks a limit that nothing shows in effect: a guess from the setting now, undated.
+    const ASSUMED: u32 = 1 << 31;
+
+    fn pack(limit: u64, assumed: bool) -> u32 {
+        u32::try_from(limit).unwrap_or(u32::MAX).min(Self::ASSUMED - 1) | (u32::from(assumed) * Self::ASSUMED)
+    }
+
     /// The limit of request `i` of chain `ci`.
     pub fn get(&self, ci: usize, i: usize) -> u64 {
-        self.of[self.from[ci] as usize + i].get()
+        u64::from(self.of[self.from[ci] as usize + i] & !Self::ASSUMED)
+    }
+
+    /// Whether that limit is only a guess: no record, no session of the same person and model,
+    /// and no backup of `apply` shows the value it ran at, and the setting may have been made
+    /// after it. The guess is the smaller of the setting now and the model's default (see the
+    /// module's notes).
+    pub fn assumed(&self, ci: usize, i: usize) -> bool {
+        self.of[self.from[ci] as usize + i] & Self::ASSUMED != 0
     }
 
     /// The limits chain by chain, for tests.
     #[cfg(test)]
     fn nested(&self) -> Vec<Vec<u64>> {
-        self.from.windows(2).map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|l| l.get()).collect()).collect()
+        self.from
+            .windows(2)
+            .map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|l| u64::from(l & !Self::ASSUMED)).collect())
+            .collect()
+    }
+
+    /// Which limits are assumed, chain by chain, for tests.
+    #[cfg(test)]
+    fn assumed_nested(&self) -> Vec<Vec<bool>> {
+        self.from
+            .windows(2)
+            .map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|l| l & Self::ASSUMED != 0).collect())
+            .collect()
     }
 }
 
@@ -352,13 +408,27 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     for v in timeline.values_mut() {
         v.sort_unstable();
     }
-    let limit_of = |key: &Key| -> u64 {
+    // The limit of a session that shows none, and whether it is only assumed. Where no backup
+    // dates the setting, it may have been set after the session: the guess is the smaller of
+    // the setting now and the model's default (a smaller limit reserves less, so the fit finds
+    // a smaller quota), unless the session wrote more than the default allows.
+    let limit_of = |key: &Key| -> (u64, bool) {
         let (at_least, start) = longest.get(key).copied().unwrap_or((0, 0));
         own(key, at_least)
             .or_else(|| {
                 timeline.get(&(person_of[&key.0], key.1)).and_then(|line| nearest_allowing(line, start, at_least))
             })
-            .unwrap_or(figures_of(key).0)
+            .map_or_else(
+                || {
+                    let (now, default, cap) = figures_of(key);
+                    if fallback.dated(person_of[&key.0]) {
+                        return (now, false);
+                    }
+                    let default = default.min(cap);
+                    (if now > default && at_least <= default { default } else { now }, true)
+                },
+                |l| (l, false),
+            )
     };
     // A response longer than the capped default that the records show in effect was
     // escalated: it ran at the escalated limit, one request, not a cut one.
@@ -383,19 +453,22 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             let records = seen.get(&key);
             let clamp = clamps.get(&key.0);
             let (_, default, cap) = figures_of(&key);
-            let otherwise = limit_of(&key);
+            let (otherwise, assumed) = limit_of(&key);
             let limit = |r: &Request| match r.cut_limit() {
-                Some(l) => l,
-                None if r.setting_ignored() => default.min(cap),
+                Some(l) => Limits::pack(l, false),
+                None if r.setting_ignored() => Limits::pack(default.min(cap), false),
                 None => {
                     match (records.and_then(|e| nearest(e, r.start())), clamp.and_then(|e| nearest(e, r.start()))) {
-                        (Some(l), _) => escalated(r, l),
-                        (None, Some(l)) => l.min(cap),
-                        (None, None) => escalated(r, otherwise),
+                        (Some(l), _) => Limits::pack(escalated(r, l), false),
+                        (None, Some(l)) => Limits::pack(l.min(cap), false),
+                        (None, None) => {
+                            let l = escalated(r, otherwise);
+                            Limits::pack(l, assumed && l == otherwise)
+                        }
                     }
                 }
             };
-            limits.extend(run.iter().map(|r| Count::new(limit(r))));
+            limits.extend(run.iter().map(limit));
         }
         out.from.push(offset(out.of.len()));
     }
@@ -566,9 +639,9 @@ pub fn units(chains: &[Chain<'_>], limits: &Limits) -> Vec<Unit> {
         let mut i = 0;
         while i < c.requests.len() {
             let r = &c.requests[i];
-            let limit = limits.get(ci, i);
+            let (limit, assumed) = (limits.get(ci, i), limits.assumed(ci, i));
             if r.ended() == Ended::Throttled {
-                out.push(Unit::new(ci, i, i, UnitKind::Failed, limit));
+                out.push(Unit::new(ci, i, i, UnitKind::Failed, limit).assumed_if(assumed));
                 i += 1;
                 continue;
             }
@@ -591,7 +664,7 @@ pub fn units(chains: &[Chain<'_>], limits: &Limits) -> Vec<Unit> {
                 complete: tail.ended() == Ended::Response && !tail.cut(),
                 estimated: parts.iter().any(|p| p.estimated()),
             };
-            out.push(Unit::new(ci, i, last, kind, limit));
+            out.push(Unit::new(ci, i, last, kind, limit).assumed_if(assumed));
             i = last + 1;
         }
     }
@@ -692,13 +765,15 @@ mod tests {
                 all.push(UnitKind::Response { output: limit, cut, complete, estimated });
             }
             for kind in all {
-                let u = Unit::new(1, 2, 3, kind, limit);
-                assert_eq!((u.kind(), u.limit()), (kind, limit));
+                for assumed in flags {
+                    let u = Unit::new(1, 2, 3, kind, limit).assumed_if(assumed);
+                    assert_eq!((u.kind(), u.limit(), u.limit_assumed()), (kind, limit, assumed));
+                }
             }
         }
         // A limit no model allows is held as the most the bits hold, the kind intact.
-        let u = Unit::new(0, 0, 0, UnitKind::Failed, u64::MAX);
-        assert_eq!((u.kind(), u.limit()), (UnitKind::Failed, (1 << 28) - 1));
+        let u = Unit::new(0, 0, 0, UnitKind::Failed, u64::MAX).assumed_if(true);
+        assert_eq!((u.kind(), u.limit(), u.limit_assumed()), (UnitKind::Failed, (1 << 27) - 1, true));
         let top = u32::MAX as usize;
         assert_eq!(Unit::new(top, top, top, UnitKind::Failed, 0).last(), top);
         // What all its parts wrote saturates (thousands of continuations of the largest
@@ -772,6 +847,61 @@ mod tests {
         // Telemetry's subagent streams (`<session>/<query_source>`), its main thread not.
         assert!(setting_ignored(&place("s-1/agent:custom#2", Some("2.1.150"))));
         assert!(!setting_ignored(&place("s-1/repl_main_thread", Some("2.1.150"))));
+    }
+
+    /// bedrock-home's shape: with 2,000 set and no backup, a session that shows nothing of its
+    /// own limit, beside only a subagent that ignored the setting, is taken to have run at
+    /// 2,000: a guess, marked on its limits and its units; with 64,000 set, at the default. The
+    /// subagent's default is known (its version), as is a limit a record shows or a dated
+    /// setting gives.
+    #[test]
+    fn a_limit_only_taken_from_the_setting_now_is_marked_assumed() {
+        let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.set_setting_ignored(true));
+        let chains = vec![
+            Chain::of_test("A", "", None, false, vec![req(0, "A", 300, false, None, false)]),
+            Chain::of_test("agent:old", "", None, false, vec![ignored]),
+            Chain::of_test("B", "", None, false, vec![req(40, "B", 2_000, true, Some(2_000), false)]),
+        ];
+        // B's cut shows 2,000 for B: and for A, its nearest (a setting holds for a while).
+        let limits = in_effect(&chains, &[], &LOW);
+        assert_eq!(limits.nested(), vec![vec![2_000], vec![32_000], vec![2_000]]);
+        assert_eq!(limits.assumed_nested(), vec![vec![false], vec![false], vec![false]]);
+        // Without B, nothing shows A's limit: the setting now (below the default), a guess.
+        let limits = in_effect(&chains[..2], &[], &LOW);
+        assert_eq!(limits.nested(), vec![vec![2_000], vec![32_000]]);
+        assert_eq!(limits.assumed_nested(), vec![vec![true], vec![false]]);
+        let units = units(&chains[..2], &limits);
+        assert_eq!(units.iter().map(Unit::limit_assumed).collect::<Vec<_>>(), [true, false]);
+        assert_eq!(
+            (units[0].limit(), units[0].kind()),
+            (2_000, UnitKind::Response { output: 300, cut: false, complete: true, estimated: false })
+        );
+        // 64,000 set, undated: the guess is the default, the smaller (a smaller limit reserves
+        // less: the cautious side). A session that wrote more than the default allows ran
+        // above it: at the value set.
+        let high = Set(64_000);
+        let long = vec![Chain::of_test("C", "", None, false, vec![req(60, "C", 40_000, false, None, false)])];
+        let both = [chains[..2].to_vec(), long].concat();
+        let limits = in_effect(&both, &[], &high);
+        assert_eq!(limits.nested(), vec![vec![32_000], vec![32_000], vec![64_000]]);
+        assert_eq!(limits.assumed_nested(), vec![vec![true], vec![false], vec![true]]);
+        // A setting `apply` dated is no assumption.
+        struct Dated;
+        impl Fallback for Dated {
+            fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
+                2_000
+            }
+            fn dated(&self, _: Option<u32>) -> bool {
+                true
+            }
+            fn cap(&self, _: Option<&str>) -> u64 {
+                64_000
+            }
+            fn default(&self, _: Option<&str>) -> u64 {
+                32_000
+            }
+        }
+        assert_eq!(in_effect(&chains[..2], &[], &Dated).assumed_nested(), vec![vec![false], vec![false]]);
     }
 
     /// The setting now is 2,000, but a session with no record of its limit wrote 5,000 tokens

@@ -334,6 +334,9 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     {
         let e = &report.errors;
         out.push(readings::check(a, cal, (e.throttled(), e.rate_limit.final_)));
+        if let Some(x) = cal.assumed {
+            out.push(readings::assumed(x, a.current, a.default));
+        }
         if cal.reasked > 0 {
             out.push(format!(
                 "{} failed for good and the next prompt in the same session asked again: at a value where it got through, the failure and the second asking are one response.",

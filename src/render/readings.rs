@@ -2,7 +2,7 @@
 //! reading and quota the history's 429s fit, what the other readings would advise or why they
 //! are ruled out, and what to do when none fits the reference quota.
 
-use crate::analysis::advice::{Advice, Calibration, Origin, ReadingView};
+use crate::analysis::advice::{Advice, Assumed, Calibration, Origin, ReadingView};
 use crate::analysis::fit::{Bound, Contradiction, FITS_WITHIN, Lone, Standing};
 use crate::analysis::replay::Reading;
 use crate::settings::Provider;
@@ -176,6 +176,50 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
 
 /// What the readings other than the advice's say: what each that fits (or is plausible)
 /// would advise, what rules others out, and why several advise one value.
+/// The requests whose limit is only a guess from the value set now (`current`; Claude Code's
+/// `default` without it).
+pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
+    let (its, is, them, they) = if x.units == 1 { ("its", "is", "it", "it") } else { ("their", "are", "them", "they") };
+    let which = match (x.all, x.units) {
+        (true, 1) => "The one request shows".to_string(),
+        (true, 2) => "Both requests show".to_string(),
+        (true, n) => format!("All {} requests show", thousands(n)),
+        (false, n) => count_of(n, "request shows", "requests show"),
+    };
+    let after = "`ccdoctor apply` keeps a dated backup of each value it writes.";
+    let guessed = |v: u64| {
+        format!(
+            "{which} no limit of {its} own, and nothing dates the {} set now: {they} {is} taken to have run at",
+            thousands(v)
+        )
+    };
+    match x.value {
+        // A value set below the default: they are taken at it.
+        Some(v) if v < default => format!(
+            "{} it, the cautious guess. If it was set after {them}, {they} ran at the value before it (without one, Claude Code's default of {}), and the advice may be lower than it need be; {after}",
+            guessed(v),
+            thousands(default),
+        ),
+        // A value set above the default: they are taken at the default.
+        Some(v) if v < current => format!(
+            "{} Claude Code's default of {}, the cautious guess. If {they} ran at {}, your quota is larger than the fit finds; {after}",
+            guessed(current),
+            thousands(v),
+            thousands(current),
+        ),
+        // Above the default, where their responses are longer than the default allows.
+        Some(v) => format!(
+            "{} it: {its} responses are longer than Claude Code's default of {} allows; {after}",
+            guessed(v),
+            thousands(default),
+        ),
+        None => format!(
+            "{which} no limit of {its} own, and nothing dates the values set now: {they} {is} taken to have run at the smaller of each person's value and Claude Code's default of {}, the cautious guess; {after}",
+            thousands(default),
+        ),
+    }
+}
+
 pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
     let mut out = Vec::new();
     let best = cal.best();

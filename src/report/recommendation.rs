@@ -148,6 +148,19 @@ pub struct CalibrationJson {
     /// The requests refused while nothing of the history's own ran, which rule every reading
     /// out (`contradiction` `alone`); `null` where they do not.
     pub refused_alone: Option<RefusedAloneJson>,
+    /// The requests that show no limit of their own, taken to have run at the value set now
+    /// (no backup of `apply` dates it), where that is not Claude Code's default; `null` where
+    /// there are none.
+    pub assumed_limit: Option<AssumedLimitJson>,
+}
+
+/// Requests taken to have run at the value set now ([`crate::analysis::advice::Assumed`]).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AssumedLimitJson {
+    /// Units of work (responses asked for and failed requests) of the model.
+    pub requests: u64,
+    /// The value; `null` where people's values differ.
+    pub value: Option<u64>,
 }
 
 /// Requests refused while nothing of the history's own ran ([`Contradiction::Alone`]).
@@ -323,6 +336,7 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
                 first_sent: crate::time::iso_timestamp(l.first),
                 shortest_quiet_ms: l.quiet_ms,
             }),
+            assumed_limit: c.assumed.map(|x| AssumedLimitJson { requests: x.units, value: x.value }),
         }
     });
     Recommendation {

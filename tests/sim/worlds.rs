@@ -260,12 +260,16 @@ pub fn config(quota: Option<u64>) -> RecommendConfig {
 pub fn advise(s: &Scenario, cfg: &RecommendConfig) -> (Advice, Vec<Outcome>) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let history = s.write(dir.path()).expect("the history is written");
-    let roots = [Root { path: dir.path().to_path_buf(), kind: RootKind::Home }];
+    (advise_home(dir.path(), cfg), history)
+}
+
+/// What ccdoctor advises on the config home `dir` (a scenario's history, its settings perhaps
+/// changed since), scanned as a user would.
+pub fn advise_home(dir: &Path, cfg: &RecommendConfig) -> Advice {
+    let roots = [Root { path: dir.to_path_buf(), kind: RootKind::Home }];
     let scanned = scan::scan(&roots, &ScanOptions { threads: 2, ..ScanOptions::default() }, &Silent);
     assert!(scanned.warnings.is_empty(), "{:?}", scanned.warnings);
-    let sources =
-        SettingsSources::standard(&dir.path().join("no-managed"), None, &[dir.path().to_path_buf()], HashMap::new());
+    let sources = SettingsSources::standard(&dir.join("no-managed"), None, &[dir.to_path_buf()], HashMap::new());
     let (settings, _) = settings::resolve(&sources);
-    let advice = analysis::analyze(&scanned.data, &Filters::default(), cfg, &settings).advice.expect("a model");
-    (advice, history)
+    analysis::analyze(&scanned.data, &Filters::default(), cfg, &settings).advice.expect("a model")
 }

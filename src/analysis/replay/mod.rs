@@ -125,6 +125,8 @@ struct Job {
     /// replays at a value ([`Limit::Fixed`]) leave it out and send the next job in its
     /// place. The history as it was ([`Limit::AsRecorded`]) keeps it.
     reasked: bool,
+    /// Its limit in the history is only a guess ([`Unit::limit_assumed`]).
+    limit_assumed: bool,
 }
 
 const _: () = assert!(std::mem::size_of::<Job>() <= 56);
@@ -383,6 +385,7 @@ impl Plan {
                         beyond,
                         failed_then: false,
                         reasked: false,
+                        limit_assumed: u.limit_assumed(),
                     }
                 }
                 UnitKind::Failed => {
@@ -401,6 +404,7 @@ impl Plan {
                         failed_then: true,
                         // A failure the user asked again after: the chain's next unit.
                         reasked: next.is_some_and(|n| n.chain() == u.chain()),
+                        limit_assumed: u.limit_assumed(),
                     }
                 }
             };
@@ -534,6 +538,7 @@ impl Plan {
             throttled: j.throttled_then,
             failed: j.failed_then,
             cache_read: j.input().1,
+            limit_assumed: j.limit_assumed,
         })
     }
 }
@@ -549,6 +554,9 @@ pub struct Then {
     pub failed: bool,
     /// Cache-read tokens of its first request.
     pub cache_read: f64,
+    /// Its limit is only a guess from the setting now: no record, no session of the same
+    /// person and model, and no backup of `apply` shows it ([`super::limits::Limits::assumed`]).
+    pub limit_assumed: bool,
 }
 
 /// The throttled attempts the history records for a unit (every request of it).
@@ -618,6 +626,7 @@ mod tests {
             beyond: false,
             failed_then: false,
             reasked: false,
+            limit_assumed: false,
         }
     }
 
