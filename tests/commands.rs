@@ -678,3 +678,32 @@ fn checks_command_for_a_team_writes_managed_settings() {
     let managed = ccdoctor::settings::managed_settings_file().display().to_string();
     assert!(r.stdout.contains(&managed), "{managed} not in:\n{}", r.stdout);
 }
+
+/// A trial of 2026-12-07: bedrock-home with 6,000 kept said "6000 is safe" with nothing of
+/// its 93 subagents' requests of a Claude Code that ignores the value, which the same scan
+/// named when it changed the value. A kept value reaches them no sooner: `check` and `scan`
+/// say so beside it.
+#[test]
+fn a_kept_value_names_the_subagents_that_ignore_it() {
+    let (_t, home) = common::bedrock_copy();
+    std::fs::write(
+        home.join("settings.json"),
+        r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"6000"}}"#,
+    )
+    .unwrap();
+    let h = home.to_str().unwrap();
+    let r = run_in(&home, &["check", "--since", "2026-10-27", h]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("ok: CLAUDE_CODE_MAX_OUTPUT_TOKENS=6000 (Sonnet 4) is safe once Claude Code is updated (")
+            && r.stdout.trim_end().ends_with(
+                "): 93 of the 136 Sonnet 4 requests are subagents' of a Claude Code before about 2.1.233, which ignores the value"
+            ),
+        "{}",
+        r.stdout
+    );
+    let (v, _) = common::scan_json(&[h]);
+    assert_eq!(v["recommendation"]["action"], "keep", "{}", v["recommendation"]);
+    let advice = common::words(&v["recommendation"]["advice"].to_string());
+    assert!(advice.contains("update Claude Code for the value to reach its subagents"), "{advice}");
+}

@@ -468,6 +468,15 @@ fn an_outranking_source_is_named() {
         "{notes:?}"
     );
     assert!(notes.iter().any(|n| n.starts_with("the shell sets CLAUDE_CODE_MAX_OUTPUT_TOKENS=12000")), "{notes:?}");
+    // The value the advice compares with is named with its source, not claimed as the one
+    // the history ran at (without a backup of `apply`, that is a guess).
+    assert!(
+        notes.iter().any(|n| n.starts_with("This file held ")
+            && n.contains("; the value in effect is 2,000 (managed: ")
+            && n.ends_with("): the advice compares with that")),
+        "{notes:?}"
+    );
+    assert!(!notes.iter().any(|n| n.contains("ran at")), "{notes:?}");
 }
 
 #[test]

@@ -455,7 +455,15 @@ pub fn run(
                         "{value} is kept: on the Anthropic API max output does not count against the rate limits your 429s come from ({facts})"
                     )
                 }
-                (Action::Keep, _) => format!("{value} is safe ({facts})"),
+                // Safe as replayed, where every request runs at the value: subagents of a Claude
+                // Code that ignores it run at the default until it is updated.
+                (Action::Keep, _) => match a.setting_ignored {
+                    (ignored @ 1.., of) => format!(
+                        "{value} is safe once Claude Code is updated ({facts}): {}, which ignores the value",
+                        crate::render::prose::old_subagents(ignored, of, &model)
+                    ),
+                    _ => format!("{value} is safe ({facts})"),
+                },
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;
                     // Planned for more requests at once than the history had, the verdict is

@@ -186,8 +186,11 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
         if let Ok(o) = write_step(config, &preview, Some(a.current))
             && let Some(held) = held_value(&o).filter(|&v| v != a.current)
         {
-            let (ran, unread) = ran_at(a);
-            say(err, "note", &format!("{} holds {}, {ran}{unread}; it is left as it is", o.path, thousands(held)))?;
+            say(
+                err,
+                "note",
+                &format!("{} holds {}{}; it is left as it is", o.path, thousands(held), in_effect(a, &settings)),
+            )?;
         }
     }
     let (write, failed) = match config.write.as_ref().filter(|_| keep.is_none()).map(|w| write_step(config, w, value)) {
@@ -195,10 +198,11 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             if let Some(a) = &analysis.advice
                 && let Some(held) = held_value(&outcome).filter(|&v| v != a.current)
             {
-                let (ran, unread) = ran_at(a);
-                outcome
-                    .notes
-                    .push(format!("This file held {}, {ran} (the advice compares with that){unread}", thousands(held)));
+                outcome.notes.push(format!(
+                    "This file held {}{}: the advice compares with that",
+                    thousands(held),
+                    in_effect(a, &settings)
+                ));
             }
             if let Some(p) = &config.filters.project {
                 outcome.notes.push(project_note(p, &outcome, &analysis.selection));
@@ -324,16 +328,17 @@ fn thinking_notes(settings: &settings::EffectiveSettings, value: u64) -> Vec<Str
     notes
 }
 
-/// What the history ran at, beside a settings file's other value: one history's, which did
-/// not read the file; or a team's, whose requests mostly ran at another value.
-fn ran_at(a: &crate::analysis::advice::Advice) -> (String, &'static str) {
+/// The value the advice compares with, beside a settings file's other value: a team's, which
+/// most of its requests ran at; else the value in effect and where it comes from (a layer read
+/// after the file, the environment, or the file's own value clamped to the model's upper
+/// limit). What the history ran at is not claimed: without a backup of `apply` it is a guess.
+fn in_effect(a: &crate::analysis::advice::Advice, settings: &settings::EffectiveSettings) -> String {
     if a.current_is_most_requests() {
-        (format!("not the {} most of this history's requests ran at", thousands(a.current)), "")
-    } else {
-        (
-            format!("not the {} this history ran at", thousands(a.current)),
-            ": Claude Code did not read it for these sessions",
-        )
+        return format!(", not the {} most of this history's requests ran at", thousands(a.current));
+    }
+    match settings.max_output_tokens.source.as_deref().filter(|_| settings.max_output_tokens.value.is_some()) {
+        Some(src) => format!("; the value in effect is {} ({src})", thousands(a.current)),
+        None => format!("; the value in effect is {}", thousands(a.current)),
     }
 }
 

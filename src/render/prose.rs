@@ -1162,8 +1162,10 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if let Some(line) = other_models(report, a) {
         out.push(line);
     }
+    // Kept or changed, the value reaches them only once Claude Code is updated (a value kept
+    // is replayed with them at it, as a changed one is).
     if let (ignored @ 1.., of) = a.setting_ignored
-        && a.choice.value.is_some_and(|v| v != a.current)
+        && a.choice.value.is_some()
     {
         out.push(format!(
             "{}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",
