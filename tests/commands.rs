@@ -236,6 +236,21 @@ fn check_calls_safe_only_what_it_judged() {
     let api = common::home();
     let r = run_in(&api, &["check", "--since", "2026-01-01", api.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}", r.stdout);
+    // The same history with 16,000 set by hand: three of its ten responses wrote more than
+    // that (cut at 32,000), which 16,000 would cut for certain; judged as at 32,000, not kept
+    // as "too few responses" (a trial of 2026-12-07: "keep" beside a replay row of 3 cut).
+    let (_t, copy) = common::home_copy();
+    let text = std::fs::read_to_string(copy.join("settings.json")).unwrap();
+    std::fs::write(copy.join("settings.json"), text.replace("\"32000\"", "\"16000\"")).unwrap();
+    let r16 = run_in(&copy, &["check", "--since", "2026-01-01", copy.to_str().unwrap()]);
+    assert_eq!(r16.code, 1, "{}", r16.stdout);
+    assert!(
+        r16.stdout.starts_with(
+            "unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=16000 (Sonnet 4.5) would cut responses that 64000 would not"
+        ),
+        "{}",
+        r16.stdout
+    );
     assert!(
         r.stdout.starts_with(
             "unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=32000 (Sonnet 4.5) would cut responses that 64000 would not"

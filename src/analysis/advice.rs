@@ -304,7 +304,8 @@ pub struct Advice {
     /// Max output counts against a quota nobody knows ([`choose::Setup::quota_unknown`]).
     pub quota_unknown: bool,
     /// Too few responses to judge cuts by ([`choose::Setup::small_sample`]: unless some were
-    /// cut at the value in effect in a history no quota throttled).
+    /// cut at the value in effect, or measured longer than it, in a history no quota
+    /// throttled).
     pub small_sample: bool,
     /// Claude Code's capped default and its escalation, where the history shows them in
     /// force; `current` is then the escalated limit (what a response can reach).
@@ -767,13 +768,18 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
     let few = demand.responses < choose::MIN_RESPONSES;
     let useful = demand.p90.filter(|_| !few).map_or(0, |p| p.div_ceil(choose::STEP).saturating_mul(choose::STEP));
     // Nor do too few responses judge cuts, unless some were cut at the value in effect in a
-    // history without a 429 or a failed request: those cuts are the history's own, no
+    // history without a 429 or a failed request, or measured longer than it (where the history
+    // ran at more: a value set since would cut them): those cuts are the history's own, no
     // estimate, and a value that would not have cut them is weighed as with more responses.
     // Where the history was throttled on a quota max output counts against, a few responses
     // say too little of that quota to raise on (on the Anthropic API a raise costs none).
     let observed = seen::observed_throttled(i.chains, my_units);
-    let cut_at_current =
-        my_units.iter().any(|u| u.limit() == current && matches!(u.kind(), UnitKind::Response { cut: true, .. }));
+    let cut_at_current = my_units.iter().any(|u| match u.kind() {
+        UnitKind::Response { cut, output, estimated, .. } => {
+            (cut && u.limit() == current) || (!estimated && output > current)
+        }
+        UnitKind::Failed => false,
+    });
     let unthrottled =
         provider == Provider::Anthropic || (observed == 0 && !my_units.iter().any(|u| u.kind() == UnitKind::Failed));
     let small_sample = few && !(cut_at_current && unthrottled);

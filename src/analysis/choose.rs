@@ -87,8 +87,9 @@ pub struct Setup {
     /// quota to plan against).
     pub quota_counts: bool,
     /// Fewer measured responses than [`MIN_RESPONSES`], unless some were cut at the value in
-    /// effect in a history without a 429 or a failed request on a quota max output counts
-    /// against (cuts the history shows there are its own, not a sample's guess).
+    /// effect, or measured longer than it, in a history without a 429 or a failed request on
+    /// a quota max output counts against (cuts the history shows there are its own, not a
+    /// sample's guess).
     pub small_sample: bool,
     /// The highest limit ever in effect: the history cannot see what responses wanted above
     /// it.
