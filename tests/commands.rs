@@ -722,3 +722,23 @@ fn a_kept_value_names_the_subagents_that_ignore_it() {
     let advice = common::words(&v["recommendation"]["advice"].to_string());
     assert!(advice.contains("update Claude Code for the value to reach its subagents"), "{advice}");
 }
+
+/// Where no quota is known (Vertex, no 429), the history's own run shows what fits: eight
+/// responses at 16,000 (two cut there, which shows the limit) without a 429, and 4,000 set by
+/// hand since. Before, nothing above the value set was called safe, and 4,000 was kept
+/// beside the responses it would cut; the values up to 16,000 ran, and 16,000 is advised.
+#[test]
+fn with_no_quota_known_a_value_the_history_ran_without_a_429_is_safe() {
+    let (_t, home) = few_responses_cut(2, 16_000);
+    std::fs::write(home.join("settings.json"), r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"4000"}}"#).unwrap();
+    let r = run_in(&home, &["scan", "--format", "json", "--provider", "vertex", home.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rec = &v["recommendation"];
+    assert_eq!((rec["action"].as_str(), rec["max_output_tokens"].as_u64()), (Some("raise"), Some(16_000)), "{rec}");
+    // Not above it: the history shows nothing of larger values.
+    std::fs::write(home.join("settings.json"), r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"16000"}}"#).unwrap();
+    let r = run_in(&home, &["scan", "--format", "json", "--provider", "vertex", home.to_str().unwrap()]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["recommendation"]["action"], "keep", "{}", v["recommendation"]);
+}

@@ -331,10 +331,10 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
     // The requests taken to have run at the value set now are said, in the text and the JSON,
     // where it is not the default.
     let (json, _) = scan_json(&[&h]);
-    assert_eq!(json["recommendation"]["calibration"]["assumed_limit"], Value::Null);
+    assert_eq!(json["recommendation"]["assumed_limit"], Value::Null);
     set(7_000);
     let (json, _) = scan_json(&[&h]);
-    let assumed = &json["recommendation"]["calibration"]["assumed_limit"];
+    let assumed = &json["recommendation"]["assumed_limit"];
     assert_eq!((assumed["requests"].as_u64(), assumed["value"].as_u64()), (Some(43), Some(7_000)), "{assumed}");
     let reasons = common::words(&json["recommendation"]["reasons"].to_string());
     assert!(
@@ -361,7 +361,7 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
     // which the history at 32,000 shows throttled 158 of 294 attempts).
     assert_eq!(advised(64_000).0, 7_000);
     let (json, _) = scan_json(&[&h]);
-    let assumed = &json["recommendation"]["calibration"]["assumed_limit"];
+    let assumed = &json["recommendation"]["assumed_limit"];
     assert_eq!((assumed["requests"].as_u64(), assumed["value"].as_u64()), (Some(43), Some(32_000)), "{assumed}");
     let reasons = common::words(&json["recommendation"]["reasons"].to_string());
     assert!(

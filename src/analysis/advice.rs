@@ -126,9 +126,6 @@ pub struct Calibration {
     pub readings: Vec<ReadingView>,
     /// The reading the advice uses.
     pub best: Reading,
-    /// The requests whose limit is only a guess from a value set now that is not Claude
-    /// Code's default; `None` where there are none.
-    pub assumed: Option<Assumed>,
 }
 
 /// Requests that show no limit of their own (no record, no session of the same person and
@@ -147,22 +144,22 @@ pub struct Assumed {
 }
 
 impl Assumed {
-    /// The units of `plan` whose limit is a guess, where the value set now (`current`) is not
-    /// Claude Code's `default`.
-    fn of(plan: &Plan, current: u64, default: u64) -> Option<Self> {
+    /// The units of the model whose limit is a guess, where the value set now (`current`) is
+    /// not Claude Code's `default`.
+    fn of(units: Kept<'_>, current: u64, default: u64) -> Option<Self> {
         if current == default {
             return None;
         }
-        let mut it = plan.history().filter(|h| h.limit_assumed);
-        let first = it.next()?.limit;
-        let (mut units, mut value) = (1, Some(first));
-        for h in it {
-            units += 1;
-            if h.limit != first {
+        let mut it = units.iter().filter(|u| u.limit_assumed());
+        let first = it.next()?.limit();
+        let (mut n, mut value) = (1, Some(first));
+        for u in it {
+            n += 1;
+            if u.limit() != first {
                 value = None;
             }
         }
-        Some(Assumed { units, value, all: units == plan.history().count() as u64 })
+        Some(Assumed { units: n, value, all: n == units.len() as u64 })
     }
 }
 
@@ -320,6 +317,9 @@ pub struct Advice {
     /// [`limits::SUBAGENTS_FOLLOW_SETTING_SINCE`] sent (at the model's default, whatever the
     /// setting), and all of them: the replay sends every one at the value it replays.
     pub setting_ignored: (u64, u64),
+    /// The requests whose limit is only a guess from a value set now that is not Claude
+    /// Code's default; `None` where there are none.
+    pub assumed: Option<Assumed>,
 }
 
 /// Everything the advice is made from.
@@ -431,6 +431,13 @@ pub fn cap_of(f: Option<&Family>) -> u64 {
 
 pub fn default_of(f: Option<&Family>) -> u64 {
     f.map_or(UNKNOWN_MODEL_DEFAULT, |f| f.default_max_output.value)
+}
+
+/// In a history without a 429 or a failure, the largest limit a response was cut at (its
+/// record shows the limit in effect, where a setting only gives a guess or a lower bound):
+/// every value up to it ran without a 429 ([`choose::Setup::ran_clean_at`]).
+fn clean_up_to(units: Kept<'_>) -> Option<u64> {
+    units.iter().filter(|u| matches!(u.kind(), UnitKind::Response { cut: true, .. })).map(Unit::limit).max()
 }
 
 /// The model to advise for: `--model`, else the settings' model (an alias picks the matching
@@ -844,11 +851,14 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         known_up_to: demand.known_up_to,
         proven,
         disproven_at,
+        ran_clean_at: (observed == 0 && !failed).then(|| clean_up_to(my_units)).flatten(),
     };
     // At the load planned for, if it is more than the history's (--parallel), it proves
     // nothing.
+    let at_load_seen = i.cfg.parallel.is_none_or(|p| p <= parallel_seen);
     let setup = Setup {
-        proven: proven && i.cfg.parallel.is_none_or(|p| p <= parallel_seen),
+        proven: proven && at_load_seen,
+        ran_clean_at: seen_setup.ran_clean_at.filter(|_| at_load_seen),
         // Judged at the history's own load only (`finish` applies it at any planned load).
         disproven_at: disproven_at.filter(|_| i.cfg.parallel.is_none_or(|p| p == parallel_seen)),
         ..seen_setup
@@ -910,6 +920,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             retry_origin,
             readings_given: i.cfg.readings.len() < crate::reading::READINGS.len(),
             setting_ignored,
+            assumed: Assumed::of(my_units, current, default),
             // Left for `finish`.
             quota: None,
             ceiling: None,
@@ -1173,7 +1184,6 @@ fn replayed(
         periods: fitted.periods.clone(),
         best: side.readings[0],
         readings: Vec::new(),
-        assumed: Assumed::of(plan, setup.current, setup.default),
     };
     if shown.is_empty() {
         // No reading explains the 429s at a quota near the reference: no value.

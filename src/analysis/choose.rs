@@ -104,9 +104,14 @@ pub struct Setup {
     pub disproven_at: Option<u64>,
     /// Max output counts against a quota nobody knows: no quota given, none published, and no
     /// 429 to fit one to (Bedrock for some models, Vertex). The history shows at most that the
-    /// values it ran at fit the quota: nothing above the value in effect is called safe, and
-    /// cuts alone raise nothing.
+    /// values it ran at fit the quota: nothing above the value in effect, or above the largest
+    /// its records show it ran at without a 429 ([`Setup::ran_clean_at`]), is called safe, and
+    /// cuts alone raise nothing beyond them.
     pub quota_unknown: bool,
+    /// In a history with no 429 and no failure, the largest limit its records show in effect
+    /// (a response cut there), at the load planned for: every value up to it fits the quota at
+    /// that load.
+    pub ran_clean_at: Option<u64>,
 }
 
 /// The rule's result.
@@ -217,10 +222,13 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     }
     // The safe prefix.
     let safe_up_to = if setup.quota_unknown {
-        // The values up to the one in effect (the floor where it is below): not the larger
+        // The values up to the one in effect, or up to the largest the records show the
+        // history ran at without a 429 where that is larger (the floor where both are below):
+        // not the larger
         // ones that let the responses Claude Code gives up on finish either, which are no
         // better known to fit the quota.
-        Some(values[values.partition_point(|&m| m <= setup.current).max(1) - 1])
+        let known = setup.current.max(setup.ran_clean_at.unwrap_or(0));
+        Some(values[values.partition_point(|&m| m <= known).max(1) - 1])
     } else if !setup.quota_counts {
         Some(top)
     } else {
@@ -435,6 +443,7 @@ mod tests {
             proven: false,
             disproven_at: None,
             quota_unknown: false,
+            ran_clean_at: None,
         }
     }
 
@@ -665,7 +674,7 @@ mod tests {
     /// Where max output counts against a quota nobody knows (no quota given or published, no
     /// 429): cuts until 40,000, but nothing shows the quota holds more than 6,000, which
     /// stays; nothing above it is called safe, and nothing is replayed. Below the floor, the
-    /// floor.
+    /// floor. Up to a value the history's records show it ran at without a 429, where larger.
     #[test]
     fn an_unknown_quota_raises_no_further_than_the_value_in_effect() {
         let unknown = |current| Setup { quota_counts: false, quota_unknown: true, ..setup(current) };
@@ -675,5 +684,15 @@ mod tests {
         assert!(c.replays.is_empty());
         let ch = choose(&unknown(500), &mut curve(0, 40_000));
         assert_eq!((ch.action, ch.value), (Action::Raise, Some(1_000)));
+        // The history ran at 16,000 without a 429 (its cuts there show it; a value set by hand
+        // since, say): every value up to 16,000 fits, and the fewest cuts among them is there.
+        let clean = |current| Setup { ran_clean_at: Some(16_000), ..unknown(current) };
+        let mut c = curve(0, 40_000);
+        let ch = choose(&clean(6_000), &mut c);
+        assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::Raise, Some(16_000), Some(16_000)));
+        assert!(c.replays.is_empty());
+        // Below the value in effect, it raises nothing.
+        let ch = choose(&Setup { ran_clean_at: Some(4_000), ..unknown(6_000) }, &mut curve(0, 40_000));
+        assert_eq!((ch.action, ch.value, ch.safe_up_to), (Action::Keep, Some(6_000), Some(6_000)));
     }
 }

@@ -270,6 +270,10 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if a.demand.responses > 0 {
         out.push(demand_line(a, r));
     }
+    // The limit the history ran at, where it is a guess from the value set now.
+    if let Some(x) = a.assumed {
+        out.push(readings::assumed(x, a.current, a.default));
+    }
     if let (Some(v), Some(k)) = (c.value, Some(a.demand.known_up_to))
         && v > k
         && let Some(row) = row(a, v)
@@ -334,9 +338,6 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     {
         let e = &report.errors;
         out.push(readings::check(a, cal, (e.throttled(), e.rate_limit.final_)));
-        if let Some(x) = cal.assumed {
-            out.push(readings::assumed(x, a.current, a.default));
-        }
         if cal.reasked > 0 {
             out.push(format!(
                 "{} failed for good and the next prompt in the same session asked again: at a value where it got through, the failure and the second asking are one response.",

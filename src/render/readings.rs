@@ -196,7 +196,7 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
     match x.value {
         // A value set below the default: they are taken at it.
         Some(v) if v < default => format!(
-            "{} it, the cautious guess. If it was set after {them}, {they} ran at the value before it (without one, Claude Code's default of {}), and the advice may be lower than it need be; {after}",
+            "{} it, the cautious guess. If it was set after {them}, {they} ran at the value before it (without one, Claude Code's default of {}); {after}",
             guessed(v),
             thousands(default),
         ),

@@ -46,6 +46,9 @@ pub struct Recommendation {
     pub replay: Vec<ReplayRow>,
     /// The history replayed as it was, against what it shows.
     pub calibration: Option<CalibrationJson>,
+    /// The requests that show no limit of their own, where the value set now is not Claude
+    /// Code's default and nothing dates it; `null` where there are none.
+    pub assumed_limit: Option<AssumedLimitJson>,
     /// The replay rows in the shape of earlier versions.
     pub what_if: Vec<WhatIf>,
     /// Claude Code's capped default on the Anthropic API, where the history shows it in force:
@@ -148,18 +151,15 @@ pub struct CalibrationJson {
     /// The requests refused while nothing of the history's own ran, which rule every reading
     /// out (`contradiction` `alone`); `null` where they do not.
     pub refused_alone: Option<RefusedAloneJson>,
-    /// The requests that show no limit of their own, taken to have run at the value set now
-    /// (no backup of `apply` dates it), where that is not Claude Code's default; `null` where
-    /// there are none.
-    pub assumed_limit: Option<AssumedLimitJson>,
 }
 
-/// Requests taken to have run at the value set now ([`crate::analysis::advice::Assumed`]).
+/// Requests whose limit is a guess ([`crate::analysis::advice::Assumed`]).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AssumedLimitJson {
     /// Units of work (responses asked for and failed requests) of the model.
     pub requests: u64,
-    /// The value; `null` where people's values differ.
+    /// The limit guessed for them, the smaller of the value set now and Claude Code's
+    /// default; `null` where people's values differ.
     pub value: Option<u64>,
 }
 
@@ -336,7 +336,6 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
                 first_sent: crate::time::iso_timestamp(l.first),
                 shortest_quiet_ms: l.quiet_ms,
             }),
-            assumed_limit: c.assumed.map(|x| AssumedLimitJson { requests: x.units, value: x.value }),
         }
     });
     Recommendation {
@@ -381,6 +380,7 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
         demand: a.demand.clone(),
         replay,
         calibration,
+        assumed_limit: a.assumed.map(|x| AssumedLimitJson { requests: x.units, value: x.value }),
         what_if,
         escalation: a.escalation,
     }
