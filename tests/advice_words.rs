@@ -262,12 +262,8 @@ fn a_model_with_no_published_quota_asks_for_the_quota() {
 /// budget of its people, not "your" budget.
 #[test]
 fn a_teams_thinking_budget_is_said_to_be_its_peoples() {
-    let (_t, copy) = common::bedrock_copy();
-    std::fs::write(
-        copy.join("settings.json"),
-        r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","MAX_THINKING_TOKENS":"16000"}}"#,
-    )
-    .unwrap();
+    let (_t, copy) =
+        common::bedrock_copy_with(r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","MAX_THINKING_TOKENS":"16000"}}"#);
     let team =
         common::run(&["scan", copy.to_str().unwrap(), &common::bedrock_home().to_string_lossy(), "--shared-quota"]);
     let text = words(&team.stdout);

@@ -700,12 +700,8 @@ fn checks_command_for_a_team_writes_managed_settings() {
 /// say so beside it.
 #[test]
 fn a_kept_value_names_the_subagents_that_ignore_it() {
-    let (_t, home) = common::bedrock_copy();
-    std::fs::write(
-        home.join("settings.json"),
-        r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"6000"}}"#,
-    )
-    .unwrap();
+    let (_t, home) =
+        common::bedrock_copy_with(r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"6000"}}"#);
     let h = home.to_str().unwrap();
     let r = run_in(&home, &["check", "--since", "2026-10-27", h]);
     assert_eq!(r.code, 0, "{}", r.stdout);

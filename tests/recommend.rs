@@ -328,18 +328,22 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
     };
     let mut value = advised(32_000).0;
     assert_eq!(value, 7_000);
-    // The requests taken to have run at the value set now are said, in the text and the JSON,
-    // where it is not the default.
+    // The requests taken to have run at a guessed limit are said, in the text and the JSON
+    // (the guess, and a sentence of the reasons), where the value set now is not the default.
+    let said = |guess: u64, sentence: &str| {
+        let (json, _) = scan_json(&[&h]);
+        let assumed = &json["recommendation"]["assumed_limit"];
+        assert_eq!((assumed["requests"].as_u64(), assumed["value"].as_u64()), (Some(43), Some(guess)), "{assumed}");
+        let reasons = common::words(&json["recommendation"]["reasons"].to_string());
+        assert!(reasons.contains(sentence), "{reasons}");
+        reasons
+    };
     let (json, _) = scan_json(&[&h]);
     assert_eq!(json["recommendation"]["assumed_limit"], Value::Null);
     set(7_000);
-    let (json, _) = scan_json(&[&h]);
-    let assumed = &json["recommendation"]["assumed_limit"];
-    assert_eq!((assumed["requests"].as_u64(), assumed["value"].as_u64()), (Some(43), Some(7_000)), "{assumed}");
-    let reasons = common::words(&json["recommendation"]["reasons"].to_string());
-    assert!(
-        reasons.contains("43 requests show no limit of their own, and nothing dates the 7,000 set now: they are taken to have run at it, the cautious guess."),
-        "{reasons}"
+    let reasons = said(
+        7_000,
+        "43 requests show no limit of their own, and nothing dates the 7,000 set now: they are taken to have run at it, the cautious guess.",
     );
     assert!(!reasons.contains("where your history shows"), "a period of assumed limits rules a reading out: {reasons}");
     let mut seen = vec![value];
@@ -360,12 +364,8 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
     // is judged as it ran (before, 64,000 made the fitted quota 355,000 and advised 16,000,
     // which the history at 32,000 shows throttled 158 of 294 attempts).
     assert_eq!(advised(64_000).0, 7_000);
-    let (json, _) = scan_json(&[&h]);
-    let assumed = &json["recommendation"]["assumed_limit"];
-    assert_eq!((assumed["requests"].as_u64(), assumed["value"].as_u64()), (Some(43), Some(32_000)), "{assumed}");
-    let reasons = common::words(&json["recommendation"]["reasons"].to_string());
-    assert!(
-        reasons.contains("nothing dates the 64,000 set now: they are taken to have run at Claude Code's default of 32,000, the cautious guess."),
-        "{reasons}"
+    said(
+        32_000,
+        "nothing dates the 64,000 set now: they are taken to have run at Claude Code's default of 32,000, the cautious guess.",
     );
 }

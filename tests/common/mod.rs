@@ -104,6 +104,13 @@ pub fn bedrock_copy() -> (tempfile::TempDir, PathBuf) {
     (tmp, home)
 }
 
+/// A writable copy of testdata/bedrock-home whose settings file holds `settings`.
+pub fn bedrock_copy_with(settings: &str) -> (tempfile::TempDir, PathBuf) {
+    let (tmp, home) = bedrock_copy();
+    std::fs::write(home.join("settings.json"), settings).unwrap();
+    (tmp, home)
+}
+
 /// The names in a folder, sorted.
 pub fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> =
