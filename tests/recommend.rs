@@ -343,9 +343,12 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
     set(7_000);
     let reasons = said(
         7_000,
-        "43 requests show no limit of their own, and nothing dates the 7,000 set now: they are taken to have run at it, the cautious guess.",
+        "43 requests show no limit of their own, and nothing dates the 7,000 in effect now: they are taken to have run at it, the cautious guess.",
     );
     assert!(!reasons.contains("where your history shows"), "a period of assumed limits rules a reading out: {reasons}");
+    // `check`'s verdict leans on the same guess, and says so.
+    let r = common::run(&["check", "--since", "2026-10-01", &h]);
+    assert!(r.stdout.contains("; the limit of 43 requests is a guess, 7,000, see `ccdoctor scan`)"), "{}", r.stdout);
     let mut seen = vec![value];
     for _ in 0..4 {
         let next = advised(value).0;
@@ -366,6 +369,6 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
     assert_eq!(advised(64_000).0, 7_000);
     said(
         32_000,
-        "nothing dates the 64,000 set now: they are taken to have run at Claude Code's default of 32,000, the cautious guess.",
+        "nothing dates the 64,000 in effect now: they are taken to have run at Claude Code's default of 32,000, the cautious guess.",
     );
 }

@@ -141,3 +141,27 @@ fn a_home_given_twice_is_counted_once() {
     assert_eq!(two_json["errors"], one["errors"]);
     assert!(two.stderr.contains("3 sessions are also in a home read before it"), "{}", two.stderr);
 }
+
+/// A team where one person set 6,000 by hand and the other nothing (the team's value in
+/// effect is then the default): that person's requests that show no limit of their own are
+/// taken to have run at 6,000, a guess the report says, as it does for one home (a trial of
+/// 2026-12-07 found it silent: the team's value, the default, hid it).
+#[test]
+fn a_persons_value_set_by_hand_is_a_guess_said_for_the_team() {
+    let (_t, home) =
+        common::bedrock_copy_with(r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1","CLAUDE_CODE_MAX_OUTPUT_TOKENS":"6000"}}"#);
+    let late = common::testdata().join("late-home");
+    let (v, _) = common::scan_json(&["--shared-quota", home.to_str().unwrap(), late.to_str().unwrap()]);
+    let r = &v["recommendation"];
+    assert_eq!(r["current"], 32_000, "{r}");
+    assert_eq!(
+        (r["assumed_limit"]["requests"].as_u64(), r["assumed_limit"]["value"].as_u64()),
+        (Some(43), Some(6_000)),
+        "{r}"
+    );
+    let reasons = common::words(&r["reasons"].to_string());
+    assert!(
+        reasons.contains("43 requests show no limit of their own, and nothing dates the values in effect now: they are taken to have run at 6,000, the value their person set, the cautious guess."),
+        "{reasons}"
+    );
+}

@@ -128,32 +128,29 @@ pub struct Calibration {
     pub best: Reading,
 }
 
-/// Requests that show no limit of their own (no record, no session of the same person and
-/// model that shows one, no backup of `apply` that dates the setting), where the value set
-/// now is not Claude Code's default: it may have been set after them, so the limit they ran
-/// at is a guess, the smaller of the two ([`super::limits::Limits::assumed`]). The fit judges
-/// no reading by their period ([`fit`]).
+/// Requests whose limit is only a guess ([`limits::Limits::assumed`]): no record, no session
+/// of the same person and model that shows one, and no backup of `apply` that dates the
+/// setting; the smaller of the value set now and Claude Code's default. The fit judges no
+/// reading by their period ([`fit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Assumed {
-    /// The units of work (responses asked for and failed requests) of the model.
+    /// The units of work (responses asked for and failed requests) of the model so guessed.
     pub units: u64,
-    /// The limit they are taken to have run at; `None` where people's values differ.
+    /// The limit guessed for them; `None` where people's values differ.
     pub value: Option<u64>,
     /// They are every unit of the model's.
     pub all: bool,
 }
 
 impl Assumed {
-    /// The units of the model whose limit is a guess, where the value set now (`current`) is
-    /// not Claude Code's `default`.
+    /// The units of the model whose limit is a guess that says something: not one of a
+    /// person with nothing set, taken to have run at Claude Code's `default`, unless the value
+    /// in effect (`current`) is above it.
     fn of(units: Kept<'_>, current: u64, default: u64) -> Option<Self> {
-        if current == default {
-            return None;
-        }
-        let mut it = units.iter().filter(|u| u.limit_assumed());
-        let first = it.next()?.limit();
+        let mut guessed = units.iter().filter(|u| u.limit_assumed() && (u.limit() != default || current > default));
+        let first = guessed.next()?.limit();
         let (mut n, mut value) = (1, Some(first));
-        for u in it {
+        for u in guessed {
             n += 1;
             if u.limit() != first {
                 value = None;

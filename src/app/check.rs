@@ -283,8 +283,18 @@ pub fn run(
             count_of(n, "record", "records")
         ),
     };
+    // Requests whose limit is a guess (nothing dates a value set by hand): the verdict leans on
+    // it, so it says so (the scan says how).
+    let guessed = match report.advice.as_ref().and_then(|a| a.assumed) {
+        Some(x) => format!(
+            "; the limit of {} is a guess{}, see `ccdoctor scan`",
+            count_of(x.units, "request", "requests"),
+            x.value.map_or(String::new(), |v| format!(", {}", thousands(v)))
+        ),
+        None => String::new(),
+    };
     let facts = format!(
-        "{window}: {}{responses_of_model}, {}{throttled_of_model}{unclassified}, {}{missing}",
+        "{window}: {}{responses_of_model}, {}{throttled_of_model}{unclassified}, {}{missing}{guessed}",
         count_of(outcome.responses, "response", "responses"),
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),

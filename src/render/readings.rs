@@ -176,8 +176,8 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
 
 /// What the readings other than the advice's say: what each that fits (or is plausible)
 /// would advise, what rules others out, and why several advise one value.
-/// The requests whose limit is only a guess from the value set now (`current`; Claude Code's
-/// `default` without it).
+/// The requests whose limit is only a guess (`current` the value in effect; Claude Code's
+/// `default` without one).
 pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
     let (its, is, them, they) = if x.units == 1 { ("its", "is", "it", "it") } else { ("their", "are", "them", "they") };
     let which = match (x.all, x.units) {
@@ -186,38 +186,34 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
         (true, n) => format!("All {} requests show", thousands(n)),
         (false, n) => count_of(n, "request shows", "requests show"),
     };
-    let after = "`ccdoctor apply` keeps a dated backup of each value it writes.";
-    let guessed = |v: u64| {
+    // Above the default, the guess is the default; below it, the value itself (a person's,
+    // in a team whose values differ).
+    let raised = x.value == Some(default) && current > default;
+    let own = x.value == Some(current);
+    let set = if own || raised {
+        format!("the {} in effect now", thousands(current))
+    } else {
+        "the values in effect now".to_string()
+    };
+    let at = match x.value {
+        _ if raised => format!("Claude Code's default of {}", thousands(default)),
+        _ if own => "it".to_string(),
+        Some(v) => format!("{}, the value their person set", thousands(v)),
+        None => format!("the smaller of each person's value and Claude Code's default of {}", thousands(default)),
+    };
+    let after =
+        "`ccdoctor apply` keeps a dated backup of each value it writes, and the next scan reads it as set then.";
+    let then = if raised {
+        format!("If {they} ran at {}, your quota is larger than the fit finds; {after}", thousands(current))
+    } else {
         format!(
-            "{which} no limit of {its} own, and nothing dates the {} set now: {they} {is} taken to have run at",
-            thousands(v)
+            "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}); {after}",
+            thousands(default)
         )
     };
-    match x.value {
-        // A value set below the default: they are taken at it.
-        Some(v) if v < default => format!(
-            "{} it, the cautious guess. If it was set after {them}, {they} ran at the value before it (without one, Claude Code's default of {}); {after}",
-            guessed(v),
-            thousands(default),
-        ),
-        // A value set above the default: they are taken at the default.
-        Some(v) if v < current => format!(
-            "{} Claude Code's default of {}, the cautious guess. If {they} ran at {}, your quota is larger than the fit finds; {after}",
-            guessed(current),
-            thousands(v),
-            thousands(current),
-        ),
-        // Above the default, where their responses are longer than the default allows.
-        Some(v) => format!(
-            "{} it: {its} responses are longer than Claude Code's default of {} allows; {after}",
-            guessed(v),
-            thousands(default),
-        ),
-        None => format!(
-            "{which} no limit of {its} own, and nothing dates the values set now: {they} {is} taken to have run at the smaller of each person's value and Claude Code's default of {}, the cautious guess; {after}",
-            thousands(default),
-        ),
-    }
+    format!(
+        "{which} no limit of {its} own, and nothing dates {set}: {they} {is} taken to have run at {at}, the cautious guess. {then}"
+    )
 }
 
 pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
