@@ -200,10 +200,13 @@ fn a_raise_past_the_highest_limit_says_why_it_goes_that_far() {
     let r = common::run(&["scan", home.to_str().unwrap()]);
     let text = words(&r.stdout);
     assert!(
-        text.contains("Every value from 33,000 up cuts the fewest responses, 0 of 10 responses asked for (0.0%); 64,000 is the model's upper limit: above 32,090, the highest limit in effect, your history cannot tell how much more the cut responses wanted"),
+        text.contains("Every value from 33,000 up cuts the fewest responses, 0 of 10 responses asked for (0.0%); 64,000 is the model's upper limit: above 32,090, the most your history shows a response wanted, your history cannot tell how much more the cut responses wanted"),
         "{text}"
     );
     assert!(!text.contains("is the nearest to Claude Code's default"), "{text}");
+    // 32,090 is a cut response and its continuation, not a limit: 32,000 is in effect (a
+    // trial read "32,090, the highest limit in effect" beside it).
+    assert!(!text.contains("32,090, the highest limit in effect"), "{text}");
 }
 
 /// The Check line where the reading's range holds the quota given reads as a sentence (a

@@ -73,6 +73,10 @@ pub struct DemandOut {
     pub estimated: u64,
     /// The highest value the history can show.
     pub known_up_to: u64,
+    /// The highest limit in effect (below `known_up_to` where a cut response and its
+    /// continuations wrote more).
+    #[serde(skip)]
+    pub highest_limit: u64,
     /// The share of demand above `known_up_to`.
     pub beyond_share: f64,
     /// How `responses` relate to the output table's count of the model's responses: the
@@ -754,6 +758,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         censored: estimate.censored,
         estimated,
         known_up_to: estimate.known_up_to,
+        highest_limit: estimate.highest_limit,
         beyond_share: estimate.beyond_share(),
         recorded: records.recorded,
         continuations: records.continuations,

@@ -43,8 +43,10 @@ pub struct Estimate {
     /// the next step. Before the first step `S = 1`.
     steps: Vec<(u64, f64)>,
     /// The highest value the history could show (the highest limit in effect, or the
-    /// largest observation if higher).
+    /// largest observation if higher: a cut response and its continuations).
     pub known_up_to: u64,
+    /// The highest limit in effect.
+    pub highest_limit: u64,
     pub observations: u64,
     pub censored: u64,
 }
@@ -91,7 +93,7 @@ impl Estimate {
             at_risk -= same;
             largest = t;
         }
-        Self { steps, known_up_to: highest_limit.max(largest), observations, censored }
+        Self { steps, known_up_to: highest_limit.max(largest), highest_limit, observations, censored }
     }
 
     /// `S(t) = P(demand > t)`. Above [`Self::known_up_to`] it is the share beyond, as at

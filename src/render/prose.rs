@@ -257,6 +257,17 @@ fn share_of(n: u64, of: u64, what: (&str, &str)) -> String {
 /// The replay's responses: every one the history asked for, those that failed included.
 const RESPONSES: (&str, &str) = ("response asked for", "responses asked for");
 
+/// What demand's `known_up_to` is: the highest limit in effect, or, where a cut response and
+/// its continuations wrote more, the most the history shows one wanted (a trial read
+/// "65,500, the highest limit in effect" beside 64,000 in effect).
+fn known_name(a: &Advice) -> &'static str {
+    if a.demand.known_up_to > a.demand.highest_limit {
+        "the most your history shows a response wanted"
+    } else {
+        "the highest limit in effect"
+    }
+}
+
 /// The reasons, the one that decided first.
 pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     let mut out = Vec::new();
@@ -280,9 +291,10 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         && row.outcome.beyond > 0
     {
         out.push(format!(
-            "{} wanted more than {}, the highest limit in effect: the history cannot tell how much more, so the replay runs them to the full {} (the safe side for the quota) and cannot tell whether {} cuts them.",
+            "{} wanted more than {}, {}: the history cannot tell how much more, so the replay runs them to the full {} (the safe side for the quota) and cannot tell whether {} cuts them.",
             count_of(row.outcome.beyond, "response", "responses"),
             thousands(k),
+            known_name(a),
             thousands(v),
             thousands(v),
         ));
@@ -486,8 +498,9 @@ fn lead(a: &Advice) -> Vec<String> {
             // beside "every value from 33,000 up" (64,000 named the nearest to 32,000).
             let known = a.demand.known_up_to;
             let why = format!(
-                "above {}, the highest limit in effect, your history cannot tell how much more the cut responses wanted, and a raise goes to twice that or the model's upper limit",
-                thousands(known)
+                "above {}, {}, your history cannot tell how much more the cut responses wanted, and a raise goes to twice that or the model's upper limit",
+                thousands(known),
+                known_name(a)
             );
             if v == a.cap {
                 format!("{} is the model's upper limit: {why}", thousands(v))
@@ -868,9 +881,10 @@ fn demand_line(a: &Advice, r: &Recommendation) -> String {
     s.push_str(&format!(": p50 {}, p90 {}, p99 {}", p(d.p50), p(d.p90), p(d.p99)));
     if d.beyond_share > 0.0 {
         s.push_str(&format!(
-            "; {} of it lies above {}, the highest limit in effect, where the history cannot see",
+            "; {} of it lies above {}, {}, where the history cannot see",
             percent(d.beyond_share),
-            thousands(d.known_up_to)
+            thousands(d.known_up_to),
+            known_name(a)
         ));
     }
     // The percentile asked for, where the line has not named it already.
