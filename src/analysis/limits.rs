@@ -822,18 +822,30 @@ mod tests {
         assert_eq!(units[0].observation(), Some(Observation::exact(300)));
     }
 
+    /// Session A's one request, its subagent of 2.1.150 (which ignored the setting) with a
+    /// 5,000-token response, and `third`.
+    fn beside_an_old_subagent(third: Chain<'static>) -> Vec<Chain<'static>> {
+        let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.set_setting_ignored(true));
+        vec![
+            Chain::of_test("A", "", None, false, vec![req(0, "A", 300, false, None, false)]),
+            Chain::of_test("agent:old", "", None, false, vec![ignored]),
+            third,
+        ]
+    }
+
     /// The new-user review of 2026-12-05: before about 2.1.233 subagents ignored the setting.
     /// With 2,000 set, a session's main requests ran at it; its subagent of 2.1.150 ran at the
     /// default (32,000), and its 5,000-token response does not make the session older than
     /// the setting; a subagent of 2.1.240 ran at the setting.
     #[test]
     fn subagents_before_they_followed_the_setting_ran_at_the_default() {
-        let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.set_setting_ignored(true));
-        let chains = vec![
-            Chain::of_test("A", "", None, false, vec![req(0, "A", 300, false, None, false)]),
-            Chain::of_test("agent:old", "", None, false, vec![ignored]),
-            Chain::of_test("agent:new", "", None, false, vec![req(30, "A", 1_500, false, None, false)]),
-        ];
+        let chains = beside_an_old_subagent(Chain::of_test(
+            "agent:new",
+            "",
+            None,
+            false,
+            vec![req(30, "A", 1_500, false, None, false)],
+        ));
         assert_eq!(in_effect(&chains, &[], &LOW).nested(), vec![vec![2_000], vec![32_000], vec![2_000]]);
         let place = |stream: &str, version: Option<&str>| crate::scan::data::Place {
             stream: stream.into(),
@@ -856,12 +868,13 @@ mod tests {
     /// setting gives.
     #[test]
     fn a_limit_only_taken_from_the_setting_now_is_marked_assumed() {
-        let ignored = req(20, "A", 5_000, false, None, false).with(|r| r.set_setting_ignored(true));
-        let chains = vec![
-            Chain::of_test("A", "", None, false, vec![req(0, "A", 300, false, None, false)]),
-            Chain::of_test("agent:old", "", None, false, vec![ignored]),
-            Chain::of_test("B", "", None, false, vec![req(40, "B", 2_000, true, Some(2_000), false)]),
-        ];
+        let chains = beside_an_old_subagent(Chain::of_test(
+            "B",
+            "",
+            None,
+            false,
+            vec![req(40, "B", 2_000, true, Some(2_000), false)],
+        ));
         // B's cut shows 2,000 for B: and for A, its nearest (a setting holds for a while).
         let limits = in_effect(&chains, &[], &LOW);
         assert_eq!(limits.nested(), vec![vec![2_000], vec![32_000], vec![2_000]]);
