@@ -851,6 +851,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         quota_unknown,
         small_sample,
         known_up_to: demand.known_up_to,
+        beyond_known: demand.censored > 0,
         proven,
         disproven_at,
         ran_clean_at: (observed == 0 && !failed).then(|| clean_up_to(my_units)).flatten(),

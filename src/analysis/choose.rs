@@ -94,6 +94,9 @@ pub struct Setup {
     /// The highest limit ever in effect: the history cannot see what responses wanted above
     /// it.
     pub known_up_to: u64,
+    /// Some cut responses are known only to want more than their limit (none was continued
+    /// to its end), so demand may lie above `known_up_to`.
+    pub beyond_known: bool,
     /// The history ran at the value in effect without a 429, at the load planned for: the
     /// value is safe whatever the replay says.
     pub proven: bool,
@@ -304,8 +307,9 @@ pub fn choose(setup: &Setup, eval: &mut dyn Evaluate) -> Choice {
     let value = values[values.partition_point(|&m| m < value).min(values.len() - 1)].min(safe_up_to);
     // Above the highest limit ever in effect the history cannot tell how much more the cut
     // responses wanted: a raise there goes at least to twice that limit (or the model's upper
-    // limit), not a step above it, and the next history shows whether that is enough.
-    let value = if value > setup.known_up_to && value > setup.current {
+    // limit), not a step above it, and the next history shows whether that is enough. Where
+    // every cut response's size is known (continued to its end), a step past it is enough.
+    let value = if setup.beyond_known && value > setup.known_up_to && value > setup.current {
         let twice = setup.known_up_to.saturating_mul(2).min(setup.cap).clamp(from, safe_up_to);
         value.max(values[values.partition_point(|&m| m <= twice) - 1])
     } else {
@@ -440,6 +444,7 @@ mod tests {
             quota_counts: true,
             small_sample: false,
             known_up_to: 64_000,
+            beyond_known: true,
             proven: false,
             disproven_at: None,
             quota_unknown: false,
@@ -612,6 +617,10 @@ mod tests {
         assert_eq!((ch.action, ch.value), (Action::Raise, Some(128_000)));
         // Not above what is safe.
         assert_eq!(choose(&s, &mut curve(100_500, 65_000)).value, Some(100_000));
+        // Where the cut response's size is known (continued to its end, 65,000 in all), a
+        // step past it: 65,000 (a trial of 2026-12-07 read late-home raised to 128,000).
+        let known = Setup { beyond_known: false, ..s };
+        assert_eq!(choose(&known, &mut curve(200_000, 65_000)).value, Some(65_000));
         // The value nearest the default, when that is more: at 8,000, cuts until 9,000, the
         // default 32,000 is safe and above twice 8,000.
         let s = Setup { known_up_to: 8_000, ..setup(8_000) };

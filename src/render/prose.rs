@@ -492,7 +492,7 @@ fn lead(a: &Advice) -> Vec<String> {
                 thousands(v),
                 thousands(a.default)
             )
-        } else if v > a.default && v > a.demand.known_up_to && v > from {
+        } else if v > a.default && v > a.demand.known_up_to && v > from && a.demand.censored > 0 {
             // A raise above the highest limit ever in effect goes to twice it, or the model's
             // upper limit (`choose`): not the value nearest the default, which a trial read
             // beside "every value from 33,000 up" (64,000 named the nearest to 32,000).
@@ -1178,9 +1178,9 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         out.push(line);
     }
     // Kept or changed, the value reaches them only once Claude Code is updated (a value kept
-    // is replayed with them at it, as a changed one is).
+    // is replayed with them at it, as a changed one is); at the default they run at it now.
     if let (ignored @ 1.., of) = a.setting_ignored
-        && a.choice.value.is_some()
+        && a.choice.value.is_some_and(|v| v != a.default)
     {
         out.push(format!(
             "{}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",

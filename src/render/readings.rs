@@ -204,7 +204,7 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
     let after =
         "`ccdoctor apply` keeps a dated backup of each value it writes, and the next scan reads it as set then.";
     let then = if raised {
-        format!("If {they} ran at {}, your quota is larger than the fit finds; {after}", thousands(current))
+        format!("If {they} ran at {}, the guess is on the low side; {after}", thousands(current))
     } else {
         format!(
             "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}); {after}",
