@@ -99,6 +99,14 @@ pub struct DemandOut {
     pub p99: Option<u64>,
 }
 
+impl DemandOut {
+    /// Some cut responses are known only to want more than their limit (none was continued
+    /// to its end): demand may lie above `known_up_to` ([`choose::Setup::beyond_known`]).
+    pub fn beyond_known(&self) -> bool {
+        self.censored > 0
+    }
+}
+
 /// One replayed value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -495,6 +503,14 @@ impl Advice {
         matches!(self.current_origin, Origin::MostRequests(_))
     }
 
+    /// The requests of subagents of a Claude Code that ignores the value, and all of the
+    /// model's ([`Advice::setting_ignored`]), where that matters: a value is advised (kept or
+    /// changed) and it is not Claude Code's default, which they run at whatever it is.
+    pub fn subagents_ignoring_the_value(&self) -> Option<(u64, u64)> {
+        let (ignored, of) = self.setting_ignored;
+        (ignored > 0 && self.choice.value.is_some_and(|v| v != self.default)).then_some((ignored, of))
+    }
+
     /// Whether people's own settings give different values (a team's homes).
     pub fn people_differ(&self) -> bool {
         matches!(&self.current_origin, Origin::MostRequests(why) if why == EACH_PERSONS_OWN)
@@ -851,7 +867,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
         quota_unknown,
         small_sample,
         known_up_to: demand.known_up_to,
-        beyond_known: demand.censored > 0,
+        beyond_known: demand.beyond_known(),
         proven,
         disproven_at,
         ran_clean_at: (observed == 0 && !failed).then(|| clean_up_to(my_units)).flatten(),

@@ -190,7 +190,7 @@ pub fn fit(plan: &Plan, burndown: f64, output_tpm: Option<f64>, readings: &[Read
     let period_of: Vec<u8> = plan
         .history()
         .map(|h| {
-            let period = (!h.limit_assumed).then(|| periods.iter().position(|p| p.limit == h.limit)).flatten();
+            let period = known_limit(&h).and_then(|l| periods.iter().position(|p| p.limit == l));
             period.map_or(NO_PERIOD, |i| i as u8)
         })
         .collect();
@@ -340,7 +340,12 @@ fn effective(reference: Option<f64>, low: f64, top: f64, estimate: impl FnOnce()
 /// ([`replay::Then::limit_assumed`]): a value set by hand after them would make a period of a
 /// limit they never ran at, and rule out the reading that explains them.
 fn known_periods(history: impl Iterator<Item = replay::Then>) -> Vec<Period> {
-    periods(history.filter(|h| !h.limit_assumed).map(|h| (h.limit, h.throttled)))
+    periods(history.filter_map(|h| Some((known_limit(&h)?, h.throttled))))
+}
+
+/// A job's limit where it is known, not a guess: the limit of its period ([`known_periods`]).
+fn known_limit(h: &replay::Then) -> Option<u64> {
+    (!h.limit_assumed).then_some(h.limit)
 }
 
 /// The periods at one limit with at least [`MIN_PERIOD_UNITS`] units, most units first; at

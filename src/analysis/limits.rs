@@ -318,18 +318,22 @@ impl Limits {
     /// The limits chain by chain, for tests.
     #[cfg(test)]
     fn nested(&self) -> Vec<Vec<u64>> {
-        self.from
-            .windows(2)
-            .map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|l| u64::from(l & !Self::ASSUMED)).collect())
-            .collect()
+        self.each(Self::get)
     }
 
     /// Which limits are assumed, chain by chain, for tests.
     #[cfg(test)]
     fn assumed_nested(&self) -> Vec<Vec<bool>> {
+        self.each(Self::assumed)
+    }
+
+    /// `f` of every request, chain by chain, for tests.
+    #[cfg(test)]
+    fn each<T>(&self, f: impl Fn(&Self, usize, usize) -> T) -> Vec<Vec<T>> {
         self.from
             .windows(2)
-            .map(|w| self.of[w[0] as usize..w[1] as usize].iter().map(|l| l & Self::ASSUMED != 0).collect())
+            .enumerate()
+            .map(|(ci, w)| (0..(w[1] - w[0]) as usize).map(|i| f(self, ci, i)).collect())
             .collect()
     }
 }

@@ -426,12 +426,12 @@ pub fn run(
             };
             // Where some requests were subagents' of a Claude Code that ignored the value, a
             // changed value reaches them only once Claude Code is updated (scan says the same).
-            let subagents = match a.setting_ignored {
-                (ignored @ 1.., of) if c.value.is_some_and(|v| v != a.default) => format!(
+            let subagents = match a.subagents_ignoring_the_value() {
+                Some((ignored, of)) => format!(
                     "; {}, which ignores the value: update Claude Code too",
                     crate::render::prose::old_subagents(ignored, of, &model)
                 ),
-                _ => String::new(),
+                None => String::new(),
             };
             // More of the responses cut at the value in effect than the percentile allows (the
             // report's conflict).
@@ -467,12 +467,12 @@ pub fn run(
                 }
                 // Safe as replayed, where every request runs at the value: subagents of a Claude
                 // Code that ignores it run at the default until it is updated.
-                (Action::Keep, _) => match a.setting_ignored {
-                    (ignored @ 1.., of) if a.current != a.default => format!(
+                (Action::Keep, _) => match a.subagents_ignoring_the_value() {
+                    Some((ignored, of)) => format!(
                         "{value} is safe once Claude Code is updated ({facts}): {}, which ignores the value",
                         crate::render::prose::old_subagents(ignored, of, &model)
                     ),
-                    _ => format!("{value} is safe ({facts})"),
+                    None => format!("{value} is safe ({facts})"),
                 },
                 (Action::Lower, Some(v)) => {
                     outcome.status = Status::Unsafe;

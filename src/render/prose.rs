@@ -2,7 +2,7 @@
 //! tables and JSON show): the verdict, the recommendation's headline, reasons and advice, and
 //! the rows of its inputs table. Shared by the table, Markdown and JSON renderers.
 
-use crate::analysis::advice::{Advice, Evidence, FigureSource, Origin, Row};
+use crate::analysis::advice::{Advice, Assumed, Evidence, FigureSource, Origin, Row};
 use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES};
 use crate::analysis::fit::Standing;
 use crate::analysis::limits::ClampBy;
@@ -268,6 +268,46 @@ fn known_name(a: &Advice) -> &'static str {
     }
 }
 
+/// The requests whose limit is only a guess (`current` the value in effect; Claude Code's
+/// `default` without one).
+pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
+    let (its, is, them, they) = if x.units == 1 { ("its", "is", "it", "it") } else { ("their", "are", "them", "they") };
+    let which = match (x.all, x.units) {
+        (true, 1) => "The one request shows".to_string(),
+        (true, 2) => "Both requests show".to_string(),
+        (true, n) => format!("All {} requests show", thousands(n)),
+        (false, n) => count_of(n, "request shows", "requests show"),
+    };
+    // Above the default, the guess is the default; below it, the value itself (a person's,
+    // in a team whose values differ).
+    let raised = x.value == Some(default) && current > default;
+    let own = x.value == Some(current);
+    let set = if own || raised {
+        format!("the {} in effect now", thousands(current))
+    } else {
+        "the values in effect now".to_string()
+    };
+    let at = match x.value {
+        _ if raised => format!("Claude Code's default of {}", thousands(default)),
+        _ if own => "it".to_string(),
+        Some(v) => format!("{}, the value their person set", thousands(v)),
+        None => format!("the smaller of each person's value and Claude Code's default of {}", thousands(default)),
+    };
+    let after =
+        "`ccdoctor apply` keeps a dated backup of each value it writes, and the next scan reads it as set then.";
+    let then = if raised {
+        format!("If {they} ran at {}, the guess is on the low side; {after}", thousands(current))
+    } else {
+        format!(
+            "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}); {after}",
+            thousands(default)
+        )
+    };
+    format!(
+        "{which} no limit of {its} own, and nothing dates {set}: {they} {is} taken to have run at {at}, the cautious guess. {then}"
+    )
+}
+
 /// The reasons, the one that decided first.
 pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     let mut out = Vec::new();
@@ -283,7 +323,7 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     // The limit the history ran at, where it is a guess from the value set now.
     if let Some(x) = a.assumed {
-        out.push(readings::assumed(x, a.current, a.default));
+        out.push(assumed(x, a.current, a.default));
     }
     if let (Some(v), Some(k)) = (c.value, Some(a.demand.known_up_to))
         && v > k
@@ -492,7 +532,7 @@ fn lead(a: &Advice) -> Vec<String> {
                 thousands(v),
                 thousands(a.default)
             )
-        } else if v > a.default && v > a.demand.known_up_to && v > from && a.demand.censored > 0 {
+        } else if v > a.default && v > a.demand.known_up_to && v > from && a.demand.beyond_known() {
             // A raise above the highest limit ever in effect goes to twice it, or the model's
             // upper limit (`choose`): not the value nearest the default, which a trial read
             // beside "every value from 33,000 up" (64,000 named the nearest to 32,000).
@@ -1179,9 +1219,7 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     // Kept or changed, the value reaches them only once Claude Code is updated (a value kept
     // is replayed with them at it, as a changed one is); at the default they run at it now.
-    if let (ignored @ 1.., of) = a.setting_ignored
-        && a.choice.value.is_some_and(|v| v != a.default)
-    {
+    if let Some((ignored, of)) = a.subagents_ignoring_the_value() {
         out.push(format!(
             "{}, which sends them at the model's default whatever CLAUDE_CODE_MAX_OUTPUT_TOKENS says; the replay sends every request at the value, as Claude Code does from that version on: update Claude Code for the value to reach its subagents.",
             old_subagents(ignored, of, &a.model)

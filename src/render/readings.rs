@@ -2,7 +2,7 @@
 //! reading and quota the history's 429s fit, what the other readings would advise or why they
 //! are ruled out, and what to do when none fits the reference quota.
 
-use crate::analysis::advice::{Advice, Assumed, Calibration, Origin, ReadingView};
+use crate::analysis::advice::{Advice, Calibration, Origin, ReadingView};
 use crate::analysis::fit::{Bound, Contradiction, FITS_WITHIN, Lone, Standing};
 use crate::analysis::replay::Reading;
 use crate::settings::Provider;
@@ -176,46 +176,6 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
 
 /// What the readings other than the advice's say: what each that fits (or is plausible)
 /// would advise, what rules others out, and why several advise one value.
-/// The requests whose limit is only a guess (`current` the value in effect; Claude Code's
-/// `default` without one).
-pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
-    let (its, is, them, they) = if x.units == 1 { ("its", "is", "it", "it") } else { ("their", "are", "them", "they") };
-    let which = match (x.all, x.units) {
-        (true, 1) => "The one request shows".to_string(),
-        (true, 2) => "Both requests show".to_string(),
-        (true, n) => format!("All {} requests show", thousands(n)),
-        (false, n) => count_of(n, "request shows", "requests show"),
-    };
-    // Above the default, the guess is the default; below it, the value itself (a person's,
-    // in a team whose values differ).
-    let raised = x.value == Some(default) && current > default;
-    let own = x.value == Some(current);
-    let set = if own || raised {
-        format!("the {} in effect now", thousands(current))
-    } else {
-        "the values in effect now".to_string()
-    };
-    let at = match x.value {
-        _ if raised => format!("Claude Code's default of {}", thousands(default)),
-        _ if own => "it".to_string(),
-        Some(v) => format!("{}, the value their person set", thousands(v)),
-        None => format!("the smaller of each person's value and Claude Code's default of {}", thousands(default)),
-    };
-    let after =
-        "`ccdoctor apply` keeps a dated backup of each value it writes, and the next scan reads it as set then.";
-    let then = if raised {
-        format!("If {they} ran at {}, the guess is on the low side; {after}", thousands(current))
-    } else {
-        format!(
-            "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}); {after}",
-            thousands(default)
-        )
-    };
-    format!(
-        "{which} no limit of {its} own, and nothing dates {set}: {they} {is} taken to have run at {at}, the cautious guess. {then}"
-    )
-}
-
 pub fn others(a: &Advice, cal: &Calibration) -> Vec<String> {
     let mut out = Vec::new();
     let best = cal.best();
