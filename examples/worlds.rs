@@ -2,13 +2,14 @@
 //! and each seed, what ccdoctor advises on the history, what the same work meets at that
 //! value, and the best value of the world.
 //!
-//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME] [--mantle | --shared] [--write DIR]
+//!     cargo run --release --example worlds -- [--seeds 1,2,3] [--only NAME] [--mantle | --shared | --hand] [--write DIR]
 //!
 //! `--write DIR`: each scenario's history is also written to `DIR/<seed>-<k>` (a config home
 //! to scan by hand; `k` its place in the set), and its quota given, if any, is printed.
 //!
 //! `--mantle`: the scenarios of Bedrock's Mantle endpoint (issue 21) instead; `--shared`: a
-//! quota others' load (which the history does not show) takes from.
+//! quota others' load (which the history does not show) takes from; `--hand`: values set by
+//! hand after the history, below responses it wrote.
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -30,6 +31,7 @@ fn main() {
             }
             "--mantle" => set = worlds::mantle,
             "--shared" => set = worlds::shared,
+            "--hand" => set = worlds::by_hand,
             "--write" => {
                 i += 1;
                 write = Some(args[i].clone().into());

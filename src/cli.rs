@@ -133,6 +133,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "N", value_parser = tokens_a_minute, help_heading = "Recommendation")]
     pub output_quota_tpm: Option<u64>,
 
+    /// The max output your history ran at where its records do not show it: sessions that
+    /// wrote more than the value set now, or show nothing of their own, before it was set by
+    /// hand (32000 where nothing was set then: Claude Code's default for most models).
+    /// Default: a guess on the cautious side (the report says which, and what this changes).
+    #[arg(long, value_name = "N", value_parser = max_output, help_heading = "Recommendation")]
+    pub ran_at: Option<u64>,
+
     /// Requests in flight at once across sessions and subagents sharing the quota.
     /// Default: the most your records show running at once (the load replayed); another
     /// value replays the same work against the quota scaled to it.
@@ -323,6 +330,12 @@ pub enum ProviderArg {
 }
 
 /// A quota as people write it: `200000`, `200,000`, `200_000`, `200k`, `1.5M`.
+/// A max output: a whole number such as 32000, 32,000 or 32k.
+fn max_output(s: &str) -> Result<u64, String> {
+    tokens_a_minute(s)
+        .map_err(|_| format!("expected a max output, a whole number such as 32000, 32,000 or 32k (not \"{s}\")"))
+}
+
 fn tokens_a_minute(s: &str) -> Result<u64, String> {
     let bad = || format!("expected tokens a minute, a whole number such as 200000, 200,000 or 200k (not \"{s}\")");
     // Separators only between groups of three digits, after one to three: `1,5M` is no 15M,

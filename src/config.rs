@@ -72,6 +72,10 @@ pub struct RecommendConfig {
     /// The readings of the reservation at admission the fit may choose from (`--reading`,
     /// `--cache-reads-reserved`); all four by default.
     pub readings: Vec<Reading>,
+    /// The max output the history ran at where its records do not show it (`--ran-at`):
+    /// sessions with no record of their own limit, undated by any backup of `apply`. `None`:
+    /// a guess on the cautious side ([`crate::analysis::limits`]).
+    pub ran_at: Option<u64>,
 }
 
 /// What to do to a settings file.
@@ -421,6 +425,10 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
     if let Some(b) = args.report.burndown {
         range("burndown", b.to_string(), crate::models::plausible_burndown(b), BURNDOWN)?;
     }
+    if let Some(v) = args.report.ran_at {
+        let limit = crate::models::MAX_OUTPUT_LIMIT;
+        range("ran-at", v.to_string(), (1..=limit).contains(&v), "from 1 to 1,000,000 tokens")?;
+    }
     Ok(RecommendConfig {
         quota_tpm: args.report.quota_tpm,
         output_quota_tpm: args.report.output_quota_tpm,
@@ -436,6 +444,7 @@ fn recommend_config(args: &ScanArgs) -> Result<RecommendConfig, ConfigError> {
         headroom,
         headroom_given: args.report.headroom.is_some(),
         readings: readings(args.report.reading, args.report.cache_reads_reserved),
+        ran_at: args.report.ran_at,
     })
 }
 

@@ -54,7 +54,9 @@ fn apply_then_check_then_revert() {
 }
 
 /// A value set below what the history ran at: `check` says what it *would* cut, beside the
-/// history's own count of cut responses (none: the history ran at 32,000).
+/// history's own count of cut responses (none: the history ran at 32,000). Set by hand, below
+/// the 5,885 tokens the main sessions wrote, nothing dates it: they are taken to have run at
+/// 6,000 (the cautious guess), which `check` says; `--ran-at 32000` says what they ran at.
 #[test]
 fn check_says_what_a_value_set_lower_than_the_history_would_cut() {
     let (_t, home, path, before) = settings_home();
@@ -63,8 +65,17 @@ fn check_says_what_a_value_set_lower_than_the_history_would_cut() {
     let r = run_in(&home, &["check", "--since", "2026-11-01", h]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
+        r.stdout.starts_with("unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=1000 (Sonnet 4) would cut responses that 6000 would not, within the quota (")
+            && r.stdout.contains(", 0 cut responses; the limit of 43 requests is a guess, 6,000 (above the 5,885 tokens they wrote), see `ccdoctor scan`)"),
+        "{}",
+        r.stdout
+    );
+    let r = run_in(&home, &["check", "--since", "2026-11-01", "--ran-at", "32000", h]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
         r.stdout.starts_with("unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=1000 (Sonnet 4) would cut responses that 7000 would not, within the quota (")
-            && r.stdout.contains(", 0 cut responses)"),
+            && r.stdout.contains(", 0 cut responses)")
+            && r.stdout.contains("--ran-at 32000"),
         "{}",
         r.stdout
     );

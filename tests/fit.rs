@@ -388,6 +388,7 @@ fn periods_with_no_quota_known_are_fitted() {
             ],
             quota_given: None,
             output_given: None,
+            set_by_hand: None,
         };
         let cfg = ccdoctor::config::RecommendConfig {
             provider: Some(ccdoctor::settings::Provider::Vertex),
@@ -621,4 +622,31 @@ fn a_value_set_by_hand_after_the_history_never_advises_what_fails() {
         }
     }
     assert!(judged >= 8, "only {judged} values advised");
+}
+
+/// The other side of a value set by hand: worlds that ran at 12,000 or 16,000, not Claude
+/// Code's default, on quotas the history does not state (and one at the default), whose user
+/// then sets 4,000 or 6,000 by hand (`worlds::by_hand`). The sessions show no limit of their
+/// own, only that it was above their longest response. Taken at the default, as they were at
+/// 623dfc0, they fitted quotas larger than the worlds': on seeds 1 to 6, 44 of the 84 values
+/// then advised throttled more than 2% of attempts there (`examples/worlds --hand`). They are
+/// now taken just above that response. The advice must work in the world, or be none.
+#[test]
+fn a_value_set_by_hand_below_what_the_history_wrote_never_advises_what_fails() {
+    let mut judged = 0;
+    for seed in 1..=3 {
+        for s in worlds::by_hand(seed) {
+            let dir = written(&s);
+            let a = worlds::advise_home(dir.path(), &s.config());
+            let set = s.set_by_hand.expect("set by hand");
+            let r = a.ran_above.unwrap_or_else(|| panic!("{}: no limit only known from below", s.name));
+            assert!(r.longest > set && r.taken_at > r.longest, "{}: {r:?}", s.name);
+            if let Some(v) = a.choice.value {
+                let t = s.at(v);
+                assert!(t.almost_worked(), "seed {seed}, {}: {v} has {t:?}", s.name);
+                judged += 1;
+            }
+        }
+    }
+    assert!(judged >= 30, "only {judged} values advised");
 }

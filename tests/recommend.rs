@@ -372,3 +372,71 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
         "nothing dates the 64,000 in effect now: they are taken to have run at Claude Code's default of 32,000, the cautious guess.",
     );
 }
+
+/// one-session-cliff ran at 16,000 against an 80,000 TPM quota nobody states, throttled 313
+/// times. Its user then sets 6,000 by hand (no backup of `apply` dates it). The session wrote
+/// a 7,613-token response and shows no limit of its own: it ran before the setting, at a value
+/// only known to be above 7,613. At 623dfc0 it was taken at Claude Code's default: the fit
+/// found 202,000 TPM and advised raising to 28,000, five times the reservation the world's
+/// quota throttled at 16,000. It is now taken at 8,000, the least round value above, the
+/// cautious guess: the advice may be no larger than the largest value the same history calls
+/// safe with its limit known, and the guess is said in the JSON, the reasons and `check`.
+#[test]
+fn a_history_that_wrote_more_than_a_value_set_by_hand_is_taken_just_above_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("cliff");
+    common::copy_tree(&common::testdata().join("one-session-cliff"), &home);
+    let h = home.to_str().unwrap().to_string();
+    let (json, _) = scan_json(&[&h]);
+    let known = &json["recommendation"];
+    assert_eq!((known["current"].as_u64(), known["limit_above"].clone()), (Some(16_000), Value::Null), "{known}");
+    let safe_when_known = known["replay"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["failed"] == 0 && r["throttled_attempts"].as_f64().unwrap() <= 0.01 * r["attempts"].as_f64().unwrap()
+        })
+        .map(|r| r["value"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(safe_when_known < 16_000, "{safe_when_known}");
+    std::fs::write(
+        home.join("settings.json"),
+        "{\"env\":{\"CLAUDE_CODE_USE_BEDROCK\":\"1\",\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"6000\"}}\n",
+    )
+    .unwrap();
+    let (json, _) = scan_json(&[&h]);
+    let r = &json["recommendation"];
+    let above = &r["limit_above"];
+    assert_eq!(
+        (above["requests"].as_u64(), above["longest"].as_u64(), above["taken_at"].as_u64()),
+        (Some(60), Some(7_613), Some(8_000)),
+        "{above}"
+    );
+    let value = r["max_output_tokens"].as_u64().unwrap_or_else(|| panic!("no value: {}", r["basis"]));
+    assert!(value <= safe_when_known, "6,000 set by hand: advised {value}, above {safe_when_known}");
+    let reasons = common::words(&r["reasons"].to_string());
+    assert!(
+        reasons.contains(
+            "All 60 requests show no limit of their own and wrote up to 7,613 tokens, more than the 6,000 in effect now allows: they ran before it was set, at a value nothing dates. They are taken to have run at 8,000, the least round value above that, the cautious guess"
+        ),
+        "{reasons}"
+    );
+    let check = common::run(&["check", "--since", "2026-12-01", &h]);
+    assert!(
+        check.stdout.contains(
+            "; the limit of 60 requests is a guess, 8,000 (above the 7,613 tokens they wrote), see `ccdoctor scan`)"
+        ),
+        "{}",
+        check.stdout
+    );
+    // The user who knows what it ran at says so, and is advised as if the history said it.
+    let (stated, _) = scan_json(&[&h, "--ran-at", "16k"]);
+    let s = &stated["recommendation"];
+    assert_eq!(
+        (s["max_output_tokens"].clone(), s["limit_above"].clone(), s["inputs"]["ran_at"].as_u64()),
+        (known["max_output_tokens"].clone(), Value::Null, Some(16_000)),
+        "{s}"
+    );
+}

@@ -106,6 +106,9 @@ fn dry_run_shows_the_change_and_writes_nothing() {
     }
 }
 
+/// 7,000 set by hand, and the history's sessions (which wrote up to 11,731 tokens, more than
+/// it allows) said to have run at Claude Code's default (`--ran-at`): 7,000 is what the advice
+/// keeps.
 #[test]
 fn nothing_to_do_writes_nothing_and_makes_no_backup() {
     let (_t, home) = home_copy();
@@ -113,7 +116,7 @@ fn nothing_to_do_writes_nothing_and_makes_no_backup() {
     let text = "{\"env\": {\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\"}}";
     std::fs::write(&path, text).unwrap();
     let before = std::fs::metadata(&path).unwrap().modified().unwrap();
-    let r = scan(&home, &["--write"]);
+    let r = scan(&home, &["--write", "--ran-at", "32000"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("already sets \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\""), "{}", r.stdout);
     assert!(r.stdout.contains("nothing written, no backup made"), "{}", r.stdout);
@@ -124,7 +127,8 @@ fn nothing_to_do_writes_nothing_and_makes_no_backup() {
 
 /// The adversarial review's item 3: a value spelled otherwise that Claude Code reads as the
 /// one advised is already in effect: no write, no backup. A JSON number is still rewritten as
-/// a string (Claude Code 2.1.94 crashed on a number).
+/// a string (Claude Code 2.1.94 crashed on a number). The history ran at Claude Code's default
+/// (`--ran-at`: its sessions wrote more than 7,000, and nothing dates the value).
 #[test]
 fn a_value_in_effect_in_another_spelling_is_not_rewritten() {
     for spelled in ["\"7e3\"", "\"7_000\"", "\" 7000\"", "\"7000.0\""] {
@@ -134,8 +138,8 @@ fn a_value_in_effect_in_another_spelling_is_not_rewritten() {
             "{{\"env\": {{\"CLAUDE_CODE_USE_BEDROCK\": \"1\", \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": {spelled}}}}}"
         );
         std::fs::write(&path, &text).unwrap();
-        let r = common::ccdoctor(home.parent().unwrap()).args(["apply", home.to_str().unwrap()]).output().unwrap();
-        let r: Run = r.into();
+        let apply = ["apply", "--ran-at", "32000", home.to_str().unwrap()];
+        let r: Run = common::ccdoctor(home.parent().unwrap()).args(apply).output().unwrap().into();
         assert_eq!(r.code, 0, "{spelled}: {}", r.stderr);
         assert!(
             r.stdout.contains(&format!(
@@ -151,7 +155,7 @@ fn a_value_in_effect_in_another_spelling_is_not_rewritten() {
     let path = home.join("settings.json");
     std::fs::write(&path, "{\"env\": {\"CLAUDE_CODE_USE_BEDROCK\": \"1\", \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": 7000}}")
         .unwrap();
-    let r = scan(&home, &["--write"]);
+    let r = scan(&home, &["--write", "--ran-at", "32000"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Wrote \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\""), "{}", r.stdout);
     assert!(std::fs::read_to_string(&path).unwrap().contains("\"7000\""));

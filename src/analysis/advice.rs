@@ -172,6 +172,58 @@ impl Assumed {
     }
 }
 
+/// Requests whose limit is only known to be above a response's length
+/// ([`limits::Limits::at_least`]): their sessions wrote more than the value set now, and no
+/// record shows the limit they ran at, so they ran before it, at a value nothing dates. They
+/// are taken at the least round value above the longest of them, the cautious guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RanAbove {
+    /// The units of work of the model so taken.
+    pub requests: u64,
+    /// The longest response they wrote (measured, not estimated): their limit was above it.
+    pub longest: u64,
+    /// The limit they are taken at (the most where people's differ).
+    pub taken_at: u64,
+    /// The least round value above `longest`, where no reading of the quota reproduces the
+    /// history's 429s at it: they are then taken at Claude Code's default.
+    pub ruled_out: Option<u64>,
+    /// The advice were they taken at Claude Code's default instead (`--ran-at`), where
+    /// worked out: where the default is above `taken_at` and not taken.
+    pub at_default: Option<AtDefault>,
+    /// They are every unit of the model's.
+    pub all: bool,
+}
+
+/// The advice at another guess of the limit the history ran at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AtDefault {
+    pub action: Action,
+    /// The value; `None`: no value.
+    #[serde(rename = "max_output_tokens")]
+    pub value: Option<u64>,
+}
+
+impl RanAbove {
+    fn of(units: Kept<'_>) -> Option<Self> {
+        let (mut requests, mut longest, mut taken_at) = (0, 0, 0);
+        for u in units.iter().filter(|u| u.limit_at_least()) {
+            requests += 1;
+            taken_at = taken_at.max(u.limit());
+            if let UnitKind::Response { output, estimated: false, .. } = u.kind() {
+                longest = longest.max(output.min(u.limit()));
+            }
+        }
+        (longest > 0).then_some(RanAbove {
+            requests,
+            longest,
+            taken_at,
+            ruled_out: None,
+            at_default: None,
+            all: requests == units.len() as u64,
+        })
+    }
+}
+
 impl Calibration {
     /// The view of the reading the advice uses.
     pub fn best(&self) -> &ReadingView {
@@ -329,6 +381,10 @@ pub struct Advice {
     /// The requests whose limit is only a guess from a value set now that is not Claude
     /// Code's default; `None` where there are none.
     pub assumed: Option<Assumed>,
+    /// Requests whose limit is only known to be above a response's length.
+    pub ran_above: Option<RanAbove>,
+    /// What the user says the history ran at where nothing shows it (`--ran-at`).
+    pub ran_at_given: Option<u64>,
 }
 
 /// Everything the advice is made from.
@@ -377,6 +433,8 @@ pub struct Now<'c> {
     /// The history may be on the Anthropic API with no max output set: Claude Code's capped
     /// default and its escalation ([`limits::CAPPED_DEFAULT`]).
     pub escalates: bool,
+    /// What the user says the history ran at where nothing shows it (`--ran-at`).
+    pub ran_at: Option<u64>,
 }
 
 /// The person of telemetry's sessions that name no account: not on record, as every
@@ -419,6 +477,9 @@ impl Fallback for Now<'_> {
     }
     fn dated(&self, person: Option<u32>) -> bool {
         !self.whose(person).max_output_before.is_empty()
+    }
+    fn ran_at(&self) -> Option<u64> {
+        self.ran_at
     }
     fn person(&self, session: Option<&str>, telemetry: bool) -> Option<u32> {
         let named = session.and_then(|s| self.of_session.get(s)).copied();
@@ -940,6 +1001,8 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             readings_given: i.cfg.readings.len() < crate::reading::READINGS.len(),
             setting_ignored,
             assumed: Assumed::of(my_units, current, default),
+            ran_above: RanAbove::of(my_units),
+            ran_at_given: i.cfg.ran_at,
             // Left for `finish`.
             quota: None,
             ceiling: None,
@@ -982,8 +1045,10 @@ impl Prepared {
 impl Planned {
     /// The replays, and the advice with what they decide.
     pub fn finish(self, cfg: &RecommendConfig) -> Advice {
-        let Planned { plan, pending: Pending { side, setup, seen_setup, parallel_seen, common_limit, alone, advice } } =
-            self;
+        let Planned {
+            mut plan,
+            pending: Pending { side, setup, seen_setup, parallel_seen, common_limit, alone, mut advice },
+        } = self;
         // Input per request without and with cache reads (p90), and the most sent at once.
         let inputs = (advice.input_set, advice.input_reserved, advice.sent_at_once);
         let observed = advice.throttled_seen;
@@ -1011,7 +1076,46 @@ impl Planned {
             }
         } else {
             let target = advice.demand.target;
-            replayed(cfg, &plan, side.as_ref(), [&setup, &seen_setup], (common_limit, &alone), (parallel_seen, target))
+            let first = replayed(
+                cfg,
+                &plan,
+                side.as_ref(),
+                [&setup, &seen_setup],
+                (common_limit, &alone),
+                (parallel_seen, target),
+            );
+            // Requests only known to have run above what their sessions wrote are taken just
+            // above it, the cautious guess. Where no reading of the quota reproduces the
+            // history's 429s at that guess, the history rules it out: the next is Claude Code's
+            // default, and the advice is that guess's if the history does not rule it out too.
+            // Else the advice at the default is said beside it (`--ran-at` takes it).
+            let unexplained = |o: &Outcomes| matches!(o.choice.basis, Basis::QuotaUnknown | Basis::HistoryThrottles);
+            match advice.ran_above {
+                Some(r) if advice.default > r.taken_at && plan.take_bounded_at(advice.default) => {
+                    let moved = |v: u64| if v == r.taken_at { advice.default } else { v };
+                    let [set, seen] =
+                        [setup, seen_setup].map(|s| Setup { disproven_at: s.disproven_at.map(moved), ..s });
+                    let again = replayed(
+                        cfg,
+                        &plan,
+                        side.as_ref(),
+                        [&set, &seen],
+                        (moved(common_limit), &alone),
+                        (parallel_seen, target),
+                    );
+                    if !unexplained(&first) || unexplained(&again) {
+                        let at_default = AtDefault { action: again.choice.action, value: again.choice.value };
+                        advice.ran_above = Some(RanAbove { at_default: Some(at_default), ..r });
+                        first
+                    } else {
+                        advice.ran_above =
+                            Some(RanAbove { taken_at: advice.default, ruled_out: Some(r.taken_at), ..r });
+                        advice.at_ran.value = moved(advice.at_ran.value);
+                        again
+                    }
+                }
+                _ => first,
+            }
         };
         let ceiling = outcome.quota.as_ref().map(|q| budget(q, inputs));
         Advice {

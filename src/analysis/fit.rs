@@ -336,9 +336,9 @@ fn effective(reference: Option<f64>, low: f64, top: f64, estimate: impl FnOnce()
 }
 
 /// The [`periods`] of the jobs whose limit is known. A period judges readings against each
-/// other, so the units whose limit is only a guess from the setting now form none
-/// ([`replay::Then::limit_assumed`]): a value set by hand after them would make a period of a
-/// limit they never ran at, and rule out the reading that explains them.
+/// other, so the units whose limit is only a guess form none ([`replay::Then::limit_assumed`]):
+/// a value set by hand after them would make a period of a limit they never ran at, and rule
+/// out the reading that explains them.
 fn known_periods(history: impl Iterator<Item = replay::Then>) -> Vec<Period> {
     periods(history.filter_map(|h| Some((known_limit(&h)?, h.throttled))))
 }

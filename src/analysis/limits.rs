@@ -6,7 +6,11 @@
 //! session); then the setting in effect when the session began (the value before each
 //! `apply`, which its backups keep; else the value now); then the model's default. A session
 //! that wrote a response longer than that setting cannot have run at it (the setting came
-//! later): it ran at the model's default, or its upper limit if even that is shorter.
+//! later): it ran at a value nothing dates, above that response. Such sessions (of one person
+//! and model) are taken at the least round value above the longest response of any of them,
+//! the cautious side, and marked ([`Limits::at_least`]). Claude Code's default, taken before,
+//! fitted quotas too large where the history ran at a lower value set by hand: in the
+//! simulator, a third of the values advised then throttled (tests/fit.rs).
 //!
 //! The value now, where no backup dates it, is a guess (it may have been set by hand after
 //! the session): the smaller of it and the model's default, the cautious side (a smaller
@@ -41,7 +45,8 @@ pub struct Unit {
     /// [`Unit::LIMIT_BITS`] bits: at most [`crate::models::MAX_OUTPUT_LIMIT`], or the
     /// escalated limit, far below the most they hold. Above them its [`UnitKind`]:
     /// [`Unit::FAILED`], else a response's [`Unit::CUT`], [`Unit::COMPLETE`] and
-    /// [`Unit::ESTIMATED`]; and [`Unit::ASSUMED`] where the limit is only assumed.
+    /// [`Unit::ESTIMATED`]; [`Unit::ASSUMED`] where the limit is only assumed, and
+    /// [`Unit::AT_LEAST`] where it is only known to be above a response's length.
     limit_and_flags: u32,
     chain: u32,
     /// Its requests in the chain: `first..=last`.
@@ -124,13 +129,14 @@ impl<'a> Iterator for KeptIter<'a> {
 
 impl Unit {
     /// The bits of [`Unit::limit_and_flags`] the limit takes; the flags are above them.
-    const LIMIT_BITS: u32 = 27;
+    const LIMIT_BITS: u32 = 26;
     const LIMIT_MASK: u32 = (1 << Self::LIMIT_BITS) - 1;
     const FAILED: u32 = 1 << Self::LIMIT_BITS;
     const CUT: u32 = 2 << Self::LIMIT_BITS;
     const COMPLETE: u32 = 4 << Self::LIMIT_BITS;
     const ESTIMATED: u32 = 8 << Self::LIMIT_BITS;
     const ASSUMED: u32 = 16 << Self::LIMIT_BITS;
+    const AT_LEAST: u32 = 32 << Self::LIMIT_BITS;
 
     /// The unit of requests `first..=last` of chain `chain`.
     pub fn new(chain: usize, first: usize, last: usize, kind: UnitKind, limit: u64) -> Self {
@@ -170,6 +176,19 @@ impl Unit {
     /// Whether that limit is only a guess ([`Limits::assumed`]).
     pub fn limit_assumed(&self) -> bool {
         self.limit_and_flags & Self::ASSUMED != 0
+    }
+
+    /// The unit, its limit marked as only known to be above a response's length where
+    /// `bounded` ([`Limits::at_least`]).
+    pub fn at_least_if(mut self, bounded: bool) -> Self {
+        self.limit_and_flags |= u32::from(bounded) * Self::AT_LEAST;
+        self
+    }
+
+    /// Whether that limit is only known to be above a response's length, taken just above
+    /// it ([`Limits::at_least`]).
+    pub fn limit_at_least(&self) -> bool {
+        self.limit_and_flags & Self::AT_LEAST != 0
     }
 
     /// The chain it is of (an index into the chains it was made from).
@@ -252,6 +271,10 @@ pub trait Fallback {
     fn dated(&self, _person: Option<u32>) -> bool {
         false
     }
+    /// The max output the user says the history ran at where nothing shows it (`--ran-at`).
+    fn ran_at(&self) -> Option<u64> {
+        None
+    }
     /// The model's upper limit.
     fn cap(&self, model: Option<&str>) -> u64;
     /// Claude Code's default for the model.
@@ -292,19 +315,48 @@ pub struct Limits {
 // Every limit a request is given is a record's (at most `MAX_OUTPUT_LIMIT`, as the selection
 // keeps them), a setting clamped to a model's upper limit, or a response's length: all below
 // the bit that marks an assumed one.
-const _: () = assert!(crate::models::MAX_OUTPUT_LIMIT < Limits::ASSUMED as u64);
+const _: () = assert!(crate::models::MAX_OUTPUT_LIMIT < Limits::LIMIT as u64);
+
+/// What is only guessed of a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guess {
+    /// A record, a dated setting, a session that shows it: no guess.
+    None,
+    /// The setting now, undated ([`Limits::assumed`]).
+    Assumed,
+    /// The least round value above the longest response of sessions that wrote more than the
+    /// setting now: the limit is only known to be above it ([`Limits::at_least`]).
+    AtLeast,
+}
 
 impl Limits {
     /// Marks a limit that nothing shows in effect: a guess from the setting now, undated.
     const ASSUMED: u32 = 1 << 31;
+    /// Marks a limit only known to be above a response's length, taken just above it.
+    const AT_LEAST: u32 = 1 << 30;
+    const LIMIT: u32 = Self::AT_LEAST - 1;
 
-    fn pack(limit: u64, assumed: bool) -> u32 {
-        u32::try_from(limit).unwrap_or(u32::MAX).min(Self::ASSUMED - 1) | (u32::from(assumed) * Self::ASSUMED)
+    fn pack(limit: u64, guess: Guess) -> u32 {
+        let flag = match guess {
+            Guess::None => 0,
+            Guess::Assumed => Self::ASSUMED,
+            Guess::AtLeast => Self::AT_LEAST,
+        };
+        u32::try_from(limit).unwrap_or(u32::MAX).min(Self::LIMIT) | flag
     }
 
     /// The limit of request `i` of chain `ci`.
     pub fn get(&self, ci: usize, i: usize) -> u64 {
-        u64::from(self.of[self.from[ci] as usize + i] & !Self::ASSUMED)
+        u64::from(self.of[self.from[ci] as usize + i] & Self::LIMIT)
+    }
+
+    /// Whether that limit is only known to be above the longest response of its session (or
+    /// of the nearest session of the same person and model it is taken from): the session
+    /// wrote more than the setting now, and no record shows its limit, so it ran before the
+    /// setting, at a value nothing dates. It is taken at the least multiple of 1,000 above the
+    /// longest response of all such sessions of the person and model.
+    pub fn at_least(&self, ci: usize, i: usize) -> bool {
+        self.of[self.from[ci] as usize + i] & Self::AT_LEAST != 0
     }
 
     /// Whether that limit is only a guess: no record, no session of the same person and model,
@@ -325,6 +377,13 @@ impl Limits {
     #[cfg(test)]
     fn assumed_nested(&self) -> Vec<Vec<bool>> {
         self.each(Self::assumed)
+    }
+
+    /// Which limits are only known to be at least a response's length, chain by chain, for
+    /// tests.
+    #[cfg(test)]
+    fn at_least_nested(&self) -> Vec<Vec<bool>> {
+        self.each(Self::at_least)
     }
 
     /// `f` of every request, chain by chain, for tests.
@@ -386,27 +445,44 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
         figures.insert((session, m), (fallback.then(m, person, start), fallback.default(m), fallback.cap(m)));
     }
     let figures_of = |key: &Key| figures[key];
+    // The sessions that wrote more than the setting now and show nothing of their own limit:
+    // per person and model, the longest response of any of them (one setting held for them
+    // all, as for every session taken at the setting).
+    let shows_own = |key: &Key| seen.contains_key(key) || clamps.contains_key(&key.0);
+    let mut above: HashMap<Reach, u64> = HashMap::new();
+    for (key, &(at_least, _)) in &longest {
+        if at_least > figures_of(key).0 && !shows_own(key) {
+            let most = above.entry((person_of[&key.0], key.1)).or_default();
+            *most = (*most).max(at_least);
+        }
+    }
     // What each session shows of its own limit: a record, a Capped line, or a response
-    // longer than the setting now (it ran before the setting: at the model's default, or its
-    // upper limit if even that is shorter).
-    let own = |key: &Key, at_least: u64| -> Option<u64> {
-        let (now, default, cap) = figures_of(key);
+    // longer than the setting now. Such a session ran before the setting, at a value nothing
+    // dates but above its response (the second of the pair): taken at the least round value
+    // above the longest of them, the cautious side (a smaller limit reserves less, so the fit
+    // finds a smaller quota), as an undated setting is.
+    let own = |key: &Key, at_least: u64| -> Option<(u64, bool)> {
+        let (now, _, cap) = figures_of(key);
         if let Some(e) = seen.get(key) {
-            return e.first().map(|x| x.1);
+            return e.first().map(|x| (x.1, false));
         }
         if let Some(e) = clamps.get(&key.0) {
-            return e.first().map(|x| x.1.min(cap));
+            return e.first().map(|x| (x.1.min(cap), false));
         }
-        (at_least > now).then_some(if default >= at_least { default } else { cap })
+        (at_least > now).then(|| match fallback.ran_at() {
+            // What the user says it ran at, where that allows what it wrote.
+            Some(v) if v > at_least => (v.min(cap), false),
+            _ => (above_all(above[&(person_of[&key.0], key.1)], cap), true),
+        })
     };
     // Per person and model, the sessions that show their limit, by time: a session that
     // shows nothing ran at the limit of the nearest of them (a setting holds for a while: one
     // person's, not another's), where that limit allows its longest response; with none, at
     // the setting now.
-    let mut timeline: HashMap<Reach, Vec<(EpochMs, u64)>> = HashMap::new();
+    let mut timeline: HashMap<Reach, Vec<(EpochMs, u64, bool)>> = HashMap::new();
     for (key, &(at_least, start)) in &longest {
-        if let Some(l) = own(key, at_least) {
-            timeline.entry((person_of[&key.0], key.1)).or_default().push((start, l));
+        if let Some((l, bounded)) = own(key, at_least) {
+            timeline.entry((person_of[&key.0], key.1)).or_default().push((start, l, bounded));
         }
     }
     for v in timeline.values_mut() {
@@ -416,7 +492,10 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // dates the setting, it may have been set after the session: the guess is the smaller of
     // the setting now and the model's default (a smaller limit reserves less, so the fit finds
     // a smaller quota), unless the session wrote more than the default allows.
-    let limit_of = |key: &Key| -> (u64, bool) {
+    // The limit of a session that shows none, whether it is only assumed, and whether it is
+    // only known to be above a response's length (its own, or the nearest session's it
+    // takes).
+    let limit_of = |key: &Key| -> (u64, bool, bool) {
         let (at_least, start) = longest.get(key).copied().unwrap_or((0, 0));
         own(key, at_least)
             .or_else(|| {
@@ -426,12 +505,15 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
                 || {
                     let (now, default, cap) = figures_of(key);
                     if fallback.dated(person_of[&key.0]) {
-                        return (now, false);
+                        return (now, false, false);
+                    }
+                    if let Some(v) = fallback.ran_at().filter(|&v| v >= at_least) {
+                        return (v.min(cap), false, false);
                     }
                     let default = default.min(cap);
-                    (if now > default && at_least <= default { default } else { now }, true)
+                    (if now > default && at_least <= default { default } else { now }, true, false)
                 },
-                |l| (l, false),
+                |(l, bounded)| (l, false, bounded),
             )
     };
     // A response longer than the capped default that the records show in effect was
@@ -457,17 +539,23 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
             let records = seen.get(&key);
             let clamp = clamps.get(&key.0);
             let (_, default, cap) = figures_of(&key);
-            let (otherwise, assumed) = limit_of(&key);
+            let (otherwise, assumed, bounded) = limit_of(&key);
             let limit = |r: &Request| match r.cut_limit() {
-                Some(l) => Limits::pack(l, false),
-                None if r.setting_ignored() => Limits::pack(default.min(cap), false),
+                Some(l) => Limits::pack(l, Guess::None),
+                None if r.setting_ignored() => Limits::pack(default.min(cap), Guess::None),
                 None => {
                     match (records.and_then(|e| nearest(e, r.start())), clamp.and_then(|e| nearest(e, r.start()))) {
-                        (Some(l), _) => Limits::pack(escalated(r, l), false),
-                        (None, Some(l)) => Limits::pack(l.min(cap), false),
+                        (Some(l), _) => Limits::pack(escalated(r, l), Guess::None),
+                        (None, Some(l)) => Limits::pack(l.min(cap), Guess::None),
                         (None, None) => {
                             let l = escalated(r, otherwise);
-                            Limits::pack(l, assumed && l == otherwise)
+                            let guess = match (assumed, bounded) {
+                                _ if l != otherwise => Guess::None,
+                                (true, _) => Guess::Assumed,
+                                (false, true) => Guess::AtLeast,
+                                (false, false) => Guess::None,
+                            };
+                            Limits::pack(l, guess)
                         }
                     }
                 }
@@ -499,14 +587,22 @@ fn nearest(evidence: &Evidence, t: EpochMs) -> Option<u64> {
 
 /// Of evidence sorted by time, the limit nearest `t` that allows a response of `at_least`
 /// (looking a bounded number of points each way).
-fn nearest_allowing(line: &[(EpochMs, u64)], t: EpochMs, at_least: u64) -> Option<u64> {
-    let k = line.partition_point(|&(at, _)| at < t);
+fn nearest_allowing(line: &[(EpochMs, u64, bool)], t: EpochMs, at_least: u64) -> Option<(u64, bool)> {
+    let k = line.partition_point(|&(at, _, _)| at < t);
     let before = line[..k].iter().rev().take(256).find(|e| e.1 >= at_least);
     let after = line[k..].iter().take(256).find(|e| e.1 >= at_least);
-    match (before, after) {
-        (Some(b), Some(a)) => Some(if t - b.0 <= a.0 - t { b.1 } else { a.1 }),
-        (b, a) => b.or(a).map(|e| e.1),
-    }
+    let e = match (before, after) {
+        (Some(b), Some(a)) => Some(if t - b.0 <= a.0 - t { b } else { a }),
+        (b, a) => b.or(a),
+    };
+    e.map(|e| (e.1, e.2))
+}
+
+/// The limit taken for sessions that wrote up to `longest` tokens, more than the setting now,
+/// with no record of their own limit: the least multiple of 1,000 above it (values people set
+/// are round), at most the model's upper limit (`cap`).
+fn above_all(longest: u64, cap: u64) -> u64 {
+    (longest / 1_000 + 1).saturating_mul(1_000).min(cap)
 }
 
 /// A `Capped from X to Y` line: Claude Code clamped a max output setting of X to Y, the
@@ -643,9 +739,9 @@ pub fn units(chains: &[Chain<'_>], limits: &Limits) -> Vec<Unit> {
         let mut i = 0;
         while i < c.requests.len() {
             let r = &c.requests[i];
-            let (limit, assumed) = (limits.get(ci, i), limits.assumed(ci, i));
+            let (limit, assumed, bounded) = (limits.get(ci, i), limits.assumed(ci, i), limits.at_least(ci, i));
             if r.ended() == Ended::Throttled {
-                out.push(Unit::new(ci, i, i, UnitKind::Failed, limit).assumed_if(assumed));
+                out.push(Unit::new(ci, i, i, UnitKind::Failed, limit).assumed_if(assumed).at_least_if(bounded));
                 i += 1;
                 continue;
             }
@@ -668,7 +764,7 @@ pub fn units(chains: &[Chain<'_>], limits: &Limits) -> Vec<Unit> {
                 complete: tail.ended() == Ended::Response && !tail.cut(),
                 estimated: parts.iter().any(|p| p.estimated()),
             };
-            out.push(Unit::new(ci, i, last, kind, limit).assumed_if(assumed));
+            out.push(Unit::new(ci, i, last, kind, limit).assumed_if(assumed).at_least_if(bounded));
             i = last + 1;
         }
     }
@@ -720,6 +816,23 @@ mod tests {
     /// 2,000 set.
     const LOW: Set = Set(2_000);
 
+    /// 2,000 set now, the history said to have run at the value held (`--ran-at`).
+    struct RanAt(u64);
+    impl Fallback for RanAt {
+        fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
+            2_000
+        }
+        fn ran_at(&self) -> Option<u64> {
+            Some(self.0)
+        }
+        fn cap(&self, _: Option<&str>) -> u64 {
+            64_000
+        }
+        fn default(&self, _: Option<&str>) -> u64 {
+            32_000
+        }
+    }
+
     fn req(
         start: i64,
         session: &'static str,
@@ -769,15 +882,21 @@ mod tests {
                 all.push(UnitKind::Response { output: limit, cut, complete, estimated });
             }
             for kind in all {
-                for assumed in flags {
-                    let u = Unit::new(1, 2, 3, kind, limit).assumed_if(assumed);
-                    assert_eq!((u.kind(), u.limit(), u.limit_assumed()), (kind, limit, assumed));
+                for (assumed, bounded) in flags.iter().flat_map(|&a| flags.map(|b| (a, b))) {
+                    let u = Unit::new(1, 2, 3, kind, limit).assumed_if(assumed).at_least_if(bounded);
+                    assert_eq!(
+                        (u.kind(), u.limit(), u.limit_assumed(), u.limit_at_least()),
+                        (kind, limit, assumed, bounded)
+                    );
                 }
             }
         }
         // A limit no model allows is held as the most the bits hold, the kind intact.
-        let u = Unit::new(0, 0, 0, UnitKind::Failed, u64::MAX).assumed_if(true);
-        assert_eq!((u.kind(), u.limit(), u.limit_assumed()), (UnitKind::Failed, (1 << 27) - 1, true));
+        let u = Unit::new(0, 0, 0, UnitKind::Failed, u64::MAX).assumed_if(true).at_least_if(true);
+        assert_eq!(
+            (u.kind(), u.limit(), u.limit_assumed(), u.limit_at_least()),
+            (UnitKind::Failed, (1 << 26) - 1, true, true)
+        );
         let top = u32::MAX as usize;
         assert_eq!(Unit::new(top, top, top, UnitKind::Failed, 0).last(), top);
         // What all its parts wrote saturates (thousands of continuations of the largest
@@ -919,12 +1038,20 @@ mod tests {
             }
         }
         assert_eq!(in_effect(&chains[..2], &[], &Dated).assumed_nested(), vec![vec![false], vec![false]]);
+        // Nor one the user states (`--ran-at`), where it allows what the session wrote.
+        let stated = in_effect(&chains[..2], &[], &RanAt(32_000));
+        assert_eq!(
+            (stated.nested(), stated.assumed_nested()),
+            (vec![vec![32_000], vec![32_000]], vec![vec![false], vec![false]])
+        );
+        assert_eq!(in_effect(&chains[..2], &[], &RanAt(200)).nested(), vec![vec![2_000], vec![32_000]]);
     }
 
     /// The setting now is 2,000, but a session with no record of its limit wrote 5,000 tokens
-    /// in one response: it ran before the setting, at the default (32,000). A session that
-    /// shows nothing ran at the limit of the nearest one that does: B beside A, at 32,000; D,
-    /// a day later, beside C's cut at 2,000.
+    /// in one response: it ran before the setting, at a value only known to be above 5,000,
+    /// taken at 6,000 (the cautious guess), or at the value `--ran-at` gives where that is
+    /// above. A session that shows nothing ran at the limit of the nearest one that does: B
+    /// beside A; D, a day later, beside C's cut at 2,000.
     #[test]
     fn a_session_longer_than_the_setting_ran_before_it() {
         let chains = vec![
@@ -939,10 +1066,28 @@ mod tests {
             Chain::of_test("C", "", None, false, vec![req(DAY, "C", 2_000, true, Some(2_000), false)]),
             Chain::of_test("D", "", None, false, vec![req(DAY + 50, "D", 1_500, false, None, false)]),
         ];
-        assert_eq!(
-            in_effect(&chains, &[], &LOW).nested(),
-            vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]
-        );
+        let limits = in_effect(&chains, &[], &LOW);
+        assert_eq!(limits.nested(), vec![vec![6_000, 6_000], vec![6_000], vec![2_000], vec![2_000]]);
+        // A's and B's 6,000 are only known to be above 5,000: nothing dates the change to
+        // 2,000, which may have come from any value above 5,000. They are no assumption of
+        // the setting now. C's record shows its limit, and D takes it.
+        assert_eq!(limits.at_least_nested(), vec![vec![true, true], vec![true], vec![false], vec![false]]);
+        assert_eq!(limits.assumed_nested(), vec![vec![false, false], vec![false], vec![false], vec![false]]);
+        let units = units(&chains, &limits);
+        assert_eq!(units.iter().map(Unit::limit_at_least).collect::<Vec<_>>(), [true, true, true, false, false]);
+        // The user says what the history ran at: a known limit, where it allows what A wrote.
+        let stated = in_effect(&chains, &[], &RanAt(32_000));
+        assert_eq!(stated.nested(), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
+        assert!(stated.at_least_nested().iter().flatten().all(|&b| !b));
+        // Not above 5,000: no value A ran at; the cautious guess stands.
+        assert_eq!(in_effect(&chains, &[], &RanAt(5_000)), limits);
+    }
+
+    /// The least round value above a response, within the model's upper limit.
+    #[test]
+    fn the_guess_above_a_response_is_the_next_thousand() {
+        assert_eq!([above_all(5_000, 64_000), above_all(5_885, 64_000), above_all(0, 64_000)], [6_000, 6_000, 1_000]);
+        assert_eq!([above_all(63_999, 64_000), above_all(64_000, 64_000)], [64_000, 64_000]);
     }
 
     /// On the Anthropic API with no max output set, a session shows Claude Code's capped

@@ -195,7 +195,13 @@ pub fn analyze_with<'a, T>(
     let table_cap = |m: &str| models::family_of(m).map(|f| advice::cap_of(Some(f)));
     // A value set above a cap: the settings a request ran under, before any cap is learned.
     let unlearned = Default::default();
-    let raw = advice::Now { settings, learned: &unlearned, of_session: &data.people.of_session, escalates: false };
+    let raw = advice::Now {
+        settings,
+        learned: &unlearned,
+        of_session: &data.people.of_session,
+        escalates: false,
+        ran_at: None,
+    };
     let set_above = |r: &chains::Request<'_>, telemetry: bool, cap: u64| {
         raw.set_at(r.session(), telemetry, r.start()).is_some_and(|v| v > cap)
     };
@@ -207,6 +213,7 @@ pub fn analyze_with<'a, T>(
         // Telemetry's people set no value the settings read here could say (none, as taken).
         escalates: (settings.max_output_tokens.value.is_none() || chains.iter().any(|c| c.telemetry()))
             && first_party(&chains, cfg, settings, worded),
+        ran_at: cfg.ran_at,
     };
     let limits = limits::in_effect(&chains, &selection.capped, &fallback);
     let units = limits::units(&chains, &limits);

@@ -119,6 +119,7 @@ fn apply_command(config: &ScanConfig) -> String {
     flag("burndown", rc.burndown.map(|b| b.to_string()));
     flag("provider", rc.provider.map(|p| p.name().to_string()));
     flag("headroom", rc.headroom_given.then(|| rc.headroom.to_string()));
+    flag("ran-at", rc.ran_at.map(|v| v.to_string()));
     // The days the check read (by default its last 7): apply reads the whole history else.
     flag("since", config.filters.since.map(crate::time::day_of));
     flag("until", config.filters.until.map(|u| crate::time::day_of(u - crate::time::MS_PER_DAY)));
@@ -293,8 +294,19 @@ pub fn run(
         ),
         None => String::new(),
     };
+    // And requests whose limit is only known to be above what they wrote (taken just above).
+    let above = match report.advice.as_ref().and_then(|a| a.ran_above) {
+        Some(r) => format!(
+            "; the limit of {} is a guess, {} (above the {} tokens {} wrote), see `ccdoctor scan`",
+            count_of(r.requests, "request", "requests"),
+            thousands(r.taken_at),
+            thousands(r.longest),
+            if r.requests == 1 { "it" } else { "they" }
+        ),
+        None => String::new(),
+    };
     let facts = format!(
-        "{window}: {}{responses_of_model}, {}{throttled_of_model}{unclassified}, {}{missing}{guessed}",
+        "{window}: {}{responses_of_model}, {}{throttled_of_model}{unclassified}, {}{missing}{guessed}{above}",
         count_of(outcome.responses, "response", "responses"),
         count_of(outcome.throttled_attempts, "throttled attempt", "throttled attempts"),
         count_of(outcome.cut_responses, "cut response", "cut responses"),

@@ -2,7 +2,7 @@
 //! tables and JSON show): the verdict, the recommendation's headline, reasons and advice, and
 //! the rows of its inputs table. Shared by the table, Markdown and JSON renderers.
 
-use crate::analysis::advice::{Advice, Assumed, Evidence, FigureSource, Origin, Row};
+use crate::analysis::advice::{Advice, Assumed, Evidence, FigureSource, Origin, RanAbove, Row};
 use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES};
 use crate::analysis::fit::Standing;
 use crate::analysis::limits::ClampBy;
@@ -308,6 +308,65 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
     )
 }
 
+/// The requests whose limit is only known to be above the longest response they wrote
+/// (`current` the value in effect; Claude Code's `default`).
+pub fn ran_above(r: RanAbove, current: u64, default: u64, given: Option<u64>) -> String {
+    let (its, they) = if r.requests == 1 { ("its", "it") } else { ("their", "they") };
+    let which = match (r.all, r.requests) {
+        (true, 1) => "The one request shows".to_string(),
+        (true, 2) => "Both requests show".to_string(),
+        (true, n) => format!("All {} requests show", thousands(n)),
+        (false, n) => count_of(n, "request shows", "requests show"),
+    };
+    let (they_cap, are) = if r.requests == 1 { ("It", "is") } else { ("They", "are") };
+    let taken = match r.ruled_out {
+        // The cautious guess, ruled out by the history's 429s: the next, the default.
+        Some(first) => format!(
+            "{they_cap} {are} taken to have run at Claude Code's default of {}: at {}, the least round value above that, no reading of how the quota is counted reproduces your history's 429s.",
+            thousands(r.taken_at),
+            thousands(first)
+        ),
+        None => {
+            let higher = match r.at_default {
+                // What the default would advise, and the flag that takes it.
+                Some(d) => {
+                    let would = match (d.action, d.value) {
+                        (Action::Keep, Some(v)) => format!("to keep {}", thousands(v)),
+                        (Action::Raise, Some(v)) => format!("to raise it to {}", thousands(v)),
+                        (_, Some(v)) => format!("to lower it to {}", thousands(v)),
+                        (_, None) => "no value".to_string(),
+                    };
+                    format!(
+                        "If {they} ran at Claude Code's default of {} (nothing set then), the advice would be {would}: `--ran-at {default}` says so.",
+                        thousands(default)
+                    )
+                }
+                None if r.taken_at < default => format!(
+                    "If {they} ran higher (with none set, at Claude Code's default of {}), your quota is larger than the fit finds and the advice on the low side.",
+                    thousands(default)
+                ),
+                None => format!(
+                    "If {they} ran higher, your quota is larger than the fit finds and the advice on the low side."
+                ),
+            };
+            format!(
+                "{they_cap} {are} taken to have run at {}, the least round value above that, the cautious guess (a smaller limit reserves less, so the fit finds a smaller quota). {higher}",
+                thousands(r.taken_at)
+            )
+        }
+    };
+    // A value given that is not above what they wrote is no value they ran at.
+    let not_given = match given {
+        Some(v) => format!(" (--ran-at {} is not above that)", thousands(v)),
+        None => String::new(),
+    };
+    format!(
+        "{which} no limit of {its} own and wrote up to {} tokens{not_given}, more than the {} in effect now allows: {they} ran before it was set, at a value nothing dates. {taken}",
+        thousands(r.longest),
+        thousands(current),
+    )
+}
+
 /// The reasons, the one that decided first.
 pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     let mut out = Vec::new();
@@ -324,6 +383,10 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     // The limit the history ran at, where it is a guess from the value set now.
     if let Some(x) = a.assumed {
         out.push(assumed(x, a.current, a.default));
+    }
+    // The limit the history ran at, where it is only known to be above what it wrote.
+    if let Some(x) = a.ran_above {
+        out.push(ran_above(x, a.current, a.default, a.ran_at_given));
     }
     if let (Some(v), Some(k)) = (c.value, Some(a.demand.known_up_to))
         && v > k
@@ -1314,6 +1377,11 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
                 (None, None) => origin(&a.current_origin),
             },
         ),
+    ];
+    if let Some(v) = a.ran_at_given {
+        rows.push(("Ran at before it".into(), thousands(v), "flag (--ran-at): where no record shows the limit".into()));
+    }
+    rows.extend([
         match &a.escalation {
             Some(e) => (
                 "Claude Code's default".into(),
@@ -1341,7 +1409,7 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             },
             count_of(a.demand.responses, "response", "responses"),
         ),
-    ];
+    ]);
     if let Some(q) = &a.quota {
         let fitted = |what: &str| match &q.reference {
             Some(r) => format!("{what} (reference {}, {})", thousands(r.tpm), origin(&r.origin)),

@@ -49,6 +49,10 @@ pub struct Recommendation {
     /// The requests that show no limit of their own, where the value set now is not Claude
     /// Code's default and nothing dates it; `null` where there are none.
     pub assumed_limit: Option<AssumedLimitJson>,
+    /// The requests whose sessions wrote more than the value set now, with no record of the
+    /// limit they ran at: it was above their longest response, at a value nothing dates.
+    /// `null` where there are none.
+    pub limit_above: Option<LimitAboveJson>,
     /// The replay rows in the shape of earlier versions.
     pub what_if: Vec<WhatIf>,
     /// Claude Code's capped default on the Anthropic API, where the history shows it in force:
@@ -76,6 +80,8 @@ pub struct InputsOut {
     /// How Claude Code retries a refused request, as the replay does: `retries`,
     /// `max_delay_ms`, `watchdog` (`CLAUDE_CODE_MAX_RETRIES`, `CLAUDE_CODE_RETRY_WATCHDOG`).
     pub retry: crate::analysis::retries::Policy,
+    /// What the history ran at where its records do not show it, as given (`--ran-at`).
+    pub ran_at: Option<u64>,
     pub input_set: u64,
     pub input_reserved: u64,
     pub headroom: f64,
@@ -161,6 +167,25 @@ pub struct AssumedLimitJson {
     /// The limit guessed for them, the smaller of the value set now and Claude Code's
     /// default; `null` where people's values differ.
     pub value: Option<u64>,
+}
+
+/// Requests whose limit is only known to be above the longest response they wrote.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LimitAboveJson {
+    /// Units of work (responses asked for and failed requests) of the model.
+    pub requests: u64,
+    /// The longest response they wrote: their limit was above it.
+    pub longest: u64,
+    /// The limit they are taken at: the least multiple of 1,000 above `longest` (the
+    /// cautious guess: a smaller limit reserves less, so the fit finds a smaller quota), or
+    /// Claude Code's default where `ruled_out`.
+    pub taken_at: u64,
+    /// That least multiple of 1,000, where no reading of the quota reproduces the history's
+    /// 429s at it; `null` where it is `taken_at`.
+    pub ruled_out: Option<u64>,
+    /// The advice were they taken at Claude Code's default instead (`--ran-at` takes it):
+    /// `action` and `max_output_tokens`; `null` where not worked out.
+    pub if_default: Option<crate::analysis::advice::AtDefault>,
 }
 
 /// Requests refused while nothing of the history's own ran ([`Contradiction::Alone`]).
@@ -364,6 +389,7 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
             burndown_origin: q.map_or("default", |q| origin_label(&q.burndown_origin)),
             output_quota_tpm: q.and_then(|q| q.output.as_ref().map(|o| o.tpm)),
             retry: a.retry,
+            ran_at: a.ran_at_given,
             input_set: a.input_set,
             input_reserved: a.input_reserved,
             headroom: rec.headroom,
@@ -381,6 +407,13 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
         replay,
         calibration,
         assumed_limit: a.assumed.map(|x| AssumedLimitJson { requests: x.units, value: x.value }),
+        limit_above: a.ran_above.map(|r| LimitAboveJson {
+            requests: r.requests,
+            longest: r.longest,
+            taken_at: r.taken_at,
+            ruled_out: r.ruled_out,
+            if_default: r.at_default,
+        }),
         what_if,
         escalation: a.escalation,
     }

@@ -18,6 +18,7 @@ use ccdoctor::scan::{self, ScanOptions, Silent};
 use ccdoctor::settings::{self, SettingsSources};
 
 use super::{Outcome, Reading, World, simulate, write_home};
+use ccdoctor::text::thousands;
 
 /// One day, the gap between periods: the bucket refills long before the next one.
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -31,6 +32,9 @@ pub struct Scenario {
     pub quota_given: Option<u64>,
     /// On Mantle, the output quota the user gives (`--output-quota-tpm`).
     pub output_given: Option<u64>,
+    /// A value the user set by hand after the history (no backup of `apply` dates it): the
+    /// settings file holds it instead of the last period's.
+    pub set_by_hand: Option<u64>,
 }
 
 /// What the work of a scenario meets at one value, summed over its periods.
@@ -69,7 +73,13 @@ impl Truth {
 impl Scenario {
     /// One period: `world` at `max_output`.
     pub fn one(name: &str, world: World, max_output: u64) -> Self {
-        Scenario { name: name.into(), periods: vec![(world, max_output)], quota_given: None, output_given: None }
+        Scenario {
+            name: name.into(),
+            periods: vec![(world, max_output)],
+            quota_given: None,
+            output_given: None,
+            set_by_hand: None,
+        }
     }
 
     /// Periods of the same kind of work, a day apart, at each of `values` in turn (each
@@ -87,7 +97,7 @@ impl Scenario {
                 (w, m)
             })
             .collect();
-        Scenario { name: name.into(), periods, quota_given: None, output_given: None }
+        Scenario { name: name.into(), periods, quota_given: None, output_given: None, set_by_hand: None }
     }
 
     /// The same, the user giving `--quota-tpm`.
@@ -98,6 +108,11 @@ impl Scenario {
     /// The same, the user giving `--output-quota-tpm` (Mantle).
     pub fn output_given(self, quota: u64) -> Self {
         Scenario { output_given: Some(quota), ..self }
+    }
+
+    /// The same, the user then setting `value` by hand.
+    pub fn set_by_hand(self, value: u64) -> Self {
+        Scenario { name: format!("{}, {} set by hand", self.name, value), set_by_hand: Some(value), ..self }
     }
 
     /// ccdoctor's configuration for the user of this scenario: the quotas they give.
@@ -115,6 +130,15 @@ impl Scenario {
         let outcomes = self.run();
         for o in &outcomes {
             write_home(o, dir)?;
+        }
+        if let (Some(v), Some(last)) = (self.set_by_hand, outcomes.last()) {
+            let text = super::settings_json(last);
+            let at = format!("\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{}\"", self.periods[self.periods.len() - 1].1);
+            assert!(text.contains(&at), "the settings name the last period's value: {text}");
+            std::fs::write(
+                dir.join("settings.json"),
+                text.replace(&at, &format!("\"CLAUDE_CODE_MAX_OUTPUT_TOKENS\":\"{v}\"")),
+            )?;
         }
         Ok(outcomes)
     }
@@ -188,6 +212,31 @@ pub fn issue_20(seed: u64) -> Vec<Scenario> {
     ]
 }
 
+/// Values set by hand after the history (no backup of `apply` dates them), below responses it
+/// wrote, each at `seed`: histories at 12,000 and 16,000 on quotas of 120,000, 150,000 and
+/// 200,000 that the user does not give, and one at Claude Code's default on AWS's published
+/// default quota, each then set to 4,000 and 6,000. The sessions show no limit of their own,
+/// only that it was above their longest response.
+pub fn by_hand(seed: u64) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    for (quota, ran) in [
+        (120_000, 12_000),
+        (120_000, 16_000),
+        (150_000, 12_000),
+        (150_000, 16_000),
+        (200_000, 12_000),
+        (200_000, 16_000),
+        (200_000, 32_000),
+    ] {
+        for set in [4_000, 6_000] {
+            let world = World { quota_tpm: quota, ..base(seed) };
+            let name = format!("{} at {}", thousands(quota), thousands(ran));
+            out.push(Scenario::one(&name, world, ran).set_by_hand(set));
+        }
+    }
+    out
+}
+
 /// The scenarios of issue 21 (Bedrock's Mantle endpoint), each at `seed`: an input quota
 /// and an output quota apart, the user giving both; giving neither; and an output quota so
 /// small that no max output helps.
@@ -252,6 +301,7 @@ pub fn config(quota: Option<u64>) -> RecommendConfig {
         headroom: DEFAULT_HEADROOM,
         headroom_given: false,
         readings: ccdoctor::reading::READINGS.to_vec(),
+        ran_at: None,
     }
 }
 

@@ -125,8 +125,12 @@ struct Job {
     /// replays at a value ([`Limit::Fixed`]) leave it out and send the next job in its
     /// place. The history as it was ([`Limit::AsRecorded`]) keeps it.
     reasked: bool,
-    /// Its limit in the history is only a guess ([`Unit::limit_assumed`]).
+    /// Its limit in the history is only a guess ([`Unit::limit_assumed`],
+    /// [`Unit::limit_at_least`]).
     limit_assumed: bool,
+    /// Its limit is only known to be above what its session wrote ([`Unit::limit_at_least`]):
+    /// [`Plan::take_bounded_at`] may take it higher.
+    limit_bounded: bool,
 }
 
 const _: () = assert!(std::mem::size_of::<Job>() <= 56);
@@ -385,7 +389,8 @@ impl Plan {
                         beyond,
                         failed_then: false,
                         reasked: false,
-                        limit_assumed: u.limit_assumed(),
+                        limit_assumed: u.limit_assumed() || u.limit_at_least(),
+                        limit_bounded: u.limit_at_least(),
                     }
                 }
                 UnitKind::Failed => {
@@ -404,7 +409,8 @@ impl Plan {
                         failed_then: true,
                         // A failure the user asked again after: the chain's next unit.
                         reasked: next.is_some_and(|n| n.chain() == u.chain()),
-                        limit_assumed: u.limit_assumed(),
+                        limit_assumed: u.limit_assumed() || u.limit_at_least(),
+                        limit_bounded: u.limit_at_least(),
                     }
                 }
             };
@@ -516,6 +522,18 @@ impl Plan {
         self.asked().filter(|j| j.demand() == Draw::Beyond).count() as u64
     }
 
+    /// Takes the jobs whose limit is only known to be above what their session wrote
+    /// ([`Unit::limit_at_least`]) to have run at `limit` where that is higher: the next guess,
+    /// where no reading explains the history at the first. Whether any was.
+    pub fn take_bounded_at(&mut self, limit: u64) -> bool {
+        let mut any = false;
+        for j in self.jobs.iter_mut().filter(|j| j.limit_bounded && j.limit_then.get() < limit) {
+            j.limit_then = Count::new(limit);
+            any = true;
+        }
+        any
+    }
+
     /// Responses a replay at a value asks for: the plan's jobs but the failures asked again.
     pub fn len(&self) -> usize {
         self.asked().count()
@@ -554,8 +572,10 @@ pub struct Then {
     pub failed: bool,
     /// Cache-read tokens of its first request.
     pub cache_read: f64,
-    /// Its limit is only a guess from the setting now: no record, no session of the same
-    /// person and model, and no backup of `apply` shows it ([`super::limits::Limits::assumed`]).
+    /// Its limit is only a guess: from the setting now, where no record, no session of the
+    /// same person and model, and no backup of `apply` shows it
+    /// ([`super::limits::Limits::assumed`]); or just above what its session wrote, more than
+    /// the setting now allows ([`super::limits::Limits::at_least`]).
     pub limit_assumed: bool,
 }
 
@@ -627,6 +647,7 @@ mod tests {
             failed_then: false,
             reasked: false,
             limit_assumed: false,
+            limit_bounded: false,
         }
     }
 
