@@ -66,7 +66,7 @@ fn check_says_what_a_value_set_lower_than_the_history_would_cut() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
         r.stdout.starts_with("unsafe: CLAUDE_CODE_MAX_OUTPUT_TOKENS=1000 (Sonnet 4) would cut responses that 6000 would not, within the quota (")
-            && r.stdout.contains(", 0 cut responses; the limit of 43 requests is a guess, 6,000 (above the 5,885 tokens they wrote), see `ccdoctor scan`)"),
+            && r.stdout.contains(", 0 cut responses; the limit of 43 requests is a guess, 6,000 (they wrote up to 5,885 tokens), see `ccdoctor scan`)"),
         "{}",
         r.stdout
     );

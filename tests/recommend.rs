@@ -376,7 +376,7 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
 /// one-session-cliff ran at 16,000 against an 80,000 TPM quota nobody states, throttled 313
 /// times. Its user then sets 6,000 by hand (no backup of `apply` dates it). The session wrote
 /// a 7,613-token response and shows no limit of its own: it ran before the setting, at a value
-/// only known to be above 7,613. At 623dfc0 it was taken at Claude Code's default: the fit
+/// only known to be at least 7,613. At 623dfc0 it was taken at Claude Code's default: the fit
 /// found 202,000 TPM and advised raising to 28,000, five times the reservation the world's
 /// quota throttled at 16,000. It is now taken at 8,000, the least round value above, the
 /// cautious guess: the advice may be no larger than the largest value the same history calls
@@ -416,21 +416,33 @@ fn a_history_that_wrote_more_than_a_value_set_by_hand_is_taken_just_above_it() {
     );
     let value = r["max_output_tokens"].as_u64().unwrap_or_else(|| panic!("no value: {}", r["basis"]));
     assert!(value <= safe_when_known, "6,000 set by hand: advised {value}, above {safe_when_known}");
+    // What the default would advise (the fit then finds about 200,000 TPM) is said beside it,
+    // with the flag that takes it: the user who knows better says so.
+    let would = above["if_default"]["max_output_tokens"].as_u64().unwrap();
+    assert!(would > safe_when_known && above["if_default"]["action"] == "raise", "{above}");
     let reasons = common::words(&r["reasons"].to_string());
     assert!(
         reasons.contains(
-            "All 60 requests show no limit of their own and wrote up to 7,613 tokens, more than the 6,000 in effect now allows: they ran before it was set, at a value nothing dates. They are taken to have run at 8,000, the least round value above that, the cautious guess"
-        ),
+            "All 60 requests show no limit of their own and wrote up to 7,613 tokens, more than the 6,000 in effect now allows: they ran before it was set, at a value nothing dates. They are taken to have run at 8,000, the least round value that allows it, the cautious guess"
+        ) && reasons.contains(&format!(
+            "If they ran at Claude Code's default of 32,000 (nothing set then), the advice would be to raise it to {}: `--ran-at 32000` says so (or `--ran-at` the value set then).",
+            ccdoctor::text::thousands(would)
+        )),
         "{reasons}"
     );
     let check = common::run(&["check", "--since", "2026-12-01", &h]);
     assert!(
         check.stdout.contains(
-            "; the limit of 60 requests is a guess, 8,000 (above the 7,613 tokens they wrote), see `ccdoctor scan`)"
+            "; the limit of 60 requests is a guess, 8,000 (they wrote up to 7,613 tokens), see `ccdoctor scan`)"
         ),
         "{}",
         check.stdout
     );
+    // A value below what the sessions wrote is none they ran at: the guess stands, and says so.
+    let (low, _) = scan_json(&[&h, "--ran-at", "5000"]);
+    let reasons = common::words(&low["recommendation"]["reasons"].to_string());
+    assert_eq!(low["recommendation"]["limit_above"]["taken_at"], 8_000, "{}", low["recommendation"]);
+    assert!(reasons.contains("wrote up to 7,613 tokens (--ran-at 5,000 is below that)"), "{reasons}");
     // The user who knows what it ran at says so, and is advised as if the history said it.
     let (stated, _) = scan_json(&[&h, "--ran-at", "16k"]);
     let s = &stated["recommendation"];

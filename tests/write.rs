@@ -158,6 +158,9 @@ fn a_value_in_effect_in_another_spelling_is_not_rewritten() {
     let r = scan(&home, &["--write", "--ran-at", "32000"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Wrote \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\""), "{}", r.stdout);
+    // The flag is not kept with the value: the next runs need it too, and are told so.
+    let said = "Note: ccdoctor keeps the value it writes, not --ran-at: give `--ran-at 32000` to the next";
+    assert!(common::words(&r.stdout).contains(said), "{}", r.stdout);
     assert!(std::fs::read_to_string(&path).unwrap().contains("\"7000\""));
     assert_eq!(backups(&home).len(), 1);
 }

@@ -67,7 +67,7 @@ pub struct DemandOut {
     pub estimator: &'static str,
     /// Responses measured (a cut and continued one once).
     pub responses: u64,
-    /// Cut responses whose demand is only known to be above their limit.
+    /// Cut responses whose demand is only known to be at least their limit.
     pub censored: u64,
     /// Responses measured by their content (placeholder usage).
     pub estimated: u64,
@@ -172,26 +172,30 @@ impl Assumed {
     }
 }
 
-/// Requests whose limit is only known to be above a response's length
+/// Requests whose limit is only known to be at least a response's length
 /// ([`limits::Limits::at_least`]): their sessions wrote more than the value set now, and no
 /// record shows the limit they ran at, so they ran before it, at a value nothing dates. They
-/// are taken at the least round value above the longest of them, the cautious guess.
+/// are taken at the least round value at or above the longest of them, the cautious guess.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RanAbove {
     /// The units of work of the model so taken.
     pub requests: u64,
-    /// The longest response they wrote (measured, not estimated): their limit was above it.
+    /// The longest response they wrote (measured, not estimated): their limit was at least that.
     pub longest: u64,
     /// The limit they are taken at (the most where people's differ).
     pub taken_at: u64,
-    /// The least round value above `longest`, where no reading of the quota reproduces the
-    /// history's 429s at it: they are then taken at Claude Code's default.
+    /// The least round value at or above `longest`, where no reading of the quota reproduces
+    /// the history's 429s at it: they are then taken at Claude Code's default.
     pub ruled_out: Option<u64>,
     /// The advice were they taken at Claude Code's default instead (`--ran-at`), where
-    /// worked out: where the default is above `taken_at` and not taken.
+    /// worked out: where the default is above `taken_at`, not taken, and the history does not
+    /// rule it out.
     pub at_default: Option<AtDefault>,
     /// They are every unit of the model's.
     pub all: bool,
+    /// The value the settings give for their time, which they wrote more than: the value now,
+    /// or before a backup of `apply`; `None` where people's settings are their own.
+    pub set_then: Option<u64>,
 }
 
 /// The advice at another guess of the limit the history ran at.
@@ -204,13 +208,20 @@ pub struct AtDefault {
 }
 
 impl RanAbove {
-    fn of(units: Kept<'_>) -> Option<Self> {
+    /// Of the `units` (of `chains`), under `settings` (the model's `default` where they set
+    /// none).
+    fn of(units: Kept<'_>, chains: &[Chain], settings: &EffectiveSettings, default: u64) -> Option<Self> {
         let (mut requests, mut longest, mut taken_at) = (0, 0, 0);
+        let mut set_then = settings.people.is_empty().then_some(0);
         for u in units.iter().filter(|u| u.limit_at_least()) {
             requests += 1;
             taken_at = taken_at.max(u.limit());
             if let UnitKind::Response { output, estimated: false, .. } = u.kind() {
-                longest = longest.max(output.min(u.limit()));
+                longest = longest.max(output);
+            }
+            if let Some(s) = set_then.as_mut() {
+                let at = chains[u.chain()].requests[u.first()].start();
+                *s = (*s).max(settings.max_output_at(at).unwrap_or(default));
             }
         }
         (longest > 0).then_some(RanAbove {
@@ -220,6 +231,7 @@ impl RanAbove {
             ruled_out: None,
             at_default: None,
             all: requests == units.len() as u64,
+            set_then,
         })
     }
 }
@@ -381,7 +393,7 @@ pub struct Advice {
     /// The requests whose limit is only a guess from a value set now that is not Claude
     /// Code's default; `None` where there are none.
     pub assumed: Option<Assumed>,
-    /// Requests whose limit is only known to be above a response's length.
+    /// Requests whose limit is only known to be at least a response's length.
     pub ran_above: Option<RanAbove>,
     /// What the user says the history ran at where nothing shows it (`--ran-at`).
     pub ran_at_given: Option<u64>,
@@ -1001,7 +1013,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             readings_given: i.cfg.readings.len() < crate::reading::READINGS.len(),
             setting_ignored,
             assumed: Assumed::of(my_units, current, default),
-            ran_above: RanAbove::of(my_units),
+            ran_above: RanAbove::of(my_units, i.chains, i.settings, default),
             ran_at_given: i.cfg.ran_at,
             // Left for `finish`.
             quota: None,
@@ -1103,7 +1115,9 @@ impl Planned {
                         (moved(common_limit), &alone),
                         (parallel_seen, target),
                     );
-                    if !unexplained(&first) || unexplained(&again) {
+                    if unexplained(&again) {
+                        first
+                    } else if !unexplained(&first) {
                         let at_default = AtDefault { action: again.choice.action, value: again.choice.value };
                         advice.ran_above = Some(RanAbove { at_default: Some(at_default), ..r });
                         first

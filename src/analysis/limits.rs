@@ -6,11 +6,12 @@
 //! session); then the setting in effect when the session began (the value before each
 //! `apply`, which its backups keep; else the value now); then the model's default. A session
 //! that wrote a response longer than that setting cannot have run at it (the setting came
-//! later): it ran at a value nothing dates, above that response. Such sessions (of one person
-//! and model) are taken at the least round value above the longest response of any of them,
-//! the cautious side, and marked ([`Limits::at_least`]). Claude Code's default, taken before,
-//! fitted quotas too large where the history ran at a lower value set by hand: in the
-//! simulator, a third of the values advised then throttled (tests/fit.rs).
+//! later): it ran at a value nothing dates, at least that response. Such sessions (of one
+//! person and model) are taken at the least round value at or above the longest response of
+//! any of them, the cautious side, and marked ([`Limits::at_least`]); or at the value
+//! `--ran-at` gives. Claude Code's default, taken before, fitted quotas too large where the
+//! history ran at a lower value set by hand: in the simulator (`examples/worlds --hand`),
+//! about half the values advised then throttled (tests/fit.rs).
 //!
 //! The value now, where no backup dates it, is a guess (it may have been set by hand after
 //! the session): the smaller of it and the model's default, the cautious side (a smaller
@@ -46,7 +47,7 @@ pub struct Unit {
     /// escalated limit, far below the most they hold. Above them its [`UnitKind`]:
     /// [`Unit::FAILED`], else a response's [`Unit::CUT`], [`Unit::COMPLETE`] and
     /// [`Unit::ESTIMATED`]; [`Unit::ASSUMED`] where the limit is only assumed, and
-    /// [`Unit::AT_LEAST`] where it is only known to be above a response's length.
+    /// [`Unit::AT_LEAST`] where it is only known to be at least a response's length.
     limit_and_flags: u32,
     chain: u32,
     /// Its requests in the chain: `first..=last`.
@@ -178,14 +179,14 @@ impl Unit {
         self.limit_and_flags & Self::ASSUMED != 0
     }
 
-    /// The unit, its limit marked as only known to be above a response's length where
+    /// The unit, its limit marked as only known to be at least a response's length where
     /// `bounded` ([`Limits::at_least`]).
     pub fn at_least_if(mut self, bounded: bool) -> Self {
         self.limit_and_flags |= u32::from(bounded) * Self::AT_LEAST;
         self
     }
 
-    /// Whether that limit is only known to be above a response's length, taken just above
+    /// Whether that limit is only known to be at least a response's length, taken just above
     /// it ([`Limits::at_least`]).
     pub fn limit_at_least(&self) -> bool {
         self.limit_and_flags & Self::AT_LEAST != 0
@@ -324,15 +325,16 @@ enum Guess {
     None,
     /// The setting now, undated ([`Limits::assumed`]).
     Assumed,
-    /// The least round value above the longest response of sessions that wrote more than the
-    /// setting now: the limit is only known to be above it ([`Limits::at_least`]).
+    /// The least round value at or above the longest response of sessions that wrote more
+    /// than the setting now: the limit is only known to be at least it ([`Limits::at_least`]).
     AtLeast,
 }
 
 impl Limits {
     /// Marks a limit that nothing shows in effect: a guess from the setting now, undated.
     const ASSUMED: u32 = 1 << 31;
-    /// Marks a limit only known to be above a response's length, taken just above it.
+    /// Marks a limit only known to be at least a response's length, taken at the least round
+    /// value that allows it.
     const AT_LEAST: u32 = 1 << 30;
     const LIMIT: u32 = Self::AT_LEAST - 1;
 
@@ -350,11 +352,11 @@ impl Limits {
         u64::from(self.of[self.from[ci] as usize + i] & Self::LIMIT)
     }
 
-    /// Whether that limit is only known to be above the longest response of its session (or
+    /// Whether that limit is only known to be at least the longest response of its session (or
     /// of the nearest session of the same person and model it is taken from): the session
     /// wrote more than the setting now, and no record shows its limit, so it ran before the
-    /// setting, at a value nothing dates. It is taken at the least multiple of 1,000 above the
-    /// longest response of all such sessions of the person and model.
+    /// setting, at a value nothing dates. It is taken at the least multiple of 1,000 at or
+    /// above the longest response of all such sessions of the person and model.
     pub fn at_least(&self, ci: usize, i: usize) -> bool {
         self.of[self.from[ci] as usize + i] & Self::AT_LEAST != 0
     }
@@ -458,9 +460,9 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     }
     // What each session shows of its own limit: a record, a Capped line, or a response
     // longer than the setting now. Such a session ran before the setting, at a value nothing
-    // dates but above its response (the second of the pair): taken at the least round value
-    // above the longest of them, the cautious side (a smaller limit reserves less, so the fit
-    // finds a smaller quota), as an undated setting is.
+    // dates but at least its response (the pair's `true`): taken at the least round value
+    // that allows the longest of them, the cautious side (a smaller limit reserves less, so
+    // the fit finds a smaller quota), as an undated setting is; or at `--ran-at`.
     let own = |key: &Key, at_least: u64| -> Option<(u64, bool)> {
         let (now, _, cap) = figures_of(key);
         if let Some(e) = seen.get(key) {
@@ -471,7 +473,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
         }
         (at_least > now).then(|| match fallback.ran_at() {
             // What the user says it ran at, where that allows what it wrote.
-            Some(v) if v > at_least => (v.min(cap), false),
+            Some(v) if v >= at_least => (v.min(cap), false),
             _ => (above_all(above[&(person_of[&key.0], key.1)], cap), true),
         })
     };
@@ -493,7 +495,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // the setting now and the model's default (a smaller limit reserves less, so the fit finds
     // a smaller quota), unless the session wrote more than the default allows.
     // The limit of a session that shows none, whether it is only assumed, and whether it is
-    // only known to be above a response's length (its own, or the nearest session's it
+    // only known to be at least a response's length (its own, or the nearest session's it
     // takes).
     let limit_of = |key: &Key| -> (u64, bool, bool) {
         let (at_least, start) = longest.get(key).copied().unwrap_or((0, 0));
@@ -599,10 +601,11 @@ fn nearest_allowing(line: &[(EpochMs, u64, bool)], t: EpochMs, at_least: u64) ->
 }
 
 /// The limit taken for sessions that wrote up to `longest` tokens, more than the setting now,
-/// with no record of their own limit: the least multiple of 1,000 above it (values people set
-/// are round), at most the model's upper limit (`cap`).
+/// with no record of their own limit: the least multiple of 1,000 that allows it (a limit of
+/// N lets a response write N tokens; values people set are round), at most the model's upper
+/// limit (`cap`).
 fn above_all(longest: u64, cap: u64) -> u64 {
-    (longest / 1_000 + 1).saturating_mul(1_000).min(cap)
+    longest.div_ceil(1_000).max(1).saturating_mul(1_000).min(cap)
 }
 
 /// A `Capped from X to Y` line: Claude Code clamped a max output setting of X to Y, the
@@ -1048,9 +1051,9 @@ mod tests {
     }
 
     /// The setting now is 2,000, but a session with no record of its limit wrote 5,000 tokens
-    /// in one response: it ran before the setting, at a value only known to be above 5,000,
-    /// taken at 6,000 (the cautious guess), or at the value `--ran-at` gives where that is
-    /// above. A session that shows nothing ran at the limit of the nearest one that does: B
+    /// in one response: it ran before the setting, at a value only known to be at least
+    /// 5,000, taken at 5,000 (the cautious guess), or at the value `--ran-at` gives where that
+    /// allows it. A session that shows nothing ran at the limit of the nearest one that does: B
     /// beside A; D, a day later, beside C's cut at 2,000.
     #[test]
     fn a_session_longer_than_the_setting_ran_before_it() {
@@ -1067,8 +1070,8 @@ mod tests {
             Chain::of_test("D", "", None, false, vec![req(DAY + 50, "D", 1_500, false, None, false)]),
         ];
         let limits = in_effect(&chains, &[], &LOW);
-        assert_eq!(limits.nested(), vec![vec![6_000, 6_000], vec![6_000], vec![2_000], vec![2_000]]);
-        // A's and B's 6,000 are only known to be above 5,000: nothing dates the change to
+        assert_eq!(limits.nested(), vec![vec![5_000, 5_000], vec![5_000], vec![2_000], vec![2_000]]);
+        // A's and B's 5,000 are only known to be at least 5,000: nothing dates the change to
         // 2,000, which may have come from any value above 5,000. They are no assumption of
         // the setting now. C's record shows its limit, and D takes it.
         assert_eq!(limits.at_least_nested(), vec![vec![true, true], vec![true], vec![false], vec![false]]);
@@ -1079,15 +1082,17 @@ mod tests {
         let stated = in_effect(&chains, &[], &RanAt(32_000));
         assert_eq!(stated.nested(), vec![vec![32_000, 32_000], vec![32_000], vec![2_000], vec![2_000]]);
         assert!(stated.at_least_nested().iter().flatten().all(|&b| !b));
-        // Not above 5,000: no value A ran at; the cautious guess stands.
-        assert_eq!(in_effect(&chains, &[], &RanAt(5_000)), limits);
+        // Below 5,000: no value A ran at; the cautious guess stands.
+        assert_eq!(in_effect(&chains, &[], &RanAt(4_999)), limits);
+        assert_eq!(in_effect(&chains, &[], &RanAt(5_000)).nested(), limits.nested());
+        assert!(in_effect(&chains, &[], &RanAt(5_000)).at_least_nested().iter().flatten().all(|&b| !b));
     }
 
-    /// The least round value above a response, within the model's upper limit.
+    /// The least round value that allows a response, within the model's upper limit.
     #[test]
     fn the_guess_above_a_response_is_the_next_thousand() {
-        assert_eq!([above_all(5_000, 64_000), above_all(5_885, 64_000), above_all(0, 64_000)], [6_000, 6_000, 1_000]);
-        assert_eq!([above_all(63_999, 64_000), above_all(64_000, 64_000)], [64_000, 64_000]);
+        assert_eq!([above_all(5_000, 64_000), above_all(5_885, 64_000), above_all(0, 64_000)], [5_000, 6_000, 1_000]);
+        assert_eq!([above_all(63_999, 64_000), above_all(64_000, 64_000), above_all(65_000, 64_000)], [64_000; 3]);
     }
 
     /// On the Anthropic API with no max output set, a session shows Claude Code's capped

@@ -294,14 +294,15 @@ pub fn run(
         ),
         None => String::new(),
     };
-    // And requests whose limit is only known to be above what they wrote (taken just above).
+    // And requests whose limit is only known to be at least what they wrote (taken at the
+    // least round value that allows it).
     let above = match report.advice.as_ref().and_then(|a| a.ran_above) {
         Some(r) => format!(
-            "; the limit of {} is a guess, {} (above the {} tokens {} wrote), see `ccdoctor scan`",
+            "; the limit of {} is a guess, {} ({} wrote up to {} tokens), see `ccdoctor scan`",
             count_of(r.requests, "request", "requests"),
             thousands(r.taken_at),
+            if r.requests == 1 { "it" } else { "they" },
             thousands(r.longest),
-            if r.requests == 1 { "it" } else { "they" }
         ),
         None => String::new(),
     };

@@ -221,6 +221,12 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             if let Some(v) = value {
                 outcome.notes.extend(thinking_notes(&settings, v));
             }
+            // What `--ran-at` said is not kept: the next scan and `check` guess again without it.
+            if let Some(v) = config.recommend.ran_at.filter(|_| outcome.new.is_some()) {
+                outcome.notes.push(format!(
+                    "ccdoctor keeps the value it writes, not --ran-at: give `--ran-at {v}` to the next `scan`, `check` and `apply` too (and to a hook's `check`), or they guess again what your history ran at before"
+                ));
+            }
             (Some(outcome), None)
         }
         Some(Err(e)) => (None, Some(e)),

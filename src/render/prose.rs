@@ -299,7 +299,7 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
         format!("If {they} ran at {}, the guess is on the low side; {after}", thousands(current))
     } else {
         format!(
-            "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}); {after}",
+            "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}), and `--ran-at` says which; {after}",
             thousands(default)
         )
     };
@@ -308,9 +308,22 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
     )
 }
 
-/// The requests whose limit is only known to be above the longest response they wrote
+/// The requests whose limit is only known to be at least the longest response they wrote
 /// (`current` the value in effect; Claude Code's `default`).
-pub fn ran_above(r: RanAbove, current: u64, default: u64, given: Option<u64>) -> String {
+pub fn ran_above(r: RanAbove, a: &Advice) -> String {
+    let (default, given) = (a.default, a.ran_at_given);
+    // The value they wrote more than: the one set for their time (now, or before an `apply`).
+    let (than, it) = match r.set_then {
+        Some(v) if v == a.current => (format!("more than the {} in effect now allows", thousands(v)), "it was"),
+        Some(v) => (format!("more than the {} set then allows", thousands(v)), "it was"),
+        None => ("more than the values set now allow".to_string(), "those were"),
+    };
+    // Where max output counts against no quota, the guess moves no fit.
+    let why = if a.quota.is_some() && a.provider != Provider::Anthropic {
+        " (a smaller limit reserves less, so the fit finds a smaller quota)"
+    } else {
+        ""
+    };
     let (its, they) = if r.requests == 1 { ("its", "it") } else { ("their", "they") };
     let which = match (r.all, r.requests) {
         (true, 1) => "The one request shows".to_string(),
@@ -322,13 +335,17 @@ pub fn ran_above(r: RanAbove, current: u64, default: u64, given: Option<u64>) ->
     let taken = match r.ruled_out {
         // The cautious guess, ruled out by the history's 429s: the next, the default.
         Some(first) => format!(
-            "{they_cap} {are} taken to have run at Claude Code's default of {}: at {}, the least round value above that, no reading of how the quota is counted reproduces your history's 429s.",
+            "{they_cap} {are} taken to have run at Claude Code's default of {}: at {}, the least round value that allows it, no reading of how the quota is counted reproduces your history's 429s.",
             thousands(r.taken_at),
             thousands(first)
         ),
         None => {
             let higher = match r.at_default {
                 // What the default would advise, and the flag that takes it.
+                Some(d) if d.value == a.choice.value => format!(
+                    "If {they} ran at Claude Code's default of {} (nothing set then), the advice is the same.",
+                    thousands(default)
+                ),
                 Some(d) => {
                     let would = match (d.action, d.value) {
                         (Action::Keep, Some(v)) => format!("to keep {}", thousands(v)),
@@ -337,7 +354,7 @@ pub fn ran_above(r: RanAbove, current: u64, default: u64, given: Option<u64>) ->
                         (_, None) => "no value".to_string(),
                     };
                     format!(
-                        "If {they} ran at Claude Code's default of {} (nothing set then), the advice would be {would}: `--ran-at {default}` says so.",
+                        "If {they} ran at Claude Code's default of {} (nothing set then), the advice would be {would}: `--ran-at {default}` says so (or `--ran-at` the value set then).",
                         thousands(default)
                     )
                 }
@@ -349,21 +366,23 @@ pub fn ran_above(r: RanAbove, current: u64, default: u64, given: Option<u64>) ->
                     "If {they} ran higher, your quota is larger than the fit finds and the advice on the low side."
                 ),
             };
+            // A response longer than the model's upper limit allows (a count it cannot have).
+            let value =
+                if r.taken_at < r.longest { "the model's upper limit" } else { "the least round value that allows it" };
             format!(
-                "{they_cap} {are} taken to have run at {}, the least round value above that, the cautious guess (a smaller limit reserves less, so the fit finds a smaller quota). {higher}",
+                "{they_cap} {are} taken to have run at {}, {value}, the cautious guess{why}. {higher}",
                 thousands(r.taken_at)
             )
         }
     };
     // A value given that is not above what they wrote is no value they ran at.
     let not_given = match given {
-        Some(v) => format!(" (--ran-at {} is not above that)", thousands(v)),
+        Some(v) => format!(" (--ran-at {} is below that)", thousands(v)),
         None => String::new(),
     };
     format!(
-        "{which} no limit of {its} own and wrote up to {} tokens{not_given}, more than the {} in effect now allows: {they} ran before it was set, at a value nothing dates. {taken}",
+        "{which} no limit of {its} own and wrote up to {} tokens{not_given}, {than}: {they} ran before {it} set, at a value nothing dates. {taken}",
         thousands(r.longest),
-        thousands(current),
     )
 }
 
@@ -384,9 +403,9 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if let Some(x) = a.assumed {
         out.push(assumed(x, a.current, a.default));
     }
-    // The limit the history ran at, where it is only known to be above what it wrote.
+    // The limit the history ran at, where it is only known to be at least what it wrote.
     if let Some(x) = a.ran_above {
-        out.push(ran_above(x, a.current, a.default, a.ran_at_given));
+        out.push(ran_above(x, a));
     }
     if let (Some(v), Some(k)) = (c.value, Some(a.demand.known_up_to))
         && v > k
@@ -1379,7 +1398,18 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
         ),
     ];
     if let Some(v) = a.ran_at_given {
-        rows.push(("Ran at before it".into(), thousands(v), "flag (--ran-at): where no record shows the limit".into()));
+        // Within the model's upper limit; not taken for sessions that wrote more than it.
+        let taken = v.min(a.cap);
+        let capped =
+            if taken < v { format!(", {} capped at the model's upper limit", thousands(v)) } else { String::new() };
+        let source = match a.ran_above {
+            Some(r) => format!(
+                "flag (--ran-at{capped}): not for the {} that wrote more",
+                count_of(r.requests, "request", "requests")
+            ),
+            None => format!("flag (--ran-at{capped}): where no record shows the limit"),
+        };
+        rows.push(("Ran at before it".into(), thousands(taken), source));
     }
     rows.extend([
         match &a.escalation {

@@ -169,14 +169,14 @@ pub struct AssumedLimitJson {
     pub value: Option<u64>,
 }
 
-/// Requests whose limit is only known to be above the longest response they wrote.
+/// Requests whose limit is only known to be at least the longest response they wrote.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LimitAboveJson {
     /// Units of work (responses asked for and failed requests) of the model.
     pub requests: u64,
-    /// The longest response they wrote: their limit was above it.
+    /// The longest response they wrote (measured): their limit was at least that.
     pub longest: u64,
-    /// The limit they are taken at: the least multiple of 1,000 above `longest` (the
+    /// The limit they are taken at: the least multiple of 1,000 at or above `longest` (the
     /// cautious guess: a smaller limit reserves less, so the fit finds a smaller quota), or
     /// Claude Code's default where `ruled_out`.
     pub taken_at: u64,

@@ -128,7 +128,7 @@ struct Job {
     /// Its limit in the history is only a guess ([`Unit::limit_assumed`],
     /// [`Unit::limit_at_least`]).
     limit_assumed: bool,
-    /// Its limit is only known to be above what its session wrote ([`Unit::limit_at_least`]):
+    /// Its limit is only known to be at least what its session wrote ([`Unit::limit_at_least`]):
     /// [`Plan::take_bounded_at`] may take it higher.
     limit_bounded: bool,
 }
@@ -522,7 +522,7 @@ impl Plan {
         self.asked().filter(|j| j.demand() == Draw::Beyond).count() as u64
     }
 
-    /// Takes the jobs whose limit is only known to be above what their session wrote
+    /// Takes the jobs whose limit is only known to be at least what their session wrote
     /// ([`Unit::limit_at_least`]) to have run at `limit` where that is higher: the next guess,
     /// where no reading explains the history at the first. Whether any was.
     pub fn take_bounded_at(&mut self, limit: u64) -> bool {
