@@ -158,11 +158,13 @@ fn a_value_in_effect_in_another_spelling_is_not_rewritten() {
     let r = scan(&home, &["--write", "--ran-at", "32000"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Wrote \"CLAUDE_CODE_MAX_OUTPUT_TOKENS\": \"7000\""), "{}", r.stdout);
-    // The flag is not kept with the value: the next runs need it too, and are told so.
-    let said = "Note: ccdoctor keeps the value it writes, not --ran-at: give `--ran-at 32000` to the next";
+    let said = "Note: --ran-at 32000 is kept beside the backup: the next `scan`, `check` and `apply` read it";
     assert!(common::words(&r.stdout).contains(said), "{}", r.stdout);
     assert!(std::fs::read_to_string(&path).unwrap().contains("\"7000\""));
-    assert_eq!(backups(&home).len(), 1);
+    // One backup, and the note of what --ran-at said beside it.
+    let kinds: Vec<&str> = backups(&home).iter().map(|n| if n.ends_with(".bak") { "bak" } else { "other" }).collect();
+    let ran_at = backups(&home).iter().filter(|n| n.ends_with(".ran-at")).count();
+    assert_eq!((kinds.iter().filter(|&&k| k == "bak").count(), ran_at, kinds.len()), (1, 1, 2), "{:?}", backups(&home));
 }
 
 /// The adversarial review's item 4: a settings file with another hard link is replaced by a
@@ -586,4 +588,43 @@ fn apply_again_with_no_new_session_keeps_its_value() {
             assert_eq!(std::fs::read_to_string(&path).unwrap(), value);
         }
     }
+}
+
+/// one-session-cliff ran at 16,000; its user set 3,000 by hand. `apply --ran-at 16000` writes
+/// the advice and keeps the flag beside its backup: the next `check`, given no flag, reads the
+/// history as the user said (before, it guessed again and called the value written unsafe,
+/// and its own fix undid it). Without the note it guesses again.
+#[test]
+fn apply_keeps_what_ran_at_said_for_the_next_runs() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("cliff");
+    common::copy_tree(&common::testdata().join("one-session-cliff"), &home);
+    let path = home.join("settings.json");
+    std::fs::write(&path, std::fs::read_to_string(&path).unwrap().replace("\"16000\"", "\"3000\"")).unwrap();
+    let h = home.to_str().unwrap();
+    let r = common::run(&["apply", "--ran-at", "16000", h]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written = std::fs::read_to_string(&path).unwrap();
+    let notes: Vec<String> = common::names(&home).into_iter().filter(|n| n.ends_with(".ran-at")).collect();
+    assert_eq!(notes.len(), 1, "{:?}", common::names(&home));
+    let check = common::run(&["check", "--since", "2026-12-01", h]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(check.stdout.starts_with("ok: ") && !check.stdout.contains("is a guess"), "{}", check.stdout);
+    let (json, _) = common::scan_json(&[h]);
+    let r = &json["recommendation"];
+    assert_eq!(
+        (
+            r["action"].as_str(),
+            r["limit_above"].is_null(),
+            r["inputs"]["ran_at"].as_u64(),
+            r["inputs"]["ran_at_origin"].as_str()
+        ),
+        (Some("keep"), true, Some(16_000), Some("kept")),
+        "{r}"
+    );
+    assert!(written.contains(&format!("\"{}\"", r["current"])), "{written}");
+    // The note gone, the history is a guess again.
+    std::fs::remove_file(home.join(&notes[0])).unwrap();
+    let check = common::run(&["check", "--since", "2026-12-01", h]);
+    assert!(check.stdout.contains("is a guess"), "{}", check.stdout);
 }

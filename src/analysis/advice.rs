@@ -397,6 +397,8 @@ pub struct Advice {
     pub ran_above: Option<RanAbove>,
     /// What the user says the history ran at where nothing shows it (`--ran-at`).
     pub ran_at_given: Option<u64>,
+    /// Else what an `apply --ran-at` kept, the newest ([`crate::settings::backup::RAN_AT`]).
+    pub ran_at_kept: Option<u64>,
 }
 
 /// Everything the advice is made from.
@@ -490,8 +492,8 @@ impl Fallback for Now<'_> {
     fn dated(&self, person: Option<u32>) -> bool {
         !self.whose(person).max_output_before.is_empty()
     }
-    fn ran_at(&self) -> Option<u64> {
-        self.ran_at
+    fn ran_at(&self, person: Option<u32>, at: EpochMs) -> Option<u64> {
+        self.ran_at.or_else(|| self.whose(person).ran_at_at(at))
     }
     fn person(&self, session: Option<&str>, telemetry: bool) -> Option<u32> {
         let named = session.and_then(|s| self.of_session.get(s)).copied();
@@ -1015,6 +1017,7 @@ pub fn prepare(i: &Inputs<'_>) -> Option<Prepared> {
             assumed: Assumed::of(my_units, current, default),
             ran_above: RanAbove::of(my_units, i.chains, i.settings, default),
             ran_at_given: i.cfg.ran_at,
+            ran_at_kept: i.settings.ran_at_before.last().map(|&(_, v)| v).filter(|_| i.cfg.ran_at.is_none()),
             // Left for `finish`.
             quota: None,
             ceiling: None,

@@ -272,8 +272,9 @@ pub trait Fallback {
     fn dated(&self, _person: Option<u32>) -> bool {
         false
     }
-    /// The max output the user says the history ran at where nothing shows it (`--ran-at`).
-    fn ran_at(&self) -> Option<u64> {
+    /// The max output the user says the history ran at where nothing shows it, for a session
+    /// of `person` that started at `at`: `--ran-at`, or what an `apply --ran-at` after it kept.
+    fn ran_at(&self, _person: Option<u32>, _at: EpochMs) -> Option<u64> {
         None
     }
     /// The model's upper limit.
@@ -471,7 +472,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
         if let Some(e) = clamps.get(&key.0) {
             return e.first().map(|x| (x.1.min(cap), false));
         }
-        (at_least > now).then(|| match fallback.ran_at() {
+        let start = longest.get(key).map_or(EpochMs::MIN, |l| l.1);
+        (at_least > now).then(|| match fallback.ran_at(person_of[&key.0], start) {
             // What the user says it ran at, where that allows what it wrote.
             Some(v) if v >= at_least => (v.min(cap), false),
             _ => (above_all(above[&(person_of[&key.0], key.1)], cap), true),
@@ -509,7 +511,7 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
                     if fallback.dated(person_of[&key.0]) {
                         return (now, false, false);
                     }
-                    if let Some(v) = fallback.ran_at().filter(|&v| v >= at_least) {
+                    if let Some(v) = fallback.ran_at(person_of[&key.0], start).filter(|&v| v >= at_least) {
                         return (v.min(cap), false, false);
                     }
                     let default = default.min(cap);
@@ -825,7 +827,7 @@ mod tests {
         fn now(&self, _: Option<&str>, _: Option<u32>) -> u64 {
             2_000
         }
-        fn ran_at(&self) -> Option<u64> {
+        fn ran_at(&self, _: Option<u32>, _: EpochMs) -> Option<u64> {
             Some(self.0)
         }
         fn cap(&self, _: Option<&str>) -> u64 {

@@ -9,11 +9,43 @@ use crate::settings::write::{Action, WriteError, WriteOutcome};
 use crate::text::{count_of, thousands};
 use crate::{progress, render, report, scan, settings};
 
-/// Applies `--write` / `--dry-run` with the recommended value, if there is one.
+/// Applies `--write` / `--dry-run` with the recommended value, if there is one. A write with
+/// `--ran-at N` leaves a note of N beside its backup, which the next runs read
+/// ([`settings::backup::RAN_AT`]); where it cannot, the outcome says to give the flag again.
 fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Result<WriteOutcome, WriteError> {
     let value = value.ok_or(WriteError::NoValue)?;
     let dry_run = w.mode == WriteMode::DryRun;
-    settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp, &config.settings, &mut |_| {})
+    let mut outcome =
+        settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp, &config.settings, &mut |_| {})?;
+    if let Some(v) = config.recommend.ran_at {
+        outcome.notes.push(match outcome.action {
+            Action::Written | Action::Created => match kept_ran_at(&w.target, v) {
+                Ok(()) => format!(
+                    "--ran-at {v} is kept beside the backup: the next `scan`, `check` and `apply` read it for the sessions before this write"
+                ),
+                Err(e) => format!(
+                    "--ran-at {v} could not be kept ({}): give it to the next `scan`, `check` and `apply` too",
+                    e.reason()
+                ),
+            },
+            _ => format!("--ran-at {v} is kept only by a write: give it to the next `scan`, `check` and `apply` too"),
+        });
+    }
+    Ok(outcome)
+}
+
+/// Leaves the note of `--ran-at` beside the settings file just written, with its owner and mode.
+fn kept_ran_at(target: &std::path::Path, value: u64) -> Result<(), settings::atomic::FileError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(target).map_err(|e| settings::atomic::FileError::io(target, e))?;
+    let like = settings::atomic::Snapshot {
+        bytes: None,
+        mode: meta.mode() & 0o7777,
+        owner: Some((meta.uid(), meta.gid())),
+        version: None,
+        links: 0,
+    };
+    settings::backup::note_ran_at(target, value, &like, &stamp()).map(|_| ())
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -220,12 +252,6 @@ pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> any
             }
             if let Some(v) = value {
                 outcome.notes.extend(thinking_notes(&settings, v));
-            }
-            // What `--ran-at` said is not kept: the next scan and `check` guess again without it.
-            if let Some(v) = config.recommend.ran_at.filter(|_| outcome.new.is_some()) {
-                outcome.notes.push(format!(
-                    "ccdoctor keeps the value it writes, not --ran-at: give `--ran-at {v}` to the next `scan`, `check` and `apply` too (and to a hook's `check`), or they guess again what your history ran at before"
-                ));
             }
             (Some(outcome), None)
         }

@@ -1397,17 +1397,17 @@ pub fn input_rows(a: &Advice, r: &Recommendation) -> Vec<(String, String, String
             },
         ),
     ];
-    if let Some(v) = a.ran_at_given {
+    let stated = a.ran_at_given.map(|v| (v, "flag (--ran-at")).or(a.ran_at_kept.map(|v| (v, "kept (apply --ran-at")));
+    if let Some((v, from)) = stated {
         // Within the model's upper limit; not taken for sessions that wrote more than it.
         let taken = v.min(a.cap);
         let capped =
             if taken < v { format!(", {} capped at the model's upper limit", thousands(v)) } else { String::new() };
         let source = match a.ran_above {
-            Some(r) => format!(
-                "flag (--ran-at{capped}): not for the {} that wrote more",
-                count_of(r.requests, "request", "requests")
-            ),
-            None => format!("flag (--ran-at{capped}): where no record shows the limit"),
+            Some(r) => {
+                format!("{from}{capped}): not for the {} that wrote more", count_of(r.requests, "request", "requests"))
+            }
+            None => format!("{from}{capped}): where no record shows the limit"),
         };
         rows.push(("Ran at before it".into(), thousands(taken), source));
     }

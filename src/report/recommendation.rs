@@ -80,8 +80,10 @@ pub struct InputsOut {
     /// How Claude Code retries a refused request, as the replay does: `retries`,
     /// `max_delay_ms`, `watchdog` (`CLAUDE_CODE_MAX_RETRIES`, `CLAUDE_CODE_RETRY_WATCHDOG`).
     pub retry: crate::analysis::retries::Policy,
-    /// What the history ran at where its records do not show it, as given (`--ran-at`).
+    /// What the history ran at where its records do not show it, as given (`--ran-at`) or as
+    /// an `apply --ran-at` kept it (`ran_at_origin`: `flag` or `kept`).
     pub ran_at: Option<u64>,
+    pub ran_at_origin: Option<&'static str>,
     pub input_set: u64,
     pub input_reserved: u64,
     pub headroom: f64,
@@ -389,7 +391,12 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
             burndown_origin: q.map_or("default", |q| origin_label(&q.burndown_origin)),
             output_quota_tpm: q.and_then(|q| q.output.as_ref().map(|o| o.tpm)),
             retry: a.retry,
-            ran_at: a.ran_at_given,
+            ran_at: a.ran_at_given.or(a.ran_at_kept),
+            ran_at_origin: match (a.ran_at_given, a.ran_at_kept) {
+                (Some(_), _) => Some("flag"),
+                (None, Some(_)) => Some("kept"),
+                (None, None) => None,
+            },
             input_set: a.input_set,
             input_reserved: a.input_reserved,
             headroom: rec.headroom,

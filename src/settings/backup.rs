@@ -31,6 +31,35 @@ const TAG: &str = ".ccdoctor-";
 /// file that merely looks like one `apply` writes is someone's, and is never removed.
 pub const CREATED: &str = "created";
 
+/// The extension of the note `apply --ran-at N` leaves beside the backup of its write
+/// (`…ccdoctor-<time>.ran-at`, holding `N`): the history before that time ran at N where its
+/// records show nothing else, as the user said. The next runs read it ([`ran_at_notes`]).
+pub const RAN_AT: &str = "ran-at";
+
+/// The most a note of [`RAN_AT`] holds: a count and a newline.
+const RAN_AT_BYTES: u64 = 32;
+
+/// Leaves a note of [`RAN_AT`] beside `path` (its owner and mode are `like`'s), dated `now`.
+pub fn note_ran_at(path: &Path, value: u64, like: &Snapshot, now: &str) -> Result<PathBuf, FileError> {
+    create(path, format!("{value}\n").as_bytes(), like, now, RAN_AT)
+}
+
+/// The notes of [`RAN_AT`] beside `path` that ccdoctor could have made (regular files of
+/// `owner`'s holding a count), with their times, oldest first: `(time, value)`.
+pub fn ran_at_notes(path: &Path, owner: u32) -> Vec<(crate::time::EpochMs, u64)> {
+    let read = |p: &Path| -> Option<u64> {
+        let f = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(p).ok()?;
+        let meta = f.metadata().ok()?;
+        if !meta.is_file() || meta.uid() != owner || meta.len() > RAN_AT_BYTES {
+            return None;
+        }
+        let mut text = String::new();
+        f.take(RAN_AT_BYTES).read_to_string(&mut text).ok()?;
+        text.trim().parse().ok().filter(|v| (1..=crate::models::MAX_OUTPUT_LIMIT).contains(v))
+    };
+    dated_of(path, RAN_AT).into_iter().filter_map(|(t, p)| Some((t, read(&p)?))).collect()
+}
+
 fn name_of(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
@@ -237,6 +266,29 @@ mod tests {
 
     fn like() -> Snapshot {
         Snapshot { bytes: None, mode: 0o600, owner: None, version: None, links: 0 }
+    }
+
+    /// A note of `--ran-at` is read back with its time; one that is no count, too long, a
+    /// link, another user's or dated in the future is not.
+    #[test]
+    fn ran_at_notes_are_read_when_ccdoctor_could_have_made_them() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("settings.json");
+        std::fs::write(&path, "{}").unwrap();
+        let me = std::fs::metadata(&path).unwrap().uid();
+        let made = note_ran_at(&path, 16_000, &like(), "20261125T101500.000001").unwrap();
+        assert_eq!(std::fs::read_to_string(&made).unwrap(), "16000\n");
+        let at = crate::time::parse_timestamp("2026-11-25T10:15:00.000Z").unwrap();
+        assert_eq!(ran_at_notes(&path, me), [(at, 16_000)]);
+        // Another user's is not read.
+        assert!(ran_at_notes(&path, me + 1).is_empty());
+        let name = |stamp: &str| t.path().join(format!("settings.json.ccdoctor-{stamp}.000000.ran-at"));
+        std::fs::write(name("20261126T000000"), "sixteen thousand\n").unwrap();
+        std::fs::write(name("20261127T000000"), format!("{}\n", "1".repeat(40))).unwrap();
+        std::fs::write(name("20261128T000000"), "0\n").unwrap();
+        std::fs::write(name("29991231T000000"), "8000\n").unwrap();
+        std::os::unix::fs::symlink(&made, name("20261129T000000")).unwrap();
+        assert_eq!(ran_at_notes(&path, me), [(at, 16_000)]);
     }
 
     fn file_names(dir: &Path) -> Vec<String> {

@@ -208,9 +208,20 @@ pub struct EffectiveSettings {
     /// the value before it, not at the value now.
     #[serde(skip)]
     pub max_output_before: Vec<(crate::time::EpochMs, Option<u64>)>,
+    /// What `apply --ran-at N` said the history ran at before each write it made to a
+    /// settings file read here (its notes, [`backup::RAN_AT`]): `(the write's time, N)`,
+    /// oldest first.
+    #[serde(skip)]
+    pub ran_at_before: Vec<(crate::time::EpochMs, u64)>,
 }
 
 impl EffectiveSettings {
+    /// What `apply --ran-at` said a session that started at `at` ran at: the note of the
+    /// first write after it ([`EffectiveSettings::ran_at_before`]), if any.
+    pub fn ran_at_at(&self, at: crate::time::EpochMs) -> Option<u64> {
+        self.ran_at_before.iter().find(|&&(t, _)| t > at).map(|&(_, v)| v)
+    }
+
     /// The max output the settings gave at `at` ([`EffectiveSettings::max_output_before`]),
     /// else the value now.
     pub fn max_output_at(&self, at: crate::time::EpochMs) -> Option<u64> {
@@ -281,6 +292,19 @@ fn max_output_before(
             (t, value.as_ref().and_then(as_count))
         })
         .collect()
+}
+
+/// [`EffectiveSettings::ran_at_before`]: the notes beside every settings file read here, owned
+/// by the file's owner, oldest first.
+fn ran_at_before(sources: &SettingsSources) -> Vec<(crate::time::EpochMs, u64)> {
+    let mut out: Vec<(crate::time::EpochMs, u64)> = Vec::new();
+    for (_, path) in sources.files() {
+        if let Ok(meta) = std::fs::metadata(path) {
+            out.extend(backup::ran_at_notes(path, std::os::unix::fs::MetadataExt::uid(&meta)));
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 /// One `env` variable of the settings, safe to show.
@@ -507,6 +531,7 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
     }
     let read: Vec<Option<&FileValues>> = layer_of_file.iter().map(|l| l.map(|i| &layers[i].1)).collect();
     eff.max_output_before = max_output_before(sources, &read);
+    eff.ran_at_before = ran_at_before(sources);
     (eff, warnings)
 }
 

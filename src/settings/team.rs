@@ -61,6 +61,7 @@ pub fn combine(mut people: Vec<PersonSettings>) -> EffectiveSettings {
         env_unredacted: all.iter().any(|s| s.env_unredacted),
         // Each person's own history is theirs (in `people`).
         max_output_before: Vec::new(),
+        ran_at_before: Vec::new(),
         people,
     }
 }
