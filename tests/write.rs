@@ -593,7 +593,9 @@ fn apply_again_with_no_new_session_keeps_its_value() {
 /// one-session-cliff ran at 16,000; its user set 3,000 by hand. `apply --ran-at 16000` writes
 /// the advice and keeps the flag beside its backup: the next `check`, given no flag, reads the
 /// history as the user said (before, it guessed again and called the value written unsafe,
-/// and its own fix undid it). Without the note it guesses again.
+/// and its own fix undid it). The newest word wins; `revert` takes back what was said with
+/// the write it undoes; without a note the scan guesses again. A file the scan does not read
+/// keeps nothing, and says so.
 #[test]
 fn apply_keeps_what_ran_at_said_for_the_next_runs() {
     let t = tempfile::tempdir().unwrap();
@@ -602,29 +604,49 @@ fn apply_keeps_what_ran_at_said_for_the_next_runs() {
     let path = home.join("settings.json");
     std::fs::write(&path, std::fs::read_to_string(&path).unwrap().replace("\"16000\"", "\"3000\"")).unwrap();
     let h = home.to_str().unwrap();
-    let r = common::run(&["apply", "--ran-at", "16000", h]);
+    let notes = || -> Vec<String> { common::names(&home).into_iter().filter(|n| n.ends_with(".ran-at")).collect() };
+    let kept = || {
+        let (json, _) = common::scan_json(&[h]);
+        let r = json["recommendation"].clone();
+        let said = (r["inputs"]["ran_at"].as_u64(), r["inputs"]["ran_at_origin"].as_str().map(str::to_string));
+        (r["current"].as_u64(), r["action"].as_str().map(str::to_string), said, r["limit_above"].is_null())
+    };
+    let r = common::run(&["apply", "--ran-at", "32000", h]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let written = std::fs::read_to_string(&path).unwrap();
-    let notes: Vec<String> = common::names(&home).into_iter().filter(|n| n.ends_with(".ran-at")).collect();
-    assert_eq!(notes.len(), 1, "{:?}", common::names(&home));
+    let first = notes();
+    assert_eq!(first.len(), 1, "{:?}", common::names(&home));
+    // Named as the write's backup is.
+    assert!(common::names(&home).contains(&first[0].replace(".ran-at", ".bak")), "{:?}", common::names(&home));
     let check = common::run(&["check", "--since", "2026-12-01", h]);
     assert_eq!(check.code, 0, "{}", check.stdout);
     assert!(check.stdout.starts_with("ok: ") && !check.stdout.contains("is a guess"), "{}", check.stdout);
-    let (json, _) = common::scan_json(&[h]);
-    let r = &json["recommendation"];
+    let at_32 = kept();
     assert_eq!(
-        (
-            r["action"].as_str(),
-            r["limit_above"].is_null(),
-            r["inputs"]["ran_at"].as_u64(),
-            r["inputs"]["ran_at_origin"].as_str()
-        ),
-        (Some("keep"), true, Some(16_000), Some("kept")),
-        "{r}"
+        (at_32.1.as_deref(), at_32.2.clone(), at_32.3),
+        (Some("keep"), (Some(32_000), Some("kept".into())), true)
     );
-    assert!(written.contains(&format!("\"{}\"", r["current"])), "{written}");
+    // The user's latest word wins over the older note: what it ran at was 16,000.
+    let r = common::run(&["apply", "--ran-at", "16000", h]);
+    assert_eq!((r.code, notes().len()), (0, 2), "{}", r.stdout);
+    let at_16 = kept();
+    assert_eq!((at_16.1.as_deref(), at_16.2.0), (Some("keep"), Some(16_000)));
+    assert!(at_16.0 < at_32.0, "{at_16:?} {at_32:?}");
+    // Reverting that write takes back what was said with it, not what was said before.
+    let r = common::run(&["revert", "--settings", path.to_str().unwrap()]);
+    assert!(common::words(&r.stdout).contains("the --ran-at kept with that write is removed too"), "{}", r.stdout);
+    assert_eq!((notes(), kept()), (first.clone(), at_32));
     // The note gone, the history is a guess again.
-    std::fs::remove_file(home.join(&notes[0])).unwrap();
+    std::fs::remove_file(home.join(&first[0])).unwrap();
     let check = common::run(&["check", "--since", "2026-12-01", h]);
     assert!(check.stdout.contains("is a guess"), "{}", check.stdout);
+    // A file the scan does not read keeps nothing for it.
+    let other = t.path().join("other.json");
+    let r = common::run(&["apply", "--ran-at", "16000", "--settings", other.to_str().unwrap(), h]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        common::words(&r.stdout).contains("--ran-at 16000 is not kept: the scan reads no settings file at"),
+        "{}",
+        r.stdout
+    );
+    assert!(notes().is_empty() && !common::names(t.path()).iter().any(|n| n.ends_with(".ran-at")));
 }

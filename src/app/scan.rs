@@ -18,10 +18,16 @@ fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Resul
     let mut outcome =
         settings::write::set_max_output(&w.target, value, dry_run, w.force, &stamp, &config.settings, &mut |_| {})?;
     if let Some(v) = config.recommend.ran_at {
+        // Only a settings file the runs read keeps it for them (`--settings` may name another).
+        let read = config.settings.files().iter().any(|(_, p)| same_file(p, &w.target));
         outcome.notes.push(match outcome.action {
-            Action::Written | Action::Created => match kept_ran_at(&w.target, v) {
+            Action::Written | Action::Created if !read => format!(
+                "--ran-at {v} is not kept: the scan reads no settings file at {}; give it to the next `scan`, `check` and `apply` too",
+                w.target.display()
+            ),
+            Action::Written | Action::Created => match kept_ran_at(&w.target, v, outcome.action) {
                 Ok(()) => format!(
-                    "--ran-at {v} is kept beside the backup: the next `scan`, `check` and `apply` read it for the sessions before this write"
+                    "--ran-at {v} is kept beside the backup: the next `scan`, `check` and `apply` read it for the sessions before this write (`revert` removes it)"
                 ),
                 Err(e) => format!(
                     "--ran-at {v} could not be kept ({}): give it to the next `scan`, `check` and `apply` too",
@@ -34,8 +40,18 @@ fn write_step(config: &ScanConfig, w: &WriteConfig, value: Option<u64>) -> Resul
     Ok(outcome)
 }
 
-/// Leaves the note of `--ran-at` beside the settings file just written, with its owner and mode.
-fn kept_ran_at(target: &std::path::Path, value: u64) -> Result<(), settings::atomic::FileError> {
+/// Whether two paths name one file (or both name none, alike).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Leaves the note of `--ran-at` beside the settings file just written, with its owner and
+/// mode, named as the backup of the write (or the note of its creation) is: `revert` removes
+/// it with the write.
+fn kept_ran_at(target: &std::path::Path, value: u64, action: Action) -> Result<(), settings::atomic::FileError> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(target).map_err(|e| settings::atomic::FileError::io(target, e))?;
     let like = settings::atomic::Snapshot {
@@ -45,7 +61,12 @@ fn kept_ran_at(target: &std::path::Path, value: u64) -> Result<(), settings::ato
         version: None,
         links: 0,
     };
-    settings::backup::note_ran_at(target, value, &like, &stamp()).map(|_| ())
+    let saved = match action {
+        Action::Created => settings::backup::created(target).pop().map(|(_, p)| p),
+        _ => settings::backup::newest(target),
+    };
+    let when = saved.as_deref().and_then(settings::backup::stamp_of).unwrap_or_else(stamp);
+    settings::backup::note_ran_at(target, value, &like, &when).map(|_| ())
 }
 
 pub fn run(config: &ScanConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<ExitCode> {

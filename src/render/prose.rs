@@ -369,16 +369,22 @@ pub fn ran_above(r: RanAbove, a: &Advice) -> String {
             // A response longer than the model's upper limit allows (a count it cannot have).
             let value =
                 if r.taken_at < r.longest { "the model's upper limit" } else { "the least round value that allows it" };
-            format!(
-                "{they_cap} {are} taken to have run at {}, {value}, the cautious guess{why}. {higher}",
-                thousands(r.taken_at)
-            )
+            // People's own sessions are taken each at their own (the most is said).
+            let at = match r.set_then {
+                Some(_) => format!("{}, {value}", thousands(r.taken_at)),
+                None => format!(
+                    "the least round value that allows each person's longest (at most {})",
+                    thousands(r.taken_at)
+                ),
+            };
+            format!("{they_cap} {are} taken to have run at {at}, the cautious guess{why}. {higher}")
         }
     };
     // A value given that is not above what they wrote is no value they ran at.
-    let not_given = match given {
-        Some(v) => format!(" (--ran-at {} is below that)", thousands(v)),
-        None => String::new(),
+    let not_given = match (given, a.ran_at_kept) {
+        (Some(v), _) => format!(" (--ran-at {} is below that)", thousands(v)),
+        (None, Some(v)) => format!(" (the {} `apply --ran-at` kept is below that)", thousands(v)),
+        (None, None) => String::new(),
     };
     format!(
         "{which} no limit of {its} own and wrote up to {} tokens{not_given}, {than}: {they} ran before {it} set, at a value nothing dates. {taken}",

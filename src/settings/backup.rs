@@ -39,6 +39,22 @@ pub const RAN_AT: &str = "ran-at";
 /// The most a note of [`RAN_AT`] holds: a count and a newline.
 const RAN_AT_BYTES: u64 = 32;
 
+/// The note of [`RAN_AT`] made with the write that `saved` (its backup, or the note of its
+/// creation) was made for: the same name but for its extension. `revert` removes it with the
+/// write it undoes.
+pub fn ran_at_of(saved: &Path) -> Option<PathBuf> {
+    let file = saved.file_name()?.to_str()?;
+    let (stem, _) = file.rsplit_once('.')?;
+    Some(saved.with_file_name(format!("{stem}.{RAN_AT}")))
+}
+
+/// The time in the name of a backup or note (`20261125T101500.123456`), as [`create`] takes it.
+pub fn stamp_of(saved: &Path) -> Option<String> {
+    let file = saved.file_name()?.to_str()?;
+    let (_, rest) = file.rsplit_once(TAG)?;
+    rest.rsplit_once('.').map(|(stamp, _)| stamp.to_string())
+}
+
 /// Leaves a note of [`RAN_AT`] beside `path` (its owner and mode are `like`'s), dated `now`.
 pub fn note_ran_at(path: &Path, value: u64, like: &Snapshot, now: &str) -> Result<PathBuf, FileError> {
     create(path, format!("{value}\n").as_bytes(), like, now, RAN_AT)

@@ -216,10 +216,11 @@ pub struct EffectiveSettings {
 }
 
 impl EffectiveSettings {
-    /// What `apply --ran-at` said a session that started at `at` ran at: the note of the
-    /// first write after it ([`EffectiveSettings::ran_at_before`]), if any.
+    /// What `apply --ran-at` said a session that started at `at` ran at: the note of a write
+    /// after it ([`EffectiveSettings::ran_at_before`]), if any.
+    /// The newest such note wins: the user's latest word on it.
     pub fn ran_at_at(&self, at: crate::time::EpochMs) -> Option<u64> {
-        self.ran_at_before.iter().find(|&&(t, _)| t > at).map(|&(_, v)| v)
+        self.ran_at_before.iter().rev().find(|&&(t, _)| t > at).map(|&(_, v)| v)
     }
 
     /// The max output the settings gave at `at` ([`EffectiveSettings::max_output_before`]),

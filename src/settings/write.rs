@@ -325,6 +325,15 @@ fn permitted(path: &Path, real: &Path, snap: &Snapshot, force: bool) -> Result<(
 
 /// Removes what killed runs left beside the file and beside the link to it (once the file is
 /// known to be the user's to change).
+/// Removes the note of `--ran-at` made with the write that `saved` was made for, if a regular
+/// file is there: undoing the write undoes what was said with it. What to tell.
+fn ran_at_removed(saved: &Path) -> Option<String> {
+    let note = backup::ran_at_of(saved)?;
+    std::fs::symlink_metadata(&note).ok().filter(|m| m.file_type().is_file())?;
+    std::fs::remove_file(&note).ok()?;
+    Some(format!("the --ran-at kept with that write is removed too ({})", display(&note)))
+}
+
 fn clean_leftovers(path: &Path, real: &Path) {
     for p in [path, real] {
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -606,6 +615,7 @@ fn revert_to_backup(
         {
             std::fs::remove_file(&real).map_err(|e| FileError::io(&real, e))?;
             let _ = std::fs::remove_file(&note);
+            outcome.notes.extend(ran_at_removed(&note));
             atomic::sync_folder(&real);
             outcome.action = Action::Reverted;
             outcome.old = Some(value);
@@ -659,6 +669,7 @@ fn revert_to_backup(
     for s in &same {
         let _ = std::fs::remove_file(s);
     }
+    outcome.notes.extend(ran_at_removed(&backup));
     atomic::sync_folder(&backup);
     // The value the revert put back and the one it replaced, as a write names them.
     outcome.old = current.bytes.as_deref().and_then(max_output_text);
