@@ -633,14 +633,17 @@ fn a_value_set_by_hand_after_the_history_never_advises_what_fails() {
 /// now taken just above that response. The advice must work in the world, or be none.
 #[test]
 fn a_value_set_by_hand_below_what_the_history_wrote_never_advises_what_fails() {
-    let mut judged = 0;
+    let (mut judged, mut guessed) = (0, 0);
     for seed in 1..=3 {
         for s in worlds::by_hand(seed) {
             let dir = written(&s);
             let a = worlds::advise_home(dir.path(), &s.config());
             let set = s.set_by_hand.expect("set by hand");
-            let r = a.ran_above.unwrap_or_else(|| panic!("{}: no limit only known from below", s.name));
-            assert!(r.longest > set && r.taken_at > r.longest, "{}: {r:?}", s.name);
+            // Sessions near one whose records show its limit (a response cut there) take it.
+            if let Some(r) = a.ran_above {
+                assert!(r.longest > set && r.taken_at >= r.longest, "{}: {r:?}", s.name);
+                guessed += 1;
+            }
             if let Some(v) = a.choice.value {
                 let t = s.at(v);
                 assert!(t.almost_worked(), "seed {seed}, {}: {v} has {t:?}", s.name);
@@ -649,4 +652,5 @@ fn a_value_set_by_hand_below_what_the_history_wrote_never_advises_what_fails() {
         }
     }
     assert!(judged >= 30, "only {judged} values advised");
+    assert!(guessed >= 12, "only {guessed} of the worlds' histories guessed");
 }

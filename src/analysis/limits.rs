@@ -448,35 +448,59 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
         figures.insert((session, m), (fallback.then(m, person, start), fallback.default(m), fallback.cap(m)));
     }
     let figures_of = |key: &Key| figures[key];
-    // The sessions that wrote more than the setting now and show nothing of their own limit:
-    // per person and model, the longest response of any of them (one setting held for them
-    // all, as for every session taken at the setting).
-    let shows_own = |key: &Key| seen.contains_key(key) || clamps.contains_key(&key.0);
+    // What each session's own records show of its limit: a record, a Capped line.
+    let recorded = |key: &Key| -> Option<u64> {
+        let cap = figures_of(key).2;
+        match (seen.get(key), clamps.get(&key.0)) {
+            (Some(e), _) => e.first().map(|x| x.1),
+            (None, Some(e)) => e.first().map(|x| x.1.min(cap)),
+            (None, None) => None,
+        }
+    };
+    // Per person and model, the sessions whose records show their limit, by time.
+    let mut records: HashMap<Reach, Vec<(EpochMs, u64, bool)>> = HashMap::new();
+    for (key, &(_, start)) in &longest {
+        if let Some(l) = recorded(key) {
+            records.entry((person_of[&key.0], key.1)).or_default().push((start, l, false));
+        }
+    }
+    for v in records.values_mut() {
+        v.sort_unstable();
+    }
+    // A session that wrote more than the setting now, and whose records show nothing, ran
+    // before the setting: at the limit of the nearest session of the same person and model
+    // whose records show one that allows its longest response (a setting holds for a
+    // while); else at the value `--ran-at` gives, where it allows it; else at a value nothing
+    // dates but at least its response (`None` here).
+    let before = |key: &Key, at_least: u64, start: EpochMs| -> Option<u64> {
+        let near = records.get(&(person_of[&key.0], key.1)).and_then(|line| nearest_allowing(line, start, at_least));
+        near.map(|(l, _)| l).or_else(|| {
+            fallback.ran_at(person_of[&key.0], start).filter(|&v| v >= at_least).map(|v| v.min(figures_of(key).2))
+        })
+    };
+    // Those that ran at a value nothing dates: per person and model, the longest response of
+    // any of them (one setting held for them all, as for every session taken at the setting).
     let mut above: HashMap<Reach, u64> = HashMap::new();
-    for (key, &(at_least, _)) in &longest {
-        if at_least > figures_of(key).0 && !shows_own(key) {
+    for (key, &(at_least, start)) in &longest {
+        if at_least > figures_of(key).0 && recorded(key).is_none() && before(key, at_least, start).is_none() {
             let most = above.entry((person_of[&key.0], key.1)).or_default();
             *most = (*most).max(at_least);
         }
     }
-    // What each session shows of its own limit: a record, a Capped line, or a response
-    // longer than the setting now. Such a session ran before the setting, at a value nothing
+    // What each session shows of its own limit: its records, or a response longer than the
+    // setting now. Such a session ran before the setting ([`before`]), or at a value nothing
     // dates but at least its response (the pair's `true`): taken at the least round value
     // that allows the longest of them, the cautious side (a smaller limit reserves less, so
-    // the fit finds a smaller quota), as an undated setting is; or at `--ran-at`.
+    // the fit finds a smaller quota), as an undated setting is.
     let own = |key: &Key, at_least: u64| -> Option<(u64, bool)> {
+        if let Some(l) = recorded(key) {
+            return Some((l, false));
+        }
         let (now, _, cap) = figures_of(key);
-        if let Some(e) = seen.get(key) {
-            return e.first().map(|x| (x.1, false));
-        }
-        if let Some(e) = clamps.get(&key.0) {
-            return e.first().map(|x| (x.1.min(cap), false));
-        }
         let start = longest.get(key).map_or(EpochMs::MIN, |l| l.1);
-        (at_least > now).then(|| match fallback.ran_at(person_of[&key.0], start) {
-            // What the user says it ran at, where that allows what it wrote.
-            Some(v) if v >= at_least => (v.min(cap), false),
-            _ => (above_all(above[&(person_of[&key.0], key.1)], cap), true),
+        (at_least > now).then(|| match before(key, at_least, start) {
+            Some(l) => (l, false),
+            None => (above_all(above[&(person_of[&key.0], key.1)], cap), true),
         })
     };
     // Per person and model, the sessions that show their limit, by time: a session that
@@ -496,9 +520,8 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
     // dates the setting, it may have been set after the session: the guess is the smaller of
     // the setting now and the model's default (a smaller limit reserves less, so the fit finds
     // a smaller quota), unless the session wrote more than the default allows.
-    // The limit of a session that shows none, whether it is only assumed, and whether it is
-    // only known to be at least a response's length (its own, or the nearest session's it
-    // takes).
+    // The second flag: whether it is only known to be at least a response's length (its own,
+    // or the nearest session's it takes).
     let limit_of = |key: &Key| -> (u64, bool, bool) {
         let (at_least, start) = longest.get(key).copied().unwrap_or((0, 0));
         own(key, at_least)
@@ -1088,6 +1111,27 @@ mod tests {
         assert_eq!(in_effect(&chains, &[], &RanAt(4_999)), limits);
         assert_eq!(in_effect(&chains, &[], &RanAt(5_000)).nested(), limits.nested());
         assert!(in_effect(&chains, &[], &RanAt(5_000)).at_least_nested().iter().flatten().all(|&b| !b));
+    }
+
+    /// A session that wrote more than the setting now, beside one whose record shows a limit
+    /// that allows it (a response cut at 16,000 an hour later), ran at that limit: a known
+    /// one, not a guess. Beside only a record that does not allow it (2,000), it is a guess.
+    #[test]
+    fn a_session_longer_than_the_setting_takes_a_nearby_record_that_allows_it() {
+        let a = Chain::of_test("A", "", None, false, vec![req(0, "A", 5_000, false, None, false)]);
+        let cut = |at, s, limit| Chain::of_test(s, "", None, false, vec![req(at, s, limit, true, Some(limit), false)]);
+        let chains = vec![a.clone(), cut(3_600_000, "E", 16_000)];
+        let limits = in_effect(&chains, &[], &LOW);
+        assert_eq!(
+            (limits.nested(), limits.at_least_nested()),
+            (vec![vec![16_000], vec![16_000]], vec![vec![false]; 2])
+        );
+        let chains = vec![a, cut(3_600_000, "E", 2_000)];
+        let limits = in_effect(&chains, &[], &LOW);
+        assert_eq!(
+            (limits.nested(), limits.at_least_nested()),
+            (vec![vec![5_000], vec![2_000]], vec![vec![true], vec![false]])
+        );
     }
 
     /// The least round value that allows a response, within the model's upper limit.

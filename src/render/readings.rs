@@ -135,7 +135,7 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
     match best.fit.bound {
         Bound::Fit => format!(
             "Check: replayed as it was (most requests at {}, throttling delaying the work as it did), your history's {} and {}{whose} fit {} with {name}; {with}.",
-            thousands(cal.value),
+            ran_value(a, cal.value),
             count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
             count_of(cal.observed_failed, "failed request", "failed requests"),
             range(best),
@@ -143,7 +143,7 @@ pub fn check(a: &Advice, cal: &Calibration, all: (u64, u64)) -> String {
         // The output quota throttles as much whatever the input quota.
         Bound::AtLeast if output.is_some() && cal.observed_throttled > 0 => format!(
             "Check: replayed as it was (most requests at {}, throttling delaying the work as it did), your history's {} and {} fit any input quota of {} with {name}: the output quota explains them; {with}.",
-            thousands(cal.value),
+            ran_value(a, cal.value),
             count_of(cal.observed_throttled, "throttled attempt", "throttled attempts"),
             count_of(cal.observed_failed, "failed request", "failed requests"),
             range(best),
@@ -375,6 +375,13 @@ pub(super) fn list(items: &[String]) -> String {
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
+}
+
+/// The value most of the history ran at, said as a guess where it is the one guessed for
+/// requests that show no limit of their own (the sentence after the Demand line says which).
+fn ran_value(a: &Advice, value: u64) -> String {
+    let guessed = a.ran_above.is_some_and(|r| r.taken_at == value) || a.assumed.is_some_and(|x| x.value == Some(value));
+    if guessed { format!("{}, the guess above", thousands(value)) } else { thousands(value) }
 }
 
 #[cfg(test)]
