@@ -6,10 +6,11 @@
 //! session); then the setting in effect when the session began (the value before each
 //! `apply`, which its backups keep; else the value now); then the model's default. A session
 //! that wrote a response longer than that setting cannot have run at it (the setting came
-//! later): it ran at a value nothing dates, at least that response. Such sessions (of one
-//! person and model) are taken at the least round value at or above the longest response of
-//! any of them, the cautious side, and marked ([`Limits::at_least`]); or at the value
-//! `--ran-at` gives. Claude Code's default, taken before, fitted quotas too large where the
+//! later): it ran at the limit of the nearest session whose records show one that allows its
+//! response, or at the value `--ran-at` gives; else at a value nothing dates, at least that
+//! response. Such sessions (of one person and model) are taken at the least round value at or
+//! above the longest response of any of them, the cautious side, and marked
+//! ([`Limits::at_least`]). Claude Code's default, taken before, fitted quotas too large where the
 //! history ran at a lower value set by hand: in the simulator (`examples/worlds --hand`),
 //! about half the values advised then throttled (tests/fit.rs).
 //!
