@@ -630,7 +630,9 @@ fn a_value_set_by_hand_after_the_history_never_advises_what_fails() {
 /// own, only that it was above their longest response. Taken at the default, as they were at
 /// 623dfc0, they fitted quotas larger than the worlds': on seeds 1 to 6, 44 of the 84 values
 /// then advised throttled more than 2% of attempts there (`examples/worlds --hand`). They are
-/// now taken just above that response. The advice must work in the world, or be none.
+/// now taken at the limit of a nearby session whose records show one that allows that
+/// response, else at the least round value that allows it. The advice must work in the world,
+/// or be none.
 #[test]
 fn a_value_set_by_hand_below_what_the_history_wrote_never_advises_what_fails() {
     let (mut judged, mut guessed) = (0, 0);

@@ -67,7 +67,7 @@ pub struct DemandOut {
     pub estimator: &'static str,
     /// Responses measured (a cut and continued one once).
     pub responses: u64,
-    /// Cut responses whose demand is only known to be at least their limit.
+    /// Cut responses whose demand is only known to be above their limit.
     pub censored: u64,
     /// Responses measured by their content (placeholder usage).
     pub estimated: u64,

@@ -187,8 +187,8 @@ impl Unit {
         self
     }
 
-    /// Whether that limit is only known to be at least a response's length, taken just above
-    /// it ([`Limits::at_least`]).
+    /// Whether that limit is only known to be at least a response's length, taken at the least
+    /// round value that allows it ([`Limits::at_least`]).
     pub fn limit_at_least(&self) -> bool {
         self.limit_and_flags & Self::AT_LEAST != 0
     }

@@ -309,7 +309,7 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
 }
 
 /// The requests whose limit is only known to be at least the longest response they wrote
-/// (`current` the value in effect; Claude Code's `default`).
+/// (`r`), of the advice `a`.
 pub fn ran_above(r: RanAbove, a: &Advice) -> String {
     let (default, given) = (a.default, a.ran_at_given);
     // The value they wrote more than: the one set for their time (now, or before an `apply`).
@@ -382,9 +382,9 @@ pub fn ran_above(r: RanAbove, a: &Advice) -> String {
     };
     // A value given that is not above what they wrote is no value they ran at.
     let not_given = match (given, a.ran_at_kept) {
-        (Some(v), _) => format!(" (--ran-at {} is below that)", thousands(v)),
-        (None, Some(v)) => format!(" (the {} `apply --ran-at` kept is below that)", thousands(v)),
-        (None, None) => String::new(),
+        (Some(v), _) if v < r.longest => format!(" (--ran-at {} is below that)", thousands(v)),
+        (None, Some(v)) if v < r.longest => format!(" (the {} `apply --ran-at` kept is below that)", thousands(v)),
+        _ => String::new(),
     };
     format!(
         "{which} no limit of {its} own and wrote up to {} tokens{not_given}, {than}: {they} ran before {it} set, at a value nothing dates. {taken}",

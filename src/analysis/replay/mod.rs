@@ -574,8 +574,8 @@ pub struct Then {
     pub cache_read: f64,
     /// Its limit is only a guess: from the setting now, where no record, no session of the
     /// same person and model, and no backup of `apply` shows it
-    /// ([`super::limits::Limits::assumed`]); or just above what its session wrote, more than
-    /// the setting now allows ([`super::limits::Limits::at_least`]).
+    /// ([`super::limits::Limits::assumed`]); or the least round value that allows what its
+    /// session wrote, more than the setting now allows ([`super::limits::Limits::at_least`]).
     pub limit_assumed: bool,
 }
 
