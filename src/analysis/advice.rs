@@ -213,14 +213,17 @@ impl RanAbove {
     fn of(units: Kept<'_>, chains: &[Chain], settings: &EffectiveSettings, default: u64) -> Option<Self> {
         let (mut requests, mut longest, mut taken_at) = (0, 0, 0);
         let mut set_then = settings.people.is_empty().then_some(0);
+        // The settings' value at a chain's start, once a chain (its units are in order).
+        let mut last_chain = None;
         for u in units.iter().filter(|u| u.limit_at_least()) {
             requests += 1;
             taken_at = taken_at.max(u.limit());
             if let UnitKind::Response { output, estimated: false, .. } = u.kind() {
                 longest = longest.max(output);
             }
-            if let Some(s) = set_then.as_mut() {
-                let at = chains[u.chain()].requests[u.first()].start();
+            if let Some(s) = set_then.as_mut().filter(|_| last_chain != Some(u.chain())) {
+                last_chain = Some(u.chain());
+                let at = chains[u.chain()].requests[0].start();
                 *s = (*s).max(settings.max_output_at(at).unwrap_or(default));
             }
         }
