@@ -345,6 +345,12 @@ fn a_value_set_by_hand_is_advised_on_and_settles() {
         7_000,
         "43 requests show no limit of their own, and nothing dates the 7,000 in effect now: they are taken to have run at it, the cautious guess.",
     );
+    // What the history's real limit, the default, would advise is said, and in the JSON.
+    let would = "(with none set, Claude Code's default of 32,000, where the advice would be to keep 7,000), and `--ran-at` says which";
+    assert!(reasons.contains(would), "{reasons}");
+    let (json, _) = scan_json(&[&h]);
+    let d = &json["recommendation"]["assumed_limit"]["if_default"];
+    assert_eq!((d["action"].as_str(), d["max_output_tokens"].as_u64()), (Some("keep"), Some(7_000)), "{d}");
     assert!(!reasons.contains("where your history shows"), "a period of assumed limits rules a reading out: {reasons}");
     // `check`'s verdict leans on the same guess, and says so.
     let r = common::run(&["check", "--since", "2026-10-01", &h]);

@@ -152,6 +152,9 @@ pub struct Assumed {
     pub value: Option<u64>,
     /// They are every unit of the model's.
     pub all: bool,
+    /// The advice were they taken at Claude Code's default instead (`--ran-at` takes it),
+    /// where worked out: a guess below the default, the history not ruling the default out.
+    pub at_default: Option<AtDefault>,
 }
 
 impl Assumed {
@@ -168,7 +171,7 @@ impl Assumed {
                 value = None;
             }
         }
-        Some(Assumed { units: n, value, all: n == units.len() as u64 })
+        Some(Assumed { units: n, value, all: n == units.len() as u64, at_default: None })
     }
 }
 
@@ -1133,6 +1136,24 @@ impl Planned {
                         advice.at_ran.value = moved(advice.at_ran.value);
                         again
                     }
+                }
+                // A value set now, undated, below the default: what the default would advise.
+                None if advice.assumed.is_some_and(|x| x.value.is_some_and(|v| v < advice.default))
+                    && plan.take_guessed_at(advice.default) =>
+                {
+                    let again = replayed(
+                        cfg,
+                        &plan,
+                        side.as_ref(),
+                        [&setup, &seen_setup],
+                        (common_limit, &alone),
+                        (parallel_seen, target),
+                    );
+                    if !unexplained(&first) && !unexplained(&again) {
+                        let at_default = AtDefault { action: again.choice.action, value: again.choice.value };
+                        advice.assumed = advice.assumed.map(|x| Assumed { at_default: Some(at_default), ..x });
+                    }
+                    first
                 }
                 _ => first,
             }

@@ -2,7 +2,7 @@
 //! tables and JSON show): the verdict, the recommendation's headline, reasons and advice, and
 //! the rows of its inputs table. Shared by the table, Markdown and JSON renderers.
 
-use crate::analysis::advice::{Advice, Assumed, Evidence, FigureSource, Origin, RanAbove, Row};
+use crate::analysis::advice::{Advice, Assumed, AtDefault, Evidence, FigureSource, Origin, RanAbove, Row};
 use crate::analysis::choose::{Action, Basis, MAX_THROTTLED_SHARE, MIN_RESPONSES};
 use crate::analysis::fit::Standing;
 use crate::analysis::limits::ClampBy;
@@ -270,7 +270,7 @@ fn known_name(a: &Advice) -> &'static str {
 
 /// The requests whose limit is only a guess (`current` the value in effect; Claude Code's
 /// `default` without one).
-pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
+pub fn assumed(x: Assumed, current: u64, default: u64, advised: Option<u64>) -> String {
     let (its, is, them, they) = if x.units == 1 { ("its", "is", "it", "it") } else { ("their", "are", "them", "they") };
     let which = match (x.all, x.units) {
         (true, 1) => "The one request shows".to_string(),
@@ -295,17 +295,33 @@ pub fn assumed(x: Assumed, current: u64, default: u64) -> String {
     };
     let after =
         "`ccdoctor apply` keeps a dated backup of each value it writes, and the next scan reads it as set then.";
+    // What the default would advise, where worked out.
+    let there = match x.at_default {
+        Some(d) if d.value == advised => ", where the advice is the same".to_string(),
+        Some(d) => format!(", where the advice would be {}", would_be(d)),
+        None => String::new(),
+    };
     let then = if raised {
         format!("If {they} ran at {}, the guess is on the low side; {after}", thousands(current))
     } else {
         format!(
-            "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}), and `--ran-at` says which; {after}",
+            "If it was set after {them}, {they} ran at the value before it (with none set, Claude Code's default of {}{there}), and `--ran-at` says which; {after}",
             thousands(default)
         )
     };
     format!(
         "{which} no limit of {its} own, and nothing dates {set}: {they} {is} taken to have run at {at}, the cautious guess. {then}"
     )
+}
+
+/// The advice at another guess, as a sentence ends it: "to keep 7,000", "no value".
+fn would_be(d: AtDefault) -> String {
+    match (d.action, d.value) {
+        (Action::Keep, Some(v)) => format!("to keep {}", thousands(v)),
+        (Action::Raise, Some(v)) => format!("to raise it to {}", thousands(v)),
+        (_, Some(v)) => format!("to lower it to {}", thousands(v)),
+        (_, None) => "no value".to_string(),
+    }
 }
 
 /// The requests whose limit is only known to be at least the longest response they wrote
@@ -347,12 +363,7 @@ pub fn ran_above(r: RanAbove, a: &Advice) -> String {
                     thousands(default)
                 ),
                 Some(d) => {
-                    let would = match (d.action, d.value) {
-                        (Action::Keep, Some(v)) => format!("to keep {}", thousands(v)),
-                        (Action::Raise, Some(v)) => format!("to raise it to {}", thousands(v)),
-                        (_, Some(v)) => format!("to lower it to {}", thousands(v)),
-                        (_, None) => "no value".to_string(),
-                    };
+                    let would = would_be(d);
                     format!(
                         "If {they} ran at Claude Code's default of {} (nothing set then), the advice would be {would}: `--ran-at {default}` says so (or `--ran-at` the value set then).",
                         thousands(default)
@@ -407,7 +418,7 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     }
     // The limit the history ran at, where it is a guess from the value set now.
     if let Some(x) = a.assumed {
-        out.push(assumed(x, a.current, a.default));
+        out.push(assumed(x, a.current, a.default, a.choice.value));
     }
     // The limit the history ran at, where it is only known to be at least what it wrote.
     if let Some(x) = a.ran_above {

@@ -169,6 +169,9 @@ pub struct AssumedLimitJson {
     /// The limit guessed for them, the smaller of the value set now and Claude Code's
     /// default; `null` where people's values differ.
     pub value: Option<u64>,
+    /// The advice were they taken at Claude Code's default instead (`--ran-at` takes it):
+    /// `action` and `max_output_tokens`; `null` where not worked out.
+    pub if_default: Option<crate::analysis::advice::AtDefault>,
 }
 
 /// Requests whose limit is only known to be at least the longest response they wrote.
@@ -413,7 +416,11 @@ pub(super) fn recommendation(a: &Advice, rec: &RecommendConfig) -> Recommendatio
         demand: a.demand.clone(),
         replay,
         calibration,
-        assumed_limit: a.assumed.map(|x| AssumedLimitJson { requests: x.units, value: x.value }),
+        assumed_limit: a.assumed.map(|x| AssumedLimitJson {
+            requests: x.units,
+            value: x.value,
+            if_default: x.at_default,
+        }),
         limit_above: a.ran_above.map(|r| LimitAboveJson {
             requests: r.requests,
             longest: r.longest,

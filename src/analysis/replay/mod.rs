@@ -534,6 +534,18 @@ impl Plan {
         any
     }
 
+    /// Takes every job whose limit is a guess ([`Unit::limit_assumed`],
+    /// [`Unit::limit_at_least`]) to have run at `limit` where that is higher: what the advice
+    /// would be at Claude Code's default. Whether any was.
+    pub fn take_guessed_at(&mut self, limit: u64) -> bool {
+        let mut any = false;
+        for j in self.jobs.iter_mut().filter(|j| j.limit_assumed && j.limit_then.get() < limit) {
+            j.limit_then = Count::new(limit);
+            any = true;
+        }
+        any
+    }
+
     /// Responses a replay at a value asks for: the plan's jobs but the failures asked again.
     pub fn len(&self) -> usize {
         self.asked().count()
