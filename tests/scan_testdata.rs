@@ -229,3 +229,16 @@ fn settings_secrets_never_printed() {
         assert!(!r.stdout.contains("FIXTURE-SECRET") && !r.stderr.contains("FIXTURE-SECRET"), "{format}");
     }
 }
+
+/// A headline too long for one line: a value to copy keeps a line of its own under the
+/// model's name; a sentence (no value) wraps after it, not leaving "Sonnet 4:" alone on a
+/// line (a trial's find).
+#[test]
+fn a_headline_sentence_wraps_after_the_model_name() {
+    let none = run(&["scan", common::testdata().join("refused-alone").to_str().unwrap()]);
+    let second = none.stdout.lines().nth(1).unwrap_or_default().to_string();
+    assert!(second.starts_with("Sonnet 4: No max output value is shown"), "{}", none.stdout);
+    let path = common::testdata().join("one-session-cliff");
+    let value = run(&["scan", path.to_str().unwrap()]);
+    assert!(value.stdout.lines().nth(1).is_some_and(|l| l.starts_with("Sonnet 4: CLAUDE_CODE_MAX_OUTPUT_TOKENS=")));
+}

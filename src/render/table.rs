@@ -94,9 +94,14 @@ pub fn render(report: &Report, color: bool, width: u16, out: &mut dyn Write) -> 
         // On one line where it fits; the setting itself is never broken (it is copied).
         if model.chars().count() + 2 + headline.chars().count() <= st.width as usize {
             st.spans(&[("1", &format!("{model}:")), ("", " "), ("1;36", headline)])?;
-        } else {
+        } else if headline.starts_with("CLAUDE_CODE_MAX_OUTPUT_TOKENS=") {
             st.styled("1", &format!("{model}:"))?;
             st.styled("1;36", headline)?;
+        } else {
+            // A sentence (no value to copy) wraps as one, not left as a bare "Sonnet 4:" line.
+            for line in st.wrapped(&format!("{model}: {headline}"), 0) {
+                st.styled("1;36", &line)?;
+            }
         }
     }
     st.blank()?;
