@@ -749,3 +749,14 @@ fn with_no_quota_known_a_value_the_history_ran_without_a_429_is_safe() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["recommendation"]["action"], "keep", "{}", v["recommendation"]);
 }
+
+/// `check --format markdown`: the verdict's text escaped, its commands code spans (as the
+/// scan's Markdown shows them), not backticks escaped into text.
+#[test]
+fn check_in_markdown_shows_its_commands_as_code() {
+    let path = common::testdata().join("one-session-cliff");
+    let r = common::run(&["check", "--since", "2026-12-01", "--format", "markdown", path.to_str().unwrap()]);
+    assert!(r.stdout.starts_with("unsafe: CLAUDE\\_CODE\\_MAX\\_OUTPUT\\_TOKENS=16000 \\(Sonnet 4\\)"), "{}", r.stdout);
+    assert!(r.stdout.contains("see `ccdoctor scan`") && r.stdout.contains(": run `ccdoctor apply "), "{}", r.stdout);
+    assert!(!r.stdout.contains("\\`"), "{}", r.stdout);
+}

@@ -582,7 +582,8 @@ pub fn run(
             out,
             "{}: {}",
             outcome.status.word(),
-            crate::text::markdown_text(&escape_control(&outcome.message))
+            // Its commands as code spans, as the scan's Markdown shows them.
+            crate::render::markdown::md_with_code(&escape_control(&outcome.message))
         )?,
         _ => writeln!(out, "{}: {}", outcome.status.word(), escape_control(&outcome.message))?,
     }

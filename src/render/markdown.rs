@@ -22,9 +22,9 @@ fn md(s: &str) -> String {
 
 /// A sentence of ccdoctor's whose commands are in backticks: each pair a code span (GitHub
 /// renders nothing inside one as a link, an image or HTML, and only a backtick ends it, which
-/// the split leaves out), the text between them through [`md`]. An odd count of backticks
-/// (one from the data) leaves the whole sentence to [`md`].
-fn md_with_code(s: &str) -> String {
+/// the split leaves out), the text between them escaped ([`crate::text::markdown_text`]). An
+/// odd count of backticks (one from the data) leaves the whole sentence escaped.
+pub fn md_with_code(s: &str) -> String {
     if !s.matches('`').count().is_multiple_of(2) || !s.contains('`') {
         return md(s);
     }
