@@ -210,6 +210,12 @@ pub struct AtDefault {
     pub value: Option<u64>,
 }
 
+impl AtDefault {
+    fn of(c: &Choice) -> Self {
+        AtDefault { action: c.action, value: c.value }
+    }
+}
+
 impl RanAbove {
     /// Of the `units` (of `chains`), under `settings` (the model's `default` where they set
     /// none).
@@ -1097,16 +1103,12 @@ impl Planned {
             }
         } else {
             let target = advice.demand.target;
-            let first = replayed(
-                cfg,
-                &plan,
-                side.as_ref(),
-                [&setup, &seen_setup],
-                (common_limit, &alone),
-                (parallel_seen, target),
-            );
-            // Requests only known to have run above what their sessions wrote are taken just
-            // above it, the cautious guess. Where no reading of the quota reproduces the
+            let run = |plan: &Plan, setups: [&Setup; 2], common: u64| {
+                replayed(cfg, plan, side.as_ref(), setups, (common, &alone), (parallel_seen, target))
+            };
+            let first = run(&plan, [&setup, &seen_setup], common_limit);
+            // Requests only known to have run at least what their sessions wrote are taken at
+            // the least round value that allows it, the cautious guess. Where no reading of the quota reproduces the
             // history's 429s at that guess, the history rules it out: the next is Claude Code's
             // default, and the advice is that guess's if the history does not rule it out too.
             // Else the advice at the default is said beside it (`--ran-at` takes it).
@@ -1116,19 +1118,11 @@ impl Planned {
                     let moved = |v: u64| if v == r.taken_at { advice.default } else { v };
                     let [set, seen] =
                         [setup, seen_setup].map(|s| Setup { disproven_at: s.disproven_at.map(moved), ..s });
-                    let again = replayed(
-                        cfg,
-                        &plan,
-                        side.as_ref(),
-                        [&set, &seen],
-                        (moved(common_limit), &alone),
-                        (parallel_seen, target),
-                    );
+                    let again = run(&plan, [&set, &seen], moved(common_limit));
                     if unexplained(&again) {
                         first
                     } else if !unexplained(&first) {
-                        let at_default = AtDefault { action: again.choice.action, value: again.choice.value };
-                        advice.ran_above = Some(RanAbove { at_default: Some(at_default), ..r });
+                        advice.ran_above = Some(RanAbove { at_default: Some(AtDefault::of(&again.choice)), ..r });
                         first
                     } else {
                         advice.ran_above =
@@ -1141,17 +1135,10 @@ impl Planned {
                 None if advice.assumed.is_some_and(|x| x.value.is_some_and(|v| v < advice.default))
                     && plan.take_guessed_at(advice.default) =>
                 {
-                    let again = replayed(
-                        cfg,
-                        &plan,
-                        side.as_ref(),
-                        [&setup, &seen_setup],
-                        (common_limit, &alone),
-                        (parallel_seen, target),
-                    );
+                    let again = run(&plan, [&setup, &seen_setup], common_limit);
                     if !unexplained(&first) && !unexplained(&again) {
-                        let at_default = AtDefault { action: again.choice.action, value: again.choice.value };
-                        advice.assumed = advice.assumed.map(|x| Assumed { at_default: Some(at_default), ..x });
+                        let at_default = Some(AtDefault::of(&again.choice));
+                        advice.assumed = advice.assumed.map(|x| Assumed { at_default, ..x });
                     }
                     first
                 }

@@ -272,12 +272,7 @@ fn known_name(a: &Advice) -> &'static str {
 /// `default` without one).
 pub fn assumed(x: Assumed, current: u64, default: u64, advised: Option<u64>) -> String {
     let (its, is, them, they) = if x.units == 1 { ("its", "is", "it", "it") } else { ("their", "are", "them", "they") };
-    let which = match (x.all, x.units) {
-        (true, 1) => "The one request shows".to_string(),
-        (true, 2) => "Both requests show".to_string(),
-        (true, n) => format!("All {} requests show", thousands(n)),
-        (false, n) => count_of(n, "request shows", "requests show"),
-    };
+    let which = requests_show(x.all, x.units);
     // Above the default, the guess is the default; below it, the value itself (a person's,
     // in a team whose values differ).
     let raised = x.value == Some(default) && current > default;
@@ -314,6 +309,16 @@ pub fn assumed(x: Assumed, current: u64, default: u64, advised: Option<u64>) -> 
     )
 }
 
+/// "All 43 requests show", "2 requests show": `n` requests, `all` of the model's or not.
+fn requests_show(all: bool, n: u64) -> String {
+    match (all, n) {
+        (true, 1) => "The one request shows".to_string(),
+        (true, 2) => "Both requests show".to_string(),
+        (true, n) => format!("All {} requests show", thousands(n)),
+        (false, n) => count_of(n, "request shows", "requests show"),
+    }
+}
+
 /// The advice at another guess, as a sentence ends it: "to keep 7,000", "no value".
 fn would_be(d: AtDefault) -> String {
     match (d.action, d.value) {
@@ -341,12 +346,7 @@ pub fn ran_above(r: RanAbove, a: &Advice) -> String {
         ""
     };
     let (its, they) = if r.requests == 1 { ("its", "it") } else { ("their", "they") };
-    let which = match (r.all, r.requests) {
-        (true, 1) => "The one request shows".to_string(),
-        (true, 2) => "Both requests show".to_string(),
-        (true, n) => format!("All {} requests show", thousands(n)),
-        (false, n) => count_of(n, "request shows", "requests show"),
-    };
+    let which = requests_show(r.all, r.requests);
     let (they_cap, are) = if r.requests == 1 { ("It", "is") } else { ("They", "are") };
     let taken = match r.ruled_out {
         // The cautious guess, ruled out by the history's 429s: the next, the default.

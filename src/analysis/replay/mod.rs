@@ -526,20 +526,21 @@ impl Plan {
     /// ([`Unit::limit_at_least`]) to have run at `limit` where that is higher: the next guess,
     /// where no reading explains the history at the first. Whether any was.
     pub fn take_bounded_at(&mut self, limit: u64) -> bool {
-        let mut any = false;
-        for j in self.jobs.iter_mut().filter(|j| j.limit_bounded && j.limit_then.get() < limit) {
-            j.limit_then = Count::new(limit);
-            any = true;
-        }
-        any
+        self.take_at(limit, |j| j.limit_bounded)
     }
 
     /// Takes every job whose limit is a guess ([`Unit::limit_assumed`],
     /// [`Unit::limit_at_least`]) to have run at `limit` where that is higher: what the advice
     /// would be at Claude Code's default. Whether any was.
     pub fn take_guessed_at(&mut self, limit: u64) -> bool {
+        self.take_at(limit, |j| j.limit_assumed)
+    }
+
+    /// Takes the jobs `which` picks to have run at `limit` where that is higher. Whether any
+    /// was.
+    fn take_at(&mut self, limit: u64, which: impl Fn(&Job) -> bool) -> bool {
         let mut any = false;
-        for j in self.jobs.iter_mut().filter(|j| j.limit_assumed && j.limit_then.get() < limit) {
+        for j in self.jobs.iter_mut().filter(|j| which(j) && j.limit_then.get() < limit) {
             j.limit_then = Count::new(limit);
             any = true;
         }
