@@ -3,9 +3,9 @@
 
     python3 testdata/generate_random.py OUTDIR PARAMS_JSON
 
-PARAMS_JSON (seeded: the same parameters write the same home): seed; provider (api, api45,
-bedrock, vertex, arn); n requests over `sessions` sessions at max output `value` (a
-settings.json sets it); `cuts` responses cut at it; `thr_frac` of the requests refused 1 to
+PARAMS_JSON (seeded: the same parameters write the same home): seed (0 when left out);
+provider (api, api45, bedrock, vertex, arn; bedrock when left out); n requests over
+`sessions` sessions at max output `value` (a settings.json sets it); `cuts` responses cut at it; `thr_frac` of the requests refused 1 to
 `thr_max` times before they get through. Those 429s are drawn at random, not from the
 requests' load: throttling the history's own load does not explain (another's load on a
 shared quota). The parameters are written beside the home (params.json).
@@ -38,8 +38,10 @@ def iso(ms):
 
 
 def gen(out, p):
-    rnd = random.Random(p["seed"])
-    prov = p["provider"]
+    rnd = random.Random(p.get("seed", 0))
+    prov = p.get("provider", "bedrock")
+    if prov not in MODELS:
+        sys.exit(f"generate_random.py: provider {prov!r} is not one of {', '.join(MODELS)}")
     fam = "bedrock" if prov in ("bedrock", "arn") else ("vertex" if prov == "vertex" else "api")
     model = MODELS[prov]
     value = p.get("value")

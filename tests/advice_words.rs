@@ -285,7 +285,7 @@ fn the_other_readings_footnote_says_its_standing_and_its_figure() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         words(&r.stdout).contains(
-            "The last column replays the same values under the next reading (max output reserved at 1× and cache reads reserved; it needs more quota than the one given), against 73,260 TPM: 90.0% of the 81,400 TPM it implies."
+            "The last column replays the same values under the next reading (max output reserved at 1× and cache reads reserved; it needs more quota than the 50,000 TPM you gave), against 73,260 TPM: 90.0% of the 81,400 TPM it implies."
         ),
         "{}",
         r.stdout
@@ -544,4 +544,45 @@ fn no_safe_value_says_how_the_floor_fares_beside_its_row() {
     );
     let row = r.stdout.lines().find(|l| l.contains("│      3,000 ┆")).expect("the floor's row");
     assert!(row.contains("103 of 249") && row.contains("┆      0 ┆"), "{row}");
+}
+
+/// The replay table's last column names the quota its reading needs more of: the one given
+/// where one is, else the published default, not "the one given" where none was.
+#[test]
+fn the_next_readings_quota_is_named_as_given_only_where_given() {
+    let mut found = 0;
+    let named = regex::Regex::new(r"it needs more quota than ([^)]*)\)").unwrap();
+    // The "320,000 unknown" world's next reading needs more than the published default on
+    // these seeds.
+    for seed in 4..=5 {
+        for s in worlds::issue_20(seed) {
+            let (a, _) = worlds::advise(&s, &s.config());
+            let Some(cal) = a.calibration.as_ref() else { continue };
+            let above = a
+                .rows
+                .iter()
+                .find_map(|r| r.other_reading.map(|o| o.0))
+                .and_then(|o| cal.view(o))
+                .is_some_and(|v| v.standing == ccdoctor::analysis::fit::Standing::Above);
+            if !above {
+                continue;
+            }
+            found += 1;
+            let dir = written(&s);
+            let mut args = vec!["scan".to_string(), "--color".into(), "never".into()];
+            if let Some(q) = s.config().quota_tpm {
+                args.extend(["--quota-tpm".to_string(), q.to_string()]);
+            }
+            args.push(dir.path().to_str().unwrap().into());
+            let text = words(&common::run(&args.iter().map(String::as_str).collect::<Vec<_>>()).stdout);
+            let c = named.captures(&text).unwrap_or_else(|| panic!("{}: the column's note names it: {text}", s.name));
+            match s.config().quota_tpm {
+                Some(q) => {
+                    assert_eq!(&c[1], format!("the {} TPM you gave", ccdoctor::text::thousands(q)), "{}", s.name)
+                }
+                None => assert!(c[1].contains("published default"), "{}: {}", s.name, &c[1]),
+            }
+        }
+    }
+    assert!(found > 0, "a world whose next reading needs more quota than the reference");
 }

@@ -319,6 +319,10 @@ fn check_defaults_to_the_last_week_and_says_so() {
         "{}",
         r.stdout
     );
+    // The value set is in effect, whatever the window holds: the JSON names it.
+    let r = run_in(&home, &["check", "--json", home.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!((v["current"].as_u64(), v["model"].is_null()), (Some(32_000), true), "{}", r.stdout);
     let r = run_in(&home, &["check", home.to_str().unwrap(), "--since", "2026-10-27"]);
     assert!(!r.stdout.contains("nothing to check"), "{}", r.stdout);
     // Files last written before the window are not read: the line counts them.

@@ -344,6 +344,33 @@ fn a_failure_asked_again_is_one_response() {
     }
 }
 
+/// The page counts the failures once: the note under the replay's table, which leaves out
+/// the failures asked again, names the same total as the first line, and the part it leaves
+/// out.
+#[test]
+fn the_replays_note_names_the_same_failures_as_the_first_line() {
+    let s = &worlds::issue_20(1)[2];
+    let dir = written(s);
+    let quota = s.config().quota_tpm.expect("this world's quota is given").to_string();
+    let r: common::Run = common::ccdoctor(dir.path())
+        .args(["scan", "--color", "never", "--quota-tpm", &quota, dir.path().to_str().unwrap()])
+        .output()
+        .unwrap()
+        .into();
+    let text = r.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    let first = regex::Regex::new(r"; ([\d,]+) requests failed for good").unwrap();
+    let all = &first.captures(&text).expect("the first line counts the failures")[1];
+    let note = regex::Regex::new(
+        r"the [\d,]+ of demand and ([\d,]+) of the ([\d,]+) requests that failed for good, .* \(the other ([\d,]+) were asked again",
+    )
+    .unwrap();
+    let c = note.captures(&text).unwrap_or_else(|| panic!("the note names the failures left out:\n{}", r.stdout));
+    let n = |i: usize| c[i].replace(',', "").parse::<u64>().unwrap();
+    assert_eq!(&c[2], all, "the same total as the first line");
+    assert!(n(3) > 0);
+    assert_eq!(n(1) + n(3), n(2));
+}
+
 /// After the change (32,000, then 200, then 5,000), `check` says which reading held: the
 /// periods at the three values tell them apart.
 #[test]

@@ -159,6 +159,8 @@ pub struct CheckOutcome {
     /// The last UTC day read (`--until`; `null`: up to now).
     pub until: Option<String>,
     pub model: Option<String>,
+    /// The value in effect: the advised model's; with nothing to check, the value the
+    /// settings set (`null` where none is).
     pub current: Option<u64>,
     pub recommended: Option<u64>,
     /// `keep`, `lower`, `raise` or `none`, as in `scan`'s recommendation.
@@ -347,6 +349,8 @@ pub fn run(
                 ),
                 None => String::new(),
             };
+            // The value set is in effect whatever the window holds.
+            outcome.current = settings.max_output_tokens.value;
             format!("nothing to check ({facts}){older}")
         }
         (Some(a), _) => {

@@ -523,8 +523,15 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 bound(b.admission_limit(), Some(b.admission_raw())),
             )
         } else {
+            // Where admission reserves what the worst case charges, its rule is the same
+            // inequality: its bound is not written twice.
+            let admission = if b.input_reserved == b.input_set && b.reserved_burndown == b.burndown {
+                "the same bound".to_string()
+            } else {
+                format!("M ≤ {}", bound(b.admission_limit(), Some(b.admission_raw())))
+            };
             let mut s = format!(
-                "Worst case by hand, if {} {at_once}{all} ran to the max output{together}: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + {}) ≤ u·Q gives M ≤ {}",
+                "Worst case by hand, if {} {at_once}{all} ran to the max output{together}: M ≤ (u·Q/P − I_set)/B = ({:.2}·{}/{} − {})/{} = {}; admission P·({res} + {}) ≤ u·Q gives {admission}",
                 count_of(b.parallel, "request", "requests"),
                 b.headroom,
                 thousands(b.quota_tpm),
@@ -533,7 +540,6 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 b.burndown,
                 bound(b.worst_case_limit(), b.worst_case_raw()),
                 reserved_output(b),
-                bound(b.admission_limit(), Some(b.admission_raw())),
             );
             // The inputs table's ceiling is the smaller of the two.
             match (b.worst_case_limit(), b.admission_limit()) {
@@ -1072,11 +1078,29 @@ fn responses_made_of(a: &Advice) -> Option<String> {
 pub fn asked_note(a: &Advice) -> Option<String> {
     let d = &a.demand;
     let failed = d.asked.checked_sub(d.responses).filter(|&f| f > 0)?;
-    let failed = match failed {
-        1 => "1 request that failed for good, whose response is drawn from demand where it gets through".to_string(),
-        n => format!(
+    // The failures asked again are not among them (each is one response with its second
+    // asking): the count of all failures is said elsewhere on the page, so the part is named.
+    let of_all = a
+        .calibration
+        .as_ref()
+        .filter(|c| c.reasked > 0 && c.observed_failed == failed + c.reasked)
+        .map(|c| (c.observed_failed, c.reasked));
+    let failed = match (failed, of_all) {
+        (1, None) => {
+            "1 request that failed for good, whose response is drawn from demand where it gets through".to_string()
+        }
+        (n, None) => format!(
             "{} requests that failed for good, whose responses are drawn from demand where they get through",
             thousands(n)
+        ),
+        (n, Some((all, reasked))) => format!(
+            "{} of the {} requests that failed for good, whose {} drawn from demand where {} through (the other {} asked again, and {} one response with its second asking)",
+            thousands(n),
+            thousands(all),
+            if n == 1 { "response is" } else { "responses are" },
+            if n == 1 { "it gets" } else { "they get" },
+            if reasked == 1 { "1 was".to_string() } else { format!("{} were", thousands(reasked)) },
+            if reasked == 1 { "is" } else { "each is" },
         ),
     };
     Some(format!(

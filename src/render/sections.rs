@@ -426,10 +426,15 @@ fn replay(a: &Advice, r: &Recommendation) -> Section {
             _ => String::new(),
         };
         // Its standing, as the JSON's readings give it.
+        // Above: more quota than the reference, which is the one given or a published one.
+        let above = match &c.reference {
+            Some(r) => format!("; it needs more quota than {}", readings::quota_named(r.tpm, &r.origin)),
+            None => "; it needs more quota than the reference".to_string(),
+        };
         let (which, aside) = match v.standing {
-            Standing::Fits => ("the next reading that fits", ""),
-            Standing::Above => ("the next reading", "; it needs more quota than the one given"),
-            Standing::Below | Standing::Contradicted => ("the next reading shown", ""),
+            Standing::Fits => ("the next reading that fits", String::new()),
+            Standing::Above => ("the next reading", above),
+            Standing::Below | Standing::Contradicted => ("the next reading shown", String::new()),
         };
         // Its quota: the reading's own where the fit gave it, else the quota the reading holds
         // (given, or a default).
