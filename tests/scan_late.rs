@@ -149,10 +149,29 @@ fn the_debug_file_named_by_claude_codes_variable_is_read() {
 
 #[test]
 fn a_capped_line_beats_the_model_table() {
-    let v = with_debug_file();
-    let inputs = &v["recommendation"]["inputs"];
     // The table says Opus 4.8 goes to 128,000 (unverified); the debug log's line, written
-    // just before L1's first request, shows Claude Code clamping it to 64,000.
+    // just before L1's first request, shows Claude Code clamping it to 64,000. Without the
+    // line's newer rival (the 400 below), it is the upper limit.
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("late-home");
+    common::copy_tree(&late(), &home);
+    let with_400 = home.join("projects/work-svc/11111111-0000-4000-8000-00000000000a.jsonl");
+    let kept: Vec<String> = std::fs::read_to_string(&with_400)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("which is the maximum allowed number of output tokens"))
+        .map(str::to_string)
+        .collect();
+    std::fs::write(&with_400, kept.join("\n") + "\n").unwrap();
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec!["scan", "--format", "json", home.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let r: Run = ccdoctor(&home).args(&args).output().unwrap().into();
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let debug = home.join("elsewhere/claude-debug.log");
+    let v = run(&["--debug-file", debug.to_str().unwrap()]);
+    let inputs = &v["recommendation"]["inputs"];
     assert_eq!(inputs["model"], "Opus 4.8");
     assert_eq!(inputs["model_cap"], 64000);
     assert_eq!(inputs["model_cap_source"], "debug_log");
@@ -166,9 +185,35 @@ fn a_capped_line_beats_the_model_table() {
         "{reasons:?}"
     );
     // Without the log, the table's figure stands, marked unverified.
-    let (v, _) = scan(&[]);
+    let v = run(&[]);
     assert_eq!(v["recommendation"]["inputs"]["model_cap"], 128000);
     assert_eq!(v["recommendation"]["inputs"]["model_cap_source"], "table_unverified");
+}
+
+/// A request refused (400) for asking `max_tokens: 64001 > 64000, which is the maximum
+/// allowed number of output tokens for claude-opus-4-8` shows that model's upper limit: the
+/// advice stays within it (the trial of 2026-12-08 was advised 66,000 on the table's 128,000,
+/// a value every request would be refused at), and says why.
+#[test]
+fn a_refusal_over_the_models_maximum_is_its_upper_limit() {
+    let (v, _) = scan(&[]);
+    let rec = &v["recommendation"];
+    assert_eq!((rec["inputs"]["model"].as_str(), rec["inputs"]["model_cap"].as_u64()), (Some("Opus 4.8"), Some(64000)));
+    assert_eq!(rec["inputs"]["model_cap_source"], "refusal");
+    assert!(rec["max_output_tokens"].as_u64().is_some_and(|v| v <= 64_000), "{}", rec["max_output_tokens"]);
+    // The debug lines' list is the debug logs' alone.
+    assert_eq!(v["capped"], json!([]));
+    let advice: Vec<&str> = rec["advice"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        advice.iter().any(|a| a.contains(
+            "it asked 64,001 where Opus 4.8 allows 64,000. Keep CLAUDE_CODE_MAX_OUTPUT_TOKENS at or under 64,000"
+        )),
+        "{advice:?}"
+    );
+    // With the debug log too (its line older than the refusal), the limit is the same.
+    let v = with_debug_file();
+    assert_eq!(v["recommendation"]["inputs"]["model_cap"], 64000);
+    assert_eq!(v["capped"], json!([{"from": 128000, "to": 64000, "count": 1}]));
 }
 
 #[test]

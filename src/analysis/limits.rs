@@ -414,7 +414,9 @@ pub fn in_effect(chains: &[Chain<'_>], capped: &[Capped], fallback: &dyn Fallbac
         }
     }
     let mut clamps: HashMap<Option<&str>, Evidence> = HashMap::new();
-    for c in capped {
+    // A request refused for asking over the model's maximum ran at nothing: it tells the
+    // model's upper limit ([`learned_caps`]), not what its session ran at.
+    for c in capped.iter().filter(|c| c.model.is_none()) {
         clamps.entry(c.session.as_deref()).or_default().push((c.time.unwrap_or(EpochMs::MIN), c.to));
     }
     for v in seen.values_mut().chain(clamps.values_mut()) {
@@ -634,8 +636,9 @@ fn above_all(longest: u64, cap: u64) -> u64 {
     longest.div_ceil(1_000).max(1).saturating_mul(1_000).min(cap)
 }
 
-/// A `Capped from X to Y` line: Claude Code clamped a max output setting of X to Y, the
-/// upper limit it applies to the model the session used.
+/// A model's upper limit as a record shows it ([`ClampBy`]): a `Capped from X to Y` line
+/// (Claude Code clamped a max output setting of X to Y, the upper limit it applies to the
+/// model the session used), or the like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clamp {
     pub from: u64,
@@ -658,6 +661,9 @@ pub enum ClampBy {
     /// A response of a model not in the table, longer than the limit assumed for it (`from`,
     /// its tokens): the limit is taken as `to` ([`caps_from_data`]).
     Response,
+    /// A request refused (400) for asking `max_tokens` `from` over the model's maximum, `to`,
+    /// which the refusal names: the limit is `to`.
+    Refused,
 }
 
 /// The upper limits the user's data shows, by model name: [`learned_caps`], and records of a
@@ -716,7 +722,8 @@ const NEAR_MS: i64 = 10 * 60 * 1000;
 /// each `Capped from X to Y` line (X above Y) of a session is the limit of the model most of
 /// that session's requests used; the newest line of a model counts. A line of a log not named
 /// after a session (`--debug-file`, `CLAUDE_CODE_DEBUG_LOGS_DIR`) belongs to the model of the
-/// request sent nearest it, within ten minutes.
+/// request sent nearest it, within ten minutes. A request refused (400) for asking over the
+/// model's maximum names that maximum and its model: it counts as such a line of that model.
 pub fn learned_caps(
     chains: &[Chain<'_>],
     capped: &[Capped],
@@ -742,16 +749,18 @@ pub fn learned_caps(
     }
     // Requests by start time, for lines of no known session.
     let mut by_time: Vec<(EpochMs, &str)> = Vec::new();
-    if capped.iter().any(|c| c.session.as_deref().is_none_or(|s| !model_of.contains_key(s))) {
+    if capped.iter().any(|c| c.model.is_none() && c.session.as_deref().is_none_or(|s| !model_of.contains_key(s))) {
         by_time = chains.iter().flat_map(|c| &c.requests).filter_map(|r| Some((r.start(), r.model()?))).collect();
         by_time.sort_unstable();
     }
     let nearest_model = |t: EpochMs| crate::time::nearest(&by_time, t, NEAR_MS).copied();
     for c in capped.iter().filter(|c| c.from > c.to) {
+        // A refusal names its model; a debug line's is its session's.
         let known = c.session.as_deref().and_then(|s| model_of.get(s)).map(|&(m, _)| m);
-        let Some(model) = known.or_else(|| c.time.and_then(nearest_model)) else { continue };
+        let Some(model) = c.model.as_deref().or(known).or_else(|| c.time.and_then(nearest_model)) else { continue };
         let session = c.session.as_deref().map(str::to_string);
-        let clamp = Clamp { from: c.from, to: c.to, session, time: c.time, by: ClampBy::CappedLine };
+        let by = if c.model.is_some() { ClampBy::Refused } else { ClampBy::CappedLine };
+        let clamp = Clamp { from: c.from, to: c.to, session, time: c.time, by };
         let entry = out.entry(name_of(model)).or_insert_with(|| clamp.clone());
         if clamp.time > entry.time {
             *entry = clamp;
@@ -962,7 +971,7 @@ mod tests {
             Chain::of_test("B", "", None, false, vec![req(50, "B", 5_000, false, None, false)]),
             Chain::of_test("C", "", None, false, vec![req(60, "C", 5_000, false, None, false)]),
         ];
-        let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0) }];
+        let capped = [Capped { from: 10_000, to: 8_192, session: Some("C".into()), time: Some(0), model: None }];
         let limits = in_effect(&chains, &capped, &NOW);
         assert_eq!(limits.nested(), vec![vec![1_000, 1_000, 1_000], vec![8_192], vec![8_192]]);
         let units = units(&chains, &limits);
@@ -1238,7 +1247,13 @@ mod tests {
             Chain::of_test("A", "", None, false, vec![with(0, "A", "m1"), with(10, "A", "m1"), with(20, "A", "m2")]),
             Chain::of_test("B", "", None, false, vec![with(1_000_000, "B", "m3")]),
         ];
-        let line = |from, to, session: Option<&str>, time| Capped { from, to, session: session.map(Into::into), time };
+        let line = |from, to, session: Option<&str>, time| Capped {
+            from,
+            to,
+            session: session.map(Into::into),
+            time,
+            model: None,
+        };
         let capped = [
             line(100_000, 64_000, Some("A"), Some(5)),
             line(128_000, 64_000, Some("cc-debug"), Some(1_000_000 + 9 * 60_000)),
@@ -1264,7 +1279,8 @@ mod tests {
         let chains = vec![Chain::of_test("A", "", None, false, vec![exceeded, stopped, below])];
         let table = |_: &str| Some(64_000);
         let name = |m: &str| m.to_string();
-        let line = |time| Capped { from: 200_000, to: 64_000, session: Some("A".into()), time: Some(time) };
+        let line =
+            |time| Capped { from: 200_000, to: 64_000, session: Some("A".into()), time: Some(time), model: None };
         let got = |capped: &[Capped]| {
             let c = &caps_from_data(&chains, capped, &name, &table, &|_, _, _| true)["m"];
             (c.to, c.by)

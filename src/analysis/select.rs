@@ -528,7 +528,7 @@ mod tests {
             wording: None,
         };
         data.events = vec![event(32_000), event(99_999_999_999_999), event(0)];
-        let capped = |to: u64| Capped { from: to.saturating_add(1), to, session: None, time: None };
+        let capped = |to: u64| Capped { from: to.saturating_add(1), to, session: None, time: None, model: None };
         data.capped = vec![capped(64_000), capped(99_999_999_999_999), capped(models::MAX_OUTPUT_LIMIT)];
         let (s, picked) = select(&data, &data.responses, &Filters::default());
         assert_eq!((picked.scoped.len(), s.scoped, s.implausible_input, s.implausible), (2, 2, 1, 0));

@@ -448,6 +448,12 @@ pub fn reasons(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 thousands(clamp.from),
                 thousands(clamp.to)
             ),
+            ClampBy::Refused => format!(
+                "Your records show a request of {} refused (400) for asking max_tokens {} over its maximum of {}{on}",
+                a.model,
+                thousands(clamp.from),
+                thousands(clamp.to)
+            ),
             ClampBy::ExceededError => format!(
                 "Your records show a request of {} running at {} (an \"exceeded the {} output token maximum\" error{on}), so the model allows at least that",
                 a.model,
@@ -1292,7 +1298,24 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             if a.adaptive { "A lower effort level" } else { "A smaller MAX_THINKING_TOKENS" }
         ));
     }
-    if report.errors.over_cap > 0 {
+    let refused = match &a.cap_source {
+        FigureSource::Clamp(c) if c.by == ClampBy::Refused => Some(c),
+        _ => None,
+    };
+    if let (true, Some(c)) = (report.errors.over_cap > 0, refused) {
+        // The refusal named what was asked and the maximum: the advice's value is held to it.
+        out.push(format!(
+            "{} refused (400) for a max_tokens over the model's maximum: {} asked {} where {} allows {}. Keep CLAUDE_CODE_MAX_OUTPUT_TOKENS at or under {}{}.",
+            count_of(report.errors.over_cap, "request was", "requests were"),
+            if report.errors.over_cap == 1 { "it" } else { "the newest" },
+            thousands(c.from),
+            a.model,
+            thousands(c.to),
+            thousands(c.to),
+            // A model that reasons adaptively takes no budget (said above).
+            if a.adaptive { "" } else { ", and MAX_THINKING_TOKENS below it" },
+        ));
+    } else if report.errors.over_cap > 0 {
         out.push(format!(
             "{} refused (400) for a max_tokens over the model's maximum: the max output setting and the thinking budget conflict (some Claude Code versions sent the thinking budget + 1). Keep MAX_THINKING_TOKENS below CLAUDE_CODE_MAX_OUTPUT_TOKENS, and the value at or under the model's upper limit.",
             count_of(report.errors.over_cap, "request was", "requests were")
@@ -1612,6 +1635,9 @@ pub fn figure_source(s: &FigureSource) -> String {
             match c.by {
                 ClampBy::CappedLine => {
                     format!("your debug log: Capped from {} to {}{on}", thousands(c.from), thousands(c.to))
+                }
+                ClampBy::Refused => {
+                    format!("your records: refused (400), max_tokens {} > {}{on}", thousands(c.from), thousands(c.to))
                 }
                 ClampBy::ExceededError => format!("your records: exceeded the {} output token maximum{on}", c.to),
                 ClampBy::MaxTokensStop => format!("your records: stopped at max_tokens after {}{on}", thousands(c.to)),

@@ -247,7 +247,8 @@ pub fn build(
     }
 
     let mut capped_rows: HashMap<(u64, u64), u64> = HashMap::new();
-    for c in capped {
+    // The debug logs' lines (a refusal's maximum is in the errors and the inputs instead).
+    for c in capped.iter().filter(|c| c.model.is_none()) {
         *capped_rows.entry((c.from, c.to)).or_default() += 1;
     }
     let mut capped: Vec<CappedRow> =

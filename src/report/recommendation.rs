@@ -302,6 +302,7 @@ pub(super) fn figure_label(s: &FigureSource) -> &'static str {
         FigureSource::Table { verified: true, .. } => "table",
         FigureSource::Table { verified: false, .. } => "table_unverified",
         FigureSource::Clamp(c) if c.by == crate::analysis::limits::ClampBy::CappedLine => "debug_log",
+        FigureSource::Clamp(c) if c.by == crate::analysis::limits::ClampBy::Refused => "refusal",
         FigureSource::Clamp(_) => "records",
         FigureSource::Unknown => "unknown",
     }

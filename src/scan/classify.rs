@@ -140,6 +140,20 @@ static OVER_CAP: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+static OVER_CAP_NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"max_tokens: (\d{1,12}) > (\d{1,12}), which is the maximum allowed number of output tokens for ([A-Za-z0-9._:@/\[\]-]{1,200})")
+        .expect("valid regex")
+});
+
+/// What an over-cap 400 names ("max_tokens: 64001 > 64000, which is the maximum allowed number
+/// of output tokens for claude-opus-4-8"): the max_tokens asked, the model's maximum and the
+/// model id, where the text says all three.
+pub fn over_cap_named(text: &str) -> Option<(u64, u64, &str)> {
+    let c = OVER_CAP_NAMED.captures(text)?;
+    let model = c.get(3)?.as_str().trim_end_matches(['.', ':']);
+    Some((c[1].parse().ok()?, c[2].parse().ok()?, model))
+}
+
 /// Whose words a throttling 429's text is in ([`wording`]): the provider that refused it,
 /// where the text says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -550,6 +564,22 @@ mod tests {
                 "API Error: 400 max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-opus-4-5-20251101"
             ),
             OverCap
+        );
+    }
+
+    #[test]
+    fn an_over_cap_400_names_what_was_asked_the_maximum_and_the_model() {
+        let text = r#"API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-opus-4-8"}}"#;
+        assert_eq!(over_cap_named(text), Some((64_001, 64_000, "claude-opus-4-8")));
+        let escaped = r#"API Error: 400 {\"message\":\"max_tokens: 128000 > 32000, which is the maximum allowed number of output tokens for us.anthropic.claude-opus-4-20250514-v1:0\"}"#;
+        assert_eq!(over_cap_named(escaped), Some((128_000, 32_000, "us.anthropic.claude-opus-4-20250514-v1:0")));
+        // Other over-cap wordings name no numbers: nothing is learned from them.
+        assert_eq!(over_cap_named("max_tokens is too large: 200000"), None);
+        assert_eq!(
+            over_cap_named(
+                "max_tokens: 99999999999999999999 > 64000, which is the maximum allowed number of output tokens for m"
+            ),
+            None
         );
     }
 

@@ -294,14 +294,20 @@ impl EventKind {
     }
 }
 
-/// A `Capped from X to Y` debug line: a max output setting clamped by Claude Code.
+/// A `Capped from X to Y` debug line: a max output setting clamped by Claude Code; or a
+/// request refused (400) for asking `max_tokens` X over the model's maximum Y, which the
+/// error's text names with the model (`model`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capped {
     pub from: u64,
     pub to: u64,
-    /// The session of the debug log it is in (the file's stem), and when.
+    /// The session of the debug log it is in (the file's stem), or of the refused request;
+    /// and when.
     pub session: Option<Name>,
     pub time: Option<EpochMs>,
+    /// The model id a refusal's text names; `None` for a debug line (its model is the one its
+    /// session used most).
+    pub model: Option<Name>,
 }
 
 /// Counts about the reading itself.

@@ -314,6 +314,14 @@ impl<'i> Accumulator<'i> {
                 let id = env.uuid.as_deref().or(e.message_id.as_deref());
                 let key = id.map_or_else(|| self.synthetic_key(line_no), |id| key(&[Some(id)]));
                 let origin = self.origin(&env, time);
+                // A refusal for a max_tokens over the model's maximum names that maximum.
+                if e.kind == ErrorKind::OverCap
+                    && let Some((asked, max, model)) = crate::scan::classify::over_cap_named(&e.text)
+                {
+                    let session = origin.place.session.clone();
+                    let model = Some(self.names.get(model));
+                    self.out.capped.push(Capped { from: asked, to: max, session, time, model });
+                }
                 let what = FinalEvent { kind: e.kind, reset: e.reset.map(String::into_boxed_str), wording: e.wording };
                 self.out.finals.push(KeyedEvent { key, origin, what });
             }
@@ -469,7 +477,7 @@ impl<'i> Accumulator<'i> {
             }
             DebugRecord::Capped { timestamp, from, to } => {
                 let Some(time) = self.record_time(line_no, Some(timestamp)) else { return };
-                self.out.capped.push(Capped { from, to, session: self.debug_session.clone(), time });
+                self.out.capped.push(Capped { from, to, session: self.debug_session.clone(), time, model: None });
             }
             DebugRecord::Other => {}
         }
