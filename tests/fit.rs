@@ -683,3 +683,38 @@ fn a_value_set_by_hand_below_what_the_history_wrote_never_advises_what_fails() {
     assert!(judged >= 30, "only {judged} values advised");
     assert!(guessed >= 12, "only {guessed} of the worlds' histories guessed");
 }
+
+/// A quota given far above every reading's (the account's, shared with others, or misread):
+/// the readings nearest it advise, not every reading. With every reading, a larger quota
+/// given let in readings of ever smaller quotas, whose value is the smallest: the new user's
+/// trial of 2026-12-08 saw bedrock-home advised 13,000 at 400,000 given and 3,000 at 1,000,000.
+#[test]
+fn a_quota_given_far_above_the_history_lets_in_only_the_nearest_readings() {
+    for seed in SEEDS {
+        let s = Scenario::one("seed story", worlds::base(seed), 32_000);
+        let mut values = Vec::new();
+        for given in [1_000_000, 5_000_000] {
+            let s = s.clone().given(given);
+            let (a, _) = worlds::advise(&s, &s.config());
+            let cal = a.calibration.as_ref().expect("fitted");
+            let distance = |v: &ccdoctor::analysis::advice::ReadingView| {
+                ccdoctor::analysis::fit::distance(&v.fit, Some(given as f64))
+            };
+            let open = cal.readings.iter().filter(|v| v.standing != ccdoctor::analysis::fit::Standing::Contradicted);
+            let nearest = open.clone().map(distance).fold(f64::INFINITY, f64::min);
+            assert!(nearest > ccdoctor::analysis::fit::PLAUSIBLE_WITHIN, "seed {seed}: no reading is near {given}");
+            let mut far = 0;
+            for v in open {
+                let near = distance(v) <= nearest * ccdoctor::analysis::fit::PLAUSIBLE_WITHIN * (1.0 + 1e-9);
+                assert_eq!(v.advises || v.choice.is_some(), near, "seed {seed}, {given}: {:?}", v.fit.reading);
+                far += u32::from(!near);
+            }
+            assert!(far > 0, "seed {seed}, {given}: a reading far from the nearest, left out");
+            let v = a.choice.value.expect("a value");
+            assert!(s.at(v).almost_worked(), "seed {seed}, {given}: {v}");
+            values.push(v);
+        }
+        // Beyond every reading, how far beyond changes nothing.
+        assert_eq!(values[0], values[1], "seed {seed}");
+    }
+}

@@ -219,14 +219,20 @@ fn replayed(
             advises: false,
         })
         .collect();
-    // The readings within twice the reference advise (when none is, every reading that is not
-    // contradicted: the history implies another quota). The best fit first: the nearest the
-    // reference, then the one whose throttled requests' context is nearest the history's.
-    let plausible = |k: usize| fit::distance(&views[k].fit, reference) <= fit::PLAUSIBLE_WITHIN * (1.0 + 1e-9);
+    // The readings within twice the reference advise. When none is, the history implies
+    // another quota: the readings that are not contradicted and lie within twice the nearest
+    // one's distance from it advise (a reading that needs thirty times less quota than the
+    // one given is no likelier for a larger quota given: with all of them, a larger quota
+    // given let in readings of ever smaller quotas, and advised less). The best fit first: the
+    // nearest the reference, then the one whose throttled requests' context is nearest the
+    // history's.
+    let distance = |k: usize| fit::distance(&views[k].fit, reference);
+    let within = |k: usize, d: f64| distance(k) <= d * fit::PLAUSIBLE_WITHIN * (1.0 + 1e-9);
     let open = |k: usize| views[k].standing != Standing::Contradicted;
-    let mut shown: Vec<usize> = (0..views.len()).filter(|&k| open(k) && plausible(k)).collect();
+    let mut shown: Vec<usize> = (0..views.len()).filter(|&k| open(k) && within(k, 1.0)).collect();
     if shown.is_empty() {
-        shown = (0..views.len()).filter(|&k| open(k)).collect();
+        let nearest = (0..views.len()).filter(|&k| open(k)).map(distance).fold(f64::INFINITY, f64::min);
+        shown = (0..views.len()).filter(|&k| open(k) && within(k, nearest)).collect();
     }
     shown.sort_by(|&a, &b| {
         let key = |k: usize| (fit::distance(&views[k].fit, reference), views[k].fit.context_gap());
