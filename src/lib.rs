@@ -13,6 +13,7 @@ pub mod exit_codes;
 pub mod jsparse;
 pub mod memory;
 pub mod models;
+pub mod open;
 pub mod otel;
 pub mod par;
 pub mod progress;

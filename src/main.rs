@@ -13,6 +13,9 @@ fn main() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e),
     };
+    // `check`'s 1 means "unsafe" to a script: its failures are 2, as its usage errors are.
+    let failure =
+        if matches!(cli.command, ccdoctor::cli::Command::Check(_)) { ExitCode::Usage } else { ExitCode::Failure };
     let env = Env::from_process();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -47,7 +50,7 @@ fn main() -> std::process::ExitCode {
         Err(e) if is_broken_pipe(&e) => (ExitCode::Success, true),
         Err(e) => {
             let _ = writeln!(err, "{}", message("error", &format!("{e:#}")));
-            (ExitCode::Failure, true)
+            (failure, true)
         }
     };
     match out.flush() {
@@ -55,7 +58,7 @@ fn main() -> std::process::ExitCode {
         Err(_) if code == ExitCode::Changed || told => code.into(),
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             let _ = writeln!(err, "{}", message("error", &format!("writing output: {e}")));
-            ExitCode::Failure.into()
+            failure.into()
         }
         _ => code.into(),
     }

@@ -88,9 +88,16 @@ const SECRET_PREFIXES: [&str; 1] = ["sk-"];
 /// Marks of well-known secret formats (Anthropic, OpenAI, GitHub, GitLab, Slack, AWS,
 /// Google, JWT, PEM) found anywhere in a value (a key pasted after a model id:
 /// `claude-haiku:x-sk-ant-api03-…`).
-const SECRET_MARKS: [&str; 19] = [
+const SECRET_MARKS: [&str; 25] = [
     "sk-ant-",
     "sk-proj-",
+    // Stripe's keys, Google's OAuth tokens, HTTP credentials.
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "ya29.",
+    "Basic ",
+    "Bearer ",
     "github_pat_",
     "ghp_",
     "gho_",
@@ -149,6 +156,44 @@ pub fn is_model_id(s: &str) -> bool {
         && !looks_secret(s)
 }
 
+/// Whether `s` (of a region's characters) reads as a region: `global`, or words joined by
+/// `-` ending in a number (`us-east-1`, `us-gov-west-1`, `europe-west4`), not a free word
+/// (`hunter2`) or a passphrase (`correct-horse-battery-staple`), which a region variable
+/// can hold too.
+fn is_region(s: &str) -> bool {
+    if s == "global" {
+        return true;
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    let last = parts.last().copied().unwrap_or("");
+    let words = &parts[..parts.len() - 1];
+    // The number ends the last part, after its letters (`west4`) or alone (`1`).
+    let digits = last.trim_start_matches(|c: char| c.is_ascii_lowercase());
+    !words.is_empty()
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !digits.is_empty()
+        && digits.len() <= 2
+        && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether a value of a model's shape names a model, to be shown: a Claude model id or
+/// alias (it names Claude, Anthropic, a family or a Claude Code alias), or an ARN; the parts
+/// after a colon of anything but an ARN are a version's digits (`…-v1:0`). A model variable
+/// may hold anything a user pastes (`P@ssw0rd`, `claude-opus-4-6:password123`).
+fn names_a_model(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    if l.starts_with("arn:aws") {
+        return true;
+    }
+    let mut parts = l.split(':');
+    let head = parts.next().unwrap_or("");
+    let versions = parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let alias = head.split('[').next().unwrap_or("");
+    let named = ["claude", "anthropic", "sonnet", "opus", "haiku"].iter().any(|w| head.contains(w))
+        || ["best", "default", "opusplan"].contains(&alias);
+    versions && named
+}
+
 /// An `env` key as it may be shown: a variable name as shells spell them, else `<redacted>`
 /// (a key can hold a pasted secret too).
 pub fn shown_name(name: &str) -> String {
@@ -185,8 +230,8 @@ fn fits(shape: Shape, value: &Value) -> bool {
                 "low" | "medium" | "high" | "xhigh" | "max" | "auto" | "default"
             )
         }
-        Shape::Region => short(32, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
-        Shape::Model => is_model_id(s),
+        Shape::Region => short(32, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && is_region(s),
+        Shape::Model => is_model_id(s) && names_a_model(s),
     };
     ok && !looks_secret(s)
 }
@@ -281,7 +326,13 @@ mod tests {
             ("CLAUDE_CODE_EFFORT_LEVEL", json!("XHigh")),
             ("CLAUDE_CODE_RETRY_WATCHDOG", json!("1")),
             ("AWS_REGION", json!("us-east-1")),
+            ("AWS_REGION", json!("us-gov-west-1")),
             ("CLOUD_ML_REGION", json!("global")),
+            ("CLOUD_ML_REGION", json!("europe-west4")),
+            ("CLOUD_ML_REGION", json!("asia-southeast1")),
+            ("ANTHROPIC_MODEL", json!("sonnet")),
+            ("ANTHROPIC_MODEL", json!("opusplan")),
+            ("ANTHROPIC_MODEL", json!("claude-opus-4-8")),
             ("ANTHROPIC_MODEL", json!("opus[1m]")),
             ("ANTHROPIC_MODEL", json!("us.anthropic.claude-sonnet-4-5-20250929-v1:0")),
             ("ANTHROPIC_MODEL", json!("arn:aws:bedrock:us-east-1:inference-profile/x")),
@@ -344,6 +395,17 @@ mod tests {
             ("CLAUDE_CODE_EFFORT_LEVEL", json!("PLANTEDf6pass")),
             ("CLAUDE_CODE_EFFORT_LEVEL", json!(123456)),
             ("CLAUDE_CODE_RETRY_WATCHDOG", json!("PLANTEDf6pass")),
+            // The adversarial review of 2026-12-08: keys of other formats, and words, where a
+            // model id or a region goes.
+            ("ANTHROPIC_MODEL", json!("sk_live_51Habcdefgh")),
+            ("CLAUDE_CODE_SUBAGENT_MODEL", json!("ya29.a0AfH6SMBxSECRETTOKEN")),
+            ("ANTHROPIC_SMALL_FAST_MODEL", json!("Basic:dXNlcjpwYXNzd29yZA")),
+            ("ANTHROPIC_MODEL", json!("P@ssw0rd")),
+            ("ANTHROPIC_MODEL", json!("hunter2")),
+            ("ANTHROPIC_MODEL", json!("claude-opus-4-6:password123")),
+            ("AWS_REGION", json!("password")),
+            ("AWS_REGION", json!("hunter2")),
+            ("AWS_REGION", json!("correct-horse-battery-staple")),
         ] {
             assert_eq!(shown_value(name, &v, false), REDACTED, "{name} = {v}");
             assert_eq!(shown_value(name, &v, true), text_of(&v), "--show-env shows {name}");

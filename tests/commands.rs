@@ -90,7 +90,7 @@ fn check_says_when_the_quota_given_does_not_fit() {
     let r = run_in(&home, &["check", "--since", "2026-11-01", "--quota-tpm", "2M", h]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
-        r.stdout.contains("; your 429s do not fit the 2,000,000 TPM you gave: judged at 49,400 TPM, the quota they imply); 3000 would have worked"),
+        r.stdout.contains("; your 429s do not fit the 2,000,000 TPM you gave: judged at 253,000 TPM, the quota they imply); 10000 would have worked"),
         "{}",
         r.stdout
     );
@@ -542,7 +542,8 @@ fn the_hook_survives_a_full_disk_and_models_files_must_be_files() {
 
 /// A report that cannot be printed (a full disk) is one failure, told once: exit 1 and one
 /// error line (the adversarial review's item 6), in every format and for every command that
-/// prints a report.
+/// prints a report; `check`'s failures are 2, since its 1 means "unsafe" to a script (the
+/// adversarial review of 2026-12-08).
 #[test]
 fn a_report_to_a_full_disk_is_one_error() {
     let (_t, home) = bedrock_copy();
@@ -553,10 +554,11 @@ fn a_report_to_a_full_disk_is_one_error() {
         vec!["scan", "--format", "markdown", h],
         vec!["apply", "--dry-run", h],
         vec!["check", "--since", "2026-11-01", h],
+        vec!["check", "--json", "--since", "2026-11-01", h],
     ] {
         let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full exists on Linux");
         let r: Run = ccdoctor(home.parent().unwrap()).args(&args).stdout(full).output().unwrap().into();
-        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert_eq!(r.code, if args[0] == "check" { 2 } else { 1 }, "{args:?}: {}", r.stderr);
         let errors: Vec<&str> = r.stderr.lines().filter(|l| l.contains("error:")).collect();
         assert_eq!(errors.len(), 1, "{args:?}: one error line, not {}:\n{}", errors.len(), r.stderr);
         assert!(errors[0].contains("No space left on device"), "{args:?}: {}", r.stderr);

@@ -60,6 +60,8 @@ fn kept_ran_at(target: &std::path::Path, value: u64, action: Action) -> Result<(
         owner: Some((meta.uid(), meta.gid())),
         version: None,
         links: 0,
+        // A number, no secret: the target's mode alone.
+        xattrs: Default::default(),
     };
     let saved = match action {
         Action::Created => settings::backup::created(target).pop().map(|(_, p)| p),

@@ -356,7 +356,7 @@ pub fn load_user_file(path: &Path) -> Result<ModelTable, ModelsFileError> {
         });
     }
     let mut text = String::new();
-    std::fs::File::open(path)
+    crate::open::regular(path)
         .and_then(|f| f.take(MAX_USER_FILE_BYTES + 1).read_to_string(&mut text))
         .map_err(read_err)?;
     ModelTable::builtin().with_user_file(path, &text)

@@ -37,7 +37,7 @@ fn read_from(
     if threads < 2 || is_csv(path) {
         return None;
     }
-    let mut file = File::open(path).ok()?;
+    let mut file = crate::open::regular(path).ok()?;
     let len = file.metadata().ok()?.len();
     if len < from || is_gzip(&file) {
         return None;

@@ -4,7 +4,6 @@
 //! at a time: what is kept is the compact records of `record`.
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -341,7 +340,7 @@ impl Collected {
     /// Reads one file; a problem is a warning, and what was read before it is kept.
     pub fn read_file(&mut self, path: &Path, progress: &dyn Progress) {
         self.stats.files += 1;
-        let file = match File::open(path) {
+        let file = match crate::open::regular(path) {
             Ok(f) => f,
             Err(e) => {
                 self.stats.unreadable_files += 1;

@@ -1,6 +1,5 @@
 //! Reads one file, line by line, into the facts it holds (not yet deduplicated across files).
 
-use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::bytes::LineFacts;
@@ -109,7 +108,7 @@ pub struct Buffers {
 /// transcript line instead of only the candidates (see [`super::prefilter`]);
 /// `progress` is told how many bytes each read brought.
 pub fn read(input: &Input, full_parse: bool, buffers: &mut Buffers, progress: &dyn Fn(u64)) -> FileResult {
-    let file = match File::open(&input.path) {
+    let file = match crate::open::regular(&input.path) {
         Ok(f) => f,
         Err(e) => {
             let mut out = FileResult { unreadable: true, ..FileResult::default() };

@@ -114,6 +114,95 @@ impl Version {
     }
 }
 
+/// A file's extended attributes, its POSIX access list (`system.posix_acl_access`) among
+/// them: read with the file and given to what replaces it (and to its backup), so that a
+/// write neither widens nor narrows who may read it. Where a file has an access list, its
+/// group permission bits are the list's mask: bits alone, without the list, would give the
+/// file's group what the list gave one named user (Linux; elsewhere none are read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Xattrs(Vec<(CString, Vec<u8>)>);
+
+/// The access list's attribute: a write that cannot give it is not made.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
+const ACCESS_LIST: &[u8] = b"system.posix_acl_access";
+
+impl Xattrs {
+    /// The attributes of the open `file` (none where the file system keeps none).
+    #[cfg(all(target_os = "linux", not(feature = "portable")))]
+    pub fn of(file: &File) -> io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        let unsupported = |e: &io::Error| e.raw_os_error() == Some(libc::ENOTSUP);
+        // The list of names, NUL-separated; asked again if it grew in between.
+        let mut names = Vec::new();
+        for _ in 0..4 {
+            // SAFETY: a null buffer of size 0 asks only for the size.
+            let n = unsafe { libc::flistxattr(fd, std::ptr::null_mut(), 0) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                return if unsupported(&e) { Ok(Self::default()) } else { Err(e) };
+            }
+            names.resize(n as usize, 0u8);
+            // SAFETY: the buffer holds `names.len()` bytes.
+            let got = unsafe { libc::flistxattr(fd, names.as_mut_ptr().cast(), names.len()) };
+            if got >= 0 {
+                names.truncate(got as usize);
+                break;
+            }
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ERANGE) {
+                return Err(e);
+            }
+        }
+        let mut out = Vec::new();
+        for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+            let name = CString::new(name).map_err(io::Error::other)?;
+            // SAFETY: a null buffer of size 0 asks only for the size; `name` is NUL-terminated.
+            let n = unsafe { libc::fgetxattr(fd, name.as_ptr(), std::ptr::null_mut(), 0) };
+            if n < 0 {
+                // Removed since the list: nothing to keep.
+                continue;
+            }
+            let mut value = vec![0u8; n as usize];
+            // SAFETY: the buffer holds `value.len()` bytes.
+            let got = unsafe { libc::fgetxattr(fd, name.as_ptr(), value.as_mut_ptr().cast(), value.len()) };
+            if got < 0 {
+                continue;
+            }
+            value.truncate(got as usize);
+            out.push((name, value));
+        }
+        Ok(Self(out))
+    }
+
+    #[cfg(any(not(target_os = "linux"), feature = "portable"))]
+    pub fn of(_file: &File) -> io::Result<Self> {
+        Ok(Self::default())
+    }
+
+    /// Gives them to the open `file`. Those the system does not let this user set (another
+    /// namespace's, a label) are left as the new file has them; the access list must be
+    /// given, or the write is not made.
+    #[cfg(all(target_os = "linux", not(feature = "portable")))]
+    fn give(&self, file: &File) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        for (name, value) in &self.0 {
+            // SAFETY: `name` is NUL-terminated and `value` holds `value.len()` bytes.
+            let r = unsafe { libc::fsetxattr(file.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+            if r != 0 && name.as_bytes() == ACCESS_LIST {
+                let e = io::Error::last_os_error();
+                return Err(io::Error::new(e.kind(), format!("cannot give the new file the access list (ACL): {e}")));
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(any(not(target_os = "linux"), feature = "portable"))]
+    fn give(&self, _file: &File) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a file held when read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -125,11 +214,13 @@ pub struct Snapshot {
     pub version: Option<Version>,
     /// Its number of hard links (0: no file).
     pub links: u64,
+    /// Its extended attributes, the access list among them ([`Xattrs`]).
+    pub xattrs: Xattrs,
 }
 
 impl Snapshot {
     fn missing() -> Self {
-        Snapshot { bytes: None, mode: NEW_FILE_MODE, owner: None, version: None, links: 0 }
+        Snapshot { bytes: None, mode: NEW_FILE_MODE, owner: None, version: None, links: 0, xattrs: Xattrs::default() }
     }
 
     pub fn text(&self, path: &Path) -> Result<&str, FileError> {
@@ -263,6 +354,7 @@ fn read_with(path: &Path, follow: bool) -> Result<Snapshot, FileError> {
     // The file opened may not be the one looked at: check it again.
     let meta = file.metadata().map_err(|e| FileError::io(path, e))?;
     kind(path, &meta)?;
+    let xattrs = Xattrs::of(&file).map_err(|e| FileError::io(path, e))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // The limit holds even if the file grows after the size check.
     file.take(MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| FileError::io(path, e))?;
@@ -275,6 +367,7 @@ fn read_with(path: &Path, follow: bool) -> Result<Snapshot, FileError> {
         owner: Some((meta.uid(), meta.gid())),
         version: Some(Version::of(&meta)),
         links: meta.nlink(),
+        xattrs,
     })
 }
 
@@ -341,13 +434,15 @@ impl Drop for Temp {
 }
 
 /// Writes `bytes` to a new temporary file in `dir`, named after `name`, synced, with `owner`
-/// (where permitted) and `mode`. Also whether the owner could be given.
+/// (where permitted), `mode` and `xattrs` (the access list, or nothing is written). Also
+/// whether the owner could be given.
 pub fn write_temp(
     dir: &Path,
     name: &str,
     bytes: &[u8],
     mode: u32,
     owner: Option<(u32, u32)>,
+    xattrs: &Xattrs,
 ) -> Result<(Temp, bool), FileError> {
     let path = temp_path(dir, name);
     let io = |e| FileError::io(&path, e);
@@ -369,6 +464,8 @@ pub fn write_temp(
     };
     // After the owner, since changing the owner may clear set-id bits.
     f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io)?;
+    // After the mode, which would otherwise set the access list's mask anew.
+    xattrs.give(&f).map_err(io)?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io)?;
     Ok((temp, owner_kept))
 }
@@ -475,7 +572,7 @@ pub fn make_folders(dir: &Path) -> Result<(), FileError> {
 pub fn stage(real: &Path, bytes: &[u8], like: &Snapshot) -> Result<Staged, FileError> {
     let dir = folder_of(real);
     make_folders(dir)?;
-    let (temp, owner_kept) = write_temp(dir, &name_of(real), bytes, like.mode, like.owner)?;
+    let (temp, owner_kept) = write_temp(dir, &name_of(real), bytes, like.mode, like.owner, &like.xattrs)?;
     let ours = version_at(temp.path())?.ok_or_else(|| FileError::io(temp.path(), io::ErrorKind::NotFound.into()))?;
     Ok(Staged { temp, target: real.to_path_buf(), ours, owner_kept })
 }
@@ -580,6 +677,54 @@ fn unchanged(path: &Path, was: &Snapshot) -> Result<bool, FileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The adversarial review of 2026-12-08: a settings file readable by one named user
+    /// (and not by its group) through an access list came out of `apply` with the list's
+    /// mask as its group's permission and no list, readable by the group. The list, and the
+    /// other attributes, now go with the contents.
+    #[cfg(all(target_os = "linux", not(feature = "portable")))]
+    #[test]
+    fn a_write_keeps_the_files_access_list_and_attributes() {
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("settings.json");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // user_obj rw, user 4242 r, group_obj none, mask r, other none.
+        let entry =
+            |tag: u16, perm: u16, id: u32| [&tag.to_le_bytes()[..], &perm.to_le_bytes(), &id.to_le_bytes()].concat();
+        let acl = [
+            &2u32.to_le_bytes()[..],
+            &entry(1, 6, u32::MAX),
+            &entry(2, 4, 4242),
+            &entry(4, 0, u32::MAX),
+            &entry(0x10, 4, u32::MAX),
+            &entry(0x20, 0, u32::MAX),
+        ]
+        .concat();
+        let set = |name: &str, value: &[u8]| {
+            let f = File::open(&target).unwrap();
+            let name = CString::new(name).unwrap();
+            // SAFETY: a NUL-terminated name and a buffer of `value.len()` bytes.
+            let r = unsafe { libc::fsetxattr(f.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+            assert_eq!(r, 0, "{name:?}: {}", io::Error::last_os_error());
+        };
+        set("system.posix_acl_access", &acl);
+        set("user.note", b"kept");
+        let snap = read(&target).unwrap();
+        assert_eq!(snap.mode & 0o070, 0o040, "the group bits are the list's mask");
+        assert!(stage(&target, b"new", &snap).unwrap().commit_if_unchanged(&snap).unwrap());
+        let after = read(&target).unwrap();
+        assert_eq!(after.bytes.as_deref(), Some(&b"new"[..]));
+        assert_eq!(after.xattrs, snap.xattrs);
+        assert_eq!(after.mode, snap.mode);
+        let names: Vec<&[u8]> = after.xattrs.0.iter().map(|(n, _)| n.as_bytes()).collect();
+        assert!(names.contains(&&b"system.posix_acl_access"[..]) && names.contains(&&b"user.note"[..]), "{names:?}");
+        // A backup made of it carries them too.
+        let b = crate::settings::backup::create(&target, b"old", &after, "20261208T000000.000001", "bak").unwrap();
+        let f = File::open(&b).unwrap();
+        assert_eq!(Xattrs::of(&f).unwrap(), snap.xattrs);
+    }
 
     #[test]
     fn staged_files_vanish_unless_committed() {

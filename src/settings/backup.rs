@@ -99,7 +99,7 @@ fn split_now(now: &str) -> (&str, Option<u32>) {
 /// file's lock held, so that no other run names a backup meanwhile.
 pub fn create(path: &Path, bytes: &[u8], like: &Snapshot, now: &str, ext: &str) -> Result<PathBuf, FileError> {
     let name = name_of(path);
-    let (mut temp, _) = atomic::write_temp(atomic::folder_of(path), &name, bytes, like.mode, like.owner)?;
+    let (mut temp, _) = atomic::write_temp(atomic::folder_of(path), &name, bytes, like.mode, like.owner, &like.xattrs)?;
     let (stamp, micros) = split_now(now);
     let micros =
         micros.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_micros()));
@@ -230,6 +230,7 @@ pub fn load(backup: &Path, owner: u32, now: &str) -> Result<Snapshot, String> {
     if !meta.is_file() {
         return Err("not a regular file, not a backup ccdoctor made".into());
     }
+    let xattrs = atomic::Xattrs::of(&f).map_err(|e| format!("cannot be read ({e})"))?;
     if meta.uid() != owner {
         return Err(format!("owned by uid {}, not by the settings file's owner (uid {owner})", meta.uid()));
     }
@@ -245,6 +246,7 @@ pub fn load(backup: &Path, owner: u32, now: &str) -> Result<Snapshot, String> {
         owner: Some((meta.uid(), meta.gid())),
         version: None,
         links: meta.nlink(),
+        xattrs,
     })
 }
 
@@ -281,7 +283,7 @@ mod tests {
     use super::*;
 
     fn like() -> Snapshot {
-        Snapshot { bytes: None, mode: 0o600, owner: None, version: None, links: 0 }
+        Snapshot { bytes: None, mode: 0o600, owner: None, version: None, links: 0, xattrs: Default::default() }
     }
 
     /// A note of `--ran-at` is read back with its time; one that is no count, too long, a

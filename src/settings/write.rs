@@ -208,6 +208,14 @@ fn short(s: String) -> String {
 /// as printed names the same file (single quotes around a line break would be printed as
 /// `\n`, which names another).
 pub(crate) fn shell_quote(path: &Path) -> String {
+    // A relative path starting with `-` would be read as a flag: `./` before it.
+    let dotted;
+    let path = if path.as_os_str().as_encoded_bytes().starts_with(b"-") {
+        dotted = Path::new(".").join(path);
+        dotted.as_path()
+    } else {
+        path
+    };
     #[cfg(unix)]
     let bytes = std::borrow::Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()));
     #[cfg(not(unix))]
@@ -843,6 +851,9 @@ mod tests {
         assert_eq!(q("/a b/it's.json"), "'/a b/it'\\''s.json'");
         assert_eq!(q("d\nx/s.json"), "$'d\\x0ax/s.json'");
         assert_eq!(q("a\\b\t'c"), "$'a\\\\b\\x09\\'c'");
+        // Not read as a flag.
+        assert_eq!(q("-x/settings.json"), "./-x/settings.json");
+        assert_eq!(q("-a b"), "'./-a b'");
         #[cfg(unix)]
         {
             use std::os::unix::ffi::OsStrExt;
