@@ -193,14 +193,16 @@ fn cuts_the_history_cannot_see_are_unknown_not_zero() {
 
 /// A raise above the highest limit in effect goes to twice it or the model's upper limit, and
 /// says so: not "the nearest to Claude Code's default", which a trial read beside "every value
-/// from 33,000 up" (claude-home: 64,000 named the nearest to 32,000).
+/// from 33,000 up" (claude-home: 64,000 named the nearest to 32,000). The figure beside "from
+/// 33,000 up" says it counts the cut ones of unknown size as finished (the trial of
+/// 2026-12-08 read "0 of 10" beside 3 responses whose size the history cannot show).
 #[test]
 fn a_raise_past_the_highest_limit_says_why_it_goes_that_far() {
     let home = common::testdata().join("claude-home");
     let r = common::run(&["scan", home.to_str().unwrap()]);
     let text = words(&r.stdout);
     assert!(
-        text.contains("Every value from 33,000 up cuts the fewest responses, 0 of 10 responses asked for (0.0%); 64,000 is the model's upper limit: above 32,090, the most your history shows a response wanted, your history cannot tell how much more the cut responses wanted"),
+        text.contains("Every value from 33,000 up cuts the fewest responses, 0 of 10 responses asked for (0.0%) as far as your history shows (3 cut ones known only to want more than 32,090); 64,000 is the model's upper limit: above 32,090, the most your history shows a response wanted, your history cannot tell how much more the cut responses wanted"),
         "{text}"
     );
     assert!(!text.contains("is the nearest to Claude Code's default"), "{text}");

@@ -766,3 +766,45 @@ fn check_in_markdown_shows_its_commands_as_code() {
     assert!(r.stdout.contains("see `ccdoctor scan`") && r.stdout.contains(": run `ccdoctor apply "), "{}", r.stdout);
     assert!(!r.stdout.contains("\\`"), "{}", r.stdout);
 }
+
+/// A value the shell's environment sets is named so in the JSON, as the inputs table names
+/// it (the new user's trial of 2026-12-08 read `current_source: "settings"` beside the
+/// table's "environment").
+#[test]
+fn a_value_from_the_environment_is_named_so() {
+    let (_t, home) = common::bedrock_copy_with(r#"{"env":{"CLAUDE_CODE_USE_BEDROCK":"1"}}"#);
+    let r: Run = ccdoctor(&home)
+        .env("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "16000")
+        .args(["scan", "--format", "json", home.to_str().unwrap()])
+        .output()
+        .unwrap()
+        .into();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rec = &v["recommendation"];
+    assert_eq!((rec["current"].as_u64(), rec["current_source"].as_str()), (Some(16_000), Some("environment")));
+    let text = run_in(&home, &["scan", home.to_str().unwrap()]).stdout;
+    assert!(!text.contains("┆ environment"), "without it, the value is not the environment's");
+}
+
+/// A `--project` that matches no project of the history is a typo to `check`, as a `--model`
+/// that matches none is: "nothing checked", exit 2, naming the projects there are (the new
+/// user's trial of 2026-12-08 got "ok: nothing to check", exit 0, and no word of it).
+#[test]
+fn check_with_a_project_that_matches_nothing_checks_nothing() {
+    let home = common::bedrock_home();
+    let h = home.to_str().unwrap();
+    let r = common::run(&["check", h, "--project", "nomatch", "--since", "2026-11-01"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with(
+            "nothing checked: --project nomatch matches no project; the history has: /sim/app0, /sim/app1"
+        ),
+        "{}",
+        r.stdout
+    );
+    // One that matches is checked; one whose records lie outside the window is an empty one.
+    assert_eq!(common::run(&["check", h, "--project", "app0", "--since", "2026-11-01"]).code, 1);
+    let r = common::run(&["check", h, "--project", "app0", "--since", "2026-12-01"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.starts_with("ok: nothing to check"), "{}", r.stdout);
+}

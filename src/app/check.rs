@@ -223,6 +223,17 @@ pub fn run(
     let (analysis, tally) = super::scan::analyze(&scanned.data, responses, config, &settings);
     // A `--model` that matches no model (or several) is said in the verdict itself.
     let report_model_match = analysis.selection.model_match.clone();
+    // So is a `--project` that matches no project of the history (a typo is not "ok"; one
+    // whose records all lie outside the window is an empty window).
+    let project_unmatched = config
+        .filters
+        .project
+        .as_ref()
+        .filter(|_| {
+            let s = &analysis.selection;
+            s.scoped == 0 && s.events.is_empty() && s.projects_named.is_empty()
+        })
+        .map(|p| super::scan::unmatched_project(p, &analysis.selection));
     let report =
         crate::report::build(&scanned.data, &crate::report::Scope::of(config), &settings, analysis, tally, None);
     let since = config.filters.since.map(crate::time::day_of);
@@ -320,7 +331,8 @@ pub fn run(
         .model
         .as_ref()
         .zip(report_model_match.as_ref())
-        .and_then(|(q, m)| crate::render::prose::model_unmatched(q, m));
+        .and_then(|(q, m)| crate::render::prose::model_unmatched(q, m))
+        .or(project_unmatched);
     outcome.message = match (&report.advice, unmatched) {
         (None, Some(why)) => {
             outcome.status = Status::Unmatched;

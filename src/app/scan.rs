@@ -403,7 +403,7 @@ fn held_value(o: &WriteOutcome) -> Option<u64> {
 }
 
 /// `--project` matched nothing: the projects there are, so the next try can match.
-fn unmatched_project(p: &str, selection: &crate::analysis::select::Selection) -> String {
+pub(super) fn unmatched_project(p: &str, selection: &crate::analysis::select::Selection) -> String {
     let listed = |names: &[String]| {
         let shown: Vec<&str> = names.iter().map(String::as_str).take(10).collect();
         let more =

@@ -592,6 +592,14 @@ fn lead(a: &Advice) -> Vec<String> {
             let cut = share_of(r.outcome.cut, r.outcome.responses, RESPONSES);
             if r.outcome.beyond > 0 {
                 format!("{cut}, and perhaps {} more whose size the history cannot show", thousands(r.outcome.beyond))
+            } else if a.demand.beyond_known() && v > a.demand.known_up_to {
+                // Above what the history shows, the cut responses of unknown size count as
+                // finished: say so beside the figure (a trial read "0 of 10" at 33,000).
+                format!(
+                    "{cut} as far as your history shows ({} known only to want more than {})",
+                    count_of(a.demand.censored, "cut one", "cut ones"),
+                    thousands(a.demand.known_up_to)
+                )
             } else {
                 cut
             }

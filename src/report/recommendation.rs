@@ -288,6 +288,7 @@ pub struct WhatIf {
 pub fn origin_label(o: &Origin) -> &'static str {
     match o {
         Origin::Flag => "flag",
+        Origin::Settings(src) if src == crate::settings::ENVIRONMENT => "environment",
         Origin::Settings(_) => "settings",
         Origin::Records => "records",
         Origin::Inferred => "inferred",

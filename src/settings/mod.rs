@@ -75,6 +75,8 @@ pub const SHELL_KEYS: [&str; 11] = [
     RETRY_WATCHDOG,
 ];
 
+/// The source of a value the shell's environment gives (the lowest layer).
+pub const ENVIRONMENT: &str = "environment";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
@@ -430,7 +432,7 @@ pub fn resolve(sources: &SettingsSources) -> (EffectiveSettings, Vec<Warning>) {
         env: SHELL_KEYS.iter().filter_map(|k| sources.shell.get(*k).map(|v| (*k, Value::String(v.clone())))).collect(),
         ..FileValues::default()
     };
-    layers.push(("environment".to_string(), shell));
+    layers.push((ENVIRONMENT.to_string(), shell));
 
     let first = |key: &str| layers.iter().find_map(|(src, l)| l.env.get(key).map(|v| (src.clone(), v.clone())));
     let count = |key: &str, warnings: &mut Vec<Warning>| -> Sourced<u64> {
