@@ -650,3 +650,34 @@ fn apply_keeps_what_ran_at_said_for_the_next_runs() {
     );
     assert!(notes().is_empty() && !common::names(t.path()).iter().any(|n| n.ends_with(".ran-at")));
 }
+
+/// A backup name dated in the future (a clock set back since, or a plant) beside the settings
+/// file: `apply --ran-at` named its note after that name, not beside the backup it made, so
+/// the next runs read nothing; and `revert` refused to run (the adversarial review of
+/// 2026-12-08). The note now goes beside the write's own backup, and `revert` passes the
+/// future name over, restores the write's backup and leaves the other in place.
+#[test]
+fn a_backup_dated_in_the_future_is_passed_over() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("bh");
+    common::copy_tree(&common::bedrock_home(), &home);
+    let path = home.join("settings.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let future = home.join("settings.json.ccdoctor-20991231T000000.000000.bak");
+    std::fs::write(&future, &original).unwrap();
+    let h = home.to_str().unwrap();
+    let r = common::run(&["apply", "--ran-at", "32000", h]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let names = common::names(&home);
+    let notes: Vec<&String> = names.iter().filter(|n| n.ends_with(".ran-at")).collect();
+    assert_eq!(notes.len(), 1, "{names:?}");
+    assert!(!notes[0].contains("2099") && names.contains(&notes[0].replace(".ran-at", ".bak")), "{names:?}");
+    let (json, _) = common::scan_json(&[h]);
+    assert_eq!(json["recommendation"]["inputs"]["ran_at"], 32_000);
+    let r = common::run(&["revert", "--settings", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(common::words(&r.stdout).contains("is dated in the future; not restored, left in place"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    assert!(future.exists());
+    assert!(!common::names(&home).iter().any(|n| n.ends_with(".ran-at")));
+}

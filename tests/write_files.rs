@@ -92,7 +92,7 @@ fn revert_refuses_planted_backups() {
     let secret = home.join("secret.json");
     std::fs::write(&secret, "{\"token\": \"ROOT-ONLY\"}").unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let cases: [Plant; 4] = [
+    let cases: [Plant; 3] = [
         (
             "a link to root's file",
             &|| symlink(&secret, &past).unwrap(),
@@ -100,7 +100,6 @@ fn revert_refuses_planted_backups() {
             &["a symlink, not a backup ccdoctor made"],
         ),
         ("a dangling link", &|| symlink(home.join("nothing"), &past).unwrap(), &past, &["a symlink"]),
-        ("a future date", &|| std::fs::write(&plant, "{\"planted\": 1}").unwrap(), &plant, &["in the future"]),
         (
             "another owner's file",
             &|| {
@@ -120,10 +119,15 @@ fn revert_refuses_planted_backups() {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), written, "{what}: the settings file must be untouched");
         std::fs::remove_file(planted).unwrap();
     }
-    // With the plants gone, the real backup is used.
+    // With the plants gone, the real backup is used; a name dated in the future (a plant, or
+    // a clock set back since: the adversarial review of 2026-12-08) is passed over and left
+    // in place, not restored, and refuses nothing.
+    std::fs::write(&plant, "{\"planted\": 1}").unwrap();
     let r = revert(&home, &path, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("is dated in the future; not restored, left in place"), "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    assert_eq!(std::fs::read_to_string(&plant).unwrap(), "{\"planted\": 1}");
 }
 
 /// Item 8: a backup cut short or empty (a full disk) is refused, not written over the file.

@@ -198,9 +198,20 @@ fn dated_of(path: &Path, ext: &str) -> Vec<(crate::time::EpochMs, PathBuf)> {
     out
 }
 
-/// The newest `.bak` backup of `path`, if any (by name; see [`load`]).
+/// The newest `.bak` backup of `path`, if any (by name), of those not dated in the future
+/// ([`load`] refuses those: a clock set back, or a plant).
 pub fn newest(path: &Path) -> Option<PathBuf> {
-    candidates(path).into_iter().next()
+    dated(path).pop().map(|(_, p)| p)
+}
+
+/// Whether a backup's (or note's) name is dated after `now` (a compact UTC stamp): [`load`]
+/// refuses it.
+pub fn dated_after(saved: &Path, now: &str) -> bool {
+    let (now, _) = split_now(now);
+    let file = saved.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stamp =
+        file.split_once(TAG).and_then(|(name, _)| key_of(&file, name, "bak").or_else(|| key_of(&file, name, CREATED)));
+    stamp.is_some_and(|(stamp, _, _)| stamp.as_str() > now)
 }
 
 /// Reads a backup if it is one ccdoctor could have made: a regular file (not a link, which
@@ -208,13 +219,9 @@ pub fn newest(path: &Path) -> Option<PathBuf> {
 /// file's), dated no later than `now` (a compact UTC stamp: a future date would win over every
 /// real backup), holding a whole settings object (not one cut short). Otherwise why not.
 pub fn load(backup: &Path, owner: u32, now: &str) -> Result<Snapshot, String> {
-    let (now, _) = split_now(now);
-    let file = backup.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stamp =
-        file.split_once(TAG).and_then(|(name, _)| key_of(&file, name, "bak").or_else(|| key_of(&file, name, CREATED)));
-    if let Some((stamp, _, _)) = stamp
-        && stamp.as_str() > now
-    {
+    if dated_after(backup, now) {
+        let stamp = stamp_of(backup).unwrap_or_default();
+        let (now, _) = split_now(now);
         return Err(format!("dated {stamp}, in the future (now {now}); not a backup ccdoctor made"));
     }
     let opened =

@@ -603,7 +603,17 @@ fn revert_to_backup(
         .unwrap_or_else(atomic::euid);
     let mut same = Vec::new();
     let mut chosen = None;
+    let mut outcome_notes = Vec::new();
     for b in backup::candidates(path) {
+        // Dated in the future (a clock set back since, or a plant): not restored, and no
+        // reason to refuse the backups before it (the write just made among them).
+        if backup::dated_after(&b, &stamp) {
+            outcome_notes.push(format!(
+                "{} is dated in the future; not restored, left in place",
+                b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            ));
+            continue;
+        }
         let saved = backup::load(&b, owner, &stamp).map_err(|why| WriteError::BadBackup { path: b.clone(), why })?;
         if saved.bytes == current.bytes {
             same.push(b);
@@ -613,6 +623,7 @@ fn revert_to_backup(
         break;
     }
     let mut outcome = WriteOutcome::new(Action::Unchanged, path, &real);
+    outcome.notes.append(&mut outcome_notes);
     let Some((backup, saved)) = chosen else {
         // No backup: a file `apply` created, unchanged since (its note holds its very bytes),
         // is undone by removing it, and the note with it.
