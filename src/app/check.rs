@@ -243,6 +243,7 @@ pub fn run(
         (Some(s), true, None) => format!("the last {DEFAULT_DAYS} days, since {s}"),
         (Some(s), true, Some(u)) => format!("the {DEFAULT_DAYS} days to {u}, since {s}"),
         (Some(s), false, None) => format!("since {s}"),
+        (Some(s), false, Some(u)) if s == u => format!("on {s}"),
         (Some(s), false, Some(u)) => format!("since {s} to {u}"),
         (None, _, Some(u)) => format!("up to {u}"),
         (None, _, None) => "all of the history".to_string(),

@@ -370,7 +370,24 @@ pub fn family_of(raw_id: &str) -> Option<&'static Family> {
 /// The name to group and show a model under: its family's display name when known,
 /// else its canonical id.
 pub fn display_name(raw_id: &str) -> String {
-    family_of(raw_id).map_or_else(|| id::canonical(raw_id), |f| f.name.clone())
+    family_of(raw_id).map_or_else(|| shown_id(id::canonical(raw_id)), |f| f.name.clone())
+}
+
+/// The longest model id shown whole: real ids (Bedrock's ARNs included) are far shorter.
+const MAX_SHOWN_ID: usize = 120;
+
+/// A model id as it is shown and keyed: whole up to [`MAX_SHOWN_ID`] characters, else its
+/// start, its length and a hash of the whole (two ids that share their start stay apart). A
+/// record naming a model in 100,000 characters flooded the table with 13,000 lines (the
+/// adversarial review of 2026-12-08).
+fn shown_id(id: String) -> String {
+    let n = id.chars().count();
+    if n <= MAX_SHOWN_ID {
+        return id;
+    }
+    let start: String = id.chars().take(MAX_SHOWN_ID / 2).collect();
+    let hash = xxhash_rust::xxh3::xxh3_64(id.as_bytes()) & 0xff_ffff;
+    format!("{start}… ({} characters, #{hash:06x})", crate::text::thousands(n as u64))
 }
 
 #[cfg(test)]
@@ -379,6 +396,15 @@ mod tests {
 
     fn name(id: &str) -> Option<String> {
         ModelTable::builtin().family_of(id).map(|f| f.name.clone())
+    }
+
+    #[test]
+    fn a_long_unknown_id_is_shown_by_its_start_length_and_hash() {
+        let long = |c: char| format!("claude-{}", c.to_string().repeat(100_000));
+        let (a, b) = (display_name(&long('x')), display_name(&format!("{}y", long('x'))));
+        assert!(a.starts_with("claude-xxx") && a.contains("… (100,007 characters, #"), "{a}");
+        assert!(a.chars().count() < 100 && a != b, "{a} {b}");
+        assert_eq!(display_name("claude-mythos-1"), "claude-mythos-1");
     }
 
     #[test]

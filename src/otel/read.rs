@@ -573,6 +573,26 @@ impl Collected {
                 Ok(false) => break,
                 Ok(true) => {
                     self.stats.lines += 1;
+                    // A quote left open mid-file swallows the rows after it into one field,
+                    // up to the next quote: lines of a field shaped like rows (as many
+                    // commas as the header has) are named, not read as one value silently.
+                    let rowlike = record
+                        .iter()
+                        .filter(|f| f.contains('\n'))
+                        .flat_map(|f| f.lines().skip(1))
+                        .filter(|l| l.matches(',').count() + 1 >= headers.len().max(2))
+                        .count();
+                    if rowlike > 0 {
+                        let line = record.position().map(csv::Position::line);
+                        self.warn(
+                            path,
+                            line,
+                            format!(
+                                "a quoted field holds {} shaped like rows (a quote left open?): read as one value, not as rows",
+                                crate::text::count_of(rowlike as u64, "line", "lines")
+                            ),
+                        );
+                    }
                     open_quote = record
                         .iter()
                         .next_back()
@@ -870,6 +890,23 @@ mod tests {
         assert_eq!(c.warnings[0].line, Some(2));
         assert!(c.warnings[0].message.contains("not an OTLP JSON export (cut short"), "{}", c.warnings[0]);
         assert_eq!(c.warnings[3].message, "1 more malformed line");
+    }
+
+    #[test]
+    fn a_quote_left_open_mid_file_names_the_rows_it_swallows() {
+        let mut c = Collected::default();
+        let csv = "event.name,event.timestamp,session.id,output_tokens\napi_request,1780000000000,s,10\n\"unterminated,x\napi_request,1780000001000,s,20\napi_error,1780000002000,s,\"\napi_request,1780000003000,s,30\n";
+        c.read_csv(Path::new("t.csv"), csv.as_bytes()).unwrap();
+        let said: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            said.iter().any(|w| w.contains("a quoted field holds 2 lines shaped like rows (a quote left open?)")),
+            "{said:?}"
+        );
+        // A prompt over several lines is no such thing.
+        let mut c = Collected::default();
+        let csv = "event.name,event.timestamp,session.id,prompt\nuser_prompt,1780000000000,s,\"fix this\nand that, please\nthanks\"\napi_request,1780000001000,s,\n";
+        c.read_csv(Path::new("t.csv"), csv.as_bytes()).unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]
