@@ -123,8 +123,8 @@ pub struct ReportArgs {
 
     /// Your applied tokens-per-minute quota (Bedrock: Service Quotas): 200000, 200,000, 200k
     /// or 1.5M. Your 429s weigh more: where no reading of them fits it, the advice takes the
-    /// nearest quota they fit, and says so. Default on Bedrock: AWS's published default for
-    /// the model.
+    /// quota a reading near it needs for the replay to show your 429s, and says so. Default on
+    /// Bedrock: AWS's published default for the model.
     #[arg(long, value_name = "N", value_parser = tokens_a_minute, help_heading = "Recommendation")]
     pub quota_tpm: Option<u64>,
 

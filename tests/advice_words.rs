@@ -588,3 +588,19 @@ fn the_next_readings_quota_is_named_as_given_only_where_given() {
     }
     assert!(found > 0, "a world whose next reading needs more quota than the reference");
 }
+
+/// A history with no 429 only bounds the quota from below: the quota is not said to be
+/// "fitted to your 429s" (the second trial of 2026-12-08 read that beside "your history has
+/// no throttled attempt").
+#[test]
+fn a_quota_from_a_history_without_429s_is_not_said_to_be_fitted_to_them() {
+    let s = Scenario::one("roomy", World { quota_tpm: 2_000_000, ..worlds::base(1) }, 32_000);
+    let dir = written(&s);
+    // Under the reading that reserves cache reads at the burndown rate its load needs more
+    // than the published default: the quota is the least the history needs.
+    let r = common::run(&["scan", "--reading", "burndown-cache", dir.path().to_str().unwrap()]);
+    let text = words(&r.stdout);
+    assert!(text.contains("your history has no throttled attempt"), "{text}");
+    assert!(text.contains("TPM is the least your history's load needs (it has no 429)"), "{text}");
+    assert!(!text.contains("fitted to your 429s"), "{text}");
+}

@@ -1188,7 +1188,10 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
             percent(allowed),
             fmt_q(r.percentile)
         );
-        out.push(if quota_counts {
+        out.push(if quota_counts && v >= a.cap {
+            // At the model's upper limit no quota allows more.
+            format!("{tail}, and no value the model allows cuts fewer.")
+        } else if quota_counts {
             format!(
                 "{tail}; Claude Code continues a cut response with a recovery prompt, at the cost of another request. More quota or fewer requests in flight allow a larger value."
             )
@@ -1243,6 +1246,15 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
     if e.throttled() == 0 && e.unclassified_429 == 0 && e.usage_limit + e.rate_limit.per_day_quota > 0 {
         out.push("Your 429s are all subscription usage limits or per-day quotas: lowering max output does not help; wait for the reset or raise the limit.".into());
     }
+    // Fitted to the 429s where there are some; with none, the least the history's load
+    // needs (a lower bound, not a fit: a trial read "fitted to your 429s" beside "your
+    // history has no throttled attempt").
+    let fitted = match &a.calibration {
+        Some(c) if c.observed_throttled == 0 && c.observed_failed == 0 => {
+            "the least your history's load needs (it has no 429)"
+        }
+        _ => "fitted to your 429s",
+    };
     match (a.provider, &a.quota) {
         (Provider::Bedrock, Some(q)) if matches!(q.tpm_origin, Origin::Default | Origin::ModelsFile(_)) => {
             out.push(format!(
@@ -1257,7 +1269,7 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
                 && let Some(r) = q.reference.as_ref().filter(|r| matches!(r.origin, Origin::Default | Origin::ModelsFile(_))) =>
         {
             out.push(format!(
-                "The quota {} TPM is fitted to your 429s; {} for {} is {} TPM. Your applied value is in Service Quotas: pass it with --quota-tpm to judge the fit by it.",
+                "The quota {} TPM is {fitted}; {} for {} is {} TPM. Your applied value is in Service Quotas: pass it with --quota-tpm to judge the fit by it.",
                 thousands(q.tpm),
                 default_named(&r.origin),
                 a.model,
@@ -1266,13 +1278,13 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         }
         (Provider::Bedrock, Some(q)) if q.tpm_origin == Origin::Inferred && q.reference.is_none() => {
             out.push(format!(
-                "The quota {} TPM is fitted to your 429s, and AWS publishes no default quota for {} to judge the fit by: every reading that fits is weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm: fewer readings fit it, and the value is chosen by those.",
+                "The quota {} TPM is {fitted}, and AWS publishes no default quota for {} to judge the fit by: every reading that fits is weighed, and the value is the smallest safe under each. Pass your applied quota with --quota-tpm: fewer readings fit it, and the value is chosen by those.",
                 thousands(q.tpm),
                 a.model
             ))
         }
         (Provider::Vertex, Some(q)) if q.tpm_origin == Origin::Inferred => out.push(format!(
-            "Vertex quotas are per model and region and not published here: the advice takes yours as {} TPM, fitted to your 429s; pass it with --quota-tpm to replay your history against it (Vertex is assumed to reserve max output, which its documentation does not say).",
+            "Vertex quotas are per model and region and not published here: the advice takes yours as {} TPM, {fitted}; pass it with --quota-tpm to replay your history against it (Vertex is assumed to reserve max output, which its documentation does not say).",
             thousands(q.tpm),
         )),
         (Provider::Bedrock, None) => out.push(format!(
