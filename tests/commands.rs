@@ -808,3 +808,37 @@ fn check_with_a_project_that_matches_nothing_checks_nothing() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.starts_with("ok: nothing to check"), "{}", r.stdout);
 }
+
+/// Responses cut at 8,000 and never continued wanted more, by an amount the history cannot
+/// show: `check` does not say the value it advises "would not" cut them, where `scan`'s
+/// replay shows "+ 4 unknown" (the second trial of 2026-12-08).
+#[test]
+fn check_does_not_say_a_raise_ends_cuts_whose_size_is_unknown() {
+    let line = |i: u32, output: u64, cut: bool| {
+        serde_json::json!({
+            "type": "assistant", "cwd": "/w/app", "sessionId": "s1", "version": "2.1.150",
+            "uuid": format!("u{i}"), "timestamp": format!("2026-11-02T10:{:02}:{:02}.000Z", i / 60, i % 60),
+            "requestId": format!("req_{i}"),
+            "message": {"model": "claude-sonnet-4-5-20250929", "id": format!("msg_{i}"), "type": "message",
+                "role": "assistant", "content": [{"type": "text", "text": "ok"}],
+                "stop_reason": if cut { "max_tokens" } else { "end_turn" },
+                "usage": {"input_tokens": 3, "output_tokens": output}}
+        })
+        .to_string()
+    };
+    let lines: Vec<String> = (0..40u32)
+        .map(|i| if i % 10 == 5 { line(i, 8_000, true) } else { line(i, 100 + u64::from(i) * 97, false) })
+        .collect();
+    let dir = common::home_with(&lines);
+    std::fs::write(dir.path().join("settings.json"), r#"{"env":{"CLAUDE_CODE_MAX_OUTPUT_TOKENS":"8000"}}"#).unwrap();
+    let h = dir.path().to_str().unwrap();
+    let r = run_in(dir.path(), &["check", "--since", "2026-11-01", h]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("would cut responses that 32000 may not (4 of them wanted more than the history shows, by how much it cannot tell)"),
+        "{}",
+        r.stdout
+    );
+    let scan = run_in(dir.path(), &["scan", h]).stdout;
+    assert!(common::words(&scan).contains("+ 4 unknown"), "{scan}");
+}

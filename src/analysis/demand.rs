@@ -7,9 +7,10 @@
 //! exactly `t_j` and `n_j` were still "at risk" (exact values `≥ t_j`, and cut responses whose
 //! limit is `≥ t_j`: a response cut at `c` wanted more than `c`, so it is at risk up to `c`).
 //!
-//! Above the highest value any response could show (the highest limit in effect), the data
-//! cannot see: a share `S(known_up_to)` of demand lies somewhere beyond, and nothing here
-//! pretends to know where. Pure functions, checked by hand in the tests.
+//! Above the highest value any response could show (the highest limit in effect; where the
+//! largest observation is a cut one below it, that cut: nothing was at risk above it), the
+//! data cannot see: a share `S(known_up_to)` of demand lies somewhere beyond, and nothing
+//! here pretends to know where. Pure functions, checked by hand in the tests.
 
 /// One response's demand as the history shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,14 @@ impl Estimate {
             at_risk -= same;
             largest = t;
         }
-        Self { steps, known_up_to: highest_limit.max(largest), highest_limit, observations, censored }
+        // Where demand remains beyond the last exact value, the largest observation is a cut
+        // one, and no response was at risk above it: the data sees no further, whatever
+        // limit other requests ran at (a history's old subagents ran at 32,000 and wrote
+        // little; responses cut at 8,000 were said to want more than 32,000). Otherwise up
+        // to the highest limit in effect, or the largest observation if higher (a cut
+        // response and its continuations).
+        let known_up_to = if s > 0.0 && largest < highest_limit { largest } else { highest_limit.max(largest) };
+        Self { steps, known_up_to, highest_limit, observations, censored }
     }
 
     /// `S(t) = P(demand > t)`. Above [`Self::known_up_to`] it is the share beyond, as at
@@ -194,6 +202,24 @@ mod tests {
         assert_eq!(e.percentile(50.0), Some(50));
         assert_eq!(e.percentile(100.0), Some(100));
         assert!(close(e.survival(90), 0.1));
+    }
+
+    /// Requests at 8,000 and (subagents that ignore the value) at 32,000: 3 responses cut at
+    /// 8,000 and 7 whole ones under 3,000. Nothing was at risk above 8,000: the 30% beyond
+    /// lies above 8,000, not above 32,000.
+    #[test]
+    fn beyond_starts_at_the_largest_cut_when_nothing_was_at_risk_above_it() {
+        let mut obs: Vec<Observation> = [200, 500, 800, 1_000, 1_200, 1_500, 2_900].map(Observation::exact).to_vec();
+        obs.extend([Observation::cut_at(8_000); 3]);
+        let e = Estimate::new(obs.clone(), 32_000);
+        assert_eq!((e.known_up_to, e.highest_limit), (8_000, 32_000));
+        assert!(close(e.beyond_share(), 0.3));
+        assert_eq!(e.draw_above(8_000, 0.01), Draw::Beyond);
+        // A whole response above the cuts (at 32,000, 20,000 written): seen up to the limit.
+        obs.push(Observation::exact(20_000));
+        let e = Estimate::new(obs, 32_000);
+        assert_eq!(e.known_up_to, 32_000);
+        assert!(close(e.beyond_share(), 0.0));
     }
 
     /// The seed story: a limit of 200, 7 responses under it and 3 cut at it. Above 200 the

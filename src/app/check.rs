@@ -528,8 +528,20 @@ pub fn run(
                     } else {
                         ""
                     };
+                    // Where the replay cannot tell whether the value advised cuts some (their size
+                    // lies beyond what the history shows), it is not said not to (`scan` shows
+                    // "+ N unknown": a trial read "would not" beside it).
+                    let unknown = a.rows.iter().find(|r| r.value == v).map_or(0, |r| r.outcome.beyond);
+                    let would_not = if unknown > 0 {
+                        format!(
+                            "may not ({} of them wanted more than the history shows, by how much it cannot tell)",
+                            thousands(unknown)
+                        )
+                    } else {
+                        "would not".to_string()
+                    };
                     format!(
-                        "{value} would cut responses that {v} would not{within} ({facts}): {}{subagents}",
+                        "{value} would cut responses that {v} {would_not}{within} ({facts}): {}{subagents}",
                         how_to_change(a, config)
                     )
                 }

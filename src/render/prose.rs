@@ -263,6 +263,8 @@ const RESPONSES: (&str, &str) = ("response asked for", "responses asked for");
 fn known_name(a: &Advice) -> &'static str {
     if a.demand.known_up_to > a.demand.highest_limit {
         "the most your history shows a response wanted"
+    } else if a.demand.known_up_to < a.demand.highest_limit {
+        "the limit the cut responses ran at (no response was seen above it)"
     } else {
         "the highest limit in effect"
     }
