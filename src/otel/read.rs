@@ -576,12 +576,17 @@ impl Collected {
                     // A quote left open mid-file swallows the rows after it into one field,
                     // up to the next quote: lines of a field shaped like rows (as many
                     // commas as the header has) are named, not read as one value silently.
-                    let rowlike = record
-                        .iter()
-                        .filter(|f| f.contains('\n'))
-                        .flat_map(|f| f.lines().skip(1))
-                        .filter(|l| l.matches(',').count() + 1 >= headers.len().max(2))
-                        .count();
+                    // (One search of the row's bytes first: most rows hold no line break.)
+                    let rowlike = if record.as_slice().contains('\n') {
+                        record
+                            .iter()
+                            .filter(|f| f.contains('\n'))
+                            .flat_map(|f| f.lines().skip(1))
+                            .filter(|l| l.matches(',').count() + 1 >= headers.len().max(2))
+                            .count()
+                    } else {
+                        0
+                    };
                     if rowlike > 0 {
                         let line = record.position().map(csv::Position::line);
                         self.warn(

@@ -1324,7 +1324,9 @@ pub fn advice(report: &Report, a: &Advice, r: &Recommendation) -> Vec<String> {
         FigureSource::Clamp(c) if c.by == ClampBy::Refused => Some(c),
         _ => None,
     };
-    if let (true, Some(c)) = (report.errors.over_cap > 0, refused) {
+    if report.errors.over_cap > 0
+        && let Some(c) = refused
+    {
         // The refusal named what was asked and the maximum: the advice's value is held to it.
         out.push(format!(
             "{} refused (400) for a max_tokens over the model's maximum: {} asked {} where {} allows {}. Keep CLAUDE_CODE_MAX_OUTPUT_TOKENS at or under {}{}.",

@@ -601,14 +601,14 @@ fn revert_to_backup(
         .map(|(uid, _)| uid)
         .or_else(|| atomic::existing_folder(folder_of(path)).map(|(_, uid)| uid))
         .unwrap_or_else(atomic::euid);
+    let mut outcome = WriteOutcome::new(Action::Unchanged, path, &real);
     let mut same = Vec::new();
     let mut chosen = None;
-    let mut outcome_notes = Vec::new();
     for b in backup::candidates(path) {
         // Dated in the future (a clock set back since, or a plant): not restored, and no
         // reason to refuse the backups before it (the write just made among them).
         if backup::dated_after(&b, &stamp) {
-            outcome_notes.push(format!(
+            outcome.notes.push(format!(
                 "{} is dated in the future; not restored, left in place",
                 b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
             ));
@@ -622,8 +622,6 @@ fn revert_to_backup(
         chosen = Some((b, saved));
         break;
     }
-    let mut outcome = WriteOutcome::new(Action::Unchanged, path, &real);
-    outcome.notes.append(&mut outcome_notes);
     let Some((backup, saved)) = chosen else {
         // No backup: a file `apply` created, unchanged since (its note holds its very bytes),
         // is undone by removing it, and the note with it.
